@@ -1,0 +1,183 @@
+import type { IdentityStore } from "../../core/identity/identity-store.js";
+import type { ApiKey, Golem, GolemStatus, Scope, Session, Tier, User, WalletChallenge } from "../../core/identity/types.js";
+import { StyxError } from "../../core/platform/errors.js";
+import { isUniqueViolation, type SqliteDatabase } from "./database.js";
+
+type Row = Record<string, unknown>;
+
+/** IdentityStore on the micronode SQLite database. */
+export class SqliteIdentityStore implements IdentityStore {
+  readonly #db: SqliteDatabase;
+  readonly #q;
+
+  constructor(db: SqliteDatabase) {
+    this.#db = db;
+    this.#q = {
+      insertUser: db.prepare(
+        "INSERT INTO users (id, wallet_address, reputation, tier, created_at, updated_at) VALUES (@id, @walletAddress, @reputation, @tier, @createdAt, @updatedAt)",
+      ),
+      getUser: db.prepare("SELECT * FROM users WHERE id = ?"),
+      userByWallet: db.prepare("SELECT * FROM users WHERE wallet_address = ?"),
+      insertGolem: db.prepare(
+        `INSERT INTO golems (id, user_id, generation, parent_golem_id, status, archetype, wallet_address, created_at, died_at, death_cause, ticks_lived)
+         VALUES (@id, @userId, @generation, @parentGolemId, @status, @archetype, @walletAddress, @createdAt, @diedAt, @deathCause, @ticksLived)`,
+      ),
+      getGolem: db.prepare("SELECT * FROM golems WHERE id = ?"),
+      golemByWallet: db.prepare("SELECT * FROM golems WHERE wallet_address = ?"),
+      listGolems: db.prepare("SELECT * FROM golems WHERE user_id = ? ORDER BY created_at, rowid"),
+      insertKey: db.prepare(
+        `INSERT INTO api_keys (id, user_id, golem_id, name, key_hash, scopes, created_at, expires_at, revoked_at)
+         VALUES (@id, @userId, @golemId, @name, @keyHash, @scopes, @createdAt, @expiresAt, @revokedAt)`,
+      ),
+      getKey: db.prepare("SELECT * FROM api_keys WHERE id = ?"),
+      keyByHash: db.prepare("SELECT * FROM api_keys WHERE key_hash = ?"),
+      listKeys: db.prepare("SELECT * FROM api_keys WHERE user_id = ? ORDER BY created_at, rowid"),
+      revokeKey: db.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"),
+      insertChallenge: db.prepare(
+        "INSERT INTO wallet_challenges (nonce, wallet_address, message, expires_at) VALUES (@nonce, @walletAddress, @message, @expiresAt)",
+      ),
+      getChallenge: db.prepare("SELECT * FROM wallet_challenges WHERE nonce = ? AND expires_at > ?"),
+      consumeChallenge: db.prepare("DELETE FROM wallet_challenges WHERE nonce = ? RETURNING *"),
+      insertSession: db.prepare(
+        "INSERT INTO sessions (id, token_hash, user_id, golem_id, created_at, expires_at) VALUES (@id, @tokenHash, @userId, @golemId, @createdAt, @expiresAt)",
+      ),
+      sessionByHash: db.prepare("SELECT * FROM sessions WHERE token_hash = ?"),
+      purgeChallenges: db.prepare("DELETE FROM wallet_challenges WHERE expires_at <= ?"),
+      purgeSessions: db.prepare("DELETE FROM sessions WHERE expires_at <= ?"),
+    };
+  }
+
+  async createUser(user: User): Promise<void> {
+    insert(() => this.#q.insertUser.run(user), "user id or wallet_address");
+  }
+  async getUser(id: string): Promise<User | undefined> {
+    return toUser(this.#q.getUser.get(id) as Row | undefined);
+  }
+  async findUserByWallet(address: string): Promise<User | undefined> {
+    return toUser(this.#q.userByWallet.get(address) as Row | undefined);
+  }
+
+  async createGolem(golem: Golem): Promise<void> {
+    insert(() => this.#q.insertGolem.run(golem), "golem id or wallet_address");
+  }
+  async getGolem(id: string): Promise<Golem | undefined> {
+    return toGolem(this.#q.getGolem.get(id) as Row | undefined);
+  }
+  async findGolemByWallet(address: string): Promise<Golem | undefined> {
+    return toGolem(this.#q.golemByWallet.get(address) as Row | undefined);
+  }
+  async listGolems(userId: string): Promise<Golem[]> {
+    return (this.#q.listGolems.all(userId) as Row[]).map((r) => toGolem(r) as Golem);
+  }
+
+  async createApiKey(key: ApiKey): Promise<void> {
+    insert(() => this.#q.insertKey.run({ ...key, scopes: JSON.stringify(key.scopes) }), "key");
+  }
+  async getApiKey(id: string): Promise<ApiKey | undefined> {
+    return toKey(this.#q.getKey.get(id) as Row | undefined);
+  }
+  async findApiKeyByHash(keyHash: string): Promise<ApiKey | undefined> {
+    return toKey(this.#q.keyByHash.get(keyHash) as Row | undefined);
+  }
+  async listApiKeys(userId: string): Promise<ApiKey[]> {
+    return (this.#q.listKeys.all(userId) as Row[]).map((r) => toKey(r) as ApiKey);
+  }
+  async revokeApiKey(id: string, at: number): Promise<ApiKey | undefined> {
+    this.#q.revokeKey.run(at, id);
+    return this.getApiKey(id);
+  }
+
+  async createChallenge(c: WalletChallenge): Promise<void> {
+    insert(() => this.#q.insertChallenge.run(c), "nonce");
+  }
+  async getChallenge(nonce: string, now: number): Promise<WalletChallenge | undefined> {
+    return toChallenge(this.#q.getChallenge.get(nonce, now) as Row | undefined);
+  }
+  async consumeChallenge(nonce: string, now: number): Promise<WalletChallenge | undefined> {
+    const c = toChallenge(this.#q.consumeChallenge.get(nonce) as Row | undefined);
+    return c && c.expiresAt > now ? c : undefined;
+  }
+
+  async createSession(s: Session): Promise<void> {
+    insert(() => this.#q.insertSession.run(s), "session");
+  }
+  async findSessionByHash(tokenHash: string): Promise<Session | undefined> {
+    const r = this.#q.sessionByHash.get(tokenHash) as Row | undefined;
+    if (!r) return undefined;
+    return {
+      id: r.id as string,
+      tokenHash: r.token_hash as string,
+      userId: r.user_id as string,
+      golemId: (r.golem_id as string | null) ?? null,
+      createdAt: r.created_at as number,
+      expiresAt: r.expires_at as number,
+    };
+  }
+
+  async purgeExpiredAuth(now: number): Promise<number> {
+    return this.#db.transaction(() => this.#q.purgeChallenges.run(now).changes + this.#q.purgeSessions.run(now).changes)();
+  }
+}
+
+function insert(run: () => unknown, what: string): void {
+  try {
+    run();
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new StyxError("STYX_CONFLICT", `A resource with this ${what} already exists.`);
+    throw err;
+  }
+}
+
+function toUser(r: Row | undefined): User | undefined {
+  if (!r) return undefined;
+  return {
+    id: r.id as string,
+    walletAddress: (r.wallet_address as string | null) ?? null,
+    reputation: r.reputation as number,
+    tier: r.tier as Tier,
+    createdAt: r.created_at as number,
+    updatedAt: r.updated_at as number,
+  };
+}
+
+function toGolem(r: Row | undefined): Golem | undefined {
+  if (!r) return undefined;
+  return {
+    id: r.id as string,
+    userId: r.user_id as string,
+    generation: r.generation as number,
+    parentGolemId: (r.parent_golem_id as string | null) ?? null,
+    status: r.status as GolemStatus,
+    archetype: (r.archetype as string | null) ?? null,
+    walletAddress: (r.wallet_address as string | null) ?? null,
+    createdAt: r.created_at as number,
+    diedAt: (r.died_at as number | null) ?? null,
+    deathCause: (r.death_cause as string | null) ?? null,
+    ticksLived: r.ticks_lived as number,
+  };
+}
+
+function toKey(r: Row | undefined): ApiKey | undefined {
+  if (!r) return undefined;
+  return {
+    id: r.id as string,
+    userId: r.user_id as string,
+    golemId: (r.golem_id as string | null) ?? null,
+    name: r.name as string,
+    keyHash: r.key_hash as string,
+    scopes: JSON.parse(r.scopes as string) as Scope[],
+    createdAt: r.created_at as number,
+    expiresAt: (r.expires_at as number | null) ?? null,
+    revokedAt: (r.revoked_at as number | null) ?? null,
+  };
+}
+
+function toChallenge(r: Row | undefined): WalletChallenge | undefined {
+  if (!r) return undefined;
+  return {
+    nonce: r.nonce as string,
+    walletAddress: r.wallet_address as string,
+    message: r.message as string,
+    expiresAt: r.expires_at as number,
+  };
+}

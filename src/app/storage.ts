@@ -1,0 +1,65 @@
+import { accessSync, constants } from "node:fs";
+import { join, resolve } from "node:path";
+import { MemoryAuditLog } from "../adapters/memory/memory-audit-log.js";
+import { MemoryIdentityStore } from "../adapters/memory/memory-identity-store.js";
+import { openDatabase } from "../adapters/sqlite/database.js";
+import { SqliteAuditLog } from "../adapters/sqlite/sqlite-audit-log.js";
+import { SqliteIdentityStore } from "../adapters/sqlite/sqlite-identity-store.js";
+import type { Config } from "../config/load.js";
+import type { IdentityStore } from "../core/identity/identity-store.js";
+import type { AuditLog } from "../core/platform/audit.js";
+import type { Clock } from "../core/platform/clock.js";
+import { type DependencyCheck, probe } from "../core/platform/health.js";
+
+/** The stores of one profile, with their health checks and a close. */
+export interface Storage {
+  readonly identity: IdentityStore;
+  readonly audit: AuditLog;
+  readonly checks: readonly DependencyCheck[];
+  /** Where the data lives, for operators (never a credential). */
+  readonly location: string;
+  close(): Promise<void>;
+}
+
+/** Name of the micronode database file inside the data dir. */
+export const DATABASE_FILE = "styx.db";
+
+/** Thrown when a profile's backends are not part of this build yet. */
+export class ProfileUnavailableError extends Error {}
+
+/**
+ * Opens the configured backends: memory for amnesia, SQLite in the data dir for micronode.
+ * The only place (with buildStyx) that knows concrete adapters.
+ */
+export function openStorage(config: Config, clock: Clock, opts: { readonly?: boolean } = {}): Storage {
+  if (config.profile === "macro") {
+    throw new ProfileUnavailableError(
+      "STYX_PROFILE=macro needs the PostgreSQL, NATS, Redis and S3 adapters, which this build does not include yet; run the micronode (STYX_PROFILE=micro).",
+    );
+  }
+  if (config.amnesia) {
+    return {
+      identity: new MemoryIdentityStore(),
+      audit: new MemoryAuditLog(clock),
+      checks: [{ name: "memory", check: () => probe(() => "amnesia: RAM only, nothing is written to disk") }],
+      location: "memory (amnesia)",
+      close: async () => {},
+    };
+  }
+  const dir = resolve(config.dataDir);
+  const file = join(dir, DATABASE_FILE);
+  const db = openDatabase(file, { readonly: opts.readonly ?? false });
+  const ping = db.prepare("SELECT 1");
+  return {
+    identity: new SqliteIdentityStore(db),
+    audit: new SqliteAuditLog(db, clock),
+    checks: [
+      { name: "sqlite", check: () => probe(() => (ping.get(), `${file} (WAL)`)) },
+      { name: "data_dir", check: () => probe(() => (accessSync(dir, constants.W_OK), `${dir} writable`)) },
+    ],
+    location: file,
+    close: async () => {
+      if (db.open) db.close();
+    },
+  };
+}

@@ -1,0 +1,127 @@
+import { existsSync, statSync } from "node:fs";
+import { connect } from "node:net";
+import { join, resolve } from "node:path";
+import { LATEST_SCHEMA_VERSION, openDatabase, schemaVersion } from "../adapters/sqlite/database.js";
+import { ADMIN_TOKEN_FILE } from "../app/admin-token.js";
+import { DATABASE_FILE } from "../app/storage.js";
+import { type Config, ConfigError } from "../config/load.js";
+import { configFrom, parse } from "./args.js";
+
+export const DOCTOR_HELP = `styx doctor [--data-dir DIR] [--config FILE]
+  Checks configuration, the data dir and its permissions, the database, and every configured
+  dependency; prints what it found and exits 1 if anything is wrong.`;
+
+type Finding = { level: "ok" | "warn" | "fail"; what: string; detail: string };
+
+/** `styx doctor`. */
+export async function doctor(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {});
+  if (values.help) return (console.log(DOCTOR_HELP), 0);
+  const findings: Finding[] = [];
+  let config: Config | undefined;
+  try {
+    config = configFrom(values);
+    findings.push({
+      level: "ok",
+      what: "config",
+      detail: `profile ${config.profile}${config.amnesia ? " (amnesia)" : ""}, port ${config.port}`,
+    });
+    for (const w of config.warnings) findings.push({ level: "warn", what: "config", detail: w });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const p of err.problems) findings.push({ level: "fail", what: "config", detail: p });
+  }
+  if (config) {
+    if (config.profile === "macro")
+      findings.push({ level: "fail", what: "profile", detail: "macronode adapters are not part of this build yet" });
+    if (!config.amnesia && config.profile === "micro") checkDataDir(config, findings);
+    const deps: [string, string | undefined][] = [
+      ["postgres", config.databaseUrl],
+      ["nats", config.natsUrl],
+      ["redis", config.redisUrl],
+      ["s3", config.s3.endpoint],
+      ["embedder", config.embedderUrl],
+    ];
+    for (const [name, url] of deps) if (url) findings.push(await reach(name, url));
+  }
+  for (const f of findings) console.log(`${f.level.toUpperCase().padEnd(4)}  ${f.what.padEnd(10)} ${f.detail}`);
+  const failed = findings.filter((f) => f.level === "fail").length;
+  console.log(failed ? `\n${failed} problem(s) found.` : "\nAll checks passed.");
+  return failed ? 1 : 0;
+}
+
+function checkDataDir(config: Config, out: Finding[]): void {
+  const dir = resolve(config.dataDir);
+  if (!existsSync(dir)) {
+    out.push({ level: "warn", what: "data_dir", detail: `${dir} does not exist yet (created at first start)` });
+    return;
+  }
+  const st = statSync(dir);
+  if (!st.isDirectory()) return void out.push({ level: "fail", what: "data_dir", detail: `${dir} is not a directory` });
+  const mode = st.mode & 0o777;
+  out.push(
+    mode & 0o077
+      ? { level: "warn", what: "data_dir", detail: `${dir} is mode ${mode.toString(8)}; 700 keeps other users out` }
+      : { level: "ok", what: "data_dir", detail: `${dir} (mode ${mode.toString(8)})` },
+  );
+  const token = join(dir, ADMIN_TOKEN_FILE);
+  if (config.adminToken) out.push({ level: "ok", what: "admin", detail: "STYX_ADMIN_TOKEN is set (value hidden)" });
+  else if (existsSync(token)) {
+    const m = statSync(token).mode & 0o777;
+    out.push(
+      m & 0o077
+        ? { level: "fail", what: "admin", detail: `${token} is mode ${m.toString(8)}; must be 600` }
+        : { level: "ok", what: "admin", detail: `${token} (mode 600)` },
+    );
+  } else out.push({ level: "warn", what: "admin", detail: "no admin token yet (generated at first start)" });
+  const file = join(dir, DATABASE_FILE);
+  if (!existsSync(file))
+    return void out.push({ level: "warn", what: "sqlite", detail: `${file} does not exist yet (created at first start)` });
+  try {
+    const db = openDatabase(file, { readonly: true });
+    const v = schemaVersion(db);
+    const integrity = db.pragma("quick_check", { simple: true });
+    db.close();
+    out.push({ level: integrity === "ok" ? "ok" : "fail", what: "sqlite", detail: `${file}: quick_check ${String(integrity)}` });
+    out.push(
+      v === LATEST_SCHEMA_VERSION
+        ? { level: "ok", what: "schema", detail: `version ${v}` }
+        : {
+            level: v > LATEST_SCHEMA_VERSION ? "fail" : "warn",
+            what: "schema",
+            detail: `version ${v}, this build expects ${LATEST_SCHEMA_VERSION} (run styx migrate)`,
+          },
+    );
+  } catch (err) {
+    out.push({ level: "fail", what: "sqlite", detail: `${file}: ${(err as Error).message}` });
+  }
+}
+
+const DEFAULT_PORTS: Record<string, number> = {
+  "postgres:": 5432,
+  "postgresql:": 5432,
+  "nats:": 4222,
+  "tls:": 4222,
+  "redis:": 6379,
+  "rediss:": 6379,
+  "http:": 80,
+  "https:": 443,
+};
+
+/** Opens a TCP connection to the URL's host and port (1 s timeout); never prints credentials. */
+function reach(name: string, raw: string): Promise<Finding> {
+  const url = new URL(raw);
+  const port = Number(url.port) || DEFAULT_PORTS[url.protocol] || 0;
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  const shown = `${url.protocol}//${url.host}`;
+  return new Promise((done) => {
+    const sock = connect({ host, port, timeout: 1000 });
+    const finish = (f: Finding) => {
+      sock.destroy();
+      done(f);
+    };
+    sock.once("connect", () => finish({ level: "ok", what: name, detail: `${shown} reachable` }));
+    sock.once("timeout", () => finish({ level: "fail", what: name, detail: `${shown} timed out` }));
+    sock.once("error", (e) => finish({ level: "fail", what: name, detail: `${shown} unreachable (${e.message})` }));
+  });
+}

@@ -1,0 +1,59 @@
+import { VERSION } from "../app/build.js";
+import { ProfileUnavailableError } from "../app/storage.js";
+import { StyxError } from "../core/platform/errors.js";
+import { CliError } from "./args.js";
+import { audit } from "./audit.js";
+import { doctor } from "./doctor.js";
+import { keys } from "./keys.js";
+import { migrate } from "./migrate.js";
+import { serve } from "./serve.js";
+import { users } from "./users.js";
+
+const HELP = `styx ${VERSION} — knowledge relay and persistence for golem fleets
+
+Usage: styx <command> [flags]
+
+  serve            run the server (default micronode; --amnesia for RAM only)
+  migrate          apply schema migrations
+  users create     create a user
+  keys create|list|revoke   manage API keys
+  audit verify     check the hash-chained audit log
+  doctor           check configuration, data dir and dependencies
+
+Every command takes --help. Configuration: STYX_* environment variables (see README).`;
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number | undefined>> = { serve, migrate, users, keys, audit, doctor };
+
+/** Entry point of the `styx` command. */
+async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === "help" || cmd === "--help" || cmd === "-h") return void console.log(HELP);
+  if (cmd === "--version" || cmd === "version") return void console.log(VERSION);
+  const run = COMMANDS[cmd];
+  if (!run) {
+    console.error(`unknown command '${cmd}'\n\n${HELP}`);
+    process.exitCode = 2;
+    return;
+  }
+  const code = await run(rest);
+  if (code !== undefined) process.exitCode = code;
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof CliError) {
+    console.error(`styx: ${err.message}`);
+    process.exitCode = err.exitCode;
+  } else if (err instanceof StyxError || err instanceof ProfileUnavailableError) {
+    console.error(`styx: ${err.message}`);
+    process.exitCode = 1;
+  } else if (
+    (err as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" ||
+    (err as { code?: string }).code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE"
+  ) {
+    console.error(`styx: ${(err as Error).message}`);
+    process.exitCode = 2;
+  } else {
+    console.error("styx: unexpected error:", err);
+    process.exitCode = 1;
+  }
+});

@@ -1,0 +1,56 @@
+import { buildStyx } from "../app/build.js";
+import { configFrom, explainConfigError, parse } from "./args.js";
+
+export const SERVE_HELP = `styx serve [--amnesia] [--port N] [--host ADDR] [--data-dir DIR] [--profile micro|macro] [--config FILE]
+  Serves Styx. Flags override STYX_* environment variables.`;
+
+/** `styx serve`: runs until SIGTERM/SIGINT, then drains and exits 0. */
+export async function serve(argv: string[]): Promise<number | undefined> {
+  const { values } = parse(argv, {});
+  if (values.help) return (console.log(SERVE_HELP), 0);
+  let config: ReturnType<typeof configFrom>;
+  try {
+    config = configFrom(values);
+  } catch (err) {
+    explainConfigError(err);
+  }
+  const styx = await buildStyx(config);
+  const log = styx.app.log;
+  for (const w of config.warnings) log.warn(w);
+  const t = styx.adminToken;
+  if (t.source === "generated") process.stderr.write(`Admin token (shown once; stored with mode 0600 in ${t.file}):\n  ${t.token}\n`);
+  if (t.source === "ephemeral") process.stderr.write(`Admin token (amnesia: held in memory only, gone at exit):\n  ${t.token}\n`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      log.warn({ signal }, "second signal: exiting now");
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, "shutting down: draining in-flight requests");
+    const timer = setTimeout(() => {
+      log.error({ timeout_ms: config.shutdownTimeoutMs }, "drain timed out; closing connections");
+      styx.app.server.closeAllConnections();
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    timer.unref();
+    styx.close().then(
+      () => {
+        log.info("stopped");
+        process.exit(0);
+      },
+      (err) => {
+        log.error({ err }, "error during shutdown");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+
+  const url = await styx.listen();
+  const where = config.amnesia ? "amnesia: RAM only" : `data: ${styx.storage.location}`;
+  log.info({ url, profile: config.profile, amnesia: config.amnesia }, `styx ${config.profile}node listening on ${url} (${where})`);
+  return undefined;
+}

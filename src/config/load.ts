@@ -1,0 +1,149 @@
+import { readFileSync } from "node:fs";
+import type { BucketSpec } from "../core/platform/rate-limiter.js";
+import { type RawConfig, SETTINGS, type SettingName } from "./schema.js";
+
+/** The validated, frozen configuration passed down from the composition root. */
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly profile: "micro" | "macro";
+  readonly dataDir: string;
+  readonly amnesia: boolean;
+  /** Undefined: the composition root generates one (and stores it unless amnesia). */
+  readonly adminToken: string | undefined;
+  readonly databaseUrl: string | undefined;
+  readonly natsUrl: string | undefined;
+  readonly redisUrl: string | undefined;
+  readonly s3: {
+    readonly endpoint: string | undefined;
+    readonly bucket: string | undefined;
+    readonly region: string;
+    readonly accessKeyId: string | undefined;
+    readonly secretAccessKey: string | undefined;
+  };
+  readonly embedDim: number;
+  readonly embedderUrl: string | undefined;
+  readonly letheDelay: { readonly minMs: number; readonly maxMs: number };
+  readonly pricing: boolean;
+  readonly rateLimit: BucketSpec;
+  readonly ipRateLimit: BucketSpec;
+  readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  readonly bodyLimit: number;
+  readonly trustProxy: boolean;
+  readonly shutdownTimeoutMs: number;
+  readonly sessionTtlMs: number;
+  readonly maxEventLoopLagMs: number;
+  readonly maxInflight: number;
+  /** Variables that look like Styx settings but are not (likely typos). */
+  readonly warnings: readonly string[];
+}
+
+/** Raised when configuration is invalid; `problems` lists every bad variable, by name. */
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n  ${problems.join("\n  ")}`);
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+/** Source strings for settings, by variable name (e.g. CLI flags turned into overrides). */
+export type ConfigOverrides = Partial<Record<SettingName | "STYX_CONFIG_FILE", string>>;
+
+/**
+ * Builds the configuration: defaults, then the JSON file named by `STYX_CONFIG` (same keys),
+ * then the environment, then `overrides`. The only reader of `process.env` in Styx.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: ConfigOverrides = {}): Config {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const sources: Record<string, string> = {};
+  const file = overrides.STYX_CONFIG_FILE ?? env.STYX_CONFIG;
+  if (file) Object.assign(sources, readConfigFile(file, problems));
+  for (const [k, v] of Object.entries(env)) {
+    if (!k.startsWith("STYX_") || v === undefined || k === "STYX_CONFIG") continue;
+    if (k in SETTINGS) sources[k] = v;
+    else warnings.push(`${k} is not a Styx setting and was ignored`);
+  }
+  for (const [k, v] of Object.entries(overrides)) if (v !== undefined && k !== "STYX_CONFIG_FILE") sources[k] = v;
+
+  const raw: Record<string, unknown> = {};
+  for (const [name, s] of Object.entries(SETTINGS) as [SettingName, (typeof SETTINGS)[SettingName]][]) {
+    const given = sources[name];
+    const text = given !== undefined && given !== "" ? given : "default" in s ? s.default : undefined;
+    if (text === undefined) continue;
+    try {
+      raw[name] = s.parse(text);
+    } catch (err) {
+      const shown = "secret" in s && s.secret ? "(hidden)" : JSON.stringify(text);
+      problems.push(`${name}: ${(err as Error).message} (got ${shown})`);
+    }
+  }
+  const r = raw as RawConfig;
+  if (problems.length === 0) checkProfile(r, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return deepFreeze({
+    host: r.STYX_HOST,
+    port: r.STYX_PORT,
+    profile: r.STYX_PROFILE,
+    dataDir: r.STYX_DATA_DIR,
+    amnesia: r.STYX_AMNESIA,
+    adminToken: r.STYX_ADMIN_TOKEN,
+    databaseUrl: r.STYX_DATABASE_URL,
+    natsUrl: r.STYX_NATS_URL,
+    redisUrl: r.STYX_REDIS_URL,
+    s3: {
+      endpoint: r.STYX_S3_ENDPOINT,
+      bucket: r.STYX_S3_BUCKET,
+      region: r.STYX_S3_REGION,
+      accessKeyId: r.STYX_S3_ACCESS_KEY_ID,
+      secretAccessKey: r.STYX_S3_SECRET_ACCESS_KEY,
+    },
+    embedDim: r.STYX_EMBED_DIM,
+    embedderUrl: r.STYX_EMBEDDER_URL,
+    letheDelay: r.STYX_LETHE_DELAY,
+    pricing: r.STYX_PRICING,
+    rateLimit: r.STYX_RATE_LIMIT,
+    ipRateLimit: r.STYX_IP_RATE_LIMIT,
+    logLevel: r.STYX_LOG_LEVEL,
+    bodyLimit: r.STYX_BODY_LIMIT,
+    trustProxy: r.STYX_TRUST_PROXY,
+    shutdownTimeoutMs: r.STYX_SHUTDOWN_TIMEOUT,
+    sessionTtlMs: r.STYX_SESSION_TTL,
+    maxEventLoopLagMs: r.STYX_MAX_EVENT_LOOP_LAG,
+    maxInflight: r.STYX_MAX_INFLIGHT,
+    warnings,
+  });
+}
+
+function readConfigFile(file: string, problems: string[]): Record<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, "utf8"));
+  } catch (err) {
+    problems.push(`STYX_CONFIG: cannot read ${file} as JSON (${(err as Error).message})`);
+    return {};
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    problems.push(`STYX_CONFIG: ${file} must hold a JSON object of STYX_* keys`);
+    return {};
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parsed)) {
+    if (!(k in SETTINGS)) problems.push(`STYX_CONFIG: ${file} sets unknown key ${k}`);
+    else if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") out[k] = String(v);
+    else problems.push(`${k}: in ${file} must be a string, number or boolean`);
+  }
+  return out;
+}
+
+function checkProfile(r: RawConfig, problems: string[]): void {
+  if (r.STYX_PROFILE === "macro" && r.STYX_AMNESIA) problems.push("STYX_AMNESIA: amnesia is a micronode mode (STYX_PROFILE=micro)");
+}
+
+function deepFreeze<T extends object>(o: T): T {
+  for (const v of Object.values(o)) if (typeof v === "object" && v !== null) deepFreeze(v);
+  return Object.freeze(o);
+}

@@ -1,0 +1,86 @@
+import {
+  parseBool,
+  parseDuration,
+  parseDurationRange,
+  parseInteger,
+  parseOneOf,
+  parseRate,
+  parseSize,
+  parseString,
+  parseUrl,
+} from "./parse.js";
+
+/** One configuration variable: its parser, default (as the string an operator would write) and meaning. */
+export interface Setting<T> {
+  readonly parse: (raw: string) => T;
+  readonly default?: string;
+  readonly doc: string;
+  /** Never printed (doctor shows only whether it is set). */
+  readonly secret?: boolean;
+}
+
+/**
+ * Every variable Styx reads, by name. `config/load.ts` applies defaults, a config file
+ * (`STYX_CONFIG`), the environment and CLI flags, in that order, and reports every bad
+ * value at once. README's configuration table is this list.
+ */
+export const SETTINGS = {
+  STYX_HOST: { parse: parseString, default: "0.0.0.0", doc: "Listen address." },
+  STYX_PORT: { parse: parseInteger(0, 65535), default: "8080", doc: "Listen port (0 = any free port; the chosen URL is logged)." },
+  STYX_PROFILE: {
+    parse: parseOneOf(["micro", "macro"] as const),
+    default: "micro",
+    doc: "`micro` (one process, embedded storage) or `macro` (gateways over PostgreSQL, NATS, Redis, S3).",
+  },
+  STYX_DATA_DIR: { parse: parseString, default: "./data", doc: "Micronode files: SQLite database, blobs, generated admin token." },
+  STYX_AMNESIA: { parse: parseBool, default: "0", doc: "RAM only: nothing is written to disk; everything is gone at exit." },
+  STYX_ADMIN_TOKEN: {
+    parse: parseAdminToken,
+    doc: "Admin shared secret (≥ 16 chars). Unset: generated, stored 0600 in the data dir, printed once.",
+    secret: true,
+  },
+  STYX_DATABASE_URL: { parse: parseUrl(["postgres", "postgresql"]), doc: "Macronode PostgreSQL URL.", secret: true },
+  STYX_NATS_URL: { parse: parseUrl(["nats", "tls"]), doc: "Macronode NATS URL." },
+  STYX_REDIS_URL: { parse: parseUrl(["redis", "rediss"]), doc: "Macronode Redis URL.", secret: true },
+  STYX_S3_ENDPOINT: { parse: parseUrl(["http", "https"]), doc: "Macronode S3-compatible endpoint." },
+  STYX_S3_BUCKET: { parse: parseString, doc: "Macronode blob bucket." },
+  STYX_S3_REGION: { parse: parseString, default: "us-east-1", doc: "S3 region." },
+  STYX_S3_ACCESS_KEY_ID: { parse: parseString, doc: "S3 access key id.", secret: true },
+  STYX_S3_SECRET_ACCESS_KEY: { parse: parseString, doc: "S3 secret access key.", secret: true },
+  STYX_EMBED_DIM: { parse: parseInteger(1, 4096), default: "384", doc: "Embedding dimension." },
+  STYX_EMBEDDER_URL: { parse: parseUrl(["http", "https"]), doc: "Optional OpenAI-compatible embeddings endpoint." },
+  STYX_LETHE_DELAY: { parse: parseDurationRange, default: "1h-6h", doc: "Lethe publication delay range `<min>-<max>` (ms, s, m, h)." },
+  STYX_PRICING: { parse: parseBool, default: "0", doc: "x402 pricing on/off." },
+  STYX_RATE_LIMIT: { parse: parseRate, default: "50/s:100", doc: "Per-identity token bucket: rate/s:burst." },
+  STYX_IP_RATE_LIMIT: { parse: parseRate, default: "200/s:400", doc: "Per-IP token bucket: rate/s:burst." },
+  STYX_LOG_LEVEL: {
+    parse: parseOneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const),
+    default: "info",
+    doc: "Log level (pino).",
+  },
+  STYX_BODY_LIMIT: { parse: parseSize, default: "1mb", doc: "Largest request body, after decompression (413 above)." },
+  STYX_TRUST_PROXY: { parse: parseBool, default: "0", doc: "Trust X-Forwarded-For for client IPs (behind a load balancer only)." },
+  STYX_SHUTDOWN_TIMEOUT: { parse: parseDuration, default: "10s", doc: "Longest graceful drain on SIGTERM before in-flight work is cut." },
+  STYX_SESSION_TTL: { parse: parseDuration, default: "1h", doc: "Lifetime of a wallet session token." },
+  STYX_MAX_EVENT_LOOP_LAG: { parse: parseDuration, default: "250ms", doc: "Event-loop lag above which writes are shed (reads at 4×)." },
+  STYX_MAX_INFLIGHT: {
+    parse: parseInteger(1, 1_000_000),
+    default: "2048",
+    doc: "In-flight requests above which writes are shed (reads at 2×).",
+  },
+} as const satisfies Record<string, Setting<unknown>>;
+
+/** A configuration variable name. */
+export type SettingName = keyof typeof SETTINGS;
+
+type Parsed<K extends SettingName> = ReturnType<(typeof SETTINGS)[K]["parse"]>;
+
+/** Raw parsed values by variable name; optional where there is no default. */
+export type RawConfig = {
+  [K in SettingName]: (typeof SETTINGS)[K] extends { default: string } ? Parsed<K> : Parsed<K> | undefined;
+};
+
+function parseAdminToken(raw: string): string {
+  if (raw.length < 16) throw new Error("must be at least 16 characters");
+  return raw;
+}

@@ -1,0 +1,160 @@
+import type { AuditLog } from "../platform/audit.js";
+import { type Clock, iso } from "../platform/clock.js";
+import { base64url, constantTimeEqual, newId, randomBytes, sha256Hex } from "../platform/crypto.js";
+import { StyxError } from "../platform/errors.js";
+import { newSecret } from "./identity-service.js";
+import type { IdentityStore } from "./identity-store.js";
+import type { CallContext, Principal } from "./principal.js";
+import type { SignatureVerifier } from "./signature-verifier.js";
+import type { WalletChallenge } from "./types.js";
+
+/** Settings of authentication. */
+export interface AuthOptions {
+  /** The operator's shared secret. */
+  readonly adminToken: string;
+  /** How long a wallet challenge may be answered, in ms. */
+  readonly challengeTtlMs: number;
+  /** How long a wallet session token lives, in ms. */
+  readonly sessionTtlMs: number;
+}
+
+/** A session token handed out after a wallet signature; shown once. */
+export interface IssuedSession {
+  readonly token: string;
+  readonly userId: string;
+  readonly golemId: string | null;
+  readonly expiresAt: number;
+}
+
+/** Minimum interval between sweeps of expired challenges and sessions. */
+const PURGE_INTERVAL_MS = 60_000;
+
+/** Authentication: bearer credentials, the admin token and the wallet challenge flow. */
+export class AuthService {
+  readonly #store: IdentityStore;
+  readonly #audit: Pick<AuditLog, "append">;
+  readonly #clock: Clock;
+  readonly #verifier: SignatureVerifier;
+  readonly #opts: AuthOptions;
+  readonly #adminHash: string;
+  #lastPurge = 0;
+
+  constructor(deps: {
+    store: IdentityStore;
+    audit: Pick<AuditLog, "append">;
+    clock: Clock;
+    verifier: SignatureVerifier;
+    options: AuthOptions;
+  }) {
+    this.#store = deps.store;
+    this.#audit = deps.audit;
+    this.#clock = deps.clock;
+    this.#verifier = deps.verifier;
+    this.#opts = deps.options;
+    this.#adminHash = sha256Hex(deps.options.adminToken);
+  }
+
+  /**
+   * Resolves a bearer token to a principal: the admin token, an API key or a wallet session.
+   * Unknown, revoked and expired credentials all answer STYX_AUTH_INVALID_KEY.
+   */
+  async authenticate(token: string | undefined): Promise<Principal> {
+    if (!token) throw new StyxError("STYX_AUTH_REQUIRED");
+    const hash = sha256Hex(token);
+    if (constantTimeEqual(hash, this.#adminHash)) return { kind: "admin" };
+    const now = this.#clock.now();
+    const key = await this.#store.findApiKeyByHash(hash);
+    if (key) {
+      if (key.revokedAt !== null || (key.expiresAt !== null && key.expiresAt <= now)) {
+        throw new StyxError("STYX_AUTH_INVALID_KEY");
+      }
+      return { kind: "user", userId: key.userId, credentialId: key.id, via: "api_key", golemId: key.golemId, scopes: key.scopes };
+    }
+    const session = await this.#store.findSessionByHash(hash);
+    if (session && session.expiresAt > now) {
+      return {
+        kind: "user",
+        userId: session.userId,
+        credentialId: session.id,
+        via: "session",
+        golemId: session.golemId,
+        scopes: ["read", "write"],
+      };
+    }
+    throw new StyxError("STYX_AUTH_INVALID_KEY");
+  }
+
+  /** Starts a wallet sign-in: an EIP-191 message with a single-use nonce. */
+  async createChallenge(walletAddress: string): Promise<WalletChallenge> {
+    const now = this.#clock.now();
+    await this.#maybePurge(now);
+    const address = walletAddress.toLowerCase();
+    const nonce = base64url(randomBytes(18));
+    const expiresAt = now + this.#opts.challengeTtlMs;
+    const challenge: WalletChallenge = {
+      nonce,
+      walletAddress: address,
+      message: challengeMessage(address, nonce, now, expiresAt),
+      expiresAt,
+    };
+    await this.#store.createChallenge(challenge);
+    return challenge;
+  }
+
+  /**
+   * Completes a wallet sign-in. The signature is checked offline against the stored message;
+   * only then is the nonce consumed (atomically), so a replay finds no challenge.
+   */
+  async verifyChallenge(input: { walletAddress: string; nonce: string; signature: string }, ctx: CallContext = {}): Promise<IssuedSession> {
+    const now = this.#clock.now();
+    const address = input.walletAddress.toLowerCase();
+    const challenge = await this.#store.getChallenge(input.nonce, now);
+    if (!challenge || challenge.walletAddress !== address) throw new StyxError("STYX_AUTH_INVALID_CHALLENGE");
+    if (!(await this.#verifier.verifyPersonalMessage(address, challenge.message, input.signature))) {
+      throw new StyxError("STYX_AUTH_INVALID_SIGNATURE");
+    }
+    if (!(await this.#store.consumeChallenge(input.nonce, now))) throw new StyxError("STYX_AUTH_INVALID_CHALLENGE");
+    const golem = await this.#store.findGolemByWallet(address);
+    const user = golem ? undefined : await this.#store.findUserByWallet(address);
+    const userId = golem?.userId ?? user?.id;
+    if (!userId) throw new StyxError("STYX_AUTH_UNKNOWN_WALLET");
+    const token = newSecret();
+    const session = {
+      id: newId("ses"),
+      tokenHash: sha256Hex(token),
+      userId,
+      golemId: golem?.id ?? null,
+      createdAt: now,
+      expiresAt: now + this.#opts.sessionTtlMs,
+    };
+    await this.#store.createSession(session);
+    await this.#audit.append({
+      actor: `user:${userId}`,
+      action: "auth.session",
+      target: `session:${session.id}`,
+      ...ctx,
+      details: { golem_id: session.golemId, wallet: address },
+    });
+    return { token, userId, golemId: session.golemId, expiresAt: session.expiresAt };
+  }
+
+  async #maybePurge(now: number): Promise<void> {
+    if (now - this.#lastPurge < PURGE_INTERVAL_MS) return;
+    this.#lastPurge = now;
+    await this.#store.purgeExpiredAuth(now);
+  }
+}
+
+/** The text a wallet signs to sign in (EIP-191 personal_sign, in the style of EIP-4361). */
+export function challengeMessage(address: string, nonce: string, issuedAt: number, expiresAt: number): string {
+  return [
+    "Styx wants you to sign in with your Ethereum account:",
+    address,
+    "",
+    "Sign in to Styx. This request costs nothing and grants no token approval.",
+    "",
+    `Nonce: ${nonce}`,
+    `Issued At: ${iso(issuedAt)}`,
+    `Expiration Time: ${iso(expiresAt)}`,
+  ].join("\n");
+}

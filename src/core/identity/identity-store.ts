@@ -1,0 +1,40 @@
+import type { ApiKey, Golem, Session, User, WalletChallenge } from "./types.js";
+
+/**
+ * Persistence of users, golems, API keys, wallet challenges and sessions.
+ * Obligations: ids and wallet addresses are unique per table (a clash rejects with
+ * `StyxError("STYX_CONFLICT")` and writes nothing); `consumeChallenge` is atomic, so a nonce is
+ * handed out at most once; lookups by hash are exact matches on the stored SHA-256 hex.
+ * Implementations: memory (amnesia), SQLite (micronode), PostgreSQL (macronode).
+ */
+export interface IdentityStore {
+  createUser(user: User): Promise<void>;
+  getUser(id: string): Promise<User | undefined>;
+  findUserByWallet(address: string): Promise<User | undefined>;
+
+  createGolem(golem: Golem): Promise<void>;
+  getGolem(id: string): Promise<Golem | undefined>;
+  findGolemByWallet(address: string): Promise<Golem | undefined>;
+  /** The user's golems, oldest first. */
+  listGolems(userId: string): Promise<Golem[]>;
+
+  createApiKey(key: ApiKey): Promise<void>;
+  getApiKey(id: string): Promise<ApiKey | undefined>;
+  findApiKeyByHash(keyHash: string): Promise<ApiKey | undefined>;
+  /** The user's keys (revoked included), oldest first. */
+  listApiKeys(userId: string): Promise<ApiKey[]>;
+  /** Marks the key revoked at `at` (first revocation wins); returns the stored key or undefined. */
+  revokeApiKey(id: string, at: number): Promise<ApiKey | undefined>;
+
+  createChallenge(challenge: WalletChallenge): Promise<void>;
+  /** The challenge if it exists and has not expired at `now`; does not consume it. */
+  getChallenge(nonce: string, now: number): Promise<WalletChallenge | undefined>;
+  /** Removes and returns the challenge if it exists and has not expired at `now`. */
+  consumeChallenge(nonce: string, now: number): Promise<WalletChallenge | undefined>;
+
+  createSession(session: Session): Promise<void>;
+  findSessionByHash(tokenHash: string): Promise<Session | undefined>;
+
+  /** Deletes challenges and sessions that expired before `now`; returns how many. */
+  purgeExpiredAuth(now: number): Promise<number>;
+}

@@ -1,0 +1,48 @@
+import type { AuditLog } from "../platform/audit.js";
+import { notFound } from "../platform/errors.js";
+import type { IdentityStore } from "./identity-store.js";
+import { actorOf, type CallContext, type Principal } from "./principal.js";
+import type { Golem } from "./types.js";
+
+/**
+ * The one place tenancy is decided. A caller reaches its own user and its own golems (and, with
+ * a golem-bound key, only that golem); anything else answers 404 — the same answer as a
+ * resource that does not exist — and is written to the audit log.
+ */
+export class Tenancy {
+  readonly #identity: Pick<IdentityStore, "getGolem">;
+  readonly #audit: Pick<AuditLog, "append">;
+
+  constructor(deps: { identity: Pick<IdentityStore, "getGolem">; audit: Pick<AuditLog, "append"> }) {
+    this.#identity = deps.identity;
+    this.#audit = deps.audit;
+  }
+
+  /** Resolves when `principal` may act on user `userId`. */
+  async user(principal: Principal, userId: string, ctx: CallContext): Promise<void> {
+    if (principal.kind === "user" && principal.userId === userId) return;
+    await this.#deny(principal, `user:${userId}`, ctx);
+  }
+
+  /** Returns the golem when `principal` owns it (and its key is not bound to another golem). */
+  async golem(principal: Principal, golemId: string, ctx: CallContext): Promise<Golem> {
+    if (principal.kind === "user") {
+      const golem = await this.#identity.getGolem(golemId);
+      if (golem && golem.userId === principal.userId && (principal.golemId === null || principal.golemId === golemId)) {
+        return golem;
+      }
+    }
+    return this.#deny(principal, `golem:${golemId}`, ctx);
+  }
+
+  async #deny(principal: Principal, target: string, ctx: CallContext): Promise<never> {
+    await this.#audit.append({
+      actor: actorOf(principal),
+      action: "tenancy.denied",
+      target,
+      requestId: ctx.requestId,
+      ip: ctx.ip,
+    });
+    throw notFound();
+  }
+}

@@ -1,0 +1,59 @@
+import { createBLAKE3, createSHA256, type IHasher } from "hash-wasm";
+
+/**
+ * Hashing and randomness used by the core. BLAKE3 and SHA-256 come from hash-wasm
+ * (WebAssembly, no native build); randomness from Web Crypto. Call `initCrypto()` once
+ * before using the synchronous helpers (the composition root does).
+ */
+let blake3: IHasher | undefined;
+let sha256: IHasher | undefined;
+
+/** Loads the WebAssembly hashers; idempotent. */
+export async function initCrypto(): Promise<void> {
+  if (!blake3) blake3 = await createBLAKE3();
+  if (!sha256) sha256 = await createSHA256();
+}
+
+function ready(h: IHasher | undefined): IHasher {
+  if (!h) throw new Error("initCrypto() must be awaited before hashing");
+  return h;
+}
+
+/** BLAKE3-256 of a UTF-8 string or bytes, as lowercase hex. */
+export function blake3Hex(data: string | Uint8Array): string {
+  const h = ready(blake3);
+  h.init();
+  h.update(data);
+  return h.digest("hex");
+}
+
+/** SHA-256 of a UTF-8 string or bytes, as lowercase hex. */
+export function sha256Hex(data: string | Uint8Array): string {
+  const h = ready(sha256);
+  h.init();
+  h.update(data);
+  return h.digest("hex");
+}
+
+/** `n` cryptographically random bytes. */
+export function randomBytes(n: number): Uint8Array {
+  return globalThis.crypto.getRandomValues(new Uint8Array(n));
+}
+
+/** Base64url without padding. */
+export function base64url(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString("base64url");
+}
+
+/** A random identifier with a readable prefix, e.g. `usr_3k9…` (16 random bytes). */
+export function newId(prefix: string): string {
+  return `${prefix}_${base64url(randomBytes(16))}`;
+}
+
+/** Compares two strings in time that depends only on their lengths. */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const len = Math.max(a.length, b.length);
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < len; i++) diff |= (a.charCodeAt(i) || 0) ^ (b.charCodeAt(i) || 0);
+  return diff === 0;
+}

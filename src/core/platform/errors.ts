@@ -1,0 +1,71 @@
+/**
+ * The one error table of Styx. Every error a client can see has a stable `STYX_*` code,
+ * an HTTP status, a WebSocket close code and a retryable flag. `docs/errors.md` documents
+ * each code with "how to solve"; a unit test keeps the two in step. Retired codes are never
+ * reused: mark them `retired: true` instead of deleting them.
+ */
+export const ERROR_TABLE = {
+  STYX_VALIDATION: { status: 400, ws: 4400, retryable: false, message: "The request failed validation." },
+  STYX_BAD_JSON: { status: 400, ws: 4400, retryable: false, message: "The body is not valid JSON." },
+  STYX_BAD_REQUEST: { status: 400, ws: 4400, retryable: false, message: "The request is malformed." },
+  STYX_AUTH_REQUIRED: { status: 401, ws: 4401, retryable: false, message: "Authentication is required." },
+  STYX_AUTH_INVALID_KEY: { status: 401, ws: 4401, retryable: false, message: "The credential is unknown, revoked or expired." },
+  STYX_AUTH_INVALID_SIGNATURE: { status: 401, ws: 4401, retryable: false, message: "The signature does not match the wallet." },
+  STYX_AUTH_INVALID_CHALLENGE: { status: 401, ws: 4401, retryable: false, message: "The challenge is unknown, expired or already used." },
+  STYX_AUTH_UNKNOWN_WALLET: { status: 401, ws: 4401, retryable: false, message: "No user or golem is registered with this wallet." },
+  STYX_AUTH_FORBIDDEN: { status: 403, ws: 4403, retryable: false, message: "The credential does not allow this action." },
+  STYX_NOT_FOUND: { status: 404, ws: 4404, retryable: false, message: "Not found." },
+  STYX_ROUTE_NOT_FOUND: { status: 404, ws: 4404, retryable: false, message: "No such route." },
+  STYX_CONFLICT: { status: 409, ws: 4409, retryable: false, message: "The resource already exists." },
+  STYX_PAYLOAD_TOO_LARGE: { status: 413, ws: 1009, retryable: false, message: "The body is larger than the limit." },
+  STYX_DECOMPRESSION_LIMIT: {
+    status: 413,
+    ws: 1009,
+    retryable: false,
+    message: "The compressed body expands beyond the allowed ratio or size.",
+  },
+  STYX_UNSUPPORTED_MEDIA_TYPE: { status: 415, ws: 4415, retryable: false, message: "The content type is not supported." },
+  STYX_UNSUPPORTED_ENCODING: { status: 415, ws: 4415, retryable: false, message: "The content encoding is not supported." },
+  STYX_RATE_LIMITED: { status: 429, ws: 4429, retryable: true, message: "Too many requests." },
+  STYX_INTERNAL: { status: 500, ws: 1011, retryable: true, message: "Internal error." },
+  STYX_OVERLOADED: { status: 503, ws: 1013, retryable: true, message: "The server is shedding load; retry later." },
+  STYX_SHUTTING_DOWN: { status: 503, ws: 1012, retryable: true, message: "The server is shutting down; retry on another instance." },
+} as const satisfies Record<string, ErrorSpec>;
+
+/** One row of the error table. */
+export interface ErrorSpec {
+  /** HTTP status answered with this code. */
+  readonly status: number;
+  /** WebSocket close code used when this error ends a socket. */
+  readonly ws: number;
+  /** Whether the same request may succeed later unchanged. */
+  readonly retryable: boolean;
+  /** Default human message. */
+  readonly message: string;
+}
+
+/** A Styx error code. */
+export type ErrorCode = keyof typeof ERROR_TABLE;
+
+/** The error every layer throws; the server turns it into `{ error: { code, message, details } }`. */
+export class StyxError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: unknown;
+  /** Seconds until a retry may succeed (sent as `Retry-After`). */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(code: ErrorCode, message?: string, options: { details?: unknown; cause?: unknown; retryAfterSeconds?: number } = {}) {
+    super(message ?? ERROR_TABLE[code].message, { cause: options.cause });
+    this.name = "StyxError";
+    this.code = code;
+    this.status = ERROR_TABLE[code].status;
+    this.details = options.details;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+/** Shorthand for the 404 that hides whether a resource exists at all. */
+export function notFound(what = "Not found."): StyxError {
+  return new StyxError("STYX_NOT_FOUND", what);
+}

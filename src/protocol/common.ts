@@ -1,0 +1,39 @@
+import { type Static, Type } from "typebox";
+
+/** Wire schemas shared by every area. Wire types are snake_case JSON; domain types live in core/. */
+
+/** A client-chosen or generated identifier: letters, digits, `_`, `.`, `-`; no `:` (namespace separator). */
+export const Id = Type.String({
+  pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$",
+  description: "Identifier (1–128 chars: A–Z a–z 0–9 _ . -)",
+});
+
+/** A 0x-prefixed 20-byte EVM address (any case; stored lowercase). */
+export const WalletAddress = Type.String({ pattern: "^0x[0-9a-fA-F]{40}$", description: "EVM address" });
+
+/** An ISO-8601 UTC timestamp. */
+export const IsoTime = Type.String({ format: "date-time" });
+
+/** A nullable value. */
+export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+
+/** The one error shape: `{ error: { code, message, details? } }`. */
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String({ description: "Stable STYX_* code (docs/errors.md)" }),
+      message: Type.String(),
+      request_id: Type.Optional(Type.String()),
+      details: Type.Optional(Type.Unknown()),
+    }),
+  },
+  { $id: "StyxError", description: "Error response" },
+);
+export type ErrorBody = Static<typeof ErrorBody>;
+
+/** Path parameter `:user_id`. */
+export const UserIdParams = Type.Object({ user_id: Id }, { additionalProperties: false });
+/** Path parameter `:golem_id`. */
+export const GolemIdParams = Type.Object({ golem_id: Id }, { additionalProperties: false });
+/** Path parameter `:key_id`. */
+export const KeyIdParams = Type.Object({ key_id: Id }, { additionalProperties: false });

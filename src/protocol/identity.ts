@@ -1,0 +1,129 @@
+import { type Static, Type } from "typebox";
+import { GOLEM_STATUSES, SCOPES, TIERS } from "../core/identity/types.js";
+import { Id, IsoTime, Nullable, WalletAddress } from "./common.js";
+
+const Strict = { additionalProperties: false } as const;
+const Tier = Type.Union(TIERS.map((t) => Type.Literal(t)));
+const Scope = Type.Union(SCOPES.map((s) => Type.Literal(s)));
+
+/** `POST /v1/admin/users` body. */
+export const CreateUserBody = Type.Object(
+  { id: Type.Optional(Id), wallet_address: Type.Optional(WalletAddress), tier: Type.Optional(Tier) },
+  Strict,
+);
+export type CreateUserBody = Static<typeof CreateUserBody>;
+
+/** `POST /v1/admin/users` answer. */
+export const CreatedUser = Type.Object({ id: Type.String() });
+
+/** A user as presented. */
+export const UserView = Type.Object({
+  id: Type.String(),
+  wallet_address: Nullable(Type.String()),
+  reputation: Type.Integer(),
+  tier: Tier,
+  created_at: IsoTime,
+  updated_at: IsoTime,
+});
+
+/** `POST /v1/admin/users/:user_id/keys` body. */
+export const CreateKeyBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    scopes: Type.Optional(Type.Array(Scope, { minItems: 1, maxItems: SCOPES.length, uniqueItems: true })),
+    golem_id: Type.Optional(Id),
+    expires_at: Type.Optional(IsoTime),
+  },
+  Strict,
+);
+export type CreateKeyBody = Static<typeof CreateKeyBody>;
+
+/** `POST /v1/admin/users/:user_id/keys` answer: the only time the secret is shown. */
+export const CreatedKey = Type.Object({ id: Type.String(), key: Type.String({ description: "The secret; shown once" }) });
+
+/** A key as listed: never the secret or its hash. */
+export const KeyView = Type.Object({
+  id: Type.String(),
+  user_id: Type.String(),
+  golem_id: Nullable(Type.String()),
+  name: Type.String(),
+  scopes: Type.Array(Scope),
+  status: Type.Union([Type.Literal("active"), Type.Literal("revoked"), Type.Literal("expired")]),
+  created_at: IsoTime,
+  expires_at: Nullable(IsoTime),
+  revoked_at: Nullable(IsoTime),
+});
+
+/** `GET /v1/admin/users/:user_id/keys` answer. */
+export const KeyList = Type.Object({ keys: Type.Array(KeyView) });
+
+/** `POST /v1/styx/golems` body. */
+export const RegisterGolemBody = Type.Object(
+  {
+    id: Type.Optional(Id),
+    parent_golem_id: Type.Optional(Id),
+    archetype: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    wallet_address: Type.Optional(WalletAddress),
+  },
+  Strict,
+);
+export type RegisterGolemBody = Static<typeof RegisterGolemBody>;
+
+/** `POST /v1/styx/golems` answer. */
+export const RegisteredGolem = Type.Object({ id: Type.String(), generation: Type.Integer() });
+
+/** A golem as presented to its owner. */
+export const GolemView = Type.Object({
+  id: Type.String(),
+  user_id: Type.String(),
+  generation: Type.Integer(),
+  parent_golem_id: Nullable(Type.String()),
+  status: Type.Union(GOLEM_STATUSES.map((s) => Type.Literal(s))),
+  archetype: Nullable(Type.String()),
+  wallet_address: Nullable(Type.String()),
+  created_at: IsoTime,
+  died_at: Nullable(IsoTime),
+  death_cause: Nullable(Type.String()),
+  ticks_lived: Type.Integer(),
+});
+
+/** `GET /v1/styx/users/:user_id/golems` answer. */
+export const GolemList = Type.Object({ golems: Type.Array(GolemView) });
+
+/** `GET /v1/styx/me` answer: who the credential is. */
+export const WhoAmI = Type.Object({
+  user_id: Type.String(),
+  golem_id: Nullable(Type.String()),
+  credential: Type.Object({
+    id: Type.String(),
+    via: Type.Union([Type.Literal("api_key"), Type.Literal("session")]),
+    scopes: Type.Array(Scope),
+  }),
+});
+
+/** `POST /v1/auth/challenge` body. */
+export const ChallengeBody = Type.Object({ wallet_address: WalletAddress }, Strict);
+export type ChallengeBody = Static<typeof ChallengeBody>;
+
+/** `POST /v1/auth/challenge` answer: sign `message` with the wallet (EIP-191 personal_sign). */
+export const Challenge = Type.Object({ nonce: Type.String(), message: Type.String(), expires_at: IsoTime });
+
+/** `POST /v1/auth/verify` body. */
+export const VerifyBody = Type.Object(
+  {
+    wallet_address: WalletAddress,
+    nonce: Type.String({ minLength: 1, maxLength: 64 }),
+    signature: Type.String({ pattern: "^0x[0-9a-fA-F]{130}$", description: "65-byte signature, hex" }),
+  },
+  Strict,
+);
+export type VerifyBody = Static<typeof VerifyBody>;
+
+/** `POST /v1/auth/verify` answer: a short-lived bearer token. */
+export const SessionToken = Type.Object({
+  token: Type.String(),
+  token_type: Type.Literal("Bearer"),
+  user_id: Type.String(),
+  golem_id: Nullable(Type.String()),
+  expires_at: IsoTime,
+});

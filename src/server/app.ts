@@ -1,0 +1,102 @@
+import Fastify, { type FastifyInstance } from "fastify";
+import type { AuthService } from "../core/identity/auth-service.js";
+import type { IdentityService } from "../core/identity/identity-service.js";
+import type { Tenancy } from "../core/identity/tenancy.js";
+import type { Clock } from "../core/platform/clock.js";
+import type { DependencyCheck } from "../core/platform/health.js";
+import type { BucketSpec, RateLimiter } from "../core/platform/rate-limiter.js";
+import type { LoadMonitor } from "./load-monitor.js";
+import type { Metrics } from "./metrics.js";
+import { registerAuth } from "./plugins/auth.js";
+import { registerDecompression } from "./plugins/decompress.js";
+import { registerDocs } from "./plugins/docs.js";
+import { registerErrors } from "./plugins/errors.js";
+import { type LimitsOptions, registerAdmission } from "./plugins/limits.js";
+import { genRequestId, registerObservability } from "./plugins/observability.js";
+import { adminRoutes } from "./routes/identity/admin.routes.js";
+import { authRoutes } from "./routes/identity/auth.routes.js";
+import { golemRoutes } from "./routes/identity/golems.routes.js";
+import { opsRoutes } from "./routes/ops/ops.routes.js";
+import { validatorCompiler } from "./validation.js";
+import "./context.js";
+
+/** Everything the HTTP server needs, built by the composition root. */
+export interface ServerDeps {
+  readonly version: string;
+  readonly profile: "micro" | "macro";
+  readonly amnesia: boolean;
+  readonly logLevel: string;
+  readonly bodyLimit: number;
+  readonly trustProxy: boolean;
+  readonly clock: Clock;
+  readonly auth: AuthService;
+  readonly identity: IdentityService;
+  readonly tenancy: Tenancy;
+  readonly limiter: RateLimiter;
+  readonly rateLimit: BucketSpec;
+  readonly ipRateLimit: BucketSpec;
+  readonly dependencies: readonly DependencyCheck[];
+  readonly load: LoadMonitor;
+  readonly metrics: Metrics;
+  readonly closing: () => boolean;
+  /** Log destination; default stdout. */
+  readonly logStream?: NodeJS.WritableStream;
+}
+
+/** Builds the Fastify app: plugins in admission order, then every route. Does not listen. */
+export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: {
+      level: deps.logLevel,
+      redact: { paths: ["req.headers.authorization", "req.headers.cookie", "req.headers['x-payment']"], censor: "[redacted]" },
+      serializers: {
+        req: (req) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }),
+      },
+      ...(deps.logStream ? { stream: deps.logStream } : {}),
+    },
+    genReqId: genRequestId,
+    bodyLimit: deps.bodyLimit,
+    trustProxy: deps.trustProxy,
+    return503OnClosing: false,
+    forceCloseConnections: "idle",
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+  app.setValidatorCompiler(validatorCompiler());
+  app.addHook("onRoute", (route) => {
+    if (route.url.startsWith("/docs")) route.config = { ...(route.config ?? {}), auth: "public", exempt: true };
+  });
+
+  const limits: LimitsOptions = {
+    limiter: deps.limiter,
+    perIdentity: deps.rateLimit,
+    perIp: deps.ipRateLimit,
+    load: deps.load,
+    metrics: deps.metrics,
+    closing: deps.closing,
+  };
+  registerErrors(app, deps.metrics);
+  registerObservability(app, deps.metrics);
+  registerAdmission(app, limits);
+  registerAuth(app, { auth: deps.auth, tenancy: deps.tenancy, limits });
+  registerDecompression(app, deps.bodyLimit);
+  await registerDocs(app, deps.version);
+
+  opsRoutes(app, {
+    version: deps.version,
+    profile: deps.profile,
+    amnesia: deps.amnesia,
+    startedAt: performance.now(),
+    dependencies: deps.dependencies,
+    load: deps.load,
+    metrics: deps.metrics,
+  });
+  adminRoutes(app, { identity: deps.identity, clock: deps.clock });
+  golemRoutes(app, { identity: deps.identity });
+  authRoutes(app, { auth: deps.auth });
+  return app;
+}
+
+/** Removes credentials from a logged URL (`?token=` is how browsers authenticate sockets). */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&](?:token|key|api_key)=)[^&]*/gi, "$1[redacted]");
+}

@@ -1,0 +1,42 @@
+import type { Principal } from "../core/identity/principal.js";
+import type { Golem, Scope } from "../core/identity/types.js";
+
+/** Where a route finds a user or golem id that tenancy must check. */
+export interface TenantRule {
+  readonly from: "params" | "body" | "query";
+  readonly field: string;
+  readonly kind: "user" | "golem";
+}
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** Who may call: `public` (anyone), `user` (API key or session; the default), `admin` (admin token). */
+    auth?: "public" | "user" | "admin";
+    /** Scope a user credential needs; default `read` for GET/HEAD, `write` otherwise. */
+    scope?: Scope;
+    /** Ids in the request that must belong to the caller (checked in one place: plugins/tenancy). */
+    tenant?: readonly TenantRule[];
+    /** Operational routes: never rate limited or shed (health, readiness, metrics). */
+    exempt?: boolean;
+  }
+  interface FastifyRequest {
+    /** The authenticated caller; undefined on public routes. */
+    principal: Principal | undefined;
+    /** Golems resolved and ownership-checked by tenancy rules, by id. */
+    golems: Map<string, Golem> | null;
+  }
+}
+
+/** The golem a tenancy rule resolved; throws if the route forgot to declare the rule. */
+export function tenantGolem(req: { golems: Map<string, Golem> | null }, id: string): Golem {
+  const g = req.golems?.get(id);
+  if (!g) throw new Error(`golem ${id} was not resolved by a tenancy rule`);
+  return g;
+}
+
+/** The user principal of a `user` route. */
+export function userPrincipal(req: { principal: Principal | undefined }): Extract<Principal, { kind: "user" }> {
+  const p = req.principal;
+  if (!p || p.kind !== "user") throw new Error("route is not declared auth: user");
+  return p;
+}

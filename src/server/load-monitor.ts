@@ -1,0 +1,88 @@
+import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
+import type { DependencyCheck } from "../core/platform/health.js";
+
+/** What the server accepts right now. */
+export interface LoadState {
+  readonly acceptingWrites: boolean;
+  readonly acceptingReads: boolean;
+  /** Why something is shed, e.g. `event_loop_lag 812ms > 250ms`. */
+  readonly reasons: readonly string[];
+}
+
+/** Options of the load monitor. */
+export interface LoadMonitorOptions {
+  /** Event-loop lag (p99 over the last window) above which writes are shed; reads at 4×. */
+  readonly maxLagMs: number;
+  /** In-flight requests above which writes are shed; reads at 2×. */
+  readonly maxInflight: number;
+  /** Returns the current in-flight count. */
+  readonly inflight: () => number;
+  /** Dependencies whose failure sheds writes. */
+  readonly dependencies: readonly DependencyCheck[];
+  /** How often lag and dependencies are sampled (ms). Default 1000. */
+  readonly intervalMs?: number;
+}
+
+/**
+ * Decides load shedding: writes go first (event-loop lag, in-flight requests, a dependency
+ * down) so reads keep working; reads are shed only under severe overload. Sampling runs on
+ * an unref'd timer, so the request path reads a cached state.
+ */
+export class LoadMonitor {
+  readonly #opts: LoadMonitorOptions;
+  readonly #histogram: IntervalHistogram;
+  #timer: NodeJS.Timeout | undefined;
+  #lagMs = 0;
+  #depsDown: string[] = [];
+
+  constructor(opts: LoadMonitorOptions) {
+    this.#opts = opts;
+    this.#histogram = monitorEventLoopDelay({ resolution: 10 });
+  }
+
+  /** Starts sampling. */
+  start(): void {
+    this.#histogram.enable();
+    const every = this.#opts.intervalMs ?? 1000;
+    this.#timer = setInterval(() => void this.sample(), every);
+    this.#timer.unref();
+  }
+
+  /** Stops sampling. */
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#histogram.disable();
+  }
+
+  /** Takes one sample of lag and dependencies now. */
+  async sample(): Promise<void> {
+    this.#lagMs = this.#histogram.percentile(99) / 1e6;
+    this.#histogram.reset();
+    const results = await Promise.all(this.#opts.dependencies.map(async (d) => [d.name, await d.check()] as const));
+    this.#depsDown = results.filter(([, s]) => s.status === "down").map(([n]) => n);
+  }
+
+  /** The current decision. */
+  state(): LoadState {
+    const { maxLagMs, maxInflight } = this.#opts;
+    const inflight = this.#opts.inflight();
+    const reasons: string[] = [];
+    let writes = true;
+    let reads = true;
+    if (this.#lagMs > maxLagMs) {
+      writes = false;
+      reasons.push(`event_loop_lag ${Math.round(this.#lagMs)}ms > ${maxLagMs}ms`);
+      if (this.#lagMs > 4 * maxLagMs) reads = false;
+    }
+    if (inflight > maxInflight) {
+      writes = false;
+      reasons.push(`inflight ${inflight} > ${maxInflight}`);
+      if (inflight > 2 * maxInflight) reads = false;
+    }
+    for (const name of this.#depsDown) {
+      writes = false;
+      reasons.push(`dependency ${name} down`);
+    }
+    return { acceptingWrites: writes, acceptingReads: reads, reasons };
+  }
+}

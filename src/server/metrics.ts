@@ -1,0 +1,39 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+/**
+ * The Prometheus metrics of one Styx process (SPEC §12 names). Each server owns its own
+ * registry so several can live in one process (tests) without clashing.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: "styx_requests_total",
+    help: "HTTP requests answered, by route pattern and status code.",
+    labelNames: ["route", "method", "status"] as const,
+    registers: [this.registry],
+  });
+  readonly duration = new Histogram({
+    name: "styx_request_duration_seconds",
+    help: "HTTP request duration in seconds, by route pattern.",
+    labelNames: ["route", "method"] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly inflight = new Gauge({
+    name: "styx_inflight",
+    help: "HTTP requests being handled now.",
+    registers: [this.registry],
+  });
+  readonly rejected = new Counter({
+    name: "styx_rejected_total",
+    help: "Requests refused before reaching a handler, by reason (rate_limit, overloaded, shutting_down, too_large, decompression).",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+  /** Current in-flight count, mirrored for load shedding without reading the gauge. */
+  inflightNow = 0;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: "styx_process_" });
+  }
+}

@@ -1,0 +1,57 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { AuthService } from "../../core/identity/auth-service.js";
+import type { Tenancy } from "../../core/identity/tenancy.js";
+import { StyxError } from "../../core/platform/errors.js";
+import { identityLimit, isRead, type LimitsOptions } from "./limits.js";
+
+/**
+ * Authentication, scopes and tenancy for every route, driven by route config:
+ * `auth` (public | user | admin, default user), `scope`, and `tenant` rules. This is the one
+ * place where a request's identity and its right to the ids it names are decided.
+ */
+export function registerAuth(app: FastifyInstance, deps: { auth: AuthService; tenancy: Tenancy; limits: LimitsOptions }): void {
+  app.decorateRequest("principal", undefined);
+  app.decorateRequest("golems", null);
+
+  app.addHook("onRequest", async (req) => {
+    const mode = req.is404 ? "public" : (req.routeOptions.config.auth ?? "user");
+    if (mode === "public") return;
+    const principal = await deps.auth.authenticate(bearer(req));
+    req.principal = principal;
+    await identityLimit(deps.limits, req);
+    if (mode === "admin") {
+      if (principal.kind !== "admin") throw new StyxError("STYX_AUTH_FORBIDDEN", "This route needs the admin token.");
+      return;
+    }
+    if (principal.kind !== "user") throw new StyxError("STYX_AUTH_FORBIDDEN", "This route needs a user API key or session.");
+    const scope = req.routeOptions.config.scope ?? (isRead(req) ? "read" : "write");
+    if (!principal.scopes.includes(scope)) throw new StyxError("STYX_AUTH_FORBIDDEN", `The key lacks the '${scope}' scope.`);
+  });
+
+  app.addHook("preHandler", async (req) => {
+    const rules = req.routeOptions.config.tenant;
+    const principal = req.principal;
+    if (!rules || !principal) return;
+    const ctx = { requestId: req.id, ip: req.ip };
+    for (const rule of rules) {
+      const source = req[rule.from] as Record<string, unknown> | undefined;
+      const id = source?.[rule.field];
+      if (typeof id !== "string") continue;
+      if (rule.kind === "user") {
+        await deps.tenancy.user(principal, id, ctx);
+      } else {
+        req.golems ??= new Map();
+        req.golems.set(id, await deps.tenancy.golem(principal, id, ctx));
+      }
+    }
+  });
+}
+
+/** The bearer token of a request, if any. */
+function bearer(req: FastifyRequest): string | undefined {
+  const h = req.headers.authorization;
+  if (!h) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  if (!m) throw new StyxError("STYX_AUTH_REQUIRED", "Use 'Authorization: Bearer <key>'.");
+  return m[1];
+}

@@ -1,0 +1,59 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { StyxError } from "../../core/platform/errors.js";
+import type { BucketSpec, RateLimiter } from "../../core/platform/rate-limiter.js";
+import type { LoadMonitor } from "../load-monitor.js";
+import type { Metrics } from "../metrics.js";
+
+/** Options of the admission hooks. */
+export interface LimitsOptions {
+  readonly limiter: RateLimiter;
+  readonly perIdentity: BucketSpec;
+  readonly perIp: BucketSpec;
+  readonly load: Pick<LoadMonitor, "state">;
+  readonly metrics: Metrics;
+  /** True once shutdown began: new requests are refused with 503 and `Connection: close`. */
+  readonly closing: () => boolean;
+}
+
+const READS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** True for methods that change nothing. */
+export function isRead(req: FastifyRequest): boolean {
+  return READS.has(req.method);
+}
+
+/**
+ * Admission before any work: shutdown refusal, load shedding (writes first), then the per-IP
+ * token bucket. The per-identity bucket runs after authentication (`identityLimitHook`).
+ * Operational routes (`config.exempt`) bypass all of it.
+ */
+export function registerAdmission(app: FastifyInstance, opts: LimitsOptions): void {
+  app.addHook("onRequest", async (req, reply) => {
+    if (opts.closing()) {
+      opts.metrics.rejected.inc({ reason: "shutting_down" });
+      reply.header("connection", "close");
+      throw new StyxError("STYX_SHUTTING_DOWN", undefined, { retryAfterSeconds: 1 });
+    }
+    if (req.routeOptions.config.exempt) return;
+    const load = opts.load.state();
+    if (isRead(req) ? !load.acceptingReads : !load.acceptingWrites) {
+      opts.metrics.rejected.inc({ reason: "overloaded" });
+      throw new StyxError("STYX_OVERLOADED", undefined, { retryAfterSeconds: 1, details: { reasons: load.reasons } });
+    }
+    await take(opts, `ip:${req.ip}`, opts.perIp);
+  });
+}
+
+/** The per-identity token bucket, keyed by credential (API key, session or admin). */
+export async function identityLimit(opts: LimitsOptions, req: FastifyRequest): Promise<void> {
+  const p = req.principal;
+  if (!p || req.routeOptions.config.exempt) return;
+  await take(opts, p.kind === "admin" ? "admin" : `cred:${p.credentialId}`, opts.perIdentity);
+}
+
+async function take(opts: LimitsOptions, key: string, spec: BucketSpec): Promise<void> {
+  const r = await opts.limiter.take(key, spec);
+  if (r.allowed) return;
+  opts.metrics.rejected.inc({ reason: "rate_limit" });
+  throw new StyxError("STYX_RATE_LIMITED", undefined, { retryAfterSeconds: Math.max(1, Math.ceil(r.retryAfterMs / 1000)) });
+}

@@ -1,0 +1,50 @@
+import type { FastifyError } from "fastify";
+import { type ErrorCode, StyxError } from "../../core/platform/errors.js";
+
+interface AjvIssue {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+/** Turns anything thrown while handling a request into a StyxError (unknown errors → STYX_INTERNAL). */
+export function toStyxError(err: unknown): StyxError {
+  if (err instanceof StyxError) return err;
+  const e = err as FastifyError & { validation?: AjvIssue[]; validationContext?: string };
+  if (Array.isArray(e.validation)) return validationError(e.validation, e.validationContext ?? "request");
+  const byCode: Partial<Record<string, ErrorCode>> = {
+    FST_ERR_CTP_BODY_TOO_LARGE: "STYX_PAYLOAD_TOO_LARGE",
+    FST_ERR_CTP_INVALID_MEDIA_TYPE: "STYX_UNSUPPORTED_MEDIA_TYPE",
+    FST_ERR_CTP_INVALID_CONTENT_LENGTH: "STYX_BAD_REQUEST",
+    FST_ERR_CTP_EMPTY_JSON_BODY: "STYX_BAD_JSON",
+    FST_ERR_CTP_INVALID_JSON_BODY: "STYX_BAD_JSON",
+  };
+  const mapped = e.code ? byCode[e.code] : undefined;
+  if (mapped) return new StyxError(mapped, e.message, { cause: err });
+  if (e instanceof SyntaxError && e.statusCode === 400) return new StyxError("STYX_BAD_JSON", e.message, { cause: err });
+  if (typeof e.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) {
+    if (e.statusCode === 413) return new StyxError("STYX_PAYLOAD_TOO_LARGE", undefined, { cause: err });
+    if (e.statusCode === 415) return new StyxError("STYX_UNSUPPORTED_MEDIA_TYPE", undefined, { cause: err });
+    return new StyxError("STYX_BAD_REQUEST", e.message, { cause: err });
+  }
+  return new StyxError("STYX_INTERNAL", undefined, { cause: err });
+}
+
+/** A 400 that names the offending field: `body has unknown field 'foo'`. */
+export function validationError(issues: readonly AjvIssue[], context: string): StyxError {
+  const details = issues.map((i) => {
+    const extra = i.params.additionalProperty;
+    const path = typeof extra === "string" ? `${i.instancePath}/${extra}` : i.instancePath || "/";
+    const message = typeof extra === "string" ? `unknown field '${extra}'` : (i.message ?? "is invalid");
+    return { in: context, path, message };
+  });
+  const first = details[0];
+  const where = first ? `${context}${first.path === "/" ? "" : ` field '${first.path.slice(1)}'`}` : context;
+  const msg = first
+    ? first.message.startsWith("unknown field")
+      ? `${context} has ${first.message}`
+      : `${where} ${first.message}`
+    : `${context} is invalid`;
+  return new StyxError("STYX_VALIDATION", msg, { details });
+}

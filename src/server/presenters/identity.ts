@@ -1,0 +1,53 @@
+import type { ApiKey, Golem, User } from "../../core/identity/types.js";
+import { iso } from "../../core/platform/clock.js";
+
+/** Domain → wire JSON for identity. The only place these shapes are built. */
+
+function isoOrNull(ms: number | null): string | null {
+  return ms === null ? null : iso(ms);
+}
+
+/** A user. */
+export function presentUser(u: User) {
+  return {
+    id: u.id,
+    wallet_address: u.walletAddress,
+    reputation: u.reputation,
+    tier: u.tier,
+    created_at: iso(u.createdAt),
+    updated_at: iso(u.updatedAt),
+  };
+}
+
+/** A key without its secret or hash; `status` as of `now`. */
+export function presentKey(k: ApiKey, now: number) {
+  const status = k.revokedAt !== null ? "revoked" : k.expiresAt !== null && k.expiresAt <= now ? "expired" : "active";
+  return {
+    id: k.id,
+    user_id: k.userId,
+    golem_id: k.golemId,
+    name: k.name,
+    scopes: [...k.scopes],
+    status: status as "active" | "revoked" | "expired",
+    created_at: iso(k.createdAt),
+    expires_at: isoOrNull(k.expiresAt),
+    revoked_at: isoOrNull(k.revokedAt),
+  };
+}
+
+/** A golem, for its owner. */
+export function presentGolem(g: Golem) {
+  return {
+    id: g.id,
+    user_id: g.userId,
+    generation: g.generation,
+    parent_golem_id: g.parentGolemId,
+    status: g.status,
+    archetype: g.archetype,
+    wallet_address: g.walletAddress,
+    created_at: iso(g.createdAt),
+    died_at: isoOrNull(g.diedAt),
+    death_cause: g.deathCause,
+    ticks_lived: g.ticksLived,
+  };
+}

@@ -1,0 +1,76 @@
+import type { FastifyInstance } from "fastify";
+import type { IdentityService } from "../../../core/identity/identity-service.js";
+import { ErrorBody, GolemIdParams, UserIdParams } from "../../../protocol/common.js";
+import { GolemList, GolemView, RegisteredGolem, RegisterGolemBody, UserView, WhoAmI } from "../../../protocol/identity.js";
+import { tenantGolem, userPrincipal } from "../../context.js";
+import { presentGolem, presentUser } from "../../presenters/identity.js";
+
+const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+
+/** Golem registration and the caller's own identity views. */
+export function golemRoutes(app: FastifyInstance, deps: { identity: IdentityService }): void {
+  const { identity } = deps;
+
+  app.post<{ Body: RegisterGolemBody }>(
+    "/v1/styx/golems",
+    {
+      config: { tenant: [{ from: "body", field: "parent_golem_id", kind: "golem" }] },
+      schema: {
+        tags: ["identity"],
+        summary: "Register a golem (generation = parent's + 1)",
+        body: RegisterGolemBody,
+        response: { 201: RegisteredGolem, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const b = req.body;
+      const golem = await identity.registerGolem(
+        userPrincipal(req),
+        {
+          id: b.id,
+          parent: b.parent_golem_id === undefined ? undefined : tenantGolem(req, b.parent_golem_id),
+          archetype: b.archetype,
+          walletAddress: b.wallet_address,
+        },
+        { requestId: req.id, ip: req.ip },
+      );
+      return reply.code(201).send({ id: golem.id, generation: golem.generation });
+    },
+  );
+
+  app.get<{ Params: { golem_id: string } }>(
+    "/v1/styx/golems/:golem_id",
+    {
+      config: { tenant: [{ from: "params", field: "golem_id", kind: "golem" }] },
+      schema: { tags: ["identity"], summary: "One of the caller's golems", params: GolemIdParams, response: { 200: GolemView, ...errors } },
+    },
+    async (req) => presentGolem(tenantGolem(req, req.params.golem_id)),
+  );
+
+  app.get<{ Params: { user_id: string } }>(
+    "/v1/styx/users/:user_id",
+    {
+      config: { tenant: [{ from: "params", field: "user_id", kind: "user" }] },
+      schema: { tags: ["identity"], summary: "The caller's user record", params: UserIdParams, response: { 200: UserView, ...errors } },
+    },
+    async (req) => presentUser(await identity.getUser(req.params.user_id)),
+  );
+
+  app.get<{ Params: { user_id: string } }>(
+    "/v1/styx/users/:user_id/golems",
+    {
+      config: { tenant: [{ from: "params", field: "user_id", kind: "user" }] },
+      schema: { tags: ["identity"], summary: "The caller's golems", params: UserIdParams, response: { 200: GolemList, ...errors } },
+    },
+    async (req) => ({ golems: (await identity.listGolems(userPrincipal(req), req.params.user_id)).map(presentGolem) }),
+  );
+
+  app.get(
+    "/v1/styx/me",
+    { schema: { tags: ["identity"], summary: "Who this credential is", response: { 200: WhoAmI, 401: ErrorBody } } },
+    async (req) => {
+      const p = userPrincipal(req);
+      return { user_id: p.userId, golem_id: p.golemId, credential: { id: p.credentialId, via: p.via, scopes: [...p.scopes] } };
+    },
+  );
+}

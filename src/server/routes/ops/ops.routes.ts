@@ -1,0 +1,65 @@
+import type { FastifyInstance } from "fastify";
+import type { DependencyCheck, DependencyStatus } from "../../../core/platform/health.js";
+import { Health, Readiness } from "../../../protocol/ops.js";
+import type { LoadMonitor } from "../../load-monitor.js";
+import type { Metrics } from "../../metrics.js";
+
+/** Dependencies of the ops routes. */
+export interface OpsDeps {
+  readonly version: string;
+  readonly profile: "micro" | "macro";
+  readonly amnesia: boolean;
+  readonly startedAt: number;
+  readonly dependencies: readonly DependencyCheck[];
+  readonly load: Pick<LoadMonitor, "state">;
+  readonly metrics: Metrics;
+}
+
+const ops = { auth: "public", exempt: true } as const;
+
+/** `/v1/styx/health`, `/readyz`, `/metrics`: public, never rate limited. */
+export function opsRoutes(app: FastifyInstance, deps: OpsDeps): void {
+  app.get(
+    "/v1/styx/health",
+    { config: ops, schema: { tags: ["ops"], summary: "Liveness and each dependency's status", response: { 200: Health } } },
+    async () => {
+      const entries = await Promise.all(deps.dependencies.map(async (d) => [d.name, await d.check()] as const));
+      const dependencies: Record<string, DependencyStatus> = Object.fromEntries(entries);
+      return {
+        status: entries.every(([, s]) => s.status === "up") ? ("ok" as const) : ("degraded" as const),
+        version: deps.version,
+        profile: deps.profile,
+        amnesia: deps.amnesia,
+        uptime_s: Math.round((performance.now() - deps.startedAt) / 10) / 100,
+        dependencies,
+      };
+    },
+  );
+
+  app.get(
+    "/readyz",
+    {
+      config: ops,
+      schema: { tags: ["ops"], summary: "Readiness: 503 once writes are shed", response: { 200: Readiness, 503: Readiness } },
+    },
+    async (_req, reply) => {
+      const s = deps.load.state();
+      reply.code(s.acceptingWrites ? 200 : 503);
+      return {
+        ready: s.acceptingWrites,
+        accepting_writes: s.acceptingWrites,
+        accepting_reads: s.acceptingReads,
+        reasons: [...s.reasons],
+      };
+    },
+  );
+
+  app.get(
+    "/metrics",
+    { config: ops, schema: { tags: ["ops"], summary: "Prometheus metrics (text exposition format)" } },
+    async (_req, reply) => {
+      reply.type(deps.metrics.registry.contentType);
+      return deps.metrics.registry.metrics();
+    },
+  );
+}
