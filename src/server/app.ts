@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyContextConfig, type FastifyInstance } from "fastify";
 import type { AuthService } from "../core/identity/auth-service.js";
 import type { IdentityService } from "../core/identity/identity-service.js";
 import type { Tenancy } from "../core/identity/tenancy.js";
@@ -19,6 +19,21 @@ import { golemRoutes } from "./routes/identity/golems.routes.js";
 import { opsRoutes } from "./routes/ops/ops.routes.js";
 import { validatorCompiler } from "./validation.js";
 import "./context.js";
+
+/** A route of the API as registered (docs assets and HEAD twins left out). */
+export interface RouteInfo {
+  readonly method: string;
+  readonly url: string;
+  readonly config: FastifyContextConfig;
+  readonly hasBody: boolean;
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** Every API route, for contract tests (auth matrix, fuzzing, docs coverage). */
+    styxRoutes: readonly RouteInfo[];
+  }
+}
 
 /** Everything the HTTP server needs, built by the composition root. */
 export interface ServerDeps {
@@ -62,8 +77,15 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false } },
   });
   app.setValidatorCompiler(validatorCompiler());
+  const routes: RouteInfo[] = [];
+  app.decorate("styxRoutes", routes);
   app.addHook("onRoute", (route) => {
     if (route.url.startsWith("/docs")) route.config = { ...(route.config ?? {}), auth: "public", exempt: true };
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) {
+      if (method === "HEAD" || route.url.startsWith("/docs")) continue;
+      routes.push({ method, url: route.url, config: route.config ?? {}, hasBody: route.schema?.body !== undefined });
+    }
   });
 
   const limits: LimitsOptions = {

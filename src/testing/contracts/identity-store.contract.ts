@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { beforeEach, describe, it } from "node:test";
+import type { IdentityStore } from "../../core/identity/identity-store.js";
+import type { ApiKey, Golem, User } from "../../core/identity/types.js";
+import { StyxError } from "../../core/platform/errors.js";
+
+const T = Date.UTC(2026, 0, 1);
+
+/** A user fixture. */
+export function userFixture(id: string, wallet: string | null = null): User {
+  return { id, walletAddress: wallet, reputation: 0, tier: "observer", createdAt: T, updatedAt: T };
+}
+
+/** A golem fixture. */
+export function golemFixture(id: string, userId: string, extra: Partial<Golem> = {}): Golem {
+  return {
+    id,
+    userId,
+    generation: 0,
+    parentGolemId: null,
+    status: "provisioning",
+    archetype: null,
+    walletAddress: null,
+    createdAt: T,
+    diedAt: null,
+    deathCause: null,
+    ticksLived: 0,
+    ...extra,
+  };
+}
+
+function keyFixture(id: string, userId: string, hash: string): ApiKey {
+  return { id, userId, golemId: null, name: id, keyHash: hash, scopes: ["read", "write"], createdAt: T, expiresAt: null, revokedAt: null };
+}
+
+function isConflict(err: unknown): boolean {
+  return err instanceof StyxError && err.code === "STYX_CONFLICT";
+}
+
+/** The behaviour every IdentityStore adapter must show. */
+export function describeIdentityStoreContract(name: string, make: () => Promise<IdentityStore> | IdentityStore): void {
+  describe(`IdentityStore contract: ${name}`, () => {
+    let store: IdentityStore;
+    beforeEach(async () => {
+      store = await make();
+    });
+
+    it("stores and returns a user, and finds it by wallet", async () => {
+      await store.createUser(userFixture("u1", "0xabc"));
+      assert.deepEqual(await store.getUser("u1"), userFixture("u1", "0xabc"));
+      assert.equal((await store.findUserByWallet("0xabc"))?.id, "u1");
+      assert.equal(await store.getUser("nope"), undefined);
+    });
+
+    it("rejects a duplicate user id or wallet with STYX_CONFLICT and keeps the first", async () => {
+      await store.createUser(userFixture("u1", "0xabc"));
+      await assert.rejects(store.createUser(userFixture("u1")), isConflict);
+      await assert.rejects(store.createUser(userFixture("u2", "0xabc")), isConflict);
+      assert.equal(await store.getUser("u2"), undefined);
+      assert.equal((await store.getUser("u1"))?.walletAddress, "0xabc");
+    });
+
+    it("stores golems, lists them per user oldest first, and rejects duplicates", async () => {
+      await store.createUser(userFixture("u1"));
+      await store.createUser(userFixture("u2"));
+      await store.createGolem(golemFixture("g1", "u1"));
+      await store.createGolem(golemFixture("g2", "u1", { parentGolemId: "g1", generation: 1, createdAt: T + 1, walletAddress: "0xdef" }));
+      await store.createGolem(golemFixture("g3", "u2"));
+      assert.deepEqual(
+        (await store.listGolems("u1")).map((g) => g.id),
+        ["g1", "g2"],
+      );
+      assert.equal((await store.getGolem("g2"))?.generation, 1);
+      assert.equal((await store.findGolemByWallet("0xdef"))?.id, "g2");
+      await assert.rejects(store.createGolem(golemFixture("g1", "u2")), isConflict);
+    });
+
+    it("finds keys by hash, lists them, and revokes once (first time wins)", async () => {
+      await store.createUser(userFixture("u1"));
+      await store.createApiKey(keyFixture("k1", "u1", "h1"));
+      await store.createApiKey(keyFixture("k2", "u1", "h2"));
+      assert.equal((await store.findApiKeyByHash("h2"))?.id, "k2");
+      assert.equal(await store.findApiKeyByHash("h3"), undefined);
+      assert.deepEqual(
+        (await store.listApiKeys("u1")).map((k) => k.id),
+        ["k1", "k2"],
+      );
+      assert.equal((await store.revokeApiKey("k1", T + 5))?.revokedAt, T + 5);
+      assert.equal((await store.revokeApiKey("k1", T + 9))?.revokedAt, T + 5);
+      assert.equal(await store.revokeApiKey("nope", T), undefined);
+      await assert.rejects(store.createApiKey(keyFixture("k3", "u1", "h1")), isConflict);
+    });
+
+    it("hands a challenge out once and never after it expired", async () => {
+      await store.createChallenge({ nonce: "n1", walletAddress: "0xabc", message: "m", expiresAt: T + 100 });
+      await store.createChallenge({ nonce: "n2", walletAddress: "0xabc", message: "m", expiresAt: T + 100 });
+      assert.equal((await store.getChallenge("n1", T))?.nonce, "n1");
+      assert.equal((await store.consumeChallenge("n1", T))?.nonce, "n1");
+      assert.equal(await store.consumeChallenge("n1", T), undefined);
+      assert.equal(await store.getChallenge("n2", T + 100), undefined);
+      assert.equal(await store.consumeChallenge("n2", T + 100), undefined);
+    });
+
+    it("finds sessions by hash and purges expired challenges and sessions", async () => {
+      await store.createUser(userFixture("u1"));
+      await store.createSession({ id: "s1", tokenHash: "th1", userId: "u1", golemId: null, createdAt: T, expiresAt: T + 10 });
+      await store.createChallenge({ nonce: "n1", walletAddress: "0xabc", message: "m", expiresAt: T + 10 });
+      assert.equal((await store.findSessionByHash("th1"))?.userId, "u1");
+      assert.equal(await store.purgeExpiredAuth(T + 5), 0);
+      assert.equal(await store.purgeExpiredAuth(T + 10), 2);
+      assert.equal(await store.findSessionByHash("th1"), undefined);
+    });
+  });
+}

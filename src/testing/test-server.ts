@@ -1,0 +1,118 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type BuildOptions, buildStyx, type Styx } from "../app/build.js";
+import { type ConfigOverrides, loadConfig } from "../config/load.js";
+import type { Clock } from "../core/platform/clock.js";
+
+/** A running test server on a random loopback port, with helpers that speak HTTP to it. */
+export interface TestServer {
+  readonly url: string;
+  readonly adminToken: string;
+  readonly styx: Styx;
+  /** The temporary data dir (micronode) or undefined (amnesia). */
+  readonly dataDir: string | undefined;
+  /** Sends a request; `body` objects are sent as JSON. */
+  request(method: string, path: string, opts?: RequestOptions): Promise<TestResponse>;
+  /** Creates a user and one read/write key for it; returns both. */
+  user(id?: string, keyOptions?: Record<string, unknown>): Promise<{ id: string; key: string; keyId: string }>;
+  /** Registers a golem for the user holding `key`. */
+  golem(key: string, body?: Record<string, unknown>): Promise<{ id: string; generation: number }>;
+  close(): Promise<void>;
+}
+
+/** Options of `TestServer.request`. */
+export interface RequestOptions {
+  readonly token?: string | undefined;
+  readonly body?: unknown;
+  readonly raw?: Uint8Array | string;
+  readonly headers?: Record<string, string>;
+}
+
+/** What a test sees of a response. */
+export interface TestResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON
+  readonly json: any;
+}
+
+/** Options of `startTestServer`. */
+export interface TestServerOptions {
+  /** Keep data in a temporary SQLite data dir instead of amnesia (default false). */
+  readonly persistent?: boolean;
+  /** Reuse this data dir (implies persistent); not deleted at close. */
+  readonly dataDir?: string;
+  readonly env?: ConfigOverrides;
+  readonly clock?: Clock;
+}
+
+let counter = 0;
+
+/** Starts Styx on 127.0.0.1 with a random port, silent logs and generous rate limits unless overridden. */
+export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
+  const ownDir = opts.dataDir === undefined && opts.persistent ? mkdtempSync(join(tmpdir(), "styx-test-")) : undefined;
+  const dataDir = opts.dataDir ?? ownDir;
+  const config = loadConfig(
+    {},
+    {
+      STYX_HOST: "127.0.0.1",
+      STYX_PORT: "0",
+      STYX_LOG_LEVEL: "silent",
+      STYX_ADMIN_TOKEN: "test-admin-token-0123456789",
+      STYX_RATE_LIMIT: "100000/s:100000",
+      STYX_IP_RATE_LIMIT: "100000/s:100000",
+      ...(dataDir ? { STYX_DATA_DIR: dataDir } : { STYX_AMNESIA: "1" }),
+      ...opts.env,
+    },
+  );
+  const build: BuildOptions = opts.clock ? { clock: opts.clock } : {};
+  const styx = await buildStyx(config, build);
+  const url = await styx.listen();
+  const adminToken = styx.adminToken.token;
+
+  const request = async (method: string, path: string, o: RequestOptions = {}): Promise<TestResponse> => {
+    const headers: Record<string, string> = { ...o.headers };
+    if (o.token) headers.authorization = `Bearer ${o.token}`;
+    let body: string | Uint8Array | undefined;
+    if (o.raw !== undefined) body = o.raw;
+    else if (o.body !== undefined) {
+      body = JSON.stringify(o.body);
+      headers["content-type"] ??= "application/json";
+    }
+    const res = await fetch(url + path, { method, headers, body });
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, headers: res.headers, text, json };
+  };
+
+  return {
+    url,
+    adminToken,
+    styx,
+    dataDir,
+    request,
+    async user(id = `u${++counter}-${Date.now().toString(36)}`, keyOptions = {}) {
+      const u = await request("POST", "/v1/admin/users", { token: adminToken, body: { id } });
+      if (u.status !== 201) throw new Error(`user create: ${u.status} ${u.text}`);
+      const k = await request("POST", `/v1/admin/users/${id}/keys`, { token: adminToken, body: { name: "test", ...keyOptions } });
+      if (k.status !== 201) throw new Error(`key create: ${k.status} ${k.text}`);
+      return { id, key: k.json.key, keyId: k.json.id };
+    },
+    async golem(key, body = {}) {
+      const g = await request("POST", "/v1/styx/golems", { token: key, body });
+      if (g.status !== 201) throw new Error(`golem register: ${g.status} ${g.text}`);
+      return g.json;
+    },
+    async close() {
+      await styx.close();
+      if (ownDir) rmSync(ownDir, { recursive: true, force: true });
+    },
+  };
+}

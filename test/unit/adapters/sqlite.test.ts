@@ -1,0 +1,23 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { LATEST_SCHEMA_VERSION, migrate, openDatabase, schemaVersion } from "../../../src/adapters/sqlite/database.js";
+import { SqliteAuditLog } from "../../../src/adapters/sqlite/sqlite-audit-log.js";
+import { SqliteIdentityStore } from "../../../src/adapters/sqlite/sqlite-identity-store.js";
+import { ManualClock } from "../../../src/core/platform/clock.js";
+import { initCrypto } from "../../../src/core/platform/crypto.js";
+import { describeAuditLogContract } from "../../../src/testing/contracts/audit-log.contract.js";
+import { describeIdentityStoreContract } from "../../../src/testing/contracts/identity-store.contract.js";
+
+await initCrypto();
+describeIdentityStoreContract("sqlite", () => new SqliteIdentityStore(openDatabase(":memory:")));
+describeAuditLogContract("sqlite", () => new SqliteAuditLog(openDatabase(":memory:"), new ManualClock()));
+
+describe("SQLite migrations", () => {
+  it("bring a new database to the latest version and are idempotent", () => {
+    const db = openDatabase(":memory:", { migrate: false });
+    assert.equal(schemaVersion(db), 0);
+    assert.deepEqual(migrate(db), [LATEST_SCHEMA_VERSION]);
+    assert.deepEqual(migrate(db), []);
+    assert.equal(schemaVersion(db), LATEST_SCHEMA_VERSION);
+  });
+});

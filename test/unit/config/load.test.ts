@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { ConfigError, loadConfig } from "../../../src/config/load.js";
+import { parseDuration, parseDurationRange, parseRate, parseSize } from "../../../src/config/parse.js";
+
+describe("loadConfig", () => {
+  it("runs on defaults alone: micronode on 0.0.0.0:8080 with ./data", () => {
+    const c = loadConfig({});
+    assert.equal(c.profile, "micro");
+    assert.equal(c.host, "0.0.0.0");
+    assert.equal(c.port, 8080);
+    assert.equal(c.dataDir, "./data");
+    assert.equal(c.amnesia, false);
+    assert.equal(c.embedDim, 384);
+    assert.deepEqual(c.rateLimit, { rate: 50, burst: 100 });
+    assert.deepEqual(c.ipRateLimit, { rate: 200, burst: 400 });
+    assert.deepEqual(c.letheDelay, { minMs: 3_600_000, maxMs: 21_600_000 });
+    assert.equal(c.bodyLimit, 1024 * 1024);
+  });
+
+  it("reports every bad variable at once, by name", () => {
+    assert.throws(
+      () => loadConfig({ STYX_PORT: "http", STYX_PROFILE: "mega", STYX_RATE_LIMIT: "fast" }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.equal(err.problems.length, 3);
+        assert.match(err.message, /STYX_PORT/);
+        assert.match(err.message, /STYX_PROFILE/);
+        assert.match(err.message, /STYX_RATE_LIMIT/);
+        return true;
+      },
+    );
+  });
+
+  it("never echoes a secret value in an error", () => {
+    assert.throws(
+      () => loadConfig({ STYX_ADMIN_TOKEN: "short-secret" }),
+      (err: Error) => !err.message.includes("short-secret"),
+    );
+  });
+
+  it("applies file, then environment, then overrides", () => {
+    const dir = mkdtempSync(join(tmpdir(), "styx-cfg-"));
+    const file = join(dir, "styx.json");
+    writeFileSync(file, JSON.stringify({ STYX_PORT: 9000, STYX_HOST: "127.0.0.1", STYX_EMBED_DIM: "768" }));
+    const c = loadConfig({ STYX_CONFIG: file, STYX_PORT: "9001" }, { STYX_HOST: "::1" });
+    assert.equal(c.port, 9001);
+    assert.equal(c.host, "::1");
+    assert.equal(c.embedDim, 768);
+  });
+
+  it("refuses unknown keys in the config file and warns about unknown STYX_ variables", () => {
+    const dir = mkdtempSync(join(tmpdir(), "styx-cfg-"));
+    const file = join(dir, "styx.json");
+    writeFileSync(file, JSON.stringify({ STYX_PROT: 1 }));
+    assert.throws(() => loadConfig({ STYX_CONFIG: file }), /unknown key STYX_PROT/);
+    assert.deepEqual(loadConfig({ STYX_PROT: "1" }).warnings, ["STYX_PROT is not a Styx setting and was ignored"]);
+  });
+
+  it("returns a frozen object", () => {
+    const c = loadConfig({});
+    assert.ok(Object.isFrozen(c));
+    assert.ok(Object.isFrozen(c.rateLimit));
+  });
+});
+
+describe("config value parsers", () => {
+  it("parse durations, ranges, sizes and rates", () => {
+    assert.equal(parseDuration("250ms"), 250);
+    assert.equal(parseDuration("2h"), 7_200_000);
+    assert.deepEqual(parseDurationRange("0s-2s"), { minMs: 0, maxMs: 2000 });
+    assert.throws(() => parseDurationRange("6h-1h"), /min ≤ max/);
+    assert.equal(parseSize("64kb"), 65_536);
+    assert.deepEqual(parseRate("120/m:10"), { rate: 2, burst: 10 });
+    assert.throws(() => parseRate("0/s:1"));
+  });
+});
