@@ -23,6 +23,8 @@ export interface Styx {
   readonly identity: IdentityService;
   readonly audit: AuditLog;
   readonly storage: Storage;
+  /** Load shedding decisions (sampled every second while listening). */
+  readonly load: LoadMonitor;
   /** Listens on the configured host and port; resolves with the URL. */
   listen(): Promise<string>;
   /** Graceful stop: refuse new requests, drain in-flight ones, close stores. Idempotent. */
@@ -90,6 +92,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       identity,
       audit: storage.audit,
       storage,
+      load,
       async listen() {
         load.start();
         return app.listen({ host: config.host, port: config.port });

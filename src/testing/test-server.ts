@@ -63,6 +63,8 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       STYX_ADMIN_TOKEN: "test-admin-token-0123456789",
       STYX_RATE_LIMIT: "100000/s:100000",
       STYX_IP_RATE_LIMIT: "100000/s:100000",
+      // Test processes share the event loop with the test's own work; shed only on real stalls.
+      STYX_MAX_EVENT_LOOP_LAG: "5s",
       ...(dataDir ? { STYX_DATA_DIR: dataDir } : { STYX_AMNESIA: "1" }),
       ...opts.env,
     },

@@ -1,0 +1,207 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { ManualClock } from "../../src/core/platform/clock.js";
+import type { RouteInfo } from "../../src/server/app.js";
+import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
+
+/** Valid bodies for routes whose positive case needs one (the test fails for a tenant route without a sample). */
+const SAMPLE_BODIES: Record<string, (ids: Ids) => unknown> = {
+  "POST /v1/styx/golems": (ids) => ({ parent_golem_id: ids.golemId }),
+};
+
+interface Ids {
+  userId: string;
+  golemId: string;
+  keyId: string;
+}
+
+function fill(url: string, ids: Ids): string {
+  return url.replace(":user_id", ids.userId).replace(":golem_id", ids.golemId).replace(":key_id", ids.keyId);
+}
+
+describe("auth matrix over every protected route", () => {
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  let s: TestServer;
+  let alice: { id: string; key: string; keyId: string };
+  let bob: { id: string; key: string; keyId: string };
+  let aliceIds: Ids;
+  let revokedKey: string;
+  let expiringKey: string;
+  let routes: readonly RouteInfo[];
+
+  before(async () => {
+    s = await startTestServer({ clock });
+    alice = await s.user("alice");
+    bob = await s.user("bob");
+    const g = await s.golem(alice.key, { id: "alice-g0" });
+    aliceIds = { userId: alice.id, golemId: g.id, keyId: alice.keyId };
+    const r = await s.request("POST", "/v1/admin/users/alice/keys", { token: s.adminToken, body: { name: "to-revoke" } });
+    revokedKey = r.json.key;
+    assert.equal((await s.request("DELETE", `/v1/admin/keys/${r.json.id}`, { token: s.adminToken })).status, 200);
+    const e = await s.request("POST", "/v1/admin/users/alice/keys", {
+      token: s.adminToken,
+      body: { name: "short-lived", expires_at: new Date(clock.now() + 3_600_000).toISOString() },
+    });
+    expiringKey = e.json.key;
+    assert.equal((await s.request("GET", "/v1/styx/me", { token: expiringKey })).status, 200);
+    clock.advance(2 * 3_600_000);
+    routes = s.styx.app.styxRoutes.filter((r) => r.config.auth !== "public");
+    assert.ok(routes.length >= 8, "the route table looks empty");
+  });
+  after(() => s.close());
+
+  const call = (route: RouteInfo, token: string | undefined, ids: Ids = aliceIds) =>
+    s.request(route.method, fill(route.url, ids), {
+      token,
+      body: route.hasBody ? (SAMPLE_BODIES[`${route.method} ${route.url}`]?.(ids) ?? {}) : undefined,
+    });
+
+  it("answers 401 STYX_AUTH_REQUIRED without a credential", async () => {
+    for (const route of routes) {
+      const r = await call(route, undefined);
+      assert.equal(r.status, 401, `${route.method} ${route.url}`);
+      assert.equal(r.json.error.code, "STYX_AUTH_REQUIRED");
+    }
+  });
+
+  it("answers 401 for a revoked key, an expired key and a made-up key", async () => {
+    for (const route of routes) {
+      for (const token of [revokedKey, expiringKey, "styx_not-a-real-key"]) {
+        const r = await call(route, token);
+        assert.equal(r.status, 401, `${route.method} ${route.url}`);
+        assert.equal(r.json.error.code, "STYX_AUTH_INVALID_KEY");
+      }
+    }
+  });
+
+  it("refuses user keys on admin routes and the admin token on user routes", async () => {
+    for (const route of routes) {
+      const token = route.config.auth === "admin" ? alice.key : s.adminToken;
+      const r = await call(route, token);
+      assert.equal(r.status, 403, `${route.method} ${route.url}`);
+      assert.equal(r.json.error.code, "STYX_AUTH_FORBIDDEN");
+    }
+  });
+
+  it("declares tenancy rules on every user route that names a user or golem", () => {
+    for (const route of routes.filter((r) => r.config.auth !== "admin")) {
+      if (/:(user_id|golem_id)/.test(route.url)) assert.ok(route.config.tenant?.length, `${route.method} ${route.url} has no tenant rule`);
+    }
+  });
+
+  it("answers 404 to another user's key on tenant routes, audits it, and serves the owner", async () => {
+    const tenantRoutes = routes.filter((r) => r.config.tenant?.length);
+    assert.ok(tenantRoutes.length >= 4);
+    const before = (await s.styx.audit.list(0, 10_000)).filter((a) => a.action === "tenancy.denied").length;
+    for (const route of tenantRoutes) {
+      const key = `${route.method} ${route.url}`;
+      if (route.hasBody) assert.ok(SAMPLE_BODIES[key], `add a sample body for ${key}`);
+      const denied = await call(route, bob.key);
+      assert.equal(denied.status, 404, key);
+      assert.equal(denied.json.error.code, "STYX_NOT_FOUND");
+      assert.ok(!denied.text.includes("alice"), "a 404 must not echo the other tenant's ids");
+      const own = await call(route, alice.key);
+      assert.ok(own.status >= 200 && own.status < 300, `${key} → ${own.status} ${own.text}`);
+    }
+    const denials = (await s.styx.audit.list(0, 10_000)).filter((a) => a.action === "tenancy.denied");
+    assert.equal(denials.length - before, tenantRoutes.length);
+    assert.ok(denials.every((d) => d.actor === "user:bob"));
+  });
+
+  it("confines a golem-bound key to its golem", async () => {
+    const other = await s.golem(alice.key, { id: "alice-g1" });
+    const k = await s.request("POST", "/v1/admin/users/alice/keys", { token: s.adminToken, body: { name: "bound", golem_id: "alice-g0" } });
+    const bound = k.json.key;
+    assert.equal((await s.request("GET", "/v1/styx/golems/alice-g0", { token: bound })).status, 200);
+    assert.equal((await s.request("GET", `/v1/styx/golems/${other.id}`, { token: bound })).status, 404);
+    const list = await s.request("GET", "/v1/styx/users/alice/golems", { token: bound });
+    assert.deepEqual(
+      list.json.golems.map((g: { id: string }) => g.id),
+      ["alice-g0"],
+    );
+    assert.equal((await s.request("POST", "/v1/styx/golems", { token: bound, body: {} })).status, 403);
+    const child = await s.request("POST", "/v1/styx/golems", { token: bound, body: { parent_golem_id: "alice-g0" } });
+    assert.equal(child.status, 201);
+  });
+
+  it("refuses a read-only key on write routes", async () => {
+    const k = await s.request("POST", "/v1/admin/users/alice/keys", { token: s.adminToken, body: { name: "ro", scopes: ["read"] } });
+    assert.equal((await s.request("GET", "/v1/styx/me", { token: k.json.key })).status, 200);
+    const w = await s.request("POST", "/v1/styx/golems", { token: k.json.key, body: {} });
+    assert.equal(w.status, 403);
+    assert.match(w.json.error.message, /write/);
+  });
+});
+
+describe("wallet sign-in (EIP-191)", () => {
+  let s: TestServer;
+  const account = privateKeyToAccount(generatePrivateKey());
+  const stranger = privateKeyToAccount(generatePrivateKey());
+
+  before(async () => {
+    s = await startTestServer();
+    const u = await s.request("POST", "/v1/admin/users", { token: s.adminToken, body: { id: "w1", wallet_address: account.address } });
+    assert.equal(u.status, 201);
+  });
+  after(() => s.close());
+
+  const challenge = async () => {
+    const c = await s.request("POST", "/v1/auth/challenge", { body: { wallet_address: account.address } });
+    assert.equal(c.status, 201);
+    return c.json as { nonce: string; message: string };
+  };
+
+  it("accepts a valid signature once and the session token authenticates", async () => {
+    const c = await challenge();
+    const signature = await account.signMessage({ message: c.message });
+    const body = { wallet_address: account.address, nonce: c.nonce, signature };
+    const ok = await s.request("POST", "/v1/auth/verify", { body });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.json.user_id, "w1");
+    const me = await s.request("GET", "/v1/styx/me", { token: ok.json.token });
+    assert.equal(me.json.credential.via, "session");
+    const replay = await s.request("POST", "/v1/auth/verify", { body });
+    assert.equal(replay.status, 401);
+    assert.equal(replay.json.error.code, "STYX_AUTH_INVALID_CHALLENGE");
+  });
+
+  it("refuses an altered signature and keeps the nonce usable by the real one", async () => {
+    const c = await challenge();
+    const signature = await account.signMessage({ message: c.message });
+    const flipped = signature.slice(0, 10) + (signature[10] === "a" ? "b" : "a") + signature.slice(11);
+    const bad = await s.request("POST", "/v1/auth/verify", {
+      body: { wallet_address: account.address, nonce: c.nonce, signature: flipped },
+    });
+    assert.equal(bad.status, 401);
+    assert.equal(bad.json.error.code, "STYX_AUTH_INVALID_SIGNATURE");
+    const good = await s.request("POST", "/v1/auth/verify", { body: { wallet_address: account.address, nonce: c.nonce, signature } });
+    assert.equal(good.status, 200);
+  });
+
+  it("refuses a signature over an altered message or by another wallet", async () => {
+    const c = await challenge();
+    const altered = await account.signMessage({ message: c.message.replace("Nonce:", "Nonce: x") });
+    const r1 = await s.request("POST", "/v1/auth/verify", {
+      body: { wallet_address: account.address, nonce: c.nonce, signature: altered },
+    });
+    assert.equal(r1.status, 401);
+    const other = await stranger.signMessage({ message: c.message });
+    const r2 = await s.request("POST", "/v1/auth/verify", { body: { wallet_address: account.address, nonce: c.nonce, signature: other } });
+    assert.equal(r2.status, 401);
+  });
+
+  it("binds the session to a golem that registered the wallet", async () => {
+    const owner = await s.user("w2");
+    const golemWallet = privateKeyToAccount(generatePrivateKey());
+    await s.golem(owner.key, { id: "w2-g", wallet_address: golemWallet.address });
+    const c = await s.request("POST", "/v1/auth/challenge", { body: { wallet_address: golemWallet.address } });
+    const signature = await golemWallet.signMessage({ message: c.json.message });
+    const ok = await s.request("POST", "/v1/auth/verify", {
+      body: { wallet_address: golemWallet.address, nonce: c.json.nonce, signature },
+    });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.json.golem_id, "w2-g");
+    assert.equal(ok.json.user_id, "w2");
+  });
+});
