@@ -75,6 +75,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       auth,
       identity,
       tenancy,
+      audit: storage.audit,
       limiter: new MemoryRateLimiter(clock),
       rateLimit: config.rateLimit,
       ipRateLimit: config.ipRateLimit,

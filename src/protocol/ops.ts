@@ -23,3 +23,35 @@ export const Readiness = Type.Object({
   accepting_reads: Type.Boolean(),
   reasons: Type.Array(Type.String()),
 });
+
+/** `GET /v1/admin/audit` query. */
+export const AuditQuery = Type.Object(
+  { after: Type.Optional(Type.Integer({ minimum: 0 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) },
+  { additionalProperties: false },
+);
+
+/** One audit record as presented to the operator. */
+export const AuditRecordView = Type.Object({
+  seq: Type.Integer(),
+  ts: Type.String({ format: "date-time" }),
+  actor: Type.String(),
+  action: Type.String(),
+  target: Type.String(),
+  request_id: Type.Union([Type.String(), Type.Null()]),
+  ip: Type.Union([Type.String(), Type.Null()]),
+  details: Type.Unknown(),
+  prev_hash: Type.String(),
+  hash: Type.String(),
+});
+
+/** `GET /v1/admin/audit` answer. */
+export const AuditPage = Type.Object({ records: Type.Array(AuditRecordView), next_after: Type.Integer() });
+
+/** `GET /v1/admin/audit/verify` answer. */
+export const AuditVerifyView = Type.Object({
+  ok: Type.Boolean(),
+  records: Type.Integer(),
+  head: Type.Optional(Type.String()),
+  first_bad: Type.Optional(Type.Integer()),
+  reason: Type.Optional(Type.String()),
+});

@@ -1,7 +1,8 @@
-import Fastify, { type FastifyContextConfig, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyContextConfig, type FastifyInstance, type FastifyReply } from "fastify";
 import type { AuthService } from "../core/identity/auth-service.js";
 import type { IdentityService } from "../core/identity/identity-service.js";
 import type { Tenancy } from "../core/identity/tenancy.js";
+import type { AuditLog } from "../core/platform/audit.js";
 import type { Clock } from "../core/platform/clock.js";
 import type { DependencyCheck } from "../core/platform/health.js";
 import type { BucketSpec, RateLimiter } from "../core/platform/rate-limiter.js";
@@ -13,9 +14,11 @@ import { registerDocs } from "./plugins/docs.js";
 import { registerErrors } from "./plugins/errors.js";
 import { type LimitsOptions, registerAdmission } from "./plugins/limits.js";
 import { genRequestId, registerObservability } from "./plugins/observability.js";
+import { toStyxError } from "./presenters/errors.js";
 import { adminRoutes } from "./routes/identity/admin.routes.js";
 import { authRoutes } from "./routes/identity/auth.routes.js";
 import { golemRoutes } from "./routes/identity/golems.routes.js";
+import { auditRoutes } from "./routes/ops/audit.routes.js";
 import { opsRoutes } from "./routes/ops/ops.routes.js";
 import { validatorCompiler } from "./validation.js";
 import "./context.js";
@@ -47,6 +50,7 @@ export interface ServerDeps {
   readonly auth: AuthService;
   readonly identity: IdentityService;
   readonly tenancy: Tenancy;
+  readonly audit: AuditLog;
   readonly limiter: RateLimiter;
   readonly rateLimit: BucketSpec;
   readonly ipRateLimit: BucketSpec;
@@ -74,6 +78,16 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     trustProxy: deps.trustProxy,
     return503OnClosing: false,
     forceCloseConnections: "idle",
+    // Ids are up to 128 chars; the router's own limit must sit above that so the schema decides.
+    maxParamLength: 256,
+    // Router-level failures (bad URL encoding, over-long params) leave in the Styx error shape too.
+    frameworkErrors: (err, req, rawReply) => {
+      const e = toStyxError(err);
+      void (rawReply as FastifyReply)
+        .code(e.status)
+        .type("application/json; charset=utf-8")
+        .send({ error: { code: e.code, message: e.message, request_id: req.id } });
+    },
     ajv: { customOptions: { removeAdditional: false } },
   });
   app.setValidatorCompiler(validatorCompiler());
@@ -115,6 +129,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   adminRoutes(app, { identity: deps.identity, clock: deps.clock });
   golemRoutes(app, { identity: deps.identity });
   authRoutes(app, { auth: deps.auth });
+  auditRoutes(app, { audit: deps.audit });
   return app;
 }
 

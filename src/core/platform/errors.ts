@@ -17,6 +17,7 @@ export const ERROR_TABLE = {
   STYX_NOT_FOUND: { status: 404, ws: 4404, retryable: false, message: "Not found." },
   STYX_ROUTE_NOT_FOUND: { status: 404, ws: 4404, retryable: false, message: "No such route." },
   STYX_CONFLICT: { status: 409, ws: 4409, retryable: false, message: "The resource already exists." },
+  STYX_URI_TOO_LONG: { status: 414, ws: 4414, retryable: false, message: "A path segment is longer than any valid identifier." },
   STYX_PAYLOAD_TOO_LARGE: { status: 413, ws: 1009, retryable: false, message: "The body is larger than the limit." },
   STYX_DECOMPRESSION_LIMIT: {
     status: 413,

@@ -19,6 +19,8 @@ export function toStyxError(err: unknown): StyxError {
     FST_ERR_CTP_INVALID_CONTENT_LENGTH: "STYX_BAD_REQUEST",
     FST_ERR_CTP_EMPTY_JSON_BODY: "STYX_BAD_JSON",
     FST_ERR_CTP_INVALID_JSON_BODY: "STYX_BAD_JSON",
+    FST_ERR_MAX_PARAM_LENGTH: "STYX_URI_TOO_LONG",
+    FST_ERR_BAD_URL: "STYX_BAD_REQUEST",
   };
   const mapped = e.code ? byCode[e.code] : undefined;
   if (mapped) return new StyxError(mapped, e.message, { cause: err });

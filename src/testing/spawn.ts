@@ -1,0 +1,62 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+/** The compiled CLI entry (tests that spawn processes run what `npm start` runs). */
+export const CLI = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
+
+/** Runs `styx <args>` to completion. */
+export function runCli(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}) {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: opts.cwd,
+    env: { PATH: process.env.PATH ?? "", ...opts.env },
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A `styx serve` child process that has logged its URL. */
+export interface ServerProcess {
+  readonly url: string;
+  /** The admin token printed at start (when it was generated), else undefined. */
+  readonly printedAdminToken: string | undefined;
+  readonly proc: ChildProcess;
+  /** Everything written so far to stdout and stderr. */
+  output(): string;
+  /** Resolves with the exit code (or signal name) when the process ends. */
+  exited: Promise<number | string>;
+}
+
+/** Spawns `styx serve <args>` with exactly `env` (plus PATH) and waits until it listens. */
+export async function spawnServer(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<ServerProcess> {
+  const proc = spawn(process.execPath, [CLI, "serve", "--host", "127.0.0.1", "--port", "0", ...args], {
+    cwd: opts.cwd,
+    env: { PATH: process.env.PATH ?? "", ...opts.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  proc.stdout?.on("data", (d) => {
+    out += d;
+  });
+  proc.stderr?.on("data", (d) => {
+    out += d;
+  });
+  const exited = new Promise<number | string>((resolve) => proc.on("exit", (code, signal) => resolve(code ?? signal ?? -1)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 15_000);
+    const check = () => {
+      const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
+      if (m?.[1]) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    proc.stdout?.on("data", check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code}) before listening:\n${out}`));
+    });
+  });
+  const token = /Admin token[^\n]*\n\s+(styx_[A-Za-z0-9_-]+)/.exec(out)?.[1];
+  return { url, printedAdminToken: token, proc, output: () => out, exited };
+}

@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
+
+describe("operations surface", () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer({ persistent: true });
+  });
+  after(() => s.close());
+
+  it("serves health with each dependency's status", async () => {
+    const r = await s.request("GET", "/v1/styx/health");
+    assert.equal(r.status, 200);
+    assert.equal(r.json.status, "ok");
+    assert.equal(r.json.profile, "micro");
+    assert.equal(r.json.dependencies.sqlite.status, "up");
+    assert.equal(r.json.dependencies.data_dir.status, "up");
+  });
+
+  it("exposes the SPEC metric names after traffic", async () => {
+    await s.request("GET", "/v1/styx/me");
+    const r = await s.request("GET", "/metrics");
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get("content-type") ?? "", /text\/plain/);
+    assert.match(r.text, /styx_requests_total\{route="\/v1\/styx\/me",method="GET",status="401"\} 1/);
+    assert.match(r.text, /styx_request_duration_seconds_bucket\{le="0.005",route="\/v1\/styx\/me",method="GET"\}/);
+    assert.match(r.text, /^styx_inflight \d+$/m);
+    assert.match(r.text, /^# TYPE styx_rejected_total counter$/m);
+  });
+
+  it("lists every API route in /docs/json with its schema, and serves the UI at /docs", async () => {
+    const doc = await s.request("GET", "/docs/json");
+    assert.equal(doc.status, 200);
+    assert.equal(doc.json.openapi, "3.0.3");
+    const documented = new Set<string>();
+    for (const [path, ops] of Object.entries<Record<string, unknown>>(doc.json.paths)) {
+      for (const method of Object.keys(ops)) documented.add(`${method.toUpperCase()} ${path}`);
+    }
+    const toOpenApi = (url: string) => url.replace(/:([a-z_]+)/g, "{$1}");
+    for (const r of s.styx.app.styxRoutes)
+      assert.ok(documented.has(`${r.method} ${toOpenApi(r.url)}`), `${r.method} ${r.url} missing from /docs/json`);
+    const create = doc.json.paths["/v1/admin/users"].post;
+    assert.equal(create.requestBody.content["application/json"].schema.additionalProperties, false);
+    assert.deepEqual(create.security, [{ bearer: [] }]);
+    const ui = await s.request("GET", "/docs");
+    assert.ok(ui.status === 200 || ui.status === 302, `/docs → ${ui.status}`);
+  });
+
+  it("echoes a well-formed x-request-id and replaces a malformed one", async () => {
+    const a = await s.request("GET", "/v1/styx/health", { headers: { "x-request-id": "trace-123" } });
+    assert.equal(a.headers.get("x-request-id"), "trace-123");
+    const b = await s.request("GET", "/v1/styx/health", { headers: { "x-request-id": "bad id\twith spaces" } });
+    assert.match(b.headers.get("x-request-id") ?? "", /^req_/);
+  });
+});
