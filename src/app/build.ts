@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
 import { ViemSignatureVerifier } from "../adapters/evm/viem-signature-verifier.js";
 import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
@@ -14,6 +13,7 @@ import { LoadMonitor } from "../server/load-monitor.js";
 import { Metrics } from "../server/metrics.js";
 import { type AdminToken, resolveAdminToken } from "./admin-token.js";
 import { openStorage, type Storage } from "./storage.js";
+import { VERSION } from "./version.js";
 
 /** A wired Styx process: the HTTP app and the services behind it. */
 export interface Styx {
@@ -36,9 +36,6 @@ export interface BuildOptions {
   readonly clock?: Clock;
   readonly logStream?: NodeJS.WritableStream;
 }
-
-/** The version in package.json. */
-export const VERSION: string = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")).version;
 
 /** The composition root: picks adapters for the profile and wires services, server and monitors. */
 export async function buildStyx(config: Config, options: BuildOptions = {}): Promise<Styx> {

@@ -25,7 +25,9 @@ export interface Storage {
 export const DATABASE_FILE = "styx.db";
 
 /** Thrown when a profile's backends are not part of this build yet. */
-export class ProfileUnavailableError extends Error {}
+export class ProfileUnavailableError extends Error {
+  override readonly name = "ProfileUnavailableError";
+}
 
 /**
  * Opens the configured backends: memory for amnesia, SQLite in the data dir for micronode.

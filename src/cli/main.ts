@@ -1,13 +1,6 @@
-import { VERSION } from "../app/build.js";
-import { ProfileUnavailableError } from "../app/storage.js";
+import { VERSION } from "../app/version.js";
 import { StyxError } from "../core/platform/errors.js";
 import { CliError } from "./args.js";
-import { audit } from "./audit.js";
-import { doctor } from "./doctor.js";
-import { keys } from "./keys.js";
-import { migrate } from "./migrate.js";
-import { serve } from "./serve.js";
-import { users } from "./users.js";
 
 const HELP = `styx ${VERSION} — knowledge relay and persistence for golem fleets
 
@@ -22,20 +15,30 @@ Usage: styx <command> [flags]
 
 Every command takes --help. Configuration: STYX_* environment variables (see README).`;
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number | undefined>> = { serve, migrate, users, keys, audit, doctor };
+type Command = (argv: string[]) => Promise<number | undefined>;
+
+/** Subcommands load lazily, so `styx audit verify` does not pay for the HTTP server's imports. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import("./serve.js")).serve,
+  migrate: async () => (await import("./migrate.js")).migrate,
+  users: async () => (await import("./users.js")).users,
+  keys: async () => (await import("./keys.js")).keys,
+  audit: async () => (await import("./audit.js")).audit,
+  doctor: async () => (await import("./doctor.js")).doctor,
+};
 
 /** Entry point of the `styx` command. */
 async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === "help" || cmd === "--help" || cmd === "-h") return void console.log(HELP);
   if (cmd === "--version" || cmd === "version") return void console.log(VERSION);
-  const run = COMMANDS[cmd];
-  if (!run) {
+  const load = COMMANDS[cmd];
+  if (!load) {
     console.error(`unknown command '${cmd}'\n\n${HELP}`);
     process.exitCode = 2;
     return;
   }
-  const code = await run(rest);
+  const code = await (await load())(rest);
   if (code !== undefined) process.exitCode = code;
 }
 
@@ -43,7 +46,7 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof CliError) {
     console.error(`styx: ${err.message}`);
     process.exitCode = err.exitCode;
-  } else if (err instanceof StyxError || err instanceof ProfileUnavailableError) {
+  } else if (err instanceof StyxError || (err instanceof Error && err.name === "ProfileUnavailableError")) {
     console.error(`styx: ${err.message}`);
     process.exitCode = 1;
   } else if (

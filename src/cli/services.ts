@@ -1,4 +1,6 @@
-import { openStorage, type Storage } from "../app/storage.js";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { DATABASE_FILE, openStorage, type Storage } from "../app/storage.js";
 import type { Config } from "../config/load.js";
 import { IdentityService } from "../core/identity/identity-service.js";
 import { systemClock } from "../core/platform/clock.js";
@@ -14,6 +16,8 @@ export async function withStore<T>(
   if (config.amnesia)
     throw new CliError("amnesia keeps nothing on disk: there is no store to manage offline; use the admin API of the running server");
   await initCrypto();
+  const file = join(resolve(config.dataDir), DATABASE_FILE);
+  if (opts.readonly && !existsSync(file)) throw new CliError(`no database at ${file} (is --data-dir / STYX_DATA_DIR the server's?)`);
   const storage = openStorage(config, systemClock, opts);
   try {
     return await fn({ storage, identity: new IdentityService({ store: storage.identity, audit: storage.audit, clock: systemClock }) });

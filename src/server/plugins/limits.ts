@@ -28,6 +28,12 @@ export function isRead(req: FastifyRequest): boolean {
  * Operational routes (`config.exempt`) bypass all of it.
  */
 export function registerAdmission(app: FastifyInstance, opts: LimitsOptions): void {
+  // Responses finished while draining close their connection, so keep-alive sockets do not
+  // hold the shutdown open.
+  app.addHook("onSend", async (_req, reply, payload) => {
+    if (opts.closing()) reply.header("connection", "close");
+    return payload;
+  });
   app.addHook("onRequest", async (req, reply) => {
     if (opts.closing()) {
       opts.metrics.rejected.inc({ reason: "shutting_down" });
