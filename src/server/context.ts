@@ -37,6 +37,6 @@ export function tenantGolem(req: { golems: Map<string, Golem> | null }, id: stri
 /** The user principal of a `user` route. */
 export function userPrincipal(req: { principal: Principal | undefined }): Extract<Principal, { kind: "user" }> {
   const p = req.principal;
-  if (!p || p.kind !== "user") throw new Error("route is not declared auth: user");
+  if (p?.kind !== "user") throw new Error("route is not declared auth: user");
   return p;
 }
