@@ -30,7 +30,8 @@ describe("styx serve --amnesia", () => {
           headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
           body: body ? JSON.stringify(body) : undefined,
         });
-        return { status: r.status, json: await r.json() };
+        // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON
+        return { status: r.status, json: (await r.json()) as any };
       };
       const health = await call("GET", "/v1/styx/health", admin);
       assert.equal(health.json.amnesia, true);

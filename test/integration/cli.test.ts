@@ -25,7 +25,7 @@ describe("the styx command", () => {
       assert.equal(statSync(join(dir, "admin-token")).mode & 0o777, 0o600);
       const me = await fetch(`${server.url}/v1/styx/me`, { headers: { authorization: `Bearer ${secret}` } });
       assert.equal(me.status, 200);
-      assert.deepEqual((await me.json()).credential.scopes, ["read"]);
+      assert.deepEqual(((await me.json()) as { credential: { scopes: string[] } }).credential.scopes, ["read"]);
 
       const list = runCli(["keys", "list", "--user", "cli-user"], { env });
       assert.equal(JSON.parse(list.stdout).keys[0].status, "active");
