@@ -20,8 +20,18 @@ export function parse<T extends Record<string, { type: "string" | "boolean"; sho
   return parseArgs({ args: argv, options: { ...CONFIG_FLAGS, ...flags }, allowPositionals: true, strict: true });
 }
 
-/** Loads configuration with CLI flags taking precedence over the environment. */
+/** Loads configuration with CLI flags taking precedence over the environment; bad values become a CliError (exit 2) naming each variable. */
 export function configFrom(values: Record<string, unknown>): Config {
+  try {
+    return loadConfig(undefined, overridesFrom(values));
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message, 2);
+    throw err;
+  }
+}
+
+/** The configuration overrides given by CLI flags. */
+export function overridesFrom(values: Record<string, unknown>): ConfigOverrides {
   const o: ConfigOverrides = {};
   if (typeof values.config === "string") o.STYX_CONFIG_FILE = values.config;
   if (typeof values["data-dir"] === "string") o.STYX_DATA_DIR = values["data-dir"];
@@ -29,7 +39,7 @@ export function configFrom(values: Record<string, unknown>): Config {
   if (values.amnesia === true) o.STYX_AMNESIA = "1";
   if (typeof values.port === "string") o.STYX_PORT = values.port;
   if (typeof values.host === "string") o.STYX_HOST = values.host;
-  return loadConfig(undefined, o);
+  return o;
 }
 
 /** An error the CLI reports as one message and exit code 1 (or 2 for usage). */
@@ -39,12 +49,6 @@ export class CliError extends Error {
     super(message);
     this.exitCode = exitCode;
   }
-}
-
-/** Re-throws configuration errors as CLI errors naming each variable. */
-export function explainConfigError(err: unknown): never {
-  if (err instanceof ConfigError) throw new CliError(err.message, 2);
-  throw err;
 }
 
 /** A required string flag. */

@@ -1,4 +1,4 @@
-import { configFrom, explainConfigError, parse } from "./args.js";
+import { configFrom, parse } from "./args.js";
 import { withStore } from "./services.js";
 
 export const AUDIT_HELP = `styx audit verify [--data-dir DIR]
@@ -8,12 +8,7 @@ export const AUDIT_HELP = `styx audit verify [--data-dir DIR]
 export async function audit(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {});
   if (values.help || positionals[0] !== "verify") return (console.log(AUDIT_HELP), values.help ? 0 : 2);
-  let config: ReturnType<typeof configFrom>;
-  try {
-    config = configFrom(values);
-  } catch (err) {
-    explainConfigError(err);
-  }
+  const config = configFrom(values);
   const result = await withStore(config, ({ storage }) => storage.audit.verify(), { readonly: true });
   if (result.ok) {
     console.log(`audit log intact: ${result.records} records, head ${result.head}`);

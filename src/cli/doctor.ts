@@ -4,8 +4,8 @@ import { join, resolve } from "node:path";
 import { LATEST_SCHEMA_VERSION, openDatabase, schemaVersion } from "../adapters/sqlite/database.js";
 import { ADMIN_TOKEN_FILE } from "../app/admin-token.js";
 import { DATABASE_FILE } from "../app/storage.js";
-import { type Config, ConfigError } from "../config/load.js";
-import { configFrom, parse } from "./args.js";
+import { type Config, ConfigError, loadConfig } from "../config/load.js";
+import { overridesFrom, parse } from "./args.js";
 
 export const DOCTOR_HELP = `styx doctor [--data-dir DIR] [--config FILE]
   Checks configuration, the data dir and its permissions, the database, and every configured
@@ -20,7 +20,7 @@ export async function doctor(argv: string[]): Promise<number> {
   const findings: Finding[] = [];
   let config: Config | undefined;
   try {
-    config = configFrom(values);
+    config = loadConfig(undefined, overridesFrom(values));
     findings.push({
       level: "ok",
       what: "config",

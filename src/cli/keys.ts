@@ -1,7 +1,7 @@
 import { SCOPES, type Scope } from "../core/identity/types.js";
 import { systemClock } from "../core/platform/clock.js";
 import { presentKey } from "../server/presenters/identity.js";
-import { CliError, configFrom, explainConfigError, parse, required } from "./args.js";
+import { CliError, configFrom, parse, required } from "./args.js";
 import { withStore } from "./services.js";
 
 export const KEYS_HELP = `styx keys create --user USER --name NAME [--scopes read,write] [--golem GOLEM] [--expires ISO-TIME]
@@ -20,12 +20,7 @@ export async function keys(argv: string[]): Promise<number> {
   });
   const sub = positionals[0];
   if (values.help || !sub || !["create", "list", "revoke"].includes(sub)) return (console.log(KEYS_HELP), values.help ? 0 : 2);
-  let config: ReturnType<typeof configFrom>;
-  try {
-    config = configFrom(values);
-  } catch (err) {
-    explainConfigError(err);
-  }
+  const config = configFrom(values);
   if (sub === "create") {
     const userId = required(values, "user");
     const name = required(values, "name");

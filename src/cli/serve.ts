@@ -1,5 +1,5 @@
 import { buildStyx } from "../app/build.js";
-import { configFrom, explainConfigError, parse } from "./args.js";
+import { configFrom, parse } from "./args.js";
 
 export const SERVE_HELP = `styx serve [--amnesia] [--port N] [--host ADDR] [--data-dir DIR] [--profile micro|macro] [--config FILE]
   Serves Styx. Flags override STYX_* environment variables.`;
@@ -8,12 +8,7 @@ export const SERVE_HELP = `styx serve [--amnesia] [--port N] [--host ADDR] [--da
 export async function serve(argv: string[]): Promise<number | undefined> {
   const { values } = parse(argv, {});
   if (values.help) return (console.log(SERVE_HELP), 0);
-  let config: ReturnType<typeof configFrom>;
-  try {
-    config = configFrom(values);
-  } catch (err) {
-    explainConfigError(err);
-  }
+  const config = configFrom(values);
   const styx = await buildStyx(config);
   const log = styx.app.log;
   for (const w of config.warnings) log.warn(w);

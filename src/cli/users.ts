@@ -1,5 +1,5 @@
 import { TIERS, type Tier } from "../core/identity/types.js";
-import { CliError, configFrom, explainConfigError, parse } from "./args.js";
+import { CliError, configFrom, parse } from "./args.js";
 import { withStore } from "./services.js";
 
 export const USERS_HELP = `styx users create [--id ID] [--wallet 0x…] [--tier ${TIERS.join("|")}] [--data-dir DIR]
@@ -13,13 +13,7 @@ export async function users(argv: string[]): Promise<number> {
   if (values.wallet !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(values.wallet)) throw new CliError("--wallet must be a 0x address", 2);
   if (values.id !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(values.id))
     throw new CliError("--id may use A–Z a–z 0–9 _ . - (1–128 chars)", 2);
-  const config = (() => {
-    try {
-      return configFrom(values);
-    } catch (err) {
-      explainConfigError(err);
-    }
-  })();
+  const config = configFrom(values);
   const user = await withStore(config, ({ identity }) =>
     identity.createUser("cli", { id: values.id, walletAddress: values.wallet, tier: values.tier as Tier | undefined }),
   );

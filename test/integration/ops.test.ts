@@ -47,6 +47,28 @@ describe("operations surface", () => {
     assert.ok(ui.status === 200 || ui.status === 302, `/docs → ${ui.status}`);
   });
 
+  it("gives every route a schema: bodies for writes, params for path ids, responses for success", async () => {
+    const doc = (await s.request("GET", "/docs/json")).json;
+    for (const r of s.styx.app.styxRoutes) {
+      const op = doc.paths[r.url.replace(/:([a-z_]+)/g, "{$1}")][r.method.toLowerCase()];
+      const name = `${r.method} ${r.url}`;
+      if (r.method === "POST") {
+        assert.ok(op.requestBody?.content?.["application/json"]?.schema, `${name} has no body schema`);
+        assert.equal(op.requestBody.content["application/json"].schema.additionalProperties, false, `${name} accepts unknown fields`);
+      }
+      for (const param of r.url.match(/:[a-z_]+/g) ?? []) {
+        assert.ok(
+          op.parameters?.some((p: { in: string; name: string }) => p.in === "path" && p.name === param.slice(1)),
+          `${name} lacks a schema for ${param}`,
+        );
+      }
+      if (r.url !== "/metrics") {
+        const success = Object.keys(op.responses ?? {}).filter((c) => c.startsWith("2"));
+        assert.ok(success.length > 0, `${name} has no success response schema`);
+      }
+    }
+  });
+
   it("echoes a well-formed x-request-id and replaces a malformed one", async () => {
     const a = await s.request("GET", "/v1/styx/health", { headers: { "x-request-id": "trace-123" } });
     assert.equal(a.headers.get("x-request-id"), "trace-123");
