@@ -20,10 +20,13 @@ export interface OpenDatabaseOptions {
  * keeps the last transactions only on power loss).
  */
 export function openDatabase(file: string, options: OpenDatabaseOptions = {}): SqliteDatabase {
-  if (!options.readonly) mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const inMemory = file === ":memory:";
+  if (!options.readonly && !inMemory) mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
   db.pragma("busy_timeout = 5000");
   db.pragma("foreign_keys = ON");
+  // Sorts and temporary indexes stay in RAM: amnesia (":memory:") must never touch a temp file.
+  db.pragma("temp_store = MEMORY");
   if (!options.readonly) {
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");

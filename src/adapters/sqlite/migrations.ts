@@ -75,4 +75,77 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: "knowledge: entries, lethe queue, lethe entries, full-text indexes",
+    sql: `
+      CREATE TABLE entries (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        user_id TEXT NOT NULL,
+        golem_id TEXT NOT NULL,
+        category TEXT NOT NULL,
+        content TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        embedding BLOB,
+        domain TEXT,
+        regime TEXT,
+        confidence REAL NOT NULL,
+        affect TEXT,
+        emotion TEXT,
+        metadata TEXT NOT NULL,
+        is_bloodstain INTEGER NOT NULL DEFAULT 0,
+        in_clade INTEGER NOT NULL,
+        validations INTEGER NOT NULL DEFAULT 0,
+        contradictions INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        lethe_at INTEGER,
+        idempotency_key TEXT
+      ) STRICT;
+      CREATE UNIQUE INDEX entries_idempotency ON entries(user_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+      CREATE INDEX entries_user ON entries(user_id, in_clade);
+      CREATE INDEX entries_golem ON entries(golem_id, seq);
+      CREATE INDEX entries_expiry ON entries(expires_at) WHERE expires_at IS NOT NULL;
+      CREATE VIRTUAL TABLE entries_fts USING fts5(content, content='entries', content_rowid='seq', tokenize='unicode61 remove_diacritics 2');
+      CREATE TRIGGER entries_fts_insert AFTER INSERT ON entries BEGIN
+        INSERT INTO entries_fts(rowid, content) VALUES (new.seq, new.content);
+      END;
+      CREATE TRIGGER entries_fts_delete AFTER DELETE ON entries BEGIN
+        INSERT INTO entries_fts(entries_fts, rowid, content) VALUES ('delete', old.seq, old.content);
+      END;
+      CREATE TABLE lethe_queue (
+        id TEXT PRIMARY KEY,
+        due_at INTEGER NOT NULL,
+        payload TEXT NOT NULL,
+        embedding BLOB
+      ) STRICT;
+      CREATE INDEX lethe_queue_due ON lethe_queue(due_at);
+      CREATE TABLE lethe_entries (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        domain TEXT NOT NULL,
+        category TEXT NOT NULL,
+        content TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        embedding BLOB,
+        regime TEXT,
+        confidence REAL NOT NULL,
+        is_bloodstain INTEGER NOT NULL,
+        metadata TEXT NOT NULL,
+        sources TEXT NOT NULL,
+        confirmation_confidences TEXT NOT NULL,
+        bloodstain_confirmed INTEGER NOT NULL,
+        validations INTEGER NOT NULL DEFAULT 0,
+        contradictions INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE UNIQUE INDEX lethe_entries_hash ON lethe_entries(domain, content_hash);
+      CREATE VIRTUAL TABLE lethe_fts USING fts5(content, content='lethe_entries', content_rowid='seq', tokenize='unicode61 remove_diacritics 2');
+      CREATE TRIGGER lethe_fts_insert AFTER INSERT ON lethe_entries BEGIN
+        INSERT INTO lethe_fts(rowid, content) VALUES (new.seq, new.content);
+      END;
+    `,
+  },
 ];

@@ -1,0 +1,89 @@
+import { Worker } from "node:worker_threads";
+import type { VectorHit, VectorIndex } from "../../core/knowledge/vector-index.js";
+import type { WorkerReply, WorkerRequest } from "./usearch-worker.js";
+
+/** Options of the usearch index (HNSW, f16 storage, cosine). */
+export interface UsearchOptions {
+  readonly dimensions: number;
+  /** Graph degree (HNSW M). Default 16. */
+  readonly connectivity?: number;
+  /** Candidate list size while inserting. Default 128. */
+  readonly expansionAdd?: number;
+  /** Candidate list size while searching. Default 64. */
+  readonly expansionSearch?: number;
+}
+
+type Pending = { resolve: (r: WorkerReply & { ok: true }) => void; reject: (e: Error) => void };
+type Request = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
+
+/**
+ * VectorIndex on usearch (chosen by `bench/ann.ts`, see docs/benchmarks.md), running in a
+ * worker thread so builds and batch inserts never block request handling. Searches cost one
+ * message round trip (well under a millisecond).
+ */
+export class UsearchVectorIndex implements VectorIndex {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, Pending>();
+  #next = 1;
+  #closed = false;
+
+  constructor(opts: UsearchOptions) {
+    const here = import.meta.url;
+    const file = new URL(here.endsWith(".ts") ? "./usearch-worker.ts" : "./usearch-worker.js", here);
+    this.#worker = new Worker(file, {
+      workerData: {
+        dimensions: opts.dimensions,
+        connectivity: opts.connectivity ?? 16,
+        expansionAdd: opts.expansionAdd ?? 128,
+        expansionSearch: opts.expansionSearch ?? 64,
+      },
+    });
+    this.#worker.unref();
+    this.#worker.on("message", (r: WorkerReply) => {
+      const p = this.#pending.get(r.id);
+      if (!p) return;
+      this.#pending.delete(r.id);
+      if (r.ok) p.resolve(r);
+      else p.reject(new Error(`vector index: ${r.error}`));
+    });
+    this.#worker.on("error", (err) => this.#failAll(err));
+    this.#worker.on("exit", (code) => this.#failAll(new Error(`vector index worker exited (${code})`)));
+  }
+
+  #call(req: Request, transfer: ArrayBuffer[] = []): Promise<WorkerReply & { ok: true }> {
+    if (this.#closed) return Promise.reject(new Error("vector index is closed"));
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ ...req, id }, transfer);
+    });
+  }
+
+  #failAll(err: Error): void {
+    for (const p of this.#pending.values()) p.reject(err);
+    this.#pending.clear();
+  }
+
+  async add(namespace: string, keys: readonly number[], vectors: Float32Array): Promise<void> {
+    if (keys.length === 0) return;
+    await this.#call({ op: "add", ns: namespace, keys: Float64Array.from(keys), vectors: vectors.slice() });
+  }
+
+  async remove(namespace: string, keys: readonly number[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.#call({ op: "remove", ns: namespace, keys: Float64Array.from(keys) });
+  }
+
+  async search(namespace: string, query: Float32Array, k: number): Promise<VectorHit[]> {
+    const r = await this.#call({ op: "search", ns: namespace, query, k });
+    const keys = r.keys ?? new Float64Array(0);
+    const sims = r.similarities ?? new Float32Array(0);
+    return Array.from(keys, (key, i) => ({ key, similarity: sims[i] as number }));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#worker.terminate();
+  }
+}

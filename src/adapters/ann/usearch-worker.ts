@@ -1,0 +1,77 @@
+import { parentPort, workerData } from "node:worker_threads";
+import usearch from "usearch";
+
+/**
+ * The thread that owns every usearch index (native indexes cannot cross threads). It applies
+ * messages in order, so adds, removes and searches of a namespace never race.
+ */
+export type WorkerRequest =
+  | { id: number; op: "add"; ns: string; keys: Float64Array; vectors: Float32Array }
+  | { id: number; op: "remove"; ns: string; keys: Float64Array }
+  | { id: number; op: "search"; ns: string; query: Float32Array; k: number };
+
+/** The worker's answer to a request. */
+export type WorkerReply =
+  | { id: number; ok: true; keys?: Float64Array; similarities?: Float32Array }
+  | { id: number; ok: false; error: string };
+
+const opts = workerData as { dimensions: number; connectivity: number; expansionAdd: number; expansionSearch: number };
+const indexes = new Map<string, InstanceType<typeof usearch.Index>>();
+
+function indexOf(ns: string): InstanceType<typeof usearch.Index> {
+  let index = indexes.get(ns);
+  if (!index) {
+    index = new usearch.Index({
+      dimensions: opts.dimensions,
+      metric: "cos" as never,
+      quantization: "f16" as never,
+      connectivity: opts.connectivity,
+      expansion_add: opts.expansionAdd,
+      expansion_search: opts.expansionSearch,
+      multi: false,
+    });
+    indexes.set(ns, index);
+  }
+  return index;
+}
+
+function handle(m: WorkerRequest): WorkerReply {
+  if (m.op === "add") {
+    const index = indexOf(m.ns);
+    const keys = BigUint64Array.from(m.keys, (k) => BigInt(k));
+    // A key re-added replaces its vector: usearch (multi: false) refuses duplicates otherwise.
+    const present = keys.filter((k) => index.contains(k) as boolean);
+    if (present.length) index.remove(present);
+    index.add(keys, m.vectors);
+    return { id: m.id, ok: true };
+  }
+  if (m.op === "remove") {
+    const index = indexes.get(m.ns);
+    if (index) {
+      const keys = BigUint64Array.from(m.keys, (k) => BigInt(k)).filter((k) => index.contains(k) as boolean);
+      if (keys.length) index.remove(keys);
+    }
+    return { id: m.id, ok: true };
+  }
+  const index = indexes.get(m.ns);
+  if (!index || index.size() === 0) return { id: m.id, ok: true, keys: new Float64Array(0), similarities: new Float32Array(0) };
+  const r = index.search(m.query, Math.min(m.k, index.size()), 1);
+  const n = r.keys.length;
+  const keys = new Float64Array(n);
+  const similarities = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    keys[i] = Number(r.keys[i]);
+    similarities[i] = 1 - (r.distances[i] as number);
+  }
+  return { id: m.id, ok: true, keys, similarities };
+}
+
+parentPort?.on("message", (m: WorkerRequest) => {
+  let reply: WorkerReply;
+  try {
+    reply = handle(m);
+  } catch (err) {
+    reply = { id: m.id, ok: false, error: (err as Error).message };
+  }
+  parentPort?.postMessage(reply);
+});

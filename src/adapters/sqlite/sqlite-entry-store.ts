@@ -1,0 +1,320 @@
+import type BetterSqlite3 from "better-sqlite3";
+import type { EntryFilter, EntryStore, LetheFilter, LetheReinforcement, TextHit, VectorBatch } from "../../core/knowledge/entry-store.js";
+import type { Affect, Category, Entry, LetheCandidate, LetheEntry, NewEntry } from "../../core/knowledge/types.js";
+import { namespaceOf } from "../../core/knowledge/types.js";
+import type { SqliteDatabase } from "./database.js";
+import { fromBlob, ftsQuery, toBlob } from "./sqlite-codec.js";
+
+type Row = Record<string, unknown>;
+type Statement = BetterSqlite3.Statement<unknown[]>;
+
+/**
+ * EntryStore on SQLite: the micronode file, or `:memory:` under amnesia (same code, nothing
+ * on disk). Lexical search is FTS5 BM25; vectors are stored as float32 blobs.
+ */
+export class SqliteEntryStore implements EntryStore {
+  readonly #db: SqliteDatabase;
+  readonly #cache = new Map<string, Statement>();
+
+  constructor(db: SqliteDatabase) {
+    this.#db = db;
+  }
+
+  #stmt(sql: string): Statement {
+    let s = this.#cache.get(sql);
+    if (!s) {
+      s = this.#db.prepare<unknown[]>(sql);
+      this.#cache.set(sql, s);
+    }
+    return s;
+  }
+
+  async insert(e: NewEntry, lethe?: LetheCandidate): Promise<{ entry: Entry; created: boolean }> {
+    return this.#db.transaction(() => {
+      if (e.idempotencyKey !== null) {
+        const first = this.#stmt("SELECT * FROM entries WHERE user_id = ? AND idempotency_key = ?").get(e.userId, e.idempotencyKey) as
+          | Row
+          | undefined;
+        if (first) return { entry: toEntry(first), created: false };
+      }
+      const r = this.#stmt(
+        `INSERT INTO entries (id, user_id, golem_id, category, content, content_hash, embedding, domain, regime, confidence, affect, emotion,
+           metadata, is_bloodstain, in_clade, validations, contradictions, created_at, expires_at, lethe_at, idempotency_key)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        e.id,
+        e.userId,
+        e.golemId,
+        e.category,
+        e.content,
+        e.contentHash,
+        toBlob(e.embedding),
+        e.domain,
+        e.regime,
+        e.confidence,
+        e.affect ? JSON.stringify(e.affect) : null,
+        e.emotion,
+        JSON.stringify(e.metadata),
+        e.isBloodstain ? 1 : 0,
+        e.inClade ? 1 : 0,
+        e.validations,
+        e.contradictions,
+        e.createdAt,
+        e.expiresAt,
+        e.letheAt,
+        e.idempotencyKey,
+      );
+      if (lethe) {
+        const { embedding, ...rest } = lethe;
+        this.#stmt("INSERT INTO lethe_queue (id, due_at, payload, embedding) VALUES (?, ?, ?, ?)").run(
+          lethe.id,
+          lethe.dueAt,
+          JSON.stringify(rest),
+          toBlob(embedding),
+        );
+      }
+      return { entry: { ...e, seq: Number(r.lastInsertRowid) }, created: true };
+    })();
+  }
+
+  async findByIdempotencyKey(userId: string, key: string): Promise<Entry | undefined> {
+    const r = this.#stmt("SELECT * FROM entries WHERE user_id = ? AND idempotency_key = ?").get(userId, key) as Row | undefined;
+    return r ? toEntry(r) : undefined;
+  }
+
+  async getBySeqs(seqs: readonly number[], f: EntryFilter): Promise<Entry[]> {
+    if (seqs.length === 0) return [];
+    const { where, args } = entryWhere(f, "");
+    const sql = `SELECT * FROM entries WHERE seq IN (SELECT value FROM json_each(?)) AND ${where}`;
+    return (this.#stmt(sql).all(JSON.stringify(seqs), ...args) as Row[]).map(toEntry);
+  }
+
+  async searchText(text: string, f: EntryFilter, k: number): Promise<TextHit[]> {
+    const match = ftsQuery(text);
+    if (!match) return [];
+    const { where, args } = entryWhere(f, "e.");
+    const sql = `SELECT e.seq AS seq, -bm25(entries_fts) AS relevance FROM entries_fts JOIN entries e ON e.seq = entries_fts.rowid
+                 WHERE entries_fts MATCH ? AND ${where} ORDER BY bm25(entries_fts) LIMIT ?`;
+    return this.#stmt(sql).all(match, ...args, k) as TextHit[];
+  }
+
+  async pageGolemEntries(golemId: string, afterSeq: number, limit: number, now: number): Promise<Entry[]> {
+    return (
+      this.#stmt(
+        "SELECT * FROM entries WHERE golem_id = ? AND seq > ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY seq LIMIT ?",
+      ).all(golemId, afterSeq, now, limit) as Row[]
+    ).map(toEntry);
+  }
+
+  async purgeExpired(now: number): Promise<{ seq: number; userId: string; inClade: boolean }[]> {
+    return this.#db.transaction(() => {
+      const gone = this.#stmt("SELECT seq, user_id, in_clade FROM entries WHERE expires_at IS NOT NULL AND expires_at <= ?").all(
+        now,
+      ) as Row[];
+      this.#stmt("DELETE FROM entries WHERE expires_at IS NOT NULL AND expires_at <= ?").run(now);
+      return gone.map((r) => ({ seq: r.seq as number, userId: r.user_id as string, inClade: r.in_clade === 1 }));
+    })();
+  }
+
+  async *scanVectors(batchSize: number): AsyncIterable<VectorBatch> {
+    for (const [table, nsOf] of [
+      [
+        "entries",
+        (r: Row) => [namespaceOf("vault", r.owner as string), ...(r.in_clade === 1 ? [namespaceOf("clade", r.owner as string)] : [])],
+      ],
+      ["lethe_entries", (r: Row) => [namespaceOf("lethe", r.owner as string)]],
+    ] as const) {
+      const owner = table === "entries" ? "user_id AS owner, in_clade" : "domain AS owner";
+      let after = 0;
+      for (;;) {
+        const rows = this.#stmt(
+          `SELECT seq, ${owner}, embedding FROM ${table} WHERE embedding IS NOT NULL AND seq > ? ORDER BY seq LIMIT ?`,
+        ).all(after, batchSize) as Row[];
+        if (rows.length === 0) break;
+        after = rows.at(-1)?.seq as number;
+        const groups = new Map<string, { seqs: number[]; vecs: Float32Array[] }>();
+        for (const r of rows) {
+          const vec = fromBlob(r.embedding as Buffer) as Float32Array;
+          for (const ns of nsOf(r)) {
+            const g = groups.get(ns) ?? { seqs: [], vecs: [] };
+            g.seqs.push(r.seq as number);
+            g.vecs.push(vec);
+            groups.set(ns, g);
+          }
+        }
+        for (const [namespace, g] of groups) yield { namespace, seqs: g.seqs, vectors: concat(g.vecs) };
+      }
+    }
+  }
+
+  async dueLethe(now: number, limit: number): Promise<LetheCandidate[]> {
+    return (this.#stmt("SELECT * FROM lethe_queue WHERE due_at <= ? ORDER BY due_at LIMIT ?").all(now, limit) as Row[]).map(toCandidate);
+  }
+
+  async nextLetheDue(): Promise<number | undefined> {
+    const r = this.#stmt("SELECT MIN(due_at) AS due FROM lethe_queue").get() as { due: number | null };
+    return r.due ?? undefined;
+  }
+
+  async publishLethe(c: LetheCandidate, contentHash: string, at: number): Promise<LetheEntry | undefined> {
+    return this.#db.transaction(() => {
+      if (this.#stmt("DELETE FROM lethe_queue WHERE id = ?").run(c.id).changes === 0) return undefined;
+      const r = this.#stmt(
+        `INSERT INTO lethe_entries (id, domain, category, content, content_hash, embedding, regime, confidence, is_bloodstain, metadata,
+           sources, confirmation_confidences, bloodstain_confirmed, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        c.id,
+        c.domain,
+        c.category,
+        c.content,
+        contentHash,
+        toBlob(c.embedding),
+        c.regime,
+        c.confidence,
+        c.isBloodstain ? 1 : 0,
+        JSON.stringify(c.metadata),
+        JSON.stringify([c.source]),
+        JSON.stringify([c.confidence]),
+        c.isBloodstain ? 1 : 0,
+        c.createdAt,
+        at,
+      );
+      return toLethe(this.#stmt("SELECT * FROM lethe_entries WHERE seq = ?").get(r.lastInsertRowid) as Row);
+    })();
+  }
+
+  async reinforceLethe(candidateId: string, seq: number, r: LetheReinforcement): Promise<LetheEntry | undefined> {
+    return this.#db.transaction(() => {
+      if (this.#stmt("DELETE FROM lethe_queue WHERE id = ?").run(candidateId).changes === 0) return undefined;
+      const row = this.#stmt("SELECT * FROM lethe_entries WHERE seq = ?").get(seq) as Row | undefined;
+      if (!row) return undefined;
+      const cur = toLethe(row);
+      const sources = cur.sources.includes(r.source) ? cur.sources : [...cur.sources, r.source];
+      const confidences = cur.sources.includes(r.source) ? cur.confirmationConfidences : [...cur.confirmationConfidences, r.confidence];
+      this.#stmt(
+        "UPDATE lethe_entries SET sources = ?, confirmation_confidences = ?, bloodstain_confirmed = ?, updated_at = ? WHERE seq = ?",
+      ).run(JSON.stringify(sources), JSON.stringify(confidences), cur.bloodstainConfirmed || r.fromBloodstain ? 1 : 0, r.at, seq);
+      return toLethe(this.#stmt("SELECT * FROM lethe_entries WHERE seq = ?").get(seq) as Row);
+    })();
+  }
+
+  async findLetheByHash(domain: string, contentHash: string): Promise<LetheEntry | undefined> {
+    const r = this.#stmt("SELECT * FROM lethe_entries WHERE domain = ? AND content_hash = ?").get(domain, contentHash) as Row | undefined;
+    return r ? toLethe(r) : undefined;
+  }
+
+  async getLetheBySeqs(seqs: readonly number[], f: LetheFilter): Promise<LetheEntry[]> {
+    if (seqs.length === 0) return [];
+    const { where, args } = letheWhere(f, "");
+    return (
+      this.#stmt(`SELECT * FROM lethe_entries WHERE seq IN (SELECT value FROM json_each(?)) AND ${where}`).all(
+        JSON.stringify(seqs),
+        ...args,
+      ) as Row[]
+    ).map(toLethe);
+  }
+
+  async searchLetheText(text: string, f: LetheFilter, k: number): Promise<TextHit[]> {
+    const match = ftsQuery(text);
+    if (!match) return [];
+    const { where, args } = letheWhere(f, "l.");
+    const sql = `SELECT l.seq AS seq, -bm25(lethe_fts) AS relevance FROM lethe_fts JOIN lethe_entries l ON l.seq = lethe_fts.rowid
+                 WHERE lethe_fts MATCH ? AND ${where} ORDER BY bm25(lethe_fts) LIMIT ?`;
+    return this.#stmt(sql).all(match, ...args, k) as TextHit[];
+  }
+
+  async letheDomains(): Promise<string[]> {
+    return (this.#stmt("SELECT DISTINCT domain FROM lethe_entries ORDER BY domain").all() as { domain: string }[]).map((r) => r.domain);
+  }
+}
+
+function entryWhere(f: EntryFilter, p: string): { where: string; args: unknown[] } {
+  const parts = [`${p}user_id = ?`, `(${p}expires_at IS NULL OR ${p}expires_at > ?)`];
+  const args: unknown[] = [f.userId, f.now];
+  if (f.cladeOnly) parts.push(`${p}in_clade = 1`);
+  if (f.domains?.length) {
+    parts.push(`${p}domain IN (SELECT value FROM json_each(?))`);
+    args.push(JSON.stringify(f.domains));
+  }
+  if (f.categories?.length) {
+    parts.push(`${p}category IN (SELECT value FROM json_each(?))`);
+    args.push(JSON.stringify(f.categories));
+  }
+  return { where: parts.join(" AND "), args };
+}
+
+function letheWhere(f: LetheFilter, p: string): { where: string; args: unknown[] } {
+  const parts = ["1 = 1"];
+  const args: unknown[] = [];
+  if (f.domains?.length) {
+    parts.push(`${p}domain IN (SELECT value FROM json_each(?))`);
+    args.push(JSON.stringify(f.domains));
+  }
+  if (f.categories?.length) {
+    parts.push(`${p}category IN (SELECT value FROM json_each(?))`);
+    args.push(JSON.stringify(f.categories));
+  }
+  return { where: parts.join(" AND "), args };
+}
+
+function concat(vecs: Float32Array[]): Float32Array {
+  const dim = vecs[0]?.length ?? 0;
+  const out = new Float32Array(dim * vecs.length);
+  vecs.forEach((v, i) => out.set(v, i * dim));
+  return out;
+}
+
+function toEntry(r: Row): Entry {
+  return {
+    id: r.id as string,
+    seq: r.seq as number,
+    userId: r.user_id as string,
+    golemId: r.golem_id as string,
+    category: r.category as Category,
+    content: r.content as string,
+    contentHash: r.content_hash as string,
+    embedding: fromBlob(r.embedding as Buffer | null),
+    domain: (r.domain as string | null) ?? null,
+    regime: (r.regime as string | null) ?? null,
+    confidence: r.confidence as number,
+    affect: r.affect ? (JSON.parse(r.affect as string) as Affect) : null,
+    emotion: (r.emotion as string | null) ?? null,
+    metadata: JSON.parse(r.metadata as string) as Record<string, unknown>,
+    isBloodstain: r.is_bloodstain === 1,
+    inClade: r.in_clade === 1,
+    validations: r.validations as number,
+    contradictions: r.contradictions as number,
+    createdAt: r.created_at as number,
+    expiresAt: (r.expires_at as number | null) ?? null,
+    letheAt: (r.lethe_at as number | null) ?? null,
+    idempotencyKey: (r.idempotency_key as string | null) ?? null,
+  };
+}
+
+function toCandidate(r: Row): LetheCandidate {
+  return { ...(JSON.parse(r.payload as string) as Omit<LetheCandidate, "embedding">), embedding: fromBlob(r.embedding as Buffer | null) };
+}
+
+function toLethe(r: Row): LetheEntry {
+  return {
+    id: r.id as string,
+    seq: r.seq as number,
+    domain: r.domain as string,
+    category: r.category as Category,
+    content: r.content as string,
+    contentHash: r.content_hash as string,
+    embedding: fromBlob(r.embedding as Buffer | null),
+    regime: (r.regime as string | null) ?? null,
+    confidence: r.confidence as number,
+    isBloodstain: r.is_bloodstain === 1,
+    metadata: JSON.parse(r.metadata as string) as Record<string, unknown>,
+    sources: JSON.parse(r.sources as string) as string[],
+    confirmationConfidences: JSON.parse(r.confirmation_confidences as string) as number[],
+    bloodstainConfirmed: r.bloodstain_confirmed === 1,
+    validations: r.validations as number,
+    contradictions: r.contradictions as number,
+    createdAt: r.created_at as number,
+    updatedAt: r.updated_at as number,
+  };
+}

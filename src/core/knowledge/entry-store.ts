@@ -1,0 +1,77 @@
+import type { Category, Entry, LetheCandidate, LetheEntry, NewEntry } from "./types.js";
+
+/** Which private entries a read may return. `userId` is a hard tenant filter, never a hint. */
+export interface EntryFilter {
+  readonly userId: string;
+  /** Only entries promoted to the clade. */
+  readonly cladeOnly: boolean;
+  readonly domains?: readonly string[] | undefined;
+  readonly categories?: readonly Category[] | undefined;
+  /** Entries that expired at or before this time are invisible. */
+  readonly now: number;
+}
+
+/** Which lethe entries a read may return. */
+export interface LetheFilter {
+  readonly domains?: readonly string[] | undefined;
+  readonly categories?: readonly Category[] | undefined;
+}
+
+/** A lexical hit: the entry's seq and its BM25 relevance (higher is better, > 0). */
+export interface TextHit {
+  readonly seq: number;
+  readonly relevance: number;
+}
+
+/** A batch of stored vectors, for rebuilding indexes. */
+export interface VectorBatch {
+  readonly namespace: string;
+  readonly seqs: readonly number[];
+  /** `seqs.length` vectors, concatenated. */
+  readonly vectors: Float32Array;
+}
+
+/** How a confirmation changes a lethe entry. */
+export interface LetheReinforcement {
+  readonly source: string;
+  readonly confidence: number;
+  readonly fromBloodstain: boolean;
+  readonly at: number;
+}
+
+/**
+ * Storage of knowledge: vault/clade entries (one row; `inClade` marks promotion), the lethe
+ * publication queue (anonymized candidates) and the published lethe entries.
+ * Obligations: `insert` writes the entry and its lethe candidate atomically, and a repeated
+ * (userId, idempotencyKey) writes nothing and returns the first entry; `publishLethe` and
+ * `reinforceLethe` remove the candidate in the same transaction, so a candidate is published
+ * at most once even across restarts.
+ */
+export interface EntryStore {
+  insert(entry: NewEntry, lethe?: LetheCandidate): Promise<{ entry: Entry; created: boolean }>;
+  findByIdempotencyKey(userId: string, key: string): Promise<Entry | undefined>;
+  /** Entries with these seqs that pass the filter (any order). */
+  getBySeqs(seqs: readonly number[], filter: EntryFilter): Promise<Entry[]>;
+  /** BM25 over content, best first, at most `k`. */
+  searchText(text: string, filter: EntryFilter, k: number): Promise<TextHit[]>;
+  /** The golem's vault entries with seq > `afterSeq`, oldest first, at most `limit` (expired excluded). */
+  pageGolemEntries(golemId: string, afterSeq: number, limit: number, now: number): Promise<Entry[]>;
+  /** Deletes entries expired at `now`; returns what was removed, for index upkeep. */
+  purgeExpired(now: number): Promise<{ seq: number; userId: string; inClade: boolean }[]>;
+  /** Every stored vector by namespace (`vault:u`, `clade:u`, `lethe:d`), in batches of about `batchSize`. */
+  scanVectors(batchSize: number): AsyncIterable<VectorBatch>;
+
+  /** Candidates due at `now`, oldest due first. */
+  dueLethe(now: number, limit: number): Promise<LetheCandidate[]>;
+  /** The earliest due time in the queue. */
+  nextLetheDue(): Promise<number | undefined>;
+  /** Publishes a candidate as a new lethe entry and dequeues it. Returns undefined if it was already gone. */
+  publishLethe(candidate: LetheCandidate, contentHash: string, at: number): Promise<LetheEntry | undefined>;
+  /** Counts a candidate as a confirmation of an existing lethe entry and dequeues it. */
+  reinforceLethe(candidateId: string, seq: number, r: LetheReinforcement): Promise<LetheEntry | undefined>;
+  findLetheByHash(domain: string, contentHash: string): Promise<LetheEntry | undefined>;
+  getLetheBySeqs(seqs: readonly number[], filter: LetheFilter): Promise<LetheEntry[]>;
+  searchLetheText(text: string, filter: LetheFilter, k: number): Promise<TextHit[]>;
+  /** Domains that have lethe entries. */
+  letheDomains(): Promise<string[]>;
+}

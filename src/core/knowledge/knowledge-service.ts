@@ -1,0 +1,210 @@
+import type { Golem } from "../identity/types.js";
+import type { Clock } from "../platform/clock.js";
+import { blake3Hex, newId } from "../platform/crypto.js";
+import { StyxError } from "../platform/errors.js";
+import { anonymizeEntry } from "./anonymize.js";
+import type { Embedder } from "./embedder.js";
+import type { EntryStore } from "./entry-store.js";
+import { reachesClade, reachesLethe } from "./gates.js";
+import { type QueryInput, type QueryRequester, type RankedHit, runQuery } from "./query.js";
+import type { Affect, Category, Entry, Layer } from "./types.js";
+import { namespaceOf } from "./types.js";
+import type { VectorSearch } from "./vector-search.js";
+
+/** Largest entry content, in UTF-8 bytes. */
+export const MAX_CONTENT_BYTES = 64 * 1024;
+/** Largest metadata object, as JSON bytes. */
+export const MAX_METADATA_BYTES = 4 * 1024;
+
+/** A write as the API hands it over (the golem already checked by tenancy). */
+export interface WriteEntryInput {
+  readonly golem: Golem;
+  readonly layer: Layer;
+  readonly category: Category;
+  readonly content: string;
+  readonly embedding?: readonly number[] | undefined;
+  readonly domain?: string | undefined;
+  readonly regime?: string | undefined;
+  readonly confidence?: number | undefined;
+  readonly affect?: Affect | undefined;
+  readonly emotion?: string | undefined;
+  readonly ttlSeconds?: number | undefined;
+  readonly metadata?: Record<string, unknown> | undefined;
+  readonly idempotencyKey?: string | undefined;
+  /** Set by the bloodstain flow only. */
+  readonly isBloodstain?: boolean | undefined;
+}
+
+/** The answer to a write: where it landed, and when its lethe copy is due. */
+export interface WriteResult {
+  readonly id: string;
+  readonly namespaces: readonly string[];
+  readonly letheAt: number | null;
+  /** False when an idempotency key matched an earlier write (nothing was stored). */
+  readonly created: boolean;
+}
+
+/** Dependencies of the knowledge service. */
+export interface KnowledgeDeps {
+  readonly store: EntryStore;
+  readonly vectors: VectorSearch;
+  readonly clock: Clock;
+  readonly embedder?: Embedder | undefined;
+  readonly dimensions: number;
+  /** Lethe delay range in ms. */
+  readonly letheDelay: { readonly minMs: number; readonly maxMs: number };
+  /** Secret salt of the anonymous source hashes. */
+  readonly salt: string;
+  /** Uniform random in [0, 1); injectable for tests. */
+  readonly random?: () => number;
+  /** Called after a write queued a lethe candidate (the scheduler re-arms its timer). */
+  readonly onLetheQueued?: (dueAt: number) => void;
+}
+
+/** Default confidence of an entry written without one. */
+export const DEFAULT_CONFIDENCE = 0.5;
+
+/** Entries: write with fan-out to the layers, ranked query across them, golem snapshots, TTL. */
+export class KnowledgeService {
+  readonly #d: KnowledgeDeps;
+
+  constructor(deps: KnowledgeDeps) {
+    this.#d = deps;
+  }
+
+  /** Stores an entry in the vault, indexes it to the clade and queues lethe as the gates allow. */
+  async write(input: WriteEntryInput, identifiers: readonly string[] = []): Promise<WriteResult> {
+    const d = this.#d;
+    const userId = input.golem.userId;
+    if (input.idempotencyKey !== undefined) {
+      const first = await d.store.findByIdempotencyKey(userId, input.idempotencyKey);
+      if (first) return resultOf(first, false);
+    }
+    checkSizes(input);
+    const embedding = await this.#embeddingFor(input.embedding, input.content, "embedding");
+    const now = d.clock.now();
+    const confidence = input.confidence ?? DEFAULT_CONFIDENCE;
+    const domain = input.domain ?? null;
+    const toLethe = reachesLethe(input.layer, domain, confidence);
+    const delay = d.letheDelay.minMs + Math.floor((d.random ?? Math.random)() * (d.letheDelay.maxMs - d.letheDelay.minMs + 1));
+    const letheAt = toLethe ? now + delay : null;
+    const entry = {
+      id: newId("ent"),
+      userId,
+      golemId: input.golem.id,
+      category: input.category,
+      content: input.content,
+      contentHash: blake3Hex(input.content),
+      embedding,
+      domain,
+      regime: input.regime ?? null,
+      confidence,
+      affect: input.affect ?? null,
+      emotion: input.emotion ?? null,
+      metadata: input.metadata ?? {},
+      isBloodstain: input.isBloodstain ?? false,
+      inClade: reachesClade(input.layer, input.category, confidence),
+      validations: 0,
+      contradictions: 0,
+      createdAt: now,
+      expiresAt: input.ttlSeconds === undefined ? null : now + input.ttlSeconds * 1000,
+      letheAt,
+      idempotencyKey: input.idempotencyKey ?? null,
+    };
+    const candidate =
+      letheAt === null
+        ? undefined
+        : anonymizeEntry(
+            { ...entry, seq: 0 },
+            { salt: d.salt, identifiers: [...identifiers, input.golem.walletAddress ?? ""], id: newId("lth"), dueAt: letheAt },
+          );
+    const { entry: stored, created } = await d.store.insert(entry, candidate);
+    if (created && stored.embedding) {
+      d.vectors.put(namespaceOf("vault", userId), stored.seq, stored.embedding);
+      if (stored.inClade) d.vectors.put(namespaceOf("clade", userId), stored.seq, stored.embedding);
+    }
+    if (created && letheAt !== null) d.onLetheQueued?.(letheAt);
+    return resultOf(stored, created);
+  }
+
+  /** One ranked list across the requested layers the caller may read. */
+  async query(requester: QueryRequester, input: QueryInput): Promise<RankedHit[]> {
+    const embedding =
+      input.embedding !== undefined || (input.text && this.#d.embedder)
+        ? await this.#embeddingFor(input.embedding, input.text ?? "", "embedding")
+        : null;
+    if (!embedding && !input.text)
+      throw new StyxError("STYX_VALIDATION", "A query needs `query` text or an `embedding`.", { details: [{ path: "/query" }] });
+    return runQuery({ store: this.#d.store, vectors: this.#d.vectors, now: this.#d.clock.now() }, requester, { ...input, embedding });
+  }
+
+  /** Every live vault entry of a golem, oldest first, fetched page by page (bounded memory). */
+  async *snapshot(golemId: string, pageSize = 500): AsyncGenerator<Entry> {
+    let after = 0;
+    for (;;) {
+      const page = await this.#d.store.pageGolemEntries(golemId, after, pageSize, this.#d.clock.now());
+      if (page.length === 0) return;
+      yield* page;
+      after = (page.at(-1) as Entry).seq;
+    }
+  }
+
+  /** Physically removes expired entries and their vectors; returns how many. */
+  async purgeExpired(): Promise<number> {
+    const gone = await this.#d.store.purgeExpired(this.#d.clock.now());
+    const byNs = new Map<string, number[]>();
+    for (const g of gone) {
+      for (const ns of [namespaceOf("vault", g.userId), ...(g.inClade ? [namespaceOf("clade", g.userId)] : [])]) {
+        byNs.set(ns, [...(byNs.get(ns) ?? []), g.seq]);
+      }
+    }
+    await Promise.all([...byNs].map(([ns, seqs]) => this.#d.vectors.remove(ns, seqs)));
+    return gone.length;
+  }
+
+  /** The caller's vector, normalised; or the embedder's for `text`; or null for text-only. */
+  async #embeddingFor(given: readonly number[] | undefined, text: string, field: string): Promise<Float32Array | null> {
+    if (given !== undefined) {
+      if (given.length !== this.#d.dimensions) {
+        throw new StyxError("STYX_VALIDATION", `${field} must have ${this.#d.dimensions} numbers (got ${given.length}).`, {
+          details: [{ path: `/${field}` }],
+        });
+      }
+      let norm = 0;
+      for (const x of given) {
+        if (!Number.isFinite(x))
+          throw new StyxError("STYX_VALIDATION", `${field} must hold finite numbers.`, { details: [{ path: `/${field}` }] });
+        norm += x * x;
+      }
+      if (norm === 0) throw new StyxError("STYX_VALIDATION", `${field} must not be all zeros.`, { details: [{ path: `/${field}` }] });
+      const inv = 1 / Math.sqrt(norm);
+      return Float32Array.from(given, (x) => x * inv);
+    }
+    if (!this.#d.embedder || text.length === 0) return null;
+    const [v] = await this.#d.embedder.embed([text]);
+    return v ?? null;
+  }
+}
+
+function resultOf(e: Entry, created: boolean): WriteResult {
+  return {
+    id: e.id,
+    namespaces: [namespaceOf("vault", e.userId), ...(e.inClade ? [namespaceOf("clade", e.userId)] : [])],
+    letheAt: e.letheAt,
+    created,
+  };
+}
+
+function checkSizes(input: WriteEntryInput): void {
+  const bytes = Buffer.byteLength(input.content, "utf8");
+  if (bytes > MAX_CONTENT_BYTES) {
+    throw new StyxError("STYX_VALIDATION", `content is ${bytes} bytes; the limit is ${MAX_CONTENT_BYTES} (put larger content in a blob).`, {
+      details: [{ path: "/content" }],
+    });
+  }
+  if (input.metadata && Buffer.byteLength(JSON.stringify(input.metadata), "utf8") > MAX_METADATA_BYTES) {
+    throw new StyxError("STYX_VALIDATION", `metadata is larger than ${MAX_METADATA_BYTES} bytes of JSON.`, {
+      details: [{ path: "/metadata" }],
+    });
+  }
+}

@@ -1,0 +1,162 @@
+import type { EntryFilter, EntryStore } from "./entry-store.js";
+import {
+  collapseDuplicates,
+  dot,
+  layerWeight,
+  mortalScore,
+  provenance,
+  quality,
+  type ScoreFactors,
+  semantic,
+  temporal,
+} from "./scoring.js";
+import type { Category, Entry, Layer, LetheEntry } from "./types.js";
+import { namespaceOf } from "./types.js";
+import type { VectorSearch } from "./vector-search.js";
+
+/** Who is asking: the tenant (a hard filter) and, when known, the asking golem. */
+export interface QueryRequester {
+  readonly userId: string;
+  readonly golemId: string | null;
+}
+
+/** A query as the API hands it over. */
+export interface QueryInput {
+  readonly text?: string | undefined;
+  readonly embedding?: readonly number[] | undefined;
+  readonly layers?: readonly Layer[] | undefined;
+  readonly domains?: readonly string[] | undefined;
+  readonly categories?: readonly Category[] | undefined;
+  readonly limit: number;
+  readonly explain: boolean;
+}
+
+/** One ranked hit. Lethe hits carry no owner or golem identifier. */
+export interface RankedHit {
+  readonly id: string;
+  readonly layer: Layer;
+  readonly namespace: string;
+  readonly score: number;
+  readonly content: string;
+  readonly contentHash: string;
+  readonly category: Category;
+  readonly domain: string | null;
+  readonly regime: string | null;
+  readonly confidence: number;
+  readonly isBloodstain: boolean;
+  readonly createdAt: number;
+  readonly embedding: Float32Array | null;
+  readonly explain: ScoreFactors;
+}
+
+/** Lethe entries count as established after this many independent confirmations (or one bloodstain). */
+export const LETHE_QUORUM = 3;
+
+/** Whether a lethe entry has reached quorum. */
+export function isEstablished(e: LetheEntry): boolean {
+  return e.bloodstainConfirmed || e.sources.length - 1 >= LETHE_QUORUM;
+}
+
+interface Candidate {
+  layer: Layer;
+  namespace: string;
+  item: Entry | LetheEntry;
+  cosine: number;
+  relevance: number;
+}
+
+/**
+ * Searches every requested layer in parallel — ANN (with the exact overlay) when there is a
+ * vector, FTS5 BM25 when there is text, both fused when both — then scores with the mortal
+ * score, collapses near-duplicates and returns the best `limit`.
+ */
+export async function runQuery(
+  deps: { store: EntryStore; vectors: VectorSearch; now: number },
+  who: QueryRequester,
+  q: Omit<QueryInput, "embedding"> & { embedding: Float32Array | null },
+): Promise<RankedHit[]> {
+  const { store, vectors, now } = deps;
+  const layers = q.layers?.length ? [...new Set(q.layers)] : (["vault", "clade", "lethe"] as const);
+  const filtered = (q.domains?.length ?? 0) > 0 || (q.categories?.length ?? 0) > 0;
+  const k = Math.max(q.limit * 4, 40) * (filtered ? 5 : 1);
+  const mode = { vector: q.embedding !== null, lexical: !!q.text && q.text.trim().length > 0 };
+
+  const privateLayer = async (layer: "vault" | "clade"): Promise<Candidate[]> => {
+    const ns = namespaceOf(layer, who.userId);
+    const filter: EntryFilter = { userId: who.userId, cladeOnly: layer === "clade", domains: q.domains, categories: q.categories, now };
+    const [vec, lex] = await Promise.all([
+      q.embedding ? vectors.search(ns, q.embedding, k) : [],
+      mode.lexical ? store.searchText(q.text as string, filter, k) : [],
+    ]);
+    const relevance = new Map(lex.map((h) => [h.seq, h.relevance]));
+    const entries = await store.getBySeqs([...new Set([...vec.map((h) => h.key), ...relevance.keys()])], filter);
+    return entries.map((item) => ({
+      layer,
+      namespace: ns,
+      item,
+      cosine: cosineOf(q.embedding, item),
+      relevance: relevance.get(item.seq) ?? 0,
+    }));
+  };
+
+  const letheLayer = async (): Promise<Candidate[]> => {
+    const filter = { domains: q.domains, categories: q.categories };
+    const domains = q.domains?.length ? q.domains : await store.letheDomains();
+    const [vec, lex] = await Promise.all([
+      q.embedding ? Promise.all(domains.map((d) => vectors.search(namespaceOf("lethe", d), q.embedding as Float32Array, k))) : [],
+      mode.lexical ? store.searchLetheText(q.text as string, filter, k) : [],
+    ]);
+    const relevance = new Map(lex.map((h) => [h.seq, h.relevance]));
+    const seqs = new Set([...vec.flat().map((h) => h.key), ...relevance.keys()]);
+    const items = await store.getLetheBySeqs([...seqs], filter);
+    return items.map((item) => ({
+      layer: "lethe" as const,
+      namespace: namespaceOf("lethe", item.domain),
+      item,
+      cosine: cosineOf(q.embedding, item),
+      relevance: relevance.get(item.seq) ?? 0,
+    }));
+  };
+
+  const perLayer = await Promise.all(layers.map((l) => (l === "lethe" ? letheLayer() : privateLayer(l))));
+  const candidates = perLayer.flat();
+  const maxRelevance = Math.max(0, ...candidates.map((c) => c.relevance));
+  const scored = candidates.map((c) => score(c, who, now, mode, maxRelevance > 0 ? c.relevance / maxRelevance : 0));
+  return collapseDuplicates(scored, q.limit);
+}
+
+function cosineOf(query: Float32Array | null, item: { embedding: Float32Array | null }): number {
+  return query && item.embedding ? dot(query, item.embedding) : 0;
+}
+
+function score(c: Candidate, who: QueryRequester, now: number, mode: { vector: boolean; lexical: boolean }, bm25: number): RankedHit {
+  const it = c.item;
+  const isLethe = c.layer === "lethe";
+  const factors: ScoreFactors = {
+    semantic: semantic(mode, c.cosine, bm25),
+    temporal: temporal(it.createdAt, now),
+    quality: quality(it.confidence, it.validations, it.contradictions),
+    provenance: provenance(c.layer, {
+      ownGolem: !isLethe && (who.golemId === null || (it as Entry).golemId === who.golemId),
+      established: isLethe && isEstablished(it as LetheEntry),
+    }),
+    bloodstain: it.isBloodstain ? 1 : 0,
+    layer_weight: layerWeight(c.layer, it.isBloodstain),
+  };
+  return {
+    id: it.id,
+    layer: c.layer,
+    namespace: c.namespace,
+    score: mortalScore(c.layer, factors),
+    content: it.content,
+    contentHash: it.contentHash,
+    category: it.category,
+    domain: isLethe ? (it as LetheEntry).domain : (it as Entry).domain,
+    regime: it.regime,
+    confidence: it.confidence,
+    isBloodstain: it.isBloodstain,
+    createdAt: it.createdAt,
+    embedding: it.embedding,
+    explain: factors,
+  };
+}

@@ -1,0 +1,106 @@
+/** Domain types of knowledge: layers, categories, entries in vault/clade, anonymized lethe entries. Times are epoch ms. */
+
+/** Privacy layers, narrowest first: vault (L0, the user's), clade (L1, the user's golems), lethe (L2, public). */
+export const LAYERS = ["vault", "clade", "lethe"] as const;
+export type Layer = (typeof LAYERS)[number];
+
+/** What kind of knowledge an entry is. */
+export const CATEGORIES = [
+  "insight",
+  "heuristic",
+  "warning",
+  "causal_link",
+  "strategy_fragment",
+  "regime_observation",
+  "death_reflection",
+] as const;
+export type Category = (typeof CATEGORIES)[number];
+
+/** Pleasure, arousal, dominance, each in −1..1. */
+export interface Affect {
+  readonly pleasure: number;
+  readonly arousal: number;
+  readonly dominance: number;
+}
+
+/** An entry as stored in the user's vault (and, when promoted, indexed to the clade). */
+export interface Entry {
+  readonly id: string;
+  /** Store-assigned monotonic number; the key of the entry in vector indexes. */
+  readonly seq: number;
+  readonly userId: string;
+  readonly golemId: string;
+  readonly category: Category;
+  readonly content: string;
+  /** BLAKE3 of the content, hex. */
+  readonly contentHash: string;
+  /** L2-normalised, or null for text-only entries. */
+  readonly embedding: Float32Array | null;
+  readonly domain: string | null;
+  readonly regime: string | null;
+  readonly confidence: number;
+  readonly affect: Affect | null;
+  readonly emotion: string | null;
+  readonly metadata: Record<string, unknown>;
+  readonly isBloodstain: boolean;
+  /** Promoted to `clade:{user}`. */
+  readonly inClade: boolean;
+  readonly validations: number;
+  readonly contradictions: number;
+  readonly createdAt: number;
+  readonly expiresAt: number | null;
+  /** When an anonymized copy is due in lethe (null when none was queued). */
+  readonly letheAt: number | null;
+  readonly idempotencyKey: string | null;
+}
+
+/** An entry before the store gives it a seq. */
+export type NewEntry = Omit<Entry, "seq">;
+
+/** An anonymized public entry in `lethe:{domain}`. Holds no user, golem, wallet or key identifier. */
+export interface LetheEntry {
+  readonly id: string;
+  readonly seq: number;
+  readonly domain: string;
+  readonly category: Category;
+  readonly content: string;
+  readonly contentHash: string;
+  readonly embedding: Float32Array | null;
+  readonly regime: string | null;
+  /** The source entry's confidence × 0.5 at first publication. */
+  readonly confidence: number;
+  readonly isBloodstain: boolean;
+  /** Allow-listed, scrubbed structured fields only. */
+  readonly metadata: Record<string, unknown>;
+  /** Truncated salted hashes of the golems that published or confirmed it. */
+  readonly sources: readonly string[];
+  /** Confidences of every confirmation (the first publication included), for the variance rule. */
+  readonly confirmationConfidences: readonly number[];
+  readonly bloodstainConfirmed: boolean;
+  readonly validations: number;
+  readonly contradictions: number;
+  /** Creation time rounded down to the hour. */
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** An anonymized copy waiting for its publication time. */
+export interface LetheCandidate {
+  readonly id: string;
+  readonly dueAt: number;
+  readonly domain: string;
+  readonly category: Category;
+  readonly content: string;
+  readonly embedding: Float32Array | null;
+  readonly regime: string | null;
+  readonly confidence: number;
+  readonly isBloodstain: boolean;
+  readonly metadata: Record<string, unknown>;
+  readonly source: string;
+  readonly createdAt: number;
+}
+
+/** The namespace name of a layer for a user or domain. */
+export function namespaceOf(layer: Layer, owner: string): string {
+  return `${layer}:${owner}`;
+}
