@@ -15,7 +15,7 @@ export class ExactVectorIndex implements VectorIndex {
 
   async add(namespace: string, keys: readonly number[], vectors: Float32Array): Promise<void> {
     const space = this.#spaces.get(namespace) ?? new Map<number, Float32Array>();
-    keys.forEach((k, i) => space.set(k, vectors.slice(i * this.#dim, (i + 1) * this.#dim)));
+    for (const [i, k] of keys.entries()) space.set(k, vectors.slice(i * this.#dim, (i + 1) * this.#dim));
     this.#spaces.set(namespace, space);
   }
 

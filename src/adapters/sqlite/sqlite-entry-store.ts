@@ -261,7 +261,7 @@ function letheWhere(f: LetheFilter, p: string): { where: string; args: unknown[]
 function concat(vecs: Float32Array[]): Float32Array {
   const dim = vecs[0]?.length ?? 0;
   const out = new Float32Array(dim * vecs.length);
-  vecs.forEach((v, i) => out.set(v, i * dim));
+  for (const [i, v] of vecs.entries()) out.set(v, i * dim);
   return out;
 }
 

@@ -27,8 +27,11 @@ export const ERROR_TABLE = {
   },
   STYX_UNSUPPORTED_MEDIA_TYPE: { status: 415, ws: 4415, retryable: false, message: "The content type is not supported." },
   STYX_UNSUPPORTED_ENCODING: { status: 415, ws: 4415, retryable: false, message: "The content encoding is not supported." },
+  STYX_RANGE_NOT_SATISFIABLE: { status: 416, ws: 4416, retryable: false, message: "The requested byte range lies outside the blob." },
   STYX_RATE_LIMITED: { status: 429, ws: 4429, retryable: true, message: "Too many requests." },
   STYX_INTERNAL: { status: 500, ws: 1011, retryable: true, message: "Internal error." },
+  STYX_BLOB_CORRUPT: { status: 500, ws: 1011, retryable: false, message: "The stored blob failed its integrity check and was not served." },
+  STYX_EMBEDDER_FAILED: { status: 502, ws: 1011, retryable: true, message: "The embedding service failed or gave an unusable answer." },
   STYX_OVERLOADED: { status: 503, ws: 1013, retryable: true, message: "The server is shedding load; retry later." },
   STYX_SHUTTING_DOWN: { status: 503, ws: 1012, retryable: true, message: "The server is shutting down; retry on another instance." },
 } as const satisfies Record<string, ErrorSpec>;

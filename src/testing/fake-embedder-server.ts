@@ -1,0 +1,177 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** Options of `startFakeEmbedder`. */
+export interface FakeEmbedderOptions {
+  /** Length of the vectors answered, unless a request asks for `dimensions` (as text-embedding-3 allows). */
+  readonly dimensions: number;
+  /** When set, requests without `Authorization: Bearer <apiKey>` get OpenAI's 401 (which quotes the key sent). */
+  readonly apiKey?: string;
+  /** Every answer waits this long (for timeout tests); pending answers are dropped at `close()`. */
+  readonly delayMs?: number;
+  /** Rewrites each successful answer before it is sent (malformed-answer and ordering tests). */
+  readonly mangle?: (answer: EmbeddingsAnswer) => unknown;
+}
+
+/** The OpenAI embeddings answer, as this server builds it. */
+export interface EmbeddingsAnswer {
+  object: "list";
+  data: { object: "embedding"; index: number; embedding: number[] }[];
+  model: string;
+  usage: { prompt_tokens: number; total_tokens: number };
+}
+
+/** A running fake OpenAI embeddings server on 127.0.0.1. */
+export interface FakeEmbedder {
+  /** The bare origin, `http://127.0.0.1:<port>`; the endpoint is `<url>/v1/embeddings`. */
+  readonly url: string;
+  /** Requests received so far, on any path, failed ones included. */
+  requests(): number;
+  /** The next `n` requests fail with `status` (default 500); status 0 drops the connection unanswered. */
+  failNext(n: number, status?: number): void;
+  /** Stops listening and drops every connection and pending answer. */
+  close(): Promise<void>;
+}
+
+/** The words of `text`: lowercase runs of letters and digits. */
+function words(text: string): string[] {
+  return text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+}
+
+/** 32-bit FNV-1a over UTF-16 code units, seeded. */
+function fnv1a(s: string, seed: number): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+/**
+ * The deterministic embedding this server answers: a hashed set of words (each distinct word adds
+ * ±1 to three hashed dimensions, however often it occurs), L2-normalised. Texts sharing words have a high cosine, texts sharing
+ * none about zero. A text with no word embeds its whole lowercased string as one word.
+ */
+export function fakeEmbedding(text: string, dimensions: number): number[] {
+  const v = new Array<number>(dimensions).fill(0);
+  const ws = [...new Set(words(text))];
+  for (const w of ws.length > 0 ? ws : [text.toLowerCase()]) {
+    for (let seed = 0; seed < 3; seed++) {
+      const h = fnv1a(w, seed);
+      v[h % dimensions] = (v[h % dimensions] ?? 0) + (h & 0x80000000 ? -1 : 1);
+    }
+  }
+  let norm = Math.hypot(...v);
+  if (norm === 0) {
+    // The word's dimensions cancelled out exactly: fall back to one fixed dimension.
+    v[fnv1a(text, 7) % dimensions] = 1;
+    norm = 1;
+  }
+  return v.map((x) => x / norm);
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  if (res.destroyed) return;
+  res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+}
+
+function invalid(res: ServerResponse, message: string): void {
+  send(res, 400, { error: { message, type: "invalid_request_error", param: null, code: null } });
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Starts a real HTTP server speaking the OpenAI embeddings protocol (`POST /v1/embeddings`). */
+export async function startFakeEmbedder(opts: FakeEmbedderOptions): Promise<FakeEmbedder> {
+  let count = 0;
+  const failures: number[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+
+  const answer = (req: IncomingMessage, res: ServerResponse, raw: string): void => {
+    const failure = failures.shift();
+    if (failure === 0) {
+      req.socket.destroy();
+      return;
+    }
+    if (failure !== undefined) {
+      send(res, failure, { error: { message: "The server had an error while processing your request.", type: "server_error" } });
+      return;
+    }
+    if (req.method !== "POST" || req.url?.split("?")[0] !== "/v1/embeddings") {
+      send(res, 404, { error: { message: `Unknown request URL: ${req.method} ${req.url}`, type: "invalid_request_error" } });
+      return;
+    }
+    const auth = req.headers.authorization;
+    if (opts.apiKey !== undefined && auth !== `Bearer ${opts.apiKey}`) {
+      const sent = auth?.replace(/^Bearer /, "") ?? "";
+      const message = `Incorrect API key provided: ${sent}. You can find your API key in your account settings.`;
+      send(res, 401, { error: { message, type: "invalid_request_error", param: null, code: "invalid_api_key" } });
+      return;
+    }
+    let body: { model?: unknown; input?: unknown; dimensions?: unknown };
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      invalid(res, "We could not parse the JSON body of your request.");
+      return;
+    }
+    if (typeof body.model !== "string" || body.model === "") {
+      invalid(res, "you must provide a model parameter");
+      return;
+    }
+    const input = typeof body.input === "string" ? [body.input] : body.input;
+    if (!Array.isArray(input) || input.length === 0 || !input.every((t) => typeof t === "string" && t !== "")) {
+      invalid(res, "'$.input' is invalid.");
+      return;
+    }
+    const dims = body.dimensions ?? opts.dimensions;
+    if (typeof dims !== "number" || !Number.isInteger(dims) || dims < 1) {
+      invalid(res, "'$.dimensions' is invalid.");
+      return;
+    }
+    const tokens = input.reduce((n: number, t: string) => n + Math.max(1, words(t).length), 0);
+    const built: EmbeddingsAnswer = {
+      object: "list",
+      data: input.map((t: string, index) => ({ object: "embedding", index, embedding: fakeEmbedding(t, dims) })),
+      model: body.model,
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    };
+    send(res, 200, opts.mangle ? opts.mangle(built) : built);
+  };
+
+  const server = createServer((req, res) => {
+    count++;
+    readBody(req).then(
+      (raw) => {
+        if (!opts.delayMs) return answer(req, res, raw);
+        const t = setTimeout(() => {
+          timers.delete(t);
+          answer(req, res, raw);
+        }, opts.delayMs);
+        timers.add(t);
+      },
+      () => req.socket.destroy(),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests: () => count,
+    failNext(n, status = 500) {
+      for (let i = 0; i < n; i++) failures.push(status);
+    },
+    close: async () => {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
