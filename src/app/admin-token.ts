@@ -1,7 +1,7 @@
-import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Config } from "../config/load.js";
 import { newSecret } from "../core/identity/identity-service.js";
+import { loadOrCreateSecret } from "./secrets.js";
 
 /** The admin token in force and where it came from. */
 export interface AdminToken {
@@ -24,13 +24,6 @@ export function resolveAdminToken(config: Config): AdminToken {
   if (config.adminToken) return { token: config.adminToken, source: "config" };
   if (config.amnesia) return { token: newSecret(), source: "ephemeral" };
   const file = join(resolve(config.dataDir), ADMIN_TOKEN_FILE);
-  try {
-    const stored = readFileSync(file, "utf8").trim();
-    if (stored.length >= 16) return { token: stored, source: "stored", file };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-  }
-  const token = newSecret();
-  writeFileSync(file, `${token}\n`, { mode: 0o600, flag: "wx" });
-  return { token, source: "generated", file };
+  const { value, created } = loadOrCreateSecret(file, newSecret);
+  return { token: value, source: created ? "generated" : "stored", file };
 }

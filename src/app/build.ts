@@ -1,17 +1,23 @@
+import { join, resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { ViemSignatureVerifier } from "../adapters/evm/viem-signature-verifier.js";
+import { MemoryEventBus } from "../adapters/memory/memory-event-bus.js";
 import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
 import type { Config } from "../config/load.js";
+import type { EventBus } from "../core/fabric/event-bus.js";
 import { AuthService } from "../core/identity/auth-service.js";
 import { IdentityService } from "../core/identity/identity-service.js";
 import { Tenancy } from "../core/identity/tenancy.js";
 import type { AuditLog } from "../core/platform/audit.js";
 import { type Clock, systemClock } from "../core/platform/clock.js";
-import { initCrypto } from "../core/platform/crypto.js";
+import { base64url, initCrypto, randomBytes } from "../core/platform/crypto.js";
 import { createServer } from "../server/app.js";
 import { LoadMonitor } from "../server/load-monitor.js";
 import { Metrics } from "../server/metrics.js";
+import { Scheduler } from "../tasks/scheduler.js";
 import { type AdminToken, resolveAdminToken } from "./admin-token.js";
+import { buildKnowledge, type KnowledgeStack } from "./knowledge.js";
+import { loadOrCreateSecret } from "./secrets.js";
 import { openStorage, type Storage } from "./storage.js";
 import { VERSION } from "./version.js";
 
@@ -23,6 +29,11 @@ export interface Styx {
   readonly identity: IdentityService;
   readonly audit: AuditLog;
   readonly storage: Storage;
+  readonly knowledge: KnowledgeStack;
+  /** Events of this process (the event fabric subscribes here). */
+  readonly bus: EventBus;
+  /** Background tasks (lethe publication, TTL expiry); `runNow` for tests and operators. */
+  readonly tasks: Scheduler;
   /** Load shedding decisions (sampled every second while listening). */
   readonly load: LoadMonitor;
   /** Listens on the configured host and port; resolves with the URL. */
@@ -35,6 +46,8 @@ export interface Styx {
 export interface BuildOptions {
   readonly clock?: Clock;
   readonly logStream?: NodeJS.WritableStream;
+  /** Uniform random in [0, 1) for lethe delays; injectable for tests. */
+  readonly random?: () => number;
 }
 
 /** The composition root: picks adapters for the profile and wires services, server and monitors. */
@@ -52,6 +65,18 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       clock,
       verifier: new ViemSignatureVerifier(),
       options: { adminToken: adminToken.token, challengeTtlMs: 5 * 60_000, sessionTtlMs: config.sessionTtlMs },
+    });
+    const bus = new MemoryEventBus();
+    let logTask: (r: { name: string; ms: number; error?: unknown }) => void = () => {};
+    const tasks = new Scheduler((r) => logTask(r));
+    const knowledge = buildKnowledge({
+      config,
+      clock,
+      entries: storage.entries,
+      bus,
+      salt: letheSalt(config),
+      scheduler: tasks,
+      ...(options.random ? { random: options.random } : {}),
     });
     const metrics = new Metrics();
     const load = new LoadMonitor({
@@ -79,6 +104,11 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       dependencies: storage.checks,
       load,
       metrics,
+      knowledge: knowledge.service,
+      identityStore: storage.identity,
+      embedDim: config.embedDim,
+      blobs: storage.blobs,
+      blobMaxBytes: config.blobMaxBytes,
       closing: () => closing,
       ...(options.logStream ? { logStream: options.logStream } : {}),
     });
@@ -90,9 +120,23 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       identity,
       audit: storage.audit,
       storage,
+      knowledge,
+      bus,
+      tasks,
       load,
       async listen() {
+        logTask = (r) =>
+          r.error
+            ? app.log.error({ task: r.name, ms: r.ms, err: r.error }, "task failed")
+            : app.log.debug({ task: r.name, ms: r.ms }, "task ran");
+        // Vectors load into the exact overlay at once (queries see all of them); the ANN index
+        // absorbs them in its worker thread while the server already answers.
+        const vectors = await knowledge.rebuild();
+        if (vectors > 0) app.log.info({ vectors }, "vector indexes rebuilding from the store");
         load.start();
+        tasks.start();
+        const due = await knowledge.lethe.nextDue();
+        if (due !== undefined) tasks.wake("lethe-publish", due - clock.now() + 50);
         return app.listen({ host: config.host, port: config.port });
       },
       close() {
@@ -100,6 +144,8 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
           closing = true;
           load.stop();
           await app.close();
+          await tasks.stop();
+          await knowledge.close();
           await storage.close();
         })();
         return closed;
@@ -109,4 +155,10 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
     await storage.close();
     throw err;
   }
+}
+
+/** The salt of lethe source hashes: kept 0600 in the data dir (new per run under amnesia). */
+function letheSalt(config: Config): string {
+  if (config.amnesia) return base64url(randomBytes(32));
+  return loadOrCreateSecret(join(resolve(config.dataDir), "lethe-salt"), () => base64url(randomBytes(32))).value;
 }

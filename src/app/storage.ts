@@ -1,13 +1,18 @@
 import { accessSync, constants } from "node:fs";
 import { join, resolve } from "node:path";
+import { FsBlobStore } from "../adapters/fs/fs-blob-store.js";
 import { MemoryAuditLog } from "../adapters/memory/memory-audit-log.js";
+import { MemoryBlobStore } from "../adapters/memory/memory-blob-store.js";
 import { MemoryIdentityStore } from "../adapters/memory/memory-identity-store.js";
 import { openDatabase } from "../adapters/sqlite/database.js";
 import { SqliteAuditLog } from "../adapters/sqlite/sqlite-audit-log.js";
+import { SqliteEntryStore } from "../adapters/sqlite/sqlite-entry-store.js";
 import { SqliteIdentityStore } from "../adapters/sqlite/sqlite-identity-store.js";
 import type { Config } from "../config/load.js";
 import type { IdentityStore } from "../core/identity/identity-store.js";
+import type { EntryStore } from "../core/knowledge/entry-store.js";
 import type { AuditLog } from "../core/platform/audit.js";
+import type { BlobStore } from "../core/platform/blob-store.js";
 import type { Clock } from "../core/platform/clock.js";
 import { type DependencyCheck, probe } from "../core/platform/health.js";
 
@@ -15,6 +20,10 @@ import { type DependencyCheck, probe } from "../core/platform/health.js";
 export interface Storage {
   readonly identity: IdentityStore;
   readonly audit: AuditLog;
+  /** Knowledge entries and lethe: SQLite (micronode), SQLite in RAM (amnesia). */
+  readonly entries: EntryStore;
+  /** Blobs: files under `<dataDir>/blobs` (micronode), RAM (amnesia). */
+  readonly blobs: BlobStore;
   readonly checks: readonly DependencyCheck[];
   /** Where the data lives, for operators (never a credential). */
   readonly location: string;
@@ -40,12 +49,18 @@ export function openStorage(config: Config, clock: Clock, opts: { readonly?: boo
     );
   }
   if (config.amnesia) {
+    // Entries use the same SQLite code in RAM (":memory:", temp_store=MEMORY): FTS5 included, no file.
+    const ram = openDatabase(":memory:");
     return {
+      entries: new SqliteEntryStore(ram),
       identity: new MemoryIdentityStore(),
       audit: new MemoryAuditLog(clock),
+      blobs: new MemoryBlobStore(),
       checks: [{ name: "memory", check: () => probe(() => "amnesia: RAM only, nothing is written to disk") }],
       location: "memory (amnesia)",
-      close: async () => {},
+      close: async () => {
+        if (ram.open) ram.close();
+      },
     };
   }
   const dir = resolve(config.dataDir);
@@ -55,9 +70,12 @@ export function openStorage(config: Config, clock: Clock, opts: { readonly?: boo
   return {
     identity: new SqliteIdentityStore(db),
     audit: new SqliteAuditLog(db, clock),
+    entries: new SqliteEntryStore(db),
+    blobs: new FsBlobStore(join(dir, "blobs")),
     checks: [
-      { name: "sqlite", check: () => probe(() => (ping.get(), `${file} (WAL)`)) },
-      { name: "data_dir", check: () => probe(() => (accessSync(dir, constants.W_OK), `${dir} writable`)) },
+      // Details stay generic: health is public, and paths are for `styx doctor`.
+      { name: "sqlite", check: () => probe(() => (ping.get(), "WAL")) },
+      { name: "data_dir", check: () => probe(() => (accessSync(dir, constants.W_OK), "writable")) },
     ],
     location: file,
     close: async () => {

@@ -23,12 +23,16 @@ export interface Config {
   };
   readonly embedDim: number;
   readonly embedderUrl: string | undefined;
+  readonly embedderModel: string | undefined;
+  readonly embedderApiKey: string | undefined;
   readonly letheDelay: { readonly minMs: number; readonly maxMs: number };
   readonly pricing: boolean;
   readonly rateLimit: BucketSpec;
   readonly ipRateLimit: BucketSpec;
   readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   readonly bodyLimit: number;
+  /** Largest blob a PUT may store. */
+  readonly blobMaxBytes: number;
   readonly trustProxy: boolean;
   readonly shutdownTimeoutMs: number;
   readonly sessionTtlMs: number;
@@ -103,12 +107,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     embedDim: r.STYX_EMBED_DIM,
     embedderUrl: r.STYX_EMBEDDER_URL,
+    embedderModel: r.STYX_EMBEDDER_MODEL,
+    embedderApiKey: r.STYX_EMBEDDER_API_KEY,
     letheDelay: r.STYX_LETHE_DELAY,
     pricing: r.STYX_PRICING,
     rateLimit: r.STYX_RATE_LIMIT,
     ipRateLimit: r.STYX_IP_RATE_LIMIT,
     logLevel: r.STYX_LOG_LEVEL,
     bodyLimit: r.STYX_BODY_LIMIT,
+    blobMaxBytes: r.STYX_BLOB_MAX_BYTES,
     trustProxy: r.STYX_TRUST_PROXY,
     shutdownTimeoutMs: r.STYX_SHUTDOWN_TIMEOUT,
     sessionTtlMs: r.STYX_SESSION_TTL,

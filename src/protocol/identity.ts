@@ -64,6 +64,18 @@ export const RegisterGolemBody = Type.Object(
     parent_golem_id: Type.Optional(Id),
     archetype: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     wallet_address: Type.Optional(WalletAddress),
+    wallet_proof: Type.Optional(
+      Type.Object(
+        {
+          nonce: Type.String({ minLength: 1, maxLength: 64 }),
+          signature: Type.String({
+            pattern: "^0x[0-9a-fA-F]{130}$",
+            description: "personal_sign of the challenge message by wallet_address",
+          }),
+        },
+        { ...Strict, description: "Proof of control of wallet_address: a /v1/auth/challenge for it, signed by the golem's wallet" },
+      ),
+    ),
   },
   Strict,
 );

@@ -1,8 +1,11 @@
 import Fastify, { type FastifyContextConfig, type FastifyInstance, type FastifyReply } from "fastify";
 import type { AuthService } from "../core/identity/auth-service.js";
 import type { IdentityService } from "../core/identity/identity-service.js";
+import type { IdentityStore } from "../core/identity/identity-store.js";
 import type { Tenancy } from "../core/identity/tenancy.js";
+import type { KnowledgeService } from "../core/knowledge/knowledge-service.js";
 import type { AuditLog } from "../core/platform/audit.js";
+import type { BlobStore } from "../core/platform/blob-store.js";
 import type { Clock } from "../core/platform/clock.js";
 import type { DependencyCheck } from "../core/platform/health.js";
 import type { BucketSpec, RateLimiter } from "../core/platform/rate-limiter.js";
@@ -15,9 +18,13 @@ import { registerErrors } from "./plugins/errors.js";
 import { type LimitsOptions, registerAdmission } from "./plugins/limits.js";
 import { genRequestId, registerObservability } from "./plugins/observability.js";
 import { toStyxError } from "./presenters/errors.js";
+import { blobRoutes } from "./routes/blobs/blobs.routes.js";
 import { adminRoutes } from "./routes/identity/admin.routes.js";
 import { authRoutes } from "./routes/identity/auth.routes.js";
 import { golemRoutes } from "./routes/identity/golems.routes.js";
+import { entryRoutes } from "./routes/knowledge/entries.routes.js";
+import { queryRoutes } from "./routes/knowledge/query.routes.js";
+import { snapshotRoutes } from "./routes/knowledge/snapshot.routes.js";
 import { auditRoutes } from "./routes/ops/audit.routes.js";
 import { opsRoutes } from "./routes/ops/ops.routes.js";
 import { validatorCompiler } from "./validation.js";
@@ -57,6 +64,14 @@ export interface ServerDeps {
   readonly dependencies: readonly DependencyCheck[];
   readonly load: LoadMonitor;
   readonly metrics: Metrics;
+  readonly knowledge: KnowledgeService;
+  /** Owner lookups for lethe scrubbing (their wallets). */
+  readonly identityStore: Pick<IdentityStore, "getUser">;
+  readonly embedDim: number;
+  /** Content-addressed blob storage (SPEC §10). */
+  readonly blobs: BlobStore;
+  /** Largest blob a PUT may store. */
+  readonly blobMaxBytes: number;
   readonly closing: () => boolean;
   /** Log destination; default stdout. */
   readonly logStream?: NodeJS.WritableStream;
@@ -127,9 +142,13 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     metrics: deps.metrics,
   });
   adminRoutes(app, { identity: deps.identity, clock: deps.clock });
-  golemRoutes(app, { identity: deps.identity });
+  golemRoutes(app, { identity: deps.identity, auth: deps.auth });
   authRoutes(app, { auth: deps.auth });
   auditRoutes(app, { audit: deps.audit });
+  blobRoutes(app, { blobs: deps.blobs, maxBytes: deps.blobMaxBytes });
+  entryRoutes(app, { knowledge: deps.knowledge, identity: deps.identityStore, dimensions: deps.embedDim });
+  queryRoutes(app, { knowledge: deps.knowledge, dimensions: deps.embedDim });
+  snapshotRoutes(app, { knowledge: deps.knowledge });
   return app;
 }
 

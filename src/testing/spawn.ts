@@ -31,7 +31,8 @@ export interface ServerProcess {
 export async function spawnServer(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<ServerProcess> {
   const proc = spawn(process.execPath, [CLI, "serve", "--host", "127.0.0.1", "--port", "0", ...args], {
     cwd: opts.cwd,
-    env: { PATH: process.env.PATH ?? "", ...opts.env },
+    // Parallel test files load the 2 cores: shed load only on real stalls, as startTestServer does.
+    env: { PATH: process.env.PATH ?? "", STYX_MAX_EVENT_LOOP_LAG: "5s", ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

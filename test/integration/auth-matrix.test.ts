@@ -8,6 +8,8 @@ import { startTestServer, type TestServer } from "../../src/testing/test-server.
 /** Valid bodies for routes whose positive case needs one (the test fails for a tenant route without a sample). */
 const SAMPLE_BODIES: Record<string, (ids: Ids) => unknown> = {
   "POST /v1/styx/golems": (ids) => ({ parent_golem_id: ids.golemId }),
+  "POST /v1/styx/entries": (ids) => ({ golem_id: ids.golemId, layer: "vault", category: "insight", content: "matrix probe" }),
+  "POST /v1/styx/query": () => ({ query: "probe" }),
 };
 
 interface Ids {
@@ -194,7 +196,13 @@ describe("wallet sign-in (EIP-191)", () => {
   it("binds the session to a golem that registered the wallet", async () => {
     const owner = await s.user("w2");
     const golemWallet = privateKeyToAccount(generatePrivateKey());
-    await s.golem(owner.key, { id: "w2-g", wallet_address: golemWallet.address });
+    const proof = await s.request("POST", "/v1/auth/challenge", { body: { wallet_address: golemWallet.address } });
+    const proofSig = await golemWallet.signMessage({ message: proof.json.message });
+    await s.golem(owner.key, {
+      id: "w2-g",
+      wallet_address: golemWallet.address,
+      wallet_proof: { nonce: proof.json.nonce, signature: proofSig },
+    });
     const c = await s.request("POST", "/v1/auth/challenge", { body: { wallet_address: golemWallet.address } });
     const signature = await golemWallet.signMessage({ message: c.json.message });
     const ok = await s.request("POST", "/v1/auth/verify", {
@@ -203,5 +211,20 @@ describe("wallet sign-in (EIP-191)", () => {
     assert.equal(ok.status, 200);
     assert.equal(ok.json.golem_id, "w2-g");
     assert.equal(ok.json.user_id, "w2");
+  });
+
+  it("refuses to attach a wallet to a golem without proof from that wallet", async () => {
+    const mallory = await s.user("mallory");
+    const bare = await s.request("POST", "/v1/styx/golems", { token: mallory.key, body: { id: "trap", wallet_address: account.address } });
+    assert.equal(bare.status, 400);
+    assert.match(bare.json.error.message, /wallet_proof/);
+    const c = await s.request("POST", "/v1/auth/challenge", { body: { wallet_address: account.address } });
+    const forged = await stranger.signMessage({ message: c.json.message });
+    const r = await s.request("POST", "/v1/styx/golems", {
+      token: mallory.key,
+      body: { id: "trap", wallet_address: account.address, wallet_proof: { nonce: c.json.nonce, signature: forged } },
+    });
+    assert.equal(r.status, 401);
+    assert.equal(await s.styx.storage.identity.getGolem("trap"), undefined);
   });
 });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
@@ -23,6 +24,15 @@ describe("request validation", () => {
     const u = await s.user("x2");
     assert.equal((await s.request("GET", "/v1/styx/users/x1", { token: u.key })).status, 404);
     assert.equal(await s.styx.storage.identity.getUser("x1"), undefined);
+  });
+
+  it("refuses an expiry that is not a real future instant (a leap second parses to NaN)", async () => {
+    const u = await s.user();
+    for (const expires_at of ["2030-12-31T23:59:60Z", "2001-01-01T00:00:00Z"]) {
+      const r = await s.request("POST", `/v1/admin/users/${u.id}/keys`, { token: s.adminToken, body: { name: "k", expires_at } });
+      assert.equal(r.status, 400, expires_at);
+      assert.equal(r.json.error.code, "STYX_VALIDATION");
+    }
   });
 
   it("does not coerce body types", async () => {
@@ -138,6 +148,36 @@ describe("rate limits", () => {
       if ((await s.request("POST", "/v1/auth/challenge", { body: { wallet_address: `0x${"1".repeat(40)}` } })).status === 429) limited++;
     assert.ok(limited > 0, "the IP bucket never emptied");
     for (const path of ["/v1/styx/health", "/readyz", "/metrics"]) assert.equal((await s.request("GET", path)).status, 200, path);
+  });
+});
+
+describe("in-flight accounting", () => {
+  it("releases requests whose client vanished mid-body, so aborted uploads cannot shed writes forever", async () => {
+    const s = await startTestServer({ env: { STYX_MAX_INFLIGHT: "3" } });
+    try {
+      const { port } = new URL(s.url);
+      for (let i = 0; i < 10; i++) {
+        await new Promise<void>((resolve) => {
+          const sock = connect(Number(port), "127.0.0.1", () => {
+            sock.write(
+              'POST /v1/auth/challenge HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"wallet',
+            );
+            setTimeout(() => {
+              sock.destroy();
+              resolve();
+            }, 20);
+          });
+        });
+      }
+      await new Promise((r) => setTimeout(r, 50)); // the server sees the closes
+      await s.styx.load.sample();
+      const ready = await s.request("GET", "/readyz");
+      assert.equal(ready.status, 200, ready.text);
+      const m = await s.request("GET", "/metrics");
+      assert.match(m.text, /^styx_inflight 1$/m); // the /metrics request itself
+    } finally {
+      await s.close();
+    }
   });
 });
 

@@ -28,9 +28,11 @@ export class UsearchVectorIndex implements VectorIndex {
   #closed = false;
 
   constructor(opts: UsearchOptions) {
-    const here = import.meta.url;
-    const file = new URL(here.endsWith(".ts") ? "./usearch-worker.ts" : "./usearch-worker.js", here);
-    this.#worker = new Worker(file, {
+    // Run from TypeScript sources (tests under tsx), the worker is the compiled one: a worker
+    // thread does not inherit tsx's loader (and registering it inside the worker hangs on Node 20).
+    // `npm test` builds first.
+    const compiled = import.meta.url.endsWith(".ts") ? "../../../dist/adapters/ann/usearch-worker.js" : "./usearch-worker.js";
+    this.#worker = new Worker(new URL(compiled, import.meta.url), {
       workerData: {
         dimensions: opts.dimensions,
         connectivity: opts.connectivity ?? 16,

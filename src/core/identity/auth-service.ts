@@ -107,15 +107,12 @@ export class AuthService {
    */
   async verifyChallenge(input: { walletAddress: string; nonce: string; signature: string }, ctx: CallContext = {}): Promise<IssuedSession> {
     const now = this.#clock.now();
-    const address = input.walletAddress.toLowerCase();
-    const challenge = await this.#store.getChallenge(input.nonce, now);
-    if (!challenge || challenge.walletAddress !== address) throw new StyxError("STYX_AUTH_INVALID_CHALLENGE");
-    if (!(await this.#verifier.verifyPersonalMessage(address, challenge.message, input.signature))) {
-      throw new StyxError("STYX_AUTH_INVALID_SIGNATURE");
-    }
-    if (!(await this.#store.consumeChallenge(input.nonce, now))) throw new StyxError("STYX_AUTH_INVALID_CHALLENGE");
+    const address = await this.proveWallet(input);
     const golem = await this.#store.findGolemByWallet(address);
-    const user = golem ? undefined : await this.#store.findUserByWallet(address);
+    const user = await this.#store.findUserByWallet(address);
+    if (golem && user && golem.userId !== user.id) {
+      throw new StyxError("STYX_CONFLICT", "This wallet is registered to two different owners; ask the operator to resolve it.");
+    }
     const userId = golem?.userId ?? user?.id;
     if (!userId) throw new StyxError("STYX_AUTH_UNKNOWN_WALLET");
     const token = newSecret();
@@ -136,6 +133,22 @@ export class AuthService {
       details: { golem_id: session.golemId, wallet: address },
     });
     return { token, userId, golemId: session.golemId, expiresAt: session.expiresAt };
+  }
+
+  /**
+   * Proves control of a wallet with a signed challenge (sign-in, or attaching the wallet to a
+   * golem). Consumes the nonce only after the signature verifies; returns the lowercase address.
+   */
+  async proveWallet(input: { walletAddress: string; nonce: string; signature: string }): Promise<string> {
+    const now = this.#clock.now();
+    const address = input.walletAddress.toLowerCase();
+    const challenge = await this.#store.getChallenge(input.nonce, now);
+    if (!challenge || challenge.walletAddress !== address) throw new StyxError("STYX_AUTH_INVALID_CHALLENGE");
+    if (!(await this.#verifier.verifyPersonalMessage(address, challenge.message, input.signature))) {
+      throw new StyxError("STYX_AUTH_INVALID_SIGNATURE");
+    }
+    if (!(await this.#store.consumeChallenge(input.nonce, now))) throw new StyxError("STYX_AUTH_INVALID_CHALLENGE");
+    return address;
   }
 
   async #maybePurge(now: number): Promise<void> {

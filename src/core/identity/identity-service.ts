@@ -27,6 +27,7 @@ export interface RegisterGolemInput {
   /** The parent, already checked by tenancy to belong to the caller. */
   readonly parent?: Golem | undefined;
   readonly archetype?: string | undefined;
+  /** A wallet the caller has proven control of (AuthService.proveWallet). */
   readonly walletAddress?: string | undefined;
 }
 
@@ -80,8 +81,8 @@ export class IdentityService {
       const golem = await this.#store.getGolem(input.golemId);
       if (!golem || golem.userId !== userId) throw notFound("No such golem for this user.");
     }
-    if (input.expiresAt !== undefined && input.expiresAt <= now) {
-      throw new StyxError("STYX_VALIDATION", "expires_at must be in the future", { details: [{ path: "/expires_at" }] });
+    if (input.expiresAt !== undefined && (!Number.isFinite(input.expiresAt) || input.expiresAt <= now)) {
+      throw new StyxError("STYX_VALIDATION", "expires_at must be a valid time in the future", { details: [{ path: "/expires_at" }] });
     }
     const secret = newSecret();
     const key: ApiKey = {
@@ -130,6 +131,11 @@ export class IdentityService {
       throw new StyxError("STYX_AUTH_FORBIDDEN", "A golem-bound key can only register children of its golem.");
     }
     const generation = parent ? parent.generation + 1 : 0;
+    const wallet = input.walletAddress?.toLowerCase();
+    if (wallet) {
+      const holder = await this.#store.findUserByWallet(wallet);
+      if (holder && holder.id !== principal.userId) throw new StyxError("STYX_CONFLICT", "This wallet belongs to another owner.");
+    }
     const golem: Golem = {
       id: input.id ?? newId("glm"),
       userId: principal.userId,
@@ -143,7 +149,15 @@ export class IdentityService {
       deathCause: null,
       ticksLived: 0,
     };
-    await this.#store.createGolem(golem);
+    try {
+      await this.#store.createGolem(golem);
+    } catch (err) {
+      // A client-chosen id or wallet may clash with another tenant's: say only that it is taken, and audit it.
+      if (err instanceof StyxError && err.code === "STYX_CONFLICT") {
+        await this.#audit.append({ actor: actorOf(principal), action: "golem.conflict", target: `golem:${golem.id}`, ...ctx });
+      }
+      throw err;
+    }
     await this.#audit.append({
       actor: actorOf(principal),
       action: "golem.create",

@@ -139,8 +139,8 @@ export class KnowledgeService {
   }
 
   /** Every live vault entry of a golem, oldest first, fetched page by page (bounded memory). */
-  async *snapshot(golemId: string, pageSize = 500): AsyncGenerator<Entry> {
-    let after = 0;
+  async *snapshot(golemId: string, pageSize = 500, afterSeq = 0): AsyncGenerator<Entry> {
+    let after = afterSeq;
     for (;;) {
       const page = await this.#d.store.pageGolemEntries(golemId, after, pageSize, this.#d.clock.now());
       if (page.length === 0) return;

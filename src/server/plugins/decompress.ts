@@ -22,7 +22,8 @@ export function registerDecompression(app: FastifyInstance, maxBytes: number): v
     const make = DECODERS[encoding as keyof typeof DECODERS];
     if (!make) throw new StyxError("STYX_UNSUPPORTED_ENCODING", `Content-Encoding '${encoding}' is not supported (gzip, deflate, br).`);
     const declared = Number(req.headers["content-length"] ?? Number.NaN);
-    const guard = new InflateGuard(maxBytes, Number.isFinite(declared) ? declared : undefined);
+    // The route's own limit when it sets one (the blob PUT allows STYX_BLOB_MAX_BYTES).
+    const guard = new InflateGuard(req.routeOptions.bodyLimit ?? maxBytes, Number.isFinite(declared) ? declared : undefined);
     payload.on("data", (chunk: Buffer) => {
       guard.compressedBytes += chunk.length;
     });

@@ -6,11 +6,14 @@ export function registerObservability(app: FastifyInstance, metrics: Metrics): v
   app.addHook("onRequest", async (req, reply) => {
     metrics.inflight.inc();
     metrics.inflightNow++;
+    // 'close' fires once per response, answered or aborted mid-body (onResponse misses aborts).
+    reply.raw.once("close", () => {
+      metrics.inflight.dec();
+      metrics.inflightNow--;
+    });
     reply.header("x-request-id", req.id);
   });
   app.addHook("onResponse", async (req, reply) => {
-    metrics.inflight.dec();
-    metrics.inflightNow--;
     const route = req.routeOptions.url ?? "unmatched";
     metrics.requests.inc({ route, method: req.method, status: String(reply.statusCode) });
     metrics.duration.observe({ route, method: req.method }, reply.elapsedTime / 1000);

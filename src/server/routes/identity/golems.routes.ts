@@ -1,5 +1,7 @@
 import type { FastifyInstance } from "fastify";
+import type { AuthService } from "../../../core/identity/auth-service.js";
 import type { IdentityService } from "../../../core/identity/identity-service.js";
+import { StyxError } from "../../../core/platform/errors.js";
 import { ErrorBody, GolemIdParams, UserIdParams } from "../../../protocol/common.js";
 import { GolemList, GolemView, RegisteredGolem, RegisterGolemBody, UserView, WhoAmI } from "../../../protocol/identity.js";
 import { tenantGolem, userPrincipal } from "../../context.js";
@@ -8,7 +10,7 @@ import { presentGolem, presentUser } from "../../presenters/identity.js";
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 
 /** Golem registration and the caller's own identity views. */
-export function golemRoutes(app: FastifyInstance, deps: { identity: IdentityService }): void {
+export function golemRoutes(app: FastifyInstance, deps: { identity: IdentityService; auth: AuthService }): void {
   const { identity } = deps;
 
   app.post<{ Body: RegisterGolemBody }>(
@@ -24,6 +26,18 @@ export function golemRoutes(app: FastifyInstance, deps: { identity: IdentityServ
     },
     async (req, reply) => {
       const b = req.body;
+      if (b.wallet_address !== undefined && b.wallet_proof === undefined) {
+        throw new StyxError(
+          "STYX_VALIDATION",
+          "wallet_address needs wallet_proof: sign a /v1/auth/challenge for it with the golem's wallet.",
+          {
+            details: [{ path: "/wallet_proof" }],
+          },
+        );
+      }
+      if (b.wallet_address !== undefined && b.wallet_proof !== undefined) {
+        await deps.auth.proveWallet({ walletAddress: b.wallet_address, ...b.wallet_proof });
+      }
       const golem = await identity.registerGolem(
         userPrincipal(req),
         {

@@ -1,0 +1,100 @@
+import type { EventBus } from "../fabric/event-bus.js";
+import type { Clock } from "../platform/clock.js";
+import { blake3Hex } from "../platform/crypto.js";
+import type { EntryStore } from "./entry-store.js";
+import { isEstablished } from "./query.js";
+import type { LetheCandidate, LetheEntry } from "./types.js";
+import { namespaceOf } from "./types.js";
+import type { VectorSearch } from "./vector-search.js";
+
+/** Lethe writes closer than this (cosine) reinforce the existing entry instead of adding one. */
+export const LETHE_DUPLICATE_COSINE = 0.92;
+
+/** What one publication pass did. */
+export interface PublishReport {
+  readonly published: number;
+  readonly reinforced: number;
+}
+
+/**
+ * Publishes due lethe candidates (SPEC §4.2, §4.4): a near-duplicate of an existing entry in
+ * the domain (same content, or cosine > 0.92) reinforces it — a confirmation when it comes from
+ * another golem — otherwise it becomes a new public entry. Each emits `styx:lethe:published`.
+ */
+export class LetheService {
+  readonly #store: EntryStore;
+  readonly #vectors: VectorSearch;
+  readonly #bus: EventBus;
+  readonly #clock: Clock;
+
+  constructor(deps: { store: EntryStore; vectors: VectorSearch; bus: EventBus; clock: Clock }) {
+    this.#store = deps.store;
+    this.#vectors = deps.vectors;
+    this.#bus = deps.bus;
+    this.#clock = deps.clock;
+  }
+
+  /** Publishes every candidate due now (in batches); safe to run concurrently with writes and across restarts. */
+  async publishDue(batch = 500): Promise<PublishReport> {
+    let published = 0;
+    let reinforced = 0;
+    for (;;) {
+      const now = this.#clock.now();
+      const due = await this.#store.dueLethe(now, batch);
+      for (const c of due) {
+        const r = await this.#publishOne(c, now);
+        if (r === "published") published++;
+        if (r === "reinforced") reinforced++;
+      }
+      if (due.length < batch) return { published, reinforced };
+    }
+  }
+
+  /** The earliest pending publication time. */
+  nextDue(): Promise<number | undefined> {
+    return this.#store.nextLetheDue();
+  }
+
+  async #publishOne(c: LetheCandidate, now: number): Promise<"published" | "reinforced" | "gone"> {
+    const hash = blake3Hex(c.content);
+    const twin = (await this.#store.findLetheByHash(c.domain, hash)) ?? (await this.#nearest(c));
+    if (twin) {
+      const updated = await this.#store.reinforceLethe(c.id, twin.seq, {
+        source: c.source,
+        confidence: c.confidence,
+        fromBloodstain: c.isBloodstain,
+        at: now,
+      });
+      if (!updated) return "gone";
+      await this.#emit(updated, true);
+      return "reinforced";
+    }
+    const entry = await this.#store.publishLethe(c, hash, now);
+    if (!entry) return "gone";
+    if (entry.embedding) this.#vectors.put(namespaceOf("lethe", entry.domain), entry.seq, entry.embedding);
+    await this.#emit(entry, false);
+    return "published";
+  }
+
+  async #nearest(c: LetheCandidate): Promise<LetheEntry | undefined> {
+    if (!c.embedding) return undefined;
+    const [best] = await this.#vectors.search(namespaceOf("lethe", c.domain), c.embedding, 1);
+    if (!best || best.similarity <= LETHE_DUPLICATE_COSINE) return undefined;
+    return (await this.#store.getLetheBySeqs([best.key], { domains: [c.domain] }))[0];
+  }
+
+  async #emit(e: LetheEntry, reinforced: boolean): Promise<void> {
+    await this.#bus.publish({
+      stream: `domain:${e.domain}`,
+      channel: "styx:lethe:published",
+      payload: {
+        id: e.id,
+        domain: e.domain,
+        category: e.category,
+        reinforced,
+        confirmations: e.sources.length - 1,
+        established: isEstablished(e),
+      },
+    });
+  }
+}

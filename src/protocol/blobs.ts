@@ -1,0 +1,21 @@
+import { type Static, Type } from "typebox";
+import { BLOB_CID_PATTERN } from "../core/platform/blob-store.js";
+
+/** A blob address: `b3:` + the 64 lowercase hex of the bytes' BLAKE3-256. */
+export const BlobCid = Type.String({ pattern: BLOB_CID_PATTERN, description: "Content address: b3:<BLAKE3-256 hex>" });
+
+/** Path parameter `:cid`. */
+export const BlobCidParams = Type.Object({ cid: BlobCid }, { additionalProperties: false });
+export type BlobCidParams = Static<typeof BlobCidParams>;
+
+/** `PUT /v1/styx/blobs` answer. */
+export const StoredBlob = Type.Object({
+  cid: BlobCid,
+  size: Type.Integer({ minimum: 0, description: "Bytes stored" }),
+});
+export type StoredBlob = Static<typeof StoredBlob>;
+
+/** The raw bytes of a blob (request or response body), for the OpenAPI document. */
+export const BlobBytes = {
+  content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } },
+} as const;

@@ -1,0 +1,59 @@
+import type { RankedHit } from "../../core/knowledge/query.js";
+import type { Entry } from "../../core/knowledge/types.js";
+import { namespaceOf } from "../../core/knowledge/types.js";
+import { iso } from "../../core/platform/clock.js";
+
+/** Domain → wire JSON for knowledge. Lethe hits carry no owner, golem or key identifier. */
+
+const round = (x: number) => Math.round(x * 1e6) / 1e6;
+
+/** A ranked hit (with its factors when `explain`). */
+export function presentHit(h: RankedHit, explain: boolean) {
+  return {
+    id: h.id,
+    layer: h.layer,
+    namespace: h.namespace,
+    score: round(h.score),
+    content: h.content,
+    category: h.category,
+    domain: h.domain,
+    regime: h.regime,
+    confidence: h.confidence,
+    is_bloodstain: h.isBloodstain,
+    created_at: iso(h.createdAt),
+    ...(explain
+      ? {
+          explain: {
+            semantic: round(h.explain.semantic),
+            temporal: round(h.explain.temporal),
+            quality: round(h.explain.quality),
+            provenance: h.explain.provenance,
+            bloodstain: h.explain.bloodstain,
+            layer_weight: h.explain.layer_weight,
+          },
+        }
+      : {}),
+  };
+}
+
+/** A vault entry in a snapshot export. */
+export function presentSnapshotEntry(e: Entry) {
+  return {
+    id: e.id,
+    golem_id: e.golemId,
+    category: e.category,
+    content: e.content,
+    content_hash: `b3:${e.contentHash}`,
+    namespaces: [namespaceOf("vault", e.userId), ...(e.inClade ? [namespaceOf("clade", e.userId)] : [])],
+    domain: e.domain,
+    regime: e.regime,
+    confidence: e.confidence,
+    affect: e.affect,
+    emotion: e.emotion,
+    metadata: e.metadata,
+    embedding: e.embedding ? Array.from(e.embedding) : null,
+    is_bloodstain: e.isBloodstain,
+    created_at: iso(e.createdAt),
+    expires_at: e.expiresAt === null ? null : iso(e.expiresAt),
+  };
+}

@@ -1,0 +1,46 @@
+import { Readable } from "node:stream";
+import type { FastifyInstance } from "fastify";
+import type { KnowledgeService } from "../../../core/knowledge/knowledge-service.js";
+import { ErrorBody, GolemIdParams } from "../../../protocol/common.js";
+import { SnapshotPage, SnapshotParams } from "../../../protocol/knowledge.js";
+import { presentSnapshotEntry } from "../../presenters/knowledge.js";
+
+/**
+ * `GET /v1/styx/snapshot/:golem_id` (owner only): the golem's vault as NDJSON, streamed page by
+ * page with backpressure, so memory stays bounded whatever the size; or `format=json` pages.
+ */
+export function snapshotRoutes(app: FastifyInstance, deps: { knowledge: KnowledgeService }): void {
+  app.get<{ Params: { golem_id: string }; Querystring: SnapshotParams }>(
+    "/v1/styx/snapshot/:golem_id",
+    {
+      config: { tenant: [{ from: "params", field: "golem_id", kind: "golem" }] },
+      schema: {
+        tags: ["knowledge"],
+        summary: "Every vault entry of a golem (NDJSON stream, or paged JSON)",
+        params: GolemIdParams,
+        querystring: SnapshotParams,
+        produces: ["application/x-ndjson", "application/json"],
+        response: { 200: SnapshotPage, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
+      },
+    },
+    async (req, reply) => {
+      const golemId = req.params.golem_id;
+      if (req.query.format === "json") {
+        const limit = req.query.limit ?? 500;
+        const entries = [];
+        for await (const e of deps.knowledge.snapshot(golemId, limit, Number(req.query.after ?? 0))) {
+          entries.push(e);
+          if (entries.length === limit) break;
+        }
+        const last = entries.at(-1);
+        return { entries: entries.map(presentSnapshotEntry), next_after: entries.length === limit && last ? String(last.seq) : null };
+      }
+      const lines = Readable.from(
+        (async function* () {
+          for await (const e of deps.knowledge.snapshot(golemId)) yield `${JSON.stringify(presentSnapshotEntry(e))}\n`;
+        })(),
+      );
+      return reply.type("application/x-ndjson").header("cache-control", "no-store").send(lines);
+    },
+  );
+}

@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import { amountBucket, anonymizeEntry, roundToHour, scrubText, sourceHash } from "../../../src/core/knowledge/anonymize.js";
+import { reachesClade, reachesLethe } from "../../../src/core/knowledge/gates.js";
+import { collapseDuplicates, layerWeight, mortalScore, provenance, quality, temporal } from "../../../src/core/knowledge/scoring.js";
+import type { Entry } from "../../../src/core/knowledge/types.js";
+import { initCrypto } from "../../../src/core/platform/crypto.js";
+
+describe("promotion gates", () => {
+  const cases: [Parameters<typeof reachesClade>[1], number, number][] = [
+    ["warning", 0.39, 0.4],
+    ["insight", 0.59, 0.6],
+    ["heuristic", 0.69, 0.7],
+    ["causal_link", 0.59, 0.6],
+    ["strategy_fragment", 0.59, 0.6],
+    ["regime_observation", 0.59, 0.6],
+    ["death_reflection", 0.59, 0.6],
+  ];
+  for (const [category, below, at] of cases) {
+    it(`keeps a ${category} at ${below} in the vault and promotes it at ${at}`, () => {
+      assert.equal(reachesClade("clade", category, below), false);
+      assert.equal(reachesClade("clade", category, at), true);
+      assert.equal(reachesClade("lethe", category, at), true);
+      assert.equal(reachesClade("vault", category, 1), false);
+    });
+  }
+  it("queues lethe only for layer lethe with a domain at confidence ≥ 0.6", () => {
+    assert.equal(reachesLethe("lethe", "defi", 0.6), true);
+    assert.equal(reachesLethe("lethe", "defi", 0.59), false);
+    assert.equal(reachesLethe("lethe", null, 0.9), false);
+    assert.equal(reachesLethe("clade", "defi", 0.9), false);
+  });
+});
+
+describe("lethe anonymization", () => {
+  before(initCrypto);
+
+  it("buckets amounts by order of magnitude", () => {
+    assert.equal(amountBucket(1234.5), "1e3-1e4");
+    assert.equal(amountBucket(0.05), "1e-2-1e-1");
+    assert.equal(scrubText("paid $12,345.67 and 0.0321 ETH over 3 days", []), "paid 1e4-1e5 and 1e-2-1e-1 ETH over 3 days");
+  });
+
+  it("removes identifiers, keys, addresses, tx hashes, emails and URLs with queries", () => {
+    const tx = `0x${"ab".repeat(32)}`;
+    const text = `golem-7 of alice used styx_${"k".repeat(43)} at 0x${"1f".repeat(20)} tx ${tx} mail a.b@c.io see https://x.io/p?token=s3cret but https://docs.io/page stays`;
+    const out = scrubText(text, ["alice", "golem-7"]);
+    for (const leaked of ["alice", "golem-7", "styx_", "0x1f", tx, "a.b@c.io", "s3cret"])
+      assert.ok(!out.includes(leaked), `${leaked} in ${out}`);
+    assert.ok(out.includes("https://docs.io/page"));
+  });
+
+  it("drops the owner, hashes the golem, rounds the time, halves confidence and filters metadata", () => {
+    const entry = {
+      id: "e1",
+      seq: 1,
+      userId: "alice",
+      golemId: "g1",
+      category: "insight",
+      content: "alice says hi",
+      contentHash: "h",
+      embedding: null,
+      domain: "defi",
+      regime: "bull",
+      confidence: 0.8,
+      affect: null,
+      emotion: null,
+      metadata: { tags: ["alice", "x"], owner_email: "a@b.co", asset: "ETH" },
+      isBloodstain: false,
+      inClade: true,
+      validations: 0,
+      contradictions: 0,
+      createdAt: Date.UTC(2026, 0, 1, 13, 47, 12),
+      expiresAt: null,
+      letheAt: null,
+      idempotencyKey: null,
+    } satisfies Entry;
+    const c = anonymizeEntry(entry, { salt: "s", identifiers: [], id: "l1", dueAt: 0 });
+    assert.equal(c.content, "[redacted] says hi");
+    assert.equal(c.confidence, 0.4);
+    assert.equal(c.createdAt, Date.UTC(2026, 0, 1, 13));
+    assert.equal(c.createdAt, roundToHour(entry.createdAt));
+    assert.equal(c.source, sourceHash("g1", "s"));
+    assert.match(c.source, /^[0-9a-f]{24}$/);
+    assert.deepEqual(c.metadata, { tags: ["[redacted]", "x"], asset: "ETH" });
+    assert.ok(!JSON.stringify(c).includes("alice") && !JSON.stringify(c).includes("g1"));
+  });
+});
+
+describe("mortal score", () => {
+  it("follows the formula with the private and lethe weights", () => {
+    const f = {
+      semantic: 0.8,
+      temporal: temporal(0, 24 * 3_600_000),
+      quality: quality(0.7, 2, 1),
+      provenance: provenance("clade", { ownGolem: false, established: false }),
+      bloodstain: 0,
+      layer_weight: layerWeight("clade", false),
+    };
+    assert.equal(f.quality, 0.7 + 0.1 - 0.1);
+    assert.equal(f.provenance, 0.9);
+    const expected = 0.8 * (0.4 * 0.8 + 0.25 * Math.exp(-24 / 168) + 0.15 * f.quality + 0.15 * 0.9);
+    assert.ok(Math.abs(mortalScore("clade", f) - expected) < 1e-12);
+    const lethe = { ...f, provenance: 0.5, bloodstain: 1, layer_weight: layerWeight("lethe", true) };
+    assert.ok(Math.abs(lethe.layer_weight - 0.6) < 1e-12);
+    const expectedLethe = 0.6 * (0.35 * 0.8 + 0.2 * f.temporal + 0.25 * f.quality + 0.1 * 0.5 + 0.1);
+    assert.ok(Math.abs(mortalScore("lethe", lethe) - expectedLethe) < 1e-12);
+  });
+
+  it("collapses identical content and near-identical vectors to the best", () => {
+    const v = (x: number) => Float32Array.from([x, Math.sqrt(1 - x * x)]);
+    const hits = [
+      { id: "a", score: 0.5, contentHash: "h1", embedding: v(1) },
+      { id: "b", score: 0.9, contentHash: "h1", embedding: null },
+      { id: "c", score: 0.7, contentHash: "h2", embedding: v(0.99) },
+      { id: "d", score: 0.6, contentHash: "h3", embedding: v(0) },
+    ];
+    assert.deepEqual(
+      collapseDuplicates(hits, 10).map((h) => h.id),
+      ["b", "c", "d"],
+    );
+  });
+});
