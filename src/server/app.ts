@@ -94,7 +94,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     return503OnClosing: false,
     forceCloseConnections: "idle",
     // Ids are up to 128 chars; the router's own limit must sit above that so the schema decides.
-    maxParamLength: 256,
+    routerOptions: { maxParamLength: 256 },
     // Router-level failures (bad URL encoding, over-long params) leave in the Styx error shape too.
     frameworkErrors: (err, req, rawReply) => {
       const e = toStyxError(err);

@@ -46,6 +46,8 @@ export interface TestServerOptions {
   readonly dataDir?: string;
   readonly env?: ConfigOverrides;
   readonly clock?: Clock;
+  /** Random source for lethe delays. */
+  readonly random?: () => number;
 }
 
 let counter = 0;
@@ -69,7 +71,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       ...opts.env,
     },
   );
-  const build: BuildOptions = opts.clock ? { clock: opts.clock } : {};
+  const build: BuildOptions = { ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.random ? { random: opts.random } : {}) };
   const styx = await buildStyx(config, build);
   const url = await styx.listen();
   const adminToken = styx.adminToken.token;

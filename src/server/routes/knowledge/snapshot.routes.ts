@@ -35,9 +35,10 @@ export function snapshotRoutes(app: FastifyInstance, deps: { knowledge: Knowledg
         const last = entries.at(-1);
         return { entries: entries.map(presentSnapshotEntry), next_after: entries.length === limit && last ? String(last.seq) : null };
       }
+      // Small pages keep the resident set flat: each is fetched only when the socket drained the last.
       const lines = Readable.from(
         (async function* () {
-          for await (const e of deps.knowledge.snapshot(golemId)) yield `${JSON.stringify(presentSnapshotEntry(e))}\n`;
+          for await (const e of deps.knowledge.snapshot(golemId, 100)) yield `${JSON.stringify(presentSnapshotEntry(e))}\n`;
         })(),
       );
       return reply.type("application/x-ndjson").header("cache-control", "no-store").send(lines);

@@ -1,0 +1,248 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { ManualClock } from "../../src/core/platform/clock.js";
+import { unitVector } from "../../src/testing/contracts/vector-index.contract.js";
+import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
+
+const DIM = 384;
+const vec = (seed: number) => Array.from(unitVector(seed, DIM));
+/** A vector at cosine ≈ `cos` from `base` (mixing in an orthogonal-ish direction). */
+function near(base: number[], other: number[], cos: number): number[] {
+  const w = Math.sqrt(1 - cos * cos);
+  const v = base.map((b, i) => cos * b + w * (other[i] as number));
+  const n = Math.hypot(...v);
+  return v.map((x) => x / n);
+}
+
+describe("knowledge writes", () => {
+  let s: TestServer;
+  let alice: { id: string; key: string };
+  before(async () => {
+    s = await startTestServer();
+    alice = await s.user("k-alice");
+    await s.golem(alice.key, { id: "k-alice-g" });
+  });
+  after(() => s.close());
+
+  const write = (body: Record<string, unknown>) =>
+    s.request("POST", "/v1/styx/entries", { token: alice.key, body: { golem_id: "k-alice-g", content: `note ${Math.random()}`, ...body } });
+
+  it("promotes to the clade exactly at each gate", async () => {
+    const cases: [string, number, boolean][] = [
+      ["warning", 0.39, false],
+      ["warning", 0.4, true],
+      ["insight", 0.59, false],
+      ["insight", 0.6, true],
+      ["heuristic", 0.69, false],
+      ["heuristic", 0.7, true],
+      ["strategy_fragment", 0.59, false],
+      ["strategy_fragment", 0.6, true],
+    ];
+    for (const [category, confidence, clade] of cases) {
+      const r = await write({ layer: "clade", category, confidence });
+      assert.equal(r.status, 201, r.text);
+      const expected = clade ? ["vault:k-alice", "clade:k-alice"] : ["vault:k-alice"];
+      assert.deepEqual(r.json.namespaces, expected, `${category} at ${confidence}`);
+      assert.equal(r.json.lethe_at, undefined);
+    }
+    const vaultOnly = await write({ layer: "vault", category: "warning", confidence: 1 });
+    assert.deepEqual(vaultOnly.json.namespaces, ["vault:k-alice"]);
+  });
+
+  it("queues lethe only for layer lethe with a domain at confidence ≥ 0.6", async () => {
+    assert.ok((await write({ layer: "lethe", category: "insight", confidence: 0.6, domain: "defi" })).json.lethe_at);
+    assert.equal((await write({ layer: "lethe", category: "insight", confidence: 0.59, domain: "defi" })).json.lethe_at, undefined);
+    assert.equal((await write({ layer: "lethe", category: "insight", confidence: 0.9 })).json.lethe_at, undefined);
+  });
+
+  it("answers a repeated idempotency key with the first answer and stores nothing", async () => {
+    const body = { layer: "clade", category: "insight", confidence: 0.9, content: "idempotent note", idempotency_key: "op-42" };
+    const first = await write(body);
+    const again = await write({ ...body, content: "a different text", confidence: 0.1 });
+    assert.equal(again.status, 201);
+    assert.deepEqual(again.json, first.json);
+    assert.equal(again.headers.get("idempotency-replayed"), "true");
+    const snap = await s.request("GET", "/v1/styx/snapshot/k-alice-g?format=json&limit=1000", { token: alice.key });
+    const matching = snap.json.entries.filter(
+      (e: { content: string }) => e.content === "idempotent note" || e.content === "a different text",
+    );
+    assert.equal(matching.length, 1);
+  });
+
+  it("rejects a wrong-sized or zero embedding and oversized content or metadata", async () => {
+    assert.equal((await write({ layer: "vault", category: "insight", embedding: [1, 2, 3] })).status, 400);
+    assert.equal((await write({ layer: "vault", category: "insight", embedding: new Array(DIM).fill(0) })).status, 400);
+    const big = await write({ layer: "vault", category: "insight", content: "é".repeat(40_000) });
+    assert.equal(big.status, 400);
+    assert.match(big.json.error.message, /bytes/);
+    assert.equal((await write({ layer: "vault", category: "insight", metadata: { pad: "x".repeat(5000) } })).status, 400);
+  });
+
+  it("hides an expired entry at once and purges it with the TTL task", async () => {
+    const clock = new ManualClock();
+    const t = await startTestServer({ clock, persistent: true });
+    try {
+      const u = await t.user("ttl");
+      await t.golem(u.key, { id: "ttl-g" });
+      const r = await t.request("POST", "/v1/styx/entries", {
+        token: u.key,
+        body: {
+          golem_id: "ttl-g",
+          layer: "vault",
+          category: "insight",
+          content: "ephemeral marmot sighting",
+          ttl_seconds: 60,
+          embedding: vec(5),
+        },
+      });
+      assert.equal(r.status, 201);
+      const find = async () => (await t.request("POST", "/v1/styx/query", { token: u.key, body: { query: "marmot" } })).json.hits.length;
+      assert.equal(await find(), 1);
+      clock.advance(61_000);
+      assert.equal(await find(), 0);
+      assert.equal((await t.request("POST", "/v1/styx/query", { token: u.key, body: { embedding: vec(5) } })).json.hits.length, 0);
+      await t.styx.tasks.runNow("ttl-expiry");
+      assert.equal((await t.styx.storage.entries.getBySeqs([1], { userId: "ttl", cladeOnly: false, now: 0 })).length, 0);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe("knowledge query ranking", () => {
+  const clock = new ManualClock(Date.UTC(2026, 5, 1));
+  let s: TestServer;
+  let alice: { id: string; key: string };
+  let bob: { id: string; key: string };
+  const bobIds = new Set<string>();
+
+  before(async () => {
+    s = await startTestServer({ clock });
+    alice = await s.user("r-alice");
+    bob = await s.user("r-bob");
+    await s.golem(alice.key, { id: "r-a1" });
+    await s.golem(alice.key, { id: "r-a2" });
+    await s.golem(bob.key, { id: "r-b1" });
+    const w = async (key: string, body: Record<string, unknown>) => {
+      const r = await s.request("POST", "/v1/styx/entries", { token: key, body });
+      assert.equal(r.status, 201, r.text);
+      return r.json.id as string;
+    };
+    await w(alice.key, {
+      golem_id: "r-a1",
+      layer: "vault",
+      category: "insight",
+      content: "liquidity dries up before funding flips",
+      embedding: vec(1),
+      confidence: 0.7,
+    });
+    await w(alice.key, {
+      golem_id: "r-a2",
+      layer: "clade",
+      category: "warning",
+      content: "oracle lag on thin pairs",
+      embedding: vec(2),
+      confidence: 0.8,
+      domain: "defi",
+    });
+    await w(alice.key, { golem_id: "r-a1", layer: "vault", category: "insight", content: "duplicate wisdom", embedding: vec(3) });
+    await w(alice.key, { golem_id: "r-a2", layer: "vault", category: "insight", content: "duplicate wisdom", embedding: vec(4) });
+    await w(alice.key, {
+      golem_id: "r-a1",
+      layer: "vault",
+      category: "insight",
+      content: "twin one",
+      embedding: near(vec(6), vec(7), 0.95),
+    });
+    await w(alice.key, { golem_id: "r-a2", layer: "vault", category: "insight", content: "twin two", embedding: vec(6) });
+    for (let i = 0; i < 30; i++) {
+      bobIds.add(
+        await w(bob.key, {
+          golem_id: "r-b1",
+          layer: "clade",
+          category: "warning",
+          content: i % 2 ? "liquidity dries up before funding flips" : `oracle lag ${i}`,
+          embedding: vec(i % 3 ? 1 : 2),
+          confidence: 0.9,
+        }),
+      );
+    }
+    clock.advance(24 * 3_600_000);
+  });
+  after(() => s.close());
+
+  const query = (key: string, body: Record<string, unknown>) =>
+    s.request("POST", "/v1/styx/query", { token: key, body: { explain: true, ...body } });
+
+  it("scores a hit exactly by the mortal-score formula", async () => {
+    const r = await query(alice.key, { embedding: vec(1), layers: ["vault"], limit: 1 });
+    const hit = r.json.hits[0];
+    assert.equal(hit.content, "liquidity dries up before funding flips");
+    const temporal = Math.exp(-24 / 168);
+    assert.deepEqual(hit.explain, {
+      semantic: 1,
+      temporal: Math.round(temporal * 1e6) / 1e6,
+      quality: 0.7,
+      provenance: 1,
+      bloodstain: 0,
+      layer_weight: 1,
+    });
+    const expected = 1 * (0.4 * 1 + 0.25 * temporal + 0.15 * 0.7 + 0.15 * 1 + 0.05 * 0);
+    assert.ok(Math.abs(hit.score - expected) < 1e-5, `${hit.score} vs ${expected}`);
+  });
+
+  it("weighs the clade 0.8 and a sibling's entry 0.9 for a golem-bound key", async () => {
+    const k = await s.request("POST", "/v1/admin/users/r-alice/keys", { token: s.adminToken, body: { name: "a1", golem_id: "r-a1" } });
+    const r = await query(k.json.key, { embedding: vec(2), layers: ["clade"], limit: 1 });
+    const hit = r.json.hits[0];
+    assert.equal(hit.namespace, "clade:r-alice");
+    assert.equal(hit.explain.layer_weight, 0.8);
+    assert.equal(hit.explain.provenance, 0.9);
+    const e = hit.explain;
+    const expected = 0.8 * (0.4 * e.semantic + 0.25 * e.temporal + 0.15 * e.quality + 0.15 * 0.9);
+    assert.ok(Math.abs(hit.score - expected) < 1e-5);
+  });
+
+  it("collapses identical content and near-identical vectors to one hit", async () => {
+    const dup = await query(alice.key, { query: "duplicate wisdom", layers: ["vault"] });
+    assert.equal(dup.json.hits.filter((h: { content: string }) => h.content === "duplicate wisdom").length, 1);
+    const twins = await query(alice.key, { embedding: vec(6), layers: ["vault"] });
+    assert.equal(twins.json.hits.filter((h: { content: string }) => h.content.startsWith("twin")).length, 1);
+  });
+
+  it("never returns another user's vault or clade entry, whatever the query", async () => {
+    const probes: Record<string, unknown>[] = [
+      { query: "liquidity dries up before funding flips" },
+      { query: "oracle lag" },
+      { embedding: vec(1) },
+      { embedding: vec(2), query: "oracle" },
+      { embedding: vec(2), layers: ["clade"], domains: ["defi"] },
+      { query: "r-bob r-b1" },
+    ];
+    for (let i = 0; i < 20; i++) probes.push({ embedding: vec(1000 + i), limit: 100 });
+    for (const body of probes) {
+      const r = await query(alice.key, { limit: 100, ...body });
+      assert.equal(r.status, 200, r.text);
+      for (const h of r.json.hits) {
+        assert.ok(!bobIds.has(h.id), `bob's entry ${h.id} leaked for ${JSON.stringify(body).slice(0, 60)}`);
+        assert.ok(!h.namespace.includes("r-bob"));
+      }
+    }
+  });
+
+  it("serves lexical-only, vector-only and fused queries, by POST and by GET", async () => {
+    const lexical = await query(alice.key, { query: "oracle thin pairs" });
+    assert.equal(lexical.json.hits[0].content, "oracle lag on thin pairs");
+    assert.equal(lexical.json.hits[0].explain.semantic, 1);
+    const vector = await query(alice.key, { embedding: vec(2) });
+    assert.equal(vector.json.hits[0].content, "oracle lag on thin pairs");
+    const fused = await query(alice.key, { embedding: vec(1), query: "oracle" });
+    const contents = fused.json.hits.map((h: { content: string }) => h.content);
+    assert.ok(contents.includes("oracle lag on thin pairs") && contents.includes("liquidity dries up before funding flips"));
+    const viaGet = await s.request("GET", `/v1/styx/query?query=oracle&layers=vault,clade&limit=5&explain=true`, { token: alice.key });
+    assert.equal(viaGet.status, 200, viaGet.text);
+    assert.equal(viaGet.json.hits[0].content, "oracle lag on thin pairs");
+    const neither = await query(alice.key, {});
+    assert.equal(neither.status, 400);
+  });
+});
