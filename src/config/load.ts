@@ -33,7 +33,7 @@ export interface Config {
   readonly bodyLimit: number;
   /** Largest blob a PUT may store. */
   readonly blobMaxBytes: number;
-  readonly trustProxy: boolean;
+  readonly trustProxy: false | number | string[];
   readonly shutdownTimeoutMs: number;
   readonly sessionTtlMs: number;
   readonly maxEventLoopLagMs: number;

@@ -10,6 +10,30 @@ export function parseDuration(raw: string): number {
   return Math.round(Number(m[1]) * (DURATION_UNITS[m[2] as string] as number));
 }
 
+/** A duration within [min, max] milliseconds (Node timers overflow past 2^31 − 1 ms, about 24.8 days). */
+export function parseDurationIn(minMs: number, maxMs: number): (raw: string) => number {
+  return (raw) => {
+    const ms = parseDuration(raw);
+    if (ms < minMs || ms > maxMs) throw new Error(`must be between ${minMs}ms and ${maxMs}ms`);
+    return ms;
+  };
+}
+
+/**
+ * Which proxies to believe for the client IP: `0`/`false` (none: the socket address), a hop
+ * count (`1` = one load balancer in front), or a comma list of trusted proxy addresses/CIDRs.
+ * Never "any": the left-most X-Forwarded-For entry is whatever the client wrote.
+ */
+export function parseTrustProxy(raw: string): false | number | string[] {
+  const v = raw.trim().toLowerCase();
+  if (["", "0", "false", "off", "no"].includes(v)) return false;
+  if (/^[1-9]\d?$/.test(v)) return Number(v);
+  if (["1", "true", "on", "yes"].includes(v)) return 1;
+  const list = v.split(",").map((x) => x.trim());
+  if (list.every((x) => /^[0-9a-f:.]+(\/\d{1,3})?$/.test(x) || ["loopback", "linklocal", "uniquelocal"].includes(x))) return list;
+  throw new Error("must be 0, a hop count (1–99), or a comma list of proxy addresses/CIDRs");
+}
+
 /** `<min>-<max>` durations, min ≤ max → `{ minMs, maxMs }`. */
 export function parseDurationRange(raw: string): { minMs: number; maxMs: number } {
   const m = /^([^-]+)-([^-]+)$/.exec(raw.trim());

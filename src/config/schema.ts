@@ -1,12 +1,13 @@
 import {
   parseBool,
-  parseDuration,
+  parseDurationIn,
   parseDurationRange,
   parseInteger,
   parseOneOf,
   parseRate,
   parseSize,
   parseString,
+  parseTrustProxy,
   parseUrl,
 } from "./parse.js";
 
@@ -66,10 +67,22 @@ export const SETTINGS = {
     default: "64mb",
     doc: "Largest blob a `PUT /v1/styx/blobs` may store (413 above; nothing is kept).",
   },
-  STYX_TRUST_PROXY: { parse: parseBool, default: "0", doc: "Trust X-Forwarded-For for client IPs (behind a load balancer only)." },
-  STYX_SHUTDOWN_TIMEOUT: { parse: parseDuration, default: "10s", doc: "Longest graceful drain on SIGTERM before in-flight work is cut." },
-  STYX_SESSION_TTL: { parse: parseDuration, default: "1h", doc: "Lifetime of a wallet session token." },
-  STYX_MAX_EVENT_LOOP_LAG: { parse: parseDuration, default: "250ms", doc: "Event-loop lag above which writes are shed (reads at 4×)." },
+  STYX_TRUST_PROXY: {
+    parse: parseTrustProxy,
+    default: "0",
+    doc: "Client IPs from X-Forwarded-For: `0` (no), a hop count, or trusted proxy addresses/CIDRs.",
+  },
+  STYX_SHUTDOWN_TIMEOUT: {
+    parse: parseDurationIn(1000, 600_000),
+    default: "10s",
+    doc: "Longest graceful drain on SIGTERM before in-flight work is cut.",
+  },
+  STYX_SESSION_TTL: { parse: parseDurationIn(60_000, 30 * 86_400_000), default: "1h", doc: "Lifetime of a wallet session token." },
+  STYX_MAX_EVENT_LOOP_LAG: {
+    parse: parseDurationIn(20, 60_000),
+    default: "250ms",
+    doc: "Event-loop lag above which writes are shed (reads at 4×).",
+  },
   STYX_MAX_INFLIGHT: {
     parse: parseInteger(1, 1_000_000),
     default: "2048",

@@ -52,7 +52,7 @@ export interface ServerDeps {
   readonly amnesia: boolean;
   readonly logLevel: string;
   readonly bodyLimit: number;
-  readonly trustProxy: boolean;
+  readonly trustProxy: false | number | string[];
   readonly clock: Clock;
   readonly auth: AuthService;
   readonly identity: IdentityService;
@@ -90,7 +90,8 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     },
     genReqId: genRequestId,
     bodyLimit: deps.bodyLimit,
-    trustProxy: deps.trustProxy,
+    // A hop count trusts that many proxies nearest the server (what proxy-addr does for numbers).
+    trustProxy: typeof deps.trustProxy === "number" ? trustHops(deps.trustProxy) : deps.trustProxy,
     return503OnClosing: false,
     forceCloseConnections: "idle",
     // Ids are up to 128 chars; the router's own limit must sit above that so the schema decides.
@@ -109,7 +110,8 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   const routes: RouteInfo[] = [];
   app.decorate("styxRoutes", routes);
   app.addHook("onRoute", (route) => {
-    if (route.url.startsWith("/docs")) route.config = { ...(route.config ?? {}), auth: "public", exempt: true };
+    // Docs are public but, unlike health/readyz/metrics, still rate limited and shed.
+    if (route.url.startsWith("/docs")) route.config = { ...(route.config ?? {}), auth: "public" };
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const method of methods) {
       if (method === "HEAD" || route.url.startsWith("/docs")) continue;
@@ -155,4 +157,9 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
 /** Removes credentials from a logged URL (`?token=` is how browsers authenticate sockets). */
 export function redactUrl(url: string): string {
   return url.replace(/([?&](?:token|key|api_key)=)[^&]*/gi, "$1[redacted]");
+}
+
+/** Trusts the `hops` proxies nearest the server. */
+function trustHops(hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops;
 }

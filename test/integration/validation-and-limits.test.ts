@@ -151,6 +151,25 @@ describe("rate limits", () => {
   });
 });
 
+describe("client addresses behind a proxy", () => {
+  it("cannot be spoofed with X-Forwarded-For: one trusted hop means the entry the proxy appended", async () => {
+    const s = await startTestServer({ env: { STYX_TRUST_PROXY: "1", STYX_IP_RATE_LIMIT: "1/m:2" } });
+    try {
+      const codes: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const r = await s.request("POST", "/v1/auth/challenge", {
+          body: { wallet_address: `0x${"2".repeat(40)}` },
+          headers: { "x-forwarded-for": `10.9.9.${i}, 203.0.113.7` },
+        });
+        codes.push(r.status);
+      }
+      assert.deepEqual(codes, [201, 201, 429, 429]);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe("in-flight accounting", () => {
   it("releases requests whose client vanished mid-body, so aborted uploads cannot shed writes forever", async () => {
     const s = await startTestServer({ env: { STYX_MAX_INFLIGHT: "3" } });

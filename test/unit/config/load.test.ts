@@ -67,6 +67,22 @@ describe("loadConfig", () => {
   });
 });
 
+describe("bounded settings", () => {
+  it("refuse durations a timer cannot hold or that would shed every write", () => {
+    assert.throws(() => loadConfig({ STYX_SHUTDOWN_TIMEOUT: "25d" }), /STYX_SHUTDOWN_TIMEOUT/);
+    assert.throws(() => loadConfig({ STYX_MAX_EVENT_LOOP_LAG: "0ms" }), /STYX_MAX_EVENT_LOOP_LAG/);
+    assert.throws(() => loadConfig({ STYX_SESSION_TTL: "0s" }), /STYX_SESSION_TTL/);
+  });
+
+  it("read STYX_TRUST_PROXY as off, a hop count, or trusted addresses — never 'trust anything'", () => {
+    assert.equal(loadConfig({}).trustProxy, false);
+    assert.equal(loadConfig({ STYX_TRUST_PROXY: "2" }).trustProxy, 2);
+    assert.equal(loadConfig({ STYX_TRUST_PROXY: "true" }).trustProxy, 1);
+    assert.deepEqual(loadConfig({ STYX_TRUST_PROXY: "10.0.0.0/8, loopback" }).trustProxy, ["10.0.0.0/8", "loopback"]);
+    assert.throws(() => loadConfig({ STYX_TRUST_PROXY: "everyone" }), /STYX_TRUST_PROXY/);
+  });
+});
+
 describe("config value parsers", () => {
   it("parse durations, ranges, sizes and rates", () => {
     assert.equal(parseDuration("250ms"), 250);
