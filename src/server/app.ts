@@ -66,7 +66,7 @@ export interface ServerDeps {
   readonly metrics: Metrics;
   readonly knowledge: KnowledgeService;
   /** Owner lookups for lethe scrubbing (their wallets). */
-  readonly identityStore: Pick<IdentityStore, "getUser">;
+  readonly identityStore: Pick<IdentityStore, "getUser" | "getGolem">;
   readonly embedDim: number;
   /** Content-addressed blob storage (SPEC §10). */
   readonly blobs: BlobStore;
@@ -149,7 +149,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   auditRoutes(app, { audit: deps.audit });
   blobRoutes(app, { blobs: deps.blobs, maxBytes: deps.blobMaxBytes });
   entryRoutes(app, { knowledge: deps.knowledge, identity: deps.identityStore, dimensions: deps.embedDim });
-  queryRoutes(app, { knowledge: deps.knowledge, dimensions: deps.embedDim });
+  queryRoutes(app, { knowledge: deps.knowledge, identity: deps.identityStore, dimensions: deps.embedDim });
   snapshotRoutes(app, { knowledge: deps.knowledge });
   return app;
 }

@@ -203,6 +203,19 @@ describe("knowledge query ranking", () => {
     assert.ok(Math.abs(hit.score - expected) < 1e-5);
   });
 
+  it("decays knowledge inherited from an ancestor by 0.85 per generation", async () => {
+    await s.golem(alice.key, { id: "r-a1-child", parent_golem_id: "r-a1" });
+    await s.golem(alice.key, { id: "r-a1-grandchild", parent_golem_id: "r-a1-child" });
+    const k = await s.request("POST", "/v1/admin/users/r-alice/keys", {
+      token: s.adminToken,
+      body: { name: "gc", golem_id: "r-a1-grandchild" },
+    });
+    const r = await query(k.json.key, { embedding: vec(1), layers: ["vault"], limit: 1 });
+    const hit = r.json.hits[0];
+    assert.equal(hit.content, "liquidity dries up before funding flips");
+    assert.ok(Math.abs(hit.explain.quality - 0.7 * 0.85 ** 2) < 1e-6, `quality ${hit.explain.quality}`);
+  });
+
   it("collapses identical content and near-identical vectors to one hit", async () => {
     const dup = await query(alice.key, { query: "duplicate wisdom", layers: ["vault"] });
     assert.equal(dup.json.hits.filter((h: { content: string }) => h.content === "duplicate wisdom").length, 1);

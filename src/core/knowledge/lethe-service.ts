@@ -61,7 +61,8 @@ export class LetheService {
     if (twin) {
       const updated = await this.#store.reinforceLethe(c.id, twin.seq, {
         source: c.source,
-        confidence: c.confidence,
+        // The source's own confidence (the candidate carries it halved), for the contradiction rule.
+        confidence: c.confidence * 2,
         fromBloodstain: c.isBloodstain,
         at: now,
       });

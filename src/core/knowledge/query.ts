@@ -18,6 +18,22 @@ import type { VectorSearch } from "./vector-search.js";
 export interface QueryRequester {
   readonly userId: string;
   readonly golemId: string | null;
+  /** The asking golem's ancestors by id → generations up (parent 1, grandparent 2, …). */
+  readonly ancestors?: ReadonlyMap<string, number>;
+}
+
+/** Knowledge inherited from an ancestor decays by this factor per generation (SPEC §4.4). */
+export const INHERITANCE_DECAY = 0.85;
+
+/** Lethe entries whose confirmations disagree this much (variance of confidences) are flagged. */
+export const CONTRADICTION_VARIANCE = 0.15;
+
+/** Whether a lethe entry's confirmations contradict each other (population variance > 0.15). */
+export function isFlagged(e: LetheEntry): boolean {
+  const xs = e.confirmationConfidences;
+  if (xs.length < 2) return false;
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return xs.reduce((a, x) => a + (x - mean) ** 2, 0) / xs.length > CONTRADICTION_VARIANCE;
 }
 
 /** A query as the API hands it over. */
@@ -125,6 +141,13 @@ export async function runQuery(
   return collapseDuplicates(scored, q.limit);
 }
 
+/** Inherited entries decay 0.85^generations; flagged lethe entries count half. */
+function qualityFactor(c: Candidate, who: QueryRequester): number {
+  if (c.layer === "lethe") return isFlagged(c.item as LetheEntry) ? 0.5 : 1;
+  const up = who.ancestors?.get((c.item as Entry).golemId);
+  return up === undefined ? 1 : INHERITANCE_DECAY ** up;
+}
+
 function cosineOf(query: Float32Array | null, item: { embedding: Float32Array | null }): number {
   return query && item.embedding ? dot(query, item.embedding) : 0;
 }
@@ -135,7 +158,7 @@ function score(c: Candidate, who: QueryRequester, now: number, mode: { vector: b
   const factors: ScoreFactors = {
     semantic: semantic(mode, c.cosine, bm25),
     temporal: temporal(it.createdAt, now),
-    quality: quality(it.confidence, it.validations, it.contradictions),
+    quality: quality(it.confidence, it.validations, it.contradictions) * qualityFactor(c, who),
     provenance: provenance(c.layer, {
       ownGolem: !isLethe && (who.golemId === null || (it as Entry).golemId === who.golemId),
       established: isLethe && isEstablished(it as LetheEntry),

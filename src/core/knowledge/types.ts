@@ -74,7 +74,7 @@ export interface LetheEntry {
   readonly metadata: Record<string, unknown>;
   /** Truncated salted hashes of the golems that published or confirmed it. */
   readonly sources: readonly string[];
-  /** Confidences of every confirmation (the first publication included), for the variance rule. */
+  /** Source confidences of every confirmation (the first publication included), for the variance rule. */
   readonly confirmationConfidences: readonly number[];
   readonly bloodstainConfirmed: boolean;
   readonly validations: number;

@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { amountBucket, anonymizeEntry, roundToHour, scrubText, sourceHash } from "../../../src/core/knowledge/anonymize.js";
 import { reachesClade, reachesLethe } from "../../../src/core/knowledge/gates.js";
+import { isEstablished, isFlagged } from "../../../src/core/knowledge/query.js";
 import { collapseDuplicates, layerWeight, mortalScore, provenance, quality, temporal } from "../../../src/core/knowledge/scoring.js";
-import type { Entry } from "../../../src/core/knowledge/types.js";
+import type { Entry, LetheEntry } from "../../../src/core/knowledge/types.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
 
 describe("promotion gates", () => {
@@ -84,6 +85,25 @@ describe("lethe anonymization", () => {
     assert.match(c.source, /^[0-9a-f]{24}$/);
     assert.deepEqual(c.metadata, { tags: ["[redacted]", "x"], asset: "ETH" });
     assert.ok(!JSON.stringify(c).includes("alice") && !JSON.stringify(c).includes("g1"));
+  });
+});
+
+describe("lethe hygiene", () => {
+  const entry = (confidences: number[]) =>
+    ({
+      confirmationConfidences: confidences,
+      sources: confidences.map((_, i) => `s${i}`),
+      bloodstainConfirmed: false,
+    }) as unknown as LetheEntry;
+  it("flags confirmations whose confidences vary by more than 0.15", () => {
+    assert.equal(isFlagged(entry([0.9, 0.9, 0.8])), false);
+    assert.equal(isFlagged(entry([1, 0.1])), true); // variance 0.2025
+    assert.equal(isFlagged(entry([0.8, 0.1])), false); // variance 0.1225
+  });
+  it("establishes an entry after 3 independent confirmations or one bloodstain", () => {
+    assert.equal(isEstablished(entry([0.8, 0.8, 0.8])), false);
+    assert.equal(isEstablished(entry([0.8, 0.8, 0.8, 0.8])), true);
+    assert.equal(isEstablished({ ...entry([0.8]), bloodstainConfirmed: true }), true);
   });
 });
 

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { IdentityStore } from "../../../core/identity/identity-store.js";
 import type { KnowledgeService } from "../../../core/knowledge/knowledge-service.js";
 import type { QueryInput } from "../../../core/knowledge/query.js";
 import type { Category, Layer } from "../../../core/knowledge/types.js";
@@ -11,10 +12,14 @@ import { presentHit } from "../../presenters/knowledge.js";
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody };
 
 /** `POST|GET /v1/styx/query`: one ranked list across the layers the caller may read. */
-export function queryRoutes(app: FastifyInstance, deps: { knowledge: KnowledgeService; dimensions: number }): void {
+export function queryRoutes(
+  app: FastifyInstance,
+  deps: { knowledge: KnowledgeService; identity: Pick<IdentityStore, "getGolem">; dimensions: number },
+): void {
   const run = async (req: FastifyRequest, q: QueryInput) => {
     const p = userPrincipal(req);
-    const hits = await deps.knowledge.query({ userId: p.userId, golemId: p.golemId }, q);
+    const ancestors = p.golemId === null ? undefined : await ancestorsOf(deps.identity, p.golemId);
+    const hits = await deps.knowledge.query({ userId: p.userId, golemId: p.golemId, ...(ancestors ? { ancestors } : {}) }, q);
     return { hits: hits.map((h) => presentHit(h, q.explain)) };
   };
 
@@ -73,4 +78,19 @@ export function queryRoutes(app: FastifyInstance, deps: { knowledge: KnowledgeSe
       });
     },
   );
+}
+
+/** Deepest lineage walked for inheritance decay (0.85^32 ≈ 0.006: older ancestors change nothing). */
+const MAX_LINEAGE = 32;
+
+/** The golem's ancestors → generations up, walking parent links. */
+async function ancestorsOf(identity: Pick<IdentityStore, "getGolem">, golemId: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  let current = await identity.getGolem(golemId);
+  for (let up = 1; current?.parentGolemId && up <= MAX_LINEAGE; up++) {
+    if (out.has(current.parentGolemId)) break;
+    out.set(current.parentGolemId, up);
+    current = await identity.getGolem(current.parentGolemId);
+  }
+  return out;
 }
