@@ -76,6 +76,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       bus,
       salt: letheSalt(config),
       scheduler: tasks,
+      blobs: storage.blobs,
       ...(options.random ? { random: options.random } : {}),
     });
     const metrics = new Metrics();

@@ -7,6 +7,7 @@ import type { EntryStore } from "../core/knowledge/entry-store.js";
 import { KnowledgeService } from "../core/knowledge/knowledge-service.js";
 import { LetheService } from "../core/knowledge/lethe-service.js";
 import { VectorSearch } from "../core/knowledge/vector-search.js";
+import type { BlobStore } from "../core/platform/blob-store.js";
 import type { Clock } from "../core/platform/clock.js";
 import type { Scheduler } from "../tasks/scheduler.js";
 
@@ -31,6 +32,7 @@ export function buildKnowledge(opts: {
   bus: EventBus;
   salt: string;
   scheduler: Scheduler;
+  blobs: Pick<BlobStore, "stat">;
   random?: () => number;
 }): KnowledgeStack {
   const { config, clock, entries, scheduler } = opts;
@@ -50,6 +52,7 @@ export function buildKnowledge(opts: {
     vectors,
     clock,
     embedder,
+    blobs: opts.blobs,
     dimensions: config.embedDim,
     letheDelay: config.letheDelay,
     salt: opts.salt,

@@ -1,5 +1,6 @@
 import { type Static, Type } from "typebox";
 import { CATEGORIES, LAYERS } from "../core/knowledge/types.js";
+import { BLOB_CID_PATTERN } from "../core/platform/blob-store.js";
 import { Id, IsoTime, Nullable } from "./common.js";
 
 const Strict = { additionalProperties: false } as const;
@@ -22,6 +23,9 @@ export const WriteEntryBody = (dim: number) =>
       layer: Layer,
       category: Category,
       content: Type.String({ minLength: 1, maxLength: 65_536, description: "Text, ≤ 64 KiB of UTF-8" }),
+      content_blob: Type.Optional(
+        Type.String({ pattern: BLOB_CID_PATTERN, description: "A blob of yours with the full content (then `content` is its summary)" }),
+      ),
       embedding: Type.Optional(Embedding(dim)),
       domain: Type.Optional(Domain),
       regime: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
@@ -126,6 +130,7 @@ export const SnapshotEntry = Type.Object({
   category: Category,
   content: Type.String(),
   content_hash: Type.String({ description: "b3:<hex> of the content" }),
+  content_blob: Nullable(Type.String()),
   namespaces: Type.Array(Type.String()),
   domain: Nullable(Type.String()),
   regime: Nullable(Type.String()),

@@ -259,3 +259,31 @@ describe("knowledge query ranking", () => {
     assert.equal(neither.status, 400);
   });
 });
+
+describe("entries with large content in a blob", () => {
+  it("reference a blob of the writer, and refuse another user's blob", async () => {
+    const s = await startTestServer({ persistent: true });
+    try {
+      const alice = await s.user("blob-alice");
+      const bob = await s.user("blob-bob");
+      await s.golem(alice.key, { id: "blob-alice-g" });
+      await s.golem(bob.key, { id: "blob-bob-g" });
+      const put = await s.request("PUT", "/v1/styx/blobs", {
+        token: alice.key,
+        raw: "x".repeat(200_000),
+        headers: { "content-type": "application/octet-stream" },
+      });
+      assert.equal(put.status, 201, put.text);
+      const cid = put.json.cid;
+      const body = { layer: "vault", category: "strategy_fragment", content: "summary of a long playbook", content_blob: cid };
+      const mine = await s.request("POST", "/v1/styx/entries", { token: alice.key, body: { ...body, golem_id: "blob-alice-g" } });
+      assert.equal(mine.status, 201, mine.text);
+      const theirs = await s.request("POST", "/v1/styx/entries", { token: bob.key, body: { ...body, golem_id: "blob-bob-g" } });
+      assert.equal(theirs.status, 404);
+      const snap = await s.request("GET", "/v1/styx/snapshot/blob-alice-g?format=json", { token: alice.key });
+      assert.equal(snap.json.entries[0].content_blob, cid);
+    } finally {
+      await s.close();
+    }
+  });
+});

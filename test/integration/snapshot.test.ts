@@ -23,6 +23,7 @@ describe("GET /v1/styx/snapshot/:golem_id", () => {
         category: "insight",
         content: `entry ${i} of a long life`,
         contentHash: "0".repeat(64),
+        contentBlob: null,
         embedding: unitVector(i + 1, 384),
         domain: null,
         regime: null,

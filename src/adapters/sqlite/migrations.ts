@@ -87,6 +87,7 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
         category TEXT NOT NULL,
         content TEXT NOT NULL,
         content_hash TEXT NOT NULL,
+        content_blob TEXT,
         embedding BLOB,
         domain TEXT,
         regime TEXT,

@@ -38,9 +38,9 @@ export class SqliteEntryStore implements EntryStore {
         if (first) return { entry: toEntry(first), created: false };
       }
       const r = this.#stmt(
-        `INSERT INTO entries (id, user_id, golem_id, category, content, content_hash, embedding, domain, regime, confidence, affect, emotion,
+        `INSERT INTO entries (id, user_id, golem_id, category, content, content_hash, content_blob, embedding, domain, regime, confidence, affect, emotion,
            metadata, is_bloodstain, in_clade, validations, contradictions, created_at, expires_at, lethe_at, idempotency_key)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
         e.id,
         e.userId,
@@ -48,6 +48,7 @@ export class SqliteEntryStore implements EntryStore {
         e.category,
         e.content,
         e.contentHash,
+        e.contentBlob,
         toBlob(e.embedding),
         e.domain,
         e.regime,
@@ -274,6 +275,7 @@ function toEntry(r: Row): Entry {
     category: r.category as Category,
     content: r.content as string,
     contentHash: r.content_hash as string,
+    contentBlob: (r.content_blob as string | null) ?? null,
     embedding: fromBlob(r.embedding as Buffer | null),
     domain: (r.domain as string | null) ?? null,
     regime: (r.regime as string | null) ?? null,

@@ -1,4 +1,5 @@
 import type { Golem } from "../identity/types.js";
+import type { BlobStore } from "../platform/blob-store.js";
 import type { Clock } from "../platform/clock.js";
 import { blake3Hex, newId } from "../platform/crypto.js";
 import { StyxError } from "../platform/errors.js";
@@ -22,6 +23,8 @@ export interface WriteEntryInput {
   readonly layer: Layer;
   readonly category: Category;
   readonly content: string;
+  /** A blob the owner uploaded with the full content (`content` is then a summary). */
+  readonly contentBlob?: string | undefined;
   readonly embedding?: readonly number[] | undefined;
   readonly domain?: string | undefined;
   readonly regime?: string | undefined;
@@ -50,6 +53,8 @@ export interface KnowledgeDeps {
   readonly vectors: VectorSearch;
   readonly clock: Clock;
   readonly embedder?: Embedder | undefined;
+  /** Checks that a referenced blob belongs to the writer. */
+  readonly blobs?: Pick<BlobStore, "stat"> | undefined;
   readonly dimensions: number;
   /** Lethe delay range in ms. */
   readonly letheDelay: { readonly minMs: number; readonly maxMs: number };
@@ -81,6 +86,11 @@ export class KnowledgeService {
       if (first) return resultOf(first, false);
     }
     checkSizes(input);
+    if (input.contentBlob !== undefined && !(await d.blobs?.stat(userId, input.contentBlob))) {
+      throw new StyxError("STYX_NOT_FOUND", "content_blob is not a blob of this user: upload it with PUT /v1/styx/blobs first.", {
+        details: [{ path: "/content_blob" }],
+      });
+    }
     const embedding = await this.#embeddingFor(input.embedding, input.content, "embedding");
     const now = d.clock.now();
     const confidence = input.confidence ?? DEFAULT_CONFIDENCE;
@@ -95,6 +105,7 @@ export class KnowledgeService {
       category: input.category,
       content: input.content,
       contentHash: blake3Hex(input.content),
+      contentBlob: input.contentBlob ?? null,
       embedding,
       domain,
       regime: input.regime ?? null,

@@ -34,6 +34,8 @@ export interface Entry {
   readonly content: string;
   /** BLAKE3 of the content, hex. */
   readonly contentHash: string;
+  /** A blob of the owner holding the full content (`content` is then its summary), or null. */
+  readonly contentBlob: string | null;
   /** L2-normalised, or null for text-only entries. */
   readonly embedding: Float32Array | null;
   readonly domain: string | null;

@@ -44,6 +44,7 @@ export function presentSnapshotEntry(e: Entry) {
     category: e.category,
     content: e.content,
     content_hash: `b3:${e.contentHash}`,
+    content_blob: e.contentBlob,
     namespaces: [namespaceOf("vault", e.userId), ...(e.inClade ? [namespaceOf("clade", e.userId)] : [])],
     domain: e.domain,
     regime: e.regime,

@@ -60,6 +60,7 @@ describe("lethe anonymization", () => {
       category: "insight",
       content: "alice says hi",
       contentHash: "h",
+      contentBlob: null,
       embedding: null,
       domain: "defi",
       regime: "bull",

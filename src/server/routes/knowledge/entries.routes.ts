@@ -35,6 +35,7 @@ export function entryRoutes(
           layer: b.layer,
           category: b.category,
           content: b.content,
+          contentBlob: b.content_blob,
           embedding: b.embedding,
           domain: b.domain,
           regime: b.regime,
