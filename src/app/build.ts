@@ -67,8 +67,12 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       options: { adminToken: adminToken.token, challengeTtlMs: 5 * 60_000, sessionTtlMs: config.sessionTtlMs },
     });
     const bus = new MemoryEventBus();
+    const metrics = new Metrics();
     let logTask: (r: { name: string; ms: number; error?: unknown }) => void = () => {};
-    const tasks = new Scheduler((r) => logTask(r));
+    const tasks = new Scheduler((r) => {
+      metrics.taskDuration.observe({ task: r.name, outcome: r.error ? "error" : "ok" }, r.ms / 1000);
+      logTask(r);
+    });
     const knowledge = buildKnowledge({
       config,
       clock,
@@ -79,7 +83,11 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       blobs: storage.blobs,
       ...(options.random ? { random: options.random } : {}),
     });
-    const metrics = new Metrics();
+    metrics.gauge(
+      "styx_vector_backlog",
+      "Vectors written but not yet in the ANN index (searched exactly meanwhile).",
+      () => knowledge.vectors.backlog,
+    );
     const load = new LoadMonitor({
       maxLagMs: config.maxEventLoopLagMs,
       maxInflight: config.maxInflight,

@@ -30,10 +30,29 @@ export class Metrics {
     labelNames: ["reason"] as const,
     registers: [this.registry],
   });
+  readonly taskDuration = new Histogram({
+    name: "styx_task_duration_seconds",
+    help: "Background task run time in seconds, by task and outcome.",
+    labelNames: ["task", "outcome"] as const,
+    buckets: [0.001, 0.01, 0.1, 0.5, 1, 5, 30, 120],
+    registers: [this.registry],
+  });
   /** Current in-flight count, mirrored for load shedding without reading the gauge. */
   inflightNow = 0;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "styx_process_" });
+  }
+
+  /** A gauge read at scrape time from `read` (e.g. the vector index backlog). */
+  gauge(name: string, help: string, read: () => number): void {
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
   }
 }

@@ -27,6 +27,10 @@ describe("operations surface", () => {
     assert.match(r.text, /styx_request_duration_seconds_bucket\{le="0.005",route="\/v1\/styx\/me",method="GET"\}/);
     assert.match(r.text, /^styx_inflight \d+$/m);
     assert.match(r.text, /^# TYPE styx_rejected_total counter$/m);
+    assert.match(r.text, /^styx_vector_backlog \d+$/m);
+    await s.styx.tasks.runNow("ttl-expiry");
+    const after = await s.request("GET", "/metrics");
+    assert.match(after.text, /styx_task_duration_seconds_count\{task="ttl-expiry",outcome="ok"\} 1/);
   });
 
   it("lists every API route in /docs/json with its schema, and serves the UI at /docs", async () => {
