@@ -108,12 +108,18 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       CREATE INDEX entries_user ON entries(user_id, in_clade);
       CREATE INDEX entries_golem ON entries(golem_id, seq);
       CREATE INDEX entries_expiry ON entries(expires_at) WHERE expires_at IS NOT NULL;
-      CREATE VIRTUAL TABLE entries_fts USING fts5(content, content='entries', content_rowid='seq', tokenize='unicode61 remove_diacritics 2');
+      -- Contentless full-text index. 'owner' holds the tenant tokens (o<hex user id>, plus
+      -- c<hex user id> when promoted to the clade) so MATCH itself is tenant-scoped and
+      -- ORDER BY rank LIMIT k stays inside FTS5; the owner column weighs 0 in bm25.
+      CREATE VIRTUAL TABLE entries_fts USING fts5(content, owner, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2');
+      INSERT INTO entries_fts(entries_fts, rank) VALUES ('rank', 'bm25(1.0, 0.0)');
       CREATE TRIGGER entries_fts_insert AFTER INSERT ON entries BEGIN
-        INSERT INTO entries_fts(rowid, content) VALUES (new.seq, new.content);
+        INSERT INTO entries_fts(rowid, content, owner) VALUES (
+          new.seq, new.content,
+          'o' || lower(hex(new.user_id)) || CASE WHEN new.in_clade = 1 THEN ' c' || lower(hex(new.user_id)) ELSE '' END);
       END;
       CREATE TRIGGER entries_fts_delete AFTER DELETE ON entries BEGIN
-        INSERT INTO entries_fts(entries_fts, rowid, content) VALUES ('delete', old.seq, old.content);
+        DELETE FROM entries_fts WHERE rowid = old.seq;
       END;
       CREATE TABLE lethe_queue (
         id TEXT PRIMARY KEY,

@@ -91,12 +91,41 @@ export class SqliteEntryStore implements EntryStore {
   }
 
   async searchText(text: string, f: EntryFilter, k: number): Promise<TextHit[]> {
-    const match = ftsQuery(text);
-    if (!match) return [];
-    const { where, args } = entryWhere(f, "e.");
-    const sql = `SELECT e.seq AS seq, -bm25(entries_fts) AS relevance FROM entries_fts JOIN entries e ON e.seq = entries_fts.rowid
-                 WHERE entries_fts MATCH ? AND ${where} ORDER BY bm25(entries_fts) LIMIT ?`;
-    return this.#stmt(sql).all(match, ...args, k) as TextHit[];
+    const terms = ftsQuery(text);
+    if (!terms) return [];
+    // First the cheap pass: the best matches of the whole index (FTS5 stops at the limit),
+    // kept only if they are this tenant's. When that leaves too few, the tenant-scoped pass
+    // puts the owner token into MATCH (exact, but it walks the tenant's whole posting list).
+    // Measured at 100k rows: 0.2 ms vs 6 ms.
+    const wideLimit = k * 4;
+    const wide = this.#ftsTop(terms, wideLimit);
+    const alive = this.#alive(wide, f);
+    if (alive.length >= k || wide.length < wideLimit) return alive.slice(0, k);
+    const owner = `${f.cladeOnly ? "c" : "o"}${Buffer.from(f.userId, "utf8").toString("hex")}`;
+    const filtered = (f.domains?.length ?? 0) > 0 || (f.categories?.length ?? 0) > 0;
+    return this.#alive(this.#ftsTop(`owner:"${owner}" AND (${terms})`, filtered ? k * 5 : k * 2), f).slice(0, k);
+  }
+
+  #ftsTop(match: string, limit: number): TextHit[] {
+    return this.#stmt("SELECT rowid AS seq, -rank AS relevance FROM entries_fts WHERE entries_fts MATCH ? ORDER BY rank LIMIT ?").all(
+      match,
+      limit,
+    ) as TextHit[];
+  }
+
+  /** The hits whose entries pass the filter (tenant, TTL, domains, categories), in hit order. */
+  #alive(hits: TextHit[], f: EntryFilter): TextHit[] {
+    if (hits.length === 0) return [];
+    const { where, args } = entryWhere(f, "");
+    const ok = new Set(
+      (
+        this.#stmt(`SELECT seq FROM entries WHERE seq IN (SELECT value FROM json_each(?)) AND ${where}`).all(
+          JSON.stringify(hits.map((h) => h.seq)),
+          ...args,
+        ) as { seq: number }[]
+      ).map((r) => r.seq),
+    );
+    return hits.filter((h) => ok.has(h.seq));
   }
 
   async pageGolemEntries(golemId: string, afterSeq: number, limit: number, now: number): Promise<Entry[]> {
@@ -230,16 +259,20 @@ export class SqliteEntryStore implements EntryStore {
   }
 }
 
+/**
+ * Filters for rows already chosen by primary key. The unary `+` keeps SQLite from driving the
+ * query through the user_id index instead (measured: a 100k-row scan per query without it).
+ */
 function entryWhere(f: EntryFilter, p: string): { where: string; args: unknown[] } {
-  const parts = [`${p}user_id = ?`, `(${p}expires_at IS NULL OR ${p}expires_at > ?)`];
+  const parts = [`+${p}user_id = ?`, `(${p}expires_at IS NULL OR ${p}expires_at > ?)`];
   const args: unknown[] = [f.userId, f.now];
-  if (f.cladeOnly) parts.push(`${p}in_clade = 1`);
+  if (f.cladeOnly) parts.push(`+${p}in_clade = 1`);
   if (f.domains?.length) {
-    parts.push(`${p}domain IN (SELECT value FROM json_each(?))`);
+    parts.push(`+${p}domain IN (SELECT value FROM json_each(?))`);
     args.push(JSON.stringify(f.domains));
   }
   if (f.categories?.length) {
-    parts.push(`${p}category IN (SELECT value FROM json_each(?))`);
+    parts.push(`+${p}category IN (SELECT value FROM json_each(?))`);
     args.push(JSON.stringify(f.categories));
   }
   return { where: parts.join(" AND "), args };
@@ -249,11 +282,11 @@ function letheWhere(f: LetheFilter, p: string): { where: string; args: unknown[]
   const parts = ["1 = 1"];
   const args: unknown[] = [];
   if (f.domains?.length) {
-    parts.push(`${p}domain IN (SELECT value FROM json_each(?))`);
+    parts.push(`+${p}domain IN (SELECT value FROM json_each(?))`);
     args.push(JSON.stringify(f.domains));
   }
   if (f.categories?.length) {
-    parts.push(`${p}category IN (SELECT value FROM json_each(?))`);
+    parts.push(`+${p}category IN (SELECT value FROM json_each(?))`);
     args.push(JSON.stringify(f.categories));
   }
   return { where: parts.join(" AND "), args };

@@ -134,7 +134,11 @@ export async function runQuery(
     }));
   };
 
-  const perLayer = await Promise.all(layers.map((l) => (l === "lethe" ? letheLayer() : privateLayer(l))));
+  // Every clade entry is also a vault entry of the same user, with the same factors and a lower
+  // layer weight (0.8 < 1.0), so with the vault searched a clade hit always collapses into its
+  // vault twin: searching the clade too would be wasted work.
+  const searched = layers.includes("vault") ? layers.filter((l) => l !== "clade") : layers;
+  const perLayer = await Promise.all(searched.map((l) => (l === "lethe" ? letheLayer() : privateLayer(l))));
   const candidates = perLayer.flat();
   const maxRelevance = Math.max(0, ...candidates.map((c) => c.relevance));
   const scored = candidates.map((c) => score(c, who, now, mode, maxRelevance > 0 ? c.relevance / maxRelevance : 0));
