@@ -47,6 +47,17 @@ export const WriteEntryAnswer = Type.Object({
   lethe_at: Type.Optional(IsoTime),
 });
 
+/** Most entries in one batch write. */
+export const MAX_BATCH = 256;
+
+/** `POST /v1/styx/entries/batch` body: entries written in one transaction. */
+export const WriteEntriesBody = (dim: number) =>
+  Type.Object({ entries: Type.Array(WriteEntryBody(dim), { minItems: 1, maxItems: MAX_BATCH }) }, Strict);
+export type WriteEntriesBody = Static<ReturnType<typeof WriteEntriesBody>>;
+
+/** `POST /v1/styx/entries/batch` answer: one result per entry, in order. */
+export const WriteEntriesAnswer = Type.Object({ results: Type.Array(WriteEntryAnswer) });
+
 /** `POST /v1/styx/query` body (SPEC §4.3). */
 export const QueryBody = (dim: number) =>
   Type.Object(

@@ -5,6 +5,8 @@ import type { Golem, Scope } from "../core/identity/types.js";
 export interface TenantRule {
   readonly from: "params" | "body" | "query";
   readonly field: string;
+  /** When `field` is an array of objects: the id field inside each item. */
+  readonly each?: string;
   readonly kind: "user" | "golem";
 }
 

@@ -10,6 +10,9 @@ const SAMPLE_BODIES: Record<string, (ids: Ids) => unknown> = {
   "POST /v1/styx/golems": (ids) => ({ parent_golem_id: ids.golemId }),
   "POST /v1/styx/entries": (ids) => ({ golem_id: ids.golemId, layer: "vault", category: "insight", content: "matrix probe" }),
   "POST /v1/styx/query": () => ({ query: "probe" }),
+  "POST /v1/styx/entries/batch": (ids) => ({
+    entries: [{ golem_id: ids.golemId, layer: "vault", category: "insight", content: "batch probe" }],
+  }),
 };
 
 interface Ids {

@@ -69,6 +69,67 @@ describe("knowledge writes", () => {
     assert.equal(matching.length, 1);
   });
 
+  it("writes a batch in one transaction: per-entry gates, all or nothing, and no foreign golem", async () => {
+    const count = async () =>
+      (await s.request("GET", "/v1/styx/snapshot/k-alice-g?format=json&limit=1000", { token: alice.key })).json.entries.length;
+    const before = await count();
+    const ok = await s.request("POST", "/v1/styx/entries/batch", {
+      token: alice.key,
+      body: {
+        entries: [
+          { golem_id: "k-alice-g", layer: "clade", category: "warning", confidence: 0.4, content: "batch one" },
+          { golem_id: "k-alice-g", layer: "clade", category: "warning", confidence: 0.39, content: "batch two", idempotency_key: "b-2" },
+          {
+            golem_id: "k-alice-g",
+            layer: "clade",
+            category: "warning",
+            confidence: 0.9,
+            content: "batch two again",
+            idempotency_key: "b-2",
+          },
+        ],
+      },
+    });
+    assert.equal(ok.status, 201, ok.text);
+    assert.deepEqual(
+      ok.json.results.map((r: { namespaces: string[] }) => r.namespaces.length),
+      [2, 1, 1],
+    );
+    assert.equal(ok.json.results[2].id, ok.json.results[1].id, "the repeated key answers with the first entry");
+    assert.equal(await count(), before + 2);
+
+    const bad = await s.request("POST", "/v1/styx/entries/batch", {
+      token: alice.key,
+      body: {
+        entries: [
+          { golem_id: "k-alice-g", layer: "vault", category: "insight", content: "would be lost" },
+          {
+            golem_id: "k-alice-g",
+            layer: "vault",
+            category: "insight",
+            content: "refers to a blob nobody has",
+            content_blob: `b3:${"ab".repeat(32)}`,
+          },
+        ],
+      },
+    });
+    assert.equal(bad.status, 404);
+    assert.equal(bad.json.error.details[0].path, "/entries/1/content_blob");
+    const bob = await s.user("k-bob");
+    await s.golem(bob.key, { id: "k-bob-g" });
+    const foreign = await s.request("POST", "/v1/styx/entries/batch", {
+      token: alice.key,
+      body: {
+        entries: [
+          { golem_id: "k-alice-g", layer: "vault", category: "insight", content: "would be lost too" },
+          { golem_id: "k-bob-g", layer: "vault", category: "insight", content: "into bob's vault" },
+        ],
+      },
+    });
+    assert.equal(foreign.status, 404);
+    assert.equal(await count(), before + 2, "a refused batch stored something");
+  });
+
   it("rejects a wrong-sized or zero embedding and oversized content or metadata", async () => {
     assert.equal((await write({ layer: "vault", category: "insight", embedding: [1, 2, 3] })).status, 400);
     assert.equal((await write({ layer: "vault", category: "insight", embedding: new Array(DIM).fill(0) })).status, 400);

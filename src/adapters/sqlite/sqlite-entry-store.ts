@@ -30,7 +30,17 @@ export class SqliteEntryStore implements EntryStore {
   }
 
   async insert(e: NewEntry, lethe?: LetheCandidate): Promise<{ entry: Entry; created: boolean }> {
-    return this.#db.transaction(() => {
+    return this.#db.transaction(() => this.#insertOne(e, lethe))();
+  }
+
+  async insertMany(
+    items: readonly { entry: NewEntry; lethe?: LetheCandidate | undefined }[],
+  ): Promise<{ entry: Entry; created: boolean }[]> {
+    return this.#db.transaction(() => items.map((i) => this.#insertOne(i.entry, i.lethe)))();
+  }
+
+  #insertOne(e: NewEntry, lethe?: LetheCandidate): { entry: Entry; created: boolean } {
+    {
       if (e.idempotencyKey !== null) {
         const first = this.#stmt("SELECT * FROM entries WHERE user_id = ? AND idempotency_key = ?").get(e.userId, e.idempotencyKey) as
           | Row
@@ -75,7 +85,7 @@ export class SqliteEntryStore implements EntryStore {
         );
       }
       return { entry: { ...e, seq: Number(r.lastInsertRowid) }, created: true };
-    })();
+    }
   }
 
   async findByIdempotencyKey(userId: string, key: string): Promise<Entry | undefined> {

@@ -49,6 +49,8 @@ export interface LetheReinforcement {
  */
 export interface EntryStore {
   insert(entry: NewEntry, lethe?: LetheCandidate): Promise<{ entry: Entry; created: boolean }>;
+  /** Inserts many entries in one transaction (all or none), with the same per-entry rules as `insert`. */
+  insertMany(items: readonly { entry: NewEntry; lethe?: LetheCandidate | undefined }[]): Promise<{ entry: Entry; created: boolean }[]>;
   findByIdempotencyKey(userId: string, key: string): Promise<Entry | undefined>;
   /** Entries with these seqs that pass the filter (any order). */
   getBySeqs(seqs: readonly number[], filter: EntryFilter): Promise<Entry[]>;

@@ -8,7 +8,7 @@ import type { Embedder } from "./embedder.js";
 import type { EntryStore } from "./entry-store.js";
 import { reachesClade, reachesLethe } from "./gates.js";
 import { type QueryInput, type QueryRequester, type RankedHit, runQuery } from "./query.js";
-import type { Affect, Category, Entry, Layer } from "./types.js";
+import type { Affect, Category, Entry, Layer, LetheCandidate, NewEntry } from "./types.js";
 import { namespaceOf } from "./types.js";
 import type { VectorSearch } from "./vector-search.js";
 
@@ -79,28 +79,70 @@ export class KnowledgeService {
 
   /** Stores an entry in the vault, indexes it to the clade and queues lethe as the gates allow. */
   async write(input: WriteEntryInput, identifiers: readonly string[] = []): Promise<WriteResult> {
+    const [result] = await this.writeMany([input], identifiers);
+    return result as WriteResult;
+  }
+
+  /**
+   * Writes several entries in one transaction (all or none), in order; each follows the rules
+   * of `write`. Text-only entries are embedded in one embedder call.
+   */
+  async writeMany(inputs: readonly WriteEntryInput[], identifiers: readonly string[] = []): Promise<WriteResult[]> {
     const d = this.#d;
-    const userId = input.golem.userId;
-    if (input.idempotencyKey !== undefined) {
-      const first = await d.store.findByIdempotencyKey(userId, input.idempotencyKey);
-      if (first) return resultOf(first, false);
+    const replays = new Map<number, Entry>();
+    for (const [i, input] of inputs.entries()) {
+      if (input.idempotencyKey === undefined) continue;
+      const first = await d.store.findByIdempotencyKey(input.golem.userId, input.idempotencyKey);
+      if (first) replays.set(i, first);
     }
-    checkSizes(input);
-    if (input.contentBlob !== undefined && !(await d.blobs?.stat(userId, input.contentBlob))) {
-      throw new StyxError("STYX_NOT_FOUND", "content_blob is not a blob of this user: upload it with PUT /v1/styx/blobs first.", {
-        details: [{ path: "/content_blob" }],
-      });
+    const fresh = inputs.map((input, i) => ({ input, i })).filter(({ i }) => !replays.has(i));
+    for (const { input, i } of fresh) {
+      checkSizes(input, inputs.length > 1 ? `/entries/${i}` : "");
+      if (input.contentBlob !== undefined && !(await d.blobs?.stat(input.golem.userId, input.contentBlob))) {
+        throw new StyxError("STYX_NOT_FOUND", "content_blob is not a blob of this user: upload it with PUT /v1/styx/blobs first.", {
+          details: [{ path: `${inputs.length > 1 ? `/entries/${i}` : ""}/content_blob` }],
+        });
+      }
     }
-    const embedding = await this.#embeddingFor(input.embedding, input.content, "embedding");
+    const embeddings = await this.#embeddingsFor(
+      fresh.map(({ input, i }) => ({
+        given: input.embedding,
+        text: input.content,
+        path: inputs.length > 1 ? `/entries/${i}/embedding` : "/embedding",
+      })),
+    );
+    const prepared = fresh.map(({ input }, j) => this.#prepare(input, embeddings[j] ?? null, identifiers));
+    const stored = prepared.length > 0 ? await d.store.insertMany(prepared) : [];
+    const results = new Map<number, WriteResult>();
+    for (const [j, { entry, created }] of stored.entries()) {
+      if (created && entry.embedding) {
+        d.vectors.put(namespaceOf("vault", entry.userId), entry.seq, entry.embedding);
+        if (entry.inClade) d.vectors.put(namespaceOf("clade", entry.userId), entry.seq, entry.embedding);
+      }
+      if (created && entry.letheAt !== null) d.onLetheQueued?.(entry.letheAt);
+      results.set((fresh[j] as { i: number }).i, resultOf(entry, created));
+    }
+    return inputs.map((_, i) => {
+      const replay = replays.get(i);
+      return replay ? resultOf(replay, false) : (results.get(i) as WriteResult);
+    });
+  }
+
+  /** The entry row and, when the gates allow, its anonymized lethe candidate. */
+  #prepare(
+    input: WriteEntryInput,
+    embedding: Float32Array | null,
+    identifiers: readonly string[],
+  ): { entry: NewEntry; lethe: LetheCandidate | undefined } {
+    const d = this.#d;
     const now = d.clock.now();
     const confidence = input.confidence ?? DEFAULT_CONFIDENCE;
     const domain = input.domain ?? null;
-    const toLethe = reachesLethe(input.layer, domain, confidence);
     const delay = d.letheDelay.minMs + Math.floor((d.random ?? Math.random)() * (d.letheDelay.maxMs - d.letheDelay.minMs + 1));
-    const letheAt = toLethe ? now + delay : null;
-    const entry = {
+    const letheAt = reachesLethe(input.layer, domain, confidence) ? now + delay : null;
+    const entry: NewEntry = {
       id: newId("ent"),
-      userId,
+      userId: input.golem.userId,
       golemId: input.golem.id,
       category: input.category,
       content: input.content,
@@ -122,27 +164,21 @@ export class KnowledgeService {
       letheAt,
       idempotencyKey: input.idempotencyKey ?? null,
     };
-    const candidate =
+    const lethe =
       letheAt === null
         ? undefined
         : anonymizeEntry(
             { ...entry, seq: 0 },
             { salt: d.salt, identifiers: [...identifiers, input.golem.walletAddress ?? ""], id: newId("lth"), dueAt: letheAt },
           );
-    const { entry: stored, created } = await d.store.insert(entry, candidate);
-    if (created && stored.embedding) {
-      d.vectors.put(namespaceOf("vault", userId), stored.seq, stored.embedding);
-      if (stored.inClade) d.vectors.put(namespaceOf("clade", userId), stored.seq, stored.embedding);
-    }
-    if (created && letheAt !== null) d.onLetheQueued?.(letheAt);
-    return resultOf(stored, created);
+    return { entry, lethe };
   }
 
   /** One ranked list across the requested layers the caller may read. */
   async query(requester: QueryRequester, input: QueryInput): Promise<RankedHit[]> {
     const embedding =
       input.embedding !== undefined || (input.text && this.#d.embedder)
-        ? await this.#embeddingFor(input.embedding, input.text ?? "", "embedding")
+        ? await this.#embeddingFor(input.embedding, input.text ?? "", "/embedding")
         : null;
     if (!embedding && !input.text)
       throw new StyxError("STYX_VALIDATION", "A query needs `query` text or an `embedding`.", { details: [{ path: "/query" }] });
@@ -173,27 +209,46 @@ export class KnowledgeService {
     return gone.length;
   }
 
-  /** The caller's vector, normalised; or the embedder's for `text`; or null for text-only. */
-  async #embeddingFor(given: readonly number[] | undefined, text: string, field: string): Promise<Float32Array | null> {
-    if (given !== undefined) {
-      if (given.length !== this.#d.dimensions) {
-        throw new StyxError("STYX_VALIDATION", `${field} must have ${this.#d.dimensions} numbers (got ${given.length}).`, {
-          details: [{ path: `/${field}` }],
-        });
+  /** Vectors for many items: given ones normalised, text-only ones embedded in one call (or null without an embedder). */
+  async #embeddingsFor(
+    items: readonly { given: readonly number[] | undefined; text: string; path: string }[],
+  ): Promise<(Float32Array | null)[]> {
+    const out: (Float32Array | null)[] = [];
+    const toEmbed: number[] = [];
+    for (const [i, it] of items.entries()) {
+      if (it.given !== undefined) out.push(this.#normalized(it.given, it.path));
+      else {
+        out.push(null);
+        if (this.#d.embedder && it.text.length > 0) toEmbed.push(i);
       }
-      let norm = 0;
-      for (const x of given) {
-        if (!Number.isFinite(x))
-          throw new StyxError("STYX_VALIDATION", `${field} must hold finite numbers.`, { details: [{ path: `/${field}` }] });
-        norm += x * x;
-      }
-      if (norm === 0) throw new StyxError("STYX_VALIDATION", `${field} must not be all zeros.`, { details: [{ path: `/${field}` }] });
-      const inv = 1 / Math.sqrt(norm);
-      return Float32Array.from(given, (x) => x * inv);
     }
-    if (!this.#d.embedder || text.length === 0) return null;
-    const [v] = await this.#d.embedder.embed([text]);
+    if (toEmbed.length > 0 && this.#d.embedder) {
+      const vectors = await this.#d.embedder.embed(toEmbed.map((i) => (items[i] as { text: string }).text));
+      toEmbed.forEach((i, j) => {
+        out[i] = vectors[j] ?? null;
+      });
+    }
+    return out;
+  }
+
+  /** The query's vector: the caller's, normalised, or the embedder's for `text`; null for lexical-only. */
+  async #embeddingFor(given: readonly number[] | undefined, text: string, path: string): Promise<Float32Array | null> {
+    const [v] = await this.#embeddingsFor([{ given, text, path }]);
     return v ?? null;
+  }
+
+  /** A caller's vector checked (dimension, finite, non-zero) and L2-normalised. */
+  #normalized(given: readonly number[], path: string): Float32Array {
+    const bad = (why: string) => new StyxError("STYX_VALIDATION", `embedding ${why}`, { details: [{ path }] });
+    if (given.length !== this.#d.dimensions) throw bad(`must have ${this.#d.dimensions} numbers (got ${given.length}).`);
+    let norm = 0;
+    for (const x of given) {
+      if (!Number.isFinite(x)) throw bad("must hold finite numbers.");
+      norm += x * x;
+    }
+    if (norm === 0) throw bad("must not be all zeros.");
+    const inv = 1 / Math.sqrt(norm);
+    return Float32Array.from(given, (x) => x * inv);
   }
 }
 
@@ -206,16 +261,17 @@ function resultOf(e: Entry, created: boolean): WriteResult {
   };
 }
 
-function checkSizes(input: WriteEntryInput): void {
+/** Byte limits the schema cannot express (UTF-8 content, JSON metadata); `at` prefixes the error path. */
+function checkSizes(input: WriteEntryInput, at = ""): void {
   const bytes = Buffer.byteLength(input.content, "utf8");
   if (bytes > MAX_CONTENT_BYTES) {
     throw new StyxError("STYX_VALIDATION", `content is ${bytes} bytes; the limit is ${MAX_CONTENT_BYTES} (put larger content in a blob).`, {
-      details: [{ path: "/content" }],
+      details: [{ path: `${at}/content` }],
     });
   }
   if (input.metadata && Buffer.byteLength(JSON.stringify(input.metadata), "utf8") > MAX_METADATA_BYTES) {
     throw new StyxError("STYX_VALIDATION", `metadata is larger than ${MAX_METADATA_BYTES} bytes of JSON.`, {
-      details: [{ path: "/metadata" }],
+      details: [{ path: `${at}/metadata` }],
     });
   }
 }

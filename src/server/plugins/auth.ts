@@ -35,13 +35,20 @@ export function registerAuth(app: FastifyInstance, deps: { auth: AuthService; te
     const ctx = { requestId: req.id, ip: req.ip };
     for (const rule of rules) {
       const source = req[rule.from] as Record<string, unknown> | undefined;
-      const id = source?.[rule.field];
-      if (typeof id !== "string") continue;
-      if (rule.kind === "user") {
-        await deps.tenancy.user(principal, id, ctx);
-      } else {
-        req.golems ??= new Map();
-        req.golems.set(id, await deps.tenancy.golem(principal, id, ctx));
+      const value = source?.[rule.field];
+      const ids = rule.each
+        ? Array.isArray(value)
+          ? [...new Set(value.map((item) => (item as Record<string, unknown> | null)?.[rule.each as string]))]
+          : []
+        : [value];
+      for (const id of ids) {
+        if (typeof id !== "string") continue;
+        if (rule.kind === "user") {
+          await deps.tenancy.user(principal, id, ctx);
+        } else if (!req.golems?.has(id)) {
+          req.golems ??= new Map();
+          req.golems.set(id, await deps.tenancy.golem(principal, id, ctx));
+        }
       }
     }
   });

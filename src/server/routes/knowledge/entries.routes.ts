@@ -1,19 +1,45 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { IdentityStore } from "../../../core/identity/identity-store.js";
-import type { KnowledgeService } from "../../../core/knowledge/knowledge-service.js";
+import type { KnowledgeService, WriteEntryInput, WriteResult } from "../../../core/knowledge/knowledge-service.js";
 import { iso } from "../../../core/platform/clock.js";
 import { ErrorBody } from "../../../protocol/common.js";
-import { WriteEntryAnswer, WriteEntryBody } from "../../../protocol/knowledge.js";
-import { tenantGolem } from "../../context.js";
+import { MAX_BATCH, WriteEntriesAnswer, WriteEntriesBody, WriteEntryAnswer, WriteEntryBody } from "../../../protocol/knowledge.js";
+import { tenantGolem, userPrincipal } from "../../context.js";
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 413: ErrorBody };
 
-/** `POST /v1/styx/entries`: one write, fanned out to vault, clade and (later) lethe. */
+/** `POST /v1/styx/entries` (one write, fanned out to vault, clade and later lethe) and its batch form. */
 export function entryRoutes(
   app: FastifyInstance,
   deps: { knowledge: KnowledgeService; identity: Pick<IdentityStore, "getUser">; dimensions: number },
 ): void {
-  const Body = WriteEntryBody(deps.dimensions);
+  const toInput = (req: FastifyRequest, b: WriteEntryBody): WriteEntryInput => ({
+    golem: tenantGolem(req, b.golem_id),
+    layer: b.layer,
+    category: b.category,
+    content: b.content,
+    contentBlob: b.content_blob,
+    embedding: b.embedding,
+    domain: b.domain,
+    regime: b.regime,
+    confidence: b.confidence,
+    affect: b.affect,
+    emotion: b.emotion,
+    ttlSeconds: b.ttl_seconds,
+    metadata: b.metadata as Record<string, unknown> | undefined,
+    idempotencyKey: b.idempotency_key,
+  });
+  const present = (r: WriteResult) => ({
+    id: r.id,
+    namespaces: [...r.namespaces],
+    ...(r.letheAt === null ? {} : { lethe_at: iso(r.letheAt) }),
+  });
+  /** The owner's wallet, scrubbed from lethe copies along with the ids. */
+  const ownerIdentifiers = async (userId: string) => {
+    const owner = await deps.identity.getUser(userId);
+    return owner?.walletAddress ? [owner.walletAddress] : [];
+  };
+
   app.post<{ Body: WriteEntryBody }>(
     "/v1/styx/entries",
     {
@@ -21,35 +47,33 @@ export function entryRoutes(
       schema: {
         tags: ["knowledge"],
         summary: "Write an entry (vault always; clade and lethe by the promotion gates)",
-        body: Body,
+        body: WriteEntryBody(deps.dimensions),
         response: { 201: WriteEntryAnswer, ...errors },
       },
     },
     async (req, reply) => {
-      const b = req.body;
-      const golem = tenantGolem(req, b.golem_id);
-      const owner = await deps.identity.getUser(golem.userId);
-      const r = await deps.knowledge.write(
-        {
-          golem,
-          layer: b.layer,
-          category: b.category,
-          content: b.content,
-          contentBlob: b.content_blob,
-          embedding: b.embedding,
-          domain: b.domain,
-          regime: b.regime,
-          confidence: b.confidence,
-          affect: b.affect,
-          emotion: b.emotion,
-          ttlSeconds: b.ttl_seconds,
-          metadata: b.metadata as Record<string, unknown> | undefined,
-          idempotencyKey: b.idempotency_key,
-        },
-        owner?.walletAddress ? [owner.walletAddress] : [],
-      );
+      const input = toInput(req, req.body);
+      const r = await deps.knowledge.write(input, await ownerIdentifiers(input.golem.userId));
       if (!r.created) reply.header("idempotency-replayed", "true");
-      return reply.code(201).send({ id: r.id, namespaces: [...r.namespaces], ...(r.letheAt === null ? {} : { lethe_at: iso(r.letheAt) }) });
+      return reply.code(201).send(present(r));
+    },
+  );
+
+  app.post<{ Body: WriteEntriesBody }>(
+    "/v1/styx/entries/batch",
+    {
+      config: { tenant: [{ from: "body", field: "entries", each: "golem_id", kind: "golem" }] },
+      schema: {
+        tags: ["knowledge"],
+        summary: `Write up to ${MAX_BATCH} entries in one transaction (all or none; each as POST /v1/styx/entries)`,
+        body: WriteEntriesBody(deps.dimensions),
+        response: { 201: WriteEntriesAnswer, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const inputs = req.body.entries.map((b) => toInput(req, b));
+      const results = await deps.knowledge.writeMany(inputs, await ownerIdentifiers(userPrincipal(req).userId));
+      return reply.code(201).send({ results: results.map(present) });
     },
   );
 }
