@@ -82,6 +82,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       scheduler: tasks,
       blobs: storage.blobs,
       ...(options.random ? { random: options.random } : {}),
+      warn: (msg, err) => app?.log.warn({ err }, msg),
     });
     metrics.gauge(
       "styx_vector_backlog",
@@ -140,8 +141,13 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
             : app.log.debug({ task: r.name, ms: r.ms }, "task ran");
         // Vectors load into the exact overlay at once (queries see all of them); the ANN index
         // absorbs them in its worker thread while the server already answers.
-        const vectors = await knowledge.rebuild();
-        if (vectors > 0) app.log.info({ vectors }, "vector indexes rebuilding from the store");
+        const rebuilt = await knowledge.rebuild();
+        if (rebuilt.loaded > 0 || rebuilt.put > 0) {
+          app.log.info(
+            { cached_indexes: rebuilt.loaded, vectors_to_index: rebuilt.put },
+            "vector indexes loaded; the rest are indexed in the background",
+          );
+        }
         load.start();
         tasks.start();
         const due = await knowledge.lethe.nextDue();

@@ -1,9 +1,11 @@
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { UsearchVectorIndex } from "../adapters/ann/usearch-vector-index.js";
 import { OpenAiEmbedder } from "../adapters/http/openai-embedder.js";
 import type { Config } from "../config/load.js";
 import type { EventBus } from "../core/fabric/event-bus.js";
 import type { Embedder } from "../core/knowledge/embedder.js";
-import type { EntryStore } from "../core/knowledge/entry-store.js";
+import type { EntryStore, SeqMarks } from "../core/knowledge/entry-store.js";
 import { KnowledgeService } from "../core/knowledge/knowledge-service.js";
 import { LetheService } from "../core/knowledge/lethe-service.js";
 import { VectorSearch } from "../core/knowledge/vector-search.js";
@@ -16,8 +18,14 @@ export interface KnowledgeStack {
   readonly service: KnowledgeService;
   readonly lethe: LetheService;
   readonly vectors: VectorSearch;
-  /** Loads every stored vector into the ANN indexes (in the background; queries scan exactly meanwhile). */
-  rebuild(): Promise<number>;
+  /**
+   * Brings the ANN indexes up to date with the store: loads the indexes saved at the last clean
+   * shutdown (micronode), then puts every vector stored after them into the exact overlay, which
+   * the index worker absorbs in the background. Resolves with how many vectors were put.
+   */
+  rebuild(): Promise<{ loaded: number; put: number }>;
+  /** The outcome of the last rebuild (for logs and tests). */
+  readonly rebuilt: { loaded: number; put: number } | undefined;
   close(): Promise<void>;
 }
 
@@ -34,9 +42,12 @@ export function buildKnowledge(opts: {
   scheduler: Scheduler;
   blobs: Pick<BlobStore, "stat">;
   random?: () => number;
+  /** Reports a recoverable problem (e.g. a vector cache that could not be used). */
+  warn?: (msg: string, err?: unknown) => void;
 }): KnowledgeStack {
   const { config, clock, entries, scheduler } = opts;
   const index = new UsearchVectorIndex({ dimensions: config.embedDim });
+  const cacheDir = config.amnesia ? undefined : join(resolve(config.dataDir), "vectors");
   const vectors = new VectorSearch(index, { dimensions: config.embedDim });
   const embedder: Embedder | undefined = config.embedderUrl
     ? new OpenAiEmbedder({
@@ -62,23 +73,98 @@ export function buildKnowledge(opts: {
   });
   scheduler.add({ name: TASKS.lethe, everyMs: 5 * 60_000, run: () => lethe.publishDue() });
   scheduler.add({ name: TASKS.ttl, everyMs: 60 * 60_000, run: () => service.purgeExpired() });
+  let rebuilt: { loaded: number; put: number } | undefined;
   return {
     service,
     lethe,
     vectors,
+    get rebuilt() {
+      return rebuilt;
+    },
     async rebuild() {
       let n = 0;
-      for await (const batch of entries.scanVectors(4096)) {
+      const cached = cacheDir ? await loadCache(cacheDir, index, config.embedDim, opts.warn) : undefined;
+      for await (const batch of entries.scanVectors(4096, cached?.marks)) {
         const dim = config.embedDim;
         batch.seqs.forEach((seq, i) => {
           vectors.put(batch.namespace, seq, batch.vectors.subarray(i * dim, (i + 1) * dim));
         });
         n += batch.seqs.length;
       }
-      return n;
+      rebuilt = { loaded: cached?.namespaces ?? 0, put: n };
+      return rebuilt;
     },
     async close() {
+      if (cacheDir) await saveCache(cacheDir, index, vectors, entries, config.embedDim, opts.warn);
       await index.close();
     },
   };
+}
+
+/** What a saved vector cache covers: every vector with seq ≤ marks, in these files. */
+interface CacheManifest {
+  readonly version: 1;
+  readonly dimensions: number;
+  readonly marks: SeqMarks;
+  readonly namespaces: readonly { ns: string; file: string }[];
+}
+
+const MANIFEST = "manifest.json";
+
+/** Loads the indexes saved at the last clean shutdown; undefined (and a full rebuild) when there are none or they do not fit. */
+async function loadCache(
+  dir: string,
+  index: UsearchVectorIndex,
+  dimensions: number,
+  warn: ((msg: string, err?: unknown) => void) | undefined,
+): Promise<{ marks: SeqMarks; namespaces: number } | undefined> {
+  let manifest: CacheManifest;
+  try {
+    manifest = JSON.parse(readFileSync(join(dir, MANIFEST), "utf8")) as CacheManifest;
+  } catch {
+    return undefined;
+  }
+  if (manifest.version !== 1 || manifest.dimensions !== dimensions) return undefined;
+  try {
+    for (const { ns, file } of manifest.namespaces) await index.load(ns, join(dir, file));
+    return { marks: manifest.marks, namespaces: manifest.namespaces.length };
+  } catch (err) {
+    warn?.("vector cache unusable; rebuilding every index from the store", err);
+    await index.reset();
+    return undefined;
+  }
+}
+
+/**
+ * Saves every index with the seq marks it covers, once the overlay is empty. The manifest is
+ * written last (by rename), so a crash mid-save leaves the previous consistent cache or none.
+ */
+async function saveCache(
+  dir: string,
+  index: UsearchVectorIndex,
+  vectors: VectorSearch,
+  entries: EntryStore,
+  dimensions: number,
+  warn: ((msg: string, err?: unknown) => void) | undefined,
+): Promise<void> {
+  try {
+    await vectors.flush();
+    rmSync(join(dir, MANIFEST), { force: true });
+    if (vectors.backlog > 0) return; // the index refused some vectors: the next start rebuilds
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const marks = await entries.seqMarks();
+    const saved = await index.saveAll(dir);
+    const files = new Set(saved.map((s) => s.file));
+    for (const f of readdirSync(dir)) if (f.endsWith(".usearch") && !files.has(join(dir, f))) rmSync(join(dir, f), { force: true });
+    const manifest: CacheManifest = {
+      version: 1,
+      dimensions,
+      marks,
+      namespaces: saved.map((s) => ({ ns: s.ns, file: s.file.slice(dir.length + 1) })),
+    };
+    writeFileSync(join(dir, `${MANIFEST}.tmp`), JSON.stringify(manifest));
+    renameSync(join(dir, `${MANIFEST}.tmp`), join(dir, MANIFEST));
+  } catch (err) {
+    warn?.("could not save the vector cache; the next start rebuilds from the store", err);
+  }
 }

@@ -83,6 +83,21 @@ export class UsearchVectorIndex implements VectorIndex {
     return Array.from(keys, (key, i) => ({ key, similarity: sims[i] as number }));
   }
 
+  /** Writes every non-empty index to `dir` (one file each); returns namespace → file. */
+  async saveAll(dir: string): Promise<{ ns: string; file: string }[]> {
+    return (await this.#call({ op: "save", dir })).saved ?? [];
+  }
+
+  /** Replaces a namespace's index with the one saved in `file`. */
+  async load(namespace: string, file: string): Promise<void> {
+    await this.#call({ op: "load", ns: namespace, file });
+  }
+
+  /** Drops every index (before a full rebuild). */
+  async reset(): Promise<void> {
+    await this.#call({ op: "reset" });
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

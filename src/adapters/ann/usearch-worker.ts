@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import { join } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import usearch from "usearch";
 
@@ -8,11 +10,14 @@ import usearch from "usearch";
 export type WorkerRequest =
   | { id: number; op: "add"; ns: string; keys: Float64Array; vectors: Float32Array }
   | { id: number; op: "remove"; ns: string; keys: Float64Array }
-  | { id: number; op: "search"; ns: string; query: Float32Array; k: number };
+  | { id: number; op: "search"; ns: string; query: Float32Array; k: number }
+  | { id: number; op: "save"; dir: string }
+  | { id: number; op: "load"; ns: string; file: string }
+  | { id: number; op: "reset" };
 
 /** The worker's answer to a request. */
 export type WorkerReply =
-  | { id: number; ok: true; keys?: Float64Array; similarities?: Float32Array }
+  | { id: number; ok: true; keys?: Float64Array; similarities?: Float32Array; saved?: { ns: string; file: string }[] }
   | { id: number; ok: false; error: string };
 
 const opts = workerData as { dimensions: number; connectivity: number; expansionAdd: number; expansionSearch: number };
@@ -36,6 +41,24 @@ function indexOf(ns: string): InstanceType<typeof usearch.Index> {
 }
 
 function handle(m: WorkerRequest): WorkerReply {
+  if (m.op === "save") {
+    const saved: { ns: string; file: string }[] = [];
+    for (const [ns, index] of indexes) {
+      if (index.size() === 0) continue;
+      const file = join(m.dir, `${createHash("sha256").update(ns).digest("hex")}.usearch`);
+      index.save(file);
+      saved.push({ ns, file });
+    }
+    return { id: m.id, ok: true, saved };
+  }
+  if (m.op === "reset") {
+    indexes.clear();
+    return { id: m.id, ok: true };
+  }
+  if (m.op === "load") {
+    indexOf(m.ns).load(m.file);
+    return { id: m.id, ok: true };
+  }
   if (m.op === "add") {
     const index = indexOf(m.ns);
     const keys = BigUint64Array.from(m.keys, (k) => BigInt(k));

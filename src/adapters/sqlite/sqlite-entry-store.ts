@@ -1,5 +1,13 @@
 import type BetterSqlite3 from "better-sqlite3";
-import type { EntryFilter, EntryStore, LetheFilter, LetheReinforcement, TextHit, VectorBatch } from "../../core/knowledge/entry-store.js";
+import type {
+  EntryFilter,
+  EntryStore,
+  LetheFilter,
+  LetheReinforcement,
+  SeqMarks,
+  TextHit,
+  VectorBatch,
+} from "../../core/knowledge/entry-store.js";
 import type { Affect, Category, Entry, LetheCandidate, LetheEntry, NewEntry } from "../../core/knowledge/types.js";
 import { namespaceOf } from "../../core/knowledge/types.js";
 import type { SqliteDatabase } from "./database.js";
@@ -156,7 +164,13 @@ export class SqliteEntryStore implements EntryStore {
     })();
   }
 
-  async *scanVectors(batchSize: number): AsyncIterable<VectorBatch> {
+  async seqMarks(): Promise<SeqMarks> {
+    const e = this.#stmt("SELECT COALESCE(MAX(seq), 0) AS m FROM entries").get() as { m: number };
+    const l = this.#stmt("SELECT COALESCE(MAX(seq), 0) AS m FROM lethe_entries").get() as { m: number };
+    return { entries: e.m, lethe: l.m };
+  }
+
+  async *scanVectors(batchSize: number, from: SeqMarks = { entries: 0, lethe: 0 }): AsyncIterable<VectorBatch> {
     for (const [table, nsOf] of [
       [
         "entries",
@@ -165,7 +179,7 @@ export class SqliteEntryStore implements EntryStore {
       ["lethe_entries", (r: Row) => [namespaceOf("lethe", r.owner as string)]],
     ] as const) {
       const owner = table === "entries" ? "user_id AS owner, in_clade" : "domain AS owner";
-      let after = 0;
+      let after = table === "entries" ? from.entries : from.lethe;
       for (;;) {
         const rows = this.#stmt(
           `SELECT seq, ${owner}, embedding FROM ${table} WHERE embedding IS NOT NULL AND seq > ? ORDER BY seq LIMIT ?`,

@@ -23,6 +23,12 @@ export interface TextHit {
   readonly relevance: number;
 }
 
+/** High-water marks of the two seq spaces (entries, lethe entries). */
+export interface SeqMarks {
+  readonly entries: number;
+  readonly lethe: number;
+}
+
 /** A batch of stored vectors, for rebuilding indexes. */
 export interface VectorBatch {
   readonly namespace: string;
@@ -60,8 +66,13 @@ export interface EntryStore {
   pageGolemEntries(golemId: string, afterSeq: number, limit: number, now: number): Promise<Entry[]>;
   /** Deletes entries expired at `now`; returns what was removed, for index upkeep. */
   purgeExpired(now: number): Promise<{ seq: number; userId: string; inClade: boolean }[]>;
-  /** Every stored vector by namespace (`vault:u`, `clade:u`, `lethe:d`), in batches of about `batchSize`. */
-  scanVectors(batchSize: number): AsyncIterable<VectorBatch>;
+  /**
+   * Stored vectors by namespace (`vault:u`, `clade:u`, `lethe:d`), in batches of about
+   * `batchSize`: entries with seq > `after.entries` and lethe entries with seq > `after.lethe`.
+   */
+  scanVectors(batchSize: number, after?: SeqMarks): AsyncIterable<VectorBatch>;
+  /** The highest seq of entries and of lethe entries (0 when empty). */
+  seqMarks(): Promise<SeqMarks>;
 
   /** Candidates due at `now`, oldest due first. */
   dueLethe(now: number, limit: number): Promise<LetheCandidate[]>;
