@@ -1,0 +1,116 @@
+/**
+ * HTTP load generator for the knowledge benchmarks, run in its own process so the server under
+ * test does not share its event loop with the client. `runLoad(job)` forks this file; the child
+ * sends the requests over keep-alive sockets (`http.Agent`, maxSockets = concurrency) and sends
+ * back each request's latency (request start → last response byte) and, if asked, the bodies.
+ */
+import { fork } from "node:child_process";
+import http from "node:http";
+import { fileURLToPath } from "node:url";
+import { clusteredSource, DIM, nowMs, rng, words } from "./common.js";
+
+export interface LoadJob {
+  readonly url: string;
+  readonly token?: string;
+  readonly method: "GET" | "POST";
+  readonly path: string;
+  readonly concurrency: number;
+  /** Stop after this many requests… */
+  readonly max: number;
+  /** …or once this much time has passed (no new request starts after it). */
+  readonly durationMs: number;
+  /** Request i sends bodies[i] (list mode; max ≤ bodies.length). */
+  readonly bodies?: readonly string[];
+  /** Generated entry writes for this golem instead of a list (each embedding unique); `batch` > 1: {entries: [...]} bodies. */
+  readonly writes?: { readonly golemId: string; readonly seed: number; readonly batch?: number };
+  /** Send back every response body (in request order). */
+  readonly keep?: boolean;
+}
+
+export interface LoadResult {
+  readonly sent: number;
+  readonly elapsedMs: number;
+  /** Latency in ms per request, in request order. */
+  readonly lat: number[];
+  readonly statuses: Record<string, number>;
+  readonly bodies?: string[];
+  /** CPU time (user + system) the client process spent during the run, ms. */
+  readonly clientCpuMs: number;
+}
+
+/** Runs `job` from a child process and resolves with its result. */
+export function runLoad(job: LoadJob): Promise<LoadResult> {
+  const child = fork(fileURLToPath(import.meta.url), ["--child"], { execArgv: ["--import", "tsx"], serialization: "advanced" });
+  return new Promise((resolve, reject) => {
+    child.once("message", (r) => {
+      resolve(r as LoadResult);
+      child.disconnect();
+    });
+    child.once("exit", (code) => reject(new Error(`load client exited (${code})`)));
+    child.send(job);
+  });
+}
+
+/** Write bodies: a pool of clustered vectors, each request with 4 fresh random components (so no two match). */
+function writeBodies(golemId: string, seed: number, batch: number): (i: number) => string {
+  const rand = rng(seed);
+  const pool = clusteredSource(seed).draw(2_000);
+  const tails = Array.from({ length: 2_000 }, (_, r) =>
+    Array.from(pool.subarray(r * DIM + 4, (r + 1) * DIM), (x) => x.toPrecision(7)).join(","),
+  );
+  const head = `{"golem_id":${JSON.stringify(golemId)},"layer":"vault","category":"insight","confidence":0.5,"content":"`;
+  const one = (i: number) => {
+    const fresh = [0, 1, 2, 3].map(() => ((rand() - 0.5) * 0.2).toPrecision(7)).join(",");
+    return `${head}bench entry ${i}: ${words(rand, 12)}","embedding":[${fresh},${tails[i % 2_000]}]}`;
+  };
+  if (batch <= 1) return one;
+  return (i) => `{"entries":[${Array.from({ length: batch }, (_, j) => one(i * batch + j)).join(",")}]}`;
+}
+
+async function child(job: LoadJob): Promise<LoadResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: job.concurrency });
+  const target = new URL(job.path, job.url);
+  const make = job.writes ? writeBodies(job.writes.golemId, job.writes.seed, job.writes.batch ?? 1) : (i: number) => job.bodies?.[i];
+  const max = job.bodies ? Math.min(job.max, job.bodies.length) : job.max;
+  const lat: number[] = [];
+  const bodies: string[] = [];
+  const statuses: Record<string, number> = {};
+  const send = (i: number) =>
+    new Promise<void>((resolve) => {
+      const body = make(i);
+      const headers: Record<string, string> = {};
+      if (job.token) headers.authorization = `Bearer ${job.token}`;
+      if (body !== undefined) (headers["content-type"] = "application/json"), (headers["content-length"] = String(Buffer.byteLength(body)));
+      const t0 = nowMs();
+      const done = (status: string, text: string) => {
+        lat[i] = nowMs() - t0;
+        statuses[status] = (statuses[status] ?? 0) + 1;
+        if (job.keep) bodies[i] = text;
+        resolve();
+      };
+      const req = http.request(target, { method: job.method, agent, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => done(String(res.statusCode), Buffer.concat(chunks).toString("utf8")));
+      });
+      req.on("error", (e) => done(`error:${(e as NodeJS.ErrnoException).code ?? e.message}`, ""));
+      req.end(body);
+    });
+  let next = 0;
+  const cpu0 = process.cpuUsage();
+  const start = nowMs();
+  const worker = async () => {
+    while (next < max && nowMs() - start < job.durationMs) await send(next++);
+  };
+  await Promise.all(Array.from({ length: job.concurrency }, worker));
+  const elapsedMs = nowMs() - start;
+  const cpu = process.cpuUsage(cpu0);
+  agent.destroy();
+  return { sent: next, elapsedMs, lat, statuses, clientCpuMs: (cpu.user + cpu.system) / 1000, ...(job.keep ? { bodies } : {}) };
+}
+
+if (process.argv.includes("--child")) {
+  process.once("message", async (job) => {
+    process.send?.(await child(job as LoadJob));
+  });
+}
