@@ -65,7 +65,8 @@ function handle(m: WorkerRequest): WorkerReply {
     // A key re-added replaces its vector: usearch (multi: false) refuses duplicates otherwise.
     const present = keys.filter((k) => index.contains(k) as boolean);
     if (present.length) index.remove(present);
-    index.add(keys, m.vectors);
+    // One thread: the other core belongs to the event loop serving requests.
+    index.add(keys, m.vectors, 1);
     return { id: m.id, ok: true };
   }
   if (m.op === "remove") {

@@ -3,7 +3,7 @@ import type { VectorHit, VectorIndex } from "./vector-index.js";
 /** Options of VectorSearch. */
 export interface VectorSearchOptions {
   readonly dimensions: number;
-  /** Most vectors sent to the index in one batch. Default 2048. */
+  /** Most vectors sent to the index in one batch. Default 64: a search queued behind a batch waits for all of it. */
   readonly batchSize?: number;
 }
 
@@ -26,7 +26,7 @@ export class VectorSearch {
   constructor(index: VectorIndex, opts: VectorSearchOptions) {
     this.#index = index;
     this.#dim = opts.dimensions;
-    this.#batchSize = opts.batchSize ?? 2048;
+    this.#batchSize = opts.batchSize ?? 64;
   }
 
   /** Makes `vector` (normalised) searchable under `key` now; the index catches up in the background. */

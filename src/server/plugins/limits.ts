@@ -17,9 +17,9 @@ export interface LimitsOptions {
 
 const READS = new Set(["GET", "HEAD", "OPTIONS"]);
 
-/** True for methods that change nothing. */
+/** True for requests that change nothing: safe methods, and routes declared `scope: "read"` (a POST query). */
 export function isRead(req: FastifyRequest): boolean {
-  return READS.has(req.method);
+  return READS.has(req.method) || req.routeOptions.config.scope === "read";
 }
 
 /**
