@@ -64,7 +64,12 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       audit: storage.audit,
       clock,
       verifier: new ViemSignatureVerifier(),
-      options: { adminToken: adminToken.token, challengeTtlMs: 5 * 60_000, sessionTtlMs: config.sessionTtlMs },
+      options: {
+        adminToken: adminToken.token,
+        challengeTtlMs: 5 * 60_000,
+        challengeKey: storedSecret(config, "challenge-key"),
+        sessionTtlMs: config.sessionTtlMs,
+      },
     });
     const bus = new MemoryEventBus();
     const metrics = new Metrics();
@@ -78,7 +83,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       clock,
       entries: storage.entries,
       bus,
-      salt: letheSalt(config),
+      salt: storedSecret(config, "lethe-salt"),
       scheduler: tasks,
       blobs: storage.blobs,
       ...(options.random ? { random: options.random } : {}),
@@ -172,8 +177,8 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
   }
 }
 
-/** The salt of lethe source hashes: kept 0600 in the data dir (new per run under amnesia). */
-function letheSalt(config: Config): string {
+/** A server secret kept 0600 in the data dir (lethe salt, challenge key); new per run under amnesia. */
+function storedSecret(config: Config, name: string): string {
   if (config.amnesia) return base64url(randomBytes(32));
-  return loadOrCreateSecret(join(resolve(config.dataDir), "lethe-salt"), () => base64url(randomBytes(32))).value;
+  return loadOrCreateSecret(join(resolve(config.dataDir), name), () => base64url(randomBytes(32))).value;
 }

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import Database from "better-sqlite3";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { ManualClock } from "../../src/core/platform/clock.js";
 import type { RouteInfo } from "../../src/server/app.js";
@@ -229,5 +231,46 @@ describe("wallet sign-in (EIP-191)", () => {
     });
     assert.equal(r.status, 401);
     assert.equal(await s.styx.storage.identity.getGolem("trap"), undefined);
+  });
+});
+
+describe("wallet challenges", () => {
+  it("store nothing until a signed one is used, and refuse a nonce forged for another wallet", async () => {
+    const s = await startTestServer({ persistent: true });
+    try {
+      const account = privateKeyToAccount(generatePrivateKey());
+      await s.request("POST", "/v1/admin/users", { token: s.adminToken, body: { id: "nonce-u", wallet_address: account.address } });
+      const other = privateKeyToAccount(generatePrivateKey());
+      for (let i = 0; i < 50; i++)
+        assert.equal((await s.request("POST", "/v1/auth/challenge", { body: { wallet_address: other.address } })).status, 201);
+      const rows = () => {
+        const db = new Database(join(s.dataDir as string, "styx.db"), { readonly: true });
+        const n = (db.prepare("SELECT COUNT(*) AS n FROM used_nonces").get() as { n: number }).n;
+        db.close();
+        return n;
+      };
+      assert.equal(rows(), 0, "anonymous challenges wrote rows");
+      // A nonce issued for another wallet, signed by ours: the HMAC binds it to that wallet.
+      const foreign = await s.request("POST", "/v1/auth/challenge", { body: { wallet_address: other.address } });
+      const message = (foreign.json.message as string).replace(other.address.toLowerCase(), account.address.toLowerCase());
+      const sig = await account.signMessage({ message });
+      const r = await s.request("POST", "/v1/auth/verify", {
+        body: { wallet_address: account.address, nonce: foreign.json.nonce, signature: sig },
+      });
+      assert.equal(r.status, 401);
+      assert.equal(r.json.error.code, "STYX_AUTH_INVALID_CHALLENGE");
+      const mine = await s.request("POST", "/v1/auth/challenge", { body: { wallet_address: account.address } });
+      const ok = await s.request("POST", "/v1/auth/verify", {
+        body: {
+          wallet_address: account.address,
+          nonce: mine.json.nonce,
+          signature: await account.signMessage({ message: mine.json.message }),
+        },
+      });
+      assert.equal(ok.status, 200);
+      assert.equal(rows(), 1);
+    } finally {
+      await s.close();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import type { IdentityStore } from "../../core/identity/identity-store.js";
-import type { ApiKey, Golem, Session, User, WalletChallenge } from "../../core/identity/types.js";
+import type { ApiKey, Golem, Session, User } from "../../core/identity/types.js";
 import { StyxError } from "../../core/platform/errors.js";
 
 /**
@@ -12,7 +12,7 @@ export class MemoryIdentityStore implements IdentityStore {
   readonly #golems = new Map<string, Golem>();
   readonly #keys = new Map<string, ApiKey>();
   readonly #keysByHash = new Map<string, string>();
-  readonly #challenges = new Map<string, WalletChallenge>();
+  readonly #usedNonces = new Map<string, number>();
   readonly #sessions = new Map<string, Session>();
 
   async createUser(user: User): Promise<void> {
@@ -70,19 +70,10 @@ export class MemoryIdentityStore implements IdentityStore {
     return revoked;
   }
 
-  async createChallenge(challenge: WalletChallenge): Promise<void> {
-    if (this.#challenges.has(challenge.nonce)) throw conflict("nonce");
-    this.#challenges.set(challenge.nonce, challenge);
-  }
-  async getChallenge(nonce: string, now: number): Promise<WalletChallenge | undefined> {
-    const c = this.#challenges.get(nonce);
-    return c && c.expiresAt > now ? c : undefined;
-  }
-  async consumeChallenge(nonce: string, now: number): Promise<WalletChallenge | undefined> {
-    const c = this.#challenges.get(nonce);
-    if (!c) return undefined;
-    this.#challenges.delete(nonce);
-    return c.expiresAt > now ? c : undefined;
+  async spendNonce(nonce: string, expiresAt: number): Promise<boolean> {
+    if (this.#usedNonces.has(nonce)) return false;
+    this.#usedNonces.set(nonce, expiresAt);
+    return true;
   }
 
   async createSession(session: Session): Promise<void> {
@@ -95,7 +86,7 @@ export class MemoryIdentityStore implements IdentityStore {
 
   async purgeExpiredAuth(now: number): Promise<number> {
     let n = 0;
-    for (const [k, c] of this.#challenges) if (c.expiresAt <= now && this.#challenges.delete(k)) n++;
+    for (const [k, exp] of this.#usedNonces) if (exp <= now && this.#usedNonces.delete(k)) n++;
     for (const [k, s] of this.#sessions) if (s.expiresAt <= now && this.#sessions.delete(k)) n++;
     return n;
   }

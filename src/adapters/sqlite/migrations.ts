@@ -42,10 +42,8 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
         revoked_at INTEGER
       ) STRICT;
       CREATE INDEX api_keys_user ON api_keys(user_id, created_at);
-      CREATE TABLE wallet_challenges (
+      CREATE TABLE used_nonces (
         nonce TEXT PRIMARY KEY,
-        wallet_address TEXT NOT NULL,
-        message TEXT NOT NULL,
         expires_at INTEGER NOT NULL
       ) STRICT;
       CREATE TABLE sessions (

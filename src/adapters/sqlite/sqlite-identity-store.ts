@@ -1,5 +1,5 @@
 import type { IdentityStore } from "../../core/identity/identity-store.js";
-import type { ApiKey, Golem, GolemStatus, Scope, Session, Tier, User, WalletChallenge } from "../../core/identity/types.js";
+import type { ApiKey, Golem, GolemStatus, Scope, Session, Tier, User } from "../../core/identity/types.js";
 import { StyxError } from "../../core/platform/errors.js";
 import { isUniqueViolation, type SqliteDatabase } from "./database.js";
 
@@ -33,16 +33,12 @@ export class SqliteIdentityStore implements IdentityStore {
       keyByHash: db.prepare("SELECT * FROM api_keys WHERE key_hash = ?"),
       listKeys: db.prepare("SELECT * FROM api_keys WHERE user_id = ? ORDER BY created_at, rowid"),
       revokeKey: db.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"),
-      insertChallenge: db.prepare(
-        "INSERT INTO wallet_challenges (nonce, wallet_address, message, expires_at) VALUES (@nonce, @walletAddress, @message, @expiresAt)",
-      ),
-      getChallenge: db.prepare("SELECT * FROM wallet_challenges WHERE nonce = ? AND expires_at > ?"),
-      consumeChallenge: db.prepare("DELETE FROM wallet_challenges WHERE nonce = ? RETURNING *"),
+      spendNonce: db.prepare("INSERT INTO used_nonces (nonce, expires_at) VALUES (?, ?) ON CONFLICT(nonce) DO NOTHING"),
       insertSession: db.prepare(
         "INSERT INTO sessions (id, token_hash, user_id, golem_id, created_at, expires_at) VALUES (@id, @tokenHash, @userId, @golemId, @createdAt, @expiresAt)",
       ),
       sessionByHash: db.prepare("SELECT * FROM sessions WHERE token_hash = ?"),
-      purgeChallenges: db.prepare("DELETE FROM wallet_challenges WHERE expires_at <= ?"),
+      purgeNonces: db.prepare("DELETE FROM used_nonces WHERE expires_at <= ?"),
       purgeSessions: db.prepare("DELETE FROM sessions WHERE expires_at <= ?"),
     };
   }
@@ -87,15 +83,8 @@ export class SqliteIdentityStore implements IdentityStore {
     return this.getApiKey(id);
   }
 
-  async createChallenge(c: WalletChallenge): Promise<void> {
-    insert(() => this.#q.insertChallenge.run(c), "nonce");
-  }
-  async getChallenge(nonce: string, now: number): Promise<WalletChallenge | undefined> {
-    return toChallenge(this.#q.getChallenge.get(nonce, now) as Row | undefined);
-  }
-  async consumeChallenge(nonce: string, now: number): Promise<WalletChallenge | undefined> {
-    const c = toChallenge(this.#q.consumeChallenge.get(nonce) as Row | undefined);
-    return c && c.expiresAt > now ? c : undefined;
+  async spendNonce(nonce: string, expiresAt: number): Promise<boolean> {
+    return this.#q.spendNonce.run(nonce, expiresAt).changes === 1;
   }
 
   async createSession(s: Session): Promise<void> {
@@ -115,7 +104,7 @@ export class SqliteIdentityStore implements IdentityStore {
   }
 
   async purgeExpiredAuth(now: number): Promise<number> {
-    return this.#db.transaction(() => this.#q.purgeChallenges.run(now).changes + this.#q.purgeSessions.run(now).changes)();
+    return this.#db.transaction(() => this.#q.purgeNonces.run(now).changes + this.#q.purgeSessions.run(now).changes)();
   }
 }
 
@@ -169,15 +158,5 @@ function toKey(r: Row | undefined): ApiKey | undefined {
     createdAt: r.created_at as number,
     expiresAt: (r.expires_at as number | null) ?? null,
     revokedAt: (r.revoked_at as number | null) ?? null,
-  };
-}
-
-function toChallenge(r: Row | undefined): WalletChallenge | undefined {
-  if (!r) return undefined;
-  return {
-    nonce: r.nonce as string,
-    walletAddress: r.wallet_address as string,
-    message: r.message as string,
-    expiresAt: r.expires_at as number,
   };
 }

@@ -1,6 +1,6 @@
 import type { AuditLog } from "../platform/audit.js";
 import { type Clock, iso } from "../platform/clock.js";
-import { base64url, constantTimeEqual, newId, randomBytes, sha256Hex } from "../platform/crypto.js";
+import { base64url, constantTimeEqual, hmacSha256Hex, newId, randomBytes, sha256Hex } from "../platform/crypto.js";
 import { StyxError } from "../platform/errors.js";
 import { newSecret } from "./identity-service.js";
 import type { IdentityStore } from "./identity-store.js";
@@ -14,6 +14,8 @@ export interface AuthOptions {
   readonly adminToken: string;
   /** How long a wallet challenge may be answered, in ms. */
   readonly challengeTtlMs: number;
+  /** Secret that signs challenges, so they need no storage until used (≥ 16 chars). */
+  readonly challengeKey: string;
   /** How long a wallet session token lives, in ms. */
   readonly sessionTtlMs: number;
 }
@@ -84,21 +86,23 @@ export class AuthService {
     throw new StyxError("STYX_AUTH_INVALID_KEY");
   }
 
-  /** Starts a wallet sign-in: an EIP-191 message with a single-use nonce. */
+  /**
+   * Starts a wallet sign-in: an EIP-191 message with a single-use nonce. Nothing is stored: the
+   * nonce carries its expiry and an HMAC binding it to the wallet, so anonymous callers cannot
+   * fill the database with challenges; only a used nonce is recorded.
+   */
   async createChallenge(walletAddress: string): Promise<WalletChallenge> {
     const now = this.#clock.now();
     await this.#maybePurge(now);
     const address = walletAddress.toLowerCase();
-    const nonce = base64url(randomBytes(18));
     const expiresAt = now + this.#opts.challengeTtlMs;
-    const challenge: WalletChallenge = {
-      nonce,
-      walletAddress: address,
-      message: challengeMessage(address, nonce, now, expiresAt),
-      expiresAt,
-    };
-    await this.#store.createChallenge(challenge);
-    return challenge;
+    const head = `${expiresAt.toString(36)}.${base64url(randomBytes(12))}`;
+    const nonce = `${head}.${this.#mac(address, head)}`;
+    return { nonce, walletAddress: address, message: challengeMessage(address, nonce, now, expiresAt), expiresAt };
+  }
+
+  #mac(address: string, head: string): string {
+    return hmacSha256Hex(this.#opts.challengeKey, `${address}|${head}`).slice(0, 32);
   }
 
   /**
@@ -107,7 +111,7 @@ export class AuthService {
    */
   async verifyChallenge(input: { walletAddress: string; nonce: string; signature: string }, ctx: CallContext = {}): Promise<IssuedSession> {
     const now = this.#clock.now();
-    const address = await this.proveWallet(input);
+    const { address, expiresAt } = await this.#checkSigned(input, now);
     const golem = await this.#store.findGolemByWallet(address);
     const user = await this.#store.findUserByWallet(address);
     if (golem && user && golem.userId !== user.id) {
@@ -115,6 +119,7 @@ export class AuthService {
     }
     const userId = golem?.userId ?? user?.id;
     if (!userId) throw new StyxError("STYX_AUTH_UNKNOWN_WALLET");
+    if (!(await this.#store.spendNonce(input.nonce, expiresAt))) throw new StyxError("STYX_AUTH_INVALID_CHALLENGE");
     const token = newSecret();
     const session = {
       id: newId("ses"),
@@ -137,18 +142,30 @@ export class AuthService {
 
   /**
    * Proves control of a wallet with a signed challenge (sign-in, or attaching the wallet to a
-   * golem). Consumes the nonce only after the signature verifies; returns the lowercase address.
+   * golem) and spends the nonce; returns the lowercase address.
    */
   async proveWallet(input: { walletAddress: string; nonce: string; signature: string }): Promise<string> {
-    const now = this.#clock.now();
+    const { address, expiresAt } = await this.#checkSigned(input, this.#clock.now());
+    if (!(await this.#store.spendNonce(input.nonce, expiresAt))) throw new StyxError("STYX_AUTH_INVALID_CHALLENGE");
+    return address;
+  }
+
+  /** Checks the nonce's HMAC and expiry, rebuilds the signed message and verifies the signature. Spends nothing. */
+  async #checkSigned(
+    input: { walletAddress: string; nonce: string; signature: string },
+    now: number,
+  ): Promise<{ address: string; expiresAt: number }> {
     const address = input.walletAddress.toLowerCase();
-    const challenge = await this.#store.getChallenge(input.nonce, now);
-    if (!challenge || challenge.walletAddress !== address) throw new StyxError("STYX_AUTH_INVALID_CHALLENGE");
-    if (!(await this.#verifier.verifyPersonalMessage(address, challenge.message, input.signature))) {
+    const m = /^([0-9a-z]{1,12})\.([A-Za-z0-9_-]{16})\.([0-9a-f]{32})$/.exec(input.nonce);
+    const expiresAt = m ? Number.parseInt(m[1] as string, 36) : Number.NaN;
+    if (!m || !constantTimeEqual(this.#mac(address, `${m[1]}.${m[2]}`), m[3] as string) || !(expiresAt > now)) {
+      throw new StyxError("STYX_AUTH_INVALID_CHALLENGE");
+    }
+    const message = challengeMessage(address, input.nonce, expiresAt - this.#opts.challengeTtlMs, expiresAt);
+    if (!(await this.#verifier.verifyPersonalMessage(address, message, input.signature))) {
       throw new StyxError("STYX_AUTH_INVALID_SIGNATURE");
     }
-    if (!(await this.#store.consumeChallenge(input.nonce, now))) throw new StyxError("STYX_AUTH_INVALID_CHALLENGE");
-    return address;
+    return { address, expiresAt };
   }
 
   async #maybePurge(now: number): Promise<void> {

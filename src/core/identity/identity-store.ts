@@ -1,9 +1,9 @@
-import type { ApiKey, Golem, Session, User, WalletChallenge } from "./types.js";
+import type { ApiKey, Golem, Session, User } from "./types.js";
 
 /**
  * Persistence of users, golems, API keys, wallet challenges and sessions.
  * Obligations: ids and wallet addresses are unique per table (a clash rejects with
- * `StyxError("STYX_CONFLICT")` and writes nothing); `consumeChallenge` is atomic, so a nonce is
+ * `StyxError("STYX_CONFLICT")` and writes nothing); `spendNonce` is atomic, so a nonce is
  * handed out at most once; lookups by hash are exact matches on the stored SHA-256 hex.
  * Implementations: memory (amnesia), SQLite (micronode), PostgreSQL (macronode).
  */
@@ -26,15 +26,15 @@ export interface IdentityStore {
   /** Marks the key revoked at `at` (first revocation wins); returns the stored key or undefined. */
   revokeApiKey(id: string, at: number): Promise<ApiKey | undefined>;
 
-  createChallenge(challenge: WalletChallenge): Promise<void>;
-  /** The challenge if it exists and has not expired at `now`; does not consume it. */
-  getChallenge(nonce: string, now: number): Promise<WalletChallenge | undefined>;
-  /** Removes and returns the challenge if it exists and has not expired at `now`. */
-  consumeChallenge(nonce: string, now: number): Promise<WalletChallenge | undefined>;
+  /**
+   * Records that a wallet-challenge nonce was used (challenges themselves are stateless and
+   * signed); false, writing nothing, when it was used before. Kept until `expiresAt`.
+   */
+  spendNonce(nonce: string, expiresAt: number): Promise<boolean>;
 
   createSession(session: Session): Promise<void>;
   findSessionByHash(tokenHash: string): Promise<Session | undefined>;
 
-  /** Deletes challenges and sessions that expired before `now`; returns how many. */
+  /** Deletes used nonces and sessions that expired before `now`; returns how many. */
   purgeExpiredAuth(now: number): Promise<number>;
 }

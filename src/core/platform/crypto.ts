@@ -35,6 +35,28 @@ export function sha256Hex(data: string | Uint8Array): string {
   return h.digest("hex");
 }
 
+/** HMAC-SHA256 (RFC 2104) of a UTF-8 message under a UTF-8 key, as lowercase hex. */
+export function hmacSha256Hex(key: string, message: string): string {
+  const h = ready(sha256);
+  const block = 64;
+  let k = new TextEncoder().encode(key);
+  if (k.length > block) k = Uint8Array.from(Buffer.from(sha256Hex(k), "hex"));
+  const ipad = new Uint8Array(block).fill(0x36);
+  const opad = new Uint8Array(block).fill(0x5c);
+  for (let i = 0; i < k.length; i++) {
+    ipad[i] = (ipad[i] as number) ^ (k[i] as number);
+    opad[i] = (opad[i] as number) ^ (k[i] as number);
+  }
+  h.init();
+  h.update(ipad);
+  h.update(message);
+  const inner = h.digest("binary");
+  h.init();
+  h.update(opad);
+  h.update(inner);
+  return h.digest("hex");
+}
+
 /** `n` cryptographically random bytes. */
 export function randomBytes(n: number): Uint8Array {
   return globalThis.crypto.getRandomValues(new Uint8Array(n));

@@ -91,20 +91,16 @@ export function describeIdentityStoreContract(name: string, make: () => Promise<
       await assert.rejects(store.createApiKey(keyFixture("k3", "u1", "h1")), isConflict);
     });
 
-    it("hands a challenge out once and never after it expired", async () => {
-      await store.createChallenge({ nonce: "n1", walletAddress: "0xabc", message: "m", expiresAt: T + 100 });
-      await store.createChallenge({ nonce: "n2", walletAddress: "0xabc", message: "m", expiresAt: T + 100 });
-      assert.equal((await store.getChallenge("n1", T))?.nonce, "n1");
-      assert.equal((await store.consumeChallenge("n1", T))?.nonce, "n1");
-      assert.equal(await store.consumeChallenge("n1", T), undefined);
-      assert.equal(await store.getChallenge("n2", T + 100), undefined);
-      assert.equal(await store.consumeChallenge("n2", T + 100), undefined);
+    it("spends a nonce once", async () => {
+      assert.equal(await store.spendNonce("n1", T + 100), true);
+      assert.equal(await store.spendNonce("n1", T + 100), false);
+      assert.equal(await store.spendNonce("n2", T + 100), true);
     });
 
-    it("finds sessions by hash and purges expired challenges and sessions", async () => {
+    it("finds sessions by hash and purges expired nonces and sessions", async () => {
       await store.createUser(userFixture("u1"));
       await store.createSession({ id: "s1", tokenHash: "th1", userId: "u1", golemId: null, createdAt: T, expiresAt: T + 10 });
-      await store.createChallenge({ nonce: "n1", walletAddress: "0xabc", message: "m", expiresAt: T + 10 });
+      await store.spendNonce("n1", T + 10);
       assert.equal((await store.findSessionByHash("th1"))?.userId, "u1");
       assert.equal(await store.purgeExpiredAuth(T + 5), 0);
       assert.equal(await store.purgeExpiredAuth(T + 10), 2);
