@@ -14,6 +14,7 @@ import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import hnswlib from "hnswlib-node";
 import { Index, MetricKind, ScalarKind } from "usearch";
+import { rng } from "./lib/common.js";
 
 const DIM = 384;
 const K = 10;
@@ -31,18 +32,6 @@ type Candidate = "usearch" | "hnswlib-node";
 type Build = { buildS: number; rssMb: number; heapMb: number };
 type ChildResult = Build & { lat: number[]; ids: number[] }; // ids: Q × K, row-major
 type Row = Partial<Build> & { name: string; settings: string; p50: number; p99: number; recall: number };
-
-/** mulberry32: tiny, fast, seedable; Math.random cannot be seeded. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function normalise(m: Float32Array, rows: number): void {
   for (let r = 0; r < rows; r++) {

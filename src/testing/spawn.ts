@@ -4,11 +4,11 @@ import { fileURLToPath } from "node:url";
 /** The compiled CLI entry (tests that spawn processes run what `npm start` runs). */
 export const CLI = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
 
-/** Runs `styx <args>` to completion. */
+/** Runs `styx <args>` to completion with exactly `opts.env` (the child needs no PATH: it is `node` by absolute path). */
 export function runCli(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}) {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     cwd: opts.cwd,
-    env: { PATH: process.env.PATH ?? "", ...opts.env },
+    env: { ...opts.env },
     encoding: "utf8",
     timeout: 30_000,
   });
@@ -32,7 +32,7 @@ export async function spawnServer(args: string[], opts: { env?: Record<string, s
   const proc = spawn(process.execPath, [CLI, "serve", "--host", "127.0.0.1", "--port", "0", ...args], {
     cwd: opts.cwd,
     // Parallel test files load the 2 cores: shed load only on real stalls, as startTestServer does.
-    env: { PATH: process.env.PATH ?? "", STYX_MAX_EVENT_LOOP_LAG: "5s", ...opts.env },
+    env: { STYX_MAX_EVENT_LOOP_LAG: "5s", ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

@@ -291,27 +291,22 @@ function entryWhere(f: EntryFilter, p: string): { where: string; args: unknown[]
   const parts = [`+${p}user_id = ?`, `(${p}expires_at IS NULL OR ${p}expires_at > ?)`];
   const args: unknown[] = [f.userId, f.now];
   if (f.cladeOnly) parts.push(`+${p}in_clade = 1`);
-  if (f.domains?.length) {
-    parts.push(`+${p}domain IN (SELECT value FROM json_each(?))`);
-    args.push(JSON.stringify(f.domains));
-  }
-  if (f.categories?.length) {
-    parts.push(`+${p}category IN (SELECT value FROM json_each(?))`);
-    args.push(JSON.stringify(f.categories));
-  }
-  return { where: parts.join(" AND "), args };
+  return listFilters(f, p, parts, args);
 }
 
 function letheWhere(f: LetheFilter, p: string): { where: string; args: unknown[] } {
-  const parts = ["1 = 1"];
-  const args: unknown[] = [];
-  if (f.domains?.length) {
-    parts.push(`+${p}domain IN (SELECT value FROM json_each(?))`);
-    args.push(JSON.stringify(f.domains));
-  }
-  if (f.categories?.length) {
-    parts.push(`+${p}category IN (SELECT value FROM json_each(?))`);
-    args.push(JSON.stringify(f.categories));
+  return listFilters(f, p, ["1 = 1"], []);
+}
+
+/** Adds the optional domain and category lists (as JSON arrays) to a WHERE clause. */
+function listFilters(f: LetheFilter, p: string, parts: string[], args: unknown[]): { where: string; args: unknown[] } {
+  for (const [column, values] of [
+    ["domain", f.domains],
+    ["category", f.categories],
+  ] as const) {
+    if (!values?.length) continue;
+    parts.push(`+${p}${column} IN (SELECT value FROM json_each(?))`);
+    args.push(JSON.stringify(values));
   }
   return { where: parts.join(" AND "), args };
 }
