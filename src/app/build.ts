@@ -1,10 +1,10 @@
 import { join, resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { ViemSignatureVerifier } from "../adapters/evm/viem-signature-verifier.js";
-import { MemoryEventBus } from "../adapters/memory/memory-event-bus.js";
 import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
 import type { Config } from "../config/load.js";
 import type { EventBus } from "../core/fabric/event-bus.js";
+import { streamKind } from "../core/fabric/streams.js";
 import { AuthService } from "../core/identity/auth-service.js";
 import { IdentityService } from "../core/identity/identity-service.js";
 import { Tenancy } from "../core/identity/tenancy.js";
@@ -16,6 +16,7 @@ import { LoadMonitor } from "../server/load-monitor.js";
 import { Metrics } from "../server/metrics.js";
 import { Scheduler } from "../tasks/scheduler.js";
 import { type AdminToken, resolveAdminToken } from "./admin-token.js";
+import { buildFabric, type FabricStack } from "./fabric.js";
 import { buildKnowledge, type KnowledgeStack } from "./knowledge.js";
 import { loadOrCreateSecret } from "./secrets.js";
 import { openStorage, type Storage } from "./storage.js";
@@ -30,8 +31,10 @@ export interface Styx {
   readonly audit: AuditLog;
   readonly storage: Storage;
   readonly knowledge: KnowledgeStack;
-  /** Events of this process (the event fabric subscribes here). */
+  /** Events of this process, sequenced into stream history (the socket hub subscribes here). */
   readonly bus: EventBus;
+  /** History, hub and golem-facing services of the event fabric. */
+  readonly fabric: FabricStack;
   /** Background tasks (lethe publication, TTL expiry); `runNow` for tests and operators. */
   readonly tasks: Scheduler;
   /** Load shedding decisions (sampled every second while listening). */
@@ -71,13 +74,16 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
         sessionTtlMs: config.sessionTtlMs,
       },
     });
-    const bus = new MemoryEventBus();
     const metrics = new Metrics();
     let logTask: (r: { name: string; ms: number; error?: unknown }) => void = () => {};
     const tasks = new Scheduler((r) => {
       metrics.taskDuration.observe({ task: r.name, outcome: r.error ? "error" : "ok" }, r.ms / 1000);
       logTask(r);
     });
+    const fabric = await buildFabric({ config, clock, storage, scheduler: tasks });
+    const bus = fabric.bus;
+    bus.subscribe((e) => metrics.events.inc({ stream: streamKind(e.stream) ?? "other" }));
+    bus.onError = (err) => app?.log.error({ err }, "event subscriber failed");
     const knowledge = buildKnowledge({
       config,
       clock,
@@ -124,6 +130,14 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       embedDim: config.embedDim,
       blobs: storage.blobs,
       blobMaxBytes: config.blobMaxBytes,
+      fabric: { hub: fabric.hub, service: fabric.service, history: fabric.history },
+      ws: {
+        pingIntervalMs: config.ws.pingIntervalMs,
+        authTimeoutMs: config.ws.authTimeoutMs,
+        maxQueueBytes: config.ws.sendQueueBytes,
+        maxConnections: config.ws.maxConnections,
+        deflate: config.ws.deflate,
+      },
       closing: () => closing,
       ...(options.logStream ? { logStream: options.logStream } : {}),
     });
@@ -137,6 +151,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       storage,
       knowledge,
       bus,
+      fabric,
       tasks,
       load,
       async listen() {
@@ -165,6 +180,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
           load.stop();
           await app.close();
           await tasks.stop();
+          await fabric.flush();
           await knowledge.close();
           await storage.close();
         })();

@@ -6,9 +6,13 @@ import { MemoryBlobStore } from "../adapters/memory/memory-blob-store.js";
 import { MemoryIdentityStore } from "../adapters/memory/memory-identity-store.js";
 import { openDatabase } from "../adapters/sqlite/database.js";
 import { SqliteAuditLog } from "../adapters/sqlite/sqlite-audit-log.js";
+import { SqliteCladeStore } from "../adapters/sqlite/sqlite-clade-store.js";
 import { SqliteEntryStore } from "../adapters/sqlite/sqlite-entry-store.js";
+import { SqliteEventLog } from "../adapters/sqlite/sqlite-event-log.js";
 import { SqliteIdentityStore } from "../adapters/sqlite/sqlite-identity-store.js";
 import type { Config } from "../config/load.js";
+import type { CladeStore } from "../core/fabric/clade.js";
+import type { EventLog } from "../core/fabric/event-log.js";
 import type { IdentityStore } from "../core/identity/identity-store.js";
 import type { EntryStore } from "../core/knowledge/entry-store.js";
 import type { AuditLog } from "../core/platform/audit.js";
@@ -24,6 +28,10 @@ export interface Storage {
   readonly entries: EntryStore;
   /** Blobs: files under `<dataDir>/blobs` (micronode), RAM (amnesia). */
   readonly blobs: BlobStore;
+  /** Warm stream history and its cold-archive index (same database as entries). */
+  readonly events: EventLog;
+  /** Clade membership and the clade-delta outbox (same database as entries). */
+  readonly clade: CladeStore;
   readonly checks: readonly DependencyCheck[];
   /** Where the data lives, for operators (never a credential). */
   readonly location: string;
@@ -53,6 +61,8 @@ export function openStorage(config: Config, clock: Clock, opts: { readonly?: boo
     const ram = openDatabase(":memory:");
     return {
       entries: new SqliteEntryStore(ram),
+      events: new SqliteEventLog(ram),
+      clade: new SqliteCladeStore(ram),
       identity: new MemoryIdentityStore(),
       audit: new MemoryAuditLog(clock),
       blobs: new MemoryBlobStore(),
@@ -71,6 +81,8 @@ export function openStorage(config: Config, clock: Clock, opts: { readonly?: boo
     identity: new SqliteIdentityStore(db),
     audit: new SqliteAuditLog(db, clock),
     entries: new SqliteEntryStore(db),
+    events: new SqliteEventLog(db),
+    clade: new SqliteCladeStore(db),
     blobs: new FsBlobStore(join(dir, "blobs")),
     checks: [
       // Details stay generic: health is public, and paths are for `styx doctor`.

@@ -38,6 +38,16 @@ export interface Config {
   readonly sessionTtlMs: number;
   readonly maxEventLoopLagMs: number;
   readonly maxInflight: number;
+  /** Sockets and stream history (SPEC §9). */
+  readonly ws: {
+    readonly pingIntervalMs: number;
+    readonly authTimeoutMs: number;
+    readonly sendQueueBytes: number;
+    readonly maxConnections: number;
+    readonly deflate: boolean;
+    readonly fanoutTickMs: number;
+  };
+  readonly historyRetentionMs: number;
   /** Variables that look like Styx settings but are not (likely typos). */
   readonly warnings: readonly string[];
 }
@@ -121,6 +131,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sessionTtlMs: r.STYX_SESSION_TTL,
     maxEventLoopLagMs: r.STYX_MAX_EVENT_LOOP_LAG,
     maxInflight: r.STYX_MAX_INFLIGHT,
+    ws: {
+      pingIntervalMs: r.STYX_WS_PING_INTERVAL,
+      authTimeoutMs: r.STYX_WS_AUTH_TIMEOUT,
+      sendQueueBytes: r.STYX_WS_SEND_QUEUE,
+      maxConnections: r.STYX_WS_MAX_CONNECTIONS,
+      deflate: r.STYX_WS_DEFLATE,
+      fanoutTickMs: r.STYX_WS_FANOUT_TICK,
+    },
+    historyRetentionMs: r.STYX_HISTORY_RETENTION,
     warnings,
   });
 }

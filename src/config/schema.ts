@@ -88,6 +88,41 @@ export const SETTINGS = {
     default: "2048",
     doc: "In-flight requests above which writes are shed (reads at 2×).",
   },
+  STYX_WS_PING_INTERVAL: {
+    parse: parseDurationIn(100, 600_000),
+    default: "20s",
+    doc: "Server ping interval on sockets; three unanswered pings close the socket (4009).",
+  },
+  STYX_WS_AUTH_TIMEOUT: {
+    parse: parseDurationIn(100, 60_000),
+    default: "5s",
+    doc: "Time a socket without credentials at upgrade has to send its `auth` message.",
+  },
+  STYX_WS_SEND_QUEUE: {
+    parse: parseSize,
+    default: "4mb",
+    doc: "Bytes a socket may have waiting to be sent; a reader that falls further behind is closed with 4008.",
+  },
+  STYX_WS_MAX_CONNECTIONS: {
+    parse: parseInteger(1, 1_000_000),
+    default: "20000",
+    doc: "Open sockets per process; more are refused with 503.",
+  },
+  STYX_WS_DEFLATE: {
+    parse: parseBool,
+    default: "0",
+    doc: "permessage-deflate on sockets (no context takeover, frames ≥ 1 KiB); off by default: it costs ~10× broadcast throughput.",
+  },
+  STYX_WS_FANOUT_TICK: {
+    parse: parseDurationIn(1, 1000),
+    default: "25ms",
+    doc: "Domain and public fan-out tick: events of one domain within a tick share one frame.",
+  },
+  STYX_HISTORY_RETENTION: {
+    parse: parseDurationIn(60_000, 3650 * 86_400_000),
+    default: "7d",
+    doc: "How long cold stream archives are kept (hot: last 1,000 events per stream in memory; warm: last 10,000 in the store).",
+  },
 } as const satisfies Record<string, Setting<unknown>>;
 
 /** A configuration variable name. */

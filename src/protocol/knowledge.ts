@@ -1,4 +1,5 @@
 import { type Static, Type } from "typebox";
+import { DOMAIN_PATTERN } from "../core/fabric/streams.js";
 import { CATEGORIES, LAYERS } from "../core/knowledge/types.js";
 import { BLOB_CID_PATTERN } from "../core/platform/blob-store.js";
 import { Id, IsoTime, Nullable } from "./common.js";
@@ -7,7 +8,7 @@ const Strict = { additionalProperties: false } as const;
 const Layer = Type.Union(LAYERS.map((l) => Type.Literal(l)));
 const Category = Type.Union(CATEGORIES.map((c) => Type.Literal(c)));
 /** A knowledge domain: a short lowercase token such as `defi.lending`. */
-export const Domain = Type.String({ pattern: "^[a-z0-9][a-z0-9_.-]{0,63}$", description: "Domain (lowercase token, ≤ 64 chars)" });
+export const Domain = Type.String({ pattern: DOMAIN_PATTERN, description: "Domain (lowercase token, ≤ 64 chars)" });
 const Unit = Type.Number({ minimum: 0, maximum: 1 });
 const Signed = Type.Number({ minimum: -1, maximum: 1 });
 

@@ -1,4 +1,6 @@
 import Fastify, { type FastifyContextConfig, type FastifyInstance, type FastifyReply } from "fastify";
+import type { FabricService } from "../core/fabric/fabric-service.js";
+import type { History } from "../core/fabric/history.js";
 import type { AuthService } from "../core/identity/auth-service.js";
 import type { IdentityService } from "../core/identity/identity-service.js";
 import type { IdentityStore } from "../core/identity/identity-store.js";
@@ -19,6 +21,7 @@ import { type LimitsOptions, registerAdmission } from "./plugins/limits.js";
 import { genRequestId, registerObservability } from "./plugins/observability.js";
 import { toStyxError } from "./presenters/errors.js";
 import { blobRoutes } from "./routes/blobs/blobs.routes.js";
+import { fabricRoutes } from "./routes/fabric/fabric.routes.js";
 import { adminRoutes } from "./routes/identity/admin.routes.js";
 import { authRoutes } from "./routes/identity/auth.routes.js";
 import { golemRoutes } from "./routes/identity/golems.routes.js";
@@ -28,6 +31,9 @@ import { snapshotRoutes } from "./routes/knowledge/snapshot.routes.js";
 import { auditRoutes } from "./routes/ops/audit.routes.js";
 import { opsRoutes } from "./routes/ops/ops.routes.js";
 import { validatorCompiler } from "./validation.js";
+import { attachGateway, type GatewayOptions } from "./ws/gateway.js";
+import type { Hub } from "./ws/hub.js";
+import { MessageHandler } from "./ws/messages.js";
 import "./context.js";
 
 /** A route of the API as registered (docs assets and HEAD twins left out). */
@@ -72,6 +78,10 @@ export interface ServerDeps {
   readonly blobs: BlobStore;
   /** Largest blob a PUT may store. */
   readonly blobMaxBytes: number;
+  /** The event fabric: socket hub, golem-facing service, stream history. */
+  readonly fabric: { readonly hub: Hub; readonly service: FabricService; readonly history: History };
+  /** Socket limits and timers (`maxPendingMessages` defaults to 1,000). */
+  readonly ws: Omit<GatewayOptions, "maxPendingMessages"> & { readonly maxPendingMessages?: number };
   readonly closing: () => boolean;
   /** Log destination; default stdout. */
   readonly logStream?: NodeJS.WritableStream;
@@ -151,6 +161,28 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   entryRoutes(app, { knowledge: deps.knowledge, identity: deps.identityStore, dimensions: deps.embedDim });
   queryRoutes(app, { knowledge: deps.knowledge, identity: deps.identityStore, dimensions: deps.embedDim });
   snapshotRoutes(app, { knowledge: deps.knowledge });
+  const { hub, service, history } = deps.fabric;
+  fabricRoutes(app, { fabric: service, clock: deps.clock, online: (id) => hub.online(id) });
+  const handler = new MessageHandler({
+    hub,
+    history,
+    fabric: service,
+    tenancy: deps.tenancy,
+    limiter: deps.limiter,
+    rateLimit: deps.rateLimit,
+    metrics: deps.metrics,
+    maxQueueBytes: deps.ws.maxQueueBytes,
+  });
+  attachGateway(app, {
+    hub,
+    auth: deps.auth,
+    handler,
+    limiter: deps.limiter,
+    ipRateLimit: deps.ipRateLimit,
+    metrics: deps.metrics,
+    closing: deps.closing,
+    options: { maxPendingMessages: 1000, ...deps.ws },
+  });
   return app;
 }
 

@@ -37,6 +37,24 @@ export class Metrics {
     buckets: [0.001, 0.01, 0.1, 0.5, 1, 5, 30, 120],
     registers: [this.registry],
   });
+  readonly events = new Counter({
+    name: "styx_events_total",
+    help: "Events published on the fabric, by stream kind (user, domain, public).",
+    labelNames: ["stream"] as const,
+    registers: [this.registry],
+  });
+  readonly wsMessages = new Counter({
+    name: "styx_ws_messages_total",
+    help: "Client socket messages handled, by type (invalid for unparseable or unknown ones).",
+    labelNames: ["type"] as const,
+    registers: [this.registry],
+  });
+  readonly wsDropped = new Counter({
+    name: "styx_ws_dropped_total",
+    help: "Sockets closed or deliveries dropped by the fabric, by reason (slow_consumer, ping_timeout, auth_timeout, flood, clade_outbox_full).",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
   /** Current in-flight count, mirrored for load shedding without reading the gauge. */
   inflightNow = 0;
 

@@ -15,6 +15,8 @@ const SAMPLE_BODIES: Record<string, (ids: Ids) => unknown> = {
   "POST /v1/styx/entries/batch": (ids) => ({
     entries: [{ golem_id: ids.golemId, layer: "vault", category: "insight", content: "batch probe" }],
   }),
+  "POST /v1/styx/clade/register": (ids) => ({ golem_id: ids.golemId, domains: ["probe"] }),
+  "POST /v1/styx/golem/:golem_id/steer": () => ({ intent: "probe" }),
 };
 
 interface Ids {

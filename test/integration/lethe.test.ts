@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import type { StyxEvent } from "../../src/core/fabric/event-bus.js";
+import type { SequencedEvent } from "../../src/core/fabric/event-bus.js";
 import { ManualClock } from "../../src/core/platform/clock.js";
 import { startTestServer } from "../../src/testing/test-server.js";
 
@@ -65,7 +65,7 @@ describe("lethe publication and anonymization", () => {
     await s.close();
     clock.set(dueAt + 1000);
     s = await startTestServer({ dataDir: dir, clock });
-    const events: StyxEvent[] = [];
+    const events: SequencedEvent[] = [];
     s.styx.bus.subscribe((e) => events.push(e));
     await s.styx.tasks.runNow("lethe-publish");
     try {

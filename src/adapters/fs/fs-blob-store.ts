@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { access, type FileHandle, mkdir, open, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { access, type FileHandle, mkdir, open, readdir, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import {
@@ -107,6 +107,32 @@ export class FsBlobStore implements BlobStore {
       await fh.close().catch(() => {});
       throw err;
     }
+  }
+
+  async release(userId: string, cid: string): Promise<boolean> {
+    const hex = cidDigest(cid);
+    if (!hex) return false;
+    try {
+      await unlink(this.#markerPath(userId, hex));
+    } catch (err) {
+      if (isMissing(err)) return false;
+      throw err;
+    }
+    if (!(await this.#referenced(hex))) await rm(this.#contentPath(hex), { force: true });
+    return true;
+  }
+
+  /** Whether any user still holds a marker for the blob (one directory per user to look in). */
+  async #referenced(hex: string): Promise<boolean> {
+    let owners: string[];
+    try {
+      owners = await readdir(join(this.#root, "refs"));
+    } catch (err) {
+      if (isMissing(err)) return false;
+      throw err;
+    }
+    for (const owner of owners) if (await exists(join(this.#root, "refs", owner, hex))) return true;
+    return false;
   }
 
   /** Temp files left by interrupted puts (a crash between write and rename); for operators and tests. */

@@ -60,6 +60,14 @@ export class MemoryBlobStore implements BlobStore {
     return { size: bytes.length, range: served, body: slices(bytes.subarray(served.start, served.end + 1)) };
   }
 
+  async release(userId: string, cid: string): Promise<boolean> {
+    const mine = this.#refs.get(userId);
+    if (!mine?.delete(cid)) return false;
+    if (mine.size === 0) this.#refs.delete(userId);
+    if (![...this.#refs.values()].some((refs) => refs.has(cid))) this.#blobs.delete(cid);
+    return true;
+  }
+
   /**
    * Test hook: flips one bit of a stored blob in place, so the integrity check can be
    * exercised without a disk. False when no such blob (or `offset` is past its end).

@@ -153,4 +153,52 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       END;
     `,
   },
+  {
+    version: 3,
+    name: "event fabric: stream history, clade sync",
+    sql: `
+      CREATE TABLE fabric_meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) STRICT;
+      CREATE TABLE streams (
+        stream TEXT PRIMARY KEY,
+        last_seq INTEGER NOT NULL,
+        warm_from INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE stream_events (
+        stream TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        channel TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        PRIMARY KEY (stream, seq)
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE stream_archives (
+        stream TEXT NOT NULL,
+        first_seq INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        cid TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (stream, first_seq)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX stream_archives_created ON stream_archives(created_at);
+      CREATE TABLE clade_members (
+        golem_id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        domains TEXT NOT NULL,
+        registered_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX clade_members_user ON clade_members(user_id);
+      CREATE TABLE clade_outbox (
+        id INTEGER PRIMARY KEY,
+        recipient TEXT NOT NULL,
+        event TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX clade_outbox_recipient ON clade_outbox(recipient, id);
+      CREATE INDEX clade_outbox_expiry ON clade_outbox(expires_at);
+    `,
+  },
 ];

@@ -58,6 +58,11 @@ export interface BlobStore {
   stat(userId: string, cid: string): Promise<{ size: number } | undefined>;
   /** A verified read of the blob (or of `range`); STYX_NOT_FOUND, STYX_RANGE_NOT_SATISFIABLE or STYX_BLOB_CORRUPT otherwise. */
   read(userId: string, cid: string, range?: ByteRange): Promise<BlobRead>;
+  /**
+   * Drops `userId`'s reference to `cid`; the bytes go once no user references them. False when
+   * the user held no reference. A put racing a release may leave the bytes to a later release.
+   */
+  release(userId: string, cid: string): Promise<boolean>;
 }
 
 /** The hex digest inside a cid, or undefined when `cid` is not a well-formed `b3:<64 hex>`. */

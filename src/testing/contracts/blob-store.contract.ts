@@ -105,6 +105,20 @@ export function describeBlobStoreContract(name: string, make: () => Promise<Blob
       assert.deepEqual(await read(store, "alice", a.cid), bytes);
     });
 
+    it("release drops one user's reference and removes the bytes once nobody references them", async () => {
+      const bytes = sampleBytes(70_000, 11);
+      const a = await store.put("alice", pieces(bytes), { maxBytes: MAX });
+      await store.put("bob", pieces(bytes), { maxBytes: MAX });
+      assert.equal(await store.release("alice", a.cid), true);
+      assert.equal(await store.release("alice", a.cid), false);
+      assert.equal(await store.stat("alice", a.cid), undefined);
+      assert.deepEqual(await read(store, "bob", a.cid), bytes);
+      assert.equal(await h.leftovers(), 1);
+      assert.equal(await store.release("bob", a.cid), true);
+      assert.equal(await h.leftovers(), 0);
+      assert.equal(await store.release("bob", "b3:nope"), false);
+    });
+
     it("refuses a blob over the cap while streaming and keeps nothing of it", async () => {
       const bytes = sampleBytes(200_000, 3);
       let pulled = 0;

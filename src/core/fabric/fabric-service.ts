@@ -1,0 +1,136 @@
+import type { Golem } from "../identity/types.js";
+import type { Clock } from "../platform/clock.js";
+import { CLADE_DELTA_TTL_MS, CLADE_OUTBOX_MAX, type CladeMember, type CladeStore } from "./clade.js";
+import type { EventBus, SequencedEvent } from "./event-bus.js";
+import { aggregateFleet, type FleetAggregate, type GolemPresence, PRESENCE_FORGET_MS, type Presence } from "./presence.js";
+import { userStream } from "./streams.js";
+
+/** A heartbeat as the service takes it (validated by the protocol layer). */
+export type Heartbeat = Omit<GolemPresence, "golemId" | "userId" | "lastSeen">;
+
+/** The answer to a steer: the event as published, and whether the golem had a live socket. */
+export interface SteerResult {
+  readonly event: SequencedEvent;
+  readonly delivered: boolean;
+}
+
+/** The answer to a clade delta: siblings reached at once, and siblings it waits for. */
+export interface CladeDeltaResult {
+  readonly event: SequencedEvent;
+  readonly delivered: number;
+  readonly stored: number;
+  readonly dropped: number;
+}
+
+/** A registered clade member with its liveness. */
+export interface Peer extends CladeMember {
+  readonly online: boolean;
+}
+
+/**
+ * Golem-facing fabric operations: relayed events, presence, steering, clade sync. Callers
+ * pass golems that tenancy already resolved for them; this service never decides access.
+ * Live delivery is the bus's; `online` says whether a golem has a live socket now.
+ */
+export class FabricService {
+  readonly #bus: EventBus;
+  readonly #presence: Presence;
+  readonly #clade: CladeStore;
+  readonly #clock: Clock;
+  readonly #online: (golemId: string) => boolean;
+  /** Called with how many clade deltas were dropped from full outboxes. */
+  onDropped: (n: number) => void = () => {};
+
+  constructor(deps: { bus: EventBus; presence: Presence; clade: CladeStore; clock: Clock; online: (golemId: string) => boolean }) {
+    this.#bus = deps.bus;
+    this.#presence = deps.presence;
+    this.#clade = deps.clade;
+    this.#clock = deps.clock;
+    this.#online = deps.online;
+  }
+
+  /** Publishes a golem's event (`golem:*`) on its owner's stream; the payload names the golem. */
+  relay(golem: Golem, event: { readonly type: string } & Record<string, unknown>): Promise<SequencedEvent> {
+    const { type, ...fields } = event;
+    return this.#bus.publish({ stream: userStream(golem.userId), channel: type, payload: { ...fields, golem_id: golem.id } });
+  }
+
+  /** Records a heartbeat in the presence map. */
+  heartbeat(golem: Golem, beat: Heartbeat): Promise<void> {
+    return this.#presence.beat({ ...beat, golemId: golem.id, userId: golem.userId, lastSeen: this.#clock.now() });
+  }
+
+  /** Publishes steering for one golem on its owner's stream (`styx:steer`). */
+  async steer(golem: Golem, intent: string, severity: string): Promise<SteerResult> {
+    const event = await this.#bus.publish({
+      stream: userStream(golem.userId),
+      channel: "styx:steer",
+      payload: { golem_id: golem.id, intent, severity },
+    });
+    return { event, delivered: this.#online(golem.id) };
+  }
+
+  /**
+   * Relays a delta batch from `golem` to its registered siblings: published on the owner's
+   * stream (online siblings get it at once) and held for each offline sibling until it
+   * reconnects or 7 days pass.
+   */
+  async cladeDelta(golem: Golem, entries: readonly Record<string, unknown>[]): Promise<CladeDeltaResult> {
+    const event = await this.#bus.publish({
+      stream: userStream(golem.userId),
+      channel: "styx:clade:delta",
+      payload: { golem_id: golem.id, entries },
+    });
+    const siblings = (await this.#clade.members(golem.userId)).filter((m) => m.golemId !== golem.id);
+    const offline = siblings.filter((m) => !this.#online(m.golemId)).map((m) => m.golemId);
+    let dropped = 0;
+    if (offline.length > 0) {
+      dropped = await this.#clade.enqueue(offline, event, event.ts + CLADE_DELTA_TTL_MS, CLADE_OUTBOX_MAX);
+      if (dropped > 0) this.onDropped(dropped);
+    }
+    return { event, delivered: siblings.length - offline.length, stored: offline.length, dropped };
+  }
+
+  /** The clade deltas held for a golem that just came online (handed out once). */
+  pendingDeltas(golemId: string, limit = CLADE_OUTBOX_MAX): Promise<SequencedEvent[]> {
+    return this.#clade.take(golemId, this.#clock.now(), limit);
+  }
+
+  /** Registers a golem for clade sync. */
+  async register(golem: Golem, domains: readonly string[]): Promise<Peer> {
+    const member: CladeMember = {
+      golemId: golem.id,
+      userId: golem.userId,
+      domains: [...new Set(domains)],
+      registeredAt: this.#clock.now(),
+    };
+    await this.#clade.register(member);
+    return { ...((await this.#clade.members(golem.userId)).find((m) => m.golemId === golem.id) ?? member), online: this.#online(golem.id) };
+  }
+
+  /** A user's registered golems, with whether each has a live socket. */
+  async peers(userId: string): Promise<Peer[]> {
+    return (await this.#clade.members(userId)).map((m) => ({ ...m, online: this.#online(m.golemId) }));
+  }
+
+  /** A user's golems as the presence map knows them, golem id order. */
+  async fleet(userId: string): Promise<GolemPresence[]> {
+    return (await this.#presence.ofUser(userId)).sort((a, b) => (a.golemId < b.golemId ? -1 : 1));
+  }
+
+  /** The aggregate of a user's fleet at this moment. */
+  async aggregate(userId: string): Promise<FleetAggregate> {
+    return aggregateFleet(await this.#presence.ofUser(userId), this.#clock.now());
+  }
+
+  /** One golem's last heartbeat, if any. */
+  snapshot(golemId: string): Promise<GolemPresence | undefined> {
+    return this.#presence.ofGolem(golemId);
+  }
+
+  /** Drops expired clade deltas and long-silent presence (the clade-expiry task). */
+  async expire(): Promise<{ deltas: number; presence: number }> {
+    const now = this.#clock.now();
+    return { deltas: await this.#clade.purgeExpired(now), presence: await this.#presence.sweep(now - PRESENCE_FORGET_MS) };
+  }
+}

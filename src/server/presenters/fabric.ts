@@ -1,0 +1,45 @@
+import type { Peer } from "../../core/fabric/fabric-service.js";
+import { type FleetAggregate, type GolemPresence, isOnline } from "../../core/fabric/presence.js";
+import { iso } from "../../core/platform/clock.js";
+
+/** Domain → wire JSON for the fabric's HTTP views. */
+
+/** A golem's presence at `now`. */
+export function presentPresence(p: GolemPresence, now: number) {
+  return {
+    golem_id: p.golemId,
+    online: isOnline(p, now),
+    last_seen: iso(p.lastSeen),
+    phase: p.phase,
+    vitality: p.vitality,
+    pad: p.pad,
+    emotion: p.emotion,
+    regime: p.regime,
+    tick: p.tick,
+    domains: [...p.domains],
+    dreaming: p.dreaming,
+    nav: p.nav,
+  };
+}
+
+/** A fleet aggregate. */
+export function presentAggregate(userId: string, a: FleetAggregate) {
+  return {
+    user_id: userId,
+    golems: a.golems,
+    online: a.online,
+    dreaming: a.dreaming,
+    by_phase: a.byPhase,
+    by_regime: a.byRegime,
+    mean_vitality: a.meanVitality,
+    mean_pad: a.meanPad,
+    total_nav: a.totalNav,
+    max_tick: a.maxTick,
+    top_domains: a.topDomains.map((d) => ({ domain: d.domain, golems: d.golems })),
+  };
+}
+
+/** A clade peer. */
+export function presentPeer(p: Peer) {
+  return { golem_id: p.golemId, user_id: p.userId, domains: [...p.domains], registered_at: iso(p.registeredAt), online: p.online };
+}

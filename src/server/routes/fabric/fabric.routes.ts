@@ -1,0 +1,130 @@
+import type { FastifyInstance } from "fastify";
+import type { FabricService } from "../../../core/fabric/fabric-service.js";
+import type { Clock } from "../../../core/platform/clock.js";
+import { ErrorBody, GolemIdParams, UserIdParams } from "../../../protocol/common.js";
+import {
+  CladeRegisterBody,
+  FleetAggregateView,
+  FleetView,
+  GolemSnapshotView,
+  PeersView,
+  PeerView,
+  SteerBody,
+  SteerView,
+} from "../../../protocol/fabric.js";
+import { tenantGolem } from "../../context.js";
+import { presentAggregate, presentPeer, presentPresence } from "../../presenters/fabric.js";
+
+const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
+const ownUser = [{ from: "params", field: "user_id", kind: "user" }] as const;
+const ownGolemParam = [{ from: "params", field: "golem_id", kind: "golem" }] as const;
+
+/** Fleet views from the presence map, golem snapshot, clade registration and peers, steering over HTTP. */
+export function fabricRoutes(
+  app: FastifyInstance,
+  deps: { fabric: FabricService; clock: Clock; online: (golemId: string) => boolean },
+): void {
+  const { fabric, clock } = deps;
+
+  app.get<{ Params: { user_id: string } }>(
+    "/v1/styx/fleet/:user_id",
+    {
+      config: { tenant: ownUser },
+      schema: {
+        tags: ["fabric"],
+        summary: "The user's golems from their heartbeats",
+        params: UserIdParams,
+        response: { 200: FleetView, ...errors },
+      },
+    },
+    async (req) => {
+      const now = clock.now();
+      return { user_id: req.params.user_id, golems: (await fabric.fleet(req.params.user_id)).map((p) => presentPresence(p, now)) };
+    },
+  );
+
+  app.get<{ Params: { user_id: string } }>(
+    "/v1/styx/fleet/:user_id/aggregate",
+    {
+      config: { tenant: ownUser },
+      schema: {
+        tags: ["fabric"],
+        summary: "Aggregate of the user's fleet (online golems)",
+        params: UserIdParams,
+        response: { 200: FleetAggregateView, ...errors },
+      },
+    },
+    async (req) => presentAggregate(req.params.user_id, await fabric.aggregate(req.params.user_id)),
+  );
+
+  app.get<{ Params: { golem_id: string } }>(
+    "/v1/styx/golem/:golem_id/snapshot",
+    {
+      config: { tenant: ownGolemParam },
+      schema: {
+        tags: ["fabric"],
+        summary: "One golem's identity facts and last heartbeat",
+        params: GolemIdParams,
+        response: { 200: GolemSnapshotView, ...errors },
+      },
+    },
+    async (req) => {
+      const g = tenantGolem(req, req.params.golem_id);
+      const p = await fabric.snapshot(g.id);
+      return {
+        golem_id: g.id,
+        user_id: g.userId,
+        status: g.status,
+        generation: g.generation,
+        connected: deps.online(g.id),
+        presence: p ? presentPresence(p, clock.now()) : null,
+      };
+    },
+  );
+
+  app.post<{ Body: CladeRegisterBody }>(
+    "/v1/styx/clade/register",
+    {
+      config: { tenant: [{ from: "body", field: "golem_id", kind: "golem" }] },
+      schema: {
+        tags: ["fabric"],
+        summary: "Register a golem for clade sync with its siblings",
+        body: CladeRegisterBody,
+        response: { 200: PeerView, ...errors },
+      },
+    },
+    async (req) => presentPeer(await fabric.register(tenantGolem(req, req.body.golem_id), req.body.domains ?? [])),
+  );
+
+  app.get<{ Params: { user_id: string } }>(
+    "/v1/styx/clade/peers/:user_id",
+    {
+      config: { tenant: ownUser },
+      schema: {
+        tags: ["fabric"],
+        summary: "The user's registered clade members",
+        params: UserIdParams,
+        response: { 200: PeersView, ...errors },
+      },
+    },
+    async (req) => ({ user_id: req.params.user_id, peers: (await fabric.peers(req.params.user_id)).map(presentPeer) }),
+  );
+
+  app.post<{ Params: { golem_id: string }; Body: SteerBody }>(
+    "/v1/styx/golem/:golem_id/steer",
+    {
+      config: { tenant: ownGolemParam },
+      schema: {
+        tags: ["fabric"],
+        summary: "Steer one golem (delivered: false when it has no live socket)",
+        params: GolemIdParams,
+        body: SteerBody,
+        response: { 200: SteerView, ...errors },
+      },
+    },
+    async (req) => {
+      const r = await fabric.steer(tenantGolem(req, req.params.golem_id), req.body.intent, req.body.severity ?? "medium");
+      return { delivered: r.delivered, stream: r.event.stream, seq: r.event.seq };
+    },
+  );
+}
