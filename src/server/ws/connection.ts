@@ -72,16 +72,19 @@ export class Connection {
 
   /** Live delivery of one event whose frame the hub serialised once for all its recipients. */
   deliver(event: SequencedEvent, frame: Buffer): void {
-    if (!this.wants(event.channel)) return;
+    if (!this.wants(event.channel) || !this.#isNew(event)) return;
     if (this.#hold(event.stream, [event])) return;
     this.send(frame);
   }
 
-  /** Live delivery of a tick's events of one stream (one frame; re-encoded only under a category filter). */
+  /**
+   * Live delivery of a tick's events of one stream (one frame; re-encoded only when the category
+   * filter or the join position leaves out some of them).
+   */
   deliverBatch(stream: string, events: readonly SequencedEvent[], frame: Buffer): void {
     let mine = events;
-    if (this.categories !== null) {
-      mine = events.filter((e) => this.wants(e.channel));
+    if (this.categories !== null || !this.#isNew(events[0] as SequencedEvent)) {
+      mine = events.filter((e) => this.wants(e.channel) && this.#isNew(e));
       if (mine.length === 0) return;
     }
     if (this.#hold(stream, mine)) return;
@@ -143,6 +146,15 @@ export class Connection {
     }
     this.ws.close(wsCode, text);
     this.#markClosed(wsCode);
+  }
+
+  /**
+   * Whether `event` comes after the position the socket joined its stream at. A tick's batch
+   * or an event sequenced just before the join may still be on its way; the join position (or
+   * the replay) already covers those, so they are not sent twice.
+   */
+  #isNew(event: SequencedEvent): boolean {
+    return event.seq > (this.joinedAt.get(event.stream) ?? 0);
   }
 
   #hold(stream: string, events: readonly SequencedEvent[]): boolean {

@@ -22,7 +22,16 @@ async function tiered(options: TieredHistoryOptions = {}, file = ":memory:") {
   const log = new SqliteEventLog(db);
   const history = new TieredHistory({ log, blobs, clock, options });
   await history.open();
-  return { db, blobs, clock, log, history, close: async () => db.close() };
+  return {
+    db,
+    blobs,
+    clock,
+    log,
+    history,
+    close: async () => {
+      db.close();
+    },
+  };
 }
 
 describeHistoryContract("TieredHistory over SQLite (hot tier only)", async () => {

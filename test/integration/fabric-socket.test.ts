@@ -1,0 +1,154 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import WebSocket from "ws";
+import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
+import { TestSocket } from "../../src/testing/test-socket.js";
+
+describe("WS /v1/styx/ws: admission, authentication and the frame envelope", () => {
+  let s: TestServer;
+  let alice: { id: string; key: string; keyId: string };
+  let bob: { id: string; key: string; keyId: string };
+  let aliceGolem: string;
+  let bobGolem: string;
+
+  before(async () => {
+    s = await startTestServer({ env: { STYX_WS_PING_INTERVAL: "150ms" } });
+    alice = await s.user();
+    bob = await s.user();
+    aliceGolem = (await s.golem(alice.key)).id;
+    bobGolem = (await s.golem(bob.key)).id;
+  });
+  after(() => s.close());
+
+  it("closes a socket that never authenticates within 5 s, with 4401", { timeout: 10_000 }, async () => {
+    const fresh = await startTestServer();
+    try {
+      const sock = await TestSocket.open(fresh.url);
+      const t0 = performance.now();
+      const { code } = await sock.closed;
+      const ms = performance.now() - t0;
+      assert.equal(code, 4401);
+      assert.ok(ms <= 5_300, `closed after ${ms} ms`);
+      assert.equal(sock.frames.at(-1)?.code, "STYX_AUTH_REQUIRED");
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it("authenticates by header, by ?token= and by a first auth message, and welcomes with the user stream position", async () => {
+    const byHeader = await TestSocket.connect(s.url, alice.key);
+    assert.equal(byHeader.welcome.user_id, alice.id);
+    assert.deepEqual(Object.keys(byHeader.welcome.streams), [`user:${alice.id}`]);
+    assert.equal(typeof byHeader.welcome.streams[`user:${alice.id}`].epoch, "string");
+
+    const byQuery = await TestSocket.open(s.url, { token: alice.key, query: true });
+    assert.equal((await byQuery.next((f) => f.type === "welcome")).user_id, alice.id);
+
+    const byMessage = await TestSocket.open(s.url);
+    const w = await byMessage.request({ type: "auth", token: alice.key });
+    assert.equal(w.type, "welcome");
+    const again = await byMessage.request({ type: "auth", token: alice.key });
+    assert.equal(again.code, "STYX_BAD_REQUEST");
+    await Promise.all([byHeader.sock.close(), byQuery.close(), byMessage.close()]);
+  });
+
+  it("refuses a bad credential with an error frame and 4401, and a message before auth", async () => {
+    const bad = await TestSocket.open(s.url, { token: "styx_not-a-real-key" });
+    assert.equal((await bad.closed).code, 4401);
+    assert.equal(bad.frames[0]?.code, "STYX_AUTH_INVALID_KEY");
+
+    const early = await TestSocket.open(s.url);
+    early.send({ type: "ping" });
+    assert.equal((await early.closed).code, 4401);
+  });
+
+  it("answers an upgrade on another path with 404 and never opens a socket", async () => {
+    const ws = new WebSocket(`${s.url.replace("http", "ws")}/v1/styx/other`);
+    const status = await new Promise<number>((resolve) => ws.once("unexpected-response", (_q, res) => resolve(res.statusCode ?? 0)));
+    assert.equal(status, 404);
+  });
+
+  it("closes with 1009 on a frame over 1 MiB and keeps serving others", async () => {
+    const { sock } = await TestSocket.connect(s.url, alice.key);
+    sock.send({ type: "ping", id: "x".repeat(1024 * 1024) });
+    assert.equal((await sock.closed).code, 1009);
+    const other = await TestSocket.connect(s.url, alice.key);
+    assert.equal((await other.sock.request({ type: "ping" })).type, "pong");
+    await other.sock.close();
+  });
+
+  it("answers malformed, unknown and invalid messages with an error frame and keeps the socket open", async () => {
+    const { sock } = await TestSocket.connect(s.url, alice.key);
+    sock.send("{not json");
+    assert.equal((await sock.next((f) => f.type === "error")).code, "STYX_BAD_JSON");
+    assert.equal((await sock.request({ type: "dance" })).code, "STYX_VALIDATION");
+    const extra = await sock.request({ type: "ping", extra: 1 });
+    assert.equal(extra.code, "STYX_VALIDATION");
+    assert.match(extra.message, /unknown field 'extra'/);
+    const badEvent = await sock.request({ type: "event", golem_id: aliceGolem, event: { type: "styx:forged" } });
+    assert.equal(badEvent.code, "STYX_VALIDATION", "golems may only relay golem:* channels");
+    sock.ws.send(Buffer.from([1, 2, 3]), { binary: true });
+    assert.equal((await sock.next((f) => f.code === "STYX_UNSUPPORTED_MEDIA_TYPE")).type, "error");
+    assert.equal((await sock.request({ type: "ping" })).type, "pong");
+    await sock.close();
+  });
+
+  it("refuses another user's golem with the 404 of tenancy (audited), and writes with a read-only key", async () => {
+    const { sock } = await TestSocket.connect(s.url, alice.key);
+    const before = (await s.styx.audit.list(0, 10_000)).filter((a) => a.action === "tenancy.denied").length;
+    for (const type of ["event", "heartbeat", "steer", "clade_delta"] as const) {
+      const body =
+        type === "event"
+          ? { event: { type: "golem:tick" } }
+          : type === "steer"
+            ? { intent: "stop" }
+            : type === "clade_delta"
+              ? { entries: [{ k: 1 }] }
+              : {};
+      const r = await sock.request({ type, golem_id: bobGolem, ...body });
+      assert.equal(r.code, "STYX_NOT_FOUND", type);
+    }
+    const after = (await s.styx.audit.list(0, 10_000)).filter((a) => a.action === "tenancy.denied").length;
+    assert.equal(after - before, 4);
+    const resumed = await sock.request({ type: "resume", streams: { [`user:${bob.id}`]: { epoch: "x", seq: 0 } } });
+    assert.deepEqual(resumed.streams[`user:${bob.id}`], { recovered: false, epoch: "", seq: 0, reason: "not_found" });
+    await sock.close();
+
+    const ro = await s.request("POST", `/v1/admin/users/${alice.id}/keys`, { token: s.adminToken, body: { name: "ro", scopes: ["read"] } });
+    const reader = await TestSocket.connect(s.url, ro.json.key);
+    const denied = await reader.sock.request({ type: "event", golem_id: aliceGolem, event: { type: "golem:tick" } });
+    assert.equal(denied.code, "STYX_AUTH_FORBIDDEN");
+    assert.equal((await reader.sock.request({ type: "subscribe", domains: ["defi"] })).type, "subscribed");
+    await reader.sock.close();
+  });
+
+  it("relays a golem event with the envelope {stream, epoch, seq, ts, channel, payload} and acks it", async () => {
+    const { sock, welcome } = await TestSocket.connect(s.url, alice.key);
+    const ack = await sock.request({ type: "event", golem_id: aliceGolem, event: { type: "golem:tick", tick: 7, golem_id: "spoofed" } });
+    assert.equal(ack.type, "ack");
+    const frame = await sock.next((f) => f.channel === "golem:tick");
+    assert.deepEqual(Object.keys(frame).sort(), ["channel", "epoch", "payload", "seq", "stream", "ts"]);
+    assert.equal(frame.stream, `user:${alice.id}`);
+    assert.equal(frame.epoch, welcome.streams[`user:${alice.id}`].epoch);
+    assert.equal(frame.seq, ack.seq);
+    assert.deepEqual(frame.payload, { tick: 7, golem_id: aliceGolem });
+    await sock.close();
+  });
+
+  it("closes a socket that stops answering pings with 4009 after three misses", async () => {
+    const sock = await TestSocket.open(s.url, { token: alice.key, autoPong: false });
+    const t0 = performance.now();
+    const { code } = await sock.closed;
+    assert.equal(code, 4009);
+    assert.ok(performance.now() - t0 >= 3 * 150, "closed before three pings were missed");
+  });
+
+  it("tells every socket to reconnect with 1012 at shutdown", async () => {
+    const other = await startTestServer();
+    const u = await other.user();
+    const { sock } = await TestSocket.connect(other.url, u.key);
+    const closing = other.close();
+    assert.equal((await sock.closed).code, 1012);
+    await closing;
+  });
+});
