@@ -94,7 +94,7 @@ export async function timedLoop(
 }
 
 /** Nearest-rank percentile of `xs` (0 < p ≤ 1). */
-export function pct(xs: readonly number[], p: number): number {
+export function pct(xs: ArrayLike<number>, p: number): number {
   const s = Float64Array.from(xs).sort();
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))] ?? Number.NaN;
 }
@@ -114,14 +114,15 @@ export function machine(): string {
 }
 
 /**
- * Replaces (or adds) `### <sub>` inside the knowledge section of docs/benchmarks.md, leaving
- * every other section and subsection as it is. The file and the section are created if missing.
+ * Replaces (or adds) `### <sub>` inside the `## title` section (default: the knowledge section) of
+ * docs/benchmarks.md, leaving every other section and subsection as it is. The file and the
+ * section are created if missing.
  */
-export function writeSubsection(sub: string, body: string): void {
+export function writeSubsection(sub: string, body: string, title = SECTION): void {
   let doc = existsSync(DOC) ? readFileSync(DOC, "utf8") : "# Benchmarks\n";
-  if (!doc.includes(SECTION)) doc = `${doc.trimEnd()}\n\n${SECTION}\n`;
-  const start = doc.indexOf(SECTION);
-  const nextSection = doc.indexOf("\n## ", start + SECTION.length);
+  if (!doc.includes(`\n${title}\n`)) doc = `${doc.trimEnd()}\n\n${title}\n`;
+  const start = doc.indexOf(`\n${title}\n`) + 1;
+  const nextSection = doc.indexOf("\n## ", start + title.length);
   const end = nextSection === -1 ? doc.length : nextSection + 1;
   let section = doc.slice(start, end);
   const heading = `### ${sub}`;
