@@ -14,32 +14,40 @@ describe("GET /v1/styx/snapshot/:golem_id", () => {
     const u = await s.user("snap");
     key = u.key;
     await s.golem(key, { id: "snap-g" });
-    // Straight into the store: this test is about the export, not the write path.
-    for (let i = 0; i < N; i++) {
-      await s.styx.storage.entries.insert({
-        id: `ent_snap_${i}`,
-        userId: "snap",
-        golemId: "snap-g",
-        category: "insight",
-        content: `entry ${i} of a long life`,
-        contentHash: "0".repeat(64),
-        contentBlob: null,
-        embedding: unitVector(i + 1, 384),
-        domain: null,
-        regime: null,
-        confidence: 0.5,
-        affect: null,
-        emotion: null,
-        metadata: {},
-        isBloodstain: false,
-        inClade: false,
-        validations: 0,
-        contradictions: 0,
-        createdAt: Date.now(),
-        expiresAt: null,
-        letheAt: null,
-        idempotencyKey: null,
-      });
+    // Straight into the store, 1,000 per transaction: this test is about the export, not the write
+    // path (and the event loop gets a turn between batches, so load shedding sees no stall).
+    for (let from = 0; from < N; from += 1000) {
+      const batch = [];
+      for (let i = from; i < from + 1000; i++) {
+        batch.push({
+          entry: {
+            id: `ent_snap_${i}`,
+            userId: "snap",
+            golemId: "snap-g",
+            category: "insight" as const,
+            content: `entry ${i} of a long life`,
+            contentHash: "0".repeat(64),
+            contentBlob: null,
+            embedding: unitVector(i + 1, 384),
+            domain: null,
+            regime: null,
+            confidence: 0.5,
+            affect: null,
+            emotion: null,
+            metadata: {},
+            isBloodstain: false,
+            inClade: false,
+            validations: 0,
+            contradictions: 0,
+            createdAt: Date.now(),
+            expiresAt: null,
+            letheAt: null,
+            idempotencyKey: null,
+          },
+        });
+      }
+      await s.styx.storage.entries.insertMany(batch);
+      await new Promise((r) => setImmediate(r));
     }
   });
   after(() => s.close());
