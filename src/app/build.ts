@@ -16,6 +16,7 @@ import { LoadMonitor } from "../server/load-monitor.js";
 import { Metrics } from "../server/metrics.js";
 import { Scheduler } from "../tasks/scheduler.js";
 import { type AdminToken, resolveAdminToken } from "./admin-token.js";
+import { buildCoordination, type CoordinationStack } from "./coordination.js";
 import { buildFabric, type FabricStack } from "./fabric.js";
 import { buildKnowledge, type KnowledgeStack } from "./knowledge.js";
 import { loadOrCreateSecret } from "./secrets.js";
@@ -35,6 +36,8 @@ export interface Styx {
   readonly bus: EventBus;
   /** History, hub and golem-facing services of the event fabric. */
   readonly fabric: FabricStack;
+  /** Pheromones, causal federation, bloodstains, achievements and pulse. */
+  readonly coordination: CoordinationStack;
   /** Background tasks (lethe publication, TTL expiry); `runNow` for tests and operators. */
   readonly tasks: Scheduler;
   /** Load shedding decisions (sampled every second while listening). */
@@ -84,17 +87,34 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
     const bus = fabric.bus;
     bus.subscribe((e) => metrics.events.inc({ stream: streamKind(e.stream) ?? "other" }));
     bus.onError = (err) => app?.log.error({ err }, "event subscriber failed");
+    // One salt for every anonymous source hash (lethe, pheromones, causal publishers).
+    const salt = storedSecret(config, "lethe-salt");
     const knowledge = buildKnowledge({
       config,
       clock,
       entries: storage.entries,
       bus,
-      salt: storedSecret(config, "lethe-salt"),
+      salt,
       scheduler: tasks,
       blobs: storage.blobs,
       ...(options.random ? { random: options.random } : {}),
       warn: (msg, err) => app?.log.warn({ err }, msg),
     });
+    const coordination = buildCoordination({
+      stores: storage.coordination,
+      identityStore: storage.identity,
+      identity,
+      knowledge: knowledge.service,
+      fabric: fabric.service,
+      bus,
+      clock,
+      salt,
+      scheduler: tasks,
+      warn: (msg, err) => app?.log.warn({ err }, msg),
+    });
+    metrics.gauge("styx_pheromones_active", "Live pheromones (current intensity at or above the evaporation threshold).", () =>
+      coordination.pheromones.countActive(),
+    );
     metrics.gauge(
       "styx_vector_backlog",
       "Vectors written but not yet in the ANN index (searched exactly meanwhile).",
@@ -131,6 +151,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       blobs: storage.blobs,
       blobMaxBytes: config.blobMaxBytes,
       fabric: { hub: fabric.hub, service: fabric.service, history: fabric.history },
+      coordination: { ...coordination, deaths: storage.coordination.deaths },
       ws: {
         pingIntervalMs: config.ws.pingIntervalMs,
         authTimeoutMs: config.ws.authTimeoutMs,
@@ -152,6 +173,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       knowledge,
       bus,
       fabric,
+      coordination,
       tasks,
       load,
       async listen() {

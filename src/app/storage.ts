@@ -3,14 +3,21 @@ import { join, resolve } from "node:path";
 import { FsBlobStore } from "../adapters/fs/fs-blob-store.js";
 import { MemoryAuditLog } from "../adapters/memory/memory-audit-log.js";
 import { MemoryBlobStore } from "../adapters/memory/memory-blob-store.js";
-import { MemoryIdentityStore } from "../adapters/memory/memory-identity-store.js";
-import { openDatabase } from "../adapters/sqlite/database.js";
+import { openDatabase, type SqliteDatabase } from "../adapters/sqlite/database.js";
+import { SqliteAchievementStore } from "../adapters/sqlite/sqlite-achievement-store.js";
 import { SqliteAuditLog } from "../adapters/sqlite/sqlite-audit-log.js";
+import { SqliteCausalStore } from "../adapters/sqlite/sqlite-causal-store.js";
 import { SqliteCladeStore } from "../adapters/sqlite/sqlite-clade-store.js";
+import { SqliteDeathStore } from "../adapters/sqlite/sqlite-death-store.js";
 import { SqliteEntryStore } from "../adapters/sqlite/sqlite-entry-store.js";
 import { SqliteEventLog } from "../adapters/sqlite/sqlite-event-log.js";
 import { SqliteIdentityStore } from "../adapters/sqlite/sqlite-identity-store.js";
+import { SqlitePheromoneStore } from "../adapters/sqlite/sqlite-pheromone-store.js";
 import type { Config } from "../config/load.js";
+import type { AchievementStore } from "../core/coordination/achievements.js";
+import type { CausalStore } from "../core/coordination/causal.js";
+import type { DeathStore } from "../core/coordination/death.js";
+import type { PheromoneStore } from "../core/coordination/pheromone-store.js";
 import type { CladeStore } from "../core/fabric/clade.js";
 import type { EventLog } from "../core/fabric/event-log.js";
 import type { IdentityStore } from "../core/identity/identity-store.js";
@@ -32,10 +39,31 @@ export interface Storage {
   readonly events: EventLog;
   /** Clade membership and the clade-delta outbox (same database as entries). */
   readonly clade: CladeStore;
+  /** Pheromones, causal edges, deaths and achievements (same database as entries). */
+  readonly coordination: CoordinationStores;
   readonly checks: readonly DependencyCheck[];
   /** Where the data lives, for operators (never a credential). */
   readonly location: string;
   close(): Promise<void>;
+}
+
+/** The coordination stores of one profile. */
+export interface CoordinationStores {
+  readonly pheromones: PheromoneStore;
+  readonly causal: CausalStore;
+  readonly deaths: DeathStore;
+  readonly achievements: AchievementStore;
+}
+
+/** Coordination stores on one SQLite database (the death store spans entries and pheromones). */
+function sqliteCoordination(db: SqliteDatabase, entries: SqliteEntryStore): CoordinationStores {
+  const pheromones = new SqlitePheromoneStore(db);
+  return {
+    pheromones,
+    causal: new SqliteCausalStore(db),
+    deaths: new SqliteDeathStore(db, { entries, pheromones }),
+    achievements: new SqliteAchievementStore(db),
+  };
 }
 
 /** Name of the micronode database file inside the data dir. */
@@ -57,13 +85,16 @@ export function openStorage(config: Config, clock: Clock, opts: { readonly?: boo
     );
   }
   if (config.amnesia) {
-    // Entries use the same SQLite code in RAM (":memory:", temp_store=MEMORY): FTS5 included, no file.
+    // The same SQLite code in RAM (":memory:", temp_store=MEMORY): FTS5 and transactions that span
+    // identities, entries and coordination (a bloodstain) included, and no file.
     const ram = openDatabase(":memory:");
+    const entries = new SqliteEntryStore(ram);
     return {
-      entries: new SqliteEntryStore(ram),
+      entries,
+      coordination: sqliteCoordination(ram, entries),
       events: new SqliteEventLog(ram),
       clade: new SqliteCladeStore(ram),
-      identity: new MemoryIdentityStore(),
+      identity: new SqliteIdentityStore(ram),
       audit: new MemoryAuditLog(clock),
       blobs: new MemoryBlobStore(),
       checks: [{ name: "memory", check: () => probe(() => "amnesia: RAM only, nothing is written to disk") }],
@@ -77,10 +108,12 @@ export function openStorage(config: Config, clock: Clock, opts: { readonly?: boo
   const file = join(dir, DATABASE_FILE);
   const db = openDatabase(file, { readonly: opts.readonly ?? false });
   const ping = db.prepare("SELECT 1");
+  const entries = new SqliteEntryStore(db);
   return {
     identity: new SqliteIdentityStore(db),
     audit: new SqliteAuditLog(db, clock),
-    entries: new SqliteEntryStore(db),
+    entries,
+    coordination: sqliteCoordination(db, entries),
     events: new SqliteEventLog(db),
     clade: new SqliteCladeStore(db),
     blobs: new FsBlobStore(join(dir, "blobs")),

@@ -14,6 +14,9 @@ export const WalletAddress = Type.String({ pattern: "^0x[0-9a-fA-F]{40}$", descr
 /** An ISO-8601 UTC timestamp. */
 export const IsoTime = Type.String({ format: "date-time" });
 
+/** A regex for a comma-separated list of `item`s (query-string lists). */
+export const listPattern = (item: string) => `^${item}(,${item})*$`;
+
 /** A nullable value. */
 export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 

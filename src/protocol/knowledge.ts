@@ -2,7 +2,7 @@ import { type Static, Type } from "typebox";
 import { DOMAIN_PATTERN } from "../core/fabric/streams.js";
 import { CATEGORIES, LAYERS } from "../core/knowledge/types.js";
 import { BLOB_CID_PATTERN } from "../core/platform/blob-store.js";
-import { Id, IsoTime, Nullable } from "./common.js";
+import { Id, IsoTime, listPattern, Nullable } from "./common.js";
 
 const Strict = { additionalProperties: false } as const;
 const Layer = Type.Union(LAYERS.map((l) => Type.Literal(l)));
@@ -75,7 +75,7 @@ export const QueryBody = (dim: number) =>
   );
 export type QueryBody = Static<ReturnType<typeof QueryBody>>;
 
-const list = (item: string) => `^${item}(,${item})*$`;
+const list = listPattern;
 const LAYER_RE = `(${LAYERS.join("|")})`;
 const CATEGORY_RE = `(${CATEGORIES.join("|")})`;
 

@@ -1,4 +1,10 @@
 import Fastify, { type FastifyContextConfig, type FastifyInstance, type FastifyReply } from "fastify";
+import type { AchievementService } from "../core/coordination/achievements.js";
+import type { BloodstainService } from "../core/coordination/bloodstain-service.js";
+import type { CausalService } from "../core/coordination/causal-service.js";
+import type { DeathStore } from "../core/coordination/death.js";
+import type { PheromoneService } from "../core/coordination/pheromone-service.js";
+import type { PulseService } from "../core/coordination/pulse-service.js";
 import type { FabricService } from "../core/fabric/fabric-service.js";
 import type { History } from "../core/fabric/history.js";
 import type { AuthService } from "../core/identity/auth-service.js";
@@ -21,6 +27,10 @@ import { type LimitsOptions, registerAdmission } from "./plugins/limits.js";
 import { genRequestId, registerObservability } from "./plugins/observability.js";
 import { toStyxError } from "./presenters/errors.js";
 import { blobRoutes } from "./routes/blobs/blobs.routes.js";
+import { bloodstainRoutes } from "./routes/coordination/bloodstain.routes.js";
+import { causalRoutes } from "./routes/coordination/causal.routes.js";
+import { engagementRoutes } from "./routes/coordination/engagement.routes.js";
+import { pheromoneRoutes } from "./routes/coordination/pheromone.routes.js";
 import { fabricRoutes } from "./routes/fabric/fabric.routes.js";
 import { adminRoutes } from "./routes/identity/admin.routes.js";
 import { authRoutes } from "./routes/identity/auth.routes.js";
@@ -72,7 +82,7 @@ export interface ServerDeps {
   readonly metrics: Metrics;
   readonly knowledge: KnowledgeService;
   /** Owner lookups for lethe scrubbing (their wallets). */
-  readonly identityStore: Pick<IdentityStore, "getUser" | "getGolem">;
+  readonly identityStore: Pick<IdentityStore, "getUser" | "getGolem" | "listGolems">;
   readonly embedDim: number;
   /** Content-addressed blob storage (SPEC §10). */
   readonly blobs: BlobStore;
@@ -80,6 +90,15 @@ export interface ServerDeps {
   readonly blobMaxBytes: number;
   /** The event fabric: socket hub, golem-facing service, stream history. */
   readonly fabric: { readonly hub: Hub; readonly service: FabricService; readonly history: History };
+  /** Pheromones, causal federation, bloodstains, engagement. */
+  readonly coordination: {
+    readonly pheromones: PheromoneService;
+    readonly causal: CausalService;
+    readonly bloodstains: BloodstainService;
+    readonly achievements: AchievementService;
+    readonly pulse: PulseService;
+    readonly deaths: Pick<DeathStore, "graveyard">;
+  };
   /** Socket limits and timers (`maxPendingMessages` defaults to 1,000). */
   readonly ws: Omit<GatewayOptions, "maxPendingMessages"> & { readonly maxPendingMessages?: number };
   readonly closing: () => boolean;
@@ -161,6 +180,11 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   entryRoutes(app, { knowledge: deps.knowledge, identity: deps.identityStore, dimensions: deps.embedDim });
   queryRoutes(app, { knowledge: deps.knowledge, identity: deps.identityStore, dimensions: deps.embedDim });
   snapshotRoutes(app, { knowledge: deps.knowledge });
+  const c = deps.coordination;
+  pheromoneRoutes(app, { pheromones: c.pheromones });
+  bloodstainRoutes(app, { bloodstains: c.bloodstains, identity: deps.identityStore });
+  causalRoutes(app, { causal: c.causal });
+  engagementRoutes(app, { identity: deps.identityStore, deaths: c.deaths, achievements: c.achievements, pulse: c.pulse });
   const { hub, service, history } = deps.fabric;
   fabricRoutes(app, { fabric: service, clock: deps.clock, online: (id) => hub.online(id) });
   const handler = new MessageHandler({

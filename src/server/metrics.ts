@@ -63,13 +63,13 @@ export class Metrics {
   }
 
   /** A gauge read at scrape time from `read` (e.g. the vector index backlog). */
-  gauge(name: string, help: string, read: () => number): void {
+  gauge(name: string, help: string, read: () => number | Promise<number>): void {
     new Gauge({
       name,
       help,
       registers: [this.registry],
-      collect() {
-        this.set(read());
+      async collect() {
+        this.set(await read());
       },
     });
   }

@@ -17,6 +17,33 @@ const SAMPLE_BODIES: Record<string, (ids: Ids) => unknown> = {
   }),
   "POST /v1/styx/clade/register": (ids) => ({ golem_id: ids.golemId, domains: ["probe"] }),
   "POST /v1/styx/golem/:golem_id/steer": () => ({ intent: "probe" }),
+  "POST /v1/styx/pheromone/deposit": (ids) => ({
+    golem_id: ids.golemId,
+    layer: "threat",
+    class: "probe",
+    intensity: 0.5,
+    domain: "probe",
+    regime: "calm",
+  }),
+  "POST /v1/styx/causal/publish": (ids) => ({
+    golem_id: ids.golemId,
+    from_variable: "a",
+    to_variable: "b",
+    direction: "positive",
+    strength: 0.5,
+    lag_ticks: 1,
+    evidence_count: 3,
+    confidence: 0.7,
+    domain: "probe",
+    regime: "calm",
+  }),
+  "POST /v1/styx/bloodstain": (ids) => ({
+    golem_id: ids.golemId,
+    generation: 0,
+    death_cause: "probe",
+    warnings: [],
+    timestamp: "2026-01-01T00:00:00.000Z",
+  }),
 };
 
 interface Ids {

@@ -27,6 +27,10 @@ export class MemoryPresence implements Presence {
     return this.#byGolem.get(golemId);
   }
 
+  async activeSince(since: number): Promise<GolemPresence[]> {
+    return [...this.#byGolem.values()].filter((p) => p.lastSeen >= since);
+  }
+
   async sweep(before: number): Promise<number> {
     let n = 0;
     for (const [id, p] of this.#byGolem) {

@@ -201,4 +201,91 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       CREATE INDEX clade_outbox_expiry ON clade_outbox(expires_at);
     `,
   },
+  {
+    version: 4,
+    name: "coordination: pheromones, causal edges, deaths, achievements",
+    sql: `
+      CREATE TABLE pheromones (
+        id TEXT PRIMARY KEY,
+        layer TEXT NOT NULL,
+        class TEXT NOT NULL,
+        domain TEXT NOT NULL,
+        regime TEXT NOT NULL,
+        intensity REAL NOT NULL,
+        confirmations INTEGER NOT NULL,
+        deposited_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        fades_at INTEGER NOT NULL,
+        source_hash TEXT NOT NULL,
+        metadata TEXT NOT NULL,
+        hv BLOB
+      ) STRICT;
+      CREATE INDEX pheromones_cell ON pheromones(domain, regime, layer, class);
+      CREATE INDEX pheromones_domain_fade ON pheromones(domain, fades_at);
+      CREATE INDEX pheromones_fade ON pheromones(fades_at);
+      CREATE TABLE pheromone_sources (
+        pheromone_id TEXT NOT NULL REFERENCES pheromones(id) ON DELETE CASCADE,
+        source_hash TEXT NOT NULL,
+        PRIMARY KEY (pheromone_id, source_hash)
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE pheromone_vectors (
+        pheromone_id TEXT NOT NULL REFERENCES pheromones(id) ON DELETE CASCADE,
+        n INTEGER NOT NULL,
+        hv BLOB NOT NULL,
+        PRIMARY KEY (pheromone_id, n)
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE causal_edges (
+        id TEXT PRIMARY KEY,
+        from_variable TEXT NOT NULL,
+        to_variable TEXT NOT NULL,
+        domain TEXT NOT NULL,
+        regime TEXT NOT NULL,
+        direction TEXT NOT NULL,
+        strength TEXT NOT NULL,
+        lag_ticks INTEGER NOT NULL,
+        evidence_count INTEGER NOT NULL,
+        confidence REAL NOT NULL,
+        validations INTEGER NOT NULL,
+        contradictions INTEGER NOT NULL,
+        publisher_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        UNIQUE (from_variable, to_variable, domain, regime)
+      ) STRICT;
+      CREATE INDEX causal_edges_rank ON causal_edges(domain, validations DESC, confidence DESC);
+      CREATE TABLE causal_votes (
+        edge_id TEXT NOT NULL REFERENCES causal_edges(id) ON DELETE CASCADE,
+        publisher_hash TEXT NOT NULL,
+        direction TEXT NOT NULL,
+        PRIMARY KEY (edge_id, publisher_hash)
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE deaths (
+        golem_id TEXT PRIMARY KEY REFERENCES golems(id),
+        user_id TEXT NOT NULL,
+        generation INTEGER NOT NULL,
+        death_cause TEXT NOT NULL,
+        died_at INTEGER NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        ticks_lived INTEGER NOT NULL,
+        warnings INTEGER NOT NULL,
+        causal_edges INTEGER NOT NULL,
+        testament_excerpt TEXT,
+        somatic_fragment TEXT,
+        signed INTEGER NOT NULL,
+        result TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX deaths_user ON deaths(user_id, died_at DESC, golem_id DESC);
+      CREATE INDEX deaths_time ON deaths(died_at);
+      CREATE TABLE achievements (
+        golem_id TEXT NOT NULL REFERENCES golems(id),
+        code TEXT NOT NULL,
+        unlocked_at INTEGER NOT NULL,
+        PRIMARY KEY (golem_id, code)
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE sources (
+        source_hash TEXT PRIMARY KEY,
+        golem_id TEXT NOT NULL REFERENCES golems(id)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];

@@ -44,6 +44,15 @@ export class SqliteEntryStore implements EntryStore {
   async insertMany(
     items: readonly { entry: NewEntry; lethe?: LetheCandidate | undefined }[],
   ): Promise<{ entry: Entry; created: boolean }[]> {
+    return this.insertManySync(items);
+  }
+
+  /**
+   * `insertMany` for a caller that already holds a transaction on the same database (a death
+   * stores its warnings with everything else it changes): synchronous, so a failure throws
+   * inside the caller's transaction and rolls it all back.
+   */
+  insertManySync(items: readonly { entry: NewEntry; lethe?: LetheCandidate | undefined }[]): { entry: Entry; created: boolean }[] {
     return this.#db.transaction(() => items.map((i) => this.#insertOne(i.entry, i.lethe)))();
   }
 

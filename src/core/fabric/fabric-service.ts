@@ -2,7 +2,14 @@ import type { Golem } from "../identity/types.js";
 import type { Clock } from "../platform/clock.js";
 import { CLADE_DELTA_TTL_MS, CLADE_OUTBOX_MAX, type CladeMember, type CladeStore } from "./clade.js";
 import type { EventBus, SequencedEvent } from "./event-bus.js";
-import { aggregateFleet, type FleetAggregate, type GolemPresence, PRESENCE_FORGET_MS, type Presence } from "./presence.js";
+import {
+  aggregateFleet,
+  type FleetAggregate,
+  type GolemPresence,
+  PRESENCE_FORGET_MS,
+  PRESENCE_ONLINE_MS,
+  type Presence,
+} from "./presence.js";
 import { userStream } from "./streams.js";
 
 /** A heartbeat as the service takes it (validated by the protocol layer). */
@@ -38,6 +45,7 @@ export class FabricService {
   readonly #clade: CladeStore;
   readonly #clock: Clock;
   readonly #online: (golemId: string) => boolean;
+  readonly #heartbeatListeners: ((golem: Golem, beat: Heartbeat) => void)[] = [];
   /** Called with how many clade deltas were dropped from full outboxes. */
   onDropped: (n: number) => void = () => {};
 
@@ -56,8 +64,19 @@ export class FabricService {
   }
 
   /** Records a heartbeat in the presence map. */
-  heartbeat(golem: Golem, beat: Heartbeat): Promise<void> {
-    return this.#presence.beat({ ...beat, golemId: golem.id, userId: golem.userId, lastSeen: this.#clock.now() });
+  async heartbeat(golem: Golem, beat: Heartbeat): Promise<void> {
+    await this.#presence.beat({ ...beat, golemId: golem.id, userId: golem.userId, lastSeen: this.#clock.now() });
+    for (const l of this.#heartbeatListeners) l(golem, beat);
+  }
+
+  /** Registers a listener called after every heartbeat (achievements read the tick). */
+  onHeartbeat(listener: (golem: Golem, beat: Heartbeat) => void): void {
+    this.#heartbeatListeners.push(listener);
+  }
+
+  /** Golems of every user heard from in the last minute (the pulse). */
+  active(): Promise<GolemPresence[]> {
+    return this.#presence.activeSince(this.#clock.now() - PRESENCE_ONLINE_MS);
   }
 
   /** Publishes steering for one golem on its owner's stream (`styx:steer`). */

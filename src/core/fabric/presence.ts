@@ -36,6 +36,8 @@ export interface Presence {
   beat(state: GolemPresence): Promise<void>;
   ofUser(userId: string): Promise<GolemPresence[]>;
   ofGolem(golemId: string): Promise<GolemPresence | undefined>;
+  /** Golems of every user heard from since `since` (the ecosystem pulse). */
+  activeSince(since: number): Promise<GolemPresence[]>;
   /** Forgets heartbeats older than `before`; returns how many. */
   sweep(before: number): Promise<number>;
 }

@@ -50,6 +50,7 @@ export class IdentityService {
   readonly #store: IdentityStore;
   readonly #audit: Pick<AuditLog, "append">;
   readonly #clock: Clock;
+  readonly #registered: ((golem: Golem) => void | Promise<void>)[] = [];
 
   constructor(deps: { store: IdentityStore; audit: Pick<AuditLog, "append">; clock: Clock }) {
     this.#store = deps.store;
@@ -165,7 +166,13 @@ export class IdentityService {
       ...ctx,
       details: { generation, parent_golem_id: golem.parentGolemId },
     });
+    for (const l of this.#registered) await l(golem);
     return golem;
+  }
+
+  /** Registers a listener called after every golem registration (achievements, lineage events). */
+  onGolemRegistered(listener: (golem: Golem) => void | Promise<void>): void {
+    this.#registered.push(listener);
   }
 
   /** The user's golems as the principal may see them (a golem-bound key sees its golem only). Tenancy is checked by the caller. */

@@ -72,6 +72,7 @@ export const DEFAULT_CONFIDENCE = 0.5;
 /** Entries: write with fan-out to the layers, ranked query across them, golem snapshots, TTL. */
 export class KnowledgeService {
   readonly #d: KnowledgeDeps;
+  readonly #listeners: ((entry: Entry) => void)[] = [];
 
   constructor(deps: KnowledgeDeps) {
     this.#d = deps;
@@ -104,28 +105,55 @@ export class KnowledgeService {
         });
       }
     }
-    const embeddings = await this.#embeddingsFor(
-      fresh.map(({ input, i }) => ({
-        given: input.embedding,
-        text: input.content,
-        path: inputs.length > 1 ? `/entries/${i}/embedding` : "/embedding",
-      })),
+    const prepared = await this.prepareEntries(
+      fresh.map(({ input }) => input),
+      identifiers,
+      fresh.map(({ i }) => (inputs.length > 1 ? `/entries/${i}/embedding` : "/embedding")),
     );
-    const prepared = fresh.map(({ input }, j) => this.#prepare(input, embeddings[j] ?? null, identifiers));
     const stored = prepared.length > 0 ? await d.store.insertMany(prepared) : [];
+    this.afterStored(stored);
     const results = new Map<number, WriteResult>();
-    for (const [j, { entry, created }] of stored.entries()) {
-      if (created && entry.embedding) {
-        d.vectors.put(namespaceOf("vault", entry.userId), entry.seq, entry.embedding);
-        if (entry.inClade) d.vectors.put(namespaceOf("clade", entry.userId), entry.seq, entry.embedding);
-      }
-      if (created && entry.letheAt !== null) d.onLetheQueued?.(entry.letheAt);
-      results.set((fresh[j] as { i: number }).i, resultOf(entry, created));
-    }
+    for (const [j, { entry, created }] of stored.entries()) results.set((fresh[j] as { i: number }).i, resultOf(entry, created));
     return inputs.map((_, i) => {
       const replay = replays.get(i);
       return replay ? resultOf(replay, false) : (results.get(i) as WriteResult);
     });
+  }
+
+  /**
+   * Entry rows (and lethe candidates) for inputs whose sizes and blobs were checked, with their
+   * vectors (text-only entries embedded in one call): what a write stores, for callers that
+   * store entries inside a larger transaction (a bloodstain). `paths` name each input's
+   * embedding in errors.
+   */
+  async prepareEntries(
+    inputs: readonly WriteEntryInput[],
+    identifiers: readonly string[],
+    paths: readonly string[] = inputs.map(() => "/embedding"),
+  ): Promise<{ entry: NewEntry; lethe: LetheCandidate | undefined }[]> {
+    const embeddings = await this.#embeddingsFor(
+      inputs.map((input, j) => ({ given: input.embedding, text: input.content, path: paths[j] ?? "" })),
+    );
+    return inputs.map((input, j) => this.#prepare(input, embeddings[j] ?? null, identifiers));
+  }
+
+  /** After entries were stored: their vectors go to the index, their lethe candidates wake the publisher, listeners hear of them. */
+  afterStored(stored: readonly { readonly entry: Entry; readonly created: boolean }[]): void {
+    const d = this.#d;
+    for (const { entry, created } of stored) {
+      if (!created) continue;
+      if (entry.embedding) {
+        d.vectors.put(namespaceOf("vault", entry.userId), entry.seq, entry.embedding);
+        if (entry.inClade) d.vectors.put(namespaceOf("clade", entry.userId), entry.seq, entry.embedding);
+      }
+      if (entry.letheAt !== null) d.onLetheQueued?.(entry.letheAt);
+      for (const l of this.#listeners) l(entry);
+    }
+  }
+
+  /** Registers a listener called for every entry stored (achievements). */
+  onStored(listener: (entry: Entry) => void): void {
+    this.#listeners.push(listener);
   }
 
   /** The entry row and, when the gates allow, its anonymized lethe candidate. */
@@ -156,7 +184,8 @@ export class KnowledgeService {
       emotion: input.emotion ?? null,
       metadata: input.metadata ?? {},
       isBloodstain: input.isBloodstain ?? false,
-      inClade: reachesClade(input.layer, input.category, confidence),
+      // A dead golem's warnings are clade knowledge whatever their severity (SPEC §6).
+      inClade: input.isBloodstain === true || reachesClade(input.layer, input.category, confidence),
       validations: 0,
       contradictions: 0,
       createdAt: now,

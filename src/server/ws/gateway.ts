@@ -15,6 +15,7 @@ import { toStyxError, validationError } from "../presenters/errors.js";
 import { Connection } from "./connection.js";
 import type { Hub } from "./hub.js";
 import type { MessageHandler } from "./messages.js";
+import { traceRecv } from "./trace.js";
 
 /** The path of the socket endpoint. */
 export const WS_PATH = "/v1/styx/ws";
@@ -108,6 +109,7 @@ export function attachGateway(app: FastifyInstance, deps: GatewayDeps): void {
     let pending = 0;
     let chain: Promise<void> = Promise.resolve();
     ws.on("message", (data: RawData, isBinary: boolean) => {
+      traceRecv();
       conn.missedPings = 0;
       if (++pending > options.maxPendingMessages) {
         metrics.wsDropped.inc({ reason: "flood" });

@@ -1,13 +1,10 @@
 import { MemoryAuditLog } from "../../../src/adapters/memory/memory-audit-log.js";
-import { MemoryIdentityStore } from "../../../src/adapters/memory/memory-identity-store.js";
 import { MemoryRateLimiter } from "../../../src/adapters/memory/memory-rate-limiter.js";
 import { ManualClock } from "../../../src/core/platform/clock.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
 import { describeAuditLogContract } from "../../../src/testing/contracts/audit-log.contract.js";
-import { describeIdentityStoreContract } from "../../../src/testing/contracts/identity-store.contract.js";
 import { describeRateLimiterContract } from "../../../src/testing/contracts/rate-limiter.contract.js";
 
 await initCrypto();
-describeIdentityStoreContract("memory", () => new MemoryIdentityStore());
 describeAuditLogContract("memory", () => new MemoryAuditLog(new ManualClock()));
 describeRateLimiterContract("memory", (clock) => new MemoryRateLimiter(clock));

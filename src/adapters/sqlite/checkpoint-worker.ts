@@ -1,0 +1,59 @@
+import { parentPort, workerData } from "node:worker_threads";
+import Database from "better-sqlite3";
+
+/**
+ * The thread that checkpoints a WAL database (see `openDatabase`). It holds its own connection
+ * and runs a PASSIVE checkpoint every `intervalMs`: frames are copied into the database file
+ * and both files are synced here, so the connection that writes (on the event loop) never
+ * waits for a checkpoint's fsyncs inside a commit. PASSIVE never takes the writer's lock nor
+ * waits for readers. The writer starts the WAL over from its beginning only after a complete
+ * checkpoint, so a run that commits landed during goes again at once (a few new frames), a
+ * bounded number of times; what is left is copied on the next run.
+ */
+export interface CheckpointWorkerData {
+  readonly file: string;
+  readonly intervalMs: number;
+}
+
+const { file, intervalMs } = workerData as CheckpointWorkerData;
+let db: Database.Database | undefined;
+try {
+  db = new Database(file, { fileMustExist: true });
+  // The same sync level as the writer: a checkpoint syncs the WAL before copying and the database after.
+  db.pragma("synchronous = NORMAL");
+  // This connection never writes, so it never checkpoints on a commit either.
+  db.pragma("wal_autocheckpoint = 0");
+} catch {
+  db = undefined;
+}
+
+const stop = () => {
+  clearInterval(timer);
+  try {
+    db?.close();
+  } catch {
+    // already gone
+  }
+  db = undefined;
+  parentPort?.close();
+};
+
+/** Extra passes when commits landed during a checkpoint. */
+const MAX_PASSES = 4;
+
+const timer = setInterval(() => {
+  try {
+    for (let pass = 0; pass < MAX_PASSES && db; pass++) {
+      const [r] = db.pragma("wal_checkpoint(PASSIVE)") as { busy: number; log: number; checkpointed: number }[];
+      if (!r || r.busy !== 0 || r.checkpointed >= r.log) break;
+    }
+  } catch {
+    // The database went away (closed, deleted with its directory): nothing left to checkpoint.
+    stop();
+  }
+}, intervalMs);
+
+if (!db) stop();
+parentPort?.on("message", (m) => {
+  if (m === "close") stop();
+});

@@ -1,0 +1,186 @@
+import {
+  bundle,
+  fadesAt,
+  HV_MAX_MEMBERS,
+  HV_REINFORCE_SIMILARITY,
+  hammingSimilarity,
+  type Pheromone,
+  type PheromoneLayer,
+  reinforce,
+} from "../../core/coordination/pheromone.js";
+import type { DepositOutcome, PheromoneDeposit, PheromoneStore } from "../../core/coordination/pheromone-store.js";
+import type { SqliteDatabase } from "./database.js";
+
+interface Row {
+  id: string;
+  layer: PheromoneLayer;
+  class: string;
+  domain: string;
+  regime: string;
+  intensity: number;
+  confirmations: number;
+  deposited_at: number;
+  created_at: number;
+  fades_at: number;
+  source_hash: string;
+  metadata: string;
+  hv: Buffer | null;
+}
+
+/**
+ * The pheromone field in SQLite. Each row keeps its intensity as of its last deposit and the
+ * time it falls under the evaporation threshold (`fades_at`), so "live" is an indexed range
+ * and decay is never written.
+ */
+export class SqlitePheromoneStore implements PheromoneStore {
+  readonly #db: SqliteDatabase;
+  readonly #q;
+
+  constructor(db: SqliteDatabase) {
+    this.#db = db;
+    this.#q = {
+      byKey: db.prepare(
+        "SELECT * FROM pheromones WHERE domain = ? AND regime = ? AND layer = ? AND class = ? AND hv IS NULL AND fades_at > ? LIMIT 1",
+      ),
+      withHv: db.prepare("SELECT * FROM pheromones WHERE domain = ? AND regime = ? AND layer = ? AND hv IS NOT NULL AND fades_at > ?"),
+      insert: db.prepare(
+        `INSERT INTO pheromones (id, layer, class, domain, regime, intensity, confirmations, deposited_at, created_at, fades_at, source_hash, metadata, hv)
+         VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)`,
+      ),
+      update: db.prepare("UPDATE pheromones SET intensity = ?, confirmations = ?, deposited_at = ?, fades_at = ?, hv = ? WHERE id = ?"),
+      addSource: db.prepare("INSERT INTO pheromone_sources (pheromone_id, source_hash) VALUES (?, ?) ON CONFLICT DO NOTHING"),
+      addMember: db.prepare(
+        "INSERT INTO pheromone_vectors (pheromone_id, n, hv) VALUES (?, (SELECT COALESCE(MAX(n), 0) + 1 FROM pheromone_vectors WHERE pheromone_id = ?), ?)",
+      ),
+      trimMembers: db.prepare(
+        "DELETE FROM pheromone_vectors WHERE pheromone_id = ? AND n <= (SELECT MAX(n) FROM pheromone_vectors WHERE pheromone_id = ?) - ?",
+      ),
+      members: db.prepare("SELECT hv FROM pheromone_vectors WHERE pheromone_id = ? ORDER BY n"),
+      live: db.prepare("SELECT * FROM pheromones WHERE domain = ? AND fades_at > ?"),
+      liveRegime: db.prepare("SELECT * FROM pheromones WHERE domain = ? AND fades_at > ? AND regime = ?"),
+      allLive: db.prepare("SELECT * FROM pheromones WHERE fades_at > ?"),
+      countLive: db.prepare("SELECT COUNT(*) AS n FROM pheromones WHERE fades_at > ?"),
+      evaporate: db.prepare("DELETE FROM pheromones WHERE fades_at <= ?"),
+    };
+  }
+
+  async deposit(d: PheromoneDeposit, now: number): Promise<DepositOutcome> {
+    return this.depositSync(d, now);
+  }
+
+  /**
+   * `deposit` inside the caller's transaction on the same database (a death deposits with
+   * everything else it changes); synchronous, so a failure rolls the caller back.
+   */
+  depositSync(d: PheromoneDeposit, now: number): DepositOutcome {
+    return this.#db.transaction(() => {
+      const match = this.#match(d, now);
+      if (!match) {
+        const p: Pheromone = {
+          id: d.id,
+          layer: d.layer,
+          class: d.class,
+          domain: d.domain,
+          regime: d.regime,
+          intensity: d.intensity,
+          confirmations: 0,
+          depositedAt: now,
+          createdAt: now,
+          sourceHash: d.sourceHash,
+          metadata: d.metadata,
+          hv: d.hv,
+        };
+        const q = this.#q;
+        q.insert.run(
+          p.id,
+          p.layer,
+          p.class,
+          p.domain,
+          p.regime,
+          p.intensity,
+          now,
+          now,
+          fadesAt(p),
+          p.sourceHash,
+          JSON.stringify(p.metadata),
+          hvBlob(p.hv),
+        );
+        q.addSource.run(p.id, d.sourceHash);
+        if (d.hv) q.addMember.run(p.id, p.id, hvBlob(d.hv));
+        return { pheromone: p, reinforced: false, confirmed: false };
+      }
+      const newSource = this.#q.addSource.run(match.id, d.sourceHash).changes > 0;
+      const r = reinforce(match, d.intensity, newSource, now);
+      let hv = match.hv;
+      if (d.hv && match.hv) {
+        this.#q.addMember.run(match.id, match.id, hvBlob(d.hv));
+        this.#q.trimMembers.run(match.id, match.id, HV_MAX_MEMBERS);
+        hv = bundle((this.#q.members.all(match.id) as { hv: Buffer }[]).map((m) => new Uint8Array(m.hv)));
+      }
+      const p: Pheromone = { ...match, intensity: r.intensity, confirmations: r.confirmations, depositedAt: now, hv };
+      this.#q.update.run(p.intensity, p.confirmations, now, fadesAt(p), hvBlob(hv), p.id);
+      return { pheromone: p, reinforced: true, confirmed: r.confirmed };
+    })();
+  }
+
+  /** The live pheromone a deposit reinforces: same cell and class, or (with a hypervector) the most similar one of the cell above 0.6. */
+  #match(d: PheromoneDeposit, now: number): Pheromone | undefined {
+    if (!d.hv) {
+      const row = this.#q.byKey.get(d.domain, d.regime, d.layer, d.class, now) as Row | undefined;
+      return row ? toPheromone(row) : undefined;
+    }
+    let best: Pheromone | undefined;
+    let bestSim = HV_REINFORCE_SIMILARITY;
+    for (const row of this.#q.withHv.all(d.domain, d.regime, d.layer, now) as Row[]) {
+      const p = toPheromone(row);
+      const sim = hammingSimilarity(p.hv as Uint8Array, d.hv);
+      if (sim > bestSim) {
+        best = p;
+        bestSim = sim;
+      }
+    }
+    return best;
+  }
+
+  async live(domains: readonly string[], regime: string | undefined, now: number): Promise<Pheromone[]> {
+    const out: Pheromone[] = [];
+    for (const domain of new Set(domains)) {
+      const rows = (regime === undefined ? this.#q.live.all(domain, now) : this.#q.liveRegime.all(domain, now, regime)) as Row[];
+      for (const r of rows) out.push(toPheromone(r));
+    }
+    return out;
+  }
+
+  async allLive(now: number): Promise<Pheromone[]> {
+    return (this.#q.allLive.all(now) as Row[]).map(toPheromone);
+  }
+
+  async countLive(now: number): Promise<number> {
+    return (this.#q.countLive.get(now) as { n: number }).n;
+  }
+
+  async evaporate(now: number): Promise<number> {
+    return this.#q.evaporate.run(now).changes;
+  }
+}
+
+function hvBlob(hv: Uint8Array | null): Buffer | null {
+  return hv ? Buffer.from(hv.buffer, hv.byteOffset, hv.byteLength) : null;
+}
+
+function toPheromone(r: Row): Pheromone {
+  return {
+    id: r.id,
+    layer: r.layer,
+    class: r.class,
+    domain: r.domain,
+    regime: r.regime,
+    intensity: r.intensity,
+    confirmations: r.confirmations,
+    depositedAt: r.deposited_at,
+    createdAt: r.created_at,
+    sourceHash: r.source_hash,
+    metadata: JSON.parse(r.metadata) as Record<string, unknown>,
+    hv: r.hv ? new Uint8Array(r.hv) : null,
+  };
+}

@@ -1,0 +1,97 @@
+import { ViemSignatureVerifier } from "../adapters/evm/viem-signature-verifier.js";
+import { AchievementService } from "../core/coordination/achievements.js";
+import { BloodstainService } from "../core/coordination/bloodstain-service.js";
+import { CausalService } from "../core/coordination/causal-service.js";
+import { PheromoneService } from "../core/coordination/pheromone-service.js";
+import { PulseService } from "../core/coordination/pulse-service.js";
+import type { EventBus } from "../core/fabric/event-bus.js";
+import type { FabricService } from "../core/fabric/fabric-service.js";
+import type { IdentityService } from "../core/identity/identity-service.js";
+import type { IdentityStore } from "../core/identity/identity-store.js";
+import type { KnowledgeService } from "../core/knowledge/knowledge-service.js";
+import type { Clock } from "../core/platform/clock.js";
+import type { Scheduler } from "../tasks/scheduler.js";
+import type { CoordinationStores } from "./storage.js";
+
+/** The coordination services as wired for one process. */
+export interface CoordinationStack {
+  readonly pheromones: PheromoneService;
+  readonly causal: CausalService;
+  readonly bloodstains: BloodstainService;
+  readonly achievements: AchievementService;
+  readonly pulse: PulseService;
+}
+
+/** Names of the coordination background tasks. */
+export const COORDINATION_TASKS = { evaporation: "pheromone-evaporation", pulse: "pulse" } as const;
+
+/**
+ * Builds the pheromone field, causal federation, bloodstains, achievements and pulse; hooks
+ * the achievement rules to the events that can unlock them; registers evaporation and pulse
+ * (every 60 s each).
+ */
+export function buildCoordination(opts: {
+  stores: CoordinationStores;
+  identityStore: Pick<IdentityStore, "getGolem">;
+  identity: IdentityService;
+  knowledge: KnowledgeService;
+  fabric: FabricService;
+  bus: EventBus;
+  clock: Clock;
+  salt: string;
+  scheduler: Scheduler;
+  warn: (msg: string, err: unknown) => void;
+}): CoordinationStack {
+  const { stores, bus, clock, salt } = opts;
+  const pheromones = new PheromoneService({ store: stores.pheromones, bus, clock, salt });
+  const causal = new CausalService({ store: stores.causal, clock, salt });
+  const achievements = new AchievementService({ store: stores.achievements, bus, clock });
+  const bloodstains = new BloodstainService({
+    deaths: stores.deaths,
+    knowledge: opts.knowledge,
+    pheromones,
+    achievements,
+    verifier: new ViemSignatureVerifier(),
+    bus,
+    clock,
+  });
+  const pulse = new PulseService({
+    presence: () => opts.fabric.active(),
+    deaths: stores.deaths,
+    pheromones: stores.pheromones,
+    bus,
+    clock,
+  });
+
+  /** Credits the golem behind a source hash (the first depositor or publisher). */
+  const credit = async (sourceHash: string, facts: Parameters<AchievementService["evaluate"]>[1]) => {
+    const golemId = await achievements.golemOfSource(sourceHash);
+    const golem = golemId ? await opts.identityStore.getGolem(golemId) : undefined;
+    if (golem) await achievements.evaluate(golem, facts);
+  };
+  const quietly = (what: string, p: Promise<unknown>) =>
+    void p.catch((err) => opts.warn(`achievement evaluation after ${what} failed`, err));
+  opts.identity.onGolemRegistered((golem) => quietly("a registration", achievements.evaluate(golem, { generation: golem.generation })));
+  opts.knowledge.onStored((entry) => {
+    if (entry.isBloodstain) return;
+    quietly(
+      "a write",
+      opts.identityStore.getGolem(entry.golemId).then((g) => g && achievements.evaluate(g, { entriesWritten: 1 })),
+    );
+  });
+  opts.fabric.onHeartbeat((golem, beat) => {
+    if (beat.tick !== null && beat.tick >= 10_000) quietly("a heartbeat", achievements.evaluate(golem, { ticksLived: beat.tick }));
+  });
+  pheromones.onDeposit(async (golem, o) => {
+    await achievements.remember(pheromones.sourceOf(golem.id), golem.id);
+    if (o.confirmed) quietly("a deposit", credit(o.pheromone.sourceHash, { depositConfirmations: o.pheromone.confirmations }));
+  });
+  causal.onPublish(async (golem, edge, outcome) => {
+    await achievements.remember(pheromones.sourceOf(golem.id), golem.id);
+    if (outcome === "validated") quietly("a validation", credit(edge.publisherHash, { edgeValidations: edge.validations }));
+  });
+
+  opts.scheduler.add({ name: COORDINATION_TASKS.evaporation, everyMs: 60_000, run: () => pheromones.evaporate() });
+  opts.scheduler.add({ name: COORDINATION_TASKS.pulse, everyMs: 60_000, run: () => pulse.refresh() });
+  return { pheromones, causal, bloodstains, achievements, pulse };
+}

@@ -1,0 +1,200 @@
+import type { EventBus } from "../fabric/event-bus.js";
+import { domainStream, userStream } from "../fabric/streams.js";
+import type { SignatureVerifier } from "../identity/signature-verifier.js";
+import type { Golem } from "../identity/types.js";
+import type { KnowledgeService } from "../knowledge/knowledge-service.js";
+import type { Clock } from "../platform/clock.js";
+import { newId } from "../platform/crypto.js";
+import { StyxError } from "../platform/errors.js";
+import type { AchievementService } from "./achievements.js";
+import { BLOODSTAIN_DOMAIN, BLOODSTAIN_TYPES, bloodstainMessage, type SignedBloodstainFields } from "./bloodstain-signature.js";
+import type { BloodstainResult, DeathRecord, DeathStore } from "./death.js";
+import type { PheromoneService } from "./pheromone-service.js";
+import type { PheromoneDeposit } from "./pheromone-store.js";
+
+/** One warning of a dying golem. */
+export interface DeathWarning {
+  readonly domain: string;
+  readonly regime: string;
+  readonly class: string;
+  readonly severity: number;
+  readonly message: string;
+}
+
+/** One causal edge a dying golem leaves behind (becomes a wisdom pheromone). */
+export interface DeathEdge {
+  readonly from_variable: string;
+  readonly to_variable: string;
+  readonly direction: "positive" | "negative";
+  readonly strength: number;
+  readonly domain: string;
+  readonly regime: string;
+}
+
+/** An upload as the API hands it over (wire names, since the signature covers them as sent). */
+export interface BloodstainInput extends SignedBloodstainFields {
+  readonly warnings: readonly DeathWarning[];
+  readonly causal_edges?: readonly DeathEdge[] | undefined;
+  readonly somatic_landscape_fragment?: Record<string, unknown> | undefined;
+  readonly signature?: string | undefined;
+}
+
+/**
+ * A golem's death (SPEC §6): one transaction marks it dead with its record, deposits a threat
+ * pheromone per warning and a wisdom pheromone per causal edge, stores the warnings as clade
+ * entries (`is_bloodstain`) and, when the owner opts in, queues their anonymized lethe copies.
+ * Then `styx:bloodstain` is announced and achievements are evaluated. One death per golem: a
+ * repeat returns the first answer.
+ */
+export class BloodstainService {
+  readonly #d: BloodstainDeps;
+
+  constructor(deps: BloodstainDeps) {
+    this.#d = deps;
+  }
+
+  async upload(
+    golem: Golem,
+    input: BloodstainInput,
+    identifiers: readonly string[],
+  ): Promise<{ result: BloodstainResult; created: boolean }> {
+    const d = this.#d;
+    const first = await d.deaths.find(golem.id);
+    if (first) return { result: first.result, created: false };
+    if (golem.status === "dead") throw new StyxError("STYX_CONFLICT", "The golem is already dead.");
+    if (input.generation !== golem.generation) {
+      throw new StyxError("STYX_VALIDATION", `generation is ${golem.generation} for this golem.`, { details: [{ path: "/generation" }] });
+    }
+    const diedAt = Date.parse(input.timestamp);
+    const signed = await this.#checkSignature(golem, input);
+
+    const entries = await d.knowledge.prepareEntries(
+      input.warnings.map((w) => ({
+        golem,
+        layer: input.publish_to_lethe ? "lethe" : "clade",
+        category: "warning",
+        content: w.message,
+        domain: w.domain,
+        regime: w.regime,
+        confidence: w.severity,
+        metadata: { class: w.class },
+        isBloodstain: true,
+      })),
+      identifiers,
+    );
+    const source = d.pheromones.sourceOf(golem.id);
+    const deposit = (
+      layer: PheromoneDeposit["layer"],
+      cls: string,
+      intensity: number,
+      domain: string,
+      regime: string,
+    ): PheromoneDeposit => ({
+      id: newId("phe"),
+      layer,
+      class: cls,
+      domain,
+      regime,
+      intensity,
+      sourceHash: source,
+      metadata: { bloodstain: true },
+      hv: null,
+    });
+    const deposits = [
+      ...input.warnings.map((w) => deposit("threat", w.class, w.severity, w.domain, w.regime)),
+      ...(input.causal_edges ?? []).map((e) => deposit("wisdom", `${e.from_variable}->${e.to_variable}`, e.strength, e.domain, e.regime)),
+    ];
+    const now = d.clock.now();
+    const death: Omit<DeathRecord, "result"> = {
+      golemId: golem.id,
+      userId: golem.userId,
+      generation: golem.generation,
+      deathCause: input.death_cause,
+      diedAt,
+      recordedAt: now,
+      ticksLived: input.ticks_lived ?? golem.ticksLived,
+      warnings: input.warnings.length,
+      causalEdges: input.causal_edges?.length ?? 0,
+      testamentExcerpt: input.death_testament_excerpt ?? null,
+      somaticFragment: input.somatic_landscape_fragment ?? null,
+      signed,
+    };
+    const r = await d.deaths.record(death, { entries, deposits }, now, (stored, outcomes) => ({
+      golemId: golem.id,
+      diedAt,
+      entryIds: stored.map((e) => e.id),
+      pheromoneIds: outcomes.map((o) => o.pheromone.id),
+      letheQueued: stored.filter((e) => e.letheAt !== null).length,
+    }));
+    if (!r.created) return { result: r.record.result, created: false };
+
+    d.knowledge.afterStored(r.entries.map((entry) => ({ entry, created: true })));
+    await d.achievements.remember(source, golem.id);
+    for (const o of r.deposits) await d.pheromones.announce(o);
+    await d.bus.publish({
+      stream: userStream(golem.userId),
+      channel: "styx:bloodstain",
+      payload: {
+        golem_id: golem.id,
+        generation: golem.generation,
+        death_cause: input.death_cause,
+        died_at: new Date(diedAt).toISOString(),
+        warnings: death.warnings,
+        causal_edges: death.causalEdges,
+      },
+    });
+    // Domain followers learn of the death without learning whose it was.
+    for (const domain of new Set(input.warnings.map((w) => w.domain))) {
+      await d.bus.publish({
+        stream: domainStream(domain),
+        channel: "styx:bloodstain",
+        payload: {
+          domain,
+          warnings: input.warnings
+            .filter((w) => w.domain === domain)
+            .map((w) => ({ class: w.class, regime: w.regime, severity: w.severity })),
+        },
+      });
+    }
+    await d.achievements.evaluate(
+      { ...golem, status: "dead" },
+      {
+        ticksLived: death.ticksLived,
+        generation: golem.generation,
+        firstBloodstainOfClade: (await d.deaths.firstOfUser(golem.userId)) === golem.id,
+      },
+    );
+    return { result: r.record.result, created: true };
+  }
+
+  /** A golem with a wallet must sign its bloodstain (EIP-712); without one nothing can be verified. */
+  async #checkSignature(golem: Golem, input: BloodstainInput): Promise<boolean> {
+    if (!golem.walletAddress) return false;
+    if (!input.signature) {
+      throw new StyxError("STYX_AUTH_INVALID_SIGNATURE", "This golem has a wallet: sign the bloodstain (EIP-712, domain Styx v1).", {
+        details: [{ path: "/signature" }],
+      });
+    }
+    const ok = await this.#d.verifier.verifyTypedData(
+      golem.walletAddress,
+      { domain: BLOODSTAIN_DOMAIN, types: BLOODSTAIN_TYPES, primaryType: "Bloodstain", message: { ...bloodstainMessage(input) } },
+      input.signature,
+    );
+    if (!ok)
+      throw new StyxError("STYX_AUTH_INVALID_SIGNATURE", "The bloodstain signature is not the golem wallet's.", {
+        details: [{ path: "/signature" }],
+      });
+    return true;
+  }
+}
+
+/** Dependencies of the bloodstain service. */
+export interface BloodstainDeps {
+  readonly deaths: DeathStore;
+  readonly knowledge: Pick<KnowledgeService, "prepareEntries" | "afterStored">;
+  readonly pheromones: Pick<PheromoneService, "sourceOf" | "announce">;
+  readonly achievements: Pick<AchievementService, "evaluate" | "remember">;
+  readonly verifier: Pick<SignatureVerifier, "verifyTypedData">;
+  readonly bus: EventBus;
+  readonly clock: Clock;
+}

@@ -1,0 +1,64 @@
+import type { Golem } from "../identity/types.js";
+import { sourceHash } from "../knowledge/anonymize.js";
+import type { Clock } from "../platform/clock.js";
+import { newId } from "../platform/crypto.js";
+import { type CausalEdge, type CausalStore, type Direction, type DiscoverFilter, type PublishOutcome, strengthBucket } from "./causal.js";
+
+/** A publication as the API hands it over (evidence and confidence floors checked by the schema). */
+export interface PublishInput {
+  readonly fromVariable: string;
+  readonly toVariable: string;
+  readonly direction: Direction;
+  readonly strength: number;
+  readonly lagTicks: number;
+  readonly evidenceCount: number;
+  readonly confidence: number;
+  readonly domain: string;
+  readonly regime: string;
+}
+
+/** Called after a publication with the publishing golem and the edge's first publisher hash. */
+export type PublishListener = (golem: Golem, edge: CausalEdge, outcome: PublishOutcome) => void | Promise<void>;
+
+/** Publish and discover anonymized causal edges; publishers are kept only as source hashes. */
+export class CausalService {
+  readonly #store: CausalStore;
+  readonly #clock: Clock;
+  readonly #salt: string;
+  readonly #listeners: PublishListener[] = [];
+
+  constructor(deps: { store: CausalStore; clock: Clock; salt: string }) {
+    this.#store = deps.store;
+    this.#clock = deps.clock;
+    this.#salt = deps.salt;
+  }
+
+  onPublish(listener: PublishListener): void {
+    this.#listeners.push(listener);
+  }
+
+  async publish(golem: Golem, input: PublishInput): Promise<{ edge: CausalEdge; outcome: PublishOutcome }> {
+    const r = await this.#store.publish(
+      {
+        id: newId("cau"),
+        fromVariable: input.fromVariable,
+        toVariable: input.toVariable,
+        domain: input.domain,
+        regime: input.regime,
+        direction: input.direction,
+        strength: strengthBucket(input.strength),
+        lagTicks: input.lagTicks,
+        evidenceCount: input.evidenceCount,
+        confidence: input.confidence,
+        publisherHash: sourceHash(golem.id, this.#salt),
+      },
+      this.#clock.now(),
+    );
+    for (const l of this.#listeners) await l(golem, r.edge, r.outcome);
+    return r;
+  }
+
+  discover(filter: DiscoverFilter): Promise<CausalEdge[]> {
+    return this.#store.discover(filter);
+  }
+}

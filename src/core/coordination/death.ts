@@ -1,0 +1,68 @@
+import type { Entry, LetheCandidate, NewEntry } from "../knowledge/types.js";
+import type { DepositOutcome, PheromoneDeposit } from "./pheromone-store.js";
+
+/** What a bloodstain upload answers (stored with the death, so a repeat gets the same answer). */
+export interface BloodstainResult {
+  readonly golemId: string;
+  readonly diedAt: number;
+  /** Clade entries made from the warnings. */
+  readonly entryIds: readonly string[];
+  /** Threat pheromones (one per warning), then wisdom pheromones (one per causal edge). */
+  readonly pheromoneIds: readonly string[];
+  /** Warnings queued for lethe (when the owner opted in). */
+  readonly letheQueued: number;
+}
+
+/** A death in the registry (the graveyard reads these). */
+export interface DeathRecord {
+  readonly golemId: string;
+  readonly userId: string;
+  readonly generation: number;
+  readonly deathCause: string;
+  /** When the golem died (its own timestamp). */
+  readonly diedAt: number;
+  /** When Styx recorded it. */
+  readonly recordedAt: number;
+  readonly ticksLived: number;
+  readonly warnings: number;
+  readonly causalEdges: number;
+  readonly testamentExcerpt: string | null;
+  readonly somaticFragment: Record<string, unknown> | null;
+  /** Whether a wallet signature was verified. */
+  readonly signed: boolean;
+  readonly result: BloodstainResult;
+}
+
+/** Everything a death changes besides its record. */
+export interface DeathEffects {
+  readonly entries: readonly { readonly entry: NewEntry; readonly lethe?: LetheCandidate | undefined }[];
+  readonly deposits: readonly PheromoneDeposit[];
+}
+
+/** Where a graveyard page starts after (newest first). */
+export interface GraveyardCursor {
+  readonly diedAt: number;
+  readonly golemId: string;
+}
+
+/**
+ * The death registry (micronode: SQLite; macronode: PostgreSQL).
+ * Obligations: `record` applies the death and all its effects in one transaction — the golem
+ * marked dead, the record, the entries (and lethe candidates), the pheromone deposits — or
+ * none of them; a golem that already has a record gets that record back and nothing is
+ * written. Graveyard pages are ordered by (diedAt, golemId) descending, so they are stable.
+ */
+export interface DeathStore {
+  find(golemId: string): Promise<DeathRecord | undefined>;
+  record(
+    death: Omit<DeathRecord, "result">,
+    effects: DeathEffects,
+    now: number,
+    resultOf: (entries: readonly Entry[], deposits: readonly DepositOutcome[]) => BloodstainResult,
+  ): Promise<{ record: DeathRecord; created: boolean; entries: readonly Entry[]; deposits: readonly DepositOutcome[] }>;
+  graveyard(userId: string, limit: number, after?: GraveyardCursor): Promise<DeathRecord[]>;
+  /** The golem of the user's earliest death, if any. */
+  firstOfUser(userId: string): Promise<string | undefined>;
+  /** Deaths in all, and since `since`. */
+  counts(since: number): Promise<{ readonly total: number; readonly since: number }>;
+}

@@ -1,0 +1,135 @@
+import type { EventBus } from "../fabric/event-bus.js";
+import { domainStream } from "../fabric/streams.js";
+import type { Golem } from "../identity/types.js";
+import { sourceHash } from "../knowledge/anonymize.js";
+import type { Clock } from "../platform/clock.js";
+import { newId } from "../platform/crypto.js";
+import { currentIntensity, type DomainLevels, effectiveHalfLifeMs, levelsOf, type Pheromone, type PheromoneLayer } from "./pheromone.js";
+import type { DepositOutcome, PheromoneStore } from "./pheromone-store.js";
+
+/** A deposit as the API hands it over (the golem already checked by tenancy). */
+export interface DepositInput {
+  readonly layer: PheromoneLayer;
+  readonly class: string;
+  readonly intensity: number;
+  readonly domain: string;
+  readonly regime: string;
+  readonly metadata?: Record<string, unknown> | undefined;
+  readonly hv?: Uint8Array | undefined;
+}
+
+/** A live pheromone as `sense` reports it. */
+export interface SensedPheromone {
+  readonly pheromone: Pheromone;
+  /** Intensity now. */
+  readonly current: number;
+  readonly halfLifeMs: number;
+}
+
+/** The sense answer of one domain. */
+export interface SensedDomain extends DomainLevels {
+  readonly domain: string;
+  /** The strongest live pheromones, strongest first (at most the requested limit). */
+  readonly pheromones: readonly SensedPheromone[];
+  /** How many live pheromones the domain has in all. */
+  readonly live: number;
+}
+
+/** Called after a deposit, with the golem that made it (achievements). */
+export type DepositListener = (golem: Golem, outcome: DepositOutcome) => void | Promise<void>;
+
+/**
+ * Deposits and senses on the pheromone field. Depositors are kept only as source hashes;
+ * every deposit is announced on its domain stream (`styx:pheromone:deposit` for a new
+ * pheromone, `styx:pheromone:reinforced` for a match), without any identity.
+ */
+export class PheromoneService {
+  readonly #store: PheromoneStore;
+  readonly #bus: EventBus;
+  readonly #clock: Clock;
+  readonly #salt: string;
+  readonly #listeners: DepositListener[] = [];
+
+  constructor(deps: { store: PheromoneStore; bus: EventBus; clock: Clock; salt: string }) {
+    this.#store = deps.store;
+    this.#bus = deps.bus;
+    this.#clock = deps.clock;
+    this.#salt = deps.salt;
+  }
+
+  /** Registers a listener called after every deposit. */
+  onDeposit(listener: DepositListener): void {
+    this.#listeners.push(listener);
+  }
+
+  /** The anonymous source hash of a golem (what the field stores instead of its id). */
+  sourceOf(golemId: string): string {
+    return sourceHash(golemId, this.#salt);
+  }
+
+  async deposit(golem: Golem, input: DepositInput): Promise<DepositOutcome> {
+    const outcome = await this.#store.deposit(
+      {
+        id: newId("phe"),
+        layer: input.layer,
+        class: input.class,
+        domain: input.domain,
+        regime: input.regime,
+        intensity: input.intensity,
+        sourceHash: this.sourceOf(golem.id),
+        metadata: input.metadata ?? {},
+        hv: input.hv ?? null,
+      },
+      this.#clock.now(),
+    );
+    await this.announce(outcome);
+    for (const l of this.#listeners) await l(golem, outcome);
+    return outcome;
+  }
+
+  /** Publishes a deposit's event on its domain stream. */
+  async announce(outcome: DepositOutcome): Promise<void> {
+    const p = outcome.pheromone;
+    await this.#bus.publish({
+      stream: domainStream(p.domain),
+      channel: outcome.reinforced ? "styx:pheromone:reinforced" : "styx:pheromone:deposit",
+      payload: {
+        id: p.id,
+        layer: p.layer,
+        class: p.class,
+        domain: p.domain,
+        regime: p.regime,
+        intensity: p.intensity,
+        confirmations: p.confirmations,
+      },
+    });
+  }
+
+  /** Per domain: the live pheromones (strongest `limit`) and the level of each layer. */
+  async sense(domains: readonly string[], regime: string | undefined, limit: number): Promise<SensedDomain[]> {
+    const now = this.#clock.now();
+    const live = await this.#store.live(domains, regime, now);
+    return domains.map((domain) => {
+      const mine = live
+        .filter((p) => p.domain === domain)
+        .map((p) => ({ pheromone: p, current: currentIntensity(p, now), halfLifeMs: effectiveHalfLifeMs(p.layer, p.confirmations) }))
+        .sort((a, b) => b.current - a.current || (a.pheromone.id < b.pheromone.id ? -1 : 1));
+      return {
+        domain,
+        ...levelsOf(mine.map((s) => ({ layer: s.pheromone.layer, current: s.current }))),
+        pheromones: mine.slice(0, limit),
+        live: mine.length,
+      };
+    });
+  }
+
+  /** Deletes pheromones that decayed under the threshold (the evaporation task). */
+  evaporate(): Promise<number> {
+    return this.#store.evaporate(this.#clock.now());
+  }
+
+  /** Live pheromones now (the `styx_pheromones_active` gauge). */
+  countActive(): Promise<number> {
+    return this.#store.countLive(this.#clock.now());
+  }
+}

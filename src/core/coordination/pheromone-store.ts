@@ -1,0 +1,42 @@
+import type { Pheromone, PheromoneLayer } from "./pheromone.js";
+
+/** A deposit as the store applies it (the depositor only as its source hash). */
+export interface PheromoneDeposit {
+  readonly id: string;
+  readonly layer: PheromoneLayer;
+  readonly class: string;
+  readonly domain: string;
+  readonly regime: string;
+  readonly intensity: number;
+  readonly sourceHash: string;
+  readonly metadata: Record<string, unknown>;
+  readonly hv: Uint8Array | null;
+}
+
+/** What a deposit did: the pheromone as stored afterwards, and whether it matched one. */
+export interface DepositOutcome {
+  readonly pheromone: Pheromone;
+  /** True when the deposit matched a live pheromone (same cell and class, or a similar hypervector). */
+  readonly reinforced: boolean;
+  /** True when a new source confirmed it (`confirmations` went up by one). */
+  readonly confirmed: boolean;
+}
+
+/**
+ * The pheromone field (micronode: SQLite; macronode: PostgreSQL with a Redis read cache).
+ * Obligations: `deposit` is atomic — finding the match, reinforcing (SPEC §5 rules, see
+ * pheromone.ts) and recording the source happen together, so concurrent deposits of one cell
+ * never create twins or lose a confirmation. Only live pheromones (current intensity ≥ the
+ * evaporation threshold at `now`) match or are returned; decay is computed, never written.
+ */
+export interface PheromoneStore {
+  deposit(d: PheromoneDeposit, now: number): Promise<DepositOutcome>;
+  /** Live pheromones of the domains (of one regime when given), in no particular order. */
+  live(domains: readonly string[], regime: string | undefined, now: number): Promise<Pheromone[]>;
+  /** Every live pheromone (pulse); bounded by evaporation. */
+  allLive(now: number): Promise<Pheromone[]>;
+  /** How many pheromones are live at `now`. */
+  countLive(now: number): Promise<number>;
+  /** Deletes pheromones under the threshold at `now`; returns how many. */
+  evaporate(now: number): Promise<number>;
+}

@@ -1,0 +1,101 @@
+import { ACHIEVEMENTS, type Unlocked } from "../../core/coordination/achievements.js";
+import type { CausalEdge } from "../../core/coordination/causal.js";
+import type { BloodstainResult, DeathRecord } from "../../core/coordination/death.js";
+import type { LineageNode } from "../../core/coordination/engagement.js";
+import type { SensedDomain } from "../../core/coordination/pheromone-service.js";
+import { iso } from "../../core/platform/clock.js";
+
+/** Domain → wire JSON for pheromones, bloodstains, causal edges and engagement views. */
+
+/** One domain of a sense answer. */
+export function presentSensed(s: SensedDomain) {
+  return {
+    threat_level: s.threat,
+    opportunity_level: s.opportunity,
+    wisdom_level: s.wisdom,
+    live: s.live,
+    pheromones: s.pheromones.map(({ pheromone: p, current, halfLifeMs }) => ({
+      id: p.id,
+      layer: p.layer,
+      class: p.class,
+      regime: p.regime,
+      intensity: current,
+      confirmations: p.confirmations,
+      half_life_seconds: halfLifeMs / 1000,
+      deposited_at: iso(p.depositedAt),
+      metadata: p.metadata,
+    })),
+  };
+}
+
+export function presentBloodstain(r: BloodstainResult) {
+  return {
+    golem_id: r.golemId,
+    died_at: iso(r.diedAt),
+    entry_ids: [...r.entryIds],
+    pheromone_ids: [...r.pheromoneIds],
+    lethe_queued: r.letheQueued,
+  };
+}
+
+/** A causal edge without its publisher hash (publishers are never returned). */
+export function presentEdge(e: CausalEdge) {
+  return {
+    id: e.id,
+    from_variable: e.fromVariable,
+    to_variable: e.toVariable,
+    direction: e.direction,
+    strength: e.strength,
+    lag_ticks: e.lagTicks,
+    evidence_count: e.evidenceCount,
+    confidence: e.confidence,
+    validations: e.validations,
+    contradictions: e.contradictions,
+    domain: e.domain,
+    regime: e.regime,
+    created_at: iso(e.createdAt),
+  };
+}
+
+export type LineageNodeView = ReturnType<typeof presentLineage>;
+
+export function presentLineage(n: LineageNode): {
+  golem_id: string;
+  generation: number;
+  status: string;
+  archetype: string | null;
+  created_at: string;
+  died_at: string | null;
+  death_cause: string | null;
+  children: unknown[];
+} {
+  const g = n.golem;
+  return {
+    golem_id: g.id,
+    generation: g.generation,
+    status: g.status,
+    archetype: g.archetype,
+    created_at: iso(g.createdAt),
+    died_at: g.diedAt === null ? null : iso(g.diedAt),
+    death_cause: g.deathCause,
+    children: n.children.map(presentLineage),
+  };
+}
+
+export function presentGrave(d: DeathRecord) {
+  return {
+    golem_id: d.golemId,
+    generation: d.generation,
+    death_cause: d.deathCause,
+    died_at: iso(d.diedAt),
+    ticks_lived: d.ticksLived,
+    warnings: d.warnings,
+    causal_edges: d.causalEdges,
+    testament_excerpt: d.testamentExcerpt,
+    signed: d.signed,
+  };
+}
+
+export function presentAchievement(u: Unlocked) {
+  return { code: u.code, title: ACHIEVEMENTS[u.code].title, description: ACHIEVEMENTS[u.code].description, unlocked_at: iso(u.unlockedAt) };
+}
