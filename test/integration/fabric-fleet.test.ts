@@ -263,7 +263,7 @@ describe("clade sync relay", () => {
     await d.sock.until(() => d.sock.events().some((f) => f.seq === young.seq) || undefined);
     await d.sock.request({ type: "ping" });
     const deltas = d.sock.events().filter((f) => f.channel === "styx:clade:delta");
-    assert.ok(old.seq < young.seq);
+    assert.ok(old.seq < young.seq, "old was published first");
     assert.deepEqual(
       deltas.map((f) => f.seq),
       [young.seq],

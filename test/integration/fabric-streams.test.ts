@@ -34,7 +34,10 @@ describe("streams: tenant isolation", () => {
           await sock.until(() => sock.events().length >= 2 * perGolem || undefined, 20_000);
           const events = sock.events();
           assert.equal(events.length, 2 * perGolem, "exactly its own golems' events");
-          assert.ok(events.every((e) => e.stream === `user:${users[u]?.id}` && mine.has(e.payload.golem_id)));
+          assert.ok(
+            events.every((e) => e.stream === `user:${users[u]?.id}` && mine.has(e.payload.golem_id)),
+            "only its own golems' events",
+          );
           assert.deepEqual(
             events.map((e) => e.seq),
             Array.from({ length: 2 * perGolem }, (_, i) => i + 1),
@@ -103,7 +106,10 @@ describe("streams: resume", () => {
         got.map((e) => e.seq),
         Array.from({ length: 2500 }, (_, i) => 21 + i),
       );
-      assert.ok(got.every((e) => e.payload.tag === "missed"));
+      assert.ok(
+        got.every((e) => e.payload.tag === "missed"),
+        "only the missed events",
+      );
       assert.ok(
         resumed === back.sock.frames.find((f) => f.type === "resumed") ||
           back.sock.frames.indexOf(resumed) < back.sock.frames.indexOf(got[0]),

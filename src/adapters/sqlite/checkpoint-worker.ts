@@ -43,9 +43,13 @@ const MAX_PASSES = 4;
 
 const timer = setInterval(() => {
   try {
+    // A pass reports the WAL as it was when the pass began: it is complete once a pass finds
+    // every frame copied and none added since the pass before.
+    let before = -1;
     for (let pass = 0; pass < MAX_PASSES && db; pass++) {
       const [r] = db.pragma("wal_checkpoint(PASSIVE)") as { busy: number; log: number; checkpointed: number }[];
-      if (!r || r.busy !== 0 || r.checkpointed >= r.log) break;
+      if (!r || r.busy !== 0 || (r.checkpointed >= r.log && r.log === before)) break;
+      before = r.log;
     }
   } catch {
     // The database went away (closed, deleted with its directory): nothing left to checkpoint.

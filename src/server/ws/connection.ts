@@ -1,3 +1,4 @@
+import type { Socket } from "node:net";
 import type { WebSocket } from "ws";
 import type { SequencedEvent } from "../../core/fabric/event-bus.js";
 import type { Principal } from "../../core/identity/principal.js";
@@ -8,10 +9,56 @@ import { encodeBatchFrame, encodeEventFrame } from "../../protocol/fabric.js";
 /** Rough memory of an event held in a resume buffer beyond its payload. */
 const BUFFERED_EVENT_OVERHEAD = 200;
 
+/** `ws.send` options of every frame (text; one object for all sends). */
+const TEXT = { binary: false } as const;
+
+/**
+ * A frame the hub sends to many sockets: its bytes, and the same bytes framed once as a
+ * complete server-to-client WebSocket text frame (FIN, unmasked), built on first use, so a
+ * live event costs each recipient one socket write of shared bytes and no per-socket framing.
+ */
+export class SharedFrame {
+  readonly data: Buffer;
+  #wire: Buffer | undefined;
+
+  constructor(data: Buffer) {
+    this.data = data;
+  }
+
+  /** The frame as it goes on the wire (RFC 6455 §5.2). */
+  get wire(): Buffer {
+    if (this.#wire === undefined) {
+      const n = this.data.length;
+      const head = n < 126 ? 2 : n < 65_536 ? 4 : 10;
+      const wire = Buffer.allocUnsafe(head + n);
+      wire[0] = 0x81; // FIN + text
+      if (head === 2) wire[1] = n;
+      else if (head === 4) {
+        wire[1] = 126;
+        wire.writeUInt16BE(n, 2);
+      } else {
+        wire[1] = 127;
+        wire.writeUInt32BE(Math.floor(n / 2 ** 32), 2);
+        wire.writeUInt32BE(n >>> 0, 6);
+      }
+      this.data.copy(wire, head);
+      this.#wire = wire;
+    }
+    return this.#wire;
+  }
+}
+
 /** Options every connection shares. */
 export interface ConnectionOptions {
   /** Bytes a socket may have waiting to be sent (kernel-side backlog included) before it is closed with 4008. */
   readonly maxQueueBytes: number;
+  /**
+   * The upgraded TCP socket under `ws`. Given, and with no extension negotiated (no
+   * permessage-deflate), shared frames are written to it directly, already framed; `ws` then
+   * never holds frames back (it queues only while compressing), so the order of all frames on
+   * the socket is the order of the calls.
+   */
+  readonly socket?: Socket;
   /** Called once when the connection closes for any reason. */
   readonly onClose: (conn: Connection, code: number) => void;
 }
@@ -39,6 +86,9 @@ export class Connection {
   /** Server pings sent since the last sign of life. */
   missedPings = 0;
   readonly #opts: ConnectionOptions;
+  readonly #maxQueueBytes: number;
+  /** Where shared frames are written already framed (see ConnectionOptions.socket), if anywhere. */
+  readonly #raw: Socket | undefined;
   /** Streams being replayed: live events wait here until the replay reached them. */
   readonly #held = new Map<string, SequencedEvent[]>();
   #heldBytes = 0;
@@ -49,6 +99,8 @@ export class Connection {
     this.ws = ws;
     this.ip = ip;
     this.#opts = opts;
+    this.#maxQueueBytes = opts.maxQueueBytes;
+    this.#raw = opts.socket !== undefined && ws.extensions === "" ? opts.socket : undefined;
     ws.once("close", (code) => this.#markClosed(code));
   }
 
@@ -71,24 +123,27 @@ export class Connection {
   }
 
   /** Live delivery of one event whose frame the hub serialised once for all its recipients. */
-  deliver(event: SequencedEvent, frame: Buffer): void {
-    if (!this.wants(event.channel) || !this.#isNew(event)) return;
-    if (this.#hold(event.stream, [event])) return;
-    this.send(frame);
+  deliver(event: SequencedEvent, frame: SharedFrame): void {
+    // The path every recipient of every live event takes: no allocation, no lookup it can skip.
+    if (this.categories !== null && !this.wants(event.channel)) return;
+    if (!this.#isNew(event)) return;
+    if (this.#held.size > 0 && this.#hold(event.stream, [event])) return;
+    this.#sendShared(frame);
   }
 
   /**
    * Live delivery of a tick's events of one stream (one frame; re-encoded only when the category
    * filter or the join position leaves out some of them).
    */
-  deliverBatch(stream: string, events: readonly SequencedEvent[], frame: Buffer): void {
+  deliverBatch(stream: string, events: readonly SequencedEvent[], frame: SharedFrame): void {
     let mine = events;
     if (this.categories !== null || !this.#isNew(events[0] as SequencedEvent)) {
       mine = events.filter((e) => this.wants(e.channel) && this.#isNew(e));
       if (mine.length === 0) return;
     }
     if (this.#hold(stream, mine)) return;
-    this.send(mine === events ? frame : Buffer.from(encodeBatchFrame(mine)));
+    if (mine === events) this.#sendShared(frame);
+    else this.send(Buffer.from(encodeBatchFrame(mine)));
   }
 
   /** Starts holding live events of `stream` while its history is replayed. */
@@ -125,12 +180,29 @@ export class Connection {
 
   /** Queues a text frame; closes the socket with 4008 when its queue would pass the bound. */
   send(data: Buffer): boolean {
-    if (!this.open) return false;
-    if (this.ws.bufferedAmount + this.#heldBytes + data.length > this.#opts.maxQueueBytes) {
+    if (!this.#admit(data.length)) return false;
+    this.ws.send(data, TEXT);
+    return true;
+  }
+
+  /** `send` of a frame shared by many sockets: written already framed when the socket allows it. */
+  #sendShared(frame: SharedFrame): boolean {
+    if (!this.#admit(frame.data.length)) return false;
+    const raw = this.#raw;
+    if (raw !== undefined && !raw.destroyed) raw.write(frame.wire);
+    else this.ws.send(frame.data, TEXT);
+    return true;
+  }
+
+  /** Whether `bytes` more may be queued; closes the socket with 4008 when they would pass the bound. */
+  #admit(bytes: number): boolean {
+    if (this.#closed) return false;
+    const ws = this.ws;
+    if (ws.readyState !== 1) return false;
+    if (ws.bufferedAmount + this.#heldBytes + bytes > this.#maxQueueBytes) {
       this.close("STYX_SLOW_CONSUMER");
       return false;
     }
-    this.ws.send(data, { binary: false });
     return true;
   }
 

@@ -96,6 +96,7 @@ export function attachGateway(app: FastifyInstance, deps: GatewayDeps): void {
   function open(ws: WebSocket, req: IncomingMessage): void {
     const conn = new Connection(newId("ws"), ws, req.socket.remoteAddress ?? "unknown", {
       maxQueueBytes: options.maxQueueBytes,
+      socket: req.socket,
       onClose: (c, code) => {
         hub.remove(c);
         if (code === ERROR_TABLE.STYX_SLOW_CONSUMER.ws) metrics.wsDropped.inc({ reason: "slow_consumer" });

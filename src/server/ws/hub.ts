@@ -1,7 +1,7 @@
 import type { SequencedEvent } from "../../core/fabric/event-bus.js";
 import { streamKind } from "../../core/fabric/streams.js";
 import { encodeBatchFrame, encodeEventFrame } from "../../protocol/fabric.js";
-import type { Connection } from "./connection.js";
+import { type Connection, SharedFrame } from "./connection.js";
 import { traceDispatch, traceStored } from "./trace.js";
 
 /**
@@ -74,7 +74,7 @@ export class Hub {
       const set = this.#streams.get(event.stream);
       if (!set || set.size === 0) return;
       const t0 = traceStored();
-      const frame = Buffer.from(encodeEventFrame(event));
+      const frame = new SharedFrame(Buffer.from(encodeEventFrame(event)));
       for (const conn of set) conn.deliver(event, frame);
       traceDispatch(event.payloadJson, t0, t0);
       return;
@@ -92,7 +92,7 @@ export class Hub {
     for (const [stream, events] of batch) {
       const set = this.#streams.get(stream);
       if (!set || set.size === 0) continue;
-      const frame = Buffer.from(encodeBatchFrame(events));
+      const frame = new SharedFrame(Buffer.from(encodeBatchFrame(events)));
       for (const conn of set) conn.deliverBatch(stream, events, frame);
     }
   }

@@ -116,13 +116,10 @@ describe("achievement rules", () => {
     assert.deepEqual(earned({ entriesWritten: 1 }), ["first_words"]);
     assert.deepEqual(earned({ entriesWritten: 0 }), []);
     assert.deepEqual(earned({ ticksLived: 9_999, generation: 2, edgeValidations: 4, depositConfirmations: 2 }), []);
-    assert.deepEqual(earned({ ticksLived: 10_000, generation: 3, edgeValidations: 5, depositConfirmations: 3, firstBloodstainOfClade: true }), [
-      "scarred",
-      "elder",
-      "third_generation",
-      "prophet",
-      "swarm",
-    ]);
+    assert.deepEqual(
+      earned({ ticksLived: 10_000, generation: 3, edgeValidations: 5, depositConfirmations: 3, firstBloodstainOfClade: true }),
+      ["scarred", "elder", "third_generation", "prophet", "swarm"],
+    );
   });
 });
 
@@ -154,7 +151,13 @@ describe("lineage forest", () => {
     ]);
     const shape = (n: { golem: Golem; children: readonly unknown[] }): unknown => [n.golem.id, n.children.map((c) => shape(c as never))];
     assert.deepEqual(forest.map(shape), [
-      ["a", [["a1", [["a1x", []]]], ["a2", []]]],
+      [
+        "a",
+        [
+          ["a1", [["a1x", []]]],
+          ["a2", []],
+        ],
+      ],
       ["b", []],
       ["orphan", []],
     ]);

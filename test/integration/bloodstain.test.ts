@@ -1,0 +1,220 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { BLOODSTAIN_DOMAIN, BLOODSTAIN_TYPES, bloodstainMessage } from "../../src/core/coordination/bloodstain-signature.js";
+import { ManualClock } from "../../src/core/platform/clock.js";
+import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
+import { TestSocket } from "../../src/testing/test-socket.js";
+
+function upload(golemId: string, over: Record<string, unknown> = {}) {
+  return {
+    golem_id: golemId,
+    generation: 0,
+    death_cause: "liquidated",
+    warnings: [
+      { domain: "defi", regime: "bear", class: "cascade", severity: 0.9, message: "Cascading liquidations below 0.8 health factor" },
+      { domain: "perps", regime: "bear", class: "funding", severity: 0.3, message: "Funding flips negative before the crash" },
+    ],
+    causal_edges: [
+      { from_variable: "funding_rate", to_variable: "liquidations", direction: "negative", strength: 0.7, domain: "perps", regime: "bear" },
+    ],
+    somatic_landscape_fragment: { dread: 0.8 },
+    death_testament_excerpt: "I held too long.",
+    timestamp: "2026-11-01T10:00:00.000Z",
+    ticks_lived: 4200,
+    ...over,
+  };
+}
+
+describe("POST /v1/styx/bloodstain", () => {
+  const clock = new ManualClock(Date.UTC(2026, 10, 1, 11));
+  let s: TestServer;
+  let u: { id: string; key: string };
+
+  before(async () => {
+    s = await startTestServer({ persistent: true, clock });
+    u = await s.user();
+  });
+  after(() => s.close());
+
+  it("records the death with every effect, announces it, and evaluates achievements", async () => {
+    const g = await s.golem(u.key);
+    const surface = await TestSocket.connect(s.url, u.key);
+    const watcher = await TestSocket.connect(s.url, (await s.user()).key);
+    await watcher.sock.request({ type: "subscribe", domains: ["defi"] });
+
+    const r = await s.request("POST", "/v1/styx/bloodstain", { token: u.key, body: upload(g.id) });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.json.entry_ids.length, 2);
+    assert.equal(r.json.pheromone_ids.length, 3);
+    assert.equal(r.json.lethe_queued, 0, "not opted in");
+
+    const golem = await s.request("GET", `/v1/styx/golems/${g.id}`, { token: u.key });
+    assert.equal(golem.json.status, "dead");
+    const grave = await s.request("GET", `/v1/styx/graveyard/${u.id}`, { token: u.key });
+    assert.deepEqual(
+      grave.json.golems.map((x: { golem_id: string; death_cause: string; ticks_lived: number }) => [
+        x.golem_id,
+        x.death_cause,
+        x.ticks_lived,
+      ]),
+      [[g.id, "liquidated", 4200]],
+    );
+
+    const sensed = await s.request("GET", "/v1/styx/pheromone/sense?domains=defi,perps", { token: u.key });
+    const defi = sensed.json.domains.defi.pheromones;
+    const perps = sensed.json.domains.perps.pheromones;
+    assert.deepEqual(
+      defi.map((p: { layer: string; class: string }) => [p.layer, p.class]),
+      [["threat", "cascade"]],
+    );
+    assert.deepEqual(perps.map((p: { layer: string; class: string }) => [p.layer, p.class]).sort(), [
+      ["threat", "funding"],
+      ["wisdom", "funding_rate->liquidations"],
+    ]);
+    assert.ok(Math.abs(sensed.json.domains.defi.threat_level - 0.9) < 1e-9, `threat level ${sensed.json.domains.defi.threat_level}`);
+
+    const clade = await s.request("POST", "/v1/styx/query", { token: u.key, body: { query: "liquidations funding", layers: ["clade"] } });
+    const hits = clade.json.hits.filter((h: { layer: string }) => h.layer === "clade");
+    assert.equal(hits.length, 2, "both warnings are clade entries, even the 0.3 one below the warning gate");
+    assert.ok(
+      hits.every((h: { is_bloodstain: boolean; category: string }) => h.is_bloodstain && h.category === "warning"),
+      "bloodstain warnings",
+    );
+
+    const event = await surface.sock.next((f) => f.channel === "styx:bloodstain");
+    assert.equal(event.payload.golem_id, g.id);
+    const anon = await watcher.sock.next((f) => f.channel === "styx:bloodstain");
+    assert.equal(anon.stream, "domain:defi");
+    assert.ok(!JSON.stringify(anon).includes(g.id), "domain followers learn nothing of whose death it was");
+    await watcher.sock.next((f) => f.channel === "styx:pheromone:deposit");
+
+    const ach = await s.request("GET", `/v1/styx/achievements/${g.id}`, { token: u.key });
+    assert.deepEqual(
+      ach.json.achievements.map((a: { code: string }) => a.code),
+      ["scarred"],
+    );
+    await Promise.all([surface.sock.close(), watcher.sock.close()]);
+  });
+
+  it("returns the first answer to a repeat upload and changes nothing", async () => {
+    const g = await s.golem(u.key);
+    const first = await s.request("POST", "/v1/styx/bloodstain", { token: u.key, body: upload(g.id, { warnings: [] }) });
+    assert.equal(first.status, 201);
+    const counts = async () => ({
+      pheromones: (await s.styx.storage.coordination.pheromones.allLive(0)).length,
+      deaths: (await s.styx.storage.coordination.deaths.counts(0)).total,
+    });
+    const before = await counts();
+    const again = await s.request("POST", "/v1/styx/bloodstain", {
+      token: u.key,
+      body: upload(g.id, { death_cause: "something else", causal_edges: [] }),
+    });
+    assert.equal(again.status, 200);
+    assert.deepEqual(again.json, first.json);
+    assert.deepEqual(await counts(), before);
+    const ach = await s.request("GET", `/v1/styx/achievements/${g.id}`, { token: u.key });
+    assert.equal(ach.json.achievements.length, 0, "not the first death of the clade: no scar");
+  });
+
+  it("leaves no partial state when a failure strikes half-way through", async () => {
+    const g = await s.golem(u.key);
+    // A real SQLite failure between the entries and the pheromone deposits of the transaction.
+    const sqlite = await import("better-sqlite3");
+    const raw = new sqlite.default(`${s.dataDir}/styx.db`);
+    raw.exec(`CREATE TRIGGER fail_midway BEFORE INSERT ON pheromones WHEN NEW.class = 'boom' BEGIN SELECT RAISE(ABORT, 'injected'); END;`);
+    try {
+      const entriesBefore = (raw.prepare("SELECT COUNT(*) AS n FROM entries").get() as { n: number }).n;
+      const phBefore = (raw.prepare("SELECT COUNT(*) AS n FROM pheromones").get() as { n: number }).n;
+      const body = upload(g.id, {
+        warnings: [
+          { domain: "defi", regime: "bear", class: "fine", severity: 0.5, message: "stored first" },
+          { domain: "defi", regime: "bear", class: "boom", severity: 0.5, message: "fails here" },
+        ],
+      });
+      const r = await s.request("POST", "/v1/styx/bloodstain", { token: u.key, body });
+      assert.equal(r.status, 500);
+      assert.equal(r.json.error.code, "STYX_INTERNAL");
+      assert.equal((await s.request("GET", `/v1/styx/golems/${g.id}`, { token: u.key })).json.status, "provisioning");
+      assert.equal((raw.prepare("SELECT COUNT(*) AS n FROM entries").get() as { n: number }).n, entriesBefore);
+      assert.equal((raw.prepare("SELECT COUNT(*) AS n FROM pheromones").get() as { n: number }).n, phBefore);
+      assert.equal(raw.prepare("SELECT * FROM deaths WHERE golem_id = ?").get(g.id), undefined);
+
+      raw.exec("DROP TRIGGER fail_midway");
+      const retry = await s.request("POST", "/v1/styx/bloodstain", { token: u.key, body });
+      assert.equal(retry.status, 201, "the same upload succeeds once the fault is gone");
+    } finally {
+      raw.close();
+    }
+  });
+
+  it("queues anonymized lethe copies when the owner opts in", async () => {
+    const g = await s.golem(u.key);
+    const r = await s.request("POST", "/v1/styx/bloodstain", { token: u.key, body: upload(g.id, { publish_to_lethe: true }) });
+    assert.equal(r.status, 201);
+    assert.equal(r.json.lethe_queued, 1, "only the warning at or above the lethe gate (0.6)");
+  });
+
+  it("refuses a bad upload with 400 and another user's golem with 404", async () => {
+    const g = await s.golem(u.key);
+    for (const body of [
+      upload(g.id, { generation: 3 }),
+      upload(g.id, { warnings: [{ domain: "defi", regime: "bear", class: "x", severity: 2, message: "m" }] }),
+      upload(g.id, { timestamp: "yesterday" }),
+      upload(g.id, { unknown: 1 }),
+    ]) {
+      const r = await s.request("POST", "/v1/styx/bloodstain", { token: u.key, body });
+      assert.equal(r.status, 400, JSON.stringify(body).slice(0, 80));
+    }
+    assert.equal((await s.request("GET", `/v1/styx/golems/${g.id}`, { token: u.key })).json.status, "provisioning");
+    const other = await s.user();
+    assert.equal((await s.request("POST", "/v1/styx/bloodstain", { token: other.key, body: upload(g.id) })).status, 404);
+  });
+});
+
+describe("signed bloodstains", () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer();
+  });
+  after(() => s.close());
+
+  async function walletGolem(key: string) {
+    const wallet = privateKeyToAccount(generatePrivateKey());
+    const c = await s.request("POST", "/v1/auth/challenge", { body: { wallet_address: wallet.address } });
+    const proof = { nonce: c.json.nonce, signature: await wallet.signMessage({ message: c.json.message }) };
+    const g = await s.golem(key, { wallet_address: wallet.address, wallet_proof: proof });
+    return { wallet, id: g.id };
+  }
+
+  it("accepts the golem wallet's EIP-712 signature and refuses a tampered or missing one", async () => {
+    const u = await s.user();
+    const { wallet, id } = await walletGolem(u.key);
+    const body = upload(id);
+    const signature = await wallet.signTypedData({
+      domain: BLOODSTAIN_DOMAIN,
+      types: BLOODSTAIN_TYPES,
+      primaryType: "Bloodstain",
+      message: bloodstainMessage(body),
+    });
+    const tampered = { ...body, death_cause: "natural causes", signature };
+    const refused = await s.request("POST", "/v1/styx/bloodstain", { token: u.key, body: tampered });
+    assert.equal(refused.status, 401);
+    assert.equal(refused.json.error.code, "STYX_AUTH_INVALID_SIGNATURE");
+    const unsigned = await s.request("POST", "/v1/styx/bloodstain", { token: u.key, body });
+    assert.equal(unsigned.status, 401);
+    const byOther = await privateKeyToAccount(generatePrivateKey()).signTypedData({
+      domain: BLOODSTAIN_DOMAIN,
+      types: BLOODSTAIN_TYPES,
+      primaryType: "Bloodstain",
+      message: bloodstainMessage(body),
+    });
+    assert.equal((await s.request("POST", "/v1/styx/bloodstain", { token: u.key, body: { ...body, signature: byOther } })).status, 401);
+    assert.equal((await s.request("GET", `/v1/styx/golems/${id}`, { token: u.key })).json.status, "provisioning", "nothing recorded");
+
+    const ok = await s.request("POST", "/v1/styx/bloodstain", { token: u.key, body: { ...body, signature } });
+    assert.equal(ok.status, 201, ok.text);
+    const grave = await s.request("GET", `/v1/styx/graveyard/${u.id}`, { token: u.key });
+    assert.equal(grave.json.golems[0].signed, true);
+  });
+});
