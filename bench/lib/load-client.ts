@@ -19,6 +19,8 @@ export interface LoadJob {
   readonly max: number;
   /** …or once this much time has passed (no new request starts after it). */
   readonly durationMs: number;
+  /** Request i goes to paths[i] instead of `path` (list mode; max ≤ paths.length). */
+  readonly paths?: readonly string[];
   /** Request i sends bodies[i] (list mode; max ≤ bodies.length). */
   readonly bodies?: readonly string[];
   /** Generated entry writes for this golem instead of a list (each embedding unique); `batch` > 1: {entries: [...]} bodies. */
@@ -69,9 +71,9 @@ function writeBodies(golemId: string, seed: number, batch: number): (i: number) 
 
 async function child(job: LoadJob): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: job.concurrency });
-  const target = new URL(job.path, job.url);
+  const target = (i: number) => new URL(job.paths?.[i] ?? job.path, job.url);
   const make = job.writes ? writeBodies(job.writes.golemId, job.writes.seed, job.writes.batch ?? 1) : (i: number) => job.bodies?.[i];
-  const max = job.bodies ? Math.min(job.max, job.bodies.length) : job.max;
+  const max = Math.min(job.max, job.bodies?.length ?? Number.POSITIVE_INFINITY, job.paths?.length ?? Number.POSITIVE_INFINITY);
   const lat: number[] = [];
   const bodies: string[] = [];
   const statuses: Record<string, number> = {};
@@ -88,7 +90,7 @@ async function child(job: LoadJob): Promise<LoadResult> {
         if (job.keep) bodies[i] = text;
         resolve();
       };
-      const req = http.request(target, { method: job.method, agent, headers }, (res) => {
+      const req = http.request(target(i), { method: job.method, agent, headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => done(String(res.statusCode), Buffer.concat(chunks).toString("utf8")));
