@@ -50,7 +50,7 @@ describe("causal federation", () => {
     }
     const found = await s.request("GET", "/v1/styx/causal/discover?variable=bucket_1", { token: key });
     assert.equal(found.json.edges[0].strength, "moderate");
-    assert.ok(!JSON.stringify(found.json).includes("0.3"), "the exact strength is not kept");
+    assert.ok(!Object.values(found.json.edges[0]).includes(0.3), "the exact strength is not kept");
   });
 
   it("counts another publisher's agreement as a validation, disagreement as a contradiction, and the same publisher never", async () => {

@@ -53,7 +53,7 @@ export class SqliteDeathStore implements DeathStore {
       pageAfter: db.prepare(
         "SELECT * FROM deaths WHERE user_id = ? AND (died_at < ? OR (died_at = ? AND golem_id < ?)) ORDER BY died_at DESC, golem_id DESC LIMIT ?",
       ),
-      first: db.prepare("SELECT golem_id FROM deaths WHERE user_id = ? ORDER BY died_at, recorded_at, golem_id LIMIT 1"),
+      first: db.prepare("SELECT golem_id FROM deaths WHERE user_id = ? ORDER BY rowid LIMIT 1"),
       counts: db.prepare("SELECT COUNT(*) AS total, COALESCE(SUM(died_at >= ?), 0) AS since FROM deaths"),
     };
   }

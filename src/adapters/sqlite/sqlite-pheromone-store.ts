@@ -35,6 +35,7 @@ interface Row {
 export class SqlitePheromoneStore implements PheromoneStore {
   readonly #db: SqliteDatabase;
   readonly #q;
+  readonly #queue: { d: PheromoneDeposit; now: number; resolve: (o: DepositOutcome) => void; reject: (err: unknown) => void }[] = [];
 
   constructor(db: SqliteDatabase) {
     this.#db = db;
@@ -64,8 +65,41 @@ export class SqlitePheromoneStore implements PheromoneStore {
     };
   }
 
-  async deposit(d: PheromoneDeposit, now: number): Promise<DepositOutcome> {
-    return this.depositSync(d, now);
+  /**
+   * Deposits made in the same event-loop turn (concurrent requests) are applied in arrival
+   * order inside one transaction, each in its own savepoint: one commit for the group, and a
+   * deposit that fails rejects alone.
+   */
+  deposit(d: PheromoneDeposit, now: number): Promise<DepositOutcome> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ d, now, resolve, reject });
+      if (this.#queue.length === 1) setImmediate(() => this.#flush());
+    });
+  }
+
+  #flush(): void {
+    const batch = this.#queue.splice(0);
+    let outcomes: ({ ok: DepositOutcome } | { err: unknown })[];
+    try {
+      outcomes = this.#db.transaction(() =>
+        batch.map(({ d, now }) => {
+          try {
+            return { ok: this.depositSync(d, now) };
+          } catch (err) {
+            return { err };
+          }
+        }),
+      )();
+    } catch (err) {
+      for (const b of batch) b.reject(err);
+      return;
+    }
+    outcomes.forEach((o, i) => {
+      const b = batch[i];
+      if (!b) return;
+      if ("ok" in o) b.resolve(o.ok);
+      else b.reject(o.err);
+    });
   }
 
   /**

@@ -61,7 +61,7 @@ export interface DeathStore {
     resultOf: (entries: readonly Entry[], deposits: readonly DepositOutcome[]) => BloodstainResult,
   ): Promise<{ record: DeathRecord; created: boolean; entries: readonly Entry[]; deposits: readonly DepositOutcome[] }>;
   graveyard(userId: string, limit: number, after?: GraveyardCursor): Promise<DeathRecord[]>;
-  /** The golem of the user's earliest death, if any. */
+  /** The golem whose death of this user was recorded first, if any (the clade's first bloodstain). */
   firstOfUser(userId: string): Promise<string | undefined>;
   /** Deaths in all, and since `since`. */
   counts(since: number): Promise<{ readonly total: number; readonly since: number }>;
