@@ -3,10 +3,13 @@ import { describe, it } from "node:test";
 import { LATEST_SCHEMA_VERSION, migrate, openDatabase, schemaVersion } from "../../../src/adapters/sqlite/database.js";
 import { MIGRATIONS } from "../../../src/adapters/sqlite/migrations.js";
 import { SqliteAuditLog } from "../../../src/adapters/sqlite/sqlite-audit-log.js";
+import { SqliteCausalStore } from "../../../src/adapters/sqlite/sqlite-causal-store.js";
 import { SqliteIdentityStore } from "../../../src/adapters/sqlite/sqlite-identity-store.js";
+import { SqlitePheromoneStore } from "../../../src/adapters/sqlite/sqlite-pheromone-store.js";
 import { ManualClock } from "../../../src/core/platform/clock.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
 import { describeAuditLogContract } from "../../../src/testing/contracts/audit-log.contract.js";
+import { describeCausalStoreContract, describePheromoneStoreContract } from "../../../src/testing/contracts/coordination.contract.js";
 import { describeIdentityStoreContract } from "../../../src/testing/contracts/identity-store.contract.js";
 
 await initCrypto();
@@ -25,3 +28,6 @@ describe("SQLite migrations", () => {
     assert.equal(schemaVersion(db), LATEST_SCHEMA_VERSION);
   });
 });
+
+describePheromoneStoreContract("sqlite", () => new SqlitePheromoneStore(openDatabase(":memory:")));
+describeCausalStoreContract("sqlite", () => new SqliteCausalStore(openDatabase(":memory:")));
