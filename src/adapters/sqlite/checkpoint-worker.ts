@@ -38,7 +38,7 @@ const stop = () => {
   parentPort?.close();
 };
 
-/** Extra passes when commits landed during a checkpoint. */
+/** Passes per run at most (more only while commits keep landing during a pass). */
 const MAX_PASSES = 4;
 
 const timer = setInterval(() => {
@@ -48,7 +48,8 @@ const timer = setInterval(() => {
     let before = -1;
     for (let pass = 0; pass < MAX_PASSES && db; pass++) {
       const [r] = db.pragma("wal_checkpoint(PASSIVE)") as { busy: number; log: number; checkpointed: number }[];
-      if (!r || r.busy !== 0 || (r.checkpointed >= r.log && r.log === before)) break;
+      if (r === undefined) break;
+      if (r.busy !== 0 || (r.checkpointed >= r.log && r.log === before)) break;
       before = r.log;
     }
   } catch {

@@ -15,7 +15,6 @@ import { toStyxError, validationError } from "../presenters/errors.js";
 import { Connection } from "./connection.js";
 import type { Hub } from "./hub.js";
 import type { MessageHandler } from "./messages.js";
-import { traceRecv } from "./trace.js";
 
 /** The path of the socket endpoint. */
 export const WS_PATH = "/v1/styx/ws";
@@ -110,7 +109,6 @@ export function attachGateway(app: FastifyInstance, deps: GatewayDeps): void {
     let pending = 0;
     let chain: Promise<void> = Promise.resolve();
     ws.on("message", (data: RawData, isBinary: boolean) => {
-      traceRecv();
       conn.missedPings = 0;
       if (++pending > options.maxPendingMessages) {
         metrics.wsDropped.inc({ reason: "flood" });

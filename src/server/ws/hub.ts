@@ -2,7 +2,6 @@ import type { SequencedEvent } from "../../core/fabric/event-bus.js";
 import { streamKind } from "../../core/fabric/streams.js";
 import { encodeBatchFrame, encodeEventFrame } from "../../protocol/fabric.js";
 import { type Connection, SharedFrame } from "./connection.js";
-import { traceDispatch, traceStored } from "./trace.js";
 
 /**
  * Routes sequenced events from the bus to the sockets of this process. User streams are sent
@@ -73,10 +72,8 @@ export class Hub {
     if (kind === "user") {
       const set = this.#streams.get(event.stream);
       if (!set || set.size === 0) return;
-      const t0 = traceStored();
       const frame = new SharedFrame(Buffer.from(encodeEventFrame(event)));
       for (const conn of set) conn.deliver(event, frame);
-      traceDispatch(event.payloadJson, t0, t0);
       return;
     }
     entry(this.#batch, event.stream, () => []).push(event);
