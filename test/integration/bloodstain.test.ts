@@ -139,6 +139,9 @@ describe("POST /v1/styx/bloodstain", () => {
       assert.equal((raw.prepare("SELECT COUNT(*) AS n FROM entries").get() as { n: number }).n, entriesBefore);
       assert.equal((raw.prepare("SELECT COUNT(*) AS n FROM pheromones").get() as { n: number }).n, phBefore);
       assert.equal(raw.prepare("SELECT * FROM deaths WHERE golem_id = ?").get(g.id), undefined);
+      const sensed = await s.request("GET", "/v1/styx/pheromone/sense?domains=defi", { token: u.key });
+      const classes = sensed.json.domains.defi.pheromones.map((p: { class: string }) => p.class);
+      assert.ok(!classes.includes("fine"), `sense shows nothing of the rolled-back deposit: ${classes}`);
 
       raw.exec("DROP TRIGGER fail_midway");
       const retry = await s.request("POST", "/v1/styx/bloodstain", { token: u.key, body });

@@ -220,7 +220,7 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
         metadata TEXT NOT NULL,
         hv BLOB
       ) STRICT;
-      CREATE INDEX pheromones_cell ON pheromones(domain, regime, layer, class);
+      CREATE INDEX pheromones_cell ON pheromones(domain, regime, layer, class, fades_at);
       CREATE INDEX pheromones_domain_fade ON pheromones(domain, fades_at);
       CREATE INDEX pheromones_fade ON pheromones(fades_at);
       CREATE TABLE pheromone_sources (

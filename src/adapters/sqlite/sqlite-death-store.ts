@@ -29,12 +29,12 @@ interface Row {
 export class SqliteDeathStore implements DeathStore {
   readonly #db: SqliteDatabase;
   readonly #entries: Pick<SqliteEntryStore, "insertManySync">;
-  readonly #pheromones: Pick<SqlitePheromoneStore, "depositSync">;
+  readonly #pheromones: Pick<SqlitePheromoneStore, "depositSync" | "discardMirror">;
   readonly #q;
 
   constructor(
     db: SqliteDatabase,
-    stores: { entries: Pick<SqliteEntryStore, "insertManySync">; pheromones: Pick<SqlitePheromoneStore, "depositSync"> },
+    stores: { entries: Pick<SqliteEntryStore, "insertManySync">; pheromones: Pick<SqlitePheromoneStore, "depositSync" | "discardMirror"> },
   ) {
     this.#db = db;
     this.#entries = stores.entries;
@@ -69,6 +69,21 @@ export class SqliteDeathStore implements DeathStore {
     now: number,
     resultOf: (entries: readonly Entry[], deposits: readonly DepositOutcome[]) => BloodstainResult,
   ): Promise<{ record: DeathRecord; created: boolean; entries: readonly Entry[]; deposits: readonly DepositOutcome[] }> {
+    try {
+      return this.#apply(death, effects, now, resultOf);
+    } catch (err) {
+      // The deposits made inside the rolled-back transaction must not stay in the read mirror.
+      this.#pheromones.discardMirror();
+      throw err;
+    }
+  }
+
+  #apply(
+    death: Omit<DeathRecord, "result">,
+    effects: DeathEffects,
+    now: number,
+    resultOf: (entries: readonly Entry[], deposits: readonly DepositOutcome[]) => BloodstainResult,
+  ): { record: DeathRecord; created: boolean; entries: readonly Entry[]; deposits: readonly DepositOutcome[] } {
     return this.#db.transaction(() => {
       const q = this.#q;
       const first = q.find.get(death.golemId) as Row | undefined;
