@@ -195,8 +195,10 @@ async function run(msg: { startAt: number; total: number }): Promise<RunResult> 
         l.measured = d >= msg.startAt + WARMUP_MS;
         if (l.measured) lag.push(now - d);
         l.sentAt = performance.now();
+        // The golem's own tick stays under 10,000: crossing it unlocks `elder`, an event to every
+        // socket of the owner (1,000 here), which would turn this into a benchmark of that burst.
         l.ws.send(
-          `{"type":"heartbeat","golem_id":"${l.sock.golemId}","phase":"explore","vitality":0.5,"pad":{"pleasure":0.1,"arousal":0.2,"dominance":0.3},"regime":"calm","tick":${id},"domains":["markets"],"id":${id}}`,
+          `{"type":"heartbeat","golem_id":"${l.sock.golemId}","phase":"explore","vitality":0.5,"pad":{"pleasure":0.1,"arousal":0.2,"dominance":0.3},"regime":"calm","tick":${1000 + Math.floor(j / live.length)},"domains":["markets"],"id":${id}}`,
         );
         j++;
       }
@@ -398,7 +400,7 @@ function report(setupS: number, variants: readonly Variant[], styxOut: string): 
       `Two client processes (forks of the bench) hold ${int(SOCKETS / CLIENTS)} sockets each, opened at most ${CONNECT_CONCURRENCY} at a time per process; ` +
       `socket i authenticates at upgrade with the key of user ⌊i / ${int(PER_USER)}⌋ and heartbeats for its own golem i ` +
       '(`{"type":"heartbeat","golem_id","phase","vitality","pad","regime","tick","domains","id"}`) every 15 s, at offset i × 15 s / ' +
-      `${int(SOCKETS)}: ${int((SOCKETS / PERIOD_MS) * 1000)} heartbeats/s spread evenly. Latency: heartbeat sent → its \`ack\` received, in the client. ` +
+      `${int(SOCKETS)}: ${int((SOCKETS / PERIOD_MS) * 1000)} heartbeats/s spread evenly; each golem's \`tick\` is 1,000 + its heartbeat count (under 10,000, where \`elder\` would unlock and announce itself to all 1,000 sockets of the owner). Latency: heartbeat sent → its \`ack\` received, in the client. ` +
       `The first 15 s (every socket's first heartbeat: the server resolves the golem's tenancy and creates its presence) are shown apart; ` +
       `then ${ms(MEASURE_MS / 1000, 0)} s of steady state are measured. RSS: VmRSS of the server process before any socket, 1 s after all ` +
       "connected, and the peak of 1-s samples during the heartbeats. Baseline, same clients afterwards: a forked bare `ws` server " +
