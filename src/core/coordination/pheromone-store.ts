@@ -1,17 +1,13 @@
-import type { Pheromone, PheromoneLayer } from "./pheromone.js";
+import type { Pheromone } from "./pheromone.js";
 
-/** A deposit as the store applies it (the depositor only as its source hash). */
-export interface PheromoneDeposit {
-  readonly id: string;
-  readonly layer: PheromoneLayer;
-  readonly class: string;
-  readonly domain: string;
-  readonly regime: string;
-  readonly intensity: number;
-  readonly sourceHash: string;
-  readonly metadata: Record<string, unknown>;
-  readonly hv: Uint8Array | null;
-}
+/**
+ * A deposit as the store applies it: the fields of a new pheromone (the depositor only as its
+ * source hash; `id` is used when no live pheromone matches).
+ */
+export type PheromoneDeposit = Pick<
+  Pheromone,
+  "id" | "layer" | "class" | "domain" | "regime" | "intensity" | "sourceHash" | "metadata" | "hv"
+>;
 
 /** What a deposit did: the pheromone as stored afterwards, and whether it matched one. */
 export interface DepositOutcome {
