@@ -20,11 +20,12 @@
  */
 import { fileURLToPath } from "node:url";
 import WebSocket, { WebSocketServer } from "ws";
-import { int, machine, ms, pct, table } from "./lib/common.js";
+import { int, machine, ms, pct, publishReport, table } from "./lib/common.js";
 import {
   call,
   createGolems,
   createUser,
+  FABRIC_SECTION,
   forkChild,
   mib,
   procCpuMs,
@@ -33,7 +34,6 @@ import {
   startStyx,
   tempDataDir,
   wallMs,
-  writeFabricSubsection,
 } from "./lib/fabric.js";
 
 const SOCKETS = Number(process.env.CONN_SOCKETS ?? 10_000);
@@ -411,9 +411,7 @@ function report(setupS: number, variants: readonly Variant[], styxOut: string): 
     ...notes.map((n) => `- ${n}`),
     ...(styxOut ? ["", "Styx server output:", "", "```", styxOut.slice(0, 3000), "```"] : []),
   ].join("\n");
-  console.log(`\n${body}\n`);
-  if (FULL) writeFabricSubsection("Connections (bench/connections.ts)", body);
-  else console.error("CONN_* override: docs/benchmarks.md not updated.");
+  publishReport("Connections (bench/connections.ts)", body, { full: FULL, overrides: "CONN_*", section: FABRIC_SECTION });
 }
 
 if (process.argv.includes("--child")) {

@@ -20,7 +20,7 @@
 import { buildStyx } from "../src/app/build.js";
 import { loadConfig } from "../src/config/load.js";
 import type { Golem } from "../src/core/identity/types.js";
-import { int, machine, ms, nowMs, pct, rng, table, writeSubsection } from "./lib/common.js";
+import { int, machine, ms, nowMs, pct, publishReport, rng, table } from "./lib/common.js";
 import { ADMIN_TOKEN, call, createGolems, createUser, startStyx, tempDataDir } from "./lib/fabric.js";
 import { runLoad } from "./lib/load-client.js";
 
@@ -165,8 +165,7 @@ try {
     "",
     `- Client CPU during the deposit runs: ${ms((fresh.clientCpuMs / fresh.elapsedMs) * 100, 0)} % and ${ms((again.clientCpuMs / again.elapsedMs) * 100, 0)} % of a core; the machine has 2 cores shared by server and client, so the HTTP deposit rate is bounded by this machine's HTTP floor (row 2), not by the field.`,
   ].join("\n");
-  console.log(out);
-  if (FULL) writeSubsection("Pheromones (bench/pheromone.ts)", out, "## Coordination");
+  publishReport("Pheromones (bench/pheromone.ts)", out, { full: FULL, overrides: "PHEROMONES/SENSES", section: "## Coordination" });
 } finally {
   await server.stop();
   data.remove();

@@ -19,7 +19,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import usearch from "usearch";
 import { namespaceOf } from "../src/core/knowledge/types.js";
-import { DIM, int, machine, ms, nowMs, pct, rng, table, words, writeSubsection } from "./lib/common.js";
+import { DIM, int, machine, ms, nowMs, pct, publishReport, rng, table, words } from "./lib/common.js";
 import { buildDataset, DATA_DIR, N, SEED, vectors } from "./lib/dataset.js";
 import { type LoadResult, runLoad } from "./lib/load-client.js";
 
@@ -175,6 +175,4 @@ const body = [
     `The index alone (in-process VectorSearch.search, its first 10 of k=40): recall@10 ${(annHits / (Q * K)).toFixed(4)}. ` +
     `Exact top-10 by usearch exactSearch; a JS brute force agreed on ${agree}/${20 * K} neighbours of 20 queries.`,
 ].join("\n");
-console.log(`\n${body}\n`);
-if (FULL) writeSubsection("Query (bench/query.ts)", body);
-else console.error("BENCH_N/QUERIES override: docs/benchmarks.md not updated.");
+publishReport("Query (bench/query.ts)", body, { full: FULL, overrides: "BENCH_N/QUERIES" });

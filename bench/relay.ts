@@ -31,10 +31,11 @@
  */
 import { fileURLToPath } from "node:url";
 import WebSocket, { WebSocketServer } from "ws";
-import { int, machine, ms, pct, table } from "./lib/common.js";
+import { int, machine, ms, pct, publishReport, table } from "./lib/common.js";
 import {
   createGolems,
   createUser,
+  FABRIC_SECTION,
   forkChild,
   mib,
   procCpuMs,
@@ -43,7 +44,6 @@ import {
   serveParent,
   startStyx,
   tempDataDir,
-  writeFabricSubsection,
 } from "./lib/fabric.js";
 
 const SUBSCRIBERS = 1_000;
@@ -503,9 +503,7 @@ function report(variants: readonly Variant[], outputs: readonly string[]): void 
     ...notes.map((n) => `- ${n}`),
     ...(serverLogs.length ? ["", "Server output:", "", "```", ...serverLogs.map((l) => l.slice(0, 2000)), "```"] : []),
   ].join("\n");
-  console.log(`\n${body}\n`);
-  if (FULL) writeFabricSubsection("Relay (bench/relay.ts)", body);
-  else console.error("RELAY_* override: docs/benchmarks.md not updated.");
+  publishReport("Relay (bench/relay.ts)", body, { full: FULL, overrides: "RELAY_*", section: FABRIC_SECTION });
 }
 
 if (process.argv.includes("--child")) {

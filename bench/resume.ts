@@ -23,17 +23,17 @@
  */
 import { fileURLToPath } from "node:url";
 import WebSocket, { WebSocketServer } from "ws";
-import { int, machine, ms, pct, table } from "./lib/common.js";
+import { int, machine, ms, pct, publishReport, table } from "./lib/common.js";
 import {
   createGolems,
   createUser,
+  FABRIC_SECTION,
   forkChild,
   freePort,
   type StyxProcess,
   serveParent,
   startStyx,
   tempDataDir,
-  writeFabricSubsection,
 } from "./lib/fabric.js";
 
 const MISSED = 1_000;
@@ -365,9 +365,7 @@ function report(r: {
     tbl,
     ...(logs.length ? ["", "Server output:", "", "```", ...logs.map((l) => l.slice(0, 2000)), "```"] : []),
   ].join("\n");
-  console.log(`\n${body}\n`);
-  if (FULL) writeFabricSubsection("Resume (bench/resume.ts)", body);
-  else console.error("RESUME_REPS override: docs/benchmarks.md not updated.");
+  publishReport("Resume (bench/resume.ts)", body, { full: FULL, overrides: "RESUME_REPS", section: FABRIC_SECTION });
 }
 
 if (process.argv.includes("--child")) {

@@ -20,7 +20,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLI } from "../src/testing/spawn.js";
-import { DIM, int, machine, ms, nowMs, pct, table, writeSubsection } from "./lib/common.js";
+import { DIM, int, machine, ms, nowMs, pct, publishReport, table } from "./lib/common.js";
 import { buildDataset, DATA_DIR, N, readMeta, vectors } from "./lib/dataset.js";
 
 const RUNS = Number(process.env.STARTUP_RUNS ?? 3);
@@ -159,6 +159,4 @@ const body = [
   "",
   tbl,
 ].join("\n");
-console.log(`\n${body}\n`);
-if (FULL) writeSubsection("Start-up (bench/startup.ts)", body);
-else console.error("STARTUP_RUNS/BENCH_N override: docs/benchmarks.md not updated.");
+publishReport("Start-up (bench/startup.ts)", body, { full: FULL, overrides: "STARTUP_RUNS/BENCH_N" });

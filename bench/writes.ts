@@ -23,7 +23,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { openDatabase } from "../src/adapters/sqlite/database.js";
-import { clusteredSource, cpuMs, DIM, int, machine, ms, nowMs, pct, table, timedLoop, writeSubsection } from "./lib/common.js";
+import { clusteredSource, cpuMs, DIM, int, machine, ms, nowMs, pct, publishReport, table, timedLoop } from "./lib/common.js";
 import { runLoad } from "./lib/load-client.js";
 import { ENTRY_DEFAULTS, HASH, inputs, server } from "./lib/write-inputs.js";
 
@@ -188,6 +188,4 @@ const body = [
   "",
   ...checks.map((c) => `- ${c}`),
 ].join("\n");
-console.log(`\n${body}\n`);
-if (FULL) writeSubsection("Writes (bench/writes.ts)", body);
-else console.error("WRITES_MAX/WRITES_SECONDS override: docs/benchmarks.md not updated.");
+publishReport("Writes (bench/writes.ts)", body, { full: FULL, overrides: "WRITES_MAX/WRITES_SECONDS" });

@@ -145,3 +145,13 @@ export function table(head: readonly string[], rows: readonly (readonly string[]
   const align = head.map((_, i) => (i === 0 ? "---" : "--:"));
   return [head, align, ...rows].map((r) => `| ${r.join(" | ")} |`).join("\n");
 }
+
+/**
+ * Prints a benchmark's report and, on a full run, writes it as `### sub` of `section` in
+ * docs/benchmarks.md; a run with `overrides` set (smaller sizes) leaves the file alone.
+ */
+export function publishReport(sub: string, body: string, opts: { full: boolean; overrides: string; section?: string }): void {
+  console.log(`\n${body}\n`);
+  if (opts.full) writeSubsection(sub, body, opts.section);
+  else console.error(`${opts.overrides} override: docs/benchmarks.md not updated.`);
+}

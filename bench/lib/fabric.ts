@@ -10,7 +10,6 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLI } from "../../src/testing/spawn.js";
-import { writeSubsection } from "./common.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: answers and child messages are read as arbitrary JSON
 export type Json = any;
@@ -26,11 +25,6 @@ export const SERVER_ENV = {
   STYX_IP_RATE_LIMIT: "1000000/s:1000000",
   STYX_WS_MAX_CONNECTIONS: "20000",
 } as const;
-
-/** Replaces `### <sub>` in the event-fabric section of docs/benchmarks.md. */
-export function writeFabricSubsection(sub: string, body: string): void {
-  writeSubsection(sub, body, FABRIC_SECTION);
-}
 
 /** A free loopback TCP port (asked of the kernel, then released). */
 export function freePort(): Promise<number> {
