@@ -11,6 +11,8 @@ export interface Config {
   readonly amnesia: boolean;
   /** Undefined: the composition root generates one (and stores it unless amnesia). */
   readonly adminToken: string | undefined;
+  /** Macronode: names this Styx's schema, stream, key and object prefixes on shared services. */
+  readonly cluster: string;
   readonly databaseUrl: string | undefined;
   readonly natsUrl: string | undefined;
   readonly redisUrl: string | undefined;
@@ -105,6 +107,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: r.STYX_DATA_DIR,
     amnesia: r.STYX_AMNESIA,
     adminToken: r.STYX_ADMIN_TOKEN,
+    cluster: r.STYX_CLUSTER,
     databaseUrl: r.STYX_DATABASE_URL,
     natsUrl: r.STYX_NATS_URL,
     redisUrl: r.STYX_REDIS_URL,
@@ -166,7 +169,15 @@ function readConfigFile(file: string, problems: string[]): Record<string, string
 }
 
 function checkProfile(r: RawConfig, problems: string[]): void {
-  if (r.STYX_PROFILE === "macro" && r.STYX_AMNESIA) problems.push("STYX_AMNESIA: amnesia is a micronode mode (STYX_PROFILE=micro)");
+  if (r.STYX_PROFILE !== "macro") return;
+  if (r.STYX_AMNESIA) problems.push("STYX_AMNESIA: amnesia is a micronode mode (STYX_PROFILE=micro)");
+  const needed: [SettingName, unknown][] = [
+    ["STYX_DATABASE_URL", r.STYX_DATABASE_URL],
+    ["STYX_NATS_URL", r.STYX_NATS_URL],
+    ["STYX_REDIS_URL", r.STYX_REDIS_URL],
+    ["STYX_S3_BUCKET", r.STYX_S3_BUCKET],
+  ];
+  for (const [name, v] of needed) if (v === undefined) problems.push(`${name}: required when STYX_PROFILE=macro`);
 }
 
 function deepFreeze<T extends object>(o: T): T {

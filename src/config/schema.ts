@@ -40,6 +40,11 @@ export const SETTINGS = {
     doc: "Admin shared secret (≥ 16 chars). Unset: generated, stored 0600 in the data dir, printed once.",
     secret: true,
   },
+  STYX_CLUSTER: {
+    parse: parseClusterName,
+    default: "styx",
+    doc: "Macronode cluster name: the PostgreSQL schema, JetStream stream prefix, Redis key prefix and S3 key prefix of one Styx (gateways sharing it are one Styx).",
+  },
   STYX_DATABASE_URL: { parse: parseUrl(["postgres", "postgresql"]), doc: "Macronode PostgreSQL URL.", secret: true },
   STYX_NATS_URL: { parse: parseUrl(["nats", "tls"]), doc: "Macronode NATS URL." },
   STYX_REDIS_URL: { parse: parseUrl(["redis", "rediss"]), doc: "Macronode Redis URL.", secret: true },
@@ -134,6 +139,11 @@ type Parsed<K extends SettingName> = ReturnType<(typeof SETTINGS)[K]["parse"]>;
 export type RawConfig = {
   [K in SettingName]: (typeof SETTINGS)[K] extends { default: string } ? Parsed<K> : Parsed<K> | undefined;
 };
+
+function parseClusterName(raw: string): string {
+  if (!/^[a-z][a-z0-9_]{0,39}$/.test(raw)) throw new Error("must be 1-40 of a-z, 0-9, _ and start with a letter");
+  return raw;
+}
 
 function parseAdminToken(raw: string): string {
   if (raw.length < 16) throw new Error("must be at least 16 characters");

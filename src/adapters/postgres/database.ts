@@ -1,0 +1,76 @@
+import postgres from "postgres";
+import { MIGRATIONS } from "./migrations.js";
+
+/** A PostgreSQL connection pool whose `search_path` is the cluster's schema. */
+export type PgSql = postgres.Sql;
+/** The handle of a transaction (`sql.begin`), usable wherever a query runs. */
+export type PgTx = postgres.TransactionSql;
+
+/** Options of `openPostgres`. */
+export interface PostgresOptions {
+  /** Schema holding this Styx's tables (the cluster name); created by `migratePostgres`. */
+  readonly schema: string;
+  /** Pool size (default 10). */
+  readonly max?: number;
+  /** Seconds to wait for a connection before a query fails (default 5). */
+  readonly connectTimeoutS?: number;
+}
+
+/**
+ * Opens a pool on `url` with every connection's search_path set to the schema, `bigint`
+ * (epoch ms, seqs, counters) read as JavaScript numbers — all of ours stay below 2^53 — and
+ * server notices silenced. Queries fail fast while the server is down and reconnect on their
+ * own once it is back.
+ */
+export function openPostgres(url: string, opts: PostgresOptions): PgSql {
+  return postgres(url, {
+    max: opts.max ?? 10,
+    connect_timeout: opts.connectTimeoutS ?? 5,
+    idle_timeout: 60,
+    onnotice: () => {},
+    connection: { search_path: opts.schema, application_name: "styx" },
+    types: {
+      bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
+    },
+  });
+}
+
+/** Lock key under which migrations run, so concurrent gateways apply each migration once. */
+const MIGRATION_LOCK = 0x5759_0001;
+
+/**
+ * Creates the schema if needed and applies pending migrations in order, each in its own
+ * transaction, under an advisory lock (two gateways starting together apply each once).
+ * Returns the versions applied.
+ */
+export async function migratePostgres(sql: PgSql, schema: string): Promise<number[]> {
+  const applied: number[] = [];
+  await sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
+    await tx`CREATE SCHEMA IF NOT EXISTS ${tx(schema)}`;
+    await tx`CREATE TABLE IF NOT EXISTS ${tx(schema)}.schema_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`;
+    const done = new Set((await tx<{ version: number }[]>`SELECT version FROM ${tx(schema)}.schema_migrations`).map((r) => r.version));
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      await tx.savepoint(async (sp) => {
+        await sp`SET LOCAL search_path TO ${sp(schema)}`;
+        await sp.unsafe(m.sql);
+        await sp`INSERT INTO ${sp(schema)}.schema_migrations (version, name) VALUES (${m.version}, ${m.name})`;
+      });
+      applied.push(m.version);
+    }
+  });
+  return applied;
+}
+
+/** The highest applied migration (0 when the schema has none). */
+export async function postgresSchemaVersion(sql: PgSql, schema: string): Promise<number> {
+  const [exists] = await sql<{ t: string | null }[]>`SELECT to_regclass(${`${schema}.schema_migrations`}) AS t`;
+  if (!exists?.t) return 0;
+  const [row] = await sql<{ v: number | null }[]>`SELECT max(version) AS v FROM ${sql(schema)}.schema_migrations`;
+  return row?.v ?? 0;
+}
+
+/** The newest migration this build knows. */
+export const POSTGRES_SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

@@ -1,0 +1,2 @@
+/** Tables of the coordination area (migration; see ../migrations.ts). */
+export const COORDINATION_SCHEMA = ``;

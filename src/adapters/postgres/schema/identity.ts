@@ -1,0 +1,2 @@
+/** Tables of the identity area (migration; see ../migrations.ts). */
+export const IDENTITY_SCHEMA = ``;

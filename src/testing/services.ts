@@ -1,0 +1,44 @@
+import { randomBytes } from "node:crypto";
+import type { ConfigOverrides } from "../config/load.js";
+
+/**
+ * The real services that service-backed tests (`npm run test:services`) talk to: the standard
+ * local ports unless `STYX_TEST_DATABASE_URL`, `STYX_TEST_NATS_URL` or `STYX_TEST_REDIS_URL`
+ * say otherwise. Nothing here skips: a service that is down fails the test that needs it.
+ */
+export const SERVICES = {
+  databaseUrl: process.env.STYX_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test",
+  natsUrl: process.env.STYX_TEST_NATS_URL ?? "nats://127.0.0.1:4222",
+  redisUrl: process.env.STYX_TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
+} as const;
+
+/**
+ * A fresh cluster name (`t_` + 12 hex): its own PostgreSQL schema, JetStream streams, Redis
+ * keys and S3 prefix, so tests sharing the services never see each other's data.
+ */
+export function newCluster(): string {
+  return `t_${randomBytes(6).toString("hex")}`;
+}
+
+/** Where an S3-compatible server listens and the credentials it accepts. */
+export interface S3Endpoint {
+  readonly endpoint: string;
+  readonly bucket: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+/** Configuration of a macronode gateway of `cluster` over the local services and `s3`. */
+export function macroEnv(cluster: string, s3: S3Endpoint): ConfigOverrides {
+  return {
+    STYX_PROFILE: "macro",
+    STYX_CLUSTER: cluster,
+    STYX_DATABASE_URL: SERVICES.databaseUrl,
+    STYX_NATS_URL: SERVICES.natsUrl,
+    STYX_REDIS_URL: SERVICES.redisUrl,
+    STYX_S3_ENDPOINT: s3.endpoint,
+    STYX_S3_BUCKET: s3.bucket,
+    STYX_S3_ACCESS_KEY_ID: s3.accessKeyId,
+    STYX_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+  };
+}
