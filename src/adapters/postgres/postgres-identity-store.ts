@@ -1,0 +1,169 @@
+import type { IdentityStore } from "../../core/identity/identity-store.js";
+import type { ApiKey, Golem, GolemStatus, Scope, Session, Tier, User } from "../../core/identity/types.js";
+import { StyxError } from "../../core/platform/errors.js";
+import type { PgSql } from "./database.js";
+
+type Row = Record<string, unknown>;
+
+/** SQLSTATE of a unique or primary-key violation. */
+const UNIQUE_VIOLATION = "23505";
+
+/**
+ * IdentityStore on the macronode PostgreSQL database. Lists order by creation time, then id:
+ * PostgreSQL has no rowid, so keys created in the same millisecond come back in id order
+ * rather than insertion order.
+ */
+export class PostgresIdentityStore implements IdentityStore {
+  readonly #sql: PgSql;
+
+  constructor(sql: PgSql) {
+    this.#sql = sql;
+  }
+
+  async createUser(u: User): Promise<void> {
+    await insert(
+      this.#sql`INSERT INTO users (id, wallet_address, reputation, tier, created_at, updated_at)
+        VALUES (${u.id}, ${u.walletAddress}, ${u.reputation}, ${u.tier}, ${u.createdAt}, ${u.updatedAt})`,
+      "user id or wallet_address",
+    );
+  }
+  async getUser(id: string): Promise<User | undefined> {
+    return toUser((await this.#sql`SELECT * FROM users WHERE id = ${id}`)[0]);
+  }
+  async findUserByWallet(address: string): Promise<User | undefined> {
+    return toUser((await this.#sql`SELECT * FROM users WHERE wallet_address = ${address}`)[0]);
+  }
+
+  async createGolem(g: Golem): Promise<void> {
+    await insert(
+      this.#sql`INSERT INTO golems
+          (id, user_id, generation, parent_golem_id, status, archetype, wallet_address, created_at, died_at, death_cause, ticks_lived)
+        VALUES (${g.id}, ${g.userId}, ${g.generation}, ${g.parentGolemId}, ${g.status}, ${g.archetype}, ${g.walletAddress}, ${g.createdAt},
+          ${g.diedAt}, ${g.deathCause}, ${g.ticksLived})`,
+      "golem id or wallet_address",
+    );
+  }
+  async getGolem(id: string): Promise<Golem | undefined> {
+    return toGolem((await this.#sql`SELECT * FROM golems WHERE id = ${id}`)[0]);
+  }
+  async findGolemByWallet(address: string): Promise<Golem | undefined> {
+    return toGolem((await this.#sql`SELECT * FROM golems WHERE wallet_address = ${address}`)[0]);
+  }
+  async listGolems(userId: string): Promise<Golem[]> {
+    const rows = await this.#sql`SELECT * FROM golems WHERE user_id = ${userId} ORDER BY created_at, id`;
+    return rows.map((r) => toGolem(r) as Golem);
+  }
+
+  async createApiKey(k: ApiKey): Promise<void> {
+    await insert(
+      this.#sql`INSERT INTO api_keys (id, user_id, golem_id, name, key_hash, scopes, created_at, expires_at, revoked_at)
+        VALUES (${k.id}, ${k.userId}, ${k.golemId}, ${k.name}, ${k.keyHash}, ${JSON.stringify(k.scopes)}, ${k.createdAt}, ${k.expiresAt},
+          ${k.revokedAt})`,
+      "key",
+    );
+  }
+  async getApiKey(id: string): Promise<ApiKey | undefined> {
+    return toKey((await this.#sql`SELECT * FROM api_keys WHERE id = ${id}`)[0]);
+  }
+  async findApiKeyByHash(keyHash: string): Promise<ApiKey | undefined> {
+    return toKey((await this.#sql`SELECT * FROM api_keys WHERE key_hash = ${keyHash}`)[0]);
+  }
+  async listApiKeys(userId: string): Promise<ApiKey[]> {
+    const rows = await this.#sql`SELECT * FROM api_keys WHERE user_id = ${userId} ORDER BY created_at, id`;
+    return rows.map((r) => toKey(r) as ApiKey);
+  }
+  async revokeApiKey(id: string, at: number): Promise<ApiKey | undefined> {
+    // The IS NULL guard makes the first revocation win even when two gateways race.
+    await this.#sql`UPDATE api_keys SET revoked_at = ${at} WHERE id = ${id} AND revoked_at IS NULL`;
+    return this.getApiKey(id);
+  }
+
+  async spendNonce(nonce: string, expiresAt: number): Promise<boolean> {
+    const r = await this.#sql`INSERT INTO used_nonces (nonce, expires_at) VALUES (${nonce}, ${expiresAt}) ON CONFLICT (nonce) DO NOTHING`;
+    return r.count === 1;
+  }
+
+  async createSession(s: Session): Promise<void> {
+    await insert(
+      this.#sql`INSERT INTO sessions (id, token_hash, user_id, golem_id, created_at, expires_at)
+        VALUES (${s.id}, ${s.tokenHash}, ${s.userId}, ${s.golemId}, ${s.createdAt}, ${s.expiresAt})`,
+      "session",
+    );
+  }
+  async findSessionByHash(tokenHash: string): Promise<Session | undefined> {
+    const [r] = await this.#sql`SELECT * FROM sessions WHERE token_hash = ${tokenHash}`;
+    if (!r) return undefined;
+    return {
+      id: r.id as string,
+      tokenHash: r.token_hash as string,
+      userId: r.user_id as string,
+      golemId: (r.golem_id as string | null) ?? null,
+      createdAt: r.created_at as number,
+      expiresAt: r.expires_at as number,
+    };
+  }
+
+  async purgeExpiredAuth(now: number): Promise<number> {
+    return this.#sql.begin(async (tx) => {
+      const nonces = await tx`DELETE FROM used_nonces WHERE expires_at <= ${now}`;
+      const sessions = await tx`DELETE FROM sessions WHERE expires_at <= ${now}`;
+      return nonces.count + sessions.count;
+    });
+  }
+}
+
+/** Runs an insert, turning a unique violation into STYX_CONFLICT as the SQLite store does. */
+async function insert(query: PromiseLike<unknown>, what: string): Promise<void> {
+  try {
+    await query;
+  } catch (err) {
+    if ((err as { code?: string }).code === UNIQUE_VIOLATION) {
+      throw new StyxError("STYX_CONFLICT", `A resource with this ${what} already exists.`);
+    }
+    throw err;
+  }
+}
+
+function toUser(r: Row | undefined): User | undefined {
+  if (!r) return undefined;
+  return {
+    id: r.id as string,
+    walletAddress: (r.wallet_address as string | null) ?? null,
+    reputation: r.reputation as number,
+    tier: r.tier as Tier,
+    createdAt: r.created_at as number,
+    updatedAt: r.updated_at as number,
+  };
+}
+
+function toGolem(r: Row | undefined): Golem | undefined {
+  if (!r) return undefined;
+  return {
+    id: r.id as string,
+    userId: r.user_id as string,
+    generation: r.generation as number,
+    parentGolemId: (r.parent_golem_id as string | null) ?? null,
+    status: r.status as GolemStatus,
+    archetype: (r.archetype as string | null) ?? null,
+    walletAddress: (r.wallet_address as string | null) ?? null,
+    createdAt: r.created_at as number,
+    diedAt: (r.died_at as number | null) ?? null,
+    deathCause: (r.death_cause as string | null) ?? null,
+    ticksLived: r.ticks_lived as number,
+  };
+}
+
+function toKey(r: Row | undefined): ApiKey | undefined {
+  if (!r) return undefined;
+  return {
+    id: r.id as string,
+    userId: r.user_id as string,
+    golemId: (r.golem_id as string | null) ?? null,
+    name: r.name as string,
+    keyHash: r.key_hash as string,
+    scopes: JSON.parse(r.scopes as string) as Scope[],
+    createdAt: r.created_at as number,
+    expiresAt: (r.expires_at as number | null) ?? null,
+    revokedAt: (r.revoked_at as number | null) ?? null,
+  };
+}
