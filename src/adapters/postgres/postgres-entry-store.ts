@@ -1,0 +1,389 @@
+import type postgres from "postgres";
+import type {
+  EntryFilter,
+  EntryStore,
+  LetheFilter,
+  LetheReinforcement,
+  SeqMarks,
+  TextHit,
+  VectorBatch,
+} from "../../core/knowledge/entry-store.js";
+import type { Affect, Category, Entry, LetheCandidate, LetheEntry, NewEntry } from "../../core/knowledge/types.js";
+import { namespaceOf } from "../../core/knowledge/types.js";
+import type { PgSql, PgTx } from "./database.js";
+
+type Row = Record<string, unknown>;
+/** The pool or a transaction: anything a query (or a fragment) can be built on. */
+type Q = postgres.ISql;
+type Item = { entry: NewEntry; lethe?: LetheCandidate | undefined };
+type Stored = { entry: Entry; created: boolean };
+
+/** Rows per multi-row INSERT: 23 columns × 1,000 stays well under PostgreSQL's 65,535 parameters. */
+const INSERT_CHUNK = 1000;
+
+/**
+ * EntryStore on the macronode PostgreSQL database. Lexical search is PostgreSQL full-text
+ * search ('simple' tsvector, GIN index, `ts_rank_cd`); vectors are float32 `bytea`.
+ * Everything that must hold across gateways is left to the database: idempotency keys to a
+ * unique index (ON CONFLICT), dequeuing a lethe candidate to a DELETE that one caller wins.
+ */
+export class PostgresEntryStore implements EntryStore {
+  readonly #sql: PgSql;
+
+  constructor(sql: PgSql) {
+    this.#sql = sql;
+  }
+
+  async insert(entry: NewEntry, lethe?: LetheCandidate): Promise<Stored> {
+    const [stored] = await this.insertMany([{ entry, lethe }]);
+    if (!stored) throw new Error("insert returned nothing");
+    return stored;
+  }
+
+  async insertMany(items: readonly Item[]): Promise<Stored[]> {
+    if (items.length === 0) return [];
+    return this.#sql.begin((tx) => this.insertManyWith(tx, items));
+  }
+
+  /**
+   * `insertMany` inside the caller's transaction (a death stores its warnings with everything
+   * else it changes): a failure rejects and the caller's transaction rolls back with it.
+   */
+  async insertManyWith(tx: PgTx, items: readonly Item[]): Promise<Stored[]> {
+    const out: Stored[] = [];
+    for (let i = 0; i < items.length; i += INSERT_CHUNK) out.push(...(await insertChunk(tx, items.slice(i, i + INSERT_CHUNK))));
+    return out;
+  }
+
+  async findByIdempotencyKey(userId: string, key: string): Promise<Entry | undefined> {
+    const [r] = await this.#sql`SELECT * FROM entries WHERE user_id = ${userId} AND idempotency_key = ${key}`;
+    return r ? toEntry(r) : undefined;
+  }
+
+  async getBySeqs(seqs: readonly number[], f: EntryFilter): Promise<Entry[]> {
+    if (seqs.length === 0) return [];
+    const q = this.#sql;
+    const rows = await q`SELECT * FROM entries WHERE seq = ANY(${[...seqs]}::bigint[]) AND ${entryWhere(q, f)}`;
+    return rows.map(toEntry);
+  }
+
+  async searchText(text: string, f: EntryFilter, k: number): Promise<TextHit[]> {
+    const terms = tsQuery(text);
+    if (!terms) return [];
+    const q = this.#sql;
+    return q<TextHit[]>`
+      SELECT seq, ts_rank_cd(search, query, 1) AS relevance FROM entries, to_tsquery('simple', ${terms}) AS query
+      WHERE search @@ query AND ${entryWhere(q, f)} ORDER BY relevance DESC, seq LIMIT ${k}`;
+  }
+
+  async pageGolemEntries(golemId: string, afterSeq: number, limit: number, now: number): Promise<Entry[]> {
+    const rows = await this.#sql`SELECT * FROM entries WHERE golem_id = ${golemId} AND seq > ${afterSeq}
+      AND (expires_at IS NULL OR expires_at > ${now}) ORDER BY seq LIMIT ${limit}`;
+    return rows.map(toEntry);
+  }
+
+  async purgeExpired(now: number): Promise<{ seq: number; userId: string; inClade: boolean }[]> {
+    const rows = await this.#sql`DELETE FROM entries WHERE expires_at IS NOT NULL AND expires_at <= ${now}
+      RETURNING seq, user_id, in_clade`;
+    return rows.map((r) => ({ seq: r.seq as number, userId: r.user_id as string, inClade: r.in_clade as boolean }));
+  }
+
+  async seqMarks(): Promise<SeqMarks> {
+    const [r] = await this.#sql<SeqMarks[]>`SELECT
+      (SELECT COALESCE(MAX(seq), 0) FROM entries) AS entries, (SELECT COALESCE(MAX(seq), 0) FROM lethe_entries) AS lethe`;
+    return { entries: r?.entries ?? 0, lethe: r?.lethe ?? 0 };
+  }
+
+  async *scanVectors(batchSize: number, from: SeqMarks = { entries: 0, lethe: 0 }): AsyncIterable<VectorBatch> {
+    // Keyset pages rather than one cursor: no transaction stays open while the caller indexes.
+    for (let after = from.entries; ; ) {
+      const rows = await this.#sql`SELECT seq, user_id, in_clade, embedding FROM entries
+        WHERE embedding IS NOT NULL AND seq > ${after} ORDER BY seq LIMIT ${batchSize}`;
+      if (rows.length === 0) break;
+      after = rows.at(-1)?.seq as number;
+      yield* group(rows, (r) => [
+        namespaceOf("vault", r.user_id as string),
+        ...(r.in_clade ? [namespaceOf("clade", r.user_id as string)] : []),
+      ]);
+    }
+    for (let after = from.lethe; ; ) {
+      const rows = await this.#sql`SELECT seq, domain, embedding FROM lethe_entries
+        WHERE embedding IS NOT NULL AND seq > ${after} ORDER BY seq LIMIT ${batchSize}`;
+      if (rows.length === 0) break;
+      after = rows.at(-1)?.seq as number;
+      yield* group(rows, (r) => [namespaceOf("lethe", r.domain as string)]);
+    }
+  }
+
+  async dueLethe(now: number, limit: number): Promise<LetheCandidate[]> {
+    const rows = await this.#sql`SELECT * FROM lethe_queue WHERE due_at <= ${now} ORDER BY due_at, id LIMIT ${limit}`;
+    return rows.map(toCandidate);
+  }
+
+  async nextLetheDue(): Promise<number | undefined> {
+    const [r] = await this.#sql<{ due: number | null }[]>`SELECT MIN(due_at) AS due FROM lethe_queue`;
+    return r?.due ?? undefined;
+  }
+
+  async publishLethe(c: LetheCandidate, contentHash: string, at: number): Promise<LetheEntry | undefined> {
+    return this.#sql.begin(async (tx) => {
+      // Whoever deletes the candidate publishes it; a concurrent caller waits here and gets 0 rows.
+      if ((await tx`DELETE FROM lethe_queue WHERE id = ${c.id}`).count === 0) return undefined;
+      const [r] = await tx`
+        INSERT INTO lethe_entries (id, domain, category, content, content_hash, embedding, regime, confidence, is_bloodstain, metadata,
+          sources, confirmation_confidences, bloodstain_confirmed, created_at, updated_at)
+        VALUES (${c.id}, ${c.domain}, ${c.category}, ${c.content}, ${contentHash}, ${toBytes(c.embedding)}, ${c.regime}, ${c.confidence},
+          ${c.isBloodstain}, ${JSON.stringify(c.metadata)}, ${JSON.stringify([c.source])}, ${JSON.stringify([c.confidence])},
+          ${c.isBloodstain}, ${c.createdAt}, ${at})
+        RETURNING *`;
+      return r ? toLethe(r) : undefined;
+    });
+  }
+
+  async reinforceLethe(candidateId: string, seq: number, r: LetheReinforcement): Promise<LetheEntry | undefined> {
+    return this.#sql.begin(async (tx) => {
+      if ((await tx`DELETE FROM lethe_queue WHERE id = ${candidateId}`).count === 0) return undefined;
+      // Locked, so two gateways confirming the same entry both land in its sources.
+      const [row] = await tx`SELECT * FROM lethe_entries WHERE seq = ${seq} FOR UPDATE`;
+      if (!row) return undefined;
+      const cur = toLethe(row);
+      const known = cur.sources.includes(r.source);
+      const sources = known ? cur.sources : [...cur.sources, r.source];
+      const confidences = known ? cur.confirmationConfidences : [...cur.confirmationConfidences, r.confidence];
+      const [updated] = await tx`UPDATE lethe_entries SET sources = ${JSON.stringify(sources)},
+          confirmation_confidences = ${JSON.stringify(confidences)}, bloodstain_confirmed = ${cur.bloodstainConfirmed || r.fromBloodstain},
+          updated_at = ${r.at}
+        WHERE seq = ${seq} RETURNING *`;
+      return updated ? toLethe(updated) : undefined;
+    });
+  }
+
+  async findLetheByHash(domain: string, contentHash: string): Promise<LetheEntry | undefined> {
+    const [r] = await this.#sql`SELECT * FROM lethe_entries WHERE domain = ${domain} AND content_hash = ${contentHash}`;
+    return r ? toLethe(r) : undefined;
+  }
+
+  async getLetheBySeqs(seqs: readonly number[], f: LetheFilter): Promise<LetheEntry[]> {
+    if (seqs.length === 0) return [];
+    const q = this.#sql;
+    const rows = await q`SELECT * FROM lethe_entries WHERE seq = ANY(${[...seqs]}::bigint[]) ${listFilters(q, f)}`;
+    return rows.map(toLethe);
+  }
+
+  async searchLetheText(text: string, f: LetheFilter, k: number): Promise<TextHit[]> {
+    const terms = tsQuery(text);
+    if (!terms) return [];
+    const q = this.#sql;
+    return q<TextHit[]>`
+      SELECT seq, ts_rank_cd(search, query, 1) AS relevance FROM lethe_entries, to_tsquery('simple', ${terms}) AS query
+      WHERE search @@ query ${listFilters(q, f)} ORDER BY relevance DESC, seq LIMIT ${k}`;
+  }
+
+  async letheDomains(): Promise<string[]> {
+    const rows = await this.#sql<{ domain: string }[]>`SELECT DISTINCT domain FROM lethe_entries ORDER BY domain`;
+    return rows.map((r) => r.domain);
+  }
+}
+
+/**
+ * One multi-row INSERT for the entries, then a lookup of those a repeated idempotency key
+ * skipped. ON CONFLICT DO NOTHING waits for a concurrent transaction holding the same
+ * (user, key) and then skips, so two gateways racing on one key store it once; the lookup
+ * runs after that wait and sees the winner's row. Seqs follow the order of `items`.
+ */
+async function insertChunk(tx: PgTx, items: readonly Item[]): Promise<Stored[]> {
+  const inserted = await tx<{ id: string; seq: number }[]>`
+    INSERT INTO entries ${tx(items.map((i) => entryRow(i.entry)) as Row[], ...ENTRY_COLUMNS)}
+    ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    RETURNING id, seq`;
+  const seqOf = new Map(inserted.map((r) => [r.id, r.seq]));
+  const out: (Stored | undefined)[] = items.map(({ entry }) => {
+    const seq = seqOf.get(entry.id);
+    if (seq === undefined) return undefined;
+    // Claimed once: a second item with the same id and key is the repeat, not the original.
+    seqOf.delete(entry.id);
+    return { entry: { ...entry, seq }, created: true };
+  });
+  const skipped = items.flatMap((i, n) => (out[n] ? [] : [i.entry]));
+  if (skipped.length > 0) {
+    const firsts = await tx`SELECT * FROM entries WHERE (user_id, idempotency_key) IN
+      (SELECT * FROM unnest(${skipped.map((e) => e.userId)}::text[], ${skipped.map((e) => e.idempotencyKey)}::text[]))`;
+    const byKey = new Map(firsts.map((r) => [`${r.user_id}\u0000${r.idempotency_key}`, toEntry(r)]));
+    for (const [n, { entry: e }] of items.entries()) {
+      if (out[n]) continue;
+      const first = byKey.get(`${e.userId}\u0000${e.idempotencyKey}`);
+      if (!first) throw new Error(`entry ${e.id} was neither stored nor found by its idempotency key`);
+      out[n] = { entry: first, created: false };
+    }
+  }
+  const queued = items.flatMap((i, n) => (i.lethe && out[n]?.created ? [candidateRow(i.lethe)] : []));
+  if (queued.length > 0) await tx`INSERT INTO lethe_queue ${tx(queued, "id", "due_at", "payload", "embedding")}`;
+  return out as Stored[];
+}
+
+const ENTRY_COLUMNS = [
+  "id",
+  "user_id",
+  "golem_id",
+  "category",
+  "content",
+  "content_hash",
+  "content_blob",
+  "embedding",
+  "domain",
+  "regime",
+  "confidence",
+  "affect",
+  "emotion",
+  "metadata",
+  "is_bloodstain",
+  "in_clade",
+  "validations",
+  "contradictions",
+  "created_at",
+  "expires_at",
+  "lethe_at",
+  "idempotency_key",
+] as const;
+
+function entryRow(e: NewEntry) {
+  return {
+    id: e.id,
+    user_id: e.userId,
+    golem_id: e.golemId,
+    category: e.category,
+    content: e.content,
+    content_hash: e.contentHash,
+    content_blob: e.contentBlob,
+    embedding: toBytes(e.embedding),
+    domain: e.domain,
+    regime: e.regime,
+    confidence: e.confidence,
+    affect: e.affect ? JSON.stringify(e.affect) : null,
+    emotion: e.emotion,
+    metadata: JSON.stringify(e.metadata),
+    is_bloodstain: e.isBloodstain,
+    in_clade: e.inClade,
+    validations: e.validations,
+    contradictions: e.contradictions,
+    created_at: e.createdAt,
+    expires_at: e.expiresAt,
+    lethe_at: e.letheAt,
+    idempotency_key: e.idempotencyKey,
+  };
+}
+
+function candidateRow(c: LetheCandidate) {
+  const { embedding, ...rest } = c;
+  return { id: c.id, due_at: c.dueAt, payload: JSON.stringify(rest), embedding: toBytes(embedding) };
+}
+
+/** The tenant, TTL and optional list filters of an entry read, as a fragment. */
+function entryWhere(q: Q, f: EntryFilter) {
+  return q`user_id = ${f.userId} AND (expires_at IS NULL OR expires_at > ${f.now})
+    ${f.cladeOnly ? q`AND in_clade` : q``} ${listFilters(q, f)}`;
+}
+
+/** `AND domain = ANY(…) AND category = ANY(…)` for the lists that are given and not empty. */
+function listFilters(q: Q, f: LetheFilter) {
+  return q`${f.domains?.length ? q`AND domain = ANY(${[...f.domains]}::text[])` : q``}
+    ${f.categories?.length ? q`AND category = ANY(${[...f.categories]}::text[])` : q``}`;
+}
+
+/**
+ * A tsquery from free text: up to 32 distinct word tokens ORed, as SQLite's FTS5 query is, so
+ * an entry matching more of the words ranks higher rather than one missing word hiding it.
+ * Tokens are letters, marks and digits only, which to_tsquery cannot misread as operators.
+ */
+function tsQuery(text: string): string | undefined {
+  const tokens = [...new Set(text.toLowerCase().match(/[\p{L}\p{M}\p{N}]+/gu) ?? [])].slice(0, 32);
+  return tokens.length ? tokens.map((t) => `'${t}'`).join(" | ") : undefined;
+}
+
+/** Groups a page of rows by namespace (an entry in the clade is in two). */
+function* group(rows: readonly Row[], namespaces: (r: Row) => string[]): Iterable<VectorBatch> {
+  const groups = new Map<string, { seqs: number[]; vecs: Float32Array[] }>();
+  for (const r of rows) {
+    const vec = fromBytes(r.embedding as Buffer) as Float32Array;
+    for (const ns of namespaces(r)) {
+      const g = groups.get(ns) ?? { seqs: [], vecs: [] };
+      g.seqs.push(r.seq as number);
+      g.vecs.push(vec);
+      groups.set(ns, g);
+    }
+  }
+  for (const [namespace, g] of groups) {
+    const dim = g.vecs[0]?.length ?? 0;
+    const vectors = new Float32Array(dim * g.vecs.length);
+    for (const [i, v] of g.vecs.entries()) vectors.set(v, i * dim);
+    yield { namespace, seqs: g.seqs, vectors };
+  }
+}
+
+/** A float32 vector as little-endian bytes (the SQLite blob layout), or null. */
+function toBytes(v: Float32Array | null): Buffer | null {
+  return v === null ? null : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+
+/** Bytes back to a float32 vector, copied so it is aligned and owns its memory. */
+function fromBytes(b: Buffer | null): Float32Array | null {
+  if (b === null || b === undefined) return null;
+  const copy = new Uint8Array(b.byteLength);
+  copy.set(b);
+  return new Float32Array(copy.buffer);
+}
+
+function toEntry(r: Row): Entry {
+  return {
+    id: r.id as string,
+    seq: r.seq as number,
+    userId: r.user_id as string,
+    golemId: r.golem_id as string,
+    category: r.category as Category,
+    content: r.content as string,
+    contentHash: r.content_hash as string,
+    contentBlob: (r.content_blob as string | null) ?? null,
+    embedding: fromBytes(r.embedding as Buffer | null),
+    domain: (r.domain as string | null) ?? null,
+    regime: (r.regime as string | null) ?? null,
+    confidence: r.confidence as number,
+    affect: r.affect ? (JSON.parse(r.affect as string) as Affect) : null,
+    emotion: (r.emotion as string | null) ?? null,
+    metadata: JSON.parse(r.metadata as string) as Record<string, unknown>,
+    isBloodstain: r.is_bloodstain as boolean,
+    inClade: r.in_clade as boolean,
+    validations: r.validations as number,
+    contradictions: r.contradictions as number,
+    createdAt: r.created_at as number,
+    expiresAt: (r.expires_at as number | null) ?? null,
+    letheAt: (r.lethe_at as number | null) ?? null,
+    idempotencyKey: (r.idempotency_key as string | null) ?? null,
+  };
+}
+
+function toCandidate(r: Row): LetheCandidate {
+  return { ...(JSON.parse(r.payload as string) as Omit<LetheCandidate, "embedding">), embedding: fromBytes(r.embedding as Buffer | null) };
+}
+
+function toLethe(r: Row): LetheEntry {
+  return {
+    id: r.id as string,
+    seq: r.seq as number,
+    domain: r.domain as string,
+    category: r.category as Category,
+    content: r.content as string,
+    contentHash: r.content_hash as string,
+    embedding: fromBytes(r.embedding as Buffer | null),
+    regime: (r.regime as string | null) ?? null,
+    confidence: r.confidence as number,
+    isBloodstain: r.is_bloodstain as boolean,
+    metadata: JSON.parse(r.metadata as string) as Record<string, unknown>,
+    sources: JSON.parse(r.sources as string) as string[],
+    confirmationConfidences: JSON.parse(r.confirmation_confidences as string) as number[],
+    bloodstainConfirmed: r.bloodstain_confirmed as boolean,
+    validations: r.validations as number,
+    contradictions: r.contradictions as number,
+    createdAt: r.created_at as number,
+    updatedAt: r.updated_at as number,
+  };
+}
