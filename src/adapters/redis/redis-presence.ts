@@ -1,0 +1,123 @@
+import type { Redis } from "ioredis";
+import type { GolemPresence, Presence } from "../../core/fabric/presence.js";
+
+/**
+ * Layout (under the connection's `<cluster>:` prefix):
+ * - `presence:g:<golemId>` hash { u: userId, s: the presence as JSON }
+ * - `presence:u:<userId>`  set of the user's golem ids
+ * - `presence:seen`        sorted set of golem ids by lastSeen (activeSince and sweep are ranges)
+ * The scripts build the keys of a golem's previous owner themselves (ARGV carries the prefix,
+ * which ioredis only adds to KEYS): fine on one Redis, not on Redis Cluster.
+ */
+const BEAT_SCRIPT = `
+local old = redis.call('HGET', KEYS[1], 'u')
+if old and old ~= ARGV[1] then redis.call('SREM', ARGV[5] .. 'presence:u:' .. old, ARGV[2]) end
+redis.call('HSET', KEYS[1], 'u', ARGV[1], 's', ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])
+`;
+
+/** Forgets up to ARGV[3] golems seen before ARGV[1] (exclusive); returns how many. KEYS[1] the seen set. */
+const SWEEP_SCRIPT = `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, id in ipairs(ids) do
+  local g = ARGV[2] .. 'presence:g:' .. id
+  local u = redis.call('HGET', g, 'u')
+  if u then redis.call('SREM', ARGV[2] .. 'presence:u:' .. u, id) end
+  redis.call('DEL', g)
+  redis.call('ZREM', KEYS[1], id)
+end
+return #ids
+`;
+
+/** Golems forgotten per sweep script run, so one run never blocks Redis for long. */
+const SWEEP_BATCH = 500;
+/** Golems read per pipeline in activeSince. */
+const READ_BATCH = 1000;
+
+interface PresenceCommands {
+  styxPresenceBeat(
+    g: string,
+    u: string,
+    seen: string,
+    userId: string,
+    golemId: string,
+    json: string,
+    lastSeen: number,
+    prefix: string,
+  ): Promise<null>;
+  styxPresenceSweep(seen: string, before: number, prefix: string, limit: number): Promise<number>;
+}
+
+/**
+ * The presence map in Redis, shared by every gateway (macronode). A beat is one script, so
+ * the golem's state, its user's set and the lastSeen index change together.
+ */
+export class RedisPresence implements Presence {
+  readonly #redis: Redis & PresenceCommands;
+  readonly #prefix: string;
+
+  /** `redis` is a client from `openRedis` (its key prefix is read from the client's options). */
+  constructor(redis: Redis) {
+    if (!("styxPresenceBeat" in redis)) {
+      redis.defineCommand("styxPresenceBeat", { numberOfKeys: 3, lua: BEAT_SCRIPT });
+      redis.defineCommand("styxPresenceSweep", { numberOfKeys: 1, lua: SWEEP_SCRIPT });
+    }
+    this.#redis = redis as Redis & PresenceCommands;
+    this.#prefix = redis.options.keyPrefix ?? "";
+  }
+
+  async beat(state: GolemPresence): Promise<void> {
+    await this.#redis.styxPresenceBeat(
+      `presence:g:${state.golemId}`,
+      `presence:u:${state.userId}`,
+      "presence:seen",
+      state.userId,
+      state.golemId,
+      JSON.stringify(state),
+      state.lastSeen,
+      this.#prefix,
+    );
+  }
+
+  async ofUser(userId: string): Promise<GolemPresence[]> {
+    const ids = await this.#redis.smembers(`presence:u:${userId}`);
+    // The owner is checked again on each golem: a set member is never trusted for tenancy.
+    return (await this.#read(ids)).filter((p) => p.userId === userId);
+  }
+
+  async ofGolem(golemId: string): Promise<GolemPresence | undefined> {
+    const json = await this.#redis.hget(`presence:g:${golemId}`, "s");
+    return json === null ? undefined : (JSON.parse(json) as GolemPresence);
+  }
+
+  async activeSince(since: number): Promise<GolemPresence[]> {
+    const ids = await this.#redis.zrangebyscore("presence:seen", since, "+inf");
+    const out: GolemPresence[] = [];
+    for (let i = 0; i < ids.length; i += READ_BATCH) out.push(...(await this.#read(ids.slice(i, i + READ_BATCH))));
+    return out.filter((p) => p.lastSeen >= since);
+  }
+
+  async sweep(before: number): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.#redis.styxPresenceSweep("presence:seen", before, this.#prefix, SWEEP_BATCH);
+      total += n;
+      if (n < SWEEP_BATCH) return total;
+    }
+  }
+
+  /** The stored presences of `ids` in one round trip (golems swept meanwhile are skipped). */
+  async #read(ids: readonly string[]): Promise<GolemPresence[]> {
+    if (ids.length === 0) return [];
+    const pipe = this.#redis.pipeline();
+    for (const id of ids) pipe.hget(`presence:g:${id}`, "s");
+    const replies = (await pipe.exec()) ?? [];
+    const out: GolemPresence[] = [];
+    for (const [err, json] of replies) {
+      if (err) throw err;
+      if (typeof json === "string") out.push(JSON.parse(json) as GolemPresence);
+    }
+    return out;
+  }
+}
