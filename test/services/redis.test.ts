@@ -1,0 +1,174 @@
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { Redis } from "ioredis";
+import { connectRedis, openRedis, type RedisConnection } from "../../src/adapters/redis/redis-connection.js";
+import { RedisPheromoneCache } from "../../src/adapters/redis/redis-pheromone-cache.js";
+import { RedisPresence } from "../../src/adapters/redis/redis-presence.js";
+import { RedisRateLimiter } from "../../src/adapters/redis/redis-rate-limiter.js";
+import { openDatabase } from "../../src/adapters/sqlite/database.js";
+import { SqlitePheromoneStore } from "../../src/adapters/sqlite/sqlite-pheromone-store.js";
+import type { PheromoneDeposit, PheromoneStore } from "../../src/core/coordination/pheromone-store.js";
+import { describePheromoneStoreContract } from "../../src/testing/contracts/coordination.contract.js";
+import { describePresenceContract } from "../../src/testing/contracts/presence.contract.js";
+import { describeRateLimiterContract } from "../../src/testing/contracts/rate-limiter.contract.js";
+import { newCluster, SERVICES } from "../../src/testing/services.js";
+
+const opened: RedisConnection[] = [];
+const clusters = new Set<string>();
+
+/** A connected client of `cluster`, closed and its keys deleted after the file's tests. */
+async function conn(cluster: string): Promise<RedisConnection> {
+  clusters.add(cluster);
+  const c = await connectRedis({ url: SERVICES.redisUrl, prefix: `${cluster}:` });
+  opened.push(c);
+  return c;
+}
+
+after(async () => {
+  // Only our prefixes, key by key: the Redis is shared, so never FLUSHDB.
+  const admin = new Redis(SERVICES.redisUrl);
+  for (const cluster of clusters) {
+    let cursor = "0";
+    do {
+      const [next, keys] = await admin.scan(cursor, "MATCH", `${cluster}:*`, "COUNT", 500);
+      if (keys.length > 0) await admin.del(...keys);
+      cursor = next;
+    } while (cursor !== "0");
+  }
+  await admin.quit();
+  for (const c of opened) await c.close();
+});
+
+describeRateLimiterContract("redis (injected clock)", async (clock) => new RedisRateLimiter((await conn(newCluster())).client, { clock }));
+
+describe("RedisRateLimiter across gateways", () => {
+  it("limits a burst split across two connections as one bucket, on the server's clock", async () => {
+    const cluster = newCluster();
+    const [a, b] = [await conn(cluster), await conn(cluster)];
+    const limiters = [new RedisRateLimiter(a.client), new RedisRateLimiter(b.client)];
+    const spec = { rate: 0.001, burst: 10 };
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (limiters[i % 2] as RedisRateLimiter).take("key:k1", spec)));
+    assert.equal(results.filter((r) => r.allowed).length, 10, "ten of twenty allowed in all");
+    const refused = results.find((r) => !r.allowed);
+    assert.ok(refused && refused.retryAfterMs > 900_000, "the next token is ~1000 s away at 0.001/s");
+    const ttl = await a.client.pttl("rl:key:k1");
+    assert.ok(ttl > 0 && ttl <= 10_000_000, `the key expires when the bucket is full again (pttl ${ttl})`);
+  });
+
+  it("drops the key of a bucket that is full again", async () => {
+    const c = await conn(newCluster());
+    const rl = new RedisRateLimiter(c.client);
+    assert.equal((await rl.take("k", { rate: 1000, burst: 1 })).allowed, true);
+    const deadline = Date.now() + 1000;
+    while ((await c.client.exists("rl:k")) === 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(await c.client.exists("rl:k"), 0, "refilled in 1 ms, so the key expired");
+  });
+
+  it("fails a take at once, not after a queue, while Redis is unreachable; health says down", async () => {
+    const dead = openRedis({ url: "redis://127.0.0.1:1", prefix: "nowhere:" });
+    try {
+      const rl = new RedisRateLimiter(dead.client);
+      const start = performance.now();
+      await assert.rejects(rl.take("k", { rate: 1, burst: 1 }));
+      assert.ok(performance.now() - start < 200, "the error comes in well under a second");
+      const health = await dead.check();
+      assert.equal(health.status, "down");
+      await assert.rejects(dead.ready(100), /not reachable/);
+    } finally {
+      await dead.close();
+    }
+    const live = await conn(newCluster());
+    assert.equal((await live.check()).status, "up");
+  });
+});
+
+describePresenceContract("redis", async () => new RedisPresence((await conn(newCluster())).client));
+
+describePheromoneStoreContract(
+  "redis cache over sqlite",
+  async () =>
+    new RedisPheromoneCache({ inner: new SqlitePheromoneStore(openDatabase(":memory:")), redis: (await conn(newCluster())).client }),
+);
+
+const T0 = 1_800_000_000_000;
+function dep(over: Partial<PheromoneDeposit> = {}): PheromoneDeposit {
+  return {
+    id: `phe_${Math.random().toString(36).slice(2)}`,
+    layer: "threat",
+    class: "rug",
+    domain: "defi",
+    regime: "bull",
+    intensity: 0.8,
+    sourceHash: "src-a",
+    metadata: { n: 1 },
+    hv: null,
+    ...over,
+  };
+}
+
+/** The inner store, counting the reads that reach it. */
+function counting(inner: PheromoneStore): PheromoneStore & { reads: number } {
+  const s = {
+    reads: 0,
+    deposit: inner.deposit.bind(inner),
+    live: (d: readonly string[], r: string | undefined, now: number) => {
+      s.reads++;
+      return inner.live(d, r, now);
+    },
+    allLive: inner.allLive.bind(inner),
+    countLive: inner.countLive.bind(inner),
+    evaporate: inner.evaporate.bind(inner),
+  };
+  return s;
+}
+
+describe("RedisPheromoneCache", () => {
+  it("shows a deposit through gateway A to gateway B at once, and serves warm reads from Redis", async () => {
+    const cluster = newCluster();
+    const inner = counting(new SqlitePheromoneStore(openDatabase(":memory:")));
+    const a = new RedisPheromoneCache({ inner, redis: (await conn(cluster)).client });
+    const b = new RedisPheromoneCache({ inner, redis: (await conn(cluster)).client });
+    const hv = new Uint8Array(1280).map((_, i) => (i * 37) & 0xff);
+    await a.deposit(dep({ class: "first", hv }), T0);
+    const warm = await b.live(["defi"], undefined, T0);
+    assert.equal(warm.length, 1);
+    assert.equal(inner.reads, 1);
+    const again = await a.live(["defi"], "bull", T0 + 10);
+    assert.equal(inner.reads, 1, "the second read, through the other gateway, came from Redis");
+    assert.deepEqual(again[0]?.hv, hv, "hypervectors survive the cache");
+    assert.deepEqual(again[0], warm[0]);
+    await a.deposit(dep({ class: "second" }), T0 + 20);
+    const seen = await b.live(["defi"], undefined, T0 + 20);
+    assert.deepEqual(seen.map((p) => p.class).sort(), ["first", "second"], "B sees A's deposit without waiting for the TTL");
+    assert.deepEqual(await b.live(["defi"], "bear", T0 + 20), [], "the regime filter applies to cached rows");
+  });
+
+  it("drops every domain on evaporate and keeps faded rows out of cached answers", async () => {
+    const cluster = newCluster();
+    const inner = counting(new SqlitePheromoneStore(openDatabase(":memory:")));
+    const cache = new RedisPheromoneCache({ inner, redis: (await conn(cluster)).client });
+    await cache.deposit(dep({ domain: "d1", intensity: 0.1 }), T0);
+    await cache.deposit(dep({ domain: "d2", intensity: 0.9 }), T0);
+    assert.equal((await cache.live(["d1", "d2"], undefined, T0)).length, 2);
+    const gone = T0 + 2 * 3_600_000 + 1;
+    assert.equal((await cache.live(["d1", "d2"], undefined, gone)).length, 1, "decay is computed on cached rows");
+    const reads = inner.reads;
+    assert.equal(await cache.evaporate(gone), 1);
+    assert.equal((await cache.live(["d1", "d2"], undefined, gone)).length, 1);
+    assert.equal(inner.reads, reads + 1, "evaporation invalidated both domains");
+  });
+
+  it("falls back to the inner store while Redis is unreachable", async () => {
+    const inner = new SqlitePheromoneStore(openDatabase(":memory:"));
+    const dead = openRedis({ url: "redis://127.0.0.1:1", prefix: "nowhere:" });
+    const errors: unknown[] = [];
+    try {
+      const cache = new RedisPheromoneCache({ inner, redis: dead.client, onError: (e) => errors.push(e) });
+      await cache.deposit(dep(), T0);
+      assert.equal((await cache.live(["defi"], undefined, T0)).length, 1);
+      assert.ok(errors.length >= 2, "the failures were reported, not thrown");
+    } finally {
+      await dead.close();
+    }
+  });
+});
