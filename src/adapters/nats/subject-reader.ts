@@ -1,0 +1,89 @@
+import type { DirectStreamAPI, StoredMsg } from "@nats-io/jetstream";
+import type { SequencedEvent } from "../../core/fabric/event-bus.js";
+import { decodeBatch, FIRST_SEQ_HEADER, LAST_SEQ_HEADER, streamOfSubject } from "./event-codec.js";
+
+/** One batch message as stored on a subject. */
+export interface BatchMessage {
+  /** Its JetStream stream sequence. */
+  readonly js: number;
+  /** The Styx seqs of its first and last events. */
+  readonly first: number;
+  readonly last: number;
+  readonly body: string;
+  readonly subject: string;
+}
+
+/** The newest message of a subject as far as one process knows: where the next batch goes. */
+export interface SubjectTip {
+  /** Styx seq of the last event (0: none). */
+  readonly seq: number;
+  /** JetStream seq of the message holding it (0: none), the optimistic-concurrency expectation. */
+  readonly js: number;
+}
+
+/**
+ * Stateless reads of one subject through JetStream direct get (no consumer is created, so a
+ * storm of resumes costs the server nothing to set up or tear down).
+ */
+export class SubjectReader {
+  readonly #direct: DirectStreamAPI;
+  readonly #stream: string;
+
+  constructor(direct: DirectStreamAPI, stream: string) {
+    this.#direct = direct;
+    this.#stream = stream;
+  }
+
+  /** The last message of `subject`, or undefined when it has none. */
+  async last(subject: string): Promise<BatchMessage | undefined> {
+    return toBatch(await this.#direct.getMessage(this.#stream, { last_by_subj: subject }));
+  }
+
+  /** The first message of `subject` at or after JetStream seq `fromJs`, or undefined. */
+  async next(subject: string, fromJs: number): Promise<BatchMessage | undefined> {
+    return toBatch(await this.#direct.getMessage(this.#stream, { seq: Math.max(1, fromJs), next_by_subj: subject }));
+  }
+
+  /** The tip of `subject` read from the server. */
+  async tip(subject: string): Promise<SubjectTip> {
+    const m = await this.last(subject);
+    return m ? { seq: m.last, js: m.js } : { seq: 0, js: 0 };
+  }
+
+  /**
+   * The oldest message of `subject` holding an event with seq ≥ `target`, found by bisecting
+   * JetStream seqs between `lo` and the message `upper` (which must hold one): O(log n) gets.
+   */
+  async locate(subject: string, target: number, lo: number, upper: BatchMessage): Promise<BatchMessage> {
+    let best = upper;
+    let low = lo;
+    let high = upper.js - 1;
+    while (low <= high) {
+      const mid = Math.floor((low + high) / 2);
+      const m = await this.next(subject, mid);
+      if (!m || m.js > high || m.last >= target) {
+        // Either nothing of the subject in [mid, high], or a better candidate: look lower.
+        if (m && m.js < best.js && m.last >= target) best = m;
+        high = mid - 1;
+      } else {
+        low = m.js + 1;
+      }
+    }
+    return best;
+  }
+}
+
+/** The events of a batch message. */
+export function eventsOf(m: BatchMessage, epoch: string): SequencedEvent[] {
+  return decodeBatch(streamOfSubject(m.subject), epoch, m.body);
+}
+
+function toBatch(m: StoredMsg | null): BatchMessage | undefined {
+  if (!m) return undefined;
+  const first = Number(m.header.get(FIRST_SEQ_HEADER));
+  const last = Number(m.header.get(LAST_SEQ_HEADER));
+  if (!Number.isSafeInteger(first) || !Number.isSafeInteger(last) || first < 1 || last < first) {
+    throw new Error(`message ${m.seq} on ${m.subject} lacks valid ${FIRST_SEQ_HEADER}/${LAST_SEQ_HEADER} headers`);
+  }
+  return { js: m.seq, first, last, body: m.string(), subject: m.subject };
+}
