@@ -13,8 +13,8 @@ import { namespaceOf } from "../../core/knowledge/types.js";
 import type { PgSql, PgTx } from "./database.js";
 
 type Row = Record<string, unknown>;
-/** The pool or a transaction: anything a query (or a fragment) can be built on. */
-type Q = postgres.ISql;
+/** Adds a parameter and returns its placeholder (`$n`). */
+type Bind = (value: unknown) => string;
 type Item = { entry: NewEntry; lethe?: LetheCandidate | undefined };
 type Stored = { entry: Entry; created: boolean };
 
@@ -62,18 +62,12 @@ export class PostgresEntryStore implements EntryStore {
 
   async getBySeqs(seqs: readonly number[], f: EntryFilter): Promise<Entry[]> {
     if (seqs.length === 0) return [];
-    const q = this.#sql;
-    const rows = await q`SELECT * FROM entries WHERE seq = ANY(${[...seqs]}::bigint[]) AND ${entryWhere(q, f)}`;
+    const rows = await this.#select("SELECT * FROM entries", (p) => [`seq = ANY(${p([...seqs])}::bigint[])`, ...entryConds(f, p)]);
     return rows.map(toEntry);
   }
 
   async searchText(text: string, f: EntryFilter, k: number): Promise<TextHit[]> {
-    const terms = tsQuery(text);
-    if (!terms) return [];
-    const q = this.#sql;
-    return q<TextHit[]>`
-      SELECT seq, ts_rank_cd(search, query, 1) AS relevance FROM entries, to_tsquery('simple', ${terms}) AS query
-      WHERE search @@ query AND ${entryWhere(q, f)} ORDER BY relevance DESC, seq LIMIT ${k}`;
+    return this.#search("entries", text, (p) => entryConds(f, p), k);
   }
 
   async pageGolemEntries(golemId: string, afterSeq: number, limit: number, now: number): Promise<Entry[]> {
@@ -165,23 +159,42 @@ export class PostgresEntryStore implements EntryStore {
 
   async getLetheBySeqs(seqs: readonly number[], f: LetheFilter): Promise<LetheEntry[]> {
     if (seqs.length === 0) return [];
-    const q = this.#sql;
-    const rows = await q`SELECT * FROM lethe_entries WHERE seq = ANY(${[...seqs]}::bigint[]) ${listFilters(q, f)}`;
+    const rows = await this.#select("SELECT * FROM lethe_entries", (p) => [`seq = ANY(${p([...seqs])}::bigint[])`, ...listConds(f, p)]);
     return rows.map(toLethe);
   }
 
   async searchLetheText(text: string, f: LetheFilter, k: number): Promise<TextHit[]> {
-    const terms = tsQuery(text);
-    if (!terms) return [];
-    const q = this.#sql;
-    return q<TextHit[]>`
-      SELECT seq, ts_rank_cd(search, query, 1) AS relevance FROM lethe_entries, to_tsquery('simple', ${terms}) AS query
-      WHERE search @@ query ${listFilters(q, f)} ORDER BY relevance DESC, seq LIMIT ${k}`;
+    return this.#search("lethe_entries", text, (p) => listConds(f, p), k);
   }
 
   async letheDomains(): Promise<string[]> {
     const rows = await this.#sql<{ domain: string }[]>`SELECT DISTINCT domain FROM lethe_entries ORDER BY domain`;
     return rows.map((r) => r.domain);
+  }
+
+  /** Best matches of the words of `text` among the rows passing `conds`, as ORed tsquery terms. */
+  async #search(table: string, text: string, conds: (p: Bind) => string[], k: number): Promise<TextHit[]> {
+    const terms = tsQuery(text);
+    if (!terms) return [];
+    return this.#select<TextHit>(
+      `SELECT seq, ts_rank_cd(search, query, 1) AS relevance FROM ${table}, to_tsquery('simple', $1) AS query`,
+      (p) => ["search @@ query", ...conds(p)],
+      (p) => `ORDER BY relevance DESC, seq LIMIT ${p(k)}`,
+      [terms],
+    );
+  }
+
+  /**
+   * Runs `head WHERE conds tail` as an unnamed statement, planned afresh with the actual
+   * values. A named (prepared) one drifts to a generic plan after five runs, and for text
+   * search that plan ANDs the whole GIN posting list of a common word with the tenant's rows:
+   * measured at 100k entries (1,000 a tenant), 24 ms a query instead of the tenant-first 4 ms.
+   */
+  #select<T = Row>(head: string, conds: (p: Bind) => string[], tail: (p: Bind) => string = () => "", first: unknown[] = []): Promise<T[]> {
+    const params = [...first];
+    const p: Bind = (v) => `$${params.push(v)}`;
+    const text = `${head} WHERE ${conds(p).join(" AND ")} ${tail(p)}`;
+    return this.#sql.unsafe<T[]>(text, params as postgres.ParameterOrJSON<never>[]);
   }
 }
 
@@ -193,7 +206,7 @@ export class PostgresEntryStore implements EntryStore {
  */
 async function insertChunk(tx: PgTx, items: readonly Item[]): Promise<Stored[]> {
   const inserted = await tx<{ id: string; seq: number }[]>`
-    INSERT INTO entries ${tx(items.map((i) => entryRow(i.entry)) as Row[], ...ENTRY_COLUMNS)}
+    INSERT INTO entries ${tx(items.map((i) => entryRow(i.entry)))}
     ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING id, seq`;
   const seqOf = new Map(inserted.map((r) => [r.id, r.seq]));
@@ -217,35 +230,11 @@ async function insertChunk(tx: PgTx, items: readonly Item[]): Promise<Stored[]> 
     }
   }
   const queued = items.flatMap((i, n) => (i.lethe && out[n]?.created ? [candidateRow(i.lethe)] : []));
-  if (queued.length > 0) await tx`INSERT INTO lethe_queue ${tx(queued, "id", "due_at", "payload", "embedding")}`;
+  if (queued.length > 0) await tx`INSERT INTO lethe_queue ${tx(queued)}`;
   return out as Stored[];
 }
 
-const ENTRY_COLUMNS = [
-  "id",
-  "user_id",
-  "golem_id",
-  "category",
-  "content",
-  "content_hash",
-  "content_blob",
-  "embedding",
-  "domain",
-  "regime",
-  "confidence",
-  "affect",
-  "emotion",
-  "metadata",
-  "is_bloodstain",
-  "in_clade",
-  "validations",
-  "contradictions",
-  "created_at",
-  "expires_at",
-  "lethe_at",
-  "idempotency_key",
-] as const;
-
+/** An entry as a row; its keys are the INSERT's columns, so every one is always present. */
 function entryRow(e: NewEntry) {
   return {
     id: e.id,
@@ -278,16 +267,22 @@ function candidateRow(c: LetheCandidate) {
   return { id: c.id, due_at: c.dueAt, payload: JSON.stringify(rest), embedding: toBytes(embedding) };
 }
 
-/** The tenant, TTL and optional list filters of an entry read, as a fragment. */
-function entryWhere(q: Q, f: EntryFilter) {
-  return q`user_id = ${f.userId} AND (expires_at IS NULL OR expires_at > ${f.now})
-    ${f.cladeOnly ? q`AND in_clade` : q``} ${listFilters(q, f)}`;
+/** The tenant, TTL and optional list conditions of an entry read. */
+function entryConds(f: EntryFilter, p: Bind): string[] {
+  return [
+    `user_id = ${p(f.userId)}`,
+    `(expires_at IS NULL OR expires_at > ${p(f.now)})`,
+    ...(f.cladeOnly ? ["in_clade"] : []),
+    ...listConds(f, p),
+  ];
 }
 
-/** `AND domain = ANY(…) AND category = ANY(…)` for the lists that are given and not empty. */
-function listFilters(q: Q, f: LetheFilter) {
-  return q`${f.domains?.length ? q`AND domain = ANY(${[...f.domains]}::text[])` : q``}
-    ${f.categories?.length ? q`AND category = ANY(${[...f.categories]}::text[])` : q``}`;
+/** `domain = ANY(…)` and `category = ANY(…)` for the lists that are given and not empty. */
+function listConds(f: LetheFilter, p: Bind): string[] {
+  return [
+    ...(f.domains?.length ? [`domain = ANY(${p([...f.domains])}::text[])`] : []),
+    ...(f.categories?.length ? [`category = ANY(${p([...f.categories])}::text[])`] : []),
+  ];
 }
 
 /**
