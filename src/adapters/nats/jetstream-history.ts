@@ -89,7 +89,7 @@ export class JetStreamHistory implements History {
     const jsm = await jetstreamManager(nc, { timeout });
     const js: JetStreamClient = jetstream(nc, { timeout });
     this.#jsm = jsm;
-    this.#reader = new SubjectReader(jsm.direct, this.#name);
+    this.#reader = new SubjectReader({ direct: jsm.direct, js, stream: this.#name, idleMs: timeout });
     const info = await ensureEventStream(jsm, this.#name, eventSubjectPrefix(this.#o.cluster), this.#o);
     this.#epoch = epochOf(this.#name, info.created);
     const maxPayload = nc.info?.max_payload ?? 1024 * 1024;
@@ -191,7 +191,7 @@ export class JetStreamHistory implements History {
     const gone = () => new HistoryGoneError(`history of ${stream} after seq ${after} is no longer kept`);
     const oldest = await reader.next(subject, 1);
     if (!oldest || oldest.first > after + 1) throw gone();
-    let m: BatchMessage | undefined = oldest;
+    let m: BatchMessage = oldest;
     if (oldest.last <= after) {
       const upper = await reader.last(subject);
       if (!upper || upper.last <= after) throw gone();
@@ -199,9 +199,10 @@ export class JetStreamHistory implements History {
     }
     let expect = after + 1;
     let page: SequencedEvent[] = [];
-    while (expect <= until) {
-      if (!m || m.first > expect) throw gone();
-      for (const e of eventsOf(m, this.#epoch)) {
+    // Leaving the loop early ends the generator, which stops its consumer.
+    for await (const msg of reader.from(subject, m)) {
+      if (msg.first > expect) throw gone();
+      for (const e of eventsOf(msg, this.#epoch)) {
         if (e.seq < expect || e.seq > until) continue;
         page.push(e);
         expect = e.seq + 1;
@@ -210,8 +211,9 @@ export class JetStreamHistory implements History {
           page = [];
         }
       }
-      if (expect <= until) m = await reader.next(subject, m.js + 1);
+      if (expect > until) break;
     }
+    if (expect <= until) throw gone();
     if (page.length > 0) yield page;
   }
 

@@ -1,6 +1,7 @@
-import type { DirectStreamAPI, StoredMsg } from "@nats-io/jetstream";
+import type { DirectStreamAPI, JetStreamClient } from "@nats-io/jetstream";
 import type { SequencedEvent } from "../../core/fabric/event-bus.js";
 import { decodeBatch, FIRST_SEQ_HEADER, LAST_SEQ_HEADER, streamOfSubject } from "./event-codec.js";
+import { withTimeout } from "./nats-connection.js";
 
 /** One batch message as stored on a subject. */
 export interface BatchMessage {
@@ -21,17 +22,52 @@ export interface SubjectTip {
   readonly js: number;
 }
 
+/** Messages read by direct get before a long read switches to a consumer. */
+const DIRECT_READS = 16;
+
 /**
- * Stateless reads of one subject through JetStream direct get (no consumer is created, so a
- * storm of resumes costs the server nothing to set up or tear down).
+ * Reads of one subject: direct gets for tips, bisection and short reads (stateless, so a
+ * storm of resumes costs the server nothing to set up), an ordered consumer for long reads
+ * (one round trip per message would cap a replay at a few thousand messages per second).
  */
 export class SubjectReader {
   readonly #direct: DirectStreamAPI;
+  readonly #js: JetStreamClient;
   readonly #stream: string;
+  readonly #idleMs: number;
 
-  constructor(direct: DirectStreamAPI, stream: string) {
-    this.#direct = direct;
-    this.#stream = stream;
+  constructor(deps: { direct: DirectStreamAPI; js: JetStreamClient; stream: string; idleMs: number }) {
+    this.#direct = deps.direct;
+    this.#js = deps.js;
+    this.#stream = deps.stream;
+    this.#idleMs = deps.idleMs;
+  }
+
+  /** The messages of `subject` from `first` on, in order, until the caller stops iterating. */
+  async *from(subject: string, first: BatchMessage): AsyncGenerator<BatchMessage> {
+    let m: BatchMessage | undefined = first;
+    for (let n = 0; m && n < DIRECT_READS; n++) {
+      yield m;
+      m = await this.next(subject, m.js + 1);
+    }
+    if (!m) return;
+    yield m;
+    const c = await this.#js.consumers.get(this.#stream, { filter_subjects: subject, opt_start_seq: m.js + 1 });
+    // Bounded by bytes: 256 messages could be 256 batches of 256 KiB each.
+    const messages = await c.consume({ max_bytes: 4 * 1024 * 1024 });
+    const it = messages[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        // Every message asked for exists (or expired): silence means it is gone or NATS is down.
+        const r = await withTimeout(it.next(), this.#idleMs, `no message of ${subject} within ${this.#idleMs} ms`);
+        if (r.done) return;
+        const b = toBatch({ seq: r.value.seq, subject: r.value.subject, header: r.value.headers, string: () => r.value.string() });
+        if (b) yield b;
+      }
+    } finally {
+      messages.stop();
+      void c.delete().catch(() => false);
+    }
   }
 
   /** The last message of `subject`, or undefined when it has none. */
@@ -78,10 +114,17 @@ export function eventsOf(m: BatchMessage, epoch: string): SequencedEvent[] {
   return decodeBatch(streamOfSubject(m.subject), epoch, m.body);
 }
 
-function toBatch(m: StoredMsg | null): BatchMessage | undefined {
+interface RawMessage {
+  readonly seq: number;
+  readonly subject: string;
+  readonly header: { get(k: string): string } | undefined;
+  string(): string;
+}
+
+function toBatch(m: RawMessage | null): BatchMessage | undefined {
   if (!m) return undefined;
-  const first = Number(m.header.get(FIRST_SEQ_HEADER));
-  const last = Number(m.header.get(LAST_SEQ_HEADER));
+  const first = Number(m.header?.get(FIRST_SEQ_HEADER));
+  const last = Number(m.header?.get(LAST_SEQ_HEADER));
   if (!Number.isSafeInteger(first) || !Number.isSafeInteger(last) || first < 1 || last < first) {
     throw new Error(`message ${m.seq} on ${m.subject} lacks valid ${FIRST_SEQ_HEADER}/${LAST_SEQ_HEADER} headers`);
   }
