@@ -25,7 +25,7 @@ const opened: { histories: JetStreamHistory[]; conns: NatsConnection[]; clusters
 async function cleanup(): Promise<void> {
   for (const h of opened.histories.splice(0)) await h.close();
   const conns = opened.conns.splice(0);
-  const live = conns.find((c) => c.connected && c.nc.info?.port === 4222) ?? (await connectNats({ url: SERVICES.natsUrl }));
+  const live = conns.find((c) => c.connected) ?? (await connectNats({ url: SERVICES.natsUrl }));
   if (!conns.includes(live)) conns.push(live);
   const jsm = await jetstreamManager(live.nc);
   for (const cluster of opened.clusters) await jsm.streams.delete(`${cluster.toUpperCase()}_EVENTS`).catch(() => false);
