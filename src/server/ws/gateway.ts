@@ -109,8 +109,10 @@ export function attachGateway(app: FastifyInstance, deps: GatewayDeps): void {
     ws.on("pong", () => {
       conn.missedPings = 0;
     });
+    // Messages waiting or in flight (pipelined events count until their publish settled).
     let pending = 0;
     let chain: Promise<void> = Promise.resolve();
+    const inflight = new Set<Promise<void>>();
     ws.on("message", (data: RawData, isBinary: boolean) => {
       conn.missedPings = 0;
       if (++pending > options.maxPendingMessages) {
@@ -118,12 +120,20 @@ export function attachGateway(app: FastifyInstance, deps: GatewayDeps): void {
         conn.close("STYX_RATE_LIMITED", "too many messages waiting");
         return;
       }
-      // One message at a time per socket, in arrival order.
+      // One message at a time per socket, in arrival order; consecutive events pipeline (see MessageHandler.handle).
       chain = chain
-        .then(() => receive(conn, data, isBinary))
-        .finally(() => {
-          pending--;
-        });
+        .then(() => receive(conn, data, isBinary, inflight))
+        .then(
+          (tail) => {
+            if (!tail) return void pending--;
+            inflight.add(tail);
+            void tail.finally(() => {
+              inflight.delete(tail);
+              pending--;
+            });
+          },
+          () => void pending--,
+        );
     });
 
     const token = tokenOf(req);
@@ -145,7 +155,13 @@ export function attachGateway(app: FastifyInstance, deps: GatewayDeps): void {
     ws.once("close", () => clearTimeout(timer));
   }
 
-  async function receive(conn: Connection, data: RawData, isBinary: boolean): Promise<void> {
+  /** Handles one message; for a pipelined event, resolves with the promise of its completion (errors already answered). */
+  async function receive(
+    conn: Connection,
+    data: RawData,
+    isBinary: boolean,
+    inflight: ReadonlySet<Promise<void>>,
+  ): Promise<Promise<void> | undefined> {
     if (!conn.open) return;
     const parsed = parse(data, isBinary, validators);
     if (!("msg" in parsed)) {
@@ -165,13 +181,20 @@ export function attachGateway(app: FastifyInstance, deps: GatewayDeps): void {
       conn.sendError("STYX_AUTH_REQUIRED", "Authenticate first.", msg.id);
       return conn.close("STYX_AUTH_REQUIRED", "the first message must be auth");
     }
-    try {
-      await deps.handler.handle(conn, msg);
-    } catch (err) {
+    const failed = (err: unknown) => {
       const e = toStyxError(err);
       if (e.code === "STYX_INTERNAL") app.log.error({ err, connection: conn.id, type: msg.type }, "socket message failed");
       conn.sendError(e.code, e.message, msg.id, e.details);
       if (e.code === "STYX_HISTORY_GONE") conn.close(e.code);
+    };
+    // Anything but another event waits for the events before it: a pong still means "all done".
+    if (msg.type !== "event" && inflight.size > 0) await Promise.allSettled(inflight);
+    try {
+      const out = await deps.handler.handle(conn, msg);
+      return out?.settled.catch(failed);
+    } catch (err) {
+      failed(err);
+      return undefined;
     }
   }
 
