@@ -1,29 +1,27 @@
-import { join, resolve } from "node:path";
 import type { Config } from "../config/load.js";
 import { newSecret } from "../core/identity/identity-service.js";
-import { loadOrCreateSecret } from "./secrets.js";
+import type { SecretStore } from "../core/platform/secret-store.js";
 
 /** The admin token in force and where it came from. */
 export interface AdminToken {
   readonly token: string;
-  /** `config` (env/file), `stored` (data dir), `generated` (new, written 0600), `ephemeral` (amnesia, never written). */
+  /** `config` (env/file), `stored` (kept from before), `generated` (new, stored now), `ephemeral` (amnesia, never written). */
   readonly source: "config" | "stored" | "generated" | "ephemeral";
-  /** The file holding it, when it is stored. */
-  readonly file?: string;
+  /** Where it is stored (a 0600 file, or the cluster's database), when it is. */
+  readonly location?: string;
 }
 
-/** File name of the generated admin token inside the data dir. */
+/** Name of the generated admin token among the server's secrets (a file in the micronode data dir). */
 export const ADMIN_TOKEN_FILE = "admin-token";
 
 /**
- * Resolves the admin token: `STYX_ADMIN_TOKEN` when set; otherwise the one stored in the data
- * dir; otherwise a new one, written with mode 0600 (or kept in memory only under amnesia).
- * Call after the data dir exists.
+ * Resolves the admin token: `STYX_ADMIN_TOKEN` when set; otherwise the stored one; otherwise a
+ * new one, stored at once (a 0600 file in the data dir, the cluster's database in a macronode,
+ * memory only under amnesia).
  */
-export function resolveAdminToken(config: Config): AdminToken {
+export async function resolveAdminToken(config: Config, secrets: SecretStore): Promise<AdminToken> {
   if (config.adminToken) return { token: config.adminToken, source: "config" };
-  if (config.amnesia) return { token: newSecret(), source: "ephemeral" };
-  const file = join(resolve(config.dataDir), ADMIN_TOKEN_FILE);
-  const { value, created } = loadOrCreateSecret(file, newSecret);
-  return { token: value, source: created ? "generated" : "stored", file };
+  const { value, created } = await secrets.loadOrCreate(ADMIN_TOKEN_FILE, newSecret);
+  if (config.amnesia) return { token: value, source: "ephemeral" };
+  return { token: value, source: created ? "generated" : "stored", location: secrets.where(ADMIN_TOKEN_FILE) };
 }

@@ -1,7 +1,5 @@
-import { join, resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { ViemSignatureVerifier } from "../adapters/evm/viem-signature-verifier.js";
-import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
 import type { Config } from "../config/load.js";
 import type { EventBus } from "../core/fabric/event-bus.js";
 import { streamKind } from "../core/fabric/streams.js";
@@ -11,6 +9,7 @@ import { Tenancy } from "../core/identity/tenancy.js";
 import type { AuditLog } from "../core/platform/audit.js";
 import { type Clock, systemClock } from "../core/platform/clock.js";
 import { base64url, initCrypto, randomBytes } from "../core/platform/crypto.js";
+import type { Signals } from "../core/platform/signals.js";
 import { createServer } from "../server/app.js";
 import { LoadMonitor } from "../server/load-monitor.js";
 import { Metrics } from "../server/metrics.js";
@@ -19,8 +18,8 @@ import { type AdminToken, resolveAdminToken } from "./admin-token.js";
 import { buildCoordination, type CoordinationStack } from "./coordination.js";
 import { buildFabric, type FabricStack } from "./fabric.js";
 import { buildKnowledge, type KnowledgeStack } from "./knowledge.js";
-import { loadOrCreateSecret } from "./secrets.js";
 import { openStorage, type Storage } from "./storage.js";
+import { syncVectors } from "./vector-sync.js";
 import { VERSION } from "./version.js";
 
 /** A wired Styx process: the HTTP app and the services behind it. */
@@ -60,9 +59,9 @@ export interface BuildOptions {
 export async function buildStyx(config: Config, options: BuildOptions = {}): Promise<Styx> {
   await initCrypto();
   const clock = options.clock ?? systemClock;
-  const storage = openStorage(config, clock);
+  const storage = await openStorage(config, clock);
   try {
-    const adminToken = resolveAdminToken(config);
+    const adminToken = await resolveAdminToken(config, storage.secrets);
     const tenancy = new Tenancy({ identity: storage.identity, audit: storage.audit });
     const identity = new IdentityService({ store: storage.identity, audit: storage.audit, clock });
     const auth = new AuthService({
@@ -73,22 +72,36 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       options: {
         adminToken: adminToken.token,
         challengeTtlMs: 5 * 60_000,
-        challengeKey: storedSecret(config, "challenge-key"),
+        challengeKey: await storedSecret(storage, "challenge-key"),
         sessionTtlMs: config.sessionTtlMs,
       },
     });
     const metrics = new Metrics();
     let logTask: (r: { name: string; ms: number; error?: unknown }) => void = () => {};
-    const tasks = new Scheduler((r) => {
-      metrics.taskDuration.observe({ task: r.name, outcome: r.error ? "error" : "ok" }, r.ms / 1000);
-      logTask(r);
+    const tasks = new Scheduler({
+      onRun: (r) => {
+        metrics.taskDuration.observe({ task: r.name, outcome: r.error ? "error" : "ok" }, r.ms / 1000);
+        logTask(r);
+      },
+      leadership: storage.leadership,
+      onLeadership: (leader) => {
+        metrics.leader.set(leader ? 1 : 0);
+        app?.log.info(
+          { leader },
+          leader ? "this process now runs the background tasks" : "this process no longer runs the background tasks",
+        );
+      },
+      ...(storage.cluster ? { forwardWake: forwardWake(storage.cluster.signals) } : {}),
+    });
+    storage.cluster?.signals.subscribe(WAKE_TOPIC, (p) => {
+      if (typeof p.task === "string" && typeof p.delay_ms === "number") tasks.wake(p.task, p.delay_ms);
     });
     const fabric = await buildFabric({ config, clock, storage, scheduler: tasks });
     const bus = fabric.bus;
     bus.subscribe((e) => metrics.events.inc({ stream: streamKind(e.stream) ?? "other" }));
     bus.onError = (err) => app?.log.error({ err }, "event subscriber failed");
     // One salt for every anonymous source hash (lethe, pheromones, causal publishers).
-    const salt = storedSecret(config, "lethe-salt");
+    const salt = await storedSecret(storage, "lethe-salt");
     const knowledge = buildKnowledge({
       config,
       clock,
@@ -100,6 +113,16 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       ...(options.random ? { random: options.random } : {}),
       warn: (msg, err) => app?.log.warn({ err }, msg),
     });
+    // Macronode: every gateway's indexes follow the others' writes (subscribed before the rebuild in listen()).
+    const vectorSync = storage.cluster
+      ? syncVectors({
+          vectors: knowledge.vectors,
+          signals: storage.cluster.signals,
+          entries: storage.entries,
+          dimensions: config.embedDim,
+          warn: (msg, err) => app?.log.warn({ err }, msg),
+        })
+      : undefined;
     const coordination = buildCoordination({
       stores: storage.coordination,
       identityStore: storage.identity,
@@ -139,7 +162,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       identity,
       tenancy,
       audit: storage.audit,
-      limiter: new MemoryRateLimiter(clock),
+      limiter: storage.limiter,
       rateLimit: config.rateLimit,
       ipRateLimit: config.ipRateLimit,
       dependencies: storage.checks,
@@ -202,7 +225,9 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
           load.stop();
           await app.close();
           await tasks.stop();
+          vectorSync?.stop();
           await fabric.flush();
+          await fabric.close();
           await knowledge.close();
           await storage.close();
         })();
@@ -215,8 +240,15 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
   }
 }
 
-/** A server secret kept 0600 in the data dir (lethe salt, challenge key); new per run under amnesia. */
-function storedSecret(config: Config, name: string): string {
-  if (config.amnesia) return base64url(randomBytes(32));
-  return loadOrCreateSecret(join(resolve(config.dataDir), name), () => base64url(randomBytes(32))).value;
+/** A wake-up for a task that only the leader runs, sent to it as a signal (the leader listens in buildStyx). */
+function forwardWake(signals: Signals): (name: string, delayMs: number) => void {
+  return (name, delayMs) => signals.publish(WAKE_TOPIC, { task: name, delay_ms: delayMs });
+}
+
+/** Signal topic of forwarded task wake-ups. */
+const WAKE_TOPIC = "task-wake";
+
+/** A server secret of this Styx (lethe salt, challenge key): see SecretStore. */
+async function storedSecret(storage: Storage, name: string): Promise<string> {
+  return (await storage.secrets.loadOrCreate(name, () => base64url(randomBytes(32)))).value;
 }

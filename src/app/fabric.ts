@@ -1,7 +1,8 @@
 import { LocalEventBus } from "../adapters/memory/local-event-bus.js";
-import { MemoryPresence } from "../adapters/memory/memory-presence.js";
 import type { Config } from "../config/load.js";
+import type { EventBus } from "../core/fabric/event-bus.js";
 import { FabricService } from "../core/fabric/fabric-service.js";
+import type { History } from "../core/fabric/history.js";
 import { TieredHistory } from "../core/fabric/tiered-history.js";
 import type { Clock } from "../core/platform/clock.js";
 import { Hub } from "../server/ws/hub.js";
@@ -10,24 +11,54 @@ import type { Storage } from "./storage.js";
 
 /** The event fabric as wired for one process. */
 export interface FabricStack {
-  readonly history: TieredHistory;
-  readonly bus: LocalEventBus;
+  /** Micronode: hot ring, warm SQLite, cold blobs. Macronode: JetStream behind a hot ring. */
+  readonly history: History;
+  /** Micronode: in-process. Macronode: JetStream, so every gateway sees every event. */
+  readonly bus: EventBus & { onError: (err: unknown) => void };
   readonly hub: Hub;
   readonly service: FabricService;
   /** Stores every event still being batched (graceful shutdown). */
   flush(): Promise<void>;
+  /** Stops delivery (macronode: closes the consumer); after `flush`. */
+  close(): Promise<void>;
 }
 
 /** Names of the fabric background tasks. */
 export const FABRIC_TASKS = { archive: "history-archival", clade: "clade-expiry" } as const;
 
 /**
- * Builds history (hot ring, warm store, cold blobs), the in-process bus, the socket hub and
- * the fabric service, and registers their tasks: history archival every minute, clade-delta
- * and presence expiry every hour.
+ * Builds history and bus (micronode: tiered history with the in-process bus and the archival
+ * task every minute; macronode: JetStream, whose retention needs no task), the socket hub and
+ * the fabric service, and registers clade-delta and presence expiry every hour.
  */
 export async function buildFabric(opts: { config: Config; clock: Clock; storage: Storage; scheduler: Scheduler }): Promise<FabricStack> {
   const { config, clock, storage, scheduler } = opts;
+  const core = await openHistory(opts);
+  const hub = new Hub({ tickMs: config.ws.fanoutTickMs });
+  core.bus.subscribe((e) => hub.dispatch(e));
+  const service = new FabricService({
+    bus: core.bus,
+    presence: storage.presence,
+    clade: storage.clade,
+    clock,
+    online: (id) => hub.online(id),
+  });
+  scheduler.add({ name: FABRIC_TASKS.clade, everyMs: 3_600_000, run: () => service.expire() });
+  return { ...core, hub, service };
+}
+
+async function openHistory(opts: {
+  config: Config;
+  clock: Clock;
+  storage: Storage;
+  scheduler: Scheduler;
+}): Promise<Pick<FabricStack, "history" | "bus" | "flush" | "close">> {
+  const { config, clock, storage, scheduler } = opts;
+  if (storage.cluster) {
+    const f = await storage.cluster.openFabric({ retentionMs: config.historyRetentionMs });
+    return { history: f.history, bus: f.bus, flush: () => f.flush(), close: () => f.close() };
+  }
+  if (!storage.events) throw new Error("a micronode storage without an event log");
   const history = new TieredHistory({
     log: storage.events,
     blobs: storage.blobs,
@@ -35,11 +66,6 @@ export async function buildFabric(opts: { config: Config; clock: Clock; storage:
     options: { coldRetentionMs: config.historyRetentionMs },
   });
   await history.open();
-  const bus = new LocalEventBus(history);
-  const hub = new Hub({ tickMs: config.ws.fanoutTickMs });
-  bus.subscribe((e) => hub.dispatch(e));
-  const service = new FabricService({ bus, presence: new MemoryPresence(), clade: storage.clade, clock, online: (id) => hub.online(id) });
   scheduler.add({ name: FABRIC_TASKS.archive, everyMs: 60_000, run: () => history.archive() });
-  scheduler.add({ name: FABRIC_TASKS.clade, everyMs: 3_600_000, run: () => service.expire() });
-  return { history, bus, hub, service, flush: () => history.flush() };
+  return { history, bus: new LocalEventBus(history), flush: () => history.flush(), close: async () => {} };
 }

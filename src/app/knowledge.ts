@@ -87,7 +87,7 @@ export function buildKnowledge(opts: {
       for await (const batch of entries.scanVectors(4096, cached?.marks)) {
         const dim = config.embedDim;
         batch.seqs.forEach((seq, i) => {
-          vectors.put(batch.namespace, seq, batch.vectors.subarray(i * dim, (i + 1) * dim));
+          vectors.restore(batch.namespace, seq, batch.vectors.subarray(i * dim, (i + 1) * dim));
         });
         n += batch.seqs.length;
       }

@@ -1,4 +1,29 @@
 import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { SecretStore } from "../core/platform/secret-store.js";
+
+/** Secrets as 0600 files in `dir`. */
+export function fileSecrets(dir: string): SecretStore {
+  return {
+    loadOrCreate: async (name, make) => loadOrCreateSecret(join(dir, name), make),
+    where: (name) => join(dir, name),
+  };
+}
+
+/** Secrets that live as long as the process (amnesia). */
+export function memorySecrets(): SecretStore {
+  const held = new Map<string, string>();
+  return {
+    async loadOrCreate(name, make) {
+      const known = held.get(name);
+      if (known) return { value: known, created: false };
+      const value = make();
+      held.set(name, value);
+      return { value, created: true };
+    },
+    where: () => "memory (amnesia: gone at exit)",
+  };
+}
 
 /**
  * Reads a secret kept in a file, or creates it (mode 0600, never overwriting a file another

@@ -3,6 +3,8 @@ import { join, resolve } from "node:path";
 import { FsBlobStore } from "../adapters/fs/fs-blob-store.js";
 import { MemoryAuditLog } from "../adapters/memory/memory-audit-log.js";
 import { MemoryBlobStore } from "../adapters/memory/memory-blob-store.js";
+import { MemoryPresence } from "../adapters/memory/memory-presence.js";
+import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
 import { openDatabase, type SqliteDatabase } from "../adapters/sqlite/database.js";
 import { SqliteAchievementStore } from "../adapters/sqlite/sqlite-achievement-store.js";
 import { SqliteAuditLog } from "../adapters/sqlite/sqlite-audit-log.js";
@@ -19,13 +21,21 @@ import type { CausalStore } from "../core/coordination/causal.js";
 import type { DeathStore } from "../core/coordination/death.js";
 import type { PheromoneStore } from "../core/coordination/pheromone-store.js";
 import type { CladeStore } from "../core/fabric/clade.js";
+import type { EventBus, SequencedEvent, StyxEvent } from "../core/fabric/event-bus.js";
 import type { EventLog } from "../core/fabric/event-log.js";
+import type { History } from "../core/fabric/history.js";
+import type { Presence } from "../core/fabric/presence.js";
 import type { IdentityStore } from "../core/identity/identity-store.js";
 import type { EntryStore } from "../core/knowledge/entry-store.js";
 import type { AuditLog } from "../core/platform/audit.js";
 import type { BlobStore } from "../core/platform/blob-store.js";
 import type { Clock } from "../core/platform/clock.js";
 import { type DependencyCheck, probe } from "../core/platform/health.js";
+import { type Leadership, SoleLeadership } from "../core/platform/leadership.js";
+import type { RateLimiter } from "../core/platform/rate-limiter.js";
+import type { SecretStore } from "../core/platform/secret-store.js";
+import type { Signals } from "../core/platform/signals.js";
+import { fileSecrets, memorySecrets } from "./secrets.js";
 
 /** The stores of one profile, with their health checks and a close. */
 export interface Storage {
@@ -35,15 +45,45 @@ export interface Storage {
   readonly entries: EntryStore;
   /** Blobs: files under `<dataDir>/blobs` (micronode), RAM (amnesia). */
   readonly blobs: BlobStore;
-  /** Warm stream history and its cold-archive index (same database as entries). */
-  readonly events: EventLog;
+  /**
+   * Warm stream history and its cold-archive index (micronode: same database as entries).
+   * Undefined in the macronode, whose stream history is JetStream (see `cluster`).
+   */
+  readonly events: EventLog | undefined;
   /** Clade membership and the clade-delta outbox (same database as entries). */
   readonly clade: CladeStore;
   /** Pheromones, causal edges, deaths and achievements (same database as entries). */
   readonly coordination: CoordinationStores;
+  /** Token buckets: memory (one process) or Redis (shared by every gateway). */
+  readonly limiter: RateLimiter;
+  /** Golems' last heartbeats: memory or Redis. */
+  readonly presence: Presence;
+  /** Who runs the background tasks: the process itself, or the holder of a PostgreSQL lease. */
+  readonly leadership: Leadership;
+  /** Macronode only: the NATS link that carries stream history, fan-out and signals. */
+  readonly cluster: ClusterLink | undefined;
+  /** The server's own secrets (admin token when generated, lethe salt, challenge key). */
+  readonly secrets: SecretStore;
   readonly checks: readonly DependencyCheck[];
   /** Where the data lives, for operators (never a credential). */
   readonly location: string;
+  close(): Promise<void>;
+}
+
+/** What the gateways of a macronode share besides their stores. */
+export interface ClusterLink {
+  /** Builds this gateway's stream history and bus over JetStream (one per process). */
+  openFabric(opts: { retentionMs: number }): Promise<ClusterFabric>;
+  /** Broadcasts between the gateways (vector-index sync, wake-ups); at most once. */
+  readonly signals: Signals;
+}
+
+/** The macronode event fabric of one gateway. */
+export interface ClusterFabric {
+  readonly history: History & { append(event: StyxEvent): Promise<SequencedEvent> };
+  readonly bus: EventBus & { onError: (err: unknown) => void };
+  /** Resolves when every publish made so far was acknowledged (or failed). */
+  flush(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -69,21 +109,23 @@ function sqliteCoordination(db: SqliteDatabase, entries: SqliteEntryStore): Coor
 /** Name of the micronode database file inside the data dir. */
 export const DATABASE_FILE = "styx.db";
 
-/** Thrown when a profile's backends are not part of this build yet. */
-export class ProfileUnavailableError extends Error {
-  override readonly name = "ProfileUnavailableError";
+/**
+ * Opens the configured backends: SQLite in RAM for amnesia, SQLite in the data dir for the
+ * micronode, PostgreSQL, NATS, Redis and S3 for the macronode (macro-storage.ts). With
+ * buildStyx, the only place that knows concrete adapters.
+ */
+export async function openStorage(config: Config, clock: Clock, opts: { readonly?: boolean } = {}): Promise<Storage> {
+  // Loaded only when configured: a micronode never loads the PostgreSQL, NATS, Redis and S3 clients.
+  if (config.profile === "macro") return (await import("./macro-storage.js")).openMacroStorage(config, clock);
+  return openMicroStorage(config, clock, opts);
 }
 
-/**
- * Opens the configured backends: memory for amnesia, SQLite in the data dir for micronode.
- * The only place (with buildStyx) that knows concrete adapters.
- */
-export function openStorage(config: Config, clock: Clock, opts: { readonly?: boolean } = {}): Storage {
-  if (config.profile === "macro") {
-    throw new ProfileUnavailableError(
-      "STYX_PROFILE=macro needs the PostgreSQL, NATS, Redis and S3 adapters, which this build does not include yet; run the micronode (STYX_PROFILE=micro).",
-    );
-  }
+/** The one-process backends shared by micronode and amnesia. */
+function processLocal(clock: Clock): Pick<Storage, "limiter" | "presence" | "leadership" | "cluster"> {
+  return { limiter: new MemoryRateLimiter(clock), presence: new MemoryPresence(), leadership: new SoleLeadership(), cluster: undefined };
+}
+
+function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boolean }): Storage {
   if (config.amnesia) {
     // The same SQLite code in RAM (":memory:", temp_store=MEMORY): FTS5 and transactions that span
     // identities, entries and coordination (a bloodstain) included, and no file.
@@ -97,6 +139,8 @@ export function openStorage(config: Config, clock: Clock, opts: { readonly?: boo
       identity: new SqliteIdentityStore(ram),
       audit: new MemoryAuditLog(clock),
       blobs: new MemoryBlobStore(),
+      secrets: memorySecrets(),
+      ...processLocal(clock),
       checks: [{ name: "memory", check: () => probe(() => "amnesia: RAM only, nothing is written to disk") }],
       location: "memory (amnesia)",
       close: async () => {
@@ -117,6 +161,8 @@ export function openStorage(config: Config, clock: Clock, opts: { readonly?: boo
     events: new SqliteEventLog(db),
     clade: new SqliteCladeStore(db),
     blobs: new FsBlobStore(join(dir, "blobs")),
+    secrets: fileSecrets(dir),
+    ...processLocal(clock),
     checks: [
       // Details stay generic: health is public, and paths are for `styx doctor`.
       { name: "sqlite", check: () => probe(() => (ping.get(), "WAL")) },

@@ -13,7 +13,7 @@ export async function serve(argv: string[]): Promise<number | undefined> {
   const log = styx.app.log;
   for (const w of config.warnings) log.warn(w);
   const t = styx.adminToken;
-  if (t.source === "generated") process.stderr.write(`Admin token (shown once; stored with mode 0600 in ${t.file}):\n  ${t.token}\n`);
+  if (t.source === "generated") process.stderr.write(`Admin token (shown once; stored in ${t.location}):\n  ${t.token}\n`);
   if (t.source === "ephemeral") process.stderr.write(`Admin token (amnesia: held in memory only, gone at exit):\n  ${t.token}\n`);
 
   let stopping = false;

@@ -16,9 +16,11 @@ export async function withStore<T>(
   if (config.amnesia)
     throw new CliError("amnesia keeps nothing on disk: there is no store to manage offline; use the admin API of the running server");
   await initCrypto();
-  const file = join(resolve(config.dataDir), DATABASE_FILE);
-  if (opts.readonly && !existsSync(file)) throw new CliError(`no database at ${file} (is --data-dir / STYX_DATA_DIR the server's?)`);
-  const storage = openStorage(config, systemClock, opts);
+  if (config.profile === "micro") {
+    const file = join(resolve(config.dataDir), DATABASE_FILE);
+    if (opts.readonly && !existsSync(file)) throw new CliError(`no database at ${file} (is --data-dir / STYX_DATA_DIR the server's?)`);
+  }
+  const storage = await openStorage(config, systemClock, opts);
   try {
     return await fn({ storage, identity: new IdentityService({ store: storage.identity, audit: storage.audit, clock: systemClock }) });
   } finally {

@@ -37,6 +37,11 @@ export class Metrics {
     buckets: [0.001, 0.01, 0.1, 0.5, 1, 5, 30, 120],
     registers: [this.registry],
   });
+  readonly leader = new Gauge({
+    name: "styx_leader",
+    help: "1 while this process runs the background tasks (macronode: holds the leader lease), else 0.",
+    registers: [this.registry],
+  });
   readonly events = new Counter({
     name: "styx_events_total",
     help: "Events published on the fabric, by stream kind (user, domain, public).",

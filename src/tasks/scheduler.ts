@@ -1,3 +1,5 @@
+import { type Leadership, SoleLeadership } from "../core/platform/leadership.js";
+
 /** A background task: a name and the work of one run. */
 export interface Task {
   readonly name: string;
@@ -13,32 +15,62 @@ export interface TaskRun {
   readonly error?: unknown;
 }
 
+/** Options of the scheduler. */
+export interface SchedulerOptions {
+  /** Called after every run (logs, metrics). */
+  readonly onRun?: (r: TaskRun) => void;
+  /** Who may run timed tasks (default: this process alone, always). */
+  readonly leadership?: Leadership;
+  /** Called when this process gains or loses the leadership. */
+  readonly onLeadership?: (leader: boolean) => void;
+  /** Where a wake-up goes while another process leads (macronode: a signal to the leader). */
+  readonly forwardWake?: (name: string, delayMs: number) => void;
+}
+
 /**
- * Runs background tasks on timers in this process (the macronode adds a leader lock around
- * `start`). A task never overlaps itself; `runNow` lets tests and wake-ups run one at once.
- * Timers are unref'd so they never keep the process alive.
+ * Runs background tasks on timers while this process leads (always in a micronode; in a
+ * macronode only the holder of the leader lease, so a task never runs on two gateways at once).
+ * A task never overlaps itself; `runNow` lets tests and operators run one at once. Timers are
+ * unref'd so they never keep the process alive.
  */
 export class Scheduler {
   readonly #tasks = new Map<string, Task>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
   readonly #running = new Map<string, Promise<void>>();
   readonly #onRun: (r: TaskRun) => void;
+  readonly #leadership: Leadership;
+  readonly #onLeadership: (leader: boolean) => void;
+  readonly #forwardWake: ((name: string, delayMs: number) => void) | undefined;
   #started = false;
+  #leading = false;
 
-  constructor(onRun: (r: TaskRun) => void = () => {}) {
-    this.#onRun = onRun;
+  constructor(opts: SchedulerOptions = {}) {
+    this.#onRun = opts.onRun ?? (() => {});
+    this.#leadership = opts.leadership ?? new SoleLeadership();
+    this.#onLeadership = opts.onLeadership ?? (() => {});
+    this.#forwardWake = opts.forwardWake;
+  }
+
+  /** Whether this process runs the timed tasks right now. */
+  get leading(): boolean {
+    return this.#leading;
   }
 
   /** Registers a task (before or after start). */
   add(task: Task): void {
     this.#tasks.set(task.name, task);
-    if (this.#started) this.#arm(task);
+    if (this.#leading) this.#arm(task);
   }
 
-  /** Starts every task's timer. */
+  /** Starts campaigning; every task's timer runs while this process leads. */
   start(): void {
     this.#started = true;
-    for (const t of this.#tasks.values()) this.#arm(t);
+    this.#leadership.start((leader) => {
+      this.#leading = leader;
+      if (leader) for (const t of this.#tasks.values()) this.#arm(t);
+      else this.#disarm();
+      this.#onLeadership(leader);
+    });
   }
 
   /** Runs a task now (or joins the run in progress). */
@@ -59,24 +91,42 @@ export class Scheduler {
     return run;
   }
 
-  /** Runs `name` once after `delayMs` (e.g. when the next lethe publication falls due). */
+  /**
+   * Runs `name` once after `delayMs` (e.g. when the next lethe publication falls due), here if
+   * this process leads, else on the leader through `forwardWake`.
+   */
   wake(name: string, delayMs: number): void {
     if (!this.#started) return;
-    const t = setTimeout(() => void this.runNow(name), Math.max(0, Math.min(delayMs, 2 ** 31 - 1)));
+    if (!this.#leading) {
+      this.#forwardWake?.(name, delayMs);
+      return;
+    }
+    const t = setTimeout(
+      () => {
+        if (this.#leading) void this.runNow(name);
+      },
+      Math.max(0, Math.min(delayMs, 2 ** 31 - 1)),
+    );
     t.unref();
   }
 
-  /** Stops the timers and waits for runs in progress. */
+  /** Stops the timers, gives up the leadership and waits for runs in progress. */
   async stop(): Promise<void> {
     this.#started = false;
-    for (const t of this.#timers.values()) clearInterval(t);
-    this.#timers.clear();
+    this.#disarm();
+    await this.#leadership.stop();
     await Promise.all(this.#running.values());
   }
 
   #arm(task: Task): void {
+    if (this.#timers.has(task.name)) return;
     const t = setInterval(() => void this.runNow(task.name), task.everyMs);
     t.unref();
     this.#timers.set(task.name, t);
+  }
+
+  #disarm(): void {
+    for (const t of this.#timers.values()) clearInterval(t);
+    this.#timers.clear();
   }
 }

@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import type { Server } from "node:http";
 import { createRequire } from "node:module";
@@ -25,8 +26,10 @@ export interface S3Server extends S3Endpoint {
  * Starts s3rver (files in a fresh temp directory) on a random local port and creates one
  * bucket through the S3 API. s3rver accepts only its built-in key pair, `S3RVER`/`S3RVER`.
  * Clients must come from `openS3Client`: s3rver 5 mis-signs bucket-level paths (see there).
+ * `background`: the server does not keep the process alive and its files go at process exit
+ * (for a server shared by every test server of a test file, across their restarts).
  */
-export async function startS3Server(): Promise<S3Server> {
+export async function startS3Server(opts: { background?: boolean } = {}): Promise<S3Server> {
   const S3rver = createRequire(import.meta.url)("@20minutes/s3rver") as S3rverClass;
   const directory = await mkdtemp(join(tmpdir(), "styx-s3-"));
   const server = new S3rver({ address: "127.0.0.1", port: 0, silent: true, directory, vhostBuckets: false });
@@ -43,6 +46,10 @@ export async function startS3Server(): Promise<S3Server> {
   try {
     const { port } = await server.run();
     running = true;
+    if (opts.background) {
+      server.httpServer?.unref();
+      process.once("exit", () => rmSync(directory, { recursive: true, force: true }));
+    }
     const endpoint: S3Endpoint = {
       endpoint: `http://127.0.0.1:${port}`,
       bucket: "styx-test",

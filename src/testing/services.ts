@@ -1,4 +1,8 @@
 import { randomBytes } from "node:crypto";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { Redis } from "ioredis";
+import postgres from "postgres";
 import type { ConfigOverrides } from "../config/load.js";
 
 /**
@@ -41,4 +45,51 @@ export function macroEnv(cluster: string, s3: S3Endpoint): ConfigOverrides {
     STYX_S3_ACCESS_KEY_ID: s3.accessKeyId,
     STYX_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
   };
+}
+
+/**
+ * Removes everything a test cluster left on the services: its PostgreSQL schema, its
+ * JetStream streams (named after the cluster, upper-cased), its Redis keys (`<cluster>:*`).
+ * S3 data lives in the in-process server's temp dir and goes with it.
+ */
+export async function dropClusters(match: (cluster: string) => boolean): Promise<string[]> {
+  const dropped = new Set<string>();
+  const sql = postgres(SERVICES.databaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    const schemas = await sql<{ n: string }[]>`SELECT nspname AS n FROM pg_namespace WHERE nspname LIKE 't\\_%'`;
+    for (const { n } of schemas.filter((s) => match(s.n))) {
+      await sql`DROP SCHEMA IF EXISTS ${sql(n)} CASCADE`;
+      dropped.add(n);
+    }
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+  const nc = await connect({ servers: SERVICES.natsUrl });
+  try {
+    const jsm = await jetstreamManager(nc);
+    for await (const name of jsm.streams.names()) {
+      const cluster = name.toLowerCase().replace(/_events$/, "");
+      if (cluster !== name.toLowerCase() && match(cluster)) {
+        await jsm.streams.delete(name);
+        dropped.add(cluster);
+      }
+    }
+  } finally {
+    await nc.close();
+  }
+  const redis = new Redis(SERVICES.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", "t_*", "COUNT", 1000);
+      cursor = next;
+      const mine = keys.filter((k) => match(k.slice(0, k.indexOf(":"))));
+      if (mine.length) await redis.del(...mine);
+      for (const k of mine) dropped.add(k.slice(0, k.indexOf(":")));
+    } while (cursor !== "0");
+  } finally {
+    redis.disconnect();
+  }
+  return [...dropped];
 }

@@ -38,6 +38,12 @@ export interface TestResponse {
   readonly json: any;
 }
 
+/**
+ * The profile integration tests run on: `micro` unless `STYX_TEST_PROFILE=macro`, which runs
+ * the same tests on macronode gateways over the local services (`npm run test:services`).
+ */
+export const TEST_PROFILE: "micro" | "macro" = process.env.STYX_TEST_PROFILE === "macro" ? "macro" : "micro";
+
 /** Options of `startTestServer`. */
 export interface TestServerOptions {
   /** Keep data in a temporary SQLite data dir instead of amnesia (default false). */
@@ -48,6 +54,8 @@ export interface TestServerOptions {
   readonly clock?: Clock;
   /** Random source for lethe delays. */
   readonly random?: () => number;
+  /** The profile (default TEST_PROFILE). */
+  readonly profile?: "micro" | "macro";
 }
 
 let counter = 0;
@@ -56,6 +64,7 @@ let counter = 0;
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
   const ownDir = opts.dataDir === undefined && opts.persistent ? mkdtempSync(join(tmpdir(), "styx-test-")) : undefined;
   const dataDir = opts.dataDir ?? ownDir;
+  const macro = (opts.profile ?? TEST_PROFILE) === "macro" ? await (await import("./macro-cluster.js")).macroCluster(dataDir) : undefined;
   const config = loadConfig(
     {},
     {
@@ -67,13 +76,21 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       STYX_IP_RATE_LIMIT: "100000/s:100000",
       // Test processes share the event loop with the test's own work; shed only on real stalls.
       STYX_MAX_EVENT_LOOP_LAG: "5s",
-      ...(dataDir ? { STYX_DATA_DIR: dataDir } : { STYX_AMNESIA: "1" }),
+      ...(dataDir ? { STYX_DATA_DIR: dataDir } : macro ? {} : { STYX_AMNESIA: "1" }),
+      ...macro?.env,
       ...opts.env,
     },
   );
   const build: BuildOptions = { ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.random ? { random: opts.random } : {}) };
-  const styx = await buildStyx(config, build);
-  const url = await styx.listen();
+  let styx: Styx;
+  let url: string;
+  try {
+    styx = await buildStyx(config, build);
+    url = await styx.listen();
+  } catch (err) {
+    await macro?.release();
+    throw err;
+  }
   const adminToken = styx.adminToken.token;
 
   const request = async (method: string, path: string, o: RequestOptions = {}): Promise<TestResponse> => {
@@ -116,6 +133,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     },
     async close() {
       await styx.close();
+      await macro?.release();
       if (ownDir) rmSync(ownDir, { recursive: true, force: true });
     },
   };

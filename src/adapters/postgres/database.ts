@@ -35,9 +35,6 @@ export function openPostgres(url: string, opts: PostgresOptions): PgSql {
   });
 }
 
-/** Lock key under which migrations run, so concurrent gateways apply each migration once. */
-const MIGRATION_LOCK = 0x5759_0001;
-
 /**
  * Creates the schema if needed and applies pending migrations in order, each in its own
  * transaction, under an advisory lock (two gateways starting together apply each once).
@@ -46,7 +43,8 @@ const MIGRATION_LOCK = 0x5759_0001;
 export async function migratePostgres(sql: PgSql, schema: string): Promise<number[]> {
   const applied: number[] = [];
   await sql.begin(async (tx) => {
-    await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
+    // Per schema: clusters sharing a database migrate independently.
+    await tx`SELECT pg_advisory_xact_lock(hashtext(${`styx-migrate:${schema}`}))`;
     await tx`CREATE SCHEMA IF NOT EXISTS ${tx(schema)}`;
     await tx`CREATE TABLE IF NOT EXISTS ${tx(schema)}.schema_migrations (
       version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`;
@@ -74,3 +72,22 @@ export async function postgresSchemaVersion(sql: PgSql, schema: string): Promise
 
 /** The newest migration this build knows. */
 export const POSTGRES_SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
+
+/** postgres.js codes for a connection that could not be made or was lost. */
+const CONNECTION_CODES = new Set(["CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "CONNECT_TIMEOUT"]);
+
+/**
+ * Whether `err` means PostgreSQL is unreachable or going away (rather than refusing a query):
+ * a lost or refused connection, SQLSTATE class 08 (connection exception) or 57P01–57P03
+ * (shutdown, crash, not accepting connections yet).
+ */
+export function isPostgresOutage(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code !== "string") return false;
+  return (
+    CONNECTION_CODES.has(code) ||
+    code.startsWith("08") ||
+    /^57P0[123]$/.test(code) ||
+    ["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT"].includes(code)
+  );
+}

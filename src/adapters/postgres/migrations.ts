@@ -11,6 +11,6 @@ import { KNOWLEDGE_SCHEMA } from "./schema/knowledge.js";
 export const MIGRATIONS: readonly { readonly version: number; readonly name: string; readonly sql: string }[] = [
   { version: 1, name: "identity and audit", sql: IDENTITY_SCHEMA },
   { version: 2, name: "knowledge: entries, lethe queue, lethe entries, full-text indexes", sql: KNOWLEDGE_SCHEMA },
-  { version: 3, name: "event fabric: clade sync, leader lease", sql: FABRIC_SCHEMA },
+  { version: 3, name: "event fabric: clade sync", sql: FABRIC_SCHEMA },
   { version: 4, name: "coordination: pheromones, causal edges, deaths, achievements", sql: COORDINATION_SCHEMA },
 ];

@@ -116,3 +116,11 @@ function redactUrl(url: string): string {
     return "(unparsable URL)";
   }
 }
+
+/** ioredis messages for a command that could not reach Redis (no offline queue, timeout, closed). */
+const OUTAGE_MESSAGES = /Stream isn't writeable|Connection is closed|Command timed out|Reached the max retries|ECONNREFUSED|ECONNRESET/;
+
+/** Whether `err` means Redis is unreachable (rather than refusing a command). */
+export function isRedisOutage(err: unknown): boolean {
+  return err instanceof Error && (OUTAGE_MESSAGES.test(err.message) || err.name === "MaxRetriesPerRequestError");
+}

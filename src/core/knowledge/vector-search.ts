@@ -22,6 +22,10 @@ export class VectorSearch {
   readonly #queue = new Map<string, number[]>();
   readonly #flushing = new Map<string, Promise<void>>();
   #failures = 0;
+  /** Called with every vector `put` here (the macronode tells the other gateways). */
+  onPut: ((namespace: string, key: number, vector: Float32Array) => void) | undefined;
+  /** Called with every `remove` here. */
+  onRemove: ((namespace: string, keys: readonly number[]) => void) | undefined;
 
   constructor(index: VectorIndex, opts: VectorSearchOptions) {
     this.#index = index;
@@ -31,6 +35,12 @@ export class VectorSearch {
 
   /** Makes `vector` (normalised) searchable under `key` now; the index catches up in the background. */
   put(namespace: string, key: number, vector: Float32Array): void {
+    this.restore(namespace, key, vector);
+    this.onPut?.(namespace, key, vector);
+  }
+
+  /** Like `put`, for a vector every process already has or will load (a rebuild, another gateway's put): not reported. */
+  restore(namespace: string, key: number, vector: Float32Array): void {
     const overlay = this.#overlay.get(namespace) ?? new Map<number, Float32Array>();
     overlay.set(key, vector);
     this.#overlay.set(namespace, overlay);
@@ -42,6 +52,12 @@ export class VectorSearch {
 
   /** Forgets keys (expired or deleted entries). */
   async remove(namespace: string, keys: readonly number[]): Promise<void> {
+    this.onRemove?.(namespace, keys);
+    await this.forget(namespace, keys);
+  }
+
+  /** Like `remove`, for keys another gateway removed: not reported. */
+  async forget(namespace: string, keys: readonly number[]): Promise<void> {
     const overlay = this.#overlay.get(namespace);
     for (const k of keys) overlay?.delete(k);
     await this.#flushing.get(namespace);

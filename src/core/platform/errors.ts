@@ -46,6 +46,12 @@ export const ERROR_TABLE = {
   STYX_BLOB_CORRUPT: { status: 500, ws: 1011, retryable: false, message: "The stored blob failed its integrity check and was not served." },
   STYX_EMBEDDER_FAILED: { status: 502, ws: 1011, retryable: true, message: "The embedding service failed or gave an unusable answer." },
   STYX_OVERLOADED: { status: 503, ws: 1013, retryable: true, message: "The server is shedding load; retry later." },
+  STYX_DEPENDENCY_UNAVAILABLE: {
+    status: 503,
+    ws: 1013,
+    retryable: true,
+    message: "A service this request needs is unavailable; retry shortly.",
+  },
   STYX_SHUTTING_DOWN: { status: 503, ws: 1012, retryable: true, message: "The server is shutting down; retry on another instance." },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -1,5 +1,6 @@
 /**
- * Users, golems, API keys, wallet nonces, sessions and the hash-chained audit log (migration 1).
+ * Users, golems, API keys, wallet nonces, sessions, the server's own secrets (shared by every
+ * gateway) and the hash-chained audit log (migration 1).
  * Times are epoch milliseconds in `bigint`, as in SQLite, so both profiles share one codec.
  */
 export const IDENTITY_SCHEMA = `
@@ -60,6 +61,11 @@ export const IDENTITY_SCHEMA = `
     details text NOT NULL,
     prev_hash text NOT NULL,
     hash text NOT NULL
+  );
+  CREATE TABLE server_secrets (
+    name text PRIMARY KEY,
+    value text NOT NULL,
+    created_at bigint NOT NULL
   );
   CREATE TABLE audit_head (
     id integer PRIMARY KEY CHECK (id = 1),

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// The service-backed suite: the whole integration suite on both profiles (micro, then macro
+// over the local PostgreSQL, NATS, Redis and an in-process S3 server), then test/services
+// (adapter contracts on the real services, multi-gateway and fault tests). Never skips: a
+// service that is down fails the tests that need it. Leftover test clusters of earlier runs are
+// dropped first.
+import { spawnSync } from "node:child_process";
+
+const run = (args, env = {}) => {
+  const r = spawnSync(process.execPath, args, { stdio: "inherit", env: { ...process.env, ...env } });
+  return r.status ?? 1;
+};
+const steps = [
+  ["clean", ["--import", "tsx", "scripts/clean-test-clusters.mts"], {}],
+  ["integration (micro)", ["scripts/run-tests.mjs", "test/integration"], { STYX_TEST_PROFILE: "micro" }],
+  ["integration (macro)", ["scripts/run-tests.mjs", "test/integration"], { STYX_TEST_PROFILE: "macro" }],
+  ["services", ["scripts/run-tests.mjs", "test/services"], {}],
+];
+const failed = [];
+for (const [name, args, env] of steps) {
+  console.log(`\n=== ${name} ===`);
+  if (run(args, env) !== 0) failed.push(name);
+}
+if (failed.length) {
+  console.error(`\nfailed: ${failed.join(", ")}`);
+  process.exit(1);
+}
+console.log("\nservice-backed suite passed");

@@ -1,0 +1,140 @@
+import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
+import { JetStreamHistory } from "../adapters/nats/jetstream-history.js";
+import { connectNats } from "../adapters/nats/nats-connection.js";
+import { NatsEventBus } from "../adapters/nats/nats-event-bus.js";
+import { NatsSignals } from "../adapters/nats/nats-signals.js";
+import { isPostgresOutage, migratePostgres, openPostgres, type PgSql } from "../adapters/postgres/database.js";
+import { PostgresAchievementStore } from "../adapters/postgres/postgres-achievement-store.js";
+import { PostgresAuditLog } from "../adapters/postgres/postgres-audit-log.js";
+import { PostgresCausalStore } from "../adapters/postgres/postgres-causal-store.js";
+import { PostgresCladeStore } from "../adapters/postgres/postgres-clade-store.js";
+import { PostgresDeathStore } from "../adapters/postgres/postgres-death-store.js";
+import { PostgresEntryStore } from "../adapters/postgres/postgres-entry-store.js";
+import { PostgresIdentityStore } from "../adapters/postgres/postgres-identity-store.js";
+import { PostgresLeadership } from "../adapters/postgres/postgres-leadership.js";
+import { PostgresPheromoneStore } from "../adapters/postgres/postgres-pheromone-store.js";
+import { PostgresSecretStore } from "../adapters/postgres/postgres-secret-store.js";
+import { isRedisOutage, openRedis } from "../adapters/redis/redis-connection.js";
+import { RedisPheromoneCache } from "../adapters/redis/redis-pheromone-cache.js";
+import { RedisPresence } from "../adapters/redis/redis-presence.js";
+import { RedisRateLimiter } from "../adapters/redis/redis-rate-limiter.js";
+import { S3BlobStore } from "../adapters/s3/s3-blob-store.js";
+import type { Config } from "../config/load.js";
+import type { DeathStore } from "../core/coordination/death.js";
+import type { Clock } from "../core/platform/clock.js";
+import { probe } from "../core/platform/health.js";
+import { FallbackRateLimiter } from "./fallback-rate-limiter.js";
+import { guardOutages, isSocketFailure } from "./outage-guard.js";
+import type { Storage } from "./storage.js";
+
+/**
+ * Opens the macronode backends: PostgreSQL (metadata, entries, coordination; migrated at
+ * start, under an advisory lock), NATS JetStream (stream history, fan-out, signals), Redis
+ * (token buckets, presence, the pheromone read cache) and S3 (blobs), each under the cluster
+ * name. Every connection reconnects on its own; a dependency that is down shows in the checks
+ * (and so in `/readyz`, which sheds writes first).
+ */
+export async function openMacroStorage(config: Config, clock: Clock): Promise<Storage> {
+  const { cluster } = config;
+  const need = <T>(v: T | undefined, name: string): T => {
+    if (v === undefined) throw new Error(`${name} is required when STYX_PROFILE=macro`);
+    return v;
+  };
+  const databaseUrl = need(config.databaseUrl, "STYX_DATABASE_URL");
+  const opened: { close(): Promise<void> }[] = [];
+  try {
+    const sql = openPostgres(databaseUrl, { schema: cluster });
+    opened.push({ close: () => sql.end({ timeout: 5 }) });
+    await migratePostgres(sql, cluster);
+    const nats = await connectNats({ url: need(config.natsUrl, "STYX_NATS_URL"), name: `styx-${cluster}` });
+    opened.push(nats);
+    const redis = openRedis({ url: need(config.redisUrl, "STYX_REDIS_URL"), prefix: `${cluster}:` });
+    opened.push(redis);
+    await redis.ready();
+    const blobs = new S3BlobStore({
+      bucket: need(config.s3.bucket, "STYX_S3_BUCKET"),
+      prefix: `${cluster}/`,
+      region: config.s3.region,
+      ...(config.s3.endpoint ? { endpoint: config.s3.endpoint } : {}),
+      ...(config.s3.accessKeyId && config.s3.secretAccessKey
+        ? { credentials: { accessKeyId: config.s3.accessKeyId, secretAccessKey: config.s3.secretAccessKey } }
+        : {}),
+    });
+    opened.push({ close: async () => blobs.close() });
+    const entries = new PostgresEntryStore(sql);
+    const pheromones = new PostgresPheromoneStore(sql);
+    const cache = new RedisPheromoneCache({ inner: pheromones, redis: redis.client });
+    const signals = new NatsSignals(nats, cluster);
+    opened.push({ close: async () => signals.close() });
+    const pg = <T extends object>(store: T) => guardOutages(store, "PostgreSQL", isPostgresOutage);
+    return {
+      identity: pg(new PostgresIdentityStore(sql)),
+      audit: pg(new PostgresAuditLog(sql, clock)),
+      entries: pg(entries),
+      blobs: guardOutages(blobs, "S3", isSocketFailure),
+      events: undefined,
+      clade: pg(new PostgresCladeStore(sql)),
+      coordination: {
+        pheromones: pg(cache),
+        causal: pg(new PostgresCausalStore(sql)),
+        deaths: pg(invalidatingCache(new PostgresDeathStore(sql, { entries, pheromones }), cache)),
+        achievements: pg(new PostgresAchievementStore(sql)),
+      },
+      limiter: new FallbackRateLimiter(new RedisRateLimiter(redis.client), new MemoryRateLimiter(clock)),
+      presence: guardOutages(new RedisPresence(redis.client), "Redis", isRedisOutage),
+      secrets: new PostgresSecretStore(sql, cluster),
+      leadership: new PostgresLeadership({ url: databaseUrl, key: `styx-leader:${cluster}` }),
+      cluster: {
+        signals,
+        async openFabric({ retentionMs }) {
+          const history = new JetStreamHistory({ nats, cluster, retentionMs, clock });
+          await history.open();
+          return { history, bus: new NatsEventBus(history), flush: () => history.flush(), close: () => history.close() };
+        },
+      },
+      checks: [
+        { name: "postgres", check: () => probe(async () => (await ping(sql), "PostgreSQL")) },
+        { name: "nats", check: () => nats.check() },
+        { name: "redis", check: () => redis.check() },
+        { name: "s3", check: () => blobs.check() },
+      ],
+      location: `cluster ${cluster}: PostgreSQL schema ${cluster}, JetStream ${cluster}, Redis ${cluster}:*, S3 ${config.s3.bucket}/${cluster}/`,
+      async close() {
+        for (const o of opened.reverse()) await o.close().catch(() => {});
+      },
+    };
+  } catch (err) {
+    for (const o of opened.reverse()) await o.close().catch(() => {});
+    throw err;
+  }
+}
+
+/** The death store, with the pheromone cache told of the domains a death deposited in (it writes past the cache). */
+function invalidatingCache(deaths: DeathStore, cache: Pick<RedisPheromoneCache, "invalidate">): DeathStore {
+  return {
+    find: (golemId) => deaths.find(golemId),
+    graveyard: (userId, limit, after) => deaths.graveyard(userId, limit, after),
+    firstOfUser: (userId) => deaths.firstOfUser(userId),
+    counts: (since) => deaths.counts(since),
+    async record(death, effects, now, resultOf) {
+      const out = await deaths.record(death, effects, now, resultOf);
+      if (out.created) await cache.invalidate(effects.deposits.map((d) => d.domain)).catch(() => {});
+      return out;
+    },
+  };
+}
+
+/** A cheap round trip that fails within a second when PostgreSQL is gone. */
+async function ping(sql: PgSql): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      sql`SELECT 1`,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error("no answer within 1 s")), 1000);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,202 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { unitVector } from "../../src/testing/contracts/vector-index.contract.js";
+import { GATEWAY_ADMIN_TOKEN, type Gateway, startGateway, testCluster } from "../../src/testing/gateways.js";
+import { type S3Server, startS3Server } from "../../src/testing/s3-server.js";
+import { TestSocket } from "../../src/testing/test-socket.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let userN = 0;
+
+/** A user with a read/write key, created through `g`. */
+async function user(g: Gateway): Promise<{ id: string; key: string }> {
+  const id = `mg${++userN}-${Date.now().toString(36)}`;
+  const u = await g.request("POST", "/v1/admin/users", { token: GATEWAY_ADMIN_TOKEN, body: { id } });
+  assert.equal(u.status, 201, u.text);
+  const k = await g.request("POST", `/v1/admin/users/${id}/keys`, { token: GATEWAY_ADMIN_TOKEN, body: { name: "mg" } });
+  assert.equal(k.status, 201, k.text);
+  return { id, key: k.json.key };
+}
+
+async function golem(g: Gateway, key: string): Promise<string> {
+  const r = await g.request("POST", "/v1/styx/golems", { token: key, body: {} });
+  assert.equal(r.status, 201, r.text);
+  return r.json.id;
+}
+
+describe("Two macronode gateways over the same services", () => {
+  const cluster = testCluster();
+  let s3: S3Server;
+  let a: Gateway;
+  let b: Gateway;
+
+  before(async () => {
+    s3 = await startS3Server();
+    [a, b] = await Promise.all([startGateway(cluster.name, s3), startGateway(cluster.name, s3)]);
+  });
+
+  after(async () => {
+    await Promise.allSettled([a?.stop(), b?.stop()]);
+    await s3?.close();
+    await cluster.drop();
+  });
+
+  it("delivers a golem event sent to gateway A to its owner's surface on gateway B", async () => {
+    const u = await user(a);
+    const g = await golem(a, u.key);
+    const surface = await TestSocket.connect(b.url, u.key);
+    const golemSock = await TestSocket.connect(a.url, u.key);
+    golemSock.sock.send({ type: "event", golem_id: g, event: { type: "golem:tick", n: 1 } });
+    const got = await surface.sock.next((f) => f.stream !== undefined && f.payload?.golem_id === g, 5000);
+    assert.equal(got.stream, `user:${u.id}`);
+    assert.equal(got.seq, 1);
+    await Promise.all([surface.sock.close(), golemSock.sock.close()]);
+  });
+
+  it("resumes on B a surface that left A, with exactly the missed events in order", { timeout: 30_000 }, async () => {
+    const u = await user(a);
+    const g = await golem(a, u.key);
+    const stream = `user:${u.id}`;
+    const golemSock = await TestSocket.connect(a.url, u.key);
+    // In rounds of 250 with a ping between: a socket may have 1,000 messages waiting.
+    const send = async (from: number, to: number) => {
+      for (let i = from; i <= to; i++) {
+        golemSock.sock.send({ type: "event", golem_id: g, event: { type: "golem:tick", i } });
+        if ((i - from) % 250 === 249) await golemSock.sock.request({ type: "ping" });
+      }
+      await golemSock.sock.request({ type: "ping" });
+    };
+    const first = await TestSocket.connect(a.url, u.key);
+    await send(1, 50);
+    await first.sock.until(() => first.sock.events(stream).length >= 50 || undefined, 10_000);
+    const last = first.sock.events(stream).at(-1);
+    assert.equal(last?.seq, 50);
+    await first.sock.close();
+    await send(51, 1250);
+    const back = await TestSocket.connect(b.url, u.key);
+    const resumed = await back.sock.request({ type: "resume", streams: { [stream]: { epoch: last?.epoch, seq: 50 } } });
+    assert.equal(resumed.streams[stream].recovered, true, JSON.stringify(resumed.streams[stream]));
+    assert.equal(resumed.streams[stream].seq, 1250);
+    await back.sock.until(() => back.sock.events(stream).length >= 1200 || undefined, 20_000);
+    await send(1251, 1260);
+    await back.sock.until(() => back.sock.events(stream).length >= 1210 || undefined, 10_000);
+    const seqs = back.sock.events(stream).map((e) => e.seq);
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: 1210 }, (_, i) => 51 + i),
+      "the missed 51…1250, then live 1251…1260, each once",
+    );
+    assert.deepEqual(
+      back.sock.events(stream).map((e) => e.payload.i),
+      Array.from({ length: 1210 }, (_, i) => 51 + i),
+      "payloads in the order sent",
+    );
+    await Promise.all([back.sock.close(), golemSock.sock.close()]);
+  });
+
+  it("senses on B a pheromone deposited on A", async () => {
+    const u = await user(a);
+    const g = await golem(a, u.key);
+    const dep = await a.request("POST", "/v1/styx/pheromone/deposit", {
+      token: u.key,
+      body: { golem_id: g, layer: "threat", regime: "bull", class: "rug-pull", intensity: 0.8, domain: "mg-defi" },
+    });
+    assert.equal(dep.status, 201, dep.text);
+    const sensed = await b.request("GET", "/v1/styx/pheromone/sense?domains=mg-defi", { token: u.key });
+    assert.equal(sensed.status, 200, sensed.text);
+    const ids = sensed.json.domains["mg-defi"].pheromones.map((p: { id: string }) => p.id);
+    assert.deepEqual(ids, [dep.json.id]);
+  });
+
+  it("finds on B, by a vector query within 1 s, an entry written on A", async () => {
+    const u = await user(a);
+    const g = await golem(a, u.key);
+    const embedding = Array.from(unitVector(4242, 384));
+    const w = await a.request("POST", "/v1/styx/entries", {
+      token: u.key,
+      body: { golem_id: g, layer: "vault", category: "insight", content: "cross-gateway vector", embedding },
+    });
+    assert.equal(w.status, 201, w.text);
+    const written = Date.now();
+    let found = false;
+    while (!found && Date.now() - written < 1000) {
+      const q = await b.request("POST", "/v1/styx/query", { token: u.key, body: { embedding, layers: ["vault"] } });
+      assert.equal(q.status, 200, q.text);
+      found = q.json.hits.some((h: { id: string }) => h.id === w.json.id);
+      if (!found) await sleep(20);
+    }
+    assert.ok(found, "B's vector query did not find the entry written on A within 1 s");
+  });
+});
+
+describe("A rate-limit bucket shared by two gateways", () => {
+  const cluster = testCluster();
+  let s3: S3Server;
+  let a: Gateway;
+  let b: Gateway;
+
+  before(async () => {
+    s3 = await startS3Server();
+    const env = { STYX_RATE_LIMIT: "2/s:20" };
+    [a, b] = await Promise.all([startGateway(cluster.name, s3, env), startGateway(cluster.name, s3, env)]);
+  });
+
+  after(async () => {
+    await Promise.allSettled([a?.stop(), b?.stop()]);
+    await s3?.close();
+    await cluster.drop();
+  });
+
+  it("limits a burst split across A and B as one bucket", async () => {
+    const u = await user(a);
+    const started = Date.now();
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        (i % 2 ? b : a).request("GET", "/v1/styx/me", { token: u.key }).then((r) => [i % 2, r.status] as const),
+      ),
+    );
+    const seconds = (Date.now() - started) / 1000;
+    const allowed = answers.filter(([, s]) => s === 200).length;
+    const limited = answers.filter(([, s]) => s === 429);
+    // One bucket of 20 (+2/s refill); two separate buckets would let all 40 through.
+    assert.ok(allowed >= 20 && allowed <= 20 + Math.ceil(2 * seconds) + 1, `${allowed} of 40 allowed in ${seconds} s`);
+    assert.equal(allowed + limited.length, 40, "every other answer is 429");
+    assert.ok(new Set(limited.map(([gw]) => gw)).size === 2, "both gateways refused part of the burst");
+  });
+});
+
+describe("Leader takeover between gateways", () => {
+  const cluster = testCluster();
+  let s3: S3Server;
+  const gateways: Gateway[] = [];
+
+  before(async () => {
+    s3 = await startS3Server();
+    gateways.push(...(await Promise.all([startGateway(cluster.name, s3), startGateway(cluster.name, s3)])));
+  });
+
+  after(async () => {
+    await Promise.allSettled(gateways.map((g) => g.stop()));
+    await s3?.close();
+    await cluster.drop();
+  });
+
+  it("has exactly one leader, and after kill -9 of it the other leads within 30 s", { timeout: 60_000 }, async () => {
+    const leaders = async () => Promise.all(gateways.map((g) => g.metric("styx_leader")));
+    let states = await leaders();
+    for (let i = 0; i < 50 && !states.includes(1); i++) {
+      await sleep(200);
+      states = await leaders();
+    }
+    assert.deepEqual([...states].sort(), [0, 1], `styx_leader across the two gateways: ${states.join(", ")}`);
+    const leader = gateways[states.indexOf(1)] as Gateway;
+    const follower = gateways[states.indexOf(0)] as Gateway;
+    const killedAt = Date.now();
+    await leader.kill();
+    gateways.splice(gateways.indexOf(leader), 1);
+    while ((await follower.metric("styx_leader")) !== 1 && Date.now() - killedAt < 30_000) await sleep(200);
+    const took = Date.now() - killedAt;
+    assert.equal(await follower.metric("styx_leader"), 1, "the follower did not take over within 30 s");
+    console.log(`# follower took over ${took} ms after kill -9 of the leader`);
+  });
+});
