@@ -47,7 +47,8 @@ export function buildKnowledge(opts: {
 }): KnowledgeStack {
   const { config, clock, entries, scheduler } = opts;
   const index = new UsearchVectorIndex({ dimensions: config.embedDim });
-  const cacheDir = config.amnesia ? undefined : join(resolve(config.dataDir), "vectors");
+  // Micronode only: a macronode gateway keeps nothing on local disk and loads its indexes from PostgreSQL.
+  const cacheDir = config.amnesia || config.profile === "macro" ? undefined : join(resolve(config.dataDir), "vectors");
   const vectors = new VectorSearch(index, { dimensions: config.embedDim });
   const embedder: Embedder | undefined = config.embedderUrl
     ? new OpenAiEmbedder({

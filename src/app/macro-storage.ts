@@ -18,7 +18,7 @@ import { isRedisOutage, openRedis } from "../adapters/redis/redis-connection.js"
 import { RedisPheromoneCache } from "../adapters/redis/redis-pheromone-cache.js";
 import { RedisPresence } from "../adapters/redis/redis-presence.js";
 import { RedisRateLimiter } from "../adapters/redis/redis-rate-limiter.js";
-import { S3BlobStore } from "../adapters/s3/s3-blob-store.js";
+import { S3BlobStore, type S3BlobStoreOptions } from "../adapters/s3/s3-blob-store.js";
 import type { Config } from "../config/load.js";
 import type { DeathStore } from "../core/coordination/death.js";
 import type { Clock } from "../core/platform/clock.js";
@@ -51,15 +51,7 @@ export async function openMacroStorage(config: Config, clock: Clock): Promise<St
     const redis = openRedis({ url: need(config.redisUrl, "STYX_REDIS_URL"), prefix: `${cluster}:` });
     opened.push(redis);
     await redis.ready();
-    const blobs = new S3BlobStore({
-      bucket: need(config.s3.bucket, "STYX_S3_BUCKET"),
-      prefix: `${cluster}/`,
-      region: config.s3.region,
-      ...(config.s3.endpoint ? { endpoint: config.s3.endpoint } : {}),
-      ...(config.s3.accessKeyId && config.s3.secretAccessKey
-        ? { credentials: { accessKeyId: config.s3.accessKeyId, secretAccessKey: config.s3.secretAccessKey } }
-        : {}),
-    });
+    const blobs = new S3BlobStore(s3Options(config, need(config.s3.bucket, "STYX_S3_BUCKET")));
     opened.push({ close: async () => blobs.close() });
     const entries = new PostgresEntryStore(sql);
     const pheromones = new PostgresPheromoneStore(sql);
@@ -107,6 +99,19 @@ export async function openMacroStorage(config: Config, clock: Clock): Promise<St
     for (const o of opened.reverse()) await o.close().catch(() => {});
     throw err;
   }
+}
+
+/** The S3 blob store's options from the configuration (objects under `<cluster>/`). */
+export function s3Options(config: Config, bucket: string): S3BlobStoreOptions {
+  return {
+    bucket,
+    prefix: `${config.cluster}/`,
+    region: config.s3.region,
+    ...(config.s3.endpoint ? { endpoint: config.s3.endpoint } : {}),
+    ...(config.s3.accessKeyId && config.s3.secretAccessKey
+      ? { credentials: { accessKeyId: config.s3.accessKeyId, secretAccessKey: config.s3.secretAccessKey } }
+      : {}),
+  };
 }
 
 /** The death store, with the pheromone cache told of the domains a death deposited in (it writes past the cache). */

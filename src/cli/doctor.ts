@@ -11,7 +11,8 @@ export const DOCTOR_HELP = `styx doctor [--data-dir DIR] [--config FILE]
   Checks configuration, the data dir and its permissions, the database, and every configured
   dependency; prints what it found and exits 1 if anything is wrong.`;
 
-type Finding = { level: "ok" | "warn" | "fail"; what: string; detail: string };
+/** One line of the doctor's report. */
+export type Finding = { level: "ok" | "warn" | "fail"; what: string; detail: string };
 
 /** `styx doctor`. */
 export async function doctor(argv: string[]): Promise<number> {
@@ -32,17 +33,9 @@ export async function doctor(argv: string[]): Promise<number> {
     for (const p of err.problems) findings.push({ level: "fail", what: "config", detail: p });
   }
   if (config) {
-    if (config.profile === "macro")
-      findings.push({ level: "fail", what: "profile", detail: "macronode adapters are not part of this build yet" });
-    if (!config.amnesia && config.profile === "micro") checkDataDir(config, findings);
-    const deps: [string, string | undefined][] = [
-      ["postgres", config.databaseUrl],
-      ["nats", config.natsUrl],
-      ["redis", config.redisUrl],
-      ["s3", config.s3.endpoint],
-      ["embedder", config.embedderUrl],
-    ];
-    for (const [name, url] of deps) if (url) findings.push(await reach(name, url));
+    if (config.profile === "macro") findings.push(...(await (await import("./doctor-macro.js")).checkMacro(config)));
+    else if (!config.amnesia) checkDataDir(config, findings);
+    if (config.embedderUrl) findings.push(await reach("embedder", config.embedderUrl));
   }
   for (const f of findings) console.log(`${f.level.toUpperCase().padEnd(4)}  ${f.what.padEnd(10)} ${f.detail}`);
   const failed = findings.filter((f) => f.level === "fail").length;
@@ -98,12 +91,6 @@ function checkDataDir(config: Config, out: Finding[]): void {
 }
 
 const DEFAULT_PORTS: Record<string, number> = {
-  "postgres:": 5432,
-  "postgresql:": 5432,
-  "nats:": 4222,
-  "tls:": 4222,
-  "redis:": 6379,
-  "rediss:": 6379,
   "http:": 80,
   "https:": 443,
 };

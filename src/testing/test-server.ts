@@ -16,6 +16,15 @@ export interface TestServer {
   request(method: string, path: string, opts?: RequestOptions): Promise<TestResponse>;
   /** Creates a user and one read/write key for it; returns both. */
   user(id?: string, keyOptions?: Record<string, unknown>): Promise<{ id: string; key: string; keyId: string }>;
+  /**
+   * Runs SQL on the server's own database, for tests that inspect or sabotage storage: the
+   * SQLite file (a persistent micronode) or the cluster's PostgreSQL schema (macronode).
+   * Statements without rows return []. Amnesia has no database to reach.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary rows
+  sql(text: string): Promise<any[]>;
+  /** `micro` or `macro`: which SQL dialect `sql` speaks. */
+  readonly profile: "micro" | "macro";
   /** Registers a golem for the user holding `key`. */
   golem(key: string, body?: Record<string, unknown>): Promise<{ id: string; generation: number }>;
   close(): Promise<void>;
@@ -43,6 +52,15 @@ export interface TestResponse {
  * the same tests on macronode gateways over the local services (`npm run test:services`).
  */
 export const TEST_PROFILE: "micro" | "macro" = process.env.STYX_TEST_PROFILE === "macro" ? "macro" : "micro";
+
+/**
+ * For a test of micronode internals (its SQLite file, blob files, the tiered history's cold
+ * tier): runs on the micro profile, and in the macro run is reported as skipped with `reason`,
+ * naming where the macronode's twin is tested.
+ */
+export function microOnly(reason: string): { skip: string | false } {
+  return { skip: TEST_PROFILE === "macro" ? `micronode internals: ${reason}` : false };
+}
 
 /** Options of `startTestServer`. */
 export interface TestServerOptions {
@@ -119,6 +137,29 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     styx,
     dataDir,
     request,
+    profile: macro ? "macro" : "micro",
+    async sql(text) {
+      if (macro) {
+        const { openPostgres } = await import("../adapters/postgres/database.js");
+        const pg = openPostgres(config.databaseUrl as string, { schema: config.cluster, max: 1 });
+        try {
+          return [...(await pg.unsafe(text))];
+        } finally {
+          await pg.end({ timeout: 1 });
+        }
+      }
+      if (!dataDir) throw new Error("an amnesia server has no database file to reach");
+      const { default: Database } = await import("better-sqlite3");
+      const db = new Database(join(dataDir, "styx.db"));
+      try {
+        const stmt = db.prepare(text);
+        if (stmt.reader) return stmt.all();
+        stmt.run();
+        return [];
+      } finally {
+        db.close();
+      }
+    },
     async user(id = `u${++counter}-${Date.now().toString(36)}`, keyOptions = {}) {
       const u = await request("POST", "/v1/admin/users", { token: adminToken, body: { id } });
       if (u.status !== 201) throw new Error(`user create: ${u.status} ${u.text}`);

@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { runCli } from "../../src/testing/spawn.js";
-import { startTestServer } from "../../src/testing/test-server.js";
+import { microOnly, startTestServer } from "../../src/testing/test-server.js";
 
-describe("styx audit verify", () => {
+describe("styx audit verify", microOnly("edits the SQLite file (PostgreSQL: test/services/audit-macro.test.ts)"), () => {
   const root = mkdtempSync(join(tmpdir(), "styx-audit-"));
   const original = join(root, "original");
   let records = 0;

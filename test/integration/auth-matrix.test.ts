@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import Database from "better-sqlite3";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { ManualClock } from "../../src/core/platform/clock.js";
 import type { RouteInfo } from "../../src/server/app.js";
@@ -272,13 +270,8 @@ describe("wallet challenges", () => {
       const other = privateKeyToAccount(generatePrivateKey());
       for (let i = 0; i < 50; i++)
         assert.equal((await s.request("POST", "/v1/auth/challenge", { body: { wallet_address: other.address } })).status, 201);
-      const rows = () => {
-        const db = new Database(join(s.dataDir as string, "styx.db"), { readonly: true });
-        const n = (db.prepare("SELECT COUNT(*) AS n FROM used_nonces").get() as { n: number }).n;
-        db.close();
-        return n;
-      };
-      assert.equal(rows(), 0, "anonymous challenges wrote rows");
+      const rows = async () => Number((await s.sql("SELECT COUNT(*) AS n FROM used_nonces"))[0].n);
+      assert.equal(await rows(), 0, "anonymous challenges wrote rows");
       // A nonce issued for another wallet, signed by ours: the HMAC binds it to that wallet.
       const foreign = await s.request("POST", "/v1/auth/challenge", { body: { wallet_address: other.address } });
       const message = (foreign.json.message as string).replace(other.address.toLowerCase(), account.address.toLowerCase());
@@ -297,7 +290,7 @@ describe("wallet challenges", () => {
         },
       });
       assert.equal(ok.status, 200);
-      assert.equal(rows(), 1);
+      assert.equal(await rows(), 1);
     } finally {
       await s.close();
     }

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 import { blake3 } from "hash-wasm";
-import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
+import { microOnly, startTestServer, type TestServer } from "../../src/testing/test-server.js";
 
 const OCTETS = { "content-type": "application/octet-stream" };
 
@@ -164,28 +164,32 @@ describe("blobs over HTTP (micronode, files on disk)", () => {
     assert.deepEqual(await contentFiles(join(s.dataDir, "blobs")), before);
   });
 
-  it("never serves a blob whose file was damaged: 500 STYX_BLOB_CORRUPT and none of its bytes", async () => {
-    const victim = blobBytes(150_000, "SECRET-BYTES-OF-A-BLOB-");
-    const put = await s.request("PUT", "/v1/styx/blobs", { token: alice.key, raw: victim, headers: OCTETS });
-    assert.equal(put.status, 201);
-    const hex = put.json.cid.slice(3);
-    assert.ok(s.dataDir);
-    const file = join(s.dataDir, "blobs", hex.slice(0, 2), hex.slice(2, 4), hex);
-    const fh = await open(file, "r+");
-    await fh.write(Buffer.from([(victim[140_000] ?? 0) ^ 0xff]), 0, 1, 140_000);
-    await fh.close();
-    for (const headers of [{}, { range: "bytes=0-99" }] as Record<string, string>[]) {
-      const r = await get(s, `/v1/styx/blobs/${put.json.cid}`, alice.key, headers);
-      assert.equal(r.status, 500);
-      assert.equal(JSON.parse(r.text).error.code, "STYX_BLOB_CORRUPT");
-      assert.ok(!r.text.includes("SECRET-BYTES"), "no byte of the blob leaves");
-      assert.match(r.headers.get("content-type") ?? "", /application\/json/);
-      assert.equal(r.headers.get("etag"), null);
-    }
-    // the owner storing the same bytes again repairs it
-    assert.equal((await s.request("PUT", "/v1/styx/blobs", { token: alice.key, raw: victim, headers: OCTETS })).status, 201);
-    assert.deepEqual((await get(s, `/v1/styx/blobs/${put.json.cid}`, alice.key)).bytes, victim);
-  });
+  it(
+    "never serves a blob whose file was damaged: 500 STYX_BLOB_CORRUPT and none of its bytes",
+    microOnly("damages a file under the data dir (S3: test/services/s3.test.ts)"),
+    async () => {
+      const victim = blobBytes(150_000, "SECRET-BYTES-OF-A-BLOB-");
+      const put = await s.request("PUT", "/v1/styx/blobs", { token: alice.key, raw: victim, headers: OCTETS });
+      assert.equal(put.status, 201);
+      const hex = put.json.cid.slice(3);
+      assert.ok(s.dataDir);
+      const file = join(s.dataDir, "blobs", hex.slice(0, 2), hex.slice(2, 4), hex);
+      const fh = await open(file, "r+");
+      await fh.write(Buffer.from([(victim[140_000] ?? 0) ^ 0xff]), 0, 1, 140_000);
+      await fh.close();
+      for (const headers of [{}, { range: "bytes=0-99" }] as Record<string, string>[]) {
+        const r = await get(s, `/v1/styx/blobs/${put.json.cid}`, alice.key, headers);
+        assert.equal(r.status, 500);
+        assert.equal(JSON.parse(r.text).error.code, "STYX_BLOB_CORRUPT");
+        assert.ok(!r.text.includes("SECRET-BYTES"), "no byte of the blob leaves");
+        assert.match(r.headers.get("content-type") ?? "", /application\/json/);
+        assert.equal(r.headers.get("etag"), null);
+      }
+      // the owner storing the same bytes again repairs it
+      assert.equal((await s.request("PUT", "/v1/styx/blobs", { token: alice.key, raw: victim, headers: OCTETS })).status, 201);
+      assert.deepEqual((await get(s, `/v1/styx/blobs/${put.json.cid}`, alice.key)).bytes, victim);
+    },
+  );
 });
 
 describe("blob size cap", () => {

@@ -119,13 +119,17 @@ describe("POST /v1/styx/bloodstain", () => {
 
   it("leaves no partial state when a failure strikes half-way through", async () => {
     const g = await s.golem(u.key);
-    // A real SQLite failure between the entries and the pheromone deposits of the transaction.
-    const sqlite = await import("better-sqlite3");
-    const raw = new sqlite.default(`${s.dataDir}/styx.db`);
-    raw.exec(`CREATE TRIGGER fail_midway BEFORE INSERT ON pheromones WHEN NEW.class = 'boom' BEGIN SELECT RAISE(ABORT, 'injected'); END;`);
+    // A real database failure between the entries and the pheromone deposits of the transaction.
+    await s.sql(
+      s.profile === "micro"
+        ? "CREATE TRIGGER fail_midway BEFORE INSERT ON pheromones WHEN NEW.class = 'boom' BEGIN SELECT RAISE(ABORT, 'injected'); END;"
+        : `CREATE FUNCTION fail_midway() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.class = 'boom' THEN RAISE EXCEPTION 'injected'; END IF; RETURN NEW; END $$;
+           CREATE TRIGGER fail_midway BEFORE INSERT ON pheromones FOR EACH ROW EXECUTE FUNCTION fail_midway();`,
+    );
+    const count = async (table: string) => Number((await s.sql(`SELECT COUNT(*) AS n FROM ${table}`))[0].n);
     try {
-      const entriesBefore = (raw.prepare("SELECT COUNT(*) AS n FROM entries").get() as { n: number }).n;
-      const phBefore = (raw.prepare("SELECT COUNT(*) AS n FROM pheromones").get() as { n: number }).n;
+      const entriesBefore = await count("entries");
+      const phBefore = await count("pheromones");
       const body = upload(g.id, {
         warnings: [
           { domain: "defi", regime: "bear", class: "fine", severity: 0.5, message: "stored first" },
@@ -136,18 +140,18 @@ describe("POST /v1/styx/bloodstain", () => {
       assert.equal(r.status, 500);
       assert.equal(r.json.error.code, "STYX_INTERNAL");
       assert.equal((await s.request("GET", `/v1/styx/golems/${g.id}`, { token: u.key })).json.status, "provisioning");
-      assert.equal((raw.prepare("SELECT COUNT(*) AS n FROM entries").get() as { n: number }).n, entriesBefore);
-      assert.equal((raw.prepare("SELECT COUNT(*) AS n FROM pheromones").get() as { n: number }).n, phBefore);
-      assert.equal(raw.prepare("SELECT * FROM deaths WHERE golem_id = ?").get(g.id), undefined);
+      assert.equal(await count("entries"), entriesBefore);
+      assert.equal(await count("pheromones"), phBefore);
+      assert.deepEqual(await s.sql(`SELECT * FROM deaths WHERE golem_id = '${g.id}'`), []);
       const sensed = await s.request("GET", "/v1/styx/pheromone/sense?domains=defi", { token: u.key });
       const classes = sensed.json.domains.defi.pheromones.map((p: { class: string }) => p.class);
       assert.ok(!classes.includes("fine"), `sense shows nothing of the rolled-back deposit: ${classes}`);
 
-      raw.exec("DROP TRIGGER fail_midway");
+      await s.sql(s.profile === "micro" ? "DROP TRIGGER fail_midway" : "DROP TRIGGER fail_midway ON pheromones");
       const retry = await s.request("POST", "/v1/styx/bloodstain", { token: u.key, body });
       assert.equal(retry.status, 201, "the same upload succeeds once the fault is gone");
     } finally {
-      raw.close();
+      await s.sql(s.profile === "micro" ? "DROP TRIGGER IF EXISTS fail_midway" : "DROP TRIGGER IF EXISTS fail_midway ON pheromones");
     }
   });
 

@@ -13,9 +13,10 @@ describe("operations surface", () => {
     const r = await s.request("GET", "/v1/styx/health");
     assert.equal(r.status, 200);
     assert.equal(r.json.status, "ok");
-    assert.equal(r.json.profile, "micro");
-    assert.equal(r.json.dependencies.sqlite.status, "up");
-    assert.equal(r.json.dependencies.data_dir.status, "up");
+    assert.equal(r.json.profile, s.profile);
+    const deps = s.profile === "micro" ? ["sqlite", "data_dir"] : ["postgres", "nats", "redis", "s3"];
+    assert.deepEqual(Object.keys(r.json.dependencies).sort(), deps.sort());
+    for (const d of deps) assert.equal(r.json.dependencies[d].status, "up", `${d}: ${JSON.stringify(r.json.dependencies[d])}`);
   });
 
   it("exposes the SPEC metric names after traffic", async () => {
