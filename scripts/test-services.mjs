@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The service-backed suite: the whole integration suite on both profiles (micro, then macro
 // over the local PostgreSQL, NATS, Redis and an in-process S3 server), then test/services
-// (adapter contracts on the real services, multi-gateway and fault tests). Never skips: a
+// (adapter contracts on the real services, multi-gateway tests), then test/faults (restarts
+// of the services under load). Never skips: a
 // service that is down fails the tests that need it. Leftover test clusters of earlier runs are
 // dropped first.
 import { spawnSync } from "node:child_process";
@@ -15,6 +16,8 @@ const steps = [
   ["integration (micro)", ["scripts/run-tests.mjs", "test/integration"], { STYX_TEST_PROFILE: "micro" }],
   ["integration (macro)", ["scripts/run-tests.mjs", "test/integration"], { STYX_TEST_PROFILE: "macro" }],
   ["services", ["scripts/run-tests.mjs", "test/services"], {}],
+  // Restarts the machine's PostgreSQL, NATS and Redis: last, and alone.
+  ["faults", ["scripts/run-tests.mjs", "test/faults"], {}],
 ];
 const failed = [];
 for (const [name, args, env] of steps) {

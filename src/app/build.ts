@@ -4,6 +4,7 @@ import type { Config } from "../config/load.js";
 import type { EventBus } from "../core/fabric/event-bus.js";
 import { streamKind } from "../core/fabric/streams.js";
 import { AuthService } from "../core/identity/auth-service.js";
+import { cacheCredentials } from "../core/identity/credential-cache.js";
 import { IdentityService } from "../core/identity/identity-service.js";
 import { Tenancy } from "../core/identity/tenancy.js";
 import type { AuditLog } from "../core/platform/audit.js";
@@ -62,10 +63,19 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
   const storage = await openStorage(config, clock);
   try {
     const adminToken = await resolveAdminToken(config, storage.secrets);
-    const tenancy = new Tenancy({ identity: storage.identity, audit: storage.audit });
-    const identity = new IdentityService({ store: storage.identity, audit: storage.audit, clock });
+    // Every request looks its key up: remembered for 5 s, forgotten at once on revocation (on every gateway, by signal).
+    const signals = storage.cluster?.signals;
+    const identityStore = cacheCredentials(storage.identity, {
+      clock,
+      ...(signals ? { onRevoked: (id: string) => signals.publish(REVOKED_TOPIC, { key_id: id }) } : {}),
+    });
+    signals?.subscribe(REVOKED_TOPIC, (p) => {
+      if (typeof p.key_id === "string") identityStore.forget(p.key_id);
+    });
+    const tenancy = new Tenancy({ identity: identityStore, audit: storage.audit });
+    const identity = new IdentityService({ store: identityStore, audit: storage.audit, clock });
     const auth = new AuthService({
-      store: storage.identity,
+      store: identityStore,
       audit: storage.audit,
       clock,
       verifier: new ViemSignatureVerifier(),
@@ -125,7 +135,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       : undefined;
     const coordination = buildCoordination({
       stores: storage.coordination,
-      identityStore: storage.identity,
+      identityStore,
       identity,
       knowledge: knowledge.service,
       fabric: fabric.service,
@@ -169,7 +179,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       load,
       metrics,
       knowledge: knowledge.service,
-      identityStore: storage.identity,
+      identityStore,
       embedDim: config.embedDim,
       blobs: storage.blobs,
       blobMaxBytes: config.blobMaxBytes,
@@ -244,6 +254,9 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
 function forwardWake(signals: Signals): (name: string, delayMs: number) => void {
   return (name, delayMs) => signals.publish(WAKE_TOPIC, { task: name, delay_ms: delayMs });
 }
+
+/** Signal topic of revoked API keys (every gateway forgets them at once). */
+const REVOKED_TOPIC = "key-revoked";
 
 /** Signal topic of forwarded task wake-ups. */
 const WAKE_TOPIC = "task-wake";

@@ -129,6 +129,39 @@ describe("Two macronode gateways over the same services", () => {
   });
 });
 
+describe("A key revoked on one gateway", () => {
+  const cluster = testCluster();
+  let s3: S3Server;
+  let a: Gateway;
+  let b: Gateway;
+
+  before(async () => {
+    s3 = await startS3Server();
+    [a, b] = await Promise.all([startGateway(cluster.name, s3), startGateway(cluster.name, s3)]);
+  });
+
+  after(async () => {
+    await Promise.allSettled([a?.stop(), b?.stop()]);
+    await s3?.close();
+    await cluster.drop();
+  });
+
+  it("is refused on the other within 1 s, though B had it cached", async () => {
+    const id = `rv-${Date.now().toString(36)}`;
+    assert.equal((await a.request("POST", "/v1/admin/users", { token: GATEWAY_ADMIN_TOKEN, body: { id } })).status, 201);
+    const k = await a.request("POST", `/v1/admin/users/${id}/keys`, { token: GATEWAY_ADMIN_TOKEN, body: { name: "rv" } });
+    assert.equal((await b.request("GET", "/v1/styx/me", { token: k.json.key })).status, 200, "B knows (and caches) the key");
+    assert.equal((await a.request("DELETE", `/v1/admin/keys/${k.json.id}`, { token: GATEWAY_ADMIN_TOKEN })).status, 200);
+    const revokedAt = Date.now();
+    let status = 200;
+    while (status === 200 && Date.now() - revokedAt < 1000) {
+      status = (await b.request("GET", "/v1/styx/me", { token: k.json.key })).status;
+      if (status === 200) await sleep(20);
+    }
+    assert.equal(status, 401, "B still accepted the revoked key 1 s later");
+  });
+});
+
 describe("A rate-limit bucket shared by two gateways", () => {
   const cluster = testCluster();
   let s3: S3Server;
