@@ -30,6 +30,14 @@ end
 return #ids
 `;
 
+/** A user's golems in one round trip: each member's state (a member whose hash is gone yields false). KEYS[1] the user's set. */
+const OF_USER_SCRIPT = `
+local ids = redis.call('SMEMBERS', KEYS[1])
+local out = {}
+for i, id in ipairs(ids) do out[i] = redis.call('HGET', ARGV[1] .. 'presence:g:' .. id, 's') end
+return out
+`;
+
 /** Golems forgotten per sweep script run, so one run never blocks Redis for long. */
 const SWEEP_BATCH = 500;
 /** Golems read per pipeline in activeSince. */
@@ -47,6 +55,7 @@ interface PresenceCommands {
     prefix: string,
   ): Promise<null>;
   styxPresenceSweep(seen: string, before: number, prefix: string, limit: number): Promise<number>;
+  styxPresenceOfUser(u: string, prefix: string): Promise<(string | null)[]>;
 }
 
 /**
@@ -62,6 +71,7 @@ export class RedisPresence implements Presence {
     if (!("styxPresenceBeat" in redis)) {
       redis.defineCommand("styxPresenceBeat", { numberOfKeys: 3, lua: BEAT_SCRIPT });
       redis.defineCommand("styxPresenceSweep", { numberOfKeys: 1, lua: SWEEP_SCRIPT });
+      redis.defineCommand("styxPresenceOfUser", { numberOfKeys: 1, lua: OF_USER_SCRIPT });
     }
     this.#redis = redis as Redis & PresenceCommands;
     this.#prefix = redis.options.keyPrefix ?? "";
@@ -81,9 +91,12 @@ export class RedisPresence implements Presence {
   }
 
   async ofUser(userId: string): Promise<GolemPresence[]> {
-    const ids = await this.#redis.smembers(`presence:u:${userId}`);
+    const states = await this.#redis.styxPresenceOfUser(`presence:u:${userId}`, this.#prefix);
     // The owner is checked again on each golem: a set member is never trusted for tenancy.
-    return (await this.#read(ids)).filter((p) => p.userId === userId);
+    return states
+      .filter((json): json is string => typeof json === "string")
+      .map((json) => JSON.parse(json) as GolemPresence)
+      .filter((p) => p.userId === userId);
   }
 
   async ofGolem(golemId: string): Promise<GolemPresence | undefined> {
