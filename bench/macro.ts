@@ -33,7 +33,8 @@ import { dropClusters, macroEnv, newCluster, SERVICES } from "../src/testing/ser
 import { CLI } from "../src/testing/spawn.js";
 import { cpuMs, int, machine, ms, pct, publishReport, table } from "./lib/common.js";
 import { createGolems, createUser, forkChild, freePort, type Json, SERVER_ENV, serveParent } from "./lib/fabric.js";
-import { type LoadResult, runLoad } from "./lib/load-client.js";
+// Types only: load-client.ts answers the first message of any process started with --child, this one's child included.
+import type { LoadJob, LoadResult } from "./lib/load-client.js";
 import { type CpuGroup, cpuDelta, localPortsTo, sampleCpu } from "./lib/service-cpu.js";
 
 const SECONDS = Number(process.env.MACRO_SECONDS ?? 10);
@@ -67,7 +68,9 @@ interface ServerProcess {
  */
 async function serve(args: string[], env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort();
-  const proc = spawn(process.execPath, [CLI, "serve", "--host", "127.0.0.1", "--port", String(port), ...args], {
+  // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the servers (as bench/lib/fabric.ts)
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const proc = spawn(process.execPath, [...nodeArgs, CLI, "serve", "--host", "127.0.0.1", "--port", String(port), ...args], {
     env: { PATH: process.env.PATH ?? "", ...ENV, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -168,14 +171,21 @@ async function connectEvents(msg: { key: string; sender: string; surfaces: strin
   const surfaces: WebSocket[] = [];
   for (const url of msg.surfaces) {
     let expect = -1;
+    let lastSeq = 0;
+    let trail = 0;
     const ws = await openSocket(url, msg.token, t, (f) => {
       const n = f.payload?.n;
-      if (typeof n !== "number") return;
+      if (f.channel !== "golem:tick" || typeof n !== "number") return;
       const now = performance.now();
+      if (trail > 0 && trail-- > 0) target.anomalies.push(`  then ${n} (seq ${f.seq})`);
       if (expect !== -1 && n !== expect) {
         target.outOfOrder++;
-        if (target.anomalies.length < 5) target.anomalies.push(`expected ${expect}, got ${n} (seq ${f.seq})`);
+        if (target.anomalies.length < 3) {
+          target.anomalies.push(`expected ${expect} after seq ${lastSeq}, got ${n} (seq ${f.seq})`);
+          trail = 2;
+        }
       }
+      lastSeq = f.seq;
       expect = n + 1;
       const r = run;
       const i = r ? n - r.base : -1;
@@ -339,10 +349,8 @@ async function measured<T>(t: Topology, body: () => Promise<T>): Promise<{ r: T;
 }
 
 /** `job` split over the topology's servers (concurrency shared out), run at once; results merged. */
-async function httpLoad(
-  servers: readonly ServerProcess[],
-  job: (server: number, url: string) => Parameters<typeof runLoad>[0],
-): Promise<LoadResult> {
+async function httpLoad(servers: readonly ServerProcess[], job: (server: number, url: string) => LoadJob): Promise<LoadResult> {
+  const { runLoad } = await import("./lib/load-client.js");
   const rs = await Promise.all(servers.map((s, i) => runLoad(job(i, s.url))));
   const statuses: Record<string, number> = {};
   for (const r of rs) for (const [k, v] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
@@ -433,12 +441,35 @@ function countersDelta(a: Counters, b: Counters): Counters {
   return { commits: b.commits - a.commits, byCmd };
 }
 
-/** The NATS server's version, from its INFO line. */
-async function natsVersion(): Promise<string> {
+/** The NATS server's version and one-at-a-time round trips (ms) to each service from this process. */
+async function serviceFloors(sql: postgres.Sql, redis: Redis, schema: string): Promise<{ natsVersion: string; rows: string[][] }> {
   const { connect } = await import("@nats-io/transport-node");
   const nc = await connect({ servers: SERVICES.natsUrl });
+  const n = 500;
+  const time = async (f: () => Promise<unknown>) => {
+    for (let i = 0; i < 20; i++) await f();
+    const lat: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t = performance.now();
+      await f();
+      lat.push(performance.now() - t);
+    }
+    return [ms(pct(lat, 0.5), 3), ms(pct(lat, 0.99), 3)];
+  };
   try {
-    return nc.info?.version ?? "?";
+    await sql`CREATE TABLE ${sql(schema)}.bench_rtt (id bigserial PRIMARY KEY, v text)`;
+    return {
+      natsVersion: nc.info?.version ?? "?",
+      rows: [
+        ["PostgreSQL `SELECT 1`", ...(await time(() => sql`SELECT 1`))],
+        [
+          "PostgreSQL `INSERT` of one row, autocommit (a durable commit)",
+          ...(await time(() => sql`INSERT INTO ${sql(schema)}.bench_rtt (v) VALUES ('x')`)),
+        ],
+        ["Redis `PING`", ...(await time(() => redis.ping()))],
+        ["NATS round trip (`PING`/`PONG`)", ...(await time(() => nc.rtt()))],
+      ],
+    };
   } finally {
     await nc.close();
   }
@@ -510,8 +541,14 @@ async function main(): Promise<void> {
     for (const t of topologies) await phase("paced", t, () => events(client as Client, t, { durationMs: PACED_S * 1000, rate: RATE }));
     const [pgv] = await sql<{ v: string }[]>`SELECT current_setting('server_version') AS v`;
     const redisV = /redis_version:(\S+)/.exec(await redis.info("server"))?.[1];
-    const natsV = await natsVersion();
-    report(topologies, res, counters, `PostgreSQL ${pgv?.v.split(" ")[0]}, NATS ${natsV} with JetStream, Redis ${redisV}`);
+    const floors = await serviceFloors(sql, redis, clusters[0] as string);
+    report(
+      topologies,
+      res,
+      counters,
+      `PostgreSQL ${pgv?.v.split(" ")[0]}, NATS ${floors.natsVersion} with JetStream, Redis ${redisV}`,
+      floors.rows,
+    );
   } finally {
     client?.end();
     await Promise.allSettled(
@@ -575,6 +612,7 @@ function report(
   res: Map<string, Map<string, Phase>>,
   counters: Map<string, Counters>,
   versions: string,
+  floors: string[][],
 ): void {
   const get = (t: Topology, what: string) => res.get(t.name)?.get(what) as Phase;
   const cpuHead = [
@@ -659,6 +697,16 @@ function report(
         return `${t.name}: ${share(perSec(p), perSec(m))} of micronode's ${unit}/s at ${(per(p, ALL) / per(m, ALL)).toFixed(1)}× its CPU per operation (all processes)`;
       })
       .join("; ");
+  const split = (what: string) =>
+    topologies
+      .filter((t) => t.macro)
+      .map((t) => {
+        const p = get(t, what);
+        const all = per(p, ALL);
+        const part = (g: (CpuGroup | "s3")[]) => share(per(p, g), all);
+        return `${t.name}: server processes ${part(["gateways"])}, PostgreSQL ${part(["pgBackends", "pgShared"])}, nats-server ${part(["nats"])}, redis-server ${part(["redis"])}, S3 ${part(["s3"])}`;
+      })
+      .join("; ");
   const sockets = topologies.map((t) => {
     const e = [get(t, "events"), get(t, "paced")].map((p) => p.extra as EventResult);
     const last = e[1] as EventResult;
@@ -724,6 +772,12 @@ function report(
     eventTable("paced"),
     "",
     `Throughput and CPU against micronode: writes — ${ratios("writes", "writes")}. Deposits — ${ratios("deposits", "deposits")}. Events — ${ratios("events", "events")}.`,
+    "",
+    `Where the macronode's CPU goes (share of its CPU per operation): writes — ${split("writes")}. Deposits — ${split("deposits")}. Events — ${split("events")}.`,
+    "",
+    "Round trips from the bench process to each service, one at a time, 500 after 20 warm-up, measured after the phases in the same run:",
+    "",
+    table(["Round trip", "p50 (ms)", "p99 (ms)"], floors),
     "",
     "Where the macronode's time goes (pg_stat_activity of the gateways' PostgreSQL connections sampled every 20 ms: state / wait event, share of samples; " +
       "`idle in transaction / Client:ClientRead` is an open transaction waiting for the gateway's next statement; Redis calls per operation by command " +
