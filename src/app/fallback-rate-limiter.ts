@@ -2,8 +2,10 @@ import type { BucketSpec, RateLimiter, TakeResult } from "../core/platform/rate-
 
 /**
  * The shared (Redis) buckets, or this process's own while the shared store fails: an outage
- * of Redis degrades limits to per-gateway ones instead of refusing every request. `onFallback`
- * hears of each failure (for logs; the next take tries the shared store again).
+ * of Redis degrades limits to per-gateway ones instead of refusing every request. (Writes are
+ * shed meanwhile anyway — Redis is one of the readiness dependencies — so this is what keeps
+ * reads and sockets answering.) `onFallback` hears of each failure (for logs; the next take
+ * tries the shared store again).
  */
 export class FallbackRateLimiter implements RateLimiter {
   readonly #primary: RateLimiter;

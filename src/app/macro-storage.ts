@@ -1,6 +1,6 @@
 import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
 import { JetStreamHistory } from "../adapters/nats/jetstream-history.js";
-import { connectNats } from "../adapters/nats/nats-connection.js";
+import { connectNats, isNatsOutage } from "../adapters/nats/nats-connection.js";
 import { NatsEventBus } from "../adapters/nats/nats-event-bus.js";
 import { NatsSignals } from "../adapters/nats/nats-signals.js";
 import { isPostgresOutage, migratePostgres, openPostgres, type PgSql } from "../adapters/postgres/database.js";
@@ -81,7 +81,8 @@ export async function openMacroStorage(config: Config, clock: Clock): Promise<St
         async openFabric({ retentionMs }) {
           const history = new JetStreamHistory({ nats, cluster, retentionMs, clock });
           await history.open();
-          return { history, bus: new NatsEventBus(history), flush: () => history.flush(), close: () => history.close() };
+          const bus = guardOutages(new NatsEventBus(history), "NATS JetStream", isNatsOutage);
+          return { history, bus, flush: () => history.flush(), close: () => history.close() };
         },
       },
       checks: [

@@ -11,6 +11,10 @@ export type OutageTest = (err: unknown) => boolean;
  */
 export function guardOutages<T extends object>(target: T, service: string, isOutage: OutageTest): T {
   return new Proxy(target, {
+    // Setters (e.g. a bus's onError) run on the target too.
+    set(obj, prop, value) {
+      return Reflect.set(obj, prop, value);
+    },
     get(obj, prop) {
       // The target itself as receiver: getters and methods reach its #private fields.
       const value = Reflect.get(obj, prop) as unknown;

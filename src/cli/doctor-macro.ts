@@ -89,7 +89,8 @@ async function checkS3(config: Config): Promise<Finding> {
   const bucket = config.s3.bucket as string;
   const blobs = new S3BlobStore(s3Options(config, bucket));
   try {
-    const status = await blobs.check();
+    // The first request of a fresh process loads the SDK's credential chain: allow it 5 s.
+    const status = await blobs.check(5000);
     const where = `${config.s3.endpoint ? shown(config.s3.endpoint) : "AWS S3"} bucket ${bucket}`;
     return status.status === "up"
       ? { level: "ok", what: "s3", detail: `${where} reachable` }

@@ -37,7 +37,7 @@ export const SETTINGS = {
   STYX_AMNESIA: { parse: parseBool, default: "0", doc: "RAM only: nothing is written to disk; everything is gone at exit." },
   STYX_ADMIN_TOKEN: {
     parse: parseAdminToken,
-    doc: "Admin shared secret (≥ 16 chars). Unset: generated, stored 0600 in the data dir, printed once.",
+    doc: "Admin shared secret (≥ 16 chars). Unset: generated, stored (0600 in the data dir; macronode: the cluster's database), printed once.",
     secret: true,
   },
   STYX_CLUSTER: {

@@ -15,6 +15,29 @@ export function runCli(args: string[], opts: { env?: Record<string, string>; cwd
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * `runCli` without blocking this process: for a CLI that talks to a server living in the test
+ * process itself (the in-process S3 server cannot answer while spawnSync waits).
+ */
+export function runCliAsync(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: { ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout?.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr?.on("data", (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
 /** A `styx serve` child process that has logged its URL. */
 export interface ServerProcess {
   readonly url: string;

@@ -66,6 +66,7 @@ describe("Faults under load: PostgreSQL, NATS and Redis restarted in turn", { ti
     const surface = await TestSocket.connect(b.url, key);
     const ackedEvents = new Map<number, number>(); // seq → n
     let eventErrors = 0;
+    const eventErrorCodes = new Map<string, number>();
     const eventLoop = async () => {
       let n = 0;
       while (!stop) {
@@ -80,7 +81,11 @@ describe("Faults under load: PostgreSQL, NATS and Redis restarted in turn", { ti
         );
         for (const [i, f] of answers) {
           if (f?.type === "ack") ackedEvents.set(f.seq, i);
-          else eventErrors++;
+          else {
+            eventErrors++;
+            const code = f?.type === "error" ? String(f.code) : "no answer";
+            eventErrorCodes.set(code, (eventErrorCodes.get(code) ?? 0) + 1);
+          }
         }
         await sleep(50);
       }
@@ -143,6 +148,7 @@ describe("Faults under load: PostgreSQL, NATS and Redis restarted in turn", { ti
       );
     }
     assert.equal(statuses.get(500) ?? 0, 0, `500s answered: ${JSON.stringify([...statuses])}`);
+    assert.equal(eventErrorCodes.get("STYX_INTERNAL") ?? 0, 0, `socket errors: ${JSON.stringify([...eventErrorCodes])}`);
 
     // Every acknowledged write is in PostgreSQL.
     const sql = postgres(SERVICES.databaseUrl, { max: 1, onnotice: () => {} });
@@ -174,6 +180,7 @@ describe("Faults under load: PostgreSQL, NATS and Redis restarted in turn", { ti
       statuses: Object.fromEntries(statuses),
       events_acked: ackedEvents.size,
       event_errors: eventErrors,
+      event_error_codes: Object.fromEntries(eventErrorCodes),
       recovery_ms: Object.fromEntries(Object.entries(readiness).map(([k, v]) => [k, v.recoveredMs])),
     };
     console.log(`# faults: ${JSON.stringify(summary)}`);

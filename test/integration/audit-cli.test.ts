@@ -7,7 +7,7 @@ import Database from "better-sqlite3";
 import { runCli } from "../../src/testing/spawn.js";
 import { microOnly, startTestServer } from "../../src/testing/test-server.js";
 
-describe("styx audit verify", microOnly("edits the SQLite file (PostgreSQL: test/services/audit-macro.test.ts)"), () => {
+describe("styx audit verify", microOnly("edits the SQLite file (PostgreSQL: test/services/cli-macro.test.ts)"), () => {
   const root = mkdtempSync(join(tmpdir(), "styx-audit-"));
   const original = join(root, "original");
   let records = 0;

@@ -126,3 +126,8 @@ export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Prom
   });
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
+
+/** Whether `err` means JetStream could not take a publish now (down, timed out, contended): retryable, never the client's fault. */
+export function isNatsOutage(err: unknown): boolean {
+  return err instanceof Error && (err.name === "NatsUnavailableError" || err.name === "EventPublishError");
+}

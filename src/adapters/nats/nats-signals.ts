@@ -9,7 +9,7 @@ const TOPIC = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 
 /**
  * Signals between the gateways of one cluster over core NATS (`<cluster>.sig.<topic>`), e.g.
- * vector-index updates and cache invalidations. At most once, no history: a gateway that is
+ * vector-index updates, key revocations, task wake-ups. At most once, no history: a gateway that is
  * disconnected misses what was sent meanwhile (and a publish while down is dropped).
  */
 export class NatsSignals implements Signals {

@@ -47,10 +47,11 @@ export class PostgresCladeStore implements CladeStore {
     if (to.length === 0) return 0;
     const json = JSON.stringify(event);
     return this.#sql.begin(async (tx) => {
-      // Locks are taken in one order (sorted keys) so two multi-recipient enqueues cannot deadlock.
+      // Locks are taken in one order (sorted keys) so two multi-recipient enqueues cannot deadlock;
+      // keyed by schema too, so clusters sharing a database never wait on each other.
       await tx`
         SELECT pg_advisory_xact_lock(${OUTBOX_LOCK}, k)
-        FROM (SELECT DISTINCT hashtext(r) AS k FROM unnest(${tx.array(to)}::text[]) AS r ORDER BY k) AS keys`;
+        FROM (SELECT DISTINCT hashtext(current_schema() || r) AS k FROM unnest(${tx.array(to)}::text[]) AS r ORDER BY k) AS keys`;
       await tx`
         INSERT INTO clade_outbox (recipient, event, created_at, expires_at)
         SELECT r, ${json}, ${event.ts}, ${expiresAt} FROM unnest(${tx.array(to)}::text[]) AS r`;

@@ -39,6 +39,7 @@ const CELL_LOCK = 0x5759_0004;
 /**
  * Takes the cell locks of `cells` in the caller's transaction, in one global order (sorted
  * hash keys), so a transaction depositing into several cells cannot deadlock with another.
+ * Keys include the schema: clusters sharing a database never wait on each other's cells.
  * Re-taking a held lock is free, so `depositWith` may follow.
  */
 export async function lockPheromoneCells(tx: PgTx, cells: readonly Pick<PheromoneDeposit, "domain" | "regime">[]): Promise<void> {
@@ -46,7 +47,7 @@ export async function lockPheromoneCells(tx: PgTx, cells: readonly Pick<Pheromon
   if (keys.length === 0) return;
   await tx`
     SELECT pg_advisory_xact_lock(${CELL_LOCK}, k)
-    FROM (SELECT DISTINCT hashtext(c) AS k FROM unnest(${tx.array(keys)}::text[]) AS c ORDER BY k) AS keys`;
+    FROM (SELECT DISTINCT hashtext(current_schema() || c) AS k FROM unnest(${tx.array(keys)}::text[]) AS c ORDER BY k) AS keys`;
 }
 
 /** One text per cell; JSON keeps ("a|b", "c") apart from ("a", "b|c"). */

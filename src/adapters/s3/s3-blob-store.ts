@@ -110,9 +110,10 @@ export class S3BlobStore implements BlobStore {
   readonly name = "s3";
 
   /** HeadBucket round trip: up with its latency, or down with the reason; never throws. */
-  check(): Promise<DependencyStatus> {
+  /** HeadBucket within `timeoutMs` (default 1 s: readiness samples every second; a one-shot check may allow more). */
+  check(timeoutMs = 1000): Promise<DependencyStatus> {
     return probe(async () => {
-      await this.#s3.send(new HeadBucketCommand({ Bucket: this.#bucket }), { abortSignal: AbortSignal.timeout(1000) });
+      await this.#s3.send(new HeadBucketCommand({ Bucket: this.#bucket }), { abortSignal: AbortSignal.timeout(timeoutMs) });
       return `bucket ${this.#bucket}`;
     });
   }
