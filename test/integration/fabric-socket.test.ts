@@ -152,3 +152,38 @@ describe("WS /v1/styx/ws: admission, authentication and the frame envelope", () 
     await closing;
   });
 });
+
+describe("WS /v1/styx/ws: relayed events under the rate limit", () => {
+  it("grants tokens in arrival order: the first events are acked in seq order, the rest refused with STYX_RATE_LIMITED", async () => {
+    const s = await startTestServer({ env: { STYX_RATE_LIMIT: "1/s:12" } });
+    try {
+      const u = await s.user();
+      const g = await s.golem(u.key);
+      const { sock } = await TestSocket.connect(s.url, u.key);
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => sock.request({ type: "event", golem_id: g.id, event: { type: "golem:tick", i } })),
+      );
+      const acked = answers.filter((f) => f.type === "ack");
+      const refused = answers.filter((f) => f.type === "error");
+      assert.ok(acked.length >= 5 && acked.length <= 12, `${acked.length} of 20 acked with a burst of 12`);
+      assert.equal(acked.length + refused.length, 20, "every event answered");
+      assert.ok(
+        refused.every((f) => f.code === "STYX_RATE_LIMITED"),
+        `refusals: ${JSON.stringify(refused.map((f) => f.code))}`,
+      );
+      const firstRefused = answers.findIndex((f) => f.type === "error");
+      assert.ok(
+        answers.slice(firstRefused).every((f) => f.type === "error"),
+        "no event after a refused one got a token (one more second would be needed)",
+      );
+      assert.deepEqual(
+        acked.map((f) => f.seq),
+        Array.from({ length: acked.length }, (_, i) => i + 1),
+        "acked events numbered in the order sent",
+      );
+      await sock.close();
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -45,6 +45,8 @@ export class MessageHandler {
   readonly #limiter: RateLimiter;
   readonly #rate: BucketSpec;
   readonly #metrics: Metrics;
+  /** Per socket: resolves once its latest event's publish was started (the next one starts after it). */
+  readonly #relayTurn = new WeakMap<Connection, Promise<void>>();
   readonly #maxQueueBytes: number;
 
   constructor(deps: {
@@ -78,10 +80,10 @@ export class MessageHandler {
       conn.sendJson({ type: "pong", ...(msg.id !== undefined ? { id: msg.id } : {}) });
       return undefined;
     }
+    // An event's token is taken inside its pipeline (see #event); every other message waits for it here.
+    if (msg.type === "event") return this.#event(conn, msg);
     await this.#limit(conn);
     switch (msg.type) {
-      case "event":
-        return this.#event(conn, msg);
       case "subscribe":
       case "unsubscribe":
         await this.#subscribe(conn, msg);
@@ -209,6 +211,12 @@ export class MessageHandler {
     if (msg.id !== undefined) conn.sendJson({ type: "ack", id: msg.id });
   }
 
+  /**
+   * A relayed event: checked at once, then its rate-limit take and its publish run in the
+   * background (`settled`). Takes are issued in arrival order and each publish starts only
+   * after the previous event's did, so a socket's events keep their order while neither the
+   * limiter's round trip (Redis on a macronode) nor the history's makes the next event wait.
+   */
   async #event(conn: Connection, msg: EventMessage): Promise<Pipelined> {
     this.#scope(conn, "write");
     const golem = await this.#golem(conn, msg.golem_id);
@@ -216,9 +224,25 @@ export class MessageHandler {
       throw new StyxError("STYX_PAYLOAD_TOO_LARGE", `A relayed event is at most ${MAX_EVENT_BYTES} bytes of JSON.`);
     }
     await this.identify(conn, golem.id);
-    const settled = this.#fabric.relay(golem, msg.event).then((e) => {
-      if (msg.id !== undefined) conn.sendJson({ type: "ack", id: msg.id, stream: e.stream, seq: e.seq });
-    });
+    const allowed = this.#limit(conn);
+    allowed.catch(() => {}); // a refusal is answered through `settled`, maybe a few turns later
+    const previous = this.#relayTurn.get(conn) ?? Promise.resolve();
+    let published: Promise<SequencedEvent> | undefined;
+    // Resolves the moment this event's publish was started: the next event's publish waits for that.
+    const started = previous
+      .then(() => allowed)
+      .then(() => {
+        published = this.#fabric.relay(golem, msg.event);
+      });
+    this.#relayTurn.set(
+      conn,
+      started.catch(() => {}),
+    );
+    const settled = started
+      .then(() => published as Promise<SequencedEvent>)
+      .then((e) => {
+        if (msg.id !== undefined) conn.sendJson({ type: "ack", id: msg.id, stream: e.stream, seq: e.seq });
+      });
     return { settled };
   }
 
