@@ -4,7 +4,7 @@ import type { Config } from "../config/load.js";
 import type { EventBus } from "../core/fabric/event-bus.js";
 import { streamKind } from "../core/fabric/streams.js";
 import { AuthService } from "../core/identity/auth-service.js";
-import { cacheCredentials } from "../core/identity/credential-cache.js";
+import { cacheCredentials, KEY_REVOKED_SIGNAL } from "../core/identity/credential-cache.js";
 import { IdentityService } from "../core/identity/identity-service.js";
 import { Tenancy } from "../core/identity/tenancy.js";
 import type { AuditLog } from "../core/platform/audit.js";
@@ -63,15 +63,20 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
   const storage = await openStorage(config, clock);
   try {
     const adminToken = await resolveAdminToken(config, storage.secrets);
-    // Every request looks its key up: remembered for 5 s, forgotten at once on revocation (on every gateway, by signal).
+    // Macronode: every request looks its key up in PostgreSQL; remembered for 5 s, forgotten at once
+    // on revocation (on every gateway, by signal). A micronode's lookup is a local SQLite read, and
+    // an offline `styx keys revoke` must take effect at once: no cache there.
     const signals = storage.cluster?.signals;
-    const identityStore = cacheCredentials(storage.identity, {
-      clock,
-      ...(signals ? { onRevoked: (id: string) => signals.publish(REVOKED_TOPIC, { key_id: id }) } : {}),
+    const cached = signals
+      ? cacheCredentials(storage.identity, {
+          clock,
+          onRevoked: (id: string) => signals.publish(KEY_REVOKED_SIGNAL, { key_id: id }),
+        })
+      : undefined;
+    signals?.subscribe(KEY_REVOKED_SIGNAL, (p) => {
+      if (typeof p.key_id === "string") cached?.forget(p.key_id);
     });
-    signals?.subscribe(REVOKED_TOPIC, (p) => {
-      if (typeof p.key_id === "string") identityStore.forget(p.key_id);
-    });
+    const identityStore = cached ?? storage.identity;
     const tenancy = new Tenancy({ identity: identityStore, audit: storage.audit });
     const identity = new IdentityService({ store: identityStore, audit: storage.audit, clock });
     const auth = new AuthService({
@@ -254,9 +259,6 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
 function forwardWake(signals: Signals): (name: string, delayMs: number) => void {
   return (name, delayMs) => signals.publish(WAKE_TOPIC, { task: name, delay_ms: delayMs });
 }
-
-/** Signal topic of revoked API keys (every gateway forgets them at once). */
-const REVOKED_TOPIC = "key-revoked";
 
 /** Signal topic of forwarded task wake-ups. */
 const WAKE_TOPIC = "task-wake";

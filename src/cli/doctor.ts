@@ -34,7 +34,18 @@ export async function doctor(argv: string[]): Promise<number> {
   }
   if (config) {
     if (config.profile === "macro") findings.push(...(await (await import("./doctor-macro.js")).checkMacro(config)));
-    else if (!config.amnesia) checkDataDir(config, findings);
+    else {
+      if (!config.amnesia) checkDataDir(config, findings);
+      const unused: [string, string | undefined][] = [
+        ["postgres", config.databaseUrl],
+        ["nats", config.natsUrl],
+        ["redis", config.redisUrl],
+        ["s3", config.s3.endpoint],
+      ];
+      for (const [what, url] of unused) {
+        if (url) findings.push({ level: "warn", what, detail: `set, but a micronode does not use it (STYX_PROFILE=macro does)` });
+      }
+    }
     if (config.embedderUrl) findings.push(await reach("embedder", config.embedderUrl));
   }
   for (const f of findings) console.log(`${f.level.toUpperCase().padEnd(4)}  ${f.what.padEnd(10)} ${f.detail}`);

@@ -1,3 +1,4 @@
+import { KEY_REVOKED_SIGNAL } from "../core/identity/credential-cache.js";
 import { SCOPES, type Scope } from "../core/identity/types.js";
 import { systemClock } from "../core/platform/clock.js";
 import { presentKey } from "../server/presenters/identity.js";
@@ -43,7 +44,12 @@ export async function keys(argv: string[]): Promise<number> {
   }
   const keyId = positionals[1];
   if (!keyId) throw new CliError("usage: styx keys revoke KEY_ID", 2);
-  const key = await withStore(config, ({ identity }) => identity.revokeKey("cli", keyId));
+  const key = await withStore(config, async ({ identity, storage }) => {
+    const revoked = await identity.revokeKey("cli", keyId);
+    // Macronode: the running gateways cache keys for 5 s; tell them now.
+    storage.cluster?.signals.publish(KEY_REVOKED_SIGNAL, { key_id: keyId });
+    return revoked;
+  });
   console.log(JSON.stringify(presentKey(key, systemClock.now())));
   return 0;
 }

@@ -66,9 +66,13 @@ describe("the styx command", () => {
     const ok = runCli(["doctor"], { env });
     assert.equal(ok.code, 0, ok.stdout);
     for (const what of ["config", "data_dir", "admin", "sqlite", "schema"]) assert.match(ok.stdout, new RegExp(`OK\\s+${what}`));
-    const down = runCli(["doctor"], { env: { ...env, STYX_REDIS_URL: "redis://127.0.0.1:1" } });
+    // A micronode names macronode settings it ignores (test/services/cli-macro.test.ts checks them on a macronode).
+    const unused = runCli(["doctor"], { env: { ...env, STYX_REDIS_URL: "redis://127.0.0.1:1" } });
+    assert.equal(unused.code, 0, unused.stdout);
+    assert.match(unused.stdout, /WARN\s+redis\s+set, but a micronode does not use it/);
+    const down = runCli(["doctor"], { env: { ...env, STYX_EMBEDDER_URL: "http://127.0.0.1:1" } });
     assert.equal(down.code, 1);
-    assert.match(down.stdout, /FAIL\s+redis\s+redis:\/\/127\.0\.0\.1:1 unreachable/);
+    assert.match(down.stdout, /FAIL\s+embedder\s+http:\/\/127\.0\.0\.1:1 unreachable/);
   });
 
   it("audit verify passes on the log the commands above wrote", () => {

@@ -53,7 +53,7 @@ describe("styx migrate, doctor, serve and audit verify on a macronode", () => {
     assert.match(r.stdout, /FAIL\s+redis\s+redis:\/\/127\.0\.0\.1:1/);
   });
 
-  it("serves ready, then audit verify passes on the log it wrote and names an edited or deleted record", async () => {
+  it("serves ready, honours a CLI revocation at once, then audit verify passes on its log and names an edited record", async () => {
     const server = await spawnServer(["--profile", "macro"], { env: { PATH: process.env.PATH ?? "", ...env } });
     try {
       const ready = await fetch(`${server.url}/readyz`);
@@ -66,13 +66,23 @@ describe("styx migrate, doctor, serve and audit verify on a macronode", () => {
         });
         assert.equal(u.status, 201);
       }
+      // A key made and revoked offline by the CLI: the gateway, which cached it, refuses it at once.
+      const made = await runCliAsync(["keys", "create", "--user", "ann", "--name", "cli"], { env });
+      assert.equal(made.code, 0, made.stderr);
+      const { id: keyId, key: secret } = JSON.parse(made.stdout);
+      const me = () => fetch(`${server.url}/v1/styx/me`, { headers: { authorization: `Bearer ${secret}` } }).then((r) => r.status);
+      assert.equal(await me(), 200);
+      assert.equal((await runCliAsync(["keys", "revoke", keyId], { env })).code, 0);
+      let status = await me();
+      for (const until = Date.now() + 1000; status === 200 && Date.now() < until; ) status = await me();
+      assert.equal(status, 401, "the gateway still accepted a key the CLI revoked, 1 s later");
     } finally {
       server.proc.kill("SIGTERM");
       await server.exited;
     }
     const intact = await runCliAsync(["audit", "verify"], { env });
     assert.equal(intact.code, 0, intact.stderr);
-    assert.match(intact.stdout, /intact: 2 records/);
+    assert.match(intact.stdout, /intact: 4 records/, "two users, a key made, a key revoked");
 
     const sql = postgres(SERVICES.databaseUrl, { max: 1, onnotice: () => {} });
     try {

@@ -2,6 +2,9 @@ import type { Clock } from "../platform/clock.js";
 import type { IdentityStore } from "./identity-store.js";
 import type { ApiKey } from "./types.js";
 
+/** Signal topic on which a macronode tells every gateway (and CLI) of a revoked key: `{ key_id }`. */
+export const KEY_REVOKED_SIGNAL = "key-revoked";
+
 /** Options of the credential cache. */
 export interface CredentialCacheOptions {
   readonly clock: Clock;
