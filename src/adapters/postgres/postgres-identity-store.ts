@@ -1,9 +1,8 @@
 import type { IdentityStore } from "../../core/identity/identity-store.js";
-import type { ApiKey, Golem, GolemStatus, Scope, Session, Tier, User } from "../../core/identity/types.js";
+import type { ApiKey, Golem, Session, User } from "../../core/identity/types.js";
 import { StyxError } from "../../core/platform/errors.js";
+import { toGolem, toKey, toSession, toUser } from "../sql/identity-rows.js";
 import type { PgSql } from "./database.js";
-
-type Row = Record<string, unknown>;
 
 /** SQLSTATE of a unique or primary-key violation. */
 const UNIQUE_VIOLATION = "23505";
@@ -91,16 +90,7 @@ export class PostgresIdentityStore implements IdentityStore {
     );
   }
   async findSessionByHash(tokenHash: string): Promise<Session | undefined> {
-    const [r] = await this.#sql`SELECT * FROM sessions WHERE token_hash = ${tokenHash}`;
-    if (!r) return undefined;
-    return {
-      id: r.id as string,
-      tokenHash: r.token_hash as string,
-      userId: r.user_id as string,
-      golemId: (r.golem_id as string | null) ?? null,
-      createdAt: r.created_at as number,
-      expiresAt: r.expires_at as number,
-    };
+    return toSession((await this.#sql`SELECT * FROM sessions WHERE token_hash = ${tokenHash}`)[0]);
   }
 
   async purgeExpiredAuth(now: number): Promise<number> {
@@ -122,48 +112,4 @@ async function insert(query: PromiseLike<unknown>, what: string): Promise<void> 
     }
     throw err;
   }
-}
-
-function toUser(r: Row | undefined): User | undefined {
-  if (!r) return undefined;
-  return {
-    id: r.id as string,
-    walletAddress: (r.wallet_address as string | null) ?? null,
-    reputation: r.reputation as number,
-    tier: r.tier as Tier,
-    createdAt: r.created_at as number,
-    updatedAt: r.updated_at as number,
-  };
-}
-
-function toGolem(r: Row | undefined): Golem | undefined {
-  if (!r) return undefined;
-  return {
-    id: r.id as string,
-    userId: r.user_id as string,
-    generation: r.generation as number,
-    parentGolemId: (r.parent_golem_id as string | null) ?? null,
-    status: r.status as GolemStatus,
-    archetype: (r.archetype as string | null) ?? null,
-    walletAddress: (r.wallet_address as string | null) ?? null,
-    createdAt: r.created_at as number,
-    diedAt: (r.died_at as number | null) ?? null,
-    deathCause: (r.death_cause as string | null) ?? null,
-    ticksLived: r.ticks_lived as number,
-  };
-}
-
-function toKey(r: Row | undefined): ApiKey | undefined {
-  if (!r) return undefined;
-  return {
-    id: r.id as string,
-    userId: r.user_id as string,
-    golemId: (r.golem_id as string | null) ?? null,
-    name: r.name as string,
-    keyHash: r.key_hash as string,
-    scopes: JSON.parse(r.scopes as string) as Scope[],
-    createdAt: r.created_at as number,
-    expiresAt: (r.expires_at as number | null) ?? null,
-    revokedAt: (r.revoked_at as number | null) ?? null,
-  };
 }

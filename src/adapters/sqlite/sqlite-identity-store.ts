@@ -1,9 +1,9 @@
 import type { IdentityStore } from "../../core/identity/identity-store.js";
-import type { ApiKey, Golem, GolemStatus, Scope, Session, Tier, User } from "../../core/identity/types.js";
+import type { ApiKey, Golem, Session, User } from "../../core/identity/types.js";
 import { StyxError } from "../../core/platform/errors.js";
+import type { SqlRow as Row } from "../sql/codec.js";
+import { toGolem, toKey, toSession, toUser } from "../sql/identity-rows.js";
 import { isUniqueViolation, type SqliteDatabase } from "./database.js";
-
-type Row = Record<string, unknown>;
 
 /** IdentityStore on the micronode SQLite database. */
 export class SqliteIdentityStore implements IdentityStore {
@@ -91,16 +91,7 @@ export class SqliteIdentityStore implements IdentityStore {
     insert(() => this.#q.insertSession.run(s), "session");
   }
   async findSessionByHash(tokenHash: string): Promise<Session | undefined> {
-    const r = this.#q.sessionByHash.get(tokenHash) as Row | undefined;
-    if (!r) return undefined;
-    return {
-      id: r.id as string,
-      tokenHash: r.token_hash as string,
-      userId: r.user_id as string,
-      golemId: (r.golem_id as string | null) ?? null,
-      createdAt: r.created_at as number,
-      expiresAt: r.expires_at as number,
-    };
+    return toSession(this.#q.sessionByHash.get(tokenHash) as Row | undefined);
   }
 
   async purgeExpiredAuth(now: number): Promise<number> {
@@ -115,48 +106,4 @@ function insert(run: () => unknown, what: string): void {
     if (isUniqueViolation(err)) throw new StyxError("STYX_CONFLICT", `A resource with this ${what} already exists.`);
     throw err;
   }
-}
-
-function toUser(r: Row | undefined): User | undefined {
-  if (!r) return undefined;
-  return {
-    id: r.id as string,
-    walletAddress: (r.wallet_address as string | null) ?? null,
-    reputation: r.reputation as number,
-    tier: r.tier as Tier,
-    createdAt: r.created_at as number,
-    updatedAt: r.updated_at as number,
-  };
-}
-
-function toGolem(r: Row | undefined): Golem | undefined {
-  if (!r) return undefined;
-  return {
-    id: r.id as string,
-    userId: r.user_id as string,
-    generation: r.generation as number,
-    parentGolemId: (r.parent_golem_id as string | null) ?? null,
-    status: r.status as GolemStatus,
-    archetype: (r.archetype as string | null) ?? null,
-    walletAddress: (r.wallet_address as string | null) ?? null,
-    createdAt: r.created_at as number,
-    diedAt: (r.died_at as number | null) ?? null,
-    deathCause: (r.death_cause as string | null) ?? null,
-    ticksLived: r.ticks_lived as number,
-  };
-}
-
-function toKey(r: Row | undefined): ApiKey | undefined {
-  if (!r) return undefined;
-  return {
-    id: r.id as string,
-    userId: r.user_id as string,
-    golemId: (r.golem_id as string | null) ?? null,
-    name: r.name as string,
-    keyHash: r.key_hash as string,
-    scopes: JSON.parse(r.scopes as string) as Scope[],
-    createdAt: r.created_at as number,
-    expiresAt: (r.expires_at as number | null) ?? null,
-    revokedAt: (r.revoked_at as number | null) ?? null,
-  };
 }
