@@ -8,11 +8,12 @@ import type {
   TextHit,
   VectorBatch,
 } from "../../core/knowledge/entry-store.js";
-import type { Affect, Category, Entry, LetheCandidate, LetheEntry, NewEntry } from "../../core/knowledge/types.js";
+import type { Entry, LetheCandidate, LetheEntry, NewEntry } from "../../core/knowledge/types.js";
 import { namespaceOf } from "../../core/knowledge/types.js";
+import { concatVectors, fromBytes, type SqlRow as Row, toBytes } from "../sql/codec.js";
+import { toCandidate, toEntry, toLethe } from "../sql/entry-rows.js";
 import type { PgSql, PgTx } from "./database.js";
 
-type Row = Record<string, unknown>;
 /** Adds a parameter and returns its placeholder (`$n`). */
 type Bind = (value: unknown) => string;
 type Item = { entry: NewEntry; lethe?: LetheCandidate | undefined };
@@ -307,78 +308,5 @@ function* group(rows: readonly Row[], namespaces: (r: Row) => string[]): Iterabl
       groups.set(ns, g);
     }
   }
-  for (const [namespace, g] of groups) {
-    const dim = g.vecs[0]?.length ?? 0;
-    const vectors = new Float32Array(dim * g.vecs.length);
-    for (const [i, v] of g.vecs.entries()) vectors.set(v, i * dim);
-    yield { namespace, seqs: g.seqs, vectors };
-  }
-}
-
-/** A float32 vector as little-endian bytes (the SQLite blob layout), or null. */
-function toBytes(v: Float32Array | null): Buffer | null {
-  return v === null ? null : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-}
-
-/** Bytes back to a float32 vector, copied so it is aligned and owns its memory. */
-function fromBytes(b: Buffer | null): Float32Array | null {
-  if (b === null || b === undefined) return null;
-  const copy = new Uint8Array(b.byteLength);
-  copy.set(b);
-  return new Float32Array(copy.buffer);
-}
-
-function toEntry(r: Row): Entry {
-  return {
-    id: r.id as string,
-    seq: r.seq as number,
-    userId: r.user_id as string,
-    golemId: r.golem_id as string,
-    category: r.category as Category,
-    content: r.content as string,
-    contentHash: r.content_hash as string,
-    contentBlob: (r.content_blob as string | null) ?? null,
-    embedding: fromBytes(r.embedding as Buffer | null),
-    domain: (r.domain as string | null) ?? null,
-    regime: (r.regime as string | null) ?? null,
-    confidence: r.confidence as number,
-    affect: r.affect ? (JSON.parse(r.affect as string) as Affect) : null,
-    emotion: (r.emotion as string | null) ?? null,
-    metadata: JSON.parse(r.metadata as string) as Record<string, unknown>,
-    isBloodstain: r.is_bloodstain as boolean,
-    inClade: r.in_clade as boolean,
-    validations: r.validations as number,
-    contradictions: r.contradictions as number,
-    createdAt: r.created_at as number,
-    expiresAt: (r.expires_at as number | null) ?? null,
-    letheAt: (r.lethe_at as number | null) ?? null,
-    idempotencyKey: (r.idempotency_key as string | null) ?? null,
-  };
-}
-
-function toCandidate(r: Row): LetheCandidate {
-  return { ...(JSON.parse(r.payload as string) as Omit<LetheCandidate, "embedding">), embedding: fromBytes(r.embedding as Buffer | null) };
-}
-
-function toLethe(r: Row): LetheEntry {
-  return {
-    id: r.id as string,
-    seq: r.seq as number,
-    domain: r.domain as string,
-    category: r.category as Category,
-    content: r.content as string,
-    contentHash: r.content_hash as string,
-    embedding: fromBytes(r.embedding as Buffer | null),
-    regime: (r.regime as string | null) ?? null,
-    confidence: r.confidence as number,
-    isBloodstain: r.is_bloodstain as boolean,
-    metadata: JSON.parse(r.metadata as string) as Record<string, unknown>,
-    sources: JSON.parse(r.sources as string) as string[],
-    confirmationConfidences: JSON.parse(r.confirmation_confidences as string) as number[],
-    bloodstainConfirmed: r.bloodstain_confirmed as boolean,
-    validations: r.validations as number,
-    contradictions: r.contradictions as number,
-    createdAt: r.created_at as number,
-    updatedAt: r.updated_at as number,
-  };
+  for (const [namespace, g] of groups) yield { namespace, seqs: g.seqs, vectors: concatVectors(g.vecs) };
 }

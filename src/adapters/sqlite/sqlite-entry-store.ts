@@ -8,12 +8,13 @@ import type {
   TextHit,
   VectorBatch,
 } from "../../core/knowledge/entry-store.js";
-import type { Affect, Category, Entry, LetheCandidate, LetheEntry, NewEntry } from "../../core/knowledge/types.js";
+import type { Entry, LetheCandidate, LetheEntry, NewEntry } from "../../core/knowledge/types.js";
 import { namespaceOf } from "../../core/knowledge/types.js";
+import { concatVectors, fromBytes, type SqlRow as Row, toBytes } from "../sql/codec.js";
+import { toCandidate, toEntry, toLethe } from "../sql/entry-rows.js";
 import type { SqliteDatabase } from "./database.js";
-import { fromBlob, ftsQuery, toBlob } from "./sqlite-codec.js";
+import { ftsQuery } from "./sqlite-codec.js";
 
-type Row = Record<string, unknown>;
 type Statement = BetterSqlite3.Statement<unknown[]>;
 
 /**
@@ -76,7 +77,7 @@ export class SqliteEntryStore implements EntryStore {
         e.content,
         e.contentHash,
         e.contentBlob,
-        toBlob(e.embedding),
+        toBytes(e.embedding),
         e.domain,
         e.regime,
         e.confidence,
@@ -98,7 +99,7 @@ export class SqliteEntryStore implements EntryStore {
           lethe.id,
           lethe.dueAt,
           JSON.stringify(rest),
-          toBlob(embedding),
+          toBytes(embedding),
         );
       }
       return { entry: { ...e, seq: Number(r.lastInsertRowid) }, created: true };
@@ -197,7 +198,7 @@ export class SqliteEntryStore implements EntryStore {
         after = rows.at(-1)?.seq as number;
         const groups = new Map<string, { seqs: number[]; vecs: Float32Array[] }>();
         for (const r of rows) {
-          const vec = fromBlob(r.embedding as Buffer) as Float32Array;
+          const vec = fromBytes(r.embedding as Buffer) as Float32Array;
           for (const ns of nsOf(r)) {
             const g = groups.get(ns) ?? { seqs: [], vecs: [] };
             g.seqs.push(r.seq as number);
@@ -205,7 +206,7 @@ export class SqliteEntryStore implements EntryStore {
             groups.set(ns, g);
           }
         }
-        for (const [namespace, g] of groups) yield { namespace, seqs: g.seqs, vectors: concat(g.vecs) };
+        for (const [namespace, g] of groups) yield { namespace, seqs: g.seqs, vectors: concatVectors(g.vecs) };
       }
     }
   }
@@ -232,7 +233,7 @@ export class SqliteEntryStore implements EntryStore {
         c.category,
         c.content,
         contentHash,
-        toBlob(c.embedding),
+        toBytes(c.embedding),
         c.regime,
         c.confidence,
         c.isBloodstain ? 1 : 0,
@@ -318,66 +319,4 @@ function listFilters(f: LetheFilter, p: string, parts: string[], args: unknown[]
     args.push(JSON.stringify(values));
   }
   return { where: parts.join(" AND "), args };
-}
-
-function concat(vecs: Float32Array[]): Float32Array {
-  const dim = vecs[0]?.length ?? 0;
-  const out = new Float32Array(dim * vecs.length);
-  for (const [i, v] of vecs.entries()) out.set(v, i * dim);
-  return out;
-}
-
-function toEntry(r: Row): Entry {
-  return {
-    id: r.id as string,
-    seq: r.seq as number,
-    userId: r.user_id as string,
-    golemId: r.golem_id as string,
-    category: r.category as Category,
-    content: r.content as string,
-    contentHash: r.content_hash as string,
-    contentBlob: (r.content_blob as string | null) ?? null,
-    embedding: fromBlob(r.embedding as Buffer | null),
-    domain: (r.domain as string | null) ?? null,
-    regime: (r.regime as string | null) ?? null,
-    confidence: r.confidence as number,
-    affect: r.affect ? (JSON.parse(r.affect as string) as Affect) : null,
-    emotion: (r.emotion as string | null) ?? null,
-    metadata: JSON.parse(r.metadata as string) as Record<string, unknown>,
-    isBloodstain: r.is_bloodstain === 1,
-    inClade: r.in_clade === 1,
-    validations: r.validations as number,
-    contradictions: r.contradictions as number,
-    createdAt: r.created_at as number,
-    expiresAt: (r.expires_at as number | null) ?? null,
-    letheAt: (r.lethe_at as number | null) ?? null,
-    idempotencyKey: (r.idempotency_key as string | null) ?? null,
-  };
-}
-
-function toCandidate(r: Row): LetheCandidate {
-  return { ...(JSON.parse(r.payload as string) as Omit<LetheCandidate, "embedding">), embedding: fromBlob(r.embedding as Buffer | null) };
-}
-
-function toLethe(r: Row): LetheEntry {
-  return {
-    id: r.id as string,
-    seq: r.seq as number,
-    domain: r.domain as string,
-    category: r.category as Category,
-    content: r.content as string,
-    contentHash: r.content_hash as string,
-    embedding: fromBlob(r.embedding as Buffer | null),
-    regime: (r.regime as string | null) ?? null,
-    confidence: r.confidence as number,
-    isBloodstain: r.is_bloodstain === 1,
-    metadata: JSON.parse(r.metadata as string) as Record<string, unknown>,
-    sources: JSON.parse(r.sources as string) as string[],
-    confirmationConfidences: JSON.parse(r.confirmation_confidences as string) as number[],
-    bloodstainConfirmed: r.bloodstain_confirmed === 1,
-    validations: r.validations as number,
-    contradictions: r.contradictions as number,
-    createdAt: r.created_at as number,
-    updatedAt: r.updated_at as number,
-  };
 }

@@ -1,0 +1,59 @@
+/** Rows of the knowledge tables (entries, lethe_queue, lethe_entries) as domain objects, for both adapters. */
+import type { Affect, Category, Entry, LetheCandidate, LetheEntry } from "../../core/knowledge/types.js";
+import { fromBytes, type SqlRow, sqlBool } from "./codec.js";
+
+export function toEntry(r: SqlRow): Entry {
+  return {
+    id: r.id as string,
+    seq: r.seq as number,
+    userId: r.user_id as string,
+    golemId: r.golem_id as string,
+    category: r.category as Category,
+    content: r.content as string,
+    contentHash: r.content_hash as string,
+    contentBlob: (r.content_blob as string | null) ?? null,
+    embedding: fromBytes(r.embedding as Buffer | null),
+    domain: (r.domain as string | null) ?? null,
+    regime: (r.regime as string | null) ?? null,
+    confidence: r.confidence as number,
+    affect: r.affect ? (JSON.parse(r.affect as string) as Affect) : null,
+    emotion: (r.emotion as string | null) ?? null,
+    metadata: JSON.parse(r.metadata as string) as Record<string, unknown>,
+    isBloodstain: sqlBool(r.is_bloodstain),
+    inClade: sqlBool(r.in_clade),
+    validations: r.validations as number,
+    contradictions: r.contradictions as number,
+    createdAt: r.created_at as number,
+    expiresAt: (r.expires_at as number | null) ?? null,
+    letheAt: (r.lethe_at as number | null) ?? null,
+    idempotencyKey: (r.idempotency_key as string | null) ?? null,
+  };
+}
+
+/** A queued candidate: its fields but the embedding are the JSON `payload`. */
+export function toCandidate(r: SqlRow): LetheCandidate {
+  return { ...(JSON.parse(r.payload as string) as Omit<LetheCandidate, "embedding">), embedding: fromBytes(r.embedding as Buffer | null) };
+}
+
+export function toLethe(r: SqlRow): LetheEntry {
+  return {
+    id: r.id as string,
+    seq: r.seq as number,
+    domain: r.domain as string,
+    category: r.category as Category,
+    content: r.content as string,
+    contentHash: r.content_hash as string,
+    embedding: fromBytes(r.embedding as Buffer | null),
+    regime: (r.regime as string | null) ?? null,
+    confidence: r.confidence as number,
+    isBloodstain: sqlBool(r.is_bloodstain),
+    metadata: JSON.parse(r.metadata as string) as Record<string, unknown>,
+    sources: JSON.parse(r.sources as string) as string[],
+    confirmationConfidences: JSON.parse(r.confirmation_confidences as string) as number[],
+    bloodstainConfirmed: sqlBool(r.bloodstain_confirmed),
+    validations: r.validations as number,
+    contradictions: r.contradictions as number,
+    createdAt: r.created_at as number,
+    updatedAt: r.updated_at as number,
+  };
+}
