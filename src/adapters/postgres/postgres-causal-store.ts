@@ -1,31 +1,6 @@
-import type {
-  CausalEdge,
-  CausalPublication,
-  CausalStore,
-  Direction,
-  DiscoverFilter,
-  PublishOutcome,
-  StrengthBucket,
-} from "../../core/coordination/causal.js";
+import type { CausalEdge, CausalPublication, CausalStore, DiscoverFilter, PublishOutcome } from "../../core/coordination/causal.js";
+import { type CausalEdgeRow as Row, toEdge } from "../sql/coordination-rows.js";
 import type { PgSql } from "./database.js";
-
-interface Row {
-  id: string;
-  from_variable: string;
-  to_variable: string;
-  domain: string;
-  regime: string;
-  direction: Direction;
-  strength: StrengthBucket;
-  lag_ticks: number;
-  evidence_count: number;
-  confidence: number;
-  validations: number;
-  contradictions: number;
-  publisher_hash: string;
-  created_at: number;
-  updated_at: number;
-}
 
 /**
  * Federated causal edges in PostgreSQL (macronode). Each publisher's vote is a row under a
@@ -80,24 +55,4 @@ export class PostgresCausalStore implements CausalStore {
       LIMIT ${f.limit}`;
     return rows.map(toEdge);
   }
-}
-
-function toEdge(r: Row): CausalEdge {
-  return {
-    id: r.id,
-    fromVariable: r.from_variable,
-    toVariable: r.to_variable,
-    domain: r.domain,
-    regime: r.regime,
-    direction: r.direction,
-    strength: r.strength,
-    lagTicks: r.lag_ticks,
-    evidenceCount: r.evidence_count,
-    confidence: r.confidence,
-    validations: r.validations,
-    contradictions: r.contradictions,
-    publisherHash: r.publisher_hash,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
 }

@@ -1,24 +1,9 @@
 import type { BloodstainResult, DeathEffects, DeathRecord, DeathStore, GraveyardCursor } from "../../core/coordination/death.js";
 import type { DepositOutcome, PheromoneDeposit } from "../../core/coordination/pheromone-store.js";
 import type { Entry, LetheCandidate, NewEntry } from "../../core/knowledge/types.js";
+import { type DeathRow as Row, toDeathRecord } from "../sql/coordination-rows.js";
 import type { PgSql, PgTx } from "./database.js";
 import { lockPheromoneCells } from "./postgres-pheromone-store.js";
-
-interface Row {
-  golem_id: string;
-  user_id: string;
-  generation: number;
-  death_cause: string;
-  died_at: number;
-  recorded_at: number;
-  ticks_lived: number;
-  warnings: number;
-  causal_edges: number;
-  testament_excerpt: string | null;
-  somatic_fragment: string | null;
-  signed: boolean;
-  result: string;
-}
 
 /** The part of the PostgreSQL entry store a death needs: entries written in the death's transaction. */
 export interface DeathEntryWriter {
@@ -56,7 +41,7 @@ export class PostgresDeathStore implements DeathStore {
 
   async find(golemId: string): Promise<DeathRecord | undefined> {
     const [r] = await this.#sql<Row[]>`SELECT ${this.#sql.unsafe(COLUMNS)} FROM deaths WHERE golem_id = ${golemId}`;
-    return r ? toRecord(r) : undefined;
+    return r ? toDeathRecord(r) : undefined;
   }
 
   async record(
@@ -69,7 +54,7 @@ export class PostgresDeathStore implements DeathStore {
       // NO KEY UPDATE serialises deaths of this golem without blocking inserts that reference it (FK share locks).
       await tx`SELECT 1 FROM golems WHERE id = ${death.golemId} FOR NO KEY UPDATE`;
       const [first] = await tx<Row[]>`SELECT ${tx.unsafe(COLUMNS)} FROM deaths WHERE golem_id = ${death.golemId}`;
-      if (first) return { record: toRecord(first), created: false, entries: [], deposits: [] };
+      if (first) return { record: toDeathRecord(first), created: false, entries: [], deposits: [] };
       await tx`
         UPDATE golems SET status = 'dead', died_at = ${death.diedAt}, death_cause = ${death.deathCause}, ticks_lived = ${death.ticksLived}
         WHERE id = ${death.golemId} AND status <> 'dead'`;
@@ -97,7 +82,7 @@ export class PostgresDeathStore implements DeathStore {
         ${after ? sql`AND (died_at, golem_id COLLATE "C") < (${after.diedAt}, ${after.golemId} COLLATE "C")` : sql``}
       ORDER BY died_at DESC, golem_id COLLATE "C" DESC
       LIMIT ${limit}`;
-    return rows.map(toRecord);
+    return rows.map(toDeathRecord);
   }
 
   async firstOfUser(userId: string): Promise<string | undefined> {
@@ -110,22 +95,4 @@ export class PostgresDeathStore implements DeathStore {
       SELECT count(*) AS total, count(*) FILTER (WHERE died_at >= ${since}) AS since FROM deaths`;
     return { total: row?.total ?? 0, since: row?.since ?? 0 };
   }
-}
-
-function toRecord(r: Row): DeathRecord {
-  return {
-    golemId: r.golem_id,
-    userId: r.user_id,
-    generation: r.generation,
-    deathCause: r.death_cause,
-    diedAt: r.died_at,
-    recordedAt: r.recorded_at,
-    ticksLived: r.ticks_lived,
-    warnings: r.warnings,
-    causalEdges: r.causal_edges,
-    testamentExcerpt: r.testament_excerpt,
-    somaticFragment: r.somatic_fragment === null ? null : (JSON.parse(r.somatic_fragment) as Record<string, unknown>),
-    signed: r.signed,
-    result: JSON.parse(r.result) as BloodstainResult,
-  };
 }

@@ -5,26 +5,12 @@ import {
   HV_REINFORCE_SIMILARITY,
   hammingSimilarity,
   type Pheromone,
-  type PheromoneLayer,
   reinforce,
 } from "../../core/coordination/pheromone.js";
 import type { DepositOutcome, PheromoneDeposit, PheromoneStore } from "../../core/coordination/pheromone-store.js";
+import { hvBytes } from "../sql/codec.js";
+import { type PheromoneRow as Row, toPheromone } from "../sql/coordination-rows.js";
 import type { PgSql, PgTx } from "./database.js";
-
-interface Row {
-  id: string;
-  layer: PheromoneLayer;
-  class: string;
-  domain: string;
-  regime: string;
-  intensity: number;
-  confirmations: number;
-  deposited_at: number;
-  created_at: number;
-  source_hash: string;
-  metadata: string;
-  hv: Buffer | null;
-}
 
 /** Columns read back into a Pheromone (`fades_at` is derived from them). */
 const COLUMNS = "id, layer, class, domain, regime, intensity, confirmations, deposited_at, created_at, source_hash, metadata, hv";
@@ -188,25 +174,4 @@ export class PostgresPheromoneStore implements PheromoneStore {
   async evaporate(now: number): Promise<number> {
     return (await this.#sql`DELETE FROM pheromones WHERE fades_at <= ${now}`).count;
   }
-}
-
-function hvBytes(hv: Uint8Array | null): Buffer | null {
-  return hv ? Buffer.from(hv.buffer, hv.byteOffset, hv.byteLength) : null;
-}
-
-function toPheromone(r: Row): Pheromone {
-  return {
-    id: r.id,
-    layer: r.layer,
-    class: r.class,
-    domain: r.domain,
-    regime: r.regime,
-    intensity: r.intensity,
-    confirmations: r.confirmations,
-    depositedAt: r.deposited_at,
-    createdAt: r.created_at,
-    sourceHash: r.source_hash,
-    metadata: JSON.parse(r.metadata) as Record<string, unknown>,
-    hv: r.hv ? new Uint8Array(r.hv) : null,
-  };
 }

@@ -1,31 +1,6 @@
-import type {
-  CausalEdge,
-  CausalPublication,
-  CausalStore,
-  Direction,
-  DiscoverFilter,
-  PublishOutcome,
-  StrengthBucket,
-} from "../../core/coordination/causal.js";
+import type { CausalEdge, CausalPublication, CausalStore, DiscoverFilter, PublishOutcome } from "../../core/coordination/causal.js";
+import { type CausalEdgeRow as Row, toEdge } from "../sql/coordination-rows.js";
 import type { SqliteDatabase } from "./database.js";
-
-interface Row {
-  id: string;
-  from_variable: string;
-  to_variable: string;
-  domain: string;
-  regime: string;
-  direction: Direction;
-  strength: StrengthBucket;
-  lag_ticks: number;
-  evidence_count: number;
-  confidence: number;
-  validations: number;
-  contradictions: number;
-  publisher_hash: string;
-  created_at: number;
-  updated_at: number;
-}
 
 /** Federated causal edges in SQLite; each publisher's vote is a row, so it counts once. */
 export class SqliteCausalStore implements CausalStore {
@@ -87,24 +62,4 @@ export class SqliteCausalStore implements CausalStore {
     const sql = `SELECT * FROM causal_edges WHERE ${where.join(" AND ")} ORDER BY validations DESC, confidence DESC, id LIMIT ?`;
     return (this.#db.prepare(sql).all(...args, f.limit) as Row[]).map(toEdge);
   }
-}
-
-function toEdge(r: Row): CausalEdge {
-  return {
-    id: r.id,
-    fromVariable: r.from_variable,
-    toVariable: r.to_variable,
-    domain: r.domain,
-    regime: r.regime,
-    direction: r.direction,
-    strength: r.strength,
-    lagTicks: r.lag_ticks,
-    evidenceCount: r.evidence_count,
-    confidence: r.confidence,
-    validations: r.validations,
-    contradictions: r.contradictions,
-    publisherHash: r.publisher_hash,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
 }

@@ -1,25 +1,10 @@
 import type { BloodstainResult, DeathEffects, DeathRecord, DeathStore, GraveyardCursor } from "../../core/coordination/death.js";
 import type { DepositOutcome } from "../../core/coordination/pheromone-store.js";
 import type { Entry } from "../../core/knowledge/types.js";
+import { type DeathRow as Row, toDeathRecord } from "../sql/coordination-rows.js";
 import type { SqliteDatabase } from "./database.js";
 import type { SqliteEntryStore } from "./sqlite-entry-store.js";
 import type { SqlitePheromoneStore } from "./sqlite-pheromone-store.js";
-
-interface Row {
-  golem_id: string;
-  user_id: string;
-  generation: number;
-  death_cause: string;
-  died_at: number;
-  recorded_at: number;
-  ticks_lived: number;
-  warnings: number;
-  causal_edges: number;
-  testament_excerpt: string | null;
-  somatic_fragment: string | null;
-  signed: number;
-  result: string;
-}
 
 /**
  * The death registry in SQLite. A death and all its effects share one transaction on the one
@@ -60,7 +45,7 @@ export class SqliteDeathStore implements DeathStore {
 
   async find(golemId: string): Promise<DeathRecord | undefined> {
     const r = this.#q.find.get(golemId) as Row | undefined;
-    return r ? toRecord(r) : undefined;
+    return r ? toDeathRecord(r) : undefined;
   }
 
   async record(
@@ -87,7 +72,7 @@ export class SqliteDeathStore implements DeathStore {
     return this.#db.transaction(() => {
       const q = this.#q;
       const first = q.find.get(death.golemId) as Row | undefined;
-      if (first) return { record: toRecord(first), created: false, entries: [], deposits: [] };
+      if (first) return { record: toDeathRecord(first), created: false, entries: [], deposits: [] };
       q.kill.run(death.diedAt, death.deathCause, death.ticksLived, death.golemId);
       const entries = this.#entries.insertManySync(effects.entries).map((s) => s.entry);
       const deposits = effects.deposits.map((d) => this.#pheromones.depositSync(d, now));
@@ -113,7 +98,7 @@ export class SqliteDeathStore implements DeathStore {
 
   async graveyard(userId: string, limit: number, after?: GraveyardCursor): Promise<DeathRecord[]> {
     const rows = after ? this.#q.pageAfter.all(userId, after.diedAt, after.diedAt, after.golemId, limit) : this.#q.page.all(userId, limit);
-    return (rows as Row[]).map(toRecord);
+    return (rows as Row[]).map(toDeathRecord);
   }
 
   async firstOfUser(userId: string): Promise<string | undefined> {
@@ -123,22 +108,4 @@ export class SqliteDeathStore implements DeathStore {
   async counts(since: number): Promise<{ total: number; since: number }> {
     return this.#q.counts.get(since) as { total: number; since: number };
   }
-}
-
-function toRecord(r: Row): DeathRecord {
-  return {
-    golemId: r.golem_id,
-    userId: r.user_id,
-    generation: r.generation,
-    deathCause: r.death_cause,
-    diedAt: r.died_at,
-    recordedAt: r.recorded_at,
-    ticksLived: r.ticks_lived,
-    warnings: r.warnings,
-    causalEdges: r.causal_edges,
-    testamentExcerpt: r.testament_excerpt,
-    somaticFragment: r.somatic_fragment === null ? null : (JSON.parse(r.somatic_fragment) as Record<string, unknown>),
-    signed: r.signed === 1,
-    result: JSON.parse(r.result) as BloodstainResult,
-  };
 }

@@ -5,27 +5,12 @@ import {
   HV_REINFORCE_SIMILARITY,
   hammingSimilarity,
   type Pheromone,
-  type PheromoneLayer,
   reinforce,
 } from "../../core/coordination/pheromone.js";
 import type { DepositOutcome, PheromoneDeposit, PheromoneStore } from "../../core/coordination/pheromone-store.js";
+import { hvBytes } from "../sql/codec.js";
+import { type PheromoneRow as Row, toPheromone } from "../sql/coordination-rows.js";
 import type { SqliteDatabase } from "./database.js";
-
-interface Row {
-  id: string;
-  layer: PheromoneLayer;
-  class: string;
-  domain: string;
-  regime: string;
-  intensity: number;
-  confirmations: number;
-  deposited_at: number;
-  created_at: number;
-  fades_at: number;
-  source_hash: string;
-  metadata: string;
-  hv: Buffer | null;
-}
 
 /**
  * The pheromone field in SQLite. Each row keeps its intensity as of its last deposit and the
@@ -144,10 +129,10 @@ export class SqlitePheromoneStore implements PheromoneStore {
           fadesAt(p),
           p.sourceHash,
           JSON.stringify(p.metadata),
-          hvBlob(p.hv),
+          hvBytes(p.hv),
         );
         q.addSource.run(p.id, d.sourceHash);
-        if (d.hv) q.addMember.run(p.id, p.id, hvBlob(d.hv));
+        if (d.hv) q.addMember.run(p.id, p.id, hvBytes(d.hv));
         this.#mirrorPut(p);
         return { pheromone: p, reinforced: false, confirmed: false };
       }
@@ -155,12 +140,12 @@ export class SqlitePheromoneStore implements PheromoneStore {
       const r = reinforce(match, d.intensity, newSource, now);
       let hv = match.hv;
       if (d.hv && match.hv) {
-        this.#q.addMember.run(match.id, match.id, hvBlob(d.hv));
+        this.#q.addMember.run(match.id, match.id, hvBytes(d.hv));
         this.#q.trimMembers.run(match.id, match.id, HV_MAX_MEMBERS);
         hv = bundle((this.#q.members.all(match.id) as { hv: Buffer }[]).map((m) => new Uint8Array(m.hv)));
       }
       const p: Pheromone = { ...match, intensity: r.intensity, confirmations: r.confirmations, depositedAt: now, hv };
-      this.#q.update.run(p.intensity, p.confirmations, now, fadesAt(p), hvBlob(hv), p.id);
+      this.#q.update.run(p.intensity, p.confirmations, now, fadesAt(p), hvBytes(hv), p.id);
       this.#mirrorPut(p);
       return { pheromone: p, reinforced: true, confirmed: r.confirmed };
     })();
@@ -237,25 +222,4 @@ export class SqlitePheromoneStore implements PheromoneStore {
     }
     byId.set(p.id, { p, fadesAt: fadesAt(p) });
   }
-}
-
-function hvBlob(hv: Uint8Array | null): Buffer | null {
-  return hv ? Buffer.from(hv.buffer, hv.byteOffset, hv.byteLength) : null;
-}
-
-function toPheromone(r: Row): Pheromone {
-  return {
-    id: r.id,
-    layer: r.layer,
-    class: r.class,
-    domain: r.domain,
-    regime: r.regime,
-    intensity: r.intensity,
-    confirmations: r.confirmations,
-    depositedAt: r.deposited_at,
-    createdAt: r.created_at,
-    sourceHash: r.source_hash,
-    metadata: JSON.parse(r.metadata) as Record<string, unknown>,
-    hv: r.hv ? new Uint8Array(r.hv) : null,
-  };
 }
