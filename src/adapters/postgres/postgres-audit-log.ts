@@ -8,9 +8,8 @@ import {
   verifyChain,
 } from "../../core/platform/audit.js";
 import type { Clock } from "../../core/platform/clock.js";
+import { toAuditRecord } from "../sql/audit-rows.js";
 import type { PgSql } from "./database.js";
-
-type Row = Record<string, unknown>;
 
 /**
  * AuditLog on the macronode PostgreSQL database. Every gateway appends to the same chain:
@@ -47,7 +46,7 @@ export class PostgresAuditLog implements AuditLog {
 
   async list(after: number, limit: number): Promise<AuditRecord[]> {
     const rows = await this.#sql`SELECT * FROM audit_log WHERE seq > ${after} ORDER BY seq LIMIT ${limit}`;
-    return rows.map(toRecord);
+    return rows.map(toAuditRecord);
   }
 
   async verify(): Promise<AuditVerification> {
@@ -57,24 +56,9 @@ export class PostgresAuditLog implements AuditLog {
       const [head] = await tx<{ seq: number; hash: string }[]>`SELECT seq, hash FROM audit_head WHERE id = 1`;
       const records: AuditRecord[] = [];
       for await (const rows of tx`SELECT * FROM audit_log ORDER BY seq`.cursor(1000)) {
-        for (const r of rows) records.push(toRecord(r));
+        for (const r of rows) records.push(toAuditRecord(r));
       }
       return verifyChain(records, head);
     });
   }
-}
-
-function toRecord(r: Row): AuditRecord {
-  return {
-    seq: r.seq as number,
-    ts: r.ts as number,
-    actor: r.actor as string,
-    action: r.action as string,
-    target: r.target as string,
-    requestId: (r.request_id as string | null) ?? null,
-    ip: (r.ip as string | null) ?? null,
-    details: r.details as string,
-    prevHash: r.prev_hash as string,
-    hash: r.hash as string,
-  };
 }

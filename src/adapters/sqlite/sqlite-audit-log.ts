@@ -8,9 +8,9 @@ import {
   verifyChain,
 } from "../../core/platform/audit.js";
 import type { Clock } from "../../core/platform/clock.js";
+import { toAuditRecord } from "../sql/audit-rows.js";
+import type { SqlRow as Row } from "../sql/codec.js";
 import type { SqliteDatabase } from "./database.js";
-
-type Row = Record<string, unknown>;
 
 /**
  * AuditLog on the micronode SQLite database. Each append reads the head, chains the record
@@ -52,31 +52,16 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async list(after: number, limit: number): Promise<AuditRecord[]> {
-    return (this.#q.list.all(after, limit) as Row[]).map(toRecord);
+    return (this.#q.list.all(after, limit) as Row[]).map(toAuditRecord);
   }
 
   async verify(): Promise<AuditVerification> {
     const head = this.#q.head.get() as { seq: number; hash: string } | undefined;
     const rows = this.#q.all.iterate() as IterableIterator<Row>;
-    return verifyChain(mapIter(rows, toRecord), head);
+    return verifyChain(mapIter(rows, toAuditRecord), head);
   }
 }
 
 function* mapIter<A, B>(it: Iterable<A>, f: (a: A) => B): Iterable<B> {
   for (const a of it) yield f(a);
-}
-
-function toRecord(r: Row): AuditRecord {
-  return {
-    seq: r.seq as number,
-    ts: r.ts as number,
-    actor: r.actor as string,
-    action: r.action as string,
-    target: r.target as string,
-    requestId: (r.request_id as string | null) ?? null,
-    ip: (r.ip as string | null) ?? null,
-    details: r.details as string,
-    prevHash: r.prev_hash as string,
-    hash: r.hash as string,
-  };
 }
