@@ -127,6 +127,31 @@ describe("Two macronode gateways over the same services", () => {
     }
     assert.ok(found, "B's vector query did not find the entry written on A within 1 s");
   });
+
+  it("lets a gateway that starts late find by vector query what was written before it started", { timeout: 60_000 }, async () => {
+    const u = await user(a);
+    const g = await golem(a, u.key);
+    const written: { id: string; embedding: number[] }[] = [];
+    for (let i = 0; i < 20; i++) {
+      const embedding = Array.from(unitVector(9000 + i, 384));
+      const w = await (i % 2 ? b : a).request("POST", "/v1/styx/entries", {
+        token: u.key,
+        body: { golem_id: g, layer: "vault", category: "insight", content: `before the late gateway ${i}`, embedding },
+      });
+      assert.equal(w.status, 201, w.text);
+      written.push({ id: w.json.id, embedding });
+    }
+    const late = await startGateway(cluster.name, s3);
+    try {
+      for (const { id, embedding } of written) {
+        const q = await late.request("POST", "/v1/styx/query", { token: u.key, body: { embedding, layers: ["vault"] } });
+        assert.equal(q.status, 200, q.text);
+        assert.equal(q.json.hits[0]?.id, id, "the late gateway's nearest hit is the entry with that vector");
+      }
+    } finally {
+      await late.stop();
+    }
+  });
 });
 
 describe("A key revoked on one gateway", () => {
