@@ -10,8 +10,8 @@ import type {
 } from "../../core/knowledge/entry-store.js";
 import type { Entry, LetheCandidate, LetheEntry, NewEntry } from "../../core/knowledge/types.js";
 import { namespaceOf } from "../../core/knowledge/types.js";
-import { concatVectors, fromBytes, type SqlRow as Row, toBytes } from "../sql/codec.js";
-import { toCandidate, toEntry, toLethe } from "../sql/entry-rows.js";
+import { type SqlRow as Row, toBytes } from "../sql/codec.js";
+import { toCandidate, toEntry, toLethe, vectorBatches } from "../sql/entry-rows.js";
 import type { PgSql, PgTx } from "./database.js";
 
 /** Adds a parameter and returns its placeholder (`$n`). */
@@ -96,7 +96,7 @@ export class PostgresEntryStore implements EntryStore {
         WHERE embedding IS NOT NULL AND seq > ${after} ORDER BY seq LIMIT ${batchSize}`;
       if (rows.length === 0) break;
       after = rows.at(-1)?.seq as number;
-      yield* group(rows, (r) => [
+      yield* vectorBatches(rows, (r) => [
         namespaceOf("vault", r.user_id as string),
         ...(r.in_clade ? [namespaceOf("clade", r.user_id as string)] : []),
       ]);
@@ -106,7 +106,7 @@ export class PostgresEntryStore implements EntryStore {
         WHERE embedding IS NOT NULL AND seq > ${after} ORDER BY seq LIMIT ${batchSize}`;
       if (rows.length === 0) break;
       after = rows.at(-1)?.seq as number;
-      yield* group(rows, (r) => [namespaceOf("lethe", r.domain as string)]);
+      yield* vectorBatches(rows, (r) => [namespaceOf("lethe", r.domain as string)]);
     }
   }
 
@@ -294,19 +294,4 @@ function listConds(f: LetheFilter, p: Bind): string[] {
 function tsQuery(text: string): string | undefined {
   const tokens = [...new Set(text.toLowerCase().match(/[\p{L}\p{M}\p{N}]+/gu) ?? [])].slice(0, 32);
   return tokens.length ? tokens.map((t) => `'${t}'`).join(" | ") : undefined;
-}
-
-/** Groups a page of rows by namespace (an entry in the clade is in two). */
-function* group(rows: readonly Row[], namespaces: (r: Row) => string[]): Iterable<VectorBatch> {
-  const groups = new Map<string, { seqs: number[]; vecs: Float32Array[] }>();
-  for (const r of rows) {
-    const vec = fromBytes(r.embedding as Buffer) as Float32Array;
-    for (const ns of namespaces(r)) {
-      const g = groups.get(ns) ?? { seqs: [], vecs: [] };
-      g.seqs.push(r.seq as number);
-      g.vecs.push(vec);
-      groups.set(ns, g);
-    }
-  }
-  for (const [namespace, g] of groups) yield { namespace, seqs: g.seqs, vectors: concatVectors(g.vecs) };
 }

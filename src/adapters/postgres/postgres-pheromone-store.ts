@@ -9,7 +9,7 @@ import {
 } from "../../core/coordination/pheromone.js";
 import type { DepositOutcome, PheromoneDeposit, PheromoneStore } from "../../core/coordination/pheromone-store.js";
 import { hvBytes } from "../sql/codec.js";
-import { type PheromoneRow as Row, toPheromone } from "../sql/coordination-rows.js";
+import { newPheromone, type PheromoneRow as Row, toPheromone } from "../sql/coordination-rows.js";
 import type { PgSql, PgTx } from "./database.js";
 
 /** Columns read back into a Pheromone (`fades_at` is derived from them). */
@@ -67,20 +67,7 @@ export class PostgresPheromoneStore implements PheromoneStore {
     await lockPheromoneCells(tx, [d]);
     const match = await this.#match(tx, d, now);
     if (!match) {
-      const p: Pheromone = {
-        id: d.id,
-        layer: d.layer,
-        class: d.class,
-        domain: d.domain,
-        regime: d.regime,
-        intensity: d.intensity,
-        confirmations: 0,
-        depositedAt: now,
-        createdAt: now,
-        sourceHash: d.sourceHash,
-        metadata: d.metadata,
-        hv: d.hv,
-      };
+      const p = newPheromone(d, now);
       const hv = hvBytes(p.hv);
       await tx`
         INSERT INTO pheromones (id, layer, class, domain, regime, intensity, confirmations, deposited_at, created_at, fades_at,

@@ -1,6 +1,7 @@
 /** Rows of the knowledge tables (entries, lethe_queue, lethe_entries) as domain objects, for both adapters. */
+import type { VectorBatch } from "../../core/knowledge/entry-store.js";
 import type { Affect, Category, Entry, LetheCandidate, LetheEntry } from "../../core/knowledge/types.js";
-import { fromBytes, type SqlRow, sqlBool } from "./codec.js";
+import { concatVectors, fromBytes, type SqlRow, sqlBool } from "./codec.js";
 
 export function toEntry(r: SqlRow): Entry {
   return {
@@ -56,4 +57,19 @@ export function toLethe(r: SqlRow): LetheEntry {
     createdAt: r.created_at as number,
     updatedAt: r.updated_at as number,
   };
+}
+
+/** A page of (seq, embedding, …) rows as one batch per namespace; `namespaces` names a row's (an entry in the clade is in two). */
+export function* vectorBatches(rows: readonly SqlRow[], namespaces: (r: SqlRow) => readonly string[]): Iterable<VectorBatch> {
+  const groups = new Map<string, { seqs: number[]; vecs: Float32Array[] }>();
+  for (const r of rows) {
+    const vec = fromBytes(r.embedding as Buffer) as Float32Array;
+    for (const ns of namespaces(r)) {
+      const g = groups.get(ns) ?? { seqs: [], vecs: [] };
+      g.seqs.push(r.seq as number);
+      g.vecs.push(vec);
+      groups.set(ns, g);
+    }
+  }
+  for (const [namespace, g] of groups) yield { namespace, seqs: g.seqs, vectors: concatVectors(g.vecs) };
 }

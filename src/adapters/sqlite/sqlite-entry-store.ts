@@ -10,8 +10,8 @@ import type {
 } from "../../core/knowledge/entry-store.js";
 import type { Entry, LetheCandidate, LetheEntry, NewEntry } from "../../core/knowledge/types.js";
 import { namespaceOf } from "../../core/knowledge/types.js";
-import { concatVectors, fromBytes, type SqlRow as Row, toBytes } from "../sql/codec.js";
-import { toCandidate, toEntry, toLethe } from "../sql/entry-rows.js";
+import { type SqlRow as Row, toBytes } from "../sql/codec.js";
+import { toCandidate, toEntry, toLethe, vectorBatches } from "../sql/entry-rows.js";
 import type { SqliteDatabase } from "./database.js";
 import { ftsQuery } from "./sqlite-codec.js";
 
@@ -196,17 +196,7 @@ export class SqliteEntryStore implements EntryStore {
         ).all(after, batchSize) as Row[];
         if (rows.length === 0) break;
         after = rows.at(-1)?.seq as number;
-        const groups = new Map<string, { seqs: number[]; vecs: Float32Array[] }>();
-        for (const r of rows) {
-          const vec = fromBytes(r.embedding as Buffer) as Float32Array;
-          for (const ns of nsOf(r)) {
-            const g = groups.get(ns) ?? { seqs: [], vecs: [] };
-            g.seqs.push(r.seq as number);
-            g.vecs.push(vec);
-            groups.set(ns, g);
-          }
-        }
-        for (const [namespace, g] of groups) yield { namespace, seqs: g.seqs, vectors: concatVectors(g.vecs) };
+        yield* vectorBatches(rows, nsOf);
       }
     }
   }

@@ -9,7 +9,7 @@ import {
 } from "../../core/coordination/pheromone.js";
 import type { DepositOutcome, PheromoneDeposit, PheromoneStore } from "../../core/coordination/pheromone-store.js";
 import { hvBytes } from "../sql/codec.js";
-import { type PheromoneRow as Row, toPheromone } from "../sql/coordination-rows.js";
+import { newPheromone, type PheromoneRow as Row, toPheromone } from "../sql/coordination-rows.js";
 import type { SqliteDatabase } from "./database.js";
 
 /**
@@ -102,20 +102,7 @@ export class SqlitePheromoneStore implements PheromoneStore {
     return this.#db.transaction(() => {
       const match = this.#match(d, now);
       if (!match) {
-        const p: Pheromone = {
-          id: d.id,
-          layer: d.layer,
-          class: d.class,
-          domain: d.domain,
-          regime: d.regime,
-          intensity: d.intensity,
-          confirmations: 0,
-          depositedAt: now,
-          createdAt: now,
-          sourceHash: d.sourceHash,
-          metadata: d.metadata,
-          hv: d.hv,
-        };
+        const p = newPheromone(d, now);
         const q = this.#q;
         q.insert.run(
           p.id,
