@@ -120,6 +120,7 @@ function invalidatingCache(deaths: DeathStore, cache: Pick<RedisPheromoneCache, 
   return {
     find: (golemId) => deaths.find(golemId),
     graveyard: (userId, limit, after) => deaths.graveyard(userId, limit, after),
+    recent: (limit) => deaths.recent(limit),
     firstOfUser: (userId) => deaths.firstOfUser(userId),
     counts: (since) => deaths.counts(since),
     async record(death, effects, now, resultOf) {

@@ -388,6 +388,13 @@ describe("PostgresDeathStore", () => {
     assert.equal(await s.firstOfUser("u1"), "g3");
     assert.equal(await s.firstOfUser("u2"), undefined);
     assert.deepEqual(await s.counts(T0 + 10), { total: 4, since: 3 });
+    await golem("g5", "u2");
+    await s.record({ ...death("g5", T0 + 15), userId: "u2" }, empty, T0, resultOf);
+    assert.deepEqual(
+      (await s.recent(3)).map((r) => r.golemId),
+      ["g2", "g1", "g5"],
+      "recent deaths span users, newest first",
+    );
   });
 });
 

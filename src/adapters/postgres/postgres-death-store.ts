@@ -85,6 +85,13 @@ export class PostgresDeathStore implements DeathStore {
     return rows.map(toDeathRecord);
   }
 
+  async recent(limit: number): Promise<DeathRecord[]> {
+    const sql = this.#sql;
+    const rows = await sql<Row[]>`
+      SELECT ${sql.unsafe(COLUMNS)} FROM deaths ORDER BY died_at DESC, golem_id COLLATE "C" DESC LIMIT ${limit}`;
+    return rows.map(toDeathRecord);
+  }
+
   async firstOfUser(userId: string): Promise<string | undefined> {
     const [row] = await this.#sql<{ golem_id: string }[]>`SELECT golem_id FROM deaths WHERE user_id = ${userId} ORDER BY seq LIMIT 1`;
     return row?.golem_id;

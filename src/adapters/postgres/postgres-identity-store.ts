@@ -71,6 +71,12 @@ export class PostgresIdentityStore implements IdentityStore {
     const rows = await this.#sql`SELECT * FROM api_keys WHERE user_id = ${userId} ORDER BY created_at, id`;
     return rows.map((r) => toKey(r) as ApiKey);
   }
+  async listActiveApiKeys(now: number, limit: number): Promise<ApiKey[]> {
+    const rows = await this.#sql`
+      SELECT * FROM api_keys WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${now})
+      ORDER BY created_at DESC, id DESC LIMIT ${limit}`;
+    return rows.map((r) => toKey(r) as ApiKey);
+  }
   async revokeApiKey(id: string, at: number): Promise<ApiKey | undefined> {
     // The IS NULL guard makes the first revocation win even when two gateways race.
     await this.#sql`UPDATE api_keys SET revoked_at = ${at} WHERE id = ${id} AND revoked_at IS NULL`;

@@ -38,6 +38,7 @@ export class SqliteDeathStore implements DeathStore {
       pageAfter: db.prepare(
         "SELECT * FROM deaths WHERE user_id = ? AND (died_at < ? OR (died_at = ? AND golem_id < ?)) ORDER BY died_at DESC, golem_id DESC LIMIT ?",
       ),
+      recent: db.prepare("SELECT * FROM deaths ORDER BY died_at DESC, golem_id DESC LIMIT ?"),
       first: db.prepare("SELECT golem_id FROM deaths WHERE user_id = ? ORDER BY rowid LIMIT 1"),
       counts: db.prepare("SELECT COUNT(*) AS total, COALESCE(SUM(died_at >= ?), 0) AS since FROM deaths"),
     };
@@ -99,6 +100,10 @@ export class SqliteDeathStore implements DeathStore {
   async graveyard(userId: string, limit: number, after?: GraveyardCursor): Promise<DeathRecord[]> {
     const rows = after ? this.#q.pageAfter.all(userId, after.diedAt, after.diedAt, after.golemId, limit) : this.#q.page.all(userId, limit);
     return (rows as Row[]).map(toDeathRecord);
+  }
+
+  async recent(limit: number): Promise<DeathRecord[]> {
+    return (this.#q.recent.all(limit) as Row[]).map(toDeathRecord);
   }
 
   async firstOfUser(userId: string): Promise<string | undefined> {

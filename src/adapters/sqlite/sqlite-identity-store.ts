@@ -32,6 +32,9 @@ export class SqliteIdentityStore implements IdentityStore {
       getKey: db.prepare("SELECT * FROM api_keys WHERE id = ?"),
       keyByHash: db.prepare("SELECT * FROM api_keys WHERE key_hash = ?"),
       listKeys: db.prepare("SELECT * FROM api_keys WHERE user_id = ? ORDER BY created_at, rowid"),
+      activeKeys: db.prepare(
+        "SELECT * FROM api_keys WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) ORDER BY created_at DESC, rowid DESC LIMIT ?",
+      ),
       revokeKey: db.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"),
       spendNonce: db.prepare("INSERT INTO used_nonces (nonce, expires_at) VALUES (?, ?) ON CONFLICT(nonce) DO NOTHING"),
       insertSession: db.prepare(
@@ -77,6 +80,9 @@ export class SqliteIdentityStore implements IdentityStore {
   }
   async listApiKeys(userId: string): Promise<ApiKey[]> {
     return (this.#q.listKeys.all(userId) as Row[]).map((r) => toKey(r) as ApiKey);
+  }
+  async listActiveApiKeys(now: number, limit: number): Promise<ApiKey[]> {
+    return (this.#q.activeKeys.all(now, limit) as Row[]).map((r) => toKey(r) as ApiKey);
   }
   async revokeApiKey(id: string, at: number): Promise<ApiKey | undefined> {
     this.#q.revokeKey.run(at, id);

@@ -61,6 +61,8 @@ export interface DeathStore {
     resultOf: (entries: readonly Entry[], deposits: readonly DepositOutcome[]) => BloodstainResult,
   ): Promise<{ record: DeathRecord; created: boolean; entries: readonly Entry[]; deposits: readonly DepositOutcome[] }>;
   graveyard(userId: string, limit: number, after?: GraveyardCursor): Promise<DeathRecord[]>;
+  /** The newest deaths of every user, by (diedAt, golemId) descending, at most `limit` (the admin dashboard). */
+  recent(limit: number): Promise<DeathRecord[]>;
   /** The golem whose death of this user was recorded first, if any (the clade's first bloodstain). */
   firstOfUser(userId: string): Promise<string | undefined>;
   /** Deaths in all, and since `since`. */

@@ -23,6 +23,11 @@ export interface IdentityStore {
   findApiKeyByHash(keyHash: string): Promise<ApiKey | undefined>;
   /** The user's keys (revoked included), oldest first. */
   listApiKeys(userId: string): Promise<ApiKey[]>;
+  /**
+   * Keys of every user usable at `now` (not revoked, not expired), newest first, at most
+   * `limit` (the admin dashboard).
+   */
+  listActiveApiKeys(now: number, limit: number): Promise<ApiKey[]>;
   /** Marks the key revoked at `at` (first revocation wins); returns the stored key or undefined. */
   revokeApiKey(id: string, at: number): Promise<ApiKey | undefined>;
 

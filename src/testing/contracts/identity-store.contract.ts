@@ -91,6 +91,29 @@ export function describeIdentityStoreContract(name: string, make: () => Promise<
       await assert.rejects(store.createApiKey(keyFixture("k3", "u1", "h1")), isConflict);
     });
 
+    it("lists the usable keys of every user newest first, leaving out revoked and expired ones", async () => {
+      await store.createUser(userFixture("u1"));
+      await store.createUser(userFixture("u2"));
+      await store.createApiKey(keyFixture("k1", "u1", "h1"));
+      await store.createApiKey({ ...keyFixture("k2", "u2", "h2"), createdAt: T + 1 });
+      await store.createApiKey({ ...keyFixture("k3", "u1", "h3"), createdAt: T + 2, expiresAt: T + 10 });
+      await store.createApiKey({ ...keyFixture("k4", "u2", "h4"), createdAt: T + 3 });
+      await store.revokeApiKey("k4", T + 4);
+      assert.deepEqual(
+        (await store.listActiveApiKeys(T + 5, 10)).map((k) => k.id),
+        ["k3", "k2", "k1"],
+      );
+      assert.deepEqual(
+        (await store.listActiveApiKeys(T + 10, 10)).map((k) => k.id),
+        ["k2", "k1"],
+        "a key is expired from its expires_at on",
+      );
+      assert.deepEqual(
+        (await store.listActiveApiKeys(T + 5, 1)).map((k) => k.id),
+        ["k3"],
+      );
+    });
+
     it("spends a nonce once", async () => {
       assert.equal(await store.spendNonce("n1", T + 100), true);
       assert.equal(await store.spendNonce("n1", T + 100), false);
