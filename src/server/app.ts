@@ -31,6 +31,7 @@ import { bloodstainRoutes } from "./routes/coordination/bloodstain.routes.js";
 import { causalRoutes } from "./routes/coordination/causal.routes.js";
 import { engagementRoutes } from "./routes/coordination/engagement.routes.js";
 import { pheromoneRoutes } from "./routes/coordination/pheromone.routes.js";
+import { dashboardRoutes } from "./routes/dashboard/dashboard.routes.js";
 import { fabricRoutes } from "./routes/fabric/fabric.routes.js";
 import { adminRoutes } from "./routes/identity/admin.routes.js";
 import { authRoutes } from "./routes/identity/auth.routes.js";
@@ -82,7 +83,7 @@ export interface ServerDeps {
   readonly metrics: Metrics;
   readonly knowledge: KnowledgeService;
   /** Owner lookups for lethe scrubbing (their wallets). */
-  readonly identityStore: Pick<IdentityStore, "getUser" | "getGolem" | "listGolems">;
+  readonly identityStore: Pick<IdentityStore, "getUser" | "getGolem" | "listGolems" | "listActiveApiKeys">;
   readonly embedDim: number;
   /** Content-addressed blob storage (SPEC §10). */
   readonly blobs: BlobStore;
@@ -97,7 +98,7 @@ export interface ServerDeps {
     readonly bloodstains: BloodstainService;
     readonly achievements: AchievementService;
     readonly pulse: PulseService;
-    readonly deaths: Pick<DeathStore, "graveyard">;
+    readonly deaths: Pick<DeathStore, "graveyard" | "recent">;
   };
   /** Socket limits and timers (`maxPendingMessages` defaults to 1,000). */
   readonly ws: Omit<GatewayOptions, "maxPendingMessages"> & { readonly maxPendingMessages?: number };
@@ -187,6 +188,15 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   engagementRoutes(app, { identity: deps.identityStore, deaths: c.deaths, achievements: c.achievements, pulse: c.pulse });
   const { hub, service, history } = deps.fabric;
   fabricRoutes(app, { fabric: service, clock: deps.clock, online: (id) => hub.online(id) });
+  dashboardRoutes(app, {
+    clock: deps.clock,
+    metrics: deps.metrics,
+    connections: () => hub.size,
+    pheromones: c.pheromones,
+    pulse: c.pulse,
+    deaths: c.deaths,
+    identity: deps.identityStore,
+  });
   const handler = new MessageHandler({
     hub,
     history,

@@ -4,7 +4,15 @@ import type { Golem } from "../identity/types.js";
 import { sourceHash } from "../knowledge/anonymize.js";
 import type { Clock } from "../platform/clock.js";
 import { newId } from "../platform/crypto.js";
-import { currentIntensity, type DomainLevels, effectiveHalfLifeMs, levelsOf, type Pheromone, type PheromoneLayer } from "./pheromone.js";
+import {
+  currentIntensity,
+  type DomainLevels,
+  effectiveHalfLifeMs,
+  levelsOf,
+  PHEROMONE_LAYERS,
+  type Pheromone,
+  type PheromoneLayer,
+} from "./pheromone.js";
 import type { DepositOutcome, PheromoneStore } from "./pheromone-store.js";
 
 /** A deposit as the API hands it over (the golem already checked by tenancy). */
@@ -32,6 +40,16 @@ export interface SensedDomain extends DomainLevels {
   /** The strongest live pheromones, strongest first (at most the requested limit). */
   readonly pheromones: readonly SensedPheromone[];
   /** How many live pheromones the domain has in all. */
+  readonly live: number;
+}
+
+/** One domain × layer cell of the field (the admin dashboard's heat map). */
+export interface FieldCell {
+  readonly domain: string;
+  readonly layer: PheromoneLayer;
+  /** The strongest current intensity in the cell (0..1). */
+  readonly level: number;
+  /** Live pheromones in the cell. */
   readonly live: number;
 }
 
@@ -121,6 +139,27 @@ export class PheromoneService {
         live: mine.length,
       };
     });
+  }
+
+  /**
+   * The whole live field as domain × layer cells, for the `domains` domains with the strongest
+   * pheromones (ties by name), cells of a domain in layer order.
+   */
+  async field(domains: number): Promise<FieldCell[]> {
+    const now = this.#clock.now();
+    const cells = new Map<string, { level: number; live: number }>();
+    const peak = new Map<string, number>();
+    for (const p of await this.#store.allLive(now)) {
+      const current = currentIntensity(p, now);
+      const key = `${p.domain}\u0000${p.layer}`;
+      const c = cells.get(key) ?? { level: 0, live: 0 };
+      cells.set(key, { level: Math.max(c.level, current), live: c.live + 1 });
+      peak.set(p.domain, Math.max(peak.get(p.domain) ?? 0, current));
+    }
+    const top = [...peak].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, domains);
+    return top.flatMap(([domain]) =>
+      PHEROMONE_LAYERS.map((layer) => ({ domain, layer, ...(cells.get(`${domain}\u0000${layer}`) ?? { level: 0, live: 0 }) })),
+    );
   }
 
   /** Deletes pheromones that decayed under the threshold (the evaporation task). */

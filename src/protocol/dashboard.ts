@@ -1,0 +1,59 @@
+import { Type } from "typebox";
+import { IsoTime, Nullable } from "./common.js";
+import { PulseAnswer } from "./coordination.js";
+
+/** Wire schemas of the admin dashboard (`/admin` and `GET /v1/admin/dashboard`). */
+
+/** One domain × layer cell of the pheromone heat map. */
+export const FieldCellView = Type.Object({
+  domain: Type.String(),
+  layer: Type.Union([Type.Literal("threat"), Type.Literal("opportunity"), Type.Literal("wisdom")]),
+  level: Type.Number({ description: "Strongest current intensity in the cell, 0..1" }),
+  live: Type.Integer({ description: "Live pheromones in the cell" }),
+});
+
+/** A recent death, of any user. */
+export const RecentDeathView = Type.Object({
+  golem_id: Type.String(),
+  user_id: Type.String(),
+  generation: Type.Integer(),
+  death_cause: Type.String(),
+  died_at: IsoTime,
+  ticks_lived: Type.Integer(),
+  warnings: Type.Integer(),
+});
+
+/** A usable API key, of any user (never its secret or hash). */
+export const ActiveKeyView = Type.Object({
+  id: Type.String(),
+  user_id: Type.String(),
+  golem_id: Nullable(Type.String()),
+  name: Type.String(),
+  scopes: Type.Array(Type.String()),
+  created_at: IsoTime,
+  expires_at: Nullable(IsoTime),
+});
+
+/** `GET /v1/admin/dashboard` query. */
+export const DashboardQuery = Type.Object(
+  {
+    domains: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: "Heat-map domains (strongest first), default 30" })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: "Recent deaths and active keys, default 20" })),
+  },
+  { additionalProperties: false },
+);
+
+/** `GET /v1/admin/dashboard` answer: one snapshot of the ecosystem for the operator. */
+export const DashboardAnswer = Type.Object({
+  generated_at: IsoTime,
+  events_total: Type.Integer({ description: "Events published on the fabric since this process started (rate = its change)" }),
+  ws_connections: Type.Integer({ description: "Open sockets on this process" }),
+  pheromones_active: Type.Integer(),
+  field: Type.Array(FieldCellView),
+  pulse: PulseAnswer,
+  recent_deaths: Type.Array(RecentDeathView),
+  active_keys: Type.Array(ActiveKeyView),
+});
+
+/** A static asset of the dashboard page (HTML, JavaScript or CSS text). */
+export const DashboardAsset = Type.String({ description: "Static dashboard asset" });

@@ -1,0 +1,80 @@
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import type { FastifyInstance } from "fastify";
+import type { DeathStore } from "../../../core/coordination/death.js";
+import type { PheromoneService } from "../../../core/coordination/pheromone-service.js";
+import { type PulseService, pulseJson } from "../../../core/coordination/pulse-service.js";
+import type { IdentityStore } from "../../../core/identity/identity-store.js";
+import type { Clock } from "../../../core/platform/clock.js";
+import { iso } from "../../../core/platform/clock.js";
+import type { Metrics } from "../../metrics.js";
+import { presentActiveKey, presentFieldCell, presentRecentDeath } from "../../presenters/dashboard.js";
+import { assetSchema, dashboardDataSchema } from "./dashboard.schema.js";
+
+/** What the dashboard reads. */
+export interface DashboardDeps {
+  readonly clock: Clock;
+  readonly metrics: Metrics;
+  /** Open sockets on this process. */
+  readonly connections: () => number;
+  readonly pheromones: Pick<PheromoneService, "field" | "countActive">;
+  readonly pulse: Pick<PulseService, "current">;
+  readonly deaths: Pick<DeathStore, "recent">;
+  readonly identity: Pick<IdentityStore, "listActiveApiKeys">;
+}
+
+const page = { auth: "public" } as const;
+const admin = { auth: "admin" } as const;
+
+/** The page's files: read once, from beside this module (src/ under tsx, dist/ once built). */
+function assets(): Record<string, { type: string; body: string }> {
+  const own = (name: string) => readFileSync(new URL(`../../dashboard/${name}`, import.meta.url), "utf8");
+  const uplot = (name: string) => readFileSync(createRequire(import.meta.url).resolve(`uplot/dist/${name}`), "utf8");
+  return {
+    "/admin": { type: "text/html; charset=utf-8", body: own("index.html") },
+    "/admin/dashboard.js": { type: "text/javascript; charset=utf-8", body: own("dashboard.js") },
+    "/admin/dashboard.css": { type: "text/css; charset=utf-8", body: own("dashboard.css") },
+    "/admin/uplot.js": { type: "text/javascript; charset=utf-8", body: uplot("uPlot.iife.min.js") },
+    "/admin/uplot.css": { type: "text/css; charset=utf-8", body: uplot("uPlot.min.css") },
+  };
+}
+
+/**
+ * `/admin`: the operator's dashboard. The page and its scripts are public and hold nothing;
+ * every figure comes from `GET /v1/admin/dashboard` (admin token) and the socket.
+ */
+export function dashboardRoutes(app: FastifyInstance, deps: DashboardDeps): void {
+  for (const [url, asset] of Object.entries(assets())) {
+    app.get(url, { config: page, schema: assetSchema(`Dashboard page file ${url}`) }, async (_req, reply) => {
+      // The page ships with the server; a browser may keep it for a minute.
+      reply.type(asset.type).header("cache-control", "public, max-age=60").header("x-content-type-options", "nosniff");
+      return asset.body;
+    });
+  }
+
+  app.get<{ Querystring: { domains?: number; limit?: number } }>(
+    "/v1/admin/dashboard",
+    { config: admin, schema: dashboardDataSchema },
+    async (req) => {
+      const limit = req.query.limit ?? 20;
+      const [events, field, active, pulse, deaths, keys] = await Promise.all([
+        deps.metrics.events.get(),
+        deps.pheromones.field(req.query.domains ?? 30),
+        deps.pheromones.countActive(),
+        deps.pulse.current(),
+        deps.deaths.recent(limit),
+        deps.identity.listActiveApiKeys(deps.clock.now(), limit),
+      ]);
+      return {
+        generated_at: iso(deps.clock.now()),
+        events_total: events.values.reduce((sum, v) => sum + v.value, 0),
+        ws_connections: deps.connections(),
+        pheromones_active: active,
+        field: field.map(presentFieldCell),
+        pulse: pulseJson(pulse),
+        recent_deaths: deaths.map(presentRecentDeath),
+        active_keys: keys.map(presentActiveKey),
+      };
+    },
+  );
+}
