@@ -1,0 +1,209 @@
+import type { Routes } from "./generated/routes.js";
+import { StyxHttp } from "./http.js";
+
+type Body<K extends keyof Routes> = Routes[K]["body"];
+type Query<K extends keyof Routes> = Routes[K]["query"];
+type Res<K extends keyof Routes> = Promise<Routes[K]["response"]>;
+
+/**
+ * Every HTTP route of Styx as a named, typed method (`call` reaches any route by its
+ * `METHOD /path` key). `CLIENT_ROUTES` lists which route each method calls; the contract test
+ * checks it covers every route of the server's OpenAPI document.
+ */
+export class StyxClient extends StyxHttp {
+  /** Liveness and each dependency's status (no credential). */
+  health(): Res<"GET /v1/styx/health"> {
+    return this.call("GET /v1/styx/health");
+  }
+  /** Readiness: answers 503 (thrown as StyxError) once writes are shed. */
+  ready(): Res<"GET /readyz"> {
+    return this.call("GET /readyz");
+  }
+  /** Prometheus metrics text. */
+  metrics(): Res<"GET /metrics"> {
+    return this.call("GET /metrics");
+  }
+  /** Admin: creates a user. */
+  createUser(body: Body<"POST /v1/admin/users">): Res<"POST /v1/admin/users"> {
+    return this.call("POST /v1/admin/users", { body });
+  }
+  /** Admin: issues an API key for a user (the secret is in the answer, once). */
+  createKey(userId: string, body: Body<"POST /v1/admin/users/{user_id}/keys">): Res<"POST /v1/admin/users/{user_id}/keys"> {
+    return this.call("POST /v1/admin/users/{user_id}/keys", { params: { user_id: userId }, body });
+  }
+  /** Admin: lists a user's keys. */
+  listKeys(userId: string): Res<"GET /v1/admin/users/{user_id}/keys"> {
+    return this.call("GET /v1/admin/users/{user_id}/keys", { params: { user_id: userId } });
+  }
+  /** Admin: revokes a key. */
+  revokeKey(keyId: string): Res<"DELETE /v1/admin/keys/{key_id}"> {
+    return this.call("DELETE /v1/admin/keys/{key_id}", { params: { key_id: keyId } });
+  }
+  /** Admin: reads the audit log. */
+  audit(query: Query<"GET /v1/admin/audit"> = {}): Res<"GET /v1/admin/audit"> {
+    return this.call("GET /v1/admin/audit", { query });
+  }
+  /** Admin: verifies the audit log's hash chain. */
+  verifyAudit(): Res<"GET /v1/admin/audit/verify"> {
+    return this.call("GET /v1/admin/audit/verify");
+  }
+  /** Admin: the dashboard's snapshot (event count, sockets, pheromone heat map, pulse, recent deaths, active keys). */
+  dashboard(): Res<"GET /v1/admin/dashboard"> {
+    return this.call("GET /v1/admin/dashboard");
+  }
+  /** Registers a golem of the caller (generation = parent's + 1). */
+  registerGolem(body: Body<"POST /v1/styx/golems"> = {}): Res<"POST /v1/styx/golems"> {
+    return this.call("POST /v1/styx/golems", { body });
+  }
+  /** Reads a golem. */
+  golem(golemId: string): Res<"GET /v1/styx/golems/{golem_id}"> {
+    return this.call("GET /v1/styx/golems/{golem_id}", { params: { golem_id: golemId } });
+  }
+  /** Reads a user. */
+  user(userId: string): Res<"GET /v1/styx/users/{user_id}"> {
+    return this.call("GET /v1/styx/users/{user_id}", { params: { user_id: userId } });
+  }
+  /** Lists a user's golems. */
+  userGolems(userId: string): Res<"GET /v1/styx/users/{user_id}/golems"> {
+    return this.call("GET /v1/styx/users/{user_id}/golems", { params: { user_id: userId } });
+  }
+  /** Who the credential belongs to. */
+  me(): Res<"GET /v1/styx/me"> {
+    return this.call("GET /v1/styx/me");
+  }
+  /** Wallet sign-in, step 1: an EIP-191 message to sign. */
+  challenge(body: Body<"POST /v1/auth/challenge">): Res<"POST /v1/auth/challenge"> {
+    return this.call("POST /v1/auth/challenge", { body });
+  }
+  /** Wallet sign-in, step 2: the signature for a session token. */
+  verify(body: Body<"POST /v1/auth/verify">): Res<"POST /v1/auth/verify"> {
+    return this.call("POST /v1/auth/verify", { body });
+  }
+  /** Writes up to the batch limit of entries in one transaction (not queued offline). */
+  writeEntries(body: Body<"POST /v1/styx/entries/batch">): Res<"POST /v1/styx/entries/batch"> {
+    return this.call("POST /v1/styx/entries/batch", { body });
+  }
+  /** One ranked query across vault, clade and lethe. */
+  query(body: Body<"POST /v1/styx/query">): Res<"POST /v1/styx/query"> {
+    return this.call("POST /v1/styx/query", { body });
+  }
+  /** The same query as a GET with a query string. */
+  queryByUrl(query: Query<"GET /v1/styx/query">): Res<"GET /v1/styx/query"> {
+    return this.call("GET /v1/styx/query", { query });
+  }
+  /** A page of everything a golem stored (JSON paging; `after` is the previous page's `next_after`). */
+  snapshot(golemId: string, query: Query<"GET /v1/styx/snapshot/{golem_id}"> = {}): Res<"GET /v1/styx/snapshot/{golem_id}"> {
+    return this.call("GET /v1/styx/snapshot/{golem_id}", { params: { golem_id: golemId }, query: { format: "json", ...query } });
+  }
+  /** Deposits (or reinforces) a pheromone. */
+  depositPheromone(body: Body<"POST /v1/styx/pheromone/deposit">): Res<"POST /v1/styx/pheromone/deposit"> {
+    return this.call("POST /v1/styx/pheromone/deposit", { body });
+  }
+  /** Senses the pheromone field of some domains. */
+  sense(query: Query<"GET /v1/styx/pheromone/sense">): Res<"GET /v1/styx/pheromone/sense"> {
+    return this.call("GET /v1/styx/pheromone/sense", { query });
+  }
+  /** Records a golem's death and its testament. */
+  bloodstain(body: Body<"POST /v1/styx/bloodstain">): Res<"POST /v1/styx/bloodstain"> {
+    return this.call("POST /v1/styx/bloodstain", { body });
+  }
+  /** Publishes causal edges. */
+  publishCausal(body: Body<"POST /v1/styx/causal/publish">): Res<"POST /v1/styx/causal/publish"> {
+    return this.call("POST /v1/styx/causal/publish", { body });
+  }
+  /** Discovers causal edges. */
+  discoverCausal(query: Query<"GET /v1/styx/causal/discover">): Res<"GET /v1/styx/causal/discover"> {
+    return this.call("GET /v1/styx/causal/discover", { query });
+  }
+  /** A user's lineage tree. */
+  lineage(userId: string, query: Query<"GET /v1/styx/lineage/{user_id}"> = {}): Res<"GET /v1/styx/lineage/{user_id}"> {
+    return this.call("GET /v1/styx/lineage/{user_id}", { params: { user_id: userId }, query });
+  }
+  /** A user's dead golems. */
+  graveyard(userId: string, query: Query<"GET /v1/styx/graveyard/{user_id}"> = {}): Res<"GET /v1/styx/graveyard/{user_id}"> {
+    return this.call("GET /v1/styx/graveyard/{user_id}", { params: { user_id: userId }, query });
+  }
+  /** A golem's achievements. */
+  achievements(golemId: string): Res<"GET /v1/styx/achievements/{golem_id}"> {
+    return this.call("GET /v1/styx/achievements/{golem_id}", { params: { golem_id: golemId } });
+  }
+  /** The ecosystem's pulse (no credential). */
+  pulse(query: Query<"GET /v1/styx/pulse"> = {}): Res<"GET /v1/styx/pulse"> {
+    return this.call("GET /v1/styx/pulse", { query });
+  }
+  /** Presence of each of a user's golems. */
+  fleet(userId: string): Res<"GET /v1/styx/fleet/{user_id}"> {
+    return this.call("GET /v1/styx/fleet/{user_id}", { params: { user_id: userId } });
+  }
+  /** Aggregates over a user's fleet. */
+  fleetAggregate(userId: string): Res<"GET /v1/styx/fleet/{user_id}/aggregate"> {
+    return this.call("GET /v1/styx/fleet/{user_id}/aggregate", { params: { user_id: userId } });
+  }
+  /** One golem's status and presence. */
+  golemSnapshot(golemId: string): Res<"GET /v1/styx/golem/{golem_id}/snapshot"> {
+    return this.call("GET /v1/styx/golem/{golem_id}/snapshot", { params: { golem_id: golemId } });
+  }
+  /** Registers a golem as a clade member (for clade deltas). */
+  registerClade(body: Body<"POST /v1/styx/clade/register">): Res<"POST /v1/styx/clade/register"> {
+    return this.call("POST /v1/styx/clade/register", { body });
+  }
+  /** A user's registered clade members. */
+  cladePeers(userId: string): Res<"GET /v1/styx/clade/peers/{user_id}"> {
+    return this.call("GET /v1/styx/clade/peers/{user_id}", { params: { user_id: userId } });
+  }
+  /** Owner → golem steering over HTTP. */
+  steer(golemId: string, body: Body<"POST /v1/styx/golem/{golem_id}/steer">): Res<"POST /v1/styx/golem/{golem_id}/steer"> {
+    return this.call("POST /v1/styx/golem/{golem_id}/steer", { params: { golem_id: golemId }, body });
+  }
+  /** Stores bytes as a content-addressed blob. */
+  putBlob(bytes: Uint8Array): Res<"PUT /v1/styx/blobs"> {
+    return this.call("PUT /v1/styx/blobs", { body: bytes });
+  }
+  /** Reads a blob, or a byte range of it (`range` like `bytes=0-99`). */
+  getBlob(cid: string, range?: string): Res<"GET /v1/styx/blobs/{cid}"> {
+    return this.call("GET /v1/styx/blobs/{cid}", { params: { cid }, ...(range ? { headers: { range } } : {}) });
+  }
+}
+
+/** Which route each method of `StyxClient` calls (`writeEntry` comes from `StyxHttp`). */
+export const CLIENT_ROUTES = {
+  health: "GET /v1/styx/health",
+  ready: "GET /readyz",
+  metrics: "GET /metrics",
+  createUser: "POST /v1/admin/users",
+  createKey: "POST /v1/admin/users/{user_id}/keys",
+  listKeys: "GET /v1/admin/users/{user_id}/keys",
+  revokeKey: "DELETE /v1/admin/keys/{key_id}",
+  audit: "GET /v1/admin/audit",
+  verifyAudit: "GET /v1/admin/audit/verify",
+  dashboard: "GET /v1/admin/dashboard",
+  registerGolem: "POST /v1/styx/golems",
+  golem: "GET /v1/styx/golems/{golem_id}",
+  user: "GET /v1/styx/users/{user_id}",
+  userGolems: "GET /v1/styx/users/{user_id}/golems",
+  me: "GET /v1/styx/me",
+  challenge: "POST /v1/auth/challenge",
+  verify: "POST /v1/auth/verify",
+  writeEntry: "POST /v1/styx/entries",
+  writeEntries: "POST /v1/styx/entries/batch",
+  query: "POST /v1/styx/query",
+  queryByUrl: "GET /v1/styx/query",
+  snapshot: "GET /v1/styx/snapshot/{golem_id}",
+  depositPheromone: "POST /v1/styx/pheromone/deposit",
+  sense: "GET /v1/styx/pheromone/sense",
+  bloodstain: "POST /v1/styx/bloodstain",
+  publishCausal: "POST /v1/styx/causal/publish",
+  discoverCausal: "GET /v1/styx/causal/discover",
+  lineage: "GET /v1/styx/lineage/{user_id}",
+  graveyard: "GET /v1/styx/graveyard/{user_id}",
+  achievements: "GET /v1/styx/achievements/{golem_id}",
+  pulse: "GET /v1/styx/pulse",
+  fleet: "GET /v1/styx/fleet/{user_id}",
+  fleetAggregate: "GET /v1/styx/fleet/{user_id}/aggregate",
+  golemSnapshot: "GET /v1/styx/golem/{golem_id}/snapshot",
+  registerClade: "POST /v1/styx/clade/register",
+  cladePeers: "GET /v1/styx/clade/peers/{user_id}",
+  steer: "POST /v1/styx/golem/{golem_id}/steer",
+  putBlob: "PUT /v1/styx/blobs",
+  getBlob: "GET /v1/styx/blobs/{cid}",
+} as const satisfies Record<string, keyof Routes>;
