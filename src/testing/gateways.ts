@@ -1,5 +1,6 @@
 import { dropClusters, macroEnv, newCluster, type S3Endpoint } from "./services.js";
 import { type ServerProcess, spawnServer } from "./spawn.js";
+import { CHILD_PATH } from "./test-env.js";
 
 /** Admin token of the gateways a test starts. */
 export const GATEWAY_ADMIN_TOKEN = "gateway-admin-token-0123456789";
@@ -22,7 +23,7 @@ export interface Gateway {
 export async function startGateway(cluster: string, s3: S3Endpoint, env: Record<string, string> = {}): Promise<Gateway> {
   const server = await spawnServer(["--profile", "macro"], {
     env: {
-      PATH: process.env.PATH ?? "",
+      PATH: CHILD_PATH,
       ...(macroEnv(cluster, s3) as Record<string, string>),
       STYX_ADMIN_TOKEN: GATEWAY_ADMIN_TOKEN,
       STYX_LOG_LEVEL: "info",

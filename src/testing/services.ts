@@ -4,17 +4,14 @@ import { connect } from "@nats-io/transport-node";
 import { Redis } from "ioredis";
 import postgres from "postgres";
 import type { ConfigOverrides } from "../config/load.js";
+import { SERVICE_URLS } from "./test-env.js";
 
 /**
  * The real services that service-backed tests (`npm run test:services`) talk to: the standard
  * local ports unless `STYX_TEST_DATABASE_URL`, `STYX_TEST_NATS_URL` or `STYX_TEST_REDIS_URL`
  * say otherwise. Nothing here skips: a service that is down fails the test that needs it.
  */
-export const SERVICES = {
-  databaseUrl: process.env.STYX_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test",
-  natsUrl: process.env.STYX_TEST_NATS_URL ?? "nats://127.0.0.1:4222",
-  redisUrl: process.env.STYX_TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
-} as const;
+export const SERVICES = SERVICE_URLS;
 
 /**
  * A fresh cluster name (`t_` + 12 hex): its own PostgreSQL schema, JetStream streams, Redis

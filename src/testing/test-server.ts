@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { type BuildOptions, buildStyx, type Styx } from "../app/build.js";
 import { type ConfigOverrides, loadConfig } from "../config/load.js";
 import type { Clock } from "../core/platform/clock.js";
+import { TEST_PROFILE } from "./test-env.js";
 
 /** A running test server on a random loopback port, with helpers that speak HTTP to it. */
 export interface TestServer {
@@ -46,12 +47,6 @@ export interface TestResponse {
   // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON
   readonly json: any;
 }
-
-/**
- * The profile integration tests run on: `micro` unless `STYX_TEST_PROFILE=macro`, which runs
- * the same tests on macronode gateways over the local services (`npm run test:services`).
- */
-export const TEST_PROFILE: "micro" | "macro" = process.env.STYX_TEST_PROFILE === "macro" ? "macro" : "micro";
 
 /**
  * For a test of micronode internals (its SQLite file, blob files, the tiered history's cold
