@@ -8,6 +8,8 @@ Usage: styx <command> [flags]
 
   serve            run the server (default micronode; --amnesia for RAM only)
   migrate          apply schema migrations
+  backup FILE      write a consistent snapshot of the store (online)
+  restore FILE     check a backup, then load it into an empty store
   users create     create a user
   keys create|list|revoke   manage API keys
   audit verify     check the hash-chained audit log
@@ -21,6 +23,8 @@ type Command = (argv: string[]) => Promise<number | undefined>;
 const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import("./serve.js")).serve,
   migrate: async () => (await import("./migrate.js")).migrate,
+  backup: async () => (await import("./backup.js")).backup,
+  restore: async () => (await import("./backup.js")).restore,
   users: async () => (await import("./users.js")).users,
   keys: async () => (await import("./keys.js")).keys,
   audit: async () => (await import("./audit.js")).audit,

@@ -37,10 +37,10 @@ export function openPostgres(url: string, opts: PostgresOptions): PgSql {
 
 /**
  * Creates the schema if needed and applies pending migrations in order, each in its own
- * transaction, under an advisory lock (two gateways starting together apply each once).
- * Returns the versions applied.
+ * transaction, under an advisory lock (two gateways starting together apply each once), up
+ * to version `upTo` (a restore loads a backup at its version first). Returns the versions applied.
  */
-export async function migratePostgres(sql: PgSql, schema: string): Promise<number[]> {
+export async function migratePostgres(sql: PgSql, schema: string, upTo = Number.POSITIVE_INFINITY): Promise<number[]> {
   const applied: number[] = [];
   await sql.begin(async (tx) => {
     // Per schema: clusters sharing a database migrate independently.
@@ -50,7 +50,7 @@ export async function migratePostgres(sql: PgSql, schema: string): Promise<numbe
       version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`;
     const done = new Set((await tx<{ version: number }[]>`SELECT version FROM ${tx(schema)}.schema_migrations`).map((r) => r.version));
     for (const m of MIGRATIONS) {
-      if (done.has(m.version)) continue;
+      if (done.has(m.version) || m.version > upTo) continue;
       await tx.savepoint(async (sp) => {
         await sp`SET LOCAL search_path TO ${sp(schema)}`;
         await sp.unsafe(m.sql);

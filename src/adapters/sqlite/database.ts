@@ -92,11 +92,11 @@ function checkpointInBackground(db: SqliteDatabase, file: string): void {
 }
 
 /** Applies pending migrations; returns the versions applied. */
-export function migrate(db: SqliteDatabase): number[] {
+export function migrate(db: SqliteDatabase, upTo = Number.POSITIVE_INFINITY): number[] {
   const current = schemaVersion(db);
   const applied: number[] = [];
   for (const m of MIGRATIONS) {
-    if (m.version <= current) continue;
+    if (m.version <= current || m.version > upTo) continue;
     db.transaction(() => {
       db.exec(m.sql);
       db.pragma(`user_version = ${m.version}`);

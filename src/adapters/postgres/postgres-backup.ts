@@ -1,0 +1,107 @@
+import type { PgSql, PgTx } from "./database.js";
+
+/** A table of the cluster's schema as the backup copies it. */
+export interface PostgresBackupTable {
+  readonly name: string;
+  /** Stored columns (generated ones are recomputed on insert and left out). */
+  readonly columns: readonly string[];
+  /** Identity columns, whose sequences are moved past the loaded values. */
+  readonly identity: readonly string[];
+}
+
+type Db = PgSql | PgTx;
+
+/**
+ * The tables of `schema` a backup copies, parents before children (by foreign key), without
+ * the migration ledger (a restore migrates the target itself).
+ */
+export async function backupTables(db: Db, schema: string): Promise<PostgresBackupTable[]> {
+  const cols = await db<{ table_name: string; column_name: string; is_generated: string; is_identity: string }[]>`
+    SELECT c.table_name, c.column_name, c.is_generated, c.is_identity
+      FROM information_schema.columns c
+      JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+     WHERE c.table_schema = ${schema} AND t.table_type = 'BASE TABLE' AND c.table_name <> 'schema_migrations'
+     ORDER BY c.table_name, c.ordinal_position`;
+  const byTable = new Map<string, { columns: string[]; identity: string[] }>();
+  for (const c of cols) {
+    const t = byTable.get(c.table_name) ?? { columns: [], identity: [] };
+    byTable.set(c.table_name, t);
+    if (c.is_generated === "ALWAYS") continue;
+    t.columns.push(c.column_name);
+    if (c.is_identity === "YES") t.identity.push(c.column_name);
+  }
+  const fks = await db<{ child: string; parent: string }[]>`
+    SELECT cl.relname AS child, pl.relname AS parent
+      FROM pg_constraint k
+      JOIN pg_class cl ON cl.oid = k.conrelid
+      JOIN pg_class pl ON pl.oid = k.confrelid
+      JOIN pg_namespace n ON n.oid = cl.relnamespace
+     WHERE k.contype = 'f' AND n.nspname = ${schema}`;
+  const order: string[] = [];
+  const visiting = new Set<string>();
+  const visit = (t: string) => {
+    if (order.includes(t) || visiting.has(t)) return;
+    visiting.add(t);
+    for (const fk of fks) if (fk.child === t && fk.parent !== t) visit(fk.parent);
+    visiting.delete(t);
+    order.push(t);
+  };
+  for (const t of [...byTable.keys()].sort()) visit(t);
+  return order.filter((t) => byTable.has(t)).map((name) => ({ name, ...(byTable.get(name) as { columns: string[]; identity: string[] }) }));
+}
+
+/** Rows of `table`, counted inside the caller's (snapshot) transaction. */
+export async function countRows(tx: PgTx, schema: string, table: PostgresBackupTable): Promise<number> {
+  const [r] = await tx<{ n: number }[]>`SELECT count(*)::bigint AS n FROM ${tx(schema)}.${tx(table.name)}`;
+  return r?.n ?? 0;
+}
+
+/** The rows of `table` in column order, read with a cursor inside the caller's transaction. */
+export async function* tableRows(tx: PgTx, schema: string, table: PostgresBackupTable): AsyncGenerator<unknown[]> {
+  const cursor = tx`SELECT ${tx(table.columns as string[])} FROM ${tx(schema)}.${tx(table.name)}`.values().cursor(500);
+  for await (const rows of cursor) for (const r of rows) yield r as unknown[];
+}
+
+/**
+ * Inserts rows of `table` with `columns` in batches of 500, identity values kept as they were
+ * (OVERRIDING SYSTEM VALUE); `flush` sends the rest and moves each identity sequence past the
+ * largest value loaded.
+ */
+export function rowInserter(tx: Db, schema: string, table: PostgresBackupTable, columns: readonly string[]) {
+  const target = `${ident(schema)}.${ident(table.name)}`;
+  const head = `INSERT INTO ${target} (${columns.map(ident).join(", ")}) OVERRIDING SYSTEM VALUE VALUES `;
+  let batch: (readonly unknown[])[] = [];
+  const send = async () => {
+    if (batch.length === 0) return;
+    const params: unknown[] = [];
+    const tuples = batch.map((r) => `(${columns.map((_, i) => (params.push(r[i] ?? null), `$${params.length}`)).join(", ")})`);
+    batch = [];
+    await tx.unsafe(head + tuples.join(", "), params as never[]);
+  };
+  return {
+    async add(values: readonly unknown[]) {
+      batch.push(values);
+      if (batch.length >= 500) await send();
+    },
+    async flush() {
+      await send();
+      for (const col of table.identity)
+        await tx.unsafe(
+          `SELECT setval(pg_get_serial_sequence($1, $2), (SELECT COALESCE(max(${ident(col)}), 0) + 1 FROM ${target}), false)`,
+          [target, col],
+        );
+    },
+  };
+}
+
+const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+/** Rows held by the tables of `schema` (0 for a schema that does not exist): a restore target must hold none. */
+export async function rowsInSchema(db: Db, schema: string): Promise<number> {
+  let n = 0;
+  for (const t of await backupTables(db, schema)) {
+    const [r] = await db<{ n: number }[]>`SELECT count(*)::bigint AS n FROM ${db(schema)}.${db(t.name)}`;
+    n += r?.n ?? 0;
+  }
+  return n;
+}

@@ -1,0 +1,58 @@
+import type { SqliteDatabase } from "./database.js";
+
+/** A table as the backup copies it: its columns (with `rowid` first when the table's rowid is implicit). */
+export interface SqliteBackupTable {
+  readonly name: string;
+  readonly columns: readonly string[];
+}
+
+const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+/**
+ * The tables a backup copies, in creation order (parents before children): every table but
+ * SQLite's own, virtual tables (FTS5: their triggers rebuild them as rows are loaded) and
+ * their shadow tables. A rowid table without an INTEGER PRIMARY KEY gets `rowid` as its first
+ * column, so full-text rows keyed by rowid line up after a restore as before.
+ */
+export function backupTables(db: SqliteDatabase): SqliteBackupTable[] {
+  const all = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY rowid").all() as {
+    name: string;
+    sql: string | null;
+  }[];
+  const virtual = all.filter((t) => /^CREATE VIRTUAL TABLE/i.test(t.sql ?? "")).map((t) => t.name);
+  const tables: SqliteBackupTable[] = [];
+  for (const t of all) {
+    if (t.name.startsWith("sqlite_") || virtual.includes(t.name) || virtual.some((v) => t.name.startsWith(`${v}_`))) continue;
+    const info = db.prepare(`PRAGMA table_info(${quote(t.name)})`).all() as { name: string; type: string; pk: number }[];
+    const columns = info.map((c) => c.name);
+    const pk = info.filter((c) => c.pk > 0);
+    const withoutRowid = /WITHOUT\s+ROWID/i.test(t.sql ?? "");
+    const rowidAlias = pk.length === 1 && pk[0]?.type.toUpperCase() === "INTEGER";
+    tables.push({ name: t.name, columns: withoutRowid || rowidAlias ? columns : ["rowid", ...columns] });
+  }
+  return tables;
+}
+
+/** How many rows `table` holds (inside the caller's transaction). */
+export function countRows(db: SqliteDatabase, table: SqliteBackupTable): number {
+  return db
+    .prepare(`SELECT count(*) FROM ${quote(table.name)}`)
+    .pluck()
+    .get() as number;
+}
+
+/** The rows of `table` as value arrays in `table.columns` order (inside the caller's transaction). */
+export function tableRows(db: SqliteDatabase, table: SqliteBackupTable): IterableIterator<unknown[]> {
+  return db
+    .prepare(`SELECT ${table.columns.map(quote).join(", ")} FROM ${quote(table.name)}`)
+    .raw()
+    .iterate() as IterableIterator<unknown[]>;
+}
+
+/** A prepared insert of rows of `name` with `columns`. */
+export function rowInserter(db: SqliteDatabase, name: string, columns: readonly string[]): (values: readonly unknown[]) => void {
+  const stmt = db.prepare(`INSERT INTO ${quote(name)} (${columns.map(quote).join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`);
+  return (values) => {
+    stmt.run(...values);
+  };
+}
