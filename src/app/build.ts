@@ -154,6 +154,11 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       coordination.pheromones.countActive(),
     );
     metrics.gauge(
+      "styx_backup_last_success_timestamp_seconds",
+      "When the last `styx backup` of this store succeeded (Unix seconds; 0: never), from its backup.created audit record.",
+      async () => ((await storage.audit.latest("backup.created"))?.ts ?? 0) / 1000,
+    );
+    metrics.gauge(
       "styx_vector_backlog",
       "Vectors written but not yet in the ANN index (searched exactly meanwhile).",
       () => knowledge.vectors.backlog,

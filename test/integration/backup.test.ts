@@ -212,6 +212,10 @@ describe("styx backup / styx restore", () => {
     assert.equal(statSync(file).mode & 0o777, 0o600, "the backup holds secrets: mode 0600");
     assert.ok(!existsSync(`${file}.partial`), "no partial file left");
     assert.ok(duringBackup > 0, "writes went on during the backup");
+    // The server reports the backup's success for the StyxBackupStale alert.
+    const metrics = await s.request("GET", "/metrics");
+    const at = Number(/^styx_backup_last_success_timestamp_seconds (\S+)$/m.exec(metrics.text)?.[1]);
+    assert.ok(Math.abs(at - Date.now() / 1000) < 120, `backup gauge ${at}`);
   });
 
   it("refuses a truncated or altered file, naming what is wrong, and writes nothing", { timeout: 120_000 }, async () => {

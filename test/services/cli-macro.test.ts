@@ -26,10 +26,10 @@ describe("styx migrate, doctor, serve and audit verify on a macronode", () => {
   it("migrates the cluster's schema once, then reports it up to date", async () => {
     const first = await runCliAsync(["migrate"], { env });
     assert.equal(first.code, 0, first.stderr);
-    assert.match(first.stdout, new RegExp(`applied migrations 1, 2, 3, 4 to schema ${cluster.name}; schema version 4`));
+    assert.match(first.stdout, new RegExp(`applied migrations 1, 2, 3, 4, 5 to schema ${cluster.name}; schema version 5`));
     const again = await runCliAsync(["migrate"], { env });
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stdout, /up to date \(version 4\)/);
+    assert.match(again.stdout, /up to date \(version 5\)/);
   });
 
   it("doctor reports each service and the schema", async () => {
@@ -37,7 +37,7 @@ describe("styx migrate, doctor, serve and audit verify on a macronode", () => {
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     for (const line of [
       /OK\s+postgres\s+postgres:\/\/127\.0\.0\.1:5432\/test: PostgreSQL 1\d/,
-      new RegExp(`OK\\s+schema\\s+${cluster.name} at version 4`),
+      new RegExp(`OK\\s+schema\\s+${cluster.name} at version 5`),
       /OK\s+nats\s+nats:\/\/127\.0\.0\.1:4222: JetStream on/,
       /OK\s+redis\s+redis:\/\/127\.0\.0\.1:6379: PING/,
       /OK\s+s3\s+http:\/\/127\.0\.0\.1:\d+ bucket styx-test reachable/,

@@ -25,6 +25,10 @@ export class MemoryAuditLog implements AuditLog {
     return record;
   }
 
+  async latest(action: string): Promise<AuditRecord | undefined> {
+    return this.#records.findLast((r) => r.action === action);
+  }
+
   async list(after: number, limit: number): Promise<AuditRecord[]> {
     return this.#records.filter((r) => r.seq > after).slice(0, limit);
   }

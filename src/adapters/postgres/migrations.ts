@@ -13,4 +13,6 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
   { version: 2, name: "knowledge: entries, lethe queue, lethe entries, full-text indexes", sql: KNOWLEDGE_SCHEMA },
   { version: 3, name: "event fabric: clade sync", sql: FABRIC_SCHEMA },
   { version: 4, name: "coordination: pheromones, causal edges, deaths, achievements", sql: COORDINATION_SCHEMA },
+  // The newest record of an action (the backup gauge reads backup.created at each scrape).
+  { version: 5, name: "audit records by action", sql: "CREATE INDEX audit_log_action ON audit_log (action, seq);" },
 ];

@@ -44,6 +44,11 @@ export class PostgresAuditLog implements AuditLog {
     });
   }
 
+  async latest(action: string): Promise<AuditRecord | undefined> {
+    const [row] = await this.#sql`SELECT * FROM audit_log WHERE action = ${action} ORDER BY seq DESC LIMIT 1`;
+    return row && toAuditRecord(row as never);
+  }
+
   async list(after: number, limit: number): Promise<AuditRecord[]> {
     const rows = await this.#sql`SELECT * FROM audit_log WHERE seq > ${after} ORDER BY seq LIMIT ${limit}`;
     return rows.map(toAuditRecord);

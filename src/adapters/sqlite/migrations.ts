@@ -288,4 +288,10 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 5,
+    name: "audit records by action",
+    // The newest record of an action (the backup gauge reads backup.created at each scrape).
+    sql: "CREATE INDEX audit_log_action ON audit_log(action, seq);",
+  },
 ];

@@ -36,6 +36,7 @@ export class SqliteAuditLog implements AuditLog {
       ),
       list: db.prepare("SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?"),
       all: db.prepare("SELECT * FROM audit_log ORDER BY seq"),
+      latest: db.prepare("SELECT * FROM audit_log WHERE action = ? ORDER BY seq DESC LIMIT 1"),
     };
   }
 
@@ -49,6 +50,11 @@ export class SqliteAuditLog implements AuditLog {
         return r;
       })
       .immediate();
+  }
+
+  async latest(action: string): Promise<AuditRecord | undefined> {
+    const row = this.#q.latest.get(action) as Row | undefined;
+    return row && toAuditRecord(row);
   }
 
   async list(after: number, limit: number): Promise<AuditRecord[]> {

@@ -20,7 +20,7 @@ import { initCrypto } from "../../core/platform/crypto.js";
 import { s3Options } from "../macro-storage.js";
 import { VERSION } from "../version.js";
 import { BackupError, type BackupRow, BackupWriter, FILE_CHUNK_BYTES, readBackup } from "./archive.js";
-import type { BackupReport, Progress, RestoreReport } from "./report.js";
+import { type BackupReport, backupCreated, type Progress, type RestoreReport } from "./report.js";
 
 interface Services {
   readonly sql: PgSql;
@@ -138,7 +138,9 @@ export async function backupMacro(config: Config, file: string, progress: Progre
     });
     const end = await w.finish();
     progress.done();
-    return { file, tables: tableCount, rows, files, bytes, messages, blake3: end.blake3, ms: Date.now() - started };
+    const report: BackupReport = { file, tables: tableCount, rows, files, bytes, messages, blake3: end.blake3, ms: Date.now() - started };
+    await new PostgresAuditLog(svc.sql, systemClock).append(backupCreated(report));
+    return report;
   } catch (err) {
     await writer?.abort();
     throw err;

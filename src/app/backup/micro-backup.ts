@@ -10,7 +10,7 @@ import { initCrypto, newId } from "../../core/platform/crypto.js";
 import { DATABASE_FILE } from "../storage.js";
 import { VERSION } from "../version.js";
 import { BackupError, type BackupRow, BackupWriter, FILE_CHUNK_BYTES, readBackup, type SectionHeader } from "./archive.js";
-import type { BackupReport, Progress, RestoreReport } from "./report.js";
+import { type BackupReport, backupCreated, type Progress, type RestoreReport } from "./report.js";
 
 /** Files of the data dir that are not copied: the database (copied by rows) and caches rebuilt at start. */
 const NOT_COPIED = new Set([DATABASE_FILE, `${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`, "vectors", join("blobs", "tmp")]);
@@ -52,7 +52,7 @@ export async function backupMicro(dataDir: string, file: string, progress: Progr
     for (const f of files) await copyFileInto(writer, dir, f, progress, (n) => (bytes += n));
     const end = await writer.finish();
     progress.done();
-    return {
+    const report: BackupReport = {
       file,
       tables: tables.length,
       rows: tables.reduce((n, t) => n + t.rows, 0),
@@ -62,6 +62,8 @@ export async function backupMicro(dataDir: string, file: string, progress: Progr
       blake3: end.blake3,
       ms: Date.now() - started,
     };
+    await new SqliteAuditLog(db, systemClock).append(backupCreated(report));
+    return report;
   } catch (err) {
     await writer?.abort();
     throw err;

@@ -1,3 +1,5 @@
+import type { AuditInput } from "../../core/platform/audit.js";
+
 /** Where backup and restore report how far they are (the CLI draws it: a bar on a terminal, plain lines otherwise). */
 export interface Progress {
   /** A phase begins (`backup`, `verify`, `restore`) with `total` units (rows and file chunks; 0 when unknown). */
@@ -23,6 +25,19 @@ export interface BackupReport {
   readonly messages: number;
   readonly blake3: string;
   readonly ms: number;
+}
+
+/**
+ * The audit record of a successful backup: the server's
+ * `styx_backup_last_success_timestamp_seconds` gauge is the time of the newest one.
+ */
+export function backupCreated(r: BackupReport): AuditInput {
+  return {
+    actor: "cli",
+    action: "backup.created",
+    target: "",
+    details: { rows: r.rows, files: r.files, bytes: r.bytes, messages: r.messages, blake3: r.blake3, ms: r.ms },
+  };
 }
 
 /** What `restore` loaded. */

@@ -44,6 +44,8 @@ export interface AuditLog {
   append(input: AuditInput): Promise<AuditRecord>;
   /** Records with `seq > after`, oldest first, at most `limit`. */
   list(after: number, limit: number): Promise<AuditRecord[]>;
+  /** The newest record of `action`, or undefined when there is none. */
+  latest(action: string): Promise<AuditRecord | undefined>;
   /** Walks the whole chain and checks it against the stored head. */
   verify(): Promise<AuditVerification>;
 }
