@@ -111,10 +111,12 @@ EOT
         STYX_NATS_URL         = "nats://nats.service.internal:4222"
         STYX_S3_ENDPOINT      = "https://s3.example"
         STYX_S3_BUCKET        = "styx-blobs"
+        STYX_SHUTDOWN_DRAIN   = "5s"
         STYX_SHUTDOWN_TIMEOUT = "20s"
       }
 
-      # SIGTERM, then STYX_SHUTDOWN_TIMEOUT to drain before Nomad kills the task.
+      # SIGTERM, then STYX_SHUTDOWN_DRAIN of /readyz 503 (the check fails, traffic moves away),
+      # then STYX_SHUTDOWN_TIMEOUT to finish in-flight work before Nomad kills the task.
       kill_timeout = "30s"
 
       resources {

@@ -45,6 +45,8 @@ export interface Styx {
   /** Listens on the configured host and port; resolves with the URL. */
   listen(): Promise<string>;
   /** Graceful stop: refuse new requests, drain in-flight ones, close stores. Idempotent. */
+  /** Starts a shutdown's drain window: /readyz answers 503 (reason `draining`); everything else is still served. */
+  drain(): void;
   close(): Promise<void>;
 }
 
@@ -170,6 +172,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       dependencies: storage.checks,
     });
     let closing = false;
+    let draining = false;
     const app = await createServer({
       version: VERSION,
       profile: config.profile,
@@ -203,6 +206,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
         deflate: config.ws.deflate,
       },
       closing: () => closing,
+      draining: () => draining,
       ...(options.logStream ? { logStream: options.logStream } : {}),
     });
     let closed: Promise<void> | undefined;
@@ -238,6 +242,9 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
         const due = await knowledge.lethe.nextDue();
         if (due !== undefined) tasks.wake("lethe-publish", due - clock.now() + 50);
         return app.listen({ host: config.host, port: config.port });
+      },
+      drain() {
+        draining = true;
       },
       close() {
         closed ??= (async () => {

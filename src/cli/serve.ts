@@ -23,6 +23,13 @@ export async function serve(argv: string[]): Promise<number | undefined> {
       process.exit(1);
     }
     stopping = true;
+    if (config.shutdownDrainMs > 0) {
+      styx.drain();
+      log.info({ signal, drain_ms: config.shutdownDrainMs }, "draining: /readyz answers 503 until the load balancer lets go");
+      setTimeout(() => shutDown(signal), config.shutdownDrainMs);
+    } else shutDown(signal);
+  };
+  const shutDown = (signal: string) => {
     log.info({ signal }, "shutting down: draining in-flight requests");
     const timer = setTimeout(() => {
       log.error({ timeout_ms: config.shutdownTimeoutMs }, "drain timed out; closing connections");

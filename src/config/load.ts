@@ -37,6 +37,8 @@ export interface Config {
   readonly blobMaxBytes: number;
   readonly trustProxy: false | number | string[];
   readonly shutdownTimeoutMs: number;
+  /** How long /readyz answers 503 before a shutdown stops listening (STYX_SHUTDOWN_DRAIN). */
+  readonly shutdownDrainMs: number;
   readonly sessionTtlMs: number;
   readonly maxEventLoopLagMs: number;
   readonly maxInflight: number;
@@ -131,6 +133,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     blobMaxBytes: r.STYX_BLOB_MAX_BYTES,
     trustProxy: r.STYX_TRUST_PROXY,
     shutdownTimeoutMs: r.STYX_SHUTDOWN_TIMEOUT,
+    shutdownDrainMs: r.STYX_SHUTDOWN_DRAIN,
     sessionTtlMs: r.STYX_SESSION_TTL,
     maxEventLoopLagMs: r.STYX_MAX_EVENT_LOOP_LAG,
     maxInflight: r.STYX_MAX_INFLIGHT,

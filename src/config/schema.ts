@@ -77,6 +77,11 @@ export const SETTINGS = {
     default: "0",
     doc: "Client IPs from X-Forwarded-For: `0` (no), a hop count, or trusted proxy addresses/CIDRs.",
   },
+  STYX_SHUTDOWN_DRAIN: {
+    parse: parseDurationIn(0, 300_000),
+    default: "0s",
+    doc: "On SIGTERM, how long /readyz answers 503 (reason draining) while everything else is still served, so a load balancer takes the gateway out before it stops listening (e.g. 10s behind Kubernetes or Nomad).",
+  },
   STYX_SHUTDOWN_TIMEOUT: {
     parse: parseDurationIn(1000, 600_000),
     default: "10s",

@@ -103,6 +103,8 @@ export interface ServerDeps {
   /** Socket limits and timers (`maxPendingMessages` defaults to 1,000). */
   readonly ws: Omit<GatewayOptions, "maxPendingMessages"> & { readonly maxPendingMessages?: number };
   readonly closing: () => boolean;
+  /** True while a shutdown's drain window runs: /readyz answers 503, everything else is served. */
+  readonly draining: () => boolean;
   /** Log destination; default stdout. */
   readonly logStream?: NodeJS.WritableStream;
 }
@@ -172,6 +174,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     dependencies: deps.dependencies,
     load: deps.load,
     metrics: deps.metrics,
+    draining: deps.draining,
   });
   adminRoutes(app, { identity: deps.identity, clock: deps.clock });
   golemRoutes(app, { identity: deps.identity, auth: deps.auth });

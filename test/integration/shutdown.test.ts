@@ -68,4 +68,30 @@ describe("graceful shutdown", () => {
       await again.exited;
     }
   });
+
+  it("with STYX_SHUTDOWN_DRAIN, answers /readyz 503 (draining) but serves everything else, then stops", async () => {
+    const server = await spawnServer(["--data-dir", dir], {
+      env: { STYX_ADMIN_TOKEN: ADMIN, STYX_LOG_LEVEL: "info", STYX_SHUTDOWN_DRAIN: "1500ms" },
+    });
+    assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
+    const signalledAt = Date.now();
+    server.proc.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 300));
+    const ready = await fetch(`${server.url}/readyz`);
+    assert.equal(ready.status, 503);
+    const body = (await ready.json()) as { ready: boolean; reasons: string[] };
+    assert.equal(body.ready, false);
+    assert.equal(body.reasons[0], "draining");
+    assert.equal((await fetch(`${server.url}/v1/styx/health`)).status, 200, "health is still served");
+    const write = await fetch(`${server.url}/v1/admin/users`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+      body: JSON.stringify({ id: "during-drain" }),
+    });
+    assert.equal(write.status, 201, "writes are still served while draining");
+    assert.equal(await server.exited, 0);
+    const tookMs = Date.now() - signalledAt;
+    assert.ok(tookMs >= 1500, `stopped after ${tookMs} ms, before the drain window ended`);
+    assert.match(server.output(), /draining: \/readyz answers 503/);
+  });
 });

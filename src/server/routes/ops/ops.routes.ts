@@ -13,6 +13,8 @@ export interface OpsDeps {
   readonly dependencies: readonly DependencyCheck[];
   readonly load: Pick<LoadMonitor, "state">;
   readonly metrics: Metrics;
+  /** A shutdown's drain window: not ready, so load balancers stop sending, while requests are still served. */
+  readonly draining: () => boolean;
 }
 
 const ops = { auth: "public", exempt: true } as const;
@@ -44,12 +46,14 @@ export function opsRoutes(app: FastifyInstance, deps: OpsDeps): void {
     },
     async (_req, reply) => {
       const s = deps.load.state();
-      reply.code(s.acceptingWrites ? 200 : 503);
+      const draining = deps.draining();
+      const ready = s.acceptingWrites && !draining;
+      reply.code(ready ? 200 : 503);
       return {
-        ready: s.acceptingWrites,
+        ready,
         accepting_writes: s.acceptingWrites,
         accepting_reads: s.acceptingReads,
-        reasons: [...s.reasons],
+        reasons: draining ? ["draining", ...s.reasons] : [...s.reasons],
       };
     },
   );
