@@ -220,6 +220,7 @@ async function inProcess() {
       scopes: ["read", "write"],
       credentialId: "bench",
       via: "api_key",
+      expiresAt: null,
     } as const;
     const golems: Golem[] = [];
     for (let i = 0; i < GOLEMS; i++) golems.push(await styx.identity.registerGolem(principal, {}));

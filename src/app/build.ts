@@ -14,6 +14,7 @@ import type { Signals } from "../core/platform/signals.js";
 import { createServer } from "../server/app.js";
 import { LoadMonitor } from "../server/load-monitor.js";
 import { Metrics } from "../server/metrics.js";
+import { closeCredential } from "../server/ws/credential-sweep.js";
 import { Scheduler } from "../tasks/scheduler.js";
 import { type AdminToken, resolveAdminToken } from "./admin-token.js";
 import { buildCoordination, type CoordinationStack } from "./coordination.js";
@@ -75,8 +76,13 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
           onRevoked: (id: string) => signals.publish(KEY_REVOKED_SIGNAL, { key_id: id }),
         })
       : undefined;
+    // Sockets authenticated with a revoked key close at once: here when this process revoked it,
+    // on the other gateways by signal (and within a ping interval by the gateway's sweep otherwise).
+    let closeSockets: (keyId: string) => void = () => {};
     signals?.subscribe(KEY_REVOKED_SIGNAL, (p) => {
-      if (typeof p.key_id === "string") cached?.forget(p.key_id);
+      if (typeof p.key_id !== "string") return;
+      cached?.forget(p.key_id);
+      closeSockets(p.key_id);
     });
     const identityStore = cached ?? storage.identity;
     const tenancy = new Tenancy({ identity: identityStore, audit: storage.audit });
@@ -114,6 +120,11 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       if (typeof p.task === "string" && typeof p.delay_ms === "number") tasks.wake(p.task, p.delay_ms);
     });
     const fabric = await buildFabric({ config, clock, storage, scheduler: tasks });
+    closeSockets = (keyId) => {
+      const n = closeCredential(fabric.hub.connections(), keyId);
+      if (n > 0) metrics.wsDropped.inc({ reason: "credential" }, n);
+    };
+    identity.onKeyRevoked((keyId) => closeSockets(keyId));
     const bus = fabric.bus;
     bus.subscribe((e) => metrics.events.inc({ stream: streamKind(e.stream) ?? "other" }));
     bus.onError = (err) => app?.log.error({ err }, "event subscriber failed");

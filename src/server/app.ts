@@ -83,7 +83,7 @@ export interface ServerDeps {
   readonly metrics: Metrics;
   readonly knowledge: KnowledgeService;
   /** Owner lookups for lethe scrubbing (their wallets). */
-  readonly identityStore: Pick<IdentityStore, "getUser" | "getGolem" | "listGolems" | "listActiveApiKeys">;
+  readonly identityStore: Pick<IdentityStore, "getUser" | "getGolem" | "listGolems" | "listActiveApiKeys" | "unusableApiKeys">;
   readonly embedDim: number;
   /** Content-addressed blob storage (SPEC §10). */
   readonly blobs: BlobStore;
@@ -218,6 +218,8 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     ipRateLimit: deps.ipRateLimit,
     metrics: deps.metrics,
     closing: deps.closing,
+    credentials: deps.identityStore,
+    clock: deps.clock,
     options: { maxPendingMessages: 1000, ...deps.ws },
   });
   return app;

@@ -56,7 +56,7 @@ export class Metrics {
   });
   readonly wsDropped = new Counter({
     name: "styx_ws_dropped_total",
-    help: "Sockets closed or deliveries dropped by the fabric, by reason (slow_consumer, ping_timeout, auth_timeout, flood, clade_outbox_full).",
+    help: "Sockets closed or deliveries dropped by the fabric, by reason (slow_consumer, ping_timeout, auth_timeout, flood, clade_outbox_full, credential: its key was revoked or its credential expired).",
     labelNames: ["reason"] as const,
     registers: [this.registry],
   });

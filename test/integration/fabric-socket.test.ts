@@ -146,6 +146,47 @@ describe("WS /v1/styx/ws: admission, authentication and the frame envelope", () 
     assert.equal(pings, 3, `closed after ${pings} unanswered pings, not three`);
   });
 
+  it("closes the sockets of a revoked key at once with 4401, and only those", async () => {
+    const k = await s.request("POST", `/v1/admin/users/${alice.id}/keys`, { token: s.adminToken, body: { name: "to-revoke" } });
+    const revoked = await TestSocket.connect(s.url, k.json.key);
+    const kept = await TestSocket.connect(s.url, alice.key);
+    const t0 = performance.now();
+    assert.equal((await s.request("DELETE", `/v1/admin/keys/${k.json.id}`, { token: s.adminToken })).status, 200);
+    const { code, reason } = await revoked.sock.closed;
+    assert.equal(code, 4401);
+    assert.match(reason, /revoked/);
+    assert.ok(performance.now() - t0 < 1000, "closed within a second of the revocation");
+    assert.equal((await kept.sock.request({ type: "ping" })).type, "pong", "another key's socket stays open");
+    await kept.sock.close();
+  });
+
+  it("closes a socket whose key expires, or is revoked behind the server's back, within a ping interval", async () => {
+    // A store to write to behind the server's back: a data dir (micronode) or the cluster's schema.
+    const p = await startTestServer({ persistent: true, env: { STYX_WS_PING_INTERVAL: "150ms" } });
+    try {
+      const u = await p.user();
+      const expiring = await p.request("POST", `/v1/admin/users/${u.id}/keys`, {
+        token: p.adminToken,
+        body: { name: "short", expires_at: new Date(Date.now() + 600).toISOString() },
+      });
+      assert.equal(expiring.status, 201, expiring.text);
+      const offline = await p.request("POST", `/v1/admin/users/${u.id}/keys`, { token: p.adminToken, body: { name: "offline" } });
+      const a = await TestSocket.connect(p.url, expiring.json.key);
+      const b = await TestSocket.connect(p.url, offline.json.key);
+      const kept = await TestSocket.connect(p.url, u.key);
+      // What `styx keys revoke` does beside a running server: a write to the store, no signal.
+      await p.sql(`UPDATE api_keys SET revoked_at = ${Date.now()} WHERE id = '${offline.json.id}'`);
+      const [ca, cb] = await Promise.all([a.sock.closed, b.sock.closed]);
+      assert.deepEqual([ca.code, cb.code], [4401, 4401]);
+      assert.match(ca.reason, /expired/);
+      assert.match(cb.reason, /revoked/);
+      assert.equal((await kept.sock.request({ type: "ping" })).type, "pong", "a usable key's socket stays open");
+      await kept.sock.close();
+    } finally {
+      await p.close();
+    }
+  });
+
   it("tells every socket to reconnect with 1012 at shutdown", async () => {
     const other = await startTestServer();
     const u = await other.user();

@@ -77,6 +77,14 @@ export class PostgresIdentityStore implements IdentityStore {
       ORDER BY created_at DESC, id DESC LIMIT ${limit}`;
     return rows.map((r) => toKey(r) as ApiKey);
   }
+  async unusableApiKeys(ids: readonly string[], now: number): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.#sql<{ id: string }[]>`
+      SELECT id FROM api_keys WHERE id = ANY(${ids as string[]}) AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${now})`;
+    const usable = new Set(rows.map((r) => r.id));
+    return ids.filter((id) => !usable.has(id));
+  }
+
   async revokeApiKey(id: string, at: number): Promise<ApiKey | undefined> {
     // The IS NULL guard makes the first revocation win even when two gateways race.
     await this.#sql`UPDATE api_keys SET revoked_at = ${at} WHERE id = ${id} AND revoked_at IS NULL`;

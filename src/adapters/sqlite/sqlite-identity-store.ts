@@ -84,6 +84,19 @@ export class SqliteIdentityStore implements IdentityStore {
   async listActiveApiKeys(now: number, limit: number): Promise<ApiKey[]> {
     return (this.#q.activeKeys.all(now, limit) as Row[]).map((r) => toKey(r) as ApiKey);
   }
+  async unusableApiKeys(ids: readonly string[], now: number): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const usable = new Set(
+      this.#db
+        .prepare(
+          `SELECT id FROM api_keys WHERE id IN (SELECT value FROM json_each(?)) AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)`,
+        )
+        .pluck()
+        .all(JSON.stringify(ids), now) as string[],
+    );
+    return ids.filter((id) => !usable.has(id));
+  }
+
   async revokeApiKey(id: string, at: number): Promise<ApiKey | undefined> {
     this.#q.revokeKey.run(at, id);
     return this.getApiKey(id);

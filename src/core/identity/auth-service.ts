@@ -70,7 +70,15 @@ export class AuthService {
       if (key.revokedAt !== null || (key.expiresAt !== null && key.expiresAt <= now)) {
         throw new StyxError("STYX_AUTH_INVALID_KEY");
       }
-      return { kind: "user", userId: key.userId, credentialId: key.id, via: "api_key", golemId: key.golemId, scopes: key.scopes };
+      return {
+        kind: "user",
+        userId: key.userId,
+        credentialId: key.id,
+        via: "api_key",
+        golemId: key.golemId,
+        scopes: key.scopes,
+        expiresAt: key.expiresAt,
+      };
     }
     const session = await this.#store.findSessionByHash(hash);
     if (session && session.expiresAt > now) {
@@ -81,6 +89,7 @@ export class AuthService {
         via: "session",
         golemId: session.golemId,
         scopes: ["read", "write"],
+        expiresAt: session.expiresAt,
       };
     }
     throw new StyxError("STYX_AUTH_INVALID_KEY");

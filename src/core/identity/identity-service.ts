@@ -52,10 +52,17 @@ export class IdentityService {
   readonly #clock: Clock;
   readonly #registered: ((golem: Golem) => void | Promise<void>)[] = [];
 
+  readonly #revokedListeners: ((keyId: string) => void)[] = [];
+
   constructor(deps: { store: IdentityStore; audit: Pick<AuditLog, "append">; clock: Clock }) {
     this.#store = deps.store;
     this.#audit = deps.audit;
     this.#clock = deps.clock;
+  }
+
+  /** Calls `fn` with the id of each key this service revokes, once it is revoked (the socket gateway closes its sockets). */
+  onKeyRevoked(fn: (keyId: string) => void): void {
+    this.#revokedListeners.push(fn);
   }
 
   /** Creates a user (operator action). */
@@ -120,6 +127,7 @@ export class IdentityService {
     const key = await this.#store.revokeApiKey(keyId, this.#clock.now());
     if (!key) throw notFound("No such key.");
     await this.#audit.append({ actor, action: "key.revoke", target: `key:${key.id}`, ...ctx, details: { user_id: key.userId } });
+    for (const fn of this.#revokedListeners) fn(key.id);
     return key;
   }
 

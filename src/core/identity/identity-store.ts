@@ -28,6 +28,11 @@ export interface IdentityStore {
    * `limit` (the admin dashboard).
    */
   listActiveApiKeys(now: number, limit: number): Promise<ApiKey[]>;
+  /**
+   * The ids among `ids` no longer usable at `now`: revoked, expired or gone (sockets
+   * authenticated with them are closed). One round trip for many ids.
+   */
+  unusableApiKeys(ids: readonly string[], now: number): Promise<string[]>;
   /** Marks the key revoked at `at` (first revocation wins); returns the stored key or undefined. */
   revokeApiKey(id: string, at: number): Promise<ApiKey | undefined>;
 

@@ -11,6 +11,8 @@ export type Principal =
       readonly via: "api_key" | "session";
       /** Set when the credential acts for one golem only. */
       readonly golemId: string | null;
+      /** When the credential stops working (null: a key without expiry); a socket it opened is closed then. */
+      readonly expiresAt: number | null;
       readonly scopes: readonly Scope[];
     };
 

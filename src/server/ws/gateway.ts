@@ -5,7 +5,9 @@ import type { FastifyInstance } from "fastify";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import { userStream } from "../../core/fabric/streams.js";
 import type { AuthService } from "../../core/identity/auth-service.js";
+import type { IdentityStore } from "../../core/identity/identity-store.js";
 import type { Principal } from "../../core/identity/principal.js";
+import type { Clock } from "../../core/platform/clock.js";
 import { newId } from "../../core/platform/crypto.js";
 import { ERROR_TABLE, type ErrorCode, StyxError } from "../../core/platform/errors.js";
 import type { BucketSpec, RateLimiter } from "../../core/platform/rate-limiter.js";
@@ -13,6 +15,7 @@ import { CLIENT_MESSAGES, type ClientMessage, MAX_FRAME_BYTES } from "../../prot
 import type { Metrics } from "../metrics.js";
 import { toStyxError, validationError } from "../presenters/errors.js";
 import { Connection } from "./connection.js";
+import { sweepCredentials } from "./credential-sweep.js";
 import type { Hub } from "./hub.js";
 import type { MessageHandler } from "./messages.js";
 
@@ -43,6 +46,9 @@ export interface GatewayDeps {
   readonly ipRateLimit: BucketSpec;
   readonly metrics: Metrics;
   readonly closing: () => boolean;
+  /** Where the periodic credential sweep asks which keys stopped working, and the time it asks at. */
+  readonly credentials: Pick<IdentityStore, "unusableApiKeys">;
+  readonly clock: Clock;
   readonly options: GatewayOptions;
 }
 
@@ -249,8 +255,27 @@ export function attachGateway(app: FastifyInstance, deps: GatewayDeps): void {
   }, options.pingIntervalMs / PING_SLICES);
   pinger.unref();
 
+  // Once per ping interval: sockets whose key was revoked elsewhere or whose credential expired.
+  let sweeping = false;
+  const sweeper = setInterval(() => {
+    if (sweeping || hub.size === 0) return;
+    sweeping = true;
+    sweepCredentials(hub.connections(), deps.credentials, deps.clock.now())
+      .then(
+        (n) => {
+          if (n > 0) metrics.wsDropped.inc({ reason: "credential" }, n);
+        },
+        (err) => app.log.warn({ err }, "credential sweep failed; retried next interval"),
+      )
+      .finally(() => {
+        sweeping = false;
+      });
+  }, options.pingIntervalMs);
+  sweeper.unref();
+
   app.addHook("preClose", async () => {
     clearInterval(pinger);
+    clearInterval(sweeper);
     app.server.off("upgrade", onUpgrade);
     hub.stop();
     for (const conn of [...hub.connections()]) conn.close("STYX_SHUTTING_DOWN", "server restarting; reconnect and resume");

@@ -114,6 +114,17 @@ export function describeIdentityStoreContract(name: string, make: () => Promise<
       );
     });
 
+    it("names the keys no longer usable among many: revoked, expired or unknown", async () => {
+      await store.createUser(userFixture("u1"));
+      await store.createApiKey(keyFixture("k1", "u1", "h1"));
+      await store.createApiKey({ ...keyFixture("k2", "u1", "h2"), expiresAt: T + 10 });
+      await store.createApiKey(keyFixture("k3", "u1", "h3"));
+      await store.revokeApiKey("k3", T + 1);
+      assert.deepEqual(await store.unusableApiKeys(["k1", "k2", "k3", "gone"], T + 5), ["k3", "gone"]);
+      assert.deepEqual(await store.unusableApiKeys(["k1", "k2"], T + 10), ["k2"], "expired from its expires_at on");
+      assert.deepEqual(await store.unusableApiKeys([], T), []);
+    });
+
     it("spends a nonce once", async () => {
       assert.equal(await store.spendNonce("n1", T + 100), true);
       assert.equal(await store.spendNonce("n1", T + 100), false);
