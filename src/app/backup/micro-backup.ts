@@ -167,7 +167,8 @@ export async function restoreMicro(file: string, dataDir: string, progress: Prog
 
   await initCrypto();
   const staging = join(dirname(target), `.${target.split(sep).at(-1)}.restoring-${randomBytes(4).toString("hex")}`);
-  await mkdir(staging, { recursive: false, mode: 0o700 });
+  await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+  await mkdir(staging, { mode: 0o700 });
   let db: SqliteDatabase | undefined;
   try {
     db = openDatabase(join(staging, DATABASE_FILE), { migrate: false, backgroundCheckpoint: false });
