@@ -19,6 +19,7 @@ import { Scheduler } from "../tasks/scheduler.js";
 import { type AdminToken, resolveAdminToken } from "./admin-token.js";
 import { buildCoordination, type CoordinationStack } from "./coordination.js";
 import { buildFabric, type FabricStack } from "./fabric.js";
+import { FallbackRateLimiter } from "./fallback-rate-limiter.js";
 import { buildKnowledge, type KnowledgeStack } from "./knowledge.js";
 import { openStorage, type Storage } from "./storage.js";
 import { syncVectors } from "./vector-sync.js";
@@ -128,6 +129,11 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
     const bus = fabric.bus;
     bus.subscribe((e) => metrics.events.inc({ stream: streamKind(e.stream) ?? "other" }));
     bus.onError = (err) => app?.log.error({ err }, "event subscriber failed");
+    if (storage.limiter instanceof FallbackRateLimiter)
+      storage.limiter.watch({
+        degraded: (err) => app?.log.warn({ err }, "rate limits fall back to this gateway's own buckets: the shared store (Redis) failed"),
+        restored: () => app?.log.info("shared rate limits (Redis) restored"),
+      });
     // One salt for every anonymous source hash (lethe, pheromones, causal publishers).
     const salt = await storedSecret(storage, "lethe-salt");
     const knowledge = buildKnowledge({

@@ -148,6 +148,10 @@ describe("Faults under load: PostgreSQL, NATS and Redis restarted in turn", { ti
       );
     }
     assert.equal(statuses.get(500) ?? 0, 0, `500s answered: ${JSON.stringify([...statuses])}`);
+    for (const g of [a, b]) {
+      assert.match(g.server.output(), /rate limits fall back to this gateway's own buckets/, "the Redis outage is logged");
+      assert.match(g.server.output(), /shared rate limits \(Redis\) restored/, "and its end");
+    }
     assert.equal(eventErrorCodes.get("STYX_INTERNAL") ?? 0, 0, `socket errors: ${JSON.stringify([...eventErrorCodes])}`);
 
     // Every acknowledged write is in PostgreSQL.
