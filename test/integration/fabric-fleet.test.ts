@@ -82,6 +82,8 @@ describe("presence: fleet views from heartbeats", () => {
   let s: TestServer;
   let owner: { id: string; key: string };
   let golems: string[];
+  /** The heartbeats of golems 20–99, sent by the first test at one clock instant. */
+  const live: Beat[] = [];
 
   before(async () => {
     s = await startTestServer({ clock });
@@ -96,7 +98,6 @@ describe("presence: fleet views from heartbeats", () => {
     // Golems 0–19 beat, then fall silent for over a minute; golems 20–99 beat afterwards.
     for (let i = 0; i < 20; i++) assert.equal((await sock.request(beat(i, golems[i] as string))).type, "ack");
     clock.advance(61_000);
-    const live: Beat[] = [];
     for (let i = 20; i < 100; i++) {
       const b = beat(i, golems[i] as string);
       live.push(b);
@@ -118,17 +119,44 @@ describe("presence: fleet views from heartbeats", () => {
     await sock.close();
   });
 
-  it("answers the aggregate of 100 golems in under 5 ms (median of 50 requests)", async () => {
-    const times: number[] = [];
-    for (let i = 0; i < 55; i++) {
-      const t0 = performance.now();
-      const r = await s.request("GET", `/v1/styx/fleet/${owner.id}/aggregate`, { token: owner.key });
-      if (i >= 5) times.push(performance.now() - t0);
-      assert.equal(r.json.golems, 100);
+  // The speed goal of these views (SPEC §8: < 5 ms at 100 golems) is measured by bench/fleet.ts, not here.
+  it("answers every repeated read with the same views (reads change nothing), and counts nobody online once a minute has passed", async () => {
+    const aggregatePath = `/v1/styx/fleet/${owner.id}/aggregate`;
+    const fleetPath = `/v1/styx/fleet/${owner.id}`;
+    const first = await s.request("GET", aggregatePath, { token: owner.key });
+    const firstFleet = await s.request("GET", fleetPath, { token: owner.key });
+    assert.deepEqual(rounded(first.json), rounded(expectedAggregate(owner.id, 100, live)));
+    for (let i = 0; i < 20; i++) {
+      const [a, f] = await Promise.all([
+        s.request("GET", aggregatePath, { token: owner.key }),
+        s.request("GET", fleetPath, { token: owner.key }),
+      ]);
+      assert.equal(a.status, 200);
+      assert.deepEqual(a.json, first.json, `aggregate read ${i}`);
+      assert.deepEqual(f.json, firstFleet.json, `fleet read ${i}`);
     }
-    times.sort((a, b) => a - b);
-    const median = times[Math.floor(times.length / 2)] as number;
-    assert.ok(median < 5, `median ${median.toFixed(2)} ms`);
+
+    // Golems 20–99 beat at one instant: online for 60 s after it, not at 60 s.
+    clock.advance(59_999);
+    assert.equal((await s.request("GET", aggregatePath, { token: owner.key })).json.online, 80);
+    clock.advance(1);
+    const silent = await s.request("GET", aggregatePath, { token: owner.key });
+    assert.deepEqual(silent.json, {
+      user_id: owner.id,
+      golems: 100,
+      online: 0,
+      dreaming: 0,
+      by_phase: {},
+      by_regime: {},
+      mean_vitality: null,
+      mean_pad: null,
+      total_nav: null,
+      max_tick: null,
+      top_domains: [],
+    });
+    const fleet = await s.request("GET", fleetPath, { token: owner.key });
+    assert.equal(fleet.json.golems.length, 100, "the fleet view still lists every golem heard from");
+    assert.equal(fleet.json.golems.filter((g: { online: boolean }) => g.online).length, 0);
   });
 
   it("shows one golem's snapshot with its last heartbeat and whether it is connected", async () => {
