@@ -12,20 +12,18 @@ const QUEUE_BYTES = 256 * 1024;
 const PHASE = 1500;
 const PAD = "x".repeat(8192);
 
-/** Nearest-rank percentile. */
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)] as number;
-}
-
 /** Resident memory of a process, MiB (Linux /proc). */
 function rssMiB(pid: number): number {
   const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
   return Number(kb) / 1024;
 }
 
+// The healthy subscribers' latency beside a paused reader (against the same subscribers alone) is
+// measured by bench/slow-consumer.ts; this test holds what must be true whatever the machine's speed.
 describe("slow consumers", () => {
-  it("closes a paused reader with 4008 while the other subscribers keep up, with every queue bounded", { timeout: 60_000 }, async () => {
+  it("closes a paused reader with 4008 while the others get every event in order, with every queue bounded", {
+    timeout: 60_000,
+  }, async () => {
     // The server runs in its own process so that its memory is measured apart from the clients'.
     const admin = "slow-consumer-admin-token-0123456789";
     const dataDir = mkdtempSync(join(tmpdir(), "styx-slow-"));
@@ -56,24 +54,16 @@ describe("slow consumers", () => {
       const stream = "user:slow";
       const golem = (await TestSocket.connect(server.url, key)).sock;
       const healthy = await Promise.all([1, 2, 3].map(() => TestSocket.connect(server.url, key).then((c) => c.sock)));
-      let latencies: number[] = [];
-      for (const h of healthy) {
-        h.ws.on("message", (d) => {
-          const f = JSON.parse(d.toString());
-          if (f.channel === "golem:load") latencies.push(performance.now() - f.payload.t);
-        });
-      }
 
-      /** Sends PHASE events (~8 KiB each, 10 every 10 ms) and measures until every healthy socket has them. */
+      /** Sends PHASE events (~8 KiB each, 10 every 10 ms) and waits until every healthy socket has them. */
       let sent = 0;
       const phase = async () => {
-        latencies = [];
         const rssBefore = rssMiB(pid);
         let rssPeak = rssBefore;
         let queuePeak = 0;
         for (let i = 0; i < PHASE; i += 10) {
           for (let j = 0; j < 10; j++) {
-            golem.send({ type: "event", golem_id: golemId, event: { type: "golem:load", n: ++sent, t: performance.now(), pad: PAD } });
+            golem.send({ type: "event", golem_id: golemId, event: { type: "golem:load", n: ++sent, pad: PAD } });
           }
           await new Promise((r) => setTimeout(r, 10));
           if (i % 50 === 0) {
@@ -83,25 +73,31 @@ describe("slow consumers", () => {
         }
         await Promise.all(healthy.map((h) => h.until(() => h.events(stream).length >= sent || undefined, 30_000)));
         rssPeak = Math.max(rssPeak, rssMiB(pid));
-        return { p99: pct(latencies, 0.99), grew: rssPeak - rssBefore, queuePeak };
+        return { grew: rssPeak - rssBefore, queuePeak };
       };
 
       await phase(); // warm-up: JIT, SQLite cache, socket buffers
       const alone = await phase();
       const paused = (await TestSocket.connect(server.url, key)).sock;
+      const firstMissed = sent + 1;
       // Stop reading at the TCP level: the kernel buffers fill, then the server-side queue grows.
       (paused.ws as unknown as { _socket: Socket })._socket.pause();
       const withSlow = await phase();
       console.log(
-        `# slow consumer: healthy p99 ${alone.p99.toFixed(1)} ms alone, ${withSlow.p99.toFixed(1)} ms beside the paused reader; ` +
-          `deepest queue ${withSlow.queuePeak} B; server RSS +${alone.grew.toFixed(1)} / +${withSlow.grew.toFixed(1)} MiB`,
+        `# slow consumer: deepest queue ${withSlow.queuePeak} B; server RSS +${alone.grew.toFixed(1)} / +${withSlow.grew.toFixed(1)} MiB`,
       );
 
       assert.equal(await metric("styx_ws_connections"), 4, "the paused reader was dropped; the golem and the others stay");
       assert.match((await http("GET", "/metrics", admin)).text, /styx_ws_dropped_total\{reason="slow_consumer"\} 1\b/);
       (paused.ws as unknown as { _socket: Socket })._socket.resume();
       assert.equal((await paused.closed).code, 4008, "told why, once it reads again");
-      assert.ok(paused.events(stream).length < PHASE, "it never got the events after it fell behind");
+      const got = paused.events(stream).map((e) => e.payload.n);
+      assert.ok(got.length < PHASE, "it never got the events after it fell behind");
+      assert.deepEqual(
+        got,
+        Array.from({ length: got.length }, (_, i) => firstMissed + i),
+        "what it got before it was dropped is the phase's first events, in order, without a gap",
+      );
 
       for (const h of healthy) {
         assert.equal(h.ws.readyState, 1);
@@ -111,7 +107,6 @@ describe("slow consumers", () => {
           "every event, in order",
         );
       }
-      assert.ok(withSlow.p99 < 2 * alone.p99 + 25, `healthy p99 ${withSlow.p99.toFixed(1)} ms vs ${alone.p99.toFixed(1)} ms alone`);
       assert.ok(withSlow.queuePeak <= QUEUE_BYTES, `deepest send queue ${withSlow.queuePeak} bytes (bound ${QUEUE_BYTES})`);
       // An unbounded queue would have kept the paused reader's share: 12 MiB of frames.
       assert.ok(withSlow.grew < alone.grew + 4, `server RSS grew ${withSlow.grew.toFixed(1)} MiB vs ${alone.grew.toFixed(1)} MiB alone`);
