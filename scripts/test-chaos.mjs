@@ -24,7 +24,11 @@ if ((r.status ?? 1) !== 0) {
 
 let rows = [];
 try {
-  rows = readFileSync(REPORT, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  rows = readFileSync(REPORT, "utf8")
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 } catch {
   console.error(`no figures were reported (${REPORT} missing)`);
   process.exit(1);
@@ -44,7 +48,12 @@ const table = [
   "|---|---|",
   ...rows
     .sort((a, b) => a.proof.localeCompare(b.proof))
-    .map(({ proof, figures }) => `| ${proof} | ${Object.entries(figures).map(([k, v]) => `${k}: ${fmt(v)}`).join("; ")} |`),
+    .map(
+      ({ proof, figures }) =>
+        `| ${proof} | ${Object.entries(figures)
+          .map(([k, v]) => `${k}: ${fmt(v)}`)
+          .join("; ")} |`,
+    ),
 ].join("\n");
 console.log(`\n=== proof suite figures ===\n${table}\n`);
 

@@ -17,7 +17,10 @@ describe("backup progress on the command line", () => {
     for (let i = 0; i < 200; i++) p.advance(1);
     p.done();
     const text = out.join("");
-    assert.ok(out.every((w) => w.startsWith("\r\x1b[2K") || w === "\n"), "every draw returns to the line start and clears it");
+    assert.ok(
+      out.every((w) => w.startsWith("\r\x1b[2K") || w === "\n"),
+      "every draw returns to the line start and clears it",
+    );
     assert.match(text, /backup \[#{30}\] 100% 200\/200 done/);
     assert.equal(text.split("\n").length, 2, "one line in all");
   });
