@@ -11,6 +11,15 @@ export const Id = Type.String({
 /** A 0x-prefixed 20-byte EVM address (any case; stored lowercase). */
 export const WalletAddress = Type.String({ pattern: "^0x[0-9a-fA-F]{40}$", description: "EVM address" });
 
+/**
+ * Upper bounds for integers the server stores or compares with stored ones: a PostgreSQL
+ * `integer` column (generations, counts), and what a JSON number holds exactly (seqs, ticks; a
+ * SQLite INTEGER and a PostgreSQL bigint hold it). Without them `1e20` reaches the store and fails
+ * there, and a query string's `1e999` is coerced to Infinity, which no other check refuses.
+ */
+export const MAX_INT32 = 2_147_483_647;
+export const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
 /** An ISO-8601 UTC timestamp. */
 export const IsoTime = Type.String({ format: "date-time" });
 

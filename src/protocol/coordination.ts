@@ -4,7 +4,7 @@ import { DIRECTIONS, MIN_CONFIDENCE, MIN_EVIDENCE, STRENGTH_BUCKETS } from "../c
 import { HV_BYTES, PHEROMONE_LAYERS } from "../core/coordination/pheromone.js";
 import { DOMAIN_PATTERN } from "../core/fabric/streams.js";
 import { GOLEM_STATUSES } from "../core/identity/types.js";
-import { Id, IsoTime, listPattern, Nullable } from "./common.js";
+import { Id, IsoTime, listPattern, MAX_INT32, MAX_SAFE, Nullable } from "./common.js";
 import { Domain } from "./knowledge.js";
 
 /** Wire schemas of the coordination services: pheromones, bloodstains, causal federation, engagement (SPEC §5–8). */
@@ -91,7 +91,7 @@ export const SenseAnswer = Type.Object({
 export const BloodstainBody = Type.Object(
   {
     golem_id: Id,
-    generation: Type.Integer({ minimum: 0 }),
+    generation: Type.Integer({ minimum: 0, maximum: MAX_INT32 }),
     death_cause: Type.String({ minLength: 1, maxLength: 256 }),
     warnings: Type.Array(
       Type.Object(
@@ -112,7 +112,7 @@ export const BloodstainBody = Type.Object(
     somatic_landscape_fragment: Type.Optional(Metadata),
     death_testament_excerpt: Type.Optional(Type.String({ maxLength: 4096 })),
     timestamp: IsoTime,
-    ticks_lived: Type.Optional(Type.Integer({ minimum: 0 })),
+    ticks_lived: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_SAFE })),
     publish_to_lethe: Type.Optional(Type.Boolean({ description: "Queue anonymized copies of the warnings for lethe (default false)" })),
     signature: Type.Optional(Type.String({ pattern: "^0x[0-9a-fA-F]{130}$", description: "EIP-712 signature by the golem's wallet" })),
   },
@@ -138,7 +138,7 @@ export const CausalPublishBody = Type.Object(
     direction: Direction,
     strength: Unit,
     lag_ticks: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
-    evidence_count: Type.Integer({ minimum: MIN_EVIDENCE }),
+    evidence_count: Type.Integer({ minimum: MIN_EVIDENCE, maximum: MAX_INT32 }),
     confidence: Type.Number({ minimum: MIN_CONFIDENCE, maximum: 1 }),
     domain: Domain,
     regime: Regime,
@@ -164,7 +164,7 @@ export const DiscoverQuery = Type.Object(
     domain: Type.Optional(Domain),
     regime: Type.Optional(Regime),
     variable: Type.Optional(Variable),
-    min_validations: Type.Optional(Type.Integer({ minimum: 0 })),
+    min_validations: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_INT32 })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
   },
   Strict,

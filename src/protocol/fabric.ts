@@ -1,6 +1,6 @@
 import { type Static, Type } from "typebox";
 import type { SequencedEvent } from "../core/fabric/event-bus.js";
-import { Id } from "./common.js";
+import { Id, MAX_SAFE } from "./common.js";
 import { Domain } from "./knowledge.js";
 
 /**
@@ -28,7 +28,10 @@ export const StreamName = Type.String({
   pattern: "^(public|user:[A-Za-z0-9][A-Za-z0-9_.-]{0,127}|domain:[a-z0-9][a-z0-9_.-]{0,63})$",
 });
 /** A position in a stream. */
-export const Position = Type.Object({ epoch: Type.String({ minLength: 1, maxLength: 64 }), seq: Type.Integer({ minimum: 0 }) }, Strict);
+export const Position = Type.Object(
+  { epoch: Type.String({ minLength: 1, maxLength: 64 }), seq: Type.Integer({ minimum: 0, maximum: MAX_SAFE }) },
+  Strict,
+);
 /** A channel prefix to filter by (`golem`, `styx:pheromone`, …). */
 const Category = Type.String({ minLength: 1, maxLength: 64, pattern: "^[a-z][a-z0-9_.:-]*$" });
 
@@ -60,7 +63,7 @@ export const HeartbeatMsg = Type.Object(
     pad: Type.Optional(Type.Object({ pleasure: Signed, arousal: Signed, dominance: Signed }, Strict)),
     emotion: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
     regime: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    tick: Type.Optional(Type.Integer({ minimum: 0 })),
+    tick: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_SAFE })),
     domains: Type.Optional(Type.Array(Domain, { maxItems: 32 })),
     dreaming: Type.Optional(Type.Boolean()),
     nav: Type.Optional(Type.Number({ description: "Net asset value, in the golem's unit" })),

@@ -1,4 +1,5 @@
 import { Type } from "typebox";
+import { MAX_SAFE } from "./common.js";
 
 const Dependency = Type.Object({
   status: Type.Union([Type.Literal("up"), Type.Literal("down")]),
@@ -26,7 +27,10 @@ export const Readiness = Type.Object({
 
 /** `GET /v1/admin/audit` query. */
 export const AuditQuery = Type.Object(
-  { after: Type.Optional(Type.Integer({ minimum: 0 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) },
+  {
+    after: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_SAFE })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  },
   { additionalProperties: false },
 );
 

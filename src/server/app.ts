@@ -22,7 +22,7 @@ import type { Metrics } from "./metrics.js";
 import { registerAuth } from "./plugins/auth.js";
 import { registerDecompression } from "./plugins/decompress.js";
 import { registerDocs } from "./plugins/docs.js";
-import { registerErrors } from "./plugins/errors.js";
+import { clientError, registerErrors } from "./plugins/errors.js";
 import { type LimitsOptions, registerAdmission } from "./plugins/limits.js";
 import { genRequestId, registerObservability } from "./plugins/observability.js";
 import { toStyxError } from "./presenters/errors.js";
@@ -41,7 +41,7 @@ import { queryRoutes } from "./routes/knowledge/query.routes.js";
 import { snapshotRoutes } from "./routes/knowledge/snapshot.routes.js";
 import { auditRoutes } from "./routes/ops/audit.routes.js";
 import { opsRoutes } from "./routes/ops/ops.routes.js";
-import { validatorCompiler } from "./validation.js";
+import { registerJsonParser, validatorCompiler } from "./validation.js";
 import { attachGateway, type GatewayOptions } from "./ws/gateway.js";
 import type { Hub } from "./ws/hub.js";
 import { MessageHandler } from "./ws/messages.js";
@@ -137,8 +137,11 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
         .send({ error: { code: e.code, message: e.message, request_id: req.id } });
     },
     ajv: { customOptions: { removeAdditional: false } },
+    // The HTTP parser's own refusals (431 headers too large, 400 framing) leave in the error shape too.
+    clientErrorHandler: clientError,
   });
   app.setValidatorCompiler(validatorCompiler());
+  registerJsonParser(app);
   const routes: RouteInfo[] = [];
   app.decorate("styxRoutes", routes);
   app.addHook("onRoute", (route) => {

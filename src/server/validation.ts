@@ -1,11 +1,16 @@
 import { Ajv } from "ajv";
 import addFormats from "ajv-formats";
-import type { FastifySchemaCompiler } from "fastify";
+import type { FastifyInstance, FastifySchemaCompiler } from "fastify";
+import { StyxError } from "../core/platform/errors.js";
 
 /**
  * Request validation. Bodies are checked strictly: no type coercion, no defaults injected,
  * unknown fields rejected (schemas say `additionalProperties: false`; Ajv never strips them).
- * Query strings, params and headers arrive as text, so there scalars are coerced.
+ * Query strings, params and headers arrive as text, so there scalars are coerced. Body numbers
+ * must be finite (`1e999` parses to Infinity, which Ajv's number and integer types otherwise
+ * accept). Text cannot use the same option: with coercion, Ajv then lets a coerced Infinity skip
+ * every later keyword (`limit=1e999` passed `maximum: 1000`), so instead every numeric query
+ * field has a `maximum`, which Infinity fails.
  */
 function makeAjv(coerce: boolean): Ajv {
   const ajv = new Ajv({
@@ -14,6 +19,7 @@ function makeAjv(coerce: boolean): Ajv {
     useDefaults: false,
     coerceTypes: coerce ? "array" : false,
     strict: false,
+    strictNumbers: !coerce,
   });
   (addFormats as unknown as (a: Ajv) => void)(ajv);
   return ajv;
@@ -27,4 +33,45 @@ export function validatorCompiler(): FastifySchemaCompiler<unknown> {
     const ajv = httpPart === "body" ? bodies : text;
     return ajv.compile(schema as object) as ReturnType<FastifySchemaCompiler<unknown>>;
   };
+}
+
+/**
+ * Deepest nesting of objects and arrays a JSON body or socket frame may have. Free-form fields
+ * (metadata, event payloads, clade deltas) are serialised again by the server, and a value nested
+ * tens of thousands deep overflows the stack there; no message of the protocol needs more.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Whether `value` nests objects and arrays deeper than `max` (walked without recursion). */
+export function nestedDeeperThan(value: unknown, max: number = MAX_JSON_DEPTH): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== "object") continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/** The error for a value nested too deep. */
+export function tooDeep(what: string): StyxError {
+  return new StyxError("STYX_VALIDATION", `The ${what} nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels.`, {
+    details: [{ path: "/", message: `nested deeper than ${MAX_JSON_DEPTH} levels` }],
+  });
+}
+
+/** Fastify's JSON body parser (prototype poisoning refused), refusing bodies nested deeper than MAX_JSON_DEPTH. */
+export function registerJsonParser(app: FastifyInstance): void {
+  const parse = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {
+    parse(req, body as string, (err, value) => {
+      if (err) return done(err, undefined);
+      if (nestedDeeperThan(value)) return done(tooDeep("body"), undefined);
+      done(null, value);
+    });
+  });
 }

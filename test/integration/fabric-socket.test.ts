@@ -231,3 +231,50 @@ describe("WS /v1/styx/ws: relayed events under the rate limit", () => {
     }
   });
 });
+
+// Found by the proof suite's fuzz (test/chaos/fuzz.test.ts).
+describe("socket frames the fuzz found accepted or answered STYX_INTERNAL", () => {
+  let s: TestServer;
+  let key: string;
+  let user: string;
+  before(async () => {
+    s = await startTestServer();
+    const u = await s.user();
+    key = u.key;
+    user = u.id;
+    await s.golem(key, { id: `${user}-g` });
+  });
+  after(() => s.close());
+
+  it("refuses non-finite numbers: a heartbeat tick of 1e999 no longer unlocks 'elder' and breaks the fleet views", async () => {
+    const { sock } = await TestSocket.connect(s.url, key);
+    sock.send(`{"type":"heartbeat","golem_id":"${user}-g","tick":1e999,"id":"h1"}`);
+    const r = await sock.next((f) => f.id === "h1");
+    assert.equal(r.code, "STYX_VALIDATION", JSON.stringify(r));
+    sock.send(`{"type":"heartbeat","golem_id":"${user}-g","nav":-1e999,"id":"h2"}`);
+    assert.equal((await sock.next((f) => f.id === "h2")).code, "STYX_VALIDATION");
+    const from = sock.frames.length;
+    sock.send('{"type":"ping","id":1e999}');
+    const e = await sock.next((f) => f.type === "error" || f.type === "pong", 5000, from);
+    assert.equal(e.type, "error", "an id of Infinity is refused, not echoed as null");
+    assert.equal(e.id, undefined);
+    assert.equal((await s.request("GET", `/v1/styx/fleet/${user}`, { token: key })).status, 200);
+    assert.equal((await s.request("GET", `/v1/styx/achievements/${user}-g`, { token: key })).json.achievements.length, 0);
+    await sock.close();
+  });
+
+  it("refuses frames nested deeper than 64 levels with STYX_VALIDATION", async () => {
+    const { sock } = await TestSocket.connect(s.url, key);
+    const deep = `${'{"a":'.repeat(20_000)}1${"}".repeat(20_000)}`;
+    for (const [id, frame] of [
+      ["e1", `{"id":"e1","type":"event","golem_id":"${user}-g","event":{"type":"golem:deep","d":${deep}}}`],
+      ["c1", `{"id":"c1","type":"clade_delta","golem_id":"${user}-g","entries":[{"d":${deep}}]}`],
+    ]) {
+      sock.send(frame as string);
+      const r = await sock.next((f) => f.id === id);
+      assert.equal(r.code, "STYX_VALIDATION", JSON.stringify(r).slice(0, 200));
+    }
+    assert.equal((await sock.request({ type: "ping" })).type, "pong");
+    await sock.close();
+  });
+});

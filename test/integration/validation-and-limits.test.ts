@@ -234,3 +234,123 @@ describe("load shedding", () => {
     assert.equal((await s.request("POST", "/v1/styx/golems", { token: u.key, body: {} })).status, 201);
   });
 });
+
+// Found by the proof suite's fuzz (test/chaos/fuzz.test.ts): each answered 500 or stored what it must refuse.
+describe("inputs the fuzz found answered 500 or accepted", () => {
+  let s: TestServer;
+  let key: string;
+  const json = { "content-type": "application/json" };
+  before(async () => {
+    s = await startTestServer({ persistent: true });
+    const u = await s.user("fz-regress");
+    key = u.key;
+    await s.golem(key, { id: "fz-r0" });
+    await s.golem(key, { id: "fz-r1" });
+  });
+  after(() => s.close());
+
+  const edge = (evidence: string) =>
+    `{"golem_id":"fz-r0","from_variable":"a","to_variable":"b","direction":"positive","strength":0.5,"lag_ticks":1,"evidence_count":${evidence},"confidence":0.7,"domain":"d","regime":"r"}`;
+
+  it("refuses non-finite and out-of-range numbers with a 400 (1e999 parses to Infinity)", async () => {
+    for (const n of ["1e999", "1e20", "-1e999"]) {
+      const r = await s.request("POST", "/v1/styx/causal/publish", { token: key, raw: edge(n), headers: json });
+      assert.equal(r.status, 400, `evidence_count ${n} → ${r.status} ${r.text}`);
+      assert.equal(r.json.error.code, "STYX_VALIDATION");
+    }
+    const death = `{"golem_id":"fz-r1","generation":0,"death_cause":"x","warnings":[],"timestamp":"2026-01-01T00:00:00.000Z","ticks_lived":1e999}`;
+    const d = await s.request("POST", "/v1/styx/bloodstain", { token: key, raw: death, headers: json });
+    assert.equal(d.status, 400, d.text);
+    assert.equal((await s.request("GET", "/v1/styx/golems/fz-r1", { token: key })).json.status, "provisioning", "the golem did not die");
+    for (const q of ["/v1/admin/audit?after=1e999", "/v1/admin/audit?after=1e300"]) {
+      const r = await s.request("GET", q, { token: s.adminToken });
+      assert.equal(r.status, 400, `${q} → ${r.status}`);
+    }
+    const r = await s.request("GET", "/v1/styx/causal/discover?min_validations=1e999", { token: key });
+    assert.equal(r.status, 400, r.text);
+  });
+
+  it("bounds every numeric query parameter of the document (a coerced 1e999 is Infinity)", async () => {
+    const doc = (await s.request("GET", "/docs/json")).json;
+    const unbounded: string[] = [];
+    for (const [path, item] of Object.entries<
+      Record<string, { parameters?: { in: string; name: string; schema: Record<string, unknown> }[] }>
+    >(doc.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        for (const p of op.parameters ?? []) {
+          const t = p.schema.type;
+          if ((t === "integer" || t === "number") && p.schema.maximum === undefined) unbounded.push(`${method} ${path} ${p.in}:${p.name}`);
+        }
+      }
+    }
+    assert.deepEqual(unbounded, []);
+    const r = await s.request("GET", "/v1/admin/audit?limit=1e999", { token: s.adminToken });
+    assert.equal(r.status, 400, r.text);
+  });
+
+  it("refuses bodies nested deeper than 64 levels with a 400, and takes 60", async () => {
+    const deep = (n: number) => `${'{"a":'.repeat(n)}1${"}".repeat(n)}`;
+    for (const [path, body] of [
+      ["/v1/styx/entries", `{"golem_id":"fz-r0","layer":"vault","category":"insight","content":"deep","metadata":${deep(20_000)}}`],
+      [
+        "/v1/styx/pheromone/deposit",
+        `{"golem_id":"fz-r0","layer":"threat","class":"c","intensity":0.5,"domain":"d","regime":"r","metadata":${deep(20_000)}}`,
+      ],
+      ["/v1/styx/entries", deep(100)],
+    ] as const) {
+      const r = await s.request("POST", path, { token: key, raw: body, headers: json });
+      assert.equal(r.status, 400, `${path} → ${r.status} ${r.text.slice(0, 200)}`);
+      assert.equal(r.json.error.code, "STYX_VALIDATION");
+      assert.match(r.json.error.message, /deeper than 64/);
+    }
+    const ok = await s.request("POST", "/v1/styx/entries", {
+      token: key,
+      raw: `{"golem_id":"fz-r0","layer":"vault","category":"insight","content":"nested","metadata":${deep(60)}}`,
+      headers: json,
+    });
+    assert.equal(ok.status, 201, ok.text);
+  });
+
+  it("refuses a somatic landscape fragment over 4 KiB, and the golem stays alive", async () => {
+    const r = await s.request("POST", "/v1/styx/bloodstain", {
+      token: key,
+      body: {
+        golem_id: "fz-r1",
+        generation: 0,
+        death_cause: "x",
+        warnings: [],
+        timestamp: "2026-01-01T00:00:00.000Z",
+        somatic_landscape_fragment: { big: "a".repeat(5000) },
+      },
+    });
+    assert.equal(r.status, 400, r.text);
+    assert.match(r.json.error.message, /somatic_landscape_fragment/);
+    assert.equal((await s.request("GET", "/v1/styx/golems/fz-r1", { token: key })).json.status, "provisioning");
+    assert.equal((await s.sql("SELECT COUNT(*) AS n FROM deaths"))[0].n, 0);
+  });
+
+  it("answers a blob whose gzip does not decode with a 400, not a 500", async () => {
+    const r = await s.request("PUT", "/v1/styx/blobs", {
+      token: key,
+      raw: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]),
+      headers: { "content-type": "application/octet-stream", "content-encoding": "gzip" },
+    });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json.error.code, "STYX_BAD_REQUEST");
+    const truncated = gzipSync("blob bytes").subarray(0, 12);
+    const t = await s.request("PUT", "/v1/styx/blobs", {
+      token: key,
+      raw: truncated,
+      headers: { "content-type": "application/octet-stream", "content-encoding": "gzip" },
+    });
+    assert.equal(t.status, 400, t.text);
+  });
+
+  it("answers headers past 16 KiB with 431 in the error shape", async () => {
+    const r = await s.request("GET", `/v1/styx/query?query=${"q".repeat(20_000)}`, { token: key });
+    assert.equal(r.status, 431);
+    assert.equal(r.json.error.code, "STYX_HEADERS_TOO_LARGE");
+    assert.equal(typeof r.json.error.message, "string");
+    assert.equal((await s.request("GET", "/v1/styx/health")).status, 200);
+  });
+});

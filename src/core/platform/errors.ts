@@ -18,6 +18,13 @@ export const ERROR_TABLE = {
   STYX_ROUTE_NOT_FOUND: { status: 404, ws: 4404, retryable: false, message: "No such route." },
   STYX_CONFLICT: { status: 409, ws: 4409, retryable: false, message: "The resource already exists." },
   STYX_URI_TOO_LONG: { status: 414, ws: 4414, retryable: false, message: "A path segment is longer than any valid identifier." },
+  STYX_HEADERS_TOO_LARGE: {
+    status: 431,
+    ws: 4431,
+    retryable: false,
+    message: "The request line and headers are larger than the server reads.",
+  },
+  STYX_REQUEST_TIMEOUT: { status: 408, ws: 4408, retryable: true, message: "The request did not arrive in time." },
   STYX_PAYLOAD_TOO_LARGE: { status: 413, ws: 1009, retryable: false, message: "The body is larger than the limit." },
   STYX_DECOMPRESSION_LIMIT: {
     status: 413,

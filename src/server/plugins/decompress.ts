@@ -27,7 +27,13 @@ export function registerDecompression(app: FastifyInstance, maxBytes: number): v
     payload.on("data", (chunk: Buffer) => {
       guard.compressedBytes += chunk.length;
     });
-    pipeline(payload, make(), guard, () => {});
+    const decoder = make();
+    // A stream that does not decode is the client's fault (400), on the blob route too, which reads
+    // the stream itself: registered before pipeline's own listener, so the guard fails with this error.
+    decoder.once("error", (err) =>
+      guard.destroy(new StyxError("STYX_BAD_REQUEST", `The ${encoding} body does not decode: ${err.message}.`)),
+    );
+    pipeline(payload, decoder, guard, () => {});
     return guard;
   });
 }

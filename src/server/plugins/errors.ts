@@ -1,5 +1,7 @@
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
 import type { FastifyInstance } from "fastify";
-import { StyxError } from "../../core/platform/errors.js";
+import { ERROR_TABLE, type ErrorCode, StyxError } from "../../core/platform/errors.js";
 import type { Metrics } from "../metrics.js";
 import { toStyxError } from "../presenters/errors.js";
 
@@ -27,4 +29,27 @@ export function registerErrors(app: FastifyInstance, metrics: Metrics): void {
   app.setNotFoundHandler((req) => {
     throw new StyxError("STYX_ROUTE_NOT_FOUND", `No route ${req.method} ${req.url.split("?")[0]}.`);
   });
+}
+
+/**
+ * What the HTTP parser refuses before any route runs (headers past 16 KiB, broken framing, a
+ * request that never finished arriving), in the same error shape; the connection is closed, as
+ * Node does. Fastify's `clientErrorHandler`.
+ */
+export function clientError(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  const code: ErrorCode =
+    err.code === "HPE_HEADER_OVERFLOW"
+      ? "STYX_HEADERS_TOO_LARGE"
+      : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? "STYX_REQUEST_TIMEOUT"
+        : "STYX_BAD_REQUEST";
+  const spec = ERROR_TABLE[code];
+  const body = JSON.stringify({ error: { code, message: spec.message } });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${spec.status} ${STATUS_CODES[spec.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }

@@ -14,6 +14,7 @@ import type { BucketSpec, RateLimiter } from "../../core/platform/rate-limiter.j
 import { CLIENT_MESSAGES, type ClientMessage, MAX_FRAME_BYTES } from "../../protocol/fabric.js";
 import type { Metrics } from "../metrics.js";
 import { toStyxError, validationError } from "../presenters/errors.js";
+import { nestedDeeperThan, tooDeep } from "../validation.js";
 import { Connection } from "./connection.js";
 import { sweepCredentials } from "./credential-sweep.js";
 import type { Hub } from "./hub.js";
@@ -304,7 +305,15 @@ function refuse(socket: Duplex, code: ErrorCode): void {
 type Validators = Record<string, ValidateFunction>;
 
 function compileValidators(): Validators {
-  const ajv = new Ajv({ allErrors: false, removeAdditional: false, useDefaults: false, coerceTypes: false, strict: false });
+  // Finite numbers only, as on HTTP (src/server/validation.ts): `1e999` parses to Infinity.
+  const ajv = new Ajv({
+    allErrors: false,
+    removeAdditional: false,
+    useDefaults: false,
+    coerceTypes: false,
+    strict: false,
+    strictNumbers: true,
+  });
   const out: Validators = {};
   for (const [type, schema] of Object.entries(CLIENT_MESSAGES)) out[type] = ajv.compile(schema);
   return out;
@@ -320,7 +329,8 @@ function parse(data: RawData, isBinary: boolean, validators: Validators): { msg:
     return { error: new StyxError("STYX_BAD_JSON", "The frame is not valid JSON.") };
   }
   const raw = typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-  const id = typeof raw.id === "string" || typeof raw.id === "number" ? raw.id : undefined;
+  const id = typeof raw.id === "string" || (typeof raw.id === "number" && Number.isFinite(raw.id)) ? raw.id : undefined;
+  if (nestedDeeperThan(value)) return { error: tooDeep("frame"), id };
   const validate = typeof raw.type === "string" && Object.hasOwn(validators, raw.type) ? validators[raw.type] : undefined;
   if (!validate) {
     const known = Object.keys(validators).join(", ");

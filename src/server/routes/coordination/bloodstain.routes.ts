@@ -1,6 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import type { BloodstainService } from "../../../core/coordination/bloodstain-service.js";
 import type { IdentityStore } from "../../../core/identity/identity-store.js";
+import { MAX_METADATA_BYTES } from "../../../core/knowledge/knowledge-service.js";
+import { StyxError } from "../../../core/platform/errors.js";
 import { ErrorBody } from "../../../protocol/common.js";
 import { BloodstainAnswer, BloodstainBody } from "../../../protocol/coordination.js";
 import { tenantGolem } from "../../context.js";
@@ -25,6 +27,12 @@ export function bloodstainRoutes(
       },
     },
     async (req, reply) => {
+      const fragment = req.body.somatic_landscape_fragment;
+      if (fragment && Buffer.byteLength(JSON.stringify(fragment)) > MAX_METADATA_BYTES) {
+        throw new StyxError("STYX_VALIDATION", `somatic_landscape_fragment is larger than ${MAX_METADATA_BYTES} bytes of JSON.`, {
+          details: [{ path: "/somatic_landscape_fragment" }],
+        });
+      }
       const golem = tenantGolem(req, req.body.golem_id);
       const owner = await deps.identity.getUser(golem.userId);
       const body = { ...req.body, somatic_landscape_fragment: req.body.somatic_landscape_fragment as Record<string, unknown> | undefined };
