@@ -1,0 +1,617 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import type { RouteInfo } from "../../src/server/app.js";
+import { reportFigures } from "../../src/testing/chaos-report.js";
+import {
+  asQueryText,
+  fillPath,
+  type JsonSchema,
+  type Operation,
+  type Override,
+  operationsOf,
+  querySchema,
+  queryString,
+  routeUrl,
+  sampleValid,
+  Unexercisable,
+} from "../../src/testing/openapi-cases.js";
+import { startTestServer, type TestResponse, type TestServer } from "../../src/testing/test-server.js";
+import { TestSocket } from "../../src/testing/test-socket.js";
+
+/**
+ * Proof: no route leaks another user's data (SPEC §3: a caller sees its own vault and clade, the
+ * public lethe, and nothing else; another user's data answers 404 and is audited).
+ *
+ * Three tenants (two on API keys, one on a wallet session) each hold data of every kind, every
+ * private piece carrying the tenant's marker. The matrix is every operation of the server's
+ * OpenAPI document × every ordered (attacker, victim) pair: path parameters and body ids are
+ * filled with the victim's resources (PATH_FILL, BODY_GOLEM_FIELDS), text and list fields with
+ * the victim's words (so a broken filter would surface the victim's entries), the rest with a
+ * minimal valid value from the schema. A route the document adds joins the matrix by itself; one
+ * that cannot be filled fails the proof.
+ *
+ * What may legitimately cross (SPEC §4–§9): anonymized lethe entries, pheromones, causal edges,
+ * the pulse, and domain/public stream events. Those carry only the tenants' shared words; the
+ * proof checks that each kind does cross, and that nothing private rides along.
+ */
+
+const DIM = 384;
+
+/** How each path parameter name of the document is filled with a victim's resource. */
+const PATH_FILL: Record<string, { readonly values: (t: Tenant) => readonly string[]; readonly audited: boolean }> = {
+  user_id: { values: (t) => [t.userId], audited: true },
+  golem_id: { values: (t) => t.golems, audited: true },
+  // Admin-only today (a user key gets 403 first); a user route with it must still answer 404.
+  key_id: { values: (t) => [t.keyId], audited: false },
+  // Blob ownership: a cid the caller never stored answers 404 (not a tenancy rule, not audited).
+  cid: { values: (t) => [t.cid], audited: false },
+};
+
+/** Body fields that name a golem: filled with each of the victim's golems (tenancy answers 404, audited). */
+const BODY_GOLEM_FIELDS = new Set(["golem_id", "parent_golem_id"]);
+
+interface Tenant {
+  readonly name: string;
+  readonly userId: string;
+  /** The credential it calls with: an API key, or (the third) a wallet session token. */
+  cred: string;
+  apiKey: string;
+  keyId: string;
+  session?: string;
+  readonly account: ReturnType<typeof privateKeyToAccount>;
+  readonly golems: string[];
+  /** In every private piece of data. */
+  readonly marker: string;
+  /** The tenant's words in what SPEC shares: domain, pheromone class, causal variables, lethe text. */
+  readonly shared: string;
+  readonly regime: string;
+  readonly vector: number[];
+  cid: string;
+  /** Ids of its vault and clade entries. */
+  readonly entryIds: string[];
+  epoch: string;
+  watch: TestSocket;
+}
+
+/** Everything of a tenant no other tenant may ever see. */
+function privateStrings(t: Tenant): string[] {
+  return [
+    t.marker,
+    t.userId,
+    ...t.golems,
+    t.apiKey,
+    t.keyId,
+    ...(t.session ? [t.session] : []),
+    t.account.address,
+    t.account.address.toLowerCase(),
+    t.cid,
+    t.cid.slice(3),
+    ...t.entryIds,
+  ];
+}
+
+function hex(n: number): string {
+  return randomBytes(n).toString("hex");
+}
+
+describe("tenancy matrix generated from the OpenAPI document", () => {
+  let s: TestServer;
+  let ops: Operation[];
+  let auth: Map<string, RouteInfo>;
+  const tenants: Tenant[] = [];
+  const figures = { routes: 0, tenants: 0, pairs: 0, http: 0, controls: 0, socket: 0, denials: 0, leaks: 0, crossings: 0 };
+  const leaks: string[] = [];
+
+  const denials = async () => (await s.styx.audit.list(0, 1_000_000)).filter((a) => a.action === "tenancy.denied").length;
+
+  before(async () => {
+    s = await startTestServer({ env: { STYX_LETHE_DELAY: "0s-0s" } });
+    for (const name of ["alice", "bob", "carol"]) {
+      const vector = Array.from({ length: DIM }, (_, i) => (i % 3 === tenants.length ? 1 : 0.01));
+      tenants.push({
+        name,
+        userId: `t${name}-${hex(5)}`,
+        cred: "",
+        apiKey: "",
+        keyId: "",
+        account: privateKeyToAccount(generatePrivateKey()),
+        golems: [],
+        marker: `P${name}${hex(5)}Q`,
+        shared: `s${name}${hex(5)}`,
+        regime: `r${name}${hex(3)}`,
+        vector,
+        cid: "",
+        entryIds: [],
+        epoch: "",
+        watch: undefined as unknown as TestSocket,
+      });
+    }
+    for (const t of tenants) await identities(t);
+    for (const t of tenants) {
+      const { sock, welcome } = await TestSocket.connect(s.url, t.cred);
+      t.watch = sock;
+      t.epoch = welcome.streams[`user:${t.userId}`].epoch;
+      const sub = await sock.request({ type: "subscribe", domains: tenants.map((x) => x.shared) });
+      assert.equal(sub.type, "subscribed", JSON.stringify(sub));
+    }
+    for (const t of tenants) await data(t);
+    await s.styx.tasks.runNow("lethe-publish");
+    await s.styx.tasks.runNow("pulse");
+    for (const t of tenants) {
+      assert.equal((await t.watch.request({ type: "ping" })).type, "pong");
+      // The owner sees its own data: the markers are where the proof looks for them.
+      const q = await s.request("POST", "/v1/styx/query", { token: t.cred, body: { query: t.shared, limit: 100 } });
+      assert.equal(q.status, 200, q.text);
+      const layers = new Set(q.json.hits.map((h: { layer: string }) => h.layer));
+      // A clade entry is also in the vault, and the copies collapse to the vault hit.
+      assert.ok(layers.has("vault") && layers.has("lethe"), `${t.name} sees ${[...layers]}`);
+      assert.ok(
+        q.text.includes(`${t.shared} clade warning`) && q.text.includes(`${t.shared} last words`),
+        `${t.name} sees its clade entries`,
+      );
+      assert.ok(q.text.includes(t.marker), `${t.name}'s own query shows its marker`);
+      assert.ok(
+        t.watch.frames.some((f) => f.channel === "golem:tick" && JSON.stringify(f).includes(t.marker)),
+        `${t.name}'s socket got its own event`,
+      );
+    }
+    const doc = await s.request("GET", "/docs/json");
+    assert.equal(doc.status, 200);
+    ops = operationsOf(doc.json);
+    auth = new Map(s.styx.app.styxRoutes.map((r) => [`${r.method} ${r.url}`, r]));
+  });
+
+  after(async () => {
+    for (const t of tenants) await t.watch?.close();
+    await s?.close();
+  });
+
+  /** A user with a wallet and a key, golems g0 → g1 (child) and g2; the third signs in with its wallet. */
+  async function identities(t: Tenant): Promise<void> {
+    const u = await s.request("POST", "/v1/admin/users", {
+      token: s.adminToken,
+      body: { id: t.userId, wallet_address: t.account.address },
+    });
+    assert.equal(u.status, 201, u.text);
+    const k = await s.request("POST", `/v1/admin/users/${t.userId}/keys`, { token: s.adminToken, body: { name: `${t.marker} key` } });
+    assert.equal(k.status, 201, k.text);
+    t.apiKey = k.json.key;
+    t.keyId = k.json.id;
+    t.cred = t.apiKey;
+    if (t.name === "carol") {
+      const c = await s.request("POST", "/v1/auth/challenge", { body: { wallet_address: t.account.address } });
+      const signature = await t.account.signMessage({ message: c.json.message });
+      const v = await s.request("POST", "/v1/auth/verify", { body: { wallet_address: t.account.address, nonce: c.json.nonce, signature } });
+      assert.equal(v.status, 200, v.text);
+      t.session = v.json.token;
+      t.cred = v.json.token;
+    }
+    const g0 = await s.golem(t.cred, { id: `${t.userId}-g0`, archetype: `${t.marker} arch` });
+    const g1 = await s.golem(t.cred, { id: `${t.userId}-g1`, parent_golem_id: g0.id });
+    const g2 = await s.golem(t.cred, { id: `${t.userId}-g2` });
+    t.golems.push(g0.id, g1.id, g2.id);
+  }
+
+  /** Data of every kind, private pieces marked, shared pieces in the tenant's own words. */
+  async function data(t: Tenant): Promise<void> {
+    const [g0, g1, g2] = t.golems as [string, string, string];
+    const ok = async (method: string, path: string, body: unknown, status = [200, 201]) => {
+      const r = await s.request(method, path, { token: t.cred, body });
+      assert.ok(status.includes(r.status), `${method} ${path} → ${r.status} ${r.text}`);
+      return r.json;
+    };
+    const blob = await s.request("PUT", "/v1/styx/blobs", {
+      token: t.cred,
+      raw: `blob of ${t.marker} ${t.shared}`,
+      headers: { "content-type": "application/octet-stream" },
+    });
+    assert.equal(blob.status, 201, blob.text);
+    t.cid = blob.json.cid;
+    // One vector (near-duplicates collapse in a ranked answer): a vector probe would find the vault entry.
+    const entry = { golem_id: g0, category: "insight", confidence: 0.9, domain: t.shared, regime: t.regime };
+    const vault = await ok("POST", "/v1/styx/entries", {
+      ...entry,
+      embedding: t.vector,
+      layer: "vault",
+      content: `${t.shared} vault note ${t.marker}`,
+      metadata: { note: t.marker },
+    });
+    const clade = await ok("POST", "/v1/styx/entries", {
+      ...entry,
+      layer: "clade",
+      category: "warning",
+      content: `${t.shared} clade warning ${t.marker}`,
+    });
+    const withBlob = await ok("POST", "/v1/styx/entries", {
+      golem_id: g1,
+      layer: "clade",
+      category: "warning",
+      confidence: 0.9,
+      content: `${t.shared} blob summary ${t.marker}`,
+      content_blob: t.cid,
+    });
+    t.entryIds.push(vault.id, clade.id, withBlob.id);
+    // Public by design, once anonymized: the text names its writer, owner, wallet, key and mail.
+    const lethe = await ok("POST", "/v1/styx/entries", {
+      ...entry,
+      layer: "lethe",
+      content: `${t.shared} lethe public note by ${g0} of ${t.userId} wallet ${t.account.address} key ${t.apiKey} mail ops@${t.name}.example`,
+      metadata: { tags: [t.shared, t.userId], secret: t.marker },
+    });
+    assert.ok(lethe.lethe_at, "the lethe copy is queued");
+    t.entryIds.push(lethe.id);
+    await ok("POST", "/v1/styx/pheromone/deposit", {
+      golem_id: g0,
+      layer: "opportunity",
+      class: `${t.shared}.cls`,
+      intensity: 0.9,
+      domain: t.shared,
+      regime: t.regime,
+      metadata: { note: t.shared },
+    });
+    await ok("POST", "/v1/styx/causal/publish", {
+      golem_id: g0,
+      from_variable: `${t.shared}.a`,
+      to_variable: `${t.shared}.b`,
+      direction: "positive",
+      strength: 0.7,
+      lag_ticks: 2,
+      evidence_count: 5,
+      confidence: 0.8,
+      domain: t.shared,
+      regime: t.regime,
+    });
+    await ok("POST", "/v1/styx/clade/register", { golem_id: g0, domains: [t.shared] });
+    await ok("POST", "/v1/styx/clade/register", { golem_id: g1, domains: [t.shared] });
+    await ok("POST", `/v1/styx/golem/${g0}/steer`, { intent: `${t.marker} steer by http` });
+    const sock = t.watch;
+    const ack = async (msg: Record<string, unknown>) => {
+      const r = await sock.request(msg);
+      assert.equal(r.type, "ack", JSON.stringify(r));
+    };
+    await ack({
+      type: "heartbeat",
+      golem_id: g0,
+      phase: t.marker,
+      emotion: t.marker,
+      regime: t.regime,
+      tick: 12,
+      vitality: 0.7,
+      domains: [t.shared],
+      pad: { pleasure: 0.1, arousal: 0.2, dominance: 0.3 },
+      nav: 1234.5,
+    });
+    await ack({ type: "event", golem_id: g0, event: { type: "golem:tick", note: `${t.marker} tick` } });
+    await ack({ type: "steer", golem_id: g1, intent: `${t.marker} steer by socket` });
+    await ack({ type: "clade_delta", golem_id: g0, entries: [{ note: `${t.marker} delta` }] });
+    const death = await ok("POST", "/v1/styx/bloodstain", {
+      golem_id: g2,
+      generation: 0,
+      death_cause: `${t.marker} cause`,
+      warnings: [
+        { domain: t.shared, regime: t.regime, class: `${t.shared}.death`, severity: 0.8, message: `${t.shared} last words ${t.marker}` },
+      ],
+      causal_edges: [
+        {
+          from_variable: `${t.shared}.c`,
+          to_variable: `${t.shared}.d`,
+          direction: "negative",
+          strength: 0.6,
+          domain: t.shared,
+          regime: t.regime,
+        },
+      ],
+      somatic_landscape_fragment: { note: t.marker },
+      death_testament_excerpt: `${t.marker} testament`,
+      timestamp: new Date().toISOString(),
+      ticks_lived: 42,
+    });
+    t.entryIds.push(...death.entry_ids);
+  }
+
+  /** The route's auth mode (public | user | admin) as the server registered it. */
+  function modeOf(op: Operation): "public" | "user" | "admin" {
+    const r = auth.get(`${op.method} ${routeUrl(op)}`);
+    if (!r) throw new Unexercisable(`${op.key} is in the document but not among the server's routes`);
+    return r.config.auth ?? "user";
+  }
+
+  /** Text, list and vector fields of a probe: the victim's own words, so a broken filter shows the victim's entries. */
+  const probe =
+    (victim: Tenant, golem: string | undefined, self: Tenant): Override =>
+    (name: string, schema: JsonSchema, _pointer: string, required: boolean) => {
+      const isArray = schema.type === "array";
+      if (BODY_GOLEM_FIELDS.has(name)) return golem ?? (required ? self.golems[0] : undefined);
+      switch (name) {
+        case "wallet_address":
+          return required ? victim.account.address : undefined;
+        case "query":
+          return victim.shared;
+        case "domains":
+          return isArray ? [victim.shared] : victim.shared;
+        case "domain":
+          return victim.shared;
+        case "variable":
+          return `${victim.shared}.a`;
+        case "embedding":
+          return isArray ? victim.vector : victim.vector.join(",");
+        case "content":
+          return `${self.shared} probe`;
+        default:
+          return undefined;
+      }
+    };
+
+  interface Variant {
+    readonly path: string;
+    readonly body?: unknown;
+    readonly raw?: string;
+    /** The victim's resources the request names, and whether tenancy audits the refusal. */
+    readonly named: boolean;
+    readonly audited: boolean;
+    readonly mixed?: string;
+  }
+
+  /** Every request of the matrix for one operation, attacker and victim (`victim` = attacker: the owner's control). */
+  function variants(op: Operation, attacker: Tenant, victim: Tenant, controlGolem?: string): Variant[] {
+    const control = attacker === victim;
+    let golemSlot = false;
+    let audited = false;
+    const paths: { values: Record<string, string>; golem?: string }[] = [{ values: {} }];
+    for (const p of op.pathParams) {
+      const fill = PATH_FILL[p.name];
+      if (!fill) throw new Unexercisable(`${op.key}: no way to fill path parameter '${p.name}' (add it to PATH_FILL)`);
+      audited ||= fill.audited;
+      const values = control && p.name === "golem_id" ? [victim.golems[0] as string] : fill.values(victim);
+      const next: typeof paths = [];
+      for (const base of paths) {
+        for (const v of values) {
+          const golem = p.name === "golem_id" ? v : base.golem;
+          next.push({ values: { ...base.values, [p.name]: v }, ...(golem ? { golem } : {}) });
+        }
+      }
+      paths.splice(0, paths.length, ...next);
+    }
+    // Does the body name a golem? Then each of the victim's golems gets a request.
+    if (op.body?.contentType === "application/json") {
+      sampleValid(op.body.schema, {
+        override: (name) => {
+          if (BODY_GOLEM_FIELDS.has(name)) golemSlot = true;
+          return undefined;
+        },
+      });
+    }
+    const golems = golemSlot ? (control ? [controlGolem as string] : victim.golems) : [undefined];
+    const out: Variant[] = [];
+    for (const p of paths) {
+      for (const g of golems) {
+        const golem = g ?? p.golem;
+        const override = probe(victim, golem, attacker);
+        const qs = querySchema(op);
+        const query = qs ? (sampleValid(qs, { override }) as Record<string, unknown>) : {};
+        const path = fillPath(op, p.values) + queryString(Object.fromEntries(Object.entries(query).map(([k, v]) => [k, asQueryText(v)])));
+        const named = !control && (op.pathParams.length > 0 || g !== undefined);
+        const a = audited || g !== undefined;
+        if (!op.body) out.push({ path, named, audited: a });
+        else if (op.body.contentType === "application/octet-stream")
+          out.push({ path, raw: `bytes of ${attacker.shared}`, named, audited: a });
+        else if (op.body.contentType === "application/json") {
+          const body = sampleValid(op.body.schema, { override }) as Record<string, unknown>;
+          out.push({ path, body, named, audited: a });
+          // A batch naming the attacker's own golem and then the victim's: refused whole, nothing written.
+          if (!control && g !== undefined) {
+            for (const [k, v] of Object.entries(body)) {
+              const item = Array.isArray(v) ? (v[0] as Record<string, unknown> | undefined) : undefined;
+              if (!item || typeof item !== "object" || !Object.keys(item).some((f) => BODY_GOLEM_FIELDS.has(f))) continue;
+              const mixed = `${attacker.shared} mixed ${hex(3)}`;
+              const own = sampleValid(op.body.schema, {
+                override: (n, sch, ptr, req) => (n === "content" ? mixed : probe(victim, attacker.golems[0], attacker)(n, sch, ptr, req)),
+              }) as Record<string, unknown>;
+              out.push({ path, body: { ...body, [k]: [...(own[k] as unknown[]), ...(v as unknown[])] }, named, audited: a, mixed });
+            }
+          }
+        } else throw new Unexercisable(`${op.key}: request content type ${op.body.contentType}`);
+      }
+    }
+    return out;
+  }
+
+  async function send(op: Operation, token: string, v: Variant): Promise<TestResponse> {
+    return s.request(op.method, v.path, {
+      token,
+      ...(v.raw !== undefined ? { raw: v.raw, headers: { "content-type": "application/octet-stream" } } : {}),
+      ...(v.body !== undefined ? { body: v.body } : {}),
+    });
+  }
+
+  /** Counts (and records) every private string of a tenant other than `reader` in what `reader` got. */
+  function checkLeaks(what: string, reader: Tenant, text: string, request: string): void {
+    // Case-insensitive: wallets travel in checksum case and come back lowercased.
+    const req = request.toLowerCase();
+    for (const other of tenants) {
+      if (other === reader) continue;
+      const secrets = privateStrings(other).map((p) => p.toLowerCase());
+      let hay = text.toLowerCase();
+      for (const p of secrets.filter((x) => req.includes(x)).sort((a, b) => b.length - a.length)) hay = hay.split(p).join("");
+      for (const p of secrets) {
+        if (hay.includes(p)) {
+          figures.leaks++;
+          if (leaks.length < 20) leaks.push(`${what}: ${reader.name} saw ${other.name}'s '${p}' in ${text.slice(0, 400)}`);
+        }
+      }
+    }
+  }
+
+  const seen = new Map<string, Set<string>>();
+  /** What SPEC shares and the attacker did see of the victim (each kind must cross, anonymized). */
+  function crossings(victim: Tenant, body: string): void {
+    const kinds = seen.get(victim.name) ?? new Set<string>();
+    if (body.includes(`${victim.shared} lethe public note`)) kinds.add("lethe");
+    if (body.includes(`${victim.shared}.cls`)) kinds.add("pheromone");
+    if (body.includes(`${victim.shared}.a`) && body.includes(`${victim.shared}.b`)) kinds.add("causal");
+    if (body.includes('"top_domains"') && body.includes(`"domain":"${victim.shared}"`)) kinds.add("pulse");
+    seen.set(victim.name, kinds);
+  }
+
+  it("answers every operation × (attacker, victim) with the tenancy answer and shows nothing private", async () => {
+    assert.ok(ops.length >= 40, `only ${ops.length} operations in the document`);
+    const documented = new Set(ops.map((op) => `${op.method} ${routeUrl(op)}`));
+    const hidden = [...auth.keys()].filter((k) => !documented.has(k));
+    assert.deepEqual(hidden, [], "routes missing from the OpenAPI document escape the matrix");
+    const deniedBefore = await denials();
+    let expectedDenials = 0;
+    const mixedProbes: { owner: Tenant; token: string }[] = [];
+    for (const op of ops) {
+      const mode = modeOf(op);
+      for (const attacker of tenants) {
+        for (const victim of tenants) {
+          if (victim === attacker) continue;
+          for (const v of variants(op, attacker, victim)) {
+            const r = await send(op, attacker.cred, v);
+            figures.http++;
+            const what = `${op.key} as ${attacker.name} on ${victim.name}'s ${v.path}`;
+            if (mode === "admin") {
+              assert.equal(r.status, 403, `${what} → ${r.status} ${r.text}`);
+              assert.equal(r.json?.error?.code, "STYX_AUTH_FORBIDDEN", what);
+            } else if (mode === "public") {
+              assert.ok(r.status < 500, `${what} → ${r.status} ${r.text}`);
+            } else if (v.named) {
+              assert.equal(r.status, 404, `${what} must answer the tenancy 404 → ${r.status} ${r.text.slice(0, 300)}`);
+              assert.equal(r.json?.error?.code, "STYX_NOT_FOUND", what);
+              if (v.audited) expectedDenials++;
+            } else {
+              assert.ok(r.status >= 200 && r.status < 300, `${what} → ${r.status} ${r.text.slice(0, 300)}`);
+            }
+            if (v.mixed) mixedProbes.push({ owner: attacker, token: v.mixed });
+            const headers = [...r.headers].filter(([k]) => k !== "date" && k !== "x-request-id").map(([k, val]) => `${k}: ${val}`);
+            checkLeaks(what, attacker, `${headers.join("\n")}\n${r.text}`, `${v.path} ${JSON.stringify(v.body ?? v.raw ?? "")}`);
+            crossings(victim, r.text);
+          }
+        }
+      }
+    }
+    figures.routes = ops.length;
+    figures.tenants = tenants.length;
+    figures.pairs = tenants.length * (tenants.length - 1);
+    const denied = (await denials()) - deniedBefore;
+    assert.equal(denied, expectedDenials, "every tenancy refusal is audited once");
+    figures.denials += denied;
+
+    // The owner's control: the same operations with its own ids succeed, so the 404s above are tenancy, not bad input.
+    for (const op of ops) {
+      if (modeOf(op) !== "user") continue;
+      for (const owner of tenants) {
+        const fresh = (await s.golem(owner.cred, {})).id;
+        for (const v of variants(op, owner, owner, fresh)) {
+          const r = await send(op, owner.cred, v);
+          figures.controls++;
+          assert.ok(
+            r.status >= 200 && r.status < 300,
+            `control ${op.key} as ${owner.name} ${v.path} → ${r.status} ${r.text.slice(0, 300)}`,
+          );
+          checkLeaks(`control ${op.key}`, owner, r.text, "");
+        }
+      }
+    }
+    // A refused mixed batch wrote none of its items, not even the attacker's own.
+    for (const { owner, token } of mixedProbes) {
+      const q = await s.request("POST", "/v1/styx/query", { token: owner.cred, body: { query: token, layers: ["vault"] } });
+      assert.equal(q.status, 200);
+      assert.ok(!q.text.includes(token), `a refused batch wrote '${token}'`);
+    }
+    assert.deepEqual(leaks, [], "private data crossed tenants");
+    for (const t of tenants) {
+      const kinds = [...(seen.get(t.name) ?? [])].sort();
+      assert.deepEqual(kinds, ["causal", "lethe", "pheromone", "pulse"], `what SPEC shares of ${t.name} reached the others`);
+      figures.crossings += kinds.length;
+    }
+  });
+
+  it("keeps sockets to their own user: live fan-out, resume, and golem messages", async () => {
+    const deniedBefore = await denials();
+    let expectedDenials = 0;
+    // Everything each tenant's socket received during the set-up (its user stream, every domain, public).
+    for (const t of tenants) {
+      for (const f of t.watch.frames) {
+        if (typeof f.stream === "string" && f.stream.startsWith("user:"))
+          assert.equal(f.stream, `user:${t.userId}`, "another user's stream");
+        checkLeaks(`socket frame ${f.stream ?? f.type}`, t, JSON.stringify(f), "");
+        for (const other of tenants) if (other !== t) crossings(other, JSON.stringify(f));
+      }
+    }
+    const positions = new Map<string, number>();
+    for (const t of tenants) positions.set(t.userId, (await s.styx.fabric.history.position(`user:${t.userId}`)).seq);
+    const framesBefore = new Map(tenants.map((t) => [t.name, t.watch.frames.length]));
+
+    for (const attacker of tenants) {
+      const { sock } = await TestSocket.connect(s.url, attacker.cred);
+      const sentMsgs: unknown[] = [];
+      const ask = (m: Record<string, unknown>) => {
+        sentMsgs.push(m);
+        return sock.request(m);
+      };
+      for (const victim of tenants) {
+        if (victim === attacker) continue;
+        const stream = `user:${victim.userId}`;
+        const resumed = await ask({ type: "resume", streams: { [stream]: { epoch: victim.epoch, seq: 0 } } });
+        figures.socket++;
+        expectedDenials++;
+        assert.deepEqual(resumed.streams?.[stream], { recovered: false, epoch: "", seq: 0, reason: "not_found" }, JSON.stringify(resumed));
+        for (const g of victim.golems) {
+          const msgs: Record<string, unknown>[] = [
+            { type: "heartbeat", golem_id: g, phase: "probe" },
+            { type: "event", golem_id: g, event: { type: "golem:tick", note: `${attacker.shared} forged` } },
+            { type: "steer", golem_id: g, intent: `${attacker.shared} forged` },
+            { type: "clade_delta", golem_id: g, entries: [{ note: `${attacker.shared} forged` }] },
+          ];
+          for (const m of msgs) {
+            const r = await ask(m);
+            figures.socket++;
+            expectedDenials++;
+            assert.equal(r.type, "error", `${m.type} for ${victim.name}'s golem: ${JSON.stringify(r)}`);
+            assert.equal(r.code, "STYX_NOT_FOUND", `${m.type} for ${victim.name}'s golem`);
+          }
+        }
+        const sub = await ask({ type: "subscribe", domains: [victim.shared] });
+        figures.socket++;
+        assert.equal(sub.type, "subscribed", "domains are public");
+      }
+      assert.equal((await sock.request({ type: "ping" })).type, "pong");
+      // Answers may echo what the attacker sent (the stream it asked for), nothing more.
+      const sent = JSON.stringify(sentMsgs);
+      for (const f of sock.frames) checkLeaks(`probe socket ${f.type ?? f.stream}`, attacker, JSON.stringify(f), sent);
+      assert.ok(
+        !sock.frames.some((f) => typeof f.stream === "string" && f.stream !== `user:${attacker.userId}` && f.stream.startsWith("user:")),
+      );
+      await sock.close();
+    }
+    for (const t of tenants) {
+      assert.equal(
+        (await s.styx.fabric.history.position(`user:${t.userId}`)).seq,
+        positions.get(t.userId),
+        `nothing reached ${t.name}'s stream`,
+      );
+      assert.equal((await t.watch.request({ type: "ping" })).type, "pong");
+      const fresh = t.watch.frames.slice(framesBefore.get(t.name)).filter((f) => f.stream !== undefined);
+      assert.deepEqual(fresh, [], `${t.name}'s socket got frames from the probes`);
+    }
+    const denied = (await denials()) - deniedBefore;
+    assert.equal(denied, expectedDenials, "every refused socket message is audited once");
+    figures.denials += denied;
+    assert.deepEqual(leaks, [], "private data crossed tenants over the socket");
+
+    reportFigures("tenancy matrix (OpenAPI × tenant pairs)", {
+      routes: figures.routes,
+      tenants: figures.tenants,
+      "tenant pairs": figures.pairs,
+      "HTTP requests tried": figures.http,
+      "owner controls": figures.controls,
+      "socket probes": figures.socket,
+      "audited denials": figures.denials,
+      "shared kinds crossing (lethe, pheromone, causal, pulse)": figures.crossings,
+      leaks: figures.leaks,
+    });
+  });
+});
