@@ -18,6 +18,8 @@ const Signed = Type.Number({ minimum: -1, maximum: 1 });
 export const MAX_FRAME_BYTES = 1024 * 1024;
 /** Largest relayed golem event, as JSON text (it is stored in history and sent to every surface). */
 export const MAX_EVENT_BYTES = 64 * 1024;
+/** Largest |nav| a heartbeat may report (1e30: wei-denominated fleets included, and any fleet's sum stays finite). */
+export const NAV_LIMIT = 1e30;
 /** Most domains one socket may follow. */
 export const MAX_DOMAINS_PER_SOCKET = 256;
 
@@ -66,7 +68,10 @@ export const HeartbeatMsg = Type.Object(
     tick: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_SAFE })),
     domains: Type.Optional(Type.Array(Domain, { maxItems: 32 })),
     dreaming: Type.Optional(Type.Boolean()),
-    nav: Type.Optional(Type.Number({ description: "Net asset value, in the golem's unit" })),
+    // Bounded so that a fleet's total stays finite: two navs of 1.7e308 summed to Infinity, and the aggregate answered 500.
+    nav: Type.Optional(
+      Type.Number({ minimum: -NAV_LIMIT, maximum: NAV_LIMIT, description: "Net asset value, in the golem's unit (|nav| ≤ 1e30)" }),
+    ),
     id: MsgId,
   },
   Strict,

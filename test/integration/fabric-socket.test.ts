@@ -263,6 +263,19 @@ describe("socket frames the fuzz found accepted or answered STYX_INTERNAL", () =
     await sock.close();
   });
 
+  it("bounds nav, so that a fleet's total stays finite (two navs of 1.7e308 made the aggregate answer 500)", async () => {
+    await s.golem(key, { id: `${user}-g2` });
+    const { sock } = await TestSocket.connect(s.url, key);
+    for (const g of [`${user}-g`, `${user}-g2`]) {
+      assert.equal((await sock.request({ type: "heartbeat", golem_id: g, nav: 1.7e308 })).code, "STYX_VALIDATION");
+      assert.equal((await sock.request({ type: "heartbeat", golem_id: g, nav: 1e30 })).type, "ack");
+    }
+    const r = await s.request("GET", `/v1/styx/fleet/${user}/aggregate`, { token: key });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.total_nav, 2e30);
+    await sock.close();
+  });
+
   it("refuses frames nested deeper than 64 levels with STYX_VALIDATION", async () => {
     const { sock } = await TestSocket.connect(s.url, key);
     const deep = `${'{"a":'.repeat(20_000)}1${"}".repeat(20_000)}`;
