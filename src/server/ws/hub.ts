@@ -42,7 +42,13 @@ export class Hub {
     for (const g of conn.speaksFor) this.#leaveIndex(this.#golems, g, conn);
   }
 
+  /**
+   * Adds `conn` to a stream. A connection already removed is not indexed again: a message can
+   * close mid-way (a subscribe awaiting the history's position, a round trip on a macronode) and
+   * a late join would keep the dead socket in the index for good.
+   */
   join(conn: Connection, stream: string): void {
+    if (!this.#connections.has(conn)) return;
     conn.streams.add(stream);
     entry(this.#streams, stream, () => new Set()).add(conn);
   }
@@ -53,9 +59,13 @@ export class Hub {
     this.#leaveIndex(this.#streams, stream, conn);
   }
 
-  /** Records that `conn` speaks for `golemId`; true the first time. */
+  /**
+   * Records that `conn` speaks for `golemId`; true the first time. False for a connection
+   * already removed (as for `join`): it would keep the golem online for good, and its held clade
+   * deltas would be handed to a socket that is gone.
+   */
   identify(conn: Connection, golemId: string): boolean {
-    if (conn.speaksFor.has(golemId)) return false;
+    if (!this.#connections.has(conn) || conn.speaksFor.has(golemId)) return false;
     conn.speaksFor.add(golemId);
     entry(this.#golems, golemId, () => new Set()).add(conn);
     return true;
