@@ -1,6 +1,6 @@
-import { Ajv, type ValidateFunction } from "ajv";
-import addFormats from "ajv-formats";
+import type { ValidateFunction } from "ajv";
 import fc from "fast-check";
+import { makeAjv } from "../server/validation.js";
 
 /**
  * The server's OpenAPI document as the proof suite (test/chaos) reads it: every operation with
@@ -242,19 +242,10 @@ export interface Judges {
   socket(schema: JsonSchema): ValidateFunction;
 }
 
-/** Ajv instances configured like the server's, with compiled validators cached per schema. */
+/** The server's own Ajv settings (makeAjv), with compiled validators cached per schema. */
 export function judges(): Judges {
   const make = (coerce: boolean, formats: boolean) => {
-    const ajv = new Ajv({
-      allErrors: false,
-      removeAdditional: false,
-      useDefaults: false,
-      coerceTypes: coerce ? "array" : false,
-      strict: false,
-      // As the server: finite numbers in bodies and frames; text relies on each schema's maximum.
-      strictNumbers: !coerce,
-    });
-    if (formats) (addFormats as unknown as (a: Ajv) => void)(ajv);
+    const ajv = makeAjv(coerce, { formats });
     const cache = new Map<JsonSchema, ValidateFunction>();
     return (schema: JsonSchema) => {
       let v = cache.get(schema);

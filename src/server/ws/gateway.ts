@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { Ajv, type ValidateFunction } from "ajv";
+import type { ValidateFunction } from "ajv";
 import type { FastifyInstance } from "fastify";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import { userStream } from "../../core/fabric/streams.js";
@@ -14,7 +14,7 @@ import type { BucketSpec, RateLimiter } from "../../core/platform/rate-limiter.j
 import { CLIENT_MESSAGES, type ClientMessage, MAX_FRAME_BYTES } from "../../protocol/fabric.js";
 import type { Metrics } from "../metrics.js";
 import { toStyxError, validationError } from "../presenters/errors.js";
-import { nestedDeeperThan, tooDeep } from "../validation.js";
+import { makeAjv, nestedDeeperThan, tooDeep } from "../validation.js";
 import { Connection } from "./connection.js";
 import { sweepCredentials } from "./credential-sweep.js";
 import type { Hub } from "./hub.js";
@@ -306,14 +306,7 @@ type Validators = Record<string, ValidateFunction>;
 
 function compileValidators(): Validators {
   // Finite numbers only, as on HTTP (src/server/validation.ts): `1e999` parses to Infinity.
-  const ajv = new Ajv({
-    allErrors: false,
-    removeAdditional: false,
-    useDefaults: false,
-    coerceTypes: false,
-    strict: false,
-    strictNumbers: true,
-  });
+  const ajv = makeAjv(false, { formats: false });
   const out: Validators = {};
   for (const [type, schema] of Object.entries(CLIENT_MESSAGES)) out[type] = ajv.compile(schema);
   return out;
