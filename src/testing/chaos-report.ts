@@ -1,4 +1,5 @@
 import { appendFileSync } from "node:fs";
+import { CHAOS_REPORT_FILE } from "./test-env.js";
 
 /** One proof's figures, as the chaos suite reports them. */
 export type Figures = Record<string, string | number>;
@@ -13,6 +14,5 @@ export function reportFigures(proof: string, figures: Figures): void {
     .map(([k, v]) => `${k}=${typeof v === "number" ? v.toLocaleString("en-US") : v}`)
     .join(", ");
   console.log(`chaos figures · ${proof}: ${line}`);
-  const file = process.env.STYX_CHAOS_REPORT;
-  if (file) appendFileSync(file, `${JSON.stringify({ proof, figures })}\n`);
+  if (CHAOS_REPORT_FILE) appendFileSync(CHAOS_REPORT_FILE, `${JSON.stringify({ proof, figures })}\n`);
 }

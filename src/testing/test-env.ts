@@ -17,3 +17,6 @@ export const SERVICE_URLS = {
 
 /** PATH for spawned server processes (which otherwise get exactly the environment a test gives them). */
 export const CHILD_PATH = env.PATH ?? "";
+
+/** Where the proof suite's runner (scripts/test-chaos.mjs) collects each proof's figures, when it runs them. */
+export const CHAOS_REPORT_FILE: string | undefined = env.STYX_CHAOS_REPORT;
