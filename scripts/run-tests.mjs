@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs every *.test.ts under the given folders with Node's test runner (TypeScript through tsx).
+// Runs every *.test.ts under the given folders (or the given test files) with Node's test runner
+// (TypeScript through tsx).
 // Node 20's --test takes no globs, so the files are collected here.
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
@@ -7,11 +8,12 @@ import { join } from "node:path";
 
 const dirs = process.argv.slice(2);
 if (dirs.length === 0) {
-  console.error("usage: run-tests.mjs DIR [DIR…]");
+  console.error("usage: run-tests.mjs DIR|FILE [DIR|FILE…]");
   process.exit(2);
 }
 const files = [];
 const walk = (d) => {
+  if (!statSync(d).isDirectory()) return void files.push(d);
   for (const name of readdirSync(d).sort()) {
     const p = join(d, name);
     if (statSync(p).isDirectory()) walk(p);

@@ -4,8 +4,11 @@ import { open, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { blake3 } from "hash-wasm";
-import { microOnly, startTestServer, type TestServer } from "../../src/testing/test-server.js";
+import { openS3Client } from "../../src/adapters/s3/s3-blob-store.js";
+import { s3Options } from "../../src/app/macro-storage.js";
+import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
 
 const OCTETS = { "content-type": "application/octet-stream" };
 
@@ -23,17 +26,72 @@ async function get(s: TestServer, path: string, token: string | undefined, heade
   return { status: res.status, headers: res.headers, bytes, text: Buffer.from(bytes).toString("utf8") };
 }
 
-/** Every file under `dir` (recursively), excluding ownership markers. */
-async function contentFiles(dir: string): Promise<string[]> {
+/** Runs `fn` with an S3 client on the macronode server's bucket and its key prefix. */
+async function withBucket<T>(s: TestServer, fn: (client: S3Client, bucket: string, prefix: string) => Promise<T>): Promise<T> {
+  const opts = s3Options(s.styx.config, s.styx.config.s3.bucket as string);
+  const client = openS3Client(opts);
+  try {
+    return await fn(client, opts.bucket, opts.prefix);
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * Flips the byte at `offset` of the stored blob, behind the server's back: its file under the
+ * data dir (micronode) or its object in the bucket (macronode).
+ */
+async function damageBlob(s: TestServer, hex: string, offset: number): Promise<void> {
+  if (s.profile === "micro") {
+    assert.ok(s.dataDir, "a persistent micronode");
+    const fh = await open(join(s.dataDir, "blobs", hex.slice(0, 2), hex.slice(2, 4), hex), "r+");
+    const byte = Buffer.alloc(1);
+    await fh.read(byte, 0, 1, offset);
+    await fh.write(Buffer.from([(byte[0] ?? 0) ^ 0xff]), 0, 1, offset);
+    await fh.close();
+    return;
+  }
+  await withBucket(s, async (client, Bucket, prefix) => {
+    const Key = `${prefix}blobs/${hex}`;
+    const got = await client.send(new GetObjectCommand({ Bucket, Key }));
+    const bytes = (await got.Body?.transformToByteArray()) as Uint8Array;
+    bytes[offset] = ((bytes[offset] ?? 0) ^ 0xff) & 0xff;
+    await client.send(new PutObjectCommand({ Bucket, Key, Body: bytes }));
+  });
+}
+
+/**
+ * What the server holds of blob content, excluding ownership markers: the files under the data
+ * dir's blobs/ (micronode) or the objects under the cluster's prefix (macronode, temporary
+ * multipart objects included), sorted.
+ */
+async function storedBlobs(s: TestServer): Promise<string[]> {
+  if (s.profile === "macro") {
+    return withBucket(s, async (client, Bucket, Prefix) => {
+      const keys: string[] = [];
+      let ContinuationToken: string | undefined;
+      do {
+        const page = await client.send(new ListObjectsV2Command({ Bucket, Prefix, ContinuationToken }));
+        for (const o of page.Contents ?? []) if (o.Key && !o.Key.startsWith(`${Prefix}refs/`)) keys.push(o.Key);
+        ContinuationToken = page.NextContinuationToken;
+      } while (ContinuationToken);
+      return keys.sort();
+    });
+  }
+  assert.ok(s.dataDir, "a persistent micronode");
+  const dir = join(s.dataDir, "blobs");
   try {
     const all = await readdir(dir, { recursive: true, withFileTypes: true });
-    return all.filter((e) => e.isFile() && !join(e.parentPath, e.name).startsWith(join(dir, "refs"))).map((e) => e.name);
+    return all
+      .filter((e) => e.isFile() && !join(e.parentPath, e.name).startsWith(join(dir, "refs")))
+      .map((e) => e.name)
+      .sort();
   } catch {
     return [];
   }
 }
 
-describe("blobs over HTTP (micronode, files on disk)", () => {
+describe("blobs over HTTP", () => {
   let s: TestServer;
   let alice: { id: string; key: string };
   let bob: { id: string; key: string };
@@ -152,8 +210,7 @@ describe("blobs over HTTP (micronode, files on disk)", () => {
     });
     assert.equal(gz.status, 201, gz.text);
     assert.deepEqual(gz.json, { cid: `b3:${await blake3(plain, 256)}`, size: plain.length });
-    assert.ok(s.dataDir);
-    const before = await contentFiles(join(s.dataDir, "blobs"));
+    const before = await storedBlobs(s);
     const bomb = await s.request("PUT", "/v1/styx/blobs", {
       token: alice.key,
       raw: gzipSync(new Uint8Array(8 * 1024 * 1024)),
@@ -161,35 +218,26 @@ describe("blobs over HTTP (micronode, files on disk)", () => {
     });
     assert.equal(bomb.status, 413);
     assert.equal(bomb.json.error.code, "STYX_DECOMPRESSION_LIMIT");
-    assert.deepEqual(await contentFiles(join(s.dataDir, "blobs")), before);
+    assert.deepEqual(await storedBlobs(s), before);
   });
 
-  it(
-    "never serves a blob whose file was damaged: 500 STYX_BLOB_CORRUPT and none of its bytes",
-    microOnly("damages a file under the data dir (S3: test/services/s3.test.ts)"),
-    async () => {
-      const victim = blobBytes(150_000, "SECRET-BYTES-OF-A-BLOB-");
-      const put = await s.request("PUT", "/v1/styx/blobs", { token: alice.key, raw: victim, headers: OCTETS });
-      assert.equal(put.status, 201);
-      const hex = put.json.cid.slice(3);
-      assert.ok(s.dataDir);
-      const file = join(s.dataDir, "blobs", hex.slice(0, 2), hex.slice(2, 4), hex);
-      const fh = await open(file, "r+");
-      await fh.write(Buffer.from([(victim[140_000] ?? 0) ^ 0xff]), 0, 1, 140_000);
-      await fh.close();
-      for (const headers of [{}, { range: "bytes=0-99" }] as Record<string, string>[]) {
-        const r = await get(s, `/v1/styx/blobs/${put.json.cid}`, alice.key, headers);
-        assert.equal(r.status, 500);
-        assert.equal(JSON.parse(r.text).error.code, "STYX_BLOB_CORRUPT");
-        assert.ok(!r.text.includes("SECRET-BYTES"), "no byte of the blob leaves");
-        assert.match(r.headers.get("content-type") ?? "", /application\/json/);
-        assert.equal(r.headers.get("etag"), null);
-      }
-      // the owner storing the same bytes again repairs it
-      assert.equal((await s.request("PUT", "/v1/styx/blobs", { token: alice.key, raw: victim, headers: OCTETS })).status, 201);
-      assert.deepEqual((await get(s, `/v1/styx/blobs/${put.json.cid}`, alice.key)).bytes, victim);
-    },
-  );
+  it("never serves a blob whose stored bytes were damaged: 500 STYX_BLOB_CORRUPT and none of its bytes", async () => {
+    const victim = blobBytes(150_000, "SECRET-BYTES-OF-A-BLOB-");
+    const put = await s.request("PUT", "/v1/styx/blobs", { token: alice.key, raw: victim, headers: OCTETS });
+    assert.equal(put.status, 201);
+    await damageBlob(s, put.json.cid.slice(3), 140_000);
+    for (const headers of [{}, { range: "bytes=0-99" }] as Record<string, string>[]) {
+      const r = await get(s, `/v1/styx/blobs/${put.json.cid}`, alice.key, headers);
+      assert.equal(r.status, 500);
+      assert.equal(JSON.parse(r.text).error.code, "STYX_BLOB_CORRUPT");
+      assert.ok(!r.text.includes("SECRET-BYTES"), "no byte of the blob leaves");
+      assert.match(r.headers.get("content-type") ?? "", /application\/json/);
+      assert.equal(r.headers.get("etag"), null);
+    }
+    // the owner storing the same bytes again repairs it
+    assert.equal((await s.request("PUT", "/v1/styx/blobs", { token: alice.key, raw: victim, headers: OCTETS })).status, 201);
+    assert.deepEqual((await get(s, `/v1/styx/blobs/${put.json.cid}`, alice.key)).bytes, victim);
+  });
 });
 
 describe("blob size cap", () => {
@@ -210,9 +258,7 @@ describe("blob size cap", () => {
   });
 
   it("stops a streamed (chunked) upload at the cap and keeps nothing of it", async () => {
-    assert.ok(s.dataDir);
-    const blobsDir = join(s.dataDir, "blobs");
-    const before = await contentFiles(blobsDir);
+    const before = await storedBlobs(s);
     let sent = 0;
     const body = new ReadableStream<Uint8Array>({
       pull(controller) {
@@ -229,7 +275,7 @@ describe("blob size cap", () => {
     } as RequestInit);
     assert.equal(res.status, 413);
     assert.equal(((await res.json()) as { error: { code: string } }).error.code, "STYX_PAYLOAD_TOO_LARGE");
-    assert.deepEqual(await contentFiles(blobsDir), before);
+    assert.deepEqual(await storedBlobs(s), before);
     // the server is fine afterwards
     assert.equal((await s.request("GET", "/v1/styx/me", { token: key })).status, 200);
   });

@@ -14,9 +14,8 @@ import {
 } from "@styx/client";
 import { startGolem } from "../../examples/golem.js";
 import { watchSurface } from "../../examples/surface.js";
-import { microOnly, startTestServer, type TestServer } from "../../src/testing/test-server.js";
+import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
 
-const restartOpts = microOnly("restarts a micronode on its data dir and port");
 const fast = { backoff: { baseMs: 20, maxMs: 200 }, flushIntervalMs: 50 } as const;
 
 async function freePort(): Promise<number> {
@@ -27,11 +26,15 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** A micronode on a fixed port and data dir that a test can stop and start again. */
+/**
+ * A server on a fixed port that a test can stop and start again: a micronode on its data dir,
+ * or a macronode gateway on its cluster (the test server ties the cluster to the data dir).
+ */
 async function restartable() {
   const dataDir = mkdtempSync(join(tmpdir(), "styx-client-"));
   const env = { STYX_PORT: String(await freePort()) };
-  let server: TestServer | undefined = await startTestServer({ dataDir, env, profile: "micro" });
+  let server: TestServer | undefined = await startTestServer({ dataDir, env });
+  const { profile, cluster } = server.styx.config;
   const self = {
     get s(): TestServer {
       assert.ok(server, "the server is running");
@@ -42,11 +45,12 @@ async function restartable() {
       server = undefined;
     },
     async start() {
-      server = await startTestServer({ dataDir, env, profile: "micro" });
+      server = await startTestServer({ dataDir, env });
     },
     async close() {
       await server?.close();
       rmSync(dataDir, { recursive: true, force: true });
+      if (profile === "macro") await (await import("../../src/testing/services.js")).dropClusters((c) => c === cluster);
     },
   };
   after(() => self.close());
@@ -62,58 +66,52 @@ const waitFor = async (what: string, ok: () => boolean, ms = 5000) => {
 };
 
 describe("@styx/client against a real server", () => {
-  it(
-    "the example golem survives a restart: reconnects, resumes with recovered: true, flushes queued writes once",
-    restartOpts,
-    async () => {
-      const srv = await restartable();
-      const url = srv.s.url;
-      const { id: userId, key } = await srv.s.user();
-      const seen: EventFrame[] = [];
-      const surface = await watchSurface(
-        { url, key, ...fast },
-        (e) => seen.push(e),
-        () => {},
-      );
-      const golem = await startGolem({ url, key, golemId: "g-restart", log: () => {}, ...fast });
-      const recoveries: RecoveryReport[] = [];
-      golem.styx.socket.on("recovered", (r) => recoveries.push(r));
-      await golem.tick(1);
-      await waitFor("the surface to see tick 1", () => seen.some((e) => e.channel === "golem:tick"));
+  it("the example golem survives a restart: reconnects, resumes with recovered: true, flushes queued writes once", async () => {
+    const srv = await restartable();
+    const url = srv.s.url;
+    const { id: userId, key } = await srv.s.user();
+    const seen: EventFrame[] = [];
+    const surface = await watchSurface(
+      { url, key, ...fast },
+      (e) => seen.push(e),
+      () => {},
+    );
+    const golem = await startGolem({ url, key, golemId: "g-restart", log: () => {}, ...fast });
+    const recoveries: RecoveryReport[] = [];
+    golem.styx.socket.on("recovered", (r) => recoveries.push(r));
+    await golem.tick(1);
+    await waitFor("the surface to see tick 1", () => seen.some((e) => e.channel === "golem:tick"));
 
-      await srv.stop();
-      const queued = [0, 1, 2, 3, 4].map((i) => golem.learn(`written while Styx was down #${i}`));
-      await waitFor("five queued writes", () => golem.styx.queuedWrites === 5);
-      await assert.rejects(golem.tick(2), StyxUnreachableError, "socket messages fail fast while disconnected");
+    await srv.stop();
+    const queued = [0, 1, 2, 3, 4].map((i) => golem.learn(`written while Styx was down #${i}`));
+    await waitFor("five queued writes", () => golem.styx.queuedWrites === 5);
+    await assert.rejects(golem.tick(2), StyxUnreachableError, "socket messages fail fast while disconnected");
 
-      await srv.start();
-      const written = await Promise.all(queued);
-      assert.equal(new Set(written.map((w) => w.id)).size, 5, "each queued write became its own entry");
-      await waitFor("the golem's resume", () => recoveries.some((r) => r.stream === `user:${userId}`));
-      assert.deepEqual(
-        recoveries.map((r) => [r.stream, r.recovered]),
-        [[`user:${userId}`, true]],
-        "the user stream resumed with recovered: true",
-      );
-      await golem.tick(3);
-      await waitFor("the surface to see tick 3 after its own reconnect", () =>
-        seen.some((e) => (e.payload as { tick?: number }).tick === 3),
-      );
+    await srv.start();
+    const written = await Promise.all(queued);
+    assert.equal(new Set(written.map((w) => w.id)).size, 5, "each queued write became its own entry");
+    await waitFor("the golem's resume", () => recoveries.some((r) => r.stream === `user:${userId}`));
+    assert.deepEqual(
+      recoveries.map((r) => [r.stream, r.recovered]),
+      [[`user:${userId}`, true]],
+      "the user stream resumed with recovered: true",
+    );
+    await golem.tick(3);
+    await waitFor("the surface to see tick 3 after its own reconnect", () => seen.some((e) => (e.payload as { tick?: number }).tick === 3));
 
-      // The same idempotency key twice stores one entry, as a retried write after a lost answer would.
-      const again = { golem_id: "g-restart", layer: "vault", category: "insight", content: "retried", idempotency_key: "k-1" } as const;
-      const first = await golem.styx.writeEntry(again);
-      assert.equal((await golem.styx.writeEntry(again)).id, first.id, "a retried write returns the first entry");
-      const [{ n }] = await srv.s.sql("SELECT COUNT(*) AS n FROM entries WHERE golem_id = 'g-restart'");
-      assert.equal(n, 2 + 5 + 1, "two before the stop, five queued, one idempotent: nothing lost or duplicated");
-      const ticks = seen.filter((e) => e.channel === "golem:tick").map((e) => (e.payload as { tick: number }).tick);
-      assert.deepEqual(ticks, [1, 3], "the surface saw each tick once, in order");
-      golem.close();
-      surface.close();
-    },
-  );
+    // The same idempotency key twice stores one entry, as a retried write after a lost answer would.
+    const again = { golem_id: "g-restart", layer: "vault", category: "insight", content: "retried", idempotency_key: "k-1" } as const;
+    const first = await golem.styx.writeEntry(again);
+    assert.equal((await golem.styx.writeEntry(again)).id, first.id, "a retried write returns the first entry");
+    const [{ n }] = await srv.s.sql("SELECT COUNT(*) AS n FROM entries WHERE golem_id = 'g-restart'");
+    assert.equal(Number(n), 2 + 5 + 1, "two before the stop, five queued, one idempotent: nothing lost or duplicated");
+    const ticks = seen.filter((e) => e.channel === "golem:tick").map((e) => (e.payload as { tick: number }).tick);
+    assert.deepEqual(ticks, [1, 3], "the surface saw each tick once, in order");
+    golem.close();
+    surface.close();
+  });
 
-  it("the circuit breaker opens after 3 failures against a stopped server and half-opens after its interval", restartOpts, async () => {
+  it("the circuit breaker opens after 3 failures against a stopped server and half-opens after its interval", async () => {
     const srv = await restartable();
     const client = new StyxClient({ url: srv.s.url, breaker: { openMs: 150 } });
     await srv.stop();
@@ -131,7 +129,7 @@ describe("@styx/client against a real server", () => {
     client.close();
   });
 
-  it("the offline queue holds 1,000 writes while stopped, refuses the 1,001st, and flushes them in order", restartOpts, async () => {
+  it("the offline queue holds 1,000 writes while stopped, refuses the 1,001st, and flushes them in order", async () => {
     const srv = await restartable();
     const { key } = await srv.s.user();
     const golemId = (await srv.s.golem(key)).id;

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ManualClock } from "../../src/core/platform/clock.js";
 import { unitVector } from "../../src/testing/contracts/vector-index.contract.js";
-import { microOnly, startTestServer, type TestServer } from "../../src/testing/test-server.js";
+import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
 
 const DIM = 384;
 const vec = (seed: number) => Array.from(unitVector(seed, DIM));
@@ -352,39 +352,43 @@ describe("entries with large content in a blob", () => {
   });
 });
 
-describe(
-  "vector indexes across restarts",
-  microOnly("the vector cache in the data dir (a gateway loads from PostgreSQL: test/services/multi-gateway.test.ts)"),
-  () => {
-    it("are saved at a clean shutdown and loaded at start, with later vectors added on top", async () => {
-      const dir = (await import("node:fs")).mkdtempSync(join(tmpdir(), "styx-vec-"));
-      try {
-        let s = await startTestServer({ dataDir: dir });
-        const u = await s.user("vc");
-        await s.golem(u.key, { id: "vc-g" });
-        const write = async (t: TestServer, i: number) =>
-          t.request("POST", "/v1/styx/entries", {
-            token: u.key,
-            body: { golem_id: "vc-g", layer: "vault", category: "insight", content: `v${i}`, embedding: vec(100 + i) },
-          });
-        for (let i = 0; i < 20; i++) assert.equal((await write(s, i)).status, 201);
-        await s.close();
-        assert.ok(existsSync(join(dir, "vectors", "manifest.json")), "no vector cache after a clean shutdown");
+describe("vector indexes across restarts", () => {
+  it("are rebuilt at start: a micronode loads its saved cache, a gateway its store's vectors; later vectors go on top", async () => {
+    const dir = (await import("node:fs")).mkdtempSync(join(tmpdir(), "styx-vec-"));
+    let cluster: string | undefined;
+    try {
+      let s = await startTestServer({ dataDir: dir });
+      if (s.profile === "macro") cluster = s.styx.config.cluster;
+      const u = await s.user("vc");
+      await s.golem(u.key, { id: "vc-g" });
+      const write = async (t: TestServer, i: number) =>
+        t.request("POST", "/v1/styx/entries", {
+          token: u.key,
+          body: { golem_id: "vc-g", layer: "vault", category: "insight", content: `v${i}`, embedding: vec(100 + i) },
+        });
+      for (let i = 0; i < 20; i++) assert.equal((await write(s, i)).status, 201);
+      await s.close();
+      if (s.profile === "micro") assert.ok(existsSync(join(dir, "vectors", "manifest.json")), "no vector cache after a clean shutdown");
 
-        s = await startTestServer({ dataDir: dir });
-        try {
-          assert.deepEqual(s.styx.knowledge.rebuilt, { loaded: 1, put: 0 }, "the cached index was not used");
-          assert.equal((await write(s, 20)).status, 201);
-          for (const i of [3, 20]) {
-            const r = await s.request("POST", "/v1/styx/query", { token: u.key, body: { embedding: vec(100 + i), limit: 1 } });
-            assert.equal(r.json.hits[0]?.content, `v${i}`);
-          }
-        } finally {
-          await s.close();
+      s = await startTestServer({ dataDir: dir });
+      try {
+        assert.deepEqual(
+          s.styx.knowledge.rebuilt,
+          // A gateway keeps no cache on local disk: it indexes the store's vectors.
+          s.profile === "micro" ? { loaded: 1, put: 0 } : { loaded: 0, put: 20 },
+          "the index was not rebuilt the way this profile rebuilds it",
+        );
+        assert.equal((await write(s, 20)).status, 201);
+        for (const i of [3, 20]) {
+          const r = await s.request("POST", "/v1/styx/query", { token: u.key, body: { embedding: vec(100 + i), limit: 1 } });
+          assert.equal(r.json.hits[0]?.content, `v${i}`);
         }
       } finally {
-        rmSync(dir, { recursive: true, force: true });
+        await s.close();
       }
-    });
-  },
-);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      if (cluster) await (await import("../../src/testing/services.js")).dropClusters((c) => c === cluster);
+    }
+  });
+});
