@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import type { Config } from "../config/load.js";
+import { CHILD_PATH } from "./test-env.js";
 
 /** The compiled CLI entry (tests that spawn processes run what `npm start` runs). */
 export const CLI = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
@@ -13,6 +15,29 @@ export function runCli(args: string[], opts: { env?: Record<string, string>; cwd
     timeout: 30_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The environment a CLI (`backup`, `audit verify`, …) needs to reach the store of the server configured by `config`. */
+export function storeEnv(config: Config): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: CHILD_PATH,
+    STYX_LOG_LEVEL: "warn",
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+  };
+  if (config.profile === "micro") return { ...env, STYX_DATA_DIR: config.dataDir };
+  const set = (k: string, v: string | undefined) => {
+    if (v !== undefined) env[k] = v;
+  };
+  set("STYX_PROFILE", "macro");
+  set("STYX_CLUSTER", config.cluster);
+  set("STYX_DATABASE_URL", config.databaseUrl);
+  set("STYX_NATS_URL", config.natsUrl);
+  set("STYX_REDIS_URL", config.redisUrl);
+  set("STYX_S3_ENDPOINT", config.s3.endpoint);
+  set("STYX_S3_BUCKET", config.s3.bucket);
+  set("STYX_S3_ACCESS_KEY_ID", config.s3.accessKeyId);
+  set("STYX_S3_SECRET_ACCESS_KEY", config.s3.secretAccessKey);
+  return env;
 }
 
 /**

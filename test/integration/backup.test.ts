@@ -6,40 +6,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { gunzipSync, gzipSync } from "node:zlib";
-import type { Config } from "../../src/config/load.js";
 import type { NewEntry } from "../../src/core/knowledge/types.js";
 import { unitVector } from "../../src/testing/contracts/vector-index.contract.js";
-import { runCliAsync } from "../../src/testing/spawn.js";
-import { CHILD_PATH } from "../../src/testing/test-env.js";
+import { runCliAsync, storeEnv } from "../../src/testing/spawn.js";
 import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
 import { TestSocket } from "../../src/testing/test-socket.js";
 
 const ENTRIES = 100_000;
 const EVENTS = 10_000;
 const DIM = 384;
-
-/** The environment a CLI needs to reach the store of the server configured by `config`. */
-function storeEnv(config: Config): Record<string, string> {
-  const env: Record<string, string> = {
-    PATH: CHILD_PATH,
-    STYX_LOG_LEVEL: "warn",
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-  };
-  if (config.profile === "micro") return { ...env, STYX_DATA_DIR: config.dataDir };
-  const set = (k: string, v: string | undefined) => {
-    if (v !== undefined) env[k] = v;
-  };
-  set("STYX_PROFILE", "macro");
-  set("STYX_CLUSTER", config.cluster);
-  set("STYX_DATABASE_URL", config.databaseUrl);
-  set("STYX_NATS_URL", config.natsUrl);
-  set("STYX_REDIS_URL", config.redisUrl);
-  set("STYX_S3_ENDPOINT", config.s3.endpoint);
-  set("STYX_S3_BUCKET", config.s3.bucket);
-  set("STYX_S3_ACCESS_KEY_ID", config.s3.accessKeyId);
-  set("STYX_S3_SECRET_ACCESS_KEY", config.s3.secretAccessKey);
-  return env;
-}
 
 /** Where a restore of `s`'s backup goes: a new data dir, or a new cluster on the same services. */
 function freshTarget(
