@@ -1,4 +1,4 @@
-import { Type } from "typebox";
+import { type Static, Type } from "typebox";
 import { MAX_SAFE } from "./common.js";
 
 const Dependency = Type.Object({
@@ -16,6 +16,20 @@ export const Health = Type.Object({
   uptime_s: Type.Number(),
   dependencies: Type.Record(Type.String(), Dependency),
 });
+
+/** `GET /readyz` query: which traffic the probe asks about (default writes). */
+export const ReadinessQuery = Type.Object(
+  {
+    for: Type.Optional(
+      Type.Union([Type.Literal("writes"), Type.Literal("reads")], {
+        description:
+          "writes (default): 503 once writes are shed. reads: 503 only once reads are shed too (severe overload) or while draining, so a balancer keeps a gateway whose shared dependency is down for the reads it can still serve",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ReadinessQuery = Static<typeof ReadinessQuery>;
 
 /** `GET /readyz` answer (200 ready, 503 shedding). */
 export const Readiness = Type.Object({

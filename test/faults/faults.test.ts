@@ -91,11 +91,11 @@ describe("Faults under load: PostgreSQL, NATS and Redis restarted in turn", { ti
       }
     };
 
-    const readiness: Record<string, { sawDown: boolean; reasons: Set<string>; recoveredMs: number }> = {};
+    const readiness: Record<string, { sawDown: boolean; reasons: Set<string>; recoveredMs: number; readsProbes: Map<number, number> }> = {};
     const loads = [writer(0), writer(1), writer(2), eventLoop()];
     await sleep(3000);
     for (const service of ["postgres", "nats", "redis"] as ServiceName[]) {
-      const seen = { sawDown: false, reasons: new Set<string>(), recoveredMs: -1 };
+      const seen = { sawDown: false, reasons: new Set<string>(), recoveredMs: -1, readsProbes: new Map<number, number>() };
       readiness[service] = seen;
       const watch = async () => {
         for (const g of [a, b]) {
@@ -103,6 +103,10 @@ describe("Faults under load: PostgreSQL, NATS and Redis restarted in turn", { ti
           if (r?.status === 503) {
             seen.sawDown = true;
             for (const reason of r.json?.reasons ?? []) seen.reasons.add(reason);
+            // A balancer probing for reads keeps the gateway: reads it can serve still reach it.
+            const reads = await g.request("GET", "/readyz?for=reads").catch(() => undefined);
+            const status = reads?.status ?? -1;
+            seen.readsProbes.set(status, (seen.readsProbes.get(status) ?? 0) + 1);
           }
         }
       };
@@ -145,6 +149,11 @@ describe("Faults under load: PostgreSQL, NATS and Redis restarted in turn", { ti
       assert.ok(
         [...seen.reasons].some((r) => r.includes(service)),
         `/readyz reasons while ${service} was down: ${[...seen.reasons].join("; ")}`,
+      );
+      assert.deepEqual(
+        [...seen.readsProbes.keys()],
+        [200],
+        `/readyz?for=reads while ${service} was down (status: count): ${JSON.stringify([...seen.readsProbes])}`,
       );
     }
     assert.equal(statuses.get(500) ?? 0, 0, `500s answered: ${JSON.stringify([...statuses])}`);

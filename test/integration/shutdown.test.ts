@@ -82,6 +82,7 @@ describe("graceful shutdown", () => {
     const body = (await ready.json()) as { ready: boolean; reasons: string[] };
     assert.equal(body.ready, false);
     assert.equal(body.reasons[0], "draining");
+    assert.equal((await fetch(`${server.url}/readyz?for=reads`)).status, 503, "a reads probe is taken out by a drain too");
     assert.equal((await fetch(`${server.url}/v1/styx/health`)).status, 200, "health is still served");
     const write = await fetch(`${server.url}/v1/admin/users`, {
       method: "POST",

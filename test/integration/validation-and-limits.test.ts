@@ -221,6 +221,11 @@ describe("load shedding", () => {
     assert.equal(ready.json.accepting_writes, false);
     assert.equal(ready.json.accepting_reads, true);
     assert.match(ready.json.reasons[0], /event_loop_lag/);
+    const forReads = await s.request("GET", "/readyz?for=reads");
+    assert.equal(forReads.status, 200, `a reads probe stays ready while reads are served: ${forReads.text}`);
+    assert.equal(forReads.json.accepting_writes, false);
+    assert.equal((await s.request("GET", "/readyz?for=writes")).status, 503, "for=writes is the default");
+    assert.equal((await s.request("GET", "/readyz?for=everything")).status, 400, "an unknown probe is refused");
     const write = await s.request("POST", "/v1/styx/golems", { token: u.key, body: {} });
     assert.equal(write.status, 503);
     assert.equal(write.json.error.code, "STYX_OVERLOADED");

@@ -15,9 +15,9 @@ export class StyxClient extends StyxHttp {
   health(): Res<"GET /v1/styx/health"> {
     return this.call("GET /v1/styx/health");
   }
-  /** Readiness: answers 503 (thrown as StyxError) once writes are shed. */
-  ready(): Res<"GET /readyz"> {
-    return this.call("GET /readyz");
+  /** Readiness: answers 503 (thrown as StyxError) once writes are shed (`{ for: "reads" }`: once reads are). */
+  ready(query: Query<"GET /readyz"> = {}): Res<"GET /readyz"> {
+    return this.call("GET /readyz", { query });
   }
   /** Prometheus metrics text. */
   metrics(): Res<"GET /metrics"> {

@@ -21,10 +21,13 @@ export interface Routes {
         }>;
     };
   };
-  /** Readiness: 503 once writes are shed */
+  /** Readiness: 503 once writes are shed (?for=reads: once reads are) */
   "GET /readyz": {
     params: Record<string, never>;
-    query: Record<string, never>;
+    query: {
+      /** writes (default): 503 once writes are shed. reads: 503 only once reads are shed too (severe overload) or while draining, so a balancer keeps a gateway whose shared dependency is down for the reads it can still serve */
+      for?: "writes" | "reads";
+    };
     body: undefined;
     response: {
       ready: boolean;

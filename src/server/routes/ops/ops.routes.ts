@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { DependencyCheck, DependencyStatus } from "../../../core/platform/health.js";
-import { Health, Readiness } from "../../../protocol/ops.js";
+import { Health, Readiness, ReadinessQuery } from "../../../protocol/ops.js";
 import type { LoadMonitor } from "../../load-monitor.js";
 import type { Metrics } from "../../metrics.js";
 
@@ -38,16 +38,21 @@ export function opsRoutes(app: FastifyInstance, deps: OpsDeps): void {
     },
   );
 
-  app.get(
+  app.get<{ Querystring: ReadinessQuery }>(
     "/readyz",
     {
       config: ops,
-      schema: { tags: ["ops"], summary: "Readiness: 503 once writes are shed", response: { 200: Readiness, 503: Readiness } },
+      schema: {
+        tags: ["ops"],
+        summary: "Readiness: 503 once writes are shed (?for=reads: once reads are)",
+        querystring: ReadinessQuery,
+        response: { 200: Readiness, 503: Readiness },
+      },
     },
-    async (_req, reply) => {
+    async (req, reply) => {
       const s = deps.load.state();
       const draining = deps.draining();
-      const ready = s.acceptingWrites && !draining;
+      const ready = (req.query.for === "reads" ? s.acceptingReads : s.acceptingWrites) && !draining;
       reply.code(ready ? 200 : 503);
       return {
         ready,
