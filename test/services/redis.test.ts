@@ -18,15 +18,18 @@ const clusters = new Set<string>();
 
 /** A connected client of `cluster`, closed and its keys deleted after the file's tests. */
 async function conn(cluster: string): Promise<RedisConnection> {
-  clusters.add(cluster);
   const c = await connectRedis({ url: SERVICES.redisUrl, prefix: `${cluster}:` });
+  clusters.add(cluster);
   opened.push(c);
   return c;
 }
 
 after(async () => {
   // Only our prefixes, key by key: the Redis is shared, so never FLUSHDB.
-  const admin = new Redis(SERVICES.redisUrl);
+  if (clusters.size === 0) return;
+  // Fails instead of waiting forever if Redis went away meanwhile (the file must end, and fail).
+  const admin = new Redis(SERVICES.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: () => null });
+  await new Promise((resolve, reject) => admin.once("ready", resolve).once("error", reject));
   for (const cluster of clusters) {
     let cursor = "0";
     do {
