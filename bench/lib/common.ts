@@ -6,6 +6,7 @@
 import { execSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
+import { prng } from "../../src/testing/prng.js";
 
 export const DIM = 384;
 export const DOC = "docs/benchmarks.md";
@@ -16,17 +17,8 @@ const CODE_AT_START = `commit ${execSync("git rev-parse --short HEAD").toString(
 }`;
 export const SECTION = "## Knowledge: writes, query, start-up";
 
-/** mulberry32: tiny, fast, seedable. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: tiny, fast, seedable (the proof suite's PRNG, shared). */
+export const rng = prng;
 
 /** Standard normal draws from a uniform source (Box–Muller). */
 export const gaussian = (rand: () => number) => () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());

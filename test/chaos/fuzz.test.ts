@@ -13,17 +13,15 @@ import {
   fillPath,
   type JsonSchema,
   judges,
-  type Mutation,
-  mutations,
-  NASTY_STRINGS,
   type Operation,
   operationsOf,
-  prng,
   querySchema,
   queryString,
   routeUrl,
   sampleValid,
 } from "../../src/testing/openapi-cases.js";
+import { prng } from "../../src/testing/prng.js";
+import { type Mutation, mutations, NASTY_STRINGS } from "../../src/testing/schema-mutations.js";
 import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
 import { TestSocket } from "../../src/testing/test-socket.js";
 
