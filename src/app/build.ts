@@ -21,6 +21,7 @@ import { buildCoordination, type CoordinationStack } from "./coordination.js";
 import { buildFabric, type FabricStack } from "./fabric.js";
 import { FallbackRateLimiter } from "./fallback-rate-limiter.js";
 import { buildKnowledge, type KnowledgeStack } from "./knowledge.js";
+import { buildPrivacy, type PrivacyStack } from "./privacy.js";
 import { openStorage, type Storage } from "./storage.js";
 import { syncVectors } from "./vector-sync.js";
 import { VERSION } from "./version.js";
@@ -40,6 +41,8 @@ export interface Styx {
   readonly fabric: FabricStack;
   /** Pheromones, causal federation, bloodstains, achievements and pulse. */
   readonly coordination: CoordinationStack;
+  /** The public pipeline and its directory of known identifiers. */
+  readonly privacy: PrivacyStack;
   /** Background tasks (lethe publication, TTL expiry); `runNow` for tests and operators. */
   readonly tasks: Scheduler;
   /** Load shedding decisions (sampled every second while listening). */
@@ -86,9 +89,13 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       closeSockets(p.key_id);
     });
     const identityStore = cached ?? storage.identity;
+    // Every identifier of the instance, kept for the public pipeline (learnt as created, here or by signal).
+    const privacy = buildPrivacy({ identity: storage.identity, clock, signals, warn: (msg, err) => app?.log.warn({ err }, msg) });
+    await privacy.start();
     const tenancy = new Tenancy({ identity: identityStore, audit: storage.audit });
-    const identity = new IdentityService({ store: identityStore, audit: storage.audit, clock });
+    const identity = new IdentityService({ store: identityStore, audit: storage.audit, clock, onIdentifiers: privacy.report });
     const auth = new AuthService({
+      onIdentifiers: privacy.report,
       store: identityStore,
       audit: storage.audit,
       clock,
@@ -142,6 +149,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       entries: storage.entries,
       bus,
       salt,
+      pipeline: privacy.pipeline,
       scheduler: tasks,
       blobs: storage.blobs,
       ...(options.random ? { random: options.random } : {}),
@@ -166,6 +174,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       bus,
       clock,
       salt,
+      pipeline: privacy.pipeline,
       scheduler: tasks,
       warn: (msg, err) => app?.log.warn({ err }, msg),
     });
@@ -238,6 +247,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       bus,
       fabric,
       coordination,
+      privacy,
       tasks,
       load,
       async listen() {
@@ -271,6 +281,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
         closed ??= (async () => {
           closing = true;
           load.stop();
+          privacy.stop();
           await app.close();
           await tasks.stop();
           vectorSync?.stop();

@@ -10,6 +10,7 @@ import type { IdentityService } from "../core/identity/identity-service.js";
 import type { IdentityStore } from "../core/identity/identity-store.js";
 import type { KnowledgeService } from "../core/knowledge/knowledge-service.js";
 import type { Clock } from "../core/platform/clock.js";
+import type { PublicPipeline } from "../core/privacy/public-pipeline.js";
 import type { Scheduler } from "../tasks/scheduler.js";
 import type { CoordinationStores } from "./storage.js";
 
@@ -39,12 +40,13 @@ export function buildCoordination(opts: {
   bus: EventBus;
   clock: Clock;
   salt: string;
+  pipeline: PublicPipeline;
   scheduler: Scheduler;
   warn: (msg: string, err: unknown) => void;
 }): CoordinationStack {
-  const { stores, bus, clock, salt } = opts;
-  const pheromones = new PheromoneService({ store: stores.pheromones, bus, clock, salt });
-  const causal = new CausalService({ store: stores.causal, clock, salt });
+  const { stores, bus, clock, salt, pipeline } = opts;
+  const pheromones = new PheromoneService({ store: stores.pheromones, bus, clock, salt, pipeline });
+  const causal = new CausalService({ store: stores.causal, clock, salt, pipeline });
   const achievements = new AchievementService({ store: stores.achievements, bus, clock });
   const bloodstains = new BloodstainService({
     deaths: stores.deaths,
@@ -52,6 +54,7 @@ export function buildCoordination(opts: {
     pheromones,
     achievements,
     verifier: new ViemSignatureVerifier(),
+    pipeline,
     bus,
     clock,
   });
@@ -61,6 +64,7 @@ export function buildCoordination(opts: {
     pheromones: stores.pheromones,
     bus,
     clock,
+    pipeline,
   });
 
   /** Credits the golem behind a source hash (the first depositor or publisher). */

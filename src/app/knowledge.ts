@@ -11,6 +11,7 @@ import { LetheService } from "../core/knowledge/lethe-service.js";
 import { VectorSearch } from "../core/knowledge/vector-search.js";
 import type { BlobStore } from "../core/platform/blob-store.js";
 import type { Clock } from "../core/platform/clock.js";
+import type { PublicPipeline } from "../core/privacy/public-pipeline.js";
 import type { Scheduler } from "../tasks/scheduler.js";
 
 /** The knowledge layer as wired for one process. */
@@ -39,6 +40,7 @@ export function buildKnowledge(opts: {
   entries: EntryStore;
   bus: EventBus;
   salt: string;
+  pipeline: PublicPipeline;
   scheduler: Scheduler;
   blobs: Pick<BlobStore, "stat">;
   random?: () => number;
@@ -58,7 +60,7 @@ export function buildKnowledge(opts: {
         ...(config.embedderApiKey ? { apiKey: config.embedderApiKey } : {}),
       })
     : undefined;
-  const lethe = new LetheService({ store: entries, vectors, bus: opts.bus, clock });
+  const lethe = new LetheService({ store: entries, vectors, bus: opts.bus, clock, pipeline: opts.pipeline });
   const service = new KnowledgeService({
     store: entries,
     vectors,
@@ -68,6 +70,7 @@ export function buildKnowledge(opts: {
     dimensions: config.embedDim,
     letheDelay: config.letheDelay,
     salt: opts.salt,
+    pipeline: opts.pipeline,
     ...(opts.random ? { random: opts.random } : {}),
     // Each publication falls due within seconds: wake the publisher then (the 5-min sweep is the safety net).
     onLetheQueued: (dueAt) => scheduler.wake(TASKS.lethe, dueAt - clock.now() + 50),

@@ -1,4 +1,5 @@
 import { type Static, Type } from "typebox";
+import { PUBLIC_TIME_RESOLUTION_MS, publicTime } from "../core/privacy/public-pipeline.js";
 import type { SequencedEvent } from "../core/fabric/event-bus.js";
 import { Id, MAX_SAFE } from "./common.js";
 import { Domain } from "./knowledge.js";
@@ -159,7 +160,9 @@ export interface ResumedStream {
 
 /** The event frame: `{stream, epoch, seq, ts, channel, payload}`, built from the payload's JSON text without re-serialising it. */
 export function encodeEventFrame(e: SequencedEvent): string {
-  return `{"stream":${JSON.stringify(e.stream)},"epoch":${JSON.stringify(e.epoch)},"seq":${e.seq},"ts":${e.ts},"channel":${JSON.stringify(e.channel)},"payload":${e.payloadJson}}`;
+  // Public streams (domain:*, public) carry their time to the minute (SPEC §4.2 step 6); a user's own stream, exactly.
+  const ts = e.stream.startsWith("user:") || e.stream.startsWith("golem:") ? e.ts : publicTime(e.ts, PUBLIC_TIME_RESOLUTION_MS.field);
+  return `{"stream":${JSON.stringify(e.stream)},"epoch":${JSON.stringify(e.epoch)},"seq":${e.seq},"ts":${ts},"channel":${JSON.stringify(e.channel)},"payload":${e.payloadJson}}`;
 }
 
 /**

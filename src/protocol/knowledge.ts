@@ -46,6 +46,15 @@ export const WriteEntryAnswer = Type.Object({
   id: Type.String(),
   namespaces: Type.Array(Type.String()),
   lethe_at: Type.Optional(IsoTime),
+  public: Type.Optional(
+    Type.Object(
+      { refused: Type.Literal("not_publishable") },
+      {
+        description:
+          "Present when the entry asked for lethe but its public copy may not be published (a domain, regime or metadata value outside the closed grammar, or holding an identifier); the private copies are kept.",
+      },
+    ),
+  ),
 });
 
 /** Most entries in one batch write. */

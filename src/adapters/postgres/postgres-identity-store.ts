@@ -1,4 +1,4 @@
-import type { IdentityStore } from "../../core/identity/identity-store.js";
+import type { IdentityRecordIds, IdentityStore } from "../../core/identity/identity-store.js";
 import type { ApiKey, Golem, Session, User } from "../../core/identity/types.js";
 import { StyxError } from "../../core/platform/errors.js";
 import { toGolem, toKey, toSession, toUser } from "../sql/identity-rows.js";
@@ -105,6 +105,16 @@ export class PostgresIdentityStore implements IdentityStore {
   }
   async findSessionByHash(tokenHash: string): Promise<Session | undefined> {
     return toSession((await this.#sql`SELECT * FROM sessions WHERE token_hash = ${tokenHash}`)[0]);
+  }
+
+  async listIdentifiers(since: number): Promise<IdentityRecordIds[]> {
+    return [
+      ...(await this.#sql<IdentityRecordIds[]>`
+      SELECT 'user' AS kind, id, id AS "userId", wallet_address AS "walletAddress" FROM users WHERE created_at >= ${since}
+      UNION ALL SELECT 'golem', id, user_id, wallet_address FROM golems WHERE created_at >= ${since}
+      UNION ALL SELECT 'key', id, user_id, NULL FROM api_keys WHERE created_at >= ${since}
+      UNION ALL SELECT 'session', id, user_id, NULL FROM sessions WHERE created_at >= ${since}`),
+    ];
   }
 
   async purgeExpiredAuth(now: number): Promise<number> {

@@ -1,4 +1,4 @@
-import type { IdentityStore } from "../../core/identity/identity-store.js";
+import type { IdentityRecordIds, IdentityStore } from "../../core/identity/identity-store.js";
 import type { ApiKey, Golem, Session, User } from "../../core/identity/types.js";
 import { StyxError } from "../../core/platform/errors.js";
 import type { SqlRow as Row } from "../sql/codec.js";
@@ -111,6 +111,17 @@ export class SqliteIdentityStore implements IdentityStore {
   }
   async findSessionByHash(tokenHash: string): Promise<Session | undefined> {
     return toSession(this.#q.sessionByHash.get(tokenHash) as Row | undefined);
+  }
+
+  async listIdentifiers(since: number): Promise<IdentityRecordIds[]> {
+    return this.#db
+      .prepare(
+        `SELECT 'user' AS kind, id, id AS userId, wallet_address AS walletAddress FROM users WHERE created_at >= ?1
+         UNION ALL SELECT 'golem', id, user_id, wallet_address FROM golems WHERE created_at >= ?1
+         UNION ALL SELECT 'key', id, user_id, NULL FROM api_keys WHERE created_at >= ?1
+         UNION ALL SELECT 'session', id, user_id, NULL FROM sessions WHERE created_at >= ?1`,
+      )
+      .all(since) as IdentityRecordIds[];
   }
 
   async purgeExpiredAuth(now: number): Promise<number> {

@@ -5,6 +5,7 @@ import type { Golem } from "../identity/types.js";
 import type { KnowledgeService } from "../knowledge/knowledge-service.js";
 import type { Clock } from "../platform/clock.js";
 import { newId } from "../platform/crypto.js";
+import type { PublicPipeline } from "../privacy/public-pipeline.js";
 import { StyxError } from "../platform/errors.js";
 import type { AchievementService } from "./achievements.js";
 import { BLOODSTAIN_DOMAIN, BLOODSTAIN_TYPES, bloodstainMessage, type SignedBloodstainFields } from "./bloodstain-signature.js";
@@ -55,18 +56,20 @@ export class BloodstainService {
 
   async upload(
     golem: Golem,
-    input: BloodstainInput,
+    given: BloodstainInput,
     identifiers: readonly string[],
   ): Promise<{ result: BloodstainResult; created: boolean }> {
     const d = this.#d;
     const first = await d.deaths.find(golem.id);
     if (first) return { result: first.result, created: false };
     if (golem.status === "dead") throw new StyxError("STYX_CONFLICT", "The golem is already dead.");
-    if (input.generation !== golem.generation) {
+    if (given.generation !== golem.generation) {
       throw new StyxError("STYX_VALIDATION", `generation is ${golem.generation} for this golem.`, { details: [{ path: "/generation" }] });
     }
-    const diedAt = Date.parse(input.timestamp);
-    const signed = await this.#checkSignature(golem, input);
+    const diedAt = Date.parse(given.timestamp);
+    const signed = await this.#checkSignature(golem, given);
+    // Checked after the signature, which covers the fields as the golem sent them.
+    const input = this.#publicFields(golem, given);
 
     const entries = await d.knowledge.prepareEntries(
       input.warnings.map((w) => ({
@@ -167,6 +170,37 @@ export class BloodstainService {
     return { result: r.record.result, created: true };
   }
 
+  /**
+   * The bloodstain with its public fields (warnings' domain, regime and class; edges'
+   * variables, domain and regime: they become pheromones on the public field) in public form,
+   * or `400 STYX_NOT_PUBLISHABLE` naming the first that may not be published (nothing stored).
+   */
+  #publicFields(golem: Golem, input: BloodstainInput): BloodstainInput {
+    const pub = this.#d.pipeline;
+    const writer = { userId: golem.userId };
+    pub.rememberGolem(golem);
+    return {
+      ...input,
+      warnings: input.warnings.map((w, i) => ({
+        ...w,
+        domain: pub.required(w.domain, writer, `/warnings/${i}/domain`),
+        regime: pub.required(w.regime, writer, `/warnings/${i}/regime`),
+        class: pub.required(w.class, writer, `/warnings/${i}/class`, "class"),
+      })),
+      ...(input.causal_edges
+        ? {
+            causal_edges: input.causal_edges.map((e, i) => ({
+              ...e,
+              from_variable: pub.required(e.from_variable, writer, `/causal_edges/${i}/from_variable`),
+              to_variable: pub.required(e.to_variable, writer, `/causal_edges/${i}/to_variable`),
+              domain: pub.required(e.domain, writer, `/causal_edges/${i}/domain`),
+              regime: pub.required(e.regime, writer, `/causal_edges/${i}/regime`),
+            })),
+          }
+        : {}),
+    };
+  }
+
   /** A golem with a wallet must sign its bloodstain (EIP-712); without one nothing can be verified. */
   async #checkSignature(golem: Golem, input: BloodstainInput): Promise<boolean> {
     if (!golem.walletAddress) return false;
@@ -195,6 +229,7 @@ export interface BloodstainDeps {
   readonly pheromones: Pick<PheromoneService, "sourceOf" | "announce">;
   readonly achievements: Pick<AchievementService, "evaluate" | "remember">;
   readonly verifier: Pick<SignatureVerifier, "verifyTypedData">;
+  readonly pipeline: PublicPipeline;
   readonly bus: EventBus;
   readonly clock: Clock;
 }

@@ -2,6 +2,7 @@ import type { Golem } from "../identity/types.js";
 import { sourceHash } from "../knowledge/anonymize.js";
 import type { Clock } from "../platform/clock.js";
 import { newId } from "../platform/crypto.js";
+import type { PublicPipeline } from "../privacy/public-pipeline.js";
 import { type CausalEdge, type CausalStore, type Direction, type DiscoverFilter, type PublishOutcome, strengthBucket } from "./causal.js";
 
 /** A publication as the API hands it over (evidence and confidence floors checked by the schema). */
@@ -25,26 +26,32 @@ export class CausalService {
   readonly #store: CausalStore;
   readonly #clock: Clock;
   readonly #salt: string;
+  readonly #pipeline: PublicPipeline;
   readonly #listeners: PublishListener[] = [];
 
-  constructor(deps: { store: CausalStore; clock: Clock; salt: string }) {
+  constructor(deps: { store: CausalStore; clock: Clock; salt: string; pipeline: PublicPipeline }) {
     this.#store = deps.store;
     this.#clock = deps.clock;
     this.#salt = deps.salt;
+    this.#pipeline = deps.pipeline;
   }
 
   onPublish(listener: PublishListener): void {
     this.#listeners.push(listener);
   }
 
+  /** Publishes an edge; its variables, domain and regime must be publishable (else `400 STYX_NOT_PUBLISHABLE`). */
   async publish(golem: Golem, input: PublishInput): Promise<{ edge: CausalEdge; outcome: PublishOutcome }> {
+    const pub = this.#pipeline;
+    const writer = { userId: golem.userId };
+    pub.rememberGolem(golem);
     const r = await this.#store.publish(
       {
         id: newId("cau"),
-        fromVariable: input.fromVariable,
-        toVariable: input.toVariable,
-        domain: input.domain,
-        regime: input.regime,
+        fromVariable: pub.required(input.fromVariable, writer, "/from_variable"),
+        toVariable: pub.required(input.toVariable, writer, "/to_variable"),
+        domain: pub.required(input.domain, writer, "/domain"),
+        regime: pub.required(input.regime, writer, "/regime"),
         direction: input.direction,
         strength: strengthBucket(input.strength),
         lagTicks: input.lagTicks,

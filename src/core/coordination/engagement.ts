@@ -71,8 +71,9 @@ export function computePulse(input: {
   }
   const pads = active.flatMap((p) => (p.pad ? [p.pad] : []));
   const mean = (k: keyof Pad) => pads.reduce((a, p) => a + p[k], 0) / pads.length;
-  const regimes: Record<string, number> = {};
-  for (const p of active) if (p.regime !== null) regimes[p.regime] = (regimes[p.regime] ?? 0) + 1;
+  // Client strings are counted in a Map, never as keys of a plain object (a regime `constructor` would read the prototype).
+  const regimes = new Map<string, number>();
+  for (const p of active) if (p.regime !== null) regimes.set(p.regime, (regimes.get(p.regime) ?? 0) + 1);
   return {
     computedAt: now,
     activeGolems: active.length,
@@ -84,6 +85,6 @@ export function computePulse(input: {
       .slice(0, 5)
       .map(([domain, n]) => ({ domain, pheromones: n })),
     meanPad: pads.length ? { pleasure: mean("pleasure"), arousal: mean("arousal"), dominance: mean("dominance") } : null,
-    regimes,
+    regimes: Object.fromEntries([...regimes].sort((a, b) => (a[0] < b[0] ? -1 : 1))),
   };
 }

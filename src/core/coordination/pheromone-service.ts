@@ -4,6 +4,7 @@ import type { Golem } from "../identity/types.js";
 import { sourceHash } from "../knowledge/anonymize.js";
 import type { Clock } from "../platform/clock.js";
 import { newId } from "../platform/crypto.js";
+import type { PublicPipeline } from "../privacy/public-pipeline.js";
 import {
   currentIntensity,
   type DomainLevels,
@@ -66,13 +67,15 @@ export class PheromoneService {
   readonly #bus: EventBus;
   readonly #clock: Clock;
   readonly #salt: string;
+  readonly #pipeline: PublicPipeline;
   readonly #listeners: DepositListener[] = [];
 
-  constructor(deps: { store: PheromoneStore; bus: EventBus; clock: Clock; salt: string }) {
+  constructor(deps: { store: PheromoneStore; bus: EventBus; clock: Clock; salt: string; pipeline: PublicPipeline }) {
     this.#store = deps.store;
     this.#bus = deps.bus;
     this.#clock = deps.clock;
     this.#salt = deps.salt;
+    this.#pipeline = deps.pipeline;
   }
 
   /** Registers a listener called after every deposit. */
@@ -85,17 +88,25 @@ export class PheromoneService {
     return sourceHash(golemId, this.#salt);
   }
 
+  /**
+   * Deposits a pheromone. Its fields are public (SPEC §4.2): class, domain and regime must be
+   * publishable (else `400 STYX_NOT_PUBLISHABLE`, nothing stored); metadata keeps only what
+   * the public pipeline allows.
+   */
   async deposit(golem: Golem, input: DepositInput): Promise<DepositOutcome> {
+    const pub = this.#pipeline;
+    const writer = { userId: golem.userId };
+    pub.rememberGolem(golem);
     const outcome = await this.#store.deposit(
       {
         id: newId("phe"),
         layer: input.layer,
-        class: input.class,
-        domain: input.domain,
-        regime: input.regime,
+        class: pub.required(input.class, writer, "/class", "class"),
+        domain: pub.required(input.domain, writer, "/domain"),
+        regime: pub.required(input.regime, writer, "/regime"),
         intensity: input.intensity,
         sourceHash: this.sourceOf(golem.id),
-        metadata: input.metadata ?? {},
+        metadata: pub.metadata(input.metadata ?? {}, writer),
         hv: input.hv ?? null,
       },
       this.#clock.now(),

@@ -2,6 +2,7 @@ import type { EventBus } from "../fabric/event-bus.js";
 import type { GolemPresence } from "../fabric/presence.js";
 import { PUBLIC_STREAM } from "../fabric/streams.js";
 import type { Clock } from "../platform/clock.js";
+import { PUBLIC_TIME_RESOLUTION_MS, type PublicPipeline, publicTime } from "../privacy/public-pipeline.js";
 import type { DeathStore } from "./death.js";
 import { computePulse, type Pulse } from "./engagement.js";
 import type { PheromoneStore } from "./pheromone-store.js";
@@ -14,6 +15,8 @@ export interface PulseDeps {
   readonly pheromones: Pick<PheromoneStore, "allLive">;
   readonly bus: EventBus;
   readonly clock: Clock;
+  /** Heartbeat regimes are golems' own strings: only publishable ones are counted (SPEC §4.2). */
+  readonly pipeline: Pick<PublicPipeline, "token">;
 }
 
 /** The ecosystem pulse: recomputed by its task every 60 s and served from that cache. */
@@ -35,7 +38,11 @@ export class PulseService {
     const d = this.#d;
     const now = d.clock.now();
     const [presence, deaths, pheromones] = await Promise.all([d.presence(), d.deaths.counts(now - 86_400_000), d.pheromones.allLive(now)]);
-    const pulse = computePulse({ now, presence, deaths, pheromones });
+    const publicPresence = presence.map((p) => ({
+      ...p,
+      regime: p.regime === null ? null : (d.pipeline.token(p.regime, { userId: p.userId }) ?? null),
+    }));
+    const pulse = computePulse({ now, presence: publicPresence, deaths, pheromones });
     this.#cached = pulse;
     if (announce) await d.bus.publish({ stream: PUBLIC_STREAM, channel: "styx:pulse", payload: pulseJson(pulse) });
     return pulse;
@@ -45,7 +52,7 @@ export class PulseService {
 /** The pulse as wire JSON (the HTTP answer and the `styx:pulse` payload). */
 export function pulseJson(p: Pulse): Record<string, unknown> {
   return {
-    computed_at: new Date(p.computedAt).toISOString(),
+    computed_at: new Date(publicTime(p.computedAt, PUBLIC_TIME_RESOLUTION_MS.field)).toISOString(),
     active_golems: p.activeGolems,
     dead_total: p.deadTotal,
     deaths_24h: p.deaths24h,

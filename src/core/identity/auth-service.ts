@@ -3,7 +3,7 @@ import { type Clock, iso } from "../platform/clock.js";
 import { base64url, constantTimeEqual, hmacSha256Hex, newId, randomBytes, sha256Hex } from "../platform/crypto.js";
 import { StyxError } from "../platform/errors.js";
 import { newSecret } from "./identity-service.js";
-import type { IdentityStore } from "./identity-store.js";
+import type { IdentityRecordIds, IdentityStore } from "./identity-store.js";
 import type { CallContext, Principal } from "./principal.js";
 import type { SignatureVerifier } from "./signature-verifier.js";
 import type { WalletChallenge } from "./types.js";
@@ -39,6 +39,7 @@ export class AuthService {
   readonly #verifier: SignatureVerifier;
   readonly #opts: AuthOptions;
   readonly #adminHash: string;
+  readonly #onIdentifiers: (records: IdentityRecordIds[]) => void;
   #lastPurge = 0;
 
   constructor(deps: {
@@ -47,7 +48,10 @@ export class AuthService {
     clock: Clock;
     verifier: SignatureVerifier;
     options: AuthOptions;
+    /** Told the id of every session created (the public pipeline's directory). */
+    onIdentifiers?: ((records: IdentityRecordIds[]) => void) | undefined;
   }) {
+    this.#onIdentifiers = deps.onIdentifiers ?? (() => {});
     this.#store = deps.store;
     this.#audit = deps.audit;
     this.#clock = deps.clock;
@@ -139,6 +143,7 @@ export class AuthService {
       expiresAt: now + this.#opts.sessionTtlMs,
     };
     await this.#store.createSession(session);
+    this.#onIdentifiers([{ kind: "session", id: session.id, userId, walletAddress: null }]);
     await this.#audit.append({
       actor: `user:${userId}`,
       action: "auth.session",

@@ -2,7 +2,7 @@ import type { AuditLog } from "../platform/audit.js";
 import type { Clock } from "../platform/clock.js";
 import { base64url, newId, randomBytes, sha256Hex } from "../platform/crypto.js";
 import { notFound, StyxError } from "../platform/errors.js";
-import type { IdentityStore } from "./identity-store.js";
+import type { IdentityRecordIds, IdentityStore } from "./identity-store.js";
 import { actorOf, type CallContext, type Principal } from "./principal.js";
 import type { ApiKey, Golem, Scope, Tier, User } from "./types.js";
 
@@ -53,11 +53,19 @@ export class IdentityService {
   readonly #registered: ((golem: Golem) => void | Promise<void>)[] = [];
 
   readonly #revokedListeners: ((keyId: string) => void)[] = [];
+  readonly #onIdentifiers: (records: IdentityRecordIds[]) => void;
 
-  constructor(deps: { store: IdentityStore; audit: Pick<AuditLog, "append">; clock: Clock }) {
+  constructor(deps: {
+    store: IdentityStore;
+    audit: Pick<AuditLog, "append">;
+    clock: Clock;
+    /** Told the identifiers of every user, key and golem created (the public pipeline's directory). */
+    onIdentifiers?: ((records: IdentityRecordIds[]) => void) | undefined;
+  }) {
     this.#store = deps.store;
     this.#audit = deps.audit;
     this.#clock = deps.clock;
+    this.#onIdentifiers = deps.onIdentifiers ?? (() => {});
   }
 
   /** Calls `fn` with the id of each key this service revokes, once it is revoked (the socket gateway closes its sockets). */
@@ -77,6 +85,7 @@ export class IdentityService {
       updatedAt: now,
     };
     await this.#store.createUser(user);
+    this.#onIdentifiers([{ kind: "user", id: user.id, userId: user.id, walletAddress: user.walletAddress }]);
     await this.#audit.append({ actor, action: "user.create", target: `user:${user.id}`, ...ctx, details: { tier: user.tier } });
     return user;
   }
@@ -105,6 +114,7 @@ export class IdentityService {
       revokedAt: null,
     };
     await this.#store.createApiKey(key);
+    this.#onIdentifiers([{ kind: "key", id: key.id, userId, walletAddress: null }]);
     await this.#audit.append({
       actor,
       action: "key.create",
@@ -160,6 +170,7 @@ export class IdentityService {
     };
     try {
       await this.#store.createGolem(golem);
+      this.#onIdentifiers([{ kind: "golem", id: golem.id, userId: golem.userId, walletAddress: golem.walletAddress }]);
     } catch (err) {
       // A client-chosen id or wallet may clash with another tenant's: say only that it is taken, and audit it.
       if (err instanceof StyxError && err.code === "STYX_CONFLICT") {

@@ -1,5 +1,13 @@
 import type { ApiKey, Golem, Session, User } from "./types.js";
 
+/** The identifiers one identity record carries (`listIdentifiers`). */
+export interface IdentityRecordIds {
+  readonly kind: "user" | "golem" | "key" | "session";
+  readonly id: string;
+  readonly userId: string;
+  readonly walletAddress: string | null;
+}
+
 /**
  * Persistence of users, golems, API keys, wallet challenges and sessions.
  * Obligations: ids and wallet addresses are unique per table (a clash rejects with
@@ -44,6 +52,13 @@ export interface IdentityStore {
 
   createSession(session: Session): Promise<void>;
   findSessionByHash(tokenHash: string): Promise<Session | undefined>;
+
+  /**
+   * Every identifier of users, golems, keys and sessions created at or after `since` (ms):
+   * user ids and wallets, golem ids and wallets, key ids, session ids, each with its user —
+   * the public pipeline's directory of known identifiers (SPEC §4.2 step 2).
+   */
+  listIdentifiers(since: number): Promise<IdentityRecordIds[]>;
 
   /** Deletes used nonces and sessions that expired before `now`; returns how many. */
   purgeExpiredAuth(now: number): Promise<number>;

@@ -1,101 +1,43 @@
 import { sha256Hex } from "../platform/crypto.js";
+import type { PublicPipeline } from "../privacy/public-pipeline.js";
+import { PUBLIC_TIME_RESOLUTION_MS, publicTime } from "../privacy/public-pipeline.js";
 import type { Entry, LetheCandidate } from "./types.js";
-
-/** Metadata fields that survive into lethe (strings and string lists only, scrubbed). */
-export const LETHE_METADATA_ALLOW = ["tags", "asset", "market", "timeframe", "horizon", "method", "source_kind"] as const;
-
-const HOUR = 3_600_000;
 
 /** The public stand-in for a golem: first 12 bytes of SHA-256(golem_id + salt), hex. */
 export function sourceHash(golemId: string, salt: string): string {
   return sha256Hex(golemId + salt).slice(0, 24);
 }
 
-/** Rounds a time down to the hour. */
+/** Rounds a time down to the hour (the resolution of public lethe times). */
 export function roundToHour(ms: number): number {
-  return Math.floor(ms / HOUR) * HOUR;
-}
-
-/** An order-of-magnitude bucket for an amount: 1234.5 → `1e3-1e4`, 0.05 → `1e-2-1e-1`. */
-export function amountBucket(value: number): string {
-  const k = Math.floor(Math.log10(Math.abs(value)));
-  return `1e${k}-1e${k + 1}`;
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
-const PATTERNS: readonly [RegExp, string][] = [
-  [/\bstyx_[A-Za-z0-9_-]{16,}/g, "[secret]"],
-  [/\b(?:sk|pk|ghp|xox[abp])[-_][A-Za-z0-9_-]{16,}/g, "[secret]"],
-  [/\bBearer\s+[A-Za-z0-9._~+/=-]{16,}/gi, "Bearer [secret]"],
-  [/\b[a-z][a-z0-9+.-]*:\/\/[^\s/@]+:[^\s/@]+@\S+/gi, "[url]"],
-  [/\bhttps?:\/\/[^\s?#]+\?\S*/gi, "[url]"],
-  [/[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g, "[email]"],
-  [/\b0x[0-9a-fA-F]{64}\b/g, "[tx]"],
-  [/\b0x[0-9a-fA-F]{40}\b/g, "[address]"],
-  [/\b0x[0-9a-fA-F]{16,}\b/g, "[hex]"],
-  [/\b[0-9a-fA-F]{32,}\b/g, "[hex]"],
-];
-
-/** Money-like or exact numbers: `$1,234.56`, `1234`, `0.057`; small whole numbers (< 10) are kept. */
-const AMOUNT = /(?<![\w.])([$€£]?)(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![\w])/g;
-
-/**
- * Scrubs free text for lethe: the given identifiers (user id, golem id, wallets), API keys and
- * bearer tokens, URLs with query strings or credentials, emails, tx hashes, EVM addresses, long
- * hex, then exact amounts → order-of-magnitude buckets.
- */
-export function scrubText(text: string, identifiers: readonly string[]): string {
-  let out = text;
-  for (const id of identifiers) {
-    if (id.length === 0) continue;
-    out = out.replace(new RegExp(`(?<![A-Za-z0-9_])${escapeRegExp(id)}(?![A-Za-z0-9_])`, "gi"), "[redacted]");
-  }
-  for (const [re, sub] of PATTERNS) out = out.replace(re, sub);
-  return out.replace(AMOUNT, (whole, _cur: string, num: string) => {
-    const value = Number(num.replace(/,/g, ""));
-    if (!Number.isFinite(value) || value === 0) return whole;
-    if (Number.isInteger(value) && value < 10 && !num.includes(".")) return whole;
-    return amountBucket(value);
-  });
-}
-
-/** Keeps only allow-listed metadata fields, as scrubbed strings or string lists. */
-export function scrubMetadata(meta: Record<string, unknown>, identifiers: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const key of LETHE_METADATA_ALLOW) {
-    const v = meta[key];
-    if (typeof v === "string") out[key] = scrubText(v, identifiers).slice(0, 200);
-    else if (Array.isArray(v)) {
-      const items = v.filter((x): x is string => typeof x === "string").slice(0, 16);
-      out[key] = items.map((x) => scrubText(x, identifiers).slice(0, 100));
-    }
-  }
-  return out;
+  return publicTime(ms, PUBLIC_TIME_RESOLUTION_MS.lethe);
 }
 
 /**
- * The anonymized lethe candidate of an entry (SPEC §4.2): no user or golem id, scrubbed text
- * and metadata, the hour instead of the time, confidence halved, the golem as a salted hash.
+ * The anonymized lethe candidate of an entry (SPEC §4.2), made by the public pipeline: no user
+ * or golem id, domain and regime in the closed grammar, scrubbed text and metadata, the hour
+ * instead of the time, confidence halved, the golem as a salted hash. Undefined when a
+ * structural field may not be published (the entry keeps its private copies).
  */
-export function anonymizeEntry(
+export async function anonymizeEntry(
   entry: Entry,
-  ctx: { salt: string; identifiers: readonly string[]; id: string; dueAt: number },
-): LetheCandidate {
-  const identifiers = [entry.userId, entry.golemId, ...ctx.identifiers];
+  ctx: { pipeline: PublicPipeline; salt: string; id: string; dueAt: number },
+): Promise<LetheCandidate | undefined> {
+  const writer = { userId: entry.userId };
+  const domain = entry.domain === null ? undefined : ctx.pipeline.token(entry.domain, writer);
+  const regime = entry.regime === null ? null : ctx.pipeline.token(entry.regime, writer);
+  if (domain === undefined || regime === undefined) return undefined;
   return {
     id: ctx.id,
     dueAt: ctx.dueAt,
-    domain: entry.domain ?? "",
+    domain,
     category: entry.category,
-    content: scrubText(entry.content, identifiers),
+    content: await ctx.pipeline.text(entry.content, writer),
     embedding: entry.embedding,
-    regime: entry.regime === null ? null : scrubText(entry.regime, identifiers),
+    regime,
     confidence: entry.confidence * 0.5,
     isBloodstain: entry.isBloodstain,
-    metadata: scrubMetadata(entry.metadata, identifiers),
+    metadata: ctx.pipeline.metadata(entry.metadata, writer),
     source: sourceHash(entry.golemId, ctx.salt),
     createdAt: roundToHour(entry.createdAt),
   };

@@ -3,6 +3,7 @@ import type { BlobStore } from "../platform/blob-store.js";
 import type { Clock } from "../platform/clock.js";
 import { blake3Hex, newId } from "../platform/crypto.js";
 import { StyxError } from "../platform/errors.js";
+import type { PublicPipeline } from "../privacy/public-pipeline.js";
 import { anonymizeEntry } from "./anonymize.js";
 import type { Embedder } from "./embedder.js";
 import type { EntryStore } from "./entry-store.js";
@@ -45,6 +46,8 @@ export interface WriteResult {
   readonly letheAt: number | null;
   /** False when an idempotency key matched an earlier write (nothing was stored). */
   readonly created: boolean;
+  /** True when the entry asked for lethe but its public copy may not be published (SPEC §4.2 step 4). */
+  readonly publicRefused: boolean;
 }
 
 /** Dependencies of the knowledge service. */
@@ -60,6 +63,8 @@ export interface KnowledgeDeps {
   readonly letheDelay: { readonly minMs: number; readonly maxMs: number };
   /** Secret salt of the anonymous source hashes. */
   readonly salt: string;
+  /** The public pipeline that makes lethe copies. */
+  readonly pipeline: PublicPipeline;
   /** Uniform random in [0, 1); injectable for tests. */
   readonly random?: () => number;
   /** Called after a write queued a lethe candidate (the scheduler re-arms its timer). */
@@ -113,10 +118,12 @@ export class KnowledgeService {
     const stored = prepared.length > 0 ? await d.store.insertMany(prepared) : [];
     this.afterStored(stored);
     const results = new Map<number, WriteResult>();
-    for (const [j, { entry, created }] of stored.entries()) results.set((fresh[j] as { i: number }).i, resultOf(entry, created));
+    for (const [j, { entry, created }] of stored.entries()) {
+      results.set((fresh[j] as { i: number }).i, resultOf(entry, created, (prepared[j] as { refused: boolean }).refused));
+    }
     return inputs.map((_, i) => {
       const replay = replays.get(i);
-      return replay ? resultOf(replay, false) : (results.get(i) as WriteResult);
+      return replay ? resultOf(replay, false, false) : (results.get(i) as WriteResult);
     });
   }
 
@@ -130,11 +137,14 @@ export class KnowledgeService {
     inputs: readonly WriteEntryInput[],
     identifiers: readonly string[],
     paths: readonly string[] = inputs.map(() => "/embedding"),
-  ): Promise<{ entry: NewEntry; lethe: LetheCandidate | undefined }[]> {
+  ): Promise<{ entry: NewEntry; lethe: LetheCandidate | undefined; refused: boolean }[]> {
     const embeddings = await this.#embeddingsFor(
       inputs.map((input, j) => ({ given: input.embedding, text: input.content, path: paths[j] ?? "" })),
     );
-    return inputs.map((input, j) => this.#prepare(input, embeddings[j] ?? null, identifiers));
+    const out: { entry: NewEntry; lethe: LetheCandidate | undefined; refused: boolean }[] = [];
+    // One at a time: each lethe copy's scrub hands the event loop back between its slices.
+    for (const [j, input] of inputs.entries()) out.push(await this.#prepare(input, embeddings[j] ?? null, identifiers));
+    return out;
   }
 
   /** After entries were stored: their vectors go to the index, their lethe candidates wake the publisher, listeners hear of them. */
@@ -156,12 +166,12 @@ export class KnowledgeService {
     this.#listeners.push(listener);
   }
 
-  /** The entry row and, when the gates allow, its anonymized lethe candidate. */
-  #prepare(
+  /** The entry row and, when the gates allow and its public copy may be published, its anonymized lethe candidate. */
+  async #prepare(
     input: WriteEntryInput,
     embedding: Float32Array | null,
     identifiers: readonly string[],
-  ): { entry: NewEntry; lethe: LetheCandidate | undefined } {
+  ): Promise<{ entry: NewEntry; lethe: LetheCandidate | undefined; refused: boolean }> {
     const d = this.#d;
     const now = d.clock.now();
     const confidence = input.confidence ?? DEFAULT_CONFIDENCE;
@@ -193,14 +203,16 @@ export class KnowledgeService {
       letheAt,
       idempotencyKey: input.idempotencyKey ?? null,
     };
-    const lethe =
-      letheAt === null
-        ? undefined
-        : anonymizeEntry(
-            { ...entry, seq: 0 },
-            { salt: d.salt, identifiers: [...identifiers, input.golem.walletAddress ?? ""], id: newId("lth"), dueAt: letheAt },
-          );
-    return { entry, lethe };
+    if (letheAt === null) return { entry, lethe: undefined, refused: false };
+    // The writer's own identifiers are known before its text is scrubbed (the directory may not have heard of them yet).
+    const owner = input.golem.userId;
+    d.pipeline.remember([
+      { kind: "user", value: owner, userId: owner },
+      { kind: "golem", value: input.golem.id, userId: owner },
+      ...[input.golem.walletAddress, ...identifiers].flatMap((w) => (w ? [{ kind: "wallet" as const, value: w, userId: owner }] : [])),
+    ]);
+    const lethe = await anonymizeEntry({ ...entry, seq: 0 }, { pipeline: d.pipeline, salt: d.salt, id: newId("lth"), dueAt: letheAt });
+    return lethe ? { entry, lethe, refused: false } : { entry: { ...entry, letheAt: null }, lethe: undefined, refused: true };
   }
 
   /** One ranked list across the requested layers the caller may read. */
@@ -281,12 +293,13 @@ export class KnowledgeService {
   }
 }
 
-function resultOf(e: Entry, created: boolean): WriteResult {
+function resultOf(e: Entry, created: boolean, publicRefused: boolean): WriteResult {
   return {
     id: e.id,
     namespaces: [namespaceOf("vault", e.userId), ...(e.inClade ? [namespaceOf("clade", e.userId)] : [])],
     letheAt: e.letheAt,
     created,
+    publicRefused,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { EventBus } from "../fabric/event-bus.js";
 import type { Clock } from "../platform/clock.js";
 import { blake3Hex } from "../platform/crypto.js";
+import type { PublicPipeline } from "../privacy/public-pipeline.js";
 import type { EntryStore } from "./entry-store.js";
 import { isEstablished } from "./query.js";
 import type { LetheCandidate, LetheEntry } from "./types.js";
@@ -26,12 +27,14 @@ export class LetheService {
   readonly #vectors: VectorSearch;
   readonly #bus: EventBus;
   readonly #clock: Clock;
+  readonly #pipeline: Pick<PublicPipeline, "rescrub">;
 
-  constructor(deps: { store: EntryStore; vectors: VectorSearch; bus: EventBus; clock: Clock }) {
+  constructor(deps: { store: EntryStore; vectors: VectorSearch; bus: EventBus; clock: Clock; pipeline: Pick<PublicPipeline, "rescrub"> }) {
     this.#store = deps.store;
     this.#vectors = deps.vectors;
     this.#bus = deps.bus;
     this.#clock = deps.clock;
+    this.#pipeline = deps.pipeline;
   }
 
   /** Publishes every candidate due now (in batches); safe to run concurrently with writes and across restarts. */
@@ -55,7 +58,9 @@ export class LetheService {
     return this.#store.nextLetheDue();
   }
 
-  async #publishOne(c: LetheCandidate, now: number): Promise<"published" | "reinforced" | "gone"> {
+  async #publishOne(queued: LetheCandidate, now: number): Promise<"published" | "reinforced" | "gone"> {
+    // Scrubbed when queued; matched again here against identifiers created since (another gateway's, a late signal).
+    const c = { ...queued, content: await this.#pipeline.rescrub(queued.content) };
     const hash = blake3Hex(c.content);
     const twin = (await this.#store.findLetheByHash(c.domain, hash)) ?? (await this.#nearest(c));
     if (twin) {

@@ -8,6 +8,12 @@ export const ERROR_TABLE = {
   STYX_VALIDATION: { status: 400, ws: 4400, retryable: false, message: "The request failed validation." },
   STYX_BAD_JSON: { status: 400, ws: 4400, retryable: false, message: "The body is not valid JSON." },
   STYX_BAD_REQUEST: { status: 400, ws: 4400, retryable: false, message: "The request is malformed." },
+  STYX_NOT_PUBLISHABLE: {
+    status: 400,
+    ws: 4400,
+    retryable: false,
+    message: "A public field is not publishable: it must be a lowercase token (a-z, 0-9, _ . -; at most 64) that holds no identifier.",
+  },
   STYX_AUTH_REQUIRED: { status: 401, ws: 4401, retryable: false, message: "Authentication is required." },
   STYX_AUTH_INVALID_KEY: { status: 401, ws: 4401, retryable: false, message: "The credential is unknown, revoked or expired." },
   STYX_AUTH_INVALID_SIGNATURE: { status: 401, ws: 4401, retryable: false, message: "The signature does not match the wallet." },

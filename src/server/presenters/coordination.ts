@@ -4,6 +4,10 @@ import type { BloodstainResult, DeathRecord } from "../../core/coordination/deat
 import type { LineageNode } from "../../core/coordination/engagement.js";
 import type { SensedDomain } from "../../core/coordination/pheromone-service.js";
 import { iso } from "../../core/platform/clock.js";
+import { PUBLIC_TIME_RESOLUTION_MS, publicTime } from "../../core/privacy/public-pipeline.js";
+
+/** A time on the public field (pheromones, causal edges), to the minute. */
+const fieldTime = (ms: number) => iso(publicTime(ms, PUBLIC_TIME_RESOLUTION_MS.field));
 
 /** Domain → wire JSON for pheromones, bloodstains, causal edges and engagement views. */
 
@@ -22,7 +26,7 @@ export function presentSensed(s: SensedDomain) {
       intensity: current,
       confirmations: p.confirmations,
       half_life_seconds: halfLifeMs / 1000,
-      deposited_at: iso(p.depositedAt),
+      deposited_at: fieldTime(p.depositedAt),
       metadata: p.metadata,
     })),
   };
@@ -53,7 +57,7 @@ export function presentEdge(e: CausalEdge) {
     contradictions: e.contradictions,
     domain: e.domain,
     regime: e.regime,
-    created_at: iso(e.createdAt),
+    created_at: fieldTime(e.createdAt),
   };
 }
 

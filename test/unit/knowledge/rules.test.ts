@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { amountBucket, anonymizeEntry, roundToHour, scrubText, sourceHash } from "../../../src/core/knowledge/anonymize.js";
+import { anonymizeEntry, roundToHour, sourceHash } from "../../../src/core/knowledge/anonymize.js";
+import { IdentifierDirectory } from "../../../src/core/privacy/directory.js";
+import { PublicPipeline } from "../../../src/core/privacy/public-pipeline.js";
 import { reachesClade, reachesLethe } from "../../../src/core/knowledge/gates.js";
 import { isEstablished, isFlagged } from "../../../src/core/knowledge/query.js";
 import { collapseDuplicates, layerWeight, mortalScore, provenance, quality, temporal } from "../../../src/core/knowledge/scoring.js";
@@ -36,22 +38,13 @@ describe("promotion gates", () => {
 describe("lethe anonymization", () => {
   before(initCrypto);
 
-  it("buckets amounts by order of magnitude", () => {
-    assert.equal(amountBucket(1234.5), "1e3-1e4");
-    assert.equal(amountBucket(0.05), "1e-2-1e-1");
-    assert.equal(scrubText("paid $12,345.67 and 0.0321 ETH over 3 days", []), "paid 1e4-1e5 and 1e-2-1e-1 ETH over 3 days");
-  });
+  const pipelineKnowing = (ids: [string, string][]) => {
+    const directory = new IdentifierDirectory();
+    directory.add(ids.map(([value, userId]) => ({ kind: "golem" as const, value, userId })));
+    return new PublicPipeline({ directory, pause: async () => {} });
+  };
 
-  it("removes identifiers, keys, addresses, tx hashes, emails and URLs with queries", () => {
-    const tx = `0x${"ab".repeat(32)}`;
-    const text = `golem-7 of alice used styx_${"k".repeat(43)} at 0x${"1f".repeat(20)} tx ${tx} mail a.b@c.io see https://x.io/p?token=s3cret but https://docs.io/page stays`;
-    const out = scrubText(text, ["alice", "golem-7"]);
-    for (const leaked of ["alice", "golem-7", "styx_", "0x1f", tx, "a.b@c.io", "s3cret"])
-      assert.ok(!out.includes(leaked), `${leaked} in ${out}`);
-    assert.ok(out.includes("https://docs.io/page"));
-  });
-
-  it("drops the owner, hashes the golem, rounds the time, halves confidence and filters metadata", () => {
+  it("drops the owner, hashes the golem, rounds the time, halves confidence and filters metadata", async () => {
     const entry = {
       id: "e1",
       seq: 1,
@@ -77,15 +70,29 @@ describe("lethe anonymization", () => {
       letheAt: null,
       idempotencyKey: null,
     } satisfies Entry;
-    const c = anonymizeEntry(entry, { salt: "s", identifiers: [], id: "l1", dueAt: 0 });
-    assert.equal(c.content, "[redacted] says hi");
+    const pipeline = pipelineKnowing([
+      ["alice", "alice"],
+      ["g1", "alice"],
+    ]);
+    const c = await anonymizeEntry(entry, { pipeline, salt: "s", id: "l1", dueAt: 0 });
+    assert.ok(c);
+    assert.equal(c.content, "[id] says hi");
     assert.equal(c.confidence, 0.4);
     assert.equal(c.createdAt, Date.UTC(2026, 0, 1, 13));
     assert.equal(c.createdAt, roundToHour(entry.createdAt));
     assert.equal(c.source, sourceHash("g1", "s"));
     assert.match(c.source, /^[0-9a-f]{24}$/);
-    assert.deepEqual(c.metadata, { tags: ["[redacted]", "x"], asset: "ETH" });
+    // Metadata keeps allow-listed keys whose values are public tokens: the identifier and the email are gone.
+    assert.deepEqual(c.metadata, { tags: ["x"], asset: "eth" });
     assert.ok(!JSON.stringify(c).includes("alice") && !JSON.stringify(c).includes("g1"));
+  });
+
+  it("refuses the public copy when the domain or regime may not be published", async () => {
+    const pipeline = pipelineKnowing([["carol-trader-7", "carol"]]);
+    const base = { userId: "carol", golemId: "g", content: "x", metadata: {}, createdAt: 0, confidence: 0.9 } as unknown as Entry;
+    assert.equal(await anonymizeEntry({ ...base, domain: "carol-trader-7", regime: null }, { pipeline, salt: "s", id: "l", dueAt: 0 }), undefined);
+    assert.equal(await anonymizeEntry({ ...base, domain: "defi", regime: "Has Space" }, { pipeline, salt: "s", id: "l", dueAt: 0 }), undefined);
+    assert.equal((await anonymizeEntry({ ...base, domain: "DeFi", regime: "BULL" }, { pipeline, salt: "s", id: "l", dueAt: 0 }))?.regime, "bull");
   });
 });
 

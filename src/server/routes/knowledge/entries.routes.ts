@@ -1,3 +1,4 @@
+import { NOT_PUBLISHABLE } from "../../../core/privacy/grammar.js";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { IdentityStore } from "../../../core/identity/identity-store.js";
 import type { KnowledgeService, WriteEntryInput, WriteResult } from "../../../core/knowledge/knowledge-service.js";
@@ -33,6 +34,7 @@ export function entryRoutes(
     id: r.id,
     namespaces: [...r.namespaces],
     ...(r.letheAt === null ? {} : { lethe_at: iso(r.letheAt) }),
+    ...(r.publicRefused ? { public: { refused: NOT_PUBLISHABLE } } : {}),
   });
   /** The owner's wallet, scrubbed from lethe copies along with the ids. */
   const ownerIdentifiers = async (userId: string) => {

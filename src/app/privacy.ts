@@ -1,0 +1,71 @@
+import type { IdentityRecordIds, IdentityStore } from "../core/identity/identity-store.js";
+import type { Clock } from "../core/platform/clock.js";
+import type { Signals } from "../core/platform/signals.js";
+import { IdentifierDirectory } from "../core/privacy/directory.js";
+import { IdentifierFeed } from "../core/privacy/identifier-feed.js";
+import { PublicPipeline, type TextGeneralizer } from "../core/privacy/public-pipeline.js";
+
+/** The public pipeline as wired for one process, and the feed that keeps its directory current. */
+export interface PrivacyStack {
+  readonly pipeline: PublicPipeline;
+  readonly directory: IdentifierDirectory;
+  /** Tells the directory (and, on a macronode, the other gateways) of identity records just created. */
+  report(records: IdentityRecordIds[]): void;
+  /** Loads every known identifier, then refreshes from the store every `refreshMs`. */
+  start(): Promise<void>;
+  stop(): void;
+}
+
+/** Signal topic of identity records created on one gateway. */
+export const IDENTIFIERS_SIGNAL = "identifiers";
+
+/** How often the directory re-reads identifiers created meanwhile (by another gateway whose signal was lost, or the CLI). */
+const REFRESH_MS = 60_000;
+
+/** Builds the public pipeline over a directory of every identifier in the identity store. */
+export function buildPrivacy(opts: {
+  identity: Pick<IdentityStore, "listIdentifiers">;
+  clock: Clock;
+  signals?: Signals | undefined;
+  generalizer?: TextGeneralizer | undefined;
+  warn?: (msg: string, err?: unknown) => void;
+}): PrivacyStack {
+  const directory = new IdentifierDirectory();
+  const feed = new IdentifierFeed({ store: opts.identity, directory, clock: opts.clock });
+  const pipeline = new PublicPipeline({ directory, generalizer: opts.generalizer });
+  const signals = opts.signals;
+  signals?.subscribe(IDENTIFIERS_SIGNAL, (p, origin) => {
+    if (origin === signals.origin || !Array.isArray(p.records)) return;
+    feed.add((p.records as unknown[]).filter(isRecord));
+  });
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    pipeline,
+    directory,
+    report(records) {
+      feed.add(records);
+      signals?.publish(IDENTIFIERS_SIGNAL, { records });
+    },
+    async start() {
+      await feed.refresh();
+      timer = setInterval(() => {
+        feed.refresh().catch((err) => opts.warn?.("could not refresh the directory of known identifiers", err));
+      }, REFRESH_MS);
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+    },
+  };
+}
+
+function isRecord(x: unknown): x is IdentityRecordIds {
+  if (typeof x !== "object" || x === null) return false;
+  const r = x as Record<string, unknown>;
+  return (
+    (r.kind === "user" || r.kind === "golem" || r.kind === "key" || r.kind === "session") &&
+    typeof r.id === "string" &&
+    typeof r.userId === "string" &&
+    (r.walletAddress === null || typeof r.walletAddress === "string")
+  );
+}

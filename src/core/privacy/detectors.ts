@@ -1,0 +1,534 @@
+/**
+ * Generic detectors (SPEC §4.2 step 3) for what no directory can know: addresses, hex runs,
+ * emails, URLs, handles, ENS names, IPs, phone numbers, key-shaped tokens, timestamps, dates and
+ * amounts. They read the display form chunk by chunk (a chunk is a run of non-space
+ * characters) with plain character loops — no regular expression runs over user text, so the
+ * cost is linear in the text's length whatever it holds.
+ */
+
+/** A part of the display text to replace: [start, end) and what goes there. */
+export interface Span {
+  readonly start: number;
+  readonly end: number;
+  readonly replacement: string;
+  /** Redactions (2) win over rewrites such as time or amount buckets (1) when spans overlap. */
+  readonly priority: 1 | 2;
+}
+
+/** Hex runs at least this long are hidden (keys, hashes, addresses, glued or split). */
+export const HEX_RUN_MIN = 32;
+/** Tokens of base64/base64url characters at least this long that mix letters and digits are hidden as secrets. */
+export const KEY_SHAPED_MIN = 20;
+
+const HOUR = 3_600_000;
+
+const isDigit = (c: number) => c >= 48 && c <= 57;
+const isLower = (c: number) => c >= 97 && c <= 122;
+const isUpper = (c: number) => c >= 65 && c <= 90;
+const isAsciiAlpha = (c: number) => isLower(c) || isUpper(c);
+const isAsciiAlnum = (c: number) => isDigit(c) || isAsciiAlpha(c);
+const isHex = (c: number) => isDigit(c) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13 || c === 0x3000 || c === 0xa0 || (c >= 0x2000 && c <= 0x200a);
+/** Characters of base64 and base64url (and their padding). */
+const isB64 = (c: number) => isAsciiAlnum(c) || c === 43 || c === 47 || c === 45 || c === 95 || c === 61;
+/** Base58 (bitcoin/Solana): alphanumerics without 0, O, I, l. */
+const isB58 = (c: number) => isAsciiAlnum(c) && c !== 48 && c !== 79 && c !== 73 && c !== 108;
+const LETTER = /\p{L}/u;
+const isWordChar = (s: string, i: number) => {
+  const c = s.charCodeAt(i);
+  return isAsciiAlnum(c) || (c > 127 && LETTER.test(s[i] as string));
+};
+
+const OPENERS = new Set("([{<\"'`«“‘");
+const CLOSERS = new Set(")]}>\"'`»”’.,;:!?");
+
+/** A chunk of the display text: [start, end) without its surrounding punctuation. */
+interface Chunk {
+  readonly start: number;
+  readonly end: number;
+  /** The chunk before trimming (obfuscated emails use the brackets). */
+  readonly rawStart: number;
+  readonly rawEnd: number;
+}
+
+/** The chunks of a text, trimmed of surrounding punctuation. */
+export function chunksOf(text: string): Chunk[] {
+  const out: Chunk[] = [];
+  let i = 0;
+  while (i < text.length) {
+    while (i < text.length && isSpace(text.charCodeAt(i))) i++;
+    if (i >= text.length) break;
+    const rawStart = i;
+    while (i < text.length && !isSpace(text.charCodeAt(i))) i++;
+    let s = rawStart;
+    let e = i;
+    while (s < e && OPENERS.has(text[s] as string)) s++;
+    while (e > s && CLOSERS.has(text[e - 1] as string)) e--;
+    out.push({ start: s, end: e, rawStart, rawEnd: i });
+  }
+  return out;
+}
+
+/**
+ * All generic spans of a display text. Yields every few hundred chunks so a long text can be
+ * scrubbed without holding the event loop.
+ */
+export function* detect(text: string): Generator<void, Span[]> {
+  const spans: Span[] = [];
+  const chunks = chunksOf(text);
+  for (let k = 0; k < chunks.length; k++) {
+    if (k > 0 && k % 512 === 0) yield;
+    const c = chunks[k] as Chunk;
+    if (c.end <= c.start) continue;
+    const consumed = multiChunk(text, chunks, k, spans);
+    if (consumed > 0) {
+      k += consumed - 1;
+      continue;
+    }
+    singleChunk(text, c, spans, chunks[k - 1]);
+  }
+  return spans;
+}
+
+/** Detectors spanning several chunks (obfuscated emails, phone numbers, spaced numbers, date + time); returns chunks consumed. */
+function multiChunk(text: string, chunks: readonly Chunk[], k: number, spans: Span[]): number {
+  const here = chunks[k] as Chunk;
+  const next = chunks[k + 1];
+  const c0 = text.charCodeAt(here.rawStart);
+  // Cheap guards first: most chunks start none of these patterns.
+  const nextLen = next ? next.rawEnd - next.rawStart : 0;
+  const maybeAt = nextLen >= 1 && nextLen <= 4;
+  const maybePhone = c0 === 43 || c0 === 40;
+  const maybeNumber = isDigit(c0) && here.end - here.start <= 10;
+  if (!maybeAt && !maybePhone && !maybeNumber) return 0;
+  const word = (i: number) => {
+    const c = chunks[i];
+    return c ? text.slice(c.start, c.end).toLowerCase() : "";
+  };
+  const raw = (i: number) => {
+    const c = chunks[i];
+    return c ? text.slice(c.rawStart, c.rawEnd).toLowerCase() : "";
+  };
+  // x [at] y [dot] com — bracketed markers, or bare "at"/"dot" when both appear in order.
+  const at = raw(k + 1);
+  if (isAtMarker(at) && isEmailWord(word(k))) {
+    let j = k + 2;
+    let dots = 0;
+    if (!isEmailWord(word(j))) return 0;
+    while (isDotMarker(raw(j + 1)) && isEmailWord(word(j + 2))) {
+      j += 2;
+      dots++;
+    }
+    const bare = at === "at";
+    if (dots > 0 || (!bare && word(k + 2).includes("."))) {
+      spans.push({ start: (chunks[k] as Chunk).start, end: (chunks[j] as Chunk).end, replacement: "[email]", priority: 2 });
+      return j - k + 1;
+    }
+  }
+  // +1 415 555 0134, (415) 555-0134: a leading + or (area) and digit groups, 7–15 digits in all.
+  const first = word(k);
+  const firstRaw = raw(k);
+  if ((firstRaw.startsWith("+") && isDigit(firstRaw.charCodeAt(1))) || /^\(\d{3}\)$/.test(firstRaw)) {
+    let digits = 0;
+    let j = k;
+    for (; j < chunks.length && j < k + 6; j++) {
+      const w = text.slice((chunks[j] as Chunk).rawStart, (chunks[j] as Chunk).rawEnd);
+      if (!isPhoneGroup(w, j === k)) break;
+      digits += countDigits(w);
+    }
+    if (j > k && digits >= 7 && digits <= 15) {
+      spans.push({ start: (chunks[k] as Chunk).rawStart, end: (chunks[j - 1] as Chunk).end, replacement: "[phone]", priority: 2 });
+      return j - k;
+    }
+  }
+  // 1 234 567 — a number grouped by single spaces (groups of exactly three digits after the first).
+  if (/^\d{1,3}$/.test(first) && /^\d{3}$/.test(word(k + 1)) && (chunks[k + 1] as Chunk).start - (chunks[k] as Chunk).end === 1) {
+    let j = k + 1;
+    while (/^\d{3}$/.test(word(j + 1)) && (chunks[j + 1] as Chunk).start - (chunks[j] as Chunk).end === 1) j++;
+    const end = (chunks[j] as Chunk).end;
+    const value = Number(text.slice((chunks[k] as Chunk).start, end).replace(/ /g, ""));
+    spans.push({ start: (chunks[k] as Chunk).start, end, replacement: amountBucket(value), priority: 1 });
+    return j - k + 1;
+  }
+  // 2026-12-06 08:57:39 — a date and a time of day: the hour.
+  if (isIsoDate(first) && isTimeOfDay(word(k + 1))) {
+    const hour = word(k + 1).slice(0, 2);
+    spans.push({ start: (chunks[k] as Chunk).start, end: (chunks[k + 1] as Chunk).end, replacement: `${first} ${hour}:00`, priority: 1 });
+    return 2;
+  }
+  return 0;
+}
+
+function isAtMarker(s: string): boolean {
+  return s === "at" || s === "[at]" || s === "(at)" || s === "{at}" || s === "<at>" || s === "@";
+}
+function isDotMarker(s: string): boolean {
+  return s === "dot" || s === "[dot]" || s === "(dot)" || s === "{dot}" || s === "<dot>" || s === ".";
+}
+function isEmailWord(w: string): boolean {
+  if (w.length === 0 || w.length > 64) return false;
+  for (let i = 0; i < w.length; i++) if (!isWordChar(w, i) && !"._+-".includes(w[i] as string)) return false;
+  return true;
+}
+/** Three digits at `i` not followed by a fourth (a thousands group). */
+function isGroupOfThree(text: string, i: number, e: number): boolean {
+  return i + 3 <= e && isDigit(text.charCodeAt(i)) && isDigit(text.charCodeAt(i + 1)) && isDigit(text.charCodeAt(i + 2)) && !(i + 3 < e && isDigit(text.charCodeAt(i + 3)));
+}
+
+/** 415-555-0134, 415.555.0134, 1-415-555-0134: dash- or dot-separated digit groups ending 3-3-4. */
+function isLocalPhone(chunk: string): boolean {
+  if (chunk.length > 20) return false;
+  const groups = chunk.split(chunk.includes("-") ? "-" : ".");
+  if (groups.length < 3 || groups.length > 4 || !groups.every((g) => /^\d+$/.test(g))) return false;
+  const [a, b, c] = groups.slice(-3).map((g) => g.length);
+  return a === 3 && b === 3 && c === 4;
+}
+
+function countDigits(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) if (isDigit(s.charCodeAt(i))) n++;
+  return n;
+}
+function isPhoneGroup(w: string, first: boolean): boolean {
+  if (w.length === 0 || w.length > 20) return false;
+  let digits = 0;
+  for (let i = 0; i < w.length; i++) {
+    const c = w.charCodeAt(i);
+    if (isDigit(c)) digits++;
+    else if (!(c === 45 || c === 46 || c === 40 || c === 41 || (first && i === 0 && c === 43))) return false;
+  }
+  return digits > 0;
+}
+
+/** Detectors inside one chunk. */
+function singleChunk(text: string, c: Chunk, spans: Span[], previous: Chunk | undefined): void {
+  const len = c.end - c.start;
+  // A lone short word with no digit, '@', ':' or '.' can be nothing but ordinary text: the common case, decided at once.
+  if (len <= 3 && !hasSignal(text, c.start, c.end)) return;
+  const s = c.start;
+  const e = c.end;
+  const chunk = text.slice(s, e);
+  const lower = chunk.toLowerCase();
+  const push = (start: number, end: number, replacement: string, priority: 1 | 2 = 2): void => {
+    spans.push({ start, end, replacement, priority });
+  };
+
+  // The token after "Bearer" is a credential whatever its shape.
+  if (previous && text.slice(previous.start, previous.end).toLowerCase() === "bearer" && chunk.length >= 8) return push(s, e, "[secret]");
+  const url = urlOf(chunk);
+  if (url !== undefined) return push(s, e, url);
+  if (chunk.length > 1 && chunk[0] === "@" && isHandle(chunk)) return push(s, e, "[handle]");
+  const atIndex = chunk.indexOf("@");
+  if (atIndex > 0 && isEmail(chunk, atIndex)) return push(s, e, "[email]");
+  if (/\[at\]|\(at\)|\{at\}|<at>/.test(lower.length <= 512 ? lower : "")) return push(s, e, "[email]");
+  if (lower.endsWith(".eth") && lower.length > 4 && isDnsLabels(lower)) return push(s, e, "[ens]");
+  if (isIpv4(chunk) || isIpv6(chunk)) return push(s, e, "[ip]");
+  if (isLocalPhone(chunk)) return push(s, e, "[phone]");
+  if (/^(?:bc1|tb1)[02-9ac-hj-np-z]{11,71}$/.test(lower.length <= 80 ? lower : "")) return push(s, e, "[address]");
+  if (isPrefixedSecret(lower)) return push(s, e, "[secret]");
+  const time = timeOf(chunk);
+  if (time !== undefined) return push(s, e, time, 1);
+
+  hexRuns(text, s, e, push);
+  b64Runs(text, s, e, push);
+  amounts(text, s, e, push);
+}
+
+/** Whether a short chunk holds a character some detector looks for. */
+function hasSignal(text: string, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) {
+    const c = text.charCodeAt(i);
+    if (isDigit(c) || c === 64 || c === 58 || c === 46 || c === 37 || c > 127 || CURRENCY.has(text[i] as string)) return true;
+  }
+  return false;
+}
+
+/** `scheme://host` of a URL chunk (user info, port, path, query and fragment dropped); undefined when not a URL. */
+function urlOf(chunk: string): string | undefined {
+  const sep = chunk.indexOf("://");
+  let scheme = "";
+  let rest: string;
+  if (sep > 0) {
+    scheme = chunk.slice(0, sep).toLowerCase();
+    if (!isAsciiAlpha(scheme.charCodeAt(0))) return undefined;
+    for (let i = 1; i < scheme.length; i++) {
+      const ch = scheme.charCodeAt(i);
+      if (!(isAsciiAlnum(ch) || ch === 43 || ch === 45 || ch === 46)) return undefined;
+    }
+    rest = chunk.slice(sep + 3);
+  } else if (chunk.toLowerCase().startsWith("www.") && chunk.length > 4) rest = chunk;
+  else return undefined;
+  let hostEnd = rest.length;
+  for (let i = 0; i < rest.length; i++) {
+    const ch = rest[i];
+    if (ch === "/" || ch === "?" || ch === "#") {
+      hostEnd = i;
+      break;
+    }
+  }
+  let host = rest.slice(0, hostEnd);
+  const at = host.lastIndexOf("@");
+  if (at >= 0) host = host.slice(at + 1);
+  const colon = host.lastIndexOf(":");
+  if (colon >= 0 && !host.includes("]") && /^\d+$/.test(host.slice(colon + 1).slice(0, 8))) host = host.slice(0, colon);
+  host = host.toLowerCase();
+  if (host.length === 0) return undefined;
+  if (isIpv4(host) || host.startsWith("[")) host = "[ip]";
+  return scheme ? `${scheme}://${host}` : host;
+}
+
+function isHandle(chunk: string): boolean {
+  if (chunk.length < 3 || chunk.length > 64) return false;
+  for (let i = 1; i < chunk.length; i++) if (!isWordChar(chunk, i) && chunk[i] !== "_" && chunk[i] !== ".") return false;
+  return true;
+}
+
+function isEmail(chunk: string, at: number): boolean {
+  const domain = chunk.slice(at + 1);
+  const dot = domain.lastIndexOf(".");
+  if (dot <= 0 || dot >= domain.length - 2) return false;
+  for (let i = 0; i < domain.length; i++) if (!isWordChar(domain, i) && domain[i] !== "." && domain[i] !== "-") return false;
+  return true;
+}
+
+function isDnsLabels(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (!isWordChar(s, i) && s[i] !== "." && s[i] !== "-" && s[i] !== "_") return false;
+  return true;
+}
+
+function isIpv4(s: string): boolean {
+  const core = s.includes(":") ? s.slice(0, s.indexOf(":")) : s;
+  const parts = core.split(".");
+  if (parts.length !== 4) return false;
+  return parts.every((p) => p.length >= 1 && p.length <= 3 && /^\d+$/.test(p) && Number(p) <= 255);
+}
+
+function isIpv6(s: string): boolean {
+  if (s.length < 3 || s.length > 45) return false;
+  let colons = 0;
+  let letters = 0;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i);
+    if (ch === 58) colons++;
+    else if (isDigit(ch)) continue;
+    else if (isHex(ch)) letters++;
+    else if (ch !== 46) return false;
+  }
+  return (colons >= 3 || s.includes("::")) && (letters > 0 || s.includes("::") || colons >= 5);
+}
+
+const SECRET_PREFIXES = ["styx_", "sk-", "sk_", "pk_", "pk-", "rk_", "ghp_", "gho_", "ghs_", "github_pat_", "xoxa-", "xoxb-", "xoxp-", "glpat-", "akia"];
+
+function isPrefixedSecret(lower: string): boolean {
+  for (const p of SECRET_PREFIXES) {
+    if (lower.startsWith(p) && lower.length >= p.length + 8) {
+      for (let i = p.length; i < lower.length; i++) if (!isB64(lower.charCodeAt(i))) return false;
+      return true;
+    }
+  }
+  return false;
+}
+
+/** An ISO date-time or time of day → the hour; an epoch of seconds (10 digits) or ms (13) → its hour. */
+function timeOf(chunk: string): string | undefined {
+  if (/^\d{10}$|^\d{13}$/.test(chunk)) {
+    const ms = chunk.length === 10 ? Number(chunk) * 1000 : Number(chunk);
+    if (ms >= 1e12 && ms < 4.1e12) return hourIso(ms);
+    return undefined;
+  }
+  if (chunk.length >= 13 && chunk.length <= 35 && isIsoDate(chunk.slice(0, 10)) && (chunk[10] === "T" || chunk[10] === "t")) {
+    const ms = Date.parse(chunk.toUpperCase());
+    if (Number.isFinite(ms)) return hourIso(ms);
+  }
+  if (isTimeOfDay(chunk)) return `${chunk.slice(0, 2)}:00`;
+  return undefined;
+}
+
+function isIsoDate(s: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}$/.test(s);
+}
+function isTimeOfDay(s: string): boolean {
+  return /^[0-2]\d:[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?$/.test(s.length <= 20 ? s : "");
+}
+
+/** A time rounded down to its hour, as `YYYY-MM-DDTHH:00Z`. */
+export function hourIso(ms: number): string {
+  return `${new Date(Math.floor(ms / HOUR) * HOUR).toISOString().slice(0, 13)}:00Z`;
+}
+
+/** Runs of 32+ hex digits (with a leading 0x), wherever they sit in the chunk. */
+function hexRuns(text: string, s: number, e: number, push: (a: number, b: number, r: string) => void): void {
+  let i = s;
+  while (i < e) {
+    if (!isHex(text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < e && isHex(text.charCodeAt(j))) j++;
+    if (j - i >= HEX_RUN_MIN) {
+      const prefixed = i - 2 >= s && text[i - 2] === "0" && (text[i - 1] === "x" || text[i - 1] === "X");
+      const len = j - i;
+      push(prefixed ? i - 2 : i, j, len === 40 ? "[address]" : len === 64 ? "[tx]" : "[hex]");
+    }
+    i = j;
+  }
+}
+
+/** Key-shaped runs: 20+ base64/base64url characters mixing letters and digits (and both cases, below 32). */
+function b64Runs(text: string, s: number, e: number, push: (a: number, b: number, r: string) => void): void {
+  let i = s;
+  while (i < e) {
+    if (!isB64(text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    let j = i;
+    let digits = 0;
+    let upper = 0;
+    let lower = 0;
+    let b58 = true;
+    while (j < e && isB64(text.charCodeAt(j))) {
+      const ch = text.charCodeAt(j);
+      if (isDigit(ch)) digits++;
+      else if (isUpper(ch)) upper++;
+      else if (isLower(ch)) lower++;
+      if (!isB58(ch)) b58 = false;
+      j++;
+    }
+    const len = j - i;
+    const letters = upper + lower;
+    if (len >= KEY_SHAPED_MIN && digits > 0 && letters > 0 && ((upper > 0 && lower > 0) || len >= 32)) {
+      push(i, j, b58 && len >= 26 && len <= 44 ? "[address]" : "[secret]");
+    }
+    i = j;
+  }
+}
+
+const CURRENCY = new Set("$€£¥₿Ξ₹₩");
+/** Multipliers glued to a number (12k, 3.5M, 2bn). */
+const MULTIPLIER = new Map([
+  ["k", 1e3],
+  ["m", 1e6],
+  ["mm", 1e6],
+  ["b", 1e9],
+  ["bn", 1e9],
+]);
+
+/**
+ * Exact amounts → order-of-magnitude buckets (`1e3-1e4`), units kept: `$1,234.56`, `1_234_567`,
+ * `1.2345e6`, `42069usdc`, `12k`, wei. Kept as they are: small whole numbers (< 10), years
+ * (1900–2100), percentages, versions (`1.2.3`), and numbers glued after letters (part of a word).
+ */
+function amounts(text: string, s: number, e: number, push: (a: number, b: number, r: string, p: 1 | 2) => void): void {
+  let i = s;
+  while (i < e) {
+    const ch = text.charCodeAt(i);
+    const startsNumber = isDigit(ch) || (CURRENCY.has(text[i] as string) && i + 1 < e && isDigit(text.charCodeAt(i + 1)));
+    if (!startsNumber || (i > s && (isWordChar(text, i - 1) || text[i - 1] === "." || text[i - 1] === "," || text[i - 1] === "_"))) {
+      i++;
+      continue;
+    }
+    const bucket = bucketLength(text, i, e);
+    if (bucket > 0) {
+      // Already a bucket (`1e3-1e4`): scrubbing twice changes nothing.
+      i += bucket;
+      continue;
+    }
+    const start = i;
+    let currency = false;
+    if (!isDigit(ch)) {
+      currency = true;
+      i++;
+    }
+    let digits = "";
+    let grouped = false;
+    let decimal = false;
+    let exponent = "";
+    let dots = 0;
+    while (i < e) {
+      const c = text.charCodeAt(i);
+      if (isDigit(c)) digits += text[i];
+      else if ((c === 44 || c === 95) && digits.length > 0 && !decimal && isGroupOfThree(text, i + 1, e)) {
+        grouped = true;
+      } else if (c === 46 && i + 1 < e && isDigit(text.charCodeAt(i + 1))) {
+        dots++;
+        if (dots > 1) break;
+        decimal = true;
+        digits += ".";
+      } else break;
+      i++;
+    }
+    if (dots > 1) {
+      // A version or a dotted identifier: skip the whole dotted run.
+      while (i < e && (isDigit(text.charCodeAt(i)) || text[i] === ".")) i++;
+      continue;
+    }
+    if ((text[i] === "e" || text[i] === "E") && i + 1 < e) {
+      let j = i + 1;
+      if (text[j] === "+" || text[j] === "-") j++;
+      let k = j;
+      while (k < e && isDigit(text.charCodeAt(k))) k++;
+      if (k > j && k - j <= 3) {
+        exponent = text.slice(i + 1, k);
+        i = k;
+      }
+    }
+    // A glued unit or multiplier: letters right after the number.
+    let u = i;
+    while (u < e && isWordChar(text, u)) u++;
+    const unit = text.slice(i, u).toLowerCase();
+    let value = Number(digits) * (exponent ? 10 ** Number(exponent) : 1);
+    const mult = MULTIPLIER.get(unit);
+    if (mult !== undefined) value *= mult;
+    const percent = text[i] === "%";
+    const whole = !decimal && !exponent && mult === undefined;
+    const keep =
+      !Number.isFinite(value) ||
+      value === 0 ||
+      percent ||
+      (whole && !currency && !grouped && value < 10) ||
+      (whole && !currency && !grouped && unit === "" && digits.length === 4 && value >= 1900 && value <= 2100);
+    if (!keep) {
+      const rest = mult !== undefined ? "" : unit.length > 0 ? text.slice(i, u) : "";
+      push(start, u, rest ? `${amountBucket(value)} ${rest}` : amountBucket(value), 1);
+    }
+    i = Math.max(u, i + 1);
+  }
+}
+
+/** The length of an amount bucket (`1e3-1e4`, `1e-2-1e-1`) starting at `i`, or 0. */
+function bucketLength(text: string, i: number, e: number): number {
+  const one = (at: number): number => {
+    if (text[at] !== "1" || text[at + 1] !== "e") return 0;
+    let j = at + 2;
+    if (text[j] === "-") j++;
+    const d = j;
+    while (j < e && isDigit(text.charCodeAt(j))) j++;
+    return j > d ? j - at : 0;
+  };
+  const a = one(i);
+  if (a === 0 || text[i + a] !== "-") return 0;
+  const b = one(i + a + 1);
+  return b === 0 ? 0 : a + 1 + b;
+}
+
+/** An order-of-magnitude bucket for an amount: 1234.5 → `1e3-1e4`, 0.05 → `1e-2-1e-1`. */
+export function amountBucket(value: number): string {
+  const k = Math.floor(Math.log10(Math.abs(value)));
+  return `1e${k}-1e${k + 1}`;
+}
+
+/** Whether a string is long and varied enough to carry a secret (a decoded-form pre-filter). */
+export function hasDigitsAndLetters(s: string): boolean {
+  let d = false;
+  let l = false;
+  for (let i = 0; i < s.length && !(d && l); i++) {
+    const c = s.charCodeAt(i);
+    if (isDigit(c)) d = true;
+    else if (isAsciiAlpha(c)) l = true;
+  }
+  return d && l;
+}
+
+export { isB64, isHex };

