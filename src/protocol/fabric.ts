@@ -1,6 +1,6 @@
 import { type Static, Type } from "typebox";
-import { PUBLIC_TIME_RESOLUTION_MS, publicTime } from "../core/privacy/public-pipeline.js";
 import type { SequencedEvent } from "../core/fabric/event-bus.js";
+import { PUBLIC_TIME_RESOLUTION_MS, publicTime } from "../core/privacy/public-pipeline.js";
 import { Id, MAX_SAFE } from "./common.js";
 import { Domain } from "./knowledge.js";
 

@@ -116,12 +116,12 @@ export class SqliteIdentityStore implements IdentityStore {
   async listIdentifiers(since: number): Promise<IdentityRecordIds[]> {
     return this.#db
       .prepare(
-        `SELECT 'user' AS kind, id, id AS userId, wallet_address AS walletAddress FROM users WHERE created_at >= ?1
-         UNION ALL SELECT 'golem', id, user_id, wallet_address FROM golems WHERE created_at >= ?1
-         UNION ALL SELECT 'key', id, user_id, NULL FROM api_keys WHERE created_at >= ?1
-         UNION ALL SELECT 'session', id, user_id, NULL FROM sessions WHERE created_at >= ?1`,
+        `SELECT 'user' AS kind, id, id AS userId, wallet_address AS walletAddress FROM users WHERE created_at >= @since
+         UNION ALL SELECT 'golem', id, user_id, wallet_address FROM golems WHERE created_at >= @since
+         UNION ALL SELECT 'key', id, user_id, NULL FROM api_keys WHERE created_at >= @since
+         UNION ALL SELECT 'session', id, user_id, NULL FROM sessions WHERE created_at >= @since`,
       )
-      .all(since) as IdentityRecordIds[];
+      .all({ since }) as IdentityRecordIds[];
   }
 
   async purgeExpiredAuth(now: number): Promise<number> {

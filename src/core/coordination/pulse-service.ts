@@ -2,7 +2,7 @@ import type { EventBus } from "../fabric/event-bus.js";
 import type { GolemPresence } from "../fabric/presence.js";
 import { PUBLIC_STREAM } from "../fabric/streams.js";
 import type { Clock } from "../platform/clock.js";
-import { PUBLIC_TIME_RESOLUTION_MS, type PublicPipeline, publicTime } from "../privacy/public-pipeline.js";
+import type { PublicPipeline } from "../privacy/public-pipeline.js";
 import type { DeathStore } from "./death.js";
 import { computePulse, type Pulse } from "./engagement.js";
 import type { PheromoneStore } from "./pheromone-store.js";
@@ -52,7 +52,7 @@ export class PulseService {
 /** The pulse as wire JSON (the HTTP answer and the `styx:pulse` payload). */
 export function pulseJson(p: Pulse): Record<string, unknown> {
   return {
-    computed_at: new Date(publicTime(p.computedAt, PUBLIC_TIME_RESOLUTION_MS.field)).toISOString(),
+    computed_at: new Date(p.computedAt).toISOString(),
     active_golems: p.activeGolems,
     dead_total: p.deadTotal,
     deaths_24h: p.deaths24h,

@@ -172,7 +172,13 @@ function isEmailWord(w: string): boolean {
 }
 /** Three digits at `i` not followed by a fourth (a thousands group). */
 function isGroupOfThree(text: string, i: number, e: number): boolean {
-  return i + 3 <= e && isDigit(text.charCodeAt(i)) && isDigit(text.charCodeAt(i + 1)) && isDigit(text.charCodeAt(i + 2)) && !(i + 3 < e && isDigit(text.charCodeAt(i + 3)));
+  return (
+    i + 3 <= e &&
+    isDigit(text.charCodeAt(i)) &&
+    isDigit(text.charCodeAt(i + 1)) &&
+    isDigit(text.charCodeAt(i + 2)) &&
+    !(i + 3 < e && isDigit(text.charCodeAt(i + 3)))
+  );
 }
 
 /** 415-555-0134, 415.555.0134, 1-415-555-0134: dash- or dot-separated digit groups ending 3-3-4. */
@@ -200,38 +206,44 @@ function isPhoneGroup(w: string, first: boolean): boolean {
   return digits > 0;
 }
 
-/** Detectors inside one chunk. */
+/** Detectors inside one chunk: one that covers the whole chunk wins; otherwise runs inside it (hex, key-shaped, amounts). */
 function singleChunk(text: string, c: Chunk, spans: Span[], previous: Chunk | undefined): void {
-  const len = c.end - c.start;
   // A lone short word with no digit, '@', ':' or '.' can be nothing but ordinary text: the common case, decided at once.
-  if (len <= 3 && !hasSignal(text, c.start, c.end)) return;
-  const s = c.start;
-  const e = c.end;
-  const chunk = text.slice(s, e);
-  const lower = chunk.toLowerCase();
+  if (c.end - c.start <= 3 && !hasSignal(text, c.start, c.end)) return;
+  const whole = wholeChunk(text, c, previous);
+  if (whole !== undefined) {
+    spans.push({ start: c.start, end: c.end, replacement: whole.replacement, priority: whole.priority });
+    return;
+  }
   const push = (start: number, end: number, replacement: string, priority: 1 | 2 = 2): void => {
     spans.push({ start, end, replacement, priority });
   };
+  hexRuns(text, c.start, c.end, push);
+  b64Runs(text, c.start, c.end, push);
+  amounts(text, c.start, c.end, push);
+}
 
+/** What replaces a whole chunk (a URL, handle, email, ENS name, IP, phone, address, secret, time), if anything. */
+function wholeChunk(text: string, c: Chunk, previous: Chunk | undefined): { replacement: string; priority: 1 | 2 } | undefined {
+  const chunk = text.slice(c.start, c.end);
+  const lower = chunk.toLowerCase();
+  const redact = (replacement: string) => ({ replacement, priority: 2 as const });
   // The token after "Bearer" is a credential whatever its shape.
-  if (previous && text.slice(previous.start, previous.end).toLowerCase() === "bearer" && chunk.length >= 8) return push(s, e, "[secret]");
+  if (previous && text.slice(previous.start, previous.end).toLowerCase() === "bearer" && chunk.length >= 8) return redact("[secret]");
   const url = urlOf(chunk);
-  if (url !== undefined) return push(s, e, url);
-  if (chunk.length > 1 && chunk[0] === "@" && isHandle(chunk)) return push(s, e, "[handle]");
+  if (url !== undefined) return redact(url);
+  if (chunk.length > 1 && chunk[0] === "@" && isHandle(chunk)) return redact("[handle]");
   const atIndex = chunk.indexOf("@");
-  if (atIndex > 0 && isEmail(chunk, atIndex)) return push(s, e, "[email]");
-  if (/\[at\]|\(at\)|\{at\}|<at>/.test(lower.length <= 512 ? lower : "")) return push(s, e, "[email]");
-  if (lower.endsWith(".eth") && lower.length > 4 && isDnsLabels(lower)) return push(s, e, "[ens]");
-  if (isIpv4(chunk) || isIpv6(chunk)) return push(s, e, "[ip]");
-  if (isLocalPhone(chunk)) return push(s, e, "[phone]");
-  if (/^(?:bc1|tb1)[02-9ac-hj-np-z]{11,71}$/.test(lower.length <= 80 ? lower : "")) return push(s, e, "[address]");
-  if (isPrefixedSecret(lower)) return push(s, e, "[secret]");
+  if (atIndex > 0 && isEmail(chunk, atIndex)) return redact("[email]");
+  if (lower.length <= 512 && /\[at\]|\(at\)|\{at\}|<at>/.test(lower)) return redact("[email]");
+  if (lower.endsWith(".eth") && lower.length > 4 && isDnsLabels(lower)) return redact("[ens]");
+  if (isIpv4(chunk) || isIpv6(chunk)) return redact("[ip]");
+  if (isLocalPhone(chunk)) return redact("[phone]");
+  if (lower.length <= 80 && /^(?:bc1|tb1)[02-9ac-hj-np-z]{11,71}$/.test(lower)) return redact("[address]");
+  if (isPrefixedSecret(lower)) return redact("[secret]");
   const time = timeOf(chunk);
-  if (time !== undefined) return push(s, e, time, 1);
-
-  hexRuns(text, s, e, push);
-  b64Runs(text, s, e, push);
-  amounts(text, s, e, push);
+  if (time !== undefined) return { replacement: time, priority: 1 };
+  return undefined;
 }
 
 /** Whether a short chunk holds a character some detector looks for. */
@@ -317,7 +329,23 @@ function isIpv6(s: string): boolean {
   return (colons >= 3 || s.includes("::")) && (letters > 0 || s.includes("::") || colons >= 5);
 }
 
-const SECRET_PREFIXES = ["styx_", "sk-", "sk_", "pk_", "pk-", "rk_", "ghp_", "gho_", "ghs_", "github_pat_", "xoxa-", "xoxb-", "xoxp-", "glpat-", "akia"];
+const SECRET_PREFIXES = [
+  "styx_",
+  "sk-",
+  "sk_",
+  "pk_",
+  "pk-",
+  "rk_",
+  "ghp_",
+  "gho_",
+  "ghs_",
+  "github_pat_",
+  "xoxa-",
+  "xoxb-",
+  "xoxp-",
+  "glpat-",
+  "akia",
+];
 
 function isPrefixedSecret(lower: string): boolean {
   for (const p of SECRET_PREFIXES) {

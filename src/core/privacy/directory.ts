@@ -1,5 +1,5 @@
 import { AhoCorasick } from "./matcher.js";
-import { type Folded, endsToken, foldIdentifier } from "./normalize.js";
+import { displayForm, endsToken, type Folded, foldIdentifier } from "./normalize.js";
 
 /** What a known identifier is (for operators' counts; matching treats all kinds alike). */
 export type IdentifierKind = "user" | "golem" | "wallet" | "key" | "session";
@@ -23,14 +23,15 @@ export const STRONG_MIN_LENGTH = 8;
 export const WEAK_MIN_LENGTH = 3;
 
 /**
- * Whether a folded identifier is strong (SPEC §4.2 steps 2 and 4): 8+ characters and not
- * letters only. Strong identifiers of the whole instance match anywhere (glued, split, inside
+ * Whether an identifier is strong (SPEC §4.2 steps 2 and 4): 8+ letters and digits, not
+ * letters only (judged before confusable folding, which turns `1` into `l` and `0` into `o`). Strong identifiers of the whole instance match anywhere (glued, split, inside
  * other words); weak ones match only as whole tokens, and only in the text of their own user
  * (see docs/privacy.md: a weak id of another tenant could otherwise censor common words, and a
  * refusal would confirm that a guessable id exists).
  */
-export function isStrong(folded: string): boolean {
-  return folded.length >= STRONG_MIN_LENGTH && /\p{N}/u.test(folded);
+export function isStrong(id: string): boolean {
+  const alnum = displayForm(id).replace(/[^\p{L}\p{N}]/gu, "");
+  return alnum.length >= STRONG_MIN_LENGTH && /\p{N}/u.test(alnum);
 }
 
 /** Rebuild the large automaton when the recent additions exceed this share of it. */
@@ -67,7 +68,7 @@ export class IdentifierDirectory {
     for (const id of ids) {
       const folded = foldIdentifier(id.value);
       if (folded.length < WEAK_MIN_LENGTH) continue;
-      if (isStrong(folded)) {
+      if (isStrong(id.value)) {
         if (this.#strong.has(folded)) continue;
         this.#strong.add(folded);
         this.#recent.push(folded);

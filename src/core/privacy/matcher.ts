@@ -64,7 +64,12 @@ export class AhoCorasick {
    * redaction: it covers the shorter ones). Yields every `sliceSize` code units so a caller
    * can hand the event loop back; O(text length + matches reported).
    */
-  *scan(text: string, onMatch: (pattern: number, start: number, end: number) => void, longestOnly: boolean, sliceSize = 8192): Generator<void, void> {
+  *scan(
+    text: string,
+    onMatch: (pattern: number, start: number, end: number) => void,
+    longestOnly: boolean,
+    sliceSize = 8192,
+  ): Generator<void, void> {
     let node = 0;
     for (let i = 0; i < text.length; i++) {
       if (i > 0 && i % sliceSize === 0) yield;

@@ -80,7 +80,12 @@ function significantDigits(s: string): number {
 }
 
 function idSpans(f: Folded, matches: readonly { start: number; end: number }[]): Span[] {
-  return matches.map((m) => ({ start: f.origin[m.start] as number, end: f.originEnd[m.end - 1] as number, replacement: "[id]", priority: 2 }));
+  return matches.map((m) => ({
+    start: f.origin[m.start] as number,
+    end: f.originEnd[m.end - 1] as number,
+    replacement: "[id]",
+    priority: 2,
+  }));
 }
 
 /**

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { anonymizeEntry, roundToHour, sourceHash } from "../../../src/core/knowledge/anonymize.js";
-import { IdentifierDirectory } from "../../../src/core/privacy/directory.js";
-import { PublicPipeline } from "../../../src/core/privacy/public-pipeline.js";
 import { reachesClade, reachesLethe } from "../../../src/core/knowledge/gates.js";
 import { isEstablished, isFlagged } from "../../../src/core/knowledge/query.js";
 import { collapseDuplicates, layerWeight, mortalScore, provenance, quality, temporal } from "../../../src/core/knowledge/scoring.js";
 import type { Entry, LetheEntry } from "../../../src/core/knowledge/types.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
+import { IdentifierDirectory } from "../../../src/core/privacy/directory.js";
+import { PublicPipeline } from "../../../src/core/privacy/public-pipeline.js";
 
 describe("promotion gates", () => {
   const cases: [Parameters<typeof reachesClade>[1], number, number][] = [
@@ -90,9 +90,18 @@ describe("lethe anonymization", () => {
   it("refuses the public copy when the domain or regime may not be published", async () => {
     const pipeline = pipelineKnowing([["carol-trader-7", "carol"]]);
     const base = { userId: "carol", golemId: "g", content: "x", metadata: {}, createdAt: 0, confidence: 0.9 } as unknown as Entry;
-    assert.equal(await anonymizeEntry({ ...base, domain: "carol-trader-7", regime: null }, { pipeline, salt: "s", id: "l", dueAt: 0 }), undefined);
-    assert.equal(await anonymizeEntry({ ...base, domain: "defi", regime: "Has Space" }, { pipeline, salt: "s", id: "l", dueAt: 0 }), undefined);
-    assert.equal((await anonymizeEntry({ ...base, domain: "DeFi", regime: "BULL" }, { pipeline, salt: "s", id: "l", dueAt: 0 }))?.regime, "bull");
+    assert.equal(
+      await anonymizeEntry({ ...base, domain: "carol-trader-7", regime: null }, { pipeline, salt: "s", id: "l", dueAt: 0 }),
+      undefined,
+    );
+    assert.equal(
+      await anonymizeEntry({ ...base, domain: "defi", regime: "Has Space" }, { pipeline, salt: "s", id: "l", dueAt: 0 }),
+      undefined,
+    );
+    assert.equal(
+      (await anonymizeEntry({ ...base, domain: "DeFi", regime: "BULL" }, { pipeline, salt: "s", id: "l", dueAt: 0 }))?.regime,
+      "bull",
+    );
   });
 });
 

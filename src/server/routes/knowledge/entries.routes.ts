@@ -1,8 +1,8 @@
-import { NOT_PUBLISHABLE } from "../../../core/privacy/grammar.js";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { IdentityStore } from "../../../core/identity/identity-store.js";
 import type { KnowledgeService, WriteEntryInput, WriteResult } from "../../../core/knowledge/knowledge-service.js";
 import { iso } from "../../../core/platform/clock.js";
+import { NOT_PUBLISHABLE } from "../../../core/privacy/grammar.js";
 import { ErrorBody } from "../../../protocol/common.js";
 import { MAX_BATCH, WriteEntriesAnswer, WriteEntriesBody, WriteEntryAnswer, WriteEntryBody } from "../../../protocol/knowledge.js";
 import { tenantGolem, userPrincipal } from "../../context.js";
