@@ -453,7 +453,11 @@ function amounts(text: string, s: number, e: number, push: (a: number, b: number
   while (i < e) {
     const ch = text.charCodeAt(i);
     const startsNumber = isDigit(ch) || (CURRENCY.has(text[i] as string) && i + 1 < e && isDigit(text.charCodeAt(i + 1)));
-    if (!startsNumber || (i > s && (isWordChar(text, i - 1) || text[i - 1] === "." || text[i - 1] === "," || text[i - 1] === "_"))) {
+    // Numbers glued to a word (`eth2`, `bot-42`, `v1.2`) are part of it, not amounts.
+    const glued =
+      i > s &&
+      (isWordChar(text, i - 1) || ".,_".includes(text[i - 1] as string) || (text[i - 1] === "-" && i - 2 >= s && isWordChar(text, i - 2)));
+    if (!startsNumber || glued) {
       i++;
       continue;
     }

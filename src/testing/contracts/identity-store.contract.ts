@@ -140,5 +140,25 @@ export function describeIdentityStoreContract(name: string, make: () => Promise<
       assert.equal(await store.purgeExpiredAuth(T + 10), 2);
       assert.equal(await store.findSessionByHash("th1"), undefined);
     });
+
+    it("lists every identifier created since a time: user, golem, key and session ids, wallets, with their user", async () => {
+      await store.createUser(userFixture("u1", "0xaaa"));
+      await store.createUser({ ...userFixture("u2"), createdAt: T + 50 });
+      await store.createGolem(golemFixture("g1", "u1", { walletAddress: "0xbbb" }));
+      await store.createGolem(golemFixture("g2", "u2", { createdAt: T + 60 }));
+      await store.createApiKey(keyFixture("k1", "u1", "h1"));
+      await store.createSession({ id: "s1", tokenHash: "th1", userId: "u2", golemId: null, createdAt: T + 70, expiresAt: T + 1000 });
+      const key = (r: { kind: string; id: string; userId: string; walletAddress: string | null }) =>
+        `${r.kind}:${r.id}:${r.userId}:${r.walletAddress ?? ""}`;
+      assert.deepEqual((await store.listIdentifiers(0)).map(key).sort(), [
+        "golem:g1:u1:0xbbb",
+        "golem:g2:u2:",
+        "key:k1:u1:",
+        "session:s1:u2:",
+        "user:u1:u1:0xaaa",
+        "user:u2:u2:",
+      ]);
+      assert.deepEqual((await store.listIdentifiers(T + 50)).map(key).sort(), ["golem:g2:u2:", "session:s1:u2:", "user:u2:u2:"]);
+    });
   });
 }
