@@ -19,8 +19,10 @@ export interface LoadJob {
   readonly max: number;
   /** …or once this much time has passed (no new request starts after it). */
   readonly durationMs: number;
-  /** Request i goes to paths[i] instead of `path` (list mode; max ≤ paths.length). */
+  /** Request i goes to paths[i] instead of `path` (list mode; max ≤ paths.length). An absolute URL there overrides `url`. */
   readonly paths?: readonly string[];
+  /** Request i is sent with tokens[i] instead of `token` (list mode, e.g. requests to two servers interleaved). */
+  readonly tokens?: readonly string[];
   /** Request i sends bodies[i] (list mode; max ≤ bodies.length). */
   readonly bodies?: readonly string[];
   /** Generated entry writes for this golem instead of a list (each embedding unique); `batch` > 1: {entries: [...]} bodies. */
@@ -81,7 +83,8 @@ async function child(job: LoadJob): Promise<LoadResult> {
     new Promise<void>((resolve) => {
       const body = make(i);
       const headers: Record<string, string> = {};
-      if (job.token) headers.authorization = `Bearer ${job.token}`;
+      const token = job.tokens?.[i] ?? job.token;
+      if (token) headers.authorization = `Bearer ${token}`;
       if (body !== undefined) (headers["content-type"] = "application/json"), (headers["content-length"] = String(Buffer.byteLength(body)));
       const t0 = nowMs();
       const done = (status: string, text: string) => {
