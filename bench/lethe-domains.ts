@@ -21,7 +21,7 @@
 import { ManualClock } from "../src/core/platform/clock.js";
 import { startTestServer, type TestServer } from "../src/testing/test-server.js";
 import { clusteredSource, DIM, int, machine, ms, nowMs, pct, publishReport, rng, table, words } from "./lib/common.js";
-import { runLoad } from "./lib/load-client.js";
+import { loadClient } from "./lib/load-client.js";
 
 const DOMAINS = Number(process.env.LETHE_DOMAINS ?? 3_000);
 const ENTRIES = Number(process.env.LETHE_ENTRIES ?? 9_000);
@@ -94,6 +94,8 @@ async function setup(name: string, domains: number): Promise<Setup> {
   return { name, domains, s, reader: reader.key, published, seconds };
 }
 
+// Forked first: once this process holds thousands of vector indexes it can no longer fork.
+const client = loadClient();
 log(`lethe-domains: building 1 domain and ${int(DOMAINS)} domains, ${int(ENTRIES)} lethe entries each…`);
 const one = await setup("one domain", 1);
 const many = await setup(`${int(DOMAINS)} domains`, DOMAINS);
@@ -122,7 +124,7 @@ for (let i = 0; i < Q + WARMUP; i++) {
   }
 }
 log(`lethe-domains: ${int(order.length)} queries over HTTP…`);
-const load = await runLoad({
+const load = await client.run({
   url: one.s.url,
   method: "POST",
   path: "/v1/styx/query",
@@ -136,7 +138,7 @@ const load = await runLoad({
 });
 const bad = Object.keys(load.statuses).filter((k) => k !== "200");
 if (bad.length) throw new Error(`queries: statuses ${JSON.stringify(load.statuses)}`);
-const health = await runLoad({
+const health = await client.run({
   url: one.s.url,
   method: "GET",
   path: "/v1/styx/health",
@@ -172,6 +174,7 @@ for (let i = 0; i < Q + WARMUP; i++) {
     if (i >= WARMUP) (setup === 0 ? inProcess[0] : inProcess[1]).push(nowMs() - t);
   }
 }
+client.close();
 for (const { s } of setups) await s.close();
 
 const ratio = (a: number[], b: number[], p: number) => pct(b, p) / pct(a, p);

@@ -43,16 +43,44 @@ export interface LoadResult {
 }
 
 /** Runs `job` from a child process and resolves with its result. */
-export function runLoad(job: LoadJob): Promise<LoadResult> {
+export async function runLoad(job: LoadJob): Promise<LoadResult> {
+  const client = loadClient();
+  try {
+    return await client.run(job);
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * A load client forked now and kept for several jobs, one at a time. Fork it before the bench
+ * grows: a process holding thousands of vector indexes (~16 MB of address space reserved each)
+ * can no longer fork (ENOMEM under the kernel's overcommit heuristic).
+ */
+export function loadClient(): { run(job: LoadJob): Promise<LoadResult>; close(): void } {
   const child = fork(fileURLToPath(import.meta.url), ["--child"], { execArgv: ["--import", "tsx"], serialization: "advanced" });
-  return new Promise((resolve, reject) => {
-    child.once("message", (r) => {
-      resolve(r as LoadResult);
-      child.disconnect();
-    });
-    child.once("exit", (code) => reject(new Error(`load client exited (${code})`)));
-    child.send(job);
+  let failed: Error | undefined;
+  let reject: ((e: Error) => void) | undefined;
+  child.once("exit", (code) => {
+    failed = new Error(`load client exited (${code})`);
+    reject?.(failed);
   });
+  return {
+    run(job) {
+      if (failed) return Promise.reject(failed);
+      return new Promise((resolve, rej) => {
+        reject = rej;
+        child.once("message", (r) => {
+          reject = undefined;
+          resolve(r as LoadResult);
+        });
+        child.send(job);
+      });
+    },
+    close() {
+      if (child.connected) child.disconnect();
+    },
+  };
 }
 
 /** Write bodies: a pool of clustered vectors, each request with 4 fresh random components (so no two match). */
@@ -115,7 +143,7 @@ async function child(job: LoadJob): Promise<LoadResult> {
 }
 
 if (process.argv.includes("--child")) {
-  process.once("message", async (job) => {
+  process.on("message", async (job) => {
     process.send?.(await child(job as LoadJob));
   });
 }
