@@ -19,8 +19,10 @@ export interface LoadJob {
   readonly max: number;
   /** …or once this much time has passed (no new request starts after it). */
   readonly durationMs: number;
-  /** Request i goes to paths[i] instead of `path` (list mode; max ≤ paths.length). */
+  /** Request i goes to paths[i] instead of `path` (list mode; max ≤ paths.length). An absolute URL there overrides `url`. */
   readonly paths?: readonly string[];
+  /** Request i is sent with tokens[i] instead of `token` (list mode, e.g. requests to two servers interleaved). */
+  readonly tokens?: readonly string[];
   /** Request i sends bodies[i] (list mode; max ≤ bodies.length). */
   readonly bodies?: readonly string[];
   /** Generated entry writes for this golem instead of a list (each embedding unique); `batch` > 1: {entries: [...]} bodies. */
@@ -41,16 +43,44 @@ export interface LoadResult {
 }
 
 /** Runs `job` from a child process and resolves with its result. */
-export function runLoad(job: LoadJob): Promise<LoadResult> {
+export async function runLoad(job: LoadJob): Promise<LoadResult> {
+  const client = loadClient();
+  try {
+    return await client.run(job);
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * A load client forked now and kept for several jobs, one at a time. Fork it before the bench
+ * grows: a process holding thousands of vector indexes (~16 MB of address space reserved each)
+ * can no longer fork (ENOMEM under the kernel's overcommit heuristic).
+ */
+export function loadClient(): { run(job: LoadJob): Promise<LoadResult>; close(): void } {
   const child = fork(fileURLToPath(import.meta.url), ["--child"], { execArgv: ["--import", "tsx"], serialization: "advanced" });
-  return new Promise((resolve, reject) => {
-    child.once("message", (r) => {
-      resolve(r as LoadResult);
-      child.disconnect();
-    });
-    child.once("exit", (code) => reject(new Error(`load client exited (${code})`)));
-    child.send(job);
+  let failed: Error | undefined;
+  let reject: ((e: Error) => void) | undefined;
+  child.once("exit", (code) => {
+    failed = new Error(`load client exited (${code})`);
+    reject?.(failed);
   });
+  return {
+    run(job) {
+      if (failed) return Promise.reject(failed);
+      return new Promise((resolve, rej) => {
+        reject = rej;
+        child.once("message", (r) => {
+          reject = undefined;
+          resolve(r as LoadResult);
+        });
+        child.send(job);
+      });
+    },
+    close() {
+      if (child.connected) child.disconnect();
+    },
+  };
 }
 
 /** Write bodies: a pool of clustered vectors, each request with 4 fresh random components (so no two match). */
@@ -81,7 +111,8 @@ async function child(job: LoadJob): Promise<LoadResult> {
     new Promise<void>((resolve) => {
       const body = make(i);
       const headers: Record<string, string> = {};
-      if (job.token) headers.authorization = `Bearer ${job.token}`;
+      const token = job.tokens?.[i] ?? job.token;
+      if (token) headers.authorization = `Bearer ${token}`;
       if (body !== undefined) (headers["content-type"] = "application/json"), (headers["content-length"] = String(Buffer.byteLength(body)));
       const t0 = nowMs();
       const done = (status: string, text: string) => {
@@ -112,7 +143,7 @@ async function child(job: LoadJob): Promise<LoadResult> {
 }
 
 if (process.argv.includes("--child")) {
-  process.once("message", async (job) => {
+  process.on("message", async (job) => {
     process.send?.(await child(job as LoadJob));
   });
 }

@@ -88,7 +88,7 @@ export function buildKnowledge(opts: {
     async rebuild() {
       let n = 0;
       const cached = cacheDir ? await loadCache(cacheDir, index, config.embedDim, opts.warn) : undefined;
-      for await (const batch of entries.scanVectors(4096, cached?.marks)) {
+      for await (const batch of entries.scanVectors(4096, cached?.from)) {
         const dim = config.embedDim;
         batch.seqs.forEach((seq, i) => {
           vectors.restore(batch.namespace, seq, batch.vectors.subarray(i * dim, (i + 1) * dim));
@@ -105,9 +105,12 @@ export function buildKnowledge(opts: {
   };
 }
 
-/** What a saved vector cache covers: every vector with seq ≤ marks, in these files. */
+/**
+ * What a saved vector cache covers: every vector with seq ≤ marks, in these files. Version 1
+ * (before the all-domains lethe index) had lethe vectors in their domains' indexes only.
+ */
 interface CacheManifest {
-  readonly version: 1;
+  readonly version: 1 | 2;
   readonly dimensions: number;
   readonly marks: SeqMarks;
   readonly namespaces: readonly { ns: string; file: string }[];
@@ -115,23 +118,29 @@ interface CacheManifest {
 
 const MANIFEST = "manifest.json";
 
-/** Loads the indexes saved at the last clean shutdown; undefined (and a full rebuild) when there are none or they do not fit. */
+/**
+ * Loads the indexes saved at the last clean shutdown and says from which seqs the store must be
+ * read on top; undefined (and a full rebuild) when there are none or they do not fit. A version-1
+ * cache is kept, with every lethe vector read again (re-adding one to its domain's index keeps it
+ * as it was, and the all-domains index gets them all).
+ */
 async function loadCache(
   dir: string,
   index: UsearchVectorIndex,
   dimensions: number,
   warn: ((msg: string, err?: unknown) => void) | undefined,
-): Promise<{ marks: SeqMarks; namespaces: number } | undefined> {
+): Promise<{ from: SeqMarks; namespaces: number } | undefined> {
   let manifest: CacheManifest;
   try {
     manifest = JSON.parse(readFileSync(join(dir, MANIFEST), "utf8")) as CacheManifest;
   } catch {
     return undefined;
   }
-  if (manifest.version !== 1 || manifest.dimensions !== dimensions) return undefined;
+  if ((manifest.version !== 1 && manifest.version !== 2) || manifest.dimensions !== dimensions) return undefined;
   try {
     for (const { ns, file } of manifest.namespaces) await index.load(ns, join(dir, file));
-    return { marks: manifest.marks, namespaces: manifest.namespaces.length };
+    const from = manifest.version === 1 ? { entries: manifest.marks.entries, lethe: 0 } : manifest.marks;
+    return { from, namespaces: manifest.namespaces.length };
   } catch (err) {
     warn?.("vector cache unusable; rebuilding every index from the store", err);
     await index.reset();
@@ -161,7 +170,7 @@ async function saveCache(
     const files = new Set(saved.map((s) => s.file));
     for (const f of readdirSync(dir)) if (f.endsWith(".usearch") && !files.has(join(dir, f))) rmSync(join(dir, f), { force: true });
     const manifest: CacheManifest = {
-      version: 1,
+      version: 2,
       dimensions,
       marks,
       namespaces: saved.map((s) => ({ ns: s.ns, file: s.file.slice(dir.length + 1) })),

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -353,6 +353,69 @@ describe("entries with large content in a blob", () => {
 });
 
 describe("vector indexes across restarts", () => {
+  it("keep every domain's lethe entries searchable after an upgrade from per-domain lethe indexes only", async () => {
+    const dir = (await import("node:fs")).mkdtempSync(join(tmpdir(), "styx-vec-lethe-"));
+    const clock = new ManualClock();
+    const env = { STYX_LETHE_DELAY: "0s-1s" };
+    const topics = ["oracle drift", "funding flip", "thin books", "bridge delay", "gas spike", "vault drain"];
+    let cluster: string | undefined;
+    try {
+      let s = await startTestServer({ dataDir: dir, clock, env });
+      if (s.profile === "macro") cluster = s.styx.config.cluster;
+      // Three users write to each domain, so both domains publish however many distinct writers lethe waits for.
+      for (let u = 0; u < 3; u++) {
+        const user = await s.user(`up${u}`);
+        await s.golem(user.key, { id: `up${u}-g` });
+        for (const [d, domain] of ["perps", "lending"].entries()) {
+          const j = u * 2 + d;
+          const body = { golem_id: `up${u}-g`, layer: "lethe", domain, category: "insight", confidence: 0.9, content: topics[j] };
+          const r = await s.request("POST", "/v1/styx/entries", { token: user.key, body: { ...body, embedding: vec(300 + j) } });
+          assert.equal(r.status, 201, r.text);
+        }
+      }
+      clock.advance(2000);
+      await s.styx.tasks.runNow("lethe-publish");
+      assert.equal(Number((await s.sql("SELECT COUNT(*) AS n FROM lethe_entries"))[0].n), 6);
+      await s.close();
+      if (s.profile === "micro") {
+        // What a build before the all-domains lethe index saved: version 1, lethe vectors in their domains' indexes only.
+        const file = join(dir, "vectors", "manifest.json");
+        const manifest = JSON.parse(readFileSync(file, "utf8")) as { version: number; namespaces: { ns: string; file: string }[] };
+        const all = manifest.namespaces.find((n) => n.ns === "lethe");
+        assert.ok(all, "the cache holds the all-domains lethe index");
+        rmSync(join(dir, "vectors", all.file));
+        const old = { ...manifest, version: 1, namespaces: manifest.namespaces.filter((n) => n !== all) };
+        writeFileSync(file, JSON.stringify(old));
+      }
+
+      s = await startTestServer({ dataDir: dir, clock, env });
+      try {
+        // A micronode keeps its version-1 indexes and reads the lethe vectors again; a gateway reads everything from the store.
+        if (s.profile === "micro")
+          assert.equal(s.styx.knowledge.rebuilt?.put, 12, "each lethe vector goes to its domain's and the all-domains index");
+        const reader = await s.user("up-reader");
+        for (let j = 0; j < 6; j++) {
+          const r = await s.request("POST", "/v1/styx/query", { token: reader.key, body: { embedding: vec(300 + j), limit: 1 } });
+          assert.equal(r.json.hits[0]?.content, topics[j], `lethe entry ${j} not found without naming its domain`);
+          assert.equal(r.json.hits[0]?.namespace, `lethe:${j % 2 === 0 ? "perps" : "lending"}`);
+        }
+        const named = await s.request("POST", "/v1/styx/query", {
+          token: reader.key,
+          body: { embedding: vec(301), domains: ["lending"], limit: 3 },
+        });
+        assert.deepEqual(
+          named.json.hits.map((h: { domain: string }) => h.domain),
+          ["lending", "lending", "lending"],
+        );
+      } finally {
+        await s.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      if (cluster) await (await import("../../src/testing/services.js")).dropClusters((c) => c === cluster);
+    }
+  });
+
   it("are rebuilt at start: a micronode loads its saved cache, a gateway its store's vectors; later vectors go on top", async () => {
     const dir = (await import("node:fs")).mkdtempSync(join(tmpdir(), "styx-vec-"));
     let cluster: string | undefined;

@@ -9,7 +9,7 @@ import type {
   VectorBatch,
 } from "../../core/knowledge/entry-store.js";
 import type { Entry, LetheCandidate, LetheEntry, NewEntry } from "../../core/knowledge/types.js";
-import { namespaceOf } from "../../core/knowledge/types.js";
+import { letheIndexNamespaces, namespaceOf } from "../../core/knowledge/types.js";
 import { type SqlRow as Row, toBytes } from "../sql/codec.js";
 import { toCandidate, toEntry, toLethe, vectorBatches } from "../sql/entry-rows.js";
 import type { PgSql, PgTx } from "./database.js";
@@ -106,7 +106,7 @@ export class PostgresEntryStore implements EntryStore {
         WHERE embedding IS NOT NULL AND seq > ${after} ORDER BY seq LIMIT ${batchSize}`;
       if (rows.length === 0) break;
       after = rows.at(-1)?.seq as number;
-      yield* vectorBatches(rows, (r) => [namespaceOf("lethe", r.domain as string)]);
+      yield* vectorBatches(rows, (r) => letheIndexNamespaces(r.domain as string));
     }
   }
 

@@ -9,7 +9,7 @@ import type {
   VectorBatch,
 } from "../../core/knowledge/entry-store.js";
 import type { Entry, LetheCandidate, LetheEntry, NewEntry } from "../../core/knowledge/types.js";
-import { namespaceOf } from "../../core/knowledge/types.js";
+import { letheIndexNamespaces, namespaceOf } from "../../core/knowledge/types.js";
 import { type SqlRow as Row, toBytes } from "../sql/codec.js";
 import { toCandidate, toEntry, toLethe, vectorBatches } from "../sql/entry-rows.js";
 import type { SqliteDatabase } from "./database.js";
@@ -186,7 +186,7 @@ export class SqliteEntryStore implements EntryStore {
         "entries",
         (r: Row) => [namespaceOf("vault", r.owner as string), ...(r.in_clade === 1 ? [namespaceOf("clade", r.owner as string)] : [])],
       ],
-      ["lethe_entries", (r: Row) => [namespaceOf("lethe", r.owner as string)]],
+      ["lethe_entries", (r: Row) => letheIndexNamespaces(r.owner as string)],
     ] as const) {
       const owner = table === "entries" ? "user_id AS owner, in_clade" : "domain AS owner";
       let after = table === "entries" ? from.entries : from.lethe;

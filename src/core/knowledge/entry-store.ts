@@ -67,8 +67,9 @@ export interface EntryStore {
   /** Deletes entries expired at `now`; returns what was removed, for index upkeep. */
   purgeExpired(now: number): Promise<{ seq: number; userId: string; inClade: boolean }[]>;
   /**
-   * Stored vectors by namespace (`vault:u`, `clade:u`, `lethe:d`), in batches of about
-   * `batchSize`: entries with seq > `after.entries` and lethe entries with seq > `after.lethe`.
+   * Stored vectors by namespace (`vault:u`, `clade:u`; a lethe entry in `lethe:d` and in the
+   * all-domains `lethe`), in batches of about `batchSize`: entries with seq > `after.entries`
+   * and lethe entries with seq > `after.lethe`.
    */
   scanVectors(batchSize: number, after?: SeqMarks): AsyncIterable<VectorBatch>;
   /** The highest seq of entries and of lethe entries (0 when empty). */

@@ -5,7 +5,7 @@ import type { PublicPipeline } from "../privacy/public-pipeline.js";
 import type { EntryStore } from "./entry-store.js";
 import { isEstablished } from "./query.js";
 import type { LetheCandidate, LetheEntry } from "./types.js";
-import { namespaceOf } from "./types.js";
+import { letheIndexNamespaces, namespaceOf } from "./types.js";
 import type { VectorSearch } from "./vector-search.js";
 
 /** Lethe writes closer than this (cosine) reinforce the existing entry instead of adding one. */
@@ -77,11 +77,13 @@ export class LetheService {
     }
     const entry = await this.#store.publishLethe(c, hash, now);
     if (!entry) return "gone";
-    if (entry.embedding) this.#vectors.put(namespaceOf("lethe", entry.domain), entry.seq, entry.embedding);
+    const embedding = entry.embedding;
+    if (embedding) for (const ns of letheIndexNamespaces(entry.domain)) this.#vectors.put(ns, entry.seq, embedding);
     await this.#emit(entry, false);
     return "published";
   }
 
+  /** The domain's nearest entry above the duplicate threshold: its own index, so other domains never reinforce it. */
   async #nearest(c: LetheCandidate): Promise<LetheEntry | undefined> {
     if (!c.embedding) return undefined;
     const [best] = await this.#vectors.search(namespaceOf("lethe", c.domain), c.embedding, 1);

@@ -11,7 +11,7 @@ import {
   temporal,
 } from "./scoring.js";
 import type { Category, Entry, Layer, LetheEntry } from "./types.js";
-import { namespaceOf } from "./types.js";
+import { LETHE_ALL_DOMAINS, namespaceOf } from "./types.js";
 import type { VectorSearch } from "./vector-search.js";
 
 /** Who is asking: the tenant (a hard filter) and, when known, the asking golem. */
@@ -117,9 +117,8 @@ export async function runQuery(
 
   const letheLayer = async (): Promise<Candidate[]> => {
     const filter = { domains: q.domains, categories: q.categories };
-    const domains = q.domains?.length ? q.domains : await store.letheDomains();
     const [vec, lex] = await Promise.all([
-      q.embedding ? Promise.all(domains.map((d) => vectors.search(namespaceOf("lethe", d), q.embedding as Float32Array, k))) : [],
+      q.embedding ? Promise.all(letheSearchSpaces(q.domains).map((ns) => vectors.search(ns, q.embedding as Float32Array, k))) : [],
       mode.lexical ? store.searchLetheText(q.text as string, filter, k) : [],
     ]);
     const relevance = new Map(lex.map((h) => [h.seq, h.relevance]));
@@ -143,6 +142,21 @@ export async function runQuery(
   const maxRelevance = Math.max(0, ...candidates.map((c) => c.relevance));
   const scored = candidates.map((c) => score(c, who, now, mode, maxRelevance > 0 ? c.relevance / maxRelevance : 0));
   return collapseDuplicates(scored, q.limit);
+}
+
+/** A query naming at most this many domains searches their own vector indexes; one naming more, or none, the all-domains index. */
+export const LETHE_DOMAIN_SEARCHES = 8;
+
+/**
+ * The vector indexes a lethe query searches: a bounded number whatever the count of domains in
+ * lethe. Few named domains: their own indexes, so a small domain is not crowded out by others'
+ * nearer vectors. Otherwise the all-domains index, whose candidates the domain filter then
+ * trims (oversampled ×5 when the query filters, as the private layers are).
+ */
+export function letheSearchSpaces(domains: readonly string[] | undefined): readonly string[] {
+  const named = [...new Set(domains ?? [])];
+  if (named.length === 0 || named.length > LETHE_DOMAIN_SEARCHES) return [LETHE_ALL_DOMAINS];
+  return named.map((d) => namespaceOf("lethe", d));
 }
 
 /** Inherited entries decay 0.85^generations; flagged lethe entries count half. */

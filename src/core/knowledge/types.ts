@@ -106,3 +106,18 @@ export interface LetheCandidate {
 export function namespaceOf(layer: Layer, owner: string): string {
   return `${layer}:${owner}`;
 }
+
+/**
+ * The vector index of every lethe entry, whatever its domain, so a query that names no domain
+ * costs one search however many domains exist. No domain's namespace can be named this: theirs
+ * carry a colon (`lethe:{domain}`).
+ */
+export const LETHE_ALL_DOMAINS = "lethe";
+
+/**
+ * The vector-index namespaces a lethe entry of `domain` is kept in: its domain's (searched by
+ * queries that name few domains, and by the near-duplicate rule) and the all-domains one.
+ */
+export function letheIndexNamespaces(domain: string): readonly string[] {
+  return [namespaceOf("lethe", domain), LETHE_ALL_DOMAINS];
+}

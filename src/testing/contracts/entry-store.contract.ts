@@ -242,6 +242,7 @@ export function describeEntryStoreContract(name: string, make: () => Promise<Ent
         "clade:u1": [e1],
         "vault:u2": [e4],
         "lethe:lending": [l1.seq],
+        lethe: [l1.seq],
       });
       for (const b of batches) {
         assert.ok(b.seqs.length <= 2, "a batch holds at most batchSize vectors");
