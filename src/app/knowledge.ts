@@ -11,6 +11,7 @@ import { LetheService } from "../core/knowledge/lethe-service.js";
 import { VectorSearch } from "../core/knowledge/vector-search.js";
 import type { BlobStore } from "../core/platform/blob-store.js";
 import type { Clock } from "../core/platform/clock.js";
+import type { SecretKey } from "../core/platform/secret-key.js";
 import type { Scheduler } from "../tasks/scheduler.js";
 
 /** The knowledge layer as wired for one process. */
@@ -38,7 +39,7 @@ export function buildKnowledge(opts: {
   clock: Clock;
   entries: EntryStore;
   bus: EventBus;
-  salt: string;
+  key: SecretKey;
   scheduler: Scheduler;
   blobs: Pick<BlobStore, "stat">;
   random?: () => number;
@@ -67,7 +68,7 @@ export function buildKnowledge(opts: {
     blobs: opts.blobs,
     dimensions: config.embedDim,
     letheDelay: config.letheDelay,
-    salt: opts.salt,
+    key: opts.key,
     ...(opts.random ? { random: opts.random } : {}),
     // Each publication falls due within seconds: wake the publisher then (the 5-min sweep is the safety net).
     onLetheQueued: (dueAt) => scheduler.wake(TASKS.lethe, dueAt - clock.now() + 50),

@@ -1,7 +1,7 @@
 import type { Golem } from "../identity/types.js";
-import { sourceHash } from "../knowledge/anonymize.js";
 import type { Clock } from "../platform/clock.js";
 import { newId } from "../platform/crypto.js";
+import { golemSourceHash, type SecretKey } from "../platform/secret-key.js";
 import { type CausalEdge, type CausalStore, type Direction, type DiscoverFilter, type PublishOutcome, strengthBucket } from "./causal.js";
 
 /** A publication as the API hands it over (evidence and confidence floors checked by the schema). */
@@ -24,13 +24,13 @@ export type PublishListener = (golem: Golem, edge: CausalEdge, outcome: PublishO
 export class CausalService {
   readonly #store: CausalStore;
   readonly #clock: Clock;
-  readonly #salt: string;
+  readonly #key: SecretKey;
   readonly #listeners: PublishListener[] = [];
 
-  constructor(deps: { store: CausalStore; clock: Clock; salt: string }) {
+  constructor(deps: { store: CausalStore; clock: Clock; key: SecretKey }) {
     this.#store = deps.store;
     this.#clock = deps.clock;
-    this.#salt = deps.salt;
+    this.#key = deps.key;
   }
 
   onPublish(listener: PublishListener): void {
@@ -50,7 +50,7 @@ export class CausalService {
         lagTicks: input.lagTicks,
         evidenceCount: input.evidenceCount,
         confidence: input.confidence,
-        publisherHash: sourceHash(golem.id, this.#salt),
+        publisherHash: golemSourceHash(this.#key, golem.id),
       },
       this.#clock.now(),
     );

@@ -1,15 +1,10 @@
-import { sha256Hex } from "../platform/crypto.js";
+import { golemSourceHash, type SecretKey } from "../platform/secret-key.js";
 import type { Entry, LetheCandidate } from "./types.js";
 
 /** Metadata fields that survive into lethe (strings and string lists only, scrubbed). */
 export const LETHE_METADATA_ALLOW = ["tags", "asset", "market", "timeframe", "horizon", "method", "source_kind"] as const;
 
 const HOUR = 3_600_000;
-
-/** The public stand-in for a golem: first 12 bytes of SHA-256(golem_id + salt), hex. */
-export function sourceHash(golemId: string, salt: string): string {
-  return sha256Hex(golemId + salt).slice(0, 24);
-}
 
 /** Rounds a time down to the hour. */
 export function roundToHour(ms: number): number {
@@ -78,11 +73,11 @@ export function scrubMetadata(meta: Record<string, unknown>, identifiers: readon
 
 /**
  * The anonymized lethe candidate of an entry (SPEC §4.2): no user or golem id, scrubbed text
- * and metadata, the hour instead of the time, confidence halved, the golem as a salted hash.
+ * and metadata, the hour instead of the time, confidence halved, the golem as its keyed source hash (SPEC §3).
  */
 export function anonymizeEntry(
   entry: Entry,
-  ctx: { salt: string; identifiers: readonly string[]; id: string; dueAt: number },
+  ctx: { key: SecretKey; identifiers: readonly string[]; id: string; dueAt: number },
 ): LetheCandidate {
   const identifiers = [entry.userId, entry.golemId, ...ctx.identifiers];
   return {
@@ -96,7 +91,7 @@ export function anonymizeEntry(
     confidence: entry.confidence * 0.5,
     isBloodstain: entry.isBloodstain,
     metadata: scrubMetadata(entry.metadata, identifiers),
-    source: sourceHash(entry.golemId, ctx.salt),
+    source: golemSourceHash(ctx.key, entry.golemId),
     createdAt: roundToHour(entry.createdAt),
   };
 }

@@ -3,6 +3,7 @@ import type { BlobStore } from "../platform/blob-store.js";
 import type { Clock } from "../platform/clock.js";
 import { blake3Hex, newId } from "../platform/crypto.js";
 import { StyxError } from "../platform/errors.js";
+import type { SecretKey } from "../platform/secret-key.js";
 import { anonymizeEntry } from "./anonymize.js";
 import type { Embedder } from "./embedder.js";
 import type { EntryStore } from "./entry-store.js";
@@ -58,8 +59,8 @@ export interface KnowledgeDeps {
   readonly dimensions: number;
   /** Lethe delay range in ms. */
   readonly letheDelay: { readonly minMs: number; readonly maxMs: number };
-  /** Secret salt of the anonymous source hashes. */
-  readonly salt: string;
+  /** STYX_SECRET_KEY: the key of the anonymous source hashes. */
+  readonly key: SecretKey;
   /** Uniform random in [0, 1); injectable for tests. */
   readonly random?: () => number;
   /** Called after a write queued a lethe candidate (the scheduler re-arms its timer). */
@@ -198,7 +199,7 @@ export class KnowledgeService {
         ? undefined
         : anonymizeEntry(
             { ...entry, seq: 0 },
-            { salt: d.salt, identifiers: [...identifiers, input.golem.walletAddress ?? ""], id: newId("lth"), dueAt: letheAt },
+            { key: d.key, identifiers: [...identifiers, input.golem.walletAddress ?? ""], id: newId("lth"), dueAt: letheAt },
           );
     return { entry, lethe };
   }

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { amountBucket, anonymizeEntry, roundToHour, scrubText, sourceHash } from "../../../src/core/knowledge/anonymize.js";
+import { amountBucket, anonymizeEntry, roundToHour, scrubText } from "../../../src/core/knowledge/anonymize.js";
 import { reachesClade, reachesLethe } from "../../../src/core/knowledge/gates.js";
 import { isEstablished, isFlagged } from "../../../src/core/knowledge/query.js";
 import { collapseDuplicates, layerWeight, mortalScore, provenance, quality, temporal } from "../../../src/core/knowledge/scoring.js";
 import type { Entry, LetheEntry } from "../../../src/core/knowledge/types.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
+import { golemSourceHash, SecretKey } from "../../../src/core/platform/secret-key.js";
 
 describe("promotion gates", () => {
   const cases: [Parameters<typeof reachesClade>[1], number, number][] = [
@@ -77,12 +78,13 @@ describe("lethe anonymization", () => {
       letheAt: null,
       idempotencyKey: null,
     } satisfies Entry;
-    const c = anonymizeEntry(entry, { salt: "s", identifiers: [], id: "l1", dueAt: 0 });
+    const key = SecretKey.fromBase64(Buffer.alloc(32, 7).toString("base64"));
+    const c = anonymizeEntry(entry, { key, identifiers: [], id: "l1", dueAt: 0 });
     assert.equal(c.content, "[redacted] says hi");
     assert.equal(c.confidence, 0.4);
     assert.equal(c.createdAt, Date.UTC(2026, 0, 1, 13));
     assert.equal(c.createdAt, roundToHour(entry.createdAt));
-    assert.equal(c.source, sourceHash("g1", "s"));
+    assert.equal(c.source, golemSourceHash(key, "g1"));
     assert.match(c.source, /^[0-9a-f]{24}$/);
     assert.deepEqual(c.metadata, { tags: ["[redacted]", "x"], asset: "ETH" });
     assert.ok(!JSON.stringify(c).includes("alice") && !JSON.stringify(c).includes("g1"));
