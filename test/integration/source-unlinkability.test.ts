@@ -30,7 +30,7 @@ async function dumpStore(s: TestServer): Promise<DumpedRow[]> {
   return rows;
 }
 
-/** The hashes the public layers carry, read from the rows that hold them. */
+/** The hashes the public layers carry (lethe sources, depositors, causal publishers and voters), read from the rows that hold them. */
 async function publicHashes(s: TestServer): Promise<Set<string>> {
   const out = new Set<string>();
   for (const r of await s.sql("SELECT sources FROM lethe_entries")) {
@@ -39,6 +39,7 @@ async function publicHashes(s: TestServer): Promise<Set<string>> {
   for (const r of await s.sql("SELECT source_hash FROM pheromone_sources")) out.add(r.source_hash);
   for (const r of await s.sql("SELECT source_hash FROM pheromones")) out.add(r.source_hash);
   for (const r of await s.sql("SELECT publisher_hash FROM causal_edges")) out.add(r.publisher_hash);
+  for (const r of await s.sql("SELECT publisher_hash FROM causal_votes")) out.add(r.publisher_hash);
   return out;
 }
 

@@ -2,10 +2,11 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
-import { forgetLegacySalt, LEGACY_SALT_NAME, resolveSecretKey, SECRET_KEY_FILE } from "../../../src/app/secret-key.js";
+import { before, describe, it } from "node:test";
+import { forgetLegacySalt, KEY_CHECK_NAME, LEGACY_SALT_NAME, resolveSecretKey, SECRET_KEY_FILE } from "../../../src/app/secret-key.js";
 import { fileSecrets, memorySecrets } from "../../../src/app/secrets.js";
 import { ConfigError, loadConfig } from "../../../src/config/load.js";
+import { initCrypto } from "../../../src/core/platform/crypto.js";
 import type { SecretStore } from "../../../src/core/platform/secret-store.js";
 
 const KEY = Buffer.alloc(32, 9).toString("base64");
@@ -16,11 +17,20 @@ const MACRO = {
   STYX_REDIS_URL: "redis://redis:6379",
   STYX_S3_BUCKET: "styx",
 };
-/** A secret store that must not be asked (a macronode's is its database). */
-const untouchable: SecretStore = {
-  loadOrCreate: () => Promise.reject(new Error("the secret key was looked up in the secret store")),
-  where: () => "nowhere",
-};
+/** A macronode's secret store (its database, in memory here), recording what it holds. */
+function databaseSecrets(): SecretStore & { held: Map<string, string> } {
+  const held = new Map<string, string>();
+  return {
+    held,
+    async loadOrCreate(name, make) {
+      const known = held.get(name);
+      if (known !== undefined) return { value: known, created: false };
+      held.set(name, make());
+      return { value: held.get(name) as string, created: true };
+    },
+    where: (name) => `PostgreSQL styx.server_secrets (${name})`,
+  };
+}
 
 describe("STYX_SECRET_KEY in the configuration", () => {
   it("is base64 of at least 32 bytes; a bad one is named and never echoed", () => {
@@ -47,10 +57,30 @@ describe("STYX_SECRET_KEY in the configuration", () => {
 });
 
 describe("resolveSecretKey", () => {
-  it("takes the configured key without touching the secret store (a macronode's store is its database)", async () => {
-    const r = await resolveSecretKey(loadConfig({ ...MACRO, STYX_SECRET_KEY: KEY }), untouchable);
+  before(initCrypto);
+
+  it("takes the configured key; a macronode's database gets only the key's check value, never the key", async () => {
+    const db = databaseSecrets();
+    const r = await resolveSecretKey(loadConfig({ ...MACRO, STYX_SECRET_KEY: KEY }), db);
     assert.equal(r.source, "config");
     assert.equal(r.key.bytes.length, 32);
+    assert.deepEqual([...db.held.keys()], [KEY_CHECK_NAME]);
+    const check = db.held.get(KEY_CHECK_NAME) as string;
+    assert.match(check, /^[0-9a-f]{24}$/);
+    assert.ok(!check.includes(Buffer.from(r.key.bytes).toString("hex").slice(0, 8)));
+  });
+
+  it("refuses a gateway whose key differs from the one the store was written with, naming the way out", async () => {
+    const db = databaseSecrets();
+    await resolveSecretKey(loadConfig({ ...MACRO, STYX_SECRET_KEY: KEY }), db);
+    await resolveSecretKey(loadConfig({ ...MACRO, STYX_SECRET_KEY: KEY }), db);
+    await assert.rejects(
+      resolveSecretKey(loadConfig({ ...MACRO, STYX_SECRET_KEY: Buffer.alloc(32, 8).toString("base64") }), db),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        /^STYX_SECRET_KEY: not the key this store was written with/.test(err.problems[0] ?? "") &&
+        /delete secret-key-check/.test(err.message),
+    );
   });
 
   it("generates a micronode's key once into a 0600 file in the data dir, then reads it back", async () => {
