@@ -27,7 +27,7 @@ export class SecretKey {
     if (!BASE64.test(t) || t.replace(/=+$/, "").length % 4 === 1) throw new Error("must be base64");
     const bytes = Uint8Array.from(Buffer.from(t.replace(/-/g, "+").replace(/_/g, "/"), "base64"));
     if (bytes.length < SECRET_KEY_MIN_BYTES)
-      throw new Error(`must decode to at least ${SECRET_KEY_MIN_BYTES} bytes (got ${bytes.length}); e.g. openssl rand -base64 32`);
+      throw new Error(`must decode to at least ${SECRET_KEY_MIN_BYTES} bytes, not ${bytes.length} (e.g. \`openssl rand -base64 32\`)`);
     return new SecretKey(bytes);
   }
 
