@@ -1,6 +1,6 @@
 # Nomad: a macronode of Styx gateways with Nomad's native service discovery (no Consul needed).
 # PostgreSQL, NATS (with -js), Redis and S3 run elsewhere; their URLs come from Nomad Variables:
-#   nomad var put nomad/jobs/styx STYX_DATABASE_URL=… STYX_REDIS_URL=… STYX_S3_ACCESS_KEY_ID=… STYX_S3_SECRET_ACCESS_KEY=… STYX_ADMIN_TOKEN=…
+#   nomad var put nomad/jobs/styx STYX_DATABASE_URL=… STYX_REDIS_URL=… STYX_S3_ACCESS_KEY_ID=… STYX_S3_SECRET_ACCESS_KEY=… STYX_ADMIN_TOKEN=… STYX_SECRET_KEY="$(openssl rand -base64 32)"
 #   nomad job run deploy/nomad/styx.nomad.hcl
 job "styx" {
   datacenters = ["*"]

@@ -22,6 +22,7 @@ import { buildFabric, type FabricStack } from "./fabric.js";
 import { FallbackRateLimiter } from "./fallback-rate-limiter.js";
 import { buildKnowledge, type KnowledgeStack } from "./knowledge.js";
 import { buildPrivacy, type PrivacyStack } from "./privacy.js";
+import { forgetLegacySalt, type ResolvedSecretKey, resolveSecretKey } from "./secret-key.js";
 import { openStorage, type Storage } from "./storage.js";
 import { syncVectors } from "./vector-sync.js";
 import { VERSION } from "./version.js";
@@ -31,6 +32,8 @@ export interface Styx {
   readonly config: Config;
   readonly app: FastifyInstance;
   readonly adminToken: AdminToken;
+  /** STYX_SECRET_KEY in force (never in the database) and where it came from. */
+  readonly secretKey: ResolvedSecretKey;
   readonly identity: IdentityService;
   readonly audit: AuditLog;
   readonly storage: Storage;
@@ -70,6 +73,10 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
   const storage = await openStorage(config, clock);
   try {
     const adminToken = await resolveAdminToken(config, storage.secrets);
+    // The key of every keyed hash (lethe, pheromone and causal sources) and of the sealed source
+    // directory (SPEC §3). The salted hashes it replaces die with their salt.
+    const secretKey = await resolveSecretKey(config, storage.secrets);
+    forgetLegacySalt(config);
     // Macronode: every request looks its key up in PostgreSQL; remembered for 5 s, forgotten at once
     // on revocation (on every gateway, by signal). A micronode's lookup is a local SQLite read, and
     // an offline `styx keys revoke` must take effect at once: no cache there.
@@ -141,14 +148,12 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
         degraded: (err) => app?.log.warn({ err }, "rate limits fall back to this gateway's own buckets: the shared store (Redis) failed"),
         restored: () => app?.log.info("shared rate limits (Redis) restored"),
       });
-    // One salt for every anonymous source hash (lethe, pheromones, causal publishers).
-    const salt = await storedSecret(storage, "lethe-salt");
     const knowledge = buildKnowledge({
       config,
       clock,
       entries: storage.entries,
       bus,
-      salt,
+      key: secretKey.key,
       pipeline: privacy.pipeline,
       scheduler: tasks,
       blobs: storage.blobs,
@@ -165,7 +170,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
           warn: (msg, err) => app?.log.warn({ err }, msg),
         })
       : undefined;
-    const coordination = buildCoordination({
+    const coordination = await buildCoordination({
       stores: storage.coordination,
       identityStore,
       identity,
@@ -173,7 +178,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       fabric: fabric.service,
       bus,
       clock,
-      salt,
+      key: secretKey.key,
       pipeline: privacy.pipeline,
       scheduler: tasks,
       warn: (msg, err) => app?.log.warn({ err }, msg),
@@ -240,6 +245,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       config,
       app,
       adminToken,
+      secretKey,
       identity,
       audit: storage.audit,
       storage,
@@ -307,7 +313,7 @@ function forwardWake(signals: Signals): (name: string, delayMs: number) => void 
 /** Signal topic of forwarded task wake-ups. */
 const WAKE_TOPIC = "task-wake";
 
-/** A server secret of this Styx (lethe salt, challenge key): see SecretStore. */
+/** A server secret of this Styx (challenge key): see SecretStore. */
 async function storedSecret(storage: Storage, name: string): Promise<string> {
   return (await storage.secrets.loadOrCreate(name, () => base64url(randomBytes(32)))).value;
 }

@@ -10,6 +10,8 @@ import type { IdentityService } from "../core/identity/identity-service.js";
 import type { IdentityStore } from "../core/identity/identity-store.js";
 import type { KnowledgeService } from "../core/knowledge/knowledge-service.js";
 import type { Clock } from "../core/platform/clock.js";
+import { SealedBox } from "../core/platform/sealed-box.js";
+import type { SecretKey } from "../core/platform/secret-key.js";
 import type { PublicPipeline } from "../core/privacy/public-pipeline.js";
 import type { Scheduler } from "../tasks/scheduler.js";
 import type { CoordinationStores } from "./storage.js";
@@ -23,15 +25,19 @@ export interface CoordinationStack {
   readonly pulse: PulseService;
 }
 
+/** SealedBox purpose of the source directory (HKDF info). */
+export const SOURCE_DIRECTORY = "source-directory";
+
 /** Names of the coordination background tasks. */
 export const COORDINATION_TASKS = { evaporation: "pheromone-evaporation", pulse: "pulse" } as const;
 
 /**
  * Builds the pheromone field, causal federation, bloodstains, achievements and pulse; hooks
  * the achievement rules to the events that can unlock them; registers evaporation and pulse
- * (every 60 s each).
+ * (every 60 s each). Source hashes are keyed hashes under `key` (STYX_SECRET_KEY), and the
+ * directory from a hash back to its golem holds the golem sealed under a key derived from it.
  */
-export function buildCoordination(opts: {
+export async function buildCoordination(opts: {
   stores: CoordinationStores;
   identityStore: Pick<IdentityStore, "getGolem">;
   identity: IdentityService;
@@ -39,15 +45,16 @@ export function buildCoordination(opts: {
   fabric: FabricService;
   bus: EventBus;
   clock: Clock;
-  salt: string;
+  key: SecretKey;
   pipeline: PublicPipeline;
   scheduler: Scheduler;
   warn: (msg: string, err: unknown) => void;
-}): CoordinationStack {
-  const { stores, bus, clock, salt, pipeline } = opts;
-  const pheromones = new PheromoneService({ store: stores.pheromones, bus, clock, salt, pipeline });
-  const causal = new CausalService({ store: stores.causal, clock, salt, pipeline });
-  const achievements = new AchievementService({ store: stores.achievements, bus, clock });
+}): Promise<CoordinationStack> {
+  const { stores, bus, clock, key, pipeline } = opts;
+  const pheromones = new PheromoneService({ store: stores.pheromones, bus, clock, key, pipeline });
+  const causal = new CausalService({ store: stores.causal, clock, key, pipeline });
+  const box = await SealedBox.open(key, SOURCE_DIRECTORY);
+  const achievements = new AchievementService({ store: stores.achievements, bus, clock, box });
   const bloodstains = new BloodstainService({
     deaths: stores.deaths,
     knowledge: opts.knowledge,

@@ -11,6 +11,7 @@ import { LetheService } from "../core/knowledge/lethe-service.js";
 import { VectorSearch } from "../core/knowledge/vector-search.js";
 import type { BlobStore } from "../core/platform/blob-store.js";
 import type { Clock } from "../core/platform/clock.js";
+import type { SecretKey } from "../core/platform/secret-key.js";
 import type { PublicPipeline } from "../core/privacy/public-pipeline.js";
 import type { Scheduler } from "../tasks/scheduler.js";
 
@@ -39,7 +40,7 @@ export function buildKnowledge(opts: {
   clock: Clock;
   entries: EntryStore;
   bus: EventBus;
-  salt: string;
+  key: SecretKey;
   pipeline: PublicPipeline;
   scheduler: Scheduler;
   blobs: Pick<BlobStore, "stat">;
@@ -69,7 +70,7 @@ export function buildKnowledge(opts: {
     blobs: opts.blobs,
     dimensions: config.embedDim,
     letheDelay: config.letheDelay,
-    salt: opts.salt,
+    key: opts.key,
     pipeline: opts.pipeline,
     ...(opts.random ? { random: opts.random } : {}),
     // Each publication falls due within seconds: wake the publisher then (the 5-min sweep is the safety net).

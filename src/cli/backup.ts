@@ -4,12 +4,16 @@ import type { BackupReport, RestoreReport } from "../app/backup/report.js";
 import { CliError, configFrom, parse } from "./args.js";
 import { cliProgress } from "./progress.js";
 
-export const BACKUP_HELP = `styx backup FILE [--data-dir DIR] [--profile micro|macro]
+export const BACKUP_HELP = `styx backup FILE [--with-secrets] [--data-dir DIR] [--profile micro|macro]
   Writes a consistent snapshot of the store to FILE while the server keeps running: a
   micronode's database, blobs, stream archives and secrets (read from the data dir), or a
   macronode cluster's PostgreSQL schema, JetStream event stream and S3 objects. FILE is
   gzip-compressed, ends with a BLAKE3 of its content and holds the server's secrets: it is
-  written with mode 0600. Progress goes to stderr.`;
+  written with mode 0600. Progress goes to stderr.
+  STYX_SECRET_KEY (a micronode's data-dir file secret-key) is included only with
+  --with-secrets: without it the backup links no source hash to a golem, and the restored
+  server needs the original key in STYX_SECRET_KEY. A macronode's key is in the gateways'
+  environment, never in the cluster: keep it with your deployment secrets.`;
 
 export const RESTORE_HELP = `styx restore FILE [--data-dir DIR] [--profile micro|macro]
   Checks FILE from end to end (complete, unaltered, of this profile), then loads it into an
@@ -22,17 +26,23 @@ const kib = (n: number) => (n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} 
 
 /** `styx backup FILE`. */
 export async function backup(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, {});
+  const { values, positionals } = parse(argv, { "with-secrets": { type: "boolean" } });
   if (values.help) return (console.log(BACKUP_HELP), 0);
   const file = fileArg(positionals, BACKUP_HELP);
   const config = configFrom(values);
   if (config.amnesia) throw new CliError("amnesia keeps nothing on disk: there is nothing to back up");
+  const withSecrets = values["with-secrets"] === true;
+  if (withSecrets && config.profile === "macro")
+    throw new CliError(
+      "--with-secrets: a macronode's STYX_SECRET_KEY lives in the gateways' environment, not in the cluster; back it up with your deployment secrets",
+      2,
+    );
   let r: BackupReport;
   try {
     r =
       config.profile === "macro"
         ? await (await import("../app/backup/macro-backup.js")).backupMacro(config, file, cliProgress())
-        : await (await import("../app/backup/micro-backup.js")).backupMicro(config.dataDir, file, cliProgress());
+        : await (await import("../app/backup/micro-backup.js")).backupMicro(config.dataDir, file, cliProgress(), { withSecrets });
   } catch (err) {
     if (err instanceof BackupError) throw new CliError(err.message);
     throw err;
@@ -41,6 +51,8 @@ export async function backup(argv: string[]): Promise<number> {
     `backup written to ${r.file}: ${r.tables} tables (${r.rows.toLocaleString("en-US")} rows), ${r.files} files (${kib(r.bytes)})` +
       `${r.messages ? `, ${r.messages.toLocaleString("en-US")} stream messages` : ""}; blake3 ${r.blake3}; ${(r.ms / 1000).toFixed(1)} s`,
   );
+  if (config.profile === "micro" && !withSecrets)
+    console.log("STYX_SECRET_KEY is not in the backup (--with-secrets adds it): keep it; the restored server needs it in STYX_SECRET_KEY");
   return 0;
 }
 

@@ -15,6 +15,11 @@ export async function serve(argv: string[]): Promise<number | undefined> {
   const t = styx.adminToken;
   if (t.source === "generated") process.stderr.write(`Admin token (shown once; stored in ${t.location}):\n  ${t.token}\n`);
   if (t.source === "ephemeral") process.stderr.write(`Admin token (amnesia: held in memory only, gone at exit):\n  ${t.token}\n`);
+  const k = styx.secretKey;
+  if (k.source === "generated")
+    process.stderr.write(
+      `STYX_SECRET_KEY generated into ${k.location} (never in the database; styx backup leaves it out unless --with-secrets: keep a copy apart)\n`,
+    );
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -11,6 +11,11 @@ export interface Config {
   readonly amnesia: boolean;
   /** Undefined: the composition root generates one (and stores it unless amnesia). */
   readonly adminToken: string | undefined;
+  /**
+   * STYX_SECRET_KEY as given (base64; validated). Undefined: a micronode generates one into its
+   * data dir (amnesia: memory); a macronode refuses to start (checked here).
+   */
+  readonly secretKey: string | undefined;
   /** Macronode: names this Styx's schema, stream, key and object prefixes on shared services. */
   readonly cluster: string;
   readonly databaseUrl: string | undefined;
@@ -109,6 +114,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: r.STYX_DATA_DIR,
     amnesia: r.STYX_AMNESIA,
     adminToken: r.STYX_ADMIN_TOKEN,
+    secretKey: r.STYX_SECRET_KEY,
     cluster: r.STYX_CLUSTER,
     databaseUrl: r.STYX_DATABASE_URL,
     natsUrl: r.STYX_NATS_URL,
@@ -181,6 +187,12 @@ function checkProfile(r: RawConfig, problems: string[]): void {
     ["STYX_S3_BUCKET", r.STYX_S3_BUCKET],
   ];
   for (const [name, v] of needed) if (v === undefined) problems.push(`${name}: required when STYX_PROFILE=macro`);
+  // Never generated on a macronode: it would have to be stored where every gateway finds it,
+  // which is the database, and a copy of the database must not hold it (SPEC §3).
+  if (r.STYX_SECRET_KEY === undefined)
+    problems.push(
+      "STYX_SECRET_KEY: required when STYX_PROFILE=macro (base64 of ≥ 32 random bytes, e.g. `openssl rand -base64 32`; the same value on every gateway, kept outside the database)",
+    );
 }
 
 function deepFreeze<T extends object>(o: T): T {

@@ -1,3 +1,4 @@
+import { SecretKey } from "../core/platform/secret-key.js";
 import {
   parseBool,
   parseDurationIn,
@@ -38,6 +39,11 @@ export const SETTINGS = {
   STYX_ADMIN_TOKEN: {
     parse: parseAdminToken,
     doc: "Admin shared secret (≥ 16 chars). Unset: generated, stored (0600 in the data dir; macronode: the cluster's database), printed once.",
+    secret: true,
+  },
+  STYX_SECRET_KEY: {
+    parse: parseSecretKey,
+    doc: "Key of every keyed hash (lethe, pheromone and causal sources) and of the sealed source directory: base64, ≥ 32 bytes decoded (`openssl rand -base64 32`). Never written to the database. Unset: micronode generates it once into a 0600 file in the data dir (amnesia: memory only); macronode: required, the same on every gateway.",
     secret: true,
   },
   STYX_CLUSTER: {
@@ -148,6 +154,11 @@ export type RawConfig = {
 function parseClusterName(raw: string): string {
   if (!/^[a-z][a-z0-9_]{0,39}$/.test(raw)) throw new Error("must be 1-40 of a-z, 0-9, _ and start with a letter");
   return raw;
+}
+
+function parseSecretKey(raw: string): string {
+  SecretKey.fromBase64(raw);
+  return raw.trim();
 }
 
 function parseAdminToken(raw: string): string {

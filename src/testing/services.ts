@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { Redis } from "ioredis";
@@ -29,11 +29,20 @@ export interface S3Endpoint {
   readonly secretAccessKey: string;
 }
 
+/**
+ * The STYX_SECRET_KEY of a test cluster: derived from its name, so every gateway (and CLI) of
+ * one cluster has the same key and two clusters never share one.
+ */
+export function testSecretKey(cluster: string): string {
+  return createHash("sha256").update(`styx-test-secret-key:${cluster}`).digest("base64");
+}
+
 /** Configuration of a macronode gateway of `cluster` over the local services and `s3`. */
 export function macroEnv(cluster: string, s3: S3Endpoint): ConfigOverrides {
   return {
     STYX_PROFILE: "macro",
     STYX_CLUSTER: cluster,
+    STYX_SECRET_KEY: testSecretKey(cluster),
     STYX_DATABASE_URL: SERVICES.databaseUrl,
     STYX_NATS_URL: SERVICES.natsUrl,
     STYX_REDIS_URL: SERVICES.redisUrl,

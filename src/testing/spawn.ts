@@ -30,6 +30,7 @@ export function storeEnv(config: Config): Record<string, string> {
   };
   set("STYX_PROFILE", "macro");
   set("STYX_CLUSTER", config.cluster);
+  set("STYX_SECRET_KEY", config.secretKey);
   set("STYX_DATABASE_URL", config.databaseUrl);
   set("STYX_NATS_URL", config.natsUrl);
   set("STYX_REDIS_URL", config.redisUrl);

@@ -22,14 +22,21 @@ function freshTarget(
   work: string,
 ): { env: Record<string, string>; serve: () => Promise<TestServer>; drop: () => Promise<void> } {
   const base = storeEnv(s.styx.config);
+  // The backup holds no STYX_SECRET_KEY (no --with-secrets; a macronode's is never in the
+  // cluster): the restored server is given the original's.
+  const key = Buffer.from(s.styx.secretKey.key.bytes).toString("base64");
   if (s.profile === "micro") {
     const dir = join(work, "restored");
-    return { env: { ...base, STYX_DATA_DIR: dir }, serve: () => startTestServer({ dataDir: dir }), drop: async () => {} };
+    return {
+      env: { ...base, STYX_DATA_DIR: dir },
+      serve: () => startTestServer({ dataDir: dir, env: { STYX_SECRET_KEY: key } }),
+      drop: async () => {},
+    };
   }
   const cluster = `t_${randomBytes(6).toString("hex")}`;
   return {
     env: { ...base, STYX_CLUSTER: cluster },
-    serve: () => startTestServer({ env: { STYX_CLUSTER: cluster } }),
+    serve: () => startTestServer({ env: { STYX_CLUSTER: cluster, STYX_SECRET_KEY: key } }),
     drop: async () => {
       const { dropClusters } = await import("../../src/testing/services.js");
       await dropClusters((c) => c === cluster);

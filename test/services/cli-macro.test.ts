@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import postgres from "postgres";
+import { POSTGRES_SCHEMA_VERSION } from "../../src/adapters/postgres/database.js";
 import { testCluster } from "../../src/testing/gateways.js";
 import { type S3Server, startS3Server } from "../../src/testing/s3-server.js";
 import { macroEnv, SERVICES } from "../../src/testing/services.js";
@@ -26,10 +27,14 @@ describe("styx migrate, doctor, serve and audit verify on a macronode", () => {
   it("migrates the cluster's schema once, then reports it up to date", async () => {
     const first = await runCliAsync(["migrate"], { env });
     assert.equal(first.code, 0, first.stderr);
-    assert.match(first.stdout, new RegExp(`applied migrations 1, 2, 3, 4, 5 to schema ${cluster.name}; schema version 5`));
+    const all = Array.from({ length: POSTGRES_SCHEMA_VERSION }, (_, i) => i + 1).join(", ");
+    assert.match(
+      first.stdout,
+      new RegExp(`applied migrations ${all} to schema ${cluster.name}; schema version ${POSTGRES_SCHEMA_VERSION}`),
+    );
     const again = await runCliAsync(["migrate"], { env });
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stdout, /up to date \(version 5\)/);
+    assert.match(again.stdout, new RegExp(`up to date \\(version ${POSTGRES_SCHEMA_VERSION}\\)`));
   });
 
   it("doctor reports each service and the schema", async () => {
@@ -37,7 +42,7 @@ describe("styx migrate, doctor, serve and audit verify on a macronode", () => {
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     for (const line of [
       /OK\s+postgres\s+postgres:\/\/127\.0\.0\.1:5432\/test: PostgreSQL 1\d/,
-      new RegExp(`OK\\s+schema\\s+${cluster.name} at version 5`),
+      new RegExp(`OK\\s+schema\\s+${cluster.name} at version ${POSTGRES_SCHEMA_VERSION}`),
       /OK\s+nats\s+nats:\/\/127\.0\.0\.1:4222: JetStream on/,
       /OK\s+redis\s+redis:\/\/127\.0\.0\.1:6379: PING/,
       /OK\s+s3\s+http:\/\/127\.0\.0\.1:\d+ bucket styx-test reachable/,
@@ -45,6 +50,18 @@ describe("styx migrate, doctor, serve and audit verify on a macronode", () => {
       assert.match(r.stdout, line);
     }
     assert.doesNotMatch(r.stdout, /S3RVER/, "no credential in the report");
+  });
+
+  it("refuses to run without STYX_SECRET_KEY, naming it, and backs up without it (--with-secrets is refused)", async () => {
+    const { STYX_SECRET_KEY: _, ...keyless } = env;
+    for (const args of [["migrate"], ["serve"]]) {
+      const r = await runCliAsync(args, { env: keyless });
+      assert.equal(r.code, 2, `${args[0]}: ${r.stderr}`);
+      assert.match(r.stderr, /STYX_SECRET_KEY: required when STYX_PROFILE=macro/);
+    }
+    const r = await runCliAsync(["backup", "/tmp/never-written.backup", "--with-secrets"], { env });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--with-secrets: a macronode's STYX_SECRET_KEY lives in the gateways' environment/);
   });
 
   it("doctor fails naming a service that is unreachable", async () => {

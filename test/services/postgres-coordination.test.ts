@@ -33,7 +33,7 @@ after(async () => {
 /** Empties every table, so each test (and each contract case) starts from nothing. */
 async function clean(): Promise<void> {
   await sql`TRUNCATE clade_members, clade_outbox, pheromones, pheromone_sources, pheromone_vectors, causal_edges, causal_votes,
-    deaths, achievements, sources, entries, lethe_queue, golems, users CASCADE`;
+    deaths, achievements, source_directory, entries, lethe_queue, golems, users CASCADE`;
 }
 
 async function golem(id: string, userId = "u1"): Promise<void> {
@@ -413,14 +413,12 @@ describe("PostgresAchievementStore", () => {
     assert.deepEqual(await b.list("g2"), []);
   });
 
-  it("remembers the first golem of a source hash", async () => {
+  it("remembers the first sealed golem of a source hash", async () => {
     await clean();
-    await golem("g1");
-    await golem("g2");
     const s = new PostgresAchievementStore(sql);
-    await s.rememberSource("h1", "g1");
-    await s.rememberSource("h1", "g2");
-    assert.equal(await s.golemOfSource("h1"), "g1");
-    assert.equal(await s.golemOfSource("h2"), undefined);
+    await s.rememberSource("h1", "sealed-1");
+    await s.rememberSource("h1", "sealed-2");
+    assert.equal(await s.sealedGolemOf("h1"), "sealed-1");
+    assert.equal(await s.sealedGolemOf("h2"), undefined);
   });
 });

@@ -15,4 +15,20 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
   { version: 4, name: "coordination: pheromones, causal edges, deaths, achievements", sql: COORDINATION_SCHEMA },
   // The newest record of an action (the backup gauge reads backup.created at each scrape).
   { version: 5, name: "audit records by action", sql: "CREATE INDEX audit_log_action ON audit_log (action, seq);" },
+  // SPEC §3/§4.2: no table links a source hash to a golem without STYX_SECRET_KEY. The plain
+  // directory goes (its salted SHA-256 hashes cannot be converted to keyed hashes), and so does
+  // the salt: with it and the golems table, a copy of the schema recomputed every old hash.
+  // The new directory holds each golem id sealed under a key derived from STYX_SECRET_KEY.
+  {
+    version: 6,
+    name: "sealed source directory",
+    sql: `
+      DROP TABLE sources;
+      DELETE FROM server_secrets WHERE name = 'lethe-salt';
+      CREATE TABLE source_directory (
+        source_hash text PRIMARY KEY,
+        sealed_golem text NOT NULL
+      );
+    `,
+  },
 ];

@@ -2,7 +2,7 @@ import type { AchievementCode, AchievementStore, Unlocked } from "../../core/coo
 import type { PgSql } from "./database.js";
 
 /**
- * Unlocked achievements and the source-hash directory in PostgreSQL (macronode). Both are
+ * Unlocked achievements and the sealed source directory in PostgreSQL (macronode). Both are
  * first-write-wins under a primary key, so gateways unlocking at once agree on who was first.
  */
 export class PostgresAchievementStore implements AchievementStore {
@@ -24,12 +24,12 @@ export class PostgresAchievementStore implements AchievementStore {
     return rows.map((r) => ({ code: r.code, unlockedAt: r.unlocked_at }));
   }
 
-  async rememberSource(sourceHash: string, golemId: string): Promise<void> {
-    await this.#sql`INSERT INTO sources (source_hash, golem_id) VALUES (${sourceHash}, ${golemId}) ON CONFLICT DO NOTHING`;
+  async rememberSource(sourceHash: string, sealedGolem: string): Promise<void> {
+    await this.#sql`INSERT INTO source_directory (source_hash, sealed_golem) VALUES (${sourceHash}, ${sealedGolem}) ON CONFLICT DO NOTHING`;
   }
 
-  async golemOfSource(sourceHash: string): Promise<string | undefined> {
-    const [row] = await this.#sql<{ golem_id: string }[]>`SELECT golem_id FROM sources WHERE source_hash = ${sourceHash}`;
-    return row?.golem_id;
+  async sealedGolemOf(sourceHash: string): Promise<string | undefined> {
+    const [row] = await this.#sql<{ sealed_golem: string }[]>`SELECT sealed_golem FROM source_directory WHERE source_hash = ${sourceHash}`;
+    return row?.sealed_golem;
   }
 }

@@ -294,4 +294,22 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
     // The newest record of an action (the backup gauge reads backup.created at each scrape).
     sql: "CREATE INDEX audit_log_action ON audit_log(action, seq);",
   },
+  {
+    version: 6,
+    name: "sealed source directory",
+    // SPEC §3/§4.2: no table links a source hash to a golem without STYX_SECRET_KEY. The plain
+    // directory goes (its hashes were salted SHA-256, which the keyed hashes replace, so its rows
+    // could not be converted anyway); the new one holds each golem id sealed (AES-256-GCM) under
+    // a key derived from STYX_SECRET_KEY. secure_delete zeroes the dropped pages, so the file
+    // (and a copy of it) keeps no trace of the old rows.
+    sql: `
+      PRAGMA secure_delete = ON;
+      DROP TABLE sources;
+      PRAGMA secure_delete = OFF;
+      CREATE TABLE source_directory (
+        source_hash TEXT PRIMARY KEY,
+        sealed_golem TEXT NOT NULL
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];

@@ -1,7 +1,7 @@
 import type { AchievementCode, AchievementStore, Unlocked } from "../../core/coordination/achievements.js";
 import type { SqliteDatabase } from "./database.js";
 
-/** Unlocked achievements and the source-hash directory in SQLite. */
+/** Unlocked achievements and the sealed source directory in SQLite. */
 export class SqliteAchievementStore implements AchievementStore {
   readonly #q;
 
@@ -9,8 +9,8 @@ export class SqliteAchievementStore implements AchievementStore {
     this.#q = {
       unlock: db.prepare("INSERT INTO achievements (golem_id, code, unlocked_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"),
       list: db.prepare("SELECT code, unlocked_at FROM achievements WHERE golem_id = ? ORDER BY unlocked_at, code"),
-      remember: db.prepare("INSERT INTO sources (source_hash, golem_id) VALUES (?, ?) ON CONFLICT DO NOTHING"),
-      golemOf: db.prepare("SELECT golem_id FROM sources WHERE source_hash = ?"),
+      remember: db.prepare("INSERT INTO source_directory (source_hash, sealed_golem) VALUES (?, ?) ON CONFLICT DO NOTHING"),
+      sealedOf: db.prepare("SELECT sealed_golem FROM source_directory WHERE source_hash = ?"),
     };
   }
 
@@ -25,11 +25,11 @@ export class SqliteAchievementStore implements AchievementStore {
     }));
   }
 
-  async rememberSource(sourceHash: string, golemId: string): Promise<void> {
-    this.#q.remember.run(sourceHash, golemId);
+  async rememberSource(sourceHash: string, sealedGolem: string): Promise<void> {
+    this.#q.remember.run(sourceHash, sealedGolem);
   }
 
-  async golemOfSource(sourceHash: string): Promise<string | undefined> {
-    return (this.#q.golemOf.get(sourceHash) as { golem_id: string } | undefined)?.golem_id;
+  async sealedGolemOf(sourceHash: string): Promise<string | undefined> {
+    return (this.#q.sealedOf.get(sourceHash) as { sealed_golem: string } | undefined)?.sealed_golem;
   }
 }

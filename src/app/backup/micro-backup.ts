@@ -7,6 +7,7 @@ import { SqliteAuditLog } from "../../adapters/sqlite/sqlite-audit-log.js";
 import { backupTables, countRows, rowInserter, tableRows } from "../../adapters/sqlite/sqlite-backup.js";
 import { systemClock } from "../../core/platform/clock.js";
 import { initCrypto, newId } from "../../core/platform/crypto.js";
+import { SECRET_KEY_FILE } from "../secret-key.js";
 import { DATABASE_FILE } from "../storage.js";
 import { VERSION } from "../version.js";
 import { BackupError, type BackupRow, BackupWriter, FILE_CHUNK_BYTES, readBackup, type SectionHeader } from "./archive.js";
@@ -21,9 +22,16 @@ const NOT_COPIED = new Set([DATABASE_FILE, `${DATABASE_FILE}-wal`, `${DATABASE_F
  * the backup, and none is half in), while the server keeps writing to the WAL. Then the files:
  * blobs (content-addressed, immutable, so a copy made later is still the content the snapshot
  * names), cold stream archives, the server's secrets. The vector cache is not copied: a server
- * rebuilds it from the entries.
+ * rebuilds it from the entries. `STYX_SECRET_KEY`'s file is copied only `withSecrets` (SPEC §3:
+ * without it, the backup links no source hash to a golem; the restored store then needs the
+ * key in STYX_SECRET_KEY).
  */
-export async function backupMicro(dataDir: string, file: string, progress: Progress): Promise<BackupReport> {
+export async function backupMicro(
+  dataDir: string,
+  file: string,
+  progress: Progress,
+  opts: { readonly withSecrets?: boolean } = {},
+): Promise<BackupReport> {
   const dir = resolve(dataDir);
   const dbFile = join(dir, DATABASE_FILE);
   if (!existsSync(dbFile)) throw new BackupError(`no database at ${dbFile} (is --data-dir / STYX_DATA_DIR the server's?)`);
@@ -35,7 +43,7 @@ export async function backupMicro(dataDir: string, file: string, progress: Progr
     db.exec("BEGIN");
     const schema = schemaVersion(db);
     const tables = backupTables(db).map((t) => ({ ...t, rows: countRows(db, t) }));
-    const files = await listFiles(dir);
+    const files = (await listFiles(dir)).filter((f) => opts.withSecrets || f.rel !== SECRET_KEY_FILE);
     const total = tables.reduce((n, t) => n + t.rows, 0) + files.reduce((n, f) => n + f.chunks, 0);
     progress.start("backup", total);
     writer = await BackupWriter.create(file, { profile: "micro", schema, styx: VERSION, created_at: new Date().toISOString() });

@@ -2,6 +2,7 @@ import type { EventBus } from "../fabric/event-bus.js";
 import { userStream } from "../fabric/streams.js";
 import type { Golem } from "../identity/types.js";
 import type { Clock } from "../platform/clock.js";
+import type { SealedBox } from "../platform/sealed-box.js";
 
 /** Every achievement (SPEC §8) with its title and the rule that unlocks it. */
 export const ACHIEVEMENTS = {
@@ -47,15 +48,18 @@ export interface Unlocked {
 }
 
 /**
- * Unlocked achievements, and the directory from anonymous source hashes back to golems that
- * lets an edge's or a deposit's first publisher be credited without the field storing ids.
- * Obligations: `unlock` is atomic and true only the first time for a (golem, code).
+ * Unlocked achievements, and the sealed source directory: per anonymous source hash, the golem
+ * id sealed under a key derived from STYX_SECRET_KEY (the store only ever sees the sealed
+ * text), which lets an edge's or a deposit's first publisher be credited without the field
+ * storing ids and without a copy of the database linking a hash to a golem.
+ * Obligations: `unlock` is atomic and true only the first time for a (golem, code);
+ * `rememberSource` keeps the first sealed value of a hash.
  */
 export interface AchievementStore {
   unlock(golemId: string, code: AchievementCode, at: number): Promise<boolean>;
   list(golemId: string): Promise<Unlocked[]>;
-  rememberSource(sourceHash: string, golemId: string): Promise<void>;
-  golemOfSource(sourceHash: string): Promise<string | undefined>;
+  rememberSource(sourceHash: string, sealedGolem: string): Promise<void>;
+  sealedGolemOf(sourceHash: string): Promise<string | undefined>;
 }
 
 /** Bound of the in-memory set of known unlocks (it only saves store round trips). */
@@ -69,8 +73,12 @@ export class AchievementService {
   readonly #known = new Set<string>();
   readonly #sources = new Set<string>();
 
-  constructor(deps: { store: AchievementStore; bus: EventBus; clock: Clock }) {
+  readonly #box: SealedBox;
+
+  /** `box` seals the source directory's golem ids (SealedBox of purpose `source-directory`). */
+  constructor(deps: { store: AchievementStore; bus: EventBus; clock: Clock; box: SealedBox }) {
     this.#store = deps.store;
+    this.#box = deps.box;
     this.#bus = deps.bus;
     this.#clock = deps.clock;
   }
@@ -100,15 +108,17 @@ export class AchievementService {
     return this.#store.list(golemId);
   }
 
-  /** Records which golem a source hash stands for (first time only per process). */
+  /** Records which golem a source hash stands for, sealed and bound to the hash (first time only per process). */
   async remember(sourceHash: string, golemId: string): Promise<void> {
     if (this.#sources.has(sourceHash)) return;
-    await this.#store.rememberSource(sourceHash, golemId);
+    await this.#store.rememberSource(sourceHash, await this.#box.seal(golemId, sourceHash));
     if (this.#sources.size >= KNOWN_MAX) this.#sources.clear();
     this.#sources.add(sourceHash);
   }
 
-  golemOfSource(sourceHash: string): Promise<string | undefined> {
-    return this.#store.golemOfSource(sourceHash);
+  /** The golem a source hash stands for, when it was remembered under this key (a sealed value that does not open is nobody). */
+  async golemOfSource(sourceHash: string): Promise<string | undefined> {
+    const sealed = await this.#store.sealedGolemOf(sourceHash);
+    return sealed === undefined ? undefined : this.#box.unseal(sealed, sourceHash);
   }
 }

@@ -1,7 +1,7 @@
 import type { Golem } from "../identity/types.js";
-import { sourceHash } from "../knowledge/anonymize.js";
 import type { Clock } from "../platform/clock.js";
 import { newId } from "../platform/crypto.js";
+import { golemSourceHash, type SecretKey } from "../platform/secret-key.js";
 import type { PublicPipeline } from "../privacy/public-pipeline.js";
 import { type CausalEdge, type CausalStore, type Direction, type DiscoverFilter, type PublishOutcome, strengthBucket } from "./causal.js";
 
@@ -25,14 +25,14 @@ export type PublishListener = (golem: Golem, edge: CausalEdge, outcome: PublishO
 export class CausalService {
   readonly #store: CausalStore;
   readonly #clock: Clock;
-  readonly #salt: string;
+  readonly #key: SecretKey;
   readonly #pipeline: PublicPipeline;
   readonly #listeners: PublishListener[] = [];
 
-  constructor(deps: { store: CausalStore; clock: Clock; salt: string; pipeline: PublicPipeline }) {
+  constructor(deps: { store: CausalStore; clock: Clock; key: SecretKey; pipeline: PublicPipeline }) {
     this.#store = deps.store;
     this.#clock = deps.clock;
-    this.#salt = deps.salt;
+    this.#key = deps.key;
     this.#pipeline = deps.pipeline;
   }
 
@@ -57,7 +57,7 @@ export class CausalService {
         lagTicks: input.lagTicks,
         evidenceCount: input.evidenceCount,
         confidence: input.confidence,
-        publisherHash: sourceHash(golem.id, this.#salt),
+        publisherHash: golemSourceHash(this.#key, golem.id),
       },
       this.#clock.now(),
     );

@@ -1,9 +1,9 @@
 import type { EventBus } from "../fabric/event-bus.js";
 import { domainStream } from "../fabric/streams.js";
 import type { Golem } from "../identity/types.js";
-import { sourceHash } from "../knowledge/anonymize.js";
 import type { Clock } from "../platform/clock.js";
 import { newId } from "../platform/crypto.js";
+import { golemSourceHash, type SecretKey } from "../platform/secret-key.js";
 import type { PublicPipeline } from "../privacy/public-pipeline.js";
 import {
   currentIntensity,
@@ -66,15 +66,15 @@ export class PheromoneService {
   readonly #store: PheromoneStore;
   readonly #bus: EventBus;
   readonly #clock: Clock;
-  readonly #salt: string;
+  readonly #key: SecretKey;
   readonly #pipeline: PublicPipeline;
   readonly #listeners: DepositListener[] = [];
 
-  constructor(deps: { store: PheromoneStore; bus: EventBus; clock: Clock; salt: string; pipeline: PublicPipeline }) {
+  constructor(deps: { store: PheromoneStore; bus: EventBus; clock: Clock; key: SecretKey; pipeline: PublicPipeline }) {
     this.#store = deps.store;
     this.#bus = deps.bus;
     this.#clock = deps.clock;
-    this.#salt = deps.salt;
+    this.#key = deps.key;
     this.#pipeline = deps.pipeline;
   }
 
@@ -83,9 +83,9 @@ export class PheromoneService {
     this.#listeners.push(listener);
   }
 
-  /** The anonymous source hash of a golem (what the field stores instead of its id). */
+  /** The anonymous source hash of a golem (what the field stores instead of its id): its keyed hash (SPEC §3). */
   sourceOf(golemId: string): string {
-    return sourceHash(golemId, this.#salt);
+    return golemSourceHash(this.#key, golemId);
   }
 
   /**

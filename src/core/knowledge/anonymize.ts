@@ -1,12 +1,7 @@
-import { sha256Hex } from "../platform/crypto.js";
+import { golemSourceHash, type SecretKey } from "../platform/secret-key.js";
 import type { PublicPipeline } from "../privacy/public-pipeline.js";
 import { PUBLIC_TIME_RESOLUTION_MS, publicTime } from "../privacy/public-pipeline.js";
 import type { Entry, LetheCandidate } from "./types.js";
-
-/** The public stand-in for a golem: first 12 bytes of SHA-256(golem_id + salt), hex. */
-export function sourceHash(golemId: string, salt: string): string {
-  return sha256Hex(golemId + salt).slice(0, 24);
-}
 
 /** Rounds a time down to the hour (the resolution of public lethe times). */
 export function roundToHour(ms: number): number {
@@ -16,12 +11,12 @@ export function roundToHour(ms: number): number {
 /**
  * The anonymized lethe candidate of an entry (SPEC §4.2), made by the public pipeline: no user
  * or golem id, domain and regime in the closed grammar, scrubbed text and metadata, the hour
- * instead of the time, confidence halved, the golem as a salted hash. Undefined when a
- * structural field may not be published (the entry keeps its private copies).
+ * instead of the time, confidence halved, the golem as its keyed source hash (SPEC §3).
+ * Undefined when a structural field may not be published (the entry keeps its private copies).
  */
 export async function anonymizeEntry(
   entry: Entry,
-  ctx: { pipeline: PublicPipeline; salt: string; id: string; dueAt: number },
+  ctx: { pipeline: PublicPipeline; key: SecretKey; id: string; dueAt: number },
 ): Promise<LetheCandidate | undefined> {
   const writer = { userId: entry.userId };
   const domain = entry.domain === null ? undefined : ctx.pipeline.token(entry.domain, writer);
@@ -38,7 +33,7 @@ export async function anonymizeEntry(
     confidence: entry.confidence * 0.5,
     isBloodstain: entry.isBloodstain,
     metadata: ctx.pipeline.metadata(entry.metadata, writer),
-    source: sourceHash(entry.golemId, ctx.salt),
+    source: golemSourceHash(ctx.key, entry.golemId),
     createdAt: roundToHour(entry.createdAt),
   };
 }

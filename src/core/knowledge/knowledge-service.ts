@@ -3,6 +3,7 @@ import type { BlobStore } from "../platform/blob-store.js";
 import type { Clock } from "../platform/clock.js";
 import { blake3Hex, newId } from "../platform/crypto.js";
 import { StyxError } from "../platform/errors.js";
+import type { SecretKey } from "../platform/secret-key.js";
 import type { PublicPipeline } from "../privacy/public-pipeline.js";
 import { anonymizeEntry } from "./anonymize.js";
 import type { Embedder } from "./embedder.js";
@@ -61,8 +62,8 @@ export interface KnowledgeDeps {
   readonly dimensions: number;
   /** Lethe delay range in ms. */
   readonly letheDelay: { readonly minMs: number; readonly maxMs: number };
-  /** Secret salt of the anonymous source hashes. */
-  readonly salt: string;
+  /** STYX_SECRET_KEY: the key of the anonymous source hashes. */
+  readonly key: SecretKey;
   /** The public pipeline that makes lethe copies. */
   readonly pipeline: PublicPipeline;
   /** Uniform random in [0, 1); injectable for tests. */
@@ -211,7 +212,7 @@ export class KnowledgeService {
       { kind: "golem", value: input.golem.id, userId: owner },
       ...[input.golem.walletAddress, ...identifiers].flatMap((w) => (w ? [{ kind: "wallet" as const, value: w, userId: owner }] : [])),
     ]);
-    const lethe = await anonymizeEntry({ ...entry, seq: 0 }, { pipeline: d.pipeline, salt: d.salt, id: newId("lth"), dueAt: letheAt });
+    const lethe = await anonymizeEntry({ ...entry, seq: 0 }, { pipeline: d.pipeline, key: d.key, id: newId("lth"), dueAt: letheAt });
     return lethe ? { entry, lethe, refused: false } : { entry: { ...entry, letheAt: null }, lethe: undefined, refused: true };
   }
 

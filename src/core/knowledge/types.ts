@@ -74,7 +74,7 @@ export interface LetheEntry {
   readonly isBloodstain: boolean;
   /** Allow-listed, scrubbed structured fields only. */
   readonly metadata: Record<string, unknown>;
-  /** Truncated salted hashes of the golems that published or confirmed it. */
+  /** Keyed source hashes (SPEC §3) of the golems that published or confirmed it. */
   readonly sources: readonly string[];
   /** Source confidences of every confirmation (the first publication included), for the variance rule. */
   readonly confirmationConfidences: readonly number[];

@@ -35,11 +35,11 @@ export function sha256Hex(data: string | Uint8Array): string {
   return h.digest("hex");
 }
 
-/** HMAC-SHA256 (RFC 2104) of a UTF-8 message under a UTF-8 key, as lowercase hex. */
-export function hmacSha256Hex(key: string, message: string): string {
+/** HMAC-SHA256 (RFC 2104) of a UTF-8 message under a key (UTF-8 text or raw bytes), as lowercase hex. */
+export function hmacSha256Hex(key: string | Uint8Array, message: string | Uint8Array): string {
   const h = ready(sha256);
   const block = 64;
-  let k = new TextEncoder().encode(key);
+  let k = typeof key === "string" ? new TextEncoder().encode(key) : key;
   if (k.length > block) k = Uint8Array.from(Buffer.from(sha256Hex(k), "hex"));
   const ipad = new Uint8Array(block).fill(0x36);
   const opad = new Uint8Array(block).fill(0x5c);

@@ -333,6 +333,7 @@ describe("deploy/ artifacts", () => {
     assert.match(fly, /\[\[http_service\.checks\]\][^[]*path\s*=\s*"\/v1\/styx\/health"/, "health check path");
     assert.match(fly, /^\s*STYX_PROFILE\s*=\s*"macro"/m, "macro profile");
     assert.match(fly, /^\s*release_command\s*=\s*"migrate"/m, "migrates on release");
+    assert.match(fly, /fly secrets set [^\n]*STYX_SECRET_KEY=/, "STYX_SECRET_KEY is set as a secret (required on a macronode)");
   });
 
   it("nomad: native service discovery, checks on /readyz and /v1/styx/health, port 8080", () => {
@@ -353,5 +354,6 @@ describe("deploy/ artifacts", () => {
     assert.match(hcl, /args\s*=\s*\["migrate"\]/, "a migrate task");
     assert.match(hcl, /hook\s*=\s*"prestart"/, "migrate runs before the gateway");
     assert.match(hcl, /STYX_PROFILE\s*=\s*"macro"/, "macro profile");
+    assert.match(hcl, /nomad var put [^\n]*STYX_SECRET_KEY=/, "STYX_SECRET_KEY comes from Nomad Variables (required on a macronode)");
   });
 });

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { anonymizeEntry, roundToHour, sourceHash } from "../../../src/core/knowledge/anonymize.js";
+import { anonymizeEntry, roundToHour } from "../../../src/core/knowledge/anonymize.js";
 import { reachesClade, reachesLethe } from "../../../src/core/knowledge/gates.js";
 import { isEstablished, isFlagged } from "../../../src/core/knowledge/query.js";
 import { collapseDuplicates, layerWeight, mortalScore, provenance, quality, temporal } from "../../../src/core/knowledge/scoring.js";
 import type { Entry, LetheEntry } from "../../../src/core/knowledge/types.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
+import { golemSourceHash, SecretKey } from "../../../src/core/platform/secret-key.js";
 import { IdentifierDirectory } from "../../../src/core/privacy/directory.js";
 import { PublicPipeline } from "../../../src/core/privacy/public-pipeline.js";
 
@@ -70,17 +71,18 @@ describe("lethe anonymization", () => {
       letheAt: null,
       idempotencyKey: null,
     } satisfies Entry;
+    const key = SecretKey.fromBase64(Buffer.alloc(32, 7).toString("base64"));
     const pipeline = pipelineKnowing([
       ["alice", "alice"],
       ["g1", "alice"],
     ]);
-    const c = await anonymizeEntry(entry, { pipeline, salt: "s", id: "l1", dueAt: 0 });
+    const c = await anonymizeEntry(entry, { pipeline, key, id: "l1", dueAt: 0 });
     assert.ok(c);
     assert.equal(c.content, "[id] says hi");
     assert.equal(c.confidence, 0.4);
     assert.equal(c.createdAt, Date.UTC(2026, 0, 1, 13));
     assert.equal(c.createdAt, roundToHour(entry.createdAt));
-    assert.equal(c.source, sourceHash("g1", "s"));
+    assert.equal(c.source, golemSourceHash(key, "g1"));
     assert.match(c.source, /^[0-9a-f]{24}$/);
     // Metadata keeps allow-listed keys whose values are public tokens: the identifier and the email are gone.
     assert.deepEqual(c.metadata, { tags: ["x"], asset: "eth" });
@@ -91,15 +93,26 @@ describe("lethe anonymization", () => {
     const pipeline = pipelineKnowing([["carol-trader-7", "carol"]]);
     const base = { userId: "carol", golemId: "g", content: "x", metadata: {}, createdAt: 0, confidence: 0.9 } as unknown as Entry;
     assert.equal(
-      await anonymizeEntry({ ...base, domain: "carol-trader-7", regime: null }, { pipeline, salt: "s", id: "l", dueAt: 0 }),
+      await anonymizeEntry(
+        { ...base, domain: "carol-trader-7", regime: null },
+        { pipeline, key: SecretKey.fromBase64(Buffer.alloc(32, 7).toString("base64")), id: "l", dueAt: 0 },
+      ),
       undefined,
     );
     assert.equal(
-      await anonymizeEntry({ ...base, domain: "defi", regime: "Has Space" }, { pipeline, salt: "s", id: "l", dueAt: 0 }),
+      await anonymizeEntry(
+        { ...base, domain: "defi", regime: "Has Space" },
+        { pipeline, key: SecretKey.fromBase64(Buffer.alloc(32, 7).toString("base64")), id: "l", dueAt: 0 },
+      ),
       undefined,
     );
     assert.equal(
-      (await anonymizeEntry({ ...base, domain: "DeFi", regime: "BULL" }, { pipeline, salt: "s", id: "l", dueAt: 0 }))?.regime,
+      (
+        await anonymizeEntry(
+          { ...base, domain: "DeFi", regime: "BULL" },
+          { pipeline, key: SecretKey.fromBase64(Buffer.alloc(32, 7).toString("base64")), id: "l", dueAt: 0 },
+        )
+      )?.regime,
       "bull",
     );
   });
