@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { ViemSignatureVerifier } from "../adapters/evm/viem-signature-verifier.js";
+import { OpenAiGeneralizer } from "../adapters/http/openai-generalizer.js";
 import type { Config } from "../config/load.js";
 import type { EventBus } from "../core/fabric/event-bus.js";
 import { streamKind } from "../core/fabric/streams.js";
@@ -11,6 +12,7 @@ import type { AuditLog } from "../core/platform/audit.js";
 import { type Clock, systemClock } from "../core/platform/clock.js";
 import { base64url, initCrypto, randomBytes } from "../core/platform/crypto.js";
 import type { Signals } from "../core/platform/signals.js";
+import type { TextGeneralizer } from "../core/privacy/public-pipeline.js";
 import { createServer } from "../server/app.js";
 import { LoadMonitor } from "../server/load-monitor.js";
 import { Metrics } from "../server/metrics.js";
@@ -97,7 +99,15 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
     });
     const identityStore = cached ?? storage.identity;
     // Every identifier of the instance, kept for the public pipeline (learnt as created, here or by signal).
-    const privacy = buildPrivacy({ identity: storage.identity, clock, signals, warn: (msg, err) => app?.log.warn({ err }, msg) });
+    const privacy = buildPrivacy({
+      identity: storage.identity,
+      clock,
+      signals,
+      generalizer: anonymizerOf(config, (reason) =>
+        app?.log.warn({ reason }, "the anonymizer endpoint was not used; lethe text stays as scrubbed"),
+      ),
+      warn: (msg, err) => app?.log.warn({ err }, msg),
+    });
     await privacy.start();
     const tenancy = new Tenancy({ identity: identityStore, audit: storage.audit });
     const identity = new IdentityService({ store: identityStore, audit: storage.audit, clock, onIdentifiers: privacy.report });
@@ -316,4 +326,17 @@ const WAKE_TOPIC = "task-wake";
 /** A server secret of this Styx (challenge key): see SecretStore. */
 async function storedSecret(storage: Storage, name: string): Promise<string> {
   return (await storage.secrets.loadOrCreate(name, () => base64url(randomBytes(32)))).value;
+}
+
+/** The optional generalizer of lethe text (SPEC §4.2 step 8), when STYX_ANONYMIZER_URL is set. Its failures are logged by reason, never with the text. */
+function anonymizerOf(config: Config, onFailure: (reason: string) => void): TextGeneralizer | undefined {
+  const a = config.anonymizer;
+  if (!a.url) return undefined;
+  return new OpenAiGeneralizer({
+    url: a.url,
+    timeoutMs: a.timeoutMs,
+    onFailure,
+    ...(a.model ? { model: a.model } : {}),
+    ...(a.apiKey ? { apiKey: a.apiKey } : {}),
+  });
 }

@@ -47,6 +47,11 @@ export async function doctor(argv: string[]): Promise<number> {
       }
     }
     if (config.embedderUrl) findings.push(await reach("embedder", config.embedderUrl));
+    if (config.anonymizer.url) {
+      // Optional stage: unreachable, lethe text stays as deterministically scrubbed (a warning, not a failure).
+      const f = await reach("anonymizer", config.anonymizer.url);
+      findings.push(f.level === "fail" ? { ...f, level: "warn", detail: `${f.detail}; lethe text stays as scrubbed` } : f);
+    }
   }
   for (const f of findings) console.log(`${f.level.toUpperCase().padEnd(4)}  ${f.what.padEnd(10)} ${f.detail}`);
   const failed = findings.filter((f) => f.level === "fail").length;

@@ -32,6 +32,13 @@ export interface Config {
   readonly embedderUrl: string | undefined;
   readonly embedderModel: string | undefined;
   readonly embedderApiKey: string | undefined;
+  /** The optional last stage of the anonymizer (SPEC §4.2 step 8); off while `url` is undefined. */
+  readonly anonymizer: {
+    readonly url: string | undefined;
+    readonly model: string | undefined;
+    readonly apiKey: string | undefined;
+    readonly timeoutMs: number;
+  };
   readonly letheDelay: { readonly minMs: number; readonly maxMs: number };
   readonly pricing: boolean;
   readonly rateLimit: BucketSpec;
@@ -130,6 +137,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     embedderUrl: r.STYX_EMBEDDER_URL,
     embedderModel: r.STYX_EMBEDDER_MODEL,
     embedderApiKey: r.STYX_EMBEDDER_API_KEY,
+    anonymizer: {
+      url: r.STYX_ANONYMIZER_URL,
+      model: r.STYX_ANONYMIZER_MODEL,
+      apiKey: r.STYX_ANONYMIZER_API_KEY,
+      timeoutMs: r.STYX_ANONYMIZER_TIMEOUT,
+    },
     letheDelay: r.STYX_LETHE_DELAY,
     pricing: r.STYX_PRICING,
     rateLimit: r.STYX_RATE_LIMIT,

@@ -63,6 +63,17 @@ export const SETTINGS = {
   STYX_EMBEDDER_URL: { parse: parseUrl(["http", "https"]), doc: "Optional OpenAI-compatible embeddings endpoint." },
   STYX_EMBEDDER_MODEL: { parse: parseString, doc: "Model name sent to the embeddings endpoint (default text-embedding-3-small)." },
   STYX_EMBEDDER_API_KEY: { parse: parseString, doc: "Bearer key for the embeddings endpoint.", secret: true },
+  STYX_ANONYMIZER_URL: {
+    parse: parseUrl(["http", "https"]),
+    doc: "Optional OpenAI-compatible chat endpoint (`…/v1/chat/completions`) that generalizes already-scrubbed lethe text; its answer is scrubbed again, and on error or timeout the deterministic text stands (docs/privacy.md). Unset: off.",
+  },
+  STYX_ANONYMIZER_MODEL: { parse: parseString, doc: "Model name sent to the anonymizer endpoint (default gpt-4o-mini)." },
+  STYX_ANONYMIZER_API_KEY: { parse: parseString, doc: "Bearer key for the anonymizer endpoint.", secret: true },
+  STYX_ANONYMIZER_TIMEOUT: {
+    parse: parseDurationIn(100, 120_000),
+    default: "10s",
+    doc: "Budget of one anonymizer request; a lethe write waits at most this long for it, then keeps the deterministic text.",
+  },
   STYX_LETHE_DELAY: { parse: parseDurationRange, default: "1h-6h", doc: "Lethe publication delay range `<min>-<max>` (ms, s, m, h)." },
   STYX_PRICING: { parse: parseBool, default: "0", doc: "x402 pricing on/off." },
   STYX_RATE_LIMIT: { parse: parseRate, default: "50/s:100", doc: "Per-identity token bucket: rate/s:burst." },

@@ -1,5 +1,6 @@
 import { type Embedder, normalize } from "../../core/knowledge/embedder.js";
 import { type ErrorCode, StyxError } from "../../core/platform/errors.js";
+import { isRecord, isTimeout, jsonHeaders, networkCode, openAiEndpoint, upstreamReason } from "./openai-protocol.js";
 
 const EMBEDDER_FAILED = "STYX_EMBEDDER_FAILED" satisfies ErrorCode;
 
@@ -30,28 +31,11 @@ export interface OpenAiEmbedderOptions {
 }
 
 /**
- * Resolves STYX_EMBEDDER_URL to the embeddings endpoint. Rule, after trailing slashes are dropped:
- * a path ending in `/embeddings` is used as given; a path ending in a version segment (`/v1`,
- * `/v2`…) gets `/embeddings`; anything else (a bare origin, a proxy prefix) gets `/v1/embeddings`.
- * So `http://h:8080`, `http://h:8080/` and `http://h:8080/v1` all resolve to
- * `http://h:8080/v1/embeddings`. The query string is kept. Throws on a non-http(s) URL or one
- * carrying user:password (pass the key as `apiKey`).
+ * Resolves STYX_EMBEDDER_URL to the embeddings endpoint (the rule of `openAiEndpoint`):
+ * `http://h:8080`, `http://h:8080/` and `http://h:8080/v1` all give `http://h:8080/v1/embeddings`.
  */
 export function embeddingsEndpoint(base: string): string {
-  let u: URL;
-  try {
-    u = new URL(base.trim());
-  } catch {
-    throw new Error("The embedder URL is not a valid URL.");
-  }
-  if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error("The embedder URL must use http or https.");
-  if (u.username !== "" || u.password !== "") throw new Error("The embedder URL must not carry credentials; use the API key.");
-  const path = u.pathname.replace(/\/+$/, "");
-  if (/\/embeddings$/.test(path)) u.pathname = path;
-  else if (/\/v\d+$/.test(path)) u.pathname = `${path}/embeddings`;
-  else u.pathname = `${path}/v1/embeddings`;
-  u.hash = "";
-  return u.toString();
+  return openAiEndpoint(base, "embeddings", "embedder");
 }
 
 type Attempt = { ok: true; payload: unknown } | { ok: false; error: StyxError; retry: boolean; waitMs: number };
@@ -107,8 +91,7 @@ export class OpenAiEmbedder implements Embedder {
 
   /** One HTTP attempt; never throws. */
   async #post(body: string): Promise<Attempt> {
-    const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json" };
-    if (this.#apiKey !== undefined) headers.authorization = `Bearer ${this.#apiKey}`;
+    const headers = jsonHeaders(this.#apiKey);
     let res: Response;
     let text: string;
     try {
@@ -171,36 +154,6 @@ export class OpenAiEmbedder implements Embedder {
 function positiveInt(n: number, name: string): number {
   if (!Number.isSafeInteger(n) || n < 1) throw new Error(`The embedder option ${name} must be a positive integer.`);
   return n;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function isTimeout(err: unknown): boolean {
-  return isRecord(err) && (err.name === "TimeoutError" || (err as { cause?: { name?: unknown } }).cause?.name === "TimeoutError");
-}
-
-/** The system error code under fetch's "fetch failed" (ECONNREFUSED, ECONNRESET…), if any. */
-function networkCode(err: unknown): string | undefined {
-  const code = (err as { cause?: { code?: unknown } } | undefined)?.cause?.code;
-  return typeof code === "string" && /^[A-Z0-9_]{1,40}$/.test(code) ? code : undefined;
-}
-
-/**
- * The machine-readable `error.code` (else `error.type`) of an OpenAI-style error body. The
- * free-text `error.message` is never used: upstreams quote (parts of) the API key in it.
- */
-function upstreamReason(text: string): string | undefined {
-  try {
-    const body: unknown = JSON.parse(text);
-    const error = isRecord(body) ? body.error : undefined;
-    if (!isRecord(error)) return undefined;
-    const reason = typeof error.code === "string" ? error.code : error.type;
-    return typeof reason === "string" && /^[A-Za-z0-9_.-]{1,64}$/.test(reason) ? reason : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function retryWait(header: string | null): number {

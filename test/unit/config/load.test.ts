@@ -42,6 +42,19 @@ describe("loadConfig", () => {
     );
   });
 
+  it("leaves the anonymizer endpoint off unless STYX_ANONYMIZER_URL is an http(s) URL", () => {
+    assert.deepEqual(loadConfig({}).anonymizer, { url: undefined, model: undefined, apiKey: undefined, timeoutMs: 10_000 });
+    const c = loadConfig({
+      STYX_ANONYMIZER_URL: "http://127.0.0.1:11434/v1",
+      STYX_ANONYMIZER_MODEL: "llama3.1:8b",
+      STYX_ANONYMIZER_API_KEY: "sk-anon-key",
+      STYX_ANONYMIZER_TIMEOUT: "2s",
+    });
+    assert.deepEqual(c.anonymizer, { url: "http://127.0.0.1:11434/v1", model: "llama3.1:8b", apiKey: "sk-anon-key", timeoutMs: 2000 });
+    assert.throws(() => loadConfig({ STYX_ANONYMIZER_URL: "ftp://h/v1" }), /STYX_ANONYMIZER_URL/);
+    assert.throws(() => loadConfig({ STYX_ANONYMIZER_TIMEOUT: "10m" }), /STYX_ANONYMIZER_TIMEOUT/);
+  });
+
   it("applies file, then environment, then overrides", () => {
     const dir = mkdtempSync(join(tmpdir(), "styx-cfg-"));
     const file = join(dir, "styx.json");
