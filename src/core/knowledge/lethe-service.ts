@@ -27,9 +27,15 @@ export class LetheService {
   readonly #vectors: VectorSearch;
   readonly #bus: EventBus;
   readonly #clock: Clock;
-  readonly #pipeline: Pick<PublicPipeline, "rescrub">;
+  readonly #pipeline: Pick<PublicPipeline, "publishable">;
 
-  constructor(deps: { store: EntryStore; vectors: VectorSearch; bus: EventBus; clock: Clock; pipeline: Pick<PublicPipeline, "rescrub"> }) {
+  constructor(deps: {
+    store: EntryStore;
+    vectors: VectorSearch;
+    bus: EventBus;
+    clock: Clock;
+    pipeline: Pick<PublicPipeline, "publishable">;
+  }) {
     this.#store = deps.store;
     this.#vectors = deps.vectors;
     this.#bus = deps.bus;
@@ -59,8 +65,9 @@ export class LetheService {
   }
 
   async #publishOne(queued: LetheCandidate, now: number): Promise<"published" | "reinforced" | "gone"> {
-    // Scrubbed when queued; matched again here against identifiers created since (another gateway's, a late signal).
-    const c = { ...queued, content: await this.#pipeline.rescrub(queued.content) };
+    // Scrubbed when queued; matched again here against identifiers created since (another gateway's, a late signal),
+    // and generalized when a generalizer is configured.
+    const c = { ...queued, content: await this.#pipeline.publishable(queued.content) };
     const hash = blake3Hex(c.content);
     const twin = (await this.#store.findLetheByHash(c.domain, hash)) ?? (await this.#nearest(c));
     if (twin) {

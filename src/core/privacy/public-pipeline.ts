@@ -55,9 +55,24 @@ export class PublicPipeline {
     this.#directory.add(ids);
   }
 
-  /** Free text for a public copy: scrubbed, paced on the event loop, then (optionally) generalized and scrubbed again. */
-  async text(text: string, writer: Writer): Promise<string> {
-    const scrubbed = await runPaced(scrubSteps(text, this.#directory, writer), this.#pause);
+  /** Free text for a public copy: scrubbed deterministically, paced on the event loop (what a lethe candidate stores). */
+  text(text: string, writer: Writer): Promise<string> {
+    return runPaced(scrubSteps(text, this.#directory, writer), this.#pause);
+  }
+
+  /** Text scrubbed earlier, matched again against the identifiers known now (idempotent). */
+  rescrub(text: string): Promise<string> {
+    return runPaced(identifierSteps(text, this.#directory, { userId: null }), this.#pause);
+  }
+
+  /**
+   * The text a lethe copy is published with: `rescrub`, then — when a generalizer is
+   * configured — its rewrite, scrubbed again in full and never trusted; on its failure (or an
+   * empty answer) the deterministic text. Runs at publication, so writes never wait for the
+   * model and the endpoint only sees text whose publication is due.
+   */
+  async publishable(text: string): Promise<string> {
+    const scrubbed = await this.rescrub(text);
     if (!this.#generalizer || scrubbed.length === 0) return scrubbed;
     let general: string | undefined;
     try {
@@ -66,12 +81,7 @@ export class PublicPipeline {
       general = undefined;
     }
     if (general === undefined || general.trim().length === 0) return scrubbed;
-    return runPaced(scrubSteps(general, this.#directory, writer), this.#pause);
-  }
-
-  /** Text scrubbed earlier, matched again against the identifiers known now (idempotent). */
-  rescrub(text: string): Promise<string> {
-    return runPaced(identifierSteps(text, this.#directory, { userId: null }), this.#pause);
+    return runPaced(scrubSteps(general, this.#directory, { userId: null }), this.#pause);
   }
 
   /** A structural value, normalized, or undefined when it may not be published (see publicToken). */
