@@ -1,5 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { invalid, listenOnLoopback, readBody, send } from "./fake-openai-http.js";
 
 /** A chat message as the OpenAI chat completions protocol sends it. */
 export interface ChatMessage {
@@ -47,21 +47,6 @@ export interface FakeChat {
 /** The last user message of a request (the text an anonymizer asks about). */
 export function lastUserText(req: ChatRequest): string {
   return [...req.body.messages].reverse().find((m) => m.role === "user")?.content ?? "";
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  if (res.destroyed) return;
-  res.writeHead(status, { "content-type": "application/json" }).end(typeof body === "string" ? body : JSON.stringify(body));
-}
-
-function invalid(res: ServerResponse, message: string, param: string | null = null): void {
-  send(res, 400, { error: { message, type: "invalid_request_error", param, code: null } });
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 function isMessage(m: unknown): m is ChatMessage {
@@ -147,21 +132,16 @@ export async function startFakeChat(opts: FakeChatOptions = {}): Promise<FakeCha
       () => req.socket.destroy(),
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const listening = await listenOnLoopback(server);
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: listening.url,
     received,
     setAnswer(next) {
       decide = next;
     },
     close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await listening.close();
     },
   };
 }

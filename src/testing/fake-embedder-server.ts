@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { invalid, listenOnLoopback, readBody, send } from "./fake-openai-http.js";
 
 /** Options of `startFakeEmbedder`. */
 export interface FakeEmbedderOptions {
@@ -66,21 +66,6 @@ export function fakeEmbedding(text: string, dimensions: number): number[] {
     norm = 1;
   }
   return v.map((x) => x / norm);
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  if (res.destroyed) return;
-  res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
-}
-
-function invalid(res: ServerResponse, message: string): void {
-  send(res, 400, { error: { message, type: "invalid_request_error", param: null, code: null } });
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 /** Starts a real HTTP server speaking the OpenAI embeddings protocol (`POST /v1/embeddings`). */
@@ -155,14 +140,10 @@ export async function startFakeEmbedder(opts: FakeEmbedderOptions): Promise<Fake
       () => req.socket.destroy(),
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const listening = await listenOnLoopback(server);
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: listening.url,
     requests: () => count,
     failNext(n, status = 500) {
       for (let i = 0; i < n; i++) failures.push(status);
@@ -170,8 +151,7 @@ export async function startFakeEmbedder(opts: FakeEmbedderOptions): Promise<Fake
     close: async () => {
       for (const t of timers) clearTimeout(t);
       timers.clear();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await listening.close();
     },
   };
 }

@@ -167,10 +167,15 @@ describe("PublicPipeline with the generalizer", () => {
   });
   const pipeline = () => new PublicPipeline({ directory, pause: async () => {}, generalizer: generalizer(s.url, { timeoutMs: 300 }) });
   const writer = { userId: "privy-carol" };
+  /** What a lethe copy goes through: the deterministic scrub at write, the generalizer at publication. */
+  const published = async (text: string) => {
+    const p = pipeline();
+    return p.publishable(await p.text(text, writer));
+  };
 
   it("sends only the deterministically scrubbed text, and publishes the model's generalization", async () => {
     s.setAnswer(() => ({ content: "A funding squeeze tends to precede a liquidation cascade." }));
-    const out = await pipeline().text(`${golem} saw wallet ${wallet} squeezed on funding`, writer);
+    const out = await published(`${golem} saw wallet ${wallet} squeezed on funding`);
     assert.equal(out, "A funding squeeze tends to precede a liquidation cascade.");
     const sent = lastUserText(s.received.at(-1) ?? { headers: {}, body: { model: "", messages: [] } });
     assert.ok(!sent.toLowerCase().includes(golem) && !sent.toLowerCase().includes(wallet.toLowerCase()), sent);
@@ -178,7 +183,7 @@ describe("PublicPipeline with the generalizer", () => {
 
   it("scrubs the model's answer again: identifiers it adds do not survive", async () => {
     s.setAnswer(() => ({ content: `Golem ${golem} (wallet ${wallet.toLowerCase()}, mail c@carol.example) saw a squeeze.` }));
-    const out = await pipeline().text("a squeeze was seen", writer);
+    const out = await published("a squeeze was seen");
     for (const secret of [golem, wallet.toLowerCase(), "c@carol.example"]) assert.ok(!out.toLowerCase().includes(secret), out);
     assert.match(out, /saw a squeeze/);
   });
@@ -188,7 +193,7 @@ describe("PublicPipeline with the generalizer", () => {
     const deterministic = await new PublicPipeline({ directory, pause: async () => {} }).text(text, writer);
     for (const b of [{ status: 503 }, { hang: true }] as ChatBehaviour[]) {
       s.setAnswer(() => b);
-      assert.equal(await pipeline().text(text, writer), deterministic, JSON.stringify(b));
+      assert.equal(await published(text), deterministic, JSON.stringify(b));
     }
   });
 });
