@@ -72,7 +72,7 @@ export const SETTINGS = {
   STYX_ANONYMIZER_TIMEOUT: {
     parse: parseDurationIn(100, 120_000),
     default: "10s",
-    doc: "Budget of one anonymizer request; a lethe write waits at most this long for it, then keeps the deterministic text.",
+    doc: "Budget of one anonymizer request; the lethe publication waits at most this long for it, then keeps the deterministic text (writes never wait).",
   },
   STYX_LETHE_DELAY: { parse: parseDurationRange, default: "1h-6h", doc: "Lethe publication delay range `<min>-<max>` (ms, s, m, h)." },
   STYX_PRICING: { parse: parseBool, default: "0", doc: "x402 pricing on/off." },
