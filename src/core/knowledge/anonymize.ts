@@ -11,6 +11,23 @@ export function sourceHash(golemId: string, salt: string): string {
   return sha256Hex(golemId + salt).slice(0, 24);
 }
 
+/**
+ * The hidden source of a lethe copy: a keyed hash of the writing USER, so golems of one user
+ * count once for k-anonymity, quorum and "established" (SPEC §4.2 step 5). The one place that
+ * computes it (the STYX_SECRET_KEY HMAC replaces `sourceHash` here).
+ */
+export function letheSourceOf(userId: string, salt: string): string {
+  return sourceHash(`user:${userId}`, salt);
+}
+
+/**
+ * The id of an entry's queued lethe copy (and of the public entry it becomes), derived from the
+ * entry id by the keyed hash: a DELETE finds the queued copy again, and no column links them.
+ */
+export function letheCandidateIdOf(entryId: string, salt: string): string {
+  return `lth_${sourceHash(`lethe:${entryId}`, salt)}`;
+}
+
 /** Rounds a time down to the hour. */
 export function roundToHour(ms: number): number {
   return Math.floor(ms / HOUR) * HOUR;
@@ -78,12 +95,12 @@ export function scrubMetadata(meta: Record<string, unknown>, identifiers: readon
 
 /**
  * The anonymized lethe candidate of an entry (SPEC §4.2): no user or golem id, scrubbed text
- * and metadata, the hour instead of the time, confidence halved, the golem as a salted hash.
+ * and metadata, the hour instead of the time, confidence halved, the writing user as a keyed hash.
  */
 export function anonymizeEntry(
   entry: Entry,
   ctx: { salt: string; identifiers: readonly string[]; id: string; dueAt: number },
-): LetheCandidate {
+): Omit<LetheCandidate, "k" | "delayMs"> {
   const identifiers = [entry.userId, entry.golemId, ...ctx.identifiers];
   return {
     id: ctx.id,
@@ -96,7 +113,7 @@ export function anonymizeEntry(
     confidence: entry.confidence * 0.5,
     isBloodstain: entry.isBloodstain,
     metadata: scrubMetadata(entry.metadata, identifiers),
-    source: sourceHash(entry.golemId, ctx.salt),
+    source: letheSourceOf(entry.userId, ctx.salt),
     createdAt: roundToHour(entry.createdAt),
   };
 }

@@ -19,7 +19,9 @@ export interface PublishReport {
 /**
  * Publishes due lethe candidates (SPEC §4.2, §4.4): a near-duplicate of an existing entry in
  * the domain (same content, or cosine > 0.92) reinforces it — a confirmation when it comes from
- * another golem — otherwise it becomes a new public entry. Each emits `styx:lethe:published`.
+ * another user (sources are keyed hashes of users: a second golem of the same user only
+ * refreshes it) — otherwise it becomes a new public entry. Each emits `styx:lethe:published`.
+ * Candidates waiting for k-anonymity are never due, so they never reach this pass.
  */
 export class LetheService {
   readonly #store: EntryStore;

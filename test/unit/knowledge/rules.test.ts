@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { amountBucket, anonymizeEntry, roundToHour, scrubText, sourceHash } from "../../../src/core/knowledge/anonymize.js";
+import { amountBucket, anonymizeEntry, letheSourceOf, roundToHour, scrubText } from "../../../src/core/knowledge/anonymize.js";
 import { reachesClade, reachesLethe } from "../../../src/core/knowledge/gates.js";
 import { isEstablished, isFlagged } from "../../../src/core/knowledge/query.js";
 import { collapseDuplicates, layerWeight, mortalScore, provenance, quality, temporal } from "../../../src/core/knowledge/scoring.js";
@@ -51,7 +51,7 @@ describe("lethe anonymization", () => {
     assert.ok(out.includes("https://docs.io/page"));
   });
 
-  it("drops the owner, hashes the golem, rounds the time, halves confidence and filters metadata", () => {
+  it("drops the owner, hashes the user, rounds the time, halves confidence and filters metadata", () => {
     const entry = {
       id: "e1",
       seq: 1,
@@ -75,6 +75,7 @@ describe("lethe anonymization", () => {
       createdAt: Date.UTC(2026, 0, 1, 13, 47, 12),
       expiresAt: null,
       letheAt: null,
+      letheWaiting: false,
       idempotencyKey: null,
     } satisfies Entry;
     const c = anonymizeEntry(entry, { salt: "s", identifiers: [], id: "l1", dueAt: 0 });
@@ -82,7 +83,8 @@ describe("lethe anonymization", () => {
     assert.equal(c.confidence, 0.4);
     assert.equal(c.createdAt, Date.UTC(2026, 0, 1, 13));
     assert.equal(c.createdAt, roundToHour(entry.createdAt));
-    assert.equal(c.source, sourceHash("g1", "s"));
+    assert.equal(c.source, letheSourceOf("alice", "s"), "the source is the user: golems of one user are one source");
+    assert.notEqual(letheSourceOf("alice", "s"), letheSourceOf("bob", "s"));
     assert.match(c.source, /^[0-9a-f]{24}$/);
     assert.deepEqual(c.metadata, { tags: ["[redacted]", "x"], asset: "ETH" });
     assert.ok(!JSON.stringify(c).includes("alice") && !JSON.stringify(c).includes("g1"));
@@ -101,9 +103,9 @@ describe("lethe hygiene", () => {
     assert.equal(isFlagged(entry([1, 0.1])), true); // variance 0.2025
     assert.equal(isFlagged(entry([0.8, 0.1])), false); // variance 0.1225
   });
-  it("establishes an entry after 3 independent confirmations or one bloodstain", () => {
-    assert.equal(isEstablished(entry([0.8, 0.8, 0.8])), false);
-    assert.equal(isEstablished(entry([0.8, 0.8, 0.8, 0.8])), true);
+  it("establishes an entry held by 3 distinct sources (users) or confirmed by one bloodstain", () => {
+    assert.equal(isEstablished(entry([0.8, 0.8])), false);
+    assert.equal(isEstablished(entry([0.8, 0.8, 0.8])), true);
     assert.equal(isEstablished({ ...entry([0.8]), bloodstainConfirmed: true }), true);
   });
 });
