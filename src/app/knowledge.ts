@@ -67,6 +67,7 @@ export function buildKnowledge(opts: {
     blobs: opts.blobs,
     dimensions: config.embedDim,
     letheDelay: config.letheDelay,
+    letheK: config.letheK,
     salt: opts.salt,
     ...(opts.random ? { random: opts.random } : {}),
     // Each publication falls due within seconds: wake the publisher then (the 5-min sweep is the safety net).

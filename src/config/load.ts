@@ -28,6 +28,8 @@ export interface Config {
   readonly embedderModel: string | undefined;
   readonly embedderApiKey: string | undefined;
   readonly letheDelay: { readonly minMs: number; readonly maxMs: number };
+  /** Distinct users a domain needs before its lethe entries publish (STYX_LETHE_K; 1 = off). */
+  readonly letheK: number;
   readonly pricing: boolean;
   readonly rateLimit: BucketSpec;
   readonly ipRateLimit: BucketSpec;
@@ -125,6 +127,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     embedderModel: r.STYX_EMBEDDER_MODEL,
     embedderApiKey: r.STYX_EMBEDDER_API_KEY,
     letheDelay: r.STYX_LETHE_DELAY,
+    letheK: r.STYX_LETHE_K,
     pricing: r.STYX_PRICING,
     rateLimit: r.STYX_RATE_LIMIT,
     ipRateLimit: r.STYX_IP_RATE_LIMIT,

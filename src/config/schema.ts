@@ -58,6 +58,11 @@ export const SETTINGS = {
   STYX_EMBEDDER_MODEL: { parse: parseString, doc: "Model name sent to the embeddings endpoint (default text-embedding-3-small)." },
   STYX_EMBEDDER_API_KEY: { parse: parseString, doc: "Bearer key for the embeddings endpoint.", secret: true },
   STYX_LETHE_DELAY: { parse: parseDurationRange, default: "1h-6h", doc: "Lethe publication delay range `<min>-<max>` (ms, s, m, h)." },
+  STYX_LETHE_K: {
+    parse: parseInteger(1, 1000),
+    default: "3",
+    doc: "Distinct users a domain needs before its lethe entries publish (k-anonymity; 1 turns it off).",
+  },
   STYX_PRICING: { parse: parseBool, default: "0", doc: "x402 pricing on/off." },
   STYX_RATE_LIMIT: { parse: parseRate, default: "50/s:100", doc: "Per-identity token bucket: rate/s:burst." },
   STYX_IP_RATE_LIMIT: { parse: parseRate, default: "200/s:400", doc: "Per-IP token bucket: rate/s:burst." },

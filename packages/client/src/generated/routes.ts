@@ -325,7 +325,10 @@ export interface Routes {
     response: {
       id: string;
       namespaces: Array<string>;
+      /** When the anonymized lethe copy publishes (absent when none was queued, or while it waits) */
       lethe_at?: string;
+      /** The lethe copy is queued but its domain has fewer than STYX_LETHE_K distinct users: no publication time yet */
+      lethe?: "waiting";
     };
   };
   /** Write up to 256 entries in one transaction (all or none; each as POST /v1/styx/entries) */
@@ -364,7 +367,10 @@ export interface Routes {
       results: Array<{
         id: string;
         namespaces: Array<string>;
+        /** When the anonymized lethe copy publishes (absent when none was queued, or while it waits) */
         lethe_at?: string;
+        /** The lethe copy is queued but its domain has fewer than STYX_LETHE_K distinct users: no publication time yet */
+        lethe?: "waiting";
       }>;
     };
   };
