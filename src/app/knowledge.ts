@@ -58,7 +58,7 @@ export function buildKnowledge(opts: {
         ...(config.embedderApiKey ? { apiKey: config.embedderApiKey } : {}),
       })
     : undefined;
-  const lethe = new LetheService({ store: entries, vectors, bus: opts.bus, clock });
+  const lethe = new LetheService({ store: entries, vectors, bus: opts.bus, clock, letheK: config.letheK });
   const service = new KnowledgeService({
     store: entries,
     vectors,

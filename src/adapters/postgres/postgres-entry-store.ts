@@ -121,6 +121,15 @@ export class PostgresEntryStore implements EntryStore {
     return r?.due ?? undefined;
   }
 
+  async releaseLethe(k: number, at: number): Promise<number | undefined> {
+    const released = await this.#sql<{ due_at: number }[]>`UPDATE lethe_queue SET waiting = false, due_at = ${at} + delay_ms
+      WHERE waiting AND domain IN (
+        SELECT domain FROM lethe_writers WHERE domain IN (SELECT domain FROM lethe_queue WHERE waiting)
+        GROUP BY domain HAVING count(*) >= ${k})
+      RETURNING due_at`;
+    return earliestDue(released);
+  }
+
   async dropLethe(candidateId: string): Promise<boolean> {
     return (await this.#sql`DELETE FROM lethe_queue WHERE id = ${candidateId}`).count > 0;
   }

@@ -235,6 +235,16 @@ export class SqliteEntryStore implements EntryStore {
     return r.due ?? undefined;
   }
 
+  async releaseLethe(k: number, at: number): Promise<number | undefined> {
+    const released = this.#stmt(
+      `UPDATE lethe_queue SET waiting = 0, due_at = ? + delay_ms WHERE waiting = 1 AND domain IN (
+         SELECT domain FROM lethe_writers WHERE domain IN (SELECT domain FROM lethe_queue WHERE waiting = 1)
+         GROUP BY domain HAVING COUNT(*) >= ?)
+       RETURNING due_at`,
+    ).all(at, k) as { due_at: number }[];
+    return earliestDue(released);
+  }
+
   async dropLethe(candidateId: string): Promise<boolean> {
     return this.#stmt("DELETE FROM lethe_queue WHERE id = ?").run(candidateId).changes > 0;
   }

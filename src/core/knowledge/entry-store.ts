@@ -95,6 +95,12 @@ export interface EntryStore {
   dueLethe(now: number, limit: number): Promise<LetheCandidate[]>;
   /** The earliest due time in the queue (waiting candidates have none). */
   nextLetheDue(): Promise<number | undefined>;
+  /**
+   * Releases the waiting candidates of every domain that already has at least `k` writers (the
+   * operator lowered STYX_LETHE_K since they were queued): due at `at` plus their own delay.
+   * Returns the earliest such due time, or undefined when none was waiting there.
+   */
+  releaseLethe(k: number, at: number): Promise<number | undefined>;
   /** Removes a queued candidate (waiting or not yet due); false when it is not queued (published, reinforced or never queued). */
   dropLethe(candidateId: string): Promise<boolean>;
   /** Publishes a candidate as a new lethe entry and dequeues it. Returns undefined if it was already gone. */

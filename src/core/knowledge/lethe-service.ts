@@ -28,16 +28,29 @@ export class LetheService {
   readonly #vectors: VectorSearch;
   readonly #bus: EventBus;
   readonly #clock: Clock;
+  readonly #letheK: number | undefined;
+  #swept = false;
 
-  constructor(deps: { store: EntryStore; vectors: VectorSearch; bus: EventBus; clock: Clock }) {
+  /** `letheK`: STYX_LETHE_K, for the one sweep of waiting candidates after a restart (omitted: no sweep). */
+  constructor(deps: { store: EntryStore; vectors: VectorSearch; bus: EventBus; clock: Clock; letheK?: number | undefined }) {
     this.#store = deps.store;
     this.#vectors = deps.vectors;
     this.#bus = deps.bus;
     this.#clock = deps.clock;
+    this.#letheK = deps.letheK;
   }
 
-  /** Publishes every candidate due now (in batches); safe to run concurrently with writes and across restarts. */
+  /**
+   * Publishes every candidate due now (in batches); safe to run concurrently with writes and
+   * across restarts. The first pass of a process first releases candidates left waiting in
+   * domains that now have k writers (STYX_LETHE_K lowered across a restart): they fall due
+   * after their own delay, counted from then.
+   */
   async publishDue(batch = 500): Promise<PublishReport> {
+    if (!this.#swept && this.#letheK !== undefined) {
+      await this.#store.releaseLethe(this.#letheK, this.#clock.now());
+      this.#swept = true;
+    }
     let published = 0;
     let reinforced = 0;
     for (;;) {

@@ -415,6 +415,23 @@ export function describeEntryStoreContract(name: string, make: () => Promise<Ent
         assert.deepEqual((await store.dueLethe(T + 86_400_000, 10)).map((c) => c.id).sort(), ["c2", "c3"], "the dropped c1 is not");
       });
 
+      it("releaseLethe releases waiting candidates only in domains that have k writers, due at `at` plus their own delay", async () => {
+        await write("c1", "src-a", T, { delayMs: 4000 });
+        await write("c2", "src-b", T, { delayMs: 2000 });
+        await write("lone", "src-a", T, { domain: "lending" });
+        assert.equal(await store.releaseLethe(3, T + 50_000), undefined, "no domain has 3 writers");
+        assert.equal(await store.releaseLethe(2, T + 50_000), T + 52_000);
+        assert.deepEqual(
+          (await store.dueLethe(T + 86_400_000, 10)).map((c) => [c.id, c.dueAt]),
+          [
+            ["c2", T + 52_000],
+            ["c1", T + 54_000],
+          ],
+          "lending has one writer: it still waits",
+        );
+        assert.equal(await store.releaseLethe(2, T + 90_000), undefined, "nothing waits there any more");
+      });
+
       it("counts no source for a repeated idempotency key, nor for a batch that failed", async () => {
         await store.insert(entryFixture("first", { idempotencyKey: "k" }));
         await store.insert(entryFixture("repeat", { idempotencyKey: "k" }), candidateFixture("c0", { source: "src-x", k: 3 }));

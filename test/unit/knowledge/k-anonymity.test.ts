@@ -169,6 +169,27 @@ describe("lethe k-anonymity and quorum by distinct users", () => {
     assert.equal((await t.write("carol", "carol-g1")).letheWaiting, false);
   });
 
+  it("releases, at the first pass after a restart with a lower STYX_LETHE_K, the copies left waiting in domains that now reach it", async () => {
+    const t = setup(3);
+    await t.write("alice", "alice-g1", "perps", "the first squeeze");
+    await t.write("bob", "bob-g1", "perps", "the second squeeze");
+    await t.write("dave", "dave-g1", "lending", "elsewhere");
+    t.clock.advance(60 * MINUTE);
+    const restarted = new LetheService({
+      store: t.store,
+      vectors: new VectorSearch(new ExactVectorIndex(4), { dimensions: 4 }),
+      bus: new LocalEventBus({
+        append: async (e) => ({ stream: e.stream, channel: e.channel, epoch: "e", seq: 1, ts: 0, payloadJson: "{}" }),
+      }),
+      clock: t.clock,
+      letheK: 2,
+    });
+    assert.equal((await restarted.publishDue()).published, 0, "released, due after their own delay from now");
+    t.clock.advance(5 * MINUTE);
+    assert.equal((await restarted.publishDue()).published, 2);
+    assert.equal(await t.published("lending", "elsewhere"), undefined, "a domain with one user still waits");
+  });
+
   it("counts only writes that queue a lethe copy: vault, clade and gated-out lethe writes never move a domain toward k", async () => {
     const t = setup(2);
     const g = golem("bob", "bob-g1");
