@@ -9,7 +9,7 @@ import { clusteredSource, DIM, rng, words } from "./common.js";
 /** The fields a plain vault write gets from KnowledgeService (confidence 0.5, no domain, no TTL). */
 export const ENTRY_DEFAULTS = {
   ...{ domain: null, regime: null, confidence: 0.5, affect: null, emotion: null, metadata: {}, isBloodstain: false, inClade: false },
-  ...{ validations: 0, contradictions: 0, expiresAt: null, letheAt: null, idempotencyKey: null, contentBlob: null },
+  ...{ validations: 0, contradictions: 0, expiresAt: null, letheAt: null, letheWaiting: false, idempotencyKey: null, contentBlob: null },
 };
 
 /** A content hash for the store-level rows (the service computes BLAKE3; the stores take it as given). */

@@ -61,7 +61,7 @@ export function buildKnowledge(opts: {
         ...(config.embedderApiKey ? { apiKey: config.embedderApiKey } : {}),
       })
     : undefined;
-  const lethe = new LetheService({ store: entries, vectors, bus: opts.bus, clock, pipeline: opts.pipeline });
+  const lethe = new LetheService({ store: entries, vectors, bus: opts.bus, clock, pipeline: opts.pipeline, letheK: config.letheK });
   const service = new KnowledgeService({
     store: entries,
     vectors,
@@ -72,6 +72,7 @@ export function buildKnowledge(opts: {
     letheDelay: config.letheDelay,
     key: opts.key,
     pipeline: opts.pipeline,
+    letheK: config.letheK,
     ...(opts.random ? { random: opts.random } : {}),
     // Each publication falls due within seconds: wake the publisher then (the 5-min sweep is the safety net).
     onLetheQueued: (dueAt) => scheduler.wake(TASKS.lethe, dueAt - clock.now() + 50),

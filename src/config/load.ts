@@ -40,6 +40,8 @@ export interface Config {
     readonly timeoutMs: number;
   };
   readonly letheDelay: { readonly minMs: number; readonly maxMs: number };
+  /** Distinct users a domain needs before its lethe entries publish (STYX_LETHE_K; 1 = off). */
+  readonly letheK: number;
   readonly pricing: boolean;
   readonly rateLimit: BucketSpec;
   readonly ipRateLimit: BucketSpec;
@@ -144,6 +146,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       timeoutMs: r.STYX_ANONYMIZER_TIMEOUT,
     },
     letheDelay: r.STYX_LETHE_DELAY,
+    letheK: r.STYX_LETHE_K,
     pricing: r.STYX_PRICING,
     rateLimit: r.STYX_RATE_LIMIT,
     ipRateLimit: r.STYX_IP_RATE_LIMIT,

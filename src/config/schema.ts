@@ -75,6 +75,11 @@ export const SETTINGS = {
     doc: "Budget of one anonymizer request; the lethe publication waits at most this long for it, then keeps the deterministic text (writes never wait).",
   },
   STYX_LETHE_DELAY: { parse: parseDurationRange, default: "1h-6h", doc: "Lethe publication delay range `<min>-<max>` (ms, s, m, h)." },
+  STYX_LETHE_K: {
+    parse: parseInteger(1, 1000),
+    default: "3",
+    doc: "Distinct users a domain needs before its lethe entries publish (k-anonymity; 1 turns it off).",
+  },
   STYX_PRICING: { parse: parseBool, default: "0", doc: "x402 pricing on/off." },
   STYX_RATE_LIMIT: { parse: parseRate, default: "50/s:100", doc: "Per-identity token bucket: rate/s:burst." },
   STYX_IP_RATE_LIMIT: { parse: parseRate, default: "200/s:400", doc: "Per-IP token bucket: rate/s:burst." },

@@ -45,7 +45,17 @@ export type WriteEntryBody = Static<ReturnType<typeof WriteEntryBody>>;
 export const WriteEntryAnswer = Type.Object({
   id: Type.String(),
   namespaces: Type.Array(Type.String()),
-  lethe_at: Type.Optional(IsoTime),
+  lethe_at: Type.Optional(
+    Type.String({
+      format: "date-time",
+      description: "When the anonymized lethe copy publishes (absent when none was queued, or while it waits)",
+    }),
+  ),
+  lethe: Type.Optional(
+    Type.Literal("waiting", {
+      description: "The lethe copy is queued but its domain has fewer than STYX_LETHE_K distinct users: no publication time yet",
+    }),
+  ),
   public: Type.Optional(
     Type.Object(
       { refused: Type.Literal("not_publishable") },

@@ -89,6 +89,7 @@ function seedEntry(i: number, user: string, golem: string): { entry: NewEntry } 
       createdAt: Date.now() - (ENTRIES - i),
       expiresAt: null,
       letheAt: null,
+      letheWaiting: false,
       idempotencyKey: null,
     },
   };

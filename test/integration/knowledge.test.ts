@@ -52,10 +52,17 @@ describe("knowledge writes", () => {
     assert.deepEqual(vaultOnly.json.namespaces, ["vault:k-alice"]);
   });
 
-  it("queues lethe only for layer lethe with a domain at confidence ≥ 0.6", async () => {
-    assert.ok((await write({ layer: "lethe", category: "insight", confidence: 0.6, domain: "defi" })).json.lethe_at);
-    assert.equal((await write({ layer: "lethe", category: "insight", confidence: 0.59, domain: "defi" })).json.lethe_at, undefined);
-    assert.equal((await write({ layer: "lethe", category: "insight", confidence: 0.9 })).json.lethe_at, undefined);
+  it("queues lethe only for layer lethe with a domain at confidence ≥ 0.6 (waiting: one user is below STYX_LETHE_K = 3)", async () => {
+    const queued = await write({ layer: "lethe", category: "insight", confidence: 0.6, domain: "defi" });
+    assert.equal(queued.json.lethe, "waiting");
+    assert.equal(queued.json.lethe_at, undefined);
+    for (const gatedOut of [
+      await write({ layer: "lethe", category: "insight", confidence: 0.59, domain: "defi" }),
+      await write({ layer: "lethe", category: "insight", confidence: 0.9 }),
+    ]) {
+      assert.equal(gatedOut.json.lethe_at, undefined);
+      assert.equal(gatedOut.json.lethe, undefined);
+    }
   });
 
   it("answers a repeated idempotency key with the first answer and stores nothing", async () => {

@@ -6,6 +6,7 @@ import { after, describe, it } from "node:test";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { SequencedEvent } from "../../src/core/fabric/event-bus.js";
 import { ManualClock } from "../../src/core/platform/clock.js";
+import { blake3Hex } from "../../src/core/platform/crypto.js";
 import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
 
 const HOUR = 3_600_000;
@@ -17,7 +18,9 @@ describe("lethe publication and anonymization", () => {
   it("publishes only after the delay, survives a restart, and stores no identifier", async () => {
     const clock = new ManualClock(Date.UTC(2026, 3, 7, 9, 41, 17));
     const wallet = privateKeyToAccount(generatePrivateKey()).address;
-    let s = await startTestServer({ dataDir: dir, clock, random: () => 0.5 });
+    // One user: k-anonymity off, so this test is about the delay, the restart and the scrubbing.
+    const env = { STYX_LETHE_K: "1" };
+    let s = await startTestServer({ dataDir: dir, clock, random: () => 0.5, env });
     const u = await s.request("POST", "/v1/admin/users", { token: s.adminToken, body: { id: "privy-alice", wallet_address: wallet } });
     assert.equal(u.status, 201);
     const k = await s.request("POST", "/v1/admin/users/privy-alice/keys", { token: s.adminToken, body: { name: "k" } });
@@ -63,7 +66,7 @@ describe("lethe publication and anonymization", () => {
 
     await s.close();
     clock.set(dueAt + 1000);
-    s = await startTestServer({ dataDir: dir, clock });
+    s = await startTestServer({ dataDir: dir, clock, env });
     const events: SequencedEvent[] = [];
     s.styx.bus.subscribe((e) => events.push(e));
     await s.styx.tasks.runNow("lethe-publish");
@@ -105,17 +108,74 @@ describe("lethe publication and anonymization", () => {
     }
   });
 
-  it("reinforces a near-duplicate from another golem instead of adding an entry, reaching quorum at 3 confirmations", async () => {
+  it("holds a domain's copies until STYX_LETHE_K = 3 distinct users wrote to it, then publishes them; 3 users establish an entry", async () => {
     const clock = new ManualClock();
     const s = await startTestServer({ clock, env: { STYX_LETHE_DELAY: "0s-1s" } });
     try {
-      const write = async (i: number) => {
-        const u = await s.user(`q${i}`);
-        await s.golem(u.key, { id: `q${i}-g` });
+      const golems = new Set<string>();
+      const write = async (user: string, golem: string, content = "funding squeeze precedes cascade") => {
+        const { key } = await keyOf(s, user);
+        if (!golems.has(golem)) await s.golem(key, { id: golem });
+        golems.add(golem);
+        const r = await s.request("POST", "/v1/styx/entries", {
+          token: key,
+          body: { golem_id: golem, layer: "lethe", domain: "perps", category: "warning", confidence: 0.9, content },
+        });
+        assert.equal(r.status, 201, r.text);
+        return r.json;
+      };
+      const publishAfter = async (ms: number) => {
+        clock.advance(ms);
+        await s.styx.tasks.runNow("lethe-publish");
+      };
+      const lethe = async () => {
+        const reader = await keyOf(s, "reader");
+        const q = await s.request("POST", "/v1/styx/query", {
+          token: reader.key,
+          body: { query: "funding squeeze", layers: ["lethe"], explain: true },
+        });
+        assert.equal(q.status, 200, q.text);
+        return q.json.hits;
+      };
+
+      for (const [user, golem] of [
+        ["q0", "q0-g"],
+        ["q0", "q0-g2"],
+        ["q1", "q1-g"],
+      ] as const) {
+        const answer = await write(user, golem);
+        assert.equal(answer.lethe, "waiting", `${golem}: below k the answer says waiting`);
+        assert.equal(answer.lethe_at, undefined, `${golem}: and carries no lethe_at`);
+      }
+      await publishAfter(7 * 24 * 3_600_000);
+      assert.deepEqual(await lethe(), [], "two users (three golems) publish nothing, however long they wait");
+      assert.deepEqual(await s.styx.storage.entries.letheDomains(), []);
+
+      const third = await write("q2", "q2-g");
+      assert.equal(third.lethe, undefined);
+      assert.ok(Date.parse(third.lethe_at) >= clock.now(), "the 3rd user gets a publication time");
+      await publishAfter(2000);
+      const hits = await lethe();
+      assert.equal(hits.length, 1, "duplicates were added instead of reinforcing");
+      assert.equal(hits[0].explain.provenance, 0.7, "three distinct users establish the entry");
+      const later = await write("q3", "q3-g", "a later note on funding squeeze");
+      assert.ok(later.lethe_at, "once k is met, later writes are due at once");
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("never establishes the same content from 4 golems of one user: one source refreshes, never confirms", async () => {
+    const clock = new ManualClock();
+    const s = await startTestServer({ clock, env: { STYX_LETHE_DELAY: "0s-1s", STYX_LETHE_K: "1" } });
+    try {
+      const u = await s.user("solo");
+      for (let i = 0; i < 4; i++) {
+        await s.golem(u.key, { id: `solo-g${i}` });
         const r = await s.request("POST", "/v1/styx/entries", {
           token: u.key,
           body: {
-            golem_id: `q${i}-g`,
+            golem_id: `solo-g${i}`,
             layer: "lethe",
             domain: "perps",
             category: "warning",
@@ -123,23 +183,37 @@ describe("lethe publication and anonymization", () => {
             content: "funding squeeze precedes cascade",
           },
         });
-        assert.equal(r.status, 201);
+        assert.ok(r.json.lethe_at, "k = 1: due at once");
         clock.advance(2000);
         await s.styx.tasks.runNow("lethe-publish");
-      };
-      for (let i = 0; i < 4; i++) await write(i);
+      }
       const reader = await s.user("reader");
       const q = await s.request("POST", "/v1/styx/query", {
         token: reader.key,
         body: { query: "funding squeeze", layers: ["lethe"], explain: true },
       });
-      assert.equal(q.json.hits.length, 1, "duplicates were added instead of reinforcing");
-      assert.equal(q.json.hits[0].explain.provenance, 0.7, "three confirmations establish the entry");
+      assert.equal(q.json.hits.length, 1);
+      assert.equal(q.json.hits[0].explain.provenance, 0.5, "one user is below quorum, whatever its golem count");
+      const stored = await s.styx.storage.entries.findLetheByHash("perps", blake3Hex("funding squeeze precedes cascade"));
+      assert.equal(stored?.sources.length, 1, "one source");
     } finally {
       await s.close();
     }
   });
 });
+
+const keys = new WeakMap<TestServer, Map<string, { key: string }>>();
+
+/** The key of user `id` on `s`, creating the user (and no golem) the first time. */
+async function keyOf(s: TestServer, id: string): Promise<{ key: string }> {
+  const known = keys.get(s) ?? new Map<string, { key: string }>();
+  keys.set(s, known);
+  const found = known.get(id);
+  if (found) return found;
+  const u = await s.user(id);
+  known.set(id, u);
+  return u;
+}
 
 async function count(s: TestServer, table: string): Promise<number> {
   return Number((await s.sql(`SELECT COUNT(*) AS n FROM ${table}`))[0].n);

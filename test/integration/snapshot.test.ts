@@ -42,6 +42,7 @@ describe("GET /v1/styx/snapshot/:golem_id", () => {
             createdAt: Date.now(),
             expiresAt: null,
             letheAt: null,
+            letheWaiting: false,
             idempotencyKey: null,
           },
         });

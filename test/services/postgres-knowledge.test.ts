@@ -82,6 +82,20 @@ describe("PostgreSQL stores shared by several gateways", () => {
     assert.equal(results.filter((r) => r !== undefined).length, 1);
   });
 
+  it("never leave a domain waiting when two gateways bring its last two sources at once (k = 2)", async () => {
+    const [a, b] = (await fresh(2)).map((sql) => new PostgresEntryStore(sql));
+    assert.ok(a && b, "two stores");
+    const domains = Array.from({ length: 12 }, (_, i) => `race${i}`);
+    const write = (store: PostgresEntryStore, domain: string, source: string) =>
+      store.insert(
+        entryFixture(`e-${domain}-${source}`, { domain, letheAt: 2000 }),
+        candidateFixture(`c-${domain}-${source}`, { domain, source, k: 2, dueAt: 2000, delayMs: 1000 }),
+      );
+    const results = await Promise.all(domains.flatMap((d) => [write(a, d, "src-a"), write(b, d, "src-b")]));
+    assert.equal(results.filter((r) => !r.entry.letheWaiting).length, domains.length, "exactly one of each pair met k");
+    assert.equal((await a.dueLethe(Number.MAX_SAFE_INTEGER, 100)).length, 2 * domains.length, "no candidate is left waiting");
+  });
+
   it("insertManyWith rolls back with the caller's transaction", async () => {
     const sql = await one();
     const store = new PostgresEntryStore(sql);

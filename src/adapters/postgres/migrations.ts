@@ -31,4 +31,25 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       );
     `,
   },
+  // Counting starts here: domains published before keep their entries; their new candidates wait
+  // for k writers counted from this version on. Queued rows are kept as they were (due).
+  {
+    version: 7,
+    name: "lethe k-anonymity: distinct writers per domain, waiting candidates",
+    sql: `
+      CREATE TABLE lethe_writers (
+        domain text NOT NULL,
+        source text NOT NULL,
+        PRIMARY KEY (domain, source)
+      );
+      ALTER TABLE lethe_queue ADD COLUMN domain text NOT NULL DEFAULT '';
+      ALTER TABLE lethe_queue ADD COLUMN delay_ms bigint NOT NULL DEFAULT 0;
+      ALTER TABLE lethe_queue ADD COLUMN waiting boolean NOT NULL DEFAULT false;
+      UPDATE lethe_queue SET domain = (payload::jsonb)->>'domain';
+      DROP INDEX lethe_queue_due;
+      CREATE INDEX lethe_queue_due ON lethe_queue (due_at) WHERE NOT waiting;
+      CREATE INDEX lethe_queue_waiting ON lethe_queue (domain) WHERE waiting;
+      ALTER TABLE entries ADD COLUMN lethe_waiting boolean NOT NULL DEFAULT false;
+    `,
+  },
 ];

@@ -5,19 +5,20 @@ import type {
   LetheFilter,
   LetheReinforcement,
   SeqMarks,
+  StoredEntry,
   TextHit,
   VectorBatch,
 } from "../../core/knowledge/entry-store.js";
 import type { Entry, LetheCandidate, LetheEntry, NewEntry } from "../../core/knowledge/types.js";
 import { letheIndexNamespaces, namespaceOf } from "../../core/knowledge/types.js";
 import { type SqlRow as Row, toBytes } from "../sql/codec.js";
-import { toCandidate, toEntry, toLethe, vectorBatches } from "../sql/entry-rows.js";
+import { earliestDue, toCandidate, toEntry, toLethe, vectorBatches } from "../sql/entry-rows.js";
 import type { PgSql, PgTx } from "./database.js";
 
 /** Adds a parameter and returns its placeholder (`$n`). */
 type Bind = (value: unknown) => string;
 type Item = { entry: NewEntry; lethe?: LetheCandidate | undefined };
-type Stored = { entry: Entry; created: boolean };
+type Stored = StoredEntry;
 
 /** Rows per multi-row INSERT: 23 columns × 1,000 stays well under PostgreSQL's 65,535 parameters. */
 const INSERT_CHUNK = 1000;
@@ -111,13 +112,26 @@ export class PostgresEntryStore implements EntryStore {
   }
 
   async dueLethe(now: number, limit: number): Promise<LetheCandidate[]> {
-    const rows = await this.#sql`SELECT * FROM lethe_queue WHERE due_at <= ${now} ORDER BY due_at, id LIMIT ${limit}`;
+    const rows = await this.#sql`SELECT * FROM lethe_queue WHERE NOT waiting AND due_at <= ${now} ORDER BY due_at, id LIMIT ${limit}`;
     return rows.map(toCandidate);
   }
 
   async nextLetheDue(): Promise<number | undefined> {
-    const [r] = await this.#sql<{ due: number | null }[]>`SELECT MIN(due_at) AS due FROM lethe_queue`;
+    const [r] = await this.#sql<{ due: number | null }[]>`SELECT MIN(due_at) AS due FROM lethe_queue WHERE NOT waiting`;
     return r?.due ?? undefined;
+  }
+
+  async releaseLethe(k: number, at: number): Promise<number | undefined> {
+    const released = await this.#sql<{ due_at: number }[]>`UPDATE lethe_queue SET waiting = false, due_at = ${at} + delay_ms
+      WHERE waiting AND domain IN (
+        SELECT domain FROM lethe_writers WHERE domain IN (SELECT domain FROM lethe_queue WHERE waiting)
+        GROUP BY domain HAVING count(*) >= ${k})
+      RETURNING due_at`;
+    return earliestDue(released);
+  }
+
+  async dropLethe(candidateId: string): Promise<boolean> {
+    return (await this.#sql`DELETE FROM lethe_queue WHERE id = ${candidateId}`).count > 0;
   }
 
   async publishLethe(c: LetheCandidate, contentHash: string, at: number): Promise<LetheEntry | undefined> {
@@ -230,9 +244,60 @@ async function insertChunk(tx: PgTx, items: readonly Item[]): Promise<Stored[]> 
       out[n] = { entry: first, created: false };
     }
   }
-  const queued = items.flatMap((i, n) => (i.lethe && out[n]?.created ? [candidateRow(i.lethe)] : []));
-  if (queued.length > 0) await tx`INSERT INTO lethe_queue ${tx(queued)}`;
+  const fresh = items.flatMap((i, n) => (i.lethe && out[n]?.created ? [{ n, c: i.lethe }] : []));
+  if (fresh.length === 0) return out as Stored[];
+  const admitted = await admitLethe(tx, fresh);
+  const waitingIds = fresh.filter(({ n }) => admitted.get(n)?.waiting).map(({ n }) => (out[n] as Stored).entry.id);
+  if (waitingIds.length > 0) await tx`UPDATE entries SET lethe_at = NULL, lethe_waiting = true WHERE id = ANY(${waitingIds}::text[])`;
+  for (const { n } of fresh) {
+    const a = admitted.get(n);
+    const s = out[n] as Stored;
+    out[n] = a?.waiting
+      ? { ...s, entry: { ...s.entry, letheAt: null, letheWaiting: true } }
+      : { ...s, ...(a?.releasedDue === undefined ? {} : { releasedDue: a.releasedDue }) };
+  }
+  await tx`INSERT INTO lethe_queue ${tx(fresh.map(({ n, c }) => candidateRow(c, admitted.get(n)?.waiting ?? false)))}`;
   return out as Stored[];
+}
+
+/**
+ * k-anonymity for the candidates of one insert (SPEC §4.2 step 5). Per domain, in name order,
+ * a transaction-scoped advisory lock serializes every writer of the domain across gateways, so
+ * two users who together reach k cannot both count k − 1 and leave everything waiting. The
+ * sources join the domain's writers; below a candidate's k it waits; at k or more the domain's
+ * waiting candidates fall due at this write's time plus their own delay.
+ */
+async function admitLethe(
+  tx: PgTx,
+  fresh: readonly { n: number; c: LetheCandidate }[],
+): Promise<Map<number, { waiting: boolean; releasedDue?: number }>> {
+  const out = new Map<number, { waiting: boolean; releasedDue?: number }>();
+  const domains = [...new Set(fresh.map(({ c }) => c.domain))].sort();
+  for (const domain of domains) {
+    const mine = fresh.filter(({ c }) => c.domain === domain);
+    await tx`SELECT pg_advisory_xact_lock(hashtextextended(${`styx.lethe:${domain}`}, 0))`;
+    const sources = [...new Set(mine.map(({ c }) => c.source))];
+    await tx`INSERT INTO lethe_writers (domain, source) SELECT ${domain}, s FROM unnest(${sources}::text[]) AS s ON CONFLICT DO NOTHING`;
+    const limit = Math.max(...mine.map(({ c }) => c.k));
+    const [row] = await tx<
+      { n: number }[]
+    >`SELECT count(*)::int AS n FROM (SELECT 1 FROM lethe_writers WHERE domain = ${domain} LIMIT ${limit}) w`;
+    const writers = row?.n ?? 0;
+    const met = mine.find(({ c }) => writers >= c.k);
+    let releasedDue: number | undefined;
+    if (met) {
+      const released = await tx<
+        { due_at: number }[]
+      >`UPDATE lethe_queue SET waiting = false, due_at = ${met.c.dueAt - met.c.delayMs} + delay_ms
+        WHERE domain = ${domain} AND waiting RETURNING due_at`;
+      releasedDue = earliestDue(released);
+    }
+    for (const { n, c } of mine) {
+      const waiting = writers < c.k;
+      out.set(n, waiting || releasedDue === undefined ? { waiting } : { waiting, releasedDue });
+    }
+  }
+  return out;
 }
 
 /** An entry as a row; its keys are the INSERT's columns, so every one is always present. */
@@ -259,13 +324,22 @@ function entryRow(e: NewEntry) {
     created_at: e.createdAt,
     expires_at: e.expiresAt,
     lethe_at: e.letheAt,
+    lethe_waiting: e.letheWaiting,
     idempotency_key: e.idempotencyKey,
   };
 }
 
-function candidateRow(c: LetheCandidate) {
+function candidateRow(c: LetheCandidate, waiting: boolean) {
   const { embedding, ...rest } = c;
-  return { id: c.id, due_at: c.dueAt, payload: JSON.stringify(rest), embedding: toBytes(embedding) };
+  return {
+    id: c.id,
+    due_at: c.dueAt,
+    payload: JSON.stringify(rest),
+    embedding: toBytes(embedding),
+    domain: c.domain,
+    delay_ms: c.delayMs,
+    waiting,
+  };
 }
 
 /** The tenant, TTL and optional list conditions of an entry read. */

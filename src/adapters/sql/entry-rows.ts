@@ -27,13 +27,31 @@ export function toEntry(r: SqlRow): Entry {
     createdAt: r.created_at as number,
     expiresAt: (r.expires_at as number | null) ?? null,
     letheAt: (r.lethe_at as number | null) ?? null,
+    letheWaiting: sqlBool(r.lethe_waiting),
     idempotencyKey: (r.idempotency_key as string | null) ?? null,
   };
 }
 
-/** A queued candidate: its fields but the embedding are the JSON `payload`. */
+/**
+ * A queued candidate: its fields but the embedding are the JSON `payload`; `dueAt` is the
+ * column's (a release moves it). Rows queued before k-anonymity carry no `k`/`delayMs`.
+ */
 export function toCandidate(r: SqlRow): LetheCandidate {
-  return { ...(JSON.parse(r.payload as string) as Omit<LetheCandidate, "embedding">), embedding: fromBytes(r.embedding as Buffer | null) };
+  const payload = JSON.parse(r.payload as string) as Omit<LetheCandidate, "embedding" | "k" | "delayMs"> & Partial<LetheCandidate>;
+  return {
+    ...payload,
+    k: payload.k ?? 1,
+    delayMs: payload.delayMs ?? 0,
+    dueAt: r.due_at as number,
+    embedding: fromBytes(r.embedding as Buffer | null),
+  };
+}
+
+/** The smallest `due_at` of released queue rows, or undefined when none was released. */
+export function earliestDue(rows: readonly { due_at: number }[]): number | undefined {
+  let min: number | undefined;
+  for (const r of rows) if (min === undefined || r.due_at < min) min = r.due_at;
+  return min;
 }
 
 export function toLethe(r: SqlRow): LetheEntry {

@@ -312,4 +312,25 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 7,
+    name: "lethe k-anonymity: distinct writers per domain, waiting candidates",
+    // Counting starts here: domains published before keep their entries; their new candidates
+    // wait for k writers counted from this version on. Queued rows are kept as they were (due).
+    sql: `
+      CREATE TABLE lethe_writers (
+        domain TEXT NOT NULL,
+        source TEXT NOT NULL,
+        PRIMARY KEY (domain, source)
+      ) STRICT, WITHOUT ROWID;
+      ALTER TABLE lethe_queue ADD COLUMN domain TEXT NOT NULL DEFAULT '';
+      ALTER TABLE lethe_queue ADD COLUMN delay_ms INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE lethe_queue ADD COLUMN waiting INTEGER NOT NULL DEFAULT 0;
+      UPDATE lethe_queue SET domain = json_extract(payload, '$.domain');
+      DROP INDEX lethe_queue_due;
+      CREATE INDEX lethe_queue_due ON lethe_queue(due_at) WHERE waiting = 0;
+      CREATE INDEX lethe_queue_waiting ON lethe_queue(domain) WHERE waiting = 1;
+      ALTER TABLE entries ADD COLUMN lethe_waiting INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

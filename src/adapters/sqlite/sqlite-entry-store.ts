@@ -5,13 +5,14 @@ import type {
   LetheFilter,
   LetheReinforcement,
   SeqMarks,
+  StoredEntry,
   TextHit,
   VectorBatch,
 } from "../../core/knowledge/entry-store.js";
 import type { Entry, LetheCandidate, LetheEntry, NewEntry } from "../../core/knowledge/types.js";
 import { letheIndexNamespaces, namespaceOf } from "../../core/knowledge/types.js";
 import { type SqlRow as Row, toBytes } from "../sql/codec.js";
-import { toCandidate, toEntry, toLethe, vectorBatches } from "../sql/entry-rows.js";
+import { earliestDue, toCandidate, toEntry, toLethe, vectorBatches } from "../sql/entry-rows.js";
 import type { SqliteDatabase } from "./database.js";
 import { ftsQuery } from "./sqlite-codec.js";
 
@@ -38,13 +39,11 @@ export class SqliteEntryStore implements EntryStore {
     return s;
   }
 
-  async insert(e: NewEntry, lethe?: LetheCandidate): Promise<{ entry: Entry; created: boolean }> {
+  async insert(e: NewEntry, lethe?: LetheCandidate): Promise<StoredEntry> {
     return this.#db.transaction(() => this.#insertOne(e, lethe))();
   }
 
-  async insertMany(
-    items: readonly { entry: NewEntry; lethe?: LetheCandidate | undefined }[],
-  ): Promise<{ entry: Entry; created: boolean }[]> {
+  async insertMany(items: readonly { entry: NewEntry; lethe?: LetheCandidate | undefined }[]): Promise<StoredEntry[]> {
     return this.insertManySync(items);
   }
 
@@ -53,22 +52,25 @@ export class SqliteEntryStore implements EntryStore {
    * stores its warnings with everything else it changes): synchronous, so a failure throws
    * inside the caller's transaction and rolls it all back.
    */
-  insertManySync(items: readonly { entry: NewEntry; lethe?: LetheCandidate | undefined }[]): { entry: Entry; created: boolean }[] {
+  insertManySync(items: readonly { entry: NewEntry; lethe?: LetheCandidate | undefined }[]): StoredEntry[] {
     return this.#db.transaction(() => items.map((i) => this.#insertOne(i.entry, i.lethe)))();
   }
 
-  #insertOne(e: NewEntry, lethe?: LetheCandidate): { entry: Entry; created: boolean } {
+  #insertOne(given: NewEntry, lethe?: LetheCandidate): StoredEntry {
     {
-      if (e.idempotencyKey !== null) {
-        const first = this.#stmt("SELECT * FROM entries WHERE user_id = ? AND idempotency_key = ?").get(e.userId, e.idempotencyKey) as
-          | Row
-          | undefined;
+      if (given.idempotencyKey !== null) {
+        const first = this.#stmt("SELECT * FROM entries WHERE user_id = ? AND idempotency_key = ?").get(
+          given.userId,
+          given.idempotencyKey,
+        ) as Row | undefined;
         if (first) return { entry: toEntry(first), created: false };
       }
+      const admitted = lethe ? this.#admit(lethe) : undefined;
+      const e: NewEntry = admitted?.waiting ? { ...given, letheAt: null, letheWaiting: true } : given;
       const r = this.#stmt(
         `INSERT INTO entries (id, user_id, golem_id, category, content, content_hash, content_blob, embedding, domain, regime, confidence, affect, emotion,
-           metadata, is_bloodstain, in_clade, validations, contradictions, created_at, expires_at, lethe_at, idempotency_key)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           metadata, is_bloodstain, in_clade, validations, contradictions, created_at, expires_at, lethe_at, lethe_waiting, idempotency_key)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
         e.id,
         e.userId,
@@ -91,19 +93,40 @@ export class SqliteEntryStore implements EntryStore {
         e.createdAt,
         e.expiresAt,
         e.letheAt,
+        e.letheWaiting ? 1 : 0,
         e.idempotencyKey,
       );
       if (lethe) {
         const { embedding, ...rest } = lethe;
-        this.#stmt("INSERT INTO lethe_queue (id, due_at, payload, embedding) VALUES (?, ?, ?, ?)").run(
+        this.#stmt("INSERT INTO lethe_queue (id, due_at, payload, embedding, domain, delay_ms, waiting) VALUES (?, ?, ?, ?, ?, ?, ?)").run(
           lethe.id,
           lethe.dueAt,
           JSON.stringify(rest),
           toBytes(embedding),
+          lethe.domain,
+          lethe.delayMs,
+          admitted?.waiting ? 1 : 0,
         );
       }
-      return { entry: { ...e, seq: Number(r.lastInsertRowid) }, created: true };
+      return { entry: { ...e, seq: Number(r.lastInsertRowid) }, created: true, releasedDue: admitted?.releasedDue };
     }
+  }
+
+  /**
+   * k-anonymity inside the insert's transaction (SQLite has one writer, so the count cannot
+   * race): the candidate's source joins its domain's writers; below k it waits, at k or more
+   * the domain's waiting candidates fall due at this write's time plus their own delay.
+   */
+  #admit(c: LetheCandidate): { waiting: boolean; releasedDue?: number | undefined } {
+    this.#stmt("INSERT INTO lethe_writers (domain, source) VALUES (?, ?) ON CONFLICT DO NOTHING").run(c.domain, c.source);
+    const { n } = this.#stmt("SELECT COUNT(*) AS n FROM (SELECT 1 FROM lethe_writers WHERE domain = ? LIMIT ?)").get(c.domain, c.k) as {
+      n: number;
+    };
+    if (n < c.k) return { waiting: true };
+    const released = this.#stmt(
+      "UPDATE lethe_queue SET waiting = 0, due_at = ? + delay_ms WHERE domain = ? AND waiting = 1 RETURNING due_at",
+    ).all(c.dueAt - c.delayMs, c.domain) as { due_at: number }[];
+    return { waiting: false, releasedDue: earliestDue(released) };
   }
 
   async findByIdempotencyKey(userId: string, key: string): Promise<Entry | undefined> {
@@ -202,12 +225,28 @@ export class SqliteEntryStore implements EntryStore {
   }
 
   async dueLethe(now: number, limit: number): Promise<LetheCandidate[]> {
-    return (this.#stmt("SELECT * FROM lethe_queue WHERE due_at <= ? ORDER BY due_at LIMIT ?").all(now, limit) as Row[]).map(toCandidate);
+    return (this.#stmt("SELECT * FROM lethe_queue WHERE waiting = 0 AND due_at <= ? ORDER BY due_at LIMIT ?").all(now, limit) as Row[]).map(
+      toCandidate,
+    );
   }
 
   async nextLetheDue(): Promise<number | undefined> {
-    const r = this.#stmt("SELECT MIN(due_at) AS due FROM lethe_queue").get() as { due: number | null };
+    const r = this.#stmt("SELECT MIN(due_at) AS due FROM lethe_queue WHERE waiting = 0").get() as { due: number | null };
     return r.due ?? undefined;
+  }
+
+  async releaseLethe(k: number, at: number): Promise<number | undefined> {
+    const released = this.#stmt(
+      `UPDATE lethe_queue SET waiting = 0, due_at = ? + delay_ms WHERE waiting = 1 AND domain IN (
+         SELECT domain FROM lethe_writers WHERE domain IN (SELECT domain FROM lethe_queue WHERE waiting = 1)
+         GROUP BY domain HAVING COUNT(*) >= ?)
+       RETURNING due_at`,
+    ).all(at, k) as { due_at: number }[];
+    return earliestDue(released);
+  }
+
+  async dropLethe(candidateId: string): Promise<boolean> {
+    return this.#stmt("DELETE FROM lethe_queue WHERE id = ?").run(candidateId).changes > 0;
   }
 
   async publishLethe(c: LetheCandidate, contentHash: string, at: number): Promise<LetheEntry | undefined> {

@@ -127,7 +127,7 @@ export class BloodstainService {
       diedAt,
       entryIds: stored.map((e) => e.id),
       pheromoneIds: outcomes.map((o) => o.pheromone.id),
-      letheQueued: stored.filter((e) => e.letheAt !== null).length,
+      letheQueued: stored.filter((e) => e.letheAt !== null || e.letheWaiting).length,
     }));
     if (!r.created) return { result: r.record.result, created: false };
 

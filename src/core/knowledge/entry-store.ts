@@ -45,18 +45,35 @@ export interface LetheReinforcement {
   readonly at: number;
 }
 
+/** What an insert did with one entry. */
+export interface StoredEntry {
+  /** As stored: a candidate that waits for k has `letheAt` null and `letheWaiting` true. */
+  readonly entry: Entry;
+  /** False when a repeated idempotency key returned the first entry (nothing was written). */
+  readonly created: boolean;
+  /** The earliest due time of waiting candidates this write released (its domain reached k), if any. */
+  readonly releasedDue?: number | undefined;
+}
+
 /**
  * Storage of knowledge: vault/clade entries (one row; `inClade` marks promotion), the lethe
- * publication queue (anonymized candidates) and the published lethe entries.
+ * publication queue (anonymized candidates), the distinct lethe writers of each domain and the
+ * published lethe entries.
  * Obligations: `insert` writes the entry and its lethe candidate atomically, and a repeated
  * (userId, idempotencyKey) writes nothing and returns the first entry; `publishLethe` and
  * `reinforceLethe` remove the candidate in the same transaction, so a candidate is published
  * at most once even across restarts.
+ * k-anonymity (SPEC §4.2 step 5), in the insert's transaction and serialized per domain across
+ * gateways: the candidate's `source` joins its domain's writers (a set; federated records will
+ * register `origin:source`); while the domain has fewer than `candidate.k` writers the
+ * candidate is queued waiting (never due, the entry stored with `letheAt` null and
+ * `letheWaiting`); once it has k, every waiting candidate of the domain becomes due at the
+ * write's time (`dueAt - delayMs` of this candidate) plus its own `delayMs`.
  */
 export interface EntryStore {
-  insert(entry: NewEntry, lethe?: LetheCandidate): Promise<{ entry: Entry; created: boolean }>;
+  insert(entry: NewEntry, lethe?: LetheCandidate): Promise<StoredEntry>;
   /** Inserts many entries in one transaction (all or none), with the same per-entry rules as `insert`. */
-  insertMany(items: readonly { entry: NewEntry; lethe?: LetheCandidate | undefined }[]): Promise<{ entry: Entry; created: boolean }[]>;
+  insertMany(items: readonly { entry: NewEntry; lethe?: LetheCandidate | undefined }[]): Promise<StoredEntry[]>;
   findByIdempotencyKey(userId: string, key: string): Promise<Entry | undefined>;
   /** Entries with these seqs that pass the filter (any order). */
   getBySeqs(seqs: readonly number[], filter: EntryFilter): Promise<Entry[]>;
@@ -75,10 +92,18 @@ export interface EntryStore {
   /** The highest seq of entries and of lethe entries (0 when empty). */
   seqMarks(): Promise<SeqMarks>;
 
-  /** Candidates due at `now`, oldest due first. */
+  /** Candidates due at `now`, oldest due first (never a waiting one). */
   dueLethe(now: number, limit: number): Promise<LetheCandidate[]>;
-  /** The earliest due time in the queue. */
+  /** The earliest due time in the queue (waiting candidates have none). */
   nextLetheDue(): Promise<number | undefined>;
+  /**
+   * Releases the waiting candidates of every domain that already has at least `k` writers (the
+   * operator lowered STYX_LETHE_K since they were queued): due at `at` plus their own delay.
+   * Returns the earliest such due time, or undefined when none was waiting there.
+   */
+  releaseLethe(k: number, at: number): Promise<number | undefined>;
+  /** Removes a queued candidate (waiting or not yet due); false when it is not queued (published, reinforced or never queued). */
+  dropLethe(candidateId: string): Promise<boolean>;
   /** Publishes a candidate as a new lethe entry and dequeues it. Returns undefined if it was already gone. */
   publishLethe(candidate: LetheCandidate, contentHash: string, at: number): Promise<LetheEntry | undefined>;
   /** Counts a candidate as a confirmation of an existing lethe entry and dequeues it. */

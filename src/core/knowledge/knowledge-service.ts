@@ -5,9 +5,9 @@ import { blake3Hex, newId } from "../platform/crypto.js";
 import { StyxError } from "../platform/errors.js";
 import type { SecretKey } from "../platform/secret-key.js";
 import type { PublicPipeline } from "../privacy/public-pipeline.js";
-import { anonymizeEntry } from "./anonymize.js";
+import { anonymizeEntry, letheCandidateIdOf } from "./anonymize.js";
 import type { Embedder } from "./embedder.js";
-import type { EntryStore } from "./entry-store.js";
+import type { EntryStore, StoredEntry } from "./entry-store.js";
 import { reachesClade, reachesLethe } from "./gates.js";
 import { type QueryInput, type QueryRequester, type RankedHit, runQuery } from "./query.js";
 import type { Affect, Category, Entry, Layer, LetheCandidate, NewEntry } from "./types.js";
@@ -44,7 +44,10 @@ export interface WriteEntryInput {
 export interface WriteResult {
   readonly id: string;
   readonly namespaces: readonly string[];
+  /** When the lethe copy is due; null when none was queued or it waits for k. */
   readonly letheAt: number | null;
+  /** The lethe copy is queued but its domain has fewer than k distinct writers (SPEC §4.2 step 5). */
+  readonly letheWaiting: boolean;
   /** False when an idempotency key matched an earlier write (nothing was stored). */
   readonly created: boolean;
   /** True when the entry asked for lethe but its public copy may not be published (SPEC §4.2 step 4). */
@@ -66,14 +69,18 @@ export interface KnowledgeDeps {
   readonly key: SecretKey;
   /** The public pipeline that makes lethe copies. */
   readonly pipeline: PublicPipeline;
+  /** Distinct users a domain needs before its lethe copies publish (`STYX_LETHE_K`; 1 = off). Default 3. */
+  readonly letheK?: number | undefined;
   /** Uniform random in [0, 1); injectable for tests. */
   readonly random?: () => number;
-  /** Called after a write queued a lethe candidate (the scheduler re-arms its timer). */
+  /** Called with a due time after a write queued a lethe candidate or released waiting ones (the scheduler re-arms its timer). */
   readonly onLetheQueued?: (dueAt: number) => void;
 }
 
 /** Default confidence of an entry written without one. */
 export const DEFAULT_CONFIDENCE = 0.5;
+/** Distinct users a lethe domain needs before its entries publish, unless configured (`STYX_LETHE_K`). */
+export const DEFAULT_LETHE_K = 3;
 
 /** Entries: write with fan-out to the layers, ranked query across them, golem snapshots, TTL. */
 export class KnowledgeService {
@@ -149,10 +156,11 @@ export class KnowledgeService {
   }
 
   /** After entries were stored: their vectors go to the index, their lethe candidates wake the publisher, listeners hear of them. */
-  afterStored(stored: readonly { readonly entry: Entry; readonly created: boolean }[]): void {
+  afterStored(stored: readonly StoredEntry[]): void {
     const d = this.#d;
-    for (const { entry, created } of stored) {
+    for (const { entry, created, releasedDue } of stored) {
       if (!created) continue;
+      if (releasedDue !== undefined) d.onLetheQueued?.(releasedDue);
       if (entry.embedding) {
         d.vectors.put(namespaceOf("vault", entry.userId), entry.seq, entry.embedding);
         if (entry.inClade) d.vectors.put(namespaceOf("clade", entry.userId), entry.seq, entry.embedding);
@@ -177,8 +185,8 @@ export class KnowledgeService {
     const now = d.clock.now();
     const confidence = input.confidence ?? DEFAULT_CONFIDENCE;
     const domain = input.domain ?? null;
-    const delay = d.letheDelay.minMs + Math.floor((d.random ?? Math.random)() * (d.letheDelay.maxMs - d.letheDelay.minMs + 1));
-    const letheAt = reachesLethe(input.layer, domain, confidence) ? now + delay : null;
+    const delayMs = d.letheDelay.minMs + Math.floor((d.random ?? Math.random)() * (d.letheDelay.maxMs - d.letheDelay.minMs + 1));
+    const letheAt = reachesLethe(input.layer, domain, confidence) ? now + delayMs : null;
     const entry: NewEntry = {
       id: newId("ent"),
       userId: input.golem.userId,
@@ -202,6 +210,8 @@ export class KnowledgeService {
       createdAt: now,
       expiresAt: input.ttlSeconds === undefined ? null : now + input.ttlSeconds * 1000,
       letheAt,
+      // The store decides: it sets this (and clears letheAt) while the domain is below k.
+      letheWaiting: false,
       idempotencyKey: input.idempotencyKey ?? null,
     };
     if (letheAt === null) return { entry, lethe: undefined, refused: false };
@@ -212,8 +222,22 @@ export class KnowledgeService {
       { kind: "golem", value: input.golem.id, userId: owner },
       ...[input.golem.walletAddress, ...identifiers].flatMap((w) => (w ? [{ kind: "wallet" as const, value: w, userId: owner }] : [])),
     ]);
-    const lethe = await anonymizeEntry({ ...entry, seq: 0 }, { pipeline: d.pipeline, key: d.key, id: newId("lth"), dueAt: letheAt });
-    return lethe ? { entry, lethe, refused: false } : { entry: { ...entry, letheAt: null }, lethe: undefined, refused: true };
+    const copy = await anonymizeEntry(
+      { ...entry, seq: 0 },
+      { pipeline: d.pipeline, key: d.key, id: letheCandidateIdOf(entry.id, d.key), dueAt: letheAt },
+    );
+    if (!copy) return { entry: { ...entry, letheAt: null }, lethe: undefined, refused: true };
+    return { entry, lethe: { ...copy, k: d.letheK ?? DEFAULT_LETHE_K, delayMs }, refused: false };
+  }
+
+  /**
+   * What deleting `entry` does to its lethe copy (SPEC §4.1, §4.2 step 5): a copy still queued
+   * (waiting for k, or not yet due) is removed and the answer is `none`; one already published
+   * (or counted as a confirmation) stays, anonymized: `kept_anonymized`. For the DELETE route.
+   */
+  async withdrawLethe(entry: Entry): Promise<"none" | "kept_anonymized"> {
+    if (entry.letheAt === null && !entry.letheWaiting) return "none";
+    return (await this.#d.store.dropLethe(letheCandidateIdOf(entry.id, this.#d.key))) ? "none" : "kept_anonymized";
   }
 
   /** One ranked list across the requested layers the caller may read. */
@@ -299,6 +323,7 @@ function resultOf(e: Entry, created: boolean, publicRefused: boolean): WriteResu
     id: e.id,
     namespaces: [namespaceOf("vault", e.userId), ...(e.inClade ? [namespaceOf("clade", e.userId)] : [])],
     letheAt: e.letheAt,
+    letheWaiting: e.letheWaiting,
     created,
     publicRefused,
   };

@@ -20,7 +20,9 @@ export interface PublishReport {
 /**
  * Publishes due lethe candidates (SPEC §4.2, §4.4): a near-duplicate of an existing entry in
  * the domain (same content, or cosine > 0.92) reinforces it — a confirmation when it comes from
- * another golem — otherwise it becomes a new public entry. Each emits `styx:lethe:published`.
+ * another user (sources are keyed hashes of users: a second golem of the same user only
+ * refreshes it) — otherwise it becomes a new public entry. Each emits `styx:lethe:published`.
+ * Candidates waiting for k-anonymity are never due, so they never reach this pass.
  */
 export class LetheService {
   readonly #store: EntryStore;
@@ -28,23 +30,37 @@ export class LetheService {
   readonly #bus: EventBus;
   readonly #clock: Clock;
   readonly #pipeline: Pick<PublicPipeline, "publishable">;
+  readonly #letheK: number | undefined;
+  #swept = false;
 
+  /** `letheK`: STYX_LETHE_K, for the one sweep of waiting candidates after a restart (omitted: no sweep). */
   constructor(deps: {
     store: EntryStore;
     vectors: VectorSearch;
     bus: EventBus;
     clock: Clock;
     pipeline: Pick<PublicPipeline, "publishable">;
+    letheK?: number | undefined;
   }) {
     this.#store = deps.store;
     this.#vectors = deps.vectors;
     this.#bus = deps.bus;
     this.#clock = deps.clock;
     this.#pipeline = deps.pipeline;
+    this.#letheK = deps.letheK;
   }
 
-  /** Publishes every candidate due now (in batches); safe to run concurrently with writes and across restarts. */
+  /**
+   * Publishes every candidate due now (in batches); safe to run concurrently with writes and
+   * across restarts. The first pass of a process first releases candidates left waiting in
+   * domains that now have k writers (STYX_LETHE_K lowered across a restart): they fall due
+   * after their own delay, counted from then.
+   */
   async publishDue(batch = 500): Promise<PublishReport> {
+    if (!this.#swept && this.#letheK !== undefined) {
+      await this.#store.releaseLethe(this.#letheK, this.#clock.now());
+      this.#swept = true;
+    }
     let published = 0;
     let reinforced = 0;
     for (;;) {

@@ -65,12 +65,16 @@ export interface RankedHit {
   readonly explain: ScoreFactors;
 }
 
-/** Lethe entries count as established after this many independent confirmations (or one bloodstain). */
+/** Lethe entries count as established once this many distinct sources (users) hold them (or one bloodstain confirms). */
 export const LETHE_QUORUM = 3;
 
-/** Whether a lethe entry has reached quorum. */
+/**
+ * Whether a lethe entry has reached quorum: `LETHE_QUORUM` distinct sources — users, since a
+ * lethe source is the keyed hash of the writing user (federated: `origin:source`), so golems of
+ * one user count once — or a bloodstain confirmation (SPEC §4.2 step 5, §4.4).
+ */
 export function isEstablished(e: LetheEntry): boolean {
-  return e.bloodstainConfirmed || e.sources.length - 1 >= LETHE_QUORUM;
+  return e.bloodstainConfirmed || e.sources.length >= LETHE_QUORUM;
 }
 
 interface Candidate {

@@ -51,8 +51,13 @@ export interface Entry {
   readonly contradictions: number;
   readonly createdAt: number;
   readonly expiresAt: number | null;
-  /** When an anonymized copy is due in lethe (null when none was queued). */
+  /** When an anonymized copy is due in lethe (null when none was queued, or when it was queued waiting). */
   readonly letheAt: number | null;
+  /**
+   * At write time the domain had fewer than `STYX_LETHE_K` distinct lethe writers: the copy was
+   * queued waiting, with no publication time (SPEC §4.2 step 5). Stays true once k is met later.
+   */
+  readonly letheWaiting: boolean;
   readonly idempotencyKey: string | null;
 }
 
@@ -98,8 +103,13 @@ export interface LetheCandidate {
   readonly confidence: number;
   readonly isBloodstain: boolean;
   readonly metadata: Record<string, unknown>;
+  /** The writer's keyed hash (a user; federated records: `origin:source`), counted for k-anonymity and quorum. */
   readonly source: string;
   readonly createdAt: number;
+  /** Distinct sources its domain needs before it publishes (`STYX_LETHE_K`; 1 = no wait). */
+  readonly k: number;
+  /** Its random publication delay: due this long after the write, or after k is met if it waited. */
+  readonly delayMs: number;
 }
 
 /** The namespace name of a layer for a user or domain. */

@@ -65,7 +65,7 @@ export function keyedHash(key: SecretKey, input: string): string {
  * `golem:` is the public source of a golem (lethe sources, pheromone sources, causal
  * publishers, bloodstains); `user:` the public stand-in for a user (k-anonymity counts).
  */
-export const HASH_LABELS = { golem: "golem:", user: "user:" } as const;
+export const HASH_LABELS = { golem: "golem:", user: "user:", letheCopy: "lethe:" } as const;
 
 /** A golem's public source hash: `keyedHash(key, "golem:" + golemId)`. */
 export function golemSourceHash(key: SecretKey, golemId: string): string {

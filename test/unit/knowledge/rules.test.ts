@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { anonymizeEntry, roundToHour } from "../../../src/core/knowledge/anonymize.js";
+import { anonymizeEntry, letheSourceOf, roundToHour } from "../../../src/core/knowledge/anonymize.js";
 import { reachesClade, reachesLethe } from "../../../src/core/knowledge/gates.js";
 import { isEstablished, isFlagged } from "../../../src/core/knowledge/query.js";
 import { collapseDuplicates, layerWeight, mortalScore, provenance, quality, temporal } from "../../../src/core/knowledge/scoring.js";
 import type { Entry, LetheEntry } from "../../../src/core/knowledge/types.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
-import { golemSourceHash, SecretKey } from "../../../src/core/platform/secret-key.js";
+import { SecretKey } from "../../../src/core/platform/secret-key.js";
 import { IdentifierDirectory } from "../../../src/core/privacy/directory.js";
 import { PublicPipeline } from "../../../src/core/privacy/public-pipeline.js";
 
@@ -45,7 +45,7 @@ describe("lethe anonymization", () => {
     return new PublicPipeline({ directory, pause: async () => {} });
   };
 
-  it("drops the owner, hashes the golem, rounds the time, halves confidence and filters metadata", async () => {
+  it("drops the owner, hashes the user, rounds the time, halves confidence and filters metadata", async () => {
     const entry = {
       id: "e1",
       seq: 1,
@@ -69,6 +69,7 @@ describe("lethe anonymization", () => {
       createdAt: Date.UTC(2026, 0, 1, 13, 47, 12),
       expiresAt: null,
       letheAt: null,
+      letheWaiting: false,
       idempotencyKey: null,
     } satisfies Entry;
     const key = SecretKey.fromBase64(Buffer.alloc(32, 7).toString("base64"));
@@ -82,7 +83,8 @@ describe("lethe anonymization", () => {
     assert.equal(c.confidence, 0.4);
     assert.equal(c.createdAt, Date.UTC(2026, 0, 1, 13));
     assert.equal(c.createdAt, roundToHour(entry.createdAt));
-    assert.equal(c.source, golemSourceHash(key, "g1"));
+    assert.equal(c.source, letheSourceOf("alice", key), "the source is the user: golems of one user are one source");
+    assert.notEqual(letheSourceOf("alice", key), letheSourceOf("bob", key));
     assert.match(c.source, /^[0-9a-f]{24}$/);
     // Metadata keeps allow-listed keys whose values are public tokens: the identifier and the email are gone.
     assert.deepEqual(c.metadata, { tags: ["x"], asset: "eth" });
@@ -130,9 +132,9 @@ describe("lethe hygiene", () => {
     assert.equal(isFlagged(entry([1, 0.1])), true); // variance 0.2025
     assert.equal(isFlagged(entry([0.8, 0.1])), false); // variance 0.1225
   });
-  it("establishes an entry after 3 independent confirmations or one bloodstain", () => {
-    assert.equal(isEstablished(entry([0.8, 0.8, 0.8])), false);
-    assert.equal(isEstablished(entry([0.8, 0.8, 0.8, 0.8])), true);
+  it("establishes an entry held by 3 distinct sources (users) or confirmed by one bloodstain", () => {
+    assert.equal(isEstablished(entry([0.8, 0.8])), false);
+    assert.equal(isEstablished(entry([0.8, 0.8, 0.8])), true);
     assert.equal(isEstablished({ ...entry([0.8]), bloodstainConfirmed: true }), true);
   });
 });

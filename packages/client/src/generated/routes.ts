@@ -325,7 +325,14 @@ export interface Routes {
     response: {
       id: string;
       namespaces: Array<string>;
+      /** When the anonymized lethe copy publishes (absent when none was queued, or while it waits) */
       lethe_at?: string;
+      /** The lethe copy is queued but its domain has fewer than STYX_LETHE_K distinct users: no publication time yet */
+      lethe?: "waiting";
+      /** Present when the entry asked for lethe but its public copy may not be published (a domain, regime or metadata value outside the closed grammar, or holding an identifier); the private copies are kept. */
+      public?: {
+        refused: "not_publishable";
+      };
     };
   };
   /** Write up to 256 entries in one transaction (all or none; each as POST /v1/styx/entries) */
@@ -364,7 +371,14 @@ export interface Routes {
       results: Array<{
         id: string;
         namespaces: Array<string>;
+        /** When the anonymized lethe copy publishes (absent when none was queued, or while it waits) */
         lethe_at?: string;
+        /** The lethe copy is queued but its domain has fewer than STYX_LETHE_K distinct users: no publication time yet */
+        lethe?: "waiting";
+        /** Present when the entry asked for lethe but its public copy may not be published (a domain, regime or metadata value outside the closed grammar, or holding an identifier); the private copies are kept. */
+        public?: {
+          refused: "not_publishable";
+        };
       }>;
     };
   };

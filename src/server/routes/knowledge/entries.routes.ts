@@ -33,7 +33,7 @@ export function entryRoutes(
   const present = (r: WriteResult) => ({
     id: r.id,
     namespaces: [...r.namespaces],
-    ...(r.letheAt === null ? {} : { lethe_at: iso(r.letheAt) }),
+    ...(r.letheWaiting ? { lethe: "waiting" as const } : r.letheAt === null ? {} : { lethe_at: iso(r.letheAt) }),
     ...(r.publicRefused ? { public: { refused: NOT_PUBLISHABLE } } : {}),
   });
   /** The owner's wallet, scrubbed from lethe copies along with the ids. */
