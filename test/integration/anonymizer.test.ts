@@ -9,8 +9,8 @@ import { startTestServer, type TestServer } from "../../src/testing/test-server.
 
 const KEY = "sk-anonymizer-test-key-0123456789";
 const TIMEOUT_MS = 500;
-/** Lethe publishes within a second of a write (and, once k-anonymity lands, add `STYX_LETHE_K: "1"` here). */
-const LETHE_ENV: ConfigOverrides = { STYX_LETHE_DELAY: "0s-1s" };
+/** Lethe publishes within a second of a write, one writer being enough (k-anonymity off). */
+const LETHE_ENV: ConfigOverrides = { STYX_LETHE_DELAY: "0s-1s", STYX_LETHE_K: "1" };
 
 describe("lethe with STYX_ANONYMIZER_URL", () => {
   const clock = new ManualClock(Date.UTC(2026, 3, 7, 9, 41, 17));

@@ -122,9 +122,10 @@ describe("no row links a source hash to a golem or user (SPEC §3, §4.2 step 6)
       assert.ok(dumped.has(t), `the dump reads ${t}`);
     assert.ok(Number((await s.sql("SELECT count(*) AS n FROM lethe_entries"))[0].n) >= 2, "lethe entries published");
     const key = s.styx.secretKey.key;
-    const known = new Set(golems.map((g) => golemSourceHash(key, g)));
-    assert.equal(hashes.size, golems.length, "one source hash per golem");
-    for (const h of hashes) assert.ok(known.has(h), `${h} is the keyed hash of one of the golems`);
+    // Pheromones and causal edges count golems; lethe counts users (k-anonymity and quorum are per user).
+    const known = new Set([...golems.map((g) => golemSourceHash(key, g)), ...users.map((u) => userSourceHash(key, u))]);
+    assert.equal(hashes.size, golems.length + users.length, "one source hash per golem, and one per user on lethe");
+    for (const h of hashes) assert.ok(known.has(h), `${h} is the keyed hash of one of the golems or users`);
   });
 
   it("has no row holding both a public source hash and a golem or user id", () => {
