@@ -14,7 +14,7 @@ import { type SqlRow as Row, toBytes } from "../sql/codec.js";
 import { toCandidate, toEntry, toLethe, vectorBatches } from "../sql/entry-rows.js";
 import type { SqliteDatabase } from "./database.js";
 import { ftsQuery, queryWords } from "./sqlite-codec.js";
-import { firstVarint, rankByBm25, wordTokens } from "./tenant-bm25.js";
+import { firstVarint, rankByBm25 } from "./tenant-bm25.js";
 
 type Statement = BetterSqlite3.Statement<unknown[]>;
 
@@ -26,7 +26,7 @@ type Statement = BetterSqlite3.Statement<unknown[]>;
 export class SqliteEntryStore implements EntryStore {
   readonly #db: SqliteDatabase;
   readonly #cache = new Map<string, Statement>();
-  #instancesReady = false;
+  #tempReady = false;
 
   constructor(db: SqliteDatabase) {
     this.#db = db;
@@ -150,10 +150,9 @@ export class SqliteEntryStore implements EntryStore {
       lengths[d] = firstVarint(parts[2 * d + 1] as string);
       row.set(seq, d);
     }
-    const terms = [...new Set(wordTokens(words.join(" ")))];
+    const terms = this.#indexedTerms(words);
     const m = terms.length;
     const tf = new Float64Array(n * m);
-    this.#ensureInstances();
     const instances = this.#stmt("SELECT doc FROM temp.entries_fts_instances WHERE term = ? AND col = 'content'").pluck(true);
     terms.forEach((term, t) => {
       for (const seq of instances.all(term) as number[]) {
@@ -170,11 +169,21 @@ export class SqliteEntryStore implements EntryStore {
     return out.slice(0, k);
   }
 
-  /** The per-connection view of the full-text index's term instances (term, doc, col, offset). */
-  #ensureInstances(): void {
-    if (this.#instancesReady) return;
-    this.#db.exec("CREATE VIRTUAL TABLE IF NOT EXISTS temp.entries_fts_instances USING fts5vocab(main, entries_fts, instance)");
-    this.#instancesReady = true;
+  /**
+   * The query words as the full-text index holds them (case, diacritics, word breaks), by
+   * FTS5's own tokenizer: a one-row scratch index of this connection's temp schema.
+   */
+  #indexedTerms(words: readonly string[]): string[] {
+    if (!this.#tempReady) {
+      this.#db.exec(`
+        CREATE VIRTUAL TABLE IF NOT EXISTS temp.entries_fts_instances USING fts5vocab(main, entries_fts, instance);
+        CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_terms USING fts5(q, content='', tokenize='unicode61 remove_diacritics 2');
+        CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_terms_vocab USING fts5vocab(temp, query_terms, row);`);
+      this.#tempReady = true;
+    }
+    this.#stmt("INSERT INTO temp.query_terms(query_terms) VALUES ('delete-all')").run();
+    this.#stmt("INSERT INTO temp.query_terms(rowid, q) VALUES (1, ?)").run(words.join(" "));
+    return this.#stmt("SELECT term FROM temp.query_terms_vocab").pluck(true).all() as string[];
   }
 
   /** The hits whose entries pass the filter (tenant, TTL, domains, categories), in hit order. */

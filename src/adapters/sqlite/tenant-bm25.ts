@@ -24,19 +24,6 @@ export interface CountedDocs {
   readonly tf: Float64Array;
 }
 
-const NON_ASCII = /[\u0080-\uffff]/;
-const MARKS = /\p{M}+/gu;
-const WORD = /[\p{L}\p{N}]+/gu;
-
-/**
- * Word tokens as FTS5's `unicode61 remove_diacritics 2` tokenizer indexes them: runs of
- * letters and digits, case-folded, combining marks removed (single character classes: linear).
- */
-export function wordTokens(text: string): string[] {
-  const folded = NON_ASCII.test(text) ? text.normalize("NFD").replace(MARKS, "") : text;
-  return folded.toLowerCase().match(WORD) ?? [];
-}
-
 /**
  * The documents ranked for the query, best first; ties go to the lower seq (a tenant's seqs
  * keep its write order, whatever other tenants wrote in between). N, the average length and
