@@ -147,7 +147,9 @@ export const SnapshotParams = Type.Object(
     format: Type.Optional(
       Type.Union([Type.Literal("ndjson"), Type.Literal("json")], { description: "ndjson (default, streamed) or json (paged)" }),
     ),
-    after: Type.Optional(Type.String({ pattern: "^[0-9]{1,15}$", description: "json paging cursor (next_after of the previous page)" })),
+    after: Type.Optional(
+      Type.String({ pattern: "^[A-Za-z0-9_-]{1,64}$", description: "json paging cursor (next_after of the previous page: an entry id)" }),
+    ),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   },
   Strict,

@@ -104,5 +104,9 @@ describe("GET /v1/styx/snapshot/:golem_id", () => {
     assert.equal(a.json.entries.length, 1000);
     const b = await s.request("GET", `/v1/styx/snapshot/snap-g?format=json&limit=1000&after=${a.json.next_after}`, { token: key });
     assert.equal(b.json.entries[0].content, "entry 1000 of a long life");
+    // The cursor is the last entry's id: a global seq would count other tenants' writes (SPEC §4.2).
+    assert.equal(a.json.next_after, a.json.entries[999].id);
+    const bad = await s.request("GET", "/v1/styx/snapshot/snap-g?format=json&after=ent_nosuchentry", { token: key });
+    assert.equal(bad.status, 400);
   });
 });

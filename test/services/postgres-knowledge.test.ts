@@ -9,6 +9,7 @@ import { initCrypto } from "../../src/core/platform/crypto.js";
 import { describeAuditLogContract } from "../../src/testing/contracts/audit-log.contract.js";
 import { candidateFixture, describeEntryStoreContract, entryFixture } from "../../src/testing/contracts/entry-store.contract.js";
 import { describeIdentityStoreContract } from "../../src/testing/contracts/identity-store.contract.js";
+import { assertNoninterference } from "../../src/testing/noninterference.js";
 import { newCluster, SERVICES } from "../../src/testing/services.js";
 
 await initCrypto();
@@ -50,6 +51,20 @@ async function one(): Promise<PgSql> {
 describeIdentityStoreContract("postgres", async () => new PostgresIdentityStore(await one()));
 describeAuditLogContract("postgres", async () => new PostgresAuditLog(await one(), new ManualClock()));
 describeEntryStoreContract("postgres", async () => new PostgresEntryStore(await one()));
+
+describe("Tenant noninterference on PostgreSQL (SPEC §4.2)", () => {
+  it("gives user B byte-identical query and snapshot answers whether or not user A wrote to A's vault and clade", async () => {
+    // One migrated schema; each world starts from emptied knowledge tables.
+    const sql = await one();
+    const open = async () => {
+      await sql`DELETE FROM entries`;
+      await sql`DELETE FROM lethe_queue`;
+      await sql`DELETE FROM lethe_entries`;
+      return { store: new PostgresEntryStore(sql), close: async () => {} };
+    };
+    await assertNoninterference(open, { runs: Number(process.env.NONINTERFERENCE_RUNS ?? 60) });
+  });
+});
 
 describe("PostgreSQL stores shared by several gateways", () => {
   it("keep one audit chain when two gateways append concurrently", async () => {

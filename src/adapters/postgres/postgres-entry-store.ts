@@ -78,6 +78,11 @@ export class PostgresEntryStore implements EntryStore {
     return rows.map(toEntry);
   }
 
+  async golemEntrySeq(golemId: string, id: string): Promise<number | undefined> {
+    const [r] = await this.#sql<{ seq: number }[]>`SELECT seq FROM entries WHERE id = ${id} AND golem_id = ${golemId}`;
+    return r?.seq;
+  }
+
   async purgeExpired(now: number): Promise<{ seq: number; userId: string; inClade: boolean }[]> {
     const rows = await this.#sql`DELETE FROM entries WHERE expires_at IS NOT NULL AND expires_at <= ${now}
       RETURNING seq, user_id, in_clade`;

@@ -81,6 +81,8 @@ export interface EntryStore {
   searchText(text: string, filter: EntryFilter, k: number): Promise<TextHit[]>;
   /** The golem's vault entries with seq > `afterSeq`, oldest first, at most `limit` (expired excluded). */
   pageGolemEntries(golemId: string, afterSeq: number, limit: number, now: number): Promise<Entry[]>;
+  /** The seq of the golem's entry `id` (expired or not, until purged); undefined when there is none. */
+  golemEntrySeq(golemId: string, id: string): Promise<number | undefined>;
   /** Deletes entries expired at `now`; returns what was removed, for index upkeep. */
   purgeExpired(now: number): Promise<{ seq: number; userId: string; inClade: boolean }[]>;
   /**

@@ -262,6 +262,32 @@ export class KnowledgeService {
     }
   }
 
+  /**
+   * One page of a golem's snapshot: at most `limit` live entries, oldest first, after the entry
+   * `afterId` (the previous page's last). `next` is the id to page on from, null once a page
+   * comes back short. The cursor is an entry id, not the store's seq: seqs count every
+   * tenant's writes, so they would show a user how much others wrote (SPEC §4.2).
+   */
+  async snapshotPage(golemId: string, limit: number, afterId?: string): Promise<{ entries: Entry[]; next: string | null }> {
+    let after = 0;
+    if (afterId !== undefined) {
+      const seq = await this.#d.store.golemEntrySeq(golemId, afterId);
+      if (seq === undefined) {
+        throw new StyxError(
+          "STYX_VALIDATION",
+          "`after` names no entry of this golem (it may have expired since): page again from the start.",
+          {
+            details: [{ path: "/after" }],
+          },
+        );
+      }
+      after = seq;
+    }
+    const entries = await this.#d.store.pageGolemEntries(golemId, after, limit, this.#d.clock.now());
+    const last = entries.at(-1);
+    return { entries, next: entries.length === limit && last ? last.id : null };
+  }
+
   /** Physically removes expired entries and their vectors; returns how many. */
   async purgeExpired(): Promise<number> {
     const gone = await this.#d.store.purgeExpired(this.#d.clock.now());

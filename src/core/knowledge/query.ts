@@ -142,7 +142,9 @@ export async function runQuery(
   // vault twin: searching the clade too would be wasted work.
   const searched = layers.includes("vault") ? layers.filter((l) => l !== "clade") : layers;
   const perLayer = await Promise.all(searched.map((l) => (l === "lethe" ? letheLayer() : privateLayer(l))));
-  const candidates = perLayer.flat();
+  // Score ties then break the same way whatever order the store answered in: layer, then seq
+  // (a tenant's seqs keep its write order, whatever other tenants wrote in between).
+  const candidates = perLayer.flatMap((c) => c.sort((x, y) => x.item.seq - y.item.seq));
   const maxRelevance = Math.max(0, ...candidates.map((c) => c.relevance));
   const scored = candidates.map((c) => score(c, who, now, mode, maxRelevance > 0 ? c.relevance / maxRelevance : 0));
   return collapseDuplicates(scored, q.limit);

@@ -36,6 +36,16 @@ export function presentHit(h: RankedHit, explain: boolean) {
   };
 }
 
+/** The answer to a query: its hits, best first. */
+export function presentQueryAnswer(hits: readonly RankedHit[], explain: boolean) {
+  return { hits: hits.map((h) => presentHit(h, explain)) };
+}
+
+/** A page of a paged (JSON) snapshot; `next_after` is the cursor of the next page. */
+export function presentSnapshotPage(page: { readonly entries: readonly Entry[]; readonly next: string | null }) {
+  return { entries: page.entries.map(presentSnapshotEntry), next_after: page.next };
+}
+
 /** A vault entry in a snapshot export. */
 export function presentSnapshotEntry(e: Entry) {
   return {

@@ -209,6 +209,45 @@ export function describeEntryStoreContract(name: string, make: () => Promise<Ent
       assert.deepEqual(await seqs(filter({ userId: "u2" })), [theirs]);
     });
 
+    it("searchText scores a tenant's entries the same whatever other tenants store (SPEC §4.2)", async () => {
+      const mine = ["oracle lag on the pool", "oracle oracle", "pool drift", "oracle pool pool hedge"];
+      for (const [i, content] of mine.entries()) await store.insert(entryFixture(`m${i}`, { content, inClade: i % 2 === 0 }));
+      const answers = async () =>
+        Promise.all(
+          ["oracle", "pool oracle", "drift hedge lag"].flatMap((q) => [
+            store.searchText(q, filter(), 10),
+            store.searchText(q, filter({ cladeOnly: true }), 10),
+            store.searchText(q, filter(), 2),
+          ]),
+        );
+      const alone = await answers();
+      for (let i = 0; i < 30; i++) {
+        const content = ["oracle", "pool", "oracle pool", "lag lag drift", "unrelated words"][i % 5] as string;
+        await store.insert(entryFixture(`t${i}`, { userId: `u${2 + (i % 3)}`, content, inClade: i % 2 === 1 }));
+      }
+      assert.deepEqual(await answers(), alone);
+    });
+
+    it("searchText breaks relevance ties by seq, older first", async () => {
+      const a = (await store.insert(entryFixture("a", { content: "oracle lag" }))).entry.seq;
+      await store.insert(entryFixture("other", { userId: "u2", content: "oracle lag" }));
+      const b = (await store.insert(entryFixture("b", { content: "lag oracle" }))).entry.seq;
+      const hits = await store.searchText("oracle", filter(), 10);
+      assert.deepEqual(
+        hits.map((h) => h.seq),
+        [a, b],
+      );
+      assert.equal(hits[0]?.relevance, hits[1]?.relevance);
+    });
+
+    it("golemEntrySeq finds the seq of a golem's own entry only", async () => {
+      const s1 = (await store.insert(entryFixture("g1a"))).entry.seq;
+      await store.insert(entryFixture("g2a", { golemId: "g2" }));
+      assert.equal(await store.golemEntrySeq("g1", "g1a"), s1);
+      assert.equal(await store.golemEntrySeq("g2", "g1a"), undefined);
+      assert.equal(await store.golemEntrySeq("g1", "nope"), undefined);
+    });
+
     it("pageGolemEntries pages a golem's live entries oldest first", async () => {
       const s1 = (await store.insert(entryFixture("g1a"))).entry.seq;
       await store.insert(entryFixture("other", { golemId: "g2" }));

@@ -7,11 +7,12 @@ import { SqliteCausalStore } from "../../../src/adapters/sqlite/sqlite-causal-st
 import { SqliteEntryStore } from "../../../src/adapters/sqlite/sqlite-entry-store.js";
 import { SqliteIdentityStore } from "../../../src/adapters/sqlite/sqlite-identity-store.js";
 import { SqlitePheromoneStore } from "../../../src/adapters/sqlite/sqlite-pheromone-store.js";
+import { firstVarint } from "../../../src/adapters/sqlite/tenant-bm25.js";
 import { ManualClock } from "../../../src/core/platform/clock.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
 import { describeAuditLogContract } from "../../../src/testing/contracts/audit-log.contract.js";
 import { describeCausalStoreContract, describePheromoneStoreContract } from "../../../src/testing/contracts/coordination.contract.js";
-import { describeEntryStoreContract } from "../../../src/testing/contracts/entry-store.contract.js";
+import { describeEntryStoreContract, entryFixture } from "../../../src/testing/contracts/entry-store.contract.js";
 import { describeIdentityStoreContract } from "../../../src/testing/contracts/identity-store.contract.js";
 
 await initCrypto();
@@ -34,3 +35,25 @@ describe("SQLite migrations", () => {
 describePheromoneStoreContract("sqlite", () => new SqlitePheromoneStore(openDatabase(":memory:")));
 describeCausalStoreContract("sqlite", () => new SqliteCausalStore(openDatabase(":memory:")));
 describeEntryStoreContract("sqlite", () => new SqliteEntryStore(openDatabase(":memory:")));
+
+describe("SQLite lexical search", () => {
+  it("finds query words however the index folded them (case, diacritics, final sigma, underscores)", async () => {
+    const store = new SqliteEntryStore(openDatabase(":memory:"));
+    const { seq } = (await store.insert(entryFixture("e", { content: "Café ΣΊΣΥΦΟΣ déjà-vu pool_drift 東京" }))).entry;
+    const f = { userId: "u1", cladeOnly: false, now: 0 };
+    for (const q of ["cafe", "CAFÉ", "σίσυφος", "DEJA", "pool_drift", "drift", "東京"]) {
+      assert.deepEqual(
+        (await store.searchText(q, f, 5)).map((h) => h.seq),
+        [seq],
+        q,
+      );
+    }
+    assert.deepEqual(await store.searchText("_", f, 5), []);
+  });
+
+  it("reads token counts from FTS5 docsize varints, one to nine bytes", () => {
+    assert.equal(firstVarint("0c02"), 12);
+    assert.equal(firstVarint("81000c"), 128);
+    assert.equal(firstVarint("819c2002"), 20_000);
+  });
+});

@@ -467,7 +467,7 @@ export interface Routes {
     query: {
       /** ndjson (default, streamed) or json (paged) */
       format?: "ndjson" | "json";
-      /** json paging cursor (next_after of the previous page) */
+      /** json paging cursor (next_after of the previous page: an entry id) */
       after?: string;
       limit?: number;
     };

@@ -7,7 +7,7 @@ import { StyxError } from "../../../core/platform/errors.js";
 import { ErrorBody } from "../../../protocol/common.js";
 import { QueryAnswer, QueryBody, QueryParams } from "../../../protocol/knowledge.js";
 import { userPrincipal } from "../../context.js";
-import { presentHit } from "../../presenters/knowledge.js";
+import { presentQueryAnswer } from "../../presenters/knowledge.js";
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody };
 
@@ -20,7 +20,7 @@ export function queryRoutes(
     const p = userPrincipal(req);
     const ancestors = p.golemId === null ? undefined : await ancestorsOf(deps.identity, p.golemId);
     const hits = await deps.knowledge.query({ userId: p.userId, golemId: p.golemId, ...(ancestors ? { ancestors } : {}) }, q);
-    return { hits: hits.map((h) => presentHit(h, q.explain)) };
+    return presentQueryAnswer(hits, q.explain);
   };
 
   app.post<{ Body: QueryBody }>(

@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { KnowledgeService } from "../../../core/knowledge/knowledge-service.js";
 import { ErrorBody, GolemIdParams } from "../../../protocol/common.js";
 import { SnapshotPage, SnapshotParams } from "../../../protocol/knowledge.js";
-import { presentSnapshotEntry } from "../../presenters/knowledge.js";
+import { presentSnapshotEntry, presentSnapshotPage } from "../../presenters/knowledge.js";
 
 /**
  * `GET /v1/styx/snapshot/:golem_id` (owner only): the golem's vault as NDJSON, streamed page by
@@ -26,14 +26,7 @@ export function snapshotRoutes(app: FastifyInstance, deps: { knowledge: Knowledg
     async (req, reply) => {
       const golemId = req.params.golem_id;
       if (req.query.format === "json") {
-        const limit = req.query.limit ?? 500;
-        const entries = [];
-        for await (const e of deps.knowledge.snapshot(golemId, limit, Number(req.query.after ?? 0))) {
-          entries.push(e);
-          if (entries.length === limit) break;
-        }
-        const last = entries.at(-1);
-        return { entries: entries.map(presentSnapshotEntry), next_after: entries.length === limit && last ? String(last.seq) : null };
+        return presentSnapshotPage(await deps.knowledge.snapshotPage(golemId, req.query.limit ?? 500, req.query.after));
       }
       // Small pages keep the resident set flat: each is fetched only when the socket drained the last.
       const lines = Readable.from(
