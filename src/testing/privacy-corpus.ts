@@ -265,6 +265,7 @@ export function corpusCases(ids: CorpusIdentities): CorpusCase[] {
   add("epoch", "ts 1765432109876", ["1765432109876"]);
   add("epoch", "t=1764012345", ["1764012345"]);
   add("epoch", "1764012345678ms", ["1764012345678"]);
+  add("epoch", "ts_1764012399", ["1764012399"]);
   add("iso-datetime", "2025-12-11T05:48:29Z", ["05:48:29", "2025-12-11t05:48"]);
   add("iso-datetime", "2025-12-10T06:17:53.876+02:00", ["06:17:53", "2025-12-10t06:17", "2025-12-10t04:17"]);
   add("iso-datetime", "2025-12-09 07:33:11", ["07:33:11", "2025-12-09 07:33"]);
@@ -283,6 +284,7 @@ export function corpusCases(ids: CorpusIdentities): CorpusCase[] {
   add("amount", "7 654 321,89 EUR", ["7 654 321", "7654321"]);
   add("amount", "size=73519.25", ["73519.25"]);
   add("amount", "PnL -8123.4", ["8123.4"]);
+  add("amount", "pnl-61842 usdc", ["61842"]);
   return out;
 }
 

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import type { ConfigOverrides } from "../../src/config/load.js";
 import { displayForm } from "../../src/core/privacy/normalize.js";
 import {
   CORPUS_CATEGORIES,
@@ -141,12 +140,8 @@ describe("privacy corpus: written by one user, read by another through every pub
     async () => {
       s = await startTestServer({
         persistent: true,
-        env: {
-          STYX_LETHE_DELAY: "0s-0s",
-          // k-anonymity (issue 14 item 6) publishes a domain only after STYX_LETHE_K distinct users; one writer here.
-          // Ignored (not yet a setting) until that lands; then this keeps the corpus on a single writer.
-          STYX_LETHE_K: "1",
-        } as ConfigOverrides,
+        // k-anonymity (STYX_LETHE_K, default 3 distinct users per domain) would hold back a single writer's copies.
+        env: { STYX_LETHE_DELAY: "0s-0s", STYX_LETHE_K: "1" },
       });
       const ids = await createIdentities(s);
       cases = corpusCases(ids.corpus);
