@@ -15,6 +15,9 @@ import type { QueryInput } from "../core/knowledge/query.js";
 import type { Category, Layer } from "../core/knowledge/types.js";
 import { VectorSearch } from "../core/knowledge/vector-search.js";
 import { ManualClock } from "../core/platform/clock.js";
+import { SecretKey } from "../core/platform/secret-key.js";
+import { IdentifierDirectory } from "../core/privacy/directory.js";
+import { PublicPipeline } from "../core/privacy/public-pipeline.js";
 import { presentQueryAnswer, presentSnapshotEntry, presentSnapshotPage } from "../server/presenters/knowledge.js";
 
 /** A fresh, empty store for one world, and how to dispose of it. */
@@ -145,7 +148,8 @@ export async function playWorld(open: OpenStore, sc: Scenario, withA: boolean): 
       clock,
       dimensions: DIM,
       letheDelay: { minMs: 3_600_000, maxMs: 3_600_000 },
-      salt: "noninterference",
+      key: SecretKey.fromBase64(Buffer.alloc(32, 9).toString("base64")),
+      pipeline: new PublicPipeline({ directory: new IdentifierDirectory(), pause: async () => {} }),
       random: () => 0.5,
     });
     const out: { what: string; json: string }[] = [];
