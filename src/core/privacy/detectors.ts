@@ -220,6 +220,7 @@ function singleChunk(text: string, c: Chunk, spans: Span[], previous: Chunk | un
   };
   hexRuns(text, c.start, c.end, push);
   b64Runs(text, c.start, c.end, push);
+  insideRuns(text, c.start, c.end, push);
   amounts(text, c.start, c.end, push);
 }
 
@@ -360,9 +361,8 @@ function isPrefixedSecret(lower: string): boolean {
 /** An ISO date-time or time of day → the hour; an epoch of seconds (10 digits) or ms (13) → its hour. */
 function timeOf(chunk: string): string | undefined {
   if (/^\d{10}$|^\d{13}$/.test(chunk)) {
-    const ms = chunk.length === 10 ? Number(chunk) * 1000 : Number(chunk);
-    if (ms >= 1e12 && ms < 4.1e12) return hourIso(ms);
-    return undefined;
+    const ms = epochMs(chunk);
+    return ms === undefined ? undefined : hourIso(ms);
   }
   if (chunk.length >= 13 && chunk.length <= 35 && isIsoDate(chunk.slice(0, 10)) && (chunk[10] === "T" || chunk[10] === "t")) {
     const ms = Date.parse(chunk.toUpperCase());
@@ -382,6 +382,109 @@ function isTimeOfDay(s: string): boolean {
 /** A time rounded down to its hour, as `YYYY-MM-DDTHH:00Z`. */
 export function hourIso(ms: number): string {
   return `${new Date(Math.floor(ms / HOUR) * HOUR).toISOString().slice(0, 13)}:00Z`;
+}
+
+/**
+ * Things glued into a longer token (`from-198.51.100.23`, `pay-x.eth-now`,
+ * `2025-12-09-07-33-11`, `2001-db8-85a3-8a2e-370-7334`): IPv4 addresses, ENS names, date-times
+ * (→ the hour) and IPv6 written with hyphens.
+ */
+function insideRuns(text: string, s: number, e: number, push: (a: number, b: number, r: string, p?: 1 | 2) => void): void {
+  // An ENS name is looked for back to the last one found, and at most 255 characters (DNS): never quadratic.
+  let floor = s;
+  for (let i = s; i < e; i++) {
+    const c = text.charCodeAt(i);
+    if (isDigit(c) && (i === s || !isDigit(text.charCodeAt(i - 1)))) {
+      const ip = ipv4At(text, i, e);
+      if (ip > 0) {
+        push(i, ip, "[ip]");
+        i = ip - 1;
+        continue;
+      }
+      const dt = dateTimeAt(text, i, e);
+      if (dt !== undefined) {
+        push(i, dt.end, dt.hour, 1);
+        i = dt.end - 1;
+        continue;
+      }
+    }
+    if (c === 46 && text.slice(i + 1, i + 4).toLowerCase() === "eth" && !(i + 4 < e && isAsciiAlnum(text.charCodeAt(i + 4)))) {
+      let a = i;
+      const stop = Math.max(floor, i - 255);
+      while (a > stop && (isAsciiAlnum(text.charCodeAt(a - 1)) || text[a - 1] === "." || text[a - 1] === "-" || text[a - 1] === "_")) a--;
+      if (a < i) push(a, i + 4, "[ens]");
+      floor = i + 4;
+    }
+  }
+  const v6 = hyphenatedIpv6(text, s, e);
+  if (v6) push(v6.start, v6.end, "[ip]");
+}
+
+/** The end of an IPv4 address (four numbers ≤ 255 joined by dots) starting at `i`, or 0. */
+function ipv4At(text: string, i: number, e: number): number {
+  let j = i;
+  for (let part = 0; part < 4; part++) {
+    const d = digitRun(text, j, e);
+    if (d < 1 || d > 3 || Number(text.slice(j, j + d)) > 255) return 0;
+    j += d;
+    if (part < 3) {
+      if (text[j] !== ".") return 0;
+      j++;
+    }
+  }
+  return j < e && (isDigit(text.charCodeAt(j)) || (text[j] === "." && isDigit(text.charCodeAt(j + 1)))) ? 0 : j;
+}
+
+/** `YYYY-MM-DD` followed by a time of day (`T`, `-`, `_` or a space, then hours and minutes by `:` or `-`) at `i`: its hour. */
+function dateTimeAt(text: string, i: number, e: number): { end: number; hour: string } | undefined {
+  if (i + 16 > e || digitRun(text, i, e) !== 4 || text[i + 4] !== "-" || text[i + 7] !== "-") return undefined;
+  const [y, mo, d, h, mi] = [text.slice(i, i + 4), text.slice(i + 5, i + 7), text.slice(i + 8, i + 10), text.slice(i + 11, i + 13), text.slice(i + 14, i + 16)];
+  const sep = text[i + 10]?.toLowerCase();
+  if (!(sep === "t" || sep === "-" || sep === "_" || sep === " ") || !(text[i + 13] === ":" || text[i + 13] === "-")) return undefined;
+  if (![mo, d, h, mi].every((x) => /^\d\d$/.test(x)) || Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(d) > 31 || Number(h) > 23 || Number(mi) > 59) return undefined;
+  let end = i + 16;
+  if ((text[end] === ":" || text[end] === "-") && digitRun(text, end + 1, e) === 2) end += 3;
+  if (text[end] === "." && digitRun(text, end + 1, e) > 0) end += 1 + digitRun(text, end + 1, e);
+  if (text[end] === "z" || text[end] === "Z") end++;
+  return { end, hour: `${y}-${mo}-${d}T${h}:00Z` };
+}
+
+/** A run of 5–8 hex groups (1–4 digits, one a letter at least) joined by hyphens: an IPv6 address in a token. */
+function hyphenatedIpv6(text: string, s: number, e: number): { start: number; end: number } | undefined {
+  let groups = 0;
+  let start = s;
+  let letters = 0;
+  let j = s;
+  while (j <= e) {
+    let k = j;
+    while (k < e && isHex(text.charCodeAt(k)) && k - j < 5) k++;
+    const len = k - j;
+    const boundary = k >= e || text[k] === "-";
+    if (len >= 1 && len <= 4 && boundary) {
+      for (let x = j; x < k; x++) if (!isDigit(text.charCodeAt(x))) letters++;
+      groups++;
+      if (groups >= 5 && letters > 0 && (k >= e || text[k] === "-")) {
+        // Extend over any further groups, then report.
+        let end = k;
+        while (end < e && text[end] === "-") {
+          let m = end + 1;
+          while (m < e && isHex(text.charCodeAt(m)) && m - end - 1 < 4) m++;
+          if (m === end + 1 || (m < e && text[m] !== "-")) break;
+          end = m;
+        }
+        return { start, end };
+      }
+      j = k + 1;
+    } else {
+      // Restart after this group.
+      while (k < e && text[k] !== "-") k++;
+      j = k + 1;
+      start = j;
+      groups = 0;
+      letters = 0;
+    }
+  }
+  return undefined;
 }
 
 /** Runs of 32+ hex digits (with a leading 0x), wherever they sit in the chunk. */
@@ -453,11 +556,11 @@ function amounts(text: string, s: number, e: number, push: (a: number, b: number
   while (i < e) {
     const ch = text.charCodeAt(i);
     const startsNumber = isDigit(ch) || (CURRENCY.has(text[i] as string) && i + 1 < e && isDigit(text.charCodeAt(i + 1)));
-    // Numbers glued to a word (`eth2`, `bot-42`, `v1.2`) are part of it, not amounts.
+    // Short numbers glued to a word (`eth2`, `bot-42`, `v1.2`) are part of it; 4+ digits are an amount wherever they sit.
     const glued =
       i > s &&
       (isWordChar(text, i - 1) || ".,_".includes(text[i - 1] as string) || (text[i - 1] === "-" && i - 2 >= s && isWordChar(text, i - 2)));
-    if (!startsNumber || glued) {
+    if (!startsNumber || (glued && digitRun(text, i, e) < 4)) {
       i++;
       continue;
     }
@@ -515,6 +618,12 @@ function amounts(text: string, s: number, e: number, push: (a: number, b: number
     if (mult !== undefined) value *= mult;
     const percent = text[i] === "%";
     const whole = !decimal && !exponent && mult === undefined;
+    const epoch = whole && !currency && !grouped && unit === "" && (digits.length === 10 || digits.length === 13) ? epochMs(digits) : undefined;
+    if (epoch !== undefined) {
+      push(start, u, hourIso(epoch), 1);
+      i = Math.max(u, i + 1);
+      continue;
+    }
     const keep =
       !Number.isFinite(value) ||
       value === 0 ||
@@ -527,6 +636,19 @@ function amounts(text: string, s: number, e: number, push: (a: number, b: number
     }
     i = Math.max(u, i + 1);
   }
+}
+
+/** How many digits run from `i`. */
+function digitRun(text: string, i: number, e: number): number {
+  let j = i;
+  while (j < e && isDigit(text.charCodeAt(j))) j++;
+  return j - i;
+}
+
+/** An epoch of seconds (10 digits) or milliseconds (13) between 2001 and 2099, in ms; undefined otherwise. */
+function epochMs(digits: string): number | undefined {
+  const ms = digits.length === 10 ? Number(digits) * 1000 : Number(digits);
+  return ms >= 1e12 && ms < 4.1e12 ? ms : undefined;
 }
 
 /** The length of an amount bucket (`1e3-1e4`, `1e-2-1e-1`) starting at `i`, or 0. */

@@ -24,15 +24,20 @@ export const WEAK_MIN_LENGTH = 3;
 
 /**
  * Whether an identifier is strong (SPEC §4.2 steps 2 and 4): 8+ letters and digits, not
- * letters only (judged before confusable folding, which turns `1` into `l` and `0` into `o`). Strong identifiers of the whole instance match anywhere (glued, split, inside
+ * letters only (judged before confusable folding, which turns `1` into `l` and `0` into `o`),
+ * or an id of the shape Styx generates. Strong identifiers of the whole instance match anywhere (glued, split, inside
  * other words); weak ones match only as whole tokens, and only in the text of their own user
  * (see docs/privacy.md: a weak id of another tenant could otherwise censor common words, and a
  * refusal would confirm that a guessable id exists).
  */
 export function isStrong(id: string): boolean {
+  if (GENERATED_ID.test(id)) return true;
   const alnum = displayForm(id).replace(/[^\p{L}\p{N}]/gu, "");
   return alnum.length >= STRONG_MIN_LENGTH && /\p{N}/u.test(alnum);
 }
+
+/** The ids Styx generates (`usr_`, `glm_`, `key_`, `ses_` + 16 random bytes, base64url): strong even when no digit came up. */
+const GENERATED_ID = /^(?:usr|glm|key|ses)_[A-Za-z0-9_-]{22}$/;
 
 /** Rebuild the large automaton when the recent additions exceed this share of it. */
 const RECENT_SHARE = 0.25;

@@ -17,9 +17,11 @@ export const NOT_PUBLISHABLE = "not_publishable";
  */
 export function publicToken(value: string, directory: IdentifierDirectory, writer: Writer): string | undefined {
   if (value.length > 256) return undefined;
-  const normalized = displayForm(value).toLowerCase();
+  const display = displayForm(value);
+  const normalized = display.toLowerCase();
   if (!PUBLIC_TOKEN.test(normalized)) return undefined;
-  return holdsIdentifier(normalized, directory, writer) ? undefined : normalized;
+  // Checked as written too: a base64 token decodes only in its own case.
+  return holdsIdentifier(display, directory, writer) || holdsIdentifier(normalized, directory, writer) ? undefined : normalized;
 }
 
 /** A pheromone class: one public token, or two joined by `->` (a causal edge's wisdom). */

@@ -34,17 +34,22 @@ const ALNUM = /[\p{L}\p{N}]/u;
 /** Folded letters and digits of one code point ("" for separators and marks), memoized. */
 const FOLD_CACHE = new Map<number, string>();
 
-/** The folded alphanumeric form of one code point: TR39 prototype, no marks, lower case. */
+/**
+ * The folded alphanumeric form of one code point: lower-cased first (so a letter folds the same
+ * whatever its case: TR39 maps `I` to `l` but `i` to itself, `M` to `m` but `m` to `rn`), then
+ * decomposed, mapped to its TR39 prototype, marks dropped, lower-cased again, and `i` read as
+ * `l` (the prototypes of `I`, `1` and `|`), so every spelling of one skeleton folds alike.
+ */
 export function foldCodePoint(cp: number): string {
   const hit = FOLD_CACHE.get(cp);
   if (hit !== undefined) return hit;
   let out = "";
-  for (const a of String.fromCodePoint(cp).normalize("NFD")) {
+  for (const a of String.fromCodePoint(cp).toLowerCase().normalize("NFD")) {
     if (MARK.test(a)) continue;
     const proto = TABLE.get(a.codePointAt(0) as number) ?? a;
     for (const b of proto.normalize("NFD")) {
       if (MARK.test(b)) continue;
-      for (const c of b.toLowerCase()) if (ALNUM.test(c)) out += c;
+      for (const c of b.toLowerCase()) if (ALNUM.test(c)) out += c === "i" ? "l" : c;
     }
   }
   // Bounded: a cache of at most every code point seen (a few thousand in practice; capped).

@@ -197,9 +197,10 @@ function decodings(token: string): string[] {
     text(Uint8Array.from(bytes));
     return out;
   }
-  if (token.length % 2 === 0 && [...token].every((ch) => isHex(ch.charCodeAt(0)))) {
-    const bytes = new Uint8Array(token.length / 2);
-    for (let k = 0; k < bytes.length; k++) bytes[k] = Number.parseInt(token.slice(k * 2, k * 2 + 2), 16);
+  const hex = token.startsWith("0x") || token.startsWith("0X") ? token.slice(2) : token;
+  if (hex.length % 2 === 0 && [...hex].every((ch) => isHex(ch.charCodeAt(0)))) {
+    const bytes = new Uint8Array(hex.length / 2);
+    for (let k = 0; k < bytes.length; k++) bytes[k] = Number.parseInt(hex.slice(k * 2, k * 2 + 2), 16);
     text(bytes);
   }
   let end = token.length;
