@@ -129,7 +129,36 @@ function splitHexRuns(text: string): Span[] {
   return out;
 }
 
-const UTF8 = new TextDecoder("utf-8", { fatal: true });
+const UTF8 = new TextDecoder("utf-8");
+
+/**
+ * Whether bytes are well-formed UTF-8 — exactly what a fatal TextDecoder accepts — checked
+ * without throwing: most tokens of ordinary text (any word of 6+ letters is a base64
+ * candidate) decode to invalid UTF-8, and an exception per word cost a quarter of a 64 KiB
+ * scrub (bench/scrub.ts). Exported for its test.
+ */
+export function isUtf8(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; ) {
+    const c = b[i] as number;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    const n = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : 0;
+    if (n === 0 || i + n >= b.length) return false;
+    // No overlong forms (E0, F0), no surrogates (ED), nothing past U+10FFFF (F4).
+    const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
+    const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
+    const second = b[i + 1] as number;
+    if (second < lo || second > hi) return false;
+    for (let k = 2; k <= n; k++) {
+      const x = b[i + k] as number;
+      if (x < 0x80 || x > 0xbf) return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
 
 /**
  * Tokens that decode (base64, base64url, hex, percent-encoding) to text holding a known
@@ -177,14 +206,12 @@ function decodedHolds(decoded: string, directory: IdentifierDirectory, users: re
 function decodings(token: string): string[] {
   const out: string[] = [];
   const text = (bytes: Uint8Array) => {
-    try {
-      const s = UTF8.decode(bytes);
-      let printable = 0;
-      for (const ch of s) if (ch >= " " && ch !== "\u007f") printable++;
-      if (s.length > 0 && printable >= s.length * 0.9) out.push(s);
-    } catch {
-      // Not UTF-8: not text.
-    }
+    // Not UTF-8: not text.
+    if (!isUtf8(bytes)) return;
+    const s = UTF8.decode(bytes);
+    let printable = 0;
+    for (const ch of s) if (ch >= " " && ch !== "\u007f") printable++;
+    if (s.length > 0 && printable >= s.length * 0.9) out.push(s);
   };
   if (token.includes("%")) {
     const bytes: number[] = [];

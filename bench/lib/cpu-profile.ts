@@ -1,0 +1,68 @@
+/**
+ * A CPU profile of this process around an async task (V8's sampling profiler through
+ * node:inspector, as `node --cpu-prof` takes it), summed into self time per area of the code and
+ * per function: bench/scrub.ts uses it to say where a loaded server's time goes.
+ */
+import { Session } from "node:inspector/promises";
+
+interface ProfileNode {
+  readonly id: number;
+  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
+}
+
+/** Self time (ms) per area and per function, largest first, and the total sampled. */
+export interface ProfileSummary {
+  readonly totalMs: number;
+  readonly areas: [string, number][];
+  readonly functions: [string, number][];
+}
+
+/** Where a frame's code lives: the privacy pipeline, another src/ folder, a package, Node, or a V8 pseudo-frame. */
+function area(url: string, fn: string): string {
+  if (url === "") return fn.startsWith("(") ? fn : `native ${fn || "(anonymous)"}`;
+  const src = /\/src\/([^/]+(?:\/[^/]+)?)\//.exec(url);
+  if (src && !url.includes("node_modules")) return `src/${src[1]}`;
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (pkg) return `node_modules/${pkg[1]}`;
+  if (url.startsWith("node:")) return "node internals";
+  return url;
+}
+
+const short = (url: string) => url.replace(/^.*\/(src|node_modules)\//, "$1/").replace(/^file:\/\//, "");
+
+/** Runs `task` under the sampling profiler (1 ms interval) and summarizes self time. */
+export async function profiled<T>(task: () => Promise<T>): Promise<{ result: T; summary: ProfileSummary }> {
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: 1000 });
+  await session.post("Profiler.start");
+  let outcome: { ok: true; value: T } | { ok: false; error: unknown };
+  try {
+    outcome = { ok: true, value: await task() };
+  } catch (error) {
+    outcome = { ok: false, error };
+  }
+  const { profile } = (await session.post("Profiler.stop")) as unknown as {
+    profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
+  };
+  session.disconnect();
+  if (!outcome.ok) throw outcome.error;
+  const result = outcome.value;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const areas = new Map<string, number>();
+  const fns = new Map<string, number>();
+  let total = 0;
+  profile.samples.forEach((id, i) => {
+    const f = byId.get(id)?.callFrame;
+    const dt = (profile.timeDeltas[i] ?? 0) / 1000;
+    if (!f) return;
+    total += dt;
+    const a = area(f.url, f.functionName);
+    areas.set(a, (areas.get(a) ?? 0) + dt);
+    const name = f.url === "" ? a : `${f.functionName || "(anonymous)"} ${short(f.url)}:${f.lineNumber + 1}`;
+    fns.set(name, (fns.get(name) ?? 0) + dt);
+  });
+  const sorted = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]);
+  return { result, summary: { totalMs: total, areas: sorted(areas), functions: sorted(fns) } };
+}
