@@ -238,11 +238,14 @@ function wholeChunk(text: string, c: Chunk, previous: Chunk | undefined): { repl
   if (atIndex > 0 && isEmail(chunk, atIndex)) return redact("[email]");
   if (lower.length <= 512 && /\[at\]|\(at\)|\{at\}|<at>/.test(lower)) return redact("[email]");
   if (lower.endsWith(".eth") && lower.length > 4 && isDnsLabels(lower)) return redact("[ens]");
-  if (isIpv4(chunk) || isIpv6(chunk)) return redact("[ip]");
-  if (isLocalPhone(chunk)) return redact("[phone]");
-  if (lower.length <= 80 && /^(?:bc1|tb1)[02-9ac-hj-np-z]{11,71}$/.test(lower)) return redact("[address]");
+  // The shapes below start with a digit (IPv4, phones, times) or hold a colon (IPv6): most words are none.
+  const digitFirst = isDigit(chunk.charCodeAt(0));
+  if ((digitFirst && isIpv4(chunk)) || (chunk.includes(":") && isIpv6(chunk))) return redact("[ip]");
+  if (digitFirst && isLocalPhone(chunk)) return redact("[phone]");
+  if (lower.length <= 80 && (lower.startsWith("bc1") || lower.startsWith("tb1")) && /^(?:bc1|tb1)[02-9ac-hj-np-z]{11,71}$/.test(lower))
+    return redact("[address]");
   if (isPrefixedSecret(lower)) return redact("[secret]");
-  const time = timeOf(chunk);
+  const time = digitFirst ? timeOf(chunk) : undefined;
   if (time !== undefined) return { replacement: time, priority: 1 };
   return undefined;
 }
@@ -438,10 +441,25 @@ function ipv4At(text: string, i: number, e: number): number {
 /** `YYYY-MM-DD` followed by a time of day (`T`, `-`, `_` or a space, then hours and minutes by `:` or `-`) at `i`: its hour. */
 function dateTimeAt(text: string, i: number, e: number): { end: number; hour: string } | undefined {
   if (i + 16 > e || digitRun(text, i, e) !== 4 || text[i + 4] !== "-" || text[i + 7] !== "-") return undefined;
-  const [y, mo, d, h, mi] = [text.slice(i, i + 4), text.slice(i + 5, i + 7), text.slice(i + 8, i + 10), text.slice(i + 11, i + 13), text.slice(i + 14, i + 16)];
+  const [y, mo, d, h, mi] = [
+    text.slice(i, i + 4),
+    text.slice(i + 5, i + 7),
+    text.slice(i + 8, i + 10),
+    text.slice(i + 11, i + 13),
+    text.slice(i + 14, i + 16),
+  ];
   const sep = text[i + 10]?.toLowerCase();
   if (!(sep === "t" || sep === "-" || sep === "_" || sep === " ") || !(text[i + 13] === ":" || text[i + 13] === "-")) return undefined;
-  if (![mo, d, h, mi].every((x) => /^\d\d$/.test(x)) || Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(d) > 31 || Number(h) > 23 || Number(mi) > 59) return undefined;
+  if (
+    ![mo, d, h, mi].every((x) => /^\d\d$/.test(x)) ||
+    Number(mo) < 1 ||
+    Number(mo) > 12 ||
+    Number(d) < 1 ||
+    Number(d) > 31 ||
+    Number(h) > 23 ||
+    Number(mi) > 59
+  )
+    return undefined;
   let end = i + 16;
   if ((text[end] === ":" || text[end] === "-") && digitRun(text, end + 1, e) === 2) end += 3;
   if (text[end] === "." && digitRun(text, end + 1, e) > 0) end += 1 + digitRun(text, end + 1, e);
@@ -618,7 +636,8 @@ function amounts(text: string, s: number, e: number, push: (a: number, b: number
     if (mult !== undefined) value *= mult;
     const percent = text[i] === "%";
     const whole = !decimal && !exponent && mult === undefined;
-    const epoch = whole && !currency && !grouped && unit === "" && (digits.length === 10 || digits.length === 13) ? epochMs(digits) : undefined;
+    const epoch =
+      whole && !currency && !grouped && unit === "" && (digits.length === 10 || digits.length === 13) ? epochMs(digits) : undefined;
     if (epoch !== undefined) {
       push(start, u, hourIso(epoch), 1);
       i = Math.max(u, i + 1);

@@ -1,4 +1,4 @@
-import { AhoCorasick } from "./matcher.js";
+import { PatternTrie } from "./matcher.js";
 import { displayForm, endsToken, type Folded, foldIdentifier } from "./normalize.js";
 
 /** What a known identifier is (for operators' counts; matching treats all kinds alike). */
@@ -39,105 +39,57 @@ export function isStrong(id: string): boolean {
 /** The ids Styx generates (`usr_`, `glm_`, `key_`, `ses_` + 16 random bytes, base64url): strong even when no digit came up. */
 const GENERATED_ID = /^(?:usr|glm|key|ses)_[A-Za-z0-9_-]{22}$/;
 
-/** Rebuild the large automaton when the recent additions exceed this share of it. */
-const RECENT_SHARE = 0.25;
-const RECENT_MIN = 256;
-/** Users whose weak-identifier automaton is kept built (least recently used dropped first). */
-const WEAK_CACHE_USERS = 1024;
-
 /**
  * Every known identifier of the instance — user ids, golem ids, wallets, key ids, session ids —
- * in a multi-pattern matcher (SPEC §4.2 step 2). Strong identifiers live in one Aho–Corasick
- * automaton (rebuilt in the background share of additions: a large base plus a small automaton
- * of recent additions); weak ones per user. Additions are idempotent.
+ * in a multi-pattern matcher (SPEC §4.2 step 2): strong identifiers in one trie, weak ones in a
+ * trie per user. Additions are idempotent and cost their length.
  */
 export class IdentifierDirectory {
-  readonly #strong = new Set<string>();
-  #base = new AhoCorasick([]);
-  #basePatterns: string[] = [];
-  #recent: string[] = [];
-  #recentAc = new AhoCorasick([]);
-  readonly #weak = new Map<string, Set<string>>();
-  readonly #weakAc = new Map<string, { patterns: string[]; ac: AhoCorasick }>();
+  readonly #strong = new PatternTrie();
+  readonly #weak = new Map<string, PatternTrie>();
+  #weakCount = 0;
 
   /** How many distinct folded identifiers are known (strong, weak). */
   get size(): { strong: number; weak: number } {
-    let weak = 0;
-    for (const s of this.#weak.values()) weak += s.size;
-    return { strong: this.#strong.size, weak };
+    return { strong: this.#strong.size, weak: this.#weakCount };
   }
 
   /** Adds identifiers (already known ones are ignored). */
   add(ids: Iterable<KnownIdentifier>): void {
-    let fresh = 0;
     for (const id of ids) {
       const folded = foldIdentifier(id.value);
       if (folded.length < WEAK_MIN_LENGTH) continue;
       if (isStrong(id.value)) {
-        if (this.#strong.has(folded)) continue;
         this.#strong.add(folded);
-        this.#recent.push(folded);
-        fresh++;
-      } else {
-        let mine = this.#weak.get(id.userId);
-        if (!mine) {
-          mine = new Set();
-          this.#weak.set(id.userId, mine);
-        }
-        if (!mine.has(folded)) {
-          mine.add(folded);
-          this.#weakAc.delete(id.userId);
-        }
+        continue;
       }
-    }
-    if (fresh === 0) return;
-    if (this.#recent.length > Math.max(RECENT_MIN, this.#basePatterns.length * RECENT_SHARE)) {
-      this.#basePatterns = [...this.#strong];
-      this.#base = new AhoCorasick(this.#basePatterns);
-      this.#recent = [];
-      this.#recentAc = new AhoCorasick([]);
-    } else {
-      this.#recentAc = new AhoCorasick(this.#recent);
+      let mine = this.#weak.get(id.userId);
+      if (!mine) {
+        mine = new PatternTrie();
+        this.#weak.set(id.userId, mine);
+      }
+      if (mine.add(folded)) this.#weakCount++;
     }
   }
 
   /**
    * Matches in a folded text: strong identifiers anywhere; `userIds`' weak identifiers where
-   * they cover whole tokens. Yields between slices (see AhoCorasick.scan).
+   * they cover whole tokens. Yields between slices (see PatternTrie.scan).
    */
   *match(f: Folded, userIds: readonly string[]): Generator<void, IdentifierMatch[]> {
     const out: IdentifierMatch[] = [];
-    const strong = (_p: number, start: number, end: number) => out.push({ start, end });
-    yield* this.#base.scan(f.text, strong, true);
-    if (this.#recent.length > 0) yield* this.#recentAc.scan(f.text, strong, true);
+    yield* this.#strong.scan(f.text, (start, end) => out.push({ start, end }));
     for (const userId of new Set(userIds)) {
-      const weak = this.#weakOf(userId);
+      const weak = this.#weak.get(userId);
       if (!weak) continue;
       yield* weak.scan(
         f.text,
-        (_p, start, end) => {
+        (start, end) => {
           if (f.tokenStart[start] === 1 && endsToken(f, end)) out.push({ start, end });
         },
-        false,
+        true,
       );
     }
     return out;
-  }
-
-  #weakOf(userId: string): AhoCorasick | undefined {
-    const cached = this.#weakAc.get(userId);
-    if (cached) {
-      // Re-inserted: the Map's order is the LRU order.
-      this.#weakAc.delete(userId);
-      this.#weakAc.set(userId, cached);
-      return cached.ac;
-    }
-    const mine = this.#weak.get(userId);
-    if (!mine || mine.size === 0) return undefined;
-    const patterns = [...mine];
-    const built = { patterns, ac: new AhoCorasick(patterns) };
-    this.#weakAc.set(userId, built);
-    if (this.#weakAc.size > WEAK_CACHE_USERS) this.#weakAc.delete(this.#weakAc.keys().next().value as string);
-    return built.ac;
   }
 }

@@ -1,96 +1,64 @@
 /**
- * Aho–Corasick multi-pattern matching (one pass over the text, whatever the number of
- * patterns): the directory of known identifiers matches every one of them against a public
- * text in time linear in the text's length plus the number of matches reported.
+ * Multi-pattern matching for the directory of known identifiers: one trie of every pattern,
+ * walked from each position of the text. Adding a pattern costs its length (no automaton to
+ * rebuild, so a burst of registrations never stalls the event loop); a scan costs the text's
+ * length times the longest walk, which the patterns' length bounds (identifiers are at most
+ * 128 characters), whatever the number of patterns.
  */
-export class AhoCorasick {
-  /** Children of each node: code unit → node. */
-  readonly #next: Map<number, number>[] = [new Map()];
-  /** Failure link of each node (the longest proper suffix that is also a trie path). */
-  readonly #fail: number[] = [0];
-  /** The pattern ending at each node, or -1. */
-  readonly #out: number[] = [-1];
-  /** The nearest node on the failure chain that ends a pattern, or -1. */
-  readonly #dict: number[] = [-1];
-  readonly #lengths: number[];
+export class PatternTrie {
+  /** Children of all nodes in one map: `node * 2^16 + code unit` → node. */
+  readonly #next = new Map<number, number>();
+  /** For each node: the length of the pattern ending there, or 0. */
+  readonly #ends: number[] = [0];
+  #patterns = 0;
 
-  /** Builds the automaton of `patterns` (empty ones are ignored); O(total pattern length). */
-  constructor(patterns: readonly string[]) {
-    this.#lengths = patterns.map((p) => p.length);
-    for (const [index, p] of patterns.entries()) {
-      if (p.length === 0) continue;
-      let node = 0;
-      for (let i = 0; i < p.length; i++) {
-        const c = p.charCodeAt(i);
-        const children = this.#next[node] as Map<number, number>;
-        let child = children.get(c);
-        if (child === undefined) {
-          child = this.#next.length;
-          this.#next.push(new Map());
-          this.#fail.push(0);
-          this.#out.push(-1);
-          this.#dict.push(-1);
-          children.set(c, child);
-        }
-        node = child;
-      }
-      if (this.#out[node] === -1) this.#out[node] = index;
-    }
-    // Breadth-first: a node's failure link is computed after every shallower node's.
-    const queue: number[] = [];
-    for (const child of (this.#next[0] as Map<number, number>).values()) queue.push(child);
-    for (let head = 0; head < queue.length; head++) {
-      const node = queue[head] as number;
-      for (const [c, child] of this.#next[node] as Map<number, number>) {
-        queue.push(child);
-        let f = this.#fail[node] as number;
-        while (f !== 0 && !(this.#next[f] as Map<number, number>).has(c)) f = this.#fail[f] as number;
-        const target = (this.#next[f] as Map<number, number>).get(c);
-        const fail = target !== undefined && target !== child ? target : 0;
-        this.#fail[child] = fail;
-        this.#dict[child] = (this.#out[fail] as number) >= 0 ? fail : (this.#dict[fail] as number);
-      }
-    }
+  /** How many distinct patterns it holds. */
+  get size(): number {
+    return this.#patterns;
   }
 
-  /** Number of trie nodes (a size measure). */
-  get nodes(): number {
-    return this.#next.length;
+  /** Adds a pattern (ignored when empty or already there); O(its length). */
+  add(pattern: string): boolean {
+    if (pattern.length === 0) return false;
+    let node = 0;
+    for (let i = 0; i < pattern.length; i++) {
+      const k = node * 65_536 + pattern.charCodeAt(i);
+      let child = this.#next.get(k);
+      if (child === undefined) {
+        child = this.#ends.length;
+        this.#ends.push(0);
+        this.#next.set(k, child);
+      }
+      node = child;
+    }
+    if (this.#ends[node] !== 0) return false;
+    this.#ends[node] = pattern.length;
+    this.#patterns++;
+    return true;
   }
 
   /**
-   * Scans `text`, calling `onMatch(pattern, start, end)` for matches (end exclusive). With
-   * `longestOnly`, only the longest pattern ending at each position is reported (enough for
-   * redaction: it covers the shorter ones). Yields every `sliceSize` code units so a caller
-   * can hand the event loop back; O(text length + matches reported).
+   * Calls `onMatch(start, end)` (end exclusive) for the longest pattern starting at each
+   * position of `text` (with `all`, for every pattern). Yields every `sliceSize` positions so a
+   * caller can hand the event loop back.
    */
-  *scan(
-    text: string,
-    onMatch: (pattern: number, start: number, end: number) => void,
-    longestOnly: boolean,
-    sliceSize = 8192,
-  ): Generator<void, void> {
-    let node = 0;
+  *scan(text: string, onMatch: (start: number, end: number) => void, all = false, sliceSize = 4096): Generator<void, void> {
+    if (this.#patterns === 0) return;
     for (let i = 0; i < text.length; i++) {
       if (i > 0 && i % sliceSize === 0) yield;
-      const c = text.charCodeAt(i);
-      for (;;) {
-        const child = (this.#next[node] as Map<number, number>).get(c);
-        if (child !== undefined) {
-          node = child;
-          break;
+      let node = 0;
+      let longest = 0;
+      for (let j = i; j < text.length; j++) {
+        const child = this.#next.get(node * 65_536 + text.charCodeAt(j));
+        if (child === undefined) break;
+        node = child;
+        const len = this.#ends[node] as number;
+        if (len > 0) {
+          if (all) onMatch(i, i + len);
+          else longest = len;
         }
-        if (node === 0) break;
-        node = this.#fail[node] as number;
       }
-      let hit = (this.#out[node] as number) >= 0 ? node : (this.#dict[node] as number);
-      while (hit >= 0) {
-        const p = this.#out[hit] as number;
-        const len = this.#lengths[p] as number;
-        onMatch(p, i + 1 - len, i + 1);
-        if (longestOnly) break;
-        hit = this.#dict[hit] as number;
-      }
+      if (longest > 0) onMatch(i, i + longest);
     }
   }
 }
@@ -103,11 +71,21 @@ export function runSync<T>(steps: Generator<void, T>): T {
   }
 }
 
-/** Runs a generator to its end, awaiting `pause` at each of its yields (hands the event loop back). */
-export async function runPaced<T>(steps: Generator<void, T>, pause: () => Promise<void>): Promise<T> {
+/** Longest run between two hand-backs of the event loop in `runPaced`, in ms. */
+export const SLICE_MS = 2;
+
+/**
+ * Runs a generator to its end, handing the event loop back (`pause`) whenever `sliceMs` has
+ * passed since the last time: the generator yields often, and the clock decides.
+ */
+export async function runPaced<T>(steps: Generator<void, T>, pause: () => Promise<void>, sliceMs = SLICE_MS): Promise<T> {
+  let since = performance.now();
   for (;;) {
     const r = steps.next();
     if (r.done) return r.value;
-    await pause();
+    if (performance.now() - since >= sliceMs) {
+      await pause();
+      since = performance.now();
+    }
   }
 }

@@ -71,6 +71,15 @@ export interface Folded {
 
 /** Folds a display-form string (see the module comment); linear in its length. */
 export function foldedAlnum(display: string): Folded {
+  const steps = foldSteps(display);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** `foldedAlnum` as a generator that yields every 4,096 characters (for a paced scrub). */
+export function* foldSteps(display: string): Generator<void, Folded> {
   const n = display.length;
   const origin = new Int32Array(n * 2 + 4);
   const originEnd = new Int32Array(n * 2 + 4);
@@ -79,6 +88,7 @@ export function foldedAlnum(display: string): Folded {
   let len = 0;
   let sepBefore = true;
   for (let i = 0; i < n; ) {
+    if ((i & 4095) === 0 && i > 0) yield;
     const cp = display.codePointAt(i) as number;
     const width = cp > 0xffff ? 2 : 1;
     const f = cp < 0x80 ? asciiFold(cp) : foldCodePoint(cp);

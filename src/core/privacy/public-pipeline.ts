@@ -30,8 +30,8 @@ export function publicTime(ms: number, resolution: number): number {
   return Math.floor(ms / resolution) * resolution;
 }
 
-/** Hands the event loop back between slices of a long scrub (a macrotask, so I/O runs in between). */
-const defaultPause = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+/** Hands the event loop back between slices of a long scrub (a macrotask after I/O: sockets are read in between). */
+const defaultPause = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * The one pipeline every public output goes through (SPEC §4.2): lethe copies, pheromone
@@ -43,6 +43,8 @@ export class PublicPipeline {
   readonly #directory: IdentifierDirectory;
   readonly #pause: () => Promise<void>;
   readonly #generalizer: TextGeneralizer | undefined;
+  /** Paced scrubs run one at a time: concurrent ones would each take a slice per turn, and a request would wait for all of them. */
+  #lane: Promise<unknown> = Promise.resolve();
 
   constructor(deps: { directory: IdentifierDirectory; pause?: () => Promise<void>; generalizer?: TextGeneralizer | undefined }) {
     this.#directory = deps.directory;
@@ -57,12 +59,19 @@ export class PublicPipeline {
 
   /** Free text for a public copy: scrubbed deterministically, paced on the event loop (what a lethe candidate stores). */
   text(text: string, writer: Writer): Promise<string> {
-    return runPaced(scrubSteps(text, this.#directory, writer), this.#pause);
+    return this.#paced(() => scrubSteps(text, this.#directory, writer));
   }
 
   /** Text scrubbed earlier, matched again against the identifiers known now (idempotent). */
   rescrub(text: string): Promise<string> {
-    return runPaced(identifierSteps(text, this.#directory, { userId: null }), this.#pause);
+    return this.#paced(() => identifierSteps(text, this.#directory, { userId: null }));
+  }
+
+  /** Runs a scrub in the lane, paced on the event loop. */
+  #paced(steps: () => Generator<void, string>): Promise<string> {
+    const run = this.#lane.then(() => runPaced(steps(), this.#pause));
+    this.#lane = run.catch(() => undefined);
+    return run;
   }
 
   /**
@@ -81,7 +90,7 @@ export class PublicPipeline {
       general = undefined;
     }
     if (general === undefined || general.trim().length === 0) return scrubbed;
-    return runPaced(scrubSteps(general, this.#directory, { userId: null }), this.#pause);
+    return this.#paced(() => scrubSteps(general, this.#directory, { userId: null }));
   }
 
   /** A structural value, normalized, or undefined when it may not be published (see publicToken). */

@@ -1,7 +1,7 @@
 import { detect, HEX_RUN_MIN, isB64, isHex, type Span } from "./detectors.js";
 import type { IdentifierDirectory } from "./directory.js";
 import { runSync } from "./matcher.js";
-import { displayForm, type Folded, foldedAlnum } from "./normalize.js";
+import { displayForm, type Folded, foldedAlnum, foldSteps } from "./normalize.js";
 
 /** Largest public text, in UTF-16 code units after normalization (SPEC §4.2 step 7): the entry content cap. */
 export const PUBLIC_TEXT_MAX = 64 * 1024;
@@ -28,8 +28,7 @@ export function* scrubSteps(text: string, directory: IdentifierDirectory, writer
   const users = writer.userId === null ? [] : [writer.userId];
   const display = displayForm(text.length > PUBLIC_TEXT_MAX ? text.slice(0, PUBLIC_TEXT_MAX) : text).slice(0, PUBLIC_TEXT_MAX);
   yield;
-  const folded = foldedAlnum(display);
-  yield;
+  const folded = yield* foldSteps(display);
   const spans: Span[] = idSpans(folded, yield* directory.match(folded, users));
   spans.push(...(yield* detect(display)));
   spans.push(...splitHexRuns(display));
@@ -37,7 +36,7 @@ export function* scrubSteps(text: string, directory: IdentifierDirectory, writer
   spans.push(...(yield* decodedSpans(display, directory, users)));
   const once = applySpans(display, spans);
   yield;
-  const again = foldedAlnum(once);
+  const again = yield* foldSteps(once);
   const late = yield* directory.match(again, users);
   return late.length === 0 ? once : applySpans(once, idSpans(again, late));
 }
@@ -49,7 +48,7 @@ export function* scrubSteps(text: string, directory: IdentifierDirectory, writer
 export function* identifierSteps(text: string, directory: IdentifierDirectory, writer: Writer): Generator<void, string> {
   const users = writer.userId === null ? [] : [writer.userId];
   const display = displayForm(text).slice(0, PUBLIC_TEXT_MAX);
-  const folded = foldedAlnum(display);
+  const folded = yield* foldSteps(display);
   const found = yield* directory.match(folded, users);
   return found.length === 0 ? display : applySpans(display, idSpans(folded, found));
 }
@@ -224,8 +223,19 @@ function decodings(token: string): string[] {
     text(Uint8Array.from(bytes));
     return out;
   }
+  // Words of one case and no digit are prose, not encodings: base64 of text mixes cases, hex of text has digits.
+  let upper = false;
+  let lower = false;
+  let digit = false;
+  for (let k = 0; k < token.length; k++) {
+    const c = token.charCodeAt(k);
+    if (c >= 65 && c <= 90) upper = true;
+    else if (c >= 97 && c <= 122) lower = true;
+    else if (c >= 48 && c <= 57) digit = true;
+  }
+  if (!digit && !(upper && lower)) return out;
   const hex = token.startsWith("0x") || token.startsWith("0X") ? token.slice(2) : token;
-  if (hex.length % 2 === 0 && [...hex].every((ch) => isHex(ch.charCodeAt(0)))) {
+  if (digit && hex.length % 2 === 0 && [...hex].every((ch) => isHex(ch.charCodeAt(0)))) {
     const bytes = new Uint8Array(hex.length / 2);
     for (let k = 0; k < bytes.length; k++) bytes[k] = Number.parseInt(hex.slice(k * 2, k * 2 + 2), 16);
     text(bytes);

@@ -1,28 +1,30 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { AhoCorasick, runSync } from "../../../src/core/privacy/matcher.js";
+import { PatternTrie, runPaced, runSync } from "../../../src/core/privacy/matcher.js";
 
-/** Every (pattern, start, end) match, found the slow way. */
+/** Every (start, end) match of any pattern, found the slow way. */
 function naive(patterns: readonly string[], text: string): string[] {
-  const out: string[] = [];
-  for (const [p, pat] of patterns.entries()) {
-    if (pat.length === 0 || patterns.indexOf(pat) !== p) continue;
-    for (let i = 0; i + pat.length <= text.length; i++) if (text.startsWith(pat, i)) out.push(`${p}:${i}:${i + pat.length}`);
+  const out = new Set<string>();
+  for (const pat of patterns) {
+    if (pat.length === 0) continue;
+    for (let i = 0; i + pat.length <= text.length; i++) if (text.startsWith(pat, i)) out.add(`${i}:${i + pat.length}`);
   }
-  return out.sort();
+  return [...out].sort();
 }
 
-function found(patterns: readonly string[], text: string, longestOnly = false): string[] {
-  const out: string[] = [];
-  runSync(new AhoCorasick(patterns).scan(text, (p, s, e) => out.push(`${p}:${s}:${e}`), longestOnly, 7));
-  return out.sort();
+function found(patterns: readonly string[], text: string, all = true): string[] {
+  const trie = new PatternTrie();
+  for (const p of patterns) trie.add(p);
+  const out = new Set<string>();
+  runSync(trie.scan(text, (s, e) => out.add(`${s}:${e}`), all, 7));
+  return [...out].sort();
 }
 
-describe("AhoCorasick", () => {
+describe("PatternTrie", () => {
   it("finds every occurrence of every pattern, overlapping ones included", () => {
     assert.deepEqual(found(["he", "she", "his", "hers"], "ushers"), naive(["he", "she", "his", "hers"], "ushers"));
-    assert.deepEqual(found(["aa"], "aaaa"), ["0:0:2", "0:1:3", "0:2:4"]);
+    assert.deepEqual(found(["aa"], "aaaa"), ["0:2", "1:3", "2:4"]);
   });
 
   it("agrees with a naive search on random patterns and texts", () => {
@@ -39,14 +41,36 @@ describe("AhoCorasick", () => {
     );
   });
 
-  it("reports only the longest pattern ending at a position when asked", () => {
-    assert.deepEqual(found(["abc", "bc", "c"], "xabc", true), ["0:1:4"]);
+  it("reports only the longest pattern starting at a position unless asked for all", () => {
+    assert.deepEqual(found(["ab", "abc", "bc"], "xabc", false), ["1:4", "2:4"]);
+  });
+
+  it("adds a pattern once, and costs only its length to add", () => {
+    const t = new PatternTrie();
+    assert.equal(t.add("carol"), true);
+    assert.equal(t.add("carol"), false);
+    assert.equal(t.add(""), false);
+    assert.equal(t.size, 1);
   });
 
   it("yields between slices so a long scan can be paced", () => {
     let yields = 0;
-    const steps = new AhoCorasick(["x"]).scan("a".repeat(100), () => {}, true, 10);
+    const t = new PatternTrie();
+    t.add("x");
+    const steps = t.scan("a".repeat(100), () => {}, false, 10);
     while (!steps.next().done) yields++;
     assert.equal(yields, 9);
+  });
+
+  it("hands the event loop back only once a slice of time has passed", async () => {
+    let pauses = 0;
+    function* many(): Generator<void, number> {
+      for (let i = 0; i < 1000; i++) yield;
+      return 7;
+    }
+    assert.equal(await runPaced(many(), async () => void pauses++, 60_000), 7);
+    assert.equal(pauses, 0, "a generous slice: never paused");
+    assert.equal(await runPaced(many(), async () => void pauses++, 0), 7);
+    assert.equal(pauses, 1000, "no slice: paused at every yield");
   });
 });
