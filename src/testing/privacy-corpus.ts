@@ -14,7 +14,7 @@ import { foldIdentifier } from "../core/privacy/normalize.js";
  * attacks on them; every category draws on every identity that fits it.
  */
 
-/** What a case tries to leak (see docs/privacy-corpus.md for what each covers). */
+/** What a case tries to leak (see docs/privacy.md, "The corpus test", for what each covers). */
 export const CORPUS_CATEGORIES = [
   "own-user-id",
   "own-golem-id",
