@@ -94,6 +94,26 @@ describe("Two macronode gateways over the same services", () => {
     await Promise.all([back.sock.close(), golemSock.sock.close()]);
   });
 
+  it("refuses on B, within 1 s, a public field holding an identifier just created on A (the identifiers signal)", async () => {
+    const owner = await user(a);
+    const other = await user(b);
+    const otherGolem = await golem(b, other.key);
+    const hidden = `scout-${Date.now().toString(36)}-77`;
+    const made = await a.request("POST", "/v1/styx/golems", { token: owner.key, body: { id: hidden } });
+    assert.equal(made.status, 201, made.text);
+    let status = 0;
+    for (let waited = 0; waited <= 1000 && status !== 400; waited += 50) {
+      const r = await b.request("POST", "/v1/styx/pheromone/deposit", {
+        token: other.key,
+        body: { golem_id: otherGolem, layer: "threat", class: hidden, intensity: 0.5, domain: "mg-ids", regime: "bull" },
+      });
+      status = r.status;
+      if (status === 400) assert.equal(r.json.error.code, "STYX_NOT_PUBLISHABLE");
+      else await sleep(50);
+    }
+    assert.equal(status, 400, "B still let the identifier through after 1 s");
+  });
+
   it("senses on B a pheromone deposited on A", async () => {
     const u = await user(a);
     const g = await golem(a, u.key);

@@ -85,10 +85,24 @@ export function* detect(text: string): Generator<void, Span[]> {
       k += consumed - 1;
       continue;
     }
-    singleChunk(text, c, spans, chunks[k - 1]);
+    if (!singleChunk(text, c, spans, chunks[k - 1])) continue;
+    // What was not the whole chunk is looked for inside it, window by window, yielding between windows.
+    for (let w = c.start; w < c.end; w += WINDOW) {
+      if (w > c.start) yield;
+      runsInside(text, w, Math.min(c.end, w + WINDOW + OVERLAP), spans);
+    }
   }
   return spans;
 }
+
+/**
+ * Long chunks are searched inside in windows of this many characters, each reaching
+ * `OVERLAP` past the next one's start: a run (a hex string, a number, an address) that starts in
+ * a window and is shorter than the overlap is seen whole by it; longer runs are seen in pieces
+ * long enough to be caught. Spans found twice merge when applied.
+ */
+const WINDOW = 4096;
+const OVERLAP = 256;
 
 /** Detectors spanning several chunks (obfuscated emails, phone numbers, spaced numbers, date + time); returns chunks consumed. */
 function multiChunk(text: string, chunks: readonly Chunk[], k: number, spans: Span[]): number {
@@ -207,21 +221,25 @@ function isPhoneGroup(w: string, first: boolean): boolean {
 }
 
 /** Detectors inside one chunk: one that covers the whole chunk wins; otherwise runs inside it (hex, key-shaped, amounts). */
-function singleChunk(text: string, c: Chunk, spans: Span[], previous: Chunk | undefined): void {
+/** The whole-chunk detectors; true when the chunk must still be searched inside. */
+function singleChunk(text: string, c: Chunk, spans: Span[], previous: Chunk | undefined): boolean {
   // A lone short word with no digit, '@', ':' or '.' can be nothing but ordinary text: the common case, decided at once.
-  if (c.end - c.start <= 3 && !hasSignal(text, c.start, c.end)) return;
+  if (c.end - c.start <= 3 && !hasSignal(text, c.start, c.end)) return false;
   const whole = wholeChunk(text, c, previous);
-  if (whole !== undefined) {
-    spans.push({ start: c.start, end: c.end, replacement: whole.replacement, priority: whole.priority });
-    return;
-  }
+  if (whole === undefined) return true;
+  spans.push({ start: c.start, end: c.end, replacement: whole.replacement, priority: whole.priority });
+  return false;
+}
+
+/** Runs inside [s, e): hex runs, key-shaped runs, glued IPs/ENS/date-times/IPv6, amounts. */
+function runsInside(text: string, s: number, e: number, spans: Span[]): void {
   const push = (start: number, end: number, replacement: string, priority: 1 | 2 = 2): void => {
     spans.push({ start, end, replacement, priority });
   };
-  hexRuns(text, c.start, c.end, push);
-  b64Runs(text, c.start, c.end, push);
-  insideRuns(text, c.start, c.end, push);
-  amounts(text, c.start, c.end, push);
+  hexRuns(text, s, e, push);
+  b64Runs(text, s, e, push);
+  insideRuns(text, s, e, push);
+  amounts(text, s, e, push);
 }
 
 /** What replaces a whole chunk (a URL, handle, email, ENS name, IP, phone, address, secret, time), if anything. */

@@ -6,8 +6,10 @@
  * 128 characters), whatever the number of patterns.
  */
 export class PatternTrie {
-  /** Children of all nodes in one map: `node * 2^16 + code unit` → node. */
+  /** Children of all nodes but the root in one map: `node * 2^16 + code unit` → node. */
   readonly #next = new Map<number, number>();
+  /** The root's children by code unit (0: none): the step every position takes, kept out of the map. */
+  readonly #root = new Int32Array(65_536);
   /** For each node: the length of the pattern ending there, or 0. */
   readonly #ends: number[] = [0];
   #patterns = 0;
@@ -22,12 +24,13 @@ export class PatternTrie {
     if (pattern.length === 0) return false;
     let node = 0;
     for (let i = 0; i < pattern.length; i++) {
-      const k = node * 65_536 + pattern.charCodeAt(i);
-      let child = this.#next.get(k);
+      const c = pattern.charCodeAt(i);
+      let child = node === 0 ? this.#root[c] || undefined : this.#next.get(node * 65_536 + c);
       if (child === undefined) {
         child = this.#ends.length;
         this.#ends.push(0);
-        this.#next.set(k, child);
+        if (node === 0) this.#root[c] = child;
+        else this.#next.set(node * 65_536 + c, child);
       }
       node = child;
     }
@@ -46,10 +49,12 @@ export class PatternTrie {
     if (this.#patterns === 0) return;
     for (let i = 0; i < text.length; i++) {
       if (i > 0 && i % sliceSize === 0) yield;
+      const first = this.#root[text.charCodeAt(i)] as number;
+      if (first === 0) continue;
       let node = 0;
       let longest = 0;
       for (let j = i; j < text.length; j++) {
-        const child = this.#next.get(node * 65_536 + text.charCodeAt(j));
+        const child = node === 0 ? first : this.#next.get(node * 65_536 + text.charCodeAt(j));
         if (child === undefined) break;
         node = child;
         const len = this.#ends[node] as number;

@@ -88,6 +88,15 @@ describe("generic detectors", () => {
 });
 
 describe("the scrubber", () => {
+  it("finds runs across the windows a long chunk is searched in", () => {
+    for (const at of [4070, 4090, 4096, 8180]) {
+      const text = `${"x".repeat(at)}0x52908400098527886e0f7030069857d2e4169ee8${"y".repeat(9000 - at)}`;
+      assert.ok(!scrub(text, { userId: "bob" }).includes("52908400"), `address at ${at}`);
+      const money = `${"-".repeat(at)}42069usdc${"-".repeat(100)}`;
+      assert.ok(!scrub(money).includes("42069"), `amount at ${at}`);
+    }
+  });
+
   it("changes nothing on a second pass", () => {
     const piece = fc.constantFrom(
       "carol",
