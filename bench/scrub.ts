@@ -222,7 +222,9 @@ const published = async () => Number((await s.sql("SELECT COUNT(*) AS n FROM let
 const queued = async () => Number((await s.sql("SELECT COUNT(*) AS n FROM lethe_queue"))[0].n);
 const sleep = (msDelay: number) => new Promise((r) => setTimeout(r, msDelay));
 
-type Kind = "idle" | "worst" | "ordinary";
+type Kind = "idle" | "worst" | "ordinary" | "vault" | "worst-rated" | "ordinary-rated" | "vault-rated";
+/** Writes per second of the rated phases (over all writers): a load the server sustains, where the others saturate it. */
+const RATED = Number(process.env.SCRUB_WRITE_RATE ?? 6);
 interface Phase {
   readonly kind: Kind;
   readonly health: LoadReport;
@@ -232,13 +234,27 @@ interface Phase {
   readonly backlog: number;
 }
 
+/** Waits (up to 120 s) until every queued lethe copy is published, so an idle phase measures an idle server. */
+async function drained(): Promise<number> {
+  const t0 = Date.now();
+  while ((await queued()) > 0 && Date.now() - t0 < 120_000) {
+    await s.styx.tasks.runNow("lethe-publish");
+    await sleep(100);
+  }
+  return Date.now() - t0;
+}
+let drainMs = 0;
+
 async function phase(kind: Kind, seconds: number): Promise<Phase> {
+  if (kind === "idle") drainMs = Math.max(drainMs, await drained());
   const before = await published();
-  const content = kind === "worst" ? worstText : ordinaryText;
+  const content = kind.startsWith("worst") ? worstText : ordinaryText;
+  const layer = kind.startsWith("vault") ? ("vault" as const) : ("lethe" as const);
+  const rate = kind.endsWith("-rated") ? { rate: RATED } : {};
   const writing =
     kind === "idle"
       ? undefined
-      : writer2.run({ kind: "write", url: s.url, writers, domain: "bench", content, durationMs: (seconds + 1.5) * 1000 });
+      : writer2.run({ kind: "write", layer, url: s.url, writers, domain: "bench", content, durationMs: (seconds + 1.5) * 1000, ...rate });
   if (writing) await sleep(1000);
   const health = await prober.run({ kind: "probe", url: s.url, path: "/v1/styx/health", rate: RATE, durationMs: seconds * 1000 });
   const writes = await writing;
@@ -255,7 +271,21 @@ async function phase(kind: Kind, seconds: number): Promise<Phase> {
 await phase("idle", 3); // warm-up, not reported
 const phases: Phase[] = [];
 for (let round = 0; round < 2; round++)
-  for (const kind of ["idle", "worst", "idle", "ordinary"] as const) phases.push(await phase(kind, PHASE_S));
+  for (const kind of [
+    "idle",
+    "worst",
+    "idle",
+    "ordinary",
+    "idle",
+    "vault",
+    "idle",
+    "worst-rated",
+    "idle",
+    "ordinary-rated",
+    "idle",
+    "vault-rated",
+  ] as const)
+    phases.push(await phase(kind, PHASE_S));
 log("scrub: profiled phases…");
 const profiles: { kind: Kind; summary: ProfileSummary; p: Phase }[] = [];
 for (const kind of ["worst", "ordinary"] as const) {
@@ -289,7 +319,7 @@ const scrubRows = measured.map((m, i) => [
 const all = (kind: Kind) => phases.filter((p) => p.kind === kind);
 const lat = (kind: Kind) => all(kind).flatMap((p) => p.health.lat);
 const idleP99 = pct(lat("idle"), 0.99);
-const httpRows = (["idle", "worst", "ordinary"] as const).map((kind) => {
+const httpRows = (["idle", "worst", "ordinary", "vault", "worst-rated", "ordinary-rated", "vault-rated"] as const).map((kind) => {
   const ps = all(kind);
   const h = lat(kind);
   const writes = ps.flatMap((p) => p.writes?.lat ?? []);
@@ -301,7 +331,15 @@ const httpRows = (["idle", "worst", "ordinary"] as const).map((kind) => {
   }
   const r = pct(h, 0.99) / idleP99;
   const label =
-    kind === "idle" ? "idle" : kind === "worst" ? `during worst-case writes (${worst.name})` : "during ordinary 64 KiB prose writes";
+    kind === "idle"
+      ? "idle (lethe queue drained first)"
+      : kind === "worst"
+        ? `during worst-case lethe writes (${worst.name})`
+        : kind === "ordinary"
+          ? "during ordinary 64 KiB prose lethe writes"
+          : kind === "vault"
+            ? "control: the same prose as vault writes (no public copy, nothing scrubbed)"
+            : `at ${RATED} writes/s: ${kind === "worst-rated" ? `worst-case lethe (${worst.name})` : kind === "ordinary-rated" ? "prose lethe" : "prose vault (control)"}`;
   return [
     label,
     int(h.length),
@@ -311,7 +349,9 @@ const httpRows = (["idle", "worst", "ordinary"] as const).map((kind) => {
     kind === "idle" ? "—" : `${ms(r)}× (${r <= 2 ? "met" : "missed"})`,
     writes.length ? `${ms(writes.length / seconds, 1)}/s` : "—",
     writes.length ? `${ms(pct(writes, 0.5), 0)} / ${ms(pct(writes, 0.99), 0)}` : "—",
-    kind === "idle" ? "—" : `${int(ps.reduce((a, p) => a + p.copies, 0))} (${int(Math.max(...ps.map((p) => p.backlog)))})`,
+    kind === "idle" || kind === "vault"
+      ? "—"
+      : `${int(ps.reduce((a, p) => a + p.copies, 0))} (${int(Math.max(...ps.map((p) => p.backlog)))})`,
     Object.entries(statuses)
       .map(([k, v]) => `${k}: ${int(v)}`)
       .join(", "),
@@ -378,7 +418,9 @@ const body = [
     `rate limits raised to 1,000,000/s through STYX_RATE_LIMIT and STYX_IP_RATE_LIMIT). GET /v1/styx/health at ${RATE}/s (open loop) from a forked prober for ${PHASE_S} s per ` +
     `phase; writes: ${WRITERS} writer loops (one user and golem each, one request in flight each) in another forked process, ` +
     `POST /v1/styx/entries {layer lethe, confidence 0.9, domain} with ${int(HTTP_CONTENT)} bytes of content behind a request counter. ` +
-    `Phases interleaved idle / worst / idle / ordinary, twice (a 3 s warm-up first); the rows pool both rounds. Worst case over ` +
+    `Phases interleaved idle / worst / idle / ordinary / idle / vault, twice (a 3 s warm-up first); before each idle phase the lethe ` +
+    `queue is published to the end (the longest wait: ${ms(drainMs / 1000, 1)} s), so idle means idle; the vault phase writes the same ` +
+    `prose with layer vault, the control for everything a 64 KiB write costs but the scrub. The rows pool both rounds. Worst case over ` +
     `HTTP: the slowest ASCII shape of the table above (fullwidth and zero-width shapes are 3 bytes per character, so only a third ` +
     `of them fits 64 KiB of UTF-8). Copies = lethe copies published during the phase (publication re-matches every copy).`,
   "",

@@ -18,9 +18,13 @@ export interface ProbeJob {
   readonly durationMs: number;
 }
 
-/** One loop per writer: POST /v1/styx/entries (layer lethe, confidence 0.9) with `content` behind a request counter. */
+/** One loop per writer: POST /v1/styx/entries (`layer`, confidence 0.9) with `content` behind a request counter. */
 export interface WriteJob {
   readonly kind: "write";
+  /** `lethe` (a public copy is scrubbed) or `vault` (the same write with no public copy: the control). */
+  readonly layer: "lethe" | "vault";
+  /** Writes per second over all writers, each writer on its own schedule (a late one sends at once); absent: as fast as answered. */
+  readonly rate?: number;
   readonly url: string;
   readonly writers: readonly { readonly token: string; readonly golemId: string }[];
   readonly domain: string;
@@ -111,13 +115,18 @@ async function write(job: WriteJob): Promise<LoadReport> {
   const lat: number[] = [];
   const statuses: Record<string, number> = {};
   const start = nowMs();
-  const loop = async (w: { token: string; golemId: string }) => {
-    while (nowMs() - start < job.durationMs) {
+  const loop = async (w: { token: string; golemId: string }, k: number) => {
+    for (let n = 0; nowMs() - start < job.durationMs; n++) {
+      if (job.rate !== undefined) {
+        const due = start + ((n * job.writers.length + k) / job.rate) * 1000;
+        if (due > nowMs()) await new Promise((r) => setTimeout(r, due - nowMs()));
+        if (nowMs() - start >= job.durationMs) break;
+      }
       const i = written++;
       const content = `${letters(i)} ${job.content}`;
       const body = JSON.stringify({
         golem_id: w.golemId,
-        layer: "lethe",
+        layer: job.layer,
         domain: job.domain,
         category: "insight",
         confidence: 0.9,
@@ -134,7 +143,7 @@ async function write(job: WriteJob): Promise<LoadReport> {
       statuses[status] = (statuses[status] ?? 0) + 1;
     }
   };
-  await Promise.all(job.writers.map(loop));
+  await Promise.all(job.writers.map((w, k) => loop(w, k)));
   const elapsedMs = nowMs() - start;
   agent.destroy();
   return { lat, statuses, elapsedMs, maxStartLagMs: 0 };
