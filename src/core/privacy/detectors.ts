@@ -542,7 +542,10 @@ function hexRuns(text: string, s: number, e: number, push: (a: number, b: number
   }
 }
 
-/** Key-shaped runs: 20+ base64/base64url characters mixing letters and digits (and both cases, below 32). */
+/**
+ * Key-shaped runs: 20+ base64/base64url characters mixing letters and digits (and both cases,
+ * below 32), or 20+ letters whose case changes at least every fourth pair (base64 that drew no digit).
+ */
 function b64Runs(text: string, s: number, e: number, push: (a: number, b: number, r: string) => void): void {
   let i = s;
   while (i < e) {
@@ -555,17 +558,31 @@ function b64Runs(text: string, s: number, e: number, push: (a: number, b: number
     let upper = 0;
     let lower = 0;
     let b58 = true;
+    // Case changes between neighbouring letters: about every other pair in random base64, rare in words.
+    let changes = 0;
+    let lastCase = 0;
     while (j < e && isB64(text.charCodeAt(j))) {
       const ch = text.charCodeAt(j);
       if (isDigit(ch)) digits++;
-      else if (isUpper(ch)) upper++;
-      else if (isLower(ch)) lower++;
+      else if (isUpper(ch)) {
+        upper++;
+        if (lastCase === 2) changes++;
+        lastCase = 1;
+      } else if (isLower(ch)) {
+        lower++;
+        if (lastCase === 1) changes++;
+        lastCase = 2;
+      }
       if (!isB58(ch)) b58 = false;
       j++;
     }
     const len = j - i;
     const letters = upper + lower;
-    if (len >= KEY_SHAPED_MIN && digits > 0 && letters > 0 && ((upper > 0 && lower > 0) || len >= 32)) {
+    const keyShaped =
+      len >= KEY_SHAPED_MIN &&
+      letters > 0 &&
+      ((digits > 0 && ((upper > 0 && lower > 0) || len >= 32)) || (letters >= KEY_SHAPED_MIN && changes * 4 >= letters));
+    if (keyShaped) {
       push(i, j, b58 && len >= 26 && len <= 44 ? "[address]" : "[secret]");
     }
     i = j;

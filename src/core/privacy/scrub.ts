@@ -178,12 +178,10 @@ function* decodedSpans(text: string, directory: IdentifierDirectory, users: read
     if (j - i >= DECODE_MIN && j - i <= DECODE_MAX) {
       if (++seen % 256 === 0) yield;
       const token = text.slice(i, j);
-      for (const decoded of decodings(token)) {
-        if (decodedHolds(decoded, directory, users)) {
-          out.push({ start: i, end: j, replacement: "[encoded]", priority: 2 });
-          break;
-        }
-      }
+      // The token, and its pieces between `-`, `_`, `=` and `.` (an encoding glued into a slug: `ref-<base64>`).
+      const pieces = [token, ...token.split(/[-_=.]/).filter((p) => p.length >= DECODE_MIN && p.length < token.length)];
+      if (pieces.some((p) => decodings(p).some((decoded) => decodedHolds(decoded, directory, users))))
+        out.push({ start: i, end: j, replacement: "[encoded]", priority: 2 });
     }
     i = j;
   }

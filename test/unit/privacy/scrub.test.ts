@@ -88,6 +88,15 @@ describe("generic detectors", () => {
 });
 
 describe("the scrubber", () => {
+  it("hides base64 that drew no digit (found by the corpus on a random wallet), alone or glued into a slug", () => {
+    const digitless = btoa("0x10e22409D2f3198FF3e80f98D2bD6f1FD248ceEC");
+    assert.doesNotMatch(digitless, /\d/);
+    for (const t of [`blob-${digitless}`, `ref=${digitless}`, digitless]) assert.ok(!scrub(t, { userId: "bob" }).includes("MHgx"), t);
+    assert.equal(publicToken(`blob-${digitless}`, directory(), { userId: "bob" }), undefined);
+    // Words keep their case changes rare: prose is left alone.
+    assert.equal(scrub("the-quick-Brown-fox-jumps-over-The-Lazy-dogs"), "the-quick-Brown-fox-jumps-over-The-Lazy-dogs");
+  });
+
   it("finds runs across the windows a long chunk is searched in", () => {
     for (const at of [4070, 4090, 4096, 8180]) {
       const text = `${"x".repeat(at)}0x52908400098527886e0f7030069857d2e4169ee8${"y".repeat(9000 - at)}`;
