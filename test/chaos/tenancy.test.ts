@@ -92,6 +92,11 @@ function privateStrings(t: Tenant): string[] {
   ];
 }
 
+/** Hex digits written as letters (0-9 → g-p). */
+function letters(h: string): string {
+  return h.replace(/[0-9]/g, (d) => "ghijklmnop"[Number(d)] as string);
+}
+
 function hex(n: number): string {
   return randomBytes(n).toString("hex");
 }
@@ -120,8 +125,9 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
         account: privateKeyToAccount(generatePrivateKey()),
         golems: [],
         marker: `P${name}${hex(5)}Q`,
-        shared: `s${name}${hex(5)}`,
-        regime: `r${name}${hex(3)}`,
+        // Public fields must pass the closed grammar: letters only, so a random run of 4+ digits (an "amount") never refuses them.
+        shared: `s${name}${letters(hex(5))}`,
+        regime: `r${name}${letters(hex(3))}`,
         vector,
         cid: "",
         entryIds: [],
@@ -335,7 +341,15 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
         case "domain":
           return victim.shared;
         case "variable":
+        case "from_variable":
           return `${victim.shared}.a`;
+        case "to_variable":
+          return `${victim.shared}.b`;
+        // Public fields must pass the closed grammar (SPEC §4.2 step 4), or a control is refused as not publishable.
+        case "class":
+          return `${victim.shared}.cls`;
+        case "regime":
+          return victim.regime;
         case "embedding":
           return isArray ? victim.vector : victim.vector.join(",");
         case "content":
