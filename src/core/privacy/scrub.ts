@@ -1,4 +1,5 @@
-import { detect, HEX_RUN_MIN, isB64, isHex, type Span } from "./detectors.js";
+import { isB64, isHex } from "./chars.js";
+import { detect, HEX_RUN_MIN, type Span } from "./detectors.js";
 import type { IdentifierDirectory } from "./directory.js";
 import { runSync } from "./matcher.js";
 import { displayForm, type Folded, foldedAlnum, foldSteps } from "./normalize.js";
