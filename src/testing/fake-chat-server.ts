@@ -1,5 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
-import { invalid, listenOnLoopback, readBody, send } from "./fake-openai-http.js";
+import { admit, invalid, listenOnLoopback, readBody, send } from "./fake-openai-http.js";
 
 /** A chat message as the OpenAI chat completions protocol sends it. */
 export interface ChatMessage {
@@ -62,17 +62,7 @@ export async function startFakeChat(opts: FakeChatOptions = {}): Promise<FakeCha
   let counter = 0;
 
   const answer = (req: IncomingMessage, res: ServerResponse, raw: string): void => {
-    if (req.method !== "POST" || req.url?.split("?")[0] !== "/v1/chat/completions") {
-      send(res, 404, { error: { message: `Unknown request URL: ${req.method} ${req.url}`, type: "invalid_request_error" } });
-      return;
-    }
-    const auth = req.headers.authorization;
-    if (opts.apiKey !== undefined && auth !== `Bearer ${opts.apiKey}`) {
-      const sent = auth?.replace(/^Bearer /, "") ?? "";
-      const message = `Incorrect API key provided: ${sent}. You can find your API key in your account settings.`;
-      send(res, 401, { error: { message, type: "invalid_request_error", param: null, code: "invalid_api_key" } });
-      return;
-    }
+    if (!admit(req, res, "/v1/chat/completions", opts.apiKey)) return;
     let body: Record<string, unknown>;
     try {
       body = JSON.parse(raw);

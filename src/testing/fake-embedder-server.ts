@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { invalid, listenOnLoopback, readBody, send } from "./fake-openai-http.js";
+import { admit, invalid, listenOnLoopback, readBody, send } from "./fake-openai-http.js";
 
 /** Options of `startFakeEmbedder`. */
 export interface FakeEmbedderOptions {
@@ -84,17 +84,7 @@ export async function startFakeEmbedder(opts: FakeEmbedderOptions): Promise<Fake
       send(res, failure, { error: { message: "The server had an error while processing your request.", type: "server_error" } });
       return;
     }
-    if (req.method !== "POST" || req.url?.split("?")[0] !== "/v1/embeddings") {
-      send(res, 404, { error: { message: `Unknown request URL: ${req.method} ${req.url}`, type: "invalid_request_error" } });
-      return;
-    }
-    const auth = req.headers.authorization;
-    if (opts.apiKey !== undefined && auth !== `Bearer ${opts.apiKey}`) {
-      const sent = auth?.replace(/^Bearer /, "") ?? "";
-      const message = `Incorrect API key provided: ${sent}. You can find your API key in your account settings.`;
-      send(res, 401, { error: { message, type: "invalid_request_error", param: null, code: "invalid_api_key" } });
-      return;
-    }
+    if (!admit(req, res, "/v1/embeddings", opts.apiKey)) return;
     let body: { model?: unknown; input?: unknown; dimensions?: unknown };
     try {
       body = JSON.parse(raw);

@@ -36,3 +36,22 @@ export async function listenOnLoopback(server: Server): Promise<{ url: string; c
     },
   };
 }
+
+/**
+ * The route and key checks every fake OpenAI endpoint makes: 404 for another path, 401 (OpenAI's
+ * wording) for a wrong bearer key. True when the request may go on.
+ */
+export function admit(req: IncomingMessage, res: ServerResponse, path: string, apiKey: string | undefined): boolean {
+  if (req.method !== "POST" || req.url?.split("?")[0] !== path) {
+    send(res, 404, { error: { message: `Unknown request URL: ${req.method} ${req.url}`, type: "invalid_request_error" } });
+    return false;
+  }
+  const auth = req.headers.authorization;
+  if (apiKey !== undefined && auth !== `Bearer ${apiKey}`) {
+    const sent = auth?.replace(/^Bearer /, "") ?? "";
+    const message = `Incorrect API key provided: ${sent}. You can find your API key in your account settings.`;
+    send(res, 401, { error: { message, type: "invalid_request_error", param: null, code: "invalid_api_key" } });
+    return false;
+  }
+  return true;
+}
