@@ -45,7 +45,7 @@ const GENERATED_ID = /^(?:usr|glm|key|ses)_[A-Za-z0-9_-]{22}$/;
  * trie per user. Additions are idempotent and cost their length.
  */
 export class IdentifierDirectory {
-  readonly #strong = new PatternTrie();
+  readonly #strong = new PatternTrie({ denseRoot: true });
   readonly #weak = new Map<string, PatternTrie>();
   #weakCount = 0;
 

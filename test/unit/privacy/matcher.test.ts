@@ -13,8 +13,8 @@ function naive(patterns: readonly string[], text: string): string[] {
   return [...out].sort();
 }
 
-function found(patterns: readonly string[], text: string, all = true): string[] {
-  const trie = new PatternTrie();
+function found(patterns: readonly string[], text: string, all = true, denseRoot = false): string[] {
+  const trie = new PatternTrie({ denseRoot });
   for (const p of patterns) trie.add(p);
   const out = new Set<string>();
   runSync(trie.scan(text, (s, e) => out.add(`${s}:${e}`), all, 7));
@@ -33,11 +33,23 @@ describe("PatternTrie", () => {
       fc.property(
         fc.array(word, { minLength: 1, maxLength: 12 }),
         fc.string({ unit: fc.constantFrom("a", "b", "c", "d"), maxLength: 80 }),
-        (pats, text) => {
-          assert.deepEqual(found(pats, text), naive(pats, text));
+        fc.boolean(),
+        (pats, text, dense) => {
+          assert.deepEqual(found(pats, text, true, dense), naive(pats, text));
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it("stays exact while its arrays and its table of further children grow (thousands of branching patterns)", () => {
+    const word = fc.string({ unit: fc.constantFrom(..."abcdefgh\u00e9\uffff"), minLength: 1, maxLength: 9 });
+    fc.assert(
+      fc.property(fc.array(word, { minLength: 500, maxLength: 3000 }), fc.array(word, { maxLength: 40 }), fc.boolean(), (pats, parts, dense) => {
+        const text = parts.join("x");
+        assert.deepEqual(found(pats, text, true, dense), naive(pats, text));
+      }),
+      { numRuns: 20 },
     );
   });
 
