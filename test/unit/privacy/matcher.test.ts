@@ -45,10 +45,15 @@ describe("PatternTrie", () => {
   it("stays exact while its arrays and its table of further children grow (thousands of branching patterns)", () => {
     const word = fc.string({ unit: fc.constantFrom(..."abcdefgh\u00e9\uffff"), minLength: 1, maxLength: 9 });
     fc.assert(
-      fc.property(fc.array(word, { minLength: 500, maxLength: 3000 }), fc.array(word, { maxLength: 40 }), fc.boolean(), (pats, parts, dense) => {
-        const text = parts.join("x");
-        assert.deepEqual(found(pats, text, true, dense), naive(pats, text));
-      }),
+      fc.property(
+        fc.array(word, { minLength: 500, maxLength: 3000 }),
+        fc.array(word, { maxLength: 40 }),
+        fc.boolean(),
+        (pats, parts, dense) => {
+          const text = parts.join("x");
+          assert.deepEqual(found(pats, text, true, dense), naive(pats, text));
+        },
+      ),
       { numRuns: 20 },
     );
   });
