@@ -122,10 +122,10 @@ export class SqliteEntryStore implements EntryStore {
    */
   #admit(c: LetheCandidate): { waiting: boolean; releasedDue?: number | undefined } {
     this.#stmt("INSERT INTO lethe_writers (domain, source) VALUES (?, ?) ON CONFLICT DO NOTHING").run(c.domain, c.source);
-    const { n } = this.#stmt("SELECT COUNT(*) AS n FROM (SELECT 1 FROM lethe_writers WHERE domain = ? LIMIT ?)").get(c.domain, c.k) as {
-      n: number;
-    };
-    if (n < c.k) return { waiting: true };
+    // Whether a k-th writer exists (O(k)). The same question as COUNT(*) over a LIMIT-ed subquery
+    // cost 1.2-1.8 ms per write in a live micronode, synchronously (0.06 ms in this form; bench/scrub.ts).
+    const reached = this.#stmt("SELECT 1 FROM lethe_writers WHERE domain = ? LIMIT 1 OFFSET ?").get(c.domain, c.k - 1) !== undefined;
+    if (!reached) return { waiting: true };
     const released = this.#stmt(
       "UPDATE lethe_queue SET waiting = 0, due_at = ? + delay_ms WHERE domain = ? AND waiting = 1 RETURNING due_at",
     ).all(c.dueAt - c.delayMs, c.domain) as { due_at: number }[];
