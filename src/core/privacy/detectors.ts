@@ -55,15 +55,21 @@ export function chunksOf(text: string): Chunk[] {
 }
 
 /**
- * All generic spans of a display text. Yields every few hundred chunks so a long text can be
+ * All generic spans of a display text. Yields about every 1,024 characters so a long text can be
  * scrubbed without holding the event loop.
  */
 export function* detect(text: string): Generator<void, Span[]> {
   const spans: Span[] = [];
   const chunks = chunksOf(text);
+  let work = 0;
   for (let k = 0; k < chunks.length; k++) {
-    if (k > 0 && k % 512 === 0) yield;
     const c = chunks[k] as Chunk;
+    // Yield once about WINDOW characters were looked at (and between windows of a long chunk below).
+    work += c.end - c.start + 1;
+    if (work >= WINDOW) {
+      work = 0;
+      yield;
+    }
     if (c.end <= c.start) continue;
     const consumed = multiChunk(text, chunks, k, spans);
     if (consumed > 0) {
@@ -86,7 +92,7 @@ export function* detect(text: string): Generator<void, Span[]> {
  * a window and is shorter than the overlap is seen whole by it; longer runs are seen in pieces
  * long enough to be caught. Spans found twice merge when applied.
  */
-const WINDOW = 4096;
+const WINDOW = 1024;
 const OVERLAP = 256;
 
 /** Detectors spanning several chunks (obfuscated emails, phone numbers, spaced numbers, date + time); returns chunks consumed. */

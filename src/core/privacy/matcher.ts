@@ -70,7 +70,7 @@ export class PatternTrie {
    * position of `text` (with `all`, for every pattern). Yields every `sliceSize` positions so a
    * caller can hand the event loop back.
    */
-  *scan(text: string, onMatch: (start: number, end: number) => void, all = false, sliceSize = 4096): Generator<void, void> {
+  *scan(text: string, onMatch: (start: number, end: number) => void, all = false, sliceSize = 1024): Generator<void, void> {
     if (this.#patterns === 0) return;
     const root = this.#root;
     for (let i = 0; i < text.length; i++) {
@@ -174,13 +174,18 @@ export function runSync<T>(steps: Generator<void, T>): T {
 }
 
 /** Longest run between two hand-backs of the event loop in `runPaced`, in ms. */
-export const SLICE_MS = 2;
+export const SLICE_MS = 1;
 
 /**
  * Runs a generator to its end, handing the event loop back (`pause`) whenever `sliceMs` has
- * passed since the last time: the generator yields often, and the clock decides.
+ * passed since the last time: the generator yields often, and the clock decides. The first
+ * slice waits for two pauses: a run started from an I/O callback would otherwise take its first
+ * slice in the same turn of the loop, right after that callback's own work (with `setImmediate`,
+ * the check phase follows the poll phase before any new I/O is read).
  */
 export async function runPaced<T>(steps: Generator<void, T>, pause: () => Promise<void>, sliceMs = SLICE_MS): Promise<T> {
+  await pause();
+  await pause();
   let since = performance.now();
   for (;;) {
     const r = steps.next();

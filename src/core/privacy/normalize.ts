@@ -28,6 +28,32 @@ export function displayForm(text: string): string {
   return text.normalize("NFKC").replace(INVISIBLE, "");
 }
 
+/** Code units of text normalized between two yields of `displaySteps` (at least). */
+const DISPLAY_PIECE = 2048;
+
+/**
+ * `displayForm` as a generator that yields between pieces of about 2,048 code units (for a
+ * paced scrub). A piece ends only before a character NFKC can never join to what precedes it:
+ * Latin below U+0300, CJK ideographs, Hangul syllables and fullwidth ASCII are starters that
+ * are never the second of a composition and decompose to starters, so the pieces' forms joined
+ * are the whole's form (a property test checks it). Text with no such character is one piece.
+ */
+export function* displaySteps(text: string): Generator<void, string> {
+  let out = "";
+  for (let i = 0; i < text.length; ) {
+    if (i > 0) yield;
+    let j = Math.min(text.length, i + DISPLAY_PIECE);
+    while (j < text.length && !isPieceStart(text.charCodeAt(j))) j++;
+    out += displayForm(text.slice(i, j));
+    i = j;
+  }
+  return out;
+}
+
+function isPieceStart(c: number): boolean {
+  return c < 0x300 || (c >= 0x4e00 && c <= 0x9fff) || (c >= 0xac00 && c <= 0xd7a3) || (c >= 0xff01 && c <= 0xff5e);
+}
+
 const MARK = /\p{M}/u;
 const ALNUM = /[\p{L}\p{N}]/u;
 
@@ -78,7 +104,7 @@ export function foldedAlnum(display: string): Folded {
   }
 }
 
-/** `foldedAlnum` as a generator that yields every 4,096 characters (for a paced scrub). */
+/** `foldedAlnum` as a generator that yields every 1,024 characters (for a paced scrub). */
 export function* foldSteps(display: string): Generator<void, Folded> {
   const n = display.length;
   const origin = new Int32Array(n * 2 + 4);
@@ -88,7 +114,7 @@ export function* foldSteps(display: string): Generator<void, Folded> {
   let len = 0;
   let sepBefore = true;
   for (let i = 0; i < n; ) {
-    if ((i & 4095) === 0 && i > 0) yield;
+    if ((i & 1023) === 0 && i > 0) yield;
     const cp = display.codePointAt(i) as number;
     const width = cp > 0xffff ? 2 : 1;
     const f = cp < 0x80 ? asciiFold(cp) : foldCodePoint(cp);

@@ -2,7 +2,7 @@ import { isB64, isHex } from "./chars.js";
 import { detect, HEX_RUN_MIN, type Span } from "./detectors.js";
 import type { IdentifierDirectory } from "./directory.js";
 import { runSync } from "./matcher.js";
-import { displayForm, type Folded, foldedAlnum, foldSteps } from "./normalize.js";
+import { displayForm, displaySteps, type Folded, foldedAlnum, foldSteps } from "./normalize.js";
 
 /** Largest public text, in UTF-16 code units after normalization (SPEC §4.2 step 7): the entry content cap. */
 export const PUBLIC_TEXT_MAX = 64 * 1024;
@@ -16,6 +16,9 @@ export interface Writer {
 /** Chunks decoded (base64, base64url, hex, percent-encoding) are at most this long. */
 const DECODE_MAX = 4096;
 const DECODE_MIN = 6;
+/** Characters decoded between two yields of the decoding pass (a token also counts `DECODE_TOKEN_COST`). */
+const DECODE_SLICE = 512;
+const DECODE_TOKEN_COST = 16;
 
 /**
  * The deterministic scrubber of public text (SPEC §4.2 steps 1–3): normalize, match every
@@ -27,7 +30,7 @@ const DECODE_MIN = 6;
  */
 export function* scrubSteps(text: string, directory: IdentifierDirectory, writer: Writer): Generator<void, string> {
   const users = writer.userId === null ? [] : [writer.userId];
-  const display = displayForm(text.length > PUBLIC_TEXT_MAX ? text.slice(0, PUBLIC_TEXT_MAX) : text).slice(0, PUBLIC_TEXT_MAX);
+  const display = (yield* displaySteps(text.length > PUBLIC_TEXT_MAX ? text.slice(0, PUBLIC_TEXT_MAX) : text)).slice(0, PUBLIC_TEXT_MAX);
   yield;
   const folded = yield* foldSteps(display);
   const spans: Span[] = idSpans(folded, yield* directory.match(folded, users));
@@ -48,7 +51,7 @@ export function* scrubSteps(text: string, directory: IdentifierDirectory, writer
  */
 export function* identifierSteps(text: string, directory: IdentifierDirectory, writer: Writer): Generator<void, string> {
   const users = writer.userId === null ? [] : [writer.userId];
-  const display = displayForm(text).slice(0, PUBLIC_TEXT_MAX);
+  const display = (yield* displaySteps(text)).slice(0, PUBLIC_TEXT_MAX);
   const folded = yield* foldSteps(display);
   const found = yield* directory.match(folded, users);
   return found.length === 0 ? display : applySpans(display, idSpans(folded, found));
@@ -167,7 +170,8 @@ export function isUtf8(b: Uint8Array): boolean {
 function* decodedSpans(text: string, directory: IdentifierDirectory, users: readonly string[]): Generator<void, Span[]> {
   const out: Span[] = [];
   let i = 0;
-  let seen = 0;
+  // Decoding costs about the token's length: yield once DECODE_SLICE characters were decoded.
+  let work = 0;
   while (i < text.length) {
     const c = text.charCodeAt(i);
     if (!(isB64(c) || c === 37)) {
@@ -177,12 +181,20 @@ function* decodedSpans(text: string, directory: IdentifierDirectory, users: read
     let j = i;
     while (j < text.length && (isB64(text.charCodeAt(j)) || text.charCodeAt(j) === 37)) j++;
     if (j - i >= DECODE_MIN && j - i <= DECODE_MAX) {
-      if (++seen % 256 === 0) yield;
       const token = text.slice(i, j);
       // The token, and its pieces between `-`, `_`, `=` and `.` (an encoding glued into a slug: `ref-<base64>`).
       const pieces = [token, ...token.split(/[-_=.]/).filter((p) => p.length >= DECODE_MIN && p.length < token.length)];
-      if (pieces.some((p) => decodings(p).some((decoded) => decodedHolds(decoded, directory, users))))
-        out.push({ start: i, end: j, replacement: "[encoded]", priority: 2 });
+      for (const p of pieces) {
+        if (work >= DECODE_SLICE) {
+          work = 0;
+          yield;
+        }
+        work += p.length + DECODE_TOKEN_COST;
+        if (decodings(p).some((decoded) => decodedHolds(decoded, directory, users))) {
+          out.push({ start: i, end: j, replacement: "[encoded]", priority: 2 });
+          break;
+        }
+      }
     }
     i = j;
   }
