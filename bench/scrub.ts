@@ -26,16 +26,24 @@
 import { loadavg } from "node:os";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { IdentifierDirectory, type KnownIdentifier } from "../src/core/privacy/directory.js";
-import { runPaced, runSync, SLICE_MS } from "../src/core/privacy/matcher.js";
-import { foldedAlnum } from "../src/core/privacy/normalize.js";
-import { PUBLIC_TEXT_MAX, scrubNow, scrubSteps } from "../src/core/privacy/scrub.js";
-import { startTestServer } from "../src/testing/test-server.js";
+import type { KnownIdentifier } from "../src/core/privacy/directory.js";
 import { int, machine, ms, nowMs, pct, publishReport, table } from "./lib/common.js";
 import { type ProfileSummary, profiled } from "./lib/cpu-profile.js";
 import { legacyTimes } from "./lib/legacy-runner.js";
 import { adversarial, directoryInputs, prose } from "./lib/scrub-inputs.js";
 import { type LoadReport, scrubLoadClient } from "./lib/scrub-load.js";
+
+/**
+ * The compiled build (`npm run build`) is what is measured, server and scrubber alike: run from
+ * sources, tsx wraps every named closure in `__name(…)`, which cost the scrubber about a quarter
+ * of its time in profiles of an earlier run.
+ */
+const dist = <T>(path: string): Promise<T> => import(new URL(`../dist/${path}`, import.meta.url).href) as Promise<T>;
+const { IdentifierDirectory } = await dist<typeof import("../src/core/privacy/directory.js")>("core/privacy/directory.js");
+const { runPaced, runSync, SLICE_MS } = await dist<typeof import("../src/core/privacy/matcher.js")>("core/privacy/matcher.js");
+const { foldedAlnum } = await dist<typeof import("../src/core/privacy/normalize.js")>("core/privacy/normalize.js");
+const { PUBLIC_TEXT_MAX, scrubNow, scrubSteps } = await dist<typeof import("../src/core/privacy/scrub.js")>("core/privacy/scrub.js");
+const { startTestServer } = await dist<typeof import("../src/testing/test-server.js")>("testing/test-server.js");
 
 const USERS = Number(process.env.SCRUB_USERS ?? 10_000);
 const PHASE_S = Number(process.env.SCRUB_PHASE_SECONDS ?? 15);

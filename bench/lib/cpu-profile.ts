@@ -20,7 +20,7 @@ export interface ProfileSummary {
 /** Where a frame's code lives: the privacy pipeline, another src/ folder, a package, Node, or a V8 pseudo-frame. */
 function area(url: string, fn: string): string {
   if (url === "") return fn.startsWith("(") ? fn : `native ${fn || "(anonymous)"}`;
-  const src = /\/src\/([^/]+(?:\/[^/]+)?)\//.exec(url);
+  const src = /\/(?:src|dist)\/([^/]+(?:\/[^/]+)?)\//.exec(url);
   if (src && !url.includes("node_modules")) return `src/${src[1]}`;
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return `node_modules/${pkg[1]}`;
