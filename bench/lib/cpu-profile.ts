@@ -28,7 +28,7 @@ function area(url: string, fn: string): string {
   return url;
 }
 
-const short = (url: string) => url.replace(/^.*\/(src|node_modules)\//, "$1/").replace(/^file:\/\//, "");
+const short = (url: string) => url.replace(/^.*\/(src|dist|node_modules)\//, "$1/").replace(/^file:\/\//, "");
 
 /** Runs `task` under the sampling profiler (1 ms interval) and summarizes self time. */
 export async function profiled<T>(task: () => Promise<T>): Promise<{ result: T; summary: ProfileSummary }> {
