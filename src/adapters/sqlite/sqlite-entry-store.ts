@@ -121,7 +121,8 @@ export class SqliteEntryStore implements EntryStore {
    * the domain's waiting candidates fall due at this write's time plus their own delay.
    */
   #admit(c: LetheCandidate): { waiting: boolean; releasedDue?: number | undefined } {
-    const joined = this.#stmt("INSERT INTO lethe_writers (domain, source) VALUES (?, ?) ON CONFLICT DO NOTHING").run(c.domain, c.source).changes > 0;
+    const joined =
+      this.#stmt("INSERT INTO lethe_writers (domain, source) VALUES (?, ?) ON CONFLICT DO NOTHING").run(c.domain, c.source).changes > 0;
     // Whether a k-th writer exists (O(k)).
     const reached = this.#stmt("SELECT 1 FROM lethe_writers WHERE domain = ? LIMIT 1 OFFSET ?").get(c.domain, c.k - 1) !== undefined;
     if (!reached) return { waiting: true };
