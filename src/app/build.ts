@@ -297,9 +297,9 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
         closed ??= (async () => {
           closing = true;
           load.stop();
-          privacy.stop();
           await app.close();
           await tasks.stop();
+          await privacy.stop();
           vectorSync?.stop();
           await fabric.flush();
           await fabric.close();

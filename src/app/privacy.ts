@@ -1,9 +1,10 @@
+import { ThreadedScrubber } from "../adapters/thread/threaded-scrubber.js";
 import type { IdentityRecordIds, IdentityStore } from "../core/identity/identity-store.js";
 import type { Clock } from "../core/platform/clock.js";
 import type { Signals } from "../core/platform/signals.js";
 import { IdentifierDirectory } from "../core/privacy/directory.js";
 import { IdentifierFeed } from "../core/privacy/identifier-feed.js";
-import { PublicPipeline, type TextGeneralizer } from "../core/privacy/public-pipeline.js";
+import { PacedScrubber, PublicPipeline, type TextGeneralizer } from "../core/privacy/public-pipeline.js";
 
 /** The public pipeline as wired for one process, and the feed that keeps its directory current. */
 export interface PrivacyStack {
@@ -13,7 +14,8 @@ export interface PrivacyStack {
   report(records: IdentityRecordIds[]): void;
   /** Loads every known identifier, then refreshes from the store every `refreshMs`. */
   start(): Promise<void>;
-  stop(): void;
+  /** Stops the refresh and the scrub thread. */
+  stop(): Promise<void>;
 }
 
 /** Signal topic of identity records created on one gateway. */
@@ -31,8 +33,13 @@ export function buildPrivacy(opts: {
   warn?: (msg: string, err?: unknown) => void;
 }): PrivacyStack {
   const directory = new IdentifierDirectory();
+  // Long texts (lethe copies) are scrubbed in a worker thread, off the event loop; paced on the loop if it fails.
+  const paced = new PacedScrubber(directory);
+  const scrubber = new ThreadedScrubber(directory, paced, (err) =>
+    opts.warn?.("the scrub thread failed: public texts are scrubbed on the event loop from now on", err),
+  );
   const feed = new IdentifierFeed({ store: opts.identity, directory, clock: opts.clock });
-  const pipeline = new PublicPipeline({ directory, generalizer: opts.generalizer });
+  const pipeline = new PublicPipeline({ directory, scrubber, generalizer: opts.generalizer });
   const signals = opts.signals;
   signals?.subscribe(IDENTIFIERS_SIGNAL, (p, origin) => {
     if (origin === signals.origin || !Array.isArray(p.records)) return;
@@ -53,8 +60,9 @@ export function buildPrivacy(opts: {
       }, REFRESH_MS);
       timer.unref();
     },
-    stop() {
+    async stop() {
       if (timer) clearInterval(timer);
+      await scrubber.close();
     },
   };
 }

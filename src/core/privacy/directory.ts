@@ -48,6 +48,7 @@ export class IdentifierDirectory {
   readonly #strong = new PatternTrie({ denseRoot: true });
   readonly #weak = new Map<string, PatternTrie>();
   #weakCount = 0;
+  readonly #listeners: ((added: readonly KnownIdentifier[]) => void)[] = [];
 
   /** How many distinct folded identifiers are known (strong, weak). */
   get size(): { strong: number; weak: number } {
@@ -56,11 +57,12 @@ export class IdentifierDirectory {
 
   /** Adds identifiers (already known ones are ignored). */
   add(ids: Iterable<KnownIdentifier>): void {
+    const added: KnownIdentifier[] = [];
     for (const id of ids) {
       const folded = foldIdentifier(id.value);
       if (folded.length < WEAK_MIN_LENGTH) continue;
       if (isStrong(id.value)) {
-        this.#strong.add(folded);
+        if (this.#strong.add(folded)) added.push(id);
         continue;
       }
       let mine = this.#weak.get(id.userId);
@@ -68,8 +70,17 @@ export class IdentifierDirectory {
         mine = new PatternTrie();
         this.#weak.set(id.userId, mine);
       }
-      if (mine.add(folded)) this.#weakCount++;
+      if (mine.add(folded)) {
+        this.#weakCount++;
+        added.push(id);
+      }
     }
+    if (added.length > 0) for (const l of this.#listeners) l(added);
+  }
+
+  /** Calls `listener` with the identifiers each later `add` made known (a copy of the directory elsewhere follows this one). */
+  onAdd(listener: (added: readonly KnownIdentifier[]) => void): void {
+    this.#listeners.push(listener);
   }
 
   /**

@@ -33,6 +33,41 @@ export function publicTime(ms: number, resolution: number): number {
 /** Hands the event loop back between slices of a long scrub (a macrotask after I/O: sockets are read in between). */
 const defaultPause = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** What a long-text scrub does: the whole deterministic scrub, or only the identifier pass (text scrubbed earlier). */
+export type ScrubKind = "text" | "identifiers";
+
+/**
+ * Where long public texts are scrubbed (lethe copies): on the event loop in paced slices
+ * (`PacedScrubber`, the default), or off it (a worker thread holding its own copy of the
+ * directory, `adapters/thread/`). Every implementation answers exactly what `scrubSteps`
+ * (kind `text`) or `identifierSteps` (kind `identifiers`) answers against the directory as it
+ * was when the call was made, identifiers added before the call included.
+ */
+export interface TextScrubber {
+  scrub(kind: ScrubKind, text: string, writer: Writer): Promise<string>;
+  close?(): Promise<void>;
+}
+
+/** Scrubs on the event loop, one scrub at a time, handing the loop back between slices (`runPaced`). */
+export class PacedScrubber implements TextScrubber {
+  readonly #directory: IdentifierDirectory;
+  readonly #pause: () => Promise<void>;
+  /** Paced scrubs run one at a time: concurrent ones would each take a slice per turn, and a request would wait for all of them. */
+  #lane: Promise<unknown> = Promise.resolve();
+
+  constructor(directory: IdentifierDirectory, pause: () => Promise<void> = defaultPause) {
+    this.#directory = directory;
+    this.#pause = pause;
+  }
+
+  scrub(kind: ScrubKind, text: string, writer: Writer): Promise<string> {
+    const steps = () => (kind === "text" ? scrubSteps(text, this.#directory, writer) : identifierSteps(text, this.#directory, writer));
+    const run = this.#lane.then(() => runPaced(steps(), this.#pause));
+    this.#lane = run.catch(() => undefined);
+    return run;
+  }
+}
+
 /**
  * The one pipeline every public output goes through (SPEC §4.2): lethe copies, pheromone
  * fields and metadata, causal edges, domain-stream payloads, the pulse, the public stream —
@@ -41,14 +76,21 @@ const defaultPause = () => new Promise<void>((resolve) => setImmediate(resolve))
  */
 export class PublicPipeline {
   readonly #directory: IdentifierDirectory;
-  readonly #pause: () => Promise<void>;
+  readonly #scrubber: TextScrubber;
   readonly #generalizer: TextGeneralizer | undefined;
-  /** Paced scrubs run one at a time: concurrent ones would each take a slice per turn, and a request would wait for all of them. */
-  #lane: Promise<unknown> = Promise.resolve();
 
-  constructor(deps: { directory: IdentifierDirectory; pause?: () => Promise<void>; generalizer?: TextGeneralizer | undefined }) {
+  /**
+   * @param deps.scrubber where long texts are scrubbed (default: paced on the event loop with
+   *   `pause`); it must see every identifier added to `directory`.
+   */
+  constructor(deps: {
+    directory: IdentifierDirectory;
+    pause?: () => Promise<void>;
+    scrubber?: TextScrubber | undefined;
+    generalizer?: TextGeneralizer | undefined;
+  }) {
     this.#directory = deps.directory;
-    this.#pause = deps.pause ?? defaultPause;
+    this.#scrubber = deps.scrubber ?? new PacedScrubber(deps.directory, deps.pause);
     this.#generalizer = deps.generalizer;
   }
 
@@ -57,21 +99,14 @@ export class PublicPipeline {
     this.#directory.add(ids);
   }
 
-  /** Free text for a public copy: scrubbed deterministically, paced on the event loop (what a lethe candidate stores). */
+  /** Free text for a public copy, scrubbed deterministically by the scrubber (what a lethe candidate stores). */
   text(text: string, writer: Writer): Promise<string> {
-    return this.#paced(() => scrubSteps(text, this.#directory, writer));
+    return this.#scrubber.scrub("text", text, writer);
   }
 
   /** Text scrubbed earlier, matched again against the identifiers known now (idempotent). */
   rescrub(text: string): Promise<string> {
-    return this.#paced(() => identifierSteps(text, this.#directory, { userId: null }));
-  }
-
-  /** Runs a scrub in the lane, paced on the event loop. */
-  #paced(steps: () => Generator<void, string>): Promise<string> {
-    const run = this.#lane.then(() => runPaced(steps(), this.#pause));
-    this.#lane = run.catch(() => undefined);
-    return run;
+    return this.#scrubber.scrub("identifiers", text, { userId: null });
   }
 
   /**
@@ -90,7 +125,7 @@ export class PublicPipeline {
       general = undefined;
     }
     if (general === undefined || general.trim().length === 0) return scrubbed;
-    return this.#paced(() => scrubSteps(general, this.#directory, { userId: null }));
+    return this.#scrubber.scrub("text", general, { userId: null });
   }
 
   /** A structural value, normalized, or undefined when it may not be published (see publicToken). */

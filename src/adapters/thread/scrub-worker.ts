@@ -1,0 +1,35 @@
+import { parentPort } from "node:worker_threads";
+import { IdentifierDirectory, type KnownIdentifier } from "../../core/privacy/directory.js";
+import { runSync } from "../../core/privacy/matcher.js";
+import type { ScrubKind } from "../../core/privacy/public-pipeline.js";
+import { identifierSteps, scrubSteps } from "../../core/privacy/scrub.js";
+
+/**
+ * The thread that scrubs long public texts (see threaded-scrubber.ts). It holds its own copy
+ * of the directory of known identifiers and applies messages in order, so an identifier the
+ * main thread added before asking for a scrub is always known to that scrub.
+ */
+export type ScrubRequest =
+  | { op: "add"; ids: readonly KnownIdentifier[] }
+  | { op: "scrub"; id: number; kind: ScrubKind; text: string; userId: string | null };
+
+/** The worker's answer to a scrub. */
+export type ScrubReply = { id: number; ok: true; text: string } | { id: number; ok: false; error: string };
+
+const directory = new IdentifierDirectory();
+const port = parentPort;
+port?.on("message", (m: ScrubRequest) => {
+  if (m.op === "add") {
+    directory.add(m.ids);
+    return;
+  }
+  let reply: ScrubReply;
+  try {
+    const writer = { userId: m.userId };
+    const text = runSync(m.kind === "text" ? scrubSteps(m.text, directory, writer) : identifierSteps(m.text, directory, writer));
+    reply = { id: m.id, ok: true, text };
+  } catch (err) {
+    reply = { id: m.id, ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
+  port.postMessage(reply);
+});
