@@ -51,6 +51,8 @@ export class StyxHttp {
   readonly #queue: OfflineQueue<EntryInput, EntryWritten>;
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #flushing: Promise<void> | undefined;
+  /** The next write's place in call order (the offline queue keeps it). */
+  #order = 0;
   #closed = false;
 
   constructor(opts: HttpOptions) {
@@ -112,11 +114,12 @@ export class StyxHttp {
    */
   async writeEntry(entry: EntryInput): Promise<EntryWritten> {
     const body = { ...entry, idempotency_key: entry.idempotency_key ?? newIdempotencyKey() };
-    if (this.#queue.size > 0) return this.#enqueue(body);
+    const order = this.#order++;
+    if (this.#queue.size > 0) return this.#enqueue(body, order);
     try {
       return await this.call("POST /v1/styx/entries", { body });
     } catch (err) {
-      if (isUnavailable(err)) return this.#enqueue(body);
+      if (isUnavailable(err)) return this.#enqueue(body, order);
       throw err;
     }
   }
@@ -142,8 +145,8 @@ export class StyxHttp {
     this.#queue.clear(new ClientClosedError("the client was closed before Styx came back"));
   }
 
-  #enqueue(body: EntryInput): Promise<EntryWritten> {
-    const p = this.#queue.push(body);
+  #enqueue(body: EntryInput, order: number): Promise<EntryWritten> {
+    const p = this.#queue.push(body, order);
     this.#scheduleFlush();
     return p;
   }

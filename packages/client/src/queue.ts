@@ -2,6 +2,8 @@ import { OfflineQueueFullError } from "./errors.js";
 
 interface Waiting<T, R> {
   readonly item: T;
+  /** The write's place in the order its caller made it (see push). */
+  readonly order: number;
   readonly resolve: (v: R) => void;
   readonly reject: (e: unknown) => void;
 }
@@ -24,10 +26,19 @@ export class OfflineQueue<T, R> {
     return this.#items.length;
   }
 
-  /** Queues `item`; the promise settles when it is delivered (or refused by Styx). */
-  push(item: T): Promise<R> {
+  /**
+   * Queues `item` at its place by `order` (the order its caller made the writes): writes sent
+   * at once while Styx was going away fail in any order (the first ones wait for the network,
+   * later ones are refused at once by the open circuit), and each is queued where it belongs.
+   * The promise settles when it is delivered (or refused by Styx).
+   */
+  push(item: T, order: number): Promise<R> {
     if (this.#items.length >= this.max) return Promise.reject(new OfflineQueueFullError(this.max));
-    return new Promise<R>((resolve, reject) => this.#items.push({ item, resolve, reject }));
+    return new Promise<R>((resolve, reject) => {
+      let at = this.#items.length;
+      while (at > 0 && (this.#items[at - 1] as Waiting<T, R>).order > order) at--;
+      this.#items.splice(at, 0, { item, order, resolve, reject });
+    });
   }
 
   /**
