@@ -30,9 +30,9 @@ export class OfflineQueue<T, R> {
    * Queues `item` at its place by `order` (the order its caller made the writes): writes sent
    * at once while Styx was going away fail in any order (the first ones wait for the network,
    * later ones are refused at once by the open circuit), and each is queued where it belongs.
-   * The promise settles when it is delivered (or refused by Styx).
+   * Without `order`, the write goes last. The promise settles when it is delivered (or refused by Styx).
    */
-  push(item: T, order: number): Promise<R> {
+  push(item: T, order = Number.POSITIVE_INFINITY): Promise<R> {
     if (this.#items.length >= this.max) return Promise.reject(new OfflineQueueFullError(this.max));
     return new Promise<R>((resolve, reject) => {
       let at = this.#items.length;
