@@ -128,16 +128,20 @@ describe("rate limits", () => {
     const u = await s.user("rl");
     const codes: number[] = [];
     let retryAfter: string | null = null;
+    let waitMs: unknown;
     for (let i = 0; i < 7; i++) {
       const r = await s.request("GET", "/v1/styx/me", { token: u.key });
       codes.push(r.status);
       if (r.status === 429) {
         retryAfter = r.headers.get("retry-after");
         assert.equal(r.json.error.code, "STYX_RATE_LIMITED");
+        waitMs = r.json.error.details?.retry_after_ms;
       }
     }
     assert.deepEqual(codes, [200, 200, 200, 200, 200, 429, 429]);
     assert.ok(retryAfter && Number(retryAfter) >= 1, `Retry-After ${retryAfter}`);
+    // The same refusal as on a socket (SPEC §12): the exact wait too, within the header's whole seconds.
+    assert.ok(typeof waitMs === "number" && waitMs > 0 && waitMs <= Number(retryAfter) * 1000, `retry_after_ms ${String(waitMs)}`);
     const m = await s.request("GET", "/metrics");
     assert.match(m.text, /styx_rejected_total\{reason="rate_limit"\} 2/);
   });

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { AuthService } from "../../core/identity/auth-service.js";
 import type { Tenancy } from "../../core/identity/tenancy.js";
 import { StyxError } from "../../core/platform/errors.js";
+import { BEARER_HINT, bearerToken, requireScope } from "../admission.js";
 import { identityLimit, isRead, type LimitsOptions } from "./limits.js";
 
 /**
@@ -24,8 +25,7 @@ export function registerAuth(app: FastifyInstance, deps: { auth: AuthService; te
       return;
     }
     if (principal.kind !== "user") throw new StyxError("STYX_AUTH_FORBIDDEN", "This route needs a user API key or session.");
-    const scope = req.routeOptions.config.scope ?? (isRead(req) ? "read" : "write");
-    if (!principal.scopes.includes(scope)) throw new StyxError("STYX_AUTH_FORBIDDEN", `The key lacks the '${scope}' scope.`);
+    requireScope(principal, req.routeOptions.config.scope ?? (isRead(req) ? "read" : "write"));
   });
 
   app.addHook("preHandler", async (req) => {
@@ -56,9 +56,7 @@ export function registerAuth(app: FastifyInstance, deps: { auth: AuthService; te
 
 /** The bearer token of a request, if any. */
 function bearer(req: FastifyRequest): string | undefined {
-  const h = req.headers.authorization;
-  if (!h) return undefined;
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
-  if (!m) throw new StyxError("STYX_AUTH_REQUIRED", "Use 'Authorization: Bearer <key>'.");
-  return m[1];
+  const token = bearerToken(req.headers.authorization);
+  if (token === null) throw new StyxError("STYX_AUTH_REQUIRED", BEARER_HINT);
+  return token;
 }

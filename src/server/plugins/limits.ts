@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { StyxError } from "../../core/platform/errors.js";
 import type { BucketSpec, RateLimiter } from "../../core/platform/rate-limiter.js";
+import { identityBucket, ipBucket, takeToken } from "../admission.js";
 import type { LoadMonitor } from "../load-monitor.js";
 import type { Metrics } from "../metrics.js";
 
@@ -46,7 +47,7 @@ export function registerAdmission(app: FastifyInstance, opts: LimitsOptions): vo
       opts.metrics.rejected.inc({ reason: "overloaded" });
       throw new StyxError("STYX_OVERLOADED", undefined, { retryAfterSeconds: 1, details: { reasons: load.reasons } });
     }
-    await take(opts, `ip:${req.ip}`, opts.perIp);
+    await take(opts, ipBucket(req.ip), opts.perIp);
   });
 }
 
@@ -54,12 +55,9 @@ export function registerAdmission(app: FastifyInstance, opts: LimitsOptions): vo
 export async function identityLimit(opts: LimitsOptions, req: FastifyRequest): Promise<void> {
   const p = req.principal;
   if (!p || req.routeOptions.config.exempt) return;
-  await take(opts, p.kind === "admin" ? "admin" : `cred:${p.credentialId}`, opts.perIdentity);
+  await take(opts, identityBucket(p), opts.perIdentity);
 }
 
-async function take(opts: LimitsOptions, key: string, spec: BucketSpec): Promise<void> {
-  const r = await opts.limiter.take(key, spec);
-  if (r.allowed) return;
-  opts.metrics.rejected.inc({ reason: "rate_limit" });
-  throw new StyxError("STYX_RATE_LIMITED", undefined, { retryAfterSeconds: Math.max(1, Math.ceil(r.retryAfterMs / 1000)) });
+function take(opts: LimitsOptions, bucket: string, spec: BucketSpec): Promise<void> {
+  return takeToken(opts.limiter, bucket, spec, () => opts.metrics.rejected.inc({ reason: "rate_limit" }));
 }

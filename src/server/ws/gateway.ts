@@ -12,6 +12,7 @@ import { newId } from "../../core/platform/crypto.js";
 import { ERROR_TABLE, type ErrorCode, StyxError } from "../../core/platform/errors.js";
 import type { BucketSpec, RateLimiter } from "../../core/platform/rate-limiter.js";
 import { CLIENT_MESSAGES, type ClientMessage, MAX_FRAME_BYTES } from "../../protocol/fabric.js";
+import { BEARER_HINT, bearerToken, ipBucket } from "../admission.js";
 import type { Metrics } from "../metrics.js";
 import { toStyxError, validationError } from "../presenters/errors.js";
 import { makeAjv, nestedDeeperThan, tooDeep } from "../validation.js";
@@ -94,7 +95,7 @@ export function attachGateway(app: FastifyInstance, deps: GatewayDeps): void {
       return "STYX_OVERLOADED";
     }
     const ip = req.socket.remoteAddress ?? "unknown";
-    const r = await deps.limiter.take(`ip:${ip}`, deps.ipRateLimit);
+    const r = await deps.limiter.take(ipBucket(ip), deps.ipRateLimit);
     if (!r.allowed) {
       metrics.rejected.inc({ reason: "rate_limit" });
       return "STYX_RATE_LIMITED";
@@ -145,7 +146,7 @@ export function attachGateway(app: FastifyInstance, deps: GatewayDeps): void {
 
     const token = tokenOf(req);
     if (token === null) {
-      conn.close("STYX_AUTH_REQUIRED", "use 'Authorization: Bearer <key>'");
+      conn.close("STYX_AUTH_REQUIRED", BEARER_HINT);
       return;
     }
     if (token !== undefined) {
@@ -287,7 +288,7 @@ export function attachGateway(app: FastifyInstance, deps: GatewayDeps): void {
 /** The token of an upgrade: header or `?token=`; undefined when neither (auth by message); null when malformed. */
 function tokenOf(req: IncomingMessage): string | undefined | null {
   const h = req.headers.authorization;
-  if (h) return /^Bearer\s+(\S+)\s*$/i.exec(h)?.[1] ?? null;
+  if (h) return bearerToken(h);
   const q = new URL(req.url ?? "/", "http://x").searchParams.get("token");
   return q || undefined;
 }

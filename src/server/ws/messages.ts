@@ -19,6 +19,7 @@ import {
   type SteerMessage,
   type SubscribeMessage,
 } from "../../protocol/fabric.js";
+import { identityBucket, requireScope, takeToken } from "../admission.js";
 import type { Metrics } from "../metrics.js";
 import type { Connection } from "./connection.js";
 import type { Hub } from "./hub.js";
@@ -298,16 +299,14 @@ export class MessageHandler {
       if (scope === "read") return;
       throw new StyxError("STYX_AUTH_FORBIDDEN", "The admin token watches streams; golem messages need a user key.");
     }
-    if (!p?.scopes.includes(scope)) throw new StyxError("STYX_AUTH_FORBIDDEN", `The key lacks the '${scope}' scope.`);
+    if (!p) throw new StyxError("STYX_AUTH_FORBIDDEN", `The key lacks the '${scope}' scope.`);
+    requireScope(p, scope);
   }
 
   async #limit(conn: Connection): Promise<void> {
     const p = conn.principal;
     if (!p) return;
-    const r = await this.#limiter.take(p.kind === "admin" ? "admin" : `cred:${p.credentialId}`, this.#rate);
-    if (r.allowed) return;
-    this.#metrics.rejected.inc({ reason: "rate_limit" });
-    throw new StyxError("STYX_RATE_LIMITED", undefined, { details: { retry_after_ms: r.retryAfterMs } });
+    await takeToken(this.#limiter, identityBucket(p), this.#rate, () => this.#metrics.rejected.inc({ reason: "rate_limit" }));
   }
 }
 
