@@ -146,7 +146,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
     });
     const fabric = await buildFabric({ config, clock, storage, scheduler: tasks });
     closeSockets = (keyId) => {
-      const n = closeCredential(fabric.hub.connections(), keyId);
+      const n = closeCredential(fabric.hub.sessions(), keyId);
       if (n > 0) metrics.wsDropped.inc({ reason: "credential" }, n);
     };
     identity.onKeyRevoked((keyId) => closeSockets(keyId));

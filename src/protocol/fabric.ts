@@ -149,15 +149,6 @@ export type ClientMessage =
   | CladeDeltaMessage
   | PingMessage;
 
-/** One stream's answer inside `resumed`. */
-export interface ResumedStream {
-  readonly recovered: boolean;
-  readonly epoch: string;
-  readonly seq: number;
-  /** Why not recovered: `epoch_changed`, `beyond_retention`, `ahead_of_stream`, `not_allowed`. */
-  readonly reason?: string;
-}
-
 /** The event frame: `{stream, epoch, seq, ts, channel, payload}`, built from the payload's JSON text without re-serialising it. */
 export function encodeEventFrame(e: SequencedEvent): string {
   // Public streams (domain:*, public) carry their time to the minute (SPEC §4.2 step 6); a user's own stream, exactly.

@@ -212,10 +212,10 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     limiter: deps.limiter,
     rateLimit: deps.rateLimit,
     metrics: deps.metrics,
-    maxQueueBytes: deps.ws.maxQueueBytes,
   });
   attachGateway(app, {
     hub,
+    history,
     auth: deps.auth,
     handler,
     limiter: deps.limiter,

@@ -1,30 +1,10 @@
-import { Ajv } from "ajv";
-import addFormats from "ajv-formats";
 import type { FastifyInstance, FastifySchemaCompiler } from "fastify";
-import { StyxError } from "../core/platform/errors.js";
+import { makeAjv, nestedDeeperThan, tooDeep } from "../protocol/json-rules.js";
 
-/**
- * Request validation. Bodies are checked strictly: no type coercion, no defaults injected,
- * unknown fields rejected (schemas say `additionalProperties: false`; Ajv never strips them).
- * Query strings, params and headers arrive as text, so there scalars are coerced. Body numbers
- * must be finite (`1e999` parses to Infinity, which Ajv's number and integer types otherwise
- * accept). Text cannot use the same option: with coercion, Ajv then lets a coerced Infinity skip
- * every later keyword (`limit=1e999` passed `maximum: 1000`), so instead every numeric query
- * field has a `maximum`, which Infinity fails. Socket frames use the body settings without
- * formats (the gateway), and the proof suite judges its cases with the same instances.
+/*
+ * Request validation with the JSON rules of protocol/json-rules.ts: strict bodies, coerced
+ * query strings, params and headers (see makeAjv), and the nesting bound.
  */
-export function makeAjv(coerce: boolean, opts: { formats?: boolean } = {}): Ajv {
-  const ajv = new Ajv({
-    allErrors: false,
-    removeAdditional: false,
-    useDefaults: false,
-    coerceTypes: coerce ? "array" : false,
-    strict: false,
-    strictNumbers: !coerce,
-  });
-  if (opts.formats ?? true) (addFormats as unknown as (a: Ajv) => void)(ajv);
-  return ajv;
-}
 
 /** A Fastify validator compiler with a strict body validator and a coercing one for the rest. */
 export function validatorCompiler(): FastifySchemaCompiler<unknown> {
@@ -34,34 +14,6 @@ export function validatorCompiler(): FastifySchemaCompiler<unknown> {
     const ajv = httpPart === "body" ? bodies : text;
     return ajv.compile(schema as object) as ReturnType<FastifySchemaCompiler<unknown>>;
   };
-}
-
-/**
- * Deepest nesting of objects and arrays a JSON body or socket frame may have. Free-form fields
- * (metadata, event payloads, clade deltas) are serialised again by the server, and a value nested
- * tens of thousands deep overflows the stack there; no message of the protocol needs more.
- */
-export const MAX_JSON_DEPTH = 64;
-
-/** Whether `value` nests objects and arrays deeper than `max` (walked without recursion). */
-export function nestedDeeperThan(value: unknown, max: number = MAX_JSON_DEPTH): boolean {
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop() as [unknown, number];
-    if (v === null || typeof v !== "object") continue;
-    if (depth > max) return true;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) {
-      if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
-    }
-  }
-  return false;
-}
-
-/** The error for a value nested too deep. */
-export function tooDeep(what: string): StyxError {
-  return new StyxError("STYX_VALIDATION", `The ${what} nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels.`, {
-    details: [{ path: "/", message: `nested deeper than ${MAX_JSON_DEPTH} levels` }],
-  });
 }
 
 /** Fastify's JSON body parser (prototype poisoning refused), refusing bodies nested deeper than MAX_JSON_DEPTH. */

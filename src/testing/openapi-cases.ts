@@ -1,6 +1,6 @@
 import type { ValidateFunction } from "ajv";
 import fc from "fast-check";
-import { makeAjv } from "../server/validation.js";
+import { makeAjv } from "../protocol/json-rules.js";
 
 /**
  * The server's OpenAPI document as the proof suite (test/chaos) reads it: every operation with

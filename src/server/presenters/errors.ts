@@ -1,12 +1,6 @@
 import type { FastifyError } from "fastify";
 import { type ErrorCode, StyxError } from "../../core/platform/errors.js";
-
-interface AjvIssue {
-  instancePath: string;
-  keyword: string;
-  message?: string;
-  params: Record<string, unknown>;
-}
+import { type AjvIssue, validationError } from "../../protocol/json-rules.js";
 
 /** Turns anything thrown while handling a request into a StyxError (unknown errors → STYX_INTERNAL). */
 export function toStyxError(err: unknown): StyxError {
@@ -31,22 +25,4 @@ export function toStyxError(err: unknown): StyxError {
     return new StyxError("STYX_BAD_REQUEST", e.message, { cause: err });
   }
   return new StyxError("STYX_INTERNAL", undefined, { cause: err });
-}
-
-/** A 400 that names the offending field: `body has unknown field 'foo'`. */
-export function validationError(issues: readonly AjvIssue[], context: string): StyxError {
-  const details = issues.map((i) => {
-    const extra = i.params.additionalProperty;
-    const path = typeof extra === "string" ? `${i.instancePath}/${extra}` : i.instancePath || "/";
-    const message = typeof extra === "string" ? `unknown field '${extra}'` : (i.message ?? "is invalid");
-    return { in: context, path, message };
-  });
-  const first = details[0];
-  const where = first ? `${context}${first.path === "/" ? "" : ` field '${first.path.slice(1)}'`}` : context;
-  const msg = first
-    ? first.message.startsWith("unknown field")
-      ? `${context} has ${first.message}`
-      : `${where} ${first.message}`
-    : `${context} is invalid`;
-  return new StyxError("STYX_VALIDATION", msg, { details });
 }

@@ -1,5 +1,5 @@
 import type { IdentityStore } from "../../core/identity/identity-store.js";
-import type { Connection } from "./connection.js";
+import type { SocketSession } from "./session.js";
 
 /** Keys asked about per store round trip. */
 const KEYS_PER_QUERY = 500;
@@ -14,17 +14,17 @@ const KEYS_PER_QUERY = 500;
  * Returns how many sockets were closed.
  */
 export async function sweepCredentials(
-  conns: Iterable<Connection>,
+  sessions: Iterable<SocketSession>,
   store: Pick<IdentityStore, "unusableApiKeys">,
   now: number,
 ): Promise<number> {
-  const byKey = new Map<string, Connection[]>();
+  const byKey = new Map<string, SocketSession[]>();
   let closed = 0;
-  for (const c of conns) {
+  for (const c of sessions) {
     const p = c.principal;
     if (!c.open || p?.kind !== "user") continue;
     if (p.expiresAt !== null && p.expiresAt <= now) {
-      c.close("STYX_AUTH_INVALID_KEY", "the credential expired");
+      c.connection.close("STYX_AUTH_INVALID_KEY", "the credential expired");
       closed++;
       continue;
     }
@@ -40,13 +40,13 @@ export async function sweepCredentials(
   return closed;
 }
 
-/** Closes the open sockets among `conns` authenticated with credential `id` (a revoked key); returns how many. */
-export function closeCredential(conns: Iterable<Connection>, id: string): number {
+/** Closes the open sockets among `sessions` authenticated with credential `id` (a revoked key); returns how many. */
+export function closeCredential(sessions: Iterable<SocketSession>, id: string): number {
   let closed = 0;
-  for (const c of conns) {
+  for (const c of sessions) {
     const p = c.principal;
     if (c.open && p?.kind === "user" && p.credentialId === id) {
-      c.close("STYX_AUTH_INVALID_KEY", "the key was revoked");
+      c.connection.close("STYX_AUTH_INVALID_KEY", "the key was revoked");
       closed++;
     }
   }

@@ -1,17 +1,20 @@
 import type { SequencedEvent } from "../../core/fabric/event-bus.js";
 import { streamKind } from "../../core/fabric/streams.js";
 import { encodeBatchFrame, encodeEventFrame } from "../../protocol/fabric.js";
-import { type Connection, SharedFrame } from "./connection.js";
+import type { SocketSession } from "./session.js";
+import { SharedFrame } from "./shared-frame.js";
 
 /**
- * Routes sequenced events from the bus to the sockets of this process. User streams are sent
- * at once; domain and public streams are gathered per fan-out tick and sent as one frame per
- * stream per tick. Each frame is serialised once and the same bytes go to every recipient.
+ * The sockets of this process, indexed by the streams they follow and the golems they speak
+ * for, and the fan-out of sequenced events from the bus to them. User streams are sent at once;
+ * domain and public streams are gathered per fan-out tick and sent as one frame per stream per
+ * tick. Each frame is serialised once and the same bytes go to every recipient. The hub holds
+ * indexes only: what a socket follows, and from where, is its Subscriptions'.
  */
 export class Hub {
-  readonly #streams = new Map<string, Set<Connection>>();
-  readonly #golems = new Map<string, Set<Connection>>();
-  readonly #connections = new Set<Connection>();
+  readonly #streams = new Map<string, Set<SocketSession>>();
+  readonly #golems = new Map<string, Set<SocketSession>>();
+  readonly #sessions = new Set<SocketSession>();
   readonly #tickMs: number;
   #batch = new Map<string, SequencedEvent[]>();
   #timer: NodeJS.Timeout | undefined;
@@ -21,53 +24,48 @@ export class Hub {
     this.#tickMs = options.tickMs;
   }
 
-  /** Open connections of this process. */
+  /** Open sockets of this process. */
   get size(): number {
-    return this.#connections.size;
+    return this.#sessions.size;
   }
 
-  /** Every open connection (for shutdown, pings and queue metrics). */
-  connections(): IterableIterator<Connection> {
-    return this.#connections.values();
+  /** Every open socket (for shutdown, pings, sweeps and queue metrics). */
+  sessions(): IterableIterator<SocketSession> {
+    return this.#sessions.values();
   }
 
-  add(conn: Connection): void {
-    this.#connections.add(conn);
+  add(session: SocketSession): void {
+    this.#sessions.add(session);
   }
 
-  /** Forgets a closed connection everywhere. */
-  remove(conn: Connection): void {
-    this.#connections.delete(conn);
-    for (const s of conn.streams) this.#leaveIndex(this.#streams, s, conn);
-    for (const g of conn.speaksFor) this.#leaveIndex(this.#golems, g, conn);
+  /** Forgets a closed socket everywhere. */
+  remove(session: SocketSession): void {
+    this.#sessions.delete(session);
+    for (const s of session.subscriptions.streams()) this.#unindex(this.#streams, s, session);
+    for (const g of session.golems()) this.#unindex(this.#golems, g, session);
   }
 
   /**
-   * Adds `conn` to a stream. A connection already removed is not indexed again: a message can
-   * close mid-way (a subscribe awaiting the history's position, a round trip on a macronode) and
-   * a late join would keep the dead socket in the index for good.
+   * Indexes `session` under a stream. A socket already removed is not indexed again: a message
+   * can close mid-way (a subscribe awaiting the history's position, a round trip on a macronode)
+   * and a late join would keep the dead socket in the index for good.
    */
-  join(conn: Connection, stream: string): void {
-    if (!this.#connections.has(conn)) return;
-    conn.streams.add(stream);
-    entry(this.#streams, stream, () => new Set()).add(conn);
+  join(session: SocketSession, stream: string): void {
+    if (this.#sessions.has(session)) entry(this.#streams, stream, () => new Set()).add(session);
   }
 
-  leave(conn: Connection, stream: string): void {
-    conn.streams.delete(stream);
-    conn.joinedAt.delete(stream);
-    this.#leaveIndex(this.#streams, stream, conn);
+  leave(session: SocketSession, stream: string): void {
+    this.#unindex(this.#streams, stream, session);
   }
 
   /**
-   * Records that `conn` speaks for `golemId`; true the first time. False for a connection
+   * Records that `session` speaks for `golemId`; true the first time. False for a socket
    * already removed (as for `join`): it would keep the golem online for good, and its held clade
    * deltas would be handed to a socket that is gone.
    */
-  identify(conn: Connection, golemId: string): boolean {
-    if (!this.#connections.has(conn) || conn.speaksFor.has(golemId)) return false;
-    conn.speaksFor.add(golemId);
-    entry(this.#golems, golemId, () => new Set()).add(conn);
+  identify(session: SocketSession, golemId: string): boolean {
+    if (!this.#sessions.has(session) || !session.speakFor(golemId)) return false;
+    entry(this.#golems, golemId, () => new Set()).add(session);
     return true;
   }
 
@@ -78,12 +76,11 @@ export class Hub {
 
   /** Takes one event from the bus. */
   dispatch(event: SequencedEvent): void {
-    const kind = streamKind(event.stream);
-    if (kind === "user") {
+    if (streamKind(event.stream) === "user") {
       const set = this.#streams.get(event.stream);
       if (!set || set.size === 0) return;
       const frame = new SharedFrame(Buffer.from(encodeEventFrame(event)));
-      for (const conn of set) conn.deliver(event, frame);
+      for (const session of set) session.deliver(event, frame);
       return;
     }
     entry(this.#batch, event.stream, () => []).push(event);
@@ -100,7 +97,7 @@ export class Hub {
       const set = this.#streams.get(stream);
       if (!set || set.size === 0) continue;
       const frame = new SharedFrame(Buffer.from(encodeBatchFrame(events)));
-      for (const conn of set) conn.deliverBatch(stream, events, frame);
+      for (const session of set) session.deliverBatch(stream, events, frame);
     }
   }
 
@@ -109,10 +106,10 @@ export class Hub {
     this.flush();
   }
 
-  #leaveIndex(index: Map<string, Set<Connection>>, key: string, conn: Connection): void {
+  #unindex(index: Map<string, Set<SocketSession>>, key: string, session: SocketSession): void {
     const set = index.get(key);
     if (!set) return;
-    set.delete(conn);
+    set.delete(session);
     if (set.size === 0) index.delete(key);
   }
 }

@@ -1,6 +1,6 @@
 import type { SequencedEvent } from "../../core/fabric/event-bus.js";
 import type { FabricService } from "../../core/fabric/fabric-service.js";
-import { type History, HistoryGoneError, type StreamPosition } from "../../core/fabric/history.js";
+import type { History, StreamPosition } from "../../core/fabric/history.js";
 import { domainStream, PUBLIC_STREAM, streamKind, streamUser } from "../../core/fabric/streams.js";
 import type { Tenancy } from "../../core/identity/tenancy.js";
 import type { Golem, Scope } from "../../core/identity/types.js";
@@ -14,29 +14,30 @@ import {
   type HeartbeatMessage,
   MAX_DOMAINS_PER_SOCKET,
   MAX_EVENT_BYTES,
-  type ResumedStream,
   type ResumeMessage,
   type SteerMessage,
   type SubscribeMessage,
 } from "../../protocol/fabric.js";
+import { answering, type ResumedStream } from "../../protocol/frames.js";
 import { identityBucket, requireScope, takeToken } from "../admission.js";
 import type { Metrics } from "../metrics.js";
-import type { Connection } from "./connection.js";
 import type { Hub } from "./hub.js";
+import type { SocketSession } from "./session.js";
 
 /** A message whose work goes on after `handle` returned: `settled` rejects with what would have been thrown. */
 export interface Pipelined {
   readonly settled: Promise<void>;
 }
 
-/** How long a replay waits for a socket's queue to drain below half its bound before the next page. */
-const DRAIN_POLL_MS = 5;
+/** Streams by name, in an object with no prototype (stream names come from clients). */
+const byStream = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
 
 /**
  * What each authenticated client message does (SPEC §9). Access is decided here with the
  * same Tenancy as HTTP routes: a golem id must be the caller's own, a user stream the
  * caller's own; writes need the `write` scope, reads `read`. Every message but `ping` draws
- * from the credential's token bucket.
+ * from the credential's token bucket. Ordering and authentication are the session's; what a
+ * socket follows, and from where, its Subscriptions'.
  */
 export class MessageHandler {
   readonly #hub: Hub;
@@ -46,9 +47,6 @@ export class MessageHandler {
   readonly #limiter: RateLimiter;
   readonly #rate: BucketSpec;
   readonly #metrics: Metrics;
-  /** Per socket: resolves once its latest event's publish was started (the next one starts after it). */
-  readonly #relayTurn = new WeakMap<Connection, Promise<void>>();
-  readonly #maxQueueBytes: number;
 
   constructor(deps: {
     hub: Hub;
@@ -58,7 +56,6 @@ export class MessageHandler {
     limiter: RateLimiter;
     rateLimit: BucketSpec;
     metrics: Metrics;
-    maxQueueBytes: number;
   }) {
     this.#hub = deps.hub;
     this.#history = deps.history;
@@ -67,7 +64,6 @@ export class MessageHandler {
     this.#limiter = deps.limiter;
     this.#rate = deps.rateLimit;
     this.#metrics = deps.metrics;
-    this.#maxQueueBytes = deps.maxQueueBytes;
   }
 
   /**
@@ -76,128 +72,83 @@ export class MessageHandler {
    * a pipeline — still in order, each stream's appends are queued in call order — instead of
    * one round trip to the history at a time.
    */
-  async handle(conn: Connection, msg: Exclude<ClientMessage, { type: "auth" }>): Promise<Pipelined | undefined> {
+  async handle(session: SocketSession, msg: Exclude<ClientMessage, { type: "auth" }>): Promise<Pipelined | undefined> {
     if (msg.type === "ping") {
-      conn.sendJson({ type: "pong", ...(msg.id !== undefined ? { id: msg.id } : {}) });
+      session.connection.sendFrame({ type: "pong", ...answering(msg.id) });
       return undefined;
     }
     // An event's token is taken inside its pipeline (see #event); every other message waits for it here.
-    if (msg.type === "event") return this.#event(conn, msg);
-    await this.#limit(conn);
+    if (msg.type === "event") return this.#event(session, msg);
+    await this.#limit(session);
     switch (msg.type) {
       case "subscribe":
       case "unsubscribe":
-        await this.#subscribe(conn, msg);
-        break;
+        return void (await this.#subscribe(session, msg));
       case "resume":
-        await this.#resume(conn, msg);
-        break;
+        return void (await this.#resume(session, msg));
       case "heartbeat":
-        await this.#heartbeat(conn, msg);
-        break;
+        return void (await this.#heartbeat(session, msg));
       case "steer":
-        await this.#steer(conn, msg);
-        break;
+        return void (await this.#steer(session, msg));
       case "clade_delta":
-        await this.#cladeDelta(conn, msg);
-        break;
+        return void (await this.#cladeDelta(session, msg));
     }
-    return undefined;
   }
 
-  /** Marks `conn` as speaking for a golem; the first time, hands it the clade deltas held for it. */
-  async identify(conn: Connection, golemId: string): Promise<void> {
-    if (!this.#hub.identify(conn, golemId)) return;
-    for (const e of await this.#fabric.pendingDeltas(golemId)) conn.send(Buffer.from(encodeEventFrame(e)));
+  /** Marks the socket as speaking for a golem; the first time, hands it the clade deltas held for it. */
+  async identify(session: SocketSession, golemId: string): Promise<void> {
+    if (!this.#hub.identify(session, golemId)) return;
+    for (const e of await this.#fabric.pendingDeltas(golemId)) session.connection.send(Buffer.from(encodeEventFrame(e)));
   }
 
-  async #subscribe(conn: Connection, msg: SubscribeMessage): Promise<void> {
-    this.#scope(conn, "read");
+  async #subscribe(session: SocketSession, msg: SubscribeMessage): Promise<void> {
+    this.#scope(session, "read");
+    const subs = session.subscriptions;
     const domains = [...new Set(msg.domains ?? [])].map(domainStream);
     if (msg.type === "subscribe") {
-      const following = [...conn.streams].filter((s) => streamKind(s) === "domain").length;
-      const added = domains.filter((s) => !conn.streams.has(s));
-      if (following + added.length > MAX_DOMAINS_PER_SOCKET) {
+      const added = domains.filter((s) => !subs.follows(s));
+      if (subs.domainCount() + added.length > MAX_DOMAINS_PER_SOCKET) {
         throw new StyxError("STYX_VALIDATION", `A socket follows at most ${MAX_DOMAINS_PER_SOCKET} domains.`);
       }
-      for (const s of added) await this.join(conn, s);
-      if ((msg.public ?? true) && !conn.streams.has(PUBLIC_STREAM)) await this.join(conn, PUBLIC_STREAM);
-      if (msg.categories) conn.categories = msg.categories.length > 0 ? [...new Set(msg.categories)] : null;
+      for (const s of added) await subs.join(s);
+      if ((msg.public ?? true) && !subs.follows(PUBLIC_STREAM)) await subs.join(PUBLIC_STREAM);
+      if (msg.categories) subs.filter(msg.categories);
     } else {
-      for (const s of domains) this.#hub.leave(conn, s);
-      if (msg.public === true) this.#hub.leave(conn, PUBLIC_STREAM);
-      if (msg.categories && conn.categories) {
-        const left = conn.categories.filter((c) => !msg.categories?.includes(c));
-        conn.categories = left.length > 0 ? left : null;
-      }
+      for (const s of domains) subs.leave(s);
+      if (msg.public === true) subs.leave(PUBLIC_STREAM);
+      if (msg.categories) subs.unfilter(msg.categories);
     }
-    const streams: Record<string, { epoch: string; seq: number }> = {};
-    for (const s of conn.streams) streams[s] = await this.#history.position(s);
-    conn.sendJson({ type: "subscribed", ...idOf(msg), streams, categories: conn.categories });
+    const streams = byStream<StreamPosition>();
+    for (const s of [...subs.streams()]) streams[s] = await this.#history.position(s);
+    session.connection.sendFrame({
+      type: "subscribed",
+      ...answering(msg.id),
+      streams,
+      categories: subs.categories && [...subs.categories],
+    });
   }
 
-  /** Joins a stream so that every event after the returned position reaches the socket exactly once. */
-  async join(conn: Connection, stream: string): Promise<StreamPosition> {
-    conn.holdLive(stream);
-    this.#hub.join(conn, stream);
-    const position = await this.#history.position(stream);
-    conn.joinedAt.set(stream, position.seq);
-    conn.releaseLive(stream, position.seq);
-    return position;
-  }
-
-  async #resume(conn: Connection, msg: ResumeMessage): Promise<void> {
-    this.#scope(conn, "read");
-    const answers: Record<string, ResumedStream> = {};
-    const replays: { stream: string; until: number; pages: AsyncIterable<readonly SequencedEvent[]> | null; fresh: boolean }[] = [];
+  async #resume(session: SocketSession, msg: ResumeMessage): Promise<void> {
+    this.#scope(session, "read");
+    const answers = byStream<ResumedStream>();
+    const replays: (() => Promise<void>)[] = [];
     for (const [stream, since] of Object.entries(msg.streams)) {
-      if (!(await this.#mayFollow(conn, stream))) {
+      if (!(await this.#mayFollow(session, stream))) {
         answers[stream] = { recovered: false, epoch: "", seq: 0, reason: "not_found" };
         continue;
       }
-      const fresh = !conn.streams.has(stream);
-      if (fresh) {
-        conn.holdLive(stream);
-        this.#hub.join(conn, stream);
-      }
-      const r = await this.#history.recover(stream, since);
-      // A stream already followed got every event after its join position live; replay only up to it.
-      const until = fresh ? r.seq : Math.min(r.seq, conn.joinedAt.get(stream) ?? r.seq);
-      if (fresh) conn.joinedAt.set(stream, r.seq);
-      answers[stream] = r.recovered
-        ? { recovered: true, epoch: r.epoch, seq: r.seq }
-        : { recovered: false, epoch: r.epoch, seq: r.seq, reason: r.reason };
-      replays.push({ stream, until, pages: r.recovered ? r.pages : null, fresh });
+      const r = await session.subscriptions.resume(stream, since);
+      answers[stream] = r.answer;
+      replays.push(r.replay);
     }
-    conn.sendJson({ type: "resumed", ...idOf(msg), streams: answers });
-    for (const { stream, until, pages, fresh } of replays) {
-      if (pages) await this.#replay(conn, pages, until);
-      if (fresh) conn.releaseLive(stream, conn.joinedAt.get(stream) ?? 0);
-    }
+    session.connection.sendFrame({ type: "resumed", ...answering(msg.id), streams: answers });
+    for (const replay of replays) await replay();
   }
 
-  async #replay(conn: Connection, pages: AsyncIterable<readonly SequencedEvent[]>, until: number): Promise<void> {
-    try {
-      for await (const page of pages) {
-        for (const e of page) {
-          if (e.seq > until) return;
-          if (!conn.wants(e.channel)) continue;
-          // Replay is paced by the socket: wait while the queue is over half its bound.
-          while (conn.open && conn.queuedBytes > this.#maxQueueBytes / 2) await sleep(DRAIN_POLL_MS);
-          if (!conn.open) return;
-          conn.send(Buffer.from(encodeEventFrame(e)));
-        }
-      }
-    } catch (err) {
-      if (err instanceof HistoryGoneError) throw new StyxError("STYX_HISTORY_GONE", undefined, { cause: err });
-      throw err;
-    }
-  }
-
-  async #heartbeat(conn: Connection, msg: HeartbeatMessage): Promise<void> {
-    this.#scope(conn, "write");
-    const golem = await this.#golem(conn, msg.golem_id);
-    await this.identify(conn, golem.id);
+  async #heartbeat(session: SocketSession, msg: HeartbeatMessage): Promise<void> {
+    this.#scope(session, "write");
+    const golem = await this.#golem(session, msg.golem_id);
+    await this.identify(session, golem.id);
     await this.#fabric.heartbeat(golem, {
       phase: msg.phase ?? null,
       vitality: msg.vitality ?? null,
@@ -209,92 +160,90 @@ export class MessageHandler {
       dreaming: msg.dreaming ?? false,
       nav: msg.nav ?? null,
     });
-    if (msg.id !== undefined) conn.sendJson({ type: "ack", id: msg.id });
+    if (msg.id !== undefined) session.connection.sendFrame({ type: "ack", id: msg.id });
   }
 
   /**
    * A relayed event: checked at once, then its rate-limit take and its publish run in the
    * background (`settled`). Takes are issued in arrival order and each publish starts only
-   * after the previous event's did, so a socket's events keep their order while neither the
-   * limiter's round trip (Redis on a macronode) nor the history's makes the next event wait.
+   * after the previous event's did (the session's relay turn), so a socket's events keep their
+   * order while neither the limiter's round trip (Redis on a macronode) nor the history's makes
+   * the next event wait.
    */
-  async #event(conn: Connection, msg: EventMessage): Promise<Pipelined> {
-    this.#scope(conn, "write");
-    const golem = await this.#golem(conn, msg.golem_id);
+  async #event(session: SocketSession, msg: EventMessage): Promise<Pipelined> {
+    this.#scope(session, "write");
+    const golem = await this.#golem(session, msg.golem_id);
     if (JSON.stringify(msg.event).length > MAX_EVENT_BYTES) {
       throw new StyxError("STYX_PAYLOAD_TOO_LARGE", `A relayed event is at most ${MAX_EVENT_BYTES} bytes of JSON.`);
     }
-    await this.identify(conn, golem.id);
-    const allowed = this.#limit(conn);
+    await this.identify(session, golem.id);
+    const allowed = this.#limit(session);
     allowed.catch(() => {}); // a refusal is answered through `settled`, maybe a few turns later
-    const previous = this.#relayTurn.get(conn) ?? Promise.resolve();
     let published: Promise<SequencedEvent> | undefined;
-    // Resolves the moment this event's publish was started: the next event's publish waits for that.
-    const started = previous
-      .then(() => allowed)
-      .then(() => {
-        published = this.#fabric.relay(golem, msg.event);
-      });
-    this.#relayTurn.set(
-      conn,
-      started.catch(() => {}),
-    );
+    const started = session.relayTurn(async () => {
+      await allowed;
+      published = this.#fabric.relay(golem, msg.event);
+    });
     const settled = started
       .then(() => published as Promise<SequencedEvent>)
       .then((e) => {
-        if (msg.id !== undefined) conn.sendJson({ type: "ack", id: msg.id, stream: e.stream, seq: e.seq });
+        if (msg.id !== undefined) session.connection.sendFrame({ type: "ack", id: msg.id, stream: e.stream, seq: e.seq });
       });
     return { settled };
   }
 
-  async #steer(conn: Connection, msg: SteerMessage): Promise<void> {
-    this.#scope(conn, "write");
-    const golem = await this.#golem(conn, msg.golem_id);
+  async #steer(session: SocketSession, msg: SteerMessage): Promise<void> {
+    this.#scope(session, "write");
+    const golem = await this.#golem(session, msg.golem_id);
     const r = await this.#fabric.steer(golem, msg.intent, msg.severity ?? "medium");
-    conn.sendJson({ type: "ack", ...idOf(msg), delivered: r.delivered, stream: r.event.stream, seq: r.event.seq });
+    session.connection.sendFrame({ type: "ack", ...answering(msg.id), delivered: r.delivered, stream: r.event.stream, seq: r.event.seq });
   }
 
-  async #cladeDelta(conn: Connection, msg: CladeDeltaMessage): Promise<void> {
-    this.#scope(conn, "write");
-    const golem = await this.#golem(conn, msg.golem_id);
-    await this.identify(conn, golem.id);
+  async #cladeDelta(session: SocketSession, msg: CladeDeltaMessage): Promise<void> {
+    this.#scope(session, "write");
+    const golem = await this.#golem(session, msg.golem_id);
+    await this.identify(session, golem.id);
     const r = await this.#fabric.cladeDelta(golem, msg.entries as Record<string, unknown>[]);
     if (r.dropped > 0) this.#metrics.wsDropped.inc({ reason: "clade_outbox_full" }, r.dropped);
-    if (msg.id !== undefined) {
-      conn.sendJson({ type: "ack", id: msg.id, delivered: r.delivered, stored: r.stored, stream: r.event.stream, seq: r.event.seq });
-    }
+    if (msg.id === undefined) return;
+    const { delivered, stored } = r;
+    session.connection.sendFrame({ type: "ack", id: msg.id, delivered, stored, stream: r.event.stream, seq: r.event.seq });
   }
 
-  /** Whether the socket may follow `stream`: domains and public for anyone, a user stream for its user only (denials audited). */
-  async #mayFollow(conn: Connection, stream: string): Promise<boolean> {
+  /**
+   * Whether the socket may follow `stream`: domains and public for anyone (within the domain
+   * bound), a user stream for its user only. Only tenancy's refusal (audited) means no; any
+   * other failure (the store is down) propagates with its own code.
+   */
+  async #mayFollow(session: SocketSession, stream: string): Promise<boolean> {
     const kind = streamKind(stream);
-    if (kind === "domain" || kind === "public") {
-      const following = [...conn.streams].filter((s) => streamKind(s) === "domain").length;
-      return kind === "public" || conn.streams.has(stream) || following < MAX_DOMAINS_PER_SOCKET;
-    }
+    const subs = session.subscriptions;
+    if (kind === "public") return true;
+    if (kind === "domain") return subs.follows(stream) || subs.domainCount() < MAX_DOMAINS_PER_SOCKET;
     const user = streamUser(stream);
-    const p = conn.principal;
+    const p = session.principal;
     if (kind !== "user" || !user || !p) return false;
     try {
-      await this.#tenancy.user(p, user, { requestId: conn.id, ip: conn.ip });
+      await this.#tenancy.user(p, user, { requestId: session.id, ip: session.ip });
       return true;
-    } catch {
-      return false;
+    } catch (err) {
+      if (err instanceof StyxError && err.code === "STYX_NOT_FOUND") return false;
+      throw err;
     }
   }
 
-  async #golem(conn: Connection, golemId: string): Promise<Golem> {
-    const known = conn.golems.get(golemId);
+  async #golem(session: SocketSession, golemId: string): Promise<Golem> {
+    const known = session.knownGolem(golemId);
     if (known) return known;
-    const p = conn.principal;
+    const p = session.principal;
     if (!p) throw new StyxError("STYX_AUTH_REQUIRED");
-    const golem = await this.#tenancy.golem(p, golemId, { requestId: conn.id, ip: conn.ip });
-    conn.golems.set(golemId, golem);
+    const golem = await this.#tenancy.golem(p, golemId, { requestId: session.id, ip: session.ip });
+    session.rememberGolem(golem);
     return golem;
   }
 
-  #scope(conn: Connection, scope: Scope): void {
-    const p = conn.principal;
+  #scope(session: SocketSession, scope: Scope): void {
+    const p = session.principal;
     if (p?.kind === "admin") {
       if (scope === "read") return;
       throw new StyxError("STYX_AUTH_FORBIDDEN", "The admin token watches streams; golem messages need a user key.");
@@ -303,17 +252,9 @@ export class MessageHandler {
     requireScope(p, scope);
   }
 
-  async #limit(conn: Connection): Promise<void> {
-    const p = conn.principal;
+  async #limit(session: SocketSession): Promise<void> {
+    const p = session.principal;
     if (!p) return;
     await takeToken(this.#limiter, identityBucket(p), this.#rate, () => this.#metrics.rejected.inc({ reason: "rate_limit" }));
   }
-}
-
-function idOf(msg: { id?: string | number | undefined }): { id?: string | number } {
-  return msg.id !== undefined ? { id: msg.id } : {};
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -1,0 +1,85 @@
+import { Ajv } from "ajv";
+import addFormats from "ajv-formats";
+import { StyxError } from "../core/platform/errors.js";
+
+/**
+ * The JSON rules every body and socket frame obeys, whichever transport carried it: the Ajv
+ * settings, the nesting bound, and how a failed check is worded. The HTTP validator compiler
+ * (server/validation.ts), the frame decoder (frames.ts) and the proof suite use the same ones.
+ */
+
+/**
+ * An Ajv instance with the server's settings. Bodies are checked strictly: no type coercion,
+ * no defaults injected, unknown fields rejected (schemas say `additionalProperties: false`;
+ * Ajv never strips them). Query strings, params and headers arrive as text, so there scalars
+ * are coerced (`coerce`). Body numbers must be finite (`1e999` parses to Infinity, which Ajv's
+ * number and integer types otherwise accept). Text cannot use the same option: with coercion,
+ * Ajv then lets a coerced Infinity skip every later keyword (`limit=1e999` passed
+ * `maximum: 1000`), so instead every numeric query field has a `maximum`, which Infinity fails.
+ */
+export function makeAjv(coerce: boolean, opts: { formats?: boolean } = {}): Ajv {
+  const ajv = new Ajv({
+    allErrors: false,
+    removeAdditional: false,
+    useDefaults: false,
+    coerceTypes: coerce ? "array" : false,
+    strict: false,
+    strictNumbers: !coerce,
+  });
+  if (opts.formats ?? true) (addFormats as unknown as (a: Ajv) => void)(ajv);
+  return ajv;
+}
+
+/**
+ * Deepest nesting of objects and arrays a JSON body or socket frame may have. Free-form fields
+ * (metadata, event payloads, clade deltas) are serialised again by the server, and a value nested
+ * tens of thousands deep overflows the stack there; no message of the protocol needs more.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Whether `value` nests objects and arrays deeper than `max` (walked without recursion). */
+export function nestedDeeperThan(value: unknown, max: number = MAX_JSON_DEPTH): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== "object") continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/** The error for a value nested too deep. */
+export function tooDeep(what: string): StyxError {
+  return new StyxError("STYX_VALIDATION", `The ${what} nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels.`, {
+    details: [{ path: "/", message: `nested deeper than ${MAX_JSON_DEPTH} levels` }],
+  });
+}
+
+/** One failed check as Ajv reports it. */
+export interface AjvIssue {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+/** A 400 that names the offending field: `body has unknown field 'foo'`. */
+export function validationError(issues: readonly AjvIssue[], context: string): StyxError {
+  const details = issues.map((i) => {
+    const extra = i.params.additionalProperty;
+    const path = typeof extra === "string" ? `${i.instancePath}/${extra}` : i.instancePath || "/";
+    const message = typeof extra === "string" ? `unknown field '${extra}'` : (i.message ?? "is invalid");
+    return { in: context, path, message };
+  });
+  const first = details[0];
+  const where = first ? `${context}${first.path === "/" ? "" : ` field '${first.path.slice(1)}'`}` : context;
+  const msg = first
+    ? first.message.startsWith("unknown field")
+      ? `${context} has ${first.message}`
+      : `${where} ${first.message}`
+    : `${context} is invalid`;
+  return new StyxError("STYX_VALIDATION", msg, { details });
+}

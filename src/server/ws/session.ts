@@ -1,0 +1,272 @@
+import type { SequencedEvent } from "../../core/fabric/event-bus.js";
+import type { History, StreamPosition } from "../../core/fabric/history.js";
+import { userStream } from "../../core/fabric/streams.js";
+import type { AuthService } from "../../core/identity/auth-service.js";
+import type { Principal } from "../../core/identity/principal.js";
+import type { Golem } from "../../core/identity/types.js";
+import { ERROR_TABLE } from "../../core/platform/errors.js";
+import { MAX_FRAME_BYTES } from "../../protocol/fabric.js";
+import { answering, type ClientFrameDecoder, type FrameData, type MessageId } from "../../protocol/frames.js";
+import { BEARER_HINT } from "../admission.js";
+import type { Metrics } from "../metrics.js";
+import { toStyxError } from "../presenters/errors.js";
+import { Connection } from "./connection.js";
+import type { Hub } from "./hub.js";
+import type { MessageHandler } from "./messages.js";
+import type { SharedFrame } from "./shared-frame.js";
+import { Subscriptions } from "./subscriptions.js";
+import type { SocketTransport } from "./transport.js";
+
+/** Socket timers and bounds (config values). */
+export interface SessionOptions {
+  readonly pingIntervalMs: number;
+  readonly authTimeoutMs: number;
+  readonly maxQueueBytes: number;
+  /** Client messages a socket may have waiting to be handled before it is closed as a flood. */
+  readonly maxPendingMessages: number;
+}
+
+/** What a session needs from the rest of the server. */
+export interface SessionDeps {
+  readonly hub: Hub;
+  readonly history: History;
+  readonly auth: Pick<AuthService, "authenticate">;
+  readonly handler: MessageHandler;
+  readonly decoder: ClientFrameDecoder;
+  readonly metrics: Metrics;
+  readonly log: { error(obj: object, msg: string): void };
+  readonly options: SessionOptions;
+}
+
+/**
+ * One client socket from its upgrade to its close: who it is (authentication at upgrade or
+ * by a first `auth` message within the timeout), the order its messages are handled in (one at
+ * a time, in arrival order; consecutive relayed events pipelined), its liveness (pings), the
+ * golems it speaks for, and — through its Subscriptions — what it follows. The hub indexes
+ * sessions; the connection is the session's bounded way out.
+ */
+export class SocketSession {
+  readonly connection: Connection;
+  readonly subscriptions: Subscriptions;
+  readonly #deps: SessionDeps;
+  #principal: Principal | undefined;
+  /** Golems tenancy already resolved for this socket. */
+  readonly #golems = new Map<string, Golem>();
+  /** Golems this socket speaks for (golem-bound key, or a heartbeat / event it sent). */
+  readonly #speaksFor = new Set<string>();
+  #missedPings = 0;
+  /** Messages waiting or in flight (pipelined events count until their publish settled). */
+  #pending = 0;
+  #chain: Promise<void> = Promise.resolve();
+  readonly #inflight = new Set<Promise<void>>();
+  /** Resolves once the latest relayed event's publish was started (the next one starts after it). */
+  #relayTurn: Promise<void> = Promise.resolve();
+  #authTimer: NodeJS.Timeout | undefined;
+
+  constructor(id: string, ip: string, transport: SocketTransport, deps: SessionDeps) {
+    this.#deps = deps;
+    this.connection = new Connection(id, ip, transport, { maxQueueBytes: deps.options.maxQueueBytes, onClose: (c) => this.#closed(c) });
+    this.subscriptions = new Subscriptions(this.connection, deps.history, {
+      join: (s) => deps.hub.join(this, s),
+      leave: (s) => deps.hub.leave(this, s),
+    });
+    deps.hub.add(this);
+  }
+
+  get id(): string {
+    return this.connection.id;
+  }
+
+  get ip(): string {
+    return this.connection.ip;
+  }
+
+  get open(): boolean {
+    return this.connection.open;
+  }
+
+  /** Who authenticated the socket (undefined until then). */
+  get principal(): Principal | undefined {
+    return this.#principal;
+  }
+
+  /**
+   * Starts the session with the upgrade's credential: a token (authenticated now), null (a
+   * malformed header: closed), or undefined (an `auth` message must come within the timeout).
+   */
+  start(token: string | null | undefined): void {
+    if (token === null) {
+      this.connection.close("STYX_AUTH_REQUIRED", BEARER_HINT);
+      return;
+    }
+    if (token !== undefined) {
+      this.#chain = this.#chain.then(() => this.#authenticate(token, undefined));
+      return;
+    }
+    const { authTimeoutMs } = this.#deps.options;
+    const timer = setTimeout(() => {
+      if (this.#principal || !this.open) return;
+      this.#deps.metrics.wsDropped.inc({ reason: "auth_timeout" });
+      this.connection.sendError("STYX_AUTH_REQUIRED", `Send {"type":"auth","token":…} within ${authTimeoutMs} ms of connecting.`);
+      this.connection.close("STYX_AUTH_REQUIRED", "authentication timeout");
+    }, authTimeoutMs);
+    timer.unref();
+    this.#authTimer = timer;
+  }
+
+  /** One client frame: queued behind the messages before it, or the socket is closed as a flood. */
+  receive(data: FrameData, isBinary: boolean): void {
+    this.#missedPings = 0;
+    if (++this.#pending > this.#deps.options.maxPendingMessages) {
+      this.#deps.metrics.wsDropped.inc({ reason: "flood" });
+      this.connection.close("STYX_RATE_LIMITED", "too many messages waiting");
+      return;
+    }
+    this.#chain = this.#chain
+      .then(() => this.#handle(data, isBinary))
+      .then(
+        (tail) => {
+          if (!tail) return void this.#pending--;
+          this.#inflight.add(tail);
+          void tail.finally(() => {
+            this.#inflight.delete(tail);
+            this.#pending--;
+          });
+        },
+        () => void this.#pending--,
+      );
+  }
+
+  /** A sign of life (a pong). */
+  alive(): void {
+    this.#missedPings = 0;
+  }
+
+  /** One ping: false when the socket already missed three and was closed for it. */
+  ping(): boolean {
+    if (!this.open) return true;
+    if (this.#missedPings >= 3) {
+      this.#deps.metrics.wsDropped.inc({ reason: "ping_timeout" });
+      this.connection.close("STYX_PING_TIMEOUT");
+      return false;
+    }
+    this.#missedPings++;
+    this.connection.ping();
+    return true;
+  }
+
+  /** A golem tenancy resolved earlier for this socket. */
+  knownGolem(golemId: string): Golem | undefined {
+    return this.#golems.get(golemId);
+  }
+
+  /** Remembers a golem tenancy resolved for this socket. */
+  rememberGolem(golem: Golem): void {
+    this.#golems.set(golem.id, golem);
+  }
+
+  /** Records that the socket speaks for `golemId`; true the first time. */
+  speakFor(golemId: string): boolean {
+    if (this.#speaksFor.has(golemId)) return false;
+    this.#speaksFor.add(golemId);
+    return true;
+  }
+
+  /** The golems the socket speaks for. */
+  golems(): IterableIterator<string> {
+    return this.#speaksFor.values();
+  }
+
+  /**
+   * Orders relayed events: `start` runs once the previous event's own start ran, so a socket's
+   * events are published in order while neither waits for the other's round trips to finish.
+   * Resolves when this one started.
+   */
+  relayTurn(start: () => Promise<void>): Promise<void> {
+    const started = this.#relayTurn.then(start);
+    this.#relayTurn = started.catch(() => {});
+    return started;
+  }
+
+  /** Live delivery of one event (the hub's fan-out). */
+  deliver(event: SequencedEvent, frame: SharedFrame): void {
+    this.subscriptions.deliver(event, frame);
+  }
+
+  /** Live delivery of a tick's events of one stream. */
+  deliverBatch(stream: string, events: readonly SequencedEvent[], frame: SharedFrame): void {
+    this.subscriptions.deliverBatch(stream, events, frame);
+  }
+
+  /** Handles one frame; for a pipelined event, resolves with the promise of its completion (errors already answered). */
+  async #handle(data: FrameData, isBinary: boolean): Promise<Promise<void> | undefined> {
+    if (!this.open) return;
+    const conn = this.connection;
+    const decoded = this.#deps.decoder.decode(data, isBinary);
+    if (!decoded.ok) {
+      this.#deps.metrics.wsMessages.inc({ type: "invalid" });
+      conn.sendError(decoded.error.code, decoded.error.message, decoded.id, decoded.error.details);
+      if (!this.#principal) conn.close("STYX_AUTH_REQUIRED", "the first message must be auth");
+      return;
+    }
+    const msg = decoded.msg;
+    this.#deps.metrics.wsMessages.inc({ type: msg.type });
+    if (msg.type === "auth") {
+      if (this.#principal) return conn.sendError("STYX_BAD_REQUEST", "This socket is already authenticated.", msg.id);
+      return this.#authenticate(msg.token, msg.id);
+    }
+    if (!this.#principal) {
+      conn.sendError("STYX_AUTH_REQUIRED", "Authenticate first.", msg.id);
+      return conn.close("STYX_AUTH_REQUIRED", "the first message must be auth");
+    }
+    const failed = (err: unknown) => {
+      const e = toStyxError(err);
+      if (e.code === "STYX_INTERNAL") this.#deps.log.error({ err, connection: this.id, type: msg.type }, "socket message failed");
+      conn.sendError(e.code, e.message, msg.id, e.details);
+      if (e.code === "STYX_HISTORY_GONE") conn.close(e.code);
+    };
+    // Anything but another event waits for the events before it: a pong still means "all done".
+    if (msg.type !== "event" && this.#inflight.size > 0) await Promise.allSettled(this.#inflight);
+    try {
+      const out = await this.#deps.handler.handle(this, msg);
+      return out?.settled.catch(failed);
+    } catch (err) {
+      failed(err);
+      return undefined;
+    }
+  }
+
+  async #authenticate(token: string, id: MessageId | undefined): Promise<void> {
+    let principal: Principal;
+    try {
+      principal = await this.#deps.auth.authenticate(token);
+    } catch (err) {
+      const e = toStyxError(err);
+      this.connection.sendError(e.code, e.message, id);
+      return this.connection.close(e.code);
+    }
+    if (!this.open) return;
+    this.#principal = principal;
+    const user = principal.kind === "user" ? principal : undefined;
+    const streams: Record<string, StreamPosition> = {};
+    if (user) streams[userStream(user.userId)] = await this.subscriptions.join(userStream(user.userId));
+    this.connection.sendFrame({
+      type: "welcome",
+      ...answering(id),
+      connection_id: this.id,
+      user_id: user?.userId ?? null,
+      golem_id: user?.golemId ?? null,
+      streams,
+      ping_interval_ms: this.#deps.options.pingIntervalMs,
+      max_frame_bytes: MAX_FRAME_BYTES,
+    });
+    if (user?.golemId) await this.#deps.handler.identify(this, user.golemId);
+  }
+
+  #closed(code: number): void {
+    clearTimeout(this.#authTimer);
+    this.subscriptions.clear();
+    this.#deps.hub.remove(this);
+    if (code === ERROR_TABLE.STYX_SLOW_CONSUMER.ws) this.#deps.metrics.wsDropped.inc({ reason: "slow_consumer" });
+  }
+}

@@ -1,0 +1,70 @@
+import type { Socket } from "node:net";
+import type { WebSocket } from "ws";
+import type { SharedFrame } from "./shared-frame.js";
+
+/**
+ * What the socket layer needs of a WebSocket: the seam between the session and `ws`, so
+ * sessions and subscriptions are unit-tested with a plain object (test/unit/server/ws/).
+ */
+export interface SocketTransport {
+  /** Whether frames can still be sent. */
+  readonly open: boolean;
+  /** Bytes sent but not yet written to the network (the library's queue and the kernel-side backlog). */
+  readonly bufferedAmount: number;
+  /** Sends one text frame. */
+  send(data: Buffer): void;
+  /** Sends a frame shared by many sockets (written already framed when the transport can). */
+  sendShared(frame: SharedFrame): void;
+  /** Sends a protocol ping. */
+  ping(): void;
+  /** Starts the closing handshake. */
+  close(code: number, reason: string): void;
+  /** Drops the connection at once. */
+  terminate(): void;
+  /** Calls `listener` once, when the connection is closed for any reason, with its close code. */
+  onClose(listener: (code: number) => void): void;
+  /** Resolves when the backlog may have drained: the socket emptied its buffer, closed, or `maxWaitMs` passed. */
+  drained(maxWaitMs: number): Promise<void>;
+}
+
+/**
+ * The transport of a `ws` socket. With the upgraded TCP socket given and no extension
+ * negotiated (no permessage-deflate), shared frames are written to it directly, already framed;
+ * `ws` then never holds frames back (it queues only while compressing), so the order of all
+ * frames on the socket is the order of the calls.
+ */
+export function wsTransport(ws: WebSocket, socket?: Socket): SocketTransport {
+  const raw = socket !== undefined && ws.extensions === "" ? socket : undefined;
+  const text = { binary: false } as const;
+  return {
+    get open() {
+      return ws.readyState === 1;
+    },
+    get bufferedAmount() {
+      return ws.bufferedAmount;
+    },
+    send: (data) => ws.send(data, text),
+    sendShared: (frame) => {
+      if (raw !== undefined && !raw.destroyed) raw.write(frame.wire);
+      else ws.send(frame.data, text);
+    },
+    ping: () => ws.ping(),
+    close: (code, reason) => ws.close(code, reason),
+    terminate: () => ws.terminate(),
+    onClose: (listener) => void ws.once("close", (code: number) => listener(code)),
+    drained: (maxWaitMs) =>
+      new Promise<void>((resolve) => {
+        // `drain` is the TCP socket's; under permessage-deflate `ws` also queues while it
+        // compresses, which no event announces, so the wait is bounded and the caller looks again.
+        const done = () => {
+          clearTimeout(timer);
+          socket?.off("drain", done);
+          ws.off("close", done);
+          resolve();
+        };
+        const timer = setTimeout(done, maxWaitMs);
+        socket?.once("drain", done);
+        ws.once("close", done);
+      }),
+  };
+}
