@@ -1,9 +1,8 @@
 import type { SequencedEvent } from "../../core/fabric/event-bus.js";
 import type { FabricService } from "../../core/fabric/fabric-service.js";
 import type { History, StreamPosition } from "../../core/fabric/history.js";
-import { domainStream, PUBLIC_STREAM, streamKind, streamUser } from "../../core/fabric/streams.js";
+import { domainStream, PUBLIC_STREAM } from "../../core/fabric/streams.js";
 import type { Tenancy } from "../../core/identity/tenancy.js";
-import type { Golem, Scope } from "../../core/identity/types.js";
 import { StyxError } from "../../core/platform/errors.js";
 import type { BucketSpec, RateLimiter } from "../../core/platform/rate-limiter.js";
 import {
@@ -19,8 +18,8 @@ import {
   type SubscribeMessage,
 } from "../../protocol/fabric.js";
 import { answering, type ResumedStream } from "../../protocol/frames.js";
-import { identityBucket, requireScope, takeToken } from "../admission.js";
 import type { Metrics } from "../metrics.js";
+import { SocketAccess } from "./access.js";
 import type { Hub } from "./hub.js";
 import type { SocketSession } from "./session.js";
 
@@ -33,19 +32,17 @@ export interface Pipelined {
 const byStream = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
 
 /**
- * What each authenticated client message does (SPEC §9). Access is decided here with the
- * same Tenancy as HTTP routes: a golem id must be the caller's own, a user stream the
- * caller's own; writes need the `write` scope, reads `read`. Every message but `ping` draws
- * from the credential's token bucket. Ordering and authentication are the session's; what a
+ * What each authenticated client message does (SPEC §9). Access is SocketAccess's (the same
+ * Tenancy as HTTP routes): a golem id must be the caller's own, a user stream the caller's
+ * own; writes need the `write` scope, reads `read`. Every message but `ping` draws from the
+ * credential's token bucket. Ordering and authentication are the session's; what a
  * socket follows, and from where, its Subscriptions'.
  */
 export class MessageHandler {
   readonly #hub: Hub;
   readonly #history: History;
   readonly #fabric: FabricService;
-  readonly #tenancy: Tenancy;
-  readonly #limiter: RateLimiter;
-  readonly #rate: BucketSpec;
+  readonly #access: SocketAccess;
   readonly #metrics: Metrics;
 
   constructor(deps: {
@@ -60,9 +57,7 @@ export class MessageHandler {
     this.#hub = deps.hub;
     this.#history = deps.history;
     this.#fabric = deps.fabric;
-    this.#tenancy = deps.tenancy;
-    this.#limiter = deps.limiter;
-    this.#rate = deps.rateLimit;
+    this.#access = new SocketAccess(deps);
     this.#metrics = deps.metrics;
   }
 
@@ -79,7 +74,7 @@ export class MessageHandler {
     }
     // An event's token is taken inside its pipeline (see #event); every other message waits for it here.
     if (msg.type === "event") return this.#event(session, msg);
-    await this.#limit(session);
+    await this.#access.limit(session);
     switch (msg.type) {
       case "subscribe":
       case "unsubscribe":
@@ -102,7 +97,7 @@ export class MessageHandler {
   }
 
   async #subscribe(session: SocketSession, msg: SubscribeMessage): Promise<void> {
-    this.#scope(session, "read");
+    this.#access.scope(session, "read");
     const subs = session.subscriptions;
     const domains = [...new Set(msg.domains ?? [])].map(domainStream);
     if (msg.type === "subscribe") {
@@ -129,11 +124,11 @@ export class MessageHandler {
   }
 
   async #resume(session: SocketSession, msg: ResumeMessage): Promise<void> {
-    this.#scope(session, "read");
+    this.#access.scope(session, "read");
     const answers = byStream<ResumedStream>();
     const replays: (() => Promise<void>)[] = [];
     for (const [stream, since] of Object.entries(msg.streams)) {
-      if (!(await this.#mayFollow(session, stream))) {
+      if (!(await this.#access.mayFollow(session, stream))) {
         answers[stream] = { recovered: false, epoch: "", seq: 0, reason: "not_found" };
         continue;
       }
@@ -146,8 +141,8 @@ export class MessageHandler {
   }
 
   async #heartbeat(session: SocketSession, msg: HeartbeatMessage): Promise<void> {
-    this.#scope(session, "write");
-    const golem = await this.#golem(session, msg.golem_id);
+    this.#access.scope(session, "write");
+    const golem = await this.#access.golem(session, msg.golem_id);
     await this.identify(session, golem.id);
     await this.#fabric.heartbeat(golem, {
       phase: msg.phase ?? null,
@@ -171,13 +166,13 @@ export class MessageHandler {
    * the next event wait.
    */
   async #event(session: SocketSession, msg: EventMessage): Promise<Pipelined> {
-    this.#scope(session, "write");
-    const golem = await this.#golem(session, msg.golem_id);
+    this.#access.scope(session, "write");
+    const golem = await this.#access.golem(session, msg.golem_id);
     if (JSON.stringify(msg.event).length > MAX_EVENT_BYTES) {
       throw new StyxError("STYX_PAYLOAD_TOO_LARGE", `A relayed event is at most ${MAX_EVENT_BYTES} bytes of JSON.`);
     }
     await this.identify(session, golem.id);
-    const allowed = this.#limit(session);
+    const allowed = this.#access.limit(session);
     allowed.catch(() => {}); // a refusal is answered through `settled`, maybe a few turns later
     let published: Promise<SequencedEvent> | undefined;
     const started = session.relayTurn(async () => {
@@ -193,68 +188,20 @@ export class MessageHandler {
   }
 
   async #steer(session: SocketSession, msg: SteerMessage): Promise<void> {
-    this.#scope(session, "write");
-    const golem = await this.#golem(session, msg.golem_id);
+    this.#access.scope(session, "write");
+    const golem = await this.#access.golem(session, msg.golem_id);
     const r = await this.#fabric.steer(golem, msg.intent, msg.severity ?? "medium");
     session.connection.sendFrame({ type: "ack", ...answering(msg.id), delivered: r.delivered, stream: r.event.stream, seq: r.event.seq });
   }
 
   async #cladeDelta(session: SocketSession, msg: CladeDeltaMessage): Promise<void> {
-    this.#scope(session, "write");
-    const golem = await this.#golem(session, msg.golem_id);
+    this.#access.scope(session, "write");
+    const golem = await this.#access.golem(session, msg.golem_id);
     await this.identify(session, golem.id);
     const r = await this.#fabric.cladeDelta(golem, msg.entries as Record<string, unknown>[]);
     if (r.dropped > 0) this.#metrics.wsDropped.inc({ reason: "clade_outbox_full" }, r.dropped);
     if (msg.id === undefined) return;
     const { delivered, stored } = r;
     session.connection.sendFrame({ type: "ack", id: msg.id, delivered, stored, stream: r.event.stream, seq: r.event.seq });
-  }
-
-  /**
-   * Whether the socket may follow `stream`: domains and public for anyone (within the domain
-   * bound), a user stream for its user only. Only tenancy's refusal (audited) means no; any
-   * other failure (the store is down) propagates with its own code.
-   */
-  async #mayFollow(session: SocketSession, stream: string): Promise<boolean> {
-    const kind = streamKind(stream);
-    const subs = session.subscriptions;
-    if (kind === "public") return true;
-    if (kind === "domain") return subs.follows(stream) || subs.domainCount() < MAX_DOMAINS_PER_SOCKET;
-    const user = streamUser(stream);
-    const p = session.principal;
-    if (kind !== "user" || !user || !p) return false;
-    try {
-      await this.#tenancy.user(p, user, { requestId: session.id, ip: session.ip });
-      return true;
-    } catch (err) {
-      if (err instanceof StyxError && err.code === "STYX_NOT_FOUND") return false;
-      throw err;
-    }
-  }
-
-  async #golem(session: SocketSession, golemId: string): Promise<Golem> {
-    const known = session.knownGolem(golemId);
-    if (known) return known;
-    const p = session.principal;
-    if (!p) throw new StyxError("STYX_AUTH_REQUIRED");
-    const golem = await this.#tenancy.golem(p, golemId, { requestId: session.id, ip: session.ip });
-    session.rememberGolem(golem);
-    return golem;
-  }
-
-  #scope(session: SocketSession, scope: Scope): void {
-    const p = session.principal;
-    if (p?.kind === "admin") {
-      if (scope === "read") return;
-      throw new StyxError("STYX_AUTH_FORBIDDEN", "The admin token watches streams; golem messages need a user key.");
-    }
-    if (!p) throw new StyxError("STYX_AUTH_FORBIDDEN", `The key lacks the '${scope}' scope.`);
-    requireScope(p, scope);
-  }
-
-  async #limit(session: SocketSession): Promise<void> {
-    const p = session.principal;
-    if (!p) return;
-    await takeToken(this.#limiter, identityBucket(p), this.#rate, () => this.#metrics.rejected.inc({ reason: "rate_limit" }));
   }
 }

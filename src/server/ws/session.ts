@@ -12,6 +12,7 @@ import type { Metrics } from "../metrics.js";
 import { toStyxError } from "../presenters/errors.js";
 import { Connection } from "./connection.js";
 import type { Hub } from "./hub.js";
+import { MessageOrder } from "./message-order.js";
 import type { MessageHandler } from "./messages.js";
 import type { SharedFrame } from "./shared-frame.js";
 import { Subscriptions } from "./subscriptions.js";
@@ -40,8 +41,8 @@ export interface SessionDeps {
 
 /**
  * One client socket from its upgrade to its close: who it is (authentication at upgrade or
- * by a first `auth` message within the timeout), the order its messages are handled in (one at
- * a time, in arrival order; consecutive relayed events pipelined), its liveness (pings), the
+ * by a first `auth` message within the timeout), the order its messages are handled in
+ * (MessageOrder: one at a time, in arrival order; consecutive relayed events pipelined), its liveness (pings), the
  * golems it speaks for, and — through its Subscriptions — what it follows. The hub indexes
  * sessions; the connection is the session's bounded way out.
  */
@@ -55,16 +56,12 @@ export class SocketSession {
   /** Golems this socket speaks for (golem-bound key, or a heartbeat / event it sent). */
   readonly #speaksFor = new Set<string>();
   #missedPings = 0;
-  /** Messages waiting or in flight (pipelined events count until their publish settled). */
-  #pending = 0;
-  #chain: Promise<void> = Promise.resolve();
-  readonly #inflight = new Set<Promise<void>>();
-  /** Resolves once the latest relayed event's publish was started (the next one starts after it). */
-  #relayTurn: Promise<void> = Promise.resolve();
+  readonly #order: MessageOrder;
   #authTimer: NodeJS.Timeout | undefined;
 
   constructor(id: string, ip: string, transport: SocketTransport, deps: SessionDeps) {
     this.#deps = deps;
+    this.#order = new MessageOrder(deps.options.maxPendingMessages);
     this.connection = new Connection(id, ip, transport, { maxQueueBytes: deps.options.maxQueueBytes, onClose: (c) => this.#closed(c) });
     this.subscriptions = new Subscriptions(this.connection, deps.history, {
       join: (s) => deps.hub.join(this, s),
@@ -100,7 +97,7 @@ export class SocketSession {
       return;
     }
     if (token !== undefined) {
-      this.#chain = this.#chain.then(() => this.#authenticate(token, undefined));
+      this.#order.push(() => this.#authenticate(token, undefined));
       return;
     }
     const { authTimeoutMs } = this.#deps.options;
@@ -117,24 +114,9 @@ export class SocketSession {
   /** One client frame: queued behind the messages before it, or the socket is closed as a flood. */
   receive(data: FrameData, isBinary: boolean): void {
     this.#missedPings = 0;
-    if (++this.#pending > this.#deps.options.maxPendingMessages) {
-      this.#deps.metrics.wsDropped.inc({ reason: "flood" });
-      this.connection.close("STYX_RATE_LIMITED", "too many messages waiting");
-      return;
-    }
-    this.#chain = this.#chain
-      .then(() => this.#handle(data, isBinary))
-      .then(
-        (tail) => {
-          if (!tail) return void this.#pending--;
-          this.#inflight.add(tail);
-          void tail.finally(() => {
-            this.#inflight.delete(tail);
-            this.#pending--;
-          });
-        },
-        () => void this.#pending--,
-      );
+    if (this.#order.push(() => this.#handle(data, isBinary))) return;
+    this.#deps.metrics.wsDropped.inc({ reason: "flood" });
+    this.connection.close("STYX_RATE_LIMITED", "too many messages waiting");
   }
 
   /** A sign of life (a pong). */
@@ -177,15 +159,9 @@ export class SocketSession {
     return this.#speaksFor.values();
   }
 
-  /**
-   * Orders relayed events: `start` runs once the previous event's own start ran, so a socket's
-   * events are published in order while neither waits for the other's round trips to finish.
-   * Resolves when this one started.
-   */
+  /** Orders a relayed event's start after the previous one's (see MessageOrder.relayTurn). */
   relayTurn(start: () => Promise<void>): Promise<void> {
-    const started = this.#relayTurn.then(start);
-    this.#relayTurn = started.catch(() => {});
-    return started;
+    return this.#order.relayTurn(start);
   }
 
   /** Live delivery of one event (the hub's fan-out). */
@@ -226,7 +202,7 @@ export class SocketSession {
       if (e.code === "STYX_HISTORY_GONE") conn.close(e.code);
     };
     // Anything but another event waits for the events before it: a pong still means "all done".
-    if (msg.type !== "event" && this.#inflight.size > 0) await Promise.allSettled(this.#inflight);
+    if (msg.type !== "event") await this.#order.eventsSettled();
     try {
       const out = await this.#deps.handler.handle(this, msg);
       return out?.settled.catch(failed);

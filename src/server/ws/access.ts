@@ -1,0 +1,79 @@
+import { streamKind, streamUser } from "../../core/fabric/streams.js";
+import type { Tenancy } from "../../core/identity/tenancy.js";
+import type { Golem, Scope } from "../../core/identity/types.js";
+import { StyxError } from "../../core/platform/errors.js";
+import type { BucketSpec, RateLimiter } from "../../core/platform/rate-limiter.js";
+import { MAX_DOMAINS_PER_SOCKET } from "../../protocol/fabric.js";
+import { identityBucket, requireScope, takeToken } from "../admission.js";
+import type { Metrics } from "../metrics.js";
+import type { SocketSession } from "./session.js";
+
+/**
+ * What a socket's principal may do, decided with the same Tenancy and admission rules as HTTP
+ * routes: scopes, golems (the caller's own, resolved once per socket), streams (a user stream
+ * for its user only), and the credential's token bucket.
+ */
+export class SocketAccess {
+  readonly #tenancy: Tenancy;
+  readonly #limiter: RateLimiter;
+  readonly #rate: BucketSpec;
+  readonly #metrics: Metrics;
+
+  constructor(deps: { tenancy: Tenancy; limiter: RateLimiter; rateLimit: BucketSpec; metrics: Metrics }) {
+    this.#tenancy = deps.tenancy;
+    this.#limiter = deps.limiter;
+    this.#rate = deps.rateLimit;
+    this.#metrics = deps.metrics;
+  }
+
+  /** Refuses (403) a principal without `scope`; the admin token may only watch. */
+  scope(session: SocketSession, scope: Scope): void {
+    const p = session.principal;
+    if (p?.kind === "admin") {
+      if (scope === "read") return;
+      throw new StyxError("STYX_AUTH_FORBIDDEN", "The admin token watches streams; golem messages need a user key.");
+    }
+    if (!p) throw new StyxError("STYX_AUTH_FORBIDDEN", `The key lacks the '${scope}' scope.`);
+    requireScope(p, scope);
+  }
+
+  /** The golem when the socket's principal owns it (404, audited, otherwise). */
+  async golem(session: SocketSession, golemId: string): Promise<Golem> {
+    const known = session.knownGolem(golemId);
+    if (known) return known;
+    const p = session.principal;
+    if (!p) throw new StyxError("STYX_AUTH_REQUIRED");
+    const golem = await this.#tenancy.golem(p, golemId, { requestId: session.id, ip: session.ip });
+    session.rememberGolem(golem);
+    return golem;
+  }
+
+  /**
+   * Whether the socket may follow `stream`: domains and public for anyone (within the domain
+   * bound), a user stream for its user only. Only tenancy's refusal (audited) means no; any
+   * other failure (the store is down) propagates with its own code.
+   */
+  async mayFollow(session: SocketSession, stream: string): Promise<boolean> {
+    const kind = streamKind(stream);
+    const subs = session.subscriptions;
+    if (kind === "public") return true;
+    if (kind === "domain") return subs.follows(stream) || subs.domainCount() < MAX_DOMAINS_PER_SOCKET;
+    const user = streamUser(stream);
+    const p = session.principal;
+    if (kind !== "user" || !user || !p) return false;
+    try {
+      await this.#tenancy.user(p, user, { requestId: session.id, ip: session.ip });
+      return true;
+    } catch (err) {
+      if (err instanceof StyxError && err.code === "STYX_NOT_FOUND") return false;
+      throw err;
+    }
+  }
+
+  /** Takes a token from the credential's bucket (429 when empty). */
+  async limit(session: SocketSession): Promise<void> {
+    const p = session.principal;
+    if (!p) return;
+    await takeToken(this.#limiter, identityBucket(p), this.#rate, () => this.#metrics.rejected.inc({ reason: "rate_limit" }));
+  }
+}
