@@ -72,6 +72,38 @@ describe("PostgresCladeStore", () => {
     );
   });
 
+  it("reads the domains a schema before migration 8 stored as text[], and stores them as the JSON text SQLite holds", async () => {
+    const old = newCluster();
+    const db = openPostgres(SERVICES.databaseUrl, { schema: old, max: 2 });
+    try {
+      await migratePostgres(db, old, 7);
+      await db`INSERT INTO clade_members (golem_id, user_id, domains, registered_at) VALUES
+        ('g1', 'u1', ${db.array(["dex", 'quo"te', "é,{x}"])}::text[], ${T0}), ('g2', 'u1', '{}'::text[], ${T0 + 1})`;
+      await migratePostgres(db, old);
+      const s = new PostgresCladeStore(db);
+      assert.deepEqual(
+        (await s.members("u1")).map((m) => [m.golemId, m.domains]),
+        [
+          ["g1", ["dex", 'quo"te', "é,{x}"]],
+          ["g2", []],
+        ],
+      );
+      await s.register({ golemId: "g3", userId: "u1", domains: ["lend"], registeredAt: T0 + 2 });
+      const rows = await db<{ golem_id: string; domains: string }[]>`SELECT golem_id, domains FROM clade_members ORDER BY golem_id`;
+      assert.deepEqual(
+        rows.map((r) => [r.golem_id, r.domains]),
+        [
+          ["g1", JSON.stringify(["dex", 'quo"te', "é,{x}"])],
+          ["g2", "[]"],
+          ["g3", '["lend"]'],
+        ],
+      );
+    } finally {
+      await db`DROP SCHEMA ${db(old)} CASCADE`;
+      await db.end();
+    }
+  });
+
   it("hands each delta out once, in order, to two gateways taking concurrently", async () => {
     await clean();
     const [a, b] = [new PostgresCladeStore(sql), new PostgresCladeStore(other)];

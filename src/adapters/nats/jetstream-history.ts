@@ -10,7 +10,7 @@ import {
   type StreamInfo,
 } from "@nats-io/jetstream";
 import type { SequencedEvent, StyxEvent } from "../../core/fabric/event-bus.js";
-import { type History, HistoryGoneError, type Recovery, type StreamPosition } from "../../core/fabric/history.js";
+import { type History, HistoryGoneError, type Recovery, recoverFrom, type StreamPosition } from "../../core/fabric/history.js";
 import { HotRing } from "../../core/fabric/hot-ring.js";
 import { type Clock, systemClock } from "../../core/platform/clock.js";
 import { decodeBatch, epochOf, eventSubject, eventSubjectPrefix, jetStreamName, LAST_SEQ_HEADER, streamOfSubject } from "./event-codec.js";
@@ -142,14 +142,16 @@ export class JetStreamHistory implements History {
 
   async recover(stream: string, since: StreamPosition, pageSize = 1000): Promise<Recovery> {
     const seq = (await this.#tip(stream)).seq;
-    const epoch = this.#epoch;
-    if (since.epoch !== epoch) return { recovered: false, epoch, seq, reason: "epoch_changed" };
-    if (since.seq > seq) return { recovered: false, epoch, seq, reason: "ahead_of_stream" };
-    if (since.seq < seq && !this.#ring.slice(stream, since.seq, seq)?.length) {
-      const oldest = await this.#readerOrThrow().next(eventSubject(this.#o.cluster, stream), 1);
-      if (!oldest || oldest.first > since.seq + 1) return { recovered: false, epoch, seq, reason: "beyond_retention" };
-    }
-    return { recovered: true, epoch, seq, pages: this.#pages(stream, since.seq, seq, Math.max(1, pageSize)) };
+    return recoverFrom(
+      since,
+      { epoch: this.#epoch, seq },
+      // Missed events in the hot ring are kept; otherwise JetStream's oldest message of the subject says.
+      async () =>
+        this.#ring.slice(stream, since.seq, seq)?.length
+          ? since.seq + 1
+          : (await this.#readerOrThrow().next(eventSubject(this.#o.cluster, stream), 1))?.first,
+      () => this.#pages(stream, since.seq, seq, Math.max(1, pageSize)),
+    );
   }
 
   /** Stops delivery and waits for pending appends; the connection stays open (it is shared). */

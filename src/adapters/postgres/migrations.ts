@@ -52,4 +52,11 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       ALTER TABLE entries ADD COLUMN lethe_waiting boolean NOT NULL DEFAULT false;
     `,
   },
+  // A member's domains become JSON text, as in SQLite and as every other list column (one row
+  // codec for both engines, adapters/sql). array_to_json writes the JSON.stringify form.
+  {
+    version: 8,
+    name: "clade member domains as JSON text",
+    sql: "ALTER TABLE clade_members ALTER COLUMN domains TYPE text USING array_to_json(domains)::text;",
+  },
 ];

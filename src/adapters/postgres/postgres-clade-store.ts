@@ -1,13 +1,7 @@
 import type { CladeMember, CladeStore } from "../../core/fabric/clade.js";
 import type { SequencedEvent } from "../../core/fabric/event-bus.js";
+import { type CladeMemberRow, domainsColumn, toCladeMember } from "../sql/clade-rows.js";
 import type { PgSql } from "./database.js";
-
-interface MemberRow {
-  golem_id: string;
-  user_id: string;
-  domains: string[];
-  registered_at: number;
-}
 
 /**
  * Advisory-lock class of a recipient's outbox (the two-key form, apart from the one-key
@@ -31,15 +25,15 @@ export class PostgresCladeStore implements CladeStore {
   async register(m: CladeMember): Promise<void> {
     await this.#sql`
       INSERT INTO clade_members (golem_id, user_id, domains, registered_at)
-      VALUES (${m.golemId}, ${m.userId}, ${this.#sql.array([...m.domains])}::text[], ${m.registeredAt})
+      VALUES (${m.golemId}, ${m.userId}, ${domainsColumn(m.domains)}, ${m.registeredAt})
       ON CONFLICT (golem_id) DO UPDATE SET domains = excluded.domains`;
   }
 
   async members(userId: string): Promise<CladeMember[]> {
-    const rows = await this.#sql<MemberRow[]>`
+    const rows = await this.#sql<CladeMemberRow[]>`
       SELECT golem_id, user_id, domains, registered_at FROM clade_members
       WHERE user_id = ${userId} ORDER BY registered_at, golem_id COLLATE "C"`;
-    return rows.map((r) => ({ golemId: r.golem_id, userId: r.user_id, domains: r.domains, registeredAt: r.registered_at }));
+    return rows.map(toCladeMember);
   }
 
   async enqueue(recipients: readonly string[], event: SequencedEvent, expiresAt: number, max: number): Promise<number> {

@@ -9,9 +9,10 @@ import type {
   TextHit,
   VectorBatch,
 } from "../../core/knowledge/entry-store.js";
+import { confirmLethe } from "../../core/knowledge/entry-store.js";
 import type { Entry, LetheCandidate, LetheEntry, NewEntry } from "../../core/knowledge/types.js";
-import { letheIndexNamespaces, namespaceOf } from "../../core/knowledge/types.js";
-import { type SqlRow as Row, toBytes } from "../sql/codec.js";
+import { entryNamespaces, letheIndexNamespaces } from "../../core/knowledge/types.js";
+import { type SqlRow as Row, sqlBool, toBytes } from "../sql/codec.js";
 import { earliestDue, toCandidate, toEntry, toLethe, vectorBatches } from "../sql/entry-rows.js";
 import type { PgSql, PgTx } from "./database.js";
 
@@ -102,10 +103,7 @@ export class PostgresEntryStore implements EntryStore {
         WHERE embedding IS NOT NULL AND seq > ${after} ORDER BY seq LIMIT ${batchSize}`;
       if (rows.length === 0) break;
       after = rows.at(-1)?.seq as number;
-      yield* vectorBatches(rows, (r) => [
-        namespaceOf("vault", r.user_id as string),
-        ...(r.in_clade ? [namespaceOf("clade", r.user_id as string)] : []),
-      ]);
+      yield* vectorBatches(rows, (r) => entryNamespaces({ userId: r.user_id as string, inClade: sqlBool(r.in_clade) }));
     }
     for (let after = from.lethe; ; ) {
       const rows = await this.#sql`SELECT seq, domain, embedding FROM lethe_entries
@@ -160,13 +158,10 @@ export class PostgresEntryStore implements EntryStore {
       // Locked, so two gateways confirming the same entry both land in its sources.
       const [row] = await tx`SELECT * FROM lethe_entries WHERE seq = ${seq} FOR UPDATE`;
       if (!row) return undefined;
-      const cur = toLethe(row);
-      const known = cur.sources.includes(r.source);
-      const sources = known ? cur.sources : [...cur.sources, r.source];
-      const confidences = known ? cur.confirmationConfidences : [...cur.confirmationConfidences, r.confidence];
-      const [updated] = await tx`UPDATE lethe_entries SET sources = ${JSON.stringify(sources)},
-          confirmation_confidences = ${JSON.stringify(confidences)}, bloodstain_confirmed = ${cur.bloodstainConfirmed || r.fromBloodstain},
-          updated_at = ${r.at}
+      const c = confirmLethe(toLethe(row), r);
+      const [updated] = await tx`UPDATE lethe_entries SET sources = ${JSON.stringify(c.sources)},
+          confirmation_confidences = ${JSON.stringify(c.confirmationConfidences)}, bloodstain_confirmed = ${c.bloodstainConfirmed},
+          updated_at = ${c.updatedAt}
         WHERE seq = ${seq} RETURNING *`;
       return updated ? toLethe(updated) : undefined;
     });

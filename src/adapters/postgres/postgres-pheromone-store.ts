@@ -1,15 +1,8 @@
-import {
-  bundle,
-  fadesAt,
-  HV_MAX_MEMBERS,
-  HV_REINFORCE_SIMILARITY,
-  hammingSimilarity,
-  type Pheromone,
-  reinforce,
-} from "../../core/coordination/pheromone.js";
+import { fadesAt, HV_MAX_MEMBERS, mostSimilar, type Pheromone } from "../../core/coordination/pheromone.js";
 import type { DepositOutcome, PheromoneDeposit, PheromoneStore } from "../../core/coordination/pheromone-store.js";
+import { addedMember, newPheromone, reinforcedBy } from "../../core/coordination/pheromone-store.js";
 import { hvBytes } from "../sql/codec.js";
-import { newPheromone, type PheromoneRow as Row, toPheromone } from "../sql/coordination-rows.js";
+import { type PheromoneRow as Row, toPheromone } from "../sql/coordination-rows.js";
 import type { PgSql, PgTx } from "./database.js";
 
 /** Columns read back into a Pheromone (`fades_at` is derived from them). */
@@ -80,15 +73,15 @@ export class PostgresPheromoneStore implements PheromoneStore {
     }
     const added = await tx`
       INSERT INTO pheromone_sources (pheromone_id, source_hash) VALUES (${match.id}, ${d.sourceHash}) ON CONFLICT DO NOTHING`;
-    const r = reinforce(match, d.intensity, added.count > 0, now);
-    let hv = match.hv;
-    if (d.hv && match.hv) hv = await this.#addMember(tx, match.id, d.hv);
-    const p: Pheromone = { ...match, intensity: r.intensity, confirmations: r.confirmations, depositedAt: now, hv };
+    const member = addedMember(match, d);
+    const members = member ? await this.#addMember(tx, match.id, member) : null;
+    const outcome = reinforcedBy(match, d, added.count > 0, now, members);
+    const p = outcome.pheromone;
     await tx`
       UPDATE pheromones SET intensity = ${p.intensity}, confirmations = ${p.confirmations}, deposited_at = ${now},
-        fades_at = ${fadesAt(p)}, hv = ${hvBytes(hv)}
+        fades_at = ${fadesAt(p)}, hv = ${hvBytes(p.hv)}
       WHERE id = ${p.id}`;
-    return { pheromone: p, reinforced: true, confirmed: r.confirmed };
+    return outcome;
   }
 
   /**
@@ -109,21 +102,11 @@ export class PostgresPheromoneStore implements PheromoneStore {
       SELECT ${tx.unsafe(COLUMNS)} FROM pheromones
       WHERE domain = ${d.domain} AND regime = ${d.regime} AND layer = ${d.layer} AND hv IS NOT NULL AND fades_at > ${now}
       FOR UPDATE`;
-    let best: Pheromone | undefined;
-    let bestSim = HV_REINFORCE_SIMILARITY;
-    for (const row of rows) {
-      const p = toPheromone(row);
-      const sim = hammingSimilarity(p.hv as Uint8Array, d.hv);
-      if (sim > bestSim) {
-        best = p;
-        bestSim = sim;
-      }
-    }
-    return best;
+    return mostSimilar(rows.map(toPheromone), d.hv);
   }
 
-  /** Adds a member vector, keeps the newest HV_MAX_MEMBERS, and returns their majority bundle. */
-  async #addMember(tx: PgTx, id: string, hv: Uint8Array): Promise<Uint8Array> {
+  /** Adds a member vector, keeps the newest HV_MAX_MEMBERS, and returns them, oldest first. */
+  async #addMember(tx: PgTx, id: string, hv: Uint8Array): Promise<Uint8Array[]> {
     await tx`
       INSERT INTO pheromone_vectors (pheromone_id, n, hv)
       SELECT ${id}, COALESCE(MAX(n), 0) + 1, ${hvBytes(hv)} FROM pheromone_vectors WHERE pheromone_id = ${id}`;
@@ -131,7 +114,7 @@ export class PostgresPheromoneStore implements PheromoneStore {
       DELETE FROM pheromone_vectors WHERE pheromone_id = ${id}
         AND n <= (SELECT MAX(n) FROM pheromone_vectors WHERE pheromone_id = ${id}) - ${HV_MAX_MEMBERS}`;
     const members = await tx<{ hv: Buffer }[]>`SELECT hv FROM pheromone_vectors WHERE pheromone_id = ${id} ORDER BY n`;
-    return bundle(members.map((m) => new Uint8Array(m.hv)));
+    return members.map((m) => new Uint8Array(m.hv));
   }
 
   async live(domains: readonly string[], regime: string | undefined, now: number): Promise<Pheromone[]> {

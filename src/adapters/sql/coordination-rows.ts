@@ -2,7 +2,6 @@
 import type { CausalEdge, Direction, StrengthBucket } from "../../core/coordination/causal.js";
 import type { BloodstainResult, DeathRecord } from "../../core/coordination/death.js";
 import type { Pheromone, PheromoneLayer } from "../../core/coordination/pheromone.js";
-import type { PheromoneDeposit } from "../../core/coordination/pheromone-store.js";
 import { sqlBool } from "./codec.js";
 
 /** The columns of `pheromones` a Pheromone is read from (`fades_at` is derived from them). */
@@ -19,24 +18,6 @@ export interface PheromoneRow {
   source_hash: string;
   metadata: string;
   hv: Buffer | null;
-}
-
-/** The pheromone a deposit that reinforces none creates (the row both adapters insert). */
-export function newPheromone(d: PheromoneDeposit, now: number): Pheromone {
-  return {
-    id: d.id,
-    layer: d.layer,
-    class: d.class,
-    domain: d.domain,
-    regime: d.regime,
-    intensity: d.intensity,
-    confirmations: 0,
-    depositedAt: now,
-    createdAt: now,
-    sourceHash: d.sourceHash,
-    metadata: d.metadata,
-    hv: d.hv,
-  };
 }
 
 export function toPheromone(r: PheromoneRow): Pheromone {

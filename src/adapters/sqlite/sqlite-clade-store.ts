@@ -1,13 +1,7 @@
 import type { CladeMember, CladeStore } from "../../core/fabric/clade.js";
 import type { SequencedEvent } from "../../core/fabric/event-bus.js";
+import { type CladeMemberRow, domainsColumn, toCladeMember } from "../sql/clade-rows.js";
 import type { SqliteDatabase } from "./database.js";
-
-interface MemberRow {
-  golem_id: string;
-  user_id: string;
-  domains: string;
-  registered_at: number;
-}
 
 /** Clade membership and delta outbox in SQLite (micronode; `:memory:` under amnesia). */
 export class SqliteCladeStore implements CladeStore {
@@ -38,16 +32,11 @@ export class SqliteCladeStore implements CladeStore {
   }
 
   async register(m: CladeMember): Promise<void> {
-    this.#register.run(m.golemId, m.userId, JSON.stringify(m.domains), m.registeredAt);
+    this.#register.run(m.golemId, m.userId, domainsColumn(m.domains), m.registeredAt);
   }
 
   async members(userId: string): Promise<CladeMember[]> {
-    return (this.#members.all(userId) as MemberRow[]).map((r) => ({
-      golemId: r.golem_id,
-      userId: r.user_id,
-      domains: JSON.parse(r.domains) as string[],
-      registeredAt: r.registered_at,
-    }));
+    return (this.#members.all(userId) as CladeMemberRow[]).map(toCladeMember);
   }
 
   async enqueue(recipients: readonly string[], event: SequencedEvent, expiresAt: number, max: number): Promise<number> {

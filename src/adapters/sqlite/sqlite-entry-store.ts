@@ -9,9 +9,10 @@ import type {
   TextHit,
   VectorBatch,
 } from "../../core/knowledge/entry-store.js";
+import { confirmLethe } from "../../core/knowledge/entry-store.js";
 import type { Entry, LetheCandidate, LetheEntry, NewEntry } from "../../core/knowledge/types.js";
-import { letheIndexNamespaces, namespaceOf } from "../../core/knowledge/types.js";
-import { type SqlRow as Row, toBytes } from "../sql/codec.js";
+import { entryNamespaces, letheIndexNamespaces } from "../../core/knowledge/types.js";
+import { type SqlRow as Row, sqlBool, toBytes } from "../sql/codec.js";
 import { earliestDue, toCandidate, toEntry, toLethe, vectorBatches } from "../sql/entry-rows.js";
 import type { SqliteDatabase } from "./database.js";
 import { ftsQuery, queryWords } from "./sqlite-codec.js";
@@ -257,10 +258,7 @@ export class SqliteEntryStore implements EntryStore {
 
   async *scanVectors(batchSize: number, from: SeqMarks = { entries: 0, lethe: 0 }): AsyncIterable<VectorBatch> {
     for (const [table, nsOf] of [
-      [
-        "entries",
-        (r: Row) => [namespaceOf("vault", r.owner as string), ...(r.in_clade === 1 ? [namespaceOf("clade", r.owner as string)] : [])],
-      ],
+      ["entries", (r: Row) => entryNamespaces({ userId: r.owner as string, inClade: sqlBool(r.in_clade) })],
       ["lethe_entries", (r: Row) => letheIndexNamespaces(r.owner as string)],
     ] as const) {
       const owner = table === "entries" ? "user_id AS owner, in_clade" : "domain AS owner";
@@ -334,12 +332,10 @@ export class SqliteEntryStore implements EntryStore {
       if (this.#stmt("DELETE FROM lethe_queue WHERE id = ?").run(candidateId).changes === 0) return undefined;
       const row = this.#stmt("SELECT * FROM lethe_entries WHERE seq = ?").get(seq) as Row | undefined;
       if (!row) return undefined;
-      const cur = toLethe(row);
-      const sources = cur.sources.includes(r.source) ? cur.sources : [...cur.sources, r.source];
-      const confidences = cur.sources.includes(r.source) ? cur.confirmationConfidences : [...cur.confirmationConfidences, r.confidence];
+      const c = confirmLethe(toLethe(row), r);
       this.#stmt(
         "UPDATE lethe_entries SET sources = ?, confirmation_confidences = ?, bloodstain_confirmed = ?, updated_at = ? WHERE seq = ?",
-      ).run(JSON.stringify(sources), JSON.stringify(confidences), cur.bloodstainConfirmed || r.fromBloodstain ? 1 : 0, r.at, seq);
+      ).run(JSON.stringify(c.sources), JSON.stringify(c.confirmationConfidences), c.bloodstainConfirmed ? 1 : 0, c.updatedAt, seq);
       return toLethe(this.#stmt("SELECT * FROM lethe_entries WHERE seq = ?").get(seq) as Row);
     })();
   }

@@ -1,15 +1,8 @@
-import {
-  bundle,
-  fadesAt,
-  HV_MAX_MEMBERS,
-  HV_REINFORCE_SIMILARITY,
-  hammingSimilarity,
-  type Pheromone,
-  reinforce,
-} from "../../core/coordination/pheromone.js";
+import { fadesAt, HV_MAX_MEMBERS, mostSimilar, type Pheromone } from "../../core/coordination/pheromone.js";
 import type { DepositOutcome, PheromoneDeposit, PheromoneStore } from "../../core/coordination/pheromone-store.js";
+import { addedMember, newPheromone, reinforcedBy } from "../../core/coordination/pheromone-store.js";
 import { hvBytes } from "../sql/codec.js";
-import { newPheromone, type PheromoneRow as Row, toPheromone } from "../sql/coordination-rows.js";
+import { type PheromoneRow as Row, toPheromone } from "../sql/coordination-rows.js";
 import type { SqliteDatabase } from "./database.js";
 
 /**
@@ -124,17 +117,12 @@ export class SqlitePheromoneStore implements PheromoneStore {
         return { pheromone: p, reinforced: false, confirmed: false };
       }
       const newSource = this.#q.addSource.run(match.id, d.sourceHash).changes > 0;
-      const r = reinforce(match, d.intensity, newSource, now);
-      let hv = match.hv;
-      if (d.hv && match.hv) {
-        this.#q.addMember.run(match.id, match.id, hvBytes(d.hv));
-        this.#q.trimMembers.run(match.id, match.id, HV_MAX_MEMBERS);
-        hv = bundle((this.#q.members.all(match.id) as { hv: Buffer }[]).map((m) => new Uint8Array(m.hv)));
-      }
-      const p: Pheromone = { ...match, intensity: r.intensity, confirmations: r.confirmations, depositedAt: now, hv };
-      this.#q.update.run(p.intensity, p.confirmations, now, fadesAt(p), hvBytes(hv), p.id);
+      const member = addedMember(match, d);
+      const outcome = reinforcedBy(match, d, newSource, now, member ? this.#addMember(match.id, member) : null);
+      const p = outcome.pheromone;
+      this.#q.update.run(p.intensity, p.confirmations, now, fadesAt(p), hvBytes(p.hv), p.id);
       this.#mirrorPut(p);
-      return { pheromone: p, reinforced: true, confirmed: r.confirmed };
+      return outcome;
     })();
   }
 
@@ -144,17 +132,14 @@ export class SqlitePheromoneStore implements PheromoneStore {
       const row = this.#q.byKey.get(d.domain, d.regime, d.layer, d.class, now) as Row | undefined;
       return row ? toPheromone(row) : undefined;
     }
-    let best: Pheromone | undefined;
-    let bestSim = HV_REINFORCE_SIMILARITY;
-    for (const row of this.#q.withHv.all(d.domain, d.regime, d.layer, now) as Row[]) {
-      const p = toPheromone(row);
-      const sim = hammingSimilarity(p.hv as Uint8Array, d.hv);
-      if (sim > bestSim) {
-        best = p;
-        bestSim = sim;
-      }
-    }
-    return best;
+    return mostSimilar((this.#q.withHv.all(d.domain, d.regime, d.layer, now) as Row[]).map(toPheromone), d.hv);
+  }
+
+  /** Adds a member vector, keeps the newest HV_MAX_MEMBERS, and returns them, oldest first. */
+  #addMember(id: string, hv: Uint8Array): Uint8Array[] {
+    this.#q.addMember.run(id, id, hvBytes(hv));
+    this.#q.trimMembers.run(id, id, HV_MAX_MEMBERS);
+    return (this.#q.members.all(id) as { hv: Buffer }[]).map((m) => new Uint8Array(m.hv));
   }
 
   async live(domains: readonly string[], regime: string | undefined, now: number): Promise<Pheromone[]> {

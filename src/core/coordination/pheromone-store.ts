@@ -1,4 +1,4 @@
-import type { Pheromone } from "./pheromone.js";
+import { bundle, type Pheromone, reinforce } from "./pheromone.js";
 
 /**
  * A deposit as the store applies it: the fields of a new pheromone (the depositor only as its
@@ -16,6 +16,54 @@ export interface DepositOutcome {
   readonly reinforced: boolean;
   /** True when a new source confirmed it (`confirmations` went up by one). */
   readonly confirmed: boolean;
+}
+
+/** The pheromone a deposit that matched nothing creates: its own fields, unconfirmed, deposited and created `now`. */
+export function newPheromone(d: PheromoneDeposit, now: number): Pheromone {
+  return {
+    id: d.id,
+    layer: d.layer,
+    class: d.class,
+    domain: d.domain,
+    regime: d.regime,
+    intensity: d.intensity,
+    confirmations: 0,
+    depositedAt: now,
+    createdAt: now,
+    sourceHash: d.sourceHash,
+    metadata: d.metadata,
+    hv: d.hv,
+  };
+}
+
+/**
+ * The vector a deposit adds to the members of the pheromone it matched: its hypervector when
+ * both have one; null when the match keeps its hypervector (or lack of one) as it is.
+ */
+export function addedMember(match: Pheromone, d: PheromoneDeposit): Uint8Array | null {
+  return d.hv && match.hv ? d.hv : null;
+}
+
+/**
+ * What a deposit does to the live pheromone it matched (SPEC §5, see `reinforce`): `newSource`
+ * when its source was not yet recorded; `members`, when it added one (`addedMember`), are the
+ * newest HV_MAX_MEMBERS member vectors, oldest first, whose majority bundle becomes the
+ * pheromone's hypervector.
+ */
+export function reinforcedBy(
+  match: Pheromone,
+  d: PheromoneDeposit,
+  newSource: boolean,
+  now: number,
+  members: readonly Uint8Array[] | null,
+): DepositOutcome {
+  const r = reinforce(match, d.intensity, newSource, now);
+  const hv = members ? bundle(members) : match.hv;
+  return {
+    pheromone: { ...match, intensity: r.intensity, confirmations: r.confirmations, depositedAt: now, hv },
+    reinforced: true,
+    confirmed: r.confirmed,
+  };
 }
 
 /**

@@ -89,6 +89,25 @@ export function hammingSimilarity(a: Uint8Array, b: Uint8Array): number {
 }
 
 /**
+ * The pheromone a hypervector deposit reinforces among the live ones of its cell and layer:
+ * the most similar, if strictly above HV_REINFORCE_SIMILARITY (the first met on a tie).
+ * Candidates without a hypervector never match.
+ */
+export function mostSimilar<P extends Pick<Pheromone, "hv">>(candidates: Iterable<P>, hv: Uint8Array): P | undefined {
+  let best: P | undefined;
+  let bestSim = HV_REINFORCE_SIMILARITY;
+  for (const p of candidates) {
+    if (!p.hv) continue;
+    const sim = hammingSimilarity(p.hv, hv);
+    if (sim > bestSim) {
+      best = p;
+      bestSim = sim;
+    }
+  }
+  return best;
+}
+
+/**
  * The majority-vote bundle of `members` (oldest first): each bit is set when more than half the
  * members set it; a tie keeps the oldest member's bit.
  */

@@ -43,6 +43,30 @@ export interface History {
   recover(stream: string, since: StreamPosition, pageSize?: number): Promise<Recovery>;
 }
 
+/**
+ * THE resume decision of every History (SPEC §9), for a stream now at `at`: a position of
+ * another epoch, or ahead of the stream, is refused; one behind it recovers only if history
+ * still reaches back to the first missed event. `oldestKept` answers the oldest seq history
+ * holds of the stream (undefined: none), or the seq of the first missed event when a tier
+ * holding it says so for less; it is asked only when events were missed. `pages` reads the
+ * missed events once recovery is promised.
+ */
+export async function recoverFrom(
+  since: StreamPosition,
+  at: StreamPosition,
+  oldestKept: () => Promise<number | undefined>,
+  pages: () => AsyncIterable<readonly SequencedEvent[]>,
+): Promise<Recovery> {
+  const { epoch, seq } = at;
+  if (since.epoch !== epoch) return { recovered: false, epoch, seq, reason: "epoch_changed" };
+  if (since.seq > seq) return { recovered: false, epoch, seq, reason: "ahead_of_stream" };
+  if (since.seq < seq) {
+    const oldest = await oldestKept();
+    if (oldest === undefined || oldest > since.seq + 1) return { recovered: false, epoch, seq, reason: "beyond_retention" };
+  }
+  return { recovered: true, epoch, seq, pages: pages() };
+}
+
 /** Raised by a replay page when the history it promised was archived away or expired mid-read. */
 export class HistoryGoneError extends Error {
   override readonly name = "HistoryGoneError";

@@ -2,7 +2,7 @@ import type { BlobStore } from "../platform/blob-store.js";
 import type { Clock } from "../platform/clock.js";
 import type { SequencedEvent, StyxEvent } from "./event-bus.js";
 import type { ArchiveRef, EventLog, LoggedEvent } from "./event-log.js";
-import { type History, HistoryGoneError, type Recovery, type StreamPosition } from "./history.js";
+import { type History, HistoryGoneError, type Recovery, recoverFrom, type StreamPosition } from "./history.js";
 import { HotRing } from "./hot-ring.js";
 
 /** Blob owner of the cold archives: not a valid user id, so no user can read them. */
@@ -111,14 +111,12 @@ export class TieredHistory implements History {
 
   async recover(stream: string, since: StreamPosition, pageSize = 1000): Promise<Recovery> {
     const seq = await this.#lastSeq(stream);
-    const epoch = this.#epoch;
-    if (since.epoch !== epoch) return { recovered: false, epoch, seq, reason: "epoch_changed" };
-    if (since.seq > seq) return { recovered: false, epoch, seq, reason: "ahead_of_stream" };
-    if (since.seq < seq) {
-      const oldest = (await this.#log.oldestArchivedSeq(stream)) ?? (await this.#log.oldestWarmSeq(stream));
-      if (oldest === undefined || oldest > since.seq + 1) return { recovered: false, epoch, seq, reason: "beyond_retention" };
-    }
-    return { recovered: true, epoch, seq, pages: this.#pages(stream, since.seq, seq, pageSize) };
+    return recoverFrom(
+      since,
+      { epoch: this.#epoch, seq },
+      async () => (await this.#log.oldestArchivedSeq(stream)) ?? (await this.#log.oldestWarmSeq(stream)),
+      () => this.#pages(stream, since.seq, seq, pageSize),
+    );
   }
 
   /**

@@ -37,12 +37,30 @@ export interface VectorBatch {
   readonly vectors: Float32Array;
 }
 
-/** How a confirmation changes a lethe entry. */
+/** A confirmation of a lethe entry: a near-duplicate candidate's source, confidence, kind and time. */
 export interface LetheReinforcement {
   readonly source: string;
   readonly confidence: number;
   readonly fromBloodstain: boolean;
   readonly at: number;
+}
+
+/** The fields of a lethe entry a confirmation changes. */
+export type LetheConfirmation = Pick<LetheEntry, "sources" | "confirmationConfidences" | "bloodstainConfirmed" | "updatedAt">;
+
+/**
+ * How a confirmation changes a lethe entry (what `reinforceLethe` writes): a new source joins
+ * `sources` with its confidence; a known one counts once, its first confidence kept. A
+ * bloodstain confirms for good. Touched either way.
+ */
+export function confirmLethe(entry: LetheEntry, r: LetheReinforcement): LetheConfirmation {
+  const known = entry.sources.includes(r.source);
+  return {
+    sources: known ? entry.sources : [...entry.sources, r.source],
+    confirmationConfidences: known ? entry.confirmationConfidences : [...entry.confirmationConfidences, r.confidence],
+    bloodstainConfirmed: entry.bloodstainConfirmed || r.fromBloodstain,
+    updatedAt: r.at,
+  };
 }
 
 /** What an insert did with one entry. */
@@ -108,7 +126,7 @@ export interface EntryStore {
   dropLethe(candidateId: string): Promise<boolean>;
   /** Publishes a candidate as a new lethe entry and dequeues it. Returns undefined if it was already gone. */
   publishLethe(candidate: LetheCandidate, contentHash: string, at: number): Promise<LetheEntry | undefined>;
-  /** Counts a candidate as a confirmation of an existing lethe entry and dequeues it. */
+  /** Counts a candidate as a confirmation of an existing lethe entry (`confirmLethe`) and dequeues it. */
   reinforceLethe(candidateId: string, seq: number, r: LetheReinforcement): Promise<LetheEntry | undefined>;
   findLetheByHash(domain: string, contentHash: string): Promise<LetheEntry | undefined>;
   getLetheBySeqs(seqs: readonly number[], filter: LetheFilter): Promise<LetheEntry[]>;

@@ -11,7 +11,7 @@ import type { EntryStore, StoredEntry } from "./entry-store.js";
 import { reachesClade, reachesLethe } from "./gates.js";
 import { type QueryInput, type QueryRequester, type RankedHit, runQuery } from "./query.js";
 import type { Affect, Category, Entry, Layer, LetheCandidate, NewEntry } from "./types.js";
-import { namespaceOf } from "./types.js";
+import { entryNamespaces } from "./types.js";
 import type { VectorSearch } from "./vector-search.js";
 
 /** Largest entry content, in UTF-8 bytes. */
@@ -162,8 +162,7 @@ export class KnowledgeService {
       if (!created) continue;
       if (releasedDue !== undefined) d.onLetheQueued?.(releasedDue);
       if (entry.embedding) {
-        d.vectors.put(namespaceOf("vault", entry.userId), entry.seq, entry.embedding);
-        if (entry.inClade) d.vectors.put(namespaceOf("clade", entry.userId), entry.seq, entry.embedding);
+        for (const ns of entryNamespaces(entry)) d.vectors.put(ns, entry.seq, entry.embedding);
       }
       if (entry.letheAt !== null) d.onLetheQueued?.(entry.letheAt);
       for (const l of this.#listeners) l(entry);
@@ -293,7 +292,7 @@ export class KnowledgeService {
     const gone = await this.#d.store.purgeExpired(this.#d.clock.now());
     const byNs = new Map<string, number[]>();
     for (const g of gone) {
-      for (const ns of [namespaceOf("vault", g.userId), ...(g.inClade ? [namespaceOf("clade", g.userId)] : [])]) {
+      for (const ns of entryNamespaces(g)) {
         byNs.set(ns, [...(byNs.get(ns) ?? []), g.seq]);
       }
     }
@@ -347,7 +346,7 @@ export class KnowledgeService {
 function resultOf(e: Entry, created: boolean, publicRefused: boolean): WriteResult {
   return {
     id: e.id,
-    namespaces: [namespaceOf("vault", e.userId), ...(e.inClade ? [namespaceOf("clade", e.userId)] : [])],
+    namespaces: entryNamespaces(e),
     letheAt: e.letheAt,
     letheWaiting: e.letheWaiting,
     created,

@@ -118,6 +118,15 @@ export function namespaceOf(layer: Layer, owner: string): string {
 }
 
 /**
+ * The namespaces an entry of the vault is in: its owner's vault, and the clade too when it was
+ * promoted there. Vector indexes, write answers and exports all name them from here.
+ */
+export function entryNamespaces(e: Pick<Entry, "userId" | "inClade">): string[] {
+  const vault = namespaceOf("vault", e.userId);
+  return e.inClade ? [vault, namespaceOf("clade", e.userId)] : [vault];
+}
+
+/**
  * The vector index of every lethe entry, whatever its domain, so a query that names no domain
  * costs one search however many domains exist. No domain's namespace can be named this: theirs
  * carry a colon (`lethe:{domain}`).

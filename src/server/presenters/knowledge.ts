@@ -1,6 +1,6 @@
 import type { RankedHit } from "../../core/knowledge/query.js";
 import type { Entry } from "../../core/knowledge/types.js";
-import { namespaceOf } from "../../core/knowledge/types.js";
+import { entryNamespaces } from "../../core/knowledge/types.js";
 import { iso } from "../../core/platform/clock.js";
 
 /** Domain → wire JSON for knowledge. Lethe hits carry no owner, golem or key identifier. */
@@ -55,7 +55,7 @@ export function presentSnapshotEntry(e: Entry) {
     content: e.content,
     content_hash: `b3:${e.contentHash}`,
     content_blob: e.contentBlob,
-    namespaces: [namespaceOf("vault", e.userId), ...(e.inClade ? [namespaceOf("clade", e.userId)] : [])],
+    namespaces: entryNamespaces(e),
     domain: e.domain,
     regime: e.regime,
     confidence: e.confidence,

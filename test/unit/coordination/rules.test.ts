@@ -12,10 +12,13 @@ import {
   fadesAt,
   HV_BITS,
   HV_BYTES,
+  HV_REINFORCE_SIMILARITY,
   hammingSimilarity,
+  mostSimilar,
   type Pheromone,
   reinforce,
 } from "../../../src/core/coordination/pheromone.js";
+import { addedMember, newPheromone, type PheromoneDeposit, reinforcedBy } from "../../../src/core/coordination/pheromone-store.js";
 import type { GolemPresence } from "../../../src/core/fabric/presence.js";
 import type { Golem } from "../../../src/core/identity/types.js";
 
@@ -92,6 +95,86 @@ describe("hypervectors", () => {
     const c = flip(a, 50);
     assert.deepEqual(bundle([a, b, c]), flip(a, 50), "bits 0–49 are flipped in b and c, 50–99 only in b");
     assert.deepEqual(bundle([a, b]), a);
+  });
+});
+
+describe("pheromone matching", () => {
+  const a = Uint8Array.from({ length: HV_BYTES }, (_, i) => (i * 37 + 11) & 0xff);
+  /** Bits to flip for a similarity exactly at the threshold. */
+  const atThreshold = Math.round((1 - HV_REINFORCE_SIMILARITY) * HV_BITS);
+
+  it("picks the most similar candidate, whatever the order", () => {
+    const near = pheromone({ id: "near", hv: flip(a, 100) });
+    const far = pheromone({ id: "far", hv: flip(a, 2000) });
+    assert.equal(mostSimilar([far, near], a)?.id, "near");
+    assert.equal(mostSimilar([near, far], a)?.id, "near");
+  });
+
+  it("matches only strictly above the threshold", () => {
+    assert.equal(hammingSimilarity(a, flip(a, atThreshold)), HV_REINFORCE_SIMILARITY);
+    assert.equal(mostSimilar([pheromone({ hv: flip(a, atThreshold) })], a), undefined);
+    assert.equal(mostSimilar([pheromone({ id: "in", hv: flip(a, atThreshold - 1) })], a)?.id, "in");
+  });
+
+  it("keeps the first of equally similar candidates", () => {
+    const first = pheromone({ id: "first", hv: flip(a, 10) });
+    const second = pheromone({ id: "second", hv: flip(a, 10) });
+    assert.equal(mostSimilar([first, second], a)?.id, "first");
+  });
+
+  it("never matches a candidate without a hypervector, nor an empty cell", () => {
+    assert.equal(mostSimilar([pheromone({ hv: null })], a), undefined);
+    assert.equal(mostSimilar([], a), undefined);
+  });
+});
+
+describe("pheromone deposits", () => {
+  const hv = Uint8Array.from({ length: HV_BYTES }, (_, i) => (i * 13 + 5) & 0xff);
+  const deposit = (over: Partial<PheromoneDeposit> = {}): PheromoneDeposit => ({
+    id: "new",
+    layer: "threat",
+    class: "rug",
+    domain: "defi",
+    regime: "bull",
+    intensity: 0.3,
+    sourceHash: "s2",
+    metadata: { k: 1 },
+    hv: null,
+    ...over,
+  });
+
+  it("creates an unconfirmed pheromone deposited and created now", () => {
+    const p = newPheromone(deposit({ hv }), T0 + 5);
+    assert.deepEqual(
+      [p.id, p.intensity, p.confirmations, p.depositedAt, p.createdAt, p.sourceHash, p.metadata, p.hv],
+      ["new", 0.3, 0, T0 + 5, T0 + 5, "s2", { k: 1 }, hv],
+    );
+  });
+
+  it("adds a member vector only when both the deposit and its match carry one", () => {
+    assert.equal(addedMember(pheromone({ hv }), deposit({ hv: flip(hv, 3) }))?.length, HV_BYTES);
+    assert.equal(addedMember(pheromone({ hv: null }), deposit({ hv })), null);
+    assert.equal(addedMember(pheromone({ hv }), deposit({ hv: null })), null);
+  });
+
+  it("reinforces the match as of now, a new source confirming it", () => {
+    const match = pheromone({ intensity: 0.8 });
+    const later = T0 + BASE_HALF_LIFE_MS.threat;
+    const o = reinforcedBy(match, deposit(), true, later, null);
+    assert.deepEqual([o.reinforced, o.confirmed], [true, true]);
+    assert.ok(Math.abs(o.pheromone.intensity - 0.4) < 1e-9, "the decayed 0.4 beats a new 0.3");
+    assert.deepEqual(
+      [o.pheromone.id, o.pheromone.confirmations, o.pheromone.depositedAt, o.pheromone.createdAt, o.pheromone.sourceHash],
+      ["p", 1, later, T0, "s"],
+    );
+    const same = reinforcedBy(match, deposit({ intensity: 0.9 }), false, later, null);
+    assert.deepEqual([same.confirmed, same.pheromone.confirmations, same.pheromone.intensity], [false, 0, 0.9]);
+  });
+
+  it("bundles the members into the match's hypervector, or keeps it without members", () => {
+    const members = [hv, flip(hv, 100), flip(hv, 50)];
+    assert.deepEqual(reinforcedBy(pheromone({ hv }), deposit({ hv: members[2] }), true, T0, members).pheromone.hv, flip(hv, 50));
+    assert.equal(reinforcedBy(pheromone({ hv }), deposit(), true, T0, null).pheromone.hv, hv);
   });
 });
 

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { anonymizeEntry, letheSourceOf, roundToHour } from "../../../src/core/knowledge/anonymize.js";
+import { confirmLethe } from "../../../src/core/knowledge/entry-store.js";
 import { reachesClade, reachesLethe } from "../../../src/core/knowledge/gates.js";
 import { isEstablished, isFlagged } from "../../../src/core/knowledge/query.js";
 import { collapseDuplicates, layerWeight, mortalScore, provenance, quality, temporal } from "../../../src/core/knowledge/scoring.js";
-import type { Entry, LetheEntry } from "../../../src/core/knowledge/types.js";
+import { type Entry, entryNamespaces, type LetheEntry } from "../../../src/core/knowledge/types.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
 import { SecretKey } from "../../../src/core/platform/secret-key.js";
 import { IdentifierDirectory } from "../../../src/core/privacy/directory.js";
@@ -136,6 +137,47 @@ describe("lethe hygiene", () => {
     assert.equal(isEstablished(entry([0.8, 0.8])), false);
     assert.equal(isEstablished(entry([0.8, 0.8, 0.8])), true);
     assert.equal(isEstablished({ ...entry([0.8]), bloodstainConfirmed: true }), true);
+  });
+});
+
+describe("entry namespaces", () => {
+  it("puts an entry in its owner's vault", () => {
+    assert.deepEqual(entryNamespaces({ userId: "u1", inClade: false }), ["vault:u1"]);
+  });
+  it("adds the owner's clade when the entry was promoted", () => {
+    assert.deepEqual(entryNamespaces({ userId: "u1", inClade: true }), ["vault:u1", "clade:u1"]);
+  });
+});
+
+describe("lethe confirmation", () => {
+  const published = {
+    sources: ["src-a"],
+    confirmationConfidences: [0.4],
+    bloodstainConfirmed: false,
+    updatedAt: 1,
+  } as unknown as LetheEntry;
+  const by = (source: string, confidence: number, fromBloodstain = false) => ({ source, confidence, fromBloodstain, at: 9 });
+
+  it("adds a new source with its confidence and touches the entry", () => {
+    assert.deepEqual(confirmLethe(published, by("src-b", 0.7)), {
+      sources: ["src-a", "src-b"],
+      confirmationConfidences: [0.4, 0.7],
+      bloodstainConfirmed: false,
+      updatedAt: 9,
+    });
+  });
+  it("counts a known source once, keeping its first confidence", () => {
+    assert.deepEqual(confirmLethe(published, by("src-a", 0.9)), {
+      sources: ["src-a"],
+      confirmationConfidences: [0.4],
+      bloodstainConfirmed: false,
+      updatedAt: 9,
+    });
+  });
+  it("is confirmed by a bloodstain for good, known source or not", () => {
+    assert.equal(confirmLethe(published, by("src-a", 0.9, true)).bloodstainConfirmed, true);
+    const confirmed = { ...published, bloodstainConfirmed: true };
+    assert.equal(confirmLethe(confirmed, by("src-c", 0.5, false)).bloodstainConfirmed, true);
   });
 });
 

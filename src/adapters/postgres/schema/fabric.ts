@@ -1,7 +1,7 @@
 /**
  * Clade membership and the clade delta outbox (migration 3). Unlike SQLite's migration 3 there
  * are no stream-history tables: in the macronode the event history lives in NATS JetStream,
- * and the leader lease is an advisory lock, not a row.
+ * and the leader lease is an advisory lock, not a row. (`domains` is JSON text since migration 8.)
  */
 export const FABRIC_SCHEMA = `
   CREATE TABLE clade_members (
