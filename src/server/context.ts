@@ -8,6 +8,8 @@ export interface TenantRule {
   /** When `field` is an array of objects: the id field inside each item. */
   readonly each?: string;
   readonly kind: "user" | "golem";
+  /** A golem that acts through this route (a write, a deposit…): refused once dead, made alive at its first act. */
+  readonly acts?: true;
 }
 
 declare module "fastify" {

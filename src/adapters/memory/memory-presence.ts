@@ -31,6 +31,13 @@ export class MemoryPresence implements Presence {
     return [...this.#byGolem.values()].filter((p) => p.lastSeen >= since);
   }
 
+  async forget(golemId: string): Promise<void> {
+    const p = this.#byGolem.get(golemId);
+    if (!p) return;
+    this.#byGolem.delete(golemId);
+    this.#byUser.get(p.userId)?.delete(golemId);
+  }
+
   async sweep(before: number): Promise<number> {
     let n = 0;
     for (const [id, p] of this.#byGolem) {

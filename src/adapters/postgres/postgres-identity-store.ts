@@ -45,6 +45,9 @@ export class PostgresIdentityStore implements IdentityStore {
   async getGolem(id: string): Promise<Golem | undefined> {
     return toGolem((await this.#sql`SELECT * FROM golems WHERE id = ${id}`)[0]);
   }
+  async markGolemAlive(id: string): Promise<void> {
+    await this.#sql`UPDATE golems SET status = 'alive' WHERE id = ${id} AND status = 'provisioning'`;
+  }
   async findGolemByWallet(address: string): Promise<Golem | undefined> {
     return toGolem((await this.#sql`SELECT * FROM golems WHERE wallet_address = ${address}`)[0]);
   }

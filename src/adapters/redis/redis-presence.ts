@@ -30,6 +30,14 @@ end
 return #ids
 `;
 
+/** Forgets one golem: KEYS[1] its hash, KEYS[2] the seen set, ARGV[1] its id, ARGV[2] the prefix. */
+const FORGET_SCRIPT = `
+local u = redis.call('HGET', KEYS[1], 'u')
+if u then redis.call('SREM', ARGV[2] .. 'presence:u:' .. u, ARGV[1]) end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+`;
+
 /** A user's golems in one round trip: each member's state (a member whose hash is gone yields false). KEYS[1] the user's set. */
 const OF_USER_SCRIPT = `
 local ids = redis.call('SMEMBERS', KEYS[1])
@@ -56,6 +64,7 @@ interface PresenceCommands {
   ): Promise<null>;
   styxPresenceSweep(seen: string, before: number, prefix: string, limit: number): Promise<number>;
   styxPresenceOfUser(u: string, prefix: string): Promise<(string | null)[]>;
+  styxPresenceForget(g: string, seen: string, golemId: string, prefix: string): Promise<null>;
 }
 
 /**
@@ -72,6 +81,7 @@ export class RedisPresence implements Presence {
       redis.defineCommand("styxPresenceBeat", { numberOfKeys: 3, lua: BEAT_SCRIPT });
       redis.defineCommand("styxPresenceSweep", { numberOfKeys: 1, lua: SWEEP_SCRIPT });
       redis.defineCommand("styxPresenceOfUser", { numberOfKeys: 1, lua: OF_USER_SCRIPT });
+      redis.defineCommand("styxPresenceForget", { numberOfKeys: 2, lua: FORGET_SCRIPT });
     }
     this.#redis = redis as Redis & PresenceCommands;
     this.#prefix = redis.options.keyPrefix ?? "";
@@ -109,6 +119,10 @@ export class RedisPresence implements Presence {
     const out: GolemPresence[] = [];
     for (let i = 0; i < ids.length; i += READ_BATCH) out.push(...(await this.#read(ids.slice(i, i + READ_BATCH))));
     return out.filter((p) => p.lastSeen >= since);
+  }
+
+  async forget(golemId: string): Promise<void> {
+    await this.#redis.styxPresenceForget(`presence:g:${golemId}`, "presence:seen", golemId, this.#prefix);
   }
 
   async sweep(before: number): Promise<number> {

@@ -23,6 +23,7 @@ export class SqliteIdentityStore implements IdentityStore {
          VALUES (@id, @userId, @generation, @parentGolemId, @status, @archetype, @walletAddress, @createdAt, @diedAt, @deathCause, @ticksLived)`,
       ),
       getGolem: db.prepare("SELECT * FROM golems WHERE id = ?"),
+      golemAlive: db.prepare("UPDATE golems SET status = 'alive' WHERE id = ? AND status = 'provisioning'"),
       golemByWallet: db.prepare("SELECT * FROM golems WHERE wallet_address = ?"),
       listGolems: db.prepare("SELECT * FROM golems WHERE user_id = ? ORDER BY created_at, rowid"),
       insertKey: db.prepare(
@@ -61,6 +62,9 @@ export class SqliteIdentityStore implements IdentityStore {
   }
   async getGolem(id: string): Promise<Golem | undefined> {
     return toGolem(this.#q.getGolem.get(id) as Row | undefined);
+  }
+  async markGolemAlive(id: string): Promise<void> {
+    this.#q.golemAlive.run(id);
   }
   async findGolemByWallet(address: string): Promise<Golem | undefined> {
     return toGolem(this.#q.golemByWallet.get(address) as Row | undefined);

@@ -10,7 +10,7 @@ import {
   PRESENCE_ONLINE_MS,
   type Presence,
 } from "./presence.js";
-import { userStream } from "./streams.js";
+import { streamKind, userStream } from "./streams.js";
 
 /** A heartbeat as the service takes it (validated by the protocol layer). */
 export type Heartbeat = Omit<GolemPresence, "golemId" | "userId" | "lastSeen">;
@@ -48,6 +48,8 @@ export class FabricService {
   readonly #heartbeatListeners: ((golem: Golem, beat: Heartbeat) => void)[] = [];
   /** Called with how many clade deltas were dropped from full outboxes. */
   onDropped: (n: number) => void = () => {};
+  /** Called when forgetting a dead golem's presence failed (it then expires with its last heartbeat). */
+  onError: (err: unknown) => void = () => {};
 
   constructor(deps: { bus: EventBus; presence: Presence; clade: CladeStore; clock: Clock; online: (golemId: string) => boolean }) {
     this.#bus = deps.bus;
@@ -55,6 +57,11 @@ export class FabricService {
     this.#clade = deps.clade;
     this.#clock = deps.clock;
     this.#online = deps.online;
+    // A golem's death drops it from presence at once (SPEC §3), on every gateway that hears of it.
+    deps.bus.subscribe((e) => {
+      const golemId = e.channel === "styx:bloodstain" && streamKind(e.stream) === "user" ? diedGolem(e) : undefined;
+      if (golemId) this.#presence.forget(golemId).catch((err: unknown) => this.onError(err));
+    });
   }
 
   /** Publishes a golem's event (`golem:*`) on its owner's stream; the payload names the golem. */
@@ -152,4 +159,10 @@ export class FabricService {
     const now = this.#clock.now();
     return { deltas: await this.#clade.purgeExpired(now), presence: await this.#presence.sweep(now - PRESENCE_FORGET_MS) };
   }
+}
+
+/** The golem a `styx:bloodstain` event announces the death of. */
+export function diedGolem(e: SequencedEvent): string | undefined {
+  const payload = JSON.parse(e.payloadJson) as { golem_id?: unknown };
+  return typeof payload.golem_id === "string" ? payload.golem_id : undefined;
 }

@@ -40,6 +40,8 @@ export interface Presence {
   activeSince(since: number): Promise<GolemPresence[]>;
   /** Forgets heartbeats older than `before`; returns how many. */
   sweep(before: number): Promise<number>;
+  /** Forgets one golem at once (its death). */
+  forget(golemId: string): Promise<void>;
 }
 
 /** The fleet aggregate of one user (online golems only, except `golems`). */

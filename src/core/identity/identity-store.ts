@@ -22,6 +22,8 @@ export interface IdentityStore {
 
   createGolem(golem: Golem): Promise<void>;
   getGolem(id: string): Promise<Golem | undefined>;
+  /** Moves a `provisioning` golem to `alive` (its first heartbeat or write); nothing for any other status. */
+  markGolemAlive(id: string): Promise<void>;
   findGolemByWallet(address: string): Promise<Golem | undefined>;
   /** The user's golems, oldest first. */
   listGolems(userId: string): Promise<Golem[]>;

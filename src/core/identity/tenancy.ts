@@ -1,5 +1,5 @@
 import type { AuditLog } from "../platform/audit.js";
-import { notFound } from "../platform/errors.js";
+import { notFound, StyxError } from "../platform/errors.js";
 import type { IdentityStore } from "./identity-store.js";
 import { actorOf, type CallContext, type Principal } from "./principal.js";
 import type { Golem } from "./types.js";
@@ -7,13 +7,15 @@ import type { Golem } from "./types.js";
 /**
  * The one place tenancy is decided. A caller reaches its own user and its own golems (and, with
  * a golem-bound key, only that golem); anything else answers 404 — the same answer as a
- * resource that does not exist — and is written to the audit log.
+ * resource that does not exist — and is written to the audit log. It also keeps the golem
+ * lifecycle of SPEC §3 for the golems it resolves: `provisioning` → `alive` at the first act,
+ * and a `dead` golem acts no more.
  */
 export class Tenancy {
-  readonly #identity: Pick<IdentityStore, "getGolem">;
+  readonly #identity: Pick<IdentityStore, "getGolem" | "markGolemAlive">;
   readonly #audit: Pick<AuditLog, "append">;
 
-  constructor(deps: { identity: Pick<IdentityStore, "getGolem">; audit: Pick<AuditLog, "append"> }) {
+  constructor(deps: { identity: Pick<IdentityStore, "getGolem" | "markGolemAlive">; audit: Pick<AuditLog, "append"> }) {
     this.#identity = deps.identity;
     this.#audit = deps.audit;
   }
@@ -33,6 +35,18 @@ export class Tenancy {
       }
     }
     return this.#deny(principal, `golem:${golemId}`, ctx);
+  }
+
+  /**
+   * A golem about to act (write, deposit, publish, heartbeat, relay, clade delta): refused with
+   * `409 STYX_GOLEM_DEAD` once it died; its first act moves it from `provisioning` to `alive`.
+   * Returns the golem as it is now.
+   */
+  async acting(golem: Golem): Promise<Golem> {
+    if (golem.status === "dead") throw new StyxError("STYX_GOLEM_DEAD");
+    if (golem.status !== "provisioning") return golem;
+    await this.#identity.markGolemAlive(golem.id);
+    return { ...golem, status: "alive" };
   }
 
   async #deny(principal: Principal, target: string, ctx: CallContext): Promise<never> {

@@ -23,6 +23,7 @@ export const ERROR_TABLE = {
   STYX_NOT_FOUND: { status: 404, ws: 4404, retryable: false, message: "Not found." },
   STYX_ROUTE_NOT_FOUND: { status: 404, ws: 4404, retryable: false, message: "No such route." },
   STYX_CONFLICT: { status: 409, ws: 4409, retryable: false, message: "The resource already exists." },
+  STYX_GOLEM_DEAD: { status: 409, ws: 4409, retryable: false, message: "The golem is dead: it left its bloodstain and acts no more." },
   STYX_URI_TOO_LONG: { status: 414, ws: 4414, retryable: false, message: "A path segment is longer than any valid identifier." },
   STYX_HEADERS_TOO_LARGE: {
     status: 431,

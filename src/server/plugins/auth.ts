@@ -47,7 +47,8 @@ export function registerAuth(app: FastifyInstance, deps: { auth: AuthService; te
           await deps.tenancy.user(principal, id, ctx);
         } else if (!req.golems?.has(id)) {
           req.golems ??= new Map();
-          req.golems.set(id, await deps.tenancy.golem(principal, id, ctx));
+          const golem = await deps.tenancy.golem(principal, id, ctx);
+          req.golems.set(id, rule.acts ? await deps.tenancy.acting(golem) : golem);
         }
       }
     }

@@ -48,6 +48,15 @@ export class SocketAccess {
     return golem;
   }
 
+  /** The golem (as `golem`) about to act: refused once dead (409), made alive by its first act. */
+  async acting(session: SocketSession, golemId: string): Promise<Golem> {
+    const golem = await this.golem(session, golemId);
+    if (golem.status === "alive") return golem;
+    const now = await this.#tenancy.acting(golem);
+    session.rememberGolem(now);
+    return now;
+  }
+
   /**
    * Whether the socket may follow `stream`: domains and public for anyone (within the domain
    * bound), a user stream for its user only. Only tenancy's refusal (audited) means no; any

@@ -1,4 +1,5 @@
 import type { SequencedEvent } from "../../core/fabric/event-bus.js";
+import { diedGolem } from "../../core/fabric/fabric-service.js";
 import { streamKind } from "../../core/fabric/streams.js";
 import { encodeBatchFrame, encodeEventFrame } from "../../protocol/fabric.js";
 import type { SocketSession } from "./session.js";
@@ -77,6 +78,7 @@ export class Hub {
   /** Takes one event from the bus. */
   dispatch(event: SequencedEvent): void {
     if (streamKind(event.stream) === "user") {
+      if (event.channel === "styx:bloodstain") this.#died(event);
       const set = this.#streams.get(event.stream);
       if (!set || set.size === 0) return;
       const frame = new SharedFrame(Buffer.from(encodeEventFrame(event)));
@@ -104,6 +106,15 @@ export class Hub {
   /** Stops the tick timer (events still gathered are sent first). */
   stop(): void {
     this.flush();
+  }
+
+  /** A golem died: no socket speaks for it any more (it is offline at once), none keeps its tenancy cached. */
+  #died(event: SequencedEvent): void {
+    const golemId = diedGolem(event);
+    const set = golemId === undefined ? undefined : this.#golems.get(golemId);
+    if (!golemId || !set) return;
+    this.#golems.delete(golemId);
+    for (const session of set) session.forgetGolem(golemId);
   }
 
   #unindex(index: Map<string, Set<SocketSession>>, key: string, session: SocketSession): void {

@@ -142,7 +142,7 @@ export class MessageHandler {
 
   async #heartbeat(session: SocketSession, msg: HeartbeatMessage): Promise<void> {
     this.#access.scope(session, "write");
-    const golem = await this.#access.golem(session, msg.golem_id);
+    const golem = await this.#access.acting(session, msg.golem_id);
     await this.identify(session, golem.id);
     await this.#fabric.heartbeat(golem, {
       phase: msg.phase ?? null,
@@ -167,7 +167,7 @@ export class MessageHandler {
    */
   async #event(session: SocketSession, msg: EventMessage): Promise<Pipelined> {
     this.#access.scope(session, "write");
-    const golem = await this.#access.golem(session, msg.golem_id);
+    const golem = await this.#access.acting(session, msg.golem_id);
     if (JSON.stringify(msg.event).length > MAX_EVENT_BYTES) {
       throw new StyxError("STYX_PAYLOAD_TOO_LARGE", `A relayed event is at most ${MAX_EVENT_BYTES} bytes of JSON.`);
     }
@@ -196,7 +196,7 @@ export class MessageHandler {
 
   async #cladeDelta(session: SocketSession, msg: CladeDeltaMessage): Promise<void> {
     this.#access.scope(session, "write");
-    const golem = await this.#access.golem(session, msg.golem_id);
+    const golem = await this.#access.acting(session, msg.golem_id);
     await this.identify(session, golem.id);
     const r = await this.#fabric.cladeDelta(golem, msg.entries as Record<string, unknown>[]);
     if (r.dropped > 0) this.#metrics.wsDropped.inc({ reason: "clade_outbox_full" }, r.dropped);

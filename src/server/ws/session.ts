@@ -147,6 +147,12 @@ export class SocketSession {
     this.#golems.set(golem.id, golem);
   }
 
+  /** Forgets a golem (it died): its cached tenancy, and that the socket speaks for it. */
+  forgetGolem(golemId: string): void {
+    this.#golems.delete(golemId);
+    this.#speaksFor.delete(golemId);
+  }
+
   /** Records that the socket speaks for `golemId`; true the first time. */
   speakFor(golemId: string): boolean {
     if (this.#speaksFor.has(golemId)) return false;

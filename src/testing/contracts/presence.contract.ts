@@ -82,6 +82,17 @@ export function describePresenceContract(name: string, make: () => Promise<Prese
       assert.deepEqual(ids(await p.activeSince(T0 + 5001)), ["old"], "a fresh beat counts, not the first one");
     });
 
+    it("forgets one golem at once, everywhere, and nothing else", async () => {
+      const p = await make();
+      await p.beat(beat("g1", "u1"));
+      await p.beat(beat("g2", "u1"));
+      await p.forget("g1");
+      await p.forget("never-seen");
+      assert.equal(await p.ofGolem("g1"), undefined);
+      assert.deepEqual((await p.ofUser("u1")).map((x) => x.golemId), ["g2"]);
+      assert.deepEqual((await p.activeSince(0)).map((x) => x.golemId), ["g2"]);
+    });
+
     it("sweep forgets exactly the golems last seen before the cut and says how many", async () => {
       const p = await make();
       await p.beat(beat("a", "u1", { lastSeen: T0 - 2 }));

@@ -12,7 +12,7 @@ export function causalRoutes(app: FastifyInstance, deps: { causal: CausalService
   app.post<{ Body: CausalPublishBody }>(
     "/v1/styx/causal/publish",
     {
-      config: { tenant: [{ from: "body", field: "golem_id", kind: "golem" }] },
+      config: { tenant: [{ from: "body", field: "golem_id", kind: "golem", acts: true }] },
       schema: {
         tags: ["coordination"],
         summary: "Publish a causal edge (another publisher's agreement validates it, disagreement contradicts it)",

@@ -85,7 +85,7 @@ export function fabricRoutes(
   app.post<{ Body: CladeRegisterBody }>(
     "/v1/styx/clade/register",
     {
-      config: { tenant: [{ from: "body", field: "golem_id", kind: "golem" }] },
+      config: { tenant: [{ from: "body", field: "golem_id", kind: "golem", acts: true }] },
       schema: {
         tags: ["fabric"],
         summary: "Register a golem for clade sync with its siblings",

@@ -191,7 +191,14 @@ export async function socketLayer(opts: { maxQueueBytes?: number; principals?: M
   bus.subscribe((e) => hub.dispatch(e));
   const golems = new Map([["g1", golem("g1", "u1")]]);
   const audit = new MemoryAuditLog(clock);
-  const tenancy = new Tenancy({ identity: { getGolem: async (id) => golems.get(id) }, audit });
+  const identity = {
+    getGolem: async (id: string) => golems.get(id),
+    markGolemAlive: async (id: string) => {
+      const g = golems.get(id);
+      if (g?.status === "provisioning") golems.set(id, { ...g, status: "alive" });
+    },
+  };
+  const tenancy = new Tenancy({ identity, audit });
   const fabric = new FabricService({
     bus,
     presence: new MemoryPresence(),
