@@ -1,4 +1,6 @@
-/** An error answer from Styx: `{ error: { code, message, request_id, details } }` with its HTTP status. */
+import { isRetryable } from "./generated/errors.js";
+
+/** An error answer from Styx: `{ error: { code, message, request_id, details } }` with its HTTP status (0 for a socket's error frame). */
 export class StyxError extends Error {
   override readonly name = "StyxError";
   /** The stable `STYX_*` code (docs/errors.md in the server repository). */
@@ -15,9 +17,13 @@ export class StyxError extends Error {
     this.details = details;
   }
 
-  /** True when the same call may succeed later (rate limit, overload, shutdown, internal). */
+  /**
+   * True when the same call may succeed later unchanged: the server's error table says so per code
+   * (rate limit, overload, shutdown, internal fault, a timeout, …); a code the table lacks is
+   * retryable when its status is 429 or a 5xx.
+   */
   get retryable(): boolean {
-    return this.status === 429 || this.status >= 500;
+    return isRetryable(this.code, this.status);
   }
 }
 

@@ -2,6 +2,7 @@ import WebSocket from "ws";
 import { type BackoffOptions, reconnectDelay } from "./backoff.js";
 import { CircuitBreaker } from "./breaker.js";
 import { StyxError, StyxUnreachableError } from "./errors.js";
+import { shouldReconnect } from "./generated/errors.js";
 
 /** A position in a stream: the epoch of its history and the last seq seen. */
 export interface StreamPosition {
@@ -59,8 +60,6 @@ export interface SocketOptions {
   readonly ackTimeoutMs?: number;
 }
 
-// Closes that mean "this credential or message will never work": reconnecting would loop.
-const TERMINAL = new Set([4400, 4401, 4403]);
 // Live events held back while a resume replays what came before them are released after this long at most.
 const CATCH_UP_MS = 2000;
 
@@ -198,7 +197,8 @@ export class StyxSocket {
       this.#ready = false;
       for (const a of this.#acks.values()) a.reject(new StyxUnreachableError("the socket closed before the ack"));
       if (!welcomed) this.breaker.failure();
-      const reconnect = !this.#closed && !TERMINAL.has(code);
+      // A close that judges the credential (4401, 4403, …) would only repeat: the server's close-code table says which.
+      const reconnect = !this.#closed && shouldReconnect(code);
       const delay = reconnect ? reconnectDelay(this.#attempt++, this.#opts.backoff) : null;
       this.#emit("close", { code, reason: reason.toString(), reconnectInMs: delay });
       if (delay !== null) this.#timer = setTimeout(() => this.#open(), delay);
@@ -214,10 +214,9 @@ export class StyxSocket {
     else if (f.type === "resumed") this.#resumed(f);
     else if ((f.type === "ack" || f.type === "error") && f.id !== undefined && this.#acks.has(f.id as number)) {
       const a = this.#acks.get(f.id as number);
-      const e = f.error as { code?: string; message?: string } | undefined;
       if (f.type === "ack") a?.resolve(f);
-      else a?.reject(new StyxError(0, String(e?.code ?? f.code ?? "STYX_ERROR"), String(e?.message ?? f.message ?? "")));
-    } else if (f.type === "error") this.#emit("error", new StyxError(0, String(f.code ?? "STYX_ERROR"), String(f.message ?? "")));
+      else a?.reject(frameError(f));
+    } else if (f.type === "error") this.#emit("error", frameError(f));
     this.#emit("control", f);
   }
 
@@ -278,4 +277,16 @@ export class StyxSocket {
     this.#catchUp.delete(stream);
     for (const e of c.held) this.#deliver(e);
   }
+}
+
+/** The `StyxError` of an error frame (status 0: not HTTP), with its `details` (e.g. `retry_after_ms`, SPEC §12). */
+function frameError(f: Record<string, unknown>): StyxError {
+  const e = (f.error ?? {}) as { code?: unknown; message?: unknown; details?: unknown };
+  return new StyxError(
+    0,
+    String(e.code ?? f.code ?? "STYX_ERROR"),
+    String(e.message ?? f.message ?? ""),
+    undefined,
+    e.details ?? f.details,
+  );
 }

@@ -1,8 +1,12 @@
+import type { CloseCode } from "./close-codes.js";
+
 /**
  * The one error table of Styx. Every error a client can see has a stable `STYX_*` code,
- * an HTTP status, a WebSocket close code and a retryable flag. `docs/errors.md` documents
- * each code with "how to solve"; a unit test keeps the two in step. Retired codes are never
- * reused: mark them `retired: true` instead of deleting them.
+ * an HTTP status, a WebSocket close code (a row of `CLOSE_CODES`, which says whether a client
+ * reconnects after it) and a retryable flag. `docs/errors.md` documents each code with "how to
+ * solve"; a unit test keeps the two in step. `scripts/gen-client.mts` generates the client's
+ * `retryable` rule from this table. Retired codes are never reused: mark them `retired: true`
+ * instead of deleting them.
  */
 export const ERROR_TABLE = {
   STYX_VALIDATION: { status: 400, ws: 4400, retryable: false, message: "The request failed validation." },
@@ -73,8 +77,8 @@ export const ERROR_TABLE = {
 export interface ErrorSpec {
   /** HTTP status answered with this code. */
   readonly status: number;
-  /** WebSocket close code used when this error ends a socket. */
-  readonly ws: number;
+  /** WebSocket close code used when this error ends a socket; `CLOSE_CODES` says whether a client reconnects. */
+  readonly ws: CloseCode;
   /** Whether the same request may succeed later unchanged. */
   readonly retryable: boolean;
   /** Default human message. */
