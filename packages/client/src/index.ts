@@ -5,6 +5,7 @@ export { CLIENT_ROUTES, StyxClient } from "./client.js";
 export { type ConnectOptions, connect, Styx } from "./connect.js";
 export { CircuitOpenError, ClientClosedError, isUnavailable, OfflineQueueFullError, StyxError, StyxUnreachableError } from "./errors.js";
 export { isRetryable, RECONNECT_AFTER_CLOSE, RETRYABLE_CODES, shouldReconnect } from "./generated/errors.js";
+export type * from "./generated/frames.js";
 export { ROUTES, type RouteId, type RouteInfo, type Routes } from "./generated/routes.js";
 export { type CallInput, type EntryInput, type EntryWritten, type HttpOptions, StyxHttp } from "./http.js";
 export { OfflineQueue } from "./queue.js";

@@ -3,6 +3,7 @@ import { type BackoffOptions, reconnectDelay } from "./backoff.js";
 import { CircuitBreaker } from "./breaker.js";
 import { StyxError, StyxUnreachableError } from "./errors.js";
 import { shouldReconnect } from "./generated/errors.js";
+import type { ResumedFrame, ServerFrame, WelcomeFrame } from "./generated/frames.js";
 
 /** A position in a stream: the epoch of its history and the last seq seen. */
 export interface StreamPosition {
@@ -34,13 +35,13 @@ export interface RecoveryReport {
 /** What a `StyxSocket` reports, by event name. */
 export interface SocketEvents {
   /** The server's `welcome` (after each connect). */
-  open: Record<string, unknown>;
+  open: WelcomeFrame;
   /** Each event frame, once, in seq order per stream. */
   event: EventFrame;
   /** Each resumed stream after a reconnect. */
   recovered: RecoveryReport;
   /** Any control frame (`welcome`, `ack`, `error`, `subscribed`, `resumed`, `pong`, …). */
-  control: Record<string, unknown>;
+  control: ServerFrame;
   /** The socket closed; `reconnectInMs` is null when it will not reconnect. */
   close: { code: number; reason: string; reconnectInMs: number | null };
   /** A failed connection attempt or an error frame without an id. */
@@ -115,8 +116,8 @@ export class StyxSocket {
   }
 
   /** Opens the socket (and keeps reopening it until `close`); resolves at the first welcome. */
-  connect(): Promise<Record<string, unknown>> {
-    const first = new Promise<Record<string, unknown>>((resolve) => {
+  connect(): Promise<WelcomeFrame> {
+    const first = new Promise<WelcomeFrame>((resolve) => {
       const off = this.on("open", (w) => {
         off();
         resolve(w);
@@ -210,21 +211,21 @@ export class StyxSocket {
       this.#event(f as unknown as EventFrame);
       return;
     }
-    if (f.type === "welcome") this.#welcome(f);
-    else if (f.type === "resumed") this.#resumed(f);
+    if (f.type === "welcome") this.#welcome(f as WelcomeFrame);
+    else if (f.type === "resumed") this.#resumed(f as ResumedFrame);
     else if ((f.type === "ack" || f.type === "error") && f.id !== undefined && this.#acks.has(f.id as number)) {
       const a = this.#acks.get(f.id as number);
       if (f.type === "ack") a?.resolve(f);
       else a?.reject(frameError(f));
     } else if (f.type === "error") this.#emit("error", frameError(f));
-    this.#emit("control", f);
+    this.#emit("control", f as ServerFrame);
   }
 
-  #welcome(w: Record<string, unknown>): void {
+  #welcome(w: WelcomeFrame): void {
     this.#attempt = 0;
     this.#ready = true;
     this.breaker.success();
-    const streams = (w.streams ?? {}) as Record<string, StreamPosition>;
+    const streams: Record<string, StreamPosition> = w.streams;
     const resume: Record<string, StreamPosition> = {};
     for (const [s, p] of this.#positions) {
       resume[s] = p;
@@ -238,8 +239,8 @@ export class StyxSocket {
     this.#emit("open", w);
   }
 
-  #resumed(f: Record<string, unknown>): void {
-    for (const [stream, a] of Object.entries((f.streams ?? {}) as Record<string, Omit<RecoveryReport, "stream">>)) {
+  #resumed(f: ResumedFrame): void {
+    for (const [stream, a] of Object.entries(f.streams)) {
       this.#emit("recovered", { stream, ...a });
       const c = this.#catchUp.get(stream);
       if (!a.recovered) {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { isRetryable, StyxError, shouldReconnect } from "../../../packages/client/src/index.js";
-import { ERRORS_FILE, generateErrorsSource } from "../../../scripts/gen-client.mjs";
+import { ERRORS_FILE, FRAMES_FILE, generateErrorsSource, generateFramesSource } from "../../../scripts/gen-client.mjs";
 import { CLOSE_CODES } from "../../../src/core/platform/close-codes.js";
 import { ERROR_TABLE } from "../../../src/core/platform/errors.js";
 
@@ -12,6 +12,14 @@ describe("client ↔ server error tables", () => {
     assert.ok(
       committed === generateErrorsSource(),
       "src/core/platform/errors.ts or close-codes.ts changed without the client: run `node --import tsx scripts/gen-client.mts`",
+    );
+  });
+
+  it("the committed generated/frames.ts equals the one generated from the socket protocol's schemas", () => {
+    const committed = readFileSync(new URL(`../../../${FRAMES_FILE}`, import.meta.url), "utf8");
+    assert.ok(
+      committed === generateFramesSource(),
+      "src/protocol/frames.ts or fabric.ts changed without the client: run `node --import tsx scripts/gen-client.mts`",
     );
   });
 

@@ -15,7 +15,12 @@ import { Tenancy } from "../../../../src/core/identity/tenancy.js";
 import type { Golem } from "../../../../src/core/identity/types.js";
 import { ManualClock } from "../../../../src/core/platform/clock.js";
 import { StyxError } from "../../../../src/core/platform/errors.js";
-import { ClientFrameDecoder } from "../../../../src/protocol/frames.js";
+import { ClientFrameDecoder, SERVER_FRAMES } from "../../../../src/protocol/frames.js";
+import { makeAjv } from "../../../../src/protocol/json-rules.js";
+
+const ajv = makeAjv(false, { formats: false });
+const serverFrames = new Map(Object.entries(SERVER_FRAMES).map(([type, schema]) => [type, ajv.compile(schema)]));
+
 import { Metrics } from "../../../../src/server/metrics.js";
 import { Hub } from "../../../../src/server/ws/hub.js";
 import { MessageHandler } from "../../../../src/server/ws/messages.js";
@@ -84,7 +89,13 @@ export class FakeTransport implements SocketTransport {
   #record(text: string): void {
     this.writes++;
     const v = JSON.parse(text) as Seen | Seen[];
-    for (const f of Array.isArray(v) ? v : [v]) this.frames.push(f);
+    for (const f of Array.isArray(v) ? v : [v]) {
+      // Every control frame the session sends matches its published schema (the SDK's types come from it).
+      const validate = f.type === undefined ? undefined : serverFrames.get(f.type);
+      if (f.type !== undefined && !validate?.(f))
+        throw new Error(`${f.type} frame off its schema: ${JSON.stringify(validate?.errors ?? "unknown type")}`);
+      this.frames.push(f);
+    }
   }
 }
 
