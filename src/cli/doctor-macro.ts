@@ -1,6 +1,7 @@
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetStreamAccount } from "../adapters/nats/jetstream-account.js";
 import { connectNats } from "../adapters/nats/nats-connection.js";
 import { openPostgres, POSTGRES_SCHEMA_VERSION, postgresSchemaVersion } from "../adapters/postgres/database.js";
+import { postgresServerVersion } from "../adapters/postgres/postgres-health.js";
 import { connectRedis } from "../adapters/redis/redis-connection.js";
 import { S3BlobStore } from "../adapters/s3/s3-blob-store.js";
 import { s3Options } from "../app/macro-storage.js";
@@ -30,7 +31,7 @@ export async function checkMacro(config: Config): Promise<Finding[]> {
 async function checkPostgres(url: string, schema: string): Promise<Finding[]> {
   const sql = openPostgres(url, { schema, max: 1, connectTimeoutS: 3 });
   try {
-    const [row] = await sql<{ v: string }[]>`SELECT current_setting(${"server_version"}) AS v`;
+    const version = await postgresServerVersion(sql);
     const v = await postgresSchemaVersion(sql, schema);
     const schemaFinding: Finding =
       v === POSTGRES_SCHEMA_VERSION
@@ -40,7 +41,7 @@ async function checkPostgres(url: string, schema: string): Promise<Finding[]> {
             what: "schema",
             detail: `${schema} at version ${v}, this build expects ${POSTGRES_SCHEMA_VERSION} (run styx migrate)`,
           };
-    return [{ level: "ok", what: "postgres", detail: `${shown(url)}: PostgreSQL ${row?.v ?? "?"}` }, schemaFinding];
+    return [{ level: "ok", what: "postgres", detail: `${shown(url)}: PostgreSQL ${version ?? "?"}` }, schemaFinding];
   } catch (err) {
     return [{ level: "fail", what: "postgres", detail: `${shown(url)}: ${(err as Error).message}` }];
   } finally {
@@ -55,12 +56,11 @@ async function checkNats(url: string): Promise<Finding> {
       connectNats({ url, name: "styx-doctor" }),
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error("no connection within 3 s")), 3000).unref()),
     ]);
-    const jsm = await jetstreamManager(nats.nc, { timeout: 2000 });
-    const info = await jsm.getAccountInfo();
+    const account = await jetStreamAccount(nats);
     return {
       level: "ok",
       what: "nats",
-      detail: `${shown(url)}: JetStream on, ${info.streams} stream(s), server ${nats.nc.info?.version ?? "?"}`,
+      detail: `${shown(url)}: JetStream on, ${account.streams} stream(s), server ${account.server ?? "?"}`,
     };
   } catch (err) {
     return { level: "fail", what: "nats", detail: `${shown(url)}: ${(err as Error).message} (the server must run with JetStream: -js)` };

@@ -4,7 +4,15 @@ import { mkdir, open, readdir, rename, rm, rmdir, stat } from "node:fs/promises"
 import { dirname, join, normalize, relative, resolve, sep } from "node:path";
 import { LATEST_SCHEMA_VERSION, migrate, openDatabase, type SqliteDatabase, schemaVersion } from "../../adapters/sqlite/database.js";
 import { SqliteAuditLog } from "../../adapters/sqlite/sqlite-audit-log.js";
-import { backupTables, countRows, rowInserter, tableRows } from "../../adapters/sqlite/sqlite-backup.js";
+import {
+  backupTables,
+  countRows,
+  enforceForeignKeys,
+  foreignKeyViolations,
+  rowInserter,
+  setStreamEpoch,
+  tableRows,
+} from "../../adapters/sqlite/sqlite-backup.js";
 import { systemClock } from "../../core/platform/clock.js";
 import { initCrypto, newId } from "../../core/platform/crypto.js";
 import { SECRET_KEY_FILE } from "../secret-key.js";
@@ -181,7 +189,7 @@ export async function restoreMicro(file: string, dataDir: string, progress: Prog
   try {
     db = openDatabase(join(staging, DATABASE_FILE), { migrate: false, backgroundCheckpoint: false });
     migrate(db, header.schema);
-    db.pragma("foreign_keys = OFF");
+    enforceForeignKeys(db, false);
     db.exec("BEGIN");
     const known = new Set(backupTables(db).map((t) => t.name));
     const total = summary.sections.reduce((n, s) => n + s.rows, 0);
@@ -228,11 +236,11 @@ export async function restoreMicro(file: string, dataDir: string, progress: Prog
     });
     await closeFile();
     const epoch = newId("ep");
-    db.prepare("INSERT OR REPLACE INTO fabric_meta (key, value) VALUES ('epoch', ?)").run(epoch);
-    const broken = db.pragma("foreign_key_check") as unknown[];
-    if (broken.length > 0) throw new BackupError(`${file}: ${broken.length} rows refer to rows the backup does not hold`);
+    setStreamEpoch(db, epoch);
+    const broken = foreignKeyViolations(db);
+    if (broken > 0) throw new BackupError(`${file}: ${broken} rows refer to rows the backup does not hold`);
     db.exec("COMMIT");
-    db.pragma("foreign_keys = ON");
+    enforceForeignKeys(db, true);
     const migrated = migrate(db);
     const tables = summary.sections.filter((s) => s.section === "table");
     await new SqliteAuditLog(db, systemClock).append({
