@@ -27,6 +27,19 @@ import { FallbackRateLimiter } from "./fallback-rate-limiter.js";
 import { guardOutages, isSocketFailure } from "./outage-guard.js";
 import type { Storage } from "./storage.js";
 
+/** The S3 blob store's options from the configuration (objects under `<cluster>/`). */
+export function s3Options(config: Config, bucket: string): S3BlobStoreOptions {
+  return {
+    bucket,
+    prefix: `${config.cluster}/`,
+    region: config.s3.region,
+    ...(config.s3.endpoint ? { endpoint: config.s3.endpoint } : {}),
+    ...(config.s3.accessKeyId && config.s3.secretAccessKey
+      ? { credentials: { accessKeyId: config.s3.accessKeyId, secretAccessKey: config.s3.secretAccessKey } }
+      : {}),
+  };
+}
+
 /**
  * Opens the macronode backends: PostgreSQL (metadata, entries, coordination; migrated at
  * start, under an advisory lock), NATS JetStream (stream history, fan-out, signals), Redis
@@ -100,17 +113,4 @@ export async function openMacroStorage(config: Config, clock: Clock): Promise<St
     for (const o of opened.reverse()) await o.close().catch(() => {});
     throw err;
   }
-}
-
-/** The S3 blob store's options from the configuration (objects under `<cluster>/`). */
-export function s3Options(config: Config, bucket: string): S3BlobStoreOptions {
-  return {
-    bucket,
-    prefix: `${config.cluster}/`,
-    region: config.s3.region,
-    ...(config.s3.endpoint ? { endpoint: config.s3.endpoint } : {}),
-    ...(config.s3.accessKeyId && config.s3.secretAccessKey
-      ? { credentials: { accessKeyId: config.s3.accessKeyId, secretAccessKey: config.s3.secretAccessKey } }
-      : {}),
-  };
 }

@@ -174,6 +174,16 @@ export interface BackupSummary {
   readonly blake3: string;
 }
 
+/** A read failure of a backup file, told as what it means for the file. */
+function describeReadError(path: string, err: unknown): Error {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === "ENOENT") return new BackupError(`${path}: no such file`);
+  if (e.code === "Z_BUF_ERROR" || /unexpected end of file/i.test(e.message))
+    return new BackupError(`${path} is truncated: its compressed data ends early (an interrupted copy or a full disk?)`);
+  if (e.code === "Z_DATA_ERROR") return new BackupError(`${path} is damaged or not a Styx backup: ${e.message} (gzip)`);
+  return e instanceof Error ? e : new Error(String(err));
+}
+
 /** The uncompressed lines of `path`, zlib and read errors turned into BackupError. */
 async function* lines(path: string): AsyncGenerator<string> {
   const source = createReadStream(path);
@@ -196,15 +206,6 @@ async function* lines(path: string): AsyncGenerator<string> {
   }
   rest += decoder.end();
   if (rest !== "") yield rest;
-}
-
-function describeReadError(path: string, err: unknown): Error {
-  const e = err as NodeJS.ErrnoException;
-  if (e.code === "ENOENT") return new BackupError(`${path}: no such file`);
-  if (e.code === "Z_BUF_ERROR" || /unexpected end of file/i.test(e.message))
-    return new BackupError(`${path} is truncated: its compressed data ends early (an interrupted copy or a full disk?)`);
-  if (e.code === "Z_DATA_ERROR") return new BackupError(`${path} is damaged or not a Styx backup: ${e.message} (gzip)`);
-  return e instanceof Error ? e : new Error(String(err));
 }
 
 /**

@@ -76,6 +76,19 @@ async function openServices(config: Config): Promise<Services> {
   };
 }
 
+/** `source` as chunks of exactly FILE_CHUNK_BYTES (the last one shorter). */
+async function* rechunk(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let buf = Buffer.alloc(0);
+  for await (const c of source) {
+    buf = Buffer.concat([buf, c]);
+    while (buf.length >= FILE_CHUNK_BYTES) {
+      yield buf.subarray(0, FILE_CHUNK_BYTES);
+      buf = buf.subarray(FILE_CHUNK_BYTES);
+    }
+  }
+  if (buf.length > 0) yield buf;
+}
+
 /**
  * Backs up a macronode cluster while its gateways keep running: every table of its
  * PostgreSQL schema read in one REPEATABLE READ transaction (one snapshot), the JetStream
@@ -160,19 +173,6 @@ export async function backupMacro(config: Config, file: string, progress: Progre
   } finally {
     await svc.close();
   }
-}
-
-/** `source` as chunks of exactly FILE_CHUNK_BYTES (the last one shorter). */
-async function* rechunk(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  let buf = Buffer.alloc(0);
-  for await (const c of source) {
-    buf = Buffer.concat([buf, c]);
-    while (buf.length >= FILE_CHUNK_BYTES) {
-      yield buf.subarray(0, FILE_CHUNK_BYTES);
-      buf = buf.subarray(FILE_CHUNK_BYTES);
-    }
-  }
-  if (buf.length > 0) yield buf;
 }
 
 /**

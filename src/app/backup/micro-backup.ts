@@ -24,6 +24,53 @@ import { type BackupReport, backupCreated, type Progress, type RestoreReport } f
 /** Files of the data dir that are not copied: the database (copied by rows) and caches rebuilt at start. */
 const NOT_COPIED = new Set([DATABASE_FILE, `${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`, "vectors", join("blobs", "tmp")]);
 
+interface DirFile {
+  /** Path relative to the data dir, with `/` separators. */
+  readonly rel: string;
+  readonly size: number;
+  readonly mode: number;
+  readonly chunks: number;
+}
+
+async function listFiles(root: string): Promise<DirFile[]> {
+  const out: DirFile[] = [];
+  const walk = async (rel: string) => {
+    for (const e of await readdir(join(root, rel), { withFileTypes: true })) {
+      const r = rel ? join(rel, e.name) : e.name;
+      if (NOT_COPIED.has(r) || e.name.endsWith(".partial")) continue;
+      if (e.isDirectory()) await walk(r);
+      else if (e.isFile()) {
+        const st = await stat(join(root, r));
+        out.push({ rel: r.split(sep).join("/"), size: st.size, mode: st.mode & 0o777, chunks: Math.ceil(st.size / FILE_CHUNK_BYTES) });
+      }
+    }
+  };
+  await walk("");
+  return out.sort((a, b) => a.rel.localeCompare(b.rel));
+}
+
+async function copyFileInto(writer: BackupWriter, root: string, f: DirFile, progress: Progress, counted: (n: number) => void) {
+  const fh = await open(join(root, f.rel), "r");
+  try {
+    // The announced size bounds what is read: a file that grew since it was listed is cut there
+    // (blobs never change; only a secret file could, and it is written once).
+    await writer.section({ section: "file", name: f.rel, rows: f.chunks, size: f.size, mode: f.mode });
+    const buf = Buffer.alloc(FILE_CHUNK_BYTES);
+    let pos = 0;
+    for (let i = 0; i < f.chunks; i++) {
+      const want = Math.min(FILE_CHUNK_BYTES, f.size - pos);
+      const { bytesRead } = await fh.read(buf, 0, want, pos);
+      if (bytesRead !== want) throw new Error(`${f.rel} shrank while it was copied`);
+      pos += bytesRead;
+      await writer.row([buf.subarray(0, bytesRead)]);
+      counted(bytesRead);
+      progress.advance(1);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
 /**
  * Backs up a micronode's data dir — online: the server may be running. Every table is read
  * inside one SQLite read transaction (a snapshot: writes committed after it began are not in
@@ -86,53 +133,6 @@ export async function backupMicro(
   } finally {
     if (db.inTransaction) db.exec("ROLLBACK");
     db.close();
-  }
-}
-
-interface DirFile {
-  /** Path relative to the data dir, with `/` separators. */
-  readonly rel: string;
-  readonly size: number;
-  readonly mode: number;
-  readonly chunks: number;
-}
-
-async function listFiles(root: string): Promise<DirFile[]> {
-  const out: DirFile[] = [];
-  const walk = async (rel: string) => {
-    for (const e of await readdir(join(root, rel), { withFileTypes: true })) {
-      const r = rel ? join(rel, e.name) : e.name;
-      if (NOT_COPIED.has(r) || e.name.endsWith(".partial")) continue;
-      if (e.isDirectory()) await walk(r);
-      else if (e.isFile()) {
-        const st = await stat(join(root, r));
-        out.push({ rel: r.split(sep).join("/"), size: st.size, mode: st.mode & 0o777, chunks: Math.ceil(st.size / FILE_CHUNK_BYTES) });
-      }
-    }
-  };
-  await walk("");
-  return out.sort((a, b) => a.rel.localeCompare(b.rel));
-}
-
-async function copyFileInto(writer: BackupWriter, root: string, f: DirFile, progress: Progress, counted: (n: number) => void) {
-  const fh = await open(join(root, f.rel), "r");
-  try {
-    // The announced size bounds what is read: a file that grew since it was listed is cut there
-    // (blobs never change; only a secret file could, and it is written once).
-    await writer.section({ section: "file", name: f.rel, rows: f.chunks, size: f.size, mode: f.mode });
-    const buf = Buffer.alloc(FILE_CHUNK_BYTES);
-    let pos = 0;
-    for (let i = 0; i < f.chunks; i++) {
-      const want = Math.min(FILE_CHUNK_BYTES, f.size - pos);
-      const { bytesRead } = await fh.read(buf, 0, want, pos);
-      if (bytesRead !== want) throw new Error(`${f.rel} shrank while it was copied`);
-      pos += bytesRead;
-      await writer.row([buf.subarray(0, bytesRead)]);
-      counted(bytesRead);
-      progress.advance(1);
-    }
-  } finally {
-    await fh.close();
   }
 }
 
