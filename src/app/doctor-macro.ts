@@ -4,9 +4,9 @@ import { openPostgres, POSTGRES_SCHEMA_VERSION, postgresSchemaVersion } from "..
 import { postgresServerVersion } from "../adapters/postgres/postgres-health.js";
 import { connectRedis } from "../adapters/redis/redis-connection.js";
 import { S3BlobStore } from "../adapters/s3/s3-blob-store.js";
-import { s3Options } from "../app/macro-storage.js";
 import type { Config } from "../config/load.js";
 import type { Finding } from "./doctor.js";
+import { s3Options } from "./macro-storage.js";
 
 /** Shown for a URL: scheme, host and port, never credentials. */
 function shown(raw: string): string {
@@ -14,20 +14,7 @@ function shown(raw: string): string {
   return `${u.protocol}//${u.host}${u.pathname.length > 1 ? u.pathname : ""}`;
 }
 
-/**
- * The macronode checks of `styx doctor`: each service is reached with the adapter the server
- * uses, and asked what the server needs — PostgreSQL and the cluster schema's version, NATS
- * with JetStream enabled, Redis answering PING, the S3 bucket reachable.
- */
-export async function checkMacro(config: Config): Promise<Finding[]> {
-  const out: Finding[] = [{ level: "ok", what: "cluster", detail: `${config.cluster}` }];
-  if (config.databaseUrl) out.push(...(await checkPostgres(config.databaseUrl, config.cluster)));
-  if (config.natsUrl) out.push(await checkNats(config.natsUrl));
-  if (config.redisUrl) out.push(await checkRedis(config.redisUrl, config.cluster));
-  if (config.s3.bucket) out.push(await checkS3(config));
-  return out;
-}
-
+/** PostgreSQL reached, its version, and the cluster schema's version against this build's. */
 async function checkPostgres(url: string, schema: string): Promise<Finding[]> {
   const sql = openPostgres(url, { schema, max: 1, connectTimeoutS: 3 });
   try {
@@ -49,6 +36,7 @@ async function checkPostgres(url: string, schema: string): Promise<Finding[]> {
   }
 }
 
+/** NATS reached within 3 s, with JetStream on. */
 async function checkNats(url: string): Promise<Finding> {
   let nats: Awaited<ReturnType<typeof connectNats>> | undefined;
   try {
@@ -69,6 +57,7 @@ async function checkNats(url: string): Promise<Finding> {
   }
 }
 
+/** Redis reached, answering PING. */
 async function checkRedis(url: string, cluster: string): Promise<Finding> {
   try {
     const redis = await connectRedis({ url, prefix: `${cluster}:` }, 3000);
@@ -85,6 +74,7 @@ async function checkRedis(url: string, cluster: string): Promise<Finding> {
   }
 }
 
+/** The S3 bucket reachable with the configured credentials. */
 async function checkS3(config: Config): Promise<Finding> {
   const bucket = config.s3.bucket as string;
   const blobs = new S3BlobStore(s3Options(config, bucket));
@@ -98,4 +88,18 @@ async function checkS3(config: Config): Promise<Finding> {
   } finally {
     blobs.close();
   }
+}
+
+/**
+ * The macronode checks of `styx doctor`: each service is reached with the adapter the server
+ * uses, and asked what the server needs — PostgreSQL and the cluster schema's version, NATS
+ * with JetStream enabled, Redis answering PING, the S3 bucket reachable.
+ */
+export async function checkMacro(config: Config): Promise<Finding[]> {
+  const out: Finding[] = [{ level: "ok", what: "cluster", detail: `${config.cluster}` }];
+  if (config.databaseUrl) out.push(...(await checkPostgres(config.databaseUrl, config.cluster)));
+  if (config.natsUrl) out.push(await checkNats(config.natsUrl));
+  if (config.redisUrl) out.push(await checkRedis(config.redisUrl, config.cluster));
+  if (config.s3.bucket) out.push(await checkS3(config));
+  return out;
 }
