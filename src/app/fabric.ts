@@ -5,6 +5,8 @@ import { FabricService } from "../core/fabric/fabric-service.js";
 import type { History } from "../core/fabric/history.js";
 import { TieredHistory } from "../core/fabric/tiered-history.js";
 import type { Clock } from "../core/platform/clock.js";
+import type { Metrics } from "../server/metrics.js";
+import { closeCredential } from "../server/ws/credential-sweep.js";
 import { Hub } from "../server/ws/hub.js";
 import type { Scheduler } from "../tasks/scheduler.js";
 import type { Storage } from "./storage.js";
@@ -25,6 +27,30 @@ export interface FabricStack {
 
 /** Names of the fabric background tasks. */
 export const FABRIC_TASKS = { archive: "history-archival", clade: "clade-expiry" } as const;
+
+/** The stream history and bus of the profile (micronode: tiered history, in-process bus, archival task every minute). */
+async function openHistory(opts: {
+  config: Config;
+  clock: Clock;
+  storage: Storage;
+  scheduler: Scheduler;
+}): Promise<Pick<FabricStack, "history" | "bus" | "flush" | "close">> {
+  const { config, clock, storage, scheduler } = opts;
+  if (storage.cluster) {
+    const f = await storage.cluster.openFabric({ retentionMs: config.historyRetentionMs });
+    return { history: f.history, bus: f.bus, flush: () => f.flush(), close: () => f.close() };
+  }
+  if (!storage.events) throw new Error("a micronode storage without an event log");
+  const history = new TieredHistory({
+    log: storage.events,
+    blobs: storage.blobs,
+    clock,
+    options: { coldRetentionMs: config.historyRetentionMs },
+  });
+  await history.open();
+  scheduler.add({ name: FABRIC_TASKS.archive, everyMs: 60_000, run: () => history.archive() });
+  return { history, bus: new LocalEventBus(history), flush: () => history.flush(), close: async () => {} };
+}
 
 /**
  * Builds history and bus (micronode: tiered history with the in-process bus and the archival
@@ -47,25 +73,13 @@ export async function buildFabric(opts: { config: Config; clock: Clock; storage:
   return { ...core, hub, service };
 }
 
-async function openHistory(opts: {
-  config: Config;
-  clock: Clock;
-  storage: Storage;
-  scheduler: Scheduler;
-}): Promise<Pick<FabricStack, "history" | "bus" | "flush" | "close">> {
-  const { config, clock, storage, scheduler } = opts;
-  if (storage.cluster) {
-    const f = await storage.cluster.openFabric({ retentionMs: config.historyRetentionMs });
-    return { history: f.history, bus: f.bus, flush: () => f.flush(), close: () => f.close() };
-  }
-  if (!storage.events) throw new Error("a micronode storage without an event log");
-  const history = new TieredHistory({
-    log: storage.events,
-    blobs: storage.blobs,
-    clock,
-    options: { coldRetentionMs: config.historyRetentionMs },
-  });
-  await history.open();
-  scheduler.add({ name: FABRIC_TASKS.archive, everyMs: 60_000, run: () => history.archive() });
-  return { history, bus: new LocalEventBus(history), flush: () => history.flush(), close: async () => {} };
+/**
+ * Closes the sockets authenticated with a revoked key at once (4401), counting them in
+ * `styx_ws_dropped_total{reason="credential"}`; the gateway's sweep catches any missed.
+ */
+export function closeSocketsOf(hub: Pick<Hub, "sessions">, metrics: Pick<Metrics, "wsDropped">): (keyId: string) => void {
+  return (keyId) => {
+    const n = closeCredential(hub.sessions(), keyId);
+    if (n > 0) metrics.wsDropped.inc({ reason: "credential" }, n);
+  };
 }

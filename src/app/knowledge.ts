@@ -12,8 +12,10 @@ import { VectorSearch } from "../core/knowledge/vector-search.js";
 import type { BlobStore } from "../core/platform/blob-store.js";
 import type { Clock } from "../core/platform/clock.js";
 import type { SecretKey } from "../core/platform/secret-key.js";
+import type { Signals } from "../core/platform/signals.js";
 import type { PublicPipeline } from "../core/privacy/public-pipeline.js";
 import type { Scheduler } from "../tasks/scheduler.js";
+import { syncVectors } from "./vector-sync.js";
 
 /** The knowledge layer as wired for one process. */
 export interface KnowledgeStack {
@@ -28,84 +30,14 @@ export interface KnowledgeStack {
   rebuild(): Promise<{ loaded: number; put: number }>;
   /** The outcome of the last rebuild (for logs and tests). */
   readonly rebuilt: { loaded: number; put: number } | undefined;
+  /** Wakes the lethe publisher for the next publication due, if any (once the scheduler runs). */
+  wakeDue(): Promise<void>;
+  /** Stops following the other gateways' vectors, saves the vector cache (micronode) and closes the index. */
   close(): Promise<void>;
 }
 
 /** Names of the knowledge background tasks. */
 export const TASKS = { lethe: "lethe-publish", ttl: "ttl-expiry" } as const;
-
-/** Builds the knowledge services over an entry store and registers their tasks. */
-export function buildKnowledge(opts: {
-  config: Config;
-  clock: Clock;
-  entries: EntryStore;
-  bus: EventBus;
-  key: SecretKey;
-  pipeline: PublicPipeline;
-  scheduler: Scheduler;
-  blobs: Pick<BlobStore, "stat">;
-  random?: () => number;
-  /** Reports a recoverable problem (e.g. a vector cache that could not be used). */
-  warn?: (msg: string, err?: unknown) => void;
-}): KnowledgeStack {
-  const { config, clock, entries, scheduler } = opts;
-  const index = new UsearchVectorIndex({ dimensions: config.embedDim });
-  // Micronode only: a macronode gateway keeps nothing on local disk and loads its indexes from PostgreSQL.
-  const cacheDir = config.amnesia || config.profile === "macro" ? undefined : join(resolve(config.dataDir), "vectors");
-  const vectors = new VectorSearch(index, { dimensions: config.embedDim });
-  const embedder: Embedder | undefined = config.embedderUrl
-    ? new OpenAiEmbedder({
-        url: config.embedderUrl,
-        dimensions: config.embedDim,
-        ...(config.embedderModel ? { model: config.embedderModel } : {}),
-        ...(config.embedderApiKey ? { apiKey: config.embedderApiKey } : {}),
-      })
-    : undefined;
-  const lethe = new LetheService({ store: entries, vectors, bus: opts.bus, clock, pipeline: opts.pipeline, letheK: config.letheK });
-  const service = new KnowledgeService({
-    store: entries,
-    vectors,
-    clock,
-    embedder,
-    blobs: opts.blobs,
-    dimensions: config.embedDim,
-    letheDelay: config.letheDelay,
-    key: opts.key,
-    pipeline: opts.pipeline,
-    letheK: config.letheK,
-    ...(opts.random ? { random: opts.random } : {}),
-    // Each publication falls due within seconds: wake the publisher then (the 5-min sweep is the safety net).
-    onLetheQueued: (dueAt) => scheduler.wake(TASKS.lethe, dueAt - clock.now() + 50),
-  });
-  scheduler.add({ name: TASKS.lethe, everyMs: 5 * 60_000, run: () => lethe.publishDue() });
-  scheduler.add({ name: TASKS.ttl, everyMs: 60 * 60_000, run: () => service.purgeExpired() });
-  let rebuilt: { loaded: number; put: number } | undefined;
-  return {
-    service,
-    lethe,
-    vectors,
-    get rebuilt() {
-      return rebuilt;
-    },
-    async rebuild() {
-      let n = 0;
-      const cached = cacheDir ? await loadCache(cacheDir, index, config.embedDim, opts.warn) : undefined;
-      for await (const batch of entries.scanVectors(4096, cached?.from)) {
-        const dim = config.embedDim;
-        batch.seqs.forEach((seq, i) => {
-          vectors.restore(batch.namespace, seq, batch.vectors.subarray(i * dim, (i + 1) * dim));
-        });
-        n += batch.seqs.length;
-      }
-      rebuilt = { loaded: cached?.namespaces ?? 0, put: n };
-      return rebuilt;
-    },
-    async close() {
-      if (cacheDir) await saveCache(cacheDir, index, vectors, entries, config.embedDim, opts.warn);
-      await index.close();
-    },
-  };
-}
 
 /**
  * What a saved vector cache covers: every vector with seq ≤ marks, in these files. Version 1
@@ -182,4 +114,98 @@ async function saveCache(
   } catch (err) {
     warn?.("could not save the vector cache; the next start rebuilds from the store", err);
   }
+}
+
+/**
+ * Builds the knowledge services over an entry store and registers their tasks. Macronode (with
+ * `signals`): this gateway's vector indexes follow the other gateways' writes, subscribed now,
+ * before `rebuild` reads the store, so no write falls between the two.
+ */
+export function buildKnowledge(opts: {
+  config: Config;
+  clock: Clock;
+  entries: EntryStore;
+  bus: EventBus;
+  key: SecretKey;
+  pipeline: PublicPipeline;
+  scheduler: Scheduler;
+  blobs: Pick<BlobStore, "stat">;
+  random?: () => number;
+  /** Macronode: the signals that keep every gateway's vector indexes in step. */
+  signals?: Signals | undefined;
+  /** Reports a recoverable problem (e.g. a vector cache that could not be used). */
+  warn?: (msg: string, err?: unknown) => void;
+}): KnowledgeStack {
+  const { config, clock, entries, scheduler } = opts;
+  const index = new UsearchVectorIndex({ dimensions: config.embedDim });
+  // Micronode only: a macronode gateway keeps nothing on local disk and loads its indexes from PostgreSQL.
+  const cacheDir = config.amnesia || config.profile === "macro" ? undefined : join(resolve(config.dataDir), "vectors");
+  const vectors = new VectorSearch(index, { dimensions: config.embedDim });
+  const embedder: Embedder | undefined = config.embedderUrl
+    ? new OpenAiEmbedder({
+        url: config.embedderUrl,
+        dimensions: config.embedDim,
+        ...(config.embedderModel ? { model: config.embedderModel } : {}),
+        ...(config.embedderApiKey ? { apiKey: config.embedderApiKey } : {}),
+      })
+    : undefined;
+  // Each publication falls due within seconds: wake the publisher then (the 5-min sweep is the safety net).
+  const wakeLethe = (dueAt: number) => scheduler.wake(TASKS.lethe, dueAt - clock.now() + 50);
+  const lethe = new LetheService({ store: entries, vectors, bus: opts.bus, clock, pipeline: opts.pipeline, letheK: config.letheK });
+  const service = new KnowledgeService({
+    store: entries,
+    vectors,
+    clock,
+    embedder,
+    blobs: opts.blobs,
+    dimensions: config.embedDim,
+    letheDelay: config.letheDelay,
+    key: opts.key,
+    pipeline: opts.pipeline,
+    letheK: config.letheK,
+    ...(opts.random ? { random: opts.random } : {}),
+    onLetheQueued: wakeLethe,
+  });
+  scheduler.add({ name: TASKS.lethe, everyMs: 5 * 60_000, run: () => lethe.publishDue() });
+  scheduler.add({ name: TASKS.ttl, everyMs: 60 * 60_000, run: () => service.purgeExpired() });
+  const sync = opts.signals
+    ? syncVectors({
+        vectors,
+        signals: opts.signals,
+        entries,
+        dimensions: config.embedDim,
+        warn: (msg, err) => opts.warn?.(msg, err),
+      })
+    : undefined;
+  let rebuilt: { loaded: number; put: number } | undefined;
+  return {
+    service,
+    lethe,
+    vectors,
+    get rebuilt() {
+      return rebuilt;
+    },
+    async rebuild() {
+      let n = 0;
+      const cached = cacheDir ? await loadCache(cacheDir, index, config.embedDim, opts.warn) : undefined;
+      for await (const batch of entries.scanVectors(4096, cached?.from)) {
+        const dim = config.embedDim;
+        batch.seqs.forEach((seq, i) => {
+          vectors.restore(batch.namespace, seq, batch.vectors.subarray(i * dim, (i + 1) * dim));
+        });
+        n += batch.seqs.length;
+      }
+      rebuilt = { loaded: cached?.namespaces ?? 0, put: n };
+      return rebuilt;
+    },
+    async wakeDue() {
+      const due = await lethe.nextDue();
+      if (due !== undefined) wakeLethe(due);
+    },
+    async close() {
+      sync?.stop();
+      if (cacheDir) await saveCache(cacheDir, index, vectors, entries, config.embedDim, opts.warn);
+      await index.close();
+    },
+  };
 }

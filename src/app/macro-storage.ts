@@ -3,29 +3,42 @@ import { JetStreamHistory } from "../adapters/nats/jetstream-history.js";
 import { connectNats, isNatsOutage } from "../adapters/nats/nats-connection.js";
 import { NatsEventBus } from "../adapters/nats/nats-event-bus.js";
 import { NatsSignals } from "../adapters/nats/nats-signals.js";
-import { isPostgresOutage, migratePostgres, openPostgres, type PgSql } from "../adapters/postgres/database.js";
+import { isPostgresOutage, migratePostgres, openPostgres } from "../adapters/postgres/database.js";
 import { PostgresAchievementStore } from "../adapters/postgres/postgres-achievement-store.js";
 import { PostgresAuditLog } from "../adapters/postgres/postgres-audit-log.js";
 import { PostgresCausalStore } from "../adapters/postgres/postgres-causal-store.js";
 import { PostgresCladeStore } from "../adapters/postgres/postgres-clade-store.js";
 import { PostgresDeathStore } from "../adapters/postgres/postgres-death-store.js";
 import { PostgresEntryStore } from "../adapters/postgres/postgres-entry-store.js";
+import { pingPostgres } from "../adapters/postgres/postgres-health.js";
 import { PostgresIdentityStore } from "../adapters/postgres/postgres-identity-store.js";
 import { PostgresLeadership } from "../adapters/postgres/postgres-leadership.js";
 import { PostgresPheromoneStore } from "../adapters/postgres/postgres-pheromone-store.js";
 import { PostgresSecretStore } from "../adapters/postgres/postgres-secret-store.js";
 import { isRedisOutage, openRedis } from "../adapters/redis/redis-connection.js";
-import { RedisPheromoneCache } from "../adapters/redis/redis-pheromone-cache.js";
+import { invalidatingCache, RedisPheromoneCache } from "../adapters/redis/redis-pheromone-cache.js";
 import { RedisPresence } from "../adapters/redis/redis-presence.js";
 import { RedisRateLimiter } from "../adapters/redis/redis-rate-limiter.js";
 import { S3BlobStore, type S3BlobStoreOptions } from "../adapters/s3/s3-blob-store.js";
 import type { Config } from "../config/load.js";
-import type { DeathStore } from "../core/coordination/death.js";
 import type { Clock } from "../core/platform/clock.js";
 import { probe } from "../core/platform/health.js";
 import { FallbackRateLimiter } from "./fallback-rate-limiter.js";
 import { guardOutages, isSocketFailure } from "./outage-guard.js";
 import type { Storage } from "./storage.js";
+
+/** The S3 blob store's options from the configuration (objects under `<cluster>/`). */
+export function s3Options(config: Config, bucket: string): S3BlobStoreOptions {
+  return {
+    bucket,
+    prefix: `${config.cluster}/`,
+    region: config.s3.region,
+    ...(config.s3.endpoint ? { endpoint: config.s3.endpoint } : {}),
+    ...(config.s3.accessKeyId && config.s3.secretAccessKey
+      ? { credentials: { accessKeyId: config.s3.accessKeyId, secretAccessKey: config.s3.secretAccessKey } }
+      : {}),
+  };
+}
 
 /**
  * Opens the macronode backends: PostgreSQL (metadata, entries, coordination; migrated at
@@ -86,7 +99,7 @@ export async function openMacroStorage(config: Config, clock: Clock): Promise<St
         },
       },
       checks: [
-        { name: "postgres", check: () => probe(async () => (await ping(sql), "PostgreSQL")) },
+        { name: "postgres", check: () => probe(async () => (await pingPostgres(sql), "PostgreSQL")) },
         { name: "nats", check: () => nats.check() },
         { name: "redis", check: () => redis.check() },
         { name: "s3", check: () => blobs.check() },
@@ -99,49 +112,5 @@ export async function openMacroStorage(config: Config, clock: Clock): Promise<St
   } catch (err) {
     for (const o of opened.reverse()) await o.close().catch(() => {});
     throw err;
-  }
-}
-
-/** The S3 blob store's options from the configuration (objects under `<cluster>/`). */
-export function s3Options(config: Config, bucket: string): S3BlobStoreOptions {
-  return {
-    bucket,
-    prefix: `${config.cluster}/`,
-    region: config.s3.region,
-    ...(config.s3.endpoint ? { endpoint: config.s3.endpoint } : {}),
-    ...(config.s3.accessKeyId && config.s3.secretAccessKey
-      ? { credentials: { accessKeyId: config.s3.accessKeyId, secretAccessKey: config.s3.secretAccessKey } }
-      : {}),
-  };
-}
-
-/** The death store, with the pheromone cache told of the domains a death deposited in (it writes past the cache). */
-function invalidatingCache(deaths: DeathStore, cache: Pick<RedisPheromoneCache, "invalidate">): DeathStore {
-  return {
-    find: (golemId) => deaths.find(golemId),
-    graveyard: (userId, limit, after) => deaths.graveyard(userId, limit, after),
-    recent: (limit) => deaths.recent(limit),
-    firstOfUser: (userId) => deaths.firstOfUser(userId),
-    counts: (since) => deaths.counts(since),
-    async record(death, effects, now, resultOf) {
-      const out = await deaths.record(death, effects, now, resultOf);
-      if (out.created) await cache.invalidate(effects.deposits.map((d) => d.domain)).catch(() => {});
-      return out;
-    },
-  };
-}
-
-/** A cheap round trip that fails within a second when PostgreSQL is gone. */
-async function ping(sql: PgSql): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      sql`SELECT 1`,
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error("no answer within 1 s")), 1000);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -37,6 +37,31 @@ import type { SecretStore } from "../core/platform/secret-store.js";
 import type { Signals } from "../core/platform/signals.js";
 import { fileSecrets, memorySecrets } from "./secrets.js";
 
+/** The macronode event fabric of one gateway. */
+export interface ClusterFabric {
+  readonly history: History & { append(event: StyxEvent): Promise<SequencedEvent> };
+  readonly bus: EventBus & { onError: (err: unknown) => void };
+  /** Resolves when every publish made so far was acknowledged (or failed). */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** What the gateways of a macronode share besides their stores. */
+export interface ClusterLink {
+  /** Builds this gateway's stream history and bus over JetStream (one per process). */
+  openFabric(opts: { retentionMs: number }): Promise<ClusterFabric>;
+  /** Broadcasts between the gateways (vector-index sync, wake-ups); at most once. */
+  readonly signals: Signals;
+}
+
+/** The coordination stores of one profile. */
+export interface CoordinationStores {
+  readonly pheromones: PheromoneStore;
+  readonly causal: CausalStore;
+  readonly deaths: DeathStore;
+  readonly achievements: AchievementStore;
+}
+
 /** The stores of one profile, with their health checks and a close. */
 export interface Storage {
   readonly identity: IdentityStore;
@@ -70,31 +95,6 @@ export interface Storage {
   close(): Promise<void>;
 }
 
-/** What the gateways of a macronode share besides their stores. */
-export interface ClusterLink {
-  /** Builds this gateway's stream history and bus over JetStream (one per process). */
-  openFabric(opts: { retentionMs: number }): Promise<ClusterFabric>;
-  /** Broadcasts between the gateways (vector-index sync, wake-ups); at most once. */
-  readonly signals: Signals;
-}
-
-/** The macronode event fabric of one gateway. */
-export interface ClusterFabric {
-  readonly history: History & { append(event: StyxEvent): Promise<SequencedEvent> };
-  readonly bus: EventBus & { onError: (err: unknown) => void };
-  /** Resolves when every publish made so far was acknowledged (or failed). */
-  flush(): Promise<void>;
-  close(): Promise<void>;
-}
-
-/** The coordination stores of one profile. */
-export interface CoordinationStores {
-  readonly pheromones: PheromoneStore;
-  readonly causal: CausalStore;
-  readonly deaths: DeathStore;
-  readonly achievements: AchievementStore;
-}
-
 /** Coordination stores on one SQLite database (the death store spans entries and pheromones). */
 function sqliteCoordination(db: SqliteDatabase, entries: SqliteEntryStore): CoordinationStores {
   const pheromones = new SqlitePheromoneStore(db);
@@ -109,22 +109,12 @@ function sqliteCoordination(db: SqliteDatabase, entries: SqliteEntryStore): Coor
 /** Name of the micronode database file inside the data dir. */
 export const DATABASE_FILE = "styx.db";
 
-/**
- * Opens the configured backends: SQLite in RAM for amnesia, SQLite in the data dir for the
- * micronode, PostgreSQL, NATS, Redis and S3 for the macronode (macro-storage.ts). With
- * buildStyx, the only place that knows concrete adapters.
- */
-export async function openStorage(config: Config, clock: Clock, opts: { readonly?: boolean } = {}): Promise<Storage> {
-  // Loaded only when configured: a micronode never loads the PostgreSQL, NATS, Redis and S3 clients.
-  if (config.profile === "macro") return (await import("./macro-storage.js")).openMacroStorage(config, clock);
-  return openMicroStorage(config, clock, opts);
-}
-
 /** The one-process backends shared by micronode and amnesia. */
 function processLocal(clock: Clock): Pick<Storage, "limiter" | "presence" | "leadership" | "cluster"> {
   return { limiter: new MemoryRateLimiter(clock), presence: new MemoryPresence(), leadership: new SoleLeadership(), cluster: undefined };
 }
 
+/** The micronode backends: SQLite in the data dir, or in RAM under amnesia; blobs and secrets beside it. */
 function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boolean }): Storage {
   if (config.amnesia) {
     // The same SQLite code in RAM (":memory:", temp_store=MEMORY): FTS5 and transactions that span
@@ -173,4 +163,15 @@ function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boole
       if (db.open) db.close();
     },
   };
+}
+
+/**
+ * Opens the configured backends: SQLite in RAM for amnesia, SQLite in the data dir for the
+ * micronode, PostgreSQL, NATS, Redis and S3 for the macronode (macro-storage.ts). With
+ * buildStyx, the only place that knows concrete adapters.
+ */
+export async function openStorage(config: Config, clock: Clock, opts: { readonly?: boolean } = {}): Promise<Storage> {
+  // Loaded only when configured: a micronode never loads the PostgreSQL, NATS, Redis and S3 clients.
+  if (config.profile === "macro") return (await import("./macro-storage.js")).openMacroStorage(config, clock);
+  return openMicroStorage(config, clock, opts);
 }

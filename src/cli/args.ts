@@ -20,13 +20,12 @@ export function parse<T extends Record<string, { type: "string" | "boolean"; sho
   return parseArgs({ args: argv, options: { ...CONFIG_FLAGS, ...flags }, allowPositionals: true, strict: true });
 }
 
-/** Loads configuration with CLI flags taking precedence over the environment; bad values become a CliError (exit 2) naming each variable. */
-export function configFrom(values: Record<string, unknown>): Config {
-  try {
-    return loadConfig(undefined, overridesFrom(values));
-  } catch (err) {
-    if (err instanceof ConfigError) throw new CliError(err.message, 2);
-    throw err;
+/** An error the CLI reports as one message and exit code 1 (or 2 for usage). */
+export class CliError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode = 1) {
+    super(message);
+    this.exitCode = exitCode;
   }
 }
 
@@ -42,12 +41,13 @@ export function overridesFrom(values: Record<string, unknown>): ConfigOverrides 
   return o;
 }
 
-/** An error the CLI reports as one message and exit code 1 (or 2 for usage). */
-export class CliError extends Error {
-  readonly exitCode: number;
-  constructor(message: string, exitCode = 1) {
-    super(message);
-    this.exitCode = exitCode;
+/** Loads configuration with CLI flags taking precedence over the environment; bad values become a CliError (exit 2) naming each variable. */
+export function configFrom(values: Record<string, unknown>): Config {
+  try {
+    return loadConfig(undefined, overridesFrom(values));
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message, 2);
+    throw err;
   }
 }
 

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { BackupError } from "../app/backup/archive.js";
+import { backupStore, restoreStore } from "../app/backup/backup.js";
 import type { BackupReport, RestoreReport } from "../app/backup/report.js";
 import { CliError, configFrom, parse } from "./args.js";
 import { cliProgress } from "./progress.js";
@@ -24,13 +25,18 @@ export const RESTORE_HELP = `styx restore FILE [--data-dir DIR] [--profile micro
 
 const kib = (n: number) => (n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
 
+/** The one FILE argument, resolved. */
+function fileArg(positionals: string[], help: string): string {
+  if (positionals.length !== 1) throw new CliError(`expected one FILE\n\n${help}`, 2);
+  return resolve(positionals[0] as string);
+}
+
 /** `styx backup FILE`. */
 export async function backup(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { "with-secrets": { type: "boolean" } });
   if (values.help) return (console.log(BACKUP_HELP), 0);
   const file = fileArg(positionals, BACKUP_HELP);
   const config = configFrom(values);
-  if (config.amnesia) throw new CliError("amnesia keeps nothing on disk: there is nothing to back up");
   const withSecrets = values["with-secrets"] === true;
   if (withSecrets && config.profile === "macro")
     throw new CliError(
@@ -39,10 +45,7 @@ export async function backup(argv: string[]): Promise<number> {
     );
   let r: BackupReport;
   try {
-    r =
-      config.profile === "macro"
-        ? await (await import("../app/backup/macro-backup.js")).backupMacro(config, file, cliProgress())
-        : await (await import("../app/backup/micro-backup.js")).backupMicro(config.dataDir, file, cliProgress(), { withSecrets });
+    r = await backupStore(config, file, cliProgress(), { withSecrets });
   } catch (err) {
     if (err instanceof BackupError) throw new CliError(err.message);
     throw err;
@@ -62,13 +65,9 @@ export async function restore(argv: string[]): Promise<number> {
   if (values.help) return (console.log(RESTORE_HELP), 0);
   const file = fileArg(positionals, RESTORE_HELP);
   const config = configFrom(values);
-  if (config.amnesia) throw new CliError("amnesia keeps nothing on disk: there is nothing to restore into");
   let r: RestoreReport;
   try {
-    r =
-      config.profile === "macro"
-        ? await (await import("../app/backup/macro-backup.js")).restoreMacro(config, file, cliProgress())
-        : await (await import("../app/backup/micro-backup.js")).restoreMicro(file, config.dataDir, cliProgress());
+    r = await restoreStore(config, file, cliProgress());
   } catch (err) {
     if (err instanceof BackupError) throw new CliError(`restore refused: ${err.message}`);
     throw err;
@@ -79,9 +78,4 @@ export async function restore(argv: string[]): Promise<number> {
       `${r.migrated.length ? `; migrations ${r.migrated.join(", ")} applied` : ""}; new stream epoch ${r.epoch}; ${(r.ms / 1000).toFixed(1)} s`,
   );
   return 0;
-}
-
-function fileArg(positionals: string[], help: string): string {
-  if (positionals.length !== 1) throw new CliError(`expected one FILE\n\n${help}`, 2);
-  return resolve(positionals[0] as string);
 }

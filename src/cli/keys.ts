@@ -1,9 +1,8 @@
-import { KEY_REVOKED_SIGNAL } from "../core/identity/credential-cache.js";
+import { createKey, listKeys, revokeKey } from "../app/offline.js";
 import { SCOPES, type Scope } from "../core/identity/types.js";
 import { systemClock } from "../core/platform/clock.js";
 import { presentKey } from "../server/presenters/identity.js";
 import { CliError, configFrom, parse, required } from "./args.js";
-import { withStore } from "./services.js";
 
 export const KEYS_HELP = `styx keys create --user USER --name NAME [--scopes read,write] [--golem GOLEM] [--expires ISO-TIME]
 styx keys list --user USER
@@ -29,27 +28,25 @@ export async function keys(argv: string[]): Promise<number> {
     if (scopes?.some((s) => !SCOPES.includes(s as Scope))) throw new CliError(`--scopes takes ${SCOPES.join(",")}`, 2);
     const expiresAt = values.expires === undefined ? undefined : Date.parse(values.expires);
     if (expiresAt !== undefined && Number.isNaN(expiresAt)) throw new CliError("--expires must be an ISO-8601 time", 2);
-    const { key, secret } = await withStore(config, ({ identity }) =>
-      identity.createKey("cli", userId, { name, scopes: scopes as Scope[] | undefined, golemId: values.golem, expiresAt }),
-    );
+    const { key, secret } = await createKey(config, userId, {
+      name,
+      scopes: scopes as Scope[] | undefined,
+      golemId: values.golem,
+      expiresAt,
+    });
     console.log(JSON.stringify({ id: key.id, key: secret }));
     return 0;
   }
   if (sub === "list") {
     const userId = required(values, "user");
-    const list = await withStore(config, ({ identity }) => identity.listKeys("cli", userId));
+    const list = await listKeys(config, userId);
     const now = systemClock.now();
     console.log(JSON.stringify({ keys: list.map((k) => presentKey(k, now)) }));
     return 0;
   }
   const keyId = positionals[1];
   if (!keyId) throw new CliError("usage: styx keys revoke KEY_ID", 2);
-  const key = await withStore(config, async ({ identity, storage }) => {
-    const revoked = await identity.revokeKey("cli", keyId);
-    // Macronode: the running gateways cache keys for 5 s; tell them now.
-    storage.cluster?.signals.publish(KEY_REVOKED_SIGNAL, { key_id: keyId });
-    return revoked;
-  });
+  const key = await revokeKey(config, keyId);
   console.log(JSON.stringify(presentKey(key, systemClock.now())));
   return 0;
 }

@@ -1,3 +1,4 @@
+import { OperatorError } from "../app/operator-error.js";
 import { VERSION } from "../app/version.js";
 import { ConfigError } from "../config/load.js";
 import { StyxError } from "../core/platform/errors.js";
@@ -51,7 +52,12 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof CliError) {
     console.error(`styx: ${err.message}`);
     process.exitCode = err.exitCode;
-  } else if (err instanceof StyxError || err instanceof ConfigError || (err instanceof Error && err.name === "ProfileUnavailableError")) {
+  } else if (
+    err instanceof StyxError ||
+    err instanceof ConfigError ||
+    err instanceof OperatorError ||
+    (err instanceof Error && err.name === "ProfileUnavailableError")
+  ) {
     console.error(`styx: ${err.message}`);
     process.exitCode = 1;
   } else if (

@@ -1,6 +1,6 @@
+import { createUser } from "../app/offline.js";
 import { TIERS, type Tier } from "../core/identity/types.js";
 import { CliError, configFrom, parse } from "./args.js";
-import { withStore } from "./services.js";
 
 export const USERS_HELP = `styx users create [--id ID] [--wallet 0x…] [--tier ${TIERS.join("|")}] [--data-dir DIR]
   Creates a user in the local store and prints {"id": …}.`;
@@ -14,9 +14,7 @@ export async function users(argv: string[]): Promise<number> {
   if (values.id !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(values.id))
     throw new CliError("--id may use A–Z a–z 0–9 _ . - (1–128 chars)", 2);
   const config = configFrom(values);
-  const user = await withStore(config, ({ identity }) =>
-    identity.createUser("cli", { id: values.id, walletAddress: values.wallet, tier: values.tier as Tier | undefined }),
-  );
+  const user = await createUser(config, { id: values.id, walletAddress: values.wallet, tier: values.tier as Tier | undefined });
   console.log(JSON.stringify({ id: user.id, tier: user.tier, wallet_address: user.walletAddress }));
   return 0;
 }

@@ -80,3 +80,9 @@ export async function eventStreamWriter(conn: NatsConnection, cluster: string, l
     },
   };
 }
+
+/** Deletes `cluster`'s event stream (the one a failed restore created); a stream already gone is not an error. */
+export async function deleteEventStream(conn: NatsConnection, cluster: string): Promise<void> {
+  const jsm = await jetstreamManager(conn.nc, { timeout: 5000 });
+  await jsm.streams.delete(jetStreamName(cluster)).catch(() => false);
+}

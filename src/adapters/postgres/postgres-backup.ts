@@ -105,3 +105,40 @@ export async function rowsInSchema(db: Db, schema: string): Promise<number> {
   }
   return n;
 }
+
+/** Runs `fn` in one REPEATABLE READ, read-only transaction: every read of a backup sees the same snapshot. */
+export async function inSnapshot<T>(sql: PgSql, fn: (tx: PgTx) => Promise<T>): Promise<T> {
+  return (await sql.begin("ISOLATION LEVEL REPEATABLE READ READ ONLY", fn)) as T;
+}
+
+/**
+ * One connection held for a restore's load, with its transaction begun, committed and rolled
+ * back by hand: the load spans the reading of a backup file, which no callback transaction can.
+ */
+export interface LoadSession {
+  /** The held connection: queries here run inside the transaction once it began. */
+  readonly db: Db;
+  begin(): Promise<void>;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+  /** Gives the connection back to the pool. */
+  release(): void;
+}
+
+/** Reserves a connection of the pool for a restore's load. */
+export async function loadSession(sql: PgSql): Promise<LoadSession> {
+  const reserved = await sql.reserve();
+  return {
+    db: reserved,
+    begin: async () => void (await reserved`BEGIN`),
+    commit: async () => void (await reserved`COMMIT`),
+    rollback: async () => void (await reserved`ROLLBACK`),
+    release: () => reserved.release(),
+  };
+}
+
+/** Empties every table of `schema` (the rows a failed restore committed); never throws. */
+export async function truncateTables(sql: PgSql, schema: string): Promise<void> {
+  for (const t of await backupTables(sql, schema).catch(() => []))
+    await sql`TRUNCATE ${sql(schema)}.${sql(t.name)} CASCADE`.catch(() => {});
+}

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import type { DeathStore } from "../../core/coordination/death.js";
 import { fadesAt, type Pheromone } from "../../core/coordination/pheromone.js";
 import type { DepositOutcome, PheromoneDeposit, PheromoneStore } from "../../core/coordination/pheromone-store.js";
 
@@ -175,4 +176,20 @@ function toWire(p: Pheromone): WirePheromone {
 
 function fromWire(w: WirePheromone): Pheromone {
   return { ...w, hv: w.hv === null ? null : new Uint8Array(Buffer.from(w.hv, "base64")) };
+}
+
+/** The death store, with the pheromone cache told of the domains a death deposited in (it writes past the cache). */
+export function invalidatingCache(deaths: DeathStore, cache: Pick<RedisPheromoneCache, "invalidate">): DeathStore {
+  return {
+    find: (golemId) => deaths.find(golemId),
+    graveyard: (userId, limit, after) => deaths.graveyard(userId, limit, after),
+    recent: (limit) => deaths.recent(limit),
+    firstOfUser: (userId) => deaths.firstOfUser(userId),
+    counts: (since) => deaths.counts(since),
+    async record(death, effects, now, resultOf) {
+      const out = await deaths.record(death, effects, now, resultOf);
+      if (out.created) await cache.invalidate(effects.deposits.map((d) => d.domain)).catch(() => {});
+      return out;
+    },
+  };
 }

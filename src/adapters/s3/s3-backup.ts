@@ -1,4 +1,4 @@
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 
 /** An object of the cluster's prefix, by its key below the prefix (`blobs/<hex>`, `refs/<hex>/<user hash>`). */
 export interface S3BackupObject {
@@ -31,4 +31,9 @@ export async function objectBody(s3: S3Client, bucket: string, prefix: string, r
 /** Stores `bytes` as object `rel` under `prefix`. */
 export async function putObject(s3: S3Client, bucket: string, prefix: string, rel: string, bytes: Uint8Array): Promise<void> {
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: prefix + rel, Body: bytes, ContentLength: bytes.byteLength }));
+}
+
+/** Deletes object `rel` under `prefix` (what a failed restore wrote). */
+export async function deleteObject(s3: S3Client, bucket: string, prefix: string, rel: string): Promise<void> {
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: prefix + rel }));
 }

@@ -31,6 +31,9 @@ import {
 } from "../../core/platform/blob-store.js";
 import { type DependencyStatus, probe } from "../../core/platform/health.js";
 
+/** The SDK's client, as the blob store and the backup hold it. */
+export type { S3Client };
+
 /** Where and as whom to reach an S3-compatible service. */
 export interface S3ClientOptions {
   readonly region: string;

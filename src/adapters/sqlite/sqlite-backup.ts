@@ -56,3 +56,18 @@ export function rowInserter(db: SqliteDatabase, name: string, columns: readonly 
     stmt.run(...values);
   };
 }
+
+/** Turns foreign-key enforcement off (a restore loads rows table by table) or on again; outside a transaction only. */
+export function enforceForeignKeys(db: SqliteDatabase, on: boolean): void {
+  db.pragma(`foreign_keys = ${on ? "ON" : "OFF"}`);
+}
+
+/** How many rows refer to rows the database does not hold (checked after a load without enforcement). */
+export function foreignKeyViolations(db: SqliteDatabase): number {
+  return (db.pragma("foreign_key_check") as unknown[]).length;
+}
+
+/** Sets the epoch of the stream history: a restored store gets a new one, so positions from before it are not resumed. */
+export function setStreamEpoch(db: SqliteDatabase, epoch: string): void {
+  db.prepare("INSERT OR REPLACE INTO fabric_meta (key, value) VALUES ('epoch', ?)").run(epoch);
+}

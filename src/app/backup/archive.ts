@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { StringDecoder } from "node:string_decoder";
 import { constants, createGunzip, createGzip, type Gzip } from "node:zlib";
-import { createBLAKE3, type IHasher } from "hash-wasm";
+import { type Blake3Stream, blake3Stream } from "../../core/platform/crypto.js";
 
 /**
  * The backup file: gzip over NDJSON, one JSON value per line.
@@ -85,13 +85,13 @@ export class BackupWriter {
   readonly #partial: string;
   readonly #gzip: Gzip;
   readonly #file: WriteStream;
-  readonly #hash: IHasher;
+  readonly #hash: Blake3Stream;
   #sections = 0;
   #rows = 0;
   #open: { header: SectionHeader; written: number } | undefined;
   #failed: Error | undefined;
 
-  private constructor(path: string, hash: IHasher) {
+  private constructor(path: string, hash: Blake3Stream) {
     this.#path = path;
     this.#partial = `${path}.partial`;
     this.#hash = hash;
@@ -106,9 +106,7 @@ export class BackupWriter {
   }
 
   static async create(path: string, header: Omit<BackupHeader, "format" | "version">): Promise<BackupWriter> {
-    const hash = await createBLAKE3();
-    hash.init();
-    const w = new BackupWriter(path, hash);
+    const w = new BackupWriter(path, await blake3Stream());
     await w.#line({ format: BACKUP_FORMAT, version: BACKUP_VERSION, ...header });
     return w;
   }
@@ -133,7 +131,7 @@ export class BackupWriter {
   /** Writes the trailer, flushes, syncs and renames the file into place; returns the totals. */
   async finish(): Promise<{ sections: number; rows: number; blake3: string }> {
     this.#closeSection();
-    const end = { sections: this.#sections, rows: this.#rows, blake3: this.#hash.digest("hex") };
+    const end = { sections: this.#sections, rows: this.#rows, blake3: this.#hash.hex() };
     this.#gzip.end(`${JSON.stringify({ end })}\n`);
     await once(this.#file, "close");
     if (this.#failed) throw this.#failed;
@@ -176,6 +174,16 @@ export interface BackupSummary {
   readonly blake3: string;
 }
 
+/** A read failure of a backup file, told as what it means for the file. */
+function describeReadError(path: string, err: unknown): Error {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === "ENOENT") return new BackupError(`${path}: no such file`);
+  if (e.code === "Z_BUF_ERROR" || /unexpected end of file/i.test(e.message))
+    return new BackupError(`${path} is truncated: its compressed data ends early (an interrupted copy or a full disk?)`);
+  if (e.code === "Z_DATA_ERROR") return new BackupError(`${path} is damaged or not a Styx backup: ${e.message} (gzip)`);
+  return e instanceof Error ? e : new Error(String(err));
+}
+
 /** The uncompressed lines of `path`, zlib and read errors turned into BackupError. */
 async function* lines(path: string): AsyncGenerator<string> {
   const source = createReadStream(path);
@@ -200,23 +208,13 @@ async function* lines(path: string): AsyncGenerator<string> {
   if (rest !== "") yield rest;
 }
 
-function describeReadError(path: string, err: unknown): Error {
-  const e = err as NodeJS.ErrnoException;
-  if (e.code === "ENOENT") return new BackupError(`${path}: no such file`);
-  if (e.code === "Z_BUF_ERROR" || /unexpected end of file/i.test(e.message))
-    return new BackupError(`${path} is truncated: its compressed data ends early (an interrupted copy or a full disk?)`);
-  if (e.code === "Z_DATA_ERROR") return new BackupError(`${path} is damaged or not a Styx backup: ${e.message} (gzip)`);
-  return e instanceof Error ? e : new Error(String(err));
-}
-
 /**
  * Reads `path` from start to end, checking everything but applying nothing: the header, that
  * each section holds the rows it announced, the trailer's totals and hash. Calls `onItem` for
  * every section and row (restore's second pass applies them; verification passes nothing).
  */
 export async function readBackup(path: string, onItem?: (item: BackupItem) => Promise<void> | void): Promise<BackupSummary> {
-  const hash = await createBLAKE3();
-  hash.init();
+  const hash = await blake3Stream();
   let header: BackupHeader | undefined;
   const sections: SectionHeader[] = [];
   let open: { header: SectionHeader; read: number } | undefined;
@@ -287,7 +285,7 @@ export async function readBackup(path: string, onItem?: (item: BackupItem) => Pr
   }
   if (!header) throw new BackupError(`${path} is empty`);
   if (!trailer) throw new BackupError(`${path} is truncated: it ends without its trailer (line ${n} is the last)`);
-  const digest = hash.digest("hex");
+  const digest = hash.hex();
   if (trailer.blake3 !== digest) throw new BackupError(`${path} was altered: its content hash does not match the one in its trailer`);
   if (trailer.sections !== sections.length || trailer.rows !== rows)
     throw new BackupError(

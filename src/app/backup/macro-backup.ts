@@ -1,7 +1,11 @@
-import { DeleteObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { jetstreamManager } from "@nats-io/jetstream";
 import { epochOf, jetStreamName } from "../../adapters/nats/event-codec.js";
-import { type EventMessageRow, eventMessages, eventStreamExtent, eventStreamWriter } from "../../adapters/nats/jetstream-backup.js";
+import {
+  deleteEventStream,
+  type EventMessageRow,
+  eventMessages,
+  eventStreamExtent,
+  eventStreamWriter,
+} from "../../adapters/nats/jetstream-backup.js";
 import { connectNats, type NatsConnection } from "../../adapters/nats/nats-connection.js";
 import {
   migratePostgres,
@@ -11,9 +15,18 @@ import {
   postgresSchemaVersion,
 } from "../../adapters/postgres/database.js";
 import { PostgresAuditLog } from "../../adapters/postgres/postgres-audit-log.js";
-import { backupTables, countRows, rowInserter, rowsInSchema, tableRows } from "../../adapters/postgres/postgres-backup.js";
-import { listObjects, objectBody, putObject } from "../../adapters/s3/s3-backup.js";
-import { openS3Client } from "../../adapters/s3/s3-blob-store.js";
+import {
+  backupTables,
+  countRows,
+  inSnapshot,
+  loadSession,
+  rowInserter,
+  rowsInSchema,
+  tableRows,
+  truncateTables,
+} from "../../adapters/postgres/postgres-backup.js";
+import { deleteObject, listObjects, objectBody, putObject } from "../../adapters/s3/s3-backup.js";
+import { openS3Client, type S3Client } from "../../adapters/s3/s3-blob-store.js";
 import type { Config } from "../../config/load.js";
 import { systemClock } from "../../core/platform/clock.js";
 import { initCrypto } from "../../core/platform/crypto.js";
@@ -63,6 +76,19 @@ async function openServices(config: Config): Promise<Services> {
   };
 }
 
+/** `source` as chunks of exactly FILE_CHUNK_BYTES (the last one shorter). */
+async function* rechunk(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let buf = Buffer.alloc(0);
+  for await (const c of source) {
+    buf = Buffer.concat([buf, c]);
+    while (buf.length >= FILE_CHUNK_BYTES) {
+      yield buf.subarray(0, FILE_CHUNK_BYTES);
+      buf = buf.subarray(FILE_CHUNK_BYTES);
+    }
+  }
+  if (buf.length > 0) yield buf;
+}
+
 /**
  * Backs up a macronode cluster while its gateways keep running: every table of its
  * PostgreSQL schema read in one REPEATABLE READ transaction (one snapshot), the JetStream
@@ -87,7 +113,7 @@ export async function backupMacro(config: Config, file: string, progress: Progre
     let files = 0;
     const w = await BackupWriter.create(file, { profile: "macro", schema, styx: VERSION, created_at: new Date().toISOString(), cluster });
     writer = w;
-    await svc.sql.begin("ISOLATION LEVEL REPEATABLE READ READ ONLY", async (tx) => {
+    await inSnapshot(svc.sql, async (tx) => {
       const tables = await backupTables(tx, cluster);
       const counted = [];
       for (const t of tables) counted.push({ ...t, rows: await countRows(tx, cluster, t) });
@@ -149,19 +175,6 @@ export async function backupMacro(config: Config, file: string, progress: Progre
   }
 }
 
-/** `source` as chunks of exactly FILE_CHUNK_BYTES (the last one shorter). */
-async function* rechunk(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  let buf = Buffer.alloc(0);
-  for await (const c of source) {
-    buf = Buffer.concat([buf, c]);
-    while (buf.length >= FILE_CHUNK_BYTES) {
-      yield buf.subarray(0, FILE_CHUNK_BYTES);
-      buf = buf.subarray(FILE_CHUNK_BYTES);
-    }
-  }
-  if (buf.length > 0) yield buf;
-}
-
 /**
  * Restores a verified macronode backup into the cluster STYX_CLUSTER names, which must hold
  * nothing yet (no rows in its schema, no event stream messages, no objects under its prefix):
@@ -188,7 +201,7 @@ export async function restoreMacro(config: Config, file: string, progress: Progr
   const written: string[] = [];
   let streamCreated = false;
   let committed = false;
-  const reserved = await svc.sql.reserve();
+  const load = await loadSession(svc.sql);
   try {
     const held = await rowsInSchema(svc.sql, cluster);
     const extent = await eventStreamExtent(svc.nats, cluster);
@@ -199,7 +212,7 @@ export async function restoreMacro(config: Config, file: string, progress: Progr
       );
     await migratePostgres(svc.sql, cluster, header.schema);
     const tables = new Map((await backupTables(svc.sql, cluster)).map((t) => [t.name, t]));
-    await reserved`BEGIN`;
+    await load.begin();
     progress.start("restore", summary.rows);
     let table: { name: string; inserter: ReturnType<typeof rowInserter> } | undefined;
     let stream: Awaited<ReturnType<typeof eventStreamWriter>> | undefined;
@@ -219,7 +232,7 @@ export async function restoreMacro(config: Config, file: string, progress: Progr
     };
     const commit = async () => {
       if (committed) return;
-      await reserved`COMMIT`;
+      await load.commit();
       committed = true;
     };
     await readBackup(file, async (item) => {
@@ -231,7 +244,7 @@ export async function restoreMacro(config: Config, file: string, progress: Progr
           if (committed) throw new BackupError(`${file}: table ${s.name} comes after the stream or the objects`);
           const t = tables.get(s.name);
           if (!t) throw new BackupError(`${file} holds a table ${s.name} that schema version ${header.schema} does not have`);
-          table = { name: s.name, inserter: rowInserter(reserved, cluster, t, s.columns ?? []) };
+          table = { name: s.name, inserter: rowInserter(load.db, cluster, t, s.columns ?? []) };
           rows += s.rows;
         } else {
           await commit();
@@ -290,18 +303,13 @@ export async function restoreMacro(config: Config, file: string, progress: Progr
       ms: Date.now() - started,
     };
   } catch (err) {
-    await reserved`ROLLBACK`.catch(() => {});
-    if (committed)
-      for (const t of await backupTables(svc.sql, cluster).catch(() => []))
-        await svc.sql`TRUNCATE ${svc.sql(cluster)}.${svc.sql(t.name)} CASCADE`.catch(() => {});
-    if (streamCreated) {
-      const jsm = await jetstreamManager(svc.nats.nc, { timeout: 5000 });
-      await jsm.streams.delete(jetStreamName(cluster)).catch(() => false);
-    }
-    for (const rel of written) await svc.s3.send(new DeleteObjectCommand({ Bucket: svc.bucket, Key: svc.prefix + rel })).catch(() => {});
+    await load.rollback().catch(() => {});
+    if (committed) await truncateTables(svc.sql, cluster);
+    if (streamCreated) await deleteEventStream(svc.nats, cluster);
+    for (const rel of written) await deleteObject(svc.s3, svc.bucket, svc.prefix, rel).catch(() => {});
     throw err;
   } finally {
-    reserved.release();
+    load.release();
     await svc.close();
   }
 }

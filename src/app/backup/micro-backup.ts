@@ -4,7 +4,15 @@ import { mkdir, open, readdir, rename, rm, rmdir, stat } from "node:fs/promises"
 import { dirname, join, normalize, relative, resolve, sep } from "node:path";
 import { LATEST_SCHEMA_VERSION, migrate, openDatabase, type SqliteDatabase, schemaVersion } from "../../adapters/sqlite/database.js";
 import { SqliteAuditLog } from "../../adapters/sqlite/sqlite-audit-log.js";
-import { backupTables, countRows, rowInserter, tableRows } from "../../adapters/sqlite/sqlite-backup.js";
+import {
+  backupTables,
+  countRows,
+  enforceForeignKeys,
+  foreignKeyViolations,
+  rowInserter,
+  setStreamEpoch,
+  tableRows,
+} from "../../adapters/sqlite/sqlite-backup.js";
 import { systemClock } from "../../core/platform/clock.js";
 import { initCrypto, newId } from "../../core/platform/crypto.js";
 import { SECRET_KEY_FILE } from "../secret-key.js";
@@ -15,6 +23,53 @@ import { type BackupReport, backupCreated, type Progress, type RestoreReport } f
 
 /** Files of the data dir that are not copied: the database (copied by rows) and caches rebuilt at start. */
 const NOT_COPIED = new Set([DATABASE_FILE, `${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`, "vectors", join("blobs", "tmp")]);
+
+interface DirFile {
+  /** Path relative to the data dir, with `/` separators. */
+  readonly rel: string;
+  readonly size: number;
+  readonly mode: number;
+  readonly chunks: number;
+}
+
+async function listFiles(root: string): Promise<DirFile[]> {
+  const out: DirFile[] = [];
+  const walk = async (rel: string) => {
+    for (const e of await readdir(join(root, rel), { withFileTypes: true })) {
+      const r = rel ? join(rel, e.name) : e.name;
+      if (NOT_COPIED.has(r) || e.name.endsWith(".partial")) continue;
+      if (e.isDirectory()) await walk(r);
+      else if (e.isFile()) {
+        const st = await stat(join(root, r));
+        out.push({ rel: r.split(sep).join("/"), size: st.size, mode: st.mode & 0o777, chunks: Math.ceil(st.size / FILE_CHUNK_BYTES) });
+      }
+    }
+  };
+  await walk("");
+  return out.sort((a, b) => a.rel.localeCompare(b.rel));
+}
+
+async function copyFileInto(writer: BackupWriter, root: string, f: DirFile, progress: Progress, counted: (n: number) => void) {
+  const fh = await open(join(root, f.rel), "r");
+  try {
+    // The announced size bounds what is read: a file that grew since it was listed is cut there
+    // (blobs never change; only a secret file could, and it is written once).
+    await writer.section({ section: "file", name: f.rel, rows: f.chunks, size: f.size, mode: f.mode });
+    const buf = Buffer.alloc(FILE_CHUNK_BYTES);
+    let pos = 0;
+    for (let i = 0; i < f.chunks; i++) {
+      const want = Math.min(FILE_CHUNK_BYTES, f.size - pos);
+      const { bytesRead } = await fh.read(buf, 0, want, pos);
+      if (bytesRead !== want) throw new Error(`${f.rel} shrank while it was copied`);
+      pos += bytesRead;
+      await writer.row([buf.subarray(0, bytesRead)]);
+      counted(bytesRead);
+      progress.advance(1);
+    }
+  } finally {
+    await fh.close();
+  }
+}
 
 /**
  * Backs up a micronode's data dir — online: the server may be running. Every table is read
@@ -81,53 +136,6 @@ export async function backupMicro(
   }
 }
 
-interface DirFile {
-  /** Path relative to the data dir, with `/` separators. */
-  readonly rel: string;
-  readonly size: number;
-  readonly mode: number;
-  readonly chunks: number;
-}
-
-async function listFiles(root: string): Promise<DirFile[]> {
-  const out: DirFile[] = [];
-  const walk = async (rel: string) => {
-    for (const e of await readdir(join(root, rel), { withFileTypes: true })) {
-      const r = rel ? join(rel, e.name) : e.name;
-      if (NOT_COPIED.has(r) || e.name.endsWith(".partial")) continue;
-      if (e.isDirectory()) await walk(r);
-      else if (e.isFile()) {
-        const st = await stat(join(root, r));
-        out.push({ rel: r.split(sep).join("/"), size: st.size, mode: st.mode & 0o777, chunks: Math.ceil(st.size / FILE_CHUNK_BYTES) });
-      }
-    }
-  };
-  await walk("");
-  return out.sort((a, b) => a.rel.localeCompare(b.rel));
-}
-
-async function copyFileInto(writer: BackupWriter, root: string, f: DirFile, progress: Progress, counted: (n: number) => void) {
-  const fh = await open(join(root, f.rel), "r");
-  try {
-    // The announced size bounds what is read: a file that grew since it was listed is cut there
-    // (blobs never change; only a secret file could, and it is written once).
-    await writer.section({ section: "file", name: f.rel, rows: f.chunks, size: f.size, mode: f.mode });
-    const buf = Buffer.alloc(FILE_CHUNK_BYTES);
-    let pos = 0;
-    for (let i = 0; i < f.chunks; i++) {
-      const want = Math.min(FILE_CHUNK_BYTES, f.size - pos);
-      const { bytesRead } = await fh.read(buf, 0, want, pos);
-      if (bytesRead !== want) throw new Error(`${f.rel} shrank while it was copied`);
-      pos += bytesRead;
-      await writer.row([buf.subarray(0, bytesRead)]);
-      counted(bytesRead);
-      progress.advance(1);
-    }
-  } finally {
-    await fh.close();
-  }
-}
-
 /** A data dir `restore` may fill: missing, or an empty directory. */
 async function assertEmptyTarget(dir: string): Promise<void> {
   if (!existsSync(dir)) return;
@@ -181,7 +189,7 @@ export async function restoreMicro(file: string, dataDir: string, progress: Prog
   try {
     db = openDatabase(join(staging, DATABASE_FILE), { migrate: false, backgroundCheckpoint: false });
     migrate(db, header.schema);
-    db.pragma("foreign_keys = OFF");
+    enforceForeignKeys(db, false);
     db.exec("BEGIN");
     const known = new Set(backupTables(db).map((t) => t.name));
     const total = summary.sections.reduce((n, s) => n + s.rows, 0);
@@ -228,11 +236,11 @@ export async function restoreMicro(file: string, dataDir: string, progress: Prog
     });
     await closeFile();
     const epoch = newId("ep");
-    db.prepare("INSERT OR REPLACE INTO fabric_meta (key, value) VALUES ('epoch', ?)").run(epoch);
-    const broken = db.pragma("foreign_key_check") as unknown[];
-    if (broken.length > 0) throw new BackupError(`${file}: ${broken.length} rows refer to rows the backup does not hold`);
+    setStreamEpoch(db, epoch);
+    const broken = foreignKeyViolations(db);
+    if (broken > 0) throw new BackupError(`${file}: ${broken} rows refer to rows the backup does not hold`);
     db.exec("COMMIT");
-    db.pragma("foreign_keys = ON");
+    enforceForeignKeys(db, true);
     const migrated = migrate(db);
     const tables = summary.sections.filter((s) => s.section === "table");
     await new SqliteAuditLog(db, systemClock).append({

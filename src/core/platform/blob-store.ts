@@ -1,4 +1,4 @@
-import { createBLAKE3 } from "hash-wasm";
+import { blake3Stream } from "./crypto.js";
 import { StyxError } from "./errors.js";
 
 /** Bytes per chunk when a blob is streamed in or out (64 KiB). */
@@ -112,8 +112,7 @@ export async function ingest(
   maxBytes: number,
   sink: (chunk: Uint8Array) => Promise<void> | void,
 ): Promise<{ cid: string; size: number }> {
-  const hasher = await createBLAKE3();
-  hasher.init();
+  const hasher = await blake3Stream();
   let size = 0;
   for await (const chunk of chunked(source)) {
     size += chunk.length;
@@ -121,15 +120,14 @@ export async function ingest(
     hasher.update(chunk);
     await sink(chunk);
   }
-  return { cid: cidOf(hasher.digest("hex")), size };
+  return { cid: cidOf(hasher.hex()), size };
 }
 
 /** The cid of a byte stream (BLAKE3-256 over every chunk). */
 export async function digestCid(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<string> {
-  const hasher = await createBLAKE3();
-  hasher.init();
+  const hasher = await blake3Stream();
   for await (const chunk of chunks) hasher.update(chunk);
-  return cidOf(hasher.digest("hex"));
+  return cidOf(hasher.hex());
 }
 
 /** The range to serve of a blob of `size` bytes; STYX_RANGE_NOT_SATISFIABLE when it lies outside. */

@@ -57,6 +57,25 @@ export function hmacSha256Hex(key: string | Uint8Array, message: string | Uint8A
   return h.digest("hex");
 }
 
+/** An incremental BLAKE3-256 over data that arrives in parts (blobs, backup files). */
+export interface Blake3Stream {
+  update(data: string | Uint8Array): void;
+  /** The digest of everything given so far, as lowercase hex. */
+  hex(): string;
+}
+
+/** A new incremental BLAKE3-256 (each stream its own; no `initCrypto` needed). */
+export async function blake3Stream(): Promise<Blake3Stream> {
+  const h = await createBLAKE3();
+  h.init();
+  return {
+    update(data) {
+      h.update(data);
+    },
+    hex: () => h.digest("hex"),
+  };
+}
+
 /** `n` cryptographically random bytes. */
 export function randomBytes(n: number): Uint8Array {
   return globalThis.crypto.getRandomValues(new Uint8Array(n));

@@ -82,7 +82,7 @@ export class Hub {
       const set = this.#streams.get(event.stream);
       if (!set || set.size === 0) return;
       const frame = new SharedFrame(Buffer.from(encodeEventFrame(event)));
-      for (const session of set) session.deliver(event, frame);
+      for (const session of set) session.subscriptions.deliver(event, frame);
       return;
     }
     entry(this.#batch, event.stream, () => []).push(event);
@@ -99,7 +99,7 @@ export class Hub {
       const set = this.#streams.get(stream);
       if (!set || set.size === 0) continue;
       const frame = new SharedFrame(Buffer.from(encodeBatchFrame(events)));
-      for (const session of set) session.deliverBatch(stream, events, frame);
+      for (const session of set) session.subscriptions.deliverBatch(stream, events, frame);
     }
   }
 

@@ -1,4 +1,3 @@
-import type { SequencedEvent } from "../../core/fabric/event-bus.js";
 import type { History, StreamPosition } from "../../core/fabric/history.js";
 import { userStream } from "../../core/fabric/streams.js";
 import type { AuthService } from "../../core/identity/auth-service.js";
@@ -14,7 +13,6 @@ import { Connection } from "./connection.js";
 import type { Hub } from "./hub.js";
 import { MessageOrder } from "./message-order.js";
 import type { MessageHandler } from "./messages.js";
-import type { SharedFrame } from "./shared-frame.js";
 import { Subscriptions } from "./subscriptions.js";
 import type { SocketTransport } from "./transport.js";
 
@@ -168,16 +166,6 @@ export class SocketSession {
   /** Orders a relayed event's start after the previous one's (see MessageOrder.relayTurn). */
   relayTurn(start: () => Promise<void>): Promise<void> {
     return this.#order.relayTurn(start);
-  }
-
-  /** Live delivery of one event (the hub's fan-out). */
-  deliver(event: SequencedEvent, frame: SharedFrame): void {
-    this.subscriptions.deliver(event, frame);
-  }
-
-  /** Live delivery of a tick's events of one stream. */
-  deliverBatch(stream: string, events: readonly SequencedEvent[], frame: SharedFrame): void {
-    this.subscriptions.deliverBatch(stream, events, frame);
   }
 
   /** Handles one frame; for a pipelined event, resolves with the promise of its completion (errors already answered). */

@@ -89,8 +89,14 @@ export function describePresenceContract(name: string, make: () => Promise<Prese
       await p.forget("g1");
       await p.forget("never-seen");
       assert.equal(await p.ofGolem("g1"), undefined);
-      assert.deepEqual((await p.ofUser("u1")).map((x) => x.golemId), ["g2"]);
-      assert.deepEqual((await p.activeSince(0)).map((x) => x.golemId), ["g2"]);
+      assert.deepEqual(
+        (await p.ofUser("u1")).map((x) => x.golemId),
+        ["g2"],
+      );
+      assert.deepEqual(
+        (await p.activeSince(0)).map((x) => x.golemId),
+        ["g2"],
+      );
     });
 
     it("sweep forgets exactly the golems last seen before the cut and says how many", async () => {

@@ -1,11 +1,12 @@
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetStreamAccount } from "../adapters/nats/jetstream-account.js";
 import { connectNats } from "../adapters/nats/nats-connection.js";
 import { openPostgres, POSTGRES_SCHEMA_VERSION, postgresSchemaVersion } from "../adapters/postgres/database.js";
+import { postgresServerVersion } from "../adapters/postgres/postgres-health.js";
 import { connectRedis } from "../adapters/redis/redis-connection.js";
 import { S3BlobStore } from "../adapters/s3/s3-blob-store.js";
-import { s3Options } from "../app/macro-storage.js";
 import type { Config } from "../config/load.js";
 import type { Finding } from "./doctor.js";
+import { s3Options } from "./macro-storage.js";
 
 /** Shown for a URL: scheme, host and port, never credentials. */
 function shown(raw: string): string {
@@ -13,24 +14,11 @@ function shown(raw: string): string {
   return `${u.protocol}//${u.host}${u.pathname.length > 1 ? u.pathname : ""}`;
 }
 
-/**
- * The macronode checks of `styx doctor`: each service is reached with the adapter the server
- * uses, and asked what the server needs — PostgreSQL and the cluster schema's version, NATS
- * with JetStream enabled, Redis answering PING, the S3 bucket reachable.
- */
-export async function checkMacro(config: Config): Promise<Finding[]> {
-  const out: Finding[] = [{ level: "ok", what: "cluster", detail: `${config.cluster}` }];
-  if (config.databaseUrl) out.push(...(await checkPostgres(config.databaseUrl, config.cluster)));
-  if (config.natsUrl) out.push(await checkNats(config.natsUrl));
-  if (config.redisUrl) out.push(await checkRedis(config.redisUrl, config.cluster));
-  if (config.s3.bucket) out.push(await checkS3(config));
-  return out;
-}
-
+/** PostgreSQL reached, its version, and the cluster schema's version against this build's. */
 async function checkPostgres(url: string, schema: string): Promise<Finding[]> {
   const sql = openPostgres(url, { schema, max: 1, connectTimeoutS: 3 });
   try {
-    const [row] = await sql<{ v: string }[]>`SELECT current_setting(${"server_version"}) AS v`;
+    const version = await postgresServerVersion(sql);
     const v = await postgresSchemaVersion(sql, schema);
     const schemaFinding: Finding =
       v === POSTGRES_SCHEMA_VERSION
@@ -40,7 +28,7 @@ async function checkPostgres(url: string, schema: string): Promise<Finding[]> {
             what: "schema",
             detail: `${schema} at version ${v}, this build expects ${POSTGRES_SCHEMA_VERSION} (run styx migrate)`,
           };
-    return [{ level: "ok", what: "postgres", detail: `${shown(url)}: PostgreSQL ${row?.v ?? "?"}` }, schemaFinding];
+    return [{ level: "ok", what: "postgres", detail: `${shown(url)}: PostgreSQL ${version ?? "?"}` }, schemaFinding];
   } catch (err) {
     return [{ level: "fail", what: "postgres", detail: `${shown(url)}: ${(err as Error).message}` }];
   } finally {
@@ -48,6 +36,7 @@ async function checkPostgres(url: string, schema: string): Promise<Finding[]> {
   }
 }
 
+/** NATS reached within 3 s, with JetStream on. */
 async function checkNats(url: string): Promise<Finding> {
   let nats: Awaited<ReturnType<typeof connectNats>> | undefined;
   try {
@@ -55,12 +44,11 @@ async function checkNats(url: string): Promise<Finding> {
       connectNats({ url, name: "styx-doctor" }),
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error("no connection within 3 s")), 3000).unref()),
     ]);
-    const jsm = await jetstreamManager(nats.nc, { timeout: 2000 });
-    const info = await jsm.getAccountInfo();
+    const account = await jetStreamAccount(nats);
     return {
       level: "ok",
       what: "nats",
-      detail: `${shown(url)}: JetStream on, ${info.streams} stream(s), server ${nats.nc.info?.version ?? "?"}`,
+      detail: `${shown(url)}: JetStream on, ${account.streams} stream(s), server ${account.server ?? "?"}`,
     };
   } catch (err) {
     return { level: "fail", what: "nats", detail: `${shown(url)}: ${(err as Error).message} (the server must run with JetStream: -js)` };
@@ -69,6 +57,7 @@ async function checkNats(url: string): Promise<Finding> {
   }
 }
 
+/** Redis reached, answering PING. */
 async function checkRedis(url: string, cluster: string): Promise<Finding> {
   try {
     const redis = await connectRedis({ url, prefix: `${cluster}:` }, 3000);
@@ -85,6 +74,7 @@ async function checkRedis(url: string, cluster: string): Promise<Finding> {
   }
 }
 
+/** The S3 bucket reachable with the configured credentials. */
 async function checkS3(config: Config): Promise<Finding> {
   const bucket = config.s3.bucket as string;
   const blobs = new S3BlobStore(s3Options(config, bucket));
@@ -98,4 +88,18 @@ async function checkS3(config: Config): Promise<Finding> {
   } finally {
     blobs.close();
   }
+}
+
+/**
+ * The macronode checks of `styx doctor`: each service is reached with the adapter the server
+ * uses, and asked what the server needs — PostgreSQL and the cluster schema's version, NATS
+ * with JetStream enabled, Redis answering PING, the S3 bucket reachable.
+ */
+export async function checkMacro(config: Config): Promise<Finding[]> {
+  const out: Finding[] = [{ level: "ok", what: "cluster", detail: `${config.cluster}` }];
+  if (config.databaseUrl) out.push(...(await checkPostgres(config.databaseUrl, config.cluster)));
+  if (config.natsUrl) out.push(await checkNats(config.natsUrl));
+  if (config.redisUrl) out.push(await checkRedis(config.redisUrl, config.cluster));
+  if (config.s3.bucket) out.push(await checkS3(config));
+  return out;
 }

@@ -1,0 +1,9 @@
+import { jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "./nats-connection.js";
+
+/** What a NATS server tells of its JetStream account: how many streams, and the server's version. Fails when JetStream is off. */
+export async function jetStreamAccount(conn: NatsConnection): Promise<{ streams: number; server: string | undefined }> {
+  const jsm = await jetstreamManager(conn.nc, { timeout: 2000 });
+  const info = await jsm.getAccountInfo();
+  return { streams: info.streams, server: conn.nc.info?.version };
+}
