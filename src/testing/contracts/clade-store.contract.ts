@@ -81,6 +81,15 @@ export function describeCladeStoreContract(name: string, make: () => Promise<Cla
       assert.equal(await s.enqueue([], delta(2), LATER, 100), 0, "no recipient, nothing held");
     });
 
+    it("holds one copy for a recipient named twice, and counts its drops once", async () => {
+      const s = await make();
+      await s.enqueue(["g1"], delta(1), LATER, 2);
+      assert.equal(await s.enqueue(["g1", "g2", "g1"], delta(2), LATER, 2), 0, "g1 holds 2 of 2: nothing dropped");
+      assert.equal(await s.enqueue(["g1", "g1"], delta(3), LATER, 2), 1);
+      assert.deepEqual(seqs(await s.take("g1", T0, 10)), [2, 3]);
+      assert.deepEqual(seqs(await s.take("g2", T0, 10)), [2]);
+    });
+
     it("takes nothing with a limit of 0 and keeps the deltas for later", async () => {
       const s = await make();
       await s.enqueue(["g1"], delta(1), LATER, 100);
