@@ -113,14 +113,18 @@ describePheromoneStoreContract(
 );
 
 // The macronode's composition: the Redis read cache over the PostgreSQL field, on a schema of its own.
+// Migrated on first use: a top-level await here would let the file's root end (and its after
+// hooks close the Redis clients) before the suites registered below it had run.
 const pgSchema = newCluster();
 const pg = openPostgres(SERVICES.databaseUrl, { schema: pgSchema, max: 4 });
-await migratePostgres(pg, pgSchema);
+let migrated: Promise<unknown> | undefined;
 after(async () => {
-  await pg`DROP SCHEMA ${pg(pgSchema)} CASCADE`;
+  if (migrated) await pg`DROP SCHEMA ${pg(pgSchema)} CASCADE`;
   await pg.end();
 });
 describePheromoneStoreContract("redis cache over postgres", async () => {
+  migrated ??= migratePostgres(pg, pgSchema);
+  await migrated;
   await pg`TRUNCATE pheromones, pheromone_sources, pheromone_vectors CASCADE`;
   return new RedisPheromoneCache({ inner: new PostgresPheromoneStore(pg), redis: (await conn(newCluster())).client });
 });

@@ -49,7 +49,7 @@ export function describePheromoneStoreContract(name: string, make: () => Promise
 
     it("stores a new pheromone as deposited; a reinforcement moves its deposit time, never its birth or first source", async () => {
       const s = await make();
-      const metadata = { tags: ["rug", "ünï"], depth: { n: 2.5, ok: true, none: null } };
+      const metadata = { tags: ["rug", "ünï"], depth: { n: 2.5, ok: true, none: null }, note: "\u0000 is kept" };
       const a = await s.deposit(dep({ metadata, layer: "opportunity" }), T0);
       assert.deepEqual(a.pheromone, {
         ...dep({ id: a.pheromone.id, metadata, layer: "opportunity" }),
