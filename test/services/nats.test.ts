@@ -12,6 +12,7 @@ import { connectNats, type NatsConnection } from "../../src/adapters/nats/nats-c
 import { NatsEventBus } from "../../src/adapters/nats/nats-event-bus.js";
 import { NatsSignals } from "../../src/adapters/nats/nats-signals.js";
 import type { SequencedEvent, StyxEvent } from "../../src/core/fabric/event-bus.js";
+import { describeEventBusContract } from "../../src/testing/contracts/event-bus.contract.js";
 import { describeHistoryContract, replayAll } from "../../src/testing/contracts/history.contract.js";
 import { newCluster, SERVICES } from "../../src/testing/services.js";
 
@@ -71,6 +72,11 @@ describeHistoryContract("JetStreamHistory", async () => {
   const cluster = newCluster();
   const { history } = await gateway(cluster);
   return { history, append: (e) => history.append(e), close: cleanup };
+});
+
+describeEventBusContract("NatsEventBus over JetStreamHistory", async () => {
+  const { nats, history } = await gateway(newCluster());
+  return { bus: new NatsEventBus(history), history, sever: () => nats.close(), close: cleanup };
 });
 
 describe("JetStreamHistory across gateways", () => {

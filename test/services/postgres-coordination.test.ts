@@ -7,6 +7,7 @@ import { PostgresCausalStore } from "../../src/adapters/postgres/postgres-causal
 import { PostgresCladeStore } from "../../src/adapters/postgres/postgres-clade-store.js";
 import { type DeathPheromoneWriter, PostgresDeathStore } from "../../src/adapters/postgres/postgres-death-store.js";
 import { PostgresEntryStore } from "../../src/adapters/postgres/postgres-entry-store.js";
+import { PostgresIdentityStore } from "../../src/adapters/postgres/postgres-identity-store.js";
 import { PostgresPheromoneStore } from "../../src/adapters/postgres/postgres-pheromone-store.js";
 import type { CausalPublication } from "../../src/core/coordination/causal.js";
 import type { BloodstainResult, DeathEffects, DeathRecord } from "../../src/core/coordination/death.js";
@@ -14,7 +15,10 @@ import { HV_BYTES } from "../../src/core/coordination/pheromone.js";
 import type { DepositOutcome, PheromoneDeposit } from "../../src/core/coordination/pheromone-store.js";
 import type { SequencedEvent } from "../../src/core/fabric/event-bus.js";
 import type { Entry } from "../../src/core/knowledge/types.js";
+import { describeAchievementStoreContract } from "../../src/testing/contracts/achievement-store.contract.js";
+import { describeCladeStoreContract } from "../../src/testing/contracts/clade-store.contract.js";
 import { describeCausalStoreContract, describePheromoneStoreContract } from "../../src/testing/contracts/coordination.contract.js";
+import { describeDeathStoreContract } from "../../src/testing/contracts/death-store.contract.js";
 import { entryFixture } from "../../src/testing/contracts/entry-store.contract.js";
 import { newCluster, SERVICES } from "../../src/testing/services.js";
 
@@ -33,7 +37,7 @@ after(async () => {
 /** Empties every table, so each test (and each contract case) starts from nothing. */
 async function clean(): Promise<void> {
   await sql`TRUNCATE clade_members, clade_outbox, pheromones, pheromone_sources, pheromone_vectors, causal_edges, causal_votes,
-    deaths, achievements, source_directory, entries, lethe_queue, golems, users CASCADE`;
+    deaths, achievements, source_directory, entries, lethe_queue, lethe_entries, lethe_writers, api_keys, sessions, golems, users CASCADE`;
 }
 
 async function golem(id: string, userId = "u1"): Promise<void> {
@@ -49,29 +53,26 @@ describeCausalStoreContract("postgres", async () => {
   await clean();
   return new PostgresCausalStore(sql);
 });
+describeCladeStoreContract("postgres", async () => {
+  await clean();
+  return new PostgresCladeStore(sql);
+});
+describeAchievementStoreContract("postgres", async () => {
+  await clean();
+  return { achievements: new PostgresAchievementStore(sql), identity: new PostgresIdentityStore(sql) };
+});
+describeDeathStoreContract("postgres", async () => {
+  await clean();
+  const entries = new PostgresEntryStore(sql);
+  const pheromones = new PostgresPheromoneStore(sql);
+  return { deaths: new PostgresDeathStore(sql, { entries, pheromones }), identity: new PostgresIdentityStore(sql), entries, pheromones };
+});
 
 function event(seq: number): SequencedEvent {
   return { stream: "user:u1", epoch: "e1", seq, ts: T0 + seq, channel: "clade:delta", payloadJson: `{"n":${seq}}` };
 }
 
-describe("PostgresCladeStore", () => {
-  it("lists a user's members in registration order, a re-registration replacing the domains", async () => {
-    await clean();
-    const s = new PostgresCladeStore(sql);
-    await s.register({ golemId: "g2", userId: "u1", domains: ["dex"], registeredAt: T0 + 1 });
-    await s.register({ golemId: "g1", userId: "u1", domains: [], registeredAt: T0 });
-    await s.register({ golemId: "g3", userId: "u2", domains: ["x"], registeredAt: T0 });
-    await s.register({ golemId: "g2", userId: "u1", domains: ["dex", "lend"], registeredAt: T0 + 5 });
-    const ms = await s.members("u1");
-    assert.deepEqual(
-      ms.map((m) => [m.golemId, m.domains, m.registeredAt]),
-      [
-        ["g1", [], T0],
-        ["g2", ["dex", "lend"], T0 + 1],
-      ],
-    );
-  });
-
+describe("PostgresCladeStore migration 8", () => {
   it("reads the domains a schema before migration 8 stored as text[], and stores them as the JSON text SQLite holds", async () => {
     const old = newCluster();
     const db = openPostgres(SERVICES.databaseUrl, { schema: old, max: 2 });
@@ -103,7 +104,9 @@ describe("PostgresCladeStore", () => {
       await db.end();
     }
   });
+});
 
+describe("PostgresCladeStore across gateways", () => {
   it("hands each delta out once, in order, to two gateways taking concurrently", async () => {
     await clean();
     const [a, b] = [new PostgresCladeStore(sql), new PostgresCladeStore(other)];
@@ -126,16 +129,6 @@ describe("PostgresCladeStore", () => {
     assert.equal(seen.length, 200, "nothing lost");
     assert.equal(new Set(seen).size, 200, "nothing handed out twice");
     assert.deepEqual(await a.take("g1", T0, 10), []);
-  });
-
-  it("returns the delta as enqueued and never an expired one; purge forgets exactly the expired", async () => {
-    await clean();
-    const s = new PostgresCladeStore(sql);
-    await s.enqueue(["g1", "g2"], event(1), T0 + 10, 1000);
-    await s.enqueue(["g1", "g2"], event(2), T0 + 20, 1000);
-    assert.deepEqual(await s.take("g1", T0 + 10, 10), [event(2)]);
-    assert.equal(await s.purgeExpired(T0 + 10), 2, "g1's and g2's first delta");
-    assert.deepEqual(await s.take("g2", T0 + 19, 10), [event(2)]);
   });
 
   it("keeps the newest max deltas per recipient, counting the dropped, also under concurrent enqueues", async () => {
@@ -330,42 +323,7 @@ function meetAfterFirstDeposit(pools: readonly PgSql[]): DeathPheromoneWriter[] 
   });
 }
 
-describe("PostgresDeathStore", () => {
-  it("records the death with all its effects, and a repeat gets the first record and writes nothing", async () => {
-    await clean();
-    await golem("g1");
-    const s = deathStore();
-    const first = await s.record(death(), effects(), T0, resultOf);
-    assert.equal(first.created, true);
-    assert.deepEqual(first.record.result.entryIds, ["g1-w1", "g1-w2"]);
-    assert.deepEqual(await written(), { status: "dead", deaths: 1, entries: 2, pheromones: 2 });
-    assert.deepEqual(await s.find("g1"), first.record);
-    const again = await s.record({ ...death(), deathCause: "other" }, effects(), T0 + 1, resultOf);
-    assert.deepEqual([again.created, again.entries, again.deposits], [false, [], []]);
-    assert.deepEqual(again.record, first.record);
-    assert.deepEqual(await written(), { status: "dead", deaths: 1, entries: 2, pheromones: 2 });
-  });
-
-  it("writes nothing and leaves the golem alive when an entry cannot be stored", async () => {
-    await clean();
-    await golem("g1");
-    await new PostgresEntryStore(sql).insert(entryFixture("taken"));
-    const fx = effects();
-    const bad: DeathEffects = { ...fx, entries: [...fx.entries, { entry: entryFixture("taken") }] };
-    await assert.rejects(deathStore().record(death(), bad, T0, resultOf));
-    assert.deepEqual(await written(), { status: "alive", deaths: 0, entries: 1, pheromones: 0 });
-  });
-
-  it("writes nothing when the death fails after its deposits", async () => {
-    await clean();
-    await golem("g1");
-    const failing = (): BloodstainResult => {
-      throw new Error("injected");
-    };
-    await assert.rejects(deathStore().record(death(), effects(), T0, failing), /injected/);
-    assert.deepEqual(await written(), { status: "alive", deaths: 0, entries: 0, pheromones: 0 });
-  });
-
+describe("PostgresDeathStore across gateways", () => {
   it("records a death once when two gateways receive it together", async () => {
     await clean();
     await golem("g1");
@@ -397,40 +355,9 @@ describe("PostgresDeathStore", () => {
       "each cell confirmed by the second death",
     );
   });
-
-  it("pages the graveyard newest first, names the first death of a user and counts", async () => {
-    await clean();
-    for (const g of ["g1", "g2", "g3", "g4"]) await golem(g);
-    const s = deathStore();
-    const empty: DeathEffects = { entries: [], deposits: [] };
-    await s.record(death("g3", T0 + 10), empty, T0, resultOf);
-    await s.record(death("g1", T0 + 20), empty, T0, resultOf);
-    await s.record(death("g2", T0 + 20), empty, T0, resultOf);
-    await s.record(death("g4", T0), empty, T0, resultOf);
-    const page1 = await s.graveyard("u1", 2);
-    assert.deepEqual(
-      page1.map((r) => r.golemId),
-      ["g2", "g1"],
-    );
-    const last = page1[1] as DeathRecord;
-    assert.deepEqual(
-      (await s.graveyard("u1", 5, { diedAt: last.diedAt, golemId: last.golemId })).map((r) => r.golemId),
-      ["g3", "g4"],
-    );
-    assert.equal(await s.firstOfUser("u1"), "g3");
-    assert.equal(await s.firstOfUser("u2"), undefined);
-    assert.deepEqual(await s.counts(T0 + 10), { total: 4, since: 3 });
-    await golem("g5", "u2");
-    await s.record({ ...death("g5", T0 + 15), userId: "u2" }, empty, T0, resultOf);
-    assert.deepEqual(
-      (await s.recent(3)).map((r) => r.golemId),
-      ["g2", "g1", "g5"],
-      "recent deaths span users, newest first",
-    );
-  });
 });
 
-describe("PostgresAchievementStore", () => {
+describe("PostgresAchievementStore across gateways", () => {
   it("unlocks once even when two gateways unlock together, and lists in unlock order", async () => {
     await clean();
     await golem("g1");
@@ -443,14 +370,5 @@ describe("PostgresAchievementStore", () => {
       ["elder", "first_words"],
     );
     assert.deepEqual(await b.list("g2"), []);
-  });
-
-  it("remembers the first sealed golem of a source hash", async () => {
-    await clean();
-    const s = new PostgresAchievementStore(sql);
-    await s.rememberSource("h1", "sealed-1");
-    await s.rememberSource("h1", "sealed-2");
-    assert.equal(await s.sealedGolemOf("h1"), "sealed-1");
-    assert.equal(await s.sealedGolemOf("h2"), undefined);
   });
 });

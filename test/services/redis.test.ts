@@ -1,12 +1,16 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { Redis } from "ioredis";
+import { MemoryRateLimiter } from "../../src/adapters/memory/memory-rate-limiter.js";
+import { migratePostgres, openPostgres } from "../../src/adapters/postgres/database.js";
+import { PostgresPheromoneStore } from "../../src/adapters/postgres/postgres-pheromone-store.js";
 import { connectRedis, openRedis, type RedisConnection } from "../../src/adapters/redis/redis-connection.js";
 import { RedisPheromoneCache } from "../../src/adapters/redis/redis-pheromone-cache.js";
 import { RedisPresence } from "../../src/adapters/redis/redis-presence.js";
 import { RedisRateLimiter } from "../../src/adapters/redis/redis-rate-limiter.js";
 import { openDatabase } from "../../src/adapters/sqlite/database.js";
 import { SqlitePheromoneStore } from "../../src/adapters/sqlite/sqlite-pheromone-store.js";
+import { FallbackRateLimiter } from "../../src/app/fallback-rate-limiter.js";
 import type { PheromoneDeposit, PheromoneStore } from "../../src/core/coordination/pheromone-store.js";
 import { describePheromoneStoreContract } from "../../src/testing/contracts/coordination.contract.js";
 import { describePresenceContract } from "../../src/testing/contracts/presence.contract.js";
@@ -14,6 +18,8 @@ import { describeRateLimiterContract } from "../../src/testing/contracts/rate-li
 import { newCluster, SERVICES } from "../../src/testing/services.js";
 
 const opened: RedisConnection[] = [];
+/** Clients of a Redis nobody listens on (port 1): every command fails at once. */
+const unreachable: RedisConnection[] = [];
 const clusters = new Set<string>();
 
 /** A connected client of `cluster`, closed and its keys deleted after the file's tests. */
@@ -40,9 +46,22 @@ after(async () => {
   }
   await admin.quit();
   for (const c of opened) await c.close();
+  for (const c of unreachable) await c.close();
 });
 
 describeRateLimiterContract("redis (injected clock)", async (clock) => new RedisRateLimiter((await conn(newCluster())).client, { clock }));
+
+// The macronode's limiter: shared buckets while Redis answers, this process's own while it does not.
+describeRateLimiterContract(
+  "fallback (Redis up: shared buckets)",
+  async (clock) =>
+    new FallbackRateLimiter(new RedisRateLimiter((await conn(newCluster())).client, { clock }), new MemoryRateLimiter(clock)),
+);
+describeRateLimiterContract("fallback (Redis down: local buckets)", (clock) => {
+  const dead = openRedis({ url: "redis://127.0.0.1:1", prefix: "nowhere:" });
+  unreachable.push(dead);
+  return new FallbackRateLimiter(new RedisRateLimiter(dead.client, { clock }), new MemoryRateLimiter(clock));
+});
 
 describe("RedisRateLimiter across gateways", () => {
   it("limits a burst split across two connections as one bucket, on the server's clock", async () => {
@@ -92,6 +111,23 @@ describePheromoneStoreContract(
   async () =>
     new RedisPheromoneCache({ inner: new SqlitePheromoneStore(openDatabase(":memory:")), redis: (await conn(newCluster())).client }),
 );
+
+// The macronode's composition: the Redis read cache over the PostgreSQL field, on a schema of its own.
+// Migrated on first use: a top-level await here would let the file's root end (and its after
+// hooks close the Redis clients) before the suites registered below it had run.
+const pgSchema = newCluster();
+const pg = openPostgres(SERVICES.databaseUrl, { schema: pgSchema, max: 4 });
+let migrated: Promise<unknown> | undefined;
+after(async () => {
+  if (migrated) await pg`DROP SCHEMA ${pg(pgSchema)} CASCADE`;
+  await pg.end();
+});
+describePheromoneStoreContract("redis cache over postgres", async () => {
+  migrated ??= migratePostgres(pg, pgSchema);
+  await migrated;
+  await pg`TRUNCATE pheromones, pheromone_sources, pheromone_vectors CASCADE`;
+  return new RedisPheromoneCache({ inner: new PostgresPheromoneStore(pg), redis: (await conn(newCluster())).client });
+});
 
 const T0 = 1_800_000_000_000;
 function dep(over: Partial<PheromoneDeposit> = {}): PheromoneDeposit {

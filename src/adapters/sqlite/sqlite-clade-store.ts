@@ -43,7 +43,8 @@ export class SqliteCladeStore implements CladeStore {
     const json = JSON.stringify(event);
     return this.#db.transaction(() => {
       let dropped = 0;
-      for (const r of recipients) {
+      // A recipient named twice is one recipient: one copy, its drops counted once (as in PostgreSQL).
+      for (const r of new Set(recipients)) {
         this.#enqueue.run(r, json, event.ts, expiresAt);
         dropped += this.#trim.run(r, r, max).changes;
       }

@@ -35,6 +35,32 @@ export function describeAuditLogContract(name: string, make: () => Promise<Audit
       );
     });
 
+    it("keeps what was appended: optional fields as null, details as JSON text", async () => {
+      const bare = await log.append({ actor: "anonymous", action: "tenancy.denied", target: "" });
+      assert.deepEqual([bare.requestId, bare.ip, bare.details], [null, null, "{}"]);
+      const full = await log.append({
+        actor: "user:u1",
+        action: "key.create",
+        target: "key:k1",
+        requestId: "req-1",
+        ip: "203.0.113.7",
+        details: { scopes: ["read"], note: "ünï" },
+      });
+      assert.deepEqual(JSON.parse(full.details), { scopes: ["read"], note: "ünï" });
+      assert.deepEqual(await log.list(0, 10), [bare, full], "records read back as appended");
+    });
+
+    it("finds the newest record of an action, and nothing for an action never taken", async () => {
+      assert.equal(await log.latest("backup.created"), undefined);
+      await log.append({ actor: "cli", action: "backup.created", target: "b1" });
+      await log.append({ actor: "cli", action: "key.create", target: "k1" });
+      await log.append({ actor: "cli", action: "backup.created", target: "b2" });
+      await log.append({ actor: "cli", action: "key.revoke", target: "k1" });
+      assert.deepEqual([(await log.latest("backup.created"))?.target, (await log.latest("backup.created"))?.seq], ["b2", 3]);
+      assert.equal(await log.latest("backup"), undefined, "actions match exactly");
+      assert.deepEqual(await log.list(4, 10), [], "nothing after the last record");
+    });
+
     it("keeps concurrent appends on one chain", async () => {
       await Promise.all(Array.from({ length: 50 }, (_, i) => log.append({ actor: "cli", action: "x", target: `t${i}` })));
       const v = await log.verify();

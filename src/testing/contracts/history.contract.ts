@@ -73,6 +73,28 @@ export function describeHistoryContract(name: string, make: () => Promise<Histor
       assert.deepEqual(JSON.parse(got[0]?.payloadJson ?? "{}").n, 121);
     });
 
+    it("serves a replay in pages of at most pageSize events", async () => {
+      let last: SequencedEvent | undefined;
+      for (let i = 1; i <= 25; i++) last = await h.append(ev("user:p", i));
+      const r = await h.history.recover("user:p", { epoch: last?.epoch as string, seq: 0 }, 10);
+      assert.equal(r.recovered, true);
+      const sizes: number[] = [];
+      const seqs: number[] = [];
+      if (r.recovered)
+        for await (const page of r.pages) {
+          sizes.push(page.length);
+          seqs.push(...page.map((e) => e.seq));
+        }
+      assert.ok(
+        sizes.every((n) => n >= 1 && n <= 10),
+        `page sizes ${sizes.join(", ")}`,
+      );
+      assert.deepEqual(
+        seqs,
+        Array.from({ length: 25 }, (_, i) => i + 1),
+      );
+    });
+
     it("answers recovered: true with nothing to replay when the client is current", async () => {
       const e = await h.append(ev("user:a", 1));
       assert.deepEqual(await replayAll(await h.history.recover("user:a", { epoch: e.epoch, seq: 1 })), []);

@@ -30,6 +30,33 @@ export function describeRateLimiterContract(name: string, make: (clock: ManualCl
       assert.equal(allowed, 5);
     });
 
+    it("reports the whole tokens left after each take", async () => {
+      const clock = new ManualClock();
+      const rl = await make(clock);
+      const spec = { rate: 1, burst: 3 };
+      const got = [];
+      for (let i = 0; i < 4; i++) got.push(await rl.take("k", spec));
+      assert.deepEqual(
+        got.map((r) => [r.allowed, r.remaining]),
+        [
+          [true, 2],
+          [true, 1],
+          [true, 0],
+          [false, 0],
+        ],
+      );
+      assert.equal(got[0]?.retryAfterMs, 0, "no wait when allowed");
+    });
+
+    it("takes `cost` tokens at once, and a refused take consumes nothing", async () => {
+      const clock = new ManualClock();
+      const rl = await make(clock);
+      const spec = { rate: 10, burst: 5 };
+      assert.deepEqual(await rl.take("k", spec, 3), { allowed: true, remaining: 2, retryAfterMs: 0 });
+      assert.deepEqual(await rl.take("k", spec, 3), { allowed: false, remaining: 2, retryAfterMs: 100 }, "one token short: 100 ms at 10/s");
+      assert.deepEqual(await rl.take("k", spec, 2), { allowed: true, remaining: 0, retryAfterMs: 0 }, "the refused take left its 2 tokens");
+    });
+
     it("keeps separate buckets per key", async () => {
       const clock = new ManualClock();
       const rl = await make(clock);

@@ -50,6 +50,28 @@ export function describeVectorIndexContract(name: string, make: (dim: number) =>
       assert.deepEqual(await index.search("nowhere", unitVector(1, dim), 5), []);
     });
 
+    it("answers at most k hits, fewer when the namespace holds fewer", async () => {
+      await index.add("ns-k", [1, 2, 3], batch([1, 2, 3], dim));
+      assert.equal((await index.search("ns-k", unitVector(2, dim), 2)).length, 2);
+      assert.deepEqual((await index.search("ns-k", unitVector(2, dim), 10)).map((h) => h.key).sort(), [1, 2, 3]);
+    });
+
+    it("applies the calls of one namespace in the order they were made", async () => {
+      const pending = [
+        index.add("ns-o", [1], batch([40], dim)),
+        index.add("ns-o", [1], batch([41], dim)),
+        index.add("ns-o", [2], batch([42], dim)),
+        index.remove("ns-o", [2]),
+      ];
+      await Promise.all(pending);
+      const hits = await index.search("ns-o", unitVector(41, dim), 5);
+      assert.deepEqual(
+        hits.map((h) => h.key),
+        [1],
+      );
+      assert.ok(Math.abs((hits[0]?.similarity ?? 0) - 1) < 1e-2, "the later vector of key 1");
+    });
+
     it("replaces the vector of a key added again, and forgets removed keys", async () => {
       await index.add("ns-c", [1, 2], batch([10, 20], dim));
       await index.add("ns-c", [1], batch([30], dim));

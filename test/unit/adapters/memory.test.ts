@@ -1,9 +1,15 @@
+import { LocalEventBus } from "../../../src/adapters/memory/local-event-bus.js";
 import { MemoryAuditLog } from "../../../src/adapters/memory/memory-audit-log.js";
+import { MemoryBlobStore } from "../../../src/adapters/memory/memory-blob-store.js";
 import { MemoryPresence } from "../../../src/adapters/memory/memory-presence.js";
 import { MemoryRateLimiter } from "../../../src/adapters/memory/memory-rate-limiter.js";
+import { openDatabase } from "../../../src/adapters/sqlite/database.js";
+import { SqliteEventLog } from "../../../src/adapters/sqlite/sqlite-event-log.js";
+import { TieredHistory } from "../../../src/core/fabric/tiered-history.js";
 import { ManualClock } from "../../../src/core/platform/clock.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
 import { describeAuditLogContract } from "../../../src/testing/contracts/audit-log.contract.js";
+import { describeEventBusContract } from "../../../src/testing/contracts/event-bus.contract.js";
 import { describePresenceContract } from "../../../src/testing/contracts/presence.contract.js";
 import { describeRateLimiterContract } from "../../../src/testing/contracts/rate-limiter.contract.js";
 
@@ -11,3 +17,13 @@ await initCrypto();
 describeAuditLogContract("memory", () => new MemoryAuditLog(new ManualClock()));
 describeRateLimiterContract("memory", (clock) => new MemoryRateLimiter(clock));
 describePresenceContract("memory", () => new MemoryPresence());
+describeEventBusContract("LocalEventBus over TieredHistory (SQLite in RAM)", async () => {
+  // The micronode's composition: the bus sequences through the tiered history it is given.
+  const db = openDatabase(":memory:");
+  const history = new TieredHistory({ log: new SqliteEventLog(db), blobs: new MemoryBlobStore(), clock: new ManualClock() });
+  await history.open();
+  const close = async () => {
+    if (db.open) db.close();
+  };
+  return { bus: new LocalEventBus(history), history, sever: close, close };
+});

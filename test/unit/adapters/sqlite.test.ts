@@ -2,16 +2,22 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { LATEST_SCHEMA_VERSION, migrate, openDatabase, schemaVersion } from "../../../src/adapters/sqlite/database.js";
 import { MIGRATIONS } from "../../../src/adapters/sqlite/migrations.js";
+import { SqliteAchievementStore } from "../../../src/adapters/sqlite/sqlite-achievement-store.js";
 import { SqliteAuditLog } from "../../../src/adapters/sqlite/sqlite-audit-log.js";
 import { SqliteCausalStore } from "../../../src/adapters/sqlite/sqlite-causal-store.js";
+import { SqliteCladeStore } from "../../../src/adapters/sqlite/sqlite-clade-store.js";
+import { SqliteDeathStore } from "../../../src/adapters/sqlite/sqlite-death-store.js";
 import { SqliteEntryStore } from "../../../src/adapters/sqlite/sqlite-entry-store.js";
 import { SqliteIdentityStore } from "../../../src/adapters/sqlite/sqlite-identity-store.js";
 import { SqlitePheromoneStore } from "../../../src/adapters/sqlite/sqlite-pheromone-store.js";
 import { firstVarint } from "../../../src/adapters/sqlite/tenant-bm25.js";
 import { ManualClock } from "../../../src/core/platform/clock.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
+import { describeAchievementStoreContract } from "../../../src/testing/contracts/achievement-store.contract.js";
 import { describeAuditLogContract } from "../../../src/testing/contracts/audit-log.contract.js";
+import { describeCladeStoreContract } from "../../../src/testing/contracts/clade-store.contract.js";
 import { describeCausalStoreContract, describePheromoneStoreContract } from "../../../src/testing/contracts/coordination.contract.js";
+import { describeDeathStoreContract } from "../../../src/testing/contracts/death-store.contract.js";
 import { describeEntryStoreContract, entryFixture } from "../../../src/testing/contracts/entry-store.contract.js";
 import { describeIdentityStoreContract } from "../../../src/testing/contracts/identity-store.contract.js";
 
@@ -35,6 +41,18 @@ describe("SQLite migrations", () => {
 describePheromoneStoreContract("sqlite", () => new SqlitePheromoneStore(openDatabase(":memory:")));
 describeCausalStoreContract("sqlite", () => new SqliteCausalStore(openDatabase(":memory:")));
 describeEntryStoreContract("sqlite", () => new SqliteEntryStore(openDatabase(":memory:")));
+describeCladeStoreContract("sqlite", () => new SqliteCladeStore(openDatabase(":memory:")));
+describeAchievementStoreContract("sqlite", () => {
+  const db = openDatabase(":memory:");
+  return { achievements: new SqliteAchievementStore(db), identity: new SqliteIdentityStore(db) };
+});
+describeDeathStoreContract("sqlite", () => {
+  // One database, as in the micronode: a death's transaction spans golems, entries and pheromones.
+  const db = openDatabase(":memory:");
+  const entries = new SqliteEntryStore(db);
+  const pheromones = new SqlitePheromoneStore(db);
+  return { deaths: new SqliteDeathStore(db, { entries, pheromones }), identity: new SqliteIdentityStore(db), entries, pheromones };
+});
 
 describe("SQLite lexical search", () => {
   it("finds query words however the index folded them (case, diacritics, final sigma, underscores)", async () => {

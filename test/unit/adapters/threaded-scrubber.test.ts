@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { ThreadedScrubber } from "../../../src/adapters/thread/threaded-scrubber.js";
 import { IdentifierDirectory, type KnownIdentifier } from "../../../src/core/privacy/directory.js";
-import { runSync } from "../../../src/core/privacy/matcher.js";
 import { PacedScrubber, PublicPipeline } from "../../../src/core/privacy/public-pipeline.js";
-import { identifierSteps, scrubNow } from "../../../src/core/privacy/scrub.js";
+import { scrubNow } from "../../../src/core/privacy/scrub.js";
+import { describeTextScrubberContract } from "../../../src/testing/contracts/text-scrubber.contract.js";
 
 const alice = "usr_alice0000000000000000";
 const ids: KnownIdentifier[] = [
@@ -29,36 +29,22 @@ function threaded(): { directory: IdentifierDirectory; scrubber: ThreadedScrubbe
   return { directory, scrubber, failures };
 }
 
+/** Failures of the contract's threads: a thread that fails falls back to the event loop, and would pass unseen. */
+const contractFailures: unknown[] = [];
+describeTextScrubberContract(
+  "ThreadedScrubber (worker thread)",
+  (directory) => new ThreadedScrubber(directory, new PacedScrubber(directory, async () => {}), (err) => contractFailures.push(err)),
+);
+describeTextScrubberContract("PacedScrubber (event loop)", (directory) => new PacedScrubber(directory));
+
 describe("ThreadedScrubber (scrubs in a worker thread)", () => {
   const made: ThreadedScrubber[] = [];
   after(async () => {
     for (const s of made) await s.close();
   });
 
-  it("answers exactly what the scrub on the main thread answers, for the writer and for nobody", async () => {
-    const { directory, scrubber, failures } = threaded();
-    made.push(scrubber);
-    directory.add(ids);
-    for (const text of texts) {
-      for (const writer of [{ userId: alice }, { userId: null }]) {
-        assert.equal(await scrubber.scrub("text", text, writer), scrubNow(text, directory, writer), text.slice(0, 40));
-        assert.equal(await scrubber.scrub("identifiers", text, writer), runSync(identifierSteps(text, directory, writer)));
-      }
-    }
-    assert.deepEqual(failures, []);
-  });
-
-  it("knows an identifier added just before the scrub was asked for (one ordered port)", async () => {
-    const { directory, scrubber } = threaded();
-    made.push(scrubber);
-    const text = "the golem late-golem-77x traded";
-    assert.equal(await scrubber.scrub("text", text, { userId: null }), scrubNow(text, directory, { userId: null }));
-    const before = await scrubber.scrub("text", text, { userId: null });
-    assert.match(before, /late-golem-77x/, "not known yet: kept");
-    directory.add([{ kind: "golem", value: "late-golem-77x", userId: alice }]);
-    const afterAdd = await scrubber.scrub("text", text, { userId: null });
-    assert.doesNotMatch(afterAdd, /late-golem/);
-    assert.equal(afterAdd, scrubNow(text, directory, { userId: null }));
+  it("served the contract suite from its thread, never from the fallback", () => {
+    assert.deepEqual(contractFailures, []);
   });
 
   it("moves scrubs in flight to the fallback when the thread stops, and runs later ones there: none is lost", async () => {

@@ -1,0 +1,33 @@
+import { after } from "node:test";
+import { migratePostgres, openPostgres } from "../../src/adapters/postgres/database.js";
+import { PostgresLeadership } from "../../src/adapters/postgres/postgres-leadership.js";
+import { PostgresSecretStore } from "../../src/adapters/postgres/postgres-secret-store.js";
+import { describeLeadershipContract } from "../../src/testing/contracts/leadership.contract.js";
+import { describeSecretStoreContract } from "../../src/testing/contracts/secret-store.contract.js";
+import { newCluster, SERVICES } from "../../src/testing/services.js";
+
+const schema = newCluster();
+/** Two pools on one schema stand for two gateways of one cluster. */
+const sql = openPostgres(SERVICES.databaseUrl, { schema, max: 3 });
+const other = openPostgres(SERVICES.databaseUrl, { schema, max: 3 });
+await migratePostgres(sql, schema);
+
+after(async () => {
+  await sql`DROP SCHEMA ${sql(schema)} CASCADE`;
+  await Promise.all([sql.end(), other.end()]);
+});
+
+describeSecretStoreContract("postgres (two gateways)", async () => {
+  await sql`TRUNCATE server_secrets`;
+  return { stores: [new PostgresSecretStore(sql, schema), new PostgresSecretStore(other, schema)] };
+});
+
+// A lease per test (its own advisory-lock key); each candidate holds its own connection, as a gateway does.
+describeLeadershipContract(
+  "postgres advisory lock",
+  () => {
+    const key = `styx-leader:${newCluster()}`;
+    return () => new PostgresLeadership({ url: SERVICES.databaseUrl, key, campaignMs: 100 });
+  },
+  { exclusive: true, withinMs: 5000 },
+);
