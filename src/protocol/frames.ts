@@ -1,7 +1,7 @@
 import { type Static, Type } from "typebox";
 import { ERROR_TABLE, type ErrorCode, StyxError } from "../core/platform/errors.js";
 import { CLIENT_MESSAGES, type ClientMessage, Position, StreamName } from "./fabric.js";
-import { makeAjv, nestedDeeperThan, tooDeep, validationError } from "./json-rules.js";
+import { jsonProblem, makeAjv, validationError } from "./json-rules.js";
 
 /**
  * The frames of `WS /v1/styx/ws` (SPEC §9) as data: the decoder of client frames (text JSON,
@@ -162,7 +162,8 @@ export class ClientFrameDecoder {
     const raw = typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
     const id = typeof raw.id === "string" || (typeof raw.id === "number" && Number.isFinite(raw.id)) ? raw.id : undefined;
     const refused = (error: StyxError): DecodedFrame => (id === undefined ? { ok: false, error } : { ok: false, error, id });
-    if (nestedDeeperThan(value)) return refused(tooDeep("frame"));
+    const problem = jsonProblem(value, "frame");
+    if (problem) return refused(problem);
     const validate = typeof raw.type === "string" ? this.#compiled.get(raw.type) : undefined;
     if (!validate)
       return refused(new StyxError("STYX_VALIDATION", `Unknown message type; expected one of ${[...this.#compiled.keys()].join(", ")}.`));

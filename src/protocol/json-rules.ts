@@ -37,22 +37,42 @@ export function makeAjv(coerce: boolean, opts: { formats?: boolean } = {}): Ajv 
  */
 export const MAX_JSON_DEPTH = 64;
 
-/** Whether `value` nests objects and arrays deeper than `max` (walked without recursion). */
-export function nestedDeeperThan(value: unknown, max: number = MAX_JSON_DEPTH): boolean {
+/**
+ * What is wrong with a parsed body or frame as a whole, or undefined: nesting deeper than
+ * `maxDepth`, or a U+0000 in any string or key. PostgreSQL text and jsonb cannot hold U+0000,
+ * so a macronode failed (500) where a micronode stored it: it is refused on both (walked
+ * without recursion; `includes` is native, so a 1 MiB body costs microseconds).
+ */
+export function jsonProblem(value: unknown, what: string, maxDepth: number = MAX_JSON_DEPTH): StyxError | undefined {
   const stack: [unknown, number][] = [[value, 1]];
   while (stack.length > 0) {
     const [v, depth] = stack.pop() as [unknown, number];
+    if (typeof v === "string") {
+      if (v.includes("\0")) return nulError(what);
+      continue;
+    }
     if (v === null || typeof v !== "object") continue;
-    if (depth > max) return true;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) {
-      if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+    if (depth > maxDepth) return tooDeep(what);
+    if (Array.isArray(v)) {
+      for (const child of v) stack.push([child, depth + 1]);
+      continue;
+    }
+    for (const [k, child] of Object.entries(v)) {
+      if (k.includes("\0")) return nulError(what);
+      stack.push([child, depth + 1]);
     }
   }
-  return false;
+  return undefined;
+}
+
+function nulError(what: string): StyxError {
+  return new StyxError("STYX_VALIDATION", `The ${what} holds a U+0000 (NUL) character, which no text field accepts.`, {
+    details: [{ path: "/", message: "contains U+0000" }],
+  });
 }
 
 /** The error for a value nested too deep. */
-export function tooDeep(what: string): StyxError {
+function tooDeep(what: string): StyxError {
   return new StyxError("STYX_VALIDATION", `The ${what} nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels.`, {
     details: [{ path: "/", message: `nested deeper than ${MAX_JSON_DEPTH} levels` }],
   });

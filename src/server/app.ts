@@ -41,7 +41,7 @@ import { queryRoutes } from "./routes/knowledge/query.routes.js";
 import { snapshotRoutes } from "./routes/knowledge/snapshot.routes.js";
 import { auditRoutes } from "./routes/ops/audit.routes.js";
 import { opsRoutes } from "./routes/ops/ops.routes.js";
-import { registerJsonParser, validatorCompiler, yieldAfterLargeBody } from "./validation.js";
+import { refuseNulInUrl, registerJsonParser, validatorCompiler, yieldAfterLargeBody } from "./validation.js";
 import { attachGateway, type GatewayOptions } from "./ws/gateway.js";
 import type { Hub } from "./ws/hub.js";
 import { MessageHandler } from "./ws/messages.js";
@@ -167,6 +167,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerAdmission(app, limits);
   registerAuth(app, { auth: deps.auth, tenancy: deps.tenancy, limits });
   registerDecompression(app, deps.bodyLimit);
+  app.addHook("preValidation", refuseNulInUrl);
   app.addHook("preHandler", yieldAfterLargeBody);
   await registerDocs(app, deps.version);
 

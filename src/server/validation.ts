@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifySchemaCompiler } from "fastify";
-import { makeAjv, nestedDeeperThan, tooDeep } from "../protocol/json-rules.js";
+import { jsonProblem, makeAjv } from "../protocol/json-rules.js";
 
 /*
  * Request validation with the JSON rules of protocol/json-rules.ts: strict bodies, coerced
@@ -16,7 +16,7 @@ export function validatorCompiler(): FastifySchemaCompiler<unknown> {
   };
 }
 
-/** Fastify's JSON body parser (prototype poisoning refused), refusing bodies nested deeper than MAX_JSON_DEPTH. */
+/** Fastify's JSON body parser (prototype poisoning refused), refusing bodies nested deeper than MAX_JSON_DEPTH or holding U+0000. */
 export function registerJsonParser(app: FastifyInstance): void {
   const parse = app.getDefaultJsonParser("error", "error");
   app.removeContentTypeParser("application/json");
@@ -24,7 +24,8 @@ export function registerJsonParser(app: FastifyInstance): void {
     const run = () =>
       parse(req, body as string, (err, value) => {
         if (err) return done(err, undefined);
-        if (nestedDeeperThan(value)) return done(tooDeep("body"), undefined);
+        const problem = jsonProblem(value, "body");
+        if (problem) return done(problem, undefined);
         done(null, value);
       });
     if ((body as string).length < LARGE_BODY) return run();
@@ -47,4 +48,12 @@ const large = new WeakSet<object>();
 export function yieldAfterLargeBody(req: object, _reply: unknown, done: () => void): void {
   if (large.has(req)) setImmediate(done);
   else done();
+}
+
+/**
+ * A preValidation hook: query strings and path parameters holding U+0000 (`%00`) are refused
+ * like bodies that do (see jsonProblem), before any store sees them.
+ */
+export function refuseNulInUrl(req: { query: unknown; params: unknown }, _reply: unknown, done: (err?: Error) => void): void {
+  done(jsonProblem(req.params, "path") ?? jsonProblem(req.query, "query string"));
 }

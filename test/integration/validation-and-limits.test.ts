@@ -3,6 +3,7 @@ import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
+import { TestSocket } from "../../src/testing/test-socket.js";
 
 // 64 MiB of padding compresses to ~64 KiB; built before any server starts so the CPU spent here
 // is not mistaken for server overload.
@@ -319,6 +320,34 @@ describe("inputs the fuzz found answered 500 or accepted", () => {
       headers: json,
     });
     assert.equal(ok.status, 201, ok.text);
+  });
+
+  it("refuses U+0000 anywhere in a body, a query string, a path or a frame with a 400 (PostgreSQL cannot store it)", async () => {
+    const bodies: [string, string][] = [
+      ["/v1/styx/entries", '{"golem_id":"fz-r0","layer":"vault","category":"insight","content":"a\\u0000b"}'],
+      ["/v1/styx/entries", '{"golem_id":"fz-r0","layer":"vault","category":"insight","content":"x","metadata":{"k\\u0000":1}}'],
+      ["/v1/styx/golems", '{"archetype":"x\\u0000y"}'],
+    ];
+    for (const [path, raw] of bodies) {
+      const r = await s.request("POST", path, { token: key, raw, headers: json });
+      assert.equal(r.status, 400, `${path} ${raw} → ${r.status} ${r.text.slice(0, 200)}`);
+      assert.match(r.json.error.message, /U\+0000/);
+    }
+    const q = await s.request("GET", "/v1/styx/query?query=a%00b", { token: key });
+    assert.equal(q.status, 400, q.text);
+    const p = await s.request("GET", "/v1/styx/golems/a%00b", { token: key });
+    assert.equal(p.status, 400, p.text);
+    const escaped = await s.request("POST", "/v1/styx/entries", {
+      token: key,
+      raw: '{"golem_id":"fz-r0","layer":"vault","category":"insight","content":"a literal \\\\u0000 is fine"}',
+      headers: json,
+    });
+    assert.equal(escaped.status, 201, escaped.text);
+    const { sock } = await TestSocket.connect(s.url, key);
+    const answer = await sock.request({ type: "event", golem_id: "fz-r0", event: { type: "golem:tick", note: "a\u0000b" } });
+    assert.equal(answer.type, "error");
+    assert.equal(answer.code, "STYX_VALIDATION");
+    await sock.close();
   });
 
   it("refuses a somatic landscape fragment over 4 KiB, and the golem stays alive", async () => {
