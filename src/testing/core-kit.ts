@@ -8,6 +8,7 @@ import type { Clock } from "../core/platform/clock.js";
 import { SecretKey } from "../core/platform/secret-key.js";
 import { IdentifierDirectory } from "../core/privacy/directory.js";
 import { PublicPipeline } from "../core/privacy/public-pipeline.js";
+import { golemFixture } from "./contracts/identity-store.contract.js";
 
 /**
  * What the unit tests of core services share (test/unit/<area>/*-service.test.ts): services
@@ -54,18 +55,5 @@ export function testPipeline(): PublicPipeline {
 
 /** An alive golem of `userId` (generation 0, no parent, no wallet), as tenancy hands it to services. */
 export function aliveGolem(id: string, userId: string, extra: Partial<Golem> = {}): Golem {
-  return {
-    id,
-    userId,
-    generation: 0,
-    parentGolemId: null,
-    status: "alive",
-    archetype: null,
-    walletAddress: null,
-    createdAt: 0,
-    diedAt: null,
-    deathCause: null,
-    ticksLived: 0,
-    ...extra,
-  };
+  return golemFixture(id, userId, { status: "alive", createdAt: 0, ...extra });
 }

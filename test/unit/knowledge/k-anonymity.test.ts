@@ -16,6 +16,7 @@ import { blake3Hex, initCrypto } from "../../../src/core/platform/crypto.js";
 import { SecretKey } from "../../../src/core/platform/secret-key.js";
 import { IdentifierDirectory } from "../../../src/core/privacy/directory.js";
 import { PublicPipeline } from "../../../src/core/privacy/public-pipeline.js";
+import { aliveGolem } from "../../../src/testing/core-kit.js";
 
 const KEY = SecretKey.fromBase64(Buffer.alloc(32, 3).toString("base64"));
 /** The real public pipeline, paced synchronously. */
@@ -25,21 +26,7 @@ const MINUTE = 60_000;
 const CONTENT = "funding squeeze precedes the liquidation cascade";
 
 /** A golem `id` of user `userId`, alive. */
-function golem(userId: string, id: string): Golem {
-  return {
-    id,
-    userId,
-    generation: 0,
-    parentGolemId: null,
-    status: "alive",
-    archetype: null,
-    walletAddress: null,
-    createdAt: 0,
-    diedAt: null,
-    deathCause: null,
-    ticksLived: 0,
-  };
-}
+const golem = (userId: string, id: string): Golem => aliveGolem(id, userId);
 
 /** A knowledge service and lethe publisher over an in-memory SQLite store, a manual clock and lethe delays of 1–5 min. */
 function setup(letheK: number | undefined) {

@@ -12,7 +12,6 @@ import type { History, Recovery, StreamPosition } from "../../../../src/core/fab
 import { TieredHistory } from "../../../../src/core/fabric/tiered-history.js";
 import type { Principal } from "../../../../src/core/identity/principal.js";
 import { Tenancy } from "../../../../src/core/identity/tenancy.js";
-import type { Golem } from "../../../../src/core/identity/types.js";
 import { ManualClock } from "../../../../src/core/platform/clock.js";
 import { StyxError } from "../../../../src/core/platform/errors.js";
 import { ClientFrameDecoder, SERVER_FRAMES } from "../../../../src/protocol/frames.js";
@@ -27,6 +26,7 @@ import { MessageHandler } from "../../../../src/server/ws/messages.js";
 import { SocketSession } from "../../../../src/server/ws/session.js";
 import type { SharedFrame } from "../../../../src/server/ws/shared-frame.js";
 import type { SocketTransport } from "../../../../src/server/ws/transport.js";
+import { aliveGolem } from "../../../../src/testing/core-kit.js";
 
 /** A frame as the client saw it. */
 export type Seen = Record<string, unknown> & { type?: string; seq?: number; stream?: string };
@@ -176,20 +176,6 @@ export const USER: Principal = {
   scopes: ["read", "write"],
 };
 
-const golem = (id: string, userId: string): Golem => ({
-  id,
-  userId,
-  generation: 1,
-  parentGolemId: null,
-  status: "alive",
-  archetype: null,
-  walletAddress: null,
-  createdAt: 0,
-  diedAt: null,
-  deathCause: null,
-  ticksLived: 0,
-});
-
 /** The socket layer of one process on real in-memory adapters, with sessions on fake transports. */
 export async function socketLayer(opts: { maxQueueBytes?: number; principals?: Map<string, Principal> } = {}) {
   const clock = new ManualClock(1_700_000_000_000);
@@ -200,7 +186,7 @@ export async function socketLayer(opts: { maxQueueBytes?: number; principals?: M
   const bus = new LocalEventBus(real);
   const hub = new Hub({ tickMs: 1 });
   bus.subscribe((e) => hub.dispatch(e));
-  const golems = new Map([["g1", golem("g1", "u1")]]);
+  const golems = new Map([["g1", aliveGolem("g1", "u1", { generation: 1 })]]);
   const audit = new MemoryAuditLog(clock);
   const identity = {
     getGolem: async (id: string) => golems.get(id),
