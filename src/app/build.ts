@@ -1,5 +1,4 @@
 import type { FastifyInstance } from "fastify";
-import { ViemSignatureVerifier } from "../adapters/evm/viem-signature-verifier.js";
 import { OpenAiGeneralizer } from "../adapters/http/openai-generalizer.js";
 import type { Config } from "../config/load.js";
 import type { EventBus } from "../core/fabric/event-bus.js";
@@ -25,6 +24,7 @@ import { FallbackRateLimiter } from "./fallback-rate-limiter.js";
 import { buildKnowledge, type KnowledgeStack } from "./knowledge.js";
 import { buildPrivacy, type PrivacyStack } from "./privacy.js";
 import { forgetLegacySalt, type ResolvedSecretKey, resolveSecretKey } from "./secret-key.js";
+import { closeEndedSessions, resolveSigning } from "./signing.js";
 import { openStorage, type Storage } from "./storage.js";
 import { syncVectors } from "./vector-sync.js";
 import { VERSION } from "./version.js";
@@ -79,6 +79,8 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
     // directory (SPEC §3). The salted hashes it replaces die with their salt.
     const secretKey = await resolveSecretKey(config, storage.secrets);
     forgetLegacySalt(config);
+    // STYX_INSTANCE_ID, the SIWE site and the signature checks (SPEC §3).
+    const signing = await resolveSigning(config, storage.secrets);
     // Macronode: every request looks its key up in PostgreSQL; remembered for 5 s, forgotten at once
     // on revocation (on every gateway, by signal). A micronode's lookup is a local SQLite read, and
     // an offline `styx keys revoke` must take effect at once: no cache there.
@@ -91,7 +93,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       : undefined;
     // Sockets authenticated with a revoked key close at once: here when this process revoked it,
     // on the other gateways by signal (and within a ping interval by the gateway's sweep otherwise).
-    let closeSockets: (keyId: string) => void = () => {};
+    let closeSockets: (credentialId: string, reason?: string) => void = () => {};
     signals?.subscribe(KEY_REVOKED_SIGNAL, (p) => {
       if (typeof p.key_id !== "string") return;
       cached?.forget(p.key_id);
@@ -116,11 +118,13 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       store: identityStore,
       audit: storage.audit,
       clock,
-      verifier: new ViemSignatureVerifier(),
+      verifier: signing.verifier,
+      messages: signing.messages,
       options: {
         adminToken: adminToken.token,
         challengeTtlMs: 5 * 60_000,
         challengeKey: await storedSecret(storage, "challenge-key"),
+        site: signing.site,
         sessionTtlMs: config.sessionTtlMs,
       },
     });
@@ -145,11 +149,12 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       if (typeof p.task === "string" && typeof p.delay_ms === "number") tasks.wake(p.task, p.delay_ms);
     });
     const fabric = await buildFabric({ config, clock, storage, scheduler: tasks });
-    closeSockets = (keyId) => {
-      const n = closeCredential(fabric.hub.sessions(), keyId);
+    closeSockets = (credentialId, reason) => {
+      const n = closeCredential(fabric.hub.sessions(), credentialId, reason);
       if (n > 0) metrics.wsDropped.inc({ reason: "credential" }, n);
     };
     identity.onKeyRevoked((keyId) => closeSockets(keyId));
+    closeEndedSessions({ auth, signals, close: (id, reason) => closeSockets(id, reason) });
     const bus = fabric.bus;
     bus.subscribe((e) => metrics.events.inc({ stream: streamKind(e.stream) ?? "other" }));
     bus.onError = (err) => app?.log.error({ err }, "event subscriber failed");
@@ -191,6 +196,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       key: secretKey.key,
       pipeline: privacy.pipeline,
       scheduler: tasks,
+      signing: { verifier: signing.verifier, binding: signing.bloodstain },
       warn: (msg, err) => app?.log.warn({ err }, msg),
     });
     metrics.gauge("styx_pheromones_active", "Live pheromones (current intensity at or above the evaporation threshold).", () =>

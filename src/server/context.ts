@@ -7,7 +7,7 @@ export interface TenantRule {
   readonly field: string;
   /** When `field` is an array of objects: the id field inside each item. */
   readonly each?: string;
-  readonly kind: "user" | "golem";
+  readonly kind: "user" | "golem" | "session";
 }
 
 declare module "fastify" {

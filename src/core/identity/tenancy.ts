@@ -2,7 +2,7 @@ import type { AuditLog } from "../platform/audit.js";
 import { notFound } from "../platform/errors.js";
 import type { IdentityStore } from "./identity-store.js";
 import { actorOf, type CallContext, type Principal } from "./principal.js";
-import type { Golem } from "./types.js";
+import type { Golem, Session } from "./types.js";
 
 /**
  * The one place tenancy is decided. A caller reaches its own user and its own golems (and, with
@@ -10,10 +10,10 @@ import type { Golem } from "./types.js";
  * resource that does not exist — and is written to the audit log.
  */
 export class Tenancy {
-  readonly #identity: Pick<IdentityStore, "getGolem">;
+  readonly #identity: Pick<IdentityStore, "getGolem" | "getSession">;
   readonly #audit: Pick<AuditLog, "append">;
 
-  constructor(deps: { identity: Pick<IdentityStore, "getGolem">; audit: Pick<AuditLog, "append"> }) {
+  constructor(deps: { identity: Pick<IdentityStore, "getGolem" | "getSession">; audit: Pick<AuditLog, "append"> }) {
     this.#identity = deps.identity;
     this.#audit = deps.audit;
   }
@@ -33,6 +33,20 @@ export class Tenancy {
       }
     }
     return this.#deny(principal, `golem:${golemId}`, ctx);
+  }
+
+  /**
+   * Returns the wallet session when `principal` may see and end it: a session of its own user
+   * (with a golem credential: of its own golem).
+   */
+  async session(principal: Principal, sessionId: string, ctx: CallContext): Promise<Session> {
+    if (principal.kind === "user") {
+      const session = await this.#identity.getSession(sessionId);
+      if (session && session.userId === principal.userId && (principal.golemId === null || principal.golemId === session.golemId)) {
+        return session;
+      }
+    }
+    return this.#deny(principal, `session:${sessionId}`, ctx);
   }
 
   async #deny(principal: Principal, target: string, ctx: CallContext): Promise<never> {

@@ -191,7 +191,7 @@ export async function socketLayer(opts: { maxQueueBytes?: number; principals?: M
   bus.subscribe((e) => hub.dispatch(e));
   const golems = new Map([["g1", golem("g1", "u1")]]);
   const audit = new MemoryAuditLog(clock);
-  const tenancy = new Tenancy({ identity: { getGolem: async (id) => golems.get(id) }, audit });
+  const tenancy = new Tenancy({ identity: { getGolem: async (id) => golems.get(id), getSession: async () => undefined }, audit });
   const fabric = new FabricService({
     bus,
     presence: new MemoryPresence(),
