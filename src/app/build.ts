@@ -20,6 +20,7 @@ import { instrument } from "./observability.js";
 import { buildPrivacy, type PrivacyStack } from "./privacy.js";
 import { forgetLegacySalt, type ResolvedSecretKey, resolveSecretKey } from "./secret-key.js";
 import { serverSettings } from "./server.js";
+import { closeEndedSessions, resolveSigning } from "./signing.js";
 import { openStorage, type Storage } from "./storage.js";
 import { buildScheduler } from "./tasks.js";
 
@@ -81,15 +82,26 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
     // directory (SPEC §3). The salted hashes it replaces die with their salt.
     const secretKey = await resolveSecretKey(config, storage.secrets);
     forgetLegacySalt(config);
+    // STYX_INSTANCE_ID, the SIWE site and the signature checks (SPEC §3).
+    const signing = await resolveSigning(config, storage.secrets);
     const privacy = buildPrivacy({ identity: storage.identity, clock, signals, anonymizer: config.anonymizer, log });
     await privacy.start();
-    const identity = await buildIdentity({ config, clock, storage, adminToken: adminToken.token, onIdentifiers: privacy.report });
+    const identity = await buildIdentity({
+      config,
+      clock,
+      storage,
+      adminToken: adminToken.token,
+      signing,
+      onIdentifiers: privacy.report,
+    });
     const metrics = new Metrics();
     const tasks = buildScheduler({ leadership: storage.leadership, signals, metrics, log });
     const fabric = await buildFabric({ config, clock, storage, scheduler: tasks });
     // Sockets authenticated with a revoked key close at once: here when this process revoked it,
     // on the other gateways by signal (and within a ping interval by the gateway's sweep otherwise).
-    identity.onKeyRevoked(closeSocketsOf(fabric.hub, metrics));
+    const closeSockets = closeSocketsOf(fabric.hub, metrics);
+    identity.onKeyRevoked((keyId) => closeSockets(keyId));
+    closeEndedSessions({ auth: identity.auth, signals, close: closeSockets });
     const knowledge = buildKnowledge({
       config,
       clock,
@@ -114,6 +126,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       key: secretKey.key,
       pipeline: privacy.pipeline,
       scheduler: tasks,
+      signing: { verifier: signing.verifier, binding: signing.bloodstain },
       warn,
     });
     const { bus } = fabric;

@@ -1,6 +1,6 @@
-import { ViemSignatureVerifier } from "../adapters/evm/viem-signature-verifier.js";
 import { AchievementService } from "../core/coordination/achievements.js";
 import { BloodstainService } from "../core/coordination/bloodstain-service.js";
+import type { BloodstainBinding } from "../core/coordination/bloodstain-signature.js";
 import { CausalService } from "../core/coordination/causal-service.js";
 import { PheromoneService } from "../core/coordination/pheromone-service.js";
 import { PulseService } from "../core/coordination/pulse-service.js";
@@ -8,6 +8,7 @@ import type { EventBus } from "../core/fabric/event-bus.js";
 import type { FabricService } from "../core/fabric/fabric-service.js";
 import type { IdentityService } from "../core/identity/identity-service.js";
 import type { IdentityStore } from "../core/identity/identity-store.js";
+import type { SignatureVerifier } from "../core/identity/signature-verifier.js";
 import type { KnowledgeService } from "../core/knowledge/knowledge-service.js";
 import type { Clock } from "../core/platform/clock.js";
 import { SealedBox } from "../core/platform/sealed-box.js";
@@ -48,6 +49,8 @@ export async function buildCoordination(opts: {
   key: SecretKey;
   pipeline: PublicPipeline;
   scheduler: Scheduler;
+  /** Bloodstain signatures: the offline verifier and the chain and instance they are bound to. */
+  signing: { verifier: SignatureVerifier; binding: BloodstainBinding };
   warn: (msg: string, err: unknown) => void;
 }): Promise<CoordinationStack> {
   const { stores, bus, clock, key, pipeline } = opts;
@@ -60,7 +63,8 @@ export async function buildCoordination(opts: {
     knowledge: opts.knowledge,
     pheromones,
     achievements,
-    verifier: new ViemSignatureVerifier(),
+    verifier: opts.signing.verifier,
+    binding: opts.signing.binding,
     pipeline,
     bus,
     clock,

@@ -74,12 +74,15 @@ export async function buildFabric(opts: { config: Config; clock: Clock; storage:
 }
 
 /**
- * Closes the sockets authenticated with a revoked key at once (4401), counting them in
+ * Closes the sockets authenticated with a revoked key or an ended session at once (4401), counting them in
  * `styx_ws_dropped_total{reason="credential"}`; the gateway's sweep catches any missed.
  */
-export function closeSocketsOf(hub: Pick<Hub, "sessions">, metrics: Pick<Metrics, "wsDropped">): (keyId: string) => void {
-  return (keyId) => {
-    const n = closeCredential(hub.sessions(), keyId);
+export function closeSocketsOf(
+  hub: Pick<Hub, "sessions">,
+  metrics: Pick<Metrics, "wsDropped">,
+): (credentialId: string, reason?: string) => void {
+  return (credentialId, reason) => {
+    const n = closeCredential(hub.sessions(), credentialId, reason);
     if (n > 0) metrics.wsDropped.inc({ reason: "credential" }, n);
   };
 }

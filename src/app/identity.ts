@@ -1,4 +1,3 @@
-import { ViemSignatureVerifier } from "../adapters/evm/viem-signature-verifier.js";
 import type { Config } from "../config/load.js";
 import { AuthService } from "../core/identity/auth-service.js";
 import { cacheCredentials, KEY_REVOKED_SIGNAL } from "../core/identity/credential-cache.js";
@@ -7,6 +6,7 @@ import type { IdentityRecordIds, IdentityStore } from "../core/identity/identity
 import { Tenancy } from "../core/identity/tenancy.js";
 import type { Clock } from "../core/platform/clock.js";
 import { base64url, randomBytes } from "../core/platform/crypto.js";
+import type { Signing } from "./signing.js";
 import type { Storage } from "./storage.js";
 
 /** Identity as wired for one process: users, keys and golems, credentials, tenancy. */
@@ -37,6 +37,8 @@ export async function buildIdentity(opts: {
   clock: Clock;
   storage: Pick<Storage, "identity" | "audit" | "secrets" | "cluster">;
   adminToken: string;
+  /** The site sign-in messages name and the signature checks (resolveSigning). */
+  signing: Pick<Signing, "site" | "messages" | "verifier">;
   /** Told of every identity record created (the public pipeline's directory). */
   onIdentifiers: (records: IdentityRecordIds[]) => void;
 }): Promise<IdentityStack> {
@@ -62,11 +64,13 @@ export async function buildIdentity(opts: {
     store,
     audit: storage.audit,
     clock,
-    verifier: new ViemSignatureVerifier(),
+    verifier: opts.signing.verifier,
+    messages: opts.signing.messages,
     options: {
       adminToken: opts.adminToken,
       challengeTtlMs: CHALLENGE_TTL_MS,
       challengeKey: challengeKey.value,
+      site: opts.signing.site,
       sessionTtlMs: config.sessionTtlMs,
     },
   });

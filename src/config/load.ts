@@ -54,6 +54,12 @@ export interface Config {
   /** How long /readyz answers 503 before a shutdown stops listening (STYX_SHUTDOWN_DRAIN). */
   readonly shutdownDrainMs: number;
   readonly sessionTtlMs: number;
+  /** The public origin (STYX_PUBLIC_URL, canonical; default `http://localhost:<port>`): the SIWE domain and URI. */
+  readonly publicUrl: string;
+  /** EIP-155 chain id of wallet sign-in and bloodstain typed data (STYX_CHAIN_ID). */
+  readonly chainId: number;
+  /** STYX_INSTANCE_ID as given; undefined: the composition root generates one and keeps it with the secrets. */
+  readonly instanceId: string | undefined;
   readonly maxEventLoopLagMs: number;
   readonly maxInflight: number;
   /** Sockets and stream history (SPEC §9). */
@@ -157,6 +163,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownTimeoutMs: r.STYX_SHUTDOWN_TIMEOUT,
     shutdownDrainMs: r.STYX_SHUTDOWN_DRAIN,
     sessionTtlMs: r.STYX_SESSION_TTL,
+    publicUrl: r.STYX_PUBLIC_URL ?? `http://localhost:${r.STYX_PORT}`,
+    chainId: r.STYX_CHAIN_ID,
+    instanceId: r.STYX_INSTANCE_ID,
     maxEventLoopLagMs: r.STYX_MAX_EVENT_LOOP_LAG,
     maxInflight: r.STYX_MAX_INFLIGHT,
     ws: {

@@ -103,6 +103,23 @@ export function parseUrl(schemes: readonly string[]): (raw: string) => string {
   };
 }
 
+/**
+ * An http(s) origin (scheme, host, optional port; no path, query, fragment or credentials) →
+ * its canonical form (`URL.origin`: lowercase host, default port dropped).
+ */
+export function parseOrigin(raw: string): string {
+  const expected = "must be an http(s) origin such as https://styx.example.com (no path)";
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new Error(expected);
+  }
+  const bare = url.pathname === "/" && url.search === "" && url.hash === "" && url.username === "" && url.password === "";
+  if (!(url.protocol === "http:" || url.protocol === "https:") || !bare) throw new Error(expected);
+  return url.origin;
+}
+
 /** Any non-empty string. */
 export function parseString(raw: string): string {
   if (raw.trim() === "") throw new Error("must not be empty");

@@ -1,3 +1,4 @@
+import { INSTANCE_ID_PATTERN } from "../core/platform/instance-id.js";
 import { SecretKey } from "../core/platform/secret-key.js";
 import {
   parseBool,
@@ -5,6 +6,7 @@ import {
   parseDurationRange,
   parseInteger,
   parseOneOf,
+  parseOrigin,
   parseRate,
   parseSize,
   parseString,
@@ -110,6 +112,19 @@ export const SETTINGS = {
     doc: "Longest graceful drain on SIGTERM before in-flight work is cut.",
   },
   STYX_SESSION_TTL: { parse: parseDurationIn(60_000, 30 * 86_400_000), default: "1h", doc: "Lifetime of a wallet session token." },
+  STYX_PUBLIC_URL: {
+    parse: parseOrigin,
+    doc: "Public origin of this Styx (`https://styx.example.com`, no path): the domain and URI of the Sign-In with Ethereum message. Unset: `http://localhost:<STYX_PORT>`. Behind a proxy and on a macronode set it (the same on every gateway); its host must be a domain name with a dot, an IPv4 address or `localhost` (EIP-4361).",
+  },
+  STYX_CHAIN_ID: {
+    parse: parseInteger(1, Number.MAX_SAFE_INTEGER),
+    default: "8453",
+    doc: "EIP-155 chain id named by wallet sign-in (SIWE) and bound into bloodstain typed data (8453: Base). Signatures are still verified offline.",
+  },
+  STYX_INSTANCE_ID: {
+    parse: parseInstanceId,
+    doc: "This Styx's identity (`sx_` + 16 hex), bound into bloodstain typed data. Not secret. Unset: generated once and kept with the server's secrets (a file in the data dir; macronode: the cluster's database).",
+  },
   STYX_MAX_EVENT_LOOP_LAG: {
     parse: parseDurationIn(20, 60_000),
     default: "250ms",
@@ -174,6 +189,11 @@ function parseClusterName(raw: string): string {
 
 function parseSecretKey(raw: string): string {
   SecretKey.fromBase64(raw);
+  return raw.trim();
+}
+
+function parseInstanceId(raw: string): string {
+  if (!INSTANCE_ID_PATTERN.test(raw.trim())) throw new Error("must be sx_ followed by 16 lowercase hex characters");
   return raw.trim();
 }
 

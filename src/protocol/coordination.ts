@@ -120,6 +120,21 @@ export const BloodstainBody = Type.Object(
 );
 export type BloodstainBody = Static<typeof BloodstainBody>;
 
+/**
+ * `GET /v1/styx/bloodstain/typed-data` answer: the EIP-712 domain and types a golem's wallet
+ * signs a bloodstain under, with this Styx's instance id for the message's `instance`. Field
+ * names inside `domain` and `types` are EIP-712's own, ready for `signTypedData`.
+ */
+export const BloodstainTypedData = Type.Object({
+  domain: Type.Object({ name: Type.Literal("Styx"), version: Type.Literal("2"), chainId: Type.Integer({ description: "STYX_CHAIN_ID" }) }),
+  primary_type: Type.Literal("Bloodstain"),
+  types: Type.Object({
+    Bloodstain: Type.Array(Type.Object({ name: Type.String(), type: Type.String() })),
+  }),
+  instance: Type.String({ description: "STYX_INSTANCE_ID: the message's `instance` field" }),
+  content_hash: Type.String({ description: "How the message's contentHash is computed from the upload" }),
+});
+
 /** Bloodstain answer (the same on a repeat upload). */
 export const BloodstainAnswer = Type.Object({
   golem_id: Type.String(),

@@ -3,6 +3,19 @@ import { GOLEM_STATUSES, SCOPES, TIERS } from "../core/identity/types.js";
 import { Id, IsoTime, Nullable, WalletAddress } from "./common.js";
 
 const Strict = { additionalProperties: false } as const;
+
+/** The EIP-4361 (Sign-In with Ethereum) message of `POST /v1/auth/challenge`, exactly as returned. */
+const SignInMessage = Type.String({
+  minLength: 1,
+  maxLength: 2048,
+  description: "The EIP-4361 message of POST /v1/auth/challenge, unchanged",
+});
+
+/** A 65-byte secp256k1 signature `r ‖ s ‖ v`, canonical: low s, v 27 or 28 (EIP-2). */
+const Signature = Type.String({
+  pattern: "^0x[0-9a-fA-F]{130}$",
+  description: "personal_sign (EIP-191) of the message: 65 bytes hex, low s, v 27 or 28 (EIP-2)",
+});
 const Tier = Type.Union(TIERS.map((t) => Type.Literal(t)));
 const Scope = Type.Union(SCOPES.map((s) => Type.Literal(s)));
 
@@ -66,14 +79,12 @@ export const RegisterGolemBody = Type.Object(
     wallet_address: Type.Optional(WalletAddress),
     wallet_proof: Type.Optional(
       Type.Object(
+        { message: SignInMessage, signature: Signature },
         {
-          nonce: Type.String({ minLength: 1, maxLength: 64 }),
-          signature: Type.String({
-            pattern: "^0x[0-9a-fA-F]{130}$",
-            description: "personal_sign of the challenge message by wallet_address",
-          }),
+          ...Strict,
+          description:
+            "Proof of control of wallet_address: the EIP-4361 message of a /v1/auth/challenge for it, signed by the golem's wallet",
         },
-        { ...Strict, description: "Proof of control of wallet_address: a /v1/auth/challenge for it, signed by the golem's wallet" },
       ),
     ),
   },
@@ -117,18 +128,15 @@ export const WhoAmI = Type.Object({
 export const ChallengeBody = Type.Object({ wallet_address: WalletAddress }, Strict);
 export type ChallengeBody = Static<typeof ChallengeBody>;
 
-/** `POST /v1/auth/challenge` answer: sign `message` with the wallet (EIP-191 personal_sign). */
-export const Challenge = Type.Object({ nonce: Type.String(), message: Type.String(), expires_at: IsoTime });
+/** `POST /v1/auth/challenge` answer: sign `message` (EIP-4361) with the wallet (EIP-191 personal_sign). */
+export const Challenge = Type.Object({
+  nonce: Type.String(),
+  message: Type.String({ description: "EIP-4361 (Sign-In with Ethereum) message: domain and URI of STYX_PUBLIC_URL, STYX_CHAIN_ID" }),
+  expires_at: IsoTime,
+});
 
-/** `POST /v1/auth/verify` body. */
-export const VerifyBody = Type.Object(
-  {
-    wallet_address: WalletAddress,
-    nonce: Type.String({ minLength: 1, maxLength: 64 }),
-    signature: Type.String({ pattern: "^0x[0-9a-fA-F]{130}$", description: "65-byte signature, hex" }),
-  },
-  Strict,
-);
+/** `POST /v1/auth/verify` body: the challenge's message and its signature. */
+export const VerifyBody = Type.Object({ message: SignInMessage, signature: Signature }, Strict);
 export type VerifyBody = Static<typeof VerifyBody>;
 
 /** `POST /v1/auth/verify` answer: a short-lived bearer token. */
@@ -139,3 +147,19 @@ export const SessionToken = Type.Object({
   golem_id: Nullable(Type.String()),
   expires_at: IsoTime,
 });
+
+/** A wallet session as listed: never the token or its hash. */
+export const SessionView = Type.Object({
+  id: Type.String(),
+  user_id: Type.String(),
+  golem_id: Nullable(Type.String()),
+  created_at: IsoTime,
+  expires_at: IsoTime,
+  current: Type.Boolean({ description: "Whether this is the session the request came with" }),
+});
+
+/** `GET /v1/auth/sessions` answer. */
+export const SessionList = Type.Object({ sessions: Type.Array(SessionView) });
+
+/** Path parameter `:session_id`. */
+export const SessionIdParams = Type.Object({ session_id: Id }, Strict);

@@ -7,7 +7,7 @@ export interface TenantRule {
   readonly field: string;
   /** When `field` is an array of objects: the id field inside each item. */
   readonly each?: string;
-  readonly kind: "user" | "golem";
+  readonly kind: "user" | "golem" | "session";
   /** A golem that acts through this route (a write, a deposit…): refused once dead, made alive at its first act. */
   readonly acts?: true;
 }

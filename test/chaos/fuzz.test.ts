@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import fc from "fast-check";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { ERROR_TABLE } from "../../src/core/platform/errors.js";
 import { CLIENT_MESSAGES, MAX_FRAME_BYTES } from "../../src/protocol/fabric.js";
 import { reportFigures } from "../../src/testing/chaos-report.js";
@@ -22,6 +23,7 @@ import {
 } from "../../src/testing/openapi-cases.js";
 import { prng } from "../../src/testing/prng.js";
 import { type Mutation, mutations, NASTY_STRINGS } from "../../src/testing/schema-mutations.js";
+import { signedChallenge, walletSession } from "../../src/testing/signatures.js";
 import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
 import { TestSocket } from "../../src/testing/test-socket.js";
 
@@ -114,6 +116,7 @@ describe("fuzzing every route and the socket protocol", () => {
   let reader: string;
   let other: { id: string; key: string };
   let spareKeyId: string;
+  let otherSessionId: string;
   const golems: string[] = [];
   let otherGolem: string;
   let cid: string;
@@ -143,6 +146,10 @@ describe("fuzzing every route and the socket protocol", () => {
     for (const body of [{ id: "fz-g0" }, { id: "fz-g1", parent_golem_id: "fz-g0" }, { id: "fz-g2" }])
       golems.push((await s.golem(owner.key, body)).id);
     otherGolem = (await s.golem(other.key, { id: "fz-other-g" })).id;
+    // A wallet session of the other user: `:session_id` names it, so even a request that stays valid answers the tenancy 404.
+    const wallet = privateKeyToAccount(generatePrivateKey());
+    await s.golem(other.key, { id: "fz-other-w", wallet_address: wallet.address, wallet_proof: await signedChallenge(s, wallet) });
+    otherSessionId = (await walletSession(s, wallet)).id;
     // Stored data of every kind, for the digest to guard.
     const ok = async (method: string, path: string, body: unknown) => {
       const r = await s.request(method, path, { token: owner.key, body });
@@ -293,7 +300,7 @@ describe("fuzzing every route and the socket protocol", () => {
     const token = mode.auth === "admin" ? s.adminToken : mode.auth === "user" ? owner.key : undefined;
     const values: Record<string, string> = {};
     for (const p of op.pathParams) {
-      const v = { user_id: owner.id, golem_id: "fz-g0", cid, key_id: spareKeyId }[p.name];
+      const v = { user_id: owner.id, golem_id: "fz-g0", cid, key_id: spareKeyId, session_id: otherSessionId }[p.name];
       assert.ok(v, `${op.key}: no way to fill path parameter ${p.name}`);
       values[p.name] = v;
     }

@@ -17,6 +17,7 @@ import {
   sampleValid,
   Unexercisable,
 } from "../../src/testing/openapi-cases.js";
+import { walletSession } from "../../src/testing/signatures.js";
 import { startTestServer, type TestResponse, type TestServer } from "../../src/testing/test-server.js";
 import { TestSocket } from "../../src/testing/test-socket.js";
 
@@ -45,6 +46,8 @@ const PATH_FILL: Record<string, { readonly values: (t: Tenant) => readonly strin
   golem_id: { values: (t) => t.golems, audited: true },
   // Admin-only today (a user key gets 403 first); a user route with it must still answer 404.
   key_id: { values: (t) => [t.keyId], audited: false },
+  // A wallet session kept apart from the credential the tenant calls with: the owner's control ends it.
+  session_id: { values: (t) => [t.spare.id], audited: true },
   // Blob ownership: a cid the caller never stored answers 404 (not a tenancy rule, not audited).
   cid: { values: (t) => [t.cid], audited: false },
 };
@@ -60,6 +63,8 @@ interface Tenant {
   apiKey: string;
   keyId: string;
   session?: string;
+  /** A wallet session the tenant does not call with (its id fills `:session_id`). */
+  spare: { token: string; id: string };
   readonly account: ReturnType<typeof privateKeyToAccount>;
   readonly golems: string[];
   /** In every private piece of data. */
@@ -84,6 +89,8 @@ function privateStrings(t: Tenant): string[] {
     t.apiKey,
     t.keyId,
     ...(t.session ? [t.session] : []),
+    t.spare.token,
+    t.spare.id,
     t.account.address,
     t.account.address.toLowerCase(),
     t.cid,
@@ -122,6 +129,7 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
         cred: "",
         apiKey: "",
         keyId: "",
+        spare: { token: "", id: "" },
         account: privateKeyToAccount(generatePrivateKey()),
         golems: [],
         marker: `P${name}${hex(5)}Q`,
@@ -188,13 +196,10 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
     t.keyId = k.json.id;
     t.cred = t.apiKey;
     if (t.name === "carol") {
-      const c = await s.request("POST", "/v1/auth/challenge", { body: { wallet_address: t.account.address } });
-      const signature = await t.account.signMessage({ message: c.json.message });
-      const v = await s.request("POST", "/v1/auth/verify", { body: { wallet_address: t.account.address, nonce: c.json.nonce, signature } });
-      assert.equal(v.status, 200, v.text);
-      t.session = v.json.token;
-      t.cred = v.json.token;
+      t.session = (await walletSession(s, t.account)).token;
+      t.cred = t.session;
     }
+    t.spare = await walletSession(s, t.account);
     const g0 = await s.golem(t.cred, { id: `${t.userId}-g0`, archetype: `${t.marker} arch` });
     const g1 = await s.golem(t.cred, { id: `${t.userId}-g1`, parent_golem_id: g0.id });
     const g2 = await s.golem(t.cred, { id: `${t.userId}-g2` });

@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { ManualClock } from "../../src/core/platform/clock.js";
 import type { RouteInfo } from "../../src/server/app.js";
+import { highS, signedChallenge, walletSession, withV } from "../../src/testing/signatures.js";
 import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
 
 /** Valid bodies for routes whose positive case needs one (the test fails for a tenant route without a sample). */
@@ -48,10 +49,22 @@ interface Ids {
   userId: string;
   golemId: string;
   keyId: string;
+  sessionId: string;
 }
 
 function fill(url: string, ids: Ids): string {
-  return url.replace(":user_id", ids.userId).replace(":golem_id", ids.golemId).replace(":key_id", ids.keyId);
+  return url
+    .replace(":user_id", ids.userId)
+    .replace(":golem_id", ids.golemId)
+    .replace(":key_id", ids.keyId)
+    .replace(":session_id", ids.sessionId);
+}
+
+/** Registers a golem with a wallet for the user holding `key` and signs in as it; returns the session's id. */
+async function golemSession(s: TestServer, key: string, golemId: string): Promise<string> {
+  const wallet = privateKeyToAccount(generatePrivateKey());
+  await s.golem(key, { id: golemId, wallet_address: wallet.address, wallet_proof: await signedChallenge(s, wallet) });
+  return (await walletSession(s, wallet)).id;
 }
 
 describe("auth matrix over every protected route", () => {
@@ -69,7 +82,7 @@ describe("auth matrix over every protected route", () => {
     alice = await s.user("alice");
     bob = await s.user("bob");
     const g = await s.golem(alice.key, { id: "alice-g0" });
-    aliceIds = { userId: alice.id, golemId: g.id, keyId: alice.keyId };
+    aliceIds = { userId: alice.id, golemId: g.id, keyId: alice.keyId, sessionId: "" };
     const r = await s.request("POST", "/v1/admin/users/alice/keys", { token: s.adminToken, body: { name: "to-revoke" } });
     revokedKey = r.json.key;
     assert.equal((await s.request("DELETE", `/v1/admin/keys/${r.json.id}`, { token: s.adminToken })).status, 200);
@@ -80,6 +93,7 @@ describe("auth matrix over every protected route", () => {
     expiringKey = e.json.key;
     assert.equal((await s.request("GET", "/v1/styx/me", { token: expiringKey })).status, 200);
     clock.advance(2 * 3_600_000);
+    aliceIds.sessionId = await golemSession(s, alice.key, "alice-gw");
     routes = s.styx.app.styxRoutes.filter((r) => r.config.auth !== "public");
     assert.ok(routes.length >= 8, "the route table looks empty");
   });
@@ -118,9 +132,11 @@ describe("auth matrix over every protected route", () => {
     }
   });
 
-  it("declares tenancy rules on every user route that names a user or golem", () => {
+  it("declares tenancy rules on every user route that names a user, golem or session", () => {
     for (const route of routes.filter((r) => r.config.auth !== "admin")) {
-      if (/:(user_id|golem_id)/.test(route.url)) assert.ok(route.config.tenant?.length, `${route.method} ${route.url} has no tenant rule`);
+      if (/:(user_id|golem_id|session_id)/.test(route.url)) {
+        assert.ok(route.config.tenant?.length, `${route.method} ${route.url} has no tenant rule`);
+      }
     }
   });
 
@@ -168,78 +184,137 @@ describe("auth matrix over every protected route", () => {
   });
 });
 
-describe("wallet sign-in (EIP-191)", () => {
+describe("wallet sign-in (EIP-4361)", () => {
   let s: TestServer;
   const account = privateKeyToAccount(generatePrivateKey());
   const stranger = privateKeyToAccount(generatePrivateKey());
 
   before(async () => {
-    s = await startTestServer();
+    s = await startTestServer({ env: { STYX_PUBLIC_URL: "https://styx.example.com" } });
     const u = await s.request("POST", "/v1/admin/users", { token: s.adminToken, body: { id: "w1", wallet_address: account.address } });
     assert.equal(u.status, 201);
   });
   after(() => s.close());
 
-  const challenge = async () => {
-    const c = await s.request("POST", "/v1/auth/challenge", { body: { wallet_address: account.address } });
+  const challenge = async (on: TestServer = s, who = account) => {
+    const c = await on.request("POST", "/v1/auth/challenge", { body: { wallet_address: who.address } });
     assert.equal(c.status, 201);
     return c.json as { nonce: string; message: string };
   };
+  const verify = (message: string, signature: string, on: TestServer = s) =>
+    on.request("POST", "/v1/auth/verify", { body: { message, signature } });
+
+  it("issues an EIP-4361 message for STYX_PUBLIC_URL and STYX_CHAIN_ID", async () => {
+    const c = await challenge();
+    assert.match(c.message, /^styx\.example\.com wants you to sign in with your Ethereum account:\n0x[0-9a-fA-F]{40}\n/);
+    for (const line of ["URI: https://styx.example.com", "Version: 1", "Chain ID: 8453", `Nonce: ${c.nonce}`]) {
+      assert.ok(c.message.includes(`\n${line}\n`), line);
+    }
+    assert.match(c.message, /\nIssued At: .+\nExpiration Time: .+$/);
+  });
 
   it("accepts a valid signature once and the session token authenticates", async () => {
     const c = await challenge();
     const signature = await account.signMessage({ message: c.message });
-    const body = { wallet_address: account.address, nonce: c.nonce, signature };
-    const ok = await s.request("POST", "/v1/auth/verify", { body });
+    const ok = await verify(c.message, signature);
     assert.equal(ok.status, 200, ok.text);
     assert.equal(ok.json.user_id, "w1");
     const me = await s.request("GET", "/v1/styx/me", { token: ok.json.token });
     assert.equal(me.json.credential.via, "session");
-    const replay = await s.request("POST", "/v1/auth/verify", { body });
+    const replay = await verify(c.message, signature);
     assert.equal(replay.status, 401);
     assert.equal(replay.json.error.code, "STYX_AUTH_INVALID_CHALLENGE");
+    assert.deepEqual(replay.json.error.details, [{ path: "/message", field: "nonce" }]);
   });
 
   it("refuses an altered signature and keeps the nonce usable by the real one", async () => {
     const c = await challenge();
     const signature = await account.signMessage({ message: c.message });
     const flipped = signature.slice(0, 10) + (signature[10] === "a" ? "b" : "a") + signature.slice(11);
-    const bad = await s.request("POST", "/v1/auth/verify", {
-      body: { wallet_address: account.address, nonce: c.nonce, signature: flipped },
-    });
+    const bad = await verify(c.message, flipped);
     assert.equal(bad.status, 401);
     assert.equal(bad.json.error.code, "STYX_AUTH_INVALID_SIGNATURE");
-    const good = await s.request("POST", "/v1/auth/verify", { body: { wallet_address: account.address, nonce: c.nonce, signature } });
-    assert.equal(good.status, 200);
+    assert.equal((await verify(c.message, signature)).status, 200);
+  });
+
+  it("refuses the high-s mirror and a malformed v of a valid signature (EIP-2), then takes the genuine one", async () => {
+    const c = await challenge();
+    const signature = await account.signMessage({ message: c.message });
+    for (const bad of [highS(signature), withV(signature, Number.parseInt(signature.slice(130), 16) - 27), withV(signature, 29)]) {
+      const r = await verify(c.message, bad);
+      assert.equal(r.status, 401, bad.slice(130));
+      assert.equal(r.json.error.code, "STYX_AUTH_INVALID_SIGNATURE");
+      assert.match(r.json.error.message, /EIP-2/);
+    }
+    assert.equal((await verify(c.message, signature)).status, 200);
   });
 
   it("refuses a signature over an altered message or by another wallet", async () => {
     const c = await challenge();
-    const altered = await account.signMessage({ message: c.message.replace("Nonce:", "Nonce: x") });
-    const r1 = await s.request("POST", "/v1/auth/verify", {
-      body: { wallet_address: account.address, nonce: c.nonce, signature: altered },
-    });
+    const altered = c.message.replace("Sign in to Styx.", "Sign in to Styx, and more.");
+    const r1 = await verify(altered, await account.signMessage({ message: altered }));
     assert.equal(r1.status, 401);
-    const other = await stranger.signMessage({ message: c.message });
-    const r2 = await s.request("POST", "/v1/auth/verify", { body: { wallet_address: account.address, nonce: c.nonce, signature: other } });
+    assert.equal(r1.json.error.code, "STYX_AUTH_INVALID_CHALLENGE");
+    const r2 = await verify(c.message, await stranger.signMessage({ message: c.message }));
     assert.equal(r2.status, 401);
+    assert.equal(r2.json.error.code, "STYX_AUTH_INVALID_SIGNATURE");
+  });
+
+  it("refuses a message issued for another domain or URI, or on another chain", async () => {
+    const elsewhere = await startTestServer({ env: { STYX_PUBLIC_URL: "https://evil.example.com" } });
+    const onePort = await startTestServer({ env: { STYX_PUBLIC_URL: "https://styx.example.com:8443" } });
+    const mainnet = await startTestServer({ env: { STYX_PUBLIC_URL: "https://styx.example.com", STYX_CHAIN_ID: "1" } });
+    try {
+      for (const [other, field] of [
+        [elsewhere, "domain"],
+        [onePort, "domain"],
+        [mainnet, "chain_id"],
+      ] as const) {
+        const c = await challenge(other);
+        const r = await verify(c.message, await account.signMessage({ message: c.message }));
+        assert.equal(r.status, 401, field);
+        assert.equal(r.json.error.code, "STYX_AUTH_INVALID_CHALLENGE");
+        assert.deepEqual(r.json.error.details, [{ path: "/message", field }]);
+      }
+      const c = await challenge();
+      const message = c.message.replace("URI: https://styx.example.com", "URI: https://evil.example.com");
+      const r = await verify(message, await account.signMessage({ message }));
+      assert.deepEqual([r.status, r.json.error.details], [401, [{ path: "/message", field: "uri" }]]);
+    } finally {
+      await Promise.all([elsewhere.close(), onePort.close(), mainnet.close()]);
+    }
+  });
+
+  it("tells a client from before EIP-4361 what to send, on verify and on a golem's wallet proof", async () => {
+    const c = await challenge();
+    const signature = await account.signMessage({ message: c.message });
+    const r = await s.request("POST", "/v1/auth/verify", { body: { wallet_address: account.address, nonce: c.nonce, signature } });
+    assert.equal(r.status, 400);
+    assert.equal(r.json.error.code, "STYX_AUTH_SIWE_REQUIRED");
+    assert.match(r.json.error.message, /EIP-4361/);
+    const owner = await s.user();
+    const g = await s.request("POST", "/v1/styx/golems", {
+      token: owner.key,
+      body: { wallet_address: account.address, wallet_proof: { nonce: c.nonce, signature } },
+    });
+    assert.equal(g.status, 400);
+    assert.equal(g.json.error.code, "STYX_AUTH_SIWE_REQUIRED");
+    assert.deepEqual(g.json.error.details, [{ path: "/wallet_proof/nonce" }]);
+    assert.equal((await verify(c.message, signature)).status, 200, "nothing was spent");
   });
 
   it("binds the session to a golem that registered the wallet", async () => {
     const owner = await s.user("w2");
     const golemWallet = privateKeyToAccount(generatePrivateKey());
-    const proof = await s.request("POST", "/v1/auth/challenge", { body: { wallet_address: golemWallet.address } });
-    const proofSig = await golemWallet.signMessage({ message: proof.json.message });
+    const proof = await challenge(s, golemWallet);
+    const proofSig = await golemWallet.signMessage({ message: proof.message });
     await s.golem(owner.key, {
       id: "w2-g",
       wallet_address: golemWallet.address,
-      wallet_proof: { nonce: proof.json.nonce, signature: proofSig },
+      wallet_proof: { message: proof.message, signature: proofSig },
     });
-    const c = await s.request("POST", "/v1/auth/challenge", { body: { wallet_address: golemWallet.address } });
-    const signature = await golemWallet.signMessage({ message: c.json.message });
-    const ok = await s.request("POST", "/v1/auth/verify", {
-      body: { wallet_address: golemWallet.address, nonce: c.json.nonce, signature },
-    });
+    const c = await challenge(s, golemWallet);
+    const ok = await verify(c.message, await golemWallet.signMessage({ message: c.message }));
     assert.equal(ok.status, 200);
     assert.equal(ok.json.golem_id, "w2-g");
     assert.equal(ok.json.user_id, "w2");
@@ -250,19 +325,48 @@ describe("wallet sign-in (EIP-191)", () => {
     const bare = await s.request("POST", "/v1/styx/golems", { token: mallory.key, body: { id: "trap", wallet_address: account.address } });
     assert.equal(bare.status, 400);
     assert.match(bare.json.error.message, /wallet_proof/);
-    const c = await s.request("POST", "/v1/auth/challenge", { body: { wallet_address: account.address } });
-    const forged = await stranger.signMessage({ message: c.json.message });
+    const c = await challenge();
+    const forged = await stranger.signMessage({ message: c.message });
     const r = await s.request("POST", "/v1/styx/golems", {
       token: mallory.key,
-      body: { id: "trap", wallet_address: account.address, wallet_proof: { nonce: c.json.nonce, signature: forged } },
+      body: { id: "trap", wallet_address: account.address, wallet_proof: { message: c.message, signature: forged } },
     });
     assert.equal(r.status, 401);
+    // Mallory's own wallet proves nothing about another wallet_address.
+    const own = await challenge(s, stranger);
+    const swapped = await s.request("POST", "/v1/styx/golems", {
+      token: mallory.key,
+      body: {
+        id: "trap",
+        wallet_address: account.address,
+        wallet_proof: { message: own.message, signature: await stranger.signMessage({ message: own.message }) },
+      },
+    });
+    assert.equal(swapped.status, 401);
+    assert.deepEqual(swapped.json.error.details, [{ path: "/message", field: "address" }]);
     assert.equal(await s.styx.storage.identity.getGolem("trap"), undefined);
   });
 });
 
 describe("wallet challenges", () => {
-  it("store nothing until a signed one is used, and refuse a nonce forged for another wallet", async () => {
+  it("expire after five minutes", async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const s = await startTestServer({ clock });
+    try {
+      const account = privateKeyToAccount(generatePrivateKey());
+      await s.request("POST", "/v1/admin/users", { token: s.adminToken, body: { id: "late", wallet_address: account.address } });
+      const c = await s.request("POST", "/v1/auth/challenge", { body: { wallet_address: account.address } });
+      const signature = await account.signMessage({ message: c.json.message });
+      clock.advance(5 * 60_000);
+      const r = await s.request("POST", "/v1/auth/verify", { body: { message: c.json.message, signature } });
+      assert.equal(r.status, 401);
+      assert.deepEqual(r.json.error.details, [{ path: "/message", field: "expiration_time" }]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("store nothing until a signed one is used, and refuse a nonce issued for another wallet", async () => {
     const s = await startTestServer({ persistent: true });
     try {
       const account = privateKeyToAccount(generatePrivateKey());
@@ -274,20 +378,14 @@ describe("wallet challenges", () => {
       assert.equal(await rows(), 0, "anonymous challenges wrote rows");
       // A nonce issued for another wallet, signed by ours: the HMAC binds it to that wallet.
       const foreign = await s.request("POST", "/v1/auth/challenge", { body: { wallet_address: other.address } });
-      const message = (foreign.json.message as string).replace(other.address.toLowerCase(), account.address.toLowerCase());
-      const sig = await account.signMessage({ message });
-      const r = await s.request("POST", "/v1/auth/verify", {
-        body: { wallet_address: account.address, nonce: foreign.json.nonce, signature: sig },
-      });
+      const message = (foreign.json.message as string).replace(other.address, account.address);
+      const r = await s.request("POST", "/v1/auth/verify", { body: { message, signature: await account.signMessage({ message }) } });
       assert.equal(r.status, 401);
       assert.equal(r.json.error.code, "STYX_AUTH_INVALID_CHALLENGE");
+      assert.deepEqual(r.json.error.details, [{ path: "/message", field: "nonce" }]);
       const mine = await s.request("POST", "/v1/auth/challenge", { body: { wallet_address: account.address } });
       const ok = await s.request("POST", "/v1/auth/verify", {
-        body: {
-          wallet_address: account.address,
-          nonce: mine.json.nonce,
-          signature: await account.signMessage({ message: mine.json.message }),
-        },
+        body: { message: mine.json.message, signature: await account.signMessage({ message: mine.json.message }) },
       });
       assert.equal(ok.status, 200);
       assert.equal(await rows(), 1);

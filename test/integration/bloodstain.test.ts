@@ -1,8 +1,16 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { BLOODSTAIN_DOMAIN, BLOODSTAIN_TYPES, bloodstainMessage } from "../../src/core/coordination/bloodstain-signature.js";
+import {
+  BLOODSTAIN_TYPES,
+  type BloodstainBinding,
+  bloodstainMessage,
+  bloodstainTypedData,
+  LEGACY_BLOODSTAIN_DOMAIN,
+  LEGACY_BLOODSTAIN_TYPES,
+} from "../../src/core/coordination/bloodstain-signature.js";
 import { ManualClock } from "../../src/core/platform/clock.js";
+import { highS, signedChallenge, withV } from "../../src/testing/signatures.js";
 import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
 import { TestSocket } from "../../src/testing/test-socket.js";
 
@@ -181,47 +189,96 @@ describe("POST /v1/styx/bloodstain", () => {
 
 describe("signed bloodstains", () => {
   let s: TestServer;
+  let signing: BloodstainBinding;
   before(async () => {
-    s = await startTestServer();
+    s = await startTestServer({ env: { STYX_CHAIN_ID: "84532", STYX_INSTANCE_ID: "sx_00112233445566ff" } });
+    const td = await s.request("GET", "/v1/styx/bloodstain/typed-data");
+    assert.equal(td.status, 200, td.text);
+    signing = { chainId: td.json.domain.chainId, instanceId: td.json.instance };
   });
   after(() => s.close());
 
   async function walletGolem(key: string) {
     const wallet = privateKeyToAccount(generatePrivateKey());
-    const c = await s.request("POST", "/v1/auth/challenge", { body: { wallet_address: wallet.address } });
-    const proof = { nonce: c.json.nonce, signature: await wallet.signMessage({ message: c.json.message }) };
-    const g = await s.golem(key, { wallet_address: wallet.address, wallet_proof: proof });
+    const g = await s.golem(key, { wallet_address: wallet.address, wallet_proof: await signedChallenge(s, wallet) });
     return { wallet, id: g.id };
   }
+
+  const post = (key: string, body: Record<string, unknown>) => s.request("POST", "/v1/styx/bloodstain", { token: key, body });
+
+  it("describes the typed data it checks: domain Styx v2 on STYX_CHAIN_ID, the instance, the types", async () => {
+    const td = await s.request("GET", "/v1/styx/bloodstain/typed-data");
+    assert.deepEqual(td.json.domain, { name: "Styx", version: "2", chainId: 84532 });
+    assert.equal(td.json.instance, "sx_00112233445566ff");
+    assert.equal(td.json.primary_type, "Bloodstain");
+    assert.deepEqual(td.json.types, { Bloodstain: BLOODSTAIN_TYPES.Bloodstain.map((f) => ({ ...f })) });
+  });
 
   it("accepts the golem wallet's EIP-712 signature and refuses a tampered or missing one", async () => {
     const u = await s.user();
     const { wallet, id } = await walletGolem(u.key);
     const body = upload(id);
-    const signature = await wallet.signTypedData({
-      domain: BLOODSTAIN_DOMAIN,
-      types: BLOODSTAIN_TYPES,
-      primaryType: "Bloodstain",
-      message: bloodstainMessage(body),
-    });
-    const tampered = { ...body, death_cause: "natural causes", signature };
-    const refused = await s.request("POST", "/v1/styx/bloodstain", { token: u.key, body: tampered });
+    const signature = await wallet.signTypedData(bloodstainTypedData(body, signing));
+    const refused = await post(u.key, { ...body, death_cause: "natural causes", signature });
     assert.equal(refused.status, 401);
     assert.equal(refused.json.error.code, "STYX_AUTH_INVALID_SIGNATURE");
-    const unsigned = await s.request("POST", "/v1/styx/bloodstain", { token: u.key, body });
+    const unsigned = await post(u.key, body);
     assert.equal(unsigned.status, 401);
-    const byOther = await privateKeyToAccount(generatePrivateKey()).signTypedData({
-      domain: BLOODSTAIN_DOMAIN,
-      types: BLOODSTAIN_TYPES,
-      primaryType: "Bloodstain",
-      message: bloodstainMessage(body),
-    });
-    assert.equal((await s.request("POST", "/v1/styx/bloodstain", { token: u.key, body: { ...body, signature: byOther } })).status, 401);
+    assert.match(unsigned.json.error.message, /chainId 84532, instance sx_00112233445566ff/);
+    const byOther = await privateKeyToAccount(generatePrivateKey()).signTypedData(bloodstainTypedData(body, signing));
+    assert.equal((await post(u.key, { ...body, signature: byOther })).status, 401);
     assert.equal((await s.request("GET", `/v1/styx/golems/${id}`, { token: u.key })).json.status, "provisioning", "nothing recorded");
 
-    const ok = await s.request("POST", "/v1/styx/bloodstain", { token: u.key, body: { ...body, signature } });
+    const ok = await post(u.key, { ...body, signature });
     assert.equal(ok.status, 201, ok.text);
     const grave = await s.request("GET", `/v1/styx/graveyard/${u.id}`, { token: u.key });
     assert.equal(grave.json.golems[0].signed, true);
+  });
+
+  it("refuses a signature made for another chain id or another Styx instance", async () => {
+    const u = await s.user();
+    const { wallet, id } = await walletGolem(u.key);
+    const body = upload(id);
+    for (const wrong of [
+      { ...signing, chainId: 8453 },
+      { ...signing, instanceId: "sx_ffeeddccbbaa9988" },
+    ]) {
+      const r = await post(u.key, { ...body, signature: await wallet.signTypedData(bloodstainTypedData(body, wrong)) });
+      assert.equal(r.status, 401, JSON.stringify(wrong));
+      assert.equal(r.json.error.code, "STYX_AUTH_INVALID_SIGNATURE");
+      assert.deepEqual(r.json.error.details, [{ path: "/signature" }]);
+    }
+    assert.equal((await s.request("GET", `/v1/styx/golems/${id}`, { token: u.key })).json.status, "provisioning", "nothing recorded");
+    assert.equal((await post(u.key, { ...body, signature: await wallet.signTypedData(bloodstainTypedData(body, signing)) })).status, 201);
+  });
+
+  it("refuses the high-s mirror and a malformed v of the wallet's signature (EIP-2)", async () => {
+    const u = await s.user();
+    const { wallet, id } = await walletGolem(u.key);
+    const body = upload(id);
+    const signature = await wallet.signTypedData(bloodstainTypedData(body, signing));
+    for (const bad of [highS(signature), withV(signature, Number.parseInt(signature.slice(130), 16) - 27), withV(signature, 29)]) {
+      const r = await post(u.key, { ...body, signature: bad });
+      assert.equal(r.status, 401, bad.slice(130));
+      assert.equal(r.json.error.code, "STYX_AUTH_INVALID_SIGNATURE");
+      assert.match(r.json.error.message, /EIP-2/);
+    }
+    assert.equal((await post(u.key, { ...body, signature })).status, 201, "the genuine signature still records the death");
+  });
+
+  it("tells a client signing the retired v1 typed data (no chain, no instance) what changed", async () => {
+    const u = await s.user();
+    const { wallet, id } = await walletGolem(u.key);
+    const body = upload(id);
+    const { instance: _, ...v1 } = bloodstainMessage(body, signing.instanceId);
+    const old = await wallet.signTypedData({
+      domain: LEGACY_BLOODSTAIN_DOMAIN,
+      types: LEGACY_BLOODSTAIN_TYPES,
+      primaryType: "Bloodstain",
+      message: v1,
+    });
+    const r = await post(u.key, { ...body, signature: old });
+    assert.equal(r.status, 401);
+    assert.match(r.json.error.message, /retired v1 typed data/);
   });
 });

@@ -12,6 +12,7 @@ import {
   StyxClient,
   StyxUnreachableError,
 } from "@styx/client";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { startGolem } from "../../examples/golem.js";
 import { watchSurface } from "../../examples/surface.js";
 import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
@@ -154,5 +155,28 @@ describe("@styx/client against a real server", () => {
       "every queued write landed once, in order",
     );
     client.close();
+  });
+
+  it("signs in with a wallet in one call (EIP-4361), lists the session and ends it", async () => {
+    const s = await startTestServer();
+    try {
+      const wallet = privateKeyToAccount(generatePrivateKey());
+      await s.request("POST", "/v1/admin/users", { token: s.adminToken, body: { id: "client-wallet", wallet_address: wallet.address } });
+      const anonymous = new StyxClient({ url: s.url });
+      const session = await anonymous.signIn(wallet.address, (message) => wallet.signMessage({ message }));
+      assert.equal(session.user_id, "client-wallet");
+      const signedIn = new StyxClient({ url: s.url, token: session.token });
+      const { sessions } = await signedIn.sessions();
+      assert.equal(sessions.length, 1);
+      assert.equal(sessions[0]?.current, true);
+      assert.equal((await signedIn.endSession(sessions[0]?.id as string)).id, sessions[0]?.id);
+      await assert.rejects(signedIn.me(), (err: unknown) => (err as { code?: string }).code === "STYX_AUTH_INVALID_KEY");
+      const td = await anonymous.bloodstainTypedData();
+      assert.equal(td.domain.chainId, s.styx.config.chainId);
+      anonymous.close();
+      signedIn.close();
+    } finally {
+      await s.close();
+    }
   });
 });

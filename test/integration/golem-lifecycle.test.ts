@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { bloodstainTypedData } from "../../src/core/coordination/bloodstain-signature.js";
 import { ManualClock } from "../../src/core/platform/clock.js";
+import { signedChallenge, walletSession } from "../../src/testing/signatures.js";
 import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
 import { TestSocket } from "../../src/testing/test-socket.js";
 
@@ -105,5 +108,21 @@ describe("the golem lifecycle (SPEC §3)", () => {
     assert.equal(repeat.status, 200, "a repeat of its bloodstain returns the first answer");
     assert.deepEqual(repeat.json, first.json);
     await sock.sock.close();
+  });
+
+  it("refuses a dead golem's wallet sign-in with 409, while the living sign in", async () => {
+    const wallet = privateKeyToAccount(generatePrivateKey());
+    const g = await s.golem(u.key, { wallet_address: wallet.address, wallet_proof: await signedChallenge(s, wallet) });
+    assert.ok((await walletSession(s, wallet)).token, "alive: signs in");
+    const td = await s.request("GET", "/v1/styx/bloodstain/typed-data");
+    const body = death(g.id);
+    const signature = await wallet.signTypedData(
+      bloodstainTypedData(body, { chainId: td.json.domain.chainId, instanceId: td.json.instance }),
+    );
+    const died = await s.request("POST", "/v1/styx/bloodstain", { token: u.key, body: { ...body, signature } });
+    assert.equal(died.status, 201, died.text);
+    const r = await s.request("POST", "/v1/auth/verify", { body: await signedChallenge(s, wallet) });
+    assert.equal(r.status, 409, r.text);
+    assert.equal(r.json.error.code, "STYX_GOLEM_DEAD");
   });
 });

@@ -12,6 +12,7 @@ import {
   type StructuralForm,
   structuralForms,
 } from "../../src/testing/privacy-corpus.js";
+import { signedChallenge } from "../../src/testing/signatures.js";
 import { startTestServer, type TestResponse, type TestServer } from "../../src/testing/test-server.js";
 import { TestSocket } from "../../src/testing/test-socket.js";
 
@@ -539,18 +540,9 @@ async function createIdentities(s: TestServer): Promise<{ a: { key: string; writ
   const generated = await s.golem(key);
   const weak = await s.golem(key, { id: "mallory" });
   const golemWallet = privateKeyToAccount(generatePrivateKey());
-  const proof = await s.request("POST", "/v1/auth/challenge", { body: { wallet_address: golemWallet.address } });
-  const proofSig = await golemWallet.signMessage({ message: proof.json.message });
-  const walleted = await s.golem(key, {
-    wallet_address: golemWallet.address,
-    wallet_proof: { nonce: proof.json.nonce, signature: proofSig },
-  });
+  const walleted = await s.golem(key, { wallet_address: golemWallet.address, wallet_proof: await signedChallenge(s, golemWallet) });
   // A wallet session of the user: its id is a known identifier too.
-  const c = await s.request("POST", "/v1/auth/challenge", { body: { wallet_address: userWallet.address } });
-  const signature = await userWallet.signMessage({ message: c.json.message });
-  const session = await s.request("POST", "/v1/auth/verify", {
-    body: { wallet_address: userWallet.address, nonce: c.json.nonce, signature },
-  });
+  const session = await s.request("POST", "/v1/auth/verify", { body: await signedChallenge(s, userWallet) });
   assert.equal(session.status, 200, session.text);
   const sessionIds = (await s.sql(`SELECT id FROM sessions WHERE user_id = '${aId}'`)).map((r: { id: string }) => r.id);
   assert.equal(sessionIds.length, 1);

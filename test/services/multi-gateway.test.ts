@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { unitVector } from "../../src/testing/contracts/vector-index.contract.js";
 import { GATEWAY_ADMIN_TOKEN, type Gateway, startGateway, testCluster } from "../../src/testing/gateways.js";
 import { type S3Server, startS3Server } from "../../src/testing/s3-server.js";
+import { signedChallenge, walletSession } from "../../src/testing/signatures.js";
 import { TestSocket } from "../../src/testing/test-socket.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -204,6 +206,46 @@ describe("A key revoked on one gateway", () => {
       if (status === 200) await sleep(20);
     }
     assert.equal(status, 401, "B still accepted the revoked key 1 s later");
+  });
+});
+
+describe("A wallet session ended on one gateway", () => {
+  const cluster = testCluster();
+  let s3: S3Server;
+  let a: Gateway;
+  let b: Gateway;
+
+  before(async () => {
+    s3 = await startS3Server();
+    // One public origin for both, as behind one load balancer: a message issued by A is good on B.
+    const env = { STYX_PUBLIC_URL: "https://styx.example.com" };
+    [a, b] = await Promise.all([startGateway(cluster.name, s3, env), startGateway(cluster.name, s3, env)]);
+  });
+
+  after(async () => {
+    await Promise.allSettled([a?.stop(), b?.stop()]);
+    await s3?.close();
+    await cluster.drop();
+  });
+
+  it("closes its socket on the other gateway at once (4401), and its token answers 401 there", { timeout: 15_000 }, async () => {
+    const owner = await user(a);
+    const wallet = privateKeyToAccount(generatePrivateKey());
+    const g = await a.request("POST", "/v1/styx/golems", {
+      token: owner.key,
+      body: { wallet_address: wallet.address, wallet_proof: await signedChallenge(a, wallet) },
+    });
+    assert.equal(g.status, 201, g.text);
+    const session = await walletSession(b, wallet);
+    const { sock } = await TestSocket.connect(b.url, session.token);
+    const ended = await a.request("DELETE", `/v1/auth/sessions/${session.id}`, { token: owner.key });
+    assert.equal(ended.status, 200, ended.text);
+    const t0 = Date.now();
+    const { code, reason } = await sock.closed;
+    assert.equal(code, 4401);
+    assert.match(reason, /session was ended/);
+    assert.ok(Date.now() - t0 < 1000, "B closed it within a second, by signal");
+    assert.equal((await b.request("GET", "/v1/styx/me", { token: session.token })).status, 401);
   });
 });
 

@@ -71,13 +71,30 @@ export class StyxClient extends StyxHttp {
   me(): Res<"GET /v1/styx/me"> {
     return this.call("GET /v1/styx/me");
   }
-  /** Wallet sign-in, step 1: an EIP-191 message to sign. */
+  /** Wallet sign-in, step 1: an EIP-4361 (Sign-In with Ethereum) message for the wallet to sign. */
   challenge(body: Body<"POST /v1/auth/challenge">): Res<"POST /v1/auth/challenge"> {
     return this.call("POST /v1/auth/challenge", { body });
   }
-  /** Wallet sign-in, step 2: the signature for a session token. */
+  /** Wallet sign-in, step 2: the message, unchanged, and its personal_sign (EIP-191) signature for a session token. */
   verify(body: Body<"POST /v1/auth/verify">): Res<"POST /v1/auth/verify"> {
     return this.call("POST /v1/auth/verify", { body });
+  }
+  /**
+   * Wallet sign-in in one call: asks a challenge for `walletAddress`, has `signMessage` sign its
+   * EIP-4361 message (e.g. viem's `account.signMessage({ message })`) and trades the signature
+   * for a session token (use it as `token` of a new client).
+   */
+  async signIn(walletAddress: string, signMessage: (message: string) => Promise<string>): Res<"POST /v1/auth/verify"> {
+    const { message } = await this.challenge({ wallet_address: walletAddress });
+    return this.verify({ message, signature: await signMessage(message) });
+  }
+  /** The caller's wallet sessions still valid (a golem credential sees its golem's). */
+  sessions(): Res<"GET /v1/auth/sessions"> {
+    return this.call("GET /v1/auth/sessions");
+  }
+  /** Ends a wallet session: its token stops working and its sockets close. */
+  endSession(sessionId: string): Res<"DELETE /v1/auth/sessions/{session_id}"> {
+    return this.call("DELETE /v1/auth/sessions/{session_id}", { params: { session_id: sessionId } });
   }
   /** Writes up to the batch limit of entries in one transaction (not queued offline). */
   writeEntries(body: Body<"POST /v1/styx/entries/batch">): Res<"POST /v1/styx/entries/batch"> {
@@ -102,6 +119,10 @@ export class StyxClient extends StyxHttp {
   /** Senses the pheromone field of some domains. */
   sense(query: Query<"GET /v1/styx/pheromone/sense">): Res<"GET /v1/styx/pheromone/sense"> {
     return this.call("GET /v1/styx/pheromone/sense", { query });
+  }
+  /** The EIP-712 domain, types and instance a golem's wallet signs its bloodstain under (no credential). */
+  bloodstainTypedData(): Res<"GET /v1/styx/bloodstain/typed-data"> {
+    return this.call("GET /v1/styx/bloodstain/typed-data");
   }
   /** Records a golem's death and its testament. */
   bloodstain(body: Body<"POST /v1/styx/bloodstain">): Res<"POST /v1/styx/bloodstain"> {
@@ -184,6 +205,9 @@ export const CLIENT_ROUTES = {
   me: "GET /v1/styx/me",
   challenge: "POST /v1/auth/challenge",
   verify: "POST /v1/auth/verify",
+  signIn: "POST /v1/auth/verify",
+  sessions: "GET /v1/auth/sessions",
+  endSession: "DELETE /v1/auth/sessions/{session_id}",
   writeEntry: "POST /v1/styx/entries",
   writeEntries: "POST /v1/styx/entries/batch",
   query: "POST /v1/styx/query",
@@ -191,6 +215,7 @@ export const CLIENT_ROUTES = {
   snapshot: "GET /v1/styx/snapshot/{golem_id}",
   depositPheromone: "POST /v1/styx/pheromone/deposit",
   sense: "GET /v1/styx/pheromone/sense",
+  bloodstainTypedData: "GET /v1/styx/bloodstain/typed-data",
   bloodstain: "POST /v1/styx/bloodstain",
   publishCausal: "POST /v1/styx/causal/publish",
   discoverCausal: "GET /v1/styx/causal/discover",

@@ -109,6 +109,16 @@ export class PostgresIdentityStore implements IdentityStore {
   async findSessionByHash(tokenHash: string): Promise<Session | undefined> {
     return toSession((await this.#sql`SELECT * FROM sessions WHERE token_hash = ${tokenHash}`)[0]);
   }
+  async getSession(id: string): Promise<Session | undefined> {
+    return toSession((await this.#sql`SELECT * FROM sessions WHERE id = ${id}`)[0]);
+  }
+  async listSessions(userId: string, now: number): Promise<Session[]> {
+    const rows = await this.#sql`SELECT * FROM sessions WHERE user_id = ${userId} AND expires_at > ${now} ORDER BY created_at, id`;
+    return rows.map((r) => toSession(r) as Session);
+  }
+  async deleteSession(id: string): Promise<Session | undefined> {
+    return toSession((await this.#sql`DELETE FROM sessions WHERE id = ${id} RETURNING *`)[0]);
+  }
 
   async listIdentifiers(since: number): Promise<IdentityRecordIds[]> {
     return [

@@ -42,6 +42,9 @@ export class SqliteIdentityStore implements IdentityStore {
         "INSERT INTO sessions (id, token_hash, user_id, golem_id, created_at, expires_at) VALUES (@id, @tokenHash, @userId, @golemId, @createdAt, @expiresAt)",
       ),
       sessionByHash: db.prepare("SELECT * FROM sessions WHERE token_hash = ?"),
+      getSession: db.prepare("SELECT * FROM sessions WHERE id = ?"),
+      listSessions: db.prepare("SELECT * FROM sessions WHERE user_id = ? AND expires_at > ? ORDER BY created_at, rowid"),
+      deleteSession: db.prepare("DELETE FROM sessions WHERE id = ? RETURNING *"),
       purgeNonces: db.prepare("DELETE FROM used_nonces WHERE expires_at <= ?"),
       purgeSessions: db.prepare("DELETE FROM sessions WHERE expires_at <= ?"),
     };
@@ -115,6 +118,15 @@ export class SqliteIdentityStore implements IdentityStore {
   }
   async findSessionByHash(tokenHash: string): Promise<Session | undefined> {
     return toSession(this.#q.sessionByHash.get(tokenHash) as Row | undefined);
+  }
+  async getSession(id: string): Promise<Session | undefined> {
+    return toSession(this.#q.getSession.get(id) as Row | undefined);
+  }
+  async listSessions(userId: string, now: number): Promise<Session[]> {
+    return (this.#q.listSessions.all(userId, now) as Row[]).map((r) => toSession(r) as Session);
+  }
+  async deleteSession(id: string): Promise<Session | undefined> {
+    return toSession(this.#q.deleteSession.get(id) as Row | undefined);
   }
 
   async listIdentifiers(since: number): Promise<IdentityRecordIds[]> {

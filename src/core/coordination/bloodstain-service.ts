@@ -1,6 +1,6 @@
 import type { EventBus } from "../fabric/event-bus.js";
 import { domainStream, userStream } from "../fabric/streams.js";
-import type { SignatureVerifier } from "../identity/signature-verifier.js";
+import { malformedSignature, type SignatureVerifier } from "../identity/signature-verifier.js";
 import type { Golem } from "../identity/types.js";
 import type { KnowledgeService } from "../knowledge/knowledge-service.js";
 import type { Clock } from "../platform/clock.js";
@@ -8,7 +8,14 @@ import { newId } from "../platform/crypto.js";
 import { StyxError } from "../platform/errors.js";
 import type { PublicPipeline } from "../privacy/public-pipeline.js";
 import type { AchievementService } from "./achievements.js";
-import { BLOODSTAIN_DOMAIN, BLOODSTAIN_TYPES, bloodstainMessage, type SignedBloodstainFields } from "./bloodstain-signature.js";
+import {
+  type BloodstainBinding,
+  bloodstainMessage,
+  bloodstainTypedData,
+  LEGACY_BLOODSTAIN_DOMAIN,
+  LEGACY_BLOODSTAIN_TYPES,
+  type SignedBloodstainFields,
+} from "./bloodstain-signature.js";
 import type { BloodstainResult, DeathRecord, DeathStore } from "./death.js";
 import type { PheromoneService } from "./pheromone-service.js";
 import type { PheromoneDeposit } from "./pheromone-store.js";
@@ -201,25 +208,50 @@ export class BloodstainService {
     };
   }
 
-  /** A golem with a wallet must sign its bloodstain (EIP-712); without one nothing can be verified. */
+  /** Which Styx bloodstain signatures must name: the chain id and instance of the typed data. */
+  get binding(): BloodstainBinding {
+    return this.#d.binding;
+  }
+
+  /**
+   * A golem with a wallet must sign its bloodstain (EIP-712, bound to this chain and instance);
+   * without one nothing can be verified.
+   */
   async #checkSignature(golem: Golem, input: BloodstainInput): Promise<boolean> {
     if (!golem.walletAddress) return false;
-    if (!input.signature) {
-      throw new StyxError("STYX_AUTH_INVALID_SIGNATURE", "This golem has a wallet: sign the bloodstain (EIP-712, domain Styx v1).", {
-        details: [{ path: "/signature" }],
-      });
-    }
-    const ok = await this.#d.verifier.verifyTypedData(
+    const { chainId, instanceId } = this.#d.binding;
+    const how = `sign the typed data of GET /v1/styx/bloodstain/typed-data (EIP-712, domain Styx v2, chainId ${chainId}, instance ${instanceId})`;
+    if (!input.signature) throw badSignature(`This golem has a wallet: ${how}.`);
+    const verdict = await this.#d.verifier.verifyTypedData(
       golem.walletAddress,
-      { domain: BLOODSTAIN_DOMAIN, types: BLOODSTAIN_TYPES, primaryType: "Bloodstain", message: { ...bloodstainMessage(input) } },
+      bloodstainTypedData(input, this.#d.binding),
       input.signature,
     );
-    if (!ok)
-      throw new StyxError("STYX_AUTH_INVALID_SIGNATURE", "The bloodstain signature is not the golem wallet's.", {
-        details: [{ path: "/signature" }],
-      });
-    return true;
+    if (verdict === "valid") return true;
+    if (verdict === "malformed") throw malformedSignature();
+    throw badSignature(
+      `The bloodstain signature is not the golem wallet's over this upload: ${await this.#whyNot(golem.walletAddress, input, how)}.`,
+    );
   }
+
+  /** What an old or misdirected client got wrong (checked only once a signature failed). */
+  async #whyNot(wallet: string, input: BloodstainInput, how: string): Promise<string> {
+    const { golemId, generation, deathCause, timestamp, contentHash } = bloodstainMessage(input, "");
+    const legacy = {
+      domain: LEGACY_BLOODSTAIN_DOMAIN,
+      types: LEGACY_BLOODSTAIN_TYPES,
+      primaryType: "Bloodstain",
+      message: { golemId, generation, deathCause, timestamp, contentHash },
+    };
+    if ((await this.#d.verifier.verifyTypedData(wallet, legacy, input.signature as string)) === "valid") {
+      return `it was made over the retired v1 typed data, which binds no chain or instance; ${how}`;
+    }
+    return how;
+  }
+}
+
+function badSignature(message: string): StyxError {
+  return new StyxError("STYX_AUTH_INVALID_SIGNATURE", message, { details: [{ path: "/signature" }] });
 }
 
 /** Dependencies of the bloodstain service. */
@@ -229,6 +261,8 @@ export interface BloodstainDeps {
   readonly pheromones: Pick<PheromoneService, "sourceOf" | "announce">;
   readonly achievements: Pick<AchievementService, "evaluate" | "remember">;
   readonly verifier: Pick<SignatureVerifier, "verifyTypedData">;
+  /** STYX_CHAIN_ID and STYX_INSTANCE_ID, bound into the typed data. */
+  readonly binding: BloodstainBinding;
   readonly pipeline: PublicPipeline;
   readonly bus: EventBus;
   readonly clock: Clock;

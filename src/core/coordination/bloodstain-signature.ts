@@ -1,11 +1,25 @@
+import type { TypedData } from "../identity/signature-verifier.js";
 import { blake3Hex } from "../platform/crypto.js";
 
-/** The EIP-712 domain of Styx bloodstains (no chain id: verification is offline and chain-agnostic). */
-export const BLOODSTAIN_DOMAIN = { name: "Styx", version: "1" } as const;
+/**
+ * Which Styx a bloodstain signature is for: STYX_CHAIN_ID (the EIP-712 domain's chainId) and
+ * STYX_INSTANCE_ID (a field of the message), so a signature made for another chain or another
+ * Styx is refused here.
+ */
+export interface BloodstainBinding {
+  readonly chainId: number;
+  readonly instanceId: string;
+}
 
-/** The EIP-712 types of a bloodstain: its identity fields plus a digest of everything else. */
+/** The EIP-712 domain of Styx bloodstains on `chainId` (version 2: chain id and instance bound). */
+export function bloodstainDomain(chainId: number) {
+  return { name: "Styx", version: "2", chainId } as const;
+}
+
+/** The EIP-712 types of a bloodstain: the instance, its identity fields and a digest of everything else. */
 export const BLOODSTAIN_TYPES = {
   Bloodstain: [
+    { name: "instance", type: "string" },
     { name: "golemId", type: "string" },
     { name: "generation", type: "uint256" },
     { name: "deathCause", type: "string" },
@@ -14,8 +28,21 @@ export const BLOODSTAIN_TYPES = {
   ],
 } as const;
 
+/**
+ * The retired version 1 (no chain id, no instance): recognized only to tell an old client why
+ * its signature is refused.
+ */
+export const LEGACY_BLOODSTAIN_DOMAIN = { name: "Styx", version: "1" } as const;
+
+/** The types of the retired version 1. */
+export const LEGACY_BLOODSTAIN_TYPES = {
+  Bloodstain: BLOODSTAIN_TYPES.Bloodstain.filter((f) => f.name !== "instance"),
+} as const;
+
 /** What a golem signs: the typed-data message for its bloodstain. */
 export interface BloodstainMessage {
+  /** STYX_INSTANCE_ID of the Styx the bloodstain is uploaded to. */
+  readonly instance: string;
   readonly golemId: string;
   readonly generation: bigint;
   readonly deathCause: string;
@@ -50,8 +77,8 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** The typed-data message a golem's wallet signs for an upload (EIP-712, domain `Styx` v1). */
-export function bloodstainMessage(b: SignedBloodstainFields): BloodstainMessage {
+/** The typed-data message a golem's wallet signs for an upload to the Styx `instanceId`. */
+export function bloodstainMessage(b: SignedBloodstainFields, instanceId: string): BloodstainMessage {
   const rest = {
     warnings: b.warnings,
     causal_edges: b.causal_edges ?? [],
@@ -61,10 +88,21 @@ export function bloodstainMessage(b: SignedBloodstainFields): BloodstainMessage 
     publish_to_lethe: b.publish_to_lethe ?? false,
   };
   return {
+    instance: instanceId,
     golemId: b.golem_id,
     generation: BigInt(b.generation),
     deathCause: b.death_cause,
     timestamp: b.timestamp,
     contentHash: `0x${blake3Hex(canonicalJson(rest))}`,
   };
+}
+
+/** The whole EIP-712 typed data a golem's wallet signs for an upload (`signTypedData` takes it as is). */
+export function bloodstainTypedData(b: SignedBloodstainFields, binding: BloodstainBinding) {
+  return {
+    domain: bloodstainDomain(binding.chainId),
+    types: BLOODSTAIN_TYPES,
+    primaryType: "Bloodstain" as const,
+    message: { ...bloodstainMessage(b, binding.instanceId) },
+  } satisfies TypedData;
 }

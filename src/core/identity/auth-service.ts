@@ -1,12 +1,17 @@
 import type { AuditLog } from "../platform/audit.js";
-import { type Clock, iso } from "../platform/clock.js";
-import { base64url, constantTimeEqual, hmacSha256Hex, newId, randomBytes, sha256Hex } from "../platform/crypto.js";
-import { StyxError } from "../platform/errors.js";
+import type { Clock } from "../platform/clock.js";
+import { constantTimeEqual, newId, sha256Hex } from "../platform/crypto.js";
+import { notFound, StyxError } from "../platform/errors.js";
 import { newSecret } from "./identity-service.js";
 import type { IdentityRecordIds, IdentityStore } from "./identity-store.js";
-import type { CallContext, Principal } from "./principal.js";
+import { actorOf, type CallContext, type Principal } from "./principal.js";
+import type { SignInMessageCodec, SignInSite } from "./sign-in-message.js";
 import type { SignatureVerifier } from "./signature-verifier.js";
-import type { WalletChallenge } from "./types.js";
+import type { Session, WalletChallenge } from "./types.js";
+import { type CheckedSignIn, WalletSignIn } from "./wallet-sign-in.js";
+
+/** A user's credential (API key or wallet session), as the session routes see it. */
+type UserPrincipal = Extract<Principal, { kind: "user" }>;
 
 /** Settings of authentication. */
 export interface AuthOptions {
@@ -16,6 +21,8 @@ export interface AuthOptions {
   readonly challengeTtlMs: number;
   /** Secret that signs challenges, so they need no storage until used (≥ 16 chars). */
   readonly challengeKey: string;
+  /** Where sign-in messages point: STYX_PUBLIC_URL's domain and URI, STYX_CHAIN_ID. */
+  readonly site: SignInSite;
   /** How long a wallet session token lives, in ms. */
   readonly sessionTtlMs: number;
 }
@@ -31,13 +38,14 @@ export interface IssuedSession {
 /** Minimum interval between sweeps of expired challenges and sessions. */
 const PURGE_INTERVAL_MS = 60_000;
 
-/** Authentication: bearer credentials, the admin token and the wallet challenge flow. */
+/** Authentication: bearer credentials, the admin token, wallet sign-in (EIP-4361) and its sessions. */
 export class AuthService {
   readonly #store: IdentityStore;
   readonly #audit: Pick<AuditLog, "append">;
   readonly #clock: Clock;
-  readonly #verifier: SignatureVerifier;
+  readonly #signIn: WalletSignIn;
   readonly #opts: AuthOptions;
+  readonly #endedListeners: ((sessionId: string) => void)[] = [];
   readonly #adminHash: string;
   readonly #onIdentifiers: (records: IdentityRecordIds[]) => void;
   #lastPurge = 0;
@@ -46,7 +54,9 @@ export class AuthService {
     store: IdentityStore;
     audit: Pick<AuditLog, "append">;
     clock: Clock;
-    verifier: SignatureVerifier;
+    verifier: Pick<SignatureVerifier, "verifyPersonalMessage">;
+    /** EIP-4361 text (viem's SIWE utilities in production). */
+    messages: SignInMessageCodec;
     options: AuthOptions;
     /** Told the id of every session created (the public pipeline's directory). */
     onIdentifiers?: ((records: IdentityRecordIds[]) => void) | undefined;
@@ -55,8 +65,13 @@ export class AuthService {
     this.#store = deps.store;
     this.#audit = deps.audit;
     this.#clock = deps.clock;
-    this.#verifier = deps.verifier;
     this.#opts = deps.options;
+    this.#signIn = new WalletSignIn({
+      messages: deps.messages,
+      verifier: deps.verifier,
+      clock: deps.clock,
+      options: { site: deps.options.site, challengeTtlMs: deps.options.challengeTtlMs, challengeKey: deps.options.challengeKey },
+    });
     this.#adminHash = sha256Hex(deps.options.adminToken);
   }
 
@@ -100,31 +115,22 @@ export class AuthService {
   }
 
   /**
-   * Starts a wallet sign-in: an EIP-191 message with a single-use nonce. Nothing is stored: the
-   * nonce carries its expiry and an HMAC binding it to the wallet, so anonymous callers cannot
-   * fill the database with challenges; only a used nonce is recorded.
+   * Starts a wallet sign-in: an EIP-4361 message with a single-use nonce (WalletSignIn; nothing
+   * is stored until a signed message is used).
    */
   async createChallenge(walletAddress: string): Promise<WalletChallenge> {
-    const now = this.#clock.now();
-    await this.#maybePurge(now);
-    const address = walletAddress.toLowerCase();
-    const expiresAt = now + this.#opts.challengeTtlMs;
-    const head = `${expiresAt.toString(36)}.${base64url(randomBytes(12))}`;
-    const nonce = `${head}.${this.#mac(address, head)}`;
-    return { nonce, walletAddress: address, message: challengeMessage(address, nonce, now, expiresAt), expiresAt };
-  }
-
-  #mac(address: string, head: string): string {
-    return hmacSha256Hex(this.#opts.challengeKey, `${address}|${head}`).slice(0, 32);
+    await this.#maybePurge(this.#clock.now());
+    return this.#signIn.challenge(walletAddress);
   }
 
   /**
-   * Completes a wallet sign-in. The signature is checked offline against the stored message;
-   * only then is the nonce consumed (atomically), so a replay finds no challenge.
+   * Completes a wallet sign-in with the signed message. Every check is offline; only then is the
+   * nonce consumed (atomically), so a replay finds it spent.
    */
-  async verifyChallenge(input: { walletAddress: string; nonce: string; signature: string }, ctx: CallContext = {}): Promise<IssuedSession> {
+  async verifyChallenge(input: { message: string; signature: string }, ctx: CallContext = {}): Promise<IssuedSession> {
     const now = this.#clock.now();
-    const { address, expiresAt } = await this.#checkSigned(input, now);
+    const checked = await this.#signIn.check(input);
+    const address = checked.address;
     const golem = await this.#store.findGolemByWallet(address);
     const user = await this.#store.findUserByWallet(address);
     if (golem && user && golem.userId !== user.id) {
@@ -132,7 +138,8 @@ export class AuthService {
     }
     const userId = golem?.userId ?? user?.id;
     if (!userId) throw new StyxError("STYX_AUTH_UNKNOWN_WALLET");
-    if (!(await this.#store.spendNonce(input.nonce, expiresAt))) throw new StyxError("STYX_AUTH_INVALID_CHALLENGE");
+    if (golem?.status === "dead") throw new StyxError("STYX_GOLEM_DEAD", "This wallet's golem left its bloodstain: it signs in no more.");
+    await this.#spend(checked);
     const token = newSecret();
     const session = {
       id: newId("ses"),
@@ -155,31 +162,58 @@ export class AuthService {
   }
 
   /**
-   * Proves control of a wallet with a signed challenge (sign-in, or attaching the wallet to a
-   * golem) and spends the nonce; returns the lowercase address.
+   * Proves control of `walletAddress` with a signed sign-in message for it (attaching the wallet
+   * to a golem) and spends the nonce.
    */
-  async proveWallet(input: { walletAddress: string; nonce: string; signature: string }): Promise<string> {
-    const { address, expiresAt } = await this.#checkSigned(input, this.#clock.now());
-    if (!(await this.#store.spendNonce(input.nonce, expiresAt))) throw new StyxError("STYX_AUTH_INVALID_CHALLENGE");
-    return address;
+  async proveWallet(input: { message: string; signature: string }, walletAddress: string): Promise<void> {
+    const checked = await this.#signIn.check(input);
+    if (checked.address !== walletAddress.toLowerCase()) {
+      throw new StyxError("STYX_AUTH_INVALID_CHALLENGE", "The signed message is for another wallet than wallet_address.", {
+        details: [{ path: "/message", field: "address" }],
+      });
+    }
+    await this.#spend(checked);
   }
 
-  /** Checks the nonce's HMAC and expiry, rebuilds the signed message and verifies the signature. Spends nothing. */
-  async #checkSigned(
-    input: { walletAddress: string; nonce: string; signature: string },
-    now: number,
-  ): Promise<{ address: string; expiresAt: number }> {
-    const address = input.walletAddress.toLowerCase();
-    const m = /^([0-9a-z]{1,12})\.([A-Za-z0-9_-]{16})\.([0-9a-f]{32})$/.exec(input.nonce);
-    const expiresAt = m ? Number.parseInt(m[1] as string, 36) : Number.NaN;
-    if (!m || !constantTimeEqual(this.#mac(address, `${m[1]}.${m[2]}`), m[3] as string) || !(expiresAt > now)) {
-      throw new StyxError("STYX_AUTH_INVALID_CHALLENGE");
+  async #spend(checked: CheckedSignIn): Promise<void> {
+    if (!(await this.#store.spendNonce(checked.nonce, checked.expiresAt))) {
+      throw new StyxError("STYX_AUTH_INVALID_CHALLENGE", "This challenge was already used: ask POST /v1/auth/challenge for a new one.", {
+        details: [{ path: "/message", field: "nonce" }],
+      });
     }
-    const message = challengeMessage(address, input.nonce, expiresAt - this.#opts.challengeTtlMs, expiresAt);
-    if (!(await this.#verifier.verifyPersonalMessage(address, message, input.signature))) {
-      throw new StyxError("STYX_AUTH_INVALID_SIGNATURE");
-    }
-    return { address, expiresAt };
+  }
+
+  /**
+   * The wallet sessions the caller may see, still valid, oldest first: every session of its user,
+   * or, for a golem credential, the sessions of its golem only.
+   */
+  async listSessions(principal: UserPrincipal): Promise<Session[]> {
+    const all = await this.#store.listSessions(principal.userId, this.#clock.now());
+    return principal.golemId === null ? all : all.filter((s) => s.golemId === principal.golemId);
+  }
+
+  /**
+   * Ends a session at once: its token answers 401 from now on, and the listeners of
+   * `onSessionEnded` close its sockets. The caller's right to it is Tenancy.session's decision,
+   * made before. Audited as `auth.session.end`.
+   */
+  async endSession(principal: UserPrincipal, sessionId: string, ctx: CallContext = {}): Promise<Session> {
+    const session = await this.#store.deleteSession(sessionId);
+    if (!session) throw notFound("No such session.");
+    await this.#audit.append({
+      actor: actorOf(principal),
+      action: "auth.session.end",
+      target: `session:${session.id}`,
+      ...ctx,
+      details: { golem_id: session.golemId, by: principal.credentialId === session.id ? "itself" : principal.via },
+    });
+    for (const fn of this.#endedListeners) fn(session.id);
+    return session;
+  }
+
+  /** Calls `fn` with the id of every session ended through this service (its sockets are closed there). */
+  onSessionEnded(fn: (sessionId: string) => void): void {
+    this.#endedListeners.push(fn);
   }
 
   async #maybePurge(now: number): Promise<void> {
@@ -187,18 +221,4 @@ export class AuthService {
     this.#lastPurge = now;
     await this.#store.purgeExpiredAuth(now);
   }
-}
-
-/** The text a wallet signs to sign in (EIP-191 personal_sign, in the style of EIP-4361). */
-export function challengeMessage(address: string, nonce: string, issuedAt: number, expiresAt: number): string {
-  return [
-    "Styx wants you to sign in with your Ethereum account:",
-    address,
-    "",
-    "Sign in to Styx. This request costs nothing and grants no token approval.",
-    "",
-    `Nonce: ${nonce}`,
-    `Issued At: ${iso(issuedAt)}`,
-    `Expiration Time: ${iso(expiresAt)}`,
-  ].join("\n");
 }

@@ -54,6 +54,11 @@ export interface IdentityStore {
 
   createSession(session: Session): Promise<void>;
   findSessionByHash(tokenHash: string): Promise<Session | undefined>;
+  getSession(id: string): Promise<Session | undefined>;
+  /** The user's sessions still valid at `now` (expiring after it), oldest first. */
+  listSessions(userId: string, now: number): Promise<Session[]>;
+  /** Deletes a session (ends it); returns it as it was, or undefined when there was none. */
+  deleteSession(id: string): Promise<Session | undefined>;
 
   /**
    * Every identifier of users, golems, keys and sessions created at or after `since` (ms):

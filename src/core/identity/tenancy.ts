@@ -2,7 +2,7 @@ import type { AuditLog } from "../platform/audit.js";
 import { notFound, StyxError } from "../platform/errors.js";
 import type { IdentityStore } from "./identity-store.js";
 import { actorOf, type CallContext, type Principal } from "./principal.js";
-import type { Golem } from "./types.js";
+import type { Golem, Session } from "./types.js";
 
 /**
  * The one place tenancy is decided. A caller reaches its own user and its own golems (and, with
@@ -12,10 +12,10 @@ import type { Golem } from "./types.js";
  * and a `dead` golem acts no more.
  */
 export class Tenancy {
-  readonly #identity: Pick<IdentityStore, "getGolem" | "markGolemAlive">;
+  readonly #identity: Pick<IdentityStore, "getGolem" | "markGolemAlive" | "getSession">;
   readonly #audit: Pick<AuditLog, "append">;
 
-  constructor(deps: { identity: Pick<IdentityStore, "getGolem" | "markGolemAlive">; audit: Pick<AuditLog, "append"> }) {
+  constructor(deps: { identity: Pick<IdentityStore, "getGolem" | "markGolemAlive" | "getSession">; audit: Pick<AuditLog, "append"> }) {
     this.#identity = deps.identity;
     this.#audit = deps.audit;
   }
@@ -47,6 +47,20 @@ export class Tenancy {
     if (golem.status !== "provisioning") return golem;
     await this.#identity.markGolemAlive(golem.id);
     return { ...golem, status: "alive" };
+  }
+
+  /**
+   * Returns the wallet session when `principal` may see and end it: a session of its own user
+   * (with a golem credential: of its own golem).
+   */
+  async session(principal: Principal, sessionId: string, ctx: CallContext): Promise<Session> {
+    if (principal.kind === "user") {
+      const session = await this.#identity.getSession(sessionId);
+      if (session && session.userId === principal.userId && (principal.golemId === null || principal.golemId === session.golemId)) {
+        return session;
+      }
+    }
+    return this.#deny(principal, `session:${sessionId}`, ctx);
   }
 
   async #deny(principal: Principal, target: string, ctx: CallContext): Promise<never> {

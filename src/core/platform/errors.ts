@@ -22,6 +22,13 @@ export const ERROR_TABLE = {
   STYX_AUTH_INVALID_KEY: { status: 401, ws: 4401, retryable: false, message: "The credential is unknown, revoked or expired." },
   STYX_AUTH_INVALID_SIGNATURE: { status: 401, ws: 4401, retryable: false, message: "The signature does not match the wallet." },
   STYX_AUTH_INVALID_CHALLENGE: { status: 401, ws: 4401, retryable: false, message: "The challenge is unknown, expired or already used." },
+  STYX_AUTH_SIWE_REQUIRED: {
+    status: 400,
+    ws: 4400,
+    retryable: false,
+    message:
+      "Wallet sign-in takes the signed EIP-4361 (Sign-In with Ethereum) message: send { message, signature } with the message of POST /v1/auth/challenge.",
+  },
   STYX_AUTH_UNKNOWN_WALLET: { status: 401, ws: 4401, retryable: false, message: "No user or golem is registered with this wallet." },
   STYX_AUTH_FORBIDDEN: { status: 403, ws: 4403, retryable: false, message: "The credential does not allow this action." },
   STYX_NOT_FOUND: { status: 404, ws: 4404, retryable: false, message: "Not found." },

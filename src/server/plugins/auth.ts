@@ -45,6 +45,8 @@ export function registerAuth(app: FastifyInstance, deps: { auth: AuthService; te
         if (typeof id !== "string") continue;
         if (rule.kind === "user") {
           await deps.tenancy.user(principal, id, ctx);
+        } else if (rule.kind === "session") {
+          await deps.tenancy.session(principal, id, ctx);
         } else if (!req.golems?.has(id)) {
           req.golems ??= new Map();
           const golem = await deps.tenancy.golem(principal, id, ctx);

@@ -1,4 +1,4 @@
-import type { ApiKey, Golem, User } from "../../core/identity/types.js";
+import type { ApiKey, Golem, Session, User } from "../../core/identity/types.js";
 import { iso } from "../../core/platform/clock.js";
 
 /** Domain → wire JSON for identity. The only place these shapes are built. */
@@ -49,5 +49,17 @@ export function presentGolem(g: Golem) {
     died_at: isoOrNull(g.diedAt),
     death_cause: g.deathCause,
     ticks_lived: g.ticksLived,
+  };
+}
+
+/** A wallet session without its token or hash; `current` when `credentialId` (the caller's) is this session. */
+export function presentSession(s: Session, credentialId: string) {
+  return {
+    id: s.id,
+    user_id: s.userId,
+    golem_id: s.golemId,
+    created_at: iso(s.createdAt),
+    expires_at: iso(s.expiresAt),
+    current: s.id === credentialId,
   };
 }

@@ -40,13 +40,13 @@ export async function sweepCredentials(
   return closed;
 }
 
-/** Closes the open sockets among `sessions` authenticated with credential `id` (a revoked key); returns how many. */
-export function closeCredential(sessions: Iterable<SocketSession>, id: string): number {
+/** Closes the open sockets among `sessions` authenticated with credential `id` (a revoked key, an ended session); returns how many. */
+export function closeCredential(sessions: Iterable<SocketSession>, id: string, reason = "the key was revoked"): number {
   let closed = 0;
   for (const c of sessions) {
     const p = c.principal;
     if (c.open && p?.kind === "user" && p.credentialId === id) {
-      c.connection.close("STYX_AUTH_INVALID_KEY", "the key was revoked");
+      c.connection.close("STYX_AUTH_INVALID_KEY", reason);
       closed++;
     }
   }

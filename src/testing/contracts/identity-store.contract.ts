@@ -141,6 +141,26 @@ export function describeIdentityStoreContract(name: string, make: () => Promise<
       assert.equal(await store.findSessionByHash("th1"), undefined);
     });
 
+    it("gets, lists a user's live sessions oldest first, and deletes one, returning it once", async () => {
+      await store.createUser(userFixture("u1"));
+      await store.createUser(userFixture("u2"));
+      await store.createGolem(golemFixture("g1", "u1"));
+      const s1 = { id: "s1", tokenHash: "th1", userId: "u1", golemId: null, createdAt: T, expiresAt: T + 100 };
+      const s2 = { id: "s2", tokenHash: "th2", userId: "u1", golemId: "g1", createdAt: T + 1, expiresAt: T + 50 };
+      const s3 = { id: "s3", tokenHash: "th3", userId: "u2", golemId: null, createdAt: T, expiresAt: T + 100 };
+      for (const s of [s2, s1, s3]) await store.createSession(s);
+      assert.deepEqual(await store.getSession("s2"), s2);
+      assert.equal(await store.getSession("nope"), undefined);
+      assert.deepEqual(await store.listSessions("u1", T), [s1, s2]);
+      assert.deepEqual(await store.listSessions("u1", T + 50), [s1], "expired at its expires_at");
+      assert.deepEqual(await store.listSessions("nobody", T), []);
+      assert.deepEqual(await store.deleteSession("s1"), s1);
+      assert.equal(await store.deleteSession("s1"), undefined);
+      assert.equal(await store.findSessionByHash("th1"), undefined);
+      assert.deepEqual(await store.listSessions("u1", T), [s2]);
+      assert.deepEqual(await store.listSessions("u2", T), [s3], "another user's sessions are untouched");
+    });
+
     it("lists every identifier created since a time: user, golem, key and session ids, wallets, with their user", async () => {
       await store.createUser(userFixture("u1", "0xaaa"));
       await store.createUser({ ...userFixture("u2"), createdAt: T + 50 });

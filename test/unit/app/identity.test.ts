@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
+import { ViemSignInMessages } from "../../../src/adapters/evm/viem-sign-in-messages.js";
+import { ViemSignatureVerifier } from "../../../src/adapters/evm/viem-signature-verifier.js";
 import { MemoryAuditLog } from "../../../src/adapters/memory/memory-audit-log.js";
 import { openDatabase } from "../../../src/adapters/sqlite/database.js";
 import { SqliteIdentityStore } from "../../../src/adapters/sqlite/sqlite-identity-store.js";
@@ -7,6 +9,7 @@ import { buildIdentity } from "../../../src/app/identity.js";
 import { memorySecrets } from "../../../src/app/secrets.js";
 import type { Config } from "../../../src/config/load.js";
 import { KEY_REVOKED_SIGNAL } from "../../../src/core/identity/credential-cache.js";
+import { signInSite } from "../../../src/core/identity/sign-in-message.js";
 import { ManualClock } from "../../../src/core/platform/clock.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
 import type { Signals } from "../../../src/core/platform/signals.js";
@@ -22,7 +25,12 @@ async function gateway(db: ReturnType<typeof openDatabase>, signals: Signals | u
     secrets: memorySecrets(),
     cluster: signals ? { signals, openFabric: () => Promise.reject(new Error("unused")) } : undefined,
   };
-  return buildIdentity({ config, clock, storage, adminToken: "admin-token-of-the-test", onIdentifiers: () => {} });
+  const signing = {
+    site: signInSite("https://styx.example.com", 8453),
+    messages: new ViemSignInMessages(),
+    verifier: new ViemSignatureVerifier(),
+  };
+  return buildIdentity({ config, clock, storage, adminToken: "admin-token-of-the-test", signing, onIdentifiers: () => {} });
 }
 
 describe("buildIdentity", () => {

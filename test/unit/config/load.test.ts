@@ -80,6 +80,39 @@ describe("loadConfig", () => {
   });
 });
 
+describe("instance identity (SPEC §3)", () => {
+  it("defaults the public URL to localhost on the port, the chain to Base and leaves the instance id to the secrets", () => {
+    const c = loadConfig({ STYX_PORT: "9000" });
+    assert.equal(c.publicUrl, "http://localhost:9000");
+    assert.equal(c.chainId, 8453);
+    assert.equal(c.instanceId, undefined);
+  });
+
+  it("keeps STYX_PUBLIC_URL as an origin and refuses one with a path, query, credentials or another scheme", () => {
+    assert.equal(loadConfig({ STYX_PUBLIC_URL: "HTTPS://Styx.Example.com:443/" }).publicUrl, "https://styx.example.com");
+    assert.equal(loadConfig({ STYX_PUBLIC_URL: "http://10.0.0.5:8080" }).publicUrl, "http://10.0.0.5:8080");
+    for (const bad of [
+      "https://styx.example.com/api",
+      "https://styx.example.com/?x=1",
+      "https://u:p@styx.example.com",
+      "ftp://styx.example.com",
+      "styx",
+    ]) {
+      assert.throws(() => loadConfig({ STYX_PUBLIC_URL: bad }), /STYX_PUBLIC_URL: must be an http\(s\) origin/, bad);
+    }
+  });
+
+  it("takes a positive integer chain id and an sx_ + 16 hex instance id", () => {
+    const c = loadConfig({ STYX_CHAIN_ID: "1", STYX_INSTANCE_ID: "sx_0123456789abcdef" });
+    assert.equal(c.chainId, 1);
+    assert.equal(c.instanceId, "sx_0123456789abcdef");
+    for (const bad of ["0", "-1", "base", "1.5"]) assert.throws(() => loadConfig({ STYX_CHAIN_ID: bad }), /STYX_CHAIN_ID/, bad);
+    for (const bad of ["sx_0123", "sx_0123456789ABCDEF", "0123456789abcdef00", "sx_0123456789abcdefg"]) {
+      assert.throws(() => loadConfig({ STYX_INSTANCE_ID: bad }), /STYX_INSTANCE_ID/, bad);
+    }
+  });
+});
+
 describe("bounded settings", () => {
   it("refuse durations a timer cannot hold or that would shed every write", () => {
     assert.throws(() => loadConfig({ STYX_SHUTDOWN_TIMEOUT: "25d" }), /STYX_SHUTDOWN_TIMEOUT/);

@@ -11,7 +11,7 @@ import { SqliteIdentityStore } from "../../../src/adapters/sqlite/sqlite-identit
 import { SqlitePheromoneStore } from "../../../src/adapters/sqlite/sqlite-pheromone-store.js";
 import { AchievementService } from "../../../src/core/coordination/achievements.js";
 import { type BloodstainInput, BloodstainService } from "../../../src/core/coordination/bloodstain-service.js";
-import { BLOODSTAIN_DOMAIN, BLOODSTAIN_TYPES, bloodstainMessage } from "../../../src/core/coordination/bloodstain-signature.js";
+import { bloodstainTypedData } from "../../../src/core/coordination/bloodstain-signature.js";
 import { PheromoneService } from "../../../src/core/coordination/pheromone-service.js";
 import type { Golem } from "../../../src/core/identity/types.js";
 import { KnowledgeService } from "../../../src/core/knowledge/knowledge-service.js";
@@ -21,6 +21,9 @@ import { initCrypto } from "../../../src/core/platform/crypto.js";
 import { SealedBox } from "../../../src/core/platform/sealed-box.js";
 import { golemFixture, userFixture } from "../../../src/testing/contracts/identity-store.contract.js";
 import { recordingBus, TEST_SECRET_KEY, testPipeline } from "../../../src/testing/core-kit.js";
+
+/** The chain and instance this Styx binds bloodstain signatures to. */
+const BINDING = { chainId: 8453, instanceId: "sx_0123456789abcdef" };
 
 before(() => initCrypto());
 
@@ -64,6 +67,7 @@ async function setup() {
     pheromones,
     achievements,
     verifier: new ViemSignatureVerifier(),
+    binding: BINDING,
     pipeline,
     bus,
     clock,
@@ -240,13 +244,7 @@ describe("BloodstainService.upload", () => {
     const wallet = privateKeyToAccount(generatePrivateKey());
     const g = await h.golem("glm_bs0009ii", { walletAddress: wallet.address.toLowerCase() });
     const input = upload(g);
-    const sign = (account: typeof wallet) =>
-      account.signTypedData({
-        domain: BLOODSTAIN_DOMAIN,
-        types: BLOODSTAIN_TYPES,
-        primaryType: "Bloodstain",
-        message: bloodstainMessage(input),
-      });
+    const sign = (account: typeof wallet) => account.signTypedData(bloodstainTypedData(input, BINDING));
     await assert.rejects(h.service.upload(g, input, []), { code: "STYX_AUTH_INVALID_SIGNATURE" });
     const byOther = await sign(privateKeyToAccount(generatePrivateKey()));
     await assert.rejects(h.service.upload(g, { ...input, signature: byOther }, []), { code: "STYX_AUTH_INVALID_SIGNATURE" });

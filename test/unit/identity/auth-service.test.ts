@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { ViemSignInMessages } from "../../../src/adapters/evm/viem-sign-in-messages.js";
 import { ViemSignatureVerifier } from "../../../src/adapters/evm/viem-signature-verifier.js";
 import { MemoryAuditLog } from "../../../src/adapters/memory/memory-audit-log.js";
 import { openDatabase } from "../../../src/adapters/sqlite/database.js";
@@ -8,6 +9,7 @@ import { SqliteIdentityStore } from "../../../src/adapters/sqlite/sqlite-identit
 import { AuthService } from "../../../src/core/identity/auth-service.js";
 import { IdentityService } from "../../../src/core/identity/identity-service.js";
 import type { Principal } from "../../../src/core/identity/principal.js";
+import { signInSite } from "../../../src/core/identity/sign-in-message.js";
 import { ManualClock } from "../../../src/core/platform/clock.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
 
@@ -35,16 +37,24 @@ async function setup() {
     audit,
     clock,
     verifier: new ViemSignatureVerifier(),
-    options: { adminToken: ADMIN, challengeTtlMs: 5 * MINUTE, challengeKey: "challenge-key-0123456789", sessionTtlMs: 60 * MINUTE },
+    messages: new ViemSignInMessages(),
+    options: {
+      adminToken: ADMIN,
+      challengeTtlMs: 5 * MINUTE,
+      challengeKey: "challenge-key-0123456789",
+      site: signInSite("https://styx.example.com", 8453),
+      sessionTtlMs: 60 * MINUTE,
+    },
   });
   await identity.createUser("admin", { id: "usr_a" });
   return { clock, store, audit, identity, auth };
 }
 
-/** A wallet, and a signed answer to a fresh challenge for it. */
+/** A wallet, and its signed answer (the EIP-4361 message issued for it, and the signature) to a fresh challenge. */
 async function signedChallenge(auth: AuthService, wallet = privateKeyToAccount(generatePrivateKey())) {
   const c = await auth.createChallenge(wallet.address);
-  return { wallet, nonce: c.nonce, signature: await wallet.signMessage({ message: c.message }), challenge: c };
+  const signature = await wallet.signMessage({ message: c.message });
+  return { wallet, signature, challenge: c, answer: { message: c.message, signature } };
 }
 
 const code = (c: string) => ({ code: c });
@@ -86,7 +96,7 @@ describe("AuthService wallet sign-in", () => {
     const { auth, identity, clock, audit } = await setup();
     const proof = await signedChallenge(auth);
     const golem = await identity.registerGolem(owner, { id: "glm_w", walletAddress: proof.wallet.address });
-    const session = await auth.verifyChallenge({ walletAddress: proof.wallet.address, nonce: proof.nonce, signature: proof.signature });
+    const session = await auth.verifyChallenge(proof.answer);
     assert.deepEqual([session.userId, session.golemId, session.expiresAt], ["usr_a", golem.id, clock.now() + 60 * MINUTE]);
     assert.match(session.token, /^styx_/);
     const p = await auth.authenticate(session.token);
@@ -100,10 +110,9 @@ describe("AuthService wallet sign-in", () => {
     const { auth, identity } = await setup();
     const proof = await signedChallenge(auth);
     await identity.registerGolem(owner, { walletAddress: proof.wallet.address });
-    const answer = { walletAddress: proof.wallet.address, nonce: proof.nonce, signature: proof.signature };
-    await auth.verifyChallenge(answer);
-    await assert.rejects(auth.verifyChallenge(answer), code("STYX_AUTH_INVALID_CHALLENGE"));
-    await assert.rejects(auth.proveWallet(answer), code("STYX_AUTH_INVALID_CHALLENGE"));
+    await auth.verifyChallenge(proof.answer);
+    await assert.rejects(auth.verifyChallenge(proof.answer), code("STYX_AUTH_INVALID_CHALLENGE"));
+    await assert.rejects(auth.proveWallet(proof.answer, proof.wallet.address), code("STYX_AUTH_INVALID_CHALLENGE"));
   });
 
   it("refuses a challenge answered after its TTL, or presented for another wallet", async () => {
@@ -112,17 +121,11 @@ describe("AuthService wallet sign-in", () => {
     const other = privateKeyToAccount(generatePrivateKey());
     await identity.registerGolem(owner, { walletAddress: proof.wallet.address });
     await identity.registerGolem(owner, { walletAddress: other.address });
-    const forOther = {
-      walletAddress: other.address,
-      nonce: proof.nonce,
-      signature: await other.signMessage({ message: proof.challenge.message }),
-    };
-    await assert.rejects(auth.verifyChallenge(forOther), code("STYX_AUTH_INVALID_CHALLENGE"), "the nonce is bound to its wallet");
+    // The message names its wallet: another wallet's signature over it does not sign that wallet in.
+    const forOther = { message: proof.challenge.message, signature: await other.signMessage({ message: proof.challenge.message }) };
+    await assert.rejects(auth.verifyChallenge(forOther), code("STYX_AUTH_INVALID_SIGNATURE"), "the message is bound to its wallet");
     clock.advance(5 * MINUTE);
-    await assert.rejects(
-      auth.verifyChallenge({ walletAddress: proof.wallet.address, nonce: proof.nonce, signature: proof.signature }),
-      code("STYX_AUTH_INVALID_CHALLENGE"),
-    );
+    await assert.rejects(auth.verifyChallenge(proof.answer), code("STYX_AUTH_INVALID_CHALLENGE"));
   });
 
   it("refuses a signature by another key without spending the nonce, so the wallet's own answer still works", async () => {
@@ -131,32 +134,30 @@ describe("AuthService wallet sign-in", () => {
     await identity.registerGolem(owner, { walletAddress: proof.wallet.address });
     const forged = await privateKeyToAccount(generatePrivateKey()).signMessage({ message: proof.challenge.message });
     await assert.rejects(
-      auth.verifyChallenge({ walletAddress: proof.wallet.address, nonce: proof.nonce, signature: forged }),
+      auth.verifyChallenge({ message: proof.challenge.message, signature: forged }),
       code("STYX_AUTH_INVALID_SIGNATURE"),
     );
-    const s = await auth.verifyChallenge({ walletAddress: proof.wallet.address, nonce: proof.nonce, signature: proof.signature });
+    const s = await auth.verifyChallenge(proof.answer);
     assert.equal(s.userId, "usr_a");
   });
 
   it("refuses a wallet nobody registered, and signs in an owner's own wallet with no golem", async () => {
     const { auth, identity } = await setup();
     const stranger = await signedChallenge(auth);
-    await assert.rejects(
-      auth.verifyChallenge({ walletAddress: stranger.wallet.address, nonce: stranger.nonce, signature: stranger.signature }),
-      code("STYX_AUTH_UNKNOWN_WALLET"),
-    );
+    await assert.rejects(auth.verifyChallenge(stranger.answer), code("STYX_AUTH_UNKNOWN_WALLET"));
     const proof = await signedChallenge(auth);
     await identity.createUser("admin", { id: "usr_w", walletAddress: proof.wallet.address });
-    const s = await auth.verifyChallenge({ walletAddress: proof.wallet.address, nonce: proof.nonce, signature: proof.signature });
+    const s = await auth.verifyChallenge(proof.answer);
     assert.deepEqual([s.userId, s.golemId], ["usr_w", null]);
   });
 
-  it("proves control of a wallet, lowercased, spending its nonce", async () => {
+  it("proves control of a wallet, spending its nonce, and only for the wallet the message names", async () => {
     const { auth } = await setup();
     const proof = await signedChallenge(auth);
-    const answer = { walletAddress: proof.wallet.address, nonce: proof.nonce, signature: proof.signature };
-    assert.equal(await auth.proveWallet(answer), proof.wallet.address.toLowerCase());
-    await assert.rejects(auth.proveWallet(answer), code("STYX_AUTH_INVALID_CHALLENGE"));
+    const other = privateKeyToAccount(generatePrivateKey());
+    await assert.rejects(auth.proveWallet(proof.answer, other.address));
+    await auth.proveWallet(proof.answer, proof.wallet.address);
+    await assert.rejects(auth.proveWallet(proof.answer, proof.wallet.address), code("STYX_AUTH_INVALID_CHALLENGE"));
   });
 
   it("forgets used nonces past their expiry when challenges are made, at most once a minute", async () => {

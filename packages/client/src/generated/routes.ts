@@ -132,10 +132,11 @@ export interface Routes {
       archetype?: string;
       /** EVM address */
       wallet_address?: string;
-      /** Proof of control of wallet_address: a /v1/auth/challenge for it, signed by the golem's wallet */
+      /** Proof of control of wallet_address: the EIP-4361 message of a /v1/auth/challenge for it, signed by the golem's wallet */
       wallet_proof?: {
-        nonce: string;
-        /** personal_sign of the challenge message by wallet_address */
+        /** The EIP-4361 message of POST /v1/auth/challenge, unchanged */
+        message: string;
+        /** personal_sign (EIP-191) of the message: 65 bytes hex, low s, v 27 or 28 (EIP-2) */
         signature: string;
       };
     };
@@ -222,7 +223,7 @@ export interface Routes {
       };
     };
   };
-  /** Start a wallet sign-in */
+  /** Start a wallet sign-in: an EIP-4361 (Sign-In with Ethereum) message to sign */
   "POST /v1/auth/challenge": {
     params: Record<string, never>;
     query: Record<string, never>;
@@ -232,19 +233,19 @@ export interface Routes {
     };
     response: {
       nonce: string;
+      /** EIP-4361 (Sign-In with Ethereum) message: domain and URI of STYX_PUBLIC_URL, STYX_CHAIN_ID */
       message: string;
       expires_at: string;
     };
   };
-  /** Finish a wallet sign-in with the signed message */
+  /** Finish a wallet sign-in with the signed EIP-4361 message */
   "POST /v1/auth/verify": {
     params: Record<string, never>;
     query: Record<string, never>;
     body: {
-      /** EVM address */
-      wallet_address: string;
-      nonce: string;
-      /** 65-byte signature, hex */
+      /** The EIP-4361 message of POST /v1/auth/challenge, unchanged */
+      message: string;
+      /** personal_sign (EIP-191) of the message: 65 bytes hex, low s, v 27 or 28 (EIP-2) */
       signature: string;
     };
     response: {
@@ -253,6 +254,41 @@ export interface Routes {
       user_id: string;
       golem_id: string | null;
       expires_at: string;
+    };
+  };
+  /** The caller's wallet sessions still valid (a golem credential: its golem's) */
+  "GET /v1/auth/sessions": {
+    params: Record<string, never>;
+    query: Record<string, never>;
+    body: undefined;
+    response: {
+      sessions: Array<{
+        id: string;
+        user_id: string;
+        golem_id: string | null;
+        created_at: string;
+        expires_at: string;
+        /** Whether this is the session the request came with */
+        current: boolean;
+      }>;
+    };
+  };
+  /** End a wallet session: its token answers 401 and its sockets close (4401) */
+  "DELETE /v1/auth/sessions/{session_id}": {
+    params: {
+      /** Identifier (1–128 chars: A–Z a–z 0–9 _ . -) */
+      session_id: string;
+    };
+    query: Record<string, never>;
+    body: undefined;
+    response: {
+      id: string;
+      user_id: string;
+      golem_id: string | null;
+      created_at: string;
+      expires_at: string;
+      /** Whether this is the session the request came with */
+      current: boolean;
     };
   };
   /** Audit records after a sequence number */
@@ -606,6 +642,31 @@ export interface Routes {
       entry_ids: Array<string>;
       pheromone_ids: Array<string>;
       lethe_queued: number;
+    };
+  };
+  /** The EIP-712 domain and types a golem's wallet signs its bloodstain under (bound to STYX_CHAIN_ID and STYX_INSTANCE_ID) */
+  "GET /v1/styx/bloodstain/typed-data": {
+    params: Record<string, never>;
+    query: Record<string, never>;
+    body: undefined;
+    response: {
+      domain: {
+        name: "Styx";
+        version: "2";
+        /** STYX_CHAIN_ID */
+        chainId: number;
+      };
+      primary_type: "Bloodstain";
+      types: {
+        Bloodstain: Array<{
+          name: string;
+          type: string;
+        }>;
+      };
+      /** STYX_INSTANCE_ID: the message's `instance` field */
+      instance: string;
+      /** How the message's contentHash is computed from the upload */
+      content_hash: string;
     };
   };
   /** Publish a causal edge (another publisher's agreement validates it, disagreement contradicts it) */
@@ -1081,6 +1142,8 @@ export const ROUTES = {
   "GET /v1/styx/me": { method: "GET", path: "/v1/styx/me", body: "none", response: "json", auth: true },
   "POST /v1/auth/challenge": { method: "POST", path: "/v1/auth/challenge", body: "json", response: "json", auth: false },
   "POST /v1/auth/verify": { method: "POST", path: "/v1/auth/verify", body: "json", response: "json", auth: false },
+  "GET /v1/auth/sessions": { method: "GET", path: "/v1/auth/sessions", body: "none", response: "json", auth: true },
+  "DELETE /v1/auth/sessions/{session_id}": { method: "DELETE", path: "/v1/auth/sessions/{session_id}", body: "none", response: "json", auth: true },
   "GET /v1/admin/audit": { method: "GET", path: "/v1/admin/audit", body: "none", response: "json", auth: true },
   "GET /v1/admin/audit/verify": { method: "GET", path: "/v1/admin/audit/verify", body: "none", response: "json", auth: true },
   "POST /v1/styx/entries": { method: "POST", path: "/v1/styx/entries", body: "json", response: "json", auth: true },
@@ -1091,6 +1154,7 @@ export const ROUTES = {
   "POST /v1/styx/pheromone/deposit": { method: "POST", path: "/v1/styx/pheromone/deposit", body: "json", response: "json", auth: true },
   "GET /v1/styx/pheromone/sense": { method: "GET", path: "/v1/styx/pheromone/sense", body: "none", response: "json", auth: true },
   "POST /v1/styx/bloodstain": { method: "POST", path: "/v1/styx/bloodstain", body: "json", response: "json", auth: true },
+  "GET /v1/styx/bloodstain/typed-data": { method: "GET", path: "/v1/styx/bloodstain/typed-data", body: "none", response: "json", auth: false },
   "POST /v1/styx/causal/publish": { method: "POST", path: "/v1/styx/causal/publish", body: "json", response: "json", auth: true },
   "GET /v1/styx/causal/discover": { method: "GET", path: "/v1/styx/causal/discover", body: "none", response: "json", auth: true },
   "GET /v1/styx/lineage/{user_id}": { method: "GET", path: "/v1/styx/lineage/{user_id}", body: "none", response: "json", auth: true },

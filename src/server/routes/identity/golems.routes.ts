@@ -6,6 +6,7 @@ import { ErrorBody, GolemIdParams, UserIdParams } from "../../../protocol/common
 import { GolemList, GolemView, RegisteredGolem, RegisterGolemBody, UserView, WhoAmI } from "../../../protocol/identity.js";
 import { tenantGolem, userPrincipal } from "../../context.js";
 import { presentGolem, presentUser } from "../../presenters/identity.js";
+import { refuseOutdatedSignIn } from "./auth.routes.js";
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 
@@ -17,6 +18,7 @@ export function golemRoutes(app: FastifyInstance, deps: { identity: IdentityServ
     "/v1/styx/golems",
     {
       config: { tenant: [{ from: "body", field: "parent_golem_id", kind: "golem" }] },
+      preValidation: async (req) => refuseOutdatedSignIn((req.body as { wallet_proof?: unknown } | null)?.wallet_proof, "/wallet_proof"),
       schema: {
         tags: ["identity"],
         summary: "Register a golem (generation = parent's + 1)",
@@ -36,7 +38,7 @@ export function golemRoutes(app: FastifyInstance, deps: { identity: IdentityServ
         );
       }
       if (b.wallet_address !== undefined && b.wallet_proof !== undefined) {
-        await deps.auth.proveWallet({ walletAddress: b.wallet_address, ...b.wallet_proof });
+        await deps.auth.proveWallet(b.wallet_proof, b.wallet_address);
       }
       const golem = await identity.registerGolem(
         userPrincipal(req),

@@ -190,6 +190,7 @@ export async function socketLayer(opts: { maxQueueBytes?: number; principals?: M
   const audit = new MemoryAuditLog(clock);
   const identity = {
     getGolem: async (id: string) => golems.get(id),
+    getSession: async () => undefined,
     markGolemAlive: async (id: string) => {
       const g = golems.get(id);
       if (g?.status === "provisioning") golems.set(id, { ...g, status: "alive" });
