@@ -45,7 +45,7 @@ export function entryRoutes(
   app.post<{ Body: WriteEntryBody }>(
     "/v1/styx/entries",
     {
-      config: { tenant: [{ from: "body", field: "golem_id", kind: "golem" }] },
+      config: { golemCredential: "own", tenant: [{ from: "body", field: "golem_id", kind: "golem" }] },
       schema: {
         tags: ["knowledge"],
         summary: "Write an entry (vault always; clade and lethe by the promotion gates)",
@@ -64,7 +64,7 @@ export function entryRoutes(
   app.post<{ Body: WriteEntriesBody }>(
     "/v1/styx/entries/batch",
     {
-      config: { tenant: [{ from: "body", field: "entries", each: "golem_id", kind: "golem" }] },
+      config: { golemCredential: "own", tenant: [{ from: "body", field: "entries", each: "golem_id", kind: "golem" }] },
       schema: {
         tags: ["knowledge"],
         summary: `Write up to ${MAX_BATCH} entries in one transaction (all or none; each as POST /v1/styx/entries)`,
