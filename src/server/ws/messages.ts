@@ -90,10 +90,15 @@ export class MessageHandler {
     }
   }
 
-  /** Marks the socket as speaking for a golem; the first time, hands it the clade deltas held for it. */
+  /** Marks the socket as speaking for a golem; the first time, takes the clade deltas held for it (else none). */
+  async claim(session: SocketSession, golemId: string): Promise<SequencedEvent[]> {
+    if (!this.#hub.identify(session, golemId)) return [];
+    return this.#fabric.pendingDeltas(golemId);
+  }
+
+  /** Marks the socket as speaking for a golem (a message of an owner credential named it); the first time, hands it the clade deltas held for it. */
   async identify(session: SocketSession, golemId: string): Promise<void> {
-    if (!this.#hub.identify(session, golemId)) return;
-    for (const e of await this.#fabric.pendingDeltas(golemId)) session.connection.send(Buffer.from(encodeEventFrame(e)));
+    for (const e of await this.claim(session, golemId)) session.connection.send(Buffer.from(encodeEventFrame(e)));
   }
 
   async #subscribe(session: SocketSession, msg: SubscribeMessage): Promise<void> {
@@ -189,6 +194,7 @@ export class MessageHandler {
 
   async #steer(session: SocketSession, msg: SteerMessage): Promise<void> {
     this.#access.scope(session, "write");
+    this.#access.ownerOnly(session);
     const golem = await this.#access.golem(session, msg.golem_id);
     const r = await this.#fabric.steer(golem, msg.intent, msg.severity ?? "medium");
     session.connection.sendFrame({ type: "ack", ...answering(msg.id), delivered: r.delivered, stream: r.event.stream, seq: r.event.seq });

@@ -165,6 +165,11 @@ export const USER: Principal = {
   scopes: ["read", "write"],
 };
 
+/** A golem credential of u1: a key bound to golem `golemId` (or, `via: "session"`, that golem's wallet session). */
+export function golemPrincipal(golemId: string, via: "api_key" | "session" = "api_key"): Principal {
+  return { ...(USER as Extract<Principal, { kind: "user" }>), credentialId: `${via}_${golemId}`, via, golemId };
+}
+
 const golem = (id: string, userId: string): Golem => ({
   id,
   userId,
@@ -189,7 +194,8 @@ export async function socketLayer(opts: { maxQueueBytes?: number; principals?: M
   const bus = new LocalEventBus(real);
   const hub = new Hub({ tickMs: 1 });
   bus.subscribe((e) => hub.dispatch(e));
-  const golems = new Map([["g1", golem("g1", "u1")]]);
+  // u1 owns g1, g2 and g3; u2 owns x1.
+  const golems = new Map([...["g1", "g2", "g3"].map((id) => [id, golem(id, "u1")] as const), ["x1", golem("x1", "u2")]]);
   const audit = new MemoryAuditLog(clock);
   const tenancy = new Tenancy({ identity: { getGolem: async (id) => golems.get(id) }, audit });
   const fabric = new FabricService({
@@ -237,5 +243,5 @@ export async function socketLayer(opts: { maxQueueBytes?: number; principals?: M
     hub.flush();
     return out;
   };
-  return { clock, db, history, real, bus, hub, fabric, audit, connect, publish, close: () => db.close() };
+  return { clock, db, history, real, bus, hub, fabric, audit, golems, connect, publish, close: () => db.close() };
 }
