@@ -2,6 +2,7 @@ import type { SequencedEvent } from "../../core/fabric/event-bus.js";
 import type { FabricService } from "../../core/fabric/fabric-service.js";
 import type { History, StreamPosition } from "../../core/fabric/history.js";
 import { domainStream, PUBLIC_STREAM } from "../../core/fabric/streams.js";
+import { isGolemCredential } from "../../core/identity/principal.js";
 import type { Tenancy } from "../../core/identity/tenancy.js";
 import { StyxError } from "../../core/platform/errors.js";
 import type { BucketSpec, RateLimiter } from "../../core/platform/rate-limiter.js";
@@ -187,7 +188,7 @@ export class MessageHandler {
     const settled = started
       .then(() => published as Promise<SequencedEvent>)
       .then((e) => {
-        if (msg.id !== undefined) session.connection.sendFrame({ type: "ack", id: msg.id, stream: e.stream, seq: e.seq });
+        if (msg.id !== undefined) session.connection.sendFrame({ type: "ack", id: msg.id, ...positionFor(session, e) });
       });
     return { settled };
   }
@@ -208,6 +209,15 @@ export class MessageHandler {
     if (r.dropped > 0) this.#metrics.wsDropped.inc({ reason: "clade_outbox_full" }, r.dropped);
     if (msg.id === undefined) return;
     const { delivered, stored } = r;
-    session.connection.sendFrame({ type: "ack", id: msg.id, delivered, stored, stream: r.event.stream, seq: r.event.seq });
+    session.connection.sendFrame({ type: "ack", id: msg.id, delivered, stored, ...positionFor(session, r.event) });
   }
+}
+
+/**
+ * Where an event went, for an ack: its stream and seq on the owner's stream. Not to a golem
+ * credential, which does not follow that stream (SPEC §9) and would read its siblings' activity
+ * in its seqs.
+ */
+function positionFor(session: SocketSession, e: SequencedEvent): { stream?: string; seq?: number } {
+  return isGolemCredential(session.principal) ? {} : { stream: e.stream, seq: e.seq };
 }

@@ -104,6 +104,31 @@ describe("a golem credential's socket (SPEC §9: the golem:{id} stream)", () => 
     t.close();
   });
 
+  it("acknowledges its events and deltas without a position on its owner's stream (whose seqs count its siblings' events)", async () => {
+    const t = await socketLayer({ principals: principals() });
+    for (const token of ["g1", "good"]) {
+      const { transport, send } = await t.connect(token);
+      send({ type: "event", id: "e", golem_id: "g1", event: { type: "golem:tick" } });
+      send({ type: "clade_delta", id: "c", golem_id: "g1", entries: [{ n: 1 }] });
+      await turns(20);
+      const acks = transport.control("ack").map((f) => [f.id, f.stream ?? null]);
+      assert.deepEqual(
+        acks,
+        token === "g1"
+          ? [
+              ["e", null],
+              ["c", null],
+            ]
+          : [
+              ["e", "user:u1"],
+              ["c", "user:u1"],
+            ],
+        token,
+      );
+    }
+    t.close();
+  });
+
   it("gets its siblings' clade deltas on its stream, and the ones held while it was offline as that stream's history", async () => {
     const t = await socketLayer({ principals: principals() });
     for (const id of ["g1", "g2", "g3"]) await t.fabric.register(t.golems.get(id) as never, []);
