@@ -20,7 +20,10 @@ export class Tenancy {
     this.#audit = deps.audit;
   }
 
-  /** Resolves when `principal` may act on user `userId`. */
+  /**
+   * Resolves when `principal` may act on user `userId` (a golem credential of that user too: the
+   * routes it may not call refuse it first, with `ownerOnly`).
+   */
   async user(principal: Principal, userId: string, ctx: CallContext): Promise<void> {
     if (principal.kind === "user" && principal.userId === userId) return;
     await this.#deny(principal, `user:${userId}`, ctx);
