@@ -7,8 +7,9 @@ import { identityLimit, isRead, type LimitsOptions } from "./limits.js";
 
 /**
  * Authentication, scopes and tenancy for every route, driven by route config:
- * `auth` (public | user | admin, default user), `scope`, and `tenant` rules. This is the one
- * place where a request's identity and its right to the ids it names are decided.
+ * `auth` (public | user | admin, default user), `scope`, `golemCredential` (own | owner-only,
+ * unset = owner-only) and `tenant` rules. This is the one place where a request's identity and
+ * its right to the ids it names are decided.
  */
 export function registerAuth(app: FastifyInstance, deps: { auth: AuthService; tenancy: Tenancy; limits: LimitsOptions }): void {
   app.decorateRequest("principal", undefined);
@@ -26,6 +27,7 @@ export function registerAuth(app: FastifyInstance, deps: { auth: AuthService; te
     }
     if (principal.kind !== "user") throw new StyxError("STYX_AUTH_FORBIDDEN", "This route needs a user API key or session.");
     requireScope(principal, req.routeOptions.config.scope ?? (isRead(req) ? "read" : "write"));
+    if (req.routeOptions.config.golemCredential !== "own") deps.tenancy.ownerOnly(principal);
   });
 
   app.addHook("preHandler", async (req) => {
