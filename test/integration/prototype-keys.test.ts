@@ -149,6 +149,12 @@ describe("client strings named like Object.prototype members", () => {
       assert.equal(r.type, "error", JSON.stringify(r));
       assert.equal(r.code, "STYX_VALIDATION", JSON.stringify(r));
     }
+    // A frame's type is looked up among the message types: a name of Object.prototype is an unknown type.
+    for (const name of NAMES) {
+      const r = await w.sock.request({ type: name });
+      assert.equal(r.type, "error", JSON.stringify(r));
+      assert.equal(r.code, "STYX_VALIDATION", JSON.stringify(r));
+    }
     const resumed = await w.sock.request({ type: "resume", streams: { [`domain:${DOMAIN}`]: { epoch: "e", seq: 0 } } });
     assert.equal(resumed.type, "resumed", JSON.stringify(resumed));
     assert.equal((Object.prototype as Record<string, unknown>).polluted, undefined, "nothing reached Object.prototype");
