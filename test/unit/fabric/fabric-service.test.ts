@@ -110,7 +110,7 @@ describe("FabricService presence", () => {
     const agg = await service.aggregate("u1");
     assert.deepEqual(
       [agg.golems, agg.online, agg.dreaming, agg.meanVitality, agg.byRegime, agg.maxTick],
-      [2, 1, 1, 0.8, { bull: 1 }, 10],
+      [2, 1, 1, 0.8, new Map([["bull", 1]]), 10],
       "gb's beat is a minute old: offline",
     );
   });
