@@ -82,11 +82,13 @@ describe("AchievementService.evaluate", () => {
 describe("AchievementService source directory", () => {
   it("credits a source hash to the golem it was remembered for, sealed so the store never holds the id", async () => {
     const { service, store } = await setup();
-    await service.remember("hash-a", "g1");
-    assert.equal(await service.golemOfSource("hash-a"), "g1");
+    // A long id: a short one ("g1") turns up by chance in random sealed text about once in fifty runs.
+    const id = "glm_directory_probe_7f3a";
+    await service.remember("hash-a", id);
+    assert.equal(await service.golemOfSource("hash-a"), id);
     assert.equal(await service.golemOfSource("hash-b"), undefined);
     const sealed = (await store.sealedGolemOf("hash-a")) ?? "";
-    assert.ok(sealed.length > 0 && !sealed.includes("g1"), "the store holds sealed text only");
+    assert.ok(sealed.length > 0 && !sealed.includes(id), "the store holds sealed text only");
   });
 
   it("keeps the first golem of a hash", async () => {

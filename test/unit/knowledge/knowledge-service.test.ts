@@ -61,7 +61,10 @@ function write(golem: Golem, over: Partial<WriteEntryInput> = {}): WriteEntryInp
 
 const validation = (path: string) => (err: { code?: string; details?: unknown }) => {
   assert.equal(err.code, "STYX_VALIDATION");
-  assert.deepEqual(err.details, [{ path }]);
+  assert.deepEqual(
+    (err.details as { path: string }[]).map((d) => d.path),
+    [path],
+  );
   return true;
 };
 
