@@ -24,7 +24,7 @@ import { buildFabric, type FabricStack } from "./fabric.js";
 import { FallbackRateLimiter } from "./fallback-rate-limiter.js";
 import { buildKnowledge, type KnowledgeStack } from "./knowledge.js";
 import { buildPrivacy, type PrivacyStack } from "./privacy.js";
-import { forgetLegacySalt, type ResolvedSecretKey, resolveSecretKey } from "./secret-key.js";
+import { forgetLegacySalt, type ResolvedSecretKey } from "./secret-key.js";
 import { openStorage, type Storage } from "./storage.js";
 import { syncVectors } from "./vector-sync.js";
 import { VERSION } from "./version.js";
@@ -75,9 +75,9 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
   const storage = await openStorage(config, clock);
   try {
     const adminToken = await resolveAdminToken(config, storage.secrets);
-    // The key of every keyed hash (lethe, pheromone and causal sources) and of the sealed source
-    // directory (SPEC §3). The salted hashes it replaces die with their salt.
-    const secretKey = await resolveSecretKey(config, storage.secrets);
+    // The key of every keyed hash (lethe, pheromone and causal sources, the audit chain) and of the
+    // sealed source directory (SPEC §3), resolved as the store opened. The salted hashes it replaces die with their salt.
+    const secretKey = storage.secretKey;
     forgetLegacySalt(config);
     // Macronode: every request looks its key up in PostgreSQL; remembered for 5 s, forgotten at once
     // on revocation (on every gateway, by signal). A micronode's lookup is a local SQLite read, and

@@ -6,6 +6,7 @@ import type { SecretStore } from "../core/platform/secret-store.js";
 export function fileSecrets(dir: string): SecretStore {
   return {
     loadOrCreate: async (name, make) => loadOrCreateSecret(join(dir, name), make),
+    load: async (name) => loadSecret(join(dir, name)),
     where: (name) => join(dir, name),
   };
 }
@@ -21,8 +22,20 @@ export function memorySecrets(): SecretStore {
       held.set(name, value);
       return { value, created: true };
     },
+    load: async (name) => held.get(name),
     where: () => "memory (amnesia: gone at exit)",
   };
+}
+
+/** Reads a secret kept in a file; undefined when there is no such file (or it is too short to be one). */
+export function loadSecret(file: string): string | undefined {
+  try {
+    const stored = readFileSync(file, "utf8").trim();
+    return stored.length >= 16 ? stored : undefined;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    return undefined;
+  }
 }
 
 /**
@@ -30,12 +43,8 @@ export function memorySecrets(): SecretStore {
  * process created first). Returns the secret and whether it was created now.
  */
 export function loadOrCreateSecret(file: string, make: () => string): { value: string; created: boolean } {
-  try {
-    const stored = readFileSync(file, "utf8").trim();
-    if (stored.length >= 16) return { value: stored, created: false };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-  }
+  const stored = loadSecret(file);
+  if (stored !== undefined) return { value: stored, created: false };
   const value = make();
   try {
     writeFileSync(file, `${value}\n`, { mode: 0o600, flag: "wx" });

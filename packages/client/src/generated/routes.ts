@@ -279,7 +279,7 @@ export interface Routes {
       next_after: number;
     };
   };
-  /** Walk the hash chain of the audit log */
+  /** Walk the keyed hash chain of the audit log */
   "GET /v1/admin/audit/verify": {
     params: Record<string, never>;
     query: Record<string, never>;
@@ -288,6 +288,7 @@ export interface Routes {
       ok: boolean;
       records: number;
       head?: string;
+      unkeyed?: number;
       first_bad?: number;
       reason?: string;
     };

@@ -15,6 +15,7 @@ import { Tenancy } from "../../../../src/core/identity/tenancy.js";
 import type { Golem } from "../../../../src/core/identity/types.js";
 import { ManualClock } from "../../../../src/core/platform/clock.js";
 import { StyxError } from "../../../../src/core/platform/errors.js";
+import { SecretKey } from "../../../../src/core/platform/secret-key.js";
 import { ClientFrameDecoder } from "../../../../src/protocol/frames.js";
 import { Metrics } from "../../../../src/server/metrics.js";
 import { Hub } from "../../../../src/server/ws/hub.js";
@@ -190,7 +191,7 @@ export async function socketLayer(opts: { maxQueueBytes?: number; principals?: M
   const hub = new Hub({ tickMs: 1 });
   bus.subscribe((e) => hub.dispatch(e));
   const golems = new Map([["g1", golem("g1", "u1")]]);
-  const audit = new MemoryAuditLog(clock);
+  const audit = new MemoryAuditLog(clock, SecretKey.fromBase64(Buffer.alloc(32, 5).toString("base64")));
   const tenancy = new Tenancy({ identity: { getGolem: async (id) => golems.get(id) }, audit });
   const fabric = new FabricService({
     bus,
