@@ -205,12 +205,15 @@ export async function socketLayer(opts: { maxQueueBytes?: number; principals?: M
   const rateLimit = { rate: 1_000_000, burst: 1_000_000 };
   const handler = new MessageHandler({ hub, history, fabric, tenancy, limiter, rateLimit, metrics });
   const principals = opts.principals ?? new Map([["good", USER]]);
+  /** Credentials refused, as the session reports them to the failed-authentication audit. */
+  const authFailures: { ip: string; code: string }[] = [];
   const auth = {
     authenticate: async (token: string) => {
       const p = principals.get(token);
       if (!p) throw new StyxError("STYX_AUTH_INVALID_KEY");
       return p;
     },
+    refused: (ip: string, code: string) => void authFailures.push({ ip, code }),
   };
   const deps = {
     hub,
@@ -238,5 +241,5 @@ export async function socketLayer(opts: { maxQueueBytes?: number; principals?: M
     hub.flush();
     return out;
   };
-  return { clock, db, history, real, bus, hub, fabric, audit, connect, publish, close: () => db.close() };
+  return { clock, db, history, real, bus, hub, fabric, audit, authFailures, connect, publish, close: () => db.close() };
 }
