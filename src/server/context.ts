@@ -22,6 +22,8 @@ declare module "fastify" {
     tenant?: readonly TenantRule[];
     /** Operational routes: never rate limited or shed (health, readiness, metrics). */
     exempt?: boolean;
+    /** A wallet sign-in: refusing its signer (a dead golem's wallet) is a failed authentication (plugins/auth.ts). */
+    signIn?: true;
   }
   interface FastifyRequest {
     /** The authenticated caller; undefined on public routes. */

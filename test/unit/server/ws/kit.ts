@@ -14,6 +14,7 @@ import type { Principal } from "../../../../src/core/identity/principal.js";
 import { Tenancy } from "../../../../src/core/identity/tenancy.js";
 import { ManualClock } from "../../../../src/core/platform/clock.js";
 import { StyxError } from "../../../../src/core/platform/errors.js";
+import { SecretKey } from "../../../../src/core/platform/secret-key.js";
 import { ClientFrameDecoder, SERVER_FRAMES } from "../../../../src/protocol/frames.js";
 import { makeAjv } from "../../../../src/protocol/json-rules.js";
 
@@ -187,7 +188,7 @@ export async function socketLayer(opts: { maxQueueBytes?: number; principals?: M
   const hub = new Hub({ tickMs: 1 });
   bus.subscribe((e) => hub.dispatch(e));
   const golems = new Map([["g1", aliveGolem("g1", "u1", { generation: 1 })]]);
-  const audit = new MemoryAuditLog(clock);
+  const audit = new MemoryAuditLog(clock, SecretKey.fromBase64(Buffer.alloc(32, 5).toString("base64")));
   const identity = {
     getGolem: async (id: string) => golems.get(id),
     getSession: async () => undefined,
@@ -209,12 +210,15 @@ export async function socketLayer(opts: { maxQueueBytes?: number; principals?: M
   const rateLimit = { rate: 1_000_000, burst: 1_000_000 };
   const handler = new MessageHandler({ hub, history, fabric, tenancy, limiter, rateLimit, metrics });
   const principals = opts.principals ?? new Map([["good", USER]]);
+  /** Credentials refused, as the session reports them to the failed-authentication audit. */
+  const authFailures: { ip: string; code: string }[] = [];
   const auth = {
     authenticate: async (token: string) => {
       const p = principals.get(token);
       if (!p) throw new StyxError("STYX_AUTH_INVALID_KEY");
       return p;
     },
+    refused: (ip: string, code: string) => void authFailures.push({ ip, code }),
   };
   const deps = {
     hub,
@@ -242,5 +246,5 @@ export async function socketLayer(opts: { maxQueueBytes?: number; principals?: M
     hub.flush();
     return out;
   };
-  return { clock, db, history, real, bus, hub, fabric, audit, connect, publish, close: () => db.close() };
+  return { clock, db, history, real, bus, hub, fabric, audit, authFailures, connect, publish, close: () => db.close() };
 }
