@@ -36,7 +36,8 @@ export async function startGolem(opts: GolemOptions): Promise<Golem> {
   try {
     await styx.registerGolem({ id: opts.golemId, archetype: "scout" });
   } catch (err) {
-    if (!(err instanceof StyxError && err.code === "STYX_CONFLICT")) throw err;
+    // Registered already (409), or the key is bound to this golem (403: its owner registers golems).
+    if (!(err instanceof StyxError && (err.code === "STYX_CONFLICT" || err.code === "STYX_AUTH_FORBIDDEN"))) throw err;
   }
   const learn = (content: string) =>
     styx.writeEntry({ golem_id: opts.golemId, layer: "vault", category: "insight", domain: "defi", confidence: 0.7, content });

@@ -1,5 +1,6 @@
 import { type Static, Type } from "typebox";
 import type { SequencedEvent } from "../core/fabric/event-bus.js";
+import { isPrivateStream } from "../core/fabric/streams.js";
 import { PUBLIC_TIME_RESOLUTION_MS, publicTime } from "../core/privacy/public-pipeline.js";
 import { Id, MAX_SAFE } from "./common.js";
 import { Domain } from "./knowledge.js";
@@ -24,11 +25,11 @@ export const NAV_LIMIT = 1e30;
 /** Most domains one socket may follow. */
 export const MAX_DOMAINS_PER_SOCKET = 256;
 
-/** A stream name: `user:{id}`, `domain:{d}` or `public`. */
+/** A stream name: `user:{id}`, `golem:{id}`, `domain:{d}` or `public`. */
 export const StreamName = Type.String({
   minLength: 1,
   maxLength: 200,
-  pattern: "^(public|user:[A-Za-z0-9][A-Za-z0-9_.-]{0,127}|domain:[a-z0-9][a-z0-9_.-]{0,63})$",
+  pattern: "^(public|(user|golem):[A-Za-z0-9][A-Za-z0-9_.-]{0,127}|domain:[a-z0-9][a-z0-9_.-]{0,63})$",
 });
 /** A position in a stream. */
 export const Position = Type.Object(
@@ -151,8 +152,8 @@ export type ClientMessage =
 
 /** The event frame: `{stream, epoch, seq, ts, channel, payload}`, built from the payload's JSON text without re-serialising it. */
 export function encodeEventFrame(e: SequencedEvent): string {
-  // Public streams (domain:*, public) carry their time to the minute (SPEC §4.2 step 6); a user's own stream, exactly.
-  const ts = e.stream.startsWith("user:") || e.stream.startsWith("golem:") ? e.ts : publicTime(e.ts, PUBLIC_TIME_RESOLUTION_MS.field);
+  // Public streams (domain:*, public) carry their time to the minute (SPEC §4.2 step 6); a user's or golem's own stream, exactly.
+  const ts = isPrivateStream(e.stream) ? e.ts : publicTime(e.ts, PUBLIC_TIME_RESOLUTION_MS.field);
   return `{"stream":${JSON.stringify(e.stream)},"epoch":${JSON.stringify(e.epoch)},"seq":${e.seq},"ts":${ts},"channel":${JSON.stringify(e.channel)},"payload":${e.payloadJson}}`;
 }
 

@@ -30,9 +30,10 @@ export const WelcomeFrame = Type.Object(
 );
 
 /**
- * A message with an id was done: a relayed event names where it was sequenced; a steer says
- * whether its golem was online (`delivered`), a clade delta how many siblings got it live and
- * how many have it stored for their reconnect.
+ * A message with an id was done: a relayed event names where it was sequenced (to an owner
+ * credential: a golem credential does not follow its owner's stream, whose seqs count its
+ * siblings' events); a steer says whether its golem was online (`delivered`), a clade delta how
+ * many siblings got it live and how many have it stored for their reconnect.
  */
 export const AckFrame = Type.Object(
   {

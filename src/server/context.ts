@@ -12,14 +12,24 @@ export interface TenantRule {
   readonly acts?: true;
 }
 
+/** Whether a golem credential may call a route (see `golemCredential`). */
+export type GolemCredentialRule = "own" | "owner-only";
+
 declare module "fastify" {
   interface FastifyContextConfig {
     /** Who may call: `public` (anyone), `user` (API key or session; the default), `admin` (admin token). */
     auth?: "public" | "user" | "admin";
     /** Scope a user credential needs; default `read` for GET/HEAD, `write` otherwise. */
     scope?: Scope;
-    /** Ids in the request that must belong to the caller (checked in one place: plugins/tenancy). */
+    /** Ids in the request that must belong to the caller (checked in one place: plugins/auth.ts). */
     tenant?: readonly TenantRule[];
+    /**
+     * What a golem credential (a golem-bound key or a golem's wallet session, SPEC §3) may do on
+     * a `user` route: `own` — call it, confined by the tenant rules (and the core's filters) to
+     * its own golem, the clade and what is public; `owner-only` — 403 STYX_AUTH_FORBIDDEN (owner
+     * views and actions). Unset counts as `owner-only`; a test fails for a user route without it.
+     */
+    golemCredential?: GolemCredentialRule;
     /** Operational routes: never rate limited or shed (health, readiness, metrics). */
     exempt?: boolean;
     /** A wallet sign-in: refusing its signer (a dead golem's wallet) is a failed authentication (plugins/auth.ts). */

@@ -372,6 +372,8 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
     readonly named: boolean;
     readonly audited: boolean;
     readonly mixed?: string;
+    /** The golem the request names (path or body), if any. */
+    readonly golem?: string | undefined;
   }
 
   /** Every request of the matrix for one operation, attacker and victim (`victim` = attacker: the owner's control). */
@@ -414,12 +416,12 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
         const path = fillPath(op, p.values) + queryString(Object.fromEntries(Object.entries(query).map(([k, v]) => [k, asQueryText(v)])));
         const named = !control && (op.pathParams.length > 0 || g !== undefined);
         const a = audited || g !== undefined;
-        if (!op.body) out.push({ path, named, audited: a });
+        if (!op.body) out.push({ path, named, audited: a, golem });
         else if (op.body.contentType === "application/octet-stream")
-          out.push({ path, raw: `bytes of ${attacker.shared}`, named, audited: a });
+          out.push({ path, raw: `bytes of ${attacker.shared}`, named, audited: a, golem });
         else if (op.body.contentType === "application/json") {
           const body = sampleValid(op.body.schema, { override }) as Record<string, unknown>;
-          out.push({ path, body, named, audited: a });
+          out.push({ path, body, named, audited: a, golem });
           // A batch naming the attacker's own golem and then the victim's: refused whole, nothing written.
           if (!control && g !== undefined) {
             for (const [k, v] of Object.entries(body)) {
@@ -429,7 +431,7 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
               const own = sampleValid(op.body.schema, {
                 override: (n, sch, ptr, req) => (n === "content" ? mixed : probe(victim, attacker.golems[0], attacker)(n, sch, ptr, req)),
               }) as Record<string, unknown>;
-              out.push({ path, body: { ...body, [k]: [...(own[k] as unknown[]), ...(v as unknown[])] }, named, audited: a, mixed });
+              out.push({ path, body: { ...body, [k]: [...(own[k] as unknown[]), ...(v as unknown[])] }, named, audited: a, mixed, golem });
             }
           }
         } else throw new Unexercisable(`${op.key}: request content type ${op.body.contentType}`);
@@ -632,6 +634,304 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
       "audited denials": figures.denials,
       "shared kinds crossing (lethe, pheromone, causal, pulse)": figures.crossings,
       leaks: figures.leaks,
+    });
+  });
+
+  /**
+   * Golem credentials (SPEC §3): a key bound to a golem and a golem's wallet session, each
+   * attacking its siblings' private data and its owner's views. Every tenant gets two more
+   * golems, A (a bound key) and B (a wallet session), each with private data under a marker of
+   * its own: a vault entry, steers, a heartbeat, a relayed event. What each may see of its
+   * user is its own golem's data, the clade and what is public; its sibling's marker, the
+   * other golems' vault entries, steers and events, and the owner's credentials never.
+   */
+  describe("golem credentials against their siblings and their owner's views", () => {
+    interface GolemCred {
+      readonly tenant: Tenant;
+      readonly name: string;
+      readonly golem: string;
+      readonly cred: string;
+      /** In every private piece of this golem's data. */
+      readonly marker: string;
+      readonly entryIds: string[];
+      /** B's golem has a wallet (its session came from it), so its bloodstain must be signed. */
+      readonly wallet: boolean;
+      sock?: TestSocket;
+      epoch?: string;
+    }
+    const creds: GolemCred[] = [];
+    const gFigures = { http: 0, forbidden: 0, denials: 0, controls: 0, socket: 0, leaks: 0 };
+    const gLeaks: string[] = [];
+
+    /** What a golem credential of `t` must never see of its own user (its own data excepted). */
+    function siblingPrivate(me: GolemCred): string[] {
+      const t = me.tenant;
+      // The owner's key and wallet are not here: the tenant's lethe write names them in its text, and its clade copy is shared by design.
+      const owner = [t.keyId, ...(t.session ? [t.session] : [])];
+      // g0's vault entry (its clade twins carry the tenant's marker, the clade is shared: only the vault's own words and id).
+      const g0Vault = [t.entryIds[0] as string, `vault note ${t.marker}`];
+      // Steers and relayed events of the golems the set-up drove over the owner's credential.
+      const traffic = [`${t.marker} steer by`, `${t.marker} tick`];
+      const others = creds.filter((c) => c.tenant === t && c !== me).flatMap((c) => [c.marker, ...c.entryIds]);
+      return [...owner, ...g0Vault, ...traffic, ...others];
+    }
+
+    function golemLeaks(what: string, me: GolemCred, text: string, request: string): void {
+      const req = request.toLowerCase();
+      const secrets = [...siblingPrivate(me), ...tenants.filter((o) => o !== me.tenant).flatMap(privateStrings)].map((p) =>
+        p.toLowerCase(),
+      );
+      let hay = text.toLowerCase();
+      for (const p of secrets.filter((x) => req.includes(x)).sort((a, b) => b.length - a.length)) hay = hay.split(p).join("");
+      for (const p of secrets) {
+        if (hay.includes(p)) {
+          gFigures.leaks++;
+          if (gLeaks.length < 20) gLeaks.push(`${what}: ${me.name} saw '${p}' in ${text.slice(0, 400)}`);
+        }
+      }
+    }
+
+    before(async () => {
+      for (const t of tenants) {
+        const a = await s.golem(t.cred, { id: `${t.userId}-ga` });
+        const k = await s.request("POST", `/v1/admin/users/${t.userId}/keys`, {
+          token: s.adminToken,
+          body: { name: "golem a", golem_id: a.id },
+        });
+        assert.equal(k.status, 201, k.text);
+        const wallet = privateKeyToAccount(generatePrivateKey());
+        const sign = async () => {
+          const c = await s.request("POST", "/v1/auth/challenge", { body: { wallet_address: wallet.address } });
+          return { nonce: c.json.nonce as string, signature: await wallet.signMessage({ message: c.json.message }) };
+        };
+        const b = await s.golem(t.cred, { id: `${t.userId}-gb`, wallet_address: wallet.address, wallet_proof: await sign() });
+        const v = await s.request("POST", "/v1/auth/verify", { body: { wallet_address: wallet.address, ...(await sign()) } });
+        assert.equal(v.status, 200, v.text);
+        assert.equal(v.json.golem_id, b.id, "a golem's wallet session");
+        creds.push(
+          {
+            tenant: t,
+            name: `${t.name}'s golem key`,
+            golem: a.id,
+            cred: k.json.key,
+            marker: `GA${t.name}${hex(5)}Z`,
+            entryIds: [],
+            wallet: false,
+          },
+          {
+            tenant: t,
+            name: `${t.name}'s golem session`,
+            golem: b.id,
+            cred: v.json.token,
+            marker: `GB${t.name}${hex(5)}Z`,
+            entryIds: [],
+            wallet: true,
+          },
+        );
+      }
+      for (const [n, c] of creds.entries()) {
+        const t = c.tenant;
+        // A vector of its own: one near the tenant's (cosine > 0.9) would collapse into g0's vault hit for the owner.
+        const vector = Array.from({ length: DIM }, (_, i) => (i % 7 === n % 7 ? 1 : 0.01));
+        const { sock, welcome } = await TestSocket.connect(s.url, c.cred);
+        assert.deepEqual(Object.keys(welcome.streams), [`golem:${c.golem}`], "a golem credential's socket follows its golem's stream");
+        c.sock = sock;
+        c.epoch = welcome.streams[`golem:${c.golem}`].epoch;
+        assert.equal((await sock.request({ type: "subscribe", domains: [t.shared] })).type, "subscribed");
+        const w = await s.request("POST", "/v1/styx/entries", {
+          token: c.cred,
+          body: {
+            golem_id: c.golem,
+            layer: "vault",
+            category: "insight",
+            content: `${t.shared} golem note ${c.marker}`,
+            embedding: vector,
+          },
+        });
+        assert.equal(w.status, 201, w.text);
+        c.entryIds.push(w.json.id);
+        assert.equal((await s.request("POST", "/v1/styx/clade/register", { token: c.cred, body: { golem_id: c.golem } })).status, 200);
+        const ack = async (m: Record<string, unknown>) => assert.equal((await sock.request(m)).type, "ack", JSON.stringify(m));
+        await ack({ type: "heartbeat", golem_id: c.golem, phase: c.marker, emotion: c.marker, regime: t.regime, tick: 3 });
+        await ack({ type: "event", golem_id: c.golem, event: { type: "golem:tick", note: `${c.marker} event` } });
+        const steer = await s.request("POST", `/v1/styx/golem/${c.golem}/steer`, { token: t.cred, body: { intent: `${c.marker} steer` } });
+        assert.equal(steer.status, 200, steer.text);
+        assert.equal(steer.json.delivered, true);
+      }
+      // Clade deltas between siblings are shared by design: in the tenant's shared words only.
+      for (const c of creds)
+        assert.equal(
+          (await c.sock?.request({ type: "clade_delta", golem_id: c.golem, entries: [{ note: `${c.tenant.shared} delta` }] }))?.type,
+          "ack",
+        );
+      for (const c of creds) {
+        // The owner sees every marker where the proof looks for it, so the checks below can fail.
+        const t = c.tenant;
+        const q = await s.request("POST", "/v1/styx/query", { token: t.cred, body: { query: `${t.shared} golem note`, limit: 100 } });
+        assert.ok(
+          q.text.includes(c.marker) && q.text.includes(c.entryIds[0] as string),
+          `${t.name}'s owner query shows ${c.name}'s vault entry`,
+        );
+        const fleet = await s.request("GET", `/v1/styx/fleet/${t.userId}`, { token: t.cred });
+        assert.ok(fleet.text.includes(c.marker), "the owner's fleet view shows its heartbeat");
+        assert.ok(
+          t.watch.frames.some((f) => JSON.stringify(f).includes(`${c.marker} event`)),
+          "the owner's stream got its event",
+        );
+        const own = await s.request("POST", "/v1/styx/query", {
+          token: c.cred,
+          body: { query: `${t.shared} golem note vault note`, limit: 100 },
+        });
+        assert.ok(own.text.includes(c.marker), `${c.name} finds its own vault entry`);
+        assert.ok((await c.sock?.request({ type: "ping" }))?.type === "pong");
+      }
+    });
+
+    after(async () => {
+      for (const c of creds) await c.sock?.close();
+    });
+
+    it("keeps a golem credential's socket to its own golem: its stream, resume, and golem messages", async () => {
+      const deniedBefore = await denials();
+      let expected = 0;
+      for (const c of creds) {
+        const sock = c.sock as TestSocket;
+        const own = `golem:${c.golem}`;
+        for (const f of sock.frames) {
+          if (typeof f.stream === "string") assert.ok(f.stream === own || !/^(user|golem):/.test(f.stream), `${c.name} got ${f.stream}`);
+          golemLeaks(`socket frame ${f.stream ?? f.type}`, c, JSON.stringify(f), "");
+        }
+        assert.ok(
+          sock.frames.some((f) => f.stream === own && f.channel === "styx:steer"),
+          `${c.name} got its own steer`,
+        );
+        assert.ok(
+          sock.frames.some((f) => f.stream === own && f.channel === "styx:clade:delta"),
+          `${c.name} got its sibling's delta`,
+        );
+        const sent: unknown[] = [];
+        const ask = (m: Record<string, unknown>) => {
+          sent.push(m);
+          return sock.request(m);
+        };
+        const siblings = [...c.tenant.golems, ...creds.filter((o) => o.tenant === c.tenant && o !== c).map((o) => o.golem)];
+        const foreign = [`user:${c.tenant.userId}`, ...siblings.map((g) => `golem:${g}`)];
+        for (const t of tenants.filter((x) => x !== c.tenant)) foreign.push(`user:${t.userId}`, ...t.golems.map((g) => `golem:${g}`));
+        const resumed = await ask({
+          type: "resume",
+          streams: Object.fromEntries([...foreign, own].map((st) => [st, { epoch: c.epoch, seq: 0 }])),
+        });
+        gFigures.socket++;
+        expected += foreign.length;
+        for (const st of foreign) {
+          assert.deepEqual(resumed.streams?.[st], { recovered: false, epoch: "", seq: 0, reason: "not_found" }, `${c.name} resumed ${st}`);
+        }
+        assert.equal(resumed.streams?.[own]?.recovered, true, "its own stream resumes");
+        for (const g of [...siblings, ...tenants.filter((x) => x !== c.tenant).flatMap((t) => t.golems)]) {
+          for (const m of [
+            { type: "heartbeat", golem_id: g, phase: "probe" },
+            { type: "event", golem_id: g, event: { type: "golem:tick", note: "forged" } },
+            { type: "clade_delta", golem_id: g, entries: [{ note: "forged" }] },
+          ]) {
+            const r = await ask(m);
+            gFigures.socket++;
+            expected++;
+            assert.equal(r.code, "STYX_NOT_FOUND", `${c.name}: ${m.type} for ${g} → ${JSON.stringify(r)}`);
+          }
+        }
+        for (const g of [c.golem, ...siblings]) {
+          const r = await ask({ type: "steer", golem_id: g, intent: "forged" });
+          gFigures.socket++;
+          gFigures.forbidden++;
+          assert.equal(r.code, "STYX_AUTH_FORBIDDEN", `${c.name}: steer for ${g} is an owner action → ${JSON.stringify(r)}`);
+        }
+        assert.equal((await sock.request({ type: "ping" })).type, "pong");
+        for (const f of sock.frames) golemLeaks(`probe socket ${f.type ?? f.stream}`, c, JSON.stringify(f), JSON.stringify(sent));
+      }
+      const denied = (await denials()) - deniedBefore;
+      assert.equal(denied, expected, "every refused stream and golem message is audited once");
+      gFigures.denials += denied;
+      assert.deepEqual(gLeaks, [], "a golem credential saw a sibling's or its owner's private data over the socket");
+    });
+
+    it("answers every operation for a golem credential: 403 on owner views, 404 on a sibling's data, its own data served, nothing private", async () => {
+      const deniedBefore = await denials();
+      let expected = 0;
+      const forbiddenRoutes = new Set<string>();
+      for (const c of creds) {
+        const t = c.tenant;
+        const me: Tenant = { ...t, cred: c.cred, golems: [c.golem] };
+        const siblings: Tenant = { ...t, golems: [...t.golems, ...creds.filter((o) => o.tenant === t && o !== c).map((o) => o.golem)] };
+        for (const op of ops) {
+          const mode = modeOf(op);
+          const route = auth.get(`${op.method} ${routeUrl(op)}`) as RouteInfo;
+          const ownerOnly = mode === "user" && route.config.golemCredential !== "own";
+          if (ownerOnly) forbiddenRoutes.add(op.key);
+          for (const v of variants(op, me, siblings)) {
+            const r = await send(op, c.cred, v);
+            gFigures.http++;
+            const what = `${op.key} as ${c.name} ${v.path}`;
+            if (mode === "admin" || ownerOnly) {
+              assert.equal(r.status, 403, `${what} → ${r.status} ${r.text.slice(0, 300)}`);
+              assert.equal(r.json?.error?.code, "STYX_AUTH_FORBIDDEN", what);
+              gFigures.forbidden++;
+            } else if (mode === "public") {
+              assert.ok(r.status < 500, `${what} → ${r.status} ${r.text}`);
+            } else if (v.golem !== undefined) {
+              assert.equal(r.status, 404, `${what}: a sibling's golem answers as absent → ${r.status} ${r.text.slice(0, 300)}`);
+              assert.equal(r.json?.error?.code, "STYX_NOT_FOUND", what);
+              expected++;
+            } else {
+              assert.ok(r.status >= 200 && r.status < 300, `${what} → ${r.status} ${r.text.slice(0, 300)}`);
+            }
+            const headers = [...r.headers].filter(([k]) => k !== "date" && k !== "x-request-id").map(([k, val]) => `${k}: ${val}`);
+            golemLeaks(what, c, `${headers.join("\n")}\n${r.text}`, `${v.path} ${JSON.stringify(v.body ?? v.raw ?? "")}`);
+          }
+        }
+      }
+      const denied = (await denials()) - deniedBefore;
+      assert.equal(denied, expected, "every 404 on a sibling's golem is audited once");
+      gFigures.denials += denied;
+      for (const key of [
+        "POST /v1/styx/golems",
+        "GET /v1/styx/fleet/{user_id}",
+        "GET /v1/styx/lineage/{user_id}",
+        "GET /v1/styx/graveyard/{user_id}",
+        "POST /v1/styx/golem/{golem_id}/steer",
+      ]) {
+        assert.ok(forbiddenRoutes.has(key), `${key} is an owner view or action (SPEC §3): ${[...forbiddenRoutes].join(", ")}`);
+      }
+
+      // The controls: the same operations on its own golem succeed (so the 404s above are tenancy), its own bloodstain last.
+      for (const c of creds) {
+        const me: Tenant = { ...c.tenant, cred: c.cred, golems: [c.golem] };
+        const own = ops.filter((op) => modeOf(op) === "user" && auth.get(`${op.method} ${routeUrl(op)}`)?.config.golemCredential === "own");
+        own.sort((x, y) => Number(x.key === "POST /v1/styx/bloodstain") - Number(y.key === "POST /v1/styx/bloodstain"));
+        for (const op of own) {
+          for (const v of variants(op, me, me, c.golem)) {
+            const r = await send(op, c.cred, v);
+            gFigures.controls++;
+            if (c.wallet && op.key === "POST /v1/styx/bloodstain") {
+              // Past tenancy, a golem with a wallet must sign its death (SPEC §6): the answer says so.
+              assert.equal(r.json?.error?.code, "STYX_AUTH_INVALID_SIGNATURE", `control ${op.key} as ${c.name} → ${r.status} ${r.text}`);
+              continue;
+            }
+            assert.ok(r.status >= 200 && r.status < 300, `control ${op.key} as ${c.name} ${v.path} → ${r.status} ${r.text.slice(0, 300)}`);
+            golemLeaks(`control ${op.key}`, c, r.text, "");
+          }
+        }
+      }
+      assert.deepEqual(gLeaks, [], "a golem credential saw a sibling's or its owner's private data");
+
+      reportFigures("tenancy matrix: golem credentials (OpenAPI × sibling golems and owner views)", {
+        "golem credentials (bound keys and wallet sessions)": creds.length,
+        "HTTP requests tried": gFigures.http,
+        "403 on owner views and actions": gFigures.forbidden,
+        "own-golem controls": gFigures.controls,
+        "socket probes": gFigures.socket,
+        "audited denials": gFigures.denials,
+        leaks: gFigures.leaks,
+      });
     });
   });
 });

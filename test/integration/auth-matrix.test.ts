@@ -140,8 +140,21 @@ describe("auth matrix over every protected route", () => {
     }
   });
 
+  it("declares on every user route whether a golem credential may call it (SPEC §3)", () => {
+    const user = routes.filter((r) => (r.config.auth ?? "user") === "user");
+    assert.ok(user.length >= 20, "the user routes look few");
+    for (const route of user) {
+      assert.ok(
+        route.config.golemCredential === "own" || route.config.golemCredential === "owner-only",
+        `${route.method} ${route.url} declares no golemCredential rule ("own" or "owner-only")`,
+      );
+    }
+  });
+
   it("answers 404 to another user's key on tenant routes, audits it, and serves the owner", async () => {
-    const tenantRoutes = routes.filter((r) => r.config.tenant?.length);
+    // The bloodstain last: after it the golem is dead, and every act of it answers 409.
+    const isDeath = (r: RouteInfo) => r.url === "/v1/styx/bloodstain";
+    const tenantRoutes = routes.filter((r) => r.config.tenant?.length).sort((a, b) => Number(isDeath(a)) - Number(isDeath(b)));
     assert.ok(tenantRoutes.length >= 4);
     const before = (await s.styx.audit.list(0, 10_000)).filter((a) => a.action === "tenancy.denied").length;
     for (const route of tenantRoutes) {
@@ -159,20 +172,27 @@ describe("auth matrix over every protected route", () => {
     assert.ok(denials.every((d) => d.actor === "user:bob"));
   });
 
-  it("confines a golem-bound key to its golem", async () => {
+  it("confines a golem-bound key to its golem and refuses it the owner's views and actions", async () => {
     const other = await s.golem(alice.key, { id: "alice-g1" });
     const k = await s.request("POST", "/v1/admin/users/alice/keys", { token: s.adminToken, body: { name: "bound", golem_id: "alice-g0" } });
     const bound = k.json.key;
+    const golems = (await s.styx.storage.identity.listGolems("alice")).length;
     assert.equal((await s.request("GET", "/v1/styx/golems/alice-g0", { token: bound })).status, 200);
     assert.equal((await s.request("GET", `/v1/styx/golems/${other.id}`, { token: bound })).status, 404);
-    const list = await s.request("GET", "/v1/styx/users/alice/golems", { token: bound });
-    assert.deepEqual(
-      list.json.golems.map((g: { id: string }) => g.id),
-      ["alice-g0"],
-    );
-    assert.equal((await s.request("POST", "/v1/styx/golems", { token: bound, body: {} })).status, 403);
-    const child = await s.request("POST", "/v1/styx/golems", { token: bound, body: { parent_golem_id: "alice-g0" } });
-    assert.equal(child.status, 201);
+    for (const [method, path, body] of [
+      ["GET", "/v1/styx/users/alice/golems"],
+      ["GET", "/v1/styx/users/alice"],
+      ["POST", "/v1/styx/golems", {}],
+      ["POST", "/v1/styx/golems", { parent_golem_id: "alice-g0" }],
+      ["GET", "/v1/styx/lineage/alice"],
+      ["POST", "/v1/styx/golem/alice-g0/steer", { intent: "self" }],
+    ] as const) {
+      const r = await s.request(method, path, { token: bound, body });
+      assert.equal(r.status, 403, `${method} ${path} → ${r.status} ${r.text}`);
+      assert.equal(r.json.error.code, "STYX_AUTH_FORBIDDEN");
+    }
+    assert.equal((await s.request("GET", "/v1/styx/clade/peers/alice", { token: bound })).status, 200, "the clade is shared by design");
+    assert.equal((await s.styx.storage.identity.listGolems("alice")).length, golems, "nothing registered");
   });
 
   it("refuses a read-only key on write routes", async () => {

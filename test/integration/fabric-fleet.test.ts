@@ -201,15 +201,29 @@ describe("steering", () => {
 
     const golem = await TestSocket.connect(s.url, gk.json.key);
     assert.equal(golem.welcome.golem_id, g.id);
+    const own = `golem:${g.id}`;
+    assert.deepEqual(Object.keys(golem.welcome.streams), [own], "a golem key follows its golem's stream, not its owner's");
     const ack = await surface.sock.request({ type: "steer", golem_id: g.id, intent: "reduce exposure", severity: "high" });
     assert.equal(ack.delivered, true);
-    const got = await golem.sock.next((f) => f.channel === "styx:steer" && f.seq === ack.seq);
+    assert.equal(ack.stream, `user:${u.id}`);
+    const got = await golem.sock.next((f) => f.channel === "styx:steer" && f.stream === own);
+    assert.equal(got.seq, golem.welcome.streams[own].seq + 1);
     assert.deepEqual(got.payload, { golem_id: g.id, intent: "reduce exposure", severity: "high" });
+    assert.ok(await surface.sock.next((f) => f.channel === "styx:steer" && f.seq === ack.seq), "the owner's surfaces see it too");
 
     const http = await s.request("POST", `/v1/styx/golem/${g.id}/steer`, { token: u.key, body: { intent: "stop", severity: "critical" } });
     assert.equal(http.status, 200);
     assert.equal(http.json.delivered, true);
-    assert.equal((await golem.sock.next((f) => f.channel === "styx:steer" && f.seq === http.json.seq)).payload.intent, "stop");
+    assert.equal((await golem.sock.next((f) => f.channel === "styx:steer" && f.seq === got.seq + 1)).payload.intent, "stop");
+    // A sibling's steer and the owner's other traffic never reach this golem's socket.
+    const sibling = await s.golem(u.key);
+    await surface.sock.request({ type: "steer", golem_id: sibling.id, intent: "for the sibling" });
+    await surface.sock.request({ type: "event", golem_id: sibling.id, event: { type: "golem:tick" } });
+    assert.equal((await golem.sock.request({ type: "ping" })).type, "pong");
+    assert.deepEqual(
+      golem.sock.events().map((f) => `${f.stream}:${f.payload.intent}`),
+      [`${own}:reduce exposure`, `${own}:stop`],
+    );
     await Promise.all([surface.sock.close(), golem.sock.close()]);
   });
 
@@ -263,12 +277,15 @@ describe("clade sync relay", () => {
     const ack = await a.sock.request({ type: "clade_delta", golem_id: ids[0], entries: [{ key: "gas", value: 41 }] });
     assert.equal(ack.type, "ack");
     assert.deepEqual([ack.delivered, ack.stored], [1, 2], "golem 1 online; golems 2 and 3 offline");
+    assert.equal(ack.stream, undefined, "a golem key's ack names no position on its owner's stream");
     const live = await b.sock.next((f) => f.channel === "styx:clade:delta");
+    assert.equal(live.stream, `golem:${ids[1]}`, "a golem key's socket gets it on its golem's stream");
     assert.deepEqual(live.payload, { golem_id: ids[0], entries: [{ key: "gas", value: 41 }] });
 
     const c = await TestSocket.connect(s.url, keys[2] as string);
     const held = await c.sock.next((f) => f.channel === "styx:clade:delta");
-    assert.equal(held.seq, ack.seq);
+    assert.equal(held.stream, `golem:${ids[2]}`);
+    assert.equal(held.seq, c.welcome.streams[`golem:${ids[2]}`].seq + 1, "replayed just after the welcome's position");
     assert.deepEqual(held.payload.entries, [{ key: "gas", value: 41 }]);
     await c.sock.close();
     const again = await TestSocket.connect(s.url, keys[2] as string);
@@ -288,16 +305,15 @@ describe("clade sync relay", () => {
     await a.sock.close();
 
     const d = await TestSocket.connect(s.url, keys[3] as string);
-    await d.sock.until(() => d.sock.events().some((f) => f.seq === young.seq) || undefined);
+    await d.sock.until(() => d.sock.events().some((f) => f.channel === "styx:clade:delta") || undefined);
     await d.sock.request({ type: "ping" });
     const deltas = d.sock.events().filter((f) => f.channel === "styx:clade:delta");
-    assert.ok(old.seq < young.seq, "old was published first");
+    assert.deepEqual([old.type, young.type], ["ack", "ack"]);
     assert.deepEqual(
-      deltas.map((f) => f.seq),
-      [young.seq],
+      deltas.map((f) => f.payload.entries),
+      [[{ key: "young" }]],
       "the deltas held 7 days and more (the first test's and 'old') expired; 'young' waited",
     );
-    assert.deepEqual(deltas[0].payload.entries, [{ key: "young" }]);
     await d.sock.close();
   });
 });

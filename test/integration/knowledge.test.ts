@@ -79,6 +79,38 @@ describe("knowledge writes", () => {
     assert.equal(matching.length, 1);
   });
 
+  it("answers a golem-bound key 409 for a key its sibling used (its replay would be the sibling's entry), its own key's replay as usual", async () => {
+    await s.golem(alice.key, { id: "k-alice-g2" });
+    const k = await s.request("POST", "/v1/admin/users/k-alice/keys", {
+      token: s.adminToken,
+      body: { name: "g2", golem_id: "k-alice-g2" },
+    });
+    const bound = (body: Record<string, unknown>) =>
+      s.request("POST", "/v1/styx/entries", {
+        token: k.json.key,
+        body: { golem_id: "k-alice-g2", layer: "vault", category: "insight", ...body },
+      });
+    const sibling = await write({ layer: "vault", category: "insight", content: "sibling's private note", idempotency_key: "op-sib" });
+    const refused = await bound({ content: "mine", idempotency_key: "op-sib" });
+    assert.equal(refused.status, 409, refused.text);
+    assert.equal(refused.json.error.code, "STYX_CONFLICT");
+    assert.ok(!refused.text.includes(sibling.json.id), "the sibling's entry id stays unseen");
+    const batch = await s.request("POST", "/v1/styx/entries/batch", {
+      token: k.json.key,
+      body: { entries: [{ golem_id: "k-alice-g2", layer: "vault", category: "insight", content: "mine", idempotency_key: "op-sib" }] },
+    });
+    assert.equal(batch.status, 409, batch.text);
+    const own = await bound({ content: "mine", idempotency_key: "op-own" });
+    const again = await bound({ content: "mine again", idempotency_key: "op-own" });
+    assert.deepEqual([own.status, again.status, again.json.id], [201, 201, own.json.id]);
+    // An owner key keeps the user-wide replay it always had.
+    const owner = await s.request("POST", "/v1/styx/entries", {
+      token: alice.key,
+      body: { golem_id: "k-alice-g2", layer: "vault", category: "insight", content: "x", idempotency_key: "op-sib" },
+    });
+    assert.deepEqual([owner.status, owner.json.id], [201, sibling.json.id]);
+  });
+
   it("writes a batch in one transaction: per-entry gates, all or nothing, and no foreign golem", async () => {
     const count = async () =>
       (await s.request("GET", "/v1/styx/snapshot/k-alice-g?format=json&limit=1000", { token: alice.key })).json.entries.length;
@@ -274,17 +306,41 @@ describe("knowledge query ranking", () => {
     assert.ok(Math.abs(hit.score - expected) < 1e-5);
   });
 
-  it("decays knowledge inherited from an ancestor by 0.85 per generation", async () => {
+  it("decays knowledge inherited from an ancestor through the clade by 0.85 per generation", async () => {
     await s.golem(alice.key, { id: "r-a1-child", parent_golem_id: "r-a1" });
     await s.golem(alice.key, { id: "r-a1-grandchild", parent_golem_id: "r-a1-child" });
+    const inherited = await s.request("POST", "/v1/styx/entries", {
+      token: alice.key,
+      body: { golem_id: "r-a1", layer: "clade", category: "insight", content: "passed down the line", embedding: vec(8), confidence: 0.7 },
+    });
+    assert.equal(inherited.status, 201);
     const k = await s.request("POST", "/v1/admin/users/r-alice/keys", {
       token: s.adminToken,
       body: { name: "gc", golem_id: "r-a1-grandchild" },
     });
-    const r = await query(k.json.key, { embedding: vec(1), layers: ["vault"], limit: 1 });
+    const r = await query(k.json.key, { embedding: vec(8), limit: 1 });
     const hit = r.json.hits[0];
-    assert.equal(hit.content, "liquidity dries up before funding flips");
+    assert.equal(hit.content, "passed down the line");
+    assert.equal(hit.layer, "clade");
     assert.ok(Math.abs(hit.explain.quality - 0.7 * 0.85 ** 2) < 1e-6, `quality ${hit.explain.quality}`);
+  });
+
+  it("shows a golem-bound key its own vault entries and the clade, never a sibling's or an ancestor's vault entry (SPEC §3)", async () => {
+    const k = await s.request("POST", "/v1/admin/users/r-alice/keys", { token: s.adminToken, body: { name: "a2", golem_id: "r-a2" } });
+    const seen = new Set<string>();
+    for (const body of [
+      { query: "liquidity dries up before funding flips" },
+      { query: "duplicate wisdom twin oracle", limit: 100 },
+      { embedding: vec(1), limit: 100 },
+      { embedding: vec(3), layers: ["vault"], limit: 100 },
+    ]) {
+      const r = await query(k.json.key, body);
+      assert.equal(r.status, 200, r.text);
+      for (const h of r.json.hits as { content: string; layer: string }[]) if (h.layer !== "lethe") seen.add(h.content);
+    }
+    assert.ok(!seen.has("liquidity dries up before funding flips"), "r-a1's vault entry");
+    assert.ok(!seen.has("twin one"), "r-a1's vault entry");
+    assert.ok(seen.has("twin two") && seen.has("duplicate wisdom") && seen.has("oracle lag on thin pairs"), [...seen].join(" | "));
   });
 
   it("collapses identical content and near-identical vectors to one hit", async () => {

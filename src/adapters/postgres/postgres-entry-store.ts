@@ -346,6 +346,7 @@ function candidateRow(c: LetheCandidate, waiting: boolean) {
 function entryConds(f: EntryFilter, p: Bind): string[] {
   return [
     `user_id = ${p(f.userId)}`,
+    ...(f.golemId === undefined ? [] : [`golem_id = ${p(f.golemId)}`]),
     `(expires_at IS NULL OR expires_at > ${p(f.now)})`,
     ...(f.cladeOnly ? ["in_clade"] : []),
     ...listConds(f, p),

@@ -168,8 +168,11 @@ export class SqliteEntryStore implements EntryStore {
       .pluck(true)
       .get(match) as string | null;
     if (!sized) return [];
-    const parts = sized.split(" ");
+    let parts = sized.split(" ");
+    // A golem's own vault: its statistics too are its own matching entries', not its siblings'.
+    if (f.golemId !== undefined) parts = this.#ofGolem(parts, f.golemId);
     const n = parts.length / 2;
+    if (n === 0) return [];
     const seqs = new Array<number>(n);
     const lengths = new Float64Array(n);
     const row = new Map<number, number>();
@@ -213,6 +216,20 @@ export class SqliteEntryStore implements EntryStore {
     this.#stmt("INSERT INTO temp.query_terms(query_terms) VALUES ('delete-all')").run();
     this.#stmt("INSERT INTO temp.query_terms(rowid, q) VALUES (1, ?)").run(words.join(" "));
     return this.#stmt("SELECT term FROM temp.query_terms_vocab").pluck(true).all() as string[];
+  }
+
+  /** The (seq, docsize) pairs, flattened, of the entries `golemId` wrote. */
+  #ofGolem(pairs: readonly string[], golemId: string): string[] {
+    const seqs: number[] = [];
+    for (let i = 0; i < pairs.length; i += 2) seqs.push(Number(pairs[i]));
+    const mine = new Set(
+      this.#stmt("SELECT seq FROM entries WHERE seq IN (SELECT value FROM json_each(?)) AND golem_id = ?")
+        .pluck(true)
+        .all(JSON.stringify(seqs), golemId) as number[],
+    );
+    const out: string[] = [];
+    for (let i = 0; i < pairs.length; i += 2) if (mine.has(Number(pairs[i]))) out.push(pairs[i] as string, pairs[i + 1] as string);
+    return out;
   }
 
   /** The hits whose entries pass the filter (tenant, TTL, domains, categories), in hit order. */
@@ -377,6 +394,10 @@ export class SqliteEntryStore implements EntryStore {
 function entryWhere(f: EntryFilter, p: string): { where: string; args: unknown[] } {
   const parts = [`+${p}user_id = ?`, `(${p}expires_at IS NULL OR ${p}expires_at > ?)`];
   const args: unknown[] = [f.userId, f.now];
+  if (f.golemId !== undefined) {
+    parts.push(`+${p}golem_id = ?`);
+    args.push(f.golemId);
+  }
   if (f.cladeOnly) parts.push(`+${p}in_clade = 1`);
   return listFilters(f, p, parts, args);
 }

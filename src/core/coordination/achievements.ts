@@ -1,5 +1,5 @@
 import type { EventBus } from "../fabric/event-bus.js";
-import { userStream } from "../fabric/streams.js";
+import { golemStream, userStream } from "../fabric/streams.js";
 import type { Golem } from "../identity/types.js";
 import type { Clock } from "../platform/clock.js";
 import type { SealedBox } from "../platform/sealed-box.js";
@@ -92,11 +92,13 @@ export class AchievementService {
       const at = this.#clock.now();
       if (await this.#store.unlock(golem.id, code, at)) {
         fresh.push(code);
-        await this.#bus.publish({
-          stream: userStream(golem.userId),
-          channel: "styx:achievement",
-          payload: { golem_id: golem.id, code, title: ACHIEVEMENTS[code].title, unlocked_at: new Date(at).toISOString() },
-        });
+        const payload = { golem_id: golem.id, code, title: ACHIEVEMENTS[code].title, unlocked_at: new Date(at).toISOString() };
+        // On the owner's stream and the golem's own (SPEC §9).
+        await Promise.all(
+          [userStream(golem.userId), golemStream(golem.id)].map((stream) =>
+            this.#bus.publish({ stream, channel: "styx:achievement", payload }),
+          ),
+        );
       }
       if (this.#known.size >= KNOWN_MAX) this.#known.clear();
       this.#known.add(k);

@@ -10,18 +10,18 @@ import {
   PRESENCE_ONLINE_MS,
   type Presence,
 } from "./presence.js";
-import { streamKind, userStream } from "./streams.js";
+import { golemStream, streamKind, userStream } from "./streams.js";
 
 /** A heartbeat as the service takes it (validated by the protocol layer). */
 export type Heartbeat = Omit<GolemPresence, "golemId" | "userId" | "lastSeen">;
 
-/** The answer to a steer: the event as published, and whether the golem had a live socket. */
+/** The answer to a steer: the event as published on the owner's stream, and whether the golem had a live socket. */
 export interface SteerResult {
   readonly event: SequencedEvent;
   readonly delivered: boolean;
 }
 
-/** The answer to a clade delta: siblings reached at once, and siblings it waits for. */
+/** The answer to a clade delta: the event on the owner's stream, siblings reached at once, and siblings it waits for. */
 export interface CladeDeltaResult {
   readonly event: SequencedEvent;
   readonly delivered: number;
@@ -86,38 +86,39 @@ export class FabricService {
     return this.#presence.activeSince(this.#clock.now() - PRESENCE_ONLINE_MS);
   }
 
-  /** Publishes steering for one golem on its owner's stream (`styx:steer`). */
+  /** Publishes steering for one golem (`styx:steer`) on its owner's stream and on the golem's own. */
   async steer(golem: Golem, intent: string, severity: string): Promise<SteerResult> {
-    const event = await this.#bus.publish({
-      stream: userStream(golem.userId),
-      channel: "styx:steer",
-      payload: { golem_id: golem.id, intent, severity },
-    });
+    const payload = { golem_id: golem.id, intent, severity };
+    const [event] = await Promise.all([
+      this.#bus.publish({ stream: userStream(golem.userId), channel: "styx:steer", payload }),
+      this.#bus.publish({ stream: golemStream(golem.id), channel: "styx:steer", payload }),
+    ]);
     return { event, delivered: this.#online(golem.id) };
   }
 
   /**
    * Relays a delta batch from `golem` to its registered siblings: published on the owner's
-   * stream (online siblings get it at once) and held for each offline sibling until it
-   * reconnects or 7 days pass.
+   * stream and on each sibling's own stream (a sibling online gets it at once), and, as
+   * published on its stream, held for each offline sibling until it reconnects or 7 days pass.
+   * It is addressed to the siblings, so the sender's own stream does not carry it.
    */
   async cladeDelta(golem: Golem, entries: readonly Record<string, unknown>[]): Promise<CladeDeltaResult> {
-    const event = await this.#bus.publish({
-      stream: userStream(golem.userId),
-      channel: "styx:clade:delta",
-      payload: { golem_id: golem.id, entries },
-    });
-    const siblings = (await this.#clade.members(golem.userId)).filter((m) => m.golemId !== golem.id);
-    const offline = siblings.filter((m) => !this.#online(m.golemId)).map((m) => m.golemId);
-    let dropped = 0;
-    if (offline.length > 0) {
-      dropped = await this.#clade.enqueue(offline, event, event.ts + CLADE_DELTA_TTL_MS, CLADE_OUTBOX_MAX);
-      if (dropped > 0) this.onDropped(dropped);
-    }
-    return { event, delivered: siblings.length - offline.length, stored: offline.length, dropped };
+    const payload = { golem_id: golem.id, entries };
+    const siblings = (await this.#clade.members(golem.userId)).filter((m) => m.golemId !== golem.id).map((m) => m.golemId);
+    const [event, ...copies] = await Promise.all(
+      [userStream(golem.userId), ...siblings.map(golemStream)].map((stream) =>
+        this.#bus.publish({ stream, channel: "styx:clade:delta", payload }),
+      ),
+    );
+    const offline = siblings.flatMap((id, i) => (this.#online(id) ? [] : [{ id, copy: copies[i] as SequencedEvent }]));
+    const expiresAt = (event as SequencedEvent).ts + CLADE_DELTA_TTL_MS;
+    const drops = await Promise.all(offline.map((o) => this.#clade.enqueue([o.id], o.copy, expiresAt, CLADE_OUTBOX_MAX)));
+    const dropped = drops.reduce((a, b) => a + b, 0);
+    if (dropped > 0) this.onDropped(dropped);
+    return { event: event as SequencedEvent, delivered: siblings.length - offline.length, stored: offline.length, dropped };
   }
 
-  /** The clade deltas held for a golem that just came online (handed out once). */
+  /** The clade deltas held for a golem that just came online (handed out once), as published on its own stream. */
   pendingDeltas(golemId: string, limit = CLADE_OUTBOX_MAX): Promise<SequencedEvent[]> {
     return this.#clade.take(golemId, this.#clock.now(), limit);
   }

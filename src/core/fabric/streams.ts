@@ -1,4 +1,4 @@
-/** Stream names (SPEC §9): one per user, one per knowledge domain, and the public stream. */
+/** Stream names (SPEC §9): one per user, one per golem, one per knowledge domain, and the public stream. */
 
 /** The public stream (ecosystem-wide events such as pulse). */
 export const PUBLIC_STREAM = "public";
@@ -12,15 +12,25 @@ export function userStream(userId: string): string {
   return `user:${userId}`;
 }
 
+/**
+ * The stream of one golem: its own steers, the clade deltas of its siblings and its
+ * achievements, each also on its owner's `user:` stream. A golem credential's socket follows
+ * this one instead of its owner's (SPEC §9), so it hears nothing of its siblings' traffic.
+ */
+export function golemStream(golemId: string): string {
+  return `golem:${golemId}`;
+}
+
 /** The stream of one knowledge domain (pheromones, lethe publications). */
 export function domainStream(domain: string): string {
   return `domain:${domain}`;
 }
 
 /** Which kind of stream a name is, or undefined for a name no stream can have. */
-export function streamKind(stream: string): "user" | "domain" | "public" | undefined {
+export function streamKind(stream: string): "user" | "golem" | "domain" | "public" | undefined {
   if (stream === PUBLIC_STREAM) return "public";
   if (stream.startsWith("user:") && stream.length > 5) return "user";
+  if (stream.startsWith("golem:") && stream.length > 6) return "golem";
   if (stream.startsWith("domain:") && DOMAIN_RE.test(stream.slice(7))) return "domain";
   return undefined;
 }
@@ -28,6 +38,17 @@ export function streamKind(stream: string): "user" | "domain" | "public" | undef
 /** The user id of a `user:{id}` stream, else undefined. */
 export function streamUser(stream: string): string | undefined {
   return stream.startsWith("user:") ? stream.slice(5) : undefined;
+}
+
+/** The golem id of a `golem:{id}` stream, else undefined. */
+export function streamGolem(stream: string): string | undefined {
+  return stream.startsWith("golem:") ? stream.slice(6) : undefined;
+}
+
+/** Whether a stream belongs to one tenant (a user's or a golem's): delivered at once and with exact times, never batched per tick. */
+export function isPrivateStream(stream: string): boolean {
+  const kind = streamKind(stream);
+  return kind === "user" || kind === "golem";
 }
 
 /** The domain of a `domain:{d}` stream, else undefined. */

@@ -141,14 +141,14 @@ export class IdentityService {
     return key;
   }
 
-  /** Registers a golem for the calling user; generation is the parent's + 1 (0 without one). */
+  /**
+   * Registers a golem for the calling user; generation is the parent's + 1 (0 without one). Only
+   * owner credentials reach this: the route is owner-only for golem credentials (SPEC §3).
+   */
   async registerGolem(principal: Principal, input: RegisterGolemInput, ctx: CallContext = {}): Promise<Golem> {
     if (principal.kind !== "user") throw new StyxError("STYX_AUTH_FORBIDDEN", "Golems are registered by their owner.");
     const parent = input.parent;
     if (parent && parent.userId !== principal.userId) throw notFound();
-    if (principal.golemId !== null && parent?.id !== principal.golemId) {
-      throw new StyxError("STYX_AUTH_FORBIDDEN", "A golem-bound key can only register children of its golem.");
-    }
     const generation = parent ? parent.generation + 1 : 0;
     const wallet = input.walletAddress?.toLowerCase();
     if (wallet) {
@@ -194,10 +194,9 @@ export class IdentityService {
     this.#registered.push(listener);
   }
 
-  /** The user's golems as the principal may see them (a golem-bound key sees its golem only). Tenancy is checked by the caller. */
-  async listGolems(principal: Principal, userId: string): Promise<Golem[]> {
-    const golems = await this.#store.listGolems(userId);
-    return principal.kind === "user" && principal.golemId !== null ? golems.filter((g) => g.id === principal.golemId) : golems;
+  /** The user's golems (an owner view: tenancy and the golem-credential rule are checked by the caller). */
+  listGolems(userId: string): Promise<Golem[]> {
+    return this.#store.listGolems(userId);
   }
 
   /** A user record (tenancy is checked by the caller). */

@@ -16,6 +16,17 @@ export type Principal =
       readonly scopes: readonly Scope[];
     };
 
+/** A user principal whose credential acts for one golem: a key bound to a golem, or a golem's wallet session. */
+export type GolemPrincipal = Extract<Principal, { kind: "user" }> & { readonly golemId: string };
+
+/**
+ * Whether `principal` is a golem credential (SPEC §3: least privilege — its own golem's data,
+ * the clade and everything public; never owner views or actions, never a sibling's private data).
+ */
+export function isGolemCredential(principal: Principal | undefined): principal is GolemPrincipal {
+  return principal?.kind === "user" && principal.golemId !== null;
+}
+
 /** Request facts that audit records carry. */
 export interface CallContext {
   readonly requestId?: string | undefined;

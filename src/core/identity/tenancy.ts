@@ -1,15 +1,17 @@
 import type { AuditLog } from "../platform/audit.js";
 import { notFound, StyxError } from "../platform/errors.js";
 import type { IdentityStore } from "./identity-store.js";
-import { actorOf, type CallContext, type Principal } from "./principal.js";
+import { actorOf, type CallContext, isGolemCredential, type Principal } from "./principal.js";
 import type { Golem, Session } from "./types.js";
 
 /**
  * The one place tenancy is decided. A caller reaches its own user and its own golems (and, with
- * a golem-bound key, only that golem); anything else answers 404 — the same answer as a
- * resource that does not exist — and is written to the audit log. It also keeps the golem
- * lifecycle of SPEC §3 for the golems it resolves: `provisioning` → `alive` at the first act,
- * and a `dead` golem acts no more.
+ * a golem credential — a golem-bound key or a golem's wallet session — only that golem);
+ * anything else answers 404 — the same answer as a resource that does not exist — and is
+ * written to the audit log. Owner views and actions refuse golem credentials with 403
+ * (`ownerOnly`): they name nothing of another tenant, so refusing says nothing new. It also
+ * keeps the golem lifecycle of SPEC §3 for the golems it resolves: `provisioning` → `alive` at
+ * the first act, and a `dead` golem acts no more.
  */
 export class Tenancy {
   readonly #identity: Pick<IdentityStore, "getGolem" | "markGolemAlive" | "getSession">;
@@ -20,13 +22,36 @@ export class Tenancy {
     this.#audit = deps.audit;
   }
 
-  /** Resolves when `principal` may act on user `userId`. */
+  /**
+   * Resolves when `principal` may act on user `userId` (a golem credential of that user too: the
+   * routes it may not call refuse it first, with `ownerOnly`).
+   */
   async user(principal: Principal, userId: string, ctx: CallContext): Promise<void> {
     if (principal.kind === "user" && principal.userId === userId) return;
     await this.#deny(principal, `user:${userId}`, ctx);
   }
 
-  /** Returns the golem when `principal` owns it (and its key is not bound to another golem). */
+  /**
+   * Refuses (403 STYX_AUTH_FORBIDDEN) a golem credential: owner views and actions (fleet,
+   * lineage, graveyard, steering, golem registration, …) belong to owner credentials (SPEC §3).
+   */
+  ownerOnly(principal: Principal): void {
+    if (isGolemCredential(principal)) {
+      throw new StyxError("STYX_AUTH_FORBIDDEN", "A golem credential may not use the owner's views and actions: use an owner key.");
+    }
+  }
+
+  /**
+   * Resolves when `principal` may follow the stream `user:{userId}`: an owner credential of that
+   * user. A golem credential follows its golem's stream instead (SPEC §9); its owner's stream,
+   * which carries every sibling's events, answers as absent.
+   */
+  async userStream(principal: Principal, userId: string, ctx: CallContext): Promise<void> {
+    if (principal.kind === "user" && principal.userId === userId && !isGolemCredential(principal)) return;
+    await this.#deny(principal, `user:${userId}`, ctx);
+  }
+
+  /** Returns the golem when `principal` owns it (a golem credential: its own golem only, so a sibling answers 404). */
   async golem(principal: Principal, golemId: string, ctx: CallContext): Promise<Golem> {
     if (principal.kind === "user") {
       const golem = await this.#identity.getGolem(golemId);

@@ -5,6 +5,12 @@ export interface EntryFilter {
   readonly userId: string;
   /** Only entries promoted to the clade. */
   readonly cladeOnly: boolean;
+  /**
+   * Only entries this golem wrote: a golem credential's vault (SPEC §3), a hard filter like
+   * `userId`. Lexical relevance is then computed over this golem's matching entries alone, so a
+   * sibling's private writes move none of its answers.
+   */
+  readonly golemId?: string | undefined;
   readonly domains?: readonly string[] | undefined;
   readonly categories?: readonly Category[] | undefined;
   /** Entries that expired at or before this time are invisible. */

@@ -91,22 +91,36 @@ export class KnowledgeService {
     this.#d = deps;
   }
 
-  /** Stores an entry in the vault, indexes it to the clade and queues lethe as the gates allow. */
-  async write(input: WriteEntryInput, identifiers: readonly string[] = []): Promise<WriteResult> {
-    const [result] = await this.writeMany([input], identifiers);
+  /**
+   * Stores an entry in the vault, indexes it to the clade and queues lethe as the gates allow.
+   * `credentialGolem`: the golem a golem credential is bound to (null for an owner credential).
+   */
+  async write(input: WriteEntryInput, identifiers: readonly string[] = [], credentialGolem: string | null = null): Promise<WriteResult> {
+    const [result] = await this.writeMany([input], identifiers, credentialGolem);
     return result as WriteResult;
   }
 
   /**
    * Writes several entries in one transaction (all or none), in order; each follows the rules
-   * of `write`. Text-only entries are embedded in one embedder call.
+   * of `write`. Text-only entries are embedded in one embedder call. Idempotency keys are the
+   * user's: a key repeated answers the first write, unless a golem credential repeats one its
+   * sibling used — that answer would be the sibling's vault entry, so it is a 409 instead.
    */
-  async writeMany(inputs: readonly WriteEntryInput[], identifiers: readonly string[] = []): Promise<WriteResult[]> {
+  async writeMany(
+    inputs: readonly WriteEntryInput[],
+    identifiers: readonly string[] = [],
+    credentialGolem: string | null = null,
+  ): Promise<WriteResult[]> {
     const d = this.#d;
     const replays = new Map<number, Entry>();
     for (const [i, input] of inputs.entries()) {
       if (input.idempotencyKey === undefined) continue;
       const first = await d.store.findByIdempotencyKey(input.golem.userId, input.idempotencyKey);
+      if (first && credentialGolem !== null && first.golemId !== credentialGolem) {
+        throw new StyxError("STYX_CONFLICT", "This idempotency key was already used by another golem of this user: use a fresh key.", {
+          details: [{ path: `${inputs.length > 1 ? `/entries/${i}` : ""}/idempotency_key` }],
+        });
+      }
       if (first) replays.set(i, first);
     }
     const fresh = inputs.map((input, i) => ({ input, i })).filter(({ i }) => !replays.has(i));

@@ -14,9 +14,13 @@ import type { Category, Entry, Layer, LetheEntry } from "./types.js";
 import { LETHE_ALL_DOMAINS, namespaceOf } from "./types.js";
 import type { VectorSearch } from "./vector-search.js";
 
-/** Who is asking: the tenant (a hard filter) and, when known, the asking golem. */
+/** Who is asking: the tenant (a hard filter) and, for a golem credential, the asking golem. */
 export interface QueryRequester {
   readonly userId: string;
+  /**
+   * Set for a golem credential (SPEC §3): its vault is then its own entries only (a hard filter),
+   * beside the whole clade and lethe. Null: an owner credential, whose vault is every golem's.
+   */
   readonly golemId: string | null;
   /** The asking golem's ancestors by id → generations up (parent 1, grandparent 2, …). */
   readonly ancestors?: ReadonlyMap<string, number>;
@@ -99,13 +103,23 @@ export async function runQuery(
   const layers = q.layers?.length ? [...new Set(q.layers)] : (["vault", "clade", "lethe"] as const);
   const filtered = (q.domains?.length ?? 0) > 0 || (q.categories?.length ?? 0) > 0;
   const k = Math.max(q.limit * 4, 40) * (filtered ? 5 : 1);
+  // A golem's vault is its share of the user's vector index, which its siblings' vectors crowd: oversampled as a filter is.
+  const vaultK = who.golemId !== null && !filtered ? k * 5 : k;
   const mode = { vector: q.embedding !== null, lexical: !!q.text && q.text.trim().length > 0 };
 
   const privateLayer = async (layer: "vault" | "clade"): Promise<Candidate[]> => {
     const ns = namespaceOf(layer, who.userId);
-    const filter: EntryFilter = { userId: who.userId, cladeOnly: layer === "clade", domains: q.domains, categories: q.categories, now };
+    const golemId = layer === "vault" && who.golemId !== null ? who.golemId : undefined;
+    const filter: EntryFilter = {
+      userId: who.userId,
+      cladeOnly: layer === "clade",
+      golemId,
+      domains: q.domains,
+      categories: q.categories,
+      now,
+    };
     const [vec, lex] = await Promise.all([
-      q.embedding ? vectors.search(ns, q.embedding, k) : [],
+      q.embedding ? vectors.search(ns, q.embedding, golemId === undefined ? k : vaultK) : [],
       mode.lexical ? store.searchText(q.text as string, filter, k) : [],
     ]);
     const relevance = new Map(lex.map((h) => [h.seq, h.relevance]));
@@ -138,9 +152,11 @@ export async function runQuery(
   };
 
   // Every clade entry is also a vault entry of the same user, with the same factors and a lower
-  // layer weight (0.8 < 1.0), so with the vault searched a clade hit always collapses into its
-  // vault twin: searching the clade too would be wasted work.
-  const searched = layers.includes("vault") ? layers.filter((l) => l !== "clade") : layers;
+  // layer weight (0.8 < 1.0), so with the whole vault searched a clade hit always collapses into
+  // its vault twin: searching the clade too would be wasted work. A golem credential's vault is
+  // its own entries only, so its siblings' clade entries are found in the clade.
+  const wholeVault = layers.includes("vault") && who.golemId === null;
+  const searched = wholeVault ? layers.filter((l) => l !== "clade") : layers;
   const perLayer = await Promise.all(searched.map((l) => (l === "lethe" ? letheLayer() : privateLayer(l))));
   // Score ties then break the same way whatever order the store answered in: layer, then seq
   // (a tenant's seqs keep its write order, whatever other tenants wrote in between).

@@ -10,10 +10,11 @@ import { identityLimit, isRead, type LimitsOptions } from "./limits.js";
 
 /**
  * Authentication, scopes and tenancy for every route, driven by route config:
- * `auth` (public | user | admin, default user), `scope`, and `tenant` rules. This is the one
- * place where a request's identity and its right to the ids it names are decided. Every error
- * a request ends with goes past `failures`, which audits the failed authentications among them
- * (bad or missing credentials, admin-token guesses, user keys on admin routes, failed wallet sign-ins).
+ * `auth` (public | user | admin, default user), `scope`, `golemCredential` (own | owner-only,
+ * unset = owner-only) and `tenant` rules. This is the one place where a request's identity and
+ * its right to the ids it names are decided. Every error a request ends with goes past
+ * `failures`, which audits the failed authentications among them (bad or missing credentials,
+ * admin-token guesses, user keys on admin routes, failed wallet sign-ins).
  */
 export function registerAuth(
   app: FastifyInstance,
@@ -34,6 +35,7 @@ export function registerAuth(
     }
     if (principal.kind !== "user") throw new StyxError("STYX_AUTH_FORBIDDEN", "This route needs a user API key or session.");
     requireScope(principal, req.routeOptions.config.scope ?? (isRead(req) ? "read" : "write"));
+    if (req.routeOptions.config.golemCredential !== "own") deps.tenancy.ownerOnly(principal);
   });
 
   app.addHook("onError", async (req, _reply, err) => {

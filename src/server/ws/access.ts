@@ -1,4 +1,4 @@
-import { streamKind, streamUser } from "../../core/fabric/streams.js";
+import { streamGolem, streamKind, streamUser } from "../../core/fabric/streams.js";
 import type { Tenancy } from "../../core/identity/tenancy.js";
 import type { Golem, Scope } from "../../core/identity/types.js";
 import { StyxError } from "../../core/platform/errors.js";
@@ -10,8 +10,9 @@ import type { SocketSession } from "./session.js";
 
 /**
  * What a socket's principal may do, decided with the same Tenancy and admission rules as HTTP
- * routes: scopes, golems (the caller's own, resolved once per socket), streams (a user stream
- * for its user only), and the credential's token bucket.
+ * routes: scopes, golems (the caller's own, resolved once per socket), owner actions (not for
+ * golem credentials), streams (a user stream for its owner credentials only, a golem stream for
+ * its golem's credentials and its owner's), and the credential's token bucket.
  */
 export class SocketAccess {
   readonly #tenancy: Tenancy;
@@ -57,21 +58,28 @@ export class SocketAccess {
     return now;
   }
 
+  /** Refuses (403) a golem credential an owner action (steering). */
+  ownerOnly(session: SocketSession): void {
+    const p = session.principal;
+    if (p) this.#tenancy.ownerOnly(p);
+  }
+
   /**
    * Whether the socket may follow `stream`: domains and public for anyone (within the domain
-   * bound), a user stream for its user only. Only tenancy's refusal (audited) means no; any
-   * other failure (the store is down) propagates with its own code.
+   * bound), a user stream for its owner credentials only, a golem stream for that golem's
+   * credentials and its owner's. Only tenancy's refusal (audited) means no; any other failure
+   * (the store is down) propagates with its own code.
    */
   async mayFollow(session: SocketSession, stream: string): Promise<boolean> {
     const kind = streamKind(stream);
     const subs = session.subscriptions;
     if (kind === "public") return true;
     if (kind === "domain") return subs.follows(stream) || subs.domainCount() < MAX_DOMAINS_PER_SOCKET;
-    const user = streamUser(stream);
     const p = session.principal;
-    if (kind !== "user" || !user || !p) return false;
+    if ((kind !== "user" && kind !== "golem") || !p) return false;
     try {
-      await this.#tenancy.user(p, user, { requestId: session.id, ip: session.ip });
+      if (kind === "user") await this.#tenancy.userStream(p, streamUser(stream) as string, { requestId: session.id, ip: session.ip });
+      else await this.golem(session, streamGolem(stream) as string);
       return true;
     } catch (err) {
       if (err instanceof StyxError && err.code === "STYX_NOT_FOUND") return false;

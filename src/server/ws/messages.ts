@@ -2,6 +2,7 @@ import type { SequencedEvent } from "../../core/fabric/event-bus.js";
 import type { FabricService } from "../../core/fabric/fabric-service.js";
 import type { History, StreamPosition } from "../../core/fabric/history.js";
 import { domainStream, PUBLIC_STREAM } from "../../core/fabric/streams.js";
+import { isGolemCredential } from "../../core/identity/principal.js";
 import type { Tenancy } from "../../core/identity/tenancy.js";
 import { StyxError } from "../../core/platform/errors.js";
 import type { BucketSpec, RateLimiter } from "../../core/platform/rate-limiter.js";
@@ -90,10 +91,15 @@ export class MessageHandler {
     }
   }
 
-  /** Marks the socket as speaking for a golem; the first time, hands it the clade deltas held for it. */
+  /** Marks the socket as speaking for a golem; the first time, takes the clade deltas held for it (else none). */
+  async claim(session: SocketSession, golemId: string): Promise<SequencedEvent[]> {
+    if (!this.#hub.identify(session, golemId)) return [];
+    return this.#fabric.pendingDeltas(golemId);
+  }
+
+  /** Marks the socket as speaking for a golem (a message of an owner credential named it); the first time, hands it the clade deltas held for it. */
   async identify(session: SocketSession, golemId: string): Promise<void> {
-    if (!this.#hub.identify(session, golemId)) return;
-    for (const e of await this.#fabric.pendingDeltas(golemId)) session.connection.send(Buffer.from(encodeEventFrame(e)));
+    for (const e of await this.claim(session, golemId)) session.connection.send(Buffer.from(encodeEventFrame(e)));
   }
 
   async #subscribe(session: SocketSession, msg: SubscribeMessage): Promise<void> {
@@ -182,13 +188,14 @@ export class MessageHandler {
     const settled = started
       .then(() => published as Promise<SequencedEvent>)
       .then((e) => {
-        if (msg.id !== undefined) session.connection.sendFrame({ type: "ack", id: msg.id, stream: e.stream, seq: e.seq });
+        if (msg.id !== undefined) session.connection.sendFrame({ type: "ack", id: msg.id, ...positionFor(session, e) });
       });
     return { settled };
   }
 
   async #steer(session: SocketSession, msg: SteerMessage): Promise<void> {
     this.#access.scope(session, "write");
+    this.#access.ownerOnly(session);
     const golem = await this.#access.golem(session, msg.golem_id);
     const r = await this.#fabric.steer(golem, msg.intent, msg.severity ?? "medium");
     session.connection.sendFrame({ type: "ack", ...answering(msg.id), delivered: r.delivered, stream: r.event.stream, seq: r.event.seq });
@@ -202,6 +209,15 @@ export class MessageHandler {
     if (r.dropped > 0) this.#metrics.wsDropped.inc({ reason: "clade_outbox_full" }, r.dropped);
     if (msg.id === undefined) return;
     const { delivered, stored } = r;
-    session.connection.sendFrame({ type: "ack", id: msg.id, delivered, stored, stream: r.event.stream, seq: r.event.seq });
+    session.connection.sendFrame({ type: "ack", id: msg.id, delivered, stored, ...positionFor(session, r.event) });
   }
+}
+
+/**
+ * Where an event went, for an ack: its stream and seq on the owner's stream. Not to a golem
+ * credential, which does not follow that stream (SPEC §9) and would read its siblings' activity
+ * in its seqs.
+ */
+function positionFor(session: SocketSession, e: SequencedEvent): { stream?: string; seq?: number } {
+  return isGolemCredential(session.principal) ? {} : { stream: e.stream, seq: e.seq };
 }

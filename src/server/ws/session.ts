@@ -1,5 +1,5 @@
-import type { History, StreamPosition } from "../../core/fabric/history.js";
-import { userStream } from "../../core/fabric/streams.js";
+import type { SequencedEvent } from "../../core/fabric/event-bus.js";
+import type { History } from "../../core/fabric/history.js";
 import type { AuthService } from "../../core/identity/auth-service.js";
 import type { Principal } from "../../core/identity/principal.js";
 import type { Golem } from "../../core/identity/types.js";
@@ -10,6 +10,7 @@ import { BEARER_HINT } from "../admission.js";
 import type { Metrics } from "../metrics.js";
 import { toStyxError } from "../presenters/errors.js";
 import { Connection } from "./connection.js";
+import { joinHome } from "./home.js";
 import type { Hub } from "./hub.js";
 import { MessageOrder } from "./message-order.js";
 import type { MessageHandler } from "./messages.js";
@@ -51,7 +52,7 @@ export class SocketSession {
   #principal: Principal | undefined;
   /** Golems tenancy already resolved for this socket. */
   readonly #golems = new Map<string, Golem>();
-  /** Golems this socket speaks for (golem-bound key, or a heartbeat / event it sent). */
+  /** Golems this socket speaks for (a golem credential's, or a heartbeat / event / clade delta it sent). */
   readonly #speaksFor = new Set<string>();
   #missedPings = 0;
   readonly #order: MessageOrder;
@@ -219,19 +220,18 @@ export class SocketSession {
     if (!this.open) return;
     this.#principal = principal;
     const user = principal.kind === "user" ? principal : undefined;
-    const streams: Record<string, StreamPosition> = {};
-    if (user) streams[userStream(user.userId)] = await this.subscriptions.join(userStream(user.userId));
+    const home = await joinHome(this, principal, (s, golemId) => this.#deps.handler.claim(s, golemId));
     this.connection.sendFrame({
       type: "welcome",
       ...answering(id),
       connection_id: this.id,
       user_id: user?.userId ?? null,
       golem_id: user?.golemId ?? null,
-      streams,
+      streams: home.streams,
       ping_interval_ms: this.#deps.options.pingIntervalMs,
       max_frame_bytes: MAX_FRAME_BYTES,
     });
-    if (user?.golemId) await this.#deps.handler.identify(this, user.golemId);
+    await home.after();
   }
 
   #closed(code: number): void {

@@ -228,6 +228,36 @@ export function describeEntryStoreContract(name: string, make: () => Promise<Ent
       assert.deepEqual(await answers(), alone);
     });
 
+    it("getBySeqs and searchText keep a golem filter to that golem's entries (a golem credential's vault)", async () => {
+      const own = (await store.insert(entryFixture("own", { content: "oracle lag" }))).entry.seq;
+      const sibling = (await store.insert(entryFixture("sibling", { golemId: "g2", content: "oracle lag", inClade: true }))).entry.seq;
+      const stranger = (await store.insert(entryFixture("stranger", { userId: "u2", golemId: "g9", content: "oracle lag" }))).entry.seq;
+      const all = [own, sibling, stranger];
+      const ids = async (f: EntryFilter) => (await store.getBySeqs(all, f)).map((e) => e.id).sort();
+      assert.deepEqual(await ids(filter({ golemId: "g1" })), ["own"]);
+      assert.deepEqual(await ids(filter({ golemId: "g2" })), ["sibling"]);
+      assert.deepEqual(await ids(filter({ golemId: "g2", cladeOnly: true })), ["sibling"]);
+      assert.deepEqual(await ids(filter({ golemId: "g9" })), [], "the tenant stays a hard filter");
+      assert.deepEqual(await ids(filter({ userId: "u2", golemId: "g9" })), ["stranger"]);
+      const seqs = async (f: EntryFilter) => (await store.searchText("oracle", f, 10)).map((h) => h.seq);
+      assert.deepEqual(await seqs(filter({ golemId: "g1" })), [own]);
+      assert.deepEqual(await seqs(filter({ golemId: "g2" })), [sibling]);
+      assert.deepEqual(await seqs(filter({ golemId: "g3" })), []);
+    });
+
+    it("searchText scores a golem's entries the same whatever its siblings store (SPEC §3)", async () => {
+      const mine = ["oracle lag on the pool", "oracle oracle", "pool drift", "oracle pool pool hedge"];
+      for (const [i, content] of mine.entries()) await store.insert(entryFixture(`m${i}`, { content }));
+      const answers = async () =>
+        Promise.all(["oracle", "pool oracle", "drift hedge lag"].map((q) => store.searchText(q, filter({ golemId: "g1" }), 10)));
+      const alone = await answers();
+      for (let i = 0; i < 30; i++) {
+        const content = ["oracle", "pool", "oracle pool", "lag lag drift", "unrelated words"][i % 5] as string;
+        await store.insert(entryFixture(`s${i}`, { golemId: `g${2 + (i % 3)}`, content }));
+      }
+      assert.deepEqual(await answers(), alone);
+    });
+
     it("searchText breaks relevance ties by seq, older first", async () => {
       const a = (await store.insert(entryFixture("a", { content: "oracle lag" }))).entry.seq;
       await store.insert(entryFixture("other", { userId: "u2", content: "oracle lag" }));

@@ -12,6 +12,7 @@ export const RETRYABLE_CODES: ReadonlyMap<string, boolean> = new Map([
   ["STYX_AUTH_INVALID_KEY", false],
   ["STYX_AUTH_INVALID_SIGNATURE", false],
   ["STYX_AUTH_INVALID_CHALLENGE", false],
+  ["STYX_AUTH_SIWE_REQUIRED", false],
   ["STYX_AUTH_UNKNOWN_WALLET", false],
   ["STYX_AUTH_FORBIDDEN", false],
   ["STYX_NOT_FOUND", false],
@@ -52,7 +53,7 @@ export const RECONNECT_AFTER_CLOSE: ReadonlyMap<number, boolean> = new Map([
   [1013, true], // Try Again Later: STYX_OVERLOADED, STYX_DEPENDENCY_UNAVAILABLE
   [4008, true], // Slow Consumer: STYX_SLOW_CONSUMER
   [4009, true], // Ping Timeout: STYX_PING_TIMEOUT
-  [4400, false], // Bad Request: STYX_VALIDATION, STYX_BAD_JSON, STYX_BAD_REQUEST, STYX_NOT_PUBLISHABLE
+  [4400, false], // Bad Request: STYX_VALIDATION, STYX_BAD_JSON, STYX_BAD_REQUEST, STYX_NOT_PUBLISHABLE, STYX_AUTH_SIWE_REQUIRED
   [4401, false], // Unauthorized: STYX_AUTH_REQUIRED, STYX_AUTH_INVALID_KEY, STYX_AUTH_INVALID_SIGNATURE, STYX_AUTH_INVALID_CHALLENGE, STYX_AUTH_UNKNOWN_WALLET
   [4402, false], // Payment Required
   [4403, false], // Forbidden: STYX_AUTH_FORBIDDEN

@@ -32,6 +32,7 @@ export function blobRoutes(app: FastifyInstance, deps: BlobRoutesDeps): void {
       "/v1/styx/blobs",
       {
         bodyLimit: maxBytes,
+        config: { golemCredential: "own" },
         schema: {
           tags: ["blobs"],
           summary: "Store a blob (raw bytes, application/octet-stream); answers its content address",
@@ -65,6 +66,7 @@ export function blobRoutes(app: FastifyInstance, deps: BlobRoutesDeps): void {
     scope.get<{ Params: BlobCidParams }>(
       "/v1/styx/blobs/:cid",
       {
+        config: { golemCredential: "own" },
         schema: {
           tags: ["blobs"],
           summary: "Read one of the caller's blobs (Range: bytes=a-b | a- | -n)",

@@ -26,7 +26,7 @@ export function bloodstainRoutes(
   app.post<{ Body: BloodstainBody }>(
     "/v1/styx/bloodstain",
     {
-      config: { tenant: [{ from: "body", field: "golem_id", kind: "golem" }] },
+      config: { golemCredential: "own", tenant: [{ from: "body", field: "golem_id", kind: "golem" }] },
       schema: {
         tags: ["coordination"],
         summary: "Record a golem's death: graveyard, threat and wisdom pheromones, clade warnings (a repeat returns the first answer)",

@@ -12,7 +12,7 @@ export function causalRoutes(app: FastifyInstance, deps: { causal: CausalService
   app.post<{ Body: CausalPublishBody }>(
     "/v1/styx/causal/publish",
     {
-      config: { tenant: [{ from: "body", field: "golem_id", kind: "golem", acts: true }] },
+      config: { golemCredential: "own", tenant: [{ from: "body", field: "golem_id", kind: "golem", acts: true }] },
       schema: {
         tags: ["coordination"],
         summary: "Publish a causal edge (another publisher's agreement validates it, disagreement contradicts it)",
@@ -42,6 +42,7 @@ export function causalRoutes(app: FastifyInstance, deps: { causal: CausalService
   app.get<{ Querystring: DiscoverQuery }>(
     "/v1/styx/causal/discover",
     {
+      config: { golemCredential: "own" },
       schema: {
         tags: ["coordination"],
         summary: "Federated causal edges, most validated first (no publisher is ever named)",

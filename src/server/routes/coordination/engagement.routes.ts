@@ -24,7 +24,7 @@ export function engagementRoutes(
   app.get<{ Params: { user_id: string } }>(
     "/v1/styx/lineage/:user_id",
     {
-      config: { tenant: ownUser },
+      config: { golemCredential: "owner-only", tenant: ownUser },
       schema: {
         tags: ["engagement"],
         summary: "The user's golems as a forest (parent → children)",
@@ -41,7 +41,7 @@ export function engagementRoutes(
   app.get<{ Params: { user_id: string }; Querystring: GraveyardQuery }>(
     "/v1/styx/graveyard/:user_id",
     {
-      config: { tenant: ownUser },
+      config: { golemCredential: "owner-only", tenant: ownUser },
       schema: {
         tags: ["engagement"],
         summary: "The user's dead golems with their death records, newest first, paged",
@@ -69,7 +69,7 @@ export function engagementRoutes(
   app.get<{ Params: { golem_id: string } }>(
     "/v1/styx/achievements/:golem_id",
     {
-      config: { tenant: [{ from: "params", field: "golem_id", kind: "golem" }] },
+      config: { golemCredential: "own", tenant: [{ from: "params", field: "golem_id", kind: "golem" }] },
       schema: {
         tags: ["engagement"],
         summary: "The golem's unlocked achievements, oldest first",

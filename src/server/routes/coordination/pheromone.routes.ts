@@ -17,7 +17,7 @@ export function pheromoneRoutes(app: FastifyInstance, deps: { pheromones: Pherom
   app.post<{ Body: DepositBody }>(
     "/v1/styx/pheromone/deposit",
     {
-      config: { tenant: [{ from: "body", field: "golem_id", kind: "golem", acts: true }] },
+      config: { golemCredential: "own", tenant: [{ from: "body", field: "golem_id", kind: "golem", acts: true }] },
       schema: {
         tags: ["coordination"],
         summary: "Deposit a pheromone (a matching live one is reinforced instead)",
@@ -57,6 +57,7 @@ export function pheromoneRoutes(app: FastifyInstance, deps: { pheromones: Pherom
   app.get<{ Querystring: SenseQuery }>(
     "/v1/styx/pheromone/sense",
     {
+      config: { golemCredential: "own" },
       schema: {
         tags: ["coordination"],
         summary: "Live pheromones and threat/opportunity/wisdom levels per domain",

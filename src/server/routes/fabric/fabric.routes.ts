@@ -29,7 +29,7 @@ export function fabricRoutes(
   app.get<{ Params: { user_id: string } }>(
     "/v1/styx/fleet/:user_id",
     {
-      config: { tenant: ownUser },
+      config: { golemCredential: "owner-only", tenant: ownUser },
       schema: {
         tags: ["fabric"],
         summary: "The user's golems from their heartbeats",
@@ -46,7 +46,7 @@ export function fabricRoutes(
   app.get<{ Params: { user_id: string } }>(
     "/v1/styx/fleet/:user_id/aggregate",
     {
-      config: { tenant: ownUser },
+      config: { golemCredential: "owner-only", tenant: ownUser },
       schema: {
         tags: ["fabric"],
         summary: "Aggregate of the user's fleet (online golems)",
@@ -60,7 +60,7 @@ export function fabricRoutes(
   app.get<{ Params: { golem_id: string } }>(
     "/v1/styx/golem/:golem_id/snapshot",
     {
-      config: { tenant: ownGolemParam },
+      config: { golemCredential: "own", tenant: ownGolemParam },
       schema: {
         tags: ["fabric"],
         summary: "One golem's identity facts and last heartbeat",
@@ -85,7 +85,7 @@ export function fabricRoutes(
   app.post<{ Body: CladeRegisterBody }>(
     "/v1/styx/clade/register",
     {
-      config: { tenant: [{ from: "body", field: "golem_id", kind: "golem", acts: true }] },
+      config: { golemCredential: "own", tenant: [{ from: "body", field: "golem_id", kind: "golem", acts: true }] },
       schema: {
         tags: ["fabric"],
         summary: "Register a golem for clade sync with its siblings",
@@ -99,7 +99,8 @@ export function fabricRoutes(
   app.get<{ Params: { user_id: string } }>(
     "/v1/styx/clade/peers/:user_id",
     {
-      config: { tenant: ownUser },
+      // The clade is shared by design (SPEC §3): a golem credential sees its siblings as peers.
+      config: { golemCredential: "own", tenant: ownUser },
       schema: {
         tags: ["fabric"],
         summary: "The user's registered clade members",
@@ -113,7 +114,7 @@ export function fabricRoutes(
   app.post<{ Params: { golem_id: string }; Body: SteerBody }>(
     "/v1/styx/golem/:golem_id/steer",
     {
-      config: { tenant: ownGolemParam },
+      config: { golemCredential: "owner-only", tenant: ownGolemParam },
       schema: {
         tags: ["fabric"],
         summary: "Steer one golem (delivered: false when it has no live socket)",

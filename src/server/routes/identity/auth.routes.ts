@@ -61,6 +61,7 @@ export function authRoutes(app: FastifyInstance, deps: { auth: AuthService }): v
   app.get(
     "/v1/auth/sessions",
     {
+      config: { golemCredential: "own" },
       schema: {
         tags: ["auth"],
         summary: "The caller's wallet sessions still valid (a golem credential: its golem's)",
@@ -76,7 +77,7 @@ export function authRoutes(app: FastifyInstance, deps: { auth: AuthService }): v
   app.delete<{ Params: { session_id: string } }>(
     "/v1/auth/sessions/:session_id",
     {
-      config: { tenant: [{ from: "params", field: "session_id", kind: "session" }] },
+      config: { golemCredential: "own", tenant: [{ from: "params", field: "session_id", kind: "session" }] },
       schema: {
         tags: ["auth"],
         summary: "End a wallet session: its token answers 401 and its sockets close (4401)",

@@ -17,7 +17,7 @@ export function golemRoutes(app: FastifyInstance, deps: { identity: IdentityServ
   app.post<{ Body: RegisterGolemBody }>(
     "/v1/styx/golems",
     {
-      config: { tenant: [{ from: "body", field: "parent_golem_id", kind: "golem" }] },
+      config: { golemCredential: "owner-only", tenant: [{ from: "body", field: "parent_golem_id", kind: "golem" }] },
       preValidation: async (req) => refuseOutdatedSignIn((req.body as { wallet_proof?: unknown } | null)?.wallet_proof, "/wallet_proof"),
       schema: {
         tags: ["identity"],
@@ -57,7 +57,7 @@ export function golemRoutes(app: FastifyInstance, deps: { identity: IdentityServ
   app.get<{ Params: { golem_id: string } }>(
     "/v1/styx/golems/:golem_id",
     {
-      config: { tenant: [{ from: "params", field: "golem_id", kind: "golem" }] },
+      config: { golemCredential: "own", tenant: [{ from: "params", field: "golem_id", kind: "golem" }] },
       schema: { tags: ["identity"], summary: "One of the caller's golems", params: GolemIdParams, response: { 200: GolemView, ...errors } },
     },
     async (req) => presentGolem(tenantGolem(req, req.params.golem_id)),
@@ -66,7 +66,7 @@ export function golemRoutes(app: FastifyInstance, deps: { identity: IdentityServ
   app.get<{ Params: { user_id: string } }>(
     "/v1/styx/users/:user_id",
     {
-      config: { tenant: [{ from: "params", field: "user_id", kind: "user" }] },
+      config: { golemCredential: "owner-only", tenant: [{ from: "params", field: "user_id", kind: "user" }] },
       schema: { tags: ["identity"], summary: "The caller's user record", params: UserIdParams, response: { 200: UserView, ...errors } },
     },
     async (req) => presentUser(await identity.getUser(req.params.user_id)),
@@ -75,15 +75,18 @@ export function golemRoutes(app: FastifyInstance, deps: { identity: IdentityServ
   app.get<{ Params: { user_id: string } }>(
     "/v1/styx/users/:user_id/golems",
     {
-      config: { tenant: [{ from: "params", field: "user_id", kind: "user" }] },
+      config: { golemCredential: "owner-only", tenant: [{ from: "params", field: "user_id", kind: "user" }] },
       schema: { tags: ["identity"], summary: "The caller's golems", params: UserIdParams, response: { 200: GolemList, ...errors } },
     },
-    async (req) => ({ golems: (await identity.listGolems(userPrincipal(req), req.params.user_id)).map(presentGolem) }),
+    async (req) => ({ golems: (await identity.listGolems(req.params.user_id)).map(presentGolem) }),
   );
 
   app.get(
     "/v1/styx/me",
-    { schema: { tags: ["identity"], summary: "Who this credential is", response: { 200: WhoAmI, 401: ErrorBody } } },
+    {
+      config: { golemCredential: "own" },
+      schema: { tags: ["identity"], summary: "Who this credential is", response: { 200: WhoAmI, 401: ErrorBody } },
+    },
     async (req) => {
       const p = userPrincipal(req);
       return { user_id: p.userId, golem_id: p.golemId, credential: { id: p.credentialId, via: p.via, scopes: [...p.scopes] } };

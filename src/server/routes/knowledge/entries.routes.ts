@@ -7,7 +7,7 @@ import { ErrorBody } from "../../../protocol/common.js";
 import { MAX_BATCH, WriteEntriesAnswer, WriteEntriesBody, WriteEntryAnswer, WriteEntryBody } from "../../../protocol/knowledge.js";
 import { tenantGolem, userPrincipal } from "../../context.js";
 
-const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 413: ErrorBody };
+const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 413: ErrorBody };
 
 /** `POST /v1/styx/entries` (one write, fanned out to vault, clade and later lethe) and its batch form. */
 export function entryRoutes(
@@ -45,7 +45,7 @@ export function entryRoutes(
   app.post<{ Body: WriteEntryBody }>(
     "/v1/styx/entries",
     {
-      config: { tenant: [{ from: "body", field: "golem_id", kind: "golem", acts: true }] },
+      config: { golemCredential: "own", tenant: [{ from: "body", field: "golem_id", kind: "golem", acts: true }] },
       schema: {
         tags: ["knowledge"],
         summary: "Write an entry (vault always; clade and lethe by the promotion gates)",
@@ -55,7 +55,7 @@ export function entryRoutes(
     },
     async (req, reply) => {
       const input = toInput(req, req.body);
-      const r = await deps.knowledge.write(input, await ownerIdentifiers(input.golem.userId));
+      const r = await deps.knowledge.write(input, await ownerIdentifiers(input.golem.userId), userPrincipal(req).golemId);
       if (!r.created) reply.header("idempotency-replayed", "true");
       return reply.code(201).send(present(r));
     },
@@ -64,7 +64,7 @@ export function entryRoutes(
   app.post<{ Body: WriteEntriesBody }>(
     "/v1/styx/entries/batch",
     {
-      config: { tenant: [{ from: "body", field: "entries", each: "golem_id", kind: "golem", acts: true }] },
+      config: { golemCredential: "own", tenant: [{ from: "body", field: "entries", each: "golem_id", kind: "golem", acts: true }] },
       schema: {
         tags: ["knowledge"],
         summary: `Write up to ${MAX_BATCH} entries in one transaction (all or none; each as POST /v1/styx/entries)`,
@@ -74,7 +74,8 @@ export function entryRoutes(
     },
     async (req, reply) => {
       const inputs = req.body.entries.map((b) => toInput(req, b));
-      const results = await deps.knowledge.writeMany(inputs, await ownerIdentifiers(userPrincipal(req).userId));
+      const p = userPrincipal(req);
+      const results = await deps.knowledge.writeMany(inputs, await ownerIdentifiers(p.userId), p.golemId);
       return reply.code(201).send({ results: results.map(present) });
     },
   );

@@ -27,7 +27,7 @@ export function queryRoutes(
     "/v1/styx/query",
     {
       // A query changes nothing: it needs only the read scope.
-      config: { scope: "read" },
+      config: { scope: "read", golemCredential: "own" },
       schema: {
         tags: ["knowledge"],
         summary: "Ranked query across vault, clade and lethe",
@@ -52,6 +52,7 @@ export function queryRoutes(
   app.get<{ Querystring: QueryParams }>(
     "/v1/styx/query",
     {
+      config: { golemCredential: "own" },
       schema: {
         tags: ["knowledge"],
         summary: "The same query with its fields as query parameters (lists comma-separated)",

@@ -13,7 +13,7 @@ export function snapshotRoutes(app: FastifyInstance, deps: { knowledge: Knowledg
   app.get<{ Params: { golem_id: string }; Querystring: SnapshotParams }>(
     "/v1/styx/snapshot/:golem_id",
     {
-      config: { tenant: [{ from: "params", field: "golem_id", kind: "golem" }] },
+      config: { golemCredential: "own", tenant: [{ from: "params", field: "golem_id", kind: "golem" }] },
       schema: {
         tags: ["knowledge"],
         summary: "Every vault entry of a golem (NDJSON stream, or paged JSON)",

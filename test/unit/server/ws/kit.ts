@@ -177,6 +177,11 @@ export const USER: Principal = {
   scopes: ["read", "write"],
 };
 
+/** A golem credential of u1: a key bound to golem `golemId` (or, `via: "session"`, that golem's wallet session). */
+export function golemPrincipal(golemId: string, via: "api_key" | "session" = "api_key"): Principal {
+  return { ...(USER as Extract<Principal, { kind: "user" }>), credentialId: `${via}_${golemId}`, via, golemId };
+}
+
 /** The socket layer of one process on real in-memory adapters, with sessions on fake transports. */
 export async function socketLayer(opts: { maxQueueBytes?: number; principals?: Map<string, Principal> } = {}) {
   const clock = new ManualClock(1_700_000_000_000);
@@ -187,7 +192,11 @@ export async function socketLayer(opts: { maxQueueBytes?: number; principals?: M
   const bus = new LocalEventBus(real);
   const hub = new Hub({ tickMs: 1 });
   bus.subscribe((e) => hub.dispatch(e));
-  const golems = new Map([["g1", aliveGolem("g1", "u1", { generation: 1 })]]);
+  // u1 owns g1, g2 and g3; u2 owns x1.
+  const golems = new Map([
+    ...["g1", "g2", "g3"].map((id) => [id, aliveGolem(id, "u1", { generation: 1 })] as const),
+    ["x1", aliveGolem("x1", "u2", { generation: 1 })],
+  ]);
   const audit = new MemoryAuditLog(clock, SecretKey.fromBase64(Buffer.alloc(32, 5).toString("base64")));
   const identity = {
     getGolem: async (id: string) => golems.get(id),
@@ -246,5 +255,5 @@ export async function socketLayer(opts: { maxQueueBytes?: number; principals?: M
     hub.flush();
     return out;
   };
-  return { clock, db, history, real, bus, hub, fabric, audit, authFailures, connect, publish, close: () => db.close() };
+  return { clock, db, history, real, bus, hub, fabric, audit, golems, authFailures, connect, publish, close: () => db.close() };
 }
