@@ -5,7 +5,7 @@ import { MemoryAuditLog } from "../adapters/memory/memory-audit-log.js";
 import { MemoryBlobStore } from "../adapters/memory/memory-blob-store.js";
 import { MemoryPresence } from "../adapters/memory/memory-presence.js";
 import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
-import { openDatabase, type SqliteDatabase } from "../adapters/sqlite/database.js";
+import { closeDatabase, openDatabase, type SqliteDatabase } from "../adapters/sqlite/database.js";
 import { SqliteAchievementStore } from "../adapters/sqlite/sqlite-achievement-store.js";
 import { SqliteAuditLog } from "../adapters/sqlite/sqlite-audit-log.js";
 import { SqliteCausalStore } from "../adapters/sqlite/sqlite-causal-store.js";
@@ -167,9 +167,7 @@ function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boole
       { name: "data_dir", check: () => probe(() => (accessSync(dir, constants.W_OK), "writable")) },
     ],
     location: file,
-    close: async () => {
-      if (db.open) db.close();
-    },
+    close: () => closeDatabase(db),
   };
 }
 

@@ -38,7 +38,8 @@ async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === "help" || cmd === "--help" || cmd === "-h") return void console.log(HELP);
   if (cmd === "--version" || cmd === "version") return void console.log(VERSION);
-  const load = COMMANDS[cmd];
+  // Own keys only: `styx constructor` is an unknown command, not Object.prototype.constructor.
+  const load = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
   if (!load) {
     console.error(`unknown command '${cmd}'\n\n${HELP}`);
     process.exitCode = 2;

@@ -101,7 +101,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (file) Object.assign(sources, readConfigFile(file, problems));
   for (const [k, v] of Object.entries(env)) {
     if (!k.startsWith("STYX_") || v === undefined || k === "STYX_CONFIG") continue;
-    if (k in SETTINGS) sources[k] = v;
+    if (Object.hasOwn(SETTINGS, k)) sources[k] = v;
     else warnings.push(`${k} is not a Styx setting and was ignored`);
   }
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined && k !== "STYX_CONFIG_FILE") sources[k] = v;
@@ -195,7 +195,8 @@ function readConfigFile(file: string, problems: string[]): Record<string, string
   }
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(parsed)) {
-    if (!(k in SETTINGS)) problems.push(`STYX_CONFIG: ${file} sets unknown key ${k}`);
+    // Own keys only: `constructor` or `__proto__` in a config file is an unknown key, not a member of Object.prototype.
+    if (!Object.hasOwn(SETTINGS, k)) problems.push(`STYX_CONFIG: ${file} sets unknown key ${k}`);
     else if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") out[k] = String(v);
     else problems.push(`${k}: in ${file} must be a string, number or boolean`);
   }

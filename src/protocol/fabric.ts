@@ -54,7 +54,13 @@ export const SubscribeMsg = Type.Object(
 );
 /** Replays what was missed in each named stream since the given position. */
 export const ResumeMsg = Type.Object(
-  { type: Type.Literal("resume"), streams: Type.Record(StreamName, Position, { maxProperties: 64 }), id: MsgId },
+  {
+    type: Type.Literal("resume"),
+    // A Record of a patterned key is only `patternProperties`: without `additionalProperties: false` a key outside the
+    // pattern (`constructor`, `__proto__`) passed unchecked and reached the handler as a stream name.
+    streams: Type.Record(StreamName, Position, { maxProperties: 64, additionalProperties: false }),
+    id: MsgId,
+  },
   Strict,
 );
 /** A golem's presence beat. */

@@ -30,13 +30,20 @@ export interface SchedulerOptions {
 /**
  * Runs background tasks on timers while this process leads (always in a micronode; in a
  * macronode only the holder of the leader lease, so a task never runs on two gateways at once).
- * A task never overlaps itself; `runNow` lets tests and operators run one at once. Timers are
- * unref'd so they never keep the process alive.
+ * A task never overlaps itself; `runNow` lets tests and operators run one at once. A wake-up
+ * that arrives while its task runs is never dropped: the task runs once more right after (the
+ * run in progress may have read its work before the wake-up's reason existed), and the
+ * wake-ups of one run share that one rerun. Timers are unref'd so they never keep the process
+ * alive.
  */
 export class Scheduler {
   readonly #tasks = new Map<string, Task>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
   readonly #running = new Map<string, Promise<void>>();
+  /** Tasks woken during their run: each runs once more when that run ends. */
+  readonly #again = new Set<string>();
+  /** Pending wake-up timers (cleared at stop). */
+  readonly #wakes = new Set<NodeJS.Timeout>();
   readonly #onRun: (r: TaskRun) => void;
   readonly #leadership: Leadership;
   readonly #onLeadership: (leader: boolean) => void;
@@ -86,14 +93,19 @@ export class Scheduler {
         () => this.#onRun({ name, ms: performance.now() - started }),
         (error: unknown) => this.#onRun({ name, ms: performance.now() - started, error }),
       )
-      .finally(() => this.#running.delete(name));
+      .finally(() => {
+        this.#running.delete(name);
+        // Woken while it ran: once more now (the rerun is in #running before any caller of this run resumes).
+        if (this.#again.delete(name) && this.#started && this.#leading) void this.runNow(name);
+      });
     this.#running.set(name, run);
     return run;
   }
 
   /**
    * Runs `name` once after `delayMs` (e.g. when the next lethe publication falls due), here if
-   * this process leads, else on the leader through `forwardWake`.
+   * this process leads, else on the leader through `forwardWake`. If the task is running when
+   * the time comes, it runs again right after that run (one rerun for every wake-up meanwhile).
    */
   wake(name: string, delayMs: number): void {
     if (!this.#started) return;
@@ -103,17 +115,26 @@ export class Scheduler {
     }
     const t = setTimeout(
       () => {
-        if (this.#leading) void this.runNow(name);
+        this.#wakes.delete(t);
+        if (!this.#started) return;
+        // Leadership moved on while waiting: the wake-up goes to the new leader instead of being lost.
+        if (!this.#leading) return void this.#forwardWake?.(name, 0);
+        if (this.#running.has(name)) this.#again.add(name);
+        else void this.runNow(name);
       },
       Math.max(0, Math.min(delayMs, 2 ** 31 - 1)),
     );
     t.unref();
+    this.#wakes.add(t);
   }
 
   /** Stops the timers, gives up the leadership and waits for runs in progress. */
   async stop(): Promise<void> {
     this.#started = false;
     this.#disarm();
+    for (const t of this.#wakes) clearTimeout(t);
+    this.#wakes.clear();
+    this.#again.clear();
     await this.#leadership.stop();
     await Promise.all(this.#running.values());
   }

@@ -9,8 +9,11 @@ export interface FakeEmbedderOptions {
   readonly apiKey?: string;
   /** Every answer waits this long (for timeout tests); pending answers are dropped at `close()`. */
   readonly delayMs?: number;
-  /** Rewrites each successful answer before it is sent (malformed-answer and ordering tests). */
-  readonly mangle?: (answer: EmbeddingsAnswer) => unknown;
+  /**
+   * Rewrites each successful answer before it is sent (malformed-answer and ordering tests);
+   * `input` is the texts asked for. A string is sent as it is (JSON numbers such as `1e999`).
+   */
+  readonly mangle?: (answer: EmbeddingsAnswer, input: readonly string[]) => unknown;
 }
 
 /** The OpenAI embeddings answer, as this server builds it. */
@@ -113,7 +116,7 @@ export async function startFakeEmbedder(opts: FakeEmbedderOptions): Promise<Fake
       model: body.model,
       usage: { prompt_tokens: tokens, total_tokens: tokens },
     };
-    send(res, 200, opts.mangle ? opts.mangle(built) : built);
+    send(res, 200, opts.mangle ? opts.mangle(built, input) : built);
   };
 
   const server = createServer((req, res) => {

@@ -73,6 +73,10 @@ describe("the styx command", () => {
     assert.match(usage.stderr, /--user is required/);
     const unknown = runCli(["frobnicate"]);
     assert.equal(unknown.code, 2);
+    // A command named like an Object.prototype member is unknown too, not Object's constructor called as a command.
+    const proto = runCli(["constructor"]);
+    assert.equal(proto.code, 2, proto.stderr);
+    assert.match(proto.stderr, /unknown command 'constructor'/);
     assert.ok(!/\n\s+at /.test(missing.stderr + usage.stderr));
   });
 

@@ -181,6 +181,76 @@ describe("knowledge writes", () => {
     assert.equal((await write({ layer: "vault", category: "insight", metadata: { pad: "x".repeat(5000) } })).status, 400);
   });
 
+  it("stores an embedding of huge or tiny components as its unit vector, never as zeros", async () => {
+    // Two directions (all ones; alternating signs), so the query ranking's near-duplicate collapse keeps both.
+    const ones = new Array(DIM).fill(1);
+    const alternating = ones.map((_, i) => (i % 2 ? -1 : 1));
+    const cases: [string, number[], number][] = [
+      ["huge", ones, 1e308],
+      ["tiny", alternating, 1e-200],
+    ];
+    for (const [name, direction, scale] of cases) {
+      const r = await write({
+        layer: "vault",
+        category: "insight",
+        content: `${name} direction`,
+        embedding: direction.map((x) => x * scale),
+      });
+      assert.equal(r.status, 201, `${name}: ${r.text}`);
+      const page = await s.request("GET", "/v1/styx/snapshot/k-alice-g?format=json&limit=1000", { token: alice.key });
+      const e = page.json.entries.find((x: { content: string }) => x.content === `${name} direction`);
+      e.embedding.forEach((c: number, i: number) => {
+        assert.ok(Math.abs(c - (direction[i] as number) / Math.sqrt(DIM)) < 1e-6, `${name}: component ${i} is ${c}`);
+      });
+    }
+    for (const [name, direction] of cases) {
+      const q = await s.request("POST", "/v1/styx/query", {
+        token: alice.key,
+        body: { embedding: direction, layers: ["vault"], limit: 1 },
+      });
+      assert.equal(q.json.hits[0]?.content, `${name} direction`, q.text);
+    }
+  });
+
+  it("refuses an embedding without a direction with 400 naming it: zeros, or non-finite numbers in a query string", async () => {
+    const zero = await write({ layer: "vault", category: "insight", embedding: new Array(DIM).fill(0) });
+    assert.equal(zero.status, 400);
+    assert.equal(zero.json.error.code, "STYX_VALIDATION");
+    assert.deepEqual(
+      zero.json.error.details.map((d: { path: string }) => d.path),
+      ["/embedding"],
+    );
+    const batch = await s.request("POST", "/v1/styx/entries/batch", {
+      token: alice.key,
+      body: {
+        entries: [vec(1), new Array(DIM).fill(0)].map((embedding) => ({
+          golem_id: "k-alice-g",
+          layer: "vault",
+          category: "insight",
+          content: "batch",
+          embedding,
+        })),
+      },
+    });
+    assert.equal(batch.status, 400);
+    assert.deepEqual(
+      batch.json.error.details.map((d: { path: string }) => d.path),
+      ["/entries/1/embedding"],
+    );
+    for (const bad of ["1e999", "-1e999", "1.2.3"]) {
+      const q = await s.request("GET", `/v1/styx/query?embedding=${[bad, ...new Array(DIM - 1).fill("0.1")].join(",")}`, {
+        token: alice.key,
+      });
+      assert.equal(q.status, 400, `${bad}: ${q.text}`);
+      assert.equal(q.json.error.code, "STYX_VALIDATION");
+      assert.deepEqual(
+        q.json.error.details.map((d: { path: string }) => d.path),
+        ["/embedding"],
+        bad,
+      );
+    }
+  });
+
   it("hides an expired entry at once and purges it with the TTL task", async () => {
     const clock = new ManualClock();
     const t = await startTestServer({ clock, persistent: true });

@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
 import type { VectorHit, VectorIndex } from "../../core/knowledge/vector-index.js";
-import type { WorkerReply, WorkerRequest } from "./usearch-worker.js";
+import type { UsearchWorkerData, WorkerReply, WorkerRequest } from "./usearch-worker.js";
 
 /** Options of the usearch index (HNSW, f16 storage, cosine). */
 export interface UsearchOptions {
@@ -14,6 +14,13 @@ export interface UsearchOptions {
 }
 
 type Pending = { resolve: (r: WorkerReply & { ok: true }) => void; reject: (e: Error) => void };
+
+/**
+ * How long `close` waits for the worker to finish its call in progress and exit before
+ * terminating it anyway (a last resort: terminating during a native call can abort the process,
+ * see usearch-worker.ts). A call is one batch, one search or one save; well under this.
+ */
+const CLOSE_TIMEOUT_MS = 5000;
 type Request = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
 
 /**
@@ -24,8 +31,12 @@ type Request = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<
 export class UsearchVectorIndex implements VectorIndex {
   readonly #worker: Worker;
   readonly #pending = new Map<number, Pending>();
+  /** Shared with the worker: set to 1 at close, so requests still queued are skipped instead of run. */
+  readonly #stop = new Int32Array(new SharedArrayBuffer(4));
+  /** Resolves when the worker thread has exited (whatever the reason). */
+  readonly #exited: Promise<void>;
   #next = 1;
-  #closed = false;
+  #closed: Promise<void> | undefined;
 
   constructor(opts: UsearchOptions) {
     // Run from TypeScript sources (tests under tsx), the worker is the compiled one: a worker
@@ -38,9 +49,11 @@ export class UsearchVectorIndex implements VectorIndex {
         connectivity: opts.connectivity ?? 16,
         expansionAdd: opts.expansionAdd ?? 128,
         expansionSearch: opts.expansionSearch ?? 64,
-      },
+        stop: this.#stop.buffer as SharedArrayBuffer,
+      } satisfies UsearchWorkerData,
     });
     this.#worker.unref();
+    this.#exited = new Promise((resolve) => this.#worker.once("exit", () => resolve()));
     this.#worker.on("message", (r: WorkerReply) => {
       const p = this.#pending.get(r.id);
       if (!p) return;
@@ -98,9 +111,21 @@ export class UsearchVectorIndex implements VectorIndex {
     await this.#call({ op: "reset" });
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#worker.terminate();
+  /**
+   * Stops the worker without interrupting a native call: requests still queued are answered
+   * "closed" unrun, the call in progress finishes, then the thread frees its indexes and exits.
+   * Resolves once it has exited (idempotent). Never `terminate()` first: see usearch-worker.ts.
+   */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      Atomics.store(this.#stop, 0, 1);
+      // Held alive until it has exited: a process that ended meanwhile would terminate it mid-call.
+      this.#worker.ref();
+      this.#worker.postMessage({ id: 0, op: "close" } satisfies WorkerRequest);
+      const lastResort = setTimeout(() => void this.#worker.terminate(), CLOSE_TIMEOUT_MS);
+      await this.#exited;
+      clearTimeout(lastResort);
+    })();
+    return this.#closed;
   }
 }

@@ -6,6 +6,15 @@ import usearch from "usearch";
 /**
  * The thread that owns every usearch index (native indexes cannot cross threads). It applies
  * messages in order, so adds, removes and searches of a namespace never race.
+ *
+ * It is never terminated while it works: usearch is built with node-addon-api's C++ exceptions,
+ * and a native call that touches JavaScript after `worker.terminate()` (a search or remove
+ * building its answer, `contains`, the addon's own start-up) fails, and its error handling
+ * fails again outside any handler: `terminate called after throwing an instance of
+ * 'Napi::Error'` aborts the whole process. So the index closes by asking: the owner sets the
+ * shared `stop` flag (requests still queued are answered "closed" without native work), then
+ * sends `close`, answered after the call in progress; this thread drops its indexes and lets
+ * its event loop end.
  */
 export type WorkerRequest =
   | { id: number; op: "add"; ns: string; keys: Float64Array; vectors: Float32Array }
@@ -13,14 +22,26 @@ export type WorkerRequest =
   | { id: number; op: "search"; ns: string; query: Float32Array; k: number }
   | { id: number; op: "save"; dir: string }
   | { id: number; op: "load"; ns: string; file: string }
-  | { id: number; op: "reset" };
+  | { id: number; op: "reset" }
+  | { id: number; op: "close" };
+
+/** What the worker is started with. */
+export interface UsearchWorkerData {
+  readonly dimensions: number;
+  readonly connectivity: number;
+  readonly expansionAdd: number;
+  readonly expansionSearch: number;
+  /** One Int32 shared with the owner: 1 once the index is closing (queued requests are then skipped). */
+  readonly stop: SharedArrayBuffer;
+}
 
 /** The worker's answer to a request. */
 export type WorkerReply =
   | { id: number; ok: true; keys?: Float64Array; similarities?: Float32Array; saved?: { ns: string; file: string }[] }
   | { id: number; ok: false; error: string };
 
-const opts = workerData as { dimensions: number; connectivity: number; expansionAdd: number; expansionSearch: number };
+const opts = workerData as UsearchWorkerData;
+const stopping = new Int32Array(opts.stop);
 const indexes = new Map<string, InstanceType<typeof usearch.Index>>();
 
 function indexOf(ns: string): InstanceType<typeof usearch.Index> {
@@ -40,7 +61,7 @@ function indexOf(ns: string): InstanceType<typeof usearch.Index> {
   return index;
 }
 
-function handle(m: WorkerRequest): WorkerReply {
+function handle(m: Exclude<WorkerRequest, { op: "close" }>): WorkerReply {
   if (m.op === "save") {
     const saved: { ns: string; file: string }[] = [];
     for (const [ns, index] of indexes) {
@@ -91,6 +112,17 @@ function handle(m: WorkerRequest): WorkerReply {
 }
 
 parentPort?.on("message", (m: WorkerRequest) => {
+  if (m.op === "close") {
+    parentPort?.postMessage({ id: m.id, ok: true } satisfies WorkerReply);
+    // The native indexes are freed with this thread's environment, after its last call returned.
+    indexes.clear();
+    parentPort?.close();
+    return;
+  }
+  if (Atomics.load(stopping, 0) === 1) {
+    parentPort?.postMessage({ id: m.id, ok: false, error: "closed" } satisfies WorkerReply);
+    return;
+  }
   let reply: WorkerReply;
   try {
     reply = handle(m);

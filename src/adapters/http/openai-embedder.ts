@@ -61,18 +61,18 @@ export class OpenAiEmbedder implements Embedder {
     if (this.#model === "") throw new Error("The embedder model must not be empty.");
   }
 
-  async embed(texts: string[]): Promise<Float32Array[]> {
+  async embed(texts: string[]): Promise<(Float32Array | null)[]> {
     texts.forEach((t, i) => {
       if (typeof t !== "string" || t.length === 0) throw new StyxError("STYX_VALIDATION", `Text ${i} is empty; there is nothing to embed.`);
     });
-    const out: Float32Array[] = [];
+    const out: (Float32Array | null)[] = [];
     for (let start = 0; start < texts.length; start += this.#maxBatch) {
       out.push(...(await this.#embedBatch(texts.slice(start, start + this.#maxBatch))));
     }
     return out;
   }
 
-  async #embedBatch(input: string[]): Promise<Float32Array[]> {
+  async #embedBatch(input: string[]): Promise<(Float32Array | null)[]> {
     const body = JSON.stringify({
       model: this.#model,
       input,
@@ -117,19 +117,25 @@ export class OpenAiEmbedder implements Embedder {
     }
   }
 
-  /** Validates an answer and returns its vectors in input order, normalised. */
-  #vectors(payload: unknown, count: number): Float32Array[] {
+  /**
+   * Validates an answer and returns its vectors in input order, normalised; null for a text the
+   * model gave a zero or non-finite vector (no direction: the text is refused, the model is not
+   * broken).
+   */
+  #vectors(payload: unknown, count: number): (Float32Array | null)[] {
     const data = isRecord(payload) ? payload.data : undefined;
     if (!Array.isArray(data)) throw this.#fail("The embedder's answer has no `data` array.");
     if (data.length !== count) throw this.#fail(`The embedder answered ${data.length} embeddings for ${count} texts.`);
-    const out: Float32Array[] = new Array(count);
+    const out: (Float32Array | null)[] = new Array(count);
     for (const item of data) {
       const index = isRecord(item) ? item.index : undefined;
       const embedding = isRecord(item) ? item.embedding : undefined;
       if (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index >= count || out[index] !== undefined) {
         throw this.#fail("The embedder's answer has a missing, out-of-range or repeated `index`.");
       }
-      if (!Array.isArray(embedding)) throw this.#fail("The embedder's answer has an `embedding` that is not an array of numbers.");
+      if (!Array.isArray(embedding) || !embedding.every((x) => typeof x === "number")) {
+        throw this.#fail("The embedder's answer has an `embedding` that is not an array of numbers.");
+      }
       if (embedding.length !== this.dimensions) {
         throw this.#fail(
           `The embedder answered ${embedding.length}-dimensional vectors; ${this.dimensions} are configured (STYX_EMBED_DIM).`,
@@ -138,7 +144,7 @@ export class OpenAiEmbedder implements Embedder {
       try {
         out[index] = normalize(embedding as number[]);
       } catch {
-        throw this.#fail("The embedder answered a zero or non-finite vector.");
+        out[index] = null;
       }
     }
     return out;

@@ -60,6 +60,19 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): S
   return db;
 }
 
+/** The exit of each database's checkpoint thread (see `closeDatabase`). */
+const checkpointThreads = new WeakMap<SqliteDatabase, Promise<void>>();
+
+/**
+ * Closes `db` and resolves once its checkpoint thread, if any, has closed its own connection
+ * and exited: nothing of this database is still open when a caller goes on (to delete the data
+ * dir, reopen it, or end the process, which would stop the thread wherever it is).
+ */
+export async function closeDatabase(db: SqliteDatabase): Promise<void> {
+  if (db.open) db.close();
+  await checkpointThreads.get(db);
+}
+
 /** Starts the checkpoint thread of `db` (stopped by `db.close()`); auto-checkpoint becomes the backstop. */
 function checkpointInBackground(db: SqliteDatabase, file: string): void {
   // Run from TypeScript sources (tests under tsx), the worker is the compiled one: a worker
@@ -74,6 +87,7 @@ function checkpointInBackground(db: SqliteDatabase, file: string): void {
     return; // no thread: SQLite's own auto-checkpoint stays as it is
   }
   worker.unref();
+  checkpointThreads.set(db, new Promise((resolve) => worker.once("exit", () => resolve())));
   db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
   const fallBack = () => {
     // The thread is gone (or never started): commits checkpoint by themselves again.
@@ -86,6 +100,8 @@ function checkpointInBackground(db: SqliteDatabase, file: string): void {
     worker.off("exit", fallBack);
     worker.off("error", fallBack);
     worker.once("error", () => {});
+    // The thread finishes its checkpoint in progress, closes its connection and exits; held alive until then.
+    worker.ref();
     worker.postMessage("close");
     return close();
   };

@@ -91,6 +91,8 @@ export class BloodstainService {
         isBloodstain: true,
       })),
       identifiers,
+      // A warning's text is its message (embedded when an embedder is configured); it has no embedding of its own.
+      input.warnings.map((_, i) => ({ embedding: `/warnings/${i}`, text: `/warnings/${i}/message` })),
     );
     const source = d.pheromones.sourceOf(golem.id);
     const deposit = (

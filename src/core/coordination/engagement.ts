@@ -45,8 +45,8 @@ export interface Pulse {
   readonly topDomains: readonly { readonly domain: string; readonly pheromones: number }[];
   /** Mean pleasure–arousal–dominance of the active golems that report one. */
   readonly meanPad: Pad | null;
-  /** Active golems per reported regime. */
-  readonly regimes: Readonly<Record<string, number>>;
+  /** Active golems per reported (publishable) regime: golems' own strings, so a Map. */
+  readonly regimes: ReadonlyMap<string, number>;
 }
 
 /** Computes the pulse from the presence map, death counts and the live field. Pure. */
@@ -85,6 +85,6 @@ export function computePulse(input: {
       .slice(0, 5)
       .map(([domain, n]) => ({ domain, pheromones: n })),
     meanPad: pads.length ? { pleasure: mean("pleasure"), arousal: mean("arousal"), dominance: mean("dominance") } : null,
-    regimes: Object.fromEntries([...regimes].sort((a, b) => (a[0] < b[0] ? -1 : 1))),
+    regimes,
   };
 }

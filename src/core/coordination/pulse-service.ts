@@ -2,6 +2,7 @@ import type { EventBus } from "../fabric/event-bus.js";
 import type { GolemPresence } from "../fabric/presence.js";
 import { PUBLIC_STREAM } from "../fabric/streams.js";
 import type { Clock } from "../platform/clock.js";
+import { jsonRecord, sortedByKey } from "../platform/json-record.js";
 import type { PublicPipeline } from "../privacy/public-pipeline.js";
 import type { DeathStore } from "./death.js";
 import { computePulse, type Pulse } from "./engagement.js";
@@ -59,6 +60,7 @@ export function pulseJson(p: Pulse): Record<string, unknown> {
     pheromones: p.pheromones,
     top_domains: p.topDomains,
     mean_pad: p.meanPad,
-    regimes: p.regimes,
+    // Keyed by golems' regimes: an object without a prototype (`constructor` is a regime like any other).
+    regimes: jsonRecord(sortedByKey(p.regimes)),
   };
 }

@@ -49,8 +49,10 @@ export interface FleetAggregate {
   readonly golems: number;
   readonly online: number;
   readonly dreaming: number;
-  readonly byPhase: Record<string, number>;
-  readonly byRegime: Record<string, number>;
+  /** Online golems per reported phase (golems' own strings: a Map, never a plain object's keys). */
+  readonly byPhase: ReadonlyMap<string, number>;
+  /** Online golems per reported regime. */
+  readonly byRegime: ReadonlyMap<string, number>;
   readonly meanVitality: number | null;
   readonly meanPad: Pad | null;
   readonly totalNav: number | null;
@@ -67,8 +69,9 @@ export function isOnline(p: GolemPresence, now: number): boolean {
 /** Aggregates a fleet: counts, means over the golems that reported each field, top domains. */
 export function aggregateFleet(fleet: readonly GolemPresence[], now: number): FleetAggregate {
   const online = fleet.filter((p) => isOnline(p, now));
-  const byPhase: Record<string, number> = {};
-  const byRegime: Record<string, number> = {};
+  // Phases and regimes are golems' own strings: counted in Maps (a regime `constructor` once read Object's constructor here).
+  const byPhase = new Map<string, number>();
+  const byRegime = new Map<string, number>();
   const domains = new Map<string, number>();
   let vitality = 0;
   let vitalityN = 0;
@@ -79,8 +82,8 @@ export function aggregateFleet(fleet: readonly GolemPresence[], now: number): Fl
   let maxTick: number | null = null;
   let dreaming = 0;
   for (const p of online) {
-    if (p.phase !== null) byPhase[p.phase] = (byPhase[p.phase] ?? 0) + 1;
-    if (p.regime !== null) byRegime[p.regime] = (byRegime[p.regime] ?? 0) + 1;
+    if (p.phase !== null) byPhase.set(p.phase, (byPhase.get(p.phase) ?? 0) + 1);
+    if (p.regime !== null) byRegime.set(p.regime, (byRegime.get(p.regime) ?? 0) + 1);
     if (p.vitality !== null) {
       vitality += p.vitality;
       vitalityN++;

@@ -6,7 +6,7 @@ import { StyxError } from "../platform/errors.js";
 import type { SecretKey } from "../platform/secret-key.js";
 import type { PublicPipeline } from "../privacy/public-pipeline.js";
 import { anonymizeEntry, letheCandidateIdOf } from "./anonymize.js";
-import type { Embedder } from "./embedder.js";
+import { type Embedder, normalize } from "./embedder.js";
 import type { EntryStore, StoredEntry } from "./entry-store.js";
 import { reachesClade, reachesLethe } from "./gates.js";
 import { type QueryInput, type QueryRequester, type RankedHit, runQuery } from "./query.js";
@@ -135,7 +135,7 @@ export class KnowledgeService {
     const prepared = await this.prepareEntries(
       fresh.map(({ input }) => input),
       identifiers,
-      fresh.map(({ i }) => (inputs.length > 1 ? `/entries/${i}/embedding` : "/embedding")),
+      fresh.map(({ i }) => fieldsAt(inputs.length > 1 ? `/entries/${i}` : "")),
     );
     const stored = prepared.length > 0 ? await d.store.insertMany(prepared) : [];
     this.afterStored(stored);
@@ -153,15 +153,15 @@ export class KnowledgeService {
    * Entry rows (and lethe candidates) for inputs whose sizes and blobs were checked, with their
    * vectors (text-only entries embedded in one call): what a write stores, for callers that
    * store entries inside a larger transaction (a bloodstain). `paths` name each input's
-   * embedding in errors.
+   * embedding and text in errors.
    */
   async prepareEntries(
     inputs: readonly WriteEntryInput[],
     identifiers: readonly string[],
-    paths: readonly string[] = inputs.map(() => "/embedding"),
+    paths: readonly FieldPaths[] = inputs.map(() => fieldsAt("")),
   ): Promise<{ entry: NewEntry; lethe: LetheCandidate | undefined; refused: boolean }[]> {
     const embeddings = await this.#embeddingsFor(
-      inputs.map((input, j) => ({ given: input.embedding, text: input.content, path: paths[j] ?? "" })),
+      inputs.map((input, j) => ({ given: input.embedding, text: input.content, paths: paths[j] ?? fieldsAt("") })),
     );
     const out: { entry: NewEntry; lethe: LetheCandidate | undefined; refused: boolean }[] = [];
     // One at a time: each lethe copy's scrub hands the event loop back between its slices.
@@ -257,7 +257,7 @@ export class KnowledgeService {
   async query(requester: QueryRequester, input: QueryInput): Promise<RankedHit[]> {
     const embedding =
       input.embedding !== undefined || (input.text && this.#d.embedder)
-        ? await this.#embeddingFor(input.embedding, input.text ?? "", "/embedding")
+        ? await this.#embeddingFor(input.embedding, input.text ?? "", { embedding: "/embedding", text: "/query" })
         : null;
     if (!embedding && !input.text)
       throw new StyxError("STYX_VALIDATION", "A query needs `query` text or an `embedding`.", { details: [{ path: "/query" }] });
@@ -314,14 +314,19 @@ export class KnowledgeService {
     return gone.length;
   }
 
-  /** Vectors for many items: given ones normalised, text-only ones embedded in one call (or null without an embedder). */
+  /**
+   * Vectors for many items: given ones normalised, text-only ones embedded in one call (or null
+   * without an embedder). A vector without a direction is refused with 400 naming its field:
+   * a caller's non-finite or zero embedding, or a text the embedder answers a zero or
+   * non-finite vector for (sending it again would get the same vector).
+   */
   async #embeddingsFor(
-    items: readonly { given: readonly number[] | undefined; text: string; path: string }[],
+    items: readonly { given: readonly number[] | undefined; text: string; paths: FieldPaths }[],
   ): Promise<(Float32Array | null)[]> {
     const out: (Float32Array | null)[] = [];
     const toEmbed: number[] = [];
     for (const [i, it] of items.entries()) {
-      if (it.given !== undefined) out.push(this.#normalized(it.given, it.path));
+      if (it.given !== undefined) out.push(this.#normalized(it.given, it.paths.embedding));
       else {
         out.push(null);
         if (this.#d.embedder && it.text.length > 0) toEmbed.push(i);
@@ -330,31 +335,49 @@ export class KnowledgeService {
     if (toEmbed.length > 0 && this.#d.embedder) {
       const vectors = await this.#d.embedder.embed(toEmbed.map((i) => (items[i] as { text: string }).text));
       toEmbed.forEach((i, j) => {
-        out[i] = vectors[j] ?? null;
+        const v = vectors[j];
+        if (!v) {
+          const path = (items[i] as { paths: FieldPaths }).paths.text;
+          throw new StyxError(
+            "STYX_VALIDATION",
+            "The embedder gives this text no direction (a zero or non-finite vector): send an `embedding` with it, or other text.",
+            { details: [{ path, message: "the embedder answered a zero or non-finite vector" }] },
+          );
+        }
+        out[i] = v;
       });
     }
     return out;
   }
 
   /** The query's vector: the caller's, normalised, or the embedder's for `text`; null for lexical-only. */
-  async #embeddingFor(given: readonly number[] | undefined, text: string, path: string): Promise<Float32Array | null> {
-    const [v] = await this.#embeddingsFor([{ given, text, path }]);
+  async #embeddingFor(given: readonly number[] | undefined, text: string, paths: FieldPaths): Promise<Float32Array | null> {
+    const [v] = await this.#embeddingsFor([{ given, text, paths }]);
     return v ?? null;
   }
 
-  /** A caller's vector checked (dimension, finite, non-zero) and L2-normalised. */
+  /** A caller's vector checked (dimension, finite, a direction) and L2-normalised, or 400 naming `path`. */
   #normalized(given: readonly number[], path: string): Float32Array {
-    const bad = (why: string) => new StyxError("STYX_VALIDATION", `embedding ${why}`, { details: [{ path }] });
+    const bad = (why: string) => new StyxError("STYX_VALIDATION", `embedding ${why}`, { details: [{ path, message: why }] });
     if (given.length !== this.#d.dimensions) throw bad(`must have ${this.#d.dimensions} numbers (got ${given.length}).`);
-    let norm = 0;
-    for (const x of given) {
-      if (!Number.isFinite(x)) throw bad("must hold finite numbers.");
-      norm += x * x;
+    try {
+      return normalize(given);
+    } catch (err) {
+      if (err instanceof StyxError && err.code === "STYX_VALIDATION") throw bad(`has no direction: ${err.message}`);
+      throw err;
     }
-    if (norm === 0) throw bad("must not be all zeros.");
-    const inv = 1 / Math.sqrt(norm);
-    return Float32Array.from(given, (x) => x * inv);
   }
+}
+
+/** Where an input's embedding and text are in the request, for errors. */
+export interface FieldPaths {
+  readonly embedding: string;
+  readonly text: string;
+}
+
+/** The embedding and content fields of an entry at `at` (`""` or `/entries/3`). */
+export function fieldsAt(at: string): FieldPaths {
+  return { embedding: `${at}/embedding`, text: `${at}/content` };
 }
 
 function resultOf(e: Entry, created: boolean, publicRefused: boolean): WriteResult {

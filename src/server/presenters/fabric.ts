@@ -1,6 +1,7 @@
 import type { Peer } from "../../core/fabric/fabric-service.js";
 import { type FleetAggregate, type GolemPresence, isOnline } from "../../core/fabric/presence.js";
 import { iso } from "../../core/platform/clock.js";
+import { jsonRecord, sortedByKey } from "../../core/platform/json-record.js";
 
 /** Domain → wire JSON for the fabric's HTTP views. */
 
@@ -29,8 +30,8 @@ export function presentAggregate(userId: string, a: FleetAggregate) {
     golems: a.golems,
     online: a.online,
     dreaming: a.dreaming,
-    by_phase: a.byPhase,
-    by_regime: a.byRegime,
+    by_phase: jsonRecord(sortedByKey(a.byPhase)),
+    by_regime: jsonRecord(sortedByKey(a.byRegime)),
     mean_vitality: a.meanVitality,
     mean_pad: a.meanPad,
     total_nav: a.totalNav,

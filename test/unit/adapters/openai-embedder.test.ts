@@ -99,7 +99,7 @@ describe("OpenAiEmbedder against the fake server", () => {
     assert.equal(vectors.length, texts.length);
     vectors.forEach((v, i) => {
       const expected = normalize(fakeEmbedding(texts[i] as string, DIM));
-      assert.ok(dot(v, expected) > 0.9999, `vector ${i} is out of place`);
+      assert.ok(v && dot(v, expected) > 0.9999, `vector ${i} is out of place`);
     });
   });
 
@@ -143,13 +143,25 @@ describe("OpenAiEmbedder dimensions", () => {
     await assert.rejects(embedder(server.url).embed(["hello"]), failedWith(/48-dimensional.*32 are configured/));
   });
 
+  it("answers null for a text the endpoint gives no direction (a zero or non-finite vector), the others as usual", async () => {
+    const server = await fake({
+      mangle: (a) => ({ ...a, data: a.data.map((d) => (d.index === 0 ? { ...d, embedding: new Array(DIM).fill(0) } : d)) }),
+    });
+    const [zero, fine] = await embedder(server.url).embed(["one", "two"]);
+    assert.equal(zero, null);
+    assert.ok(fine instanceof Float32Array && Math.abs(norm(fine) - 1) < 1e-6);
+    // A string is sent as it is: the first component of the first vector becomes 1e999, which JSON.parse reads as Infinity.
+    const overflow = await fake({ mangle: (a) => JSON.stringify(a).replace(/"embedding":\[[^,\]]+/, '"embedding":[1e999') });
+    assert.deepEqual(await embedder(overflow.url).embed(["only"]), [null]);
+    assert.equal(overflow.requests(), 1, "not retried");
+  });
+
   it("refuses malformed answers", async () => {
     const cases: [string, (a: { data: unknown[] }) => unknown][] = [
       ["no data", () => ({ object: "list" })],
       ["too few", (a) => ({ ...a, data: a.data.slice(1) })],
       ["repeated index", (a) => ({ ...a, data: a.data.map((d) => ({ ...(d as object), index: 0 })) })],
       ["strings", (a) => ({ ...a, data: a.data.map((_, index) => ({ index, embedding: "AAAA" })) })],
-      ["zero vector", (a) => ({ ...a, data: a.data.map((_, index) => ({ index, embedding: new Array(DIM).fill(0) })) })],
       ["non-numbers", (a) => ({ ...a, data: a.data.map((_, index) => ({ index, embedding: new Array(DIM).fill("1") })) })],
       ["not an object", () => [1, 2]],
     ];

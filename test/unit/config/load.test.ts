@@ -73,6 +73,15 @@ describe("loadConfig", () => {
     assert.deepEqual(loadConfig({ STYX_PROT: "1" }).warnings, ["STYX_PROT is not a Styx setting and was ignored"]);
   });
 
+  it("refuses config-file keys named like Object.prototype members as unknown", () => {
+    const dir = mkdtempSync(join(tmpdir(), "styx-cfg-"));
+    for (const key of ["constructor", "toString", "__proto__"]) {
+      const file = join(dir, `${key}.json`);
+      writeFileSync(file, `{${JSON.stringify(key)}:"1"}`);
+      assert.throws(() => loadConfig({ STYX_CONFIG: file }), new RegExp(`unknown key ${key}`), key);
+    }
+  });
+
   it("returns a frozen object", () => {
     const c = loadConfig({});
     assert.ok(Object.isFrozen(c));

@@ -29,12 +29,17 @@ async function setup() {
 }
 
 describe("AchievementService.evaluate", () => {
-  it("unlocks what the facts earn, announcing each on the owner's stream with the clock's time", async () => {
+  it("unlocks what the facts earn, announcing each on the owner's stream and the golem's with the clock's time", async () => {
     const { service, events, clock } = await setup();
     const fresh = await service.evaluate(golem, { entriesWritten: 1, generation: 3, ticksLived: 9_999 });
     assert.deepEqual(fresh, ["first_words", "third_generation"]);
     assert.deepEqual(
-      events.map((e) => [e.stream, e.channel, e.payload]),
+      events.filter((e) => e.stream === "golem:g1").map((e) => e.payload.code),
+      ["first_words", "third_generation"],
+      "each also on the golem's own stream",
+    );
+    assert.deepEqual(
+      events.filter((e) => e.stream === "user:u1").map((e) => [e.stream, e.channel, e.payload]),
       [
         [
           "user:u1",
@@ -61,7 +66,7 @@ describe("AchievementService.evaluate", () => {
     assert.deepEqual(await service.evaluate(golem, { entriesWritten: 2, ticksLived: 10_000 }), ["elder"]);
     assert.deepEqual(await make().evaluate(golem, { entriesWritten: 3, ticksLived: 20_000 }), [], "a new process finds them unlocked");
     assert.deepEqual(
-      events.map((e) => e.payload.code),
+      events.filter((e) => e.stream === "user:u1").map((e) => e.payload.code),
       ["first_words", "elder"],
     );
     assert.equal((await service.list("g1")).find((u) => u.code === "first_words")?.unlockedAt, clock.now() - 1000, "the first time kept");

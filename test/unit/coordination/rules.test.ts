@@ -292,6 +292,12 @@ describe("pulse", () => {
     assert.ok(Math.abs((pulse.meanPad?.pleasure ?? 0) - 0.2) < 1e-12);
     assert.ok(Math.abs((pulse.meanPad?.arousal ?? 0) - 0.2) < 1e-12);
     assert.ok(Math.abs(pulse.meanPad?.dominance ?? 1) < 1e-12);
-    assert.deepEqual(pulse.regimes, { bull: 2, bear: 1 });
+    assert.deepEqual(
+      pulse.regimes,
+      new Map([
+        ["bull", 2],
+        ["bear", 1],
+      ]),
+    );
   });
 });

@@ -45,6 +45,9 @@ function beat(over: Partial<Heartbeat> = {}): Heartbeat {
   };
 }
 
+/** Orders [stream, …] rows by stream, keeping each stream's own order. */
+const byStream = (x: unknown[], y: unknown[]) => String(x[0]).localeCompare(String(y[0]));
+
 describe("FabricService events and steering", () => {
   it("relays a golem's event on its owner's stream, its type as the channel and the golem named in the payload", async () => {
     const { service, events } = await setup();
@@ -53,18 +56,22 @@ describe("FabricService events and steering", () => {
     assert.deepEqual(events[0]?.payload, { pair: "eth-usdc", golem_id: "ga" }, "the relay names the golem, not the client");
   });
 
-  it("publishes a steer on the owner's stream and says whether the golem has a live socket", async () => {
+  it("publishes a steer on the owner's stream and the golem's own, and says whether the golem has a live socket", async () => {
     const { service, online, on } = await setup();
     assert.equal((await service.steer(a, "hold", "high")).delivered, false);
     online.add("ga");
     const r = await service.steer(a, "exit", "low");
     assert.equal(r.delivered, true);
     assert.deepEqual(
-      on("styx:steer").map((e) => [e.stream, e.payload]),
+      on("styx:steer")
+        .map((e) => [e.stream, e.payload])
+        .sort(byStream),
       [
         ["user:u1", { golem_id: "ga", intent: "hold", severity: "high" }],
+        ["golem:ga", { golem_id: "ga", intent: "hold", severity: "high" }],
         ["user:u1", { golem_id: "ga", intent: "exit", severity: "low" }],
-      ],
+        ["golem:ga", { golem_id: "ga", intent: "exit", severity: "low" }],
+      ].sort(byStream),
     );
   });
 });
@@ -103,7 +110,7 @@ describe("FabricService presence", () => {
     const agg = await service.aggregate("u1");
     assert.deepEqual(
       [agg.golems, agg.online, agg.dreaming, agg.meanVitality, agg.byRegime, agg.maxTick],
-      [2, 1, 1, 0.8, { bull: 1 }, 10],
+      [2, 1, 1, 0.8, new Map([["bull", 1]]), 10],
       "gb's beat is a minute old: offline",
     );
   });
@@ -149,7 +156,11 @@ describe("FabricService clade", () => {
     const r = await service.cladeDelta(a, [{ id: "e1", content: "funding flips" }]);
     assert.deepEqual([r.delivered, r.stored, r.dropped], [1, 1, 0], "gb online, gc held; not the sender, not another user's golem");
     assert.deepEqual(on("styx:clade:delta")[0]?.payload, { golem_id: "ga", entries: [{ id: "e1", content: "funding flips" }] });
-    assert.deepEqual(await service.pendingDeltas("gc"), [r.event]);
+    // Held as the copy published on gc's own stream (golem:gc), so its welcome can replay it in order.
+    assert.deepEqual(
+      (await service.pendingDeltas("gc")).map((e) => [e.stream, e.channel, e.payloadJson]),
+      [["golem:gc", "styx:clade:delta", r.event.payloadJson]],
+    );
     assert.deepEqual(await service.pendingDeltas("gc"), [], "handed out once");
     assert.deepEqual(await service.pendingDeltas("gb"), [], "an online sibling had it live");
     assert.deepEqual(await service.pendingDeltas("gx"), []);

@@ -3,6 +3,7 @@ import { HV_BYTES } from "../../../core/coordination/pheromone.js";
 import type { PheromoneService } from "../../../core/coordination/pheromone-service.js";
 import { MAX_METADATA_BYTES } from "../../../core/knowledge/knowledge-service.js";
 import { StyxError } from "../../../core/platform/errors.js";
+import { jsonRecord } from "../../../core/platform/json-record.js";
 import { ErrorBody } from "../../../protocol/common.js";
 import { DepositAnswer, DepositBody, SenseAnswer, SenseQuery } from "../../../protocol/coordination.js";
 import { tenantGolem } from "../../context.js";
@@ -71,7 +72,8 @@ export function pheromoneRoutes(app: FastifyInstance, deps: { pheromones: Pherom
         throw new StyxError("STYX_VALIDATION", `At most ${MAX_SENSE_DOMAINS} domains per request.`, { details: [{ path: "/domains" }] });
       }
       const sensed = await deps.pheromones.sense(domains, req.query.regime, req.query.limit ?? 50);
-      return { domains: Object.fromEntries(sensed.map((s) => [s.domain, presentSensed(s)])) };
+      // Keyed by the caller's domains (`constructor` is one): an object without a prototype.
+      return { domains: jsonRecord(sensed.map((s) => [s.domain, presentSensed(s)])) };
     },
   );
 }
