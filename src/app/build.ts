@@ -18,7 +18,7 @@ import { Lifecycle, startServing, stopServing } from "./lifecycle.js";
 import { DeferredLog, warnTo } from "./log.js";
 import { instrument } from "./observability.js";
 import { buildPrivacy, type PrivacyStack } from "./privacy.js";
-import { forgetLegacySalt, type ResolvedSecretKey, resolveSecretKey } from "./secret-key.js";
+import { forgetLegacySalt, type ResolvedSecretKey } from "./secret-key.js";
 import { serverSettings } from "./server.js";
 import { closeEndedSessions, resolveSigning } from "./signing.js";
 import { openStorage, type Storage } from "./storage.js";
@@ -78,9 +78,9 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
     const warn = warnTo(log);
     const signals = storage.cluster?.signals;
     const adminToken = await resolveAdminToken(config, storage.secrets);
-    // The key of every keyed hash (lethe, pheromone and causal sources) and of the sealed source
-    // directory (SPEC §3). The salted hashes it replaces die with their salt.
-    const secretKey = await resolveSecretKey(config, storage.secrets);
+    // The key of every keyed hash (lethe, pheromone and causal sources, the audit chain) and of the
+    // sealed source directory (SPEC §3), resolved as the store opened. The salted hashes it replaces die with their salt.
+    const secretKey = storage.secretKey;
     forgetLegacySalt(config);
     // STYX_INSTANCE_ID, the SIWE site and the signature checks (SPEC §3).
     const signing = await resolveSigning(config, storage.secrets);

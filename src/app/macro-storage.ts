@@ -25,7 +25,7 @@ import type { Clock } from "../core/platform/clock.js";
 import { probe } from "../core/platform/health.js";
 import { FallbackRateLimiter } from "./fallback-rate-limiter.js";
 import { guardOutages, isSocketFailure } from "./outage-guard.js";
-import type { Storage } from "./storage.js";
+import type { UnkeyedStorage } from "./storage.js";
 
 /** The S3 blob store's options from the configuration (objects under `<cluster>/`). */
 export function s3Options(config: Config, bucket: string): S3BlobStoreOptions {
@@ -47,7 +47,7 @@ export function s3Options(config: Config, bucket: string): S3BlobStoreOptions {
  * name. Every connection reconnects on its own; a dependency that is down shows in the checks
  * (and so in `/readyz`, which sheds writes first).
  */
-export async function openMacroStorage(config: Config, clock: Clock): Promise<Storage> {
+export async function openMacroStorage(config: Config, clock: Clock): Promise<UnkeyedStorage> {
   const { cluster } = config;
   const need = <T>(v: T | undefined, name: string): T => {
     if (v === undefined) throw new Error(`${name} is required when STYX_PROFILE=macro`);
@@ -74,7 +74,7 @@ export async function openMacroStorage(config: Config, clock: Clock): Promise<St
     const pg = <T extends object>(store: T) => guardOutages(store, "PostgreSQL", isPostgresOutage);
     return {
       identity: pg(new PostgresIdentityStore(sql)),
-      audit: pg(new PostgresAuditLog(sql, clock)),
+      auditLog: (key) => pg(new PostgresAuditLog(sql, clock, key)),
       entries: pg(entries),
       blobs: guardOutages(blobs, "S3", isSocketFailure),
       events: undefined,

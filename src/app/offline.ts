@@ -4,7 +4,7 @@ import type { Config } from "../config/load.js";
 import { KEY_REVOKED_SIGNAL } from "../core/identity/credential-cache.js";
 import { type CreateKeyInput, type CreateUserInput, IdentityService, type IssuedKey } from "../core/identity/identity-service.js";
 import type { ApiKey, User } from "../core/identity/types.js";
-import type { AuditVerification } from "../core/platform/audit.js";
+import type { AuditVerification, ChainHead } from "../core/platform/audit.js";
 import { systemClock } from "../core/platform/clock.js";
 import { initCrypto } from "../core/platform/crypto.js";
 import { OperatorError } from "./operator-error.js";
@@ -61,7 +61,11 @@ export function revokeKey(config: Config, keyId: string): Promise<ApiKey> {
   });
 }
 
-/** Walks the hash-chained audit log of the configured store, read only. */
-export function verifyAuditLog(config: Config): Promise<AuditVerification> {
-  return withStore(config, ({ storage }) => storage.audit.verify(), { readonly: true });
+/**
+ * Walks the keyed hash chain of the configured store's audit log, read only, under the key the
+ * store was written with (STYX_SECRET_KEY, else a micronode's data dir file). `kept`: a head an
+ * earlier verify printed, which the log must still hold (detects the newest records deleted).
+ */
+export function verifyAuditLog(config: Config, kept?: ChainHead): Promise<AuditVerification> {
+  return withStore(config, ({ storage }) => storage.audit.verify(kept), { readonly: true });
 }

@@ -48,19 +48,49 @@ export async function resolveSecretKey(config: Config, secrets: SecretStore): Pr
       ? { key, source: "ephemeral" }
       : { key, source: created ? "generated" : "stored", location: secrets.where(SECRET_KEY_FILE) };
   }
-  const check = keyedHash(resolved.key, "styx:key-check");
+  const check = keyCheck(resolved.key);
   const stored = await secrets.loadOrCreate(KEY_CHECK_NAME, () => check);
   if (stored.value !== check) {
     // A key generated just now for a store written under another one (restored without
     // --with-secrets) must not stay behind: the next start would read it and fail again.
     if (resolved.source === "generated" && resolved.location) rmSync(resolved.location, { force: true });
-    throw new ConfigError([
-      `STYX_SECRET_KEY: not the key this store was written with (${secrets.where(KEY_CHECK_NAME)} holds another key's check value). ` +
-        "Every gateway of a cluster needs the same key, and a micronode restored without --with-secrets needs its original key in STYX_SECRET_KEY. " +
-        `To start over with a new key instead (every existing source hash then stays unlinked from its golem for good), delete ${KEY_CHECK_NAME} there.`,
-    ]);
+    throw wrongKey(secrets);
   }
   return resolved;
+}
+
+/**
+ * The key of a store as a read-only tool (`styx audit verify`) finds it: the configured one,
+ * else (micronode) the data dir's file. Creates nothing: no key, or another key than the one
+ * the store's check value names, is a ConfigError saying which.
+ */
+export async function readSecretKey(config: Pick<Config, "secretKey">, secrets: SecretStore): Promise<ResolvedSecretKey> {
+  let resolved: ResolvedSecretKey;
+  if (config.secretKey) resolved = { key: SecretKey.fromBase64(config.secretKey), source: "config" };
+  else {
+    const stored = await secrets.load(SECRET_KEY_FILE);
+    if (stored === undefined)
+      throw new ConfigError([
+        `STYX_SECRET_KEY: not set, and there is no ${secrets.where(SECRET_KEY_FILE)}: give the key the server runs with (it keys the audit chain and every keyed hash)`,
+      ]);
+    resolved = { key: SecretKey.fromBase64(stored), source: "stored", location: secrets.where(SECRET_KEY_FILE) };
+  }
+  const check = await secrets.load(KEY_CHECK_NAME);
+  if (check !== undefined && check !== keyCheck(resolved.key)) throw wrongKey(secrets);
+  return resolved;
+}
+
+/** The key's check value (KEY_CHECK_NAME). */
+function keyCheck(key: SecretKey): string {
+  return keyedHash(key, "styx:key-check");
+}
+
+function wrongKey(secrets: SecretStore): ConfigError {
+  return new ConfigError([
+    `STYX_SECRET_KEY: not the key this store was written with (${secrets.where(KEY_CHECK_NAME)} holds another key's check value). ` +
+      "Every gateway of a cluster needs the same key, and a micronode restored without --with-secrets needs its original key in STYX_SECRET_KEY. " +
+      `To start over with a new key instead (every existing source hash then stays unlinked from its golem for good, and the audit records written under the old key no longer verify), delete ${KEY_CHECK_NAME} there.`,
+  ]);
 }
 
 /**

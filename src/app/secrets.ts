@@ -2,17 +2,24 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { SecretStore } from "../core/platform/secret-store.js";
 
+/** Reads a secret kept in a file; undefined when there is no such file (or it is too short to be one). */
+export function loadSecret(file: string): string | undefined {
+  try {
+    const stored = readFileSync(file, "utf8").trim();
+    return stored.length >= 16 ? stored : undefined;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    return undefined;
+  }
+}
+
 /**
  * Reads a secret kept in a file, or creates it (mode 0600, never overwriting a file another
  * process created first). Returns the secret and whether it was created now.
  */
 export function loadOrCreateSecret(file: string, make: () => string): { value: string; created: boolean } {
-  try {
-    const stored = readFileSync(file, "utf8").trim();
-    if (stored.length >= 16) return { value: stored, created: false };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-  }
+  const stored = loadSecret(file);
+  if (stored !== undefined) return { value: stored, created: false };
   const value = make();
   try {
     writeFileSync(file, `${value}\n`, { mode: 0o600, flag: "wx" });
@@ -27,6 +34,7 @@ export function loadOrCreateSecret(file: string, make: () => string): { value: s
 export function fileSecrets(dir: string): SecretStore {
   return {
     loadOrCreate: async (name, make) => loadOrCreateSecret(join(dir, name), make),
+    load: async (name) => loadSecret(join(dir, name)),
     where: (name) => join(dir, name),
   };
 }
@@ -42,6 +50,7 @@ export function memorySecrets(): SecretStore {
       held.set(name, value);
       return { value, created: true };
     },
+    load: async (name) => held.get(name),
     where: () => "memory (amnesia: gone at exit)",
   };
 }

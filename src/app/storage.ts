@@ -33,8 +33,10 @@ import type { Clock } from "../core/platform/clock.js";
 import { type DependencyCheck, probe } from "../core/platform/health.js";
 import { type Leadership, SoleLeadership } from "../core/platform/leadership.js";
 import type { RateLimiter } from "../core/platform/rate-limiter.js";
+import type { SecretKey } from "../core/platform/secret-key.js";
 import type { SecretStore } from "../core/platform/secret-store.js";
 import type { Signals } from "../core/platform/signals.js";
+import { type ResolvedSecretKey, readSecretKey, resolveSecretKey } from "./secret-key.js";
 import { fileSecrets, memorySecrets } from "./secrets.js";
 
 /** The macronode event fabric of one gateway. */
@@ -65,7 +67,10 @@ export interface CoordinationStores {
 /** The stores of one profile, with their health checks and a close. */
 export interface Storage {
   readonly identity: IdentityStore;
+  /** The audit chain, keyed by `secretKey` (sealed at open when its newest record was unkeyed). */
   readonly audit: AuditLog;
+  /** STYX_SECRET_KEY in force (never in the database), checked against the store's check value. */
+  readonly secretKey: ResolvedSecretKey;
   /** Knowledge entries and lethe: SQLite (micronode), SQLite in RAM (amnesia). */
   readonly entries: EntryStore;
   /** Blobs: files under `<dataDir>/blobs` (micronode), RAM (amnesia). */
@@ -109,13 +114,16 @@ function sqliteCoordination(db: SqliteDatabase, entries: SqliteEntryStore): Coor
 /** Name of the micronode database file inside the data dir. */
 export const DATABASE_FILE = "styx.db";
 
+/** The stores of a profile before STYX_SECRET_KEY is known: the audit log is built once it is. */
+export type UnkeyedStorage = Omit<Storage, "audit" | "secretKey"> & { auditLog(key: SecretKey): AuditLog };
+
 /** The one-process backends shared by micronode and amnesia. */
 function processLocal(clock: Clock): Pick<Storage, "limiter" | "presence" | "leadership" | "cluster"> {
   return { limiter: new MemoryRateLimiter(clock), presence: new MemoryPresence(), leadership: new SoleLeadership(), cluster: undefined };
 }
 
 /** The micronode backends: SQLite in the data dir, or in RAM under amnesia; blobs and secrets beside it. */
-function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boolean }): Storage {
+function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boolean }): UnkeyedStorage {
   if (config.amnesia) {
     // The same SQLite code in RAM (":memory:", temp_store=MEMORY): FTS5 and transactions that span
     // identities, entries and coordination (a bloodstain) included, and no file.
@@ -127,7 +135,7 @@ function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boole
       events: new SqliteEventLog(ram),
       clade: new SqliteCladeStore(ram),
       identity: new SqliteIdentityStore(ram),
-      audit: new MemoryAuditLog(clock),
+      auditLog: (key) => new MemoryAuditLog(clock, key),
       blobs: new MemoryBlobStore(),
       secrets: memorySecrets(),
       ...processLocal(clock),
@@ -145,7 +153,7 @@ function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boole
   const entries = new SqliteEntryStore(db);
   return {
     identity: new SqliteIdentityStore(db),
-    audit: new SqliteAuditLog(db, clock),
+    auditLog: (key) => new SqliteAuditLog(db, clock, key),
     entries,
     coordination: sqliteCoordination(db, entries),
     events: new SqliteEventLog(db),
@@ -166,10 +174,24 @@ function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boole
 /**
  * Opens the configured backends: SQLite in RAM for amnesia, SQLite in the data dir for the
  * micronode, PostgreSQL, NATS, Redis and S3 for the macronode (macro-storage.ts). With
- * buildStyx, the only place that knows concrete adapters.
+ * buildStyx, the only place that knows concrete adapters. Then resolves STYX_SECRET_KEY
+ * against the store (creating nothing when `readonly`) and keys the audit chain with it;
+ * a store opened for writing seals audit records written before the chain was keyed.
  */
 export async function openStorage(config: Config, clock: Clock, opts: { readonly?: boolean } = {}): Promise<Storage> {
   // Loaded only when configured: a micronode never loads the PostgreSQL, NATS, Redis and S3 clients.
-  if (config.profile === "macro") return (await import("./macro-storage.js")).openMacroStorage(config, clock);
-  return openMicroStorage(config, clock, opts);
+  const stores =
+    config.profile === "macro"
+      ? await (await import("./macro-storage.js")).openMacroStorage(config, clock)
+      : openMicroStorage(config, clock, opts);
+  try {
+    const secretKey = opts.readonly ? await readSecretKey(config, stores.secrets) : await resolveSecretKey(config, stores.secrets);
+    const { auditLog, ...rest } = stores;
+    const audit = auditLog(secretKey.key);
+    if (!opts.readonly) await audit.seal();
+    return { ...rest, audit, secretKey };
+  } catch (err) {
+    await stores.close();
+    throw err;
+  }
 }

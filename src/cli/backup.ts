@@ -21,7 +21,9 @@ export const RESTORE_HELP = `styx restore FILE [--data-dir DIR] [--profile micro
   empty data dir (micronode; created when missing) or an empty cluster (macronode: STYX_CLUSTER
   names a schema, stream and bucket prefix holding nothing yet). Nothing is written when the
   check fails. Stream positions keep their seqs under a new epoch: clients resuming from before
-  the restore get recovered: false (epoch_changed) and resync.`;
+  the restore get recovered: false (epoch_changed) and resync. A micronode backup taken
+  without --with-secrets (and every macronode backup) needs STYX_SECRET_KEY set to the
+  original's key: the restore's audit record is chained under it.`;
 
 const kib = (n: number) => (n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
 

@@ -70,6 +70,8 @@ export const AuditVerifyView = Type.Object({
   ok: Type.Boolean(),
   records: Type.Integer(),
   head: Type.Optional(Type.String()),
+  /** Records written before the chain was keyed (BLAKE3), each sealed by a keyed record after it. */
+  unkeyed: Type.Optional(Type.Integer()),
   first_bad: Type.Optional(Type.Integer()),
   reason: Type.Optional(Type.String()),
 });

@@ -17,6 +17,7 @@ import type { BlobStore } from "../core/platform/blob-store.js";
 import type { Clock } from "../core/platform/clock.js";
 import type { DependencyCheck } from "../core/platform/health.js";
 import type { BucketSpec, RateLimiter } from "../core/platform/rate-limiter.js";
+import { AuthFailureAudit } from "./auth-failures.js";
 import type { LoadMonitor } from "./load-monitor.js";
 import type { Metrics } from "./metrics.js";
 import { registerAuth } from "./plugins/auth.js";
@@ -165,7 +166,16 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerErrors(app, deps.metrics);
   registerObservability(app, deps.metrics);
   registerAdmission(app, limits);
-  registerAuth(app, { auth: deps.auth, tenancy: deps.tenancy, limits });
+  // Failed authentications of both transports: counted, and audited once per address and minute.
+  const authFailures = new AuthFailureAudit({
+    audit: deps.audit,
+    metrics: deps.metrics,
+    clock: deps.clock,
+    warn: (obj, msg) => app.log.warn(obj, msg),
+  });
+  authFailures.start();
+  app.addHook("onClose", () => authFailures.close());
+  registerAuth(app, { auth: deps.auth, tenancy: deps.tenancy, limits, failures: authFailures });
   registerDecompression(app, deps.bodyLimit);
   app.addHook("preValidation", refuseNulInUrl);
   app.addHook("preHandler", yieldAfterLargeBody);
@@ -217,7 +227,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   attachGateway(app, {
     hub,
     history,
-    auth: deps.auth,
+    auth: { authenticate: (token) => deps.auth.authenticate(token), refused: (ip, code) => authFailures.refused("ws", ip, code) },
     handler,
     limiter: deps.limiter,
     ipRateLimit: deps.ipRateLimit,

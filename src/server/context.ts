@@ -32,6 +32,8 @@ declare module "fastify" {
     golemCredential?: GolemCredentialRule;
     /** Operational routes: never rate limited or shed (health, readiness, metrics). */
     exempt?: boolean;
+    /** A wallet sign-in: refusing its signer (a dead golem's wallet) is a failed authentication (plugins/auth.ts). */
+    signIn?: true;
   }
   interface FastifyRequest {
     /** The authenticated caller; undefined on public routes. */

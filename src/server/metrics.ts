@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { AUTH_FAILURE_REASONS, AUTH_TRANSPORTS } from "../core/platform/auth-failures.js";
 
 /**
  * The Prometheus metrics of one Styx process (SPEC §12 names). Each server owns its own
@@ -60,11 +61,19 @@ export class Metrics {
     labelNames: ["reason"] as const,
     registers: [this.registry],
   });
+  readonly authFailures = new Counter({
+    name: "styx_auth_failures_total",
+    help: "Failed authentications, by transport (http, ws) and reason (missing, invalid, admin_token, not_admin, wallet); each also audited as auth.failed, one record per client address and minute.",
+    labelNames: ["transport", "reason"] as const,
+    registers: [this.registry],
+  });
   /** Current in-flight count, mirrored for load shedding without reading the gauge. */
   inflightNow = 0;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "styx_process_" });
+    // Every series exists at 0 from the start, so rate() and alerts see the first failure.
+    for (const transport of AUTH_TRANSPORTS) for (const reason of AUTH_FAILURE_REASONS) this.authFailures.inc({ transport, reason }, 0);
   }
 
   /** A gauge read at scrape time from `read` (e.g. the vector index backlog). */

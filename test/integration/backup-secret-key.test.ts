@@ -17,12 +17,12 @@ describe(
     let work: string;
     let keyText: string;
     const golem = "bk-key-golem";
-    const restoreInto = async (backupArgs: string[], name: string) => {
+    const restoreInto = async (backupArgs: string[], name: string, restoreEnv: Record<string, string> = {}) => {
       const file = join(work, `${name}.backup`);
       const b = await runCliAsync(["backup", file, ...backupArgs], { env: storeEnv(s.styx.config) });
       assert.equal(b.code, 0, b.stderr);
       const dir = join(work, name);
-      const r = await runCliAsync(["restore", file], { env: { ...storeEnv(s.styx.config), STYX_DATA_DIR: dir } });
+      const r = await runCliAsync(["restore", file], { env: { ...storeEnv(s.styx.config), STYX_DATA_DIR: dir, ...restoreEnv } });
       assert.equal(r.code, 0, r.stderr);
       return { file, dir, stdout: b.stdout };
     };
@@ -51,8 +51,18 @@ describe(
       assert.equal(await storedHash(s), golemSourceHash(s.styx.secretKey.key, golem));
     });
 
-    it("leaves the key out by default: the restored server refuses to start without it and starts with it", async () => {
-      const { file, dir, stdout } = await restoreInto([], "plain");
+    it("leaves the key out by default: the restore and the restored server need it, and the store verifies under it", async () => {
+      const { file, dir, stdout } = await restoreInto([], "plain", { STYX_SECRET_KEY: keyText });
+      const keyless = await runCliAsync(["restore", file], { env: { ...storeEnv(s.styx.config), STYX_DATA_DIR: join(work, "keyless") } });
+      assert.equal(keyless.code, 1, "the restore's audit record needs the key");
+      assert.match(keyless.stderr, /holds no STYX_SECRET_KEY/);
+      const verify = (env: Record<string, string>) =>
+        runCliAsync(["audit", "verify"], { env: { ...storeEnv(s.styx.config), STYX_DATA_DIR: dir, ...env } });
+      const unkeyed = await verify({});
+      assert.equal(unkeyed.code, 1);
+      assert.match(unkeyed.stderr, /STYX_SECRET_KEY: not set, and there is no .*secret-key/);
+      const verified = await verify({ STYX_SECRET_KEY: keyText });
+      assert.equal(verified.code, 0, verified.stderr);
       assert.match(stdout, /STYX_SECRET_KEY is not in the backup/);
       assert.equal(gunzipSync(readFileSync(file)).indexOf(keyText), -1, "the key's text is nowhere in the backup");
       assert.equal(existsSync(join(dir, SECRET_KEY_FILE)), false);

@@ -23,12 +23,13 @@ function freshTarget(
 ): { env: Record<string, string>; serve: () => Promise<TestServer>; drop: () => Promise<void> } {
   const base = storeEnv(s.styx.config);
   // The backup holds no STYX_SECRET_KEY (no --with-secrets; a macronode's is never in the
-  // cluster): the restored server is given the original's.
+  // cluster): the restore (which chains its audit record under it) and the restored server are
+  // given the original's.
   const key = Buffer.from(s.styx.secretKey.key.bytes).toString("base64");
   if (s.profile === "micro") {
     const dir = join(work, "restored");
     return {
-      env: { ...base, STYX_DATA_DIR: dir },
+      env: { ...base, STYX_DATA_DIR: dir, STYX_SECRET_KEY: key },
       serve: () => startTestServer({ dataDir: dir, env: { STYX_SECRET_KEY: key } }),
       drop: async () => {},
     };
@@ -228,6 +229,14 @@ describe("styx backup / styx restore", () => {
       assert.match(r.stderr, expected, what);
       if (s.profile === "micro") assert.ok(!existsSync(join(work, "restored")), `${what}: nothing written`);
       await target.drop();
+    }
+    if (s.profile === "micro") {
+      // Without --with-secrets the backup holds no key to chain the restore's audit record under.
+      const { STYX_SECRET_KEY: _, ...keyless } = freshTarget(s, work).env;
+      const r = await runCliAsync(["restore", file], { env: keyless });
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(r.stderr, /restore refused: .* holds no STYX_SECRET_KEY \(taken without --with-secrets\)/);
+      assert.ok(!existsSync(join(work, "restored")), "keyless: nothing written");
     }
   });
 

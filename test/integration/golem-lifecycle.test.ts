@@ -29,6 +29,13 @@ describe("the golem lifecycle (SPEC §3)", () => {
   after(() => s.close());
 
   const status = async (id: string) => (await s.request("GET", `/v1/styx/golems/${id}`, { token: u.key })).json.status;
+  /** `styx_auth_failures_total` summed over `reason` (every reason when undefined). */
+  const authFailures = async (reason?: string) => {
+    const text = (await s.request("GET", "/metrics")).text;
+    return [...text.matchAll(/^styx_auth_failures_total\{transport="\w+",reason="(\w+)"\} (\d+)$/gm)]
+      .filter((m) => reason === undefined || m[1] === reason)
+      .reduce((n, m) => n + Number(m[2]), 0);
+  };
 
   it("stays provisioning until its first write, then is alive", async () => {
     const g = await s.golem(u.key);
@@ -88,6 +95,7 @@ describe("the golem lifecycle (SPEC §3)", () => {
       ],
       ["POST", "/v1/styx/clade/register", { golem_id: g.id, domains: ["defi"] }],
     ];
+    const failedBefore = await authFailures();
     for (const [method, path, body] of acts) {
       const r = await s.request(method, path, { token: u.key, body });
       assert.equal(r.status, 409, `${path}: ${r.text}`);
@@ -103,6 +111,7 @@ describe("the golem lifecycle (SPEC §3)", () => {
       assert.equal(answer.code, "STYX_GOLEM_DEAD", msg.type);
     }
     assert.equal(sock.sock.ws.readyState, 1, "the socket stays open");
+    assert.equal(await authFailures(), failedBefore, "a dead golem's act is no failed authentication: its key is good");
 
     const repeat = await s.request("POST", "/v1/styx/bloodstain", { token: u.key, body: death(g.id) });
     assert.equal(repeat.status, 200, "a repeat of its bloodstain returns the first answer");
@@ -121,8 +130,10 @@ describe("the golem lifecycle (SPEC §3)", () => {
     );
     const died = await s.request("POST", "/v1/styx/bloodstain", { token: u.key, body: { ...body, signature } });
     assert.equal(died.status, 201, died.text);
+    const failedBefore = await authFailures("wallet");
     const r = await s.request("POST", "/v1/auth/verify", { body: await signedChallenge(s, wallet) });
     assert.equal(r.status, 409, r.text);
     assert.equal(r.json.error.code, "STYX_GOLEM_DEAD");
+    assert.equal(await authFailures("wallet"), failedBefore + 1, "a failed sign-in (counted, and audited as auth.failed)");
   });
 });

@@ -6,7 +6,8 @@ import { PostgresEntryStore } from "../../src/adapters/postgres/postgres-entry-s
 import { PostgresIdentityStore } from "../../src/adapters/postgres/postgres-identity-store.js";
 import { ManualClock } from "../../src/core/platform/clock.js";
 import { initCrypto } from "../../src/core/platform/crypto.js";
-import { describeAuditLogContract } from "../../src/testing/contracts/audit-log.contract.js";
+import { SecretKey } from "../../src/core/platform/secret-key.js";
+import { type AuditRowsAccess, describeAuditLogContract } from "../../src/testing/contracts/audit-log.contract.js";
 import { candidateFixture, describeEntryStoreContract, entryFixture } from "../../src/testing/contracts/entry-store.contract.js";
 import { describeIdentityStoreContract } from "../../src/testing/contracts/identity-store.contract.js";
 import { assertNoninterference } from "../../src/testing/noninterference.js";
@@ -49,7 +50,26 @@ async function one(): Promise<PgSql> {
 }
 
 describeIdentityStoreContract("postgres", async () => new PostgresIdentityStore(await one()));
-describeAuditLogContract("postgres", async () => new PostgresAuditLog(await one(), new ManualClock()));
+describeAuditLogContract("postgres", async (key) => {
+  const sql = await one();
+  return { log: new PostgresAuditLog(sql, new ManualClock(), key), rows: postgresAuditRows(sql) };
+});
+
+/** The audit rows of a cluster's schema, written behind the adapter's back. */
+function postgresAuditRows(sql: PgSql): AuditRowsAccess {
+  return {
+    async overwrite(records, head) {
+      await sql.begin(async (tx) => {
+        await tx`DELETE FROM audit_log`;
+        await tx`DELETE FROM audit_head`;
+        for (const r of records)
+          await tx`INSERT INTO audit_log (seq, ts, actor, action, target, request_id, ip, details, prev_hash, hash)
+            VALUES (${r.seq}, ${r.ts}, ${r.actor}, ${r.action}, ${r.target}, ${r.requestId}, ${r.ip}, ${r.details}, ${r.prevHash}, ${r.hash})`;
+        if (head) await tx`INSERT INTO audit_head (id, seq, hash) VALUES (1, ${head.seq}, ${head.hash})`;
+      });
+    },
+  };
+}
 describeEntryStoreContract("postgres", async () => new PostgresEntryStore(await one()));
 
 describe("Tenant noninterference on PostgreSQL (SPEC §4.2)", () => {
@@ -68,7 +88,8 @@ describe("Tenant noninterference on PostgreSQL (SPEC §4.2)", () => {
 
 describe("PostgreSQL stores shared by several gateways", () => {
   it("keep one audit chain when two gateways append concurrently", async () => {
-    const [a, b] = (await fresh(2)).map((sql) => new PostgresAuditLog(sql, new ManualClock()));
+    const key = SecretKey.fromBase64(Buffer.alloc(32, 3).toString("base64"));
+    const [a, b] = (await fresh(2)).map((sql) => new PostgresAuditLog(sql, new ManualClock(), key));
     assert.ok(a && b, "two logs");
     await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).append({ actor: "cli", action: "x", target: `t${i}` })));
     const v = await a.verify();

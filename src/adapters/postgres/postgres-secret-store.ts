@@ -26,6 +26,11 @@ export class PostgresSecretStore implements SecretStore {
     return { value: row.value, created: false };
   }
 
+  async load(name: string): Promise<string | undefined> {
+    const [row] = await this.#sql<{ value: string }[]>`SELECT value FROM server_secrets WHERE name = ${name}`;
+    return row?.value;
+  }
+
   where(name: string): string {
     return `PostgreSQL ${this.#schema}.server_secrets (${name})`;
   }

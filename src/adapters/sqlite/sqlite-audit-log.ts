@@ -3,28 +3,34 @@ import {
   type AuditLog,
   type AuditRecord,
   type AuditVerification,
+  type ChainHead,
   chainRecord,
   GENESIS_HASH,
+  sealInput,
   verifyChain,
 } from "../../core/platform/audit.js";
 import type { Clock } from "../../core/platform/clock.js";
+import type { SecretKey } from "../../core/platform/secret-key.js";
 import { toAuditRecord } from "../sql/audit-rows.js";
 import type { SqlRow as Row } from "../sql/codec.js";
 import type { SqliteDatabase } from "./database.js";
 
 /**
- * AuditLog on the micronode SQLite database. Each append reads the head, chains the record
- * and moves the head in one transaction, so the chain cannot fork within this process and
- * other processes on the same file are serialised by SQLite's write lock.
+ * AuditLog on the micronode SQLite database, keyed by `key` (STYX_SECRET_KEY, never stored
+ * here). Each append reads the head, chains the record and moves the head in one transaction,
+ * so the chain cannot fork within this process and other processes on the same file are
+ * serialised by SQLite's write lock.
  */
 export class SqliteAuditLog implements AuditLog {
   readonly #db: SqliteDatabase;
   readonly #clock: Clock;
+  readonly #key: SecretKey;
   readonly #q;
 
-  constructor(db: SqliteDatabase, clock: Clock) {
+  constructor(db: SqliteDatabase, clock: Clock, key: SecretKey) {
     this.#db = db;
     this.#clock = clock;
+    this.#key = key;
     this.#q = {
       head: db.prepare("SELECT seq, hash FROM audit_head WHERE id = 1"),
       insert: db.prepare(
@@ -41,15 +47,14 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async append(input: AuditInput): Promise<AuditRecord> {
-    return this.#db
-      .transaction(() => {
-        const head = (this.#q.head.get() as { seq: number; hash: string } | undefined) ?? { seq: 0, hash: GENESIS_HASH };
-        const r = chainRecord(head, this.#clock.now(), input);
-        this.#q.insert.run(r);
-        this.#q.moveHead.run(r);
-        return r;
-      })
-      .immediate();
+    return this.#atHead((head) => this.#put(head, input));
+  }
+
+  async seal(): Promise<AuditRecord | undefined> {
+    return this.#atHead((head) => {
+      const input = sealInput(head);
+      return input && this.#put(head, input);
+    });
   }
 
   async latest(action: string): Promise<AuditRecord | undefined> {
@@ -61,10 +66,22 @@ export class SqliteAuditLog implements AuditLog {
     return (this.#q.list.all(after, limit) as Row[]).map(toAuditRecord);
   }
 
-  async verify(): Promise<AuditVerification> {
-    const head = this.#q.head.get() as { seq: number; hash: string } | undefined;
+  async verify(kept?: ChainHead): Promise<AuditVerification> {
+    const head = this.#q.head.get() as ChainHead | undefined;
     const rows = this.#q.all.iterate() as IterableIterator<Row>;
-    return verifyChain(mapIter(rows, toAuditRecord), head);
+    return verifyChain(this.#key, mapIter(rows, toAuditRecord), head, kept);
+  }
+
+  /** Runs `f` on the head inside one write transaction (taken at once: no upgrade deadlock). */
+  #atHead<T>(f: (head: ChainHead) => T): T {
+    return this.#db.transaction(() => f((this.#q.head.get() as ChainHead | undefined) ?? { seq: 0, hash: GENESIS_HASH })).immediate();
+  }
+
+  #put(head: ChainHead, input: AuditInput): AuditRecord {
+    const r = chainRecord(this.#key, head, this.#clock.now(), input);
+    this.#q.insert.run(r);
+    this.#q.moveHead.run(r);
+    return r;
   }
 }
 

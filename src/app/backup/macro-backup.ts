@@ -25,12 +25,14 @@ import {
   tableRows,
   truncateTables,
 } from "../../adapters/postgres/postgres-backup.js";
+import { PostgresSecretStore } from "../../adapters/postgres/postgres-secret-store.js";
 import { deleteObject, listObjects, objectBody, putObject } from "../../adapters/s3/s3-backup.js";
 import { openS3Client, type S3Client } from "../../adapters/s3/s3-blob-store.js";
-import type { Config } from "../../config/load.js";
+import { type Config, ConfigError } from "../../config/load.js";
 import { systemClock } from "../../core/platform/clock.js";
 import { initCrypto } from "../../core/platform/crypto.js";
 import { s3Options } from "../macro-storage.js";
+import { readSecretKey } from "../secret-key.js";
 import { VERSION } from "../version.js";
 import { BackupError, type BackupRow, BackupWriter, FILE_CHUNK_BYTES, readBackup } from "./archive.js";
 import { type BackupReport, backupCreated, type Progress, type RestoreReport } from "./report.js";
@@ -106,6 +108,7 @@ export async function backupMacro(config: Config, file: string, progress: Progre
   try {
     const schema = await postgresSchemaVersion(svc.sql, cluster);
     if (schema === 0) throw new BackupError(`cluster ${cluster} has no PostgreSQL schema (is STYX_CLUSTER the gateways'?)`);
+    const { key } = await readSecretKey(config, new PostgresSecretStore(svc.sql, cluster));
     let rows = 0;
     let tableCount = 0;
     let messages = 0;
@@ -165,7 +168,7 @@ export async function backupMacro(config: Config, file: string, progress: Progre
     const end = await w.finish();
     progress.done();
     const report: BackupReport = { file, tables: tableCount, rows, files, bytes, messages, blake3: end.blake3, ms: Date.now() - started };
-    await new PostgresAuditLog(svc.sql, systemClock).append(backupCreated(report));
+    await new PostgresAuditLog(svc.sql, systemClock, key).append(backupCreated(report));
     return report;
   } catch (err) {
     await writer?.abort();
@@ -282,7 +285,12 @@ export async function restoreMacro(config: Config, file: string, progress: Progr
     }
     const migrated = await migratePostgres(svc.sql, cluster);
     const epoch = epochOf(jetStreamName(cluster), stream.created);
-    await new PostgresAuditLog(svc.sql, systemClock).append({
+    // The restored server_secrets name the key the store was written with: STYX_SECRET_KEY must be it.
+    const { key } = await readSecretKey(config, new PostgresSecretStore(svc.sql, cluster)).catch((err: unknown) => {
+      if (!(err instanceof ConfigError)) throw err;
+      throw new BackupError(`STYX_SECRET_KEY is not the key the store in ${file} was written with: give the original cluster's key`);
+    });
+    await new PostgresAuditLog(svc.sql, systemClock, key).append({
       actor: "cli",
       action: "backup.restored",
       target: "",

@@ -13,9 +13,11 @@ import {
   setStreamEpoch,
   tableRows,
 } from "../../adapters/sqlite/sqlite-backup.js";
+import { ConfigError } from "../../config/load.js";
 import { systemClock } from "../../core/platform/clock.js";
 import { initCrypto, newId } from "../../core/platform/crypto.js";
-import { SECRET_KEY_FILE } from "../secret-key.js";
+import { readSecretKey, SECRET_KEY_FILE } from "../secret-key.js";
+import { fileSecrets } from "../secrets.js";
 import { DATABASE_FILE } from "../storage.js";
 import { VERSION } from "../version.js";
 import { BackupError, type BackupRow, BackupWriter, FILE_CHUNK_BYTES, readBackup, type SectionHeader } from "./archive.js";
@@ -79,18 +81,20 @@ async function copyFileInto(writer: BackupWriter, root: string, f: DirFile, prog
  * names), cold stream archives, the server's secrets. The vector cache is not copied: a server
  * rebuilds it from the entries. `STYX_SECRET_KEY`'s file is copied only `withSecrets` (SPEC §3:
  * without it, the backup links no source hash to a golem; the restored store then needs the
- * key in STYX_SECRET_KEY).
+ * key in STYX_SECRET_KEY). The key (`opts.secretKey`, else the data dir's) also keys the
+ * `backup.created` audit record.
  */
 export async function backupMicro(
   dataDir: string,
   file: string,
   progress: Progress,
-  opts: { readonly withSecrets?: boolean } = {},
+  opts: { readonly withSecrets?: boolean; readonly secretKey?: string | undefined } = {},
 ): Promise<BackupReport> {
   const dir = resolve(dataDir);
   const dbFile = join(dir, DATABASE_FILE);
   if (!existsSync(dbFile)) throw new BackupError(`no database at ${dbFile} (is --data-dir / STYX_DATA_DIR the server's?)`);
   await initCrypto();
+  const { key } = await readSecretKey({ secretKey: opts.secretKey }, fileSecrets(dir));
   const db = openDatabase(dbFile, { migrate: false, backgroundCheckpoint: false });
   const started = Date.now();
   let writer: BackupWriter | undefined;
@@ -125,7 +129,7 @@ export async function backupMicro(
       blake3: end.blake3,
       ms: Date.now() - started,
     };
-    await new SqliteAuditLog(db, systemClock).append(backupCreated(report));
+    await new SqliteAuditLog(db, systemClock, key).append(backupCreated(report));
     return report;
   } catch (err) {
     await writer?.abort();
@@ -164,9 +168,16 @@ function safePath(root: string, rel: string): string {
  * nothing under the name. The tables are loaded at the backup's schema version, then the
  * migrations since are applied; the stream epoch is new, so a client resuming from a position
  * it had before the restore is told `recovered: false` (`epoch_changed`) and resyncs rather
- * than missing the events it saw after the backup was taken.
+ * than missing the events it saw after the backup was taken. The `backup.restored` audit record
+ * is keyed by the backup's STYX_SECRET_KEY (taken `--with-secrets`) or else `opts.secretKey`,
+ * which must be the key the store was written with.
  */
-export async function restoreMicro(file: string, dataDir: string, progress: Progress): Promise<RestoreReport> {
+export async function restoreMicro(
+  file: string,
+  dataDir: string,
+  progress: Progress,
+  opts: { readonly secretKey?: string | undefined } = {},
+): Promise<RestoreReport> {
   const target = resolve(dataDir);
   await assertEmptyTarget(target);
   const started = Date.now();
@@ -179,6 +190,10 @@ export async function restoreMicro(file: string, dataDir: string, progress: Prog
   if (header.schema > LATEST_SCHEMA_VERSION)
     throw new BackupError(
       `${file} was taken at schema version ${header.schema} by Styx ${header.styx}; this Styx (${VERSION}) knows versions up to ${LATEST_SCHEMA_VERSION}: restore it with that version or newer`,
+    );
+  if (!opts.secretKey && !summary.sections.some((s) => s.section === "file" && s.name === SECRET_KEY_FILE))
+    throw new BackupError(
+      `${file} holds no STYX_SECRET_KEY (taken without --with-secrets): set STYX_SECRET_KEY to the original server's key (the restored audit chain is keyed by it, and the restored server needs it)`,
     );
 
   await initCrypto();
@@ -243,7 +258,11 @@ export async function restoreMicro(file: string, dataDir: string, progress: Prog
     enforceForeignKeys(db, true);
     const migrated = migrate(db);
     const tables = summary.sections.filter((s) => s.section === "table");
-    await new SqliteAuditLog(db, systemClock).append({
+    const { key } = await readSecretKey({ secretKey: opts.secretKey }, fileSecrets(staging)).catch((err: unknown) => {
+      if (!(err instanceof ConfigError)) throw err;
+      throw new BackupError(`STYX_SECRET_KEY is not the key the store in ${file} was written with: give the original server's key`);
+    });
+    await new SqliteAuditLog(db, systemClock, key).append({
       actor: "cli",
       action: "backup.restored",
       target: "",

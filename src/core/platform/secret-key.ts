@@ -63,9 +63,10 @@ export function keyedHash(key: SecretKey, input: string): string {
 /**
  * Domain-separation labels of keyed hashes: the hash of an id is `keyedHash(key, label + id)`.
  * `golem:` is the public source of a golem (lethe sources, pheromone sources, causal
- * publishers, bloodstains); `user:` the public stand-in for a user (k-anonymity counts).
+ * publishers, bloodstains); `user:` the public stand-in for a user (k-anonymity counts);
+ * `audit:` an audit record's chain hash (over its canonical content, core/platform/audit.ts).
  */
-export const HASH_LABELS = { golem: "golem:", user: "user:", letheCopy: "lethe:" } as const;
+export const HASH_LABELS = { golem: "golem:", user: "user:", letheCopy: "lethe:", audit: "audit:" } as const;
 
 /** A golem's public source hash: `keyedHash(key, "golem:" + golemId)`. */
 export function golemSourceHash(key: SecretKey, golemId: string): string {

@@ -8,6 +8,8 @@
 export interface SecretStore {
   /** The stored secret `name`, or a new one from `make`, stored now; `created` says which. */
   loadOrCreate(name: string, make: () => string): Promise<{ value: string; created: boolean }>;
+  /** The stored secret `name`, or undefined when there is none (creates nothing: read-only tools). */
+  load(name: string): Promise<string | undefined>;
   /** Where `name` lives, for operators (never the value). */
   where(name: string): string;
 }

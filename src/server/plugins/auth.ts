@@ -1,17 +1,25 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { AuthService } from "../../core/identity/auth-service.js";
 import type { Tenancy } from "../../core/identity/tenancy.js";
+import type { AuthAttempt } from "../../core/platform/auth-failures.js";
 import { StyxError } from "../../core/platform/errors.js";
 import { BEARER_HINT, bearerToken, requireScope } from "../admission.js";
+import type { AuthFailureAudit } from "../auth-failures.js";
+import { toStyxError } from "../presenters/errors.js";
 import { identityLimit, isRead, type LimitsOptions } from "./limits.js";
 
 /**
  * Authentication, scopes and tenancy for every route, driven by route config:
  * `auth` (public | user | admin, default user), `scope`, `golemCredential` (own | owner-only,
  * unset = owner-only) and `tenant` rules. This is the one place where a request's identity and
- * its right to the ids it names are decided.
+ * its right to the ids it names are decided. Every error a request ends with goes past
+ * `failures`, which audits the failed authentications among them (bad or missing credentials,
+ * admin-token guesses, user keys on admin routes, failed wallet sign-ins).
  */
-export function registerAuth(app: FastifyInstance, deps: { auth: AuthService; tenancy: Tenancy; limits: LimitsOptions }): void {
+export function registerAuth(
+  app: FastifyInstance,
+  deps: { auth: AuthService; tenancy: Tenancy; limits: LimitsOptions; failures: Pick<AuthFailureAudit, "refused"> },
+): void {
   app.decorateRequest("principal", undefined);
   app.decorateRequest("golems", null);
 
@@ -28,6 +36,10 @@ export function registerAuth(app: FastifyInstance, deps: { auth: AuthService; te
     if (principal.kind !== "user") throw new StyxError("STYX_AUTH_FORBIDDEN", "This route needs a user API key or session.");
     requireScope(principal, req.routeOptions.config.scope ?? (isRead(req) ? "read" : "write"));
     if (req.routeOptions.config.golemCredential !== "own") deps.tenancy.ownerOnly(principal);
+  });
+
+  app.addHook("onError", async (req, _reply, err) => {
+    deps.failures.refused("http", req.ip, toStyxError(err).code, attemptOf(req));
   });
 
   app.addHook("preHandler", async (req) => {
@@ -64,4 +76,11 @@ function bearer(req: FastifyRequest): string | undefined {
   const token = bearerToken(req.headers.authorization);
   if (token === null) throw new StyxError("STYX_AUTH_REQUIRED", BEARER_HINT);
   return token;
+}
+
+/** What a request was, for the failure reason of its error: an admin route, a wallet sign-in, or other. */
+function attemptOf(req: FastifyRequest): AuthAttempt {
+  if (req.is404) return "other";
+  const config = req.routeOptions.config;
+  return config.auth === "admin" ? "admin" : config.signIn ? "sign_in" : "other";
 }

@@ -39,7 +39,8 @@ export interface GatewayOptions extends Omit<SessionOptions, "maxPendingMessages
 export interface GatewayDeps {
   readonly hub: Hub;
   readonly history: History;
-  readonly auth: Pick<AuthService, "authenticate">;
+  /** Authenticates a socket's token, and is told of each one refused (its address and the error's code). */
+  readonly auth: Pick<AuthService, "authenticate"> & { refused(ip: string, code: string): void };
   readonly handler: MessageHandler;
   readonly limiter: RateLimiter;
   readonly ipRateLimit: BucketSpec;

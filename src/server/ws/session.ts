@@ -30,7 +30,7 @@ export interface SessionOptions {
 export interface SessionDeps {
   readonly hub: Hub;
   readonly history: History;
-  readonly auth: Pick<AuthService, "authenticate">;
+  readonly auth: Pick<AuthService, "authenticate"> & { refused(ip: string, code: string): void };
   readonly handler: MessageHandler;
   readonly decoder: ClientFrameDecoder;
   readonly metrics: Metrics;
@@ -213,6 +213,7 @@ export class SocketSession {
       principal = await this.#deps.auth.authenticate(token);
     } catch (err) {
       const e = toStyxError(err);
+      this.#deps.auth.refused(this.ip, e.code);
       this.connection.sendError(e.code, e.message, id);
       return this.connection.close(e.code);
     }

@@ -14,7 +14,7 @@ import { describePresenceContract } from "../../../src/testing/contracts/presenc
 import { describeRateLimiterContract } from "../../../src/testing/contracts/rate-limiter.contract.js";
 
 await initCrypto();
-describeAuditLogContract("memory", () => new MemoryAuditLog(new ManualClock()));
+describeAuditLogContract("memory", (key) => ({ log: new MemoryAuditLog(new ManualClock(), key) }));
 describeRateLimiterContract("memory", (clock) => new MemoryRateLimiter(clock));
 describePresenceContract("memory", () => new MemoryPresence());
 describeEventBusContract("LocalEventBus over TieredHistory (SQLite in RAM)", async () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { LATEST_SCHEMA_VERSION, migrate, openDatabase, schemaVersion } from "../../../src/adapters/sqlite/database.js";
+import { LATEST_SCHEMA_VERSION, migrate, openDatabase, type SqliteDatabase, schemaVersion } from "../../../src/adapters/sqlite/database.js";
 import { MIGRATIONS } from "../../../src/adapters/sqlite/migrations.js";
 import { SqliteAchievementStore } from "../../../src/adapters/sqlite/sqlite-achievement-store.js";
 import { SqliteAuditLog } from "../../../src/adapters/sqlite/sqlite-audit-log.js";
@@ -14,7 +14,7 @@ import { firstVarint } from "../../../src/adapters/sqlite/tenant-bm25.js";
 import { ManualClock } from "../../../src/core/platform/clock.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
 import { describeAchievementStoreContract } from "../../../src/testing/contracts/achievement-store.contract.js";
-import { describeAuditLogContract } from "../../../src/testing/contracts/audit-log.contract.js";
+import { type AuditRowsAccess, describeAuditLogContract } from "../../../src/testing/contracts/audit-log.contract.js";
 import { describeCladeStoreContract } from "../../../src/testing/contracts/clade-store.contract.js";
 import { describeCausalStoreContract, describePheromoneStoreContract } from "../../../src/testing/contracts/coordination.contract.js";
 import { describeDeathStoreContract } from "../../../src/testing/contracts/death-store.contract.js";
@@ -23,7 +23,27 @@ import { describeIdentityStoreContract } from "../../../src/testing/contracts/id
 
 await initCrypto();
 describeIdentityStoreContract("sqlite", () => new SqliteIdentityStore(openDatabase(":memory:")));
-describeAuditLogContract("sqlite", () => new SqliteAuditLog(openDatabase(":memory:"), new ManualClock()));
+describeAuditLogContract("sqlite", (key) => {
+  const db = openDatabase(":memory:");
+  return { log: new SqliteAuditLog(db, new ManualClock(), key), rows: sqliteAuditRows(db) };
+});
+
+/** The audit rows of a SQLite database, written behind the adapter's back. */
+function sqliteAuditRows(db: SqliteDatabase): AuditRowsAccess {
+  const insert = db.prepare(
+    `INSERT INTO audit_log (seq, ts, actor, action, target, request_id, ip, details, prev_hash, hash)
+     VALUES (@seq, @ts, @actor, @action, @target, @requestId, @ip, @details, @prevHash, @hash)`,
+  );
+  return {
+    async overwrite(records, head) {
+      db.transaction(() => {
+        db.exec("DELETE FROM audit_log; DELETE FROM audit_head");
+        for (const r of records) insert.run(r);
+        if (head) db.prepare("INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)").run(head.seq, head.hash);
+      })();
+    },
+  };
+}
 
 describe("SQLite migrations", () => {
   it("bring a new database to the latest version and are idempotent", () => {

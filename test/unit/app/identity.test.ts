@@ -13,6 +13,7 @@ import { signInSite } from "../../../src/core/identity/sign-in-message.js";
 import { ManualClock } from "../../../src/core/platform/clock.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
 import type { Signals } from "../../../src/core/platform/signals.js";
+import { TEST_SECRET_KEY } from "../../../src/testing/core-kit.js";
 import { signalChannel } from "./signals.js";
 
 const config = { sessionTtlMs: 3_600_000 } as Config;
@@ -21,7 +22,7 @@ async function gateway(db: ReturnType<typeof openDatabase>, signals: Signals | u
   const clock = new ManualClock(1_700_000_000_000);
   const storage = {
     identity: new SqliteIdentityStore(db),
-    audit: new MemoryAuditLog(clock),
+    audit: new MemoryAuditLog(clock, TEST_SECRET_KEY),
     secrets: memorySecrets(),
     cluster: signals ? { signals, openFabric: () => Promise.reject(new Error("unused")) } : undefined,
   };

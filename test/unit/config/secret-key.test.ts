@@ -3,7 +3,14 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
-import { forgetLegacySalt, KEY_CHECK_NAME, LEGACY_SALT_NAME, resolveSecretKey, SECRET_KEY_FILE } from "../../../src/app/secret-key.js";
+import {
+  forgetLegacySalt,
+  KEY_CHECK_NAME,
+  LEGACY_SALT_NAME,
+  readSecretKey,
+  resolveSecretKey,
+  SECRET_KEY_FILE,
+} from "../../../src/app/secret-key.js";
 import { fileSecrets, memorySecrets } from "../../../src/app/secrets.js";
 import { ConfigError, loadConfig } from "../../../src/config/load.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
@@ -28,6 +35,7 @@ function databaseSecrets(): SecretStore & { held: Map<string, string> } {
       held.set(name, make());
       return { value: held.get(name) as string, created: true };
     },
+    load: async (name) => held.get(name),
     where: (name) => `PostgreSQL styx.server_secrets (${name})`,
   };
 }
@@ -110,5 +118,33 @@ describe("resolveSecretKey", () => {
     forgetLegacySalt(loadConfig({ STYX_DATA_DIR: dir }));
     assert.equal(existsSync(join(dir, LEGACY_SALT_NAME)), false);
     forgetLegacySalt(loadConfig({ STYX_DATA_DIR: dir }));
+  });
+});
+
+describe("readSecretKey (read-only tools: styx audit verify)", () => {
+  before(initCrypto);
+
+  it("finds a micronode's key in its data dir and creates nothing when there is none", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "styx-key-"));
+    const config = loadConfig({ STYX_DATA_DIR: dir });
+    await assert.rejects(readSecretKey(config, fileSecrets(dir)), (err: unknown) => {
+      return err instanceof ConfigError && /STYX_SECRET_KEY: not set, and there is no .*secret-key/.test(err.message);
+    });
+    assert.equal(existsSync(join(dir, SECRET_KEY_FILE)), false, "no key generated");
+    assert.equal(existsSync(join(dir, KEY_CHECK_NAME)), false, "no check value recorded");
+    const written = await resolveSecretKey(config, fileSecrets(dir));
+    const read = await readSecretKey(config, fileSecrets(dir));
+    assert.equal(read.source, "stored");
+    assert.deepEqual(read.key.bytes, written.key.bytes);
+  });
+
+  it("refuses another key than the one the store's check value names", async () => {
+    const db = databaseSecrets();
+    await resolveSecretKey(loadConfig({ ...MACRO, STYX_SECRET_KEY: KEY }), db);
+    assert.equal((await readSecretKey(loadConfig({ ...MACRO, STYX_SECRET_KEY: KEY }), db)).source, "config");
+    await assert.rejects(
+      readSecretKey(loadConfig({ ...MACRO, STYX_SECRET_KEY: Buffer.alloc(32, 8).toString("base64") }), db),
+      /not the key this store was written with/,
+    );
   });
 });

@@ -12,6 +12,7 @@ import type { Principal } from "../../../src/core/identity/principal.js";
 import { signInSite } from "../../../src/core/identity/sign-in-message.js";
 import { ManualClock } from "../../../src/core/platform/clock.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
+import { TEST_SECRET_KEY } from "../../../src/testing/core-kit.js";
 
 before(() => initCrypto());
 
@@ -30,7 +31,7 @@ const owner: Principal = {
 async function setup() {
   const clock = new ManualClock(Date.UTC(2026, 9, 1));
   const store = new SqliteIdentityStore(openDatabase(":memory:"));
-  const audit = new MemoryAuditLog(clock);
+  const audit = new MemoryAuditLog(clock, TEST_SECRET_KEY);
   const identity = new IdentityService({ store, audit, clock });
   const auth = new AuthService({
     store,

@@ -7,6 +7,7 @@ import type { Golem } from "../../../src/core/identity/types.js";
 import { ManualClock } from "../../../src/core/platform/clock.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
 import { StyxError } from "../../../src/core/platform/errors.js";
+import { TEST_SECRET_KEY } from "../../../src/testing/core-kit.js";
 
 await initCrypto();
 
@@ -31,7 +32,7 @@ const SESSION_G1 = user("g1", "session");
 const CTX = { requestId: "r1" };
 
 function setup() {
-  const audit = new MemoryAuditLog(new ManualClock(0));
+  const audit = new MemoryAuditLog(new ManualClock(0), TEST_SECRET_KEY);
   const tenancy = new Tenancy({
     identity: { getGolem: async (id) => GOLEMS.get(id), getSession: async () => undefined, markGolemAlive: async () => {} },
     audit,

@@ -9,13 +9,14 @@ import type { Principal } from "../../../src/core/identity/principal.js";
 import type { Golem } from "../../../src/core/identity/types.js";
 import { ManualClock } from "../../../src/core/platform/clock.js";
 import { initCrypto, sha256Hex } from "../../../src/core/platform/crypto.js";
+import { TEST_SECRET_KEY } from "../../../src/testing/core-kit.js";
 
 before(() => initCrypto());
 
 async function setup() {
   const clock = new ManualClock(Date.UTC(2026, 8, 1));
   const store = new SqliteIdentityStore(openDatabase(":memory:"));
-  const audit = new MemoryAuditLog(clock);
+  const audit = new MemoryAuditLog(clock, TEST_SECRET_KEY);
   const told: IdentityRecordIds[] = [];
   const service = new IdentityService({ store, audit, clock, onIdentifiers: (r) => told.push(...r) });
   const actions = async () => (await audit.list(0, 100)).map((r) => `${r.actor} ${r.action} ${r.target}`);

@@ -8,6 +8,7 @@ import { Tenancy } from "../../../src/core/identity/tenancy.js";
 import { ManualClock } from "../../../src/core/platform/clock.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
 import { golemFixture, userFixture } from "../../../src/testing/contracts/identity-store.contract.js";
+import { TEST_SECRET_KEY } from "../../../src/testing/core-kit.js";
 
 before(() => initCrypto());
 
@@ -17,7 +18,7 @@ function user(userId: string, golemId: string | null = null): Principal {
 
 async function setup() {
   const identity = new SqliteIdentityStore(openDatabase(":memory:"));
-  const audit = new MemoryAuditLog(new ManualClock());
+  const audit = new MemoryAuditLog(new ManualClock(), TEST_SECRET_KEY);
   for (const u of ["u1", "u2"]) await identity.createUser(userFixture(u));
   await identity.createGolem(golemFixture("g1", "u1"));
   await identity.createGolem(golemFixture("g2", "u1"));

@@ -12,6 +12,7 @@ import { WalletSignIn } from "../../../src/core/identity/wallet-sign-in.js";
 import { ManualClock } from "../../../src/core/platform/clock.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
 import { StyxError } from "../../../src/core/platform/errors.js";
+import { TEST_SECRET_KEY } from "../../../src/testing/core-kit.js";
 import { highS, withV } from "../../../src/testing/signatures.js";
 
 const TTL = 5 * 60_000;
@@ -147,7 +148,7 @@ describe("AuthService: sign-in sessions", () => {
   beforeEach(async () => {
     clock = new ManualClock();
     store = new SqliteIdentityStore(openDatabase(":memory:"));
-    audit = new MemoryAuditLog(clock);
+    audit = new MemoryAuditLog(clock, TEST_SECRET_KEY);
     await store.createUser({
       id: "u1",
       walletAddress: wallet.address.toLowerCase(),

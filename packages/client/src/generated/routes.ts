@@ -315,7 +315,7 @@ export interface Routes {
       next_after: number;
     };
   };
-  /** Walk the hash chain of the audit log */
+  /** Walk the keyed hash chain of the audit log */
   "GET /v1/admin/audit/verify": {
     params: Record<string, never>;
     query: Record<string, never>;
@@ -324,6 +324,7 @@ export interface Routes {
       ok: boolean;
       records: number;
       head?: string;
+      unkeyed?: number;
       first_bad?: number;
       reason?: string;
     };

@@ -43,7 +43,7 @@ export function authRoutes(app: FastifyInstance, deps: { auth: AuthService }): v
   app.post<{ Body: VerifyBody }>(
     "/v1/auth/verify",
     {
-      config: pub,
+      config: { ...pub, signIn: true },
       preValidation: async (req) => refuseOutdatedSignIn(req.body),
       schema: {
         tags: ["auth"],

@@ -45,12 +45,12 @@ export function auditRoutes(app: FastifyInstance, deps: { audit: AuditLog }): vo
     "/v1/admin/audit/verify",
     {
       config: admin,
-      schema: { tags: ["admin"], summary: "Walk the hash chain of the audit log", response: { 200: AuditVerifyView, ...errors } },
+      schema: { tags: ["admin"], summary: "Walk the keyed hash chain of the audit log", response: { 200: AuditVerifyView, ...errors } },
     },
     async () => {
       const v = await deps.audit.verify();
       return v.ok
-        ? { ok: true, records: v.records, head: v.head }
+        ? { ok: true, records: v.records, head: v.head, unkeyed: v.unkeyed }
         : { ok: false, records: v.records, first_bad: v.firstBad, reason: v.reason };
     },
   );

@@ -14,6 +14,7 @@ import type { Principal } from "../../../../src/core/identity/principal.js";
 import { Tenancy } from "../../../../src/core/identity/tenancy.js";
 import { ManualClock } from "../../../../src/core/platform/clock.js";
 import { StyxError } from "../../../../src/core/platform/errors.js";
+import { SecretKey } from "../../../../src/core/platform/secret-key.js";
 import { ClientFrameDecoder, SERVER_FRAMES } from "../../../../src/protocol/frames.js";
 import { makeAjv } from "../../../../src/protocol/json-rules.js";
 
@@ -196,7 +197,7 @@ export async function socketLayer(opts: { maxQueueBytes?: number; principals?: M
     ...["g1", "g2", "g3"].map((id) => [id, aliveGolem(id, "u1", { generation: 1 })] as const),
     ["x1", aliveGolem("x1", "u2", { generation: 1 })],
   ]);
-  const audit = new MemoryAuditLog(clock);
+  const audit = new MemoryAuditLog(clock, SecretKey.fromBase64(Buffer.alloc(32, 5).toString("base64")));
   const identity = {
     getGolem: async (id: string) => golems.get(id),
     getSession: async () => undefined,
@@ -218,12 +219,15 @@ export async function socketLayer(opts: { maxQueueBytes?: number; principals?: M
   const rateLimit = { rate: 1_000_000, burst: 1_000_000 };
   const handler = new MessageHandler({ hub, history, fabric, tenancy, limiter, rateLimit, metrics });
   const principals = opts.principals ?? new Map([["good", USER]]);
+  /** Credentials refused, as the session reports them to the failed-authentication audit. */
+  const authFailures: { ip: string; code: string }[] = [];
   const auth = {
     authenticate: async (token: string) => {
       const p = principals.get(token);
       if (!p) throw new StyxError("STYX_AUTH_INVALID_KEY");
       return p;
     },
+    refused: (ip: string, code: string) => void authFailures.push({ ip, code }),
   };
   const deps = {
     hub,
@@ -251,5 +255,5 @@ export async function socketLayer(opts: { maxQueueBytes?: number; principals?: M
     hub.flush();
     return out;
   };
-  return { clock, db, history, real, bus, hub, fabric, audit, golems, connect, publish, close: () => db.close() };
+  return { clock, db, history, real, bus, hub, fabric, audit, golems, authFailures, connect, publish, close: () => db.close() };
 }

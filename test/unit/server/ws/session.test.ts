@@ -188,4 +188,18 @@ describe("a socket session", () => {
     assert.equal(late.transport.closedWith, 4401);
     t.close();
   });
+
+  it("reports each refused credential with the socket's address, and only those", async () => {
+    const t = await socketLayer();
+    await t.connect("nope");
+    const late = await t.connect(null);
+    late.send({ type: "auth", token: "still-nope" });
+    await turns();
+    await t.connect("good");
+    assert.deepEqual(t.authFailures, [
+      { ip: "127.0.0.1", code: "STYX_AUTH_INVALID_KEY" },
+      { ip: "127.0.0.1", code: "STYX_AUTH_INVALID_KEY" },
+    ]);
+    t.close();
+  });
 });
