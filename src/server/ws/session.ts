@@ -1,4 +1,3 @@
-import type { SequencedEvent } from "../../core/fabric/event-bus.js";
 import type { History } from "../../core/fabric/history.js";
 import type { AuthService } from "../../core/identity/auth-service.js";
 import type { Principal } from "../../core/identity/principal.js";

@@ -6,7 +6,6 @@ import { SqliteIdentityStore } from "../../../src/adapters/sqlite/sqlite-identit
 import { IdentityService } from "../../../src/core/identity/identity-service.js";
 import type { IdentityRecordIds } from "../../../src/core/identity/identity-store.js";
 import type { Principal } from "../../../src/core/identity/principal.js";
-import type { Golem } from "../../../src/core/identity/types.js";
 import { ManualClock } from "../../../src/core/platform/clock.js";
 import { initCrypto, sha256Hex } from "../../../src/core/platform/crypto.js";
 import { TEST_SECRET_KEY } from "../../../src/testing/core-kit.js";
