@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
+import type { Tier } from "../core/identity/types.js";
 import type { BucketSpec } from "../core/platform/rate-limiter.js";
+import { tierTable, type UserLimits } from "../core/quota/limits.js";
 import { type RawConfig, SETTINGS, type SettingName } from "./schema.js";
 
 /** The validated, frozen configuration passed down from the composition root. */
@@ -45,6 +47,8 @@ export interface Config {
   readonly pricing: boolean;
   readonly rateLimit: BucketSpec;
   readonly ipRateLimit: BucketSpec;
+  /** Per-user limits (SPEC §12): new users' tier and the tier table in force (defaults, STYX_RATE_LIMIT, STYX_QUOTAS). */
+  readonly quotas: { readonly defaultTier: Tier; readonly table: Readonly<Record<Tier, UserLimits>> };
   readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   readonly bodyLimit: number;
   /** Largest blob a PUT may store. */
@@ -156,6 +160,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pricing: r.STYX_PRICING,
     rateLimit: r.STYX_RATE_LIMIT,
     ipRateLimit: r.STYX_IP_RATE_LIMIT,
+    quotas: { defaultTier: r.STYX_DEFAULT_TIER, table: tierTable(r.STYX_DEFAULT_TIER, r.STYX_RATE_LIMIT, r.STYX_QUOTAS) },
     logLevel: r.STYX_LOG_LEVEL,
     bodyLimit: r.STYX_BODY_LIMIT,
     blobMaxBytes: r.STYX_BLOB_MAX_BYTES,

@@ -1,5 +1,7 @@
+import { TIERS } from "../core/identity/types.js";
 import { INSTANCE_ID_PATTERN } from "../core/platform/instance-id.js";
 import { SecretKey } from "../core/platform/secret-key.js";
+import { parseQuotaOverrides } from "../core/quota/limits.js";
 import {
   parseBool,
   parseDurationIn,
@@ -85,6 +87,16 @@ export const SETTINGS = {
   STYX_PRICING: { parse: parseBool, default: "0", doc: "x402 pricing on/off." },
   STYX_RATE_LIMIT: { parse: parseRate, default: "50/s:100", doc: "Per-identity token bucket: rate/s:burst." },
   STYX_IP_RATE_LIMIT: { parse: parseRate, default: "200/s:400", doc: "Per-IP token bucket: rate/s:burst." },
+  STYX_DEFAULT_TIER: {
+    parse: parseOneOf(TIERS),
+    default: "consumer",
+    doc: "Tier of new users (SPEC §12: observer, consumer, contributor, steward); its request bucket is STYX_RATE_LIMIT.",
+  },
+  STYX_QUOTAS: {
+    parse: parseQuotaOverrides,
+    default: "{}",
+    doc: 'Overrides of the tier table, JSON: `{"consumer":{"stored_bytes":1073741824,"rate":80,"burst":160}}` (cells: rate, burst, stored_bytes, entries_per_day, lethe_writes_per_day, deposits_per_minute, sockets_per_user, sockets_per_key, sockets_per_ip).',
+  },
   STYX_LOG_LEVEL: {
     parse: parseOneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const),
     default: "info",

@@ -17,6 +17,7 @@ import type { BlobStore } from "../core/platform/blob-store.js";
 import type { Clock } from "../core/platform/clock.js";
 import type { DependencyCheck } from "../core/platform/health.js";
 import type { BucketSpec, RateLimiter } from "../core/platform/rate-limiter.js";
+import type { QuotaPolicy } from "../core/quota/limits.js";
 import { AuthFailureAudit } from "./auth-failures.js";
 import type { LoadMonitor } from "./load-monitor.js";
 import type { Metrics } from "./metrics.js";
@@ -79,6 +80,8 @@ export interface ServerDeps {
   readonly limiter: RateLimiter;
   readonly rateLimit: BucketSpec;
   readonly ipRateLimit: BucketSpec;
+  /** Each user's limits: request bucket and quotas (SPEC §12). */
+  readonly quotas: QuotaPolicy;
   readonly dependencies: readonly DependencyCheck[];
   readonly load: LoadMonitor;
   readonly metrics: Metrics;

@@ -60,6 +60,7 @@ export const ERROR_TABLE = {
   },
   STYX_RANGE_NOT_SATISFIABLE: { status: 416, ws: 4416, retryable: false, message: "The requested byte range lies outside the blob." },
   STYX_RATE_LIMITED: { status: 429, ws: 4429, retryable: true, message: "Too many requests." },
+  STYX_QUOTA_EXCEEDED: { status: 429, ws: 4429, retryable: true, message: "A quota of this user is used up." },
   STYX_SLOW_CONSUMER: {
     status: 503,
     ws: 4008,

@@ -29,6 +29,7 @@ export const RETRYABLE_CODES: ReadonlyMap<string, boolean> = new Map([
   ["STYX_HISTORY_GONE", true],
   ["STYX_RANGE_NOT_SATISFIABLE", false],
   ["STYX_RATE_LIMITED", true],
+  ["STYX_QUOTA_EXCEEDED", true],
   ["STYX_SLOW_CONSUMER", true],
   ["STYX_PING_TIMEOUT", true],
   ["STYX_INTERNAL", true],
@@ -64,7 +65,7 @@ export const RECONNECT_AFTER_CLOSE: ReadonlyMap<number, boolean> = new Map([
   [4414, false], // URI Too Long: STYX_URI_TOO_LONG
   [4415, false], // Unsupported Media Type: STYX_UNSUPPORTED_MEDIA_TYPE, STYX_UNSUPPORTED_ENCODING
   [4416, false], // Range Not Satisfiable: STYX_RANGE_NOT_SATISFIABLE
-  [4429, true], // Too Many Requests: STYX_RATE_LIMITED
+  [4429, true], // Too Many Requests: STYX_RATE_LIMITED, STYX_QUOTA_EXCEEDED
   [4431, false], // Request Header Fields Too Large: STYX_HEADERS_TOO_LARGE
 ]);
 
