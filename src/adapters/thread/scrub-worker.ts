@@ -1,3 +1,4 @@
+import { setPriority } from "node:os";
 import { parentPort } from "node:worker_threads";
 import { IdentifierDirectory, type KnownIdentifier } from "../../core/privacy/directory.js";
 import { runSync } from "../../core/privacy/matcher.js";
@@ -15,6 +16,22 @@ export type ScrubRequest =
 
 /** The worker's answer to a scrub. */
 export type ScrubReply = { id: number; ok: true; text: string } | { id: number; ok: false; error: string };
+
+/**
+ * Scrubbing is background work (lethe publication, long public texts): on Linux a thread has its
+ * own nice value, so this thread yields the CPU to the event loop whenever both want it — the
+ * server's answers do not wait behind a worst-case scrub on a machine with few cores
+ * (issue 14: `/health` p99 during worst-case lethe writes within 2× idle). Elsewhere the call
+ * sets the whole process's priority, so it is made on Linux only; failing to lower it is harmless.
+ */
+export const SCRUB_THREAD_NICE = 10;
+if (process.platform === "linux") {
+  try {
+    setPriority(0, SCRUB_THREAD_NICE);
+  } catch {
+    // Not permitted by the sandbox: the thread keeps the process's priority.
+  }
+}
 
 const directory = new IdentifierDirectory();
 const port = parentPort;
