@@ -1,4 +1,5 @@
 import Fastify, { type FastifyContextConfig, type FastifyInstance, type FastifyReply } from "fastify";
+import { Type } from "typebox";
 import type { AchievementService } from "../core/coordination/achievements.js";
 import type { BloodstainService } from "../core/coordination/bloodstain-service.js";
 import type { CausalService } from "../core/coordination/causal-service.js";
@@ -151,6 +152,9 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.addHook("onRoute", (route) => {
     // Docs are public but, unlike health/readyz/metrics, still rate limited and shed.
     if (route.url.startsWith("/docs")) route.config = { ...(route.config ?? {}), auth: "public" };
+    // An API route without query parameters refuses any (`?constructor=1` is an unknown field, as in a body).
+    if (route.url.startsWith("/v1/") && route.schema?.querystring === undefined)
+      route.schema = { ...(route.schema ?? {}), querystring: NO_QUERY };
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const method of methods) {
       if (method === "HEAD" || route.url.startsWith("/docs")) continue;
@@ -242,6 +246,9 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   return app;
 }
+
+/** The query string of a route that takes none: unknown parameters are refused with 400 STYX_VALIDATION. */
+const NO_QUERY = Type.Object({}, { additionalProperties: false });
 
 /** Removes credentials from a logged URL (`?token=` is how browsers authenticate sockets). */
 export function redactUrl(url: string): string {

@@ -27,6 +27,24 @@ describe("request validation", () => {
     assert.equal(await s.styx.storage.identity.getUser("x1"), undefined);
   });
 
+  it("rejects unknown query parameters on every API route, naming them, and nothing happens", async () => {
+    const u = await s.user("q1");
+    for (const [method, url, body] of [
+      ["GET", "/v1/auth/sessions?constructor=1", undefined],
+      ["GET", "/v1/styx/me?__proto__=x", undefined],
+      ["POST", "/v1/admin/users?role=admin", { id: "q2" }],
+    ] as const) {
+      const token = url.startsWith("/v1/admin") ? s.adminToken : u.key;
+      const r = await s.request(method, url, { token, ...(body ? { body } : {}) });
+      assert.equal(r.status, 400, url);
+      assert.equal(r.json.error.code, "STYX_VALIDATION", url);
+      assert.match(r.json.error.message, /constructor|__proto__|role/, url);
+    }
+    assert.equal(await s.styx.storage.identity.getUser("q2"), undefined);
+    // Declared parameters still work.
+    assert.equal((await s.request("GET", "/v1/styx/pheromone/sense?domains=d1", { token: u.key })).status, 200);
+  });
+
   it("refuses an expiry that is not a real future instant (a leap second parses to NaN)", async () => {
     const u = await s.user();
     for (const expires_at of ["2030-12-31T23:59:60Z", "2001-01-01T00:00:00Z"]) {
