@@ -156,6 +156,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       identityStore: identity.store,
       audit: storage.audit,
       limiter: storage.limiter,
+      socketCounts: storage.socketCounts,
       quotas: tierPolicy(config.quotas.table, config.quotas.defaultTier, async (id) => (await identity.store.getUser(id))?.tier),
       dependencies: storage.checks,
       load,
