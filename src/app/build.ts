@@ -136,6 +136,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       log,
       bus,
       limiter: storage.limiter,
+      socketCounts: storage.socketCounts,
       audit: storage.audit,
       pheromones: coordination.pheromones,
       vectors: knowledge.vectors,
