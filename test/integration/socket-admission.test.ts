@@ -103,6 +103,29 @@ describe("socket caps per user, key and address", () => {
     assert.deepEqual(refused.json.error.details, { quota: "sockets_per_key", limit: 2, used: 2 });
   });
 
+  it("frees the place of an admitted upgrade whose handshake the WebSocket library refuses", async () => {
+    const ip = freshIp();
+    const { port } = new URL(s.url);
+    for (let i = 0; i < 5; i++) {
+      const answer = await new Promise<string>((resolve, reject) => {
+        const sock = connect(Number(port), "127.0.0.1", () =>
+          sock.write(
+            `GET /v1/styx/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nX-Forwarded-For: ${ip}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: not-a-key\r\n\r\n`,
+          ),
+        );
+        let got = "";
+        sock.setEncoding("utf8");
+        sock.on("data", (d: string) => {
+          got += d;
+        });
+        sock.once("close", () => resolve(got));
+        sock.once("error", reject);
+      });
+      assert.match(answer, /^HTTP\/1\.1 400 /, `attempt ${i}`);
+    }
+    for (let i = 0; i < 4; i++) await until(async () => connectAs(undefined, ip).catch(() => undefined));
+  });
+
   it("frees a place when a socket closes: a reconnect is admitted", async () => {
     const u = await s.user();
     const first = await connectAs(u.key);

@@ -82,7 +82,11 @@ export function attachGateway(app: FastifyInstance, deps: GatewayDeps): void {
     const ip = clientIp(req, deps.trust);
     void admit(id, ip, req, deps).then(
       (credential) => {
-        if (socket.destroyed) return void deps.quota.release(id).catch(() => {});
+        const release = () => void deps.quota.release(id).catch(() => {});
+        if (socket.destroyed) return release();
+        // `ws` may still refuse the handshake (400, no callback): the close releases the counts then;
+        // after a session exists its close releases them too (releasing twice does nothing).
+        socket.once("close", release);
         wss.handleUpgrade(req, socket, head, (ws) => open(ws, id, ip, req, credential, sessionDeps));
       },
       (err: unknown) => {
