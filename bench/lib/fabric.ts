@@ -24,6 +24,13 @@ export const SERVER_ENV = {
   STYX_RATE_LIMIT: "1000000/s:1000000",
   STYX_IP_RATE_LIMIT: "1000000/s:1000000",
   STYX_WS_MAX_CONNECTIONS: "20000",
+  // The socket caps of SPEC §12 out of the way too: the benchmarks hold thousands of sockets per key and address.
+  STYX_QUOTAS: JSON.stringify(
+    Object.fromEntries(
+      ["observer", "consumer"].map((t) => [t, { sockets_per_user: 1_000_000, sockets_per_key: 1_000_000, sockets_per_ip: 1_000_000 }]),
+    ),
+  ),
+  STYX_UNFINISHED_CONNECTIONS_PER_IP: "100000",
 } as const;
 
 /** A free loopback TCP port (asked of the kernel, then released). */

@@ -1,4 +1,5 @@
 import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
+import { MemorySocketCounts } from "../adapters/memory/memory-socket-counts.js";
 import { JetStreamHistory } from "../adapters/nats/jetstream-history.js";
 import { connectNats, isNatsOutage } from "../adapters/nats/nats-connection.js";
 import { NatsEventBus } from "../adapters/nats/nats-event-bus.js";
@@ -19,11 +20,13 @@ import { isRedisOutage, openRedis } from "../adapters/redis/redis-connection.js"
 import { invalidatingCache, RedisPheromoneCache } from "../adapters/redis/redis-pheromone-cache.js";
 import { RedisPresence } from "../adapters/redis/redis-presence.js";
 import { RedisRateLimiter } from "../adapters/redis/redis-rate-limiter.js";
+import { RedisSocketCounts } from "../adapters/redis/redis-socket-counts.js";
 import { S3BlobStore, type S3BlobStoreOptions } from "../adapters/s3/s3-blob-store.js";
 import type { Config } from "../config/load.js";
 import type { Clock } from "../core/platform/clock.js";
 import { probe } from "../core/platform/health.js";
 import { FallbackRateLimiter } from "./fallback-rate-limiter.js";
+import { FallbackSocketCounts } from "./fallback-socket-counts.js";
 import { guardOutages, isSocketFailure } from "./outage-guard.js";
 import type { UnkeyedStorage } from "./storage.js";
 
@@ -86,6 +89,7 @@ export async function openMacroStorage(config: Config, clock: Clock): Promise<Un
         achievements: pg(new PostgresAchievementStore(sql)),
       },
       limiter: new FallbackRateLimiter(new RedisRateLimiter(redis.client), new MemoryRateLimiter(clock)),
+      socketCounts: new FallbackSocketCounts(new RedisSocketCounts(redis.client), new MemorySocketCounts(clock)),
       presence: guardOutages(new RedisPresence(redis.client), "Redis", isRedisOutage),
       secrets: new PostgresSecretStore(sql, cluster),
       leadership: new PostgresLeadership({ url: databaseUrl, key: `styx-leader:${cluster}` }),

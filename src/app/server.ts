@@ -16,6 +16,8 @@ export type ServerSettings = Pick<
   | "embedDim"
   | "blobMaxBytes"
   | "ws"
+  | "http"
+  | "defaultLimits"
 >;
 
 /** The server's settings from the configuration. */
@@ -31,6 +33,13 @@ export function serverSettings(config: Config): ServerSettings {
     ipRateLimit: config.ipRateLimit,
     embedDim: config.embedDim,
     blobMaxBytes: config.blobMaxBytes,
+    defaultLimits: config.quotas.table[config.quotas.defaultTier],
+    http: {
+      headersTimeoutMs: config.http.headersTimeoutMs,
+      requestTimeoutMs: config.http.requestTimeoutMs,
+      keepAliveTimeoutMs: config.http.keepAliveTimeoutMs,
+      unfinishedPerIp: config.http.unfinishedConnectionsPerIp,
+    },
     ws: {
       pingIntervalMs: config.ws.pingIntervalMs,
       authTimeoutMs: config.ws.authTimeoutMs,

@@ -5,6 +5,7 @@ import { MemoryAuditLog } from "../adapters/memory/memory-audit-log.js";
 import { MemoryBlobStore } from "../adapters/memory/memory-blob-store.js";
 import { MemoryPresence } from "../adapters/memory/memory-presence.js";
 import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
+import { MemorySocketCounts } from "../adapters/memory/memory-socket-counts.js";
 import { closeDatabase, openDatabase, type SqliteDatabase } from "../adapters/sqlite/database.js";
 import { SqliteAchievementStore } from "../adapters/sqlite/sqlite-achievement-store.js";
 import { SqliteAuditLog } from "../adapters/sqlite/sqlite-audit-log.js";
@@ -36,6 +37,7 @@ import type { RateLimiter } from "../core/platform/rate-limiter.js";
 import type { SecretKey } from "../core/platform/secret-key.js";
 import type { SecretStore } from "../core/platform/secret-store.js";
 import type { Signals } from "../core/platform/signals.js";
+import type { SocketCounts } from "../core/quota/socket-counts.js";
 import { type ResolvedSecretKey, readSecretKey, resolveSecretKey } from "./secret-key.js";
 import { fileSecrets, memorySecrets } from "./secrets.js";
 
@@ -86,6 +88,8 @@ export interface Storage {
   readonly coordination: CoordinationStores;
   /** Token buckets: memory (one process) or Redis (shared by every gateway). */
   readonly limiter: RateLimiter;
+  /** Open sockets per user, key and address: memory (one process) or Redis (the cluster's, local while Redis is down). */
+  readonly socketCounts: SocketCounts;
   /** Golems' last heartbeats: memory or Redis. */
   readonly presence: Presence;
   /** Who runs the background tasks: the process itself, or the holder of a PostgreSQL lease. */
@@ -118,8 +122,14 @@ export const DATABASE_FILE = "styx.db";
 export type UnkeyedStorage = Omit<Storage, "audit" | "secretKey"> & { auditLog(key: SecretKey): AuditLog };
 
 /** The one-process backends shared by micronode and amnesia. */
-function processLocal(clock: Clock): Pick<Storage, "limiter" | "presence" | "leadership" | "cluster"> {
-  return { limiter: new MemoryRateLimiter(clock), presence: new MemoryPresence(), leadership: new SoleLeadership(), cluster: undefined };
+function processLocal(clock: Clock): Pick<Storage, "limiter" | "socketCounts" | "presence" | "leadership" | "cluster"> {
+  return {
+    limiter: new MemoryRateLimiter(clock),
+    socketCounts: new MemorySocketCounts(clock),
+    presence: new MemoryPresence(),
+    leadership: new SoleLeadership(),
+    cluster: undefined,
+  };
 }
 
 /** The micronode backends: SQLite in the data dir, or in RAM under amnesia; blobs and secrets beside it. */

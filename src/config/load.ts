@@ -54,6 +54,13 @@ export interface Config {
   /** Largest blob a PUT may store. */
   readonly blobMaxBytes: number;
   readonly trustProxy: false | number | string[];
+  /** Node HTTP server timers and the cap on connections that have not sent their headers yet. */
+  readonly http: {
+    readonly headersTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+    readonly keepAliveTimeoutMs: number;
+    readonly unfinishedConnectionsPerIp: number;
+  };
   readonly shutdownTimeoutMs: number;
   /** How long /readyz answers 503 before a shutdown stops listening (STYX_SHUTDOWN_DRAIN). */
   readonly shutdownDrainMs: number;
@@ -124,6 +131,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const r = raw as RawConfig;
   if (problems.length === 0) checkProfile(r, problems);
+  // Node refuses a headers timeout above the request timeout (the headers are part of the request).
+  if (problems.length === 0 && r.STYX_HEADERS_TIMEOUT > r.STYX_REQUEST_TIMEOUT)
+    problems.push("STYX_HEADERS_TIMEOUT: must be at most STYX_REQUEST_TIMEOUT");
   if (problems.length > 0) throw new ConfigError(problems);
 
   return deepFreeze({
@@ -165,6 +175,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bodyLimit: r.STYX_BODY_LIMIT,
     blobMaxBytes: r.STYX_BLOB_MAX_BYTES,
     trustProxy: r.STYX_TRUST_PROXY,
+    http: {
+      headersTimeoutMs: r.STYX_HEADERS_TIMEOUT,
+      requestTimeoutMs: r.STYX_REQUEST_TIMEOUT,
+      keepAliveTimeoutMs: r.STYX_KEEP_ALIVE_TIMEOUT,
+      unfinishedConnectionsPerIp: r.STYX_UNFINISHED_CONNECTIONS_PER_IP,
+    },
     shutdownTimeoutMs: r.STYX_SHUTDOWN_TIMEOUT,
     shutdownDrainMs: r.STYX_SHUTDOWN_DRAIN,
     sessionTtlMs: r.STYX_SESSION_TTL,

@@ -111,7 +111,27 @@ export const SETTINGS = {
   STYX_TRUST_PROXY: {
     parse: parseTrustProxy,
     default: "0",
-    doc: "Client IPs from X-Forwarded-For: `0` (no), a hop count, or trusted proxy addresses/CIDRs.",
+    doc: "Client IPs from X-Forwarded-For, for requests and socket upgrades alike (rate buckets, socket caps per IP, audit): `0` (no), a hop count, or trusted proxy addresses/CIDRs.",
+  },
+  STYX_HEADERS_TIMEOUT: {
+    parse: parseDurationIn(1000, 600_000),
+    default: "10s",
+    doc: "Time a connection has to send a request's headers (a socket's upgrade included); slower ones get 408 STYX_REQUEST_TIMEOUT and are closed, within this plus at most 1 s. At most STYX_REQUEST_TIMEOUT.",
+  },
+  STYX_REQUEST_TIMEOUT: {
+    parse: parseDurationIn(1000, 3_600_000),
+    default: "120s",
+    doc: "Time a request has to arrive whole, body included (408 STYX_REQUEST_TIMEOUT after it; long enough for a 64 MB blob at ~0.5 MB/s). Open sockets are not cut by it.",
+  },
+  STYX_KEEP_ALIVE_TIMEOUT: {
+    parse: parseDurationIn(1000, 600_000),
+    default: "5s",
+    doc: "How long an idle keep-alive connection is kept open between requests. Behind a load balancer set it above the balancer's idle timeout (e.g. 65s behind a 60 s one).",
+  },
+  STYX_UNFINISHED_CONNECTIONS_PER_IP: {
+    parse: parseInteger(1, 1_000_000),
+    default: "32",
+    doc: "Connections one address may hold open before their first request's headers are complete; more are dropped at once. Connections from a trusted proxy (STYX_TRUST_PROXY) are not capped: cap them at the proxy.",
   },
   STYX_SHUTDOWN_DRAIN: {
     parse: parseDurationIn(0, 300_000),
@@ -165,7 +185,7 @@ export const SETTINGS = {
   STYX_WS_MAX_CONNECTIONS: {
     parse: parseInteger(1, 1_000_000),
     default: "20000",
-    doc: "Open sockets per process; more are refused with 503.",
+    doc: "Open sockets per process, a safety cap (more are refused with 503); the caps per user, key and IP are the tier's (SPEC §12, STYX_QUOTAS: 429 STYX_QUOTA_EXCEEDED at the upgrade).",
   },
   STYX_WS_DEFLATE: {
     parse: parseBool,

@@ -18,8 +18,11 @@ import type { BlobStore } from "../core/platform/blob-store.js";
 import type { Clock } from "../core/platform/clock.js";
 import type { DependencyCheck } from "../core/platform/health.js";
 import type { BucketSpec, RateLimiter } from "../core/platform/rate-limiter.js";
-import type { QuotaPolicy } from "../core/quota/limits.js";
+import type { QuotaPolicy, UserLimits } from "../core/quota/limits.js";
+import type { SocketCounts } from "../core/quota/socket-counts.js";
 import { AuthFailureAudit } from "./auth-failures.js";
+import { trustFunction } from "./client-ip.js";
+import { type ConnectionLimits, capUnfinishedConnections, httpServerOptions } from "./connection-guard.js";
 import type { LoadMonitor } from "./load-monitor.js";
 import type { Metrics } from "./metrics.js";
 import { registerAuth } from "./plugins/auth.js";
@@ -48,6 +51,7 @@ import { refuseNulInUrl, registerJsonParser, validatorCompiler, yieldAfterLargeB
 import { attachGateway, type GatewayOptions } from "./ws/gateway.js";
 import type { Hub } from "./ws/hub.js";
 import { MessageHandler } from "./ws/messages.js";
+import { SocketQuota } from "./ws/socket-quota.js";
 import "./context.js";
 
 /** A route of the API as registered (docs assets and HEAD twins left out). */
@@ -83,6 +87,12 @@ export interface ServerDeps {
   readonly ipRateLimit: BucketSpec;
   /** Each user's limits: request bucket and quotas (SPEC §12). */
   readonly quotas: QuotaPolicy;
+  /** The default tier's limits: a socket's address cap before anybody is known on it. */
+  readonly defaultLimits: UserLimits;
+  /** Open sockets per user, key and address: this process's (micronode) or the cluster's (macronode). */
+  readonly socketCounts: SocketCounts;
+  /** HTTP server timers and the cap on connections still sending their headers. */
+  readonly http: ConnectionLimits;
   readonly dependencies: readonly DependencyCheck[];
   readonly load: LoadMonitor;
   readonly metrics: Metrics;
@@ -116,6 +126,7 @@ export interface ServerDeps {
 
 /** Builds the Fastify app: plugins in admission order, then every route. Does not listen. */
 export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const trust = trustFunction(deps.trustProxy);
   const app = Fastify({
     logger: {
       level: deps.logLevel,
@@ -127,8 +138,11 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     },
     genReqId: genRequestId,
     bodyLimit: deps.bodyLimit,
-    // A hop count trusts that many proxies nearest the server (what proxy-addr does for numbers).
-    trustProxy: typeof deps.trustProxy === "number" ? trustHops(deps.trustProxy) : deps.trustProxy,
+    // One client-address rule for requests and socket upgrades (client-ip.ts).
+    trustProxy: deps.trustProxy === false || deps.trustProxy === 0 ? false : trust,
+    http: httpServerOptions(deps.http),
+    keepAliveTimeout: deps.http.keepAliveTimeoutMs,
+    requestTimeout: deps.http.requestTimeoutMs,
     return503OnClosing: false,
     forceCloseConnections: "idle",
     // Ids are up to 128 chars; the router's own limit must sit above that so the schema decides.
@@ -145,6 +159,9 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     // The HTTP parser's own refusals (431 headers too large, 400 framing) leave in the error shape too.
     clientErrorHandler: clientError,
   });
+  capUnfinishedConnections(app.server, deps.http.unfinishedPerIp, trust, () =>
+    deps.metrics.rejected.inc({ reason: "unfinished_connections" }),
+  );
   app.setValidatorCompiler(validatorCompiler());
   registerJsonParser(app);
   const routes: RouteInfo[] = [];
@@ -238,6 +255,14 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     handler,
     limiter: deps.limiter,
     ipRateLimit: deps.ipRateLimit,
+    trust,
+    quota: new SocketQuota({
+      counts: deps.socketCounts,
+      policy: deps.quotas,
+      defaults: deps.defaultLimits,
+      // Three refresh (ping) intervals: a gateway that died stops counting within a minute by default.
+      ttlMs: 3 * deps.ws.pingIntervalMs,
+    }),
     metrics: deps.metrics,
     closing: deps.closing,
     credentials: deps.identityStore,
@@ -253,9 +278,4 @@ const NO_QUERY = Type.Object({}, { additionalProperties: false });
 /** Removes credentials from a logged URL (`?token=` is how browsers authenticate sockets). */
 export function redactUrl(url: string): string {
   return url.replace(/([?&](?:token|key|api_key)=)[^&]*/gi, "$1[redacted]");
-}
-
-/** Trusts the `hops` proxies nearest the server. */
-function trustHops(hops: number): (address: string, hop: number) => boolean {
-  return (_address, hop) => hop < hops;
 }

@@ -26,17 +26,57 @@ export class TestSocket {
     });
   }
 
-  /** Connects to `/v1/styx/ws` of `baseUrl` (http URL); `token` goes in the Authorization header unless `query`. */
-  static open(baseUrl: string, opts: { token?: string; query?: boolean; autoPong?: boolean } = {}): Promise<TestSocket> {
-    const url = `${baseUrl.replace(/^http/, "ws")}/v1/styx/ws${opts.token && opts.query ? `?token=${encodeURIComponent(opts.token)}` : ""}`;
-    const headers: Record<string, string> = opts.token && !opts.query ? { authorization: `Bearer ${opts.token}` } : {};
-    const ws = new WebSocket(url, { headers, autoPong: opts.autoPong ?? true, maxPayload: 2 * 1024 * 1024 });
+  /**
+   * Connects to `/v1/styx/ws` of `baseUrl` (http URL); `token` goes in the Authorization header
+   * unless `query`; `headers` are added to the upgrade request (e.g. X-Forwarded-For).
+   */
+  static open(
+    baseUrl: string,
+    opts: { token?: string; query?: boolean; autoPong?: boolean; headers?: Record<string, string> } = {},
+  ): Promise<TestSocket> {
+    const ws = TestSocket.#client(baseUrl, opts);
     const sock = new TestSocket(ws);
     return new Promise((resolve, reject) => {
       ws.once("open", () => resolve(sock));
       ws.once("error", reject);
       ws.once("unexpected-response", (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
     });
+  }
+
+  /** Sends an upgrade that must be refused; resolves with the HTTP answer (rejects when the socket opens). */
+  static refusal(
+    baseUrl: string,
+    opts: { token?: string; headers?: Record<string, string> } = {},
+  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; json: Frame }> {
+    const ws = TestSocket.#client(baseUrl, opts);
+    return new Promise((resolve, reject) => {
+      ws.once("open", () => {
+        ws.terminate();
+        reject(new Error("the upgrade was admitted"));
+      });
+      ws.once("error", reject);
+      ws.once("unexpected-response", (_req, res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          body += chunk;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, json: body ? JSON.parse(body) : undefined }));
+        res.on("error", reject);
+      });
+    });
+  }
+
+  static #client(
+    baseUrl: string,
+    opts: { token?: string; query?: boolean; autoPong?: boolean; headers?: Record<string, string> },
+  ): WebSocket {
+    const url = `${baseUrl.replace(/^http/, "ws")}/v1/styx/ws${opts.token && opts.query ? `?token=${encodeURIComponent(opts.token)}` : ""}`;
+    const headers: Record<string, string> = {
+      ...opts.headers,
+      ...(opts.token && !opts.query ? { authorization: `Bearer ${opts.token}` } : {}),
+    };
+    return new WebSocket(url, { headers, autoPong: opts.autoPong ?? true, maxPayload: 2 * 1024 * 1024 });
   }
 
   /** Opens an authenticated socket and waits for its `welcome`. */

@@ -317,3 +317,54 @@ describe("Leader takeover between gateways", () => {
     console.log(`# follower took over ${took} ms after kill -9 of the leader`);
   });
 });
+
+describe("Socket caps across two macronode gateways", () => {
+  const cluster = testCluster();
+  const caps = JSON.stringify({ observer: { sockets_per_user: 2 }, consumer: { sockets_per_user: 2 } });
+  let s3: S3Server;
+  const gateways: Gateway[] = [];
+  const open: TestSocket[] = [];
+
+  before(async () => {
+    s3 = await startS3Server();
+    // A 1 s ping interval: counts live 3 s without a refresh, so a killed gateway's sockets stop counting soon.
+    const env = { STYX_QUOTAS: caps, STYX_WS_PING_INTERVAL: "1s" };
+    gateways.push(...(await Promise.all([startGateway(cluster.name, s3, env), startGateway(cluster.name, s3, env)])));
+  });
+
+  after(async () => {
+    for (const sock of open) await sock.close();
+    await Promise.allSettled(gateways.map((g) => g.stop()));
+    await s3?.close();
+    await cluster.drop();
+  });
+
+  it("holds a user's sockets_per_user across gateways, and frees the places of a gateway killed with -9", { timeout: 30_000 }, async () => {
+    const [a, b] = gateways as [Gateway, Gateway];
+    const u = await user(a);
+    open.push((await TestSocket.connect(a.url, u.key)).sock);
+    open.push((await TestSocket.connect(b.url, u.key)).sock);
+    for (const g of [a, b]) {
+      const refused = await TestSocket.refusal(g.url, { token: u.key });
+      assert.equal(refused.status, 429);
+      assert.deepEqual(refused.json.error.details, { quota: "sockets_per_user", limit: 2, used: 2 });
+    }
+    // B keeps its socket refreshed; A's count expires once nobody refreshes it.
+    await a.kill();
+    gateways.splice(gateways.indexOf(a), 1);
+    const killedAt = Date.now();
+    let sock: TestSocket | undefined;
+    while (!sock && Date.now() - killedAt < 10_000) {
+      sock = await TestSocket.connect(b.url, u.key).then(
+        (c) => c.sock,
+        () => undefined,
+      );
+      if (!sock) await sleep(250);
+    }
+    assert.ok(sock, "the dead gateway's socket still counted 10 s after the kill");
+    open.push(sock);
+    console.log(`# a killed gateway's socket stopped counting ${Date.now() - killedAt} ms after kill -9`);
+    const refused = await TestSocket.refusal(b.url, { token: u.key });
+    assert.equal(refused.status, 429, "B's own socket is still counted (refreshed)");
+  });
+});

@@ -2,19 +2,24 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { MemoryRateLimiter } from "../../src/adapters/memory/memory-rate-limiter.js";
+import { MemorySocketCounts } from "../../src/adapters/memory/memory-socket-counts.js";
 import { migratePostgres, openPostgres } from "../../src/adapters/postgres/database.js";
 import { PostgresPheromoneStore } from "../../src/adapters/postgres/postgres-pheromone-store.js";
 import { connectRedis, openRedis, type RedisConnection } from "../../src/adapters/redis/redis-connection.js";
 import { RedisPheromoneCache } from "../../src/adapters/redis/redis-pheromone-cache.js";
 import { RedisPresence } from "../../src/adapters/redis/redis-presence.js";
 import { RedisRateLimiter } from "../../src/adapters/redis/redis-rate-limiter.js";
+import { RedisSocketCounts } from "../../src/adapters/redis/redis-socket-counts.js";
 import { openDatabase } from "../../src/adapters/sqlite/database.js";
 import { SqlitePheromoneStore } from "../../src/adapters/sqlite/sqlite-pheromone-store.js";
 import { FallbackRateLimiter } from "../../src/app/fallback-rate-limiter.js";
+import { FallbackSocketCounts } from "../../src/app/fallback-socket-counts.js";
 import type { PheromoneDeposit, PheromoneStore } from "../../src/core/coordination/pheromone-store.js";
+import { ManualClock } from "../../src/core/platform/clock.js";
 import { describePheromoneStoreContract } from "../../src/testing/contracts/coordination.contract.js";
 import { describePresenceContract } from "../../src/testing/contracts/presence.contract.js";
 import { describeRateLimiterContract } from "../../src/testing/contracts/rate-limiter.contract.js";
+import { describeSocketCountsContract } from "../../src/testing/contracts/socket-counts.contract.js";
 import { newCluster, SERVICES } from "../../src/testing/services.js";
 
 const opened: RedisConnection[] = [];
@@ -101,6 +106,62 @@ describe("RedisRateLimiter across gateways", () => {
     }
     const live = await conn(newCluster());
     assert.equal((await live.check()).status, "up");
+  });
+});
+
+describeSocketCountsContract(
+  "redis (injected clock)",
+  async (clock) => new RedisSocketCounts((await conn(newCluster())).client, { clock }),
+);
+describeSocketCountsContract(
+  "fallback (Redis up: cluster counts)",
+  async (clock) =>
+    new FallbackSocketCounts(new RedisSocketCounts((await conn(newCluster())).client, { clock }), new MemorySocketCounts(clock)),
+);
+describeSocketCountsContract("fallback (Redis down: local counts)", (clock) => {
+  const dead = openRedis({ url: "redis://127.0.0.1:1", prefix: "nowhere:" });
+  unreachable.push(dead);
+  return new FallbackSocketCounts(new RedisSocketCounts(dead.client, { clock }), new MemorySocketCounts(clock));
+});
+
+describe("RedisSocketCounts across gateways", () => {
+  it("holds one user's cap across two gateways' connections, on the server's clock", async () => {
+    const cluster = newCluster();
+    const [a, b] = [await conn(cluster), await conn(cluster)];
+    const gateways = [new RedisSocketCounts(a.client), new RedisSocketCounts(b.client)];
+    const claim = [{ key: "user:u1", limit: 3 }];
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => (gateways[i % 2] as RedisSocketCounts).claim(`s${i}`, claim, 60_000)),
+    );
+    assert.equal(results.filter((r) => r.ok).length, 3, "three of eight admitted in all");
+    assert.equal(await a.client.zcard("sk:user:u1"), 3);
+    const ttl = await a.client.pttl("sk:user:u1");
+    assert.ok(ttl > 0 && ttl <= 60_000, `the key expires with its last entry (pttl ${ttl})`);
+    for (let i = 0; i < 8; i++) await gateways[1]?.release(`s${i}`, ["user:u1"]);
+    assert.equal(await a.client.exists("sk:user:u1"), 0, "no entries, no key");
+  });
+
+  it("counts the sockets a gateway admitted during an outage once Redis is back (its next refresh)", async () => {
+    const clock = new ManualClock();
+    const live = await conn(newCluster());
+    const dead = openRedis({ url: "redis://127.0.0.1:1", prefix: "nowhere:" });
+    unreachable.push(dead);
+    const local = new MemorySocketCounts(clock);
+    const during = new FallbackSocketCounts(new RedisSocketCounts(dead.client, { clock }), local);
+    assert.deepEqual(await during.claim("s1", [{ key: "user:u", limit: 1 }], 60_000), { ok: true });
+    assert.equal(during.degraded, true);
+    assert.deepEqual(
+      await during.claim("s2", [{ key: "user:u", limit: 1 }], 60_000),
+      { ok: false, index: 0, used: 1 },
+      "local counts hold the cap per gateway",
+    );
+    const after = new FallbackSocketCounts(new RedisSocketCounts(live.client, { clock }), local);
+    await after.refresh([{ id: "s1", keys: ["user:u"] }], 60_000);
+    assert.deepEqual(await new RedisSocketCounts(live.client, { clock }).claim("s3", [{ key: "user:u", limit: 1 }], 60_000), {
+      ok: false,
+      index: 0,
+      used: 1,
+    });
   });
 });
 

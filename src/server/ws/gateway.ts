@@ -8,23 +8,23 @@ import type { AuthService } from "../../core/identity/auth-service.js";
 import type { IdentityStore } from "../../core/identity/identity-store.js";
 import type { Clock } from "../../core/platform/clock.js";
 import { newId } from "../../core/platform/crypto.js";
-import { ERROR_TABLE, type ErrorCode } from "../../core/platform/errors.js";
 import type { BucketSpec, RateLimiter } from "../../core/platform/rate-limiter.js";
 import { MAX_FRAME_BYTES } from "../../protocol/fabric.js";
 import { ClientFrameDecoder } from "../../protocol/frames.js";
-import { bearerToken, ipBucket } from "../admission.js";
+import { clientIp, type TrustFunction } from "../client-ip.js";
 import type { Metrics } from "../metrics.js";
+import { toStyxError } from "../presenters/errors.js";
 import { sweepCredentials } from "./credential-sweep.js";
 import type { Hub } from "./hub.js";
 import type { MessageHandler } from "./messages.js";
 import { type SessionDeps, type SessionOptions, SocketSession } from "./session.js";
+import type { UpgradeCredential } from "./sign-in.js";
+import type { SocketQuota } from "./socket-quota.js";
 import { wsTransport } from "./transport.js";
+import { admit, refuse } from "./upgrade.js";
 
 /** Slices of the sockets pinged in turn across one ping interval. */
 const PING_SLICES = 20;
-
-/** The path of the socket endpoint. */
-export const WS_PATH = "/v1/styx/ws";
 
 /** Socket limits and timers (config values). */
 export interface GatewayOptions extends Omit<SessionOptions, "maxPendingMessages"> {
@@ -44,6 +44,10 @@ export interface GatewayDeps {
   readonly handler: MessageHandler;
   readonly limiter: RateLimiter;
   readonly ipRateLimit: BucketSpec;
+  /** The client-address rule of HTTP requests (STYX_TRUST_PROXY), applied to upgrades. */
+  readonly trust: TrustFunction;
+  /** Socket caps per user, key and address (SPEC §12). */
+  readonly quota: SocketQuota;
   readonly metrics: Metrics;
   readonly closing: () => boolean;
   /** Where the periodic credential sweep asks which keys stopped working, and the time it asks at. */
@@ -53,8 +57,9 @@ export interface GatewayDeps {
 }
 
 /**
- * `WS /v1/styx/ws` on the Fastify server (SPEC §9): upgrade admission (path, shutdown,
- * connection cap, IP bucket), one SocketSession per admitted socket wired to its `ws` events,
+ * `WS /v1/styx/ws` on the Fastify server (SPEC §9): upgrade admission (path, shutdown, the
+ * process's connection cap, the client address's bucket, the credential, the socket caps per
+ * user, key and address — all refused with an HTTP answer before any upgrade), one SocketSession per admitted socket wired to its `ws` events,
  * the ping rounds, the credential sweep, and the 1012 goodbye at shutdown.
  */
 export function attachGateway(app: FastifyInstance, deps: GatewayDeps): void {
@@ -73,16 +78,26 @@ export function attachGateway(app: FastifyInstance, deps: GatewayDeps): void {
   metrics.gauge("styx_ws_send_queue_max_bytes", "Deepest socket send queue, in bytes.", () => sumQueues(hub, "max"));
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    void admit(req, deps).then(
-      (refusal) => {
-        if (refusal) return refuse(socket, refusal);
-        wss.handleUpgrade(req, socket, head, (ws) => open(ws, req, sessionDeps));
+    const id = newId("ws");
+    const ip = clientIp(req, deps.trust);
+    void admit(id, ip, req, deps).then(
+      (credential) => {
+        const release = () => void deps.quota.release(id).catch(() => {});
+        if (socket.destroyed) return release();
+        // `ws` may still refuse the handshake (400, no callback): the close releases the counts then;
+        // after a session exists its close releases them too (releasing twice does nothing).
+        socket.once("close", release);
+        wss.handleUpgrade(req, socket, head, (ws) => open(ws, id, ip, req, credential, sessionDeps));
       },
-      () => refuse(socket, "STYX_INTERNAL"),
+      (err: unknown) => {
+        const e = toStyxError(err);
+        if (e.code === "STYX_INTERNAL") app.log.error({ err, connection: id }, "socket upgrade failed");
+        refuse(socket, e);
+      },
     );
   };
   app.server.on("upgrade", onUpgrade);
-  const timers = [pingRounds(hub, options.pingIntervalMs), credentialSweeps(app, deps)];
+  const timers = [pingRounds(hub, options.pingIntervalMs), credentialSweeps(app, deps), countRefreshes(app, deps)];
 
   app.addHook("preClose", async () => {
     for (const t of timers) clearInterval(t);
@@ -93,31 +108,14 @@ export function attachGateway(app: FastifyInstance, deps: GatewayDeps): void {
   });
 }
 
-/** Why an upgrade is refused, or undefined when it is admitted. */
-async function admit(req: IncomingMessage, deps: GatewayDeps): Promise<ErrorCode | undefined> {
-  const path = (req.url ?? "").split("?")[0];
-  if (path !== WS_PATH) return "STYX_ROUTE_NOT_FOUND";
-  if (deps.closing()) return "STYX_SHUTTING_DOWN";
-  if (deps.hub.size >= deps.options.maxConnections) {
-    deps.metrics.rejected.inc({ reason: "overloaded" });
-    return "STYX_OVERLOADED";
-  }
-  const r = await deps.limiter.take(ipBucket(req.socket.remoteAddress ?? "unknown"), deps.ipRateLimit);
-  if (!r.allowed) {
-    deps.metrics.rejected.inc({ reason: "rate_limit" });
-    return "STYX_RATE_LIMITED";
-  }
-  return undefined;
-}
-
 /** A session for an admitted socket, fed its frames and pongs. */
-function open(ws: WebSocket, req: IncomingMessage, deps: SessionDeps): void {
+function open(ws: WebSocket, id: string, ip: string, req: IncomingMessage, credential: UpgradeCredential, deps: SessionDeps): void {
   const tcp = req.socket as Socket;
-  const session = new SocketSession(newId("ws"), tcp.remoteAddress ?? "unknown", wsTransport(ws, tcp), deps);
+  const session = new SocketSession(id, ip, wsTransport(ws, tcp), deps);
   ws.on("error", () => ws.terminate());
   ws.on("pong", () => session.alive());
   ws.on("message", (data: RawData, isBinary: boolean) => session.receive(data, isBinary));
-  session.start(tokenOf(req));
+  session.start(credential);
 }
 
 /**
@@ -159,22 +157,21 @@ function credentialSweeps(app: FastifyInstance, deps: GatewayDeps): NodeJS.Timeo
   return timer;
 }
 
-/** The token of an upgrade: header or `?token=`; undefined when neither (auth by message); null when malformed. */
-function tokenOf(req: IncomingMessage): string | undefined | null {
-  const h = req.headers.authorization;
-  if (h) return bearerToken(h);
-  const q = new URL(req.url ?? "/", "http://x").searchParams.get("token");
-  return q || undefined;
-}
-
-/** Answers an upgrade that is not admitted with a plain HTTP error in the Styx error shape. */
-function refuse(socket: Duplex, code: ErrorCode): void {
-  const spec = ERROR_TABLE[code];
-  const body = JSON.stringify({ error: { code, message: spec.message } });
-  const retry = spec.retryable ? "Retry-After: 1\r\n" : "";
-  socket.end(
-    `HTTP/1.1 ${spec.status} ${code}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${retry}Connection: close\r\n\r\n${body}`,
-  );
+/** Once per ping interval: keeps this process's sockets counted (a count not refreshed expires). */
+function countRefreshes(app: FastifyInstance, deps: GatewayDeps): NodeJS.Timeout {
+  let refreshing = false;
+  const timer = setInterval(() => {
+    if (refreshing || deps.quota.size === 0) return;
+    refreshing = true;
+    deps.quota
+      .refresh()
+      .catch((err: unknown) => app.log.warn({ err }, "socket count refresh failed; retried next interval"))
+      .finally(() => {
+        refreshing = false;
+      });
+  }, deps.options.pingIntervalMs);
+  timer.unref();
+  return timer;
 }
 
 function sumQueues(hub: Hub, how: "sum" | "max"): number {

@@ -13,6 +13,8 @@ import { joinHome } from "./home.js";
 import type { Hub } from "./hub.js";
 import { MessageOrder } from "./message-order.js";
 import type { MessageHandler } from "./messages.js";
+import { authDeadline, refuseCredential, signInByMessage, type UpgradeCredential } from "./sign-in.js";
+import type { SocketQuota } from "./socket-quota.js";
 import { Subscriptions } from "./subscriptions.js";
 import type { SocketTransport } from "./transport.js";
 
@@ -31,6 +33,8 @@ export interface SessionDeps {
   readonly history: History;
   readonly auth: Pick<AuthService, "authenticate"> & { refused(ip: string, code: string): void };
   readonly handler: MessageHandler;
+  /** The socket caps: a socket that authenticates by message is counted for its user and key then. */
+  readonly quota: Pick<SocketQuota, "claim" | "release">;
   readonly decoder: ClientFrameDecoder;
   readonly metrics: Metrics;
   readonly log: { error(obj: object, msg: string): void };
@@ -86,27 +90,14 @@ export class SocketSession {
   }
 
   /**
-   * Starts the session with the upgrade's credential: a token (authenticated now), null (a
-   * malformed header: closed), or undefined (an `auth` message must come within the timeout).
+   * Starts the session with the upgrade's credential: authenticated (welcomed now), refused or
+   * malformed (closed with the error), or none (an `auth` message must come within the timeout).
    */
-  start(token: string | null | undefined): void {
-    if (token === null) {
-      this.connection.close("STYX_AUTH_REQUIRED", BEARER_HINT);
-      return;
-    }
-    if (token !== undefined) {
-      this.#order.push(() => this.#authenticate(token, undefined));
-      return;
-    }
-    const { authTimeoutMs } = this.#deps.options;
-    const timer = setTimeout(() => {
-      if (this.#principal || !this.open) return;
-      this.#deps.metrics.wsDropped.inc({ reason: "auth_timeout" });
-      this.connection.sendError("STYX_AUTH_REQUIRED", `Send {"type":"auth","token":…} within ${authTimeoutMs} ms of connecting.`);
-      this.connection.close("STYX_AUTH_REQUIRED", "authentication timeout");
-    }, authTimeoutMs);
-    timer.unref();
-    this.#authTimer = timer;
+  start(credential: UpgradeCredential): void {
+    if (credential.kind === "malformed") this.connection.close("STYX_AUTH_REQUIRED", BEARER_HINT);
+    else if (credential.kind === "refused") refuseCredential(this, this.#deps, credential.error, undefined);
+    else if (credential.kind === "authenticated") this.#order.push(() => this.#welcome(credential.principal, undefined));
+    else this.#authTimer = authDeadline(this, this.#deps);
   }
 
   /** One client frame: queued behind the messages before it, or the socket is closed as a flood. */
@@ -206,16 +197,13 @@ export class SocketSession {
     }
   }
 
+  /** An `auth` message: signed in (credential, then socket caps) and welcomed, or refused and closed. */
   async #authenticate(token: string, id: MessageId | undefined): Promise<void> {
-    let principal: Principal;
-    try {
-      principal = await this.#deps.auth.authenticate(token);
-    } catch (err) {
-      const e = toStyxError(err);
-      this.#deps.auth.refused(this.ip, e.code);
-      this.connection.sendError(e.code, e.message, id);
-      return this.connection.close(e.code);
-    }
+    const principal = await signInByMessage(this, token, id, this.#deps);
+    if (principal) return this.#welcome(principal, id);
+  }
+
+  async #welcome(principal: Principal, id: MessageId | undefined): Promise<void> {
     if (!this.open) return;
     this.#principal = principal;
     const user = principal.kind === "user" ? principal : undefined;
@@ -237,6 +225,8 @@ export class SocketSession {
     clearTimeout(this.#authTimer);
     this.subscriptions.clear();
     this.#deps.hub.remove(this);
+    // A release the shared store missed is left to the count's expiry.
+    this.#deps.quota.release(this.id).catch(() => {});
     if (code === ERROR_TABLE.STYX_SLOW_CONSUMER.ws) this.#deps.metrics.wsDropped.inc({ reason: "slow_consumer" });
   }
 }

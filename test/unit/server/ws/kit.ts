@@ -3,6 +3,7 @@ import { MemoryAuditLog } from "../../../../src/adapters/memory/memory-audit-log
 import { MemoryBlobStore } from "../../../../src/adapters/memory/memory-blob-store.js";
 import { MemoryPresence } from "../../../../src/adapters/memory/memory-presence.js";
 import { MemoryRateLimiter } from "../../../../src/adapters/memory/memory-rate-limiter.js";
+import { MemorySocketCounts } from "../../../../src/adapters/memory/memory-socket-counts.js";
 import { openDatabase } from "../../../../src/adapters/sqlite/database.js";
 import { SqliteCladeStore } from "../../../../src/adapters/sqlite/sqlite-clade-store.js";
 import { SqliteEventLog } from "../../../../src/adapters/sqlite/sqlite-event-log.js";
@@ -15,6 +16,7 @@ import { Tenancy } from "../../../../src/core/identity/tenancy.js";
 import { ManualClock } from "../../../../src/core/platform/clock.js";
 import { StyxError } from "../../../../src/core/platform/errors.js";
 import { SecretKey } from "../../../../src/core/platform/secret-key.js";
+import { TIER_LIMITS } from "../../../../src/core/quota/limits.js";
 import { ClientFrameDecoder, SERVER_FRAMES } from "../../../../src/protocol/frames.js";
 import { makeAjv } from "../../../../src/protocol/json-rules.js";
 
@@ -26,6 +28,8 @@ import { Hub } from "../../../../src/server/ws/hub.js";
 import { MessageHandler } from "../../../../src/server/ws/messages.js";
 import { SocketSession } from "../../../../src/server/ws/session.js";
 import type { SharedFrame } from "../../../../src/server/ws/shared-frame.js";
+import type { UpgradeCredential } from "../../../../src/server/ws/sign-in.js";
+import { SocketQuota } from "../../../../src/server/ws/socket-quota.js";
 import type { SocketTransport } from "../../../../src/server/ws/transport.js";
 import { aliveGolem } from "../../../../src/testing/core-kit.js";
 
@@ -234,17 +238,32 @@ export async function socketLayer(opts: { maxQueueBytes?: number; principals?: M
     history,
     auth,
     handler,
+    quota: new SocketQuota({
+      counts: new MemorySocketCounts(clock),
+      policy: { limitsOf: async () => TIER_LIMITS.steward },
+      defaults: TIER_LIMITS.steward,
+      ttlMs: 75_000,
+    }),
     decoder: new ClientFrameDecoder(),
     metrics,
     log: { error: () => {} },
     options: { pingIntervalMs: 25_000, authTimeoutMs: 5_000, maxQueueBytes: opts.maxQueueBytes ?? 1024 * 1024, maxPendingMessages: 1000 },
   };
   let n = 0;
+  /** What the gateway makes of an upgrade's token before the upgrade (null: none). */
+  const upgradeCredential = async (token: string | null): Promise<UpgradeCredential> => {
+    if (token === null) return { kind: "none" };
+    try {
+      return { kind: "authenticated", principal: await auth.authenticate(token) };
+    } catch (error) {
+      return { kind: "refused", error: error as StyxError };
+    }
+  };
   /** A session on a fake transport, authenticated at its upgrade with `token` (default: the user; null: by a later `auth` message). */
   const connect = async (token: string | null = "good") => {
     const transport = new FakeTransport();
     const session = new SocketSession(`ws_${++n}`, "127.0.0.1", transport, deps);
-    session.start(token ?? undefined);
+    session.start(await upgradeCredential(token));
     await turns();
     return { session, transport, send: (msg: object) => session.receive(Buffer.from(JSON.stringify(msg)), false) };
   };

@@ -1,0 +1,56 @@
+import type { Clock } from "../../core/platform/clock.js";
+import type { ClaimResult, CountedSocket, SocketClaim, SocketCounts } from "../../core/quota/socket-counts.js";
+
+/**
+ * Socket counts in process memory: exact for one process (micronode). Behind several gateways
+ * each would count only its own sockets — use the Redis adapter there (it falls back to this one
+ * while Redis is down). Expired entries are dropped as their key is claimed.
+ */
+export class MemorySocketCounts implements SocketCounts {
+  /** Key → socket id → expiry (epoch ms). */
+  readonly #sets = new Map<string, Map<string, number>>();
+  readonly #clock: Clock;
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  async claim(socketId: string, claims: readonly SocketClaim[], ttlMs: number): Promise<ClaimResult> {
+    const now = this.#clock.now();
+    for (const [index, c] of claims.entries()) {
+      const set = this.#sets.get(c.key);
+      if (!set) {
+        if (c.limit < 1) return { ok: false, index, used: 0 };
+        continue;
+      }
+      for (const [id, expires] of set) if (expires <= now) set.delete(id);
+      const after = set.size + (set.has(socketId) ? 0 : 1);
+      if (after > c.limit) return { ok: false, index, used: set.size };
+    }
+    for (const c of claims) this.#put(c.key, socketId, now + ttlMs);
+    return { ok: true };
+  }
+
+  async refresh(sockets: readonly CountedSocket[], ttlMs: number): Promise<void> {
+    const expires = this.#clock.now() + ttlMs;
+    for (const s of sockets) for (const key of s.keys) this.#put(key, s.id, expires);
+  }
+
+  async release(socketId: string, keys: readonly string[]): Promise<void> {
+    for (const key of keys) {
+      const set = this.#sets.get(key);
+      if (!set) continue;
+      set.delete(socketId);
+      if (set.size === 0) this.#sets.delete(key);
+    }
+  }
+
+  #put(key: string, socketId: string, expires: number): void {
+    let set = this.#sets.get(key);
+    if (!set) {
+      set = new Map();
+      this.#sets.set(key, set);
+    }
+    set.set(socketId, expires);
+  }
+}
