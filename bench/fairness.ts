@@ -277,12 +277,12 @@ async function runVariant(v: Variant, clients: ReturnType<typeof loadClient>[]):
 }
 
 async function waitForIndex(url: string): Promise<void> {
-  for (let i = 0; i < 600; i++) {
+  for (let i = 0; i < 3000; i++) {
     const text = await (await fetch(`${url}/metrics`)).text();
     if (/^styx_vector_backlog 0$/m.test(text)) return;
     await sleep(100);
   }
-  throw new Error("vector index did not catch up in 60 s");
+  throw new Error("vector index did not catch up in 300 s");
 }
 
 // ---- main ---------------------------------------------------------------------------------

@@ -15,6 +15,12 @@ import type { Metrics } from "../metrics.js";
  * Refusals: the user's own backlog full → 429 `STYX_RATE_LIMITED` (the flood is this user's);
  * every user's backlog full → 503 `STYX_OVERLOADED` with `details.reasons: ["heavy_queue"]`.
  * Both carry `Retry-After` and `details.retry_after_ms`.
+ *
+ * What the queue can and cannot do: on a micronode each piece of heavy work runs as one stretch of
+ * the event loop (SQLite and BM25 are synchronous; bench/fairness.ts measures it: one loop turn per
+ * query, snapshot page or batch), so the queue bounds how many of one user's stretches come before
+ * another user's request — not how long a stretch is. The limits are per process: on a macronode,
+ * per gateway.
  */
 export function registerHeavy(app: FastifyInstance, deps: { queue: FairQueue; metrics: Metrics }): void {
   const { queue, metrics } = deps;
