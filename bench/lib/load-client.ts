@@ -21,9 +21,11 @@ export interface LoadJob {
   readonly durationMs: number;
   /** Request i goes to paths[i] instead of `path` (list mode; max ≤ paths.length). An absolute URL there overrides `url`. */
   readonly paths?: readonly string[];
+  /** Request i uses methods[i] instead of `method` (list mode, e.g. a mix of GET and POST routes). */
+  readonly methods?: readonly ("GET" | "POST")[];
   /** Request i is sent with tokens[i] instead of `token` (list mode, e.g. requests to two servers interleaved). */
   readonly tokens?: readonly string[];
-  /** Request i sends bodies[i] (list mode; max ≤ bodies.length). */
+  /** Request i sends bodies[i] (list mode; max ≤ bodies.length); GET requests send none. */
   readonly bodies?: readonly string[];
   /** Generated entry writes for this golem instead of a list (each embedding unique); `batch` > 1: {entries: [...]} bodies. */
   readonly writes?: { readonly golemId: string; readonly seed: number; readonly batch?: number };
@@ -36,6 +38,8 @@ export interface LoadResult {
   readonly elapsedMs: number;
   /** Latency in ms per request, in request order. */
   readonly lat: number[];
+  /** Status per request (as in `statuses`), in request order. */
+  readonly codes?: string[];
   readonly statuses: Record<string, number>;
   readonly bodies?: string[];
   /** CPU time (user + system) the client process spent during the run, ms. */
@@ -105,11 +109,13 @@ async function child(job: LoadJob): Promise<LoadResult> {
   const make = job.writes ? writeBodies(job.writes.golemId, job.writes.seed, job.writes.batch ?? 1) : (i: number) => job.bodies?.[i];
   const max = Math.min(job.max, job.bodies?.length ?? Number.POSITIVE_INFINITY, job.paths?.length ?? Number.POSITIVE_INFINITY);
   const lat: number[] = [];
+  const codes: string[] = [];
   const bodies: string[] = [];
   const statuses: Record<string, number> = {};
   const send = (i: number) =>
     new Promise<void>((resolve) => {
-      const body = make(i);
+      const method = job.methods?.[i] ?? job.method;
+      const body = method === "GET" ? undefined : make(i);
       const headers: Record<string, string> = {};
       const token = job.tokens?.[i] ?? job.token;
       if (token) headers.authorization = `Bearer ${token}`;
@@ -117,11 +123,12 @@ async function child(job: LoadJob): Promise<LoadResult> {
       const t0 = nowMs();
       const done = (status: string, text: string) => {
         lat[i] = nowMs() - t0;
+        codes[i] = status;
         statuses[status] = (statuses[status] ?? 0) + 1;
         if (job.keep) bodies[i] = text;
         resolve();
       };
-      const req = http.request(target(i), { method: job.method, agent, headers }, (res) => {
+      const req = http.request(target(i), { method, agent, headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => done(String(res.statusCode), Buffer.concat(chunks).toString("utf8")));
@@ -139,7 +146,7 @@ async function child(job: LoadJob): Promise<LoadResult> {
   const elapsedMs = nowMs() - start;
   const cpu = process.cpuUsage(cpu0);
   agent.destroy();
-  return { sent: next, elapsedMs, lat, statuses, clientCpuMs: (cpu.user + cpu.system) / 1000, ...(job.keep ? { bodies } : {}) };
+  return { sent: next, elapsedMs, lat, codes, statuses, clientCpuMs: (cpu.user + cpu.system) / 1000, ...(job.keep ? { bodies } : {}) };
 }
 
 if (process.argv.includes("--child")) {

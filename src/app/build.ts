@@ -5,6 +5,7 @@ import type { IdentityService } from "../core/identity/identity-service.js";
 import type { AuditLog } from "../core/platform/audit.js";
 import { type Clock, systemClock } from "../core/platform/clock.js";
 import { initCrypto } from "../core/platform/crypto.js";
+import { FairQueue } from "../core/platform/fair-queue.js";
 import { tierPolicy } from "../core/quota/limits.js";
 import { createServer } from "../server/app.js";
 import { LoadMonitor } from "../server/load-monitor.js";
@@ -161,6 +162,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       quotas: tierPolicy(config.quotas.table, config.quotas.defaultTier, async (id) => (await identity.store.getUser(id))?.tier),
       dependencies: storage.checks,
       load,
+      heavy: new FairQueue(config.heavy, clock),
       metrics,
       knowledge: knowledge.service,
       blobs: storage.blobs,

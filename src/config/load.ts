@@ -73,6 +73,8 @@ export interface Config {
   readonly instanceId: string | undefined;
   readonly maxEventLoopLagMs: number;
   readonly maxInflight: number;
+  /** Fair admission of heavy work (SPEC §12), per process: limits of core/platform/fair-queue.ts. */
+  readonly heavy: { readonly concurrency: number; readonly perUser: number; readonly queuePerUser: number; readonly queueTotal: number };
   /** Sockets and stream history (SPEC §9). */
   readonly ws: {
     readonly pingIntervalMs: number;
@@ -189,6 +191,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     instanceId: r.STYX_INSTANCE_ID,
     maxEventLoopLagMs: r.STYX_MAX_EVENT_LOOP_LAG,
     maxInflight: r.STYX_MAX_INFLIGHT,
+    heavy: {
+      concurrency: r.STYX_HEAVY_CONCURRENCY,
+      perUser: r.STYX_HEAVY_PER_USER,
+      queuePerUser: r.STYX_HEAVY_QUEUE,
+      queueTotal: r.STYX_HEAVY_QUEUE_TOTAL,
+    },
     ws: {
       pingIntervalMs: r.STYX_WS_PING_INTERVAL,
       authTimeoutMs: r.STYX_WS_AUTH_TIMEOUT,

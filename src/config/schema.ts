@@ -167,6 +167,26 @@ export const SETTINGS = {
     default: "2048",
     doc: "In-flight requests above which writes are shed (reads at 2×).",
   },
+  STYX_HEAVY_CONCURRENCY: {
+    parse: parseInteger(1, 1_000_000),
+    default: "8",
+    doc: "Heavy work (queries, snapshots, batch writes) running at once in this process (macronode: per gateway), all users together; more waits its turn, round-robin across users.",
+  },
+  STYX_HEAVY_PER_USER: {
+    parse: parseInteger(1, 1_000_000),
+    default: "2",
+    doc: "Heavy work running at once for one user (all its keys and sessions), per process.",
+  },
+  STYX_HEAVY_QUEUE: {
+    parse: parseInteger(1, 1_000_000),
+    default: "32",
+    doc: "Heavy requests one user may have waiting; the next is refused with 429 STYX_RATE_LIMITED.",
+  },
+  STYX_HEAVY_QUEUE_TOTAL: {
+    parse: parseInteger(1, 10_000_000),
+    default: "1024",
+    doc: "Heavy requests all users together may have waiting; the next is refused with 503 STYX_OVERLOADED.",
+  },
   STYX_WS_PING_INTERVAL: {
     parse: parseDurationIn(100, 600_000),
     default: "20s",

@@ -16,6 +16,7 @@ import type { KnowledgeService } from "../core/knowledge/knowledge-service.js";
 import type { AuditLog } from "../core/platform/audit.js";
 import type { BlobStore } from "../core/platform/blob-store.js";
 import type { Clock } from "../core/platform/clock.js";
+import type { FairQueue } from "../core/platform/fair-queue.js";
 import type { DependencyCheck } from "../core/platform/health.js";
 import type { BucketSpec, RateLimiter } from "../core/platform/rate-limiter.js";
 import type { QuotaPolicy, UserLimits } from "../core/quota/limits.js";
@@ -29,6 +30,7 @@ import { registerAuth } from "./plugins/auth.js";
 import { registerDecompression } from "./plugins/decompress.js";
 import { registerDocs } from "./plugins/docs.js";
 import { clientError, registerErrors } from "./plugins/errors.js";
+import { registerHeavy } from "./plugins/heavy.js";
 import { type LimitsOptions, registerAdmission } from "./plugins/limits.js";
 import { genRequestId, registerObservability } from "./plugins/observability.js";
 import { toStyxError } from "./presenters/errors.js";
@@ -95,6 +97,8 @@ export interface ServerDeps {
   readonly http: ConnectionLimits;
   readonly dependencies: readonly DependencyCheck[];
   readonly load: LoadMonitor;
+  /** Fair admission of heavy routes (queries, snapshots, batch writes), per process. */
+  readonly heavy: FairQueue;
   readonly metrics: Metrics;
   readonly knowledge: KnowledgeService;
   /** Owner lookups for lethe scrubbing (their wallets). */
@@ -203,6 +207,8 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerDecompression(app, deps.bodyLimit);
   app.addHook("preValidation", refuseNulInUrl);
   app.addHook("preHandler", yieldAfterLargeBody);
+  // After tenancy (a preHandler of registerAuth): only requests that will run take a place.
+  registerHeavy(app, { queue: deps.heavy, metrics: deps.metrics });
   await registerDocs(app, deps.version);
 
   opsRoutes(app, {

@@ -30,6 +30,11 @@ declare module "fastify" {
      * views and actions). Unset counts as `owner-only`; a test fails for a user route without it.
      */
     golemCredential?: GolemCredentialRule;
+    /**
+     * Heavy work (a query, a snapshot, a batch write; SPEC §12): runs only with a slot of the fair
+     * queue (plugins/heavy.ts), after authentication, validation and tenancy.
+     */
+    heavy?: true;
     /** Operational routes: never rate limited or shed (health, readiness, metrics). */
     exempt?: boolean;
     /** A wallet sign-in: refusing its signer (a dead golem's wallet) is a failed authentication (plugins/auth.ts). */

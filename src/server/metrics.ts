@@ -27,7 +27,7 @@ export class Metrics {
   });
   readonly rejected = new Counter({
     name: "styx_rejected_total",
-    help: "Requests refused before reaching a handler, by reason (rate_limit, quota, overloaded, shutting_down, too_large, decompression, unfinished_connections: a connection dropped past STYX_UNFINISHED_CONNECTIONS_PER_IP).",
+    help: "Requests refused before reaching a handler, by reason (rate_limit, quota, overloaded, shutting_down, too_large, decompression, heavy_user_queue, heavy_queue_full, unfinished_connections: a connection dropped past STYX_UNFINISHED_CONNECTIONS_PER_IP).",
     labelNames: ["reason"] as const,
     registers: [this.registry],
   });
@@ -65,6 +65,12 @@ export class Metrics {
     name: "styx_auth_failures_total",
     help: "Failed authentications, by transport (http, ws) and reason (missing, invalid, admin_token, not_admin, wallet); each also audited as auth.failed, one record per client address and minute.",
     labelNames: ["transport", "reason"] as const,
+    registers: [this.registry],
+  });
+  readonly heavyWait = new Histogram({
+    name: "styx_heavy_wait_seconds",
+    help: "Time heavy work (queries, snapshots, batch writes) waited in the fair queue before it ran, in seconds.",
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
   /** Current in-flight count, mirrored for load shedding without reading the gauge. */

@@ -30,6 +30,14 @@ export interface FakeEmbedder {
   readonly url: string;
   /** Requests received so far, on any path, failed ones included. */
   requests(): number;
+  /** The texts asked for so far, in the order their requests arrived (before any hold). */
+  inputs(): string[];
+  /** From now on, answers wait until `release` (tests that need work to stay in progress). */
+  hold(): void;
+  /** Sends the `n` oldest held answers (default all); with no `n`, also stops holding. */
+  release(n?: number): void;
+  /** Answers held now. */
+  held(): number;
   /** The next `n` requests fail with `status` (default 500); status 0 drops the connection unanswered. */
   failNext(n: number, status?: number): void;
   /** Stops listening and drops every connection and pending answer. */
@@ -75,6 +83,9 @@ export function fakeEmbedding(text: string, dimensions: number): number[] {
 export async function startFakeEmbedder(opts: FakeEmbedderOptions): Promise<FakeEmbedder> {
   let count = 0;
   const failures: number[] = [];
+  const received: string[] = [];
+  let holding = false;
+  const heldAnswers: (() => void)[] = [];
   const timers = new Set<NodeJS.Timeout>();
 
   const answer = (req: IncomingMessage, res: ServerResponse, raw: string): void => {
@@ -104,6 +115,7 @@ export async function startFakeEmbedder(opts: FakeEmbedderOptions): Promise<Fake
       invalid(res, "'$.input' is invalid.");
       return;
     }
+
     const dims = body.dimensions ?? opts.dimensions;
     if (typeof dims !== "number" || !Number.isInteger(dims) || dims < 1) {
       invalid(res, "'$.dimensions' is invalid.");
@@ -119,10 +131,21 @@ export async function startFakeEmbedder(opts: FakeEmbedderOptions): Promise<Fake
     send(res, 200, opts.mangle ? opts.mangle(built, input) : built);
   };
 
+  const noteInputs = (raw: string): void => {
+    try {
+      const input = (JSON.parse(raw) as { input?: unknown }).input;
+      for (const t of Array.isArray(input) ? input : [input]) if (typeof t === "string") received.push(t);
+    } catch {
+      // Malformed bodies are answered (refused) by `answer`.
+    }
+  };
+
   const server = createServer((req, res) => {
     count++;
     readBody(req).then(
       (raw) => {
+        noteInputs(raw);
+        if (holding) return void heldAnswers.push(() => answer(req, res, raw));
         if (!opts.delayMs) return answer(req, res, raw);
         const t = setTimeout(() => {
           timers.delete(t);
@@ -138,12 +161,22 @@ export async function startFakeEmbedder(opts: FakeEmbedderOptions): Promise<Fake
   return {
     url: listening.url,
     requests: () => count,
+    inputs: () => [...received],
+    hold() {
+      holding = true;
+    },
+    release(n) {
+      if (n === undefined) holding = false;
+      for (const send of heldAnswers.splice(0, n ?? heldAnswers.length)) send();
+    },
+    held: () => heldAnswers.length,
     failNext(n, status = 500) {
       for (let i = 0; i < n; i++) failures.push(status);
     },
     close: async () => {
       for (const t of timers) clearTimeout(t);
       timers.clear();
+      heldAnswers.length = 0;
       await listening.close();
     },
   };

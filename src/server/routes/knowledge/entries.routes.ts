@@ -64,12 +64,16 @@ export function entryRoutes(
   app.post<{ Body: WriteEntriesBody }>(
     "/v1/styx/entries/batch",
     {
-      config: { golemCredential: "own", tenant: [{ from: "body", field: "entries", each: "golem_id", kind: "golem", acts: true }] },
+      config: {
+        golemCredential: "own",
+        heavy: true,
+        tenant: [{ from: "body", field: "entries", each: "golem_id", kind: "golem", acts: true }],
+      },
       schema: {
         tags: ["knowledge"],
         summary: `Write up to ${MAX_BATCH} entries in one transaction (all or none; each as POST /v1/styx/entries)`,
         body: WriteEntriesBody(deps.dimensions),
-        response: { 201: WriteEntriesAnswer, ...errors },
+        response: { 201: WriteEntriesAnswer, ...errors, 429: ErrorBody, 503: ErrorBody },
       },
     },
     async (req, reply) => {

@@ -9,7 +9,7 @@ import { QueryAnswer, QueryBody, QueryParams } from "../../../protocol/knowledge
 import { userPrincipal } from "../../context.js";
 import { presentQueryAnswer } from "../../presenters/knowledge.js";
 
-const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody };
+const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody, 503: ErrorBody };
 
 /** `POST|GET /v1/styx/query`: one ranked list across the layers the caller may read. */
 export function queryRoutes(
@@ -27,7 +27,7 @@ export function queryRoutes(
     "/v1/styx/query",
     {
       // A query changes nothing: it needs only the read scope.
-      config: { scope: "read", golemCredential: "own" },
+      config: { scope: "read", golemCredential: "own", heavy: true },
       schema: {
         tags: ["knowledge"],
         summary: "Ranked query across vault, clade and lethe",
@@ -52,7 +52,7 @@ export function queryRoutes(
   app.get<{ Querystring: QueryParams }>(
     "/v1/styx/query",
     {
-      config: { golemCredential: "own" },
+      config: { golemCredential: "own", heavy: true },
       schema: {
         tags: ["knowledge"],
         summary: "The same query with its fields as query parameters (lists comma-separated)",

@@ -13,14 +13,14 @@ export function snapshotRoutes(app: FastifyInstance, deps: { knowledge: Knowledg
   app.get<{ Params: { golem_id: string }; Querystring: SnapshotParams }>(
     "/v1/styx/snapshot/:golem_id",
     {
-      config: { golemCredential: "own", tenant: [{ from: "params", field: "golem_id", kind: "golem" }] },
+      config: { golemCredential: "own", heavy: true, tenant: [{ from: "params", field: "golem_id", kind: "golem" }] },
       schema: {
         tags: ["knowledge"],
         summary: "Every vault entry of a golem (NDJSON stream, or paged JSON)",
         params: GolemIdParams,
         querystring: SnapshotParams,
         produces: ["application/x-ndjson", "application/json"],
-        response: { 200: SnapshotPage, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
+        response: { 200: SnapshotPage, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 429: ErrorBody, 503: ErrorBody },
       },
     },
     async (req, reply) => {

@@ -1,0 +1,143 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ManualClock } from "../../../src/core/platform/clock.js";
+import { FairQueue, type FairQueueLimits, type Ticket } from "../../../src/core/platform/fair-queue.js";
+
+/** A queue and a log of which user's piece started, in order; `end(label)` finishes a piece. */
+function harness(limits: Partial<FairQueueLimits> = {}) {
+  const clock = new ManualClock();
+  const q = new FairQueue({ concurrency: 2, perUser: 1, queuePerUser: 100, queueTotal: 1000, ...limits }, clock);
+  const started: string[] = [];
+  const waited = new Map<string, number>();
+  const tickets = new Map<string, Ticket>();
+  const add = (user: string, label: string) => {
+    const a = q.enter(user, (ms) => {
+      started.push(label);
+      waited.set(label, ms);
+    });
+    if (a.kind === "admitted") tickets.set(label, a.ticket);
+    return a;
+  };
+  const end = (label: string) => (tickets.get(label) as Ticket).end();
+  return { q, clock, started, waited, tickets, add, end };
+}
+
+describe("FairQueue", () => {
+  it("starts work at once while slots are free", () => {
+    const h = harness();
+    h.add("a", "a1");
+    h.add("b", "b1");
+    assert.deepEqual(h.started, ["a1", "b1"]);
+    assert.deepEqual(h.q.stats(), { running: 2, waiting: 0, users: 2 });
+  });
+
+  it("holds a user to its own limit even when global slots are free", () => {
+    const h = harness({ concurrency: 4, perUser: 2 });
+    for (let i = 1; i <= 5; i++) h.add("a", `a${i}`);
+    assert.deepEqual(h.started, ["a1", "a2"]);
+    assert.equal(h.q.stats().waiting, 3);
+    h.add("b", "b1");
+    assert.deepEqual(h.started, ["a1", "a2", "b1"], "b starts at once: a's backlog does not hold it");
+  });
+
+  it("gives turns alternately to a user with 1,000 waiting and a user with one", () => {
+    const h = harness({ concurrency: 1, perUser: 1, queuePerUser: 1000, queueTotal: 2000 });
+    for (let i = 0; i <= 1000; i++) h.add("a", `a${i}`);
+    h.add("b", "b0");
+    h.add("b", "b1");
+    for (let i = 0; i < 4; i++) h.end(h.started[i] as string);
+    assert.deepEqual(h.started, ["a0", "b0", "a1", "b1", "a2"]);
+  });
+
+  it("serves three users round-robin, each in its own order", () => {
+    const h = harness({ concurrency: 1 });
+    for (let i = 0; i < 4; i++) h.add("hog", `h${i}`);
+    for (let i = 0; i < 2; i++) h.add("x", `x${i}`);
+    for (let i = 0; i < 2; i++) h.add("y", `y${i}`);
+    for (let i = 0; i < 7; i++) h.end(h.started[i] as string);
+    assert.deepEqual(h.started, ["h0", "x0", "y0", "h1", "x1", "y1", "h2", "h3"]);
+  });
+
+  it("reports how long a piece waited, by the clock", () => {
+    const h = harness({ concurrency: 1 });
+    h.add("a", "a0");
+    h.add("b", "b0");
+    h.clock.advance(250);
+    h.end("a0");
+    assert.equal(h.waited.get("a0"), 0);
+    assert.equal(h.waited.get("b0"), 250);
+  });
+
+  it("refuses past a user's queue bound with user_queue, and others still queue", () => {
+    const h = harness({ concurrency: 1, perUser: 1, queuePerUser: 2 });
+    h.add("a", "a0");
+    h.add("a", "a1");
+    h.add("a", "a2");
+    const r = h.add("a", "a3");
+    assert.equal(r.kind, "refused");
+    assert.equal(r.kind === "refused" && r.reason, "user_queue");
+    assert.ok(r.kind === "refused" && r.retryAfterMs >= 50);
+    assert.equal(h.add("b", "b0").kind, "admitted");
+  });
+
+  it("refuses past the total queue bound with queue_full", () => {
+    const h = harness({ concurrency: 1, perUser: 1, queuePerUser: 5, queueTotal: 2 });
+    h.add("a", "a0");
+    h.add("b", "b0");
+    h.add("c", "c0");
+    const r = h.add("d", "d0");
+    assert.equal(r.kind === "refused" && r.reason, "queue_full");
+    assert.equal(h.q.stats().waiting, 2);
+  });
+
+  it("bases the retry hint on the mean run time", () => {
+    const h = harness({ concurrency: 1, perUser: 1, queuePerUser: 1 });
+    for (let i = 0; i < 20; i++) {
+      h.add("warm", `w${i}`);
+      h.clock.advance(1000);
+      h.end(`w${i}`);
+    }
+    h.add("a", "a0");
+    h.add("a", "a1");
+    const r = h.add("a", "a2");
+    // The mean moved from 100 ms toward 1,000 ms: one waiting piece over one slot.
+    assert.ok(r.kind === "refused" && r.retryAfterMs > 900 && r.retryAfterMs <= 1000, JSON.stringify(r));
+  });
+
+  it("drops waiting work whose client left: it never starts and frees its place", () => {
+    const h = harness({ concurrency: 1, queuePerUser: 1 });
+    h.add("a", "a0");
+    h.add("b", "b0");
+    h.end("b0");
+    assert.equal(h.tickets.get("b0")?.started, false);
+    assert.deepEqual(h.q.stats(), { running: 1, waiting: 0, users: 1 });
+    h.add("c", "c0");
+    h.end("a0");
+    assert.deepEqual(h.started, ["a0", "c0"]);
+  });
+
+  it("ignores a second end and forgets idle users", () => {
+    const h = harness({ concurrency: 1 });
+    h.add("a", "a0");
+    h.add("b", "b0");
+    h.end("a0");
+    h.end("a0");
+    assert.deepEqual(h.q.stats(), { running: 1, waiting: 0, users: 1 });
+    h.end("b0");
+    assert.deepEqual(h.q.stats(), { running: 0, waiting: 0, users: 0 });
+  });
+
+  it("keeps user ids that name Object.prototype members apart", () => {
+    const h = harness({ concurrency: 1 });
+    h.add("__proto__", "p0");
+    h.add("constructor", "c0");
+    h.add("__proto__", "p1");
+    h.end("p0");
+    h.end("c0");
+    assert.deepEqual(h.started, ["p0", "c0", "p1"]);
+  });
+
+  it("refuses limits that are not positive integers", () => {
+    assert.throws(() => new FairQueue({ concurrency: 0, perUser: 1, queuePerUser: 1, queueTotal: 1 }, new ManualClock()), /concurrency/);
+  });
+});
