@@ -5,7 +5,6 @@ import type { IdentityService } from "../core/identity/identity-service.js";
 import type { AuditLog } from "../core/platform/audit.js";
 import { type Clock, systemClock } from "../core/platform/clock.js";
 import { initCrypto } from "../core/platform/crypto.js";
-import { tierPolicy } from "../core/quota/limits.js";
 import { createServer } from "../server/app.js";
 import { LoadMonitor } from "../server/load-monitor.js";
 import { Metrics } from "../server/metrics.js";
@@ -19,6 +18,7 @@ import { Lifecycle, startServing, stopServing } from "./lifecycle.js";
 import { DeferredLog, warnTo } from "./log.js";
 import { instrument } from "./observability.js";
 import { buildPrivacy, type PrivacyStack } from "./privacy.js";
+import { buildQuotas } from "./quota.js";
 import { forgetLegacySalt, type ResolvedSecretKey } from "./secret-key.js";
 import { serverSettings } from "./server.js";
 import { closeEndedSessions, resolveSigning } from "./signing.js";
@@ -103,6 +103,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
     const closeSockets = closeSocketsOf(fabric.hub, metrics);
     identity.onKeyRevoked((keyId) => closeSockets(keyId));
     closeEndedSessions({ auth: identity.auth, signals, close: closeSockets });
+    const quotas = buildQuotas({ config, storage, users: identity.store, clock, signals, warn });
     const knowledge = buildKnowledge({
       config,
       clock,
@@ -112,6 +113,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       pipeline: privacy.pipeline,
       scheduler: tasks,
       blobs: storage.blobs,
+      quota: quotas,
       signals,
       ...(options.random ? { random: options.random } : {}),
       warn,
@@ -127,6 +129,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       key: secretKey.key,
       pipeline: privacy.pipeline,
       scheduler: tasks,
+      quota: quotas,
       signing: { verifier: signing.verifier, binding: signing.bloodstain },
       warn,
     });
@@ -156,7 +159,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       identityStore: identity.store,
       audit: storage.audit,
       limiter: storage.limiter,
-      quotas: tierPolicy(config.quotas.table, config.quotas.defaultTier, async (id) => (await identity.store.getUser(id))?.tier),
+      quotas,
       dependencies: storage.checks,
       load,
       metrics,

@@ -17,7 +17,7 @@ import type { BlobStore } from "../core/platform/blob-store.js";
 import type { Clock } from "../core/platform/clock.js";
 import type { DependencyCheck } from "../core/platform/health.js";
 import type { BucketSpec, RateLimiter } from "../core/platform/rate-limiter.js";
-import type { QuotaPolicy } from "../core/quota/limits.js";
+import type { QuotaService } from "../core/quota/quota-service.js";
 import { AuthFailureAudit } from "./auth-failures.js";
 import type { LoadMonitor } from "./load-monitor.js";
 import type { Metrics } from "./metrics.js";
@@ -80,8 +80,8 @@ export interface ServerDeps {
   readonly limiter: RateLimiter;
   readonly rateLimit: BucketSpec;
   readonly ipRateLimit: BucketSpec;
-  /** Each user's limits: request bucket and quotas (SPEC §12). */
-  readonly quotas: QuotaPolicy;
+  /** Each user's limits (request bucket and quotas, SPEC §12), usage, overrides and the blob quota. */
+  readonly quotas: QuotaService;
   readonly dependencies: readonly DependencyCheck[];
   readonly load: LoadMonitor;
   readonly metrics: Metrics;
@@ -162,6 +162,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     limiter: deps.limiter,
     perIdentity: deps.rateLimit,
     perIp: deps.ipRateLimit,
+    quotas: deps.quotas,
     load: deps.load,
     metrics: deps.metrics,
     closing: deps.closing,
@@ -225,6 +226,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     tenancy: deps.tenancy,
     limiter: deps.limiter,
     rateLimit: deps.rateLimit,
+    quotas: deps.quotas,
     metrics: deps.metrics,
   });
   attachGateway(app, {
