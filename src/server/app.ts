@@ -43,6 +43,7 @@ import { queryRoutes } from "./routes/knowledge/query.routes.js";
 import { snapshotRoutes } from "./routes/knowledge/snapshot.routes.js";
 import { auditRoutes } from "./routes/ops/audit.routes.js";
 import { opsRoutes } from "./routes/ops/ops.routes.js";
+import { usageRoutes } from "./routes/quota/usage.routes.js";
 import { refuseNulInUrl, registerJsonParser, validatorCompiler, yieldAfterLargeBody } from "./validation.js";
 import { attachGateway, type GatewayOptions } from "./ws/gateway.js";
 import type { Hub } from "./ws/hub.js";
@@ -199,7 +200,8 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   golemRoutes(app, { identity: deps.identity, auth: deps.auth });
   authRoutes(app, { auth: deps.auth });
   auditRoutes(app, { audit: deps.audit });
-  blobRoutes(app, { blobs: deps.blobs, maxBytes: deps.blobMaxBytes });
+  blobRoutes(app, { blobs: deps.blobs, maxBytes: deps.blobMaxBytes, quotas: deps.quotas });
+  usageRoutes(app, { quotas: deps.quotas });
   entryRoutes(app, { knowledge: deps.knowledge, identity: deps.identityStore, dimensions: deps.embedDim });
   queryRoutes(app, { knowledge: deps.knowledge, identity: deps.identityStore, dimensions: deps.embedDim });
   snapshotRoutes(app, { knowledge: deps.knowledge });
