@@ -1,5 +1,5 @@
 import { type Static, type TSchema, Type } from "typebox";
-import { type Tier, TIERS } from "../core/identity/types.js";
+import { TIERS, type Tier } from "../core/identity/types.js";
 import { QUOTA_NAMES, type QuotaName } from "../core/quota/limits.js";
 import { IsoTime, MAX_SAFE, Nullable } from "./common.js";
 

@@ -1,9 +1,9 @@
 import type { CallContext } from "../identity/principal.js";
 import type { Tier, User } from "../identity/types.js";
 import type { AuditLog } from "../platform/audit.js";
-import type { BlobPutResult } from "../platform/blob-store.js";
+import type { BlobPutResult, BlobStore } from "../platform/blob-store.js";
 import type { Clock } from "../platform/clock.js";
-import { notFound, StyxError } from "../platform/errors.js";
+import { notFound } from "../platform/errors.js";
 import type { BucketSpec } from "../platform/rate-limiter.js";
 import { applyOverride, type LimitsOverride, type QuotaName, type QuotaPolicy, quotaExceeded, type UserLimits } from "./limits.js";
 import { isEmptyOverride, type QuotaStore } from "./quota-store.js";
@@ -132,26 +132,26 @@ export class QuotaService implements QuotaPolicy, WriteQuota, DepositQuota {
   }
 
   /**
-   * Stores a blob within the user's stored bytes: `put` is given the bytes left (or the blob
-   * limit when smaller), and a blob refused for passing the bytes left is a quota refusal.
+   * Stores a blob within the user's stored bytes: a blob new to the user that would pass the
+   * quota is released again and refused (nothing kept); storing a blob the user already has adds
+   * nothing and always succeeds.
    */
-  async putBlob(userId: string, maxBytes: number, put: (maxBytes: number) => Promise<BlobPutResult>): Promise<BlobPutResult> {
+  async putBlob(
+    userId: string,
+    source: AsyncIterable<Uint8Array>,
+    maxBytes: number,
+    blobs: Pick<BlobStore, "put" | "release">,
+  ): Promise<BlobPutResult> {
     const limit = (await this.limitsOf(userId)).quotas.stored_bytes;
+    const stored = await blobs.put(userId, source, { maxBytes });
+    if (!stored.created) return stored;
     const used = await this.#storedBytes(userId);
-    const left = limit - used;
-    if (left <= 0) throw quotaExceeded("stored_bytes", limit, used);
-    let stored: BlobPutResult;
-    try {
-      stored = await put(Math.min(maxBytes, left));
-    } catch (err) {
-      if (left < maxBytes && err instanceof StyxError && err.code === "STYX_PAYLOAD_TOO_LARGE")
-        throw quotaExceeded("stored_bytes", limit, used);
-      throw err;
+    if (used + stored.size > limit) {
+      await blobs.release(userId, stored.cid);
+      throw quotaExceeded("stored_bytes", limit, used);
     }
-    if (stored.created) {
-      await this.#d.store.addBlobBytes(userId, stored.size);
-      this.#addBytes(userId, stored.size);
-    }
+    await this.#d.store.addBlobBytes(userId, stored.size);
+    this.#addBytes(userId, stored.size);
     return stored;
   }
 

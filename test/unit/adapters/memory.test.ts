@@ -3,6 +3,7 @@ import { MemoryAuditLog } from "../../../src/adapters/memory/memory-audit-log.js
 import { MemoryBlobStore } from "../../../src/adapters/memory/memory-blob-store.js";
 import { MemoryPresence } from "../../../src/adapters/memory/memory-presence.js";
 import { MemoryRateLimiter } from "../../../src/adapters/memory/memory-rate-limiter.js";
+import { MemoryUsageCounters } from "../../../src/adapters/memory/memory-usage-counters.js";
 import { openDatabase } from "../../../src/adapters/sqlite/database.js";
 import { SqliteEventLog } from "../../../src/adapters/sqlite/sqlite-event-log.js";
 import { TieredHistory } from "../../../src/core/fabric/tiered-history.js";
@@ -12,10 +13,12 @@ import { describeAuditLogContract } from "../../../src/testing/contracts/audit-l
 import { describeEventBusContract } from "../../../src/testing/contracts/event-bus.contract.js";
 import { describePresenceContract } from "../../../src/testing/contracts/presence.contract.js";
 import { describeRateLimiterContract } from "../../../src/testing/contracts/rate-limiter.contract.js";
+import { describeUsageCountersContract } from "../../../src/testing/contracts/usage-counters.contract.js";
 
 await initCrypto();
 describeAuditLogContract("memory", (key) => ({ log: new MemoryAuditLog(new ManualClock(), key) }));
 describeRateLimiterContract("memory", (clock) => new MemoryRateLimiter(clock));
+describeUsageCountersContract("memory", (clock) => new MemoryUsageCounters(clock));
 describePresenceContract("memory", () => new MemoryPresence());
 describeEventBusContract("LocalEventBus over TieredHistory (SQLite in RAM)", async () => {
   // The micronode's composition: the bus sequences through the tiered history it is given.

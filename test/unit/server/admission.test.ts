@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { MemoryRateLimiter } from "../../../src/adapters/memory/memory-rate-limiter.js";
 import type { Principal } from "../../../src/core/identity/principal.js";
+import { ManualClock } from "../../../src/core/platform/clock.js";
 import { StyxError } from "../../../src/core/platform/errors.js";
 import type { RateLimiter } from "../../../src/core/platform/rate-limiter.js";
-import { MemoryRateLimiter } from "../../../src/adapters/memory/memory-rate-limiter.js";
-import { ManualClock } from "../../../src/core/platform/clock.js";
 import { TIER_LIMITS, type UserLimits } from "../../../src/core/quota/limits.js";
 import {
   bearerToken,
@@ -61,7 +61,9 @@ describe("admission rules shared by HTTP and sockets", () => {
     let refused = 0;
     const opts = {
       limiter: new MemoryRateLimiter(clock),
-      quotas: { limitsOf: async (id: string) => ({ rate: { rate: 1, burst: id === "usr_1" ? 3 : 5 }, quotas: TIER_LIMITS.consumer.quotas }) },
+      quotas: {
+        limitsOf: async (id: string) => ({ rate: { rate: 1, burst: id === "usr_1" ? 3 : 5 }, quotas: TIER_LIMITS.consumer.quotas }),
+      },
       adminRate: { rate: 1, burst: 1 },
       refused: () => refused++,
     };

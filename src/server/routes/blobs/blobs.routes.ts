@@ -57,7 +57,7 @@ export function blobRoutes(app: FastifyInstance, deps: BlobRoutesDeps): void {
         // before the 413 is written.
         const source = { [Symbol.asyncIterator]: () => payload.iterator({ destroyOnReturn: false }) };
         try {
-          const stored = await quotas.putBlob(user, maxBytes, (max) => blobs.put(user, source, { maxBytes: max }));
+          const stored = await quotas.putBlob(user, source, maxBytes, blobs);
           return reply.code(201).send({ cid: stored.cid, size: stored.size });
         } catch (err) {
           if (!payload.readableEnded) discardRest(reply, payload);
