@@ -27,7 +27,7 @@ export class Metrics {
   });
   readonly rejected = new Counter({
     name: "styx_rejected_total",
-    help: "Requests refused before reaching a handler, by reason (rate_limit, overloaded, shutting_down, too_large, decompression).",
+    help: "Requests refused before reaching a handler, by reason (rate_limit, quota, overloaded, shutting_down, too_large, decompression).",
     labelNames: ["reason"] as const,
     registers: [this.registry],
   });
