@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Clock } from "../../core/platform/clock.js";
 import type { UsageCounters, WindowCount } from "../../core/quota/usage-counters.js";
+import { SERVER_NOW_LUA } from "./redis-rate-limiter.js";
 
 /**
  * One add, atomically: the window holding now (Redis server's TIME unless ARGV[4] gives a time),
@@ -13,10 +14,7 @@ local window = tonumber(ARGV[1])
 local amount = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
 local now = tonumber(ARGV[4])
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+${SERVER_NOW_LUA}
 local index = math.floor(now / window)
 local ends = (index + 1) * window
 local key = KEYS[1] .. ':' .. string.format('%d', index)
