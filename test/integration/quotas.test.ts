@@ -181,10 +181,11 @@ describe("per-user budgets and quotas (SPEC §12): one bucket per user, quotas b
     assert.deepEqual(r.json.rate, { ...s.styx.config.rateLimit }, "the default tier's bucket is STYX_RATE_LIMIT");
     assert.deepEqual(r.json.quotas.stored_bytes, { limit: 256 * 1024 * 1024, used: bytes });
     assert.equal(r.json.quotas.entries_per_day.used, 3);
-    assert.equal(r.json.quotas.entries_per_day.limit, 50_000);
+    const tier = s.styx.config.quotas.table.consumer.quotas;
+    assert.equal(r.json.quotas.entries_per_day.limit, tier.entries_per_day, "the tier's (raised by the test server's STYX_QUOTAS)");
     assert.ok(Date.parse(r.json.quotas.entries_per_day.resets_at) > Date.now());
     assert.equal(r.json.quotas.lethe_writes_per_day.used, 0);
-    assert.deepEqual([r.json.quotas.deposits_per_minute.used, r.json.quotas.deposits_per_minute.limit], [1, 600]);
+    assert.deepEqual([r.json.quotas.deposits_per_minute.used, r.json.quotas.deposits_per_minute.limit], [1, tier.deposits_per_minute]);
     assert.deepEqual(r.json.quotas.sockets_per_user, { limit: 100, used: null });
     assert.deepEqual(r.json.override, {});
     const admin = await s.request("GET", `/v1/admin/users/${t.id}/usage`, { token: s.adminToken });
@@ -198,7 +199,11 @@ describe("per-user budgets and quotas (SPEC §12): one bucket per user, quotas b
     assert.deepEqual(set.json.override, { rate: 5, burst: 9, stored_bytes: 1000, sockets_per_key: 3 });
     assert.deepEqual(set.json.rate, { rate: 5, burst: 9 });
     assert.equal(set.json.quotas.stored_bytes.limit, 1000);
-    assert.equal(set.json.quotas.entries_per_day.limit, 50_000, "cells left out follow the tier");
+    assert.equal(
+      set.json.quotas.entries_per_day.limit,
+      s.styx.config.quotas.table.consumer.quotas.entries_per_day,
+      "cells left out follow the tier",
+    );
     const own = await s.request("GET", "/v1/styx/usage", { token: t.key });
     assert.deepEqual(own.json.override, set.json.override, "the user sees the override at once");
     const cleared = await put(t.id, {}, 200);
