@@ -132,7 +132,7 @@ describe("QuotaService", () => {
     await knowledge.writeMany([entry(g1), entry(g1, { content: "second" })]);
     await assert.rejects(knowledge.write(entry(g1, { content: "third" })), (err) => {
       refusal("entries_per_day", 2, 2)(err);
-      assert.equal((err as StyxError).details && (err as { details: { retry_after_ms: number } }).details.retry_after_ms, 14.5 * 3_600_000);
+      assert.equal((err as { details: { retry_after_ms: number } }).details.retry_after_ms, 14.5 * 3_600_000, "to the next UTC day");
       return true;
     });
     await knowledge.write(entry(g2));
