@@ -6,7 +6,6 @@ import type { AuditLog } from "../core/platform/audit.js";
 import { type Clock, systemClock } from "../core/platform/clock.js";
 import { initCrypto } from "../core/platform/crypto.js";
 import { FairQueue } from "../core/platform/fair-queue.js";
-import { tierPolicy } from "../core/quota/limits.js";
 import { createServer } from "../server/app.js";
 import { LoadMonitor } from "../server/load-monitor.js";
 import { Metrics } from "../server/metrics.js";
@@ -20,6 +19,7 @@ import { Lifecycle, startServing, stopServing } from "./lifecycle.js";
 import { DeferredLog, warnTo } from "./log.js";
 import { instrument } from "./observability.js";
 import { buildPrivacy, type PrivacyStack } from "./privacy.js";
+import { buildQuotas } from "./quota.js";
 import { forgetLegacySalt, type ResolvedSecretKey } from "./secret-key.js";
 import { serverSettings } from "./server.js";
 import { closeEndedSessions, resolveSigning } from "./signing.js";
@@ -104,6 +104,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
     const closeSockets = closeSocketsOf(fabric.hub, metrics);
     identity.onKeyRevoked((keyId) => closeSockets(keyId));
     closeEndedSessions({ auth: identity.auth, signals, close: closeSockets });
+    const quotas = buildQuotas({ config, storage, users: identity.store, clock, signals, warn });
     const knowledge = buildKnowledge({
       config,
       clock,
@@ -113,6 +114,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       pipeline: privacy.pipeline,
       scheduler: tasks,
       blobs: storage.blobs,
+      quota: quotas,
       signals,
       ...(options.random ? { random: options.random } : {}),
       warn,
@@ -128,6 +130,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       key: secretKey.key,
       pipeline: privacy.pipeline,
       scheduler: tasks,
+      quota: quotas,
       signing: { verifier: signing.verifier, binding: signing.bloodstain },
       warn,
     });
@@ -159,7 +162,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       audit: storage.audit,
       limiter: storage.limiter,
       socketCounts: storage.socketCounts,
-      quotas: tierPolicy(config.quotas.table, config.quotas.defaultTier, async (id) => (await identity.store.getUser(id))?.tier),
+      quotas,
       dependencies: storage.checks,
       load,
       heavy: new FairQueue(config.heavy, clock),

@@ -14,6 +14,7 @@ import type { Clock } from "../core/platform/clock.js";
 import { SealedBox } from "../core/platform/sealed-box.js";
 import type { SecretKey } from "../core/platform/secret-key.js";
 import type { PublicPipeline } from "../core/privacy/public-pipeline.js";
+import type { DepositQuota } from "../core/quota/quota-service.js";
 import type { Scheduler } from "../tasks/scheduler.js";
 import type { CoordinationStores } from "./storage.js";
 
@@ -49,12 +50,14 @@ export async function buildCoordination(opts: {
   key: SecretKey;
   pipeline: PublicPipeline;
   scheduler: Scheduler;
+  /** The deposits-per-minute quota. */
+  quota?: DepositQuota | undefined;
   /** Bloodstain signatures: the offline verifier and the chain and instance they are bound to. */
   signing: { verifier: SignatureVerifier; binding: BloodstainBinding };
   warn: (msg: string, err: unknown) => void;
 }): Promise<CoordinationStack> {
   const { stores, bus, clock, key, pipeline } = opts;
-  const pheromones = new PheromoneService({ store: stores.pheromones, bus, clock, key, pipeline });
+  const pheromones = new PheromoneService({ store: stores.pheromones, bus, clock, key, pipeline, quota: opts.quota });
   const causal = new CausalService({ store: stores.causal, clock, key, pipeline });
   const box = await SealedBox.open(key, SOURCE_DIRECTORY);
   const achievements = new AchievementService({ store: stores.achievements, bus, clock, box });

@@ -57,7 +57,7 @@ export async function buildIdentity(opts: {
     for (const listener of revokedElsewhere) listener(p.key_id);
   });
   const store = cached ?? storage.identity;
-  const service = new IdentityService({ store, audit: storage.audit, clock, onIdentifiers });
+  const service = new IdentityService({ store, audit: storage.audit, clock, onIdentifiers, defaultTier: config.quotas.defaultTier });
   const challengeKey = await storage.secrets.loadOrCreate(CHALLENGE_KEY, () => base64url(randomBytes(32)));
   const auth = new AuthService({
     onIdentifiers,

@@ -14,6 +14,7 @@ import type { Clock } from "../core/platform/clock.js";
 import type { SecretKey } from "../core/platform/secret-key.js";
 import type { Signals } from "../core/platform/signals.js";
 import type { PublicPipeline } from "../core/privacy/public-pipeline.js";
+import type { WriteQuota } from "../core/quota/quota-service.js";
 import type { Scheduler } from "../tasks/scheduler.js";
 import { syncVectors } from "./vector-sync.js";
 
@@ -130,6 +131,8 @@ export function buildKnowledge(opts: {
   pipeline: PublicPipeline;
   scheduler: Scheduler;
   blobs: Pick<BlobStore, "stat">;
+  /** The per-user write quotas (stored bytes, entries and lethe writes per day). */
+  quota?: WriteQuota | undefined;
   random?: () => number;
   /** Macronode: the signals that keep every gateway's vector indexes in step. */
   signals?: Signals | undefined;
@@ -158,6 +161,7 @@ export function buildKnowledge(opts: {
     clock,
     embedder,
     blobs: opts.blobs,
+    quota: opts.quota,
     dimensions: config.embedDim,
     letheDelay: config.letheDelay,
     key: opts.key,

@@ -1,5 +1,6 @@
 import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
 import { MemorySocketCounts } from "../adapters/memory/memory-socket-counts.js";
+import { MemoryUsageCounters } from "../adapters/memory/memory-usage-counters.js";
 import { JetStreamHistory } from "../adapters/nats/jetstream-history.js";
 import { connectNats, isNatsOutage } from "../adapters/nats/nats-connection.js";
 import { NatsEventBus } from "../adapters/nats/nats-event-bus.js";
@@ -15,17 +16,19 @@ import { pingPostgres } from "../adapters/postgres/postgres-health.js";
 import { PostgresIdentityStore } from "../adapters/postgres/postgres-identity-store.js";
 import { PostgresLeadership } from "../adapters/postgres/postgres-leadership.js";
 import { PostgresPheromoneStore } from "../adapters/postgres/postgres-pheromone-store.js";
+import { PostgresQuotaStore } from "../adapters/postgres/postgres-quota-store.js";
 import { PostgresSecretStore } from "../adapters/postgres/postgres-secret-store.js";
 import { isRedisOutage, openRedis } from "../adapters/redis/redis-connection.js";
 import { invalidatingCache, RedisPheromoneCache } from "../adapters/redis/redis-pheromone-cache.js";
 import { RedisPresence } from "../adapters/redis/redis-presence.js";
 import { RedisRateLimiter } from "../adapters/redis/redis-rate-limiter.js";
 import { RedisSocketCounts } from "../adapters/redis/redis-socket-counts.js";
+import { RedisUsageCounters } from "../adapters/redis/redis-usage-counters.js";
 import { S3BlobStore, type S3BlobStoreOptions } from "../adapters/s3/s3-blob-store.js";
 import type { Config } from "../config/load.js";
 import type { Clock } from "../core/platform/clock.js";
 import { probe } from "../core/platform/health.js";
-import { FallbackRateLimiter } from "./fallback-rate-limiter.js";
+import { FallbackRateLimiter, FallbackUsageCounters } from "./fallback-rate-limiter.js";
 import { FallbackSocketCounts } from "./fallback-socket-counts.js";
 import { guardOutages, isSocketFailure } from "./outage-guard.js";
 import type { UnkeyedStorage } from "./storage.js";
@@ -77,6 +80,7 @@ export async function openMacroStorage(config: Config, clock: Clock): Promise<Un
     const pg = <T extends object>(store: T) => guardOutages(store, "PostgreSQL", isPostgresOutage);
     return {
       identity: pg(new PostgresIdentityStore(sql)),
+      quotas: pg(new PostgresQuotaStore(sql)),
       auditLog: (key) => pg(new PostgresAuditLog(sql, clock, key)),
       entries: pg(entries),
       blobs: guardOutages(blobs, "S3", isSocketFailure),
@@ -90,6 +94,7 @@ export async function openMacroStorage(config: Config, clock: Clock): Promise<Un
       },
       limiter: new FallbackRateLimiter(new RedisRateLimiter(redis.client), new MemoryRateLimiter(clock)),
       socketCounts: new FallbackSocketCounts(new RedisSocketCounts(redis.client), new MemorySocketCounts(clock)),
+      counters: new FallbackUsageCounters(new RedisUsageCounters(redis.client), new MemoryUsageCounters(clock)),
       presence: guardOutages(new RedisPresence(redis.client), "Redis", isRedisOutage),
       secrets: new PostgresSecretStore(sql, cluster),
       leadership: new PostgresLeadership({ url: databaseUrl, key: `styx-leader:${cluster}` }),

@@ -6,6 +6,7 @@ import { MemoryBlobStore } from "../adapters/memory/memory-blob-store.js";
 import { MemoryPresence } from "../adapters/memory/memory-presence.js";
 import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
 import { MemorySocketCounts } from "../adapters/memory/memory-socket-counts.js";
+import { MemoryUsageCounters } from "../adapters/memory/memory-usage-counters.js";
 import { closeDatabase, openDatabase, type SqliteDatabase } from "../adapters/sqlite/database.js";
 import { SqliteAchievementStore } from "../adapters/sqlite/sqlite-achievement-store.js";
 import { SqliteAuditLog } from "../adapters/sqlite/sqlite-audit-log.js";
@@ -16,6 +17,7 @@ import { SqliteEntryStore } from "../adapters/sqlite/sqlite-entry-store.js";
 import { SqliteEventLog } from "../adapters/sqlite/sqlite-event-log.js";
 import { SqliteIdentityStore } from "../adapters/sqlite/sqlite-identity-store.js";
 import { SqlitePheromoneStore } from "../adapters/sqlite/sqlite-pheromone-store.js";
+import { SqliteQuotaStore } from "../adapters/sqlite/sqlite-quota-store.js";
 import type { Config } from "../config/load.js";
 import type { AchievementStore } from "../core/coordination/achievements.js";
 import type { CausalStore } from "../core/coordination/causal.js";
@@ -37,7 +39,9 @@ import type { RateLimiter } from "../core/platform/rate-limiter.js";
 import type { SecretKey } from "../core/platform/secret-key.js";
 import type { SecretStore } from "../core/platform/secret-store.js";
 import type { Signals } from "../core/platform/signals.js";
+import type { QuotaStore } from "../core/quota/quota-store.js";
 import type { SocketCounts } from "../core/quota/socket-counts.js";
+import type { UsageCounters } from "../core/quota/usage-counters.js";
 import { type ResolvedSecretKey, readSecretKey, resolveSecretKey } from "./secret-key.js";
 import { fileSecrets, memorySecrets } from "./secrets.js";
 
@@ -90,6 +94,10 @@ export interface Storage {
   readonly limiter: RateLimiter;
   /** Open sockets per user, key and address: memory (one process) or Redis (the cluster's, local while Redis is down). */
   readonly socketCounts: SocketCounts;
+  /** Per-user quota state kept durably (admin overrides, blob bytes): the database of the profile. */
+  readonly quotas: QuotaStore;
+  /** Windowed quota counters (entries and lethe writes per day, deposits per minute): memory or Redis. */
+  readonly counters: UsageCounters;
   /** Golems' last heartbeats: memory or Redis. */
   readonly presence: Presence;
   /** Who runs the background tasks: the process itself, or the holder of a PostgreSQL lease. */
@@ -122,10 +130,11 @@ export const DATABASE_FILE = "styx.db";
 export type UnkeyedStorage = Omit<Storage, "audit" | "secretKey"> & { auditLog(key: SecretKey): AuditLog };
 
 /** The one-process backends shared by micronode and amnesia. */
-function processLocal(clock: Clock): Pick<Storage, "limiter" | "socketCounts" | "presence" | "leadership" | "cluster"> {
+function processLocal(clock: Clock): Pick<Storage, "limiter" | "socketCounts" | "counters" | "presence" | "leadership" | "cluster"> {
   return {
     limiter: new MemoryRateLimiter(clock),
     socketCounts: new MemorySocketCounts(clock),
+    counters: new MemoryUsageCounters(clock),
     presence: new MemoryPresence(),
     leadership: new SoleLeadership(),
     cluster: undefined,
@@ -145,6 +154,7 @@ function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boole
       events: new SqliteEventLog(ram),
       clade: new SqliteCladeStore(ram),
       identity: new SqliteIdentityStore(ram),
+      quotas: new SqliteQuotaStore(ram),
       auditLog: (key) => new MemoryAuditLog(clock, key),
       blobs: new MemoryBlobStore(),
       secrets: memorySecrets(),
@@ -163,6 +173,7 @@ function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boole
   const entries = new SqliteEntryStore(db);
   return {
     identity: new SqliteIdentityStore(db),
+    quotas: new SqliteQuotaStore(db),
     auditLog: (key) => new SqliteAuditLog(db, clock, key),
     entries,
     coordination: sqliteCoordination(db, entries),

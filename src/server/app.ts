@@ -19,7 +19,8 @@ import type { Clock } from "../core/platform/clock.js";
 import type { FairQueue } from "../core/platform/fair-queue.js";
 import type { DependencyCheck } from "../core/platform/health.js";
 import type { BucketSpec, RateLimiter } from "../core/platform/rate-limiter.js";
-import type { QuotaPolicy, UserLimits } from "../core/quota/limits.js";
+import type { UserLimits } from "../core/quota/limits.js";
+import type { QuotaService } from "../core/quota/quota-service.js";
 import type { SocketCounts } from "../core/quota/socket-counts.js";
 import { AuthFailureAudit } from "./auth-failures.js";
 import { trustFunction } from "./client-ip.js";
@@ -49,6 +50,7 @@ import { queryRoutes } from "./routes/knowledge/query.routes.js";
 import { snapshotRoutes } from "./routes/knowledge/snapshot.routes.js";
 import { auditRoutes } from "./routes/ops/audit.routes.js";
 import { opsRoutes } from "./routes/ops/ops.routes.js";
+import { usageRoutes } from "./routes/quota/usage.routes.js";
 import { refuseNulInUrl, registerJsonParser, validatorCompiler, yieldAfterLargeBody } from "./validation.js";
 import { attachGateway, type GatewayOptions } from "./ws/gateway.js";
 import type { Hub } from "./ws/hub.js";
@@ -87,8 +89,8 @@ export interface ServerDeps {
   readonly limiter: RateLimiter;
   readonly rateLimit: BucketSpec;
   readonly ipRateLimit: BucketSpec;
-  /** Each user's limits: request bucket and quotas (SPEC §12). */
-  readonly quotas: QuotaPolicy;
+  /** Each user's limits (request bucket and quotas, SPEC §12), usage, overrides and the blob quota. */
+  readonly quotas: QuotaService;
   /** The default tier's limits: a socket's address cap before anybody is known on it. */
   readonly defaultLimits: UserLimits;
   /** Open sockets per user, key and address: this process's (micronode) or the cluster's (macronode). */
@@ -187,6 +189,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     limiter: deps.limiter,
     perIdentity: deps.rateLimit,
     perIp: deps.ipRateLimit,
+    quotas: deps.quotas,
     load: deps.load,
     metrics: deps.metrics,
     closing: deps.closing,
@@ -225,7 +228,8 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   golemRoutes(app, { identity: deps.identity, auth: deps.auth });
   authRoutes(app, { auth: deps.auth });
   auditRoutes(app, { audit: deps.audit });
-  blobRoutes(app, { blobs: deps.blobs, maxBytes: deps.blobMaxBytes });
+  blobRoutes(app, { blobs: deps.blobs, maxBytes: deps.blobMaxBytes, quotas: deps.quotas });
+  usageRoutes(app, { quotas: deps.quotas });
   entryRoutes(app, { knowledge: deps.knowledge, identity: deps.identityStore, dimensions: deps.embedDim });
   queryRoutes(app, { knowledge: deps.knowledge, identity: deps.identityStore, dimensions: deps.embedDim });
   snapshotRoutes(app, { knowledge: deps.knowledge });
@@ -252,6 +256,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     tenancy: deps.tenancy,
     limiter: deps.limiter,
     rateLimit: deps.rateLimit,
+    quotas: deps.quotas,
     metrics: deps.metrics,
   });
   attachGateway(app, {

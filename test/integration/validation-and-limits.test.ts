@@ -253,6 +253,8 @@ describe("load shedding", () => {
     const write = await s.request("POST", "/v1/styx/golems", { token: u.key, body: {} });
     assert.equal(write.status, 503);
     assert.equal(write.json.error.code, "STYX_OVERLOADED");
+    assert.equal(write.headers.get("retry-after"), "1");
+    assert.equal(write.json.error.details.retry_after_ms, 1000, "a 503 refusal carries both, as SPEC §12 says");
     assert.equal((await s.request("GET", "/v1/styx/me", { token: u.key })).status, 200);
     const query = await s.request("POST", "/v1/styx/query", { token: u.key, body: { query: "anything" } });
     assert.equal(query.status, 200, "a query is a read even though it is a POST");

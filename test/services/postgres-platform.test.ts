@@ -1,8 +1,10 @@
 import { after } from "node:test";
 import { migratePostgres, openPostgres } from "../../src/adapters/postgres/database.js";
 import { PostgresLeadership } from "../../src/adapters/postgres/postgres-leadership.js";
+import { PostgresQuotaStore } from "../../src/adapters/postgres/postgres-quota-store.js";
 import { PostgresSecretStore } from "../../src/adapters/postgres/postgres-secret-store.js";
 import { describeLeadershipContract } from "../../src/testing/contracts/leadership.contract.js";
+import { describeQuotaStoreContract } from "../../src/testing/contracts/quota-store.contract.js";
 import { describeSecretStoreContract } from "../../src/testing/contracts/secret-store.contract.js";
 import { newCluster, SERVICES } from "../../src/testing/services.js";
 
@@ -20,6 +22,11 @@ after(async () => {
 describeSecretStoreContract("postgres (two gateways)", async () => {
   await sql`TRUNCATE server_secrets`;
   return { stores: [new PostgresSecretStore(sql, schema), new PostgresSecretStore(other, schema)] };
+});
+
+describeQuotaStoreContract("postgres (two gateways)", async () => {
+  await sql`TRUNCATE user_quotas`;
+  return [new PostgresQuotaStore(sql), new PostgresQuotaStore(other)];
 });
 
 // A lease per test (its own advisory-lock key); each candidate holds its own connection, as a gateway does.

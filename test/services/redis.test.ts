@@ -3,6 +3,7 @@ import { after, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { MemoryRateLimiter } from "../../src/adapters/memory/memory-rate-limiter.js";
 import { MemorySocketCounts } from "../../src/adapters/memory/memory-socket-counts.js";
+import { MemoryUsageCounters } from "../../src/adapters/memory/memory-usage-counters.js";
 import { migratePostgres, openPostgres } from "../../src/adapters/postgres/database.js";
 import { PostgresPheromoneStore } from "../../src/adapters/postgres/postgres-pheromone-store.js";
 import { connectRedis, openRedis, type RedisConnection } from "../../src/adapters/redis/redis-connection.js";
@@ -10,9 +11,10 @@ import { RedisPheromoneCache } from "../../src/adapters/redis/redis-pheromone-ca
 import { RedisPresence } from "../../src/adapters/redis/redis-presence.js";
 import { RedisRateLimiter } from "../../src/adapters/redis/redis-rate-limiter.js";
 import { RedisSocketCounts } from "../../src/adapters/redis/redis-socket-counts.js";
+import { RedisUsageCounters } from "../../src/adapters/redis/redis-usage-counters.js";
 import { openDatabase } from "../../src/adapters/sqlite/database.js";
 import { SqlitePheromoneStore } from "../../src/adapters/sqlite/sqlite-pheromone-store.js";
-import { FallbackRateLimiter } from "../../src/app/fallback-rate-limiter.js";
+import { FallbackRateLimiter, FallbackUsageCounters } from "../../src/app/fallback-rate-limiter.js";
 import { FallbackSocketCounts } from "../../src/app/fallback-socket-counts.js";
 import type { PheromoneDeposit, PheromoneStore } from "../../src/core/coordination/pheromone-store.js";
 import { ManualClock } from "../../src/core/platform/clock.js";
@@ -20,6 +22,7 @@ import { describePheromoneStoreContract } from "../../src/testing/contracts/coor
 import { describePresenceContract } from "../../src/testing/contracts/presence.contract.js";
 import { describeRateLimiterContract } from "../../src/testing/contracts/rate-limiter.contract.js";
 import { describeSocketCountsContract } from "../../src/testing/contracts/socket-counts.contract.js";
+import { describeUsageCountersContract } from "../../src/testing/contracts/usage-counters.contract.js";
 import { newCluster, SERVICES } from "../../src/testing/services.js";
 
 const opened: RedisConnection[] = [];
@@ -66,6 +69,34 @@ describeRateLimiterContract("fallback (Redis down: local buckets)", (clock) => {
   const dead = openRedis({ url: "redis://127.0.0.1:1", prefix: "nowhere:" });
   unreachable.push(dead);
   return new FallbackRateLimiter(new RedisRateLimiter(dead.client, { clock }), new MemoryRateLimiter(clock));
+});
+
+describeUsageCountersContract(
+  "redis (injected clock)",
+  async (clock) => new RedisUsageCounters((await conn(newCluster())).client, { clock }),
+);
+describeUsageCountersContract(
+  "fallback (Redis up: shared counters)",
+  async (clock) =>
+    new FallbackUsageCounters(new RedisUsageCounters((await conn(newCluster())).client, { clock }), new MemoryUsageCounters(clock)),
+);
+describeUsageCountersContract("fallback (Redis down: local counters)", (clock) => {
+  const dead = openRedis({ url: "redis://127.0.0.1:1", prefix: "nowhere:" });
+  unreachable.push(dead);
+  return new FallbackUsageCounters(new RedisUsageCounters(dead.client, { clock }), new MemoryUsageCounters(clock));
+});
+
+describe("RedisUsageCounters across gateways", () => {
+  it("counts one user's adds from two gateways in one window, on the Redis server's clock", async () => {
+    const cluster = newCluster();
+    const a = new RedisUsageCounters((await conn(cluster)).client);
+    const b = new RedisUsageCounters((await conn(cluster)).client);
+    const results = await Promise.all([...Array(40).keys()].map((i) => (i % 2 ? a : b).add("deposits_per_minute:usr_1", 60_000, 1, 25)));
+    assert.equal(results.filter((r) => r.allowed).length, 25);
+    const read = await a.add("deposits_per_minute:usr_1", 60_000, 0, 25);
+    assert.equal(read.used, 25);
+    assert.ok(read.resetAt > Date.now() - 5_000 && read.resetAt <= Date.now() + 65_000, `window ends ${read.resetAt}`);
+  });
 });
 
 describe("RedisRateLimiter across gateways", () => {

@@ -71,6 +71,18 @@ export class StyxClient extends StyxHttp {
   me(): Res<"GET /v1/styx/me"> {
     return this.call("GET /v1/styx/me");
   }
+  /** The caller's usage and limits: every quota (limit, used), the request bucket, the admin's override (owner credentials). */
+  usage(): Res<"GET /v1/styx/usage"> {
+    return this.call("GET /v1/styx/usage");
+  }
+  /** A user's usage and limits (admin token). */
+  userUsage(userId: string): Res<"GET /v1/admin/users/{user_id}/usage"> {
+    return this.call("GET /v1/admin/users/{user_id}/usage", { params: { user_id: userId } });
+  }
+  /** Sets a user's whole override of the tier's limits; `{}` clears it (admin token). */
+  setUserLimits(userId: string, body: Body<"PUT /v1/admin/users/{user_id}/usage">): Res<"PUT /v1/admin/users/{user_id}/usage"> {
+    return this.call("PUT /v1/admin/users/{user_id}/usage", { params: { user_id: userId }, body });
+  }
   /** Wallet sign-in, step 1: an EIP-4361 (Sign-In with Ethereum) message for the wallet to sign. */
   challenge(body: Body<"POST /v1/auth/challenge">): Res<"POST /v1/auth/challenge"> {
     return this.call("POST /v1/auth/challenge", { body });
@@ -203,6 +215,9 @@ export const CLIENT_ROUTES = {
   user: "GET /v1/styx/users/{user_id}",
   userGolems: "GET /v1/styx/users/{user_id}/golems",
   me: "GET /v1/styx/me",
+  usage: "GET /v1/styx/usage",
+  userUsage: "GET /v1/admin/users/{user_id}/usage",
+  setUserLimits: "PUT /v1/admin/users/{user_id}/usage",
   challenge: "POST /v1/auth/challenge",
   verify: "POST /v1/auth/verify",
   signIn: "POST /v1/auth/verify",

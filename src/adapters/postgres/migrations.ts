@@ -59,4 +59,18 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
     name: "clade member domains as JSON text",
     sql: "ALTER TABLE clade_members ALTER COLUMN domains TYPE text USING array_to_json(domains)::text;",
   },
+  // SPEC §12: the admin's override of a user's limits (JSON cells, null: none) and the bytes of the
+  // blobs the user stored (entries' bytes are summed from the entries themselves).
+  {
+    version: 9,
+    name: "per-user quotas: admin overrides, blob bytes",
+    sql: `
+      CREATE TABLE user_quotas (
+        user_id text PRIMARY KEY,
+        override text,
+        blob_bytes bigint NOT NULL DEFAULT 0,
+        updated_at bigint NOT NULL
+      );
+    `,
+  },
 ];

@@ -187,6 +187,12 @@ export class PostgresEntryStore implements EntryStore {
     return rows.map((r) => r.domain);
   }
 
+  async storedBytes(userId: string): Promise<number> {
+    const [row] = await this.#sql<{ bytes: number }[]>`
+      SELECT coalesce(sum(octet_length(content) + octet_length(metadata)), 0)::bigint AS bytes FROM entries WHERE user_id = ${userId}`;
+    return Number(row?.bytes ?? 0);
+  }
+
   /** Best matches of the words of `text` among the rows passing `conds`, as ORed tsquery terms. */
   async #search(table: string, text: string, conds: (p: Bind) => string[], k: number): Promise<TextHit[]> {
     const terms = tsQuery(text);

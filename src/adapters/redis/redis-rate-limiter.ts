@@ -2,6 +2,14 @@ import type { Redis } from "ioredis";
 import type { Clock } from "../../core/platform/clock.js";
 import type { BucketSpec, RateLimiter, TakeResult } from "../../core/platform/rate-limiter.js";
 
+/** Lua: `now` (ms) from the Redis server's TIME unless the caller passed one, so every gateway uses one clock. */
+export const SERVER_NOW_LUA = `
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`;
+
 /**
  * One take, atomically: refill from the stored state to now, take `cost` when there is enough,
  * store the rest, and let the key expire when the bucket would be full again (a full bucket is
@@ -14,11 +22,7 @@ local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
 local now = tonumber(ARGV[4])
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local s = redis.call('HMGET', KEYS[1], 't', 'at')
+${SERVER_NOW_LUA}local s = redis.call('HMGET', KEYS[1], 't', 'at')
 local tokens = tonumber(s[1])
 local at = tonumber(s[2])
 if not tokens or not at then

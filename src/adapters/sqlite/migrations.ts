@@ -333,4 +333,18 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       ALTER TABLE entries ADD COLUMN lethe_waiting INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 8,
+    name: "per-user quotas: admin overrides, blob bytes",
+    // SPEC §12: the admin's override of a user's limits (JSON cells, null: none) and the bytes of
+    // the blobs the user stored (entries' bytes are summed from the entries themselves).
+    sql: `
+      CREATE TABLE user_quotas (
+        user_id TEXT PRIMARY KEY,
+        override TEXT,
+        blob_bytes INTEGER NOT NULL DEFAULT 0,
+        updated_at INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];

@@ -385,6 +385,13 @@ export class SqliteEntryStore implements EntryStore {
   async letheDomains(): Promise<string[]> {
     return (this.#stmt("SELECT DISTINCT domain FROM lethe_entries ORDER BY domain").all() as { domain: string }[]).map((r) => r.domain);
   }
+
+  async storedBytes(userId: string): Promise<number> {
+    const row = this.#stmt(
+      "SELECT coalesce(sum(length(CAST(content AS BLOB)) + length(CAST(metadata AS BLOB))), 0) AS bytes FROM entries WHERE user_id = ?",
+    ).get(userId) as { bytes: number };
+    return row.bytes;
+  }
 }
 
 /**

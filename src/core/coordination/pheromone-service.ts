@@ -5,6 +5,7 @@ import type { Clock } from "../platform/clock.js";
 import { newId } from "../platform/crypto.js";
 import { golemSourceHash, type SecretKey } from "../platform/secret-key.js";
 import type { PublicPipeline } from "../privacy/public-pipeline.js";
+import type { DepositQuota } from "../quota/quota-service.js";
 import {
   currentIntensity,
   type DomainLevels,
@@ -69,8 +70,18 @@ export class PheromoneService {
   readonly #key: SecretKey;
   readonly #pipeline: PublicPipeline;
   readonly #listeners: DepositListener[] = [];
+  readonly #quota: DepositQuota | undefined;
 
-  constructor(deps: { store: PheromoneStore; bus: EventBus; clock: Clock; key: SecretKey; pipeline: PublicPipeline }) {
+  constructor(deps: {
+    store: PheromoneStore;
+    bus: EventBus;
+    clock: Clock;
+    key: SecretKey;
+    pipeline: PublicPipeline;
+    /** The per-user deposits-per-minute quota; none: unlimited. */
+    quota?: DepositQuota | undefined;
+  }) {
+    this.#quota = deps.quota;
     this.#store = deps.store;
     this.#bus = deps.bus;
     this.#clock = deps.clock;
@@ -91,26 +102,26 @@ export class PheromoneService {
   /**
    * Deposits a pheromone. Its fields are public (SPEC §4.2): class, domain and regime must be
    * publishable (else `400 STYX_NOT_PUBLISHABLE`, nothing stored); metadata keeps only what
-   * the public pipeline allows.
+   * the public pipeline allows. A publishable deposit counts against its user's deposits per
+   * minute (`429 STYX_QUOTA_EXCEEDED` past it, nothing stored).
    */
   async deposit(golem: Golem, input: DepositInput): Promise<DepositOutcome> {
     const pub = this.#pipeline;
     const writer = { userId: golem.userId };
     pub.rememberGolem(golem);
-    const outcome = await this.#store.deposit(
-      {
-        id: newId("phe"),
-        layer: input.layer,
-        class: pub.required(input.class, writer, "/class", "class"),
-        domain: pub.required(input.domain, writer, "/domain"),
-        regime: pub.required(input.regime, writer, "/regime"),
-        intensity: input.intensity,
-        sourceHash: this.sourceOf(golem.id),
-        metadata: pub.metadata(input.metadata ?? {}, writer),
-        hv: input.hv ?? null,
-      },
-      this.#clock.now(),
-    );
+    const deposit = {
+      id: newId("phe"),
+      layer: input.layer,
+      class: pub.required(input.class, writer, "/class", "class"),
+      domain: pub.required(input.domain, writer, "/domain"),
+      regime: pub.required(input.regime, writer, "/regime"),
+      intensity: input.intensity,
+      sourceHash: this.sourceOf(golem.id),
+      metadata: pub.metadata(input.metadata ?? {}, writer),
+      hv: input.hv ?? null,
+    };
+    await this.#quota?.chargeDeposit(golem.userId);
+    const outcome = await this.#store.deposit(deposit, this.#clock.now());
     await this.announce(outcome);
     for (const l of this.#listeners) await l(golem, outcome);
     return outcome;

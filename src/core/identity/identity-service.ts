@@ -54,6 +54,7 @@ export class IdentityService {
 
   readonly #revokedListeners: ((keyId: string) => void)[] = [];
   readonly #onIdentifiers: (records: IdentityRecordIds[]) => void;
+  readonly #defaultTier: Tier;
 
   constructor(deps: {
     store: IdentityStore;
@@ -61,7 +62,10 @@ export class IdentityService {
     clock: Clock;
     /** Told the identifiers of every user, key and golem created (the public pipeline's directory). */
     onIdentifiers?: ((records: IdentityRecordIds[]) => void) | undefined;
+    /** The tier of a user created without one (`STYX_DEFAULT_TIER`, SPEC §12); default `consumer`. */
+    defaultTier?: Tier | undefined;
   }) {
+    this.#defaultTier = deps.defaultTier ?? "consumer";
     this.#store = deps.store;
     this.#audit = deps.audit;
     this.#clock = deps.clock;
@@ -80,7 +84,7 @@ export class IdentityService {
       id: input.id ?? newId("usr"),
       walletAddress: input.walletAddress?.toLowerCase() ?? null,
       reputation: 0,
-      tier: input.tier ?? "observer",
+      tier: input.tier ?? this.#defaultTier,
       createdAt: now,
       updatedAt: now,
     };

@@ -139,4 +139,6 @@ export interface EntryStore {
   searchLetheText(text: string, filter: LetheFilter, k: number): Promise<TextHit[]>;
   /** Domains that have lethe entries. */
   letheDomains(): Promise<string[]>;
+  /** Bytes of the user's stored entries: UTF-8 content plus metadata JSON, expired ones until purged (the stored-bytes quota). */
+  storedBytes(userId: string): Promise<number>;
 }

@@ -5,6 +5,7 @@ import { blake3Hex, newId } from "../platform/crypto.js";
 import { StyxError } from "../platform/errors.js";
 import type { SecretKey } from "../platform/secret-key.js";
 import type { PublicPipeline } from "../privacy/public-pipeline.js";
+import type { WriteQuota } from "../quota/quota-service.js";
 import { anonymizeEntry, letheCandidateIdOf } from "./anonymize.js";
 import { type Embedder, normalize } from "./embedder.js";
 import type { EntryStore, StoredEntry } from "./entry-store.js";
@@ -62,6 +63,8 @@ export interface KnowledgeDeps {
   readonly embedder?: Embedder | undefined;
   /** Checks that a referenced blob belongs to the writer. */
   readonly blobs?: Pick<BlobStore, "stat"> | undefined;
+  /** Per-user quotas a write is charged to (stored bytes, entries and lethe writes per day); none: unlimited. */
+  readonly quota?: WriteQuota | undefined;
   readonly dimensions: number;
   /** Lethe delay range in ms. */
   readonly letheDelay: { readonly minMs: number; readonly maxMs: number };
@@ -132,12 +135,20 @@ export class KnowledgeService {
         });
       }
     }
-    const prepared = await this.prepareEntries(
-      fresh.map(({ input }) => input),
-      identifiers,
-      fresh.map(({ i }) => fieldsAt(inputs.length > 1 ? `/entries/${i}` : "")),
-    );
-    const stored = prepared.length > 0 ? await d.store.insertMany(prepared) : [];
+    const giveBack = await this.#charge(fresh.map(({ input }) => input));
+    let stored: StoredEntry[];
+    let prepared: Awaited<ReturnType<KnowledgeService["prepareEntries"]>>;
+    try {
+      prepared = await this.prepareEntries(
+        fresh.map(({ input }) => input),
+        identifiers,
+        fresh.map(({ i }) => fieldsAt(inputs.length > 1 ? `/entries/${i}` : "")),
+      );
+      stored = prepared.length > 0 ? await d.store.insertMany(prepared) : [];
+    } catch (err) {
+      await giveBack();
+      throw err;
+    }
     this.afterStored(stored);
     const results = new Map<number, WriteResult>();
     for (const [j, { entry, created }] of stored.entries()) {
@@ -167,6 +178,24 @@ export class KnowledgeService {
     // One at a time: each lethe copy's scrub hands the event loop back between its slices.
     for (const [j, input] of inputs.entries()) out.push(await this.#prepare(input, embeddings[j] ?? null, identifiers));
     return out;
+  }
+
+  /**
+   * Charges new entries to their user's quotas (SPEC §12): their bytes (content and metadata
+   * JSON, UTF-8, as the entry store counts them), one entry each per day, and one lethe write
+   * each for those asking for the lethe layer. Returns the give-back for a write that failed.
+   */
+  async #charge(inputs: readonly WriteEntryInput[]): Promise<() => Promise<void>> {
+    const quota = this.#d.quota;
+    const first = inputs[0];
+    if (!quota || !first) return async () => {};
+    let bytes = 0;
+    let lethe = 0;
+    for (const input of inputs) {
+      bytes += Buffer.byteLength(input.content, "utf8") + Buffer.byteLength(JSON.stringify(input.metadata ?? {}), "utf8");
+      if (input.layer === "lethe") lethe++;
+    }
+    return quota.chargeWrites(first.golem.userId, { entries: inputs.length, lethe, bytes });
   }
 
   /** After entries were stored: their vectors go to the index, their lethe candidates wake the publisher, listeners hear of them. */

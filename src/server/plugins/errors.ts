@@ -16,6 +16,7 @@ export function registerErrors(app: FastifyInstance, metrics: Metrics): void {
     else req.log.debug({ code: e.code, msg: e.message }, "request refused");
     if (e.code === "STYX_PAYLOAD_TOO_LARGE") metrics.rejected.inc({ reason: "too_large" });
     if (e.code === "STYX_DECOMPRESSION_LIMIT") metrics.rejected.inc({ reason: "decompression" });
+    if (e.code === "STYX_QUOTA_EXCEEDED") metrics.rejected.inc({ reason: "quota" });
     if (e.retryAfterSeconds !== undefined) reply.header("retry-after", String(e.retryAfterSeconds));
     const message = e.code === "STYX_INTERNAL" ? "Internal error; quote the request id to the operator." : e.message;
     const body: { code: string; message: string; request_id: string; details?: unknown } = {

@@ -3,8 +3,9 @@ import type { Tenancy } from "../../core/identity/tenancy.js";
 import type { Golem, Scope } from "../../core/identity/types.js";
 import { StyxError } from "../../core/platform/errors.js";
 import type { BucketSpec, RateLimiter } from "../../core/platform/rate-limiter.js";
+import type { QuotaPolicy } from "../../core/quota/limits.js";
 import { MAX_DOMAINS_PER_SOCKET } from "../../protocol/fabric.js";
-import { identityBucket, requireScope, takeToken } from "../admission.js";
+import { type IdentityLimits, limitIdentity, requireScope } from "../admission.js";
 import type { Metrics } from "../metrics.js";
 import type { SocketSession } from "./session.js";
 
@@ -12,19 +13,27 @@ import type { SocketSession } from "./session.js";
  * What a socket's principal may do, decided with the same Tenancy and admission rules as HTTP
  * routes: scopes, golems (the caller's own, resolved once per socket), owner actions (not for
  * golem credentials), streams (a user stream for its owner credentials only, a golem stream for
- * its golem's credentials and its owner's), and the credential's token bucket.
+ * its golem's credentials and its owner's), and the user's (and a golem credential's) token buckets.
  */
 export class SocketAccess {
   readonly #tenancy: Tenancy;
-  readonly #limiter: RateLimiter;
-  readonly #rate: BucketSpec;
-  readonly #metrics: Metrics;
+  readonly #limits: IdentityLimits;
 
-  constructor(deps: { tenancy: Tenancy; limiter: RateLimiter; rateLimit: BucketSpec; metrics: Metrics }) {
+  constructor(deps: {
+    tenancy: Tenancy;
+    limiter: RateLimiter;
+    rateLimit: BucketSpec;
+    quotas: Pick<QuotaPolicy, "limitsOf">;
+    metrics: Metrics;
+  }) {
     this.#tenancy = deps.tenancy;
-    this.#limiter = deps.limiter;
-    this.#rate = deps.rateLimit;
-    this.#metrics = deps.metrics;
+    const { metrics } = deps;
+    this.#limits = {
+      limiter: deps.limiter,
+      quotas: deps.quotas,
+      adminRate: deps.rateLimit,
+      refused: () => metrics.rejected.inc({ reason: "rate_limit" }),
+    };
   }
 
   /** Refuses (403) a principal without `scope`; the admin token may only watch. */
@@ -87,10 +96,10 @@ export class SocketAccess {
     }
   }
 
-  /** Takes a token from the credential's bucket (429 when empty). */
+  /** Takes a token from the principal's buckets, as HTTP does (429 when empty). */
   async limit(session: SocketSession): Promise<void> {
     const p = session.principal;
     if (!p) return;
-    await takeToken(this.#limiter, identityBucket(p), this.#rate, () => this.#metrics.rejected.inc({ reason: "rate_limit" }));
+    await limitIdentity(this.#limits, p);
   }
 }

@@ -6,6 +6,7 @@ import { isGolemCredential } from "../../core/identity/principal.js";
 import type { Tenancy } from "../../core/identity/tenancy.js";
 import { StyxError } from "../../core/platform/errors.js";
 import type { BucketSpec, RateLimiter } from "../../core/platform/rate-limiter.js";
+import type { QuotaPolicy } from "../../core/quota/limits.js";
 import {
   type CladeDeltaMessage,
   type ClientMessage,
@@ -36,7 +37,7 @@ const byStream = <T>(): Record<string, T> => Object.create(null) as Record<strin
  * What each authenticated client message does (SPEC §9). Access is SocketAccess's (the same
  * Tenancy as HTTP routes): a golem id must be the caller's own, a user stream the caller's
  * own; writes need the `write` scope, reads `read`. Every message but `ping` draws from the
- * credential's token bucket. Ordering and authentication are the session's; what a
+ * user's token bucket (and a golem credential's own), as on HTTP. Ordering and authentication are the session's; what a
  * socket follows, and from where, its Subscriptions'.
  */
 export class MessageHandler {
@@ -53,6 +54,8 @@ export class MessageHandler {
     tenancy: Tenancy;
     limiter: RateLimiter;
     rateLimit: BucketSpec;
+    /** Each user's limits: the bucket every credential of the user draws from. */
+    quotas: Pick<QuotaPolicy, "limitsOf">;
     metrics: Metrics;
   }) {
     this.#hub = deps.hub;

@@ -86,6 +86,16 @@ export function describeEntryStoreContract(name: string, make: () => Promise<Ent
       await store.insert(entryFixture(`src-${c.id}`), c);
     }
 
+    it("counts a user's stored bytes: UTF-8 content plus metadata JSON, nobody else's", async () => {
+      assert.equal(await store.storedBytes("u1"), 0);
+      await store.insert(entryFixture("b1", { content: "héllo", metadata: { k: "ü" } }));
+      await store.insert(entryFixture("b2", { content: "abc", metadata: {} }));
+      await store.insert(entryFixture("b3", { userId: "u2", content: "elsewhere" }));
+      const expected = Buffer.byteLength("héllo") + Buffer.byteLength(JSON.stringify({ k: "ü" })) + 3 + 2;
+      assert.equal(await store.storedBytes("u1"), expected);
+      assert.equal(await store.storedBytes("u3"), 0);
+    });
+
     it("stores an entry under a new seq and returns it as written", async () => {
       const e = entryFixture("e1", {
         embedding: new Float32Array([0.6, 0.8]),

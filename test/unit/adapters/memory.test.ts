@@ -4,6 +4,7 @@ import { MemoryBlobStore } from "../../../src/adapters/memory/memory-blob-store.
 import { MemoryPresence } from "../../../src/adapters/memory/memory-presence.js";
 import { MemoryRateLimiter } from "../../../src/adapters/memory/memory-rate-limiter.js";
 import { MemorySocketCounts } from "../../../src/adapters/memory/memory-socket-counts.js";
+import { MemoryUsageCounters } from "../../../src/adapters/memory/memory-usage-counters.js";
 import { openDatabase } from "../../../src/adapters/sqlite/database.js";
 import { SqliteEventLog } from "../../../src/adapters/sqlite/sqlite-event-log.js";
 import { TieredHistory } from "../../../src/core/fabric/tiered-history.js";
@@ -14,11 +15,13 @@ import { describeEventBusContract } from "../../../src/testing/contracts/event-b
 import { describePresenceContract } from "../../../src/testing/contracts/presence.contract.js";
 import { describeRateLimiterContract } from "../../../src/testing/contracts/rate-limiter.contract.js";
 import { describeSocketCountsContract } from "../../../src/testing/contracts/socket-counts.contract.js";
+import { describeUsageCountersContract } from "../../../src/testing/contracts/usage-counters.contract.js";
 
 await initCrypto();
 describeAuditLogContract("memory", (key) => ({ log: new MemoryAuditLog(new ManualClock(), key) }));
 describeRateLimiterContract("memory", (clock) => new MemoryRateLimiter(clock));
 describeSocketCountsContract("memory", (clock) => new MemorySocketCounts(clock));
+describeUsageCountersContract("memory", (clock) => new MemoryUsageCounters(clock));
 describePresenceContract("memory", () => new MemoryPresence());
 describeEventBusContract("LocalEventBus over TieredHistory (SQLite in RAM)", async () => {
   // The micronode's composition: the bus sequences through the tiered history it is given.

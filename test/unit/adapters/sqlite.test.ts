@@ -10,6 +10,7 @@ import { SqliteDeathStore } from "../../../src/adapters/sqlite/sqlite-death-stor
 import { SqliteEntryStore } from "../../../src/adapters/sqlite/sqlite-entry-store.js";
 import { SqliteIdentityStore } from "../../../src/adapters/sqlite/sqlite-identity-store.js";
 import { SqlitePheromoneStore } from "../../../src/adapters/sqlite/sqlite-pheromone-store.js";
+import { SqliteQuotaStore } from "../../../src/adapters/sqlite/sqlite-quota-store.js";
 import { firstVarint } from "../../../src/adapters/sqlite/tenant-bm25.js";
 import { ManualClock } from "../../../src/core/platform/clock.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
@@ -20,6 +21,7 @@ import { describeCausalStoreContract, describePheromoneStoreContract } from "../
 import { describeDeathStoreContract } from "../../../src/testing/contracts/death-store.contract.js";
 import { describeEntryStoreContract, entryFixture } from "../../../src/testing/contracts/entry-store.contract.js";
 import { describeIdentityStoreContract } from "../../../src/testing/contracts/identity-store.contract.js";
+import { describeQuotaStoreContract } from "../../../src/testing/contracts/quota-store.contract.js";
 
 await initCrypto();
 describeIdentityStoreContract("sqlite", () => new SqliteIdentityStore(openDatabase(":memory:")));
@@ -61,6 +63,10 @@ describe("SQLite migrations", () => {
 describePheromoneStoreContract("sqlite", () => new SqlitePheromoneStore(openDatabase(":memory:")));
 describeCausalStoreContract("sqlite", () => new SqliteCausalStore(openDatabase(":memory:")));
 describeEntryStoreContract("sqlite", () => new SqliteEntryStore(openDatabase(":memory:")));
+describeQuotaStoreContract("sqlite", async () => {
+  const db = openDatabase(":memory:");
+  return [new SqliteQuotaStore(db), new SqliteQuotaStore(db)];
+});
 describeCladeStoreContract("sqlite", () => new SqliteCladeStore(openDatabase(":memory:")));
 describeAchievementStoreContract("sqlite", () => {
   const db = openDatabase(":memory:");

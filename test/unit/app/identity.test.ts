@@ -13,10 +13,11 @@ import { signInSite } from "../../../src/core/identity/sign-in-message.js";
 import { ManualClock } from "../../../src/core/platform/clock.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
 import type { Signals } from "../../../src/core/platform/signals.js";
+import { TIER_LIMITS } from "../../../src/core/quota/limits.js";
 import { TEST_SECRET_KEY } from "../../../src/testing/core-kit.js";
 import { signalChannel } from "./signals.js";
 
-const config = { sessionTtlMs: 3_600_000 } as Config;
+const config = { sessionTtlMs: 3_600_000, quotas: { defaultTier: "consumer", table: TIER_LIMITS } } as Config;
 
 async function gateway(db: ReturnType<typeof openDatabase>, signals: Signals | undefined) {
   const clock = new ManualClock(1_700_000_000_000);

@@ -27,7 +27,7 @@ function owner(userId: string, golemId: string | null = null): Principal {
 }
 
 describe("IdentityService users and keys", () => {
-  it("creates a user with a lowercase wallet and the lowest tier by default, audited and made known", async () => {
+  it("creates a user with a lowercase wallet and the default tier (STYX_DEFAULT_TIER: consumer), audited and made known", async () => {
     const { service, told, actions, clock } = await setup();
     const u = await service.createUser(
       "admin",
@@ -38,7 +38,7 @@ describe("IdentityService users and keys", () => {
       id: "usr_a",
       walletAddress: "0xabc0000000000000000000000000000000000001",
       reputation: 0,
-      tier: "observer",
+      tier: "consumer",
       createdAt: clock.now(),
       updatedAt: clock.now(),
     });

@@ -1,9 +1,21 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { MemoryRateLimiter } from "../../../src/adapters/memory/memory-rate-limiter.js";
 import type { Principal } from "../../../src/core/identity/principal.js";
+import { ManualClock } from "../../../src/core/platform/clock.js";
 import { StyxError } from "../../../src/core/platform/errors.js";
 import type { RateLimiter } from "../../../src/core/platform/rate-limiter.js";
-import { bearerToken, identityBucket, ipBucket, rateLimited, requireScope, takeToken } from "../../../src/server/admission.js";
+import { TIER_LIMITS, type UserLimits } from "../../../src/core/quota/limits.js";
+import {
+  bearerToken,
+  identityBucket,
+  identityBuckets,
+  ipBucket,
+  limitIdentity,
+  rateLimited,
+  requireScope,
+  takeToken,
+} from "../../../src/server/admission.js";
 
 const user: Principal & { kind: "user" } = {
   kind: "user",
@@ -25,10 +37,40 @@ describe("admission rules shared by HTTP and sockets", () => {
     assert.equal(bearerToken("bearer   styx_k1  "), "styx_k1");
   });
 
-  it("names one bucket per credential, one for the admin token, one per address", () => {
-    assert.equal(identityBucket(user), "cred:key_1");
+  it("names one bucket per user (whatever the credential), one for the admin token, one per address", () => {
+    assert.equal(identityBucket(user), "user:usr_1");
+    assert.equal(identityBucket({ ...user, credentialId: "ses_9", via: "session" }), "user:usr_1");
     assert.equal(identityBucket({ kind: "admin" }), "admin");
     assert.equal(ipBucket("10.0.0.1"), "ip:10.0.0.1");
+  });
+
+  it("gives a golem credential its own bucket at half the user's, beside the user's", async () => {
+    const limits: UserLimits = { rate: { rate: 10, burst: 20 }, quotas: TIER_LIMITS.consumer.quotas };
+    const quotas = { limitsOf: async () => limits };
+    const admin = { rate: 50, burst: 100 };
+    assert.deepEqual(await identityBuckets(user, quotas, admin), [["user:usr_1", { rate: 10, burst: 20 }]]);
+    assert.deepEqual(await identityBuckets({ ...user, golemId: "gol_1" }, quotas, admin), [
+      ["user:usr_1", { rate: 10, burst: 20 }],
+      ["golem-cred:key_1", { rate: 5, burst: 10 }],
+    ]);
+    assert.deepEqual(await identityBuckets({ kind: "admin" }, quotas, admin), [["admin", admin]]);
+  });
+
+  it("makes every credential of a user spend one budget, set by the user's limits", async () => {
+    const clock = new ManualClock(0);
+    let refused = 0;
+    const opts = {
+      limiter: new MemoryRateLimiter(clock),
+      quotas: {
+        limitsOf: async (id: string) => ({ rate: { rate: 1, burst: id === "usr_1" ? 3 : 5 }, quotas: TIER_LIMITS.consumer.quotas }),
+      },
+      adminRate: { rate: 1, burst: 1 },
+      refused: () => refused++,
+    };
+    for (const credentialId of ["key_1", "key_2", "ses_1"]) await limitIdentity(opts, { ...user, credentialId });
+    await assert.rejects(limitIdentity(opts, { ...user, credentialId: "key_3" }), { code: "STYX_RATE_LIMITED" });
+    assert.equal(refused, 1);
+    await limitIdentity(opts, { ...user, userId: "usr_2" });
   });
 
   it("refuses a missing scope with STYX_AUTH_FORBIDDEN", () => {

@@ -329,6 +329,274 @@ export interface Routes {
       reason?: string;
     };
   };
+  /** The caller's usage and limits: every quota (limit, used), the request bucket, the admin's override */
+  "GET /v1/styx/usage": {
+    params: Record<string, never>;
+    query: Record<string, never>;
+    body: undefined;
+    response: {
+      user_id: string;
+      /** The user's tier (SPEC §12) */
+      tier: "observer" | "consumer" | "contributor" | "steward";
+      rate: {
+        /** requests per second */
+        rate: number;
+        burst: number;
+      };
+      quotas: {
+        stored_bytes: {
+          limit: number;
+          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          used: number | null;
+          resets_at?: string;
+        };
+        entries_per_day: {
+          limit: number;
+          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          used: number | null;
+          resets_at?: string;
+        };
+        lethe_writes_per_day: {
+          limit: number;
+          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          used: number | null;
+          resets_at?: string;
+        };
+        deposits_per_minute: {
+          limit: number;
+          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          used: number | null;
+          resets_at?: string;
+        };
+        sockets_per_user: {
+          limit: number;
+          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          used: number | null;
+          resets_at?: string;
+        };
+        sockets_per_key: {
+          limit: number;
+          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          used: number | null;
+          resets_at?: string;
+        };
+        sockets_per_ip: {
+          limit: number;
+          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          used: number | null;
+          resets_at?: string;
+        };
+      };
+      /** The admin's override in force ({} when none) */
+      override: {
+        /** Requests per second refilled into the user's bucket */
+        rate?: number;
+        /** The bucket's size */
+        burst?: number;
+        /** The 'stored_bytes' quota */
+        stored_bytes?: number;
+        /** The 'entries_per_day' quota */
+        entries_per_day?: number;
+        /** The 'lethe_writes_per_day' quota */
+        lethe_writes_per_day?: number;
+        /** The 'deposits_per_minute' quota */
+        deposits_per_minute?: number;
+        /** The 'sockets_per_user' quota */
+        sockets_per_user?: number;
+        /** The 'sockets_per_key' quota */
+        sockets_per_key?: number;
+        /** The 'sockets_per_ip' quota */
+        sockets_per_ip?: number;
+      };
+    };
+  };
+  /** A user's usage and limits */
+  "GET /v1/admin/users/{user_id}/usage": {
+    params: {
+      /** Identifier (1–128 chars: A–Z a–z 0–9 _ . -) */
+      user_id: string;
+    };
+    query: Record<string, never>;
+    body: undefined;
+    response: {
+      user_id: string;
+      /** The user's tier (SPEC §12) */
+      tier: "observer" | "consumer" | "contributor" | "steward";
+      rate: {
+        /** requests per second */
+        rate: number;
+        burst: number;
+      };
+      quotas: {
+        stored_bytes: {
+          limit: number;
+          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          used: number | null;
+          resets_at?: string;
+        };
+        entries_per_day: {
+          limit: number;
+          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          used: number | null;
+          resets_at?: string;
+        };
+        lethe_writes_per_day: {
+          limit: number;
+          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          used: number | null;
+          resets_at?: string;
+        };
+        deposits_per_minute: {
+          limit: number;
+          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          used: number | null;
+          resets_at?: string;
+        };
+        sockets_per_user: {
+          limit: number;
+          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          used: number | null;
+          resets_at?: string;
+        };
+        sockets_per_key: {
+          limit: number;
+          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          used: number | null;
+          resets_at?: string;
+        };
+        sockets_per_ip: {
+          limit: number;
+          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          used: number | null;
+          resets_at?: string;
+        };
+      };
+      /** The admin's override in force ({} when none) */
+      override: {
+        /** Requests per second refilled into the user's bucket */
+        rate?: number;
+        /** The bucket's size */
+        burst?: number;
+        /** The 'stored_bytes' quota */
+        stored_bytes?: number;
+        /** The 'entries_per_day' quota */
+        entries_per_day?: number;
+        /** The 'lethe_writes_per_day' quota */
+        lethe_writes_per_day?: number;
+        /** The 'deposits_per_minute' quota */
+        deposits_per_minute?: number;
+        /** The 'sockets_per_user' quota */
+        sockets_per_user?: number;
+        /** The 'sockets_per_key' quota */
+        sockets_per_key?: number;
+        /** The 'sockets_per_ip' quota */
+        sockets_per_ip?: number;
+      };
+    };
+  };
+  /** Set a user's override of the tier's limits (the whole override; {} clears it); audited as user.limits */
+  "PUT /v1/admin/users/{user_id}/usage": {
+    params: {
+      /** Identifier (1–128 chars: A–Z a–z 0–9 _ . -) */
+      user_id: string;
+    };
+    query: Record<string, never>;
+    body: {
+      /** Requests per second refilled into the user's bucket */
+      rate?: number;
+      /** The bucket's size */
+      burst?: number;
+      /** The 'stored_bytes' quota */
+      stored_bytes?: number;
+      /** The 'entries_per_day' quota */
+      entries_per_day?: number;
+      /** The 'lethe_writes_per_day' quota */
+      lethe_writes_per_day?: number;
+      /** The 'deposits_per_minute' quota */
+      deposits_per_minute?: number;
+      /** The 'sockets_per_user' quota */
+      sockets_per_user?: number;
+      /** The 'sockets_per_key' quota */
+      sockets_per_key?: number;
+      /** The 'sockets_per_ip' quota */
+      sockets_per_ip?: number;
+    };
+    response: {
+      user_id: string;
+      /** The user's tier (SPEC §12) */
+      tier: "observer" | "consumer" | "contributor" | "steward";
+      rate: {
+        /** requests per second */
+        rate: number;
+        burst: number;
+      };
+      quotas: {
+        stored_bytes: {
+          limit: number;
+          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          used: number | null;
+          resets_at?: string;
+        };
+        entries_per_day: {
+          limit: number;
+          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          used: number | null;
+          resets_at?: string;
+        };
+        lethe_writes_per_day: {
+          limit: number;
+          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          used: number | null;
+          resets_at?: string;
+        };
+        deposits_per_minute: {
+          limit: number;
+          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          used: number | null;
+          resets_at?: string;
+        };
+        sockets_per_user: {
+          limit: number;
+          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          used: number | null;
+          resets_at?: string;
+        };
+        sockets_per_key: {
+          limit: number;
+          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          used: number | null;
+          resets_at?: string;
+        };
+        sockets_per_ip: {
+          limit: number;
+          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          used: number | null;
+          resets_at?: string;
+        };
+      };
+      /** The admin's override in force ({} when none) */
+      override: {
+        /** Requests per second refilled into the user's bucket */
+        rate?: number;
+        /** The bucket's size */
+        burst?: number;
+        /** The 'stored_bytes' quota */
+        stored_bytes?: number;
+        /** The 'entries_per_day' quota */
+        entries_per_day?: number;
+        /** The 'lethe_writes_per_day' quota */
+        lethe_writes_per_day?: number;
+        /** The 'deposits_per_minute' quota */
+        deposits_per_minute?: number;
+        /** The 'sockets_per_user' quota */
+        sockets_per_user?: number;
+        /** The 'sockets_per_key' quota */
+        sockets_per_key?: number;
+        /** The 'sockets_per_ip' quota */
+        sockets_per_ip?: number;
+      };
+    };
+  };
   /** Write an entry (vault always; clade and lethe by the promotion gates) */
   "POST /v1/styx/entries": {
     params: Record<string, never>;
@@ -1147,6 +1415,9 @@ export const ROUTES = {
   "DELETE /v1/auth/sessions/{session_id}": { method: "DELETE", path: "/v1/auth/sessions/{session_id}", body: "none", response: "json", auth: true },
   "GET /v1/admin/audit": { method: "GET", path: "/v1/admin/audit", body: "none", response: "json", auth: true },
   "GET /v1/admin/audit/verify": { method: "GET", path: "/v1/admin/audit/verify", body: "none", response: "json", auth: true },
+  "GET /v1/styx/usage": { method: "GET", path: "/v1/styx/usage", body: "none", response: "json", auth: true },
+  "GET /v1/admin/users/{user_id}/usage": { method: "GET", path: "/v1/admin/users/{user_id}/usage", body: "none", response: "json", auth: true },
+  "PUT /v1/admin/users/{user_id}/usage": { method: "PUT", path: "/v1/admin/users/{user_id}/usage", body: "json", response: "json", auth: true },
   "POST /v1/styx/entries": { method: "POST", path: "/v1/styx/entries", body: "json", response: "json", auth: true },
   "POST /v1/styx/entries/batch": { method: "POST", path: "/v1/styx/entries/batch", body: "json", response: "json", auth: true },
   "POST /v1/styx/query": { method: "POST", path: "/v1/styx/query", body: "json", response: "json", auth: true },

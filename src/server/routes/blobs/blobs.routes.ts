@@ -2,6 +2,7 @@ import { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { type BlobRead, type BlobStore, type ByteRange, blobNotFound, blobTooLarge } from "../../../core/platform/blob-store.js";
 import { StyxError } from "../../../core/platform/errors.js";
+import type { QuotaService } from "../../../core/quota/quota-service.js";
 import { BlobBytes, BlobCidParams, StoredBlob } from "../../../protocol/blobs.js";
 import { ErrorBody } from "../../../protocol/common.js";
 import { userPrincipal } from "../../context.js";
@@ -12,6 +13,8 @@ export interface BlobRoutesDeps {
   readonly blobs: BlobStore;
   /** Largest blob a PUT may store (`STYX_BLOB_MAX_BYTES`). */
   readonly maxBytes: number;
+  /** The user's stored-bytes quota a PUT must stay within. */
+  readonly quotas: Pick<QuotaService, "putBlob">;
 }
 
 const OCTETS = "application/octet-stream";
@@ -23,7 +26,7 @@ const OCTETS = "application/octet-stream";
  * and the blob size limit never reach the JSON routes.
  */
 export function blobRoutes(app: FastifyInstance, deps: BlobRoutesDeps): void {
-  const { blobs, maxBytes } = deps;
+  const { blobs, maxBytes, quotas } = deps;
   app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser(OCTETS, (_req, payload, done) => done(null, payload));
@@ -36,9 +39,9 @@ export function blobRoutes(app: FastifyInstance, deps: BlobRoutesDeps): void {
         schema: {
           tags: ["blobs"],
           summary: "Store a blob (raw bytes, application/octet-stream); answers its content address",
-          description: `Streamed in 64 KiB chunks and hashed while written; over the size limit (STYX_BLOB_MAX_BYTES) → 413 and nothing is kept. Storing the same bytes again is harmless and answers the same cid.`,
+          description: `Streamed in 64 KiB chunks and hashed while written; over the size limit (STYX_BLOB_MAX_BYTES) → 413 and nothing is kept; past the user's stored bytes → 429 STYX_QUOTA_EXCEEDED (quota stored_bytes) and nothing is kept. Storing the same bytes again is harmless and answers the same cid.`,
           body: { content: { [OCTETS]: { schema: { format: "binary", description: "The blob's bytes" } } } },
-          response: { 201: StoredBlob, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 413: ErrorBody, 415: ErrorBody },
+          response: { 201: StoredBlob, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 413: ErrorBody, 415: ErrorBody, 429: ErrorBody },
         },
       },
       async (req, reply) => {
@@ -54,7 +57,7 @@ export function blobRoutes(app: FastifyInstance, deps: BlobRoutesDeps): void {
         // before the 413 is written.
         const source = { [Symbol.asyncIterator]: () => payload.iterator({ destroyOnReturn: false }) };
         try {
-          const stored = await blobs.put(user, source, { maxBytes });
+          const stored = await quotas.putBlob(user, source, maxBytes, blobs);
           return reply.code(201).send({ cid: stored.cid, size: stored.size });
         } catch (err) {
           if (!payload.readableEnded) discardRest(reply, payload);

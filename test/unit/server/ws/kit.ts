@@ -221,7 +221,9 @@ export async function socketLayer(opts: { maxQueueBytes?: number; principals?: M
   const metrics = new Metrics();
   const limiter = new MemoryRateLimiter(clock);
   const rateLimit = { rate: 1_000_000, burst: 1_000_000 };
-  const handler = new MessageHandler({ hub, history, fabric, tenancy, limiter, rateLimit, metrics });
+  // Every user at the same (high) bucket: a fixed policy, as the quota service would answer.
+  const quotas = { limitsOf: async () => ({ rate: rateLimit, quotas: TIER_LIMITS.steward.quotas }) };
+  const handler = new MessageHandler({ hub, history, fabric, tenancy, limiter, rateLimit, quotas, metrics });
   const principals = opts.principals ?? new Map([["good", USER]]);
   /** Credentials refused, as the session reports them to the failed-authentication audit. */
   const authFailures: { ip: string; code: string }[] = [];
