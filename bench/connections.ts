@@ -395,7 +395,7 @@ function report(setupS: number, variants: readonly Variant[], styxOut: string): 
     machine(),
     "",
     "Styx: `node dist/cli/main.js serve --host 127.0.0.1` on a temp data dir (SQLite, WAL), its own process, STYX_LOG_LEVEL=silent, " +
-      "STYX_RATE_LIMIT and STYX_IP_RATE_LIMIT 1000000/s:1000000, STYX_WS_MAX_CONNECTIONS=20000, socket caps per user/key/IP (STYX_QUOTAS) and STYX_UNFINISHED_CONNECTIONS_PER_IP raised out of the way, default ping interval (20 s). " +
+      "STYX_RATE_LIMIT and STYX_IP_RATE_LIMIT 1000000/s:1000000, STYX_WS_MAX_CONNECTIONS=20000, every per-user quota (STYX_QUOTAS, socket caps included) and STYX_UNFINISHED_CONNECTIONS_PER_IP raised out of the way, default ping interval (20 s). " +
       `Setup over HTTP: ${USERS} users with one read+write key each and ${int(PER_USER)} golems per user (${int(SOCKETS)} golems, ${ms(setupS, 1)} s). ` +
       `Two client processes (forks of the bench) hold ${int(SOCKETS / CLIENTS)} sockets each, opened at most ${CONNECT_CONCURRENCY} at a time per process; ` +
       `socket i authenticates at upgrade with the key of user ⌊i / ${int(PER_USER)}⌋ and heartbeats for its own golem i ` +

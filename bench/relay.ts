@@ -478,7 +478,7 @@ function report(variants: readonly Variant[], outputs: readonly string[]): void 
     "Three servers, each in its own process, all started before the measurements: the baseline, a forked bare `ws` WebSocketServer " +
       "(perMessageDeflate off, no auth, no history); Styx on a temp data dir (the micronode default: history appended to SQLite, WAL); " +
       "Styx in amnesia (history in SQLite `:memory:`). Styx runs as `node dist/cli/main.js serve --host 127.0.0.1` with " +
-      "STYX_LOG_LEVEL=silent, STYX_RATE_LIMIT and STYX_IP_RATE_LIMIT 1000000/s:1000000, STYX_WS_MAX_CONNECTIONS=20000, socket caps per user/key/IP (STYX_QUOTAS) and STYX_UNFINISHED_CONNECTIONS_PER_IP raised out of the way. " +
+      "STYX_LOG_LEVEL=silent, STYX_RATE_LIMIT and STYX_IP_RATE_LIMIT 1000000/s:1000000, STYX_WS_MAX_CONNECTIONS=20000, every per-user quota (STYX_QUOTAS, socket caps included) and STYX_UNFINISHED_CONNECTIONS_PER_IP raised out of the way. " +
       `One client process (a fork of the bench) holds, per server, ${int(SUBSCRIBERS)} subscriber sockets and one sender socket. ` +
       "Styx: every socket uses the same read+write key of one user, so all receive the stream `user:{id}`; the sender sends " +
       '`{"type":"event","golem_id":…,"event":{"type":"golem:tick","n":…,"t":…,"tick":…,"phase":"explore","vitality":0.73}}` (no `id`, no ack). ' +

@@ -4,11 +4,13 @@
  * create users, keys and golems, per-process CPU and RSS from /proc, a forked client process,
  * and the "## Event fabric" section of docs/benchmarks.md.
  */
+
 import { type ChildProcess, fork, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { QUOTAS_OUT_OF_THE_WAY } from "../../src/testing/limits.js";
 import { CLI } from "../../src/testing/spawn.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: answers and child messages are read as arbitrary JSON
@@ -24,12 +26,9 @@ export const SERVER_ENV = {
   STYX_RATE_LIMIT: "1000000/s:1000000",
   STYX_IP_RATE_LIMIT: "1000000/s:1000000",
   STYX_WS_MAX_CONNECTIONS: "20000",
-  // The socket caps of SPEC §12 out of the way too: the benchmarks hold thousands of sockets per key and address.
-  STYX_QUOTAS: JSON.stringify(
-    Object.fromEntries(
-      ["observer", "consumer"].map((t) => [t, { sockets_per_user: 1_000_000, sockets_per_key: 1_000_000, sockets_per_ip: 1_000_000 }]),
-    ),
-  ),
+  // Every quota of SPEC §12 out of the way too: the benchmarks hold thousands of sockets per key and
+  // address, and write and deposit far past any tier's daily and per-minute quotas.
+  STYX_QUOTAS: QUOTAS_OUT_OF_THE_WAY,
   STYX_UNFINISHED_CONNECTIONS_PER_IP: "100000",
 } as const;
 

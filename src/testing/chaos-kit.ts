@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import WebSocket from "ws";
+import { QUOTAS_OUT_OF_THE_WAY } from "./limits.js";
 import { CLI, type ServerProcess } from "./spawn.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: the proofs read arbitrary JSON frames and bodies
@@ -27,7 +28,8 @@ function freePort(): Promise<number> {
 /**
  * `styx serve` as a child at log level warn, for the long and noisy runs of the proof suite:
  * spawnServer waits for the URL an info line prints and keeps every line of output, which at
- * info means two lines per request for as long as the test runs. Here the port is chosen
+ * info means two lines per request for as long as the test runs. Quotas are out of the way
+ * (QUOTAS_OUT_OF_THE_WAY): the proof suite loads one user far past any tier. Here the port is chosen
  * first, readiness is polled on `/v1/styx/health`, and only the last 64 KiB of output are kept.
  */
 export async function spawnQuietServer(env: Record<string, string>, opts: { inspect?: boolean } = {}): Promise<QuietServer> {
@@ -35,7 +37,13 @@ export async function spawnQuietServer(env: Record<string, string>, opts: { insp
   const url = `http://127.0.0.1:${port}`;
   const node = opts.inspect ? ["--inspect=127.0.0.1:0"] : [];
   const proc = spawn(process.execPath, [...node, CLI, "serve", "--host", "127.0.0.1", "--port", String(port)], {
-    env: { STYX_MAX_EVENT_LOOP_LAG: "5s", STYX_LOG_LEVEL: "warn", ...env },
+    env: {
+      STYX_MAX_EVENT_LOOP_LAG: "5s",
+      STYX_LOG_LEVEL: "warn",
+      STYX_QUOTAS: QUOTAS_OUT_OF_THE_WAY,
+      STYX_UNFINISHED_CONNECTIONS_PER_IP: "100000",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
