@@ -23,10 +23,12 @@
  *    interleaved idle / worst / idle / ordinary, twice. Then one more worst-case and one
  *    ordinary phase under the CPU profiler, to say where the server's time goes.
  */
+
 import { loadavg } from "node:os";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { KnownIdentifier } from "../src/core/privacy/directory.js";
+import { QUOTAS_OUT_OF_THE_WAY } from "../src/testing/limits.js";
 import { int, machine, ms, nowMs, pct, publishReport, table } from "./lib/common.js";
 import { type ProfileSummary, profiled } from "./lib/cpu-profile.js";
 import { legacyTimes } from "./lib/legacy-runner.js";
@@ -213,7 +215,13 @@ log(`scrub: HTTP phases (worst case over HTTP: ${worst.name})…`);
 
 const s = await startTestServer({
   persistent: true,
-  env: { STYX_LETHE_DELAY: "0s-0s", STYX_LETHE_K: "1", STYX_RATE_LIMIT: "1000000/s:1000000", STYX_IP_RATE_LIMIT: "1000000/s:1000000" },
+  env: {
+    STYX_LETHE_DELAY: "0s-0s",
+    STYX_LETHE_K: "1",
+    STYX_RATE_LIMIT: "1000000/s:1000000",
+    STYX_IP_RATE_LIMIT: "1000000/s:1000000",
+    STYX_QUOTAS: QUOTAS_OUT_OF_THE_WAY,
+  },
 });
 const writers: { token: string; golemId: string }[] = [];
 for (let w = 0; w < WRITERS; w++) {
@@ -423,7 +431,7 @@ const body = [
   "",
   `**Over HTTP** (a persistent micronode in the bench process, its directory given the same ${int(size.strong + size.weak)} identifiers; ` +
     `STYX_LETHE_DELAY=0s-0s and STYX_LETHE_K=1 (no k-anonymity quorum: every copy publishes at once, as before STYX_LETHE_K existed); ` +
-    `rate limits raised to 1,000,000/s through STYX_RATE_LIMIT and STYX_IP_RATE_LIMIT). GET /v1/styx/health at ${RATE}/s (open loop) from a forked prober for ${PHASE_S} s per ` +
+    `rate limits raised to 1,000,000/s through STYX_RATE_LIMIT and STYX_IP_RATE_LIMIT, quotas out of the way through STYX_QUOTAS). GET /v1/styx/health at ${RATE}/s (open loop) from a forked prober for ${PHASE_S} s per ` +
     `phase; writes: ${WRITERS} writer loops (one user and golem each, one request in flight each) in another forked process, ` +
     `POST /v1/styx/entries {layer lethe, confidence 0.9, domain} with ${int(HTTP_CONTENT)} bytes of content behind a request counter. ` +
     `Phases interleaved idle / worst / idle / ordinary / idle / vault, twice (a 3 s warm-up first); before each idle phase the lethe ` +
