@@ -61,7 +61,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
  * grows: a process holding thousands of vector indexes (~16 MB of address space reserved each)
  * can no longer fork (ENOMEM under the kernel's overcommit heuristic).
  */
-export function loadClient(): { run(job: LoadJob): Promise<LoadResult>; close(): void } {
+export function loadClient(): { readonly pid: number | undefined; run(job: LoadJob): Promise<LoadResult>; close(): void } {
   const child = fork(fileURLToPath(import.meta.url), ["--child"], { execArgv: ["--import", "tsx"], serialization: "advanced" });
   let failed: Error | undefined;
   let reject: ((e: Error) => void) | undefined;
@@ -70,6 +70,7 @@ export function loadClient(): { run(job: LoadJob): Promise<LoadResult>; close():
     reject?.(failed);
   });
   return {
+    pid: child.pid,
     run(job) {
       if (failed) return Promise.reject(failed);
       return new Promise((resolve, rej) => {

@@ -36,12 +36,14 @@ export interface SocketFloodResult {
 
 /** Forks the flood client. */
 export function socketFlood(): {
+  readonly pid: number | undefined;
   open(job: Omit<SocketFloodOpen, "op">): Promise<void>;
   run(job: Omit<SocketFloodRun, "op">): Promise<SocketFloodResult>;
   end(): void;
 } {
   const child = forkChild(fileURLToPath(import.meta.url));
   return {
+    pid: child.proc.pid,
     open: (job) => child.request<void>({ op: "open", ...job }),
     run: (job) => child.request<SocketFloodResult>({ op: "run", ...job }),
     end: () => child.end(),
