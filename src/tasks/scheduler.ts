@@ -42,6 +42,8 @@ export class Scheduler {
   readonly #running = new Map<string, Promise<void>>();
   /** Tasks woken during their run: each runs once more when that run ends. */
   readonly #again = new Set<string>();
+  /** The run promised to runNow callers who asked while a run was in progress. */
+  readonly #queued = new Map<string, Promise<void>>();
   /** Pending wake-up timers (cleared at stop). */
   readonly #wakes = new Set<NodeJS.Timeout>();
   readonly #onRun: (r: TaskRun) => void;
@@ -49,6 +51,7 @@ export class Scheduler {
   readonly #onLeadership: (leader: boolean) => void;
   readonly #forwardWake: ((name: string, delayMs: number) => void) | undefined;
   #started = false;
+  #stopping = false;
   #leading = false;
 
   constructor(opts: SchedulerOptions = {}) {
@@ -72,6 +75,7 @@ export class Scheduler {
   /** Starts campaigning; every task's timer runs while this process leads. */
   start(): void {
     this.#started = true;
+    this.#stopping = false;
     this.#leadership.start((leader) => {
       this.#leading = leader;
       if (leader) for (const t of this.#tasks.values()) this.#arm(t);
@@ -80,12 +84,30 @@ export class Scheduler {
     });
   }
 
-  /** Runs a task now (or joins the run in progress). */
+  /**
+   * Runs a task now; while it runs, a run that starts after this call: the one run right after
+   * the run in progress (every caller meanwhile shares it). A caller never gets a run that began
+   * before it asked — that run may have missed what the caller just wrote (a lethe entry that
+   * fell due as a test advanced its clock while a wake-up's run was in progress).
+   */
   runNow(name: string): Promise<void> {
-    const task = this.#tasks.get(name);
-    if (!task) return Promise.reject(new Error(`no task ${name}`));
+    if (!this.#tasks.has(name)) return Promise.reject(new Error(`no task ${name}`));
     const current = this.#running.get(name);
-    if (current) return current;
+    if (!current) return this.#start(name);
+    const queued = this.#queued.get(name);
+    if (queued) return queued;
+    const next = current.then(() => {
+      this.#queued.delete(name);
+      if (this.#stopping) return;
+      // A wake-up's rerun may have started as the run ended: it began after this call too.
+      return this.#running.get(name) ?? this.#start(name);
+    });
+    this.#queued.set(name, next);
+    return next;
+  }
+
+  #start(name: string): Promise<void> {
+    const task = this.#tasks.get(name) as Task;
     const started = performance.now();
     const run = task
       .run()
@@ -96,7 +118,7 @@ export class Scheduler {
       .finally(() => {
         this.#running.delete(name);
         // Woken while it ran: once more now (the rerun is in #running before any caller of this run resumes).
-        if (this.#again.delete(name) && this.#started && this.#leading) void this.runNow(name);
+        if (this.#again.delete(name) && this.#started && this.#leading) void this.#start(name);
       });
     this.#running.set(name, run);
     return run;
@@ -120,7 +142,7 @@ export class Scheduler {
         // Leadership moved on while waiting: the wake-up goes to the new leader instead of being lost.
         if (!this.#leading) return void this.#forwardWake?.(name, 0);
         if (this.#running.has(name)) this.#again.add(name);
-        else void this.runNow(name);
+        else void this.#start(name);
       },
       Math.max(0, Math.min(delayMs, 2 ** 31 - 1)),
     );
@@ -131,17 +153,19 @@ export class Scheduler {
   /** Stops the timers, gives up the leadership and waits for runs in progress. */
   async stop(): Promise<void> {
     this.#started = false;
+    this.#stopping = true;
     this.#disarm();
     for (const t of this.#wakes) clearTimeout(t);
     this.#wakes.clear();
     this.#again.clear();
     await this.#leadership.stop();
-    await Promise.all(this.#running.values());
+    await Promise.all([...this.#running.values(), ...this.#queued.values()]);
   }
 
   #arm(task: Task): void {
     if (this.#timers.has(task.name)) return;
-    const t = setInterval(() => void this.runNow(task.name), task.everyMs);
+    // A tick during a run joins it: a task slower than its period does not run back to back.
+    const t = setInterval(() => void (this.#running.get(task.name) ?? this.#start(task.name)), task.everyMs);
     t.unref();
     this.#timers.set(task.name, t);
   }

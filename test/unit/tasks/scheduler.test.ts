@@ -102,6 +102,24 @@ describe("Scheduler.wake", () => {
     await scheduler.stop();
   });
 
+  it("runNow during a run promises a run that starts after the call, shared by every caller meanwhile", async () => {
+    const { scheduler, runs, gates } = gated();
+    const first = scheduler.runNow("t");
+    let secondDone = false;
+    const second = scheduler.runNow("t").then(() => (secondDone = true));
+    const third = scheduler.runNow("t");
+    assert.equal(gates.length, 1, "no overlap");
+    gates[0]?.open();
+    await first;
+    await settle(() => gates.length === 2);
+    assert.equal(gates.length, 2, "a run started after the first ended");
+    assert.equal(secondDone, false, "the caller during the first run waits for the second");
+    gates[1]?.open();
+    await Promise.all([second, third]);
+    assert.equal(runs.length, 2, "the callers during the first run shared one rerun");
+    await scheduler.stop();
+  });
+
   it("forgets pending wake-ups and reruns at stop", async () => {
     const { scheduler, runs, gates } = gated();
     scheduler.wake("t", 0);
