@@ -347,4 +347,15 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 9,
+    name: "stored bytes per user from an index",
+    // The stored-bytes quota sums each row's UTF-8 bytes (sqlite-entry-store.ts storedBytes, the
+    // same expression): without this index that sum read every byte the user stored, on the event
+    // loop (a 262 MB user: 21 ms in RAM, more from disk); with it, a covering scan of the user's
+    // index entries (0.3 ms).
+    sql: `
+      CREATE INDEX entries_user_bytes ON entries(user_id, (length(CAST(content AS BLOB)) + length(CAST(metadata AS BLOB))));
+    `,
+  },
 ];

@@ -386,13 +386,16 @@ export class SqliteEntryStore implements EntryStore {
     return (this.#stmt("SELECT DISTINCT domain FROM lethe_entries ORDER BY domain").all() as { domain: string }[]).map((r) => r.domain);
   }
 
+  /** Read from the covering index `entries_user_bytes` (migration 9): the expression must stay the index's. */
   async storedBytes(userId: string): Promise<number> {
-    const row = this.#stmt(
-      "SELECT coalesce(sum(length(CAST(content AS BLOB)) + length(CAST(metadata AS BLOB))), 0) AS bytes FROM entries WHERE user_id = ?",
-    ).get(userId) as { bytes: number };
+    const row = this.#stmt(STORED_BYTES_SQL).get(userId) as { bytes: number };
     return row.bytes;
   }
 }
+
+/** A user's stored bytes of entries: a covering scan of `entries_user_bytes` (migration 9), whose expression this repeats. */
+export const STORED_BYTES_SQL =
+  "SELECT coalesce(sum(length(CAST(content AS BLOB)) + length(CAST(metadata AS BLOB))), 0) AS bytes FROM entries WHERE user_id = ?";
 
 /**
  * Filters for rows already chosen by primary key. The unary `+` keeps SQLite from driving the

@@ -7,7 +7,7 @@ import { SqliteAuditLog } from "../../../src/adapters/sqlite/sqlite-audit-log.js
 import { SqliteCausalStore } from "../../../src/adapters/sqlite/sqlite-causal-store.js";
 import { SqliteCladeStore } from "../../../src/adapters/sqlite/sqlite-clade-store.js";
 import { SqliteDeathStore } from "../../../src/adapters/sqlite/sqlite-death-store.js";
-import { SqliteEntryStore } from "../../../src/adapters/sqlite/sqlite-entry-store.js";
+import { SqliteEntryStore, STORED_BYTES_SQL } from "../../../src/adapters/sqlite/sqlite-entry-store.js";
 import { SqliteIdentityStore } from "../../../src/adapters/sqlite/sqlite-identity-store.js";
 import { SqlitePheromoneStore } from "../../../src/adapters/sqlite/sqlite-pheromone-store.js";
 import { SqliteQuotaStore } from "../../../src/adapters/sqlite/sqlite-quota-store.js";
@@ -57,6 +57,15 @@ describe("SQLite migrations", () => {
     );
     assert.deepEqual(migrate(db), []);
     assert.equal(schemaVersion(db), LATEST_SCHEMA_VERSION);
+  });
+
+  it("count a user's stored bytes from an index alone, never reading the content (migration 9)", () => {
+    const db = openDatabase(":memory:");
+    const plan = db
+      .prepare(`EXPLAIN QUERY PLAN ${STORED_BYTES_SQL}`)
+      .all("u1")
+      .map((r) => (r as { detail: string }).detail);
+    assert.deepEqual(plan, ["SEARCH entries USING COVERING INDEX entries_user_bytes (user_id=?)"]);
   });
 });
 
