@@ -52,6 +52,11 @@ const SECTION = "## Fairness";
 /** Nice value of A's flood generators (see the report). */
 const FLOOD_NICE = 19;
 /** Limits out of the way (besides fabric.ts's request buckets): quotas (steward tier) and load shedding. */
+/** Parts of A's flood (diagnosis: `BENCH_FLOOD=queries,sockets`); all four by default. Any other choice prints only. */
+const FLOOD = new Set((process.env.BENCH_FLOOD ?? "writes,queries,snapshots,sockets").split(","));
+/** Server variants to run (diagnosis: `BENCH_VARIANTS=fair`). */
+const VARIANTS = new Set((process.env.BENCH_VARIANTS ?? "fair,off").split(","));
+const PARTIAL = FLOOD.size !== 4 || VARIANTS.size !== 2;
 const BENCH_ENV = { STYX_DEFAULT_TIER: "steward", STYX_MAX_EVENT_LOOP_LAG: "60s", STYX_MAX_INFLIGHT: "1000000" };
 const t0 = performance.now();
 const log = (m: string) => console.error(`fairness [${((performance.now() - t0) / 1000).toFixed(0)} s]: ${m}`);
@@ -234,41 +239,50 @@ async function runVariant(v: Variant, clients: ReturnType<typeof loadClient>[]):
 
     log(`${v.name}: B while A floods, ${PHASE_S} s…`);
     const floodMs = RAMP_MS + PHASE_S * 1000 + 500;
-    await (sockets as ReturnType<typeof socketFlood>).open({ wsUrl: srv.wsUrl, token: a.key, sockets: SOCKETS });
+    if (FLOOD.has("sockets")) await (sockets as ReturnType<typeof socketFlood>).open({ wsUrl: srv.wsUrl, token: a.key, sockets: SOCKETS });
     const bigQueries = Array.from({ length: LIST }, (_, i) =>
       JSON.stringify({ query: words(rand, 3), embedding: vec(20_000 + i), limit: 100 }),
     );
+    const skipped = Promise.resolve({ sent: 0, elapsedMs: 1, lat: [], statuses: {}, clientCpuMs: 0 } as LoadResult);
     const flood = Promise.all([
-      c2.run({
-        url: srv.url,
-        token: a.key,
-        method: "POST",
-        path: "/v1/styx/entries/batch",
-        concurrency: 8,
-        max: 1_000_000,
-        durationMs: floodMs,
-        writes: { golemId: ga, seed: 3, batch: 64 },
-      }),
-      c3.run({
-        url: srv.url,
-        token: a.key,
-        method: "POST",
-        path: "/v1/styx/query",
-        concurrency: 16,
-        max: bigQueries.length,
-        durationMs: floodMs,
-        bodies: bigQueries,
-      }),
-      c4.run({
-        url: srv.url,
-        token: a.key,
-        method: "GET",
-        path: `/v1/styx/snapshot/${ga}?format=json&limit=1000`,
-        concurrency: 2,
-        max: 1_000_000,
-        durationMs: floodMs,
-      }),
-      (sockets as ReturnType<typeof socketFlood>).run({ golemId: ga, senders: 10, rate: SOCKET_RATE, durationMs: floodMs }),
+      !FLOOD.has("writes")
+        ? skipped
+        : c2.run({
+            url: srv.url,
+            token: a.key,
+            method: "POST",
+            path: "/v1/styx/entries/batch",
+            concurrency: 8,
+            max: 1_000_000,
+            durationMs: floodMs,
+            writes: { golemId: ga, seed: 3, batch: 64 },
+          }),
+      !FLOOD.has("queries")
+        ? skipped
+        : c3.run({
+            url: srv.url,
+            token: a.key,
+            method: "POST",
+            path: "/v1/styx/query",
+            concurrency: 16,
+            max: bigQueries.length,
+            durationMs: floodMs,
+            bodies: bigQueries,
+          }),
+      !FLOOD.has("snapshots")
+        ? skipped
+        : c4.run({
+            url: srv.url,
+            token: a.key,
+            method: "GET",
+            path: `/v1/styx/snapshot/${ga}?format=json&limit=1000`,
+            concurrency: 2,
+            max: 1_000_000,
+            durationMs: floodMs,
+          }),
+      !FLOOD.has("sockets")
+        ? Promise.resolve({ opened: 0, sent: 0, received: 0, errors: 0, closes: {} })
+        : (sockets as ReturnType<typeof socketFlood>).run({ golemId: ga, senders: 10, rate: SOCKET_RATE, durationMs: floodMs }),
     ]);
     await sleep(RAMP_MS);
     const bFlooded = await bRun();
@@ -305,9 +319,9 @@ for (const pid of [clients[2]?.pid, clients[3]?.pid, clients[4]?.pid, sockets.pi
   }
 }
 const started = performance.now();
-const probes = await yielding();
+const probes = process.env.BENCH_SKIP_PROBE === "1" ? [] : await yielding();
 const variants: Variant[] = [
-  { name: "fair", env: {} },
+  { name: "fair", env: JSON.parse(process.env.BENCH_FAIR_ENV ?? "{}") },
   {
     name: "off",
     env: {
@@ -319,7 +333,7 @@ const variants: Variant[] = [
   },
 ];
 try {
-  for (const v of variants) await runVariant(v, clients);
+  for (const v of variants) if (VARIANTS.has(v.name)) await runVariant(v, clients);
 } finally {
   for (const c of clients) c.close();
   sockets.end();
@@ -342,7 +356,7 @@ const statuses = (r: LoadResult) =>
     .join(", ");
 const ratio = (x: number, y: number) => `${(x / y).toFixed(2)}×`;
 const rows: string[][] = [];
-for (const v of variants) {
+for (const v of variants.filter((x) => x.alone)) {
   const alone = v.alone as Phase;
   const flooded = v.flooded as Phase;
   for (const kind of [undefined, "vector", "lexical", "fused", "snapshot"]) {
@@ -366,19 +380,21 @@ const latTable = table(
   ["User B's requests (server: queue)", "count alone / flooded", "p50 (ms)", "p95 (ms)", "p99 (ms)", "p95 ratio", "p99 ratio", "goal ≤ 3×"],
   rows,
 );
-const floodRows = variants.map((v) => {
-  const f = (v.flooded as Phase).flood;
-  if (!f) return [v.name, "", "", "", "", ""];
-  const perS = (r: LoadResult) => `${int(r.sent / (r.elapsedMs / 1000))}/s (${statuses(r)})`;
-  return [
-    v.name,
-    perS(f.writes),
-    perS(f.queries),
-    perS(f.snapshots),
-    `${int(f.sockets.opened)} sockets, ${int(f.sockets.sent)} events sent, ${int(f.sockets.received)} frames received, ${int(f.sockets.errors)} error frames`,
-    `alone: ${statuses((v.alone as Phase).b)}; flooded: ${statuses((v.flooded as Phase).b)}`,
-  ];
-});
+const floodRows = variants
+  .filter((x) => x.alone)
+  .map((v) => {
+    const f = (v.flooded as Phase).flood;
+    if (!f) return [v.name, "", "", "", "", ""];
+    const perS = (r: LoadResult) => `${int(r.sent / (r.elapsedMs / 1000))}/s (${statuses(r)})`;
+    return [
+      v.name,
+      perS(f.writes),
+      perS(f.queries),
+      perS(f.snapshots),
+      `${int(f.sockets.opened)} sockets, ${int(f.sockets.sent)} events sent, ${int(f.sockets.received)} frames received, ${int(f.sockets.errors)} error frames`,
+      `alone: ${statuses((v.alone as Phase).b)}; flooded: ${statuses((v.flooded as Phase).b)}`,
+    ];
+  });
 const floodTable = table(
   [
     "Server",
@@ -418,8 +434,8 @@ const body = [
   floodTable,
 ].join("\n");
 publishReport("One user's flood, another user's latency (bench/fairness.ts)", body, {
-  full: !QUICK,
-  overrides: "BENCH_QUICK",
+  full: !QUICK && !PARTIAL && process.env.BENCH_SKIP_PROBE !== "1",
+  overrides: "BENCH_QUICK, BENCH_FLOOD, BENCH_VARIANTS or BENCH_SKIP_PROBE",
   section: SECTION,
 });
 process.exit(0);

@@ -8,6 +8,7 @@ import { initCrypto } from "../core/platform/crypto.js";
 import { FairQueue } from "../core/platform/fair-queue.js";
 import { createServer } from "../server/app.js";
 import { LoadMonitor } from "../server/load-monitor.js";
+import { loopBusy } from "../server/loop-utilization.js";
 import { Metrics } from "../server/metrics.js";
 import type { Scheduler } from "../tasks/scheduler.js";
 import { type AdminToken, resolveAdminToken } from "./admin-token.js";
@@ -165,7 +166,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       quotas,
       dependencies: storage.checks,
       load,
-      heavy: new FairQueue(config.heavy, clock),
+      heavy: heavyQueue(config.heavy, clock),
       metrics,
       knowledge: knowledge.service,
       blobs: storage.blobs,
@@ -200,4 +201,10 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
     await storage.close();
     throw err;
   }
+}
+
+/** The fair queue of heavy work, one user one piece at a time while the loop is busier than `busyLoopPercent`. */
+function heavyQueue(heavy: Config["heavy"], clock: Clock): FairQueue {
+  const { busyLoopPercent, ...limits } = heavy;
+  return new FairQueue(limits, clock, loopBusy(busyLoopPercent));
 }

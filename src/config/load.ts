@@ -74,7 +74,14 @@ export interface Config {
   readonly maxEventLoopLagMs: number;
   readonly maxInflight: number;
   /** Fair admission of heavy work (SPEC §12), per process: limits of core/platform/fair-queue.ts. */
-  readonly heavy: { readonly concurrency: number; readonly perUser: number; readonly queuePerUser: number; readonly queueTotal: number };
+  readonly heavy: {
+    readonly concurrency: number;
+    readonly perUser: number;
+    readonly queuePerUser: number;
+    readonly queueTotal: number;
+    /** Loop utilization (percent) above which each user runs one piece at a time; 100: never. */
+    readonly busyLoopPercent: number;
+  };
   /** Sockets and stream history (SPEC §9). */
   readonly ws: {
     readonly pingIntervalMs: number;
@@ -196,6 +203,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       perUser: r.STYX_HEAVY_PER_USER,
       queuePerUser: r.STYX_HEAVY_QUEUE,
       queueTotal: r.STYX_HEAVY_QUEUE_TOTAL,
+      busyLoopPercent: r.STYX_HEAVY_BUSY_LOOP,
     },
     ws: {
       pingIntervalMs: r.STYX_WS_PING_INTERVAL,

@@ -5,8 +5,18 @@ import type { Clock } from "./clock.js";
  * `concurrency` pieces run at once in the process, at most `perUser` of them for one user, and
  * the rest wait in a bounded queue per user. A freed slot goes to the next user in round-robin
  * order among users with waiting work who are under their own limit, so a user with 1,000
- * queued queries and a user with one take turns. Every user id lives in Maps and Sets, never as
- * a key of a plain object. Pure: no timers, no promises; time comes from the Clock.
+ * queued queries and a user with one take turns.
+ *
+ * While the event loop is busy (`loopBusy()`, e.g. its utilization over the last ~100 ms above a
+ * threshold), each user runs one piece at a time whatever `perUser` says: a second piece of the
+ * same user adds nothing to throughput on a busy loop — its stretches only queue behind the
+ * first's — but every one of its turns of the loop is one another user's request waits behind.
+ * Concurrency above one pays only where work waits off the loop (the ANN worker, the disk), and
+ * then the loop is not busy. A waiter held back this way belongs to a user with a piece running,
+ * whose end dispatches again, so nothing waits on a timer.
+ *
+ * Every user id lives in Maps and Sets, never as a key of a plain object. Pure: no timers, no
+ * promises; time comes from the Clock, the loop's state from `loopBusy`.
  */
 
 /** The limits of a FairQueue. */
@@ -71,18 +81,21 @@ export class FairQueue {
   readonly #limits: FairQueueLimits;
   readonly #clock: Clock;
   readonly #users = new Map<string, UserLine>();
-  /** Users with waiting work and a free slot of their own, in turn order (a Set keeps insertion order). */
+  /** Users with waiting work, in turn order (a Set keeps insertion order); one at its own limit is passed over. */
   readonly #turns = new Set<string>();
+  readonly #loopBusy: () => boolean;
   #running = 0;
   #waiting = 0;
   /** Mean run time in ms (exponentially weighted), for retry hints. */
   #meanRunMs = 100;
 
-  constructor(limits: FairQueueLimits, clock: Clock) {
+  /** `loopBusy`: whether the event loop is busy now (default: never, so `perUser` always holds). */
+  constructor(limits: FairQueueLimits, clock: Clock, loopBusy: () => boolean = () => false) {
     for (const [k, v] of Object.entries(limits))
       if (!Number.isInteger(v) || v < 1) throw new RangeError(`FairQueue: ${k} must be a positive integer (got ${v})`);
     this.#limits = limits;
     this.#clock = clock;
+    this.#loopBusy = loopBusy;
   }
 
   /**
@@ -93,7 +106,7 @@ export class FairQueue {
   enter(user: string, start: (waitedMs: number) => void): Admission {
     const line = this.#users.get(user);
     const waitingOfUser = line?.waiting.length ?? 0;
-    const free = this.#running < this.#limits.concurrency && (line?.running ?? 0) < this.#limits.perUser && waitingOfUser === 0;
+    const free = this.#running < this.#limits.concurrency && waitingOfUser === 0 && (line?.running ?? 0) < this.#userCap();
     if (!free) {
       if (waitingOfUser >= this.#limits.queuePerUser)
         return { kind: "refused", reason: "user_queue", retryAfterMs: this.#hint(waitingOfUser, this.#limits.perUser) };
@@ -113,7 +126,7 @@ export class FairQueue {
     else {
       own.waiting.push(w);
       this.#waiting++;
-      if (own.running < this.#limits.perUser) this.#turns.add(user);
+      this.#turns.add(user);
     }
     return { kind: "admitted", ticket };
   }
@@ -144,26 +157,38 @@ export class FairQueue {
       this.#meanRunMs += EWMA * (took - this.#meanRunMs);
       line.running--;
       this.#running--;
-      if (line.waiting.length > 0) this.#turns.add(w.user);
+      // Its turn was taken: back to the end of the order, behind users that waited meanwhile.
+      if (this.#turns.delete(w.user)) this.#turns.add(w.user);
     }
     w.state = "ended";
     if (line.running === 0 && line.waiting.length === 0) this.#users.delete(w.user);
     this.#dispatch();
   }
 
-  /** Fills free slots, one piece per user in turn. */
+  /** Pieces one user may run at once now: `perUser`, or one while the loop is busy. */
+  #userCap(): number {
+    return this.#loopBusy() ? 1 : this.#limits.perUser;
+  }
+
+  /** Fills free slots, one piece per user in turn, passing over users at their own limit. */
   #dispatch(): void {
-    while (this.#running < this.#limits.concurrency) {
-      const next = this.#turns.values().next();
-      if (next.done) return;
-      const user = next.value;
-      this.#turns.delete(user);
-      const line = this.#users.get(user) as UserLine;
-      const w = line.waiting.shift() as Waiter;
-      this.#waiting--;
-      // Back to the end of the turn order if it still has work waiting and a slot of its own.
-      if (line.waiting.length > 0 && line.running + 1 < this.#limits.perUser) this.#turns.add(user);
-      this.#run(line, w);
+    if (this.#turns.size === 0) return;
+    const cap = this.#userCap();
+    let started = true;
+    while (started && this.#running < this.#limits.concurrency) {
+      started = false;
+      for (const user of [...this.#turns]) {
+        if (this.#running >= this.#limits.concurrency) return;
+        const line = this.#users.get(user) as UserLine;
+        if (line.running >= cap) continue; // its own running piece's end dispatches again
+        this.#turns.delete(user);
+        const w = line.waiting.shift() as Waiter;
+        this.#waiting--;
+        // Back to the end of the turn order while it still has work waiting.
+        if (line.waiting.length > 0) this.#turns.add(user);
+        this.#run(line, w);
+        started = true;
+      }
     }
   }
 

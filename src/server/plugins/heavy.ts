@@ -16,11 +16,11 @@ import type { Metrics } from "../metrics.js";
  * every user's backlog full → 503 `STYX_OVERLOADED` with `details.reasons: ["heavy_queue"]`.
  * Both carry `Retry-After` and `details.retry_after_ms`.
  *
- * What the queue can and cannot do: on a micronode each piece of heavy work runs as one stretch of
- * the event loop (SQLite and BM25 are synchronous; bench/fairness.ts measures it: one loop turn per
- * query, snapshot page or batch), so the queue bounds how many of one user's stretches come before
- * another user's request — not how long a stretch is. The limits are per process: on a macronode,
- * per gateway.
+ * What the queue can and cannot do: on a micronode heavy work runs in stretches of the event loop
+ * (SQLite and BM25 are synchronous), and the queue can reorder work only between them. So it
+ * bounds how many stretches of one user come before another user's request: while the loop is
+ * busy (STYX_HEAVY_BUSY_LOOP) each user runs one piece at a time; large answers are serialized
+ * in slices (server/sliced-json.ts). The limits are per process: on a macronode, per gateway.
  */
 export function registerHeavy(app: FastifyInstance, deps: { queue: FairQueue; metrics: Metrics }): void {
   const { queue, metrics } = deps;

@@ -4,9 +4,9 @@ import { ManualClock } from "../../../src/core/platform/clock.js";
 import { FairQueue, type FairQueueLimits, type Ticket } from "../../../src/core/platform/fair-queue.js";
 
 /** A queue and a log of which user's piece started, in order; `end(label)` finishes a piece. */
-function harness(limits: Partial<FairQueueLimits> = {}) {
+function harness(limits: Partial<FairQueueLimits> = {}, loop = { busy: false }) {
   const clock = new ManualClock();
-  const q = new FairQueue({ concurrency: 2, perUser: 1, queuePerUser: 100, queueTotal: 1000, ...limits }, clock);
+  const q = new FairQueue({ concurrency: 2, perUser: 1, queuePerUser: 100, queueTotal: 1000, ...limits }, clock, () => loop.busy);
   const started: string[] = [];
   const waited = new Map<string, number>();
   const tickets = new Map<string, Ticket>();
@@ -135,6 +135,39 @@ describe("FairQueue", () => {
     h.end("p0");
     h.end("c0");
     assert.deepEqual(h.started, ["p0", "c0", "p1"]);
+  });
+
+  it("runs one piece per user while the loop is busy, perUser again once it is not", () => {
+    const loop = { busy: true };
+    const h = harness({ concurrency: 8, perUser: 3 }, loop);
+    for (const l of ["a1", "a2", "a3", "a4"]) h.add("a", l);
+    assert.deepEqual(h.started, ["a1"], "busy: a's second piece waits though slots are free");
+    h.add("b", "b1");
+    assert.deepEqual(h.started, ["a1", "b1"], "another user's first piece starts at once");
+    h.add("b", "b2");
+    h.end("a1");
+    assert.deepEqual(h.started, ["a1", "b1", "a2"], "a's end lets a's next in; b2 waits for b1");
+    loop.busy = false;
+    h.end("b1");
+    assert.deepEqual(h.started, ["a1", "b1", "a2", "a3", "b2", "a4"], "not busy: perUser (3) again, in turn");
+    assert.deepEqual(h.q.stats(), { running: 4, waiting: 0, users: 2 });
+  });
+
+  it("never leaves a waiter behind when the loop turns busy and its user's pieces end", () => {
+    const loop = { busy: false };
+    const h = harness({ concurrency: 4, perUser: 2 }, loop);
+    for (const l of ["a1", "a2", "a3", "a4", "a5"]) h.add("a", l);
+    assert.deepEqual(h.started, ["a1", "a2"]);
+    loop.busy = true;
+    h.end("a1");
+    assert.deepEqual(h.started, ["a1", "a2"], "busy, a2 still runs: a3 waits");
+    h.end("a2");
+    assert.deepEqual(h.started, ["a1", "a2", "a3"]);
+    h.end("a3");
+    h.end("a4");
+    h.end("a5");
+    assert.deepEqual(h.started, ["a1", "a2", "a3", "a4", "a5"]);
+    assert.deepEqual(h.q.stats(), { running: 0, waiting: 0, users: 0 });
   });
 
   it("refuses limits that are not positive integers", () => {

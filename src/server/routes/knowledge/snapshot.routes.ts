@@ -3,7 +3,8 @@ import type { FastifyInstance } from "fastify";
 import type { KnowledgeService } from "../../../core/knowledge/knowledge-service.js";
 import { ErrorBody, GolemIdParams } from "../../../protocol/common.js";
 import { SnapshotPage, SnapshotParams } from "../../../protocol/knowledge.js";
-import { presentSnapshotEntry, presentSnapshotPage } from "../../presenters/knowledge.js";
+import { presentSnapshotEntry } from "../../presenters/knowledge.js";
+import { slicedJson } from "../../sliced-json.js";
 
 /**
  * `GET /v1/styx/snapshot/:golem_id` (owner only): the golem's vault as NDJSON, streamed page by
@@ -26,7 +27,12 @@ export function snapshotRoutes(app: FastifyInstance, deps: { knowledge: Knowledg
     async (req, reply) => {
       const golemId = req.params.golem_id;
       if (req.query.format === "json") {
-        return presentSnapshotPage(await deps.knowledge.snapshotPage(golemId, req.query.limit ?? 500, req.query.after));
+        // A page of up to 1,000 entries with embeddings is megabytes of JSON: serialized in slices, not in one stretch.
+        const page = await deps.knowledge.snapshotPage(golemId, req.query.limit ?? 500, req.query.after);
+        return reply
+          .type("application/json; charset=utf-8")
+          .header("cache-control", "no-store")
+          .send(slicedJson("entries", page.entries, presentSnapshotEntry, { next_after: page.next }));
       }
       // Small pages keep the resident set flat: each is fetched only when the socket drained the last.
       const lines = Readable.from(
