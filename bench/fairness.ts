@@ -30,6 +30,8 @@
 import { execSync } from "node:child_process";
 import { setPriority } from "node:os";
 import { ManualClock } from "../src/core/platform/clock.js";
+import { presentSnapshotEntry } from "../src/server/presenters/knowledge.js";
+import { slicedJson } from "../src/server/sliced-json.js";
 import { startTestServer } from "../src/testing/test-server.js";
 import { clusteredSource, DIM, int, machine, ms, pct, publishReport, rng, table, words } from "./lib/common.js";
 import { createGolems, createUser, startStyx, tempDataDir } from "./lib/fabric.js";
@@ -143,6 +145,10 @@ async function yielding(): Promise<Probe[]> {
       await probe("query, lexical (3 words, limit 10)", PROBE_REPS, (i) => q(i, true, false, 10)),
       await probe("query, fused (limit 100)", PROBE_REPS, (i) => q(i, true, true, 100)),
       await probe("snapshot page (100 entries)", PROBE_REPS, () => svc.snapshotPage("probe-g", 100)),
+      await probe("snapshot page (1,000 entries), read and served as JSON", PROBE_REPS, async () => {
+        const page = await svc.snapshotPage("probe-g", 1_000);
+        for await (const _ of slicedJson("entries", page.entries, presentSnapshotEntry, { next_after: page.next }));
+      }),
       await probe("batch write (64 entries)", PROBE_REPS, () =>
         svc.writeMany(
           Array.from({ length: 64 }, () => entry(w++)),

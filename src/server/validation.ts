@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifySchemaCompiler } from "fastify";
+import { StyxError } from "../core/platform/errors.js";
 import { jsonProblem, makeAjv } from "../protocol/json-rules.js";
 
 /*
@@ -23,7 +24,7 @@ export function registerJsonParser(app: FastifyInstance): void {
   app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {
     const run = () =>
       parse(req, body as string, (err, value) => {
-        if (err) return done(err, undefined);
+        if (err) return done(prototypeKey(err, body as string), undefined);
         const problem = jsonProblem(value, "body");
         if (problem) return done(problem, undefined);
         done(null, value);
@@ -34,6 +35,21 @@ export function registerJsonParser(app: FastifyInstance): void {
     large.add(req);
     setImmediate(run);
   });
+}
+
+/**
+ * Fastify's parser refuses `__proto__` and `constructor.prototype` keys with the same words as a
+ * syntax error ("Body is not valid JSON"); a body that is valid JSON was refused for such a key, and
+ * is told so. Only on the refusal path: a second parse of a body already refused.
+ */
+function prototypeKey(err: Error, body: string): Error {
+  if ((err as { code?: string }).code !== "FST_ERR_CTP_INVALID_JSON_BODY") return err;
+  try {
+    JSON.parse(body);
+  } catch {
+    return err;
+  }
+  return new StyxError("STYX_BAD_JSON", "The body holds a '__proto__' or 'constructor.prototype' key, which no field accepts.");
 }
 
 /** Bodies of at least this many characters are parsed, and handled, each in a turn of the event loop of its own. */

@@ -186,7 +186,15 @@ describe("client strings named like Object.prototype members", () => {
       raw: `{"golem_id":"${wg[0]}","layer":"threat","class":"rug","intensity":0.5,"domain":"${DOMAIN}","regime":"bull","metadata":{"__proto__":{"x":1}}}`,
       headers: { "content-type": "application/json" },
     });
-    refused(poisoned, ["STYX_BAD_JSON", "STYX_VALIDATION"], "metadata __proto__");
+    refused(poisoned, ["STYX_BAD_JSON"], "metadata __proto__");
+    assert.match(poisoned.json.error.message, /'__proto__' or 'constructor.prototype' key/, "told why, not 'not valid JSON'");
+    const broken = await s.request("POST", "/v1/styx/pheromone/deposit", {
+      token: writer.key,
+      raw: `{"golem_id":"${wg[0]}", "__proto__": `,
+      headers: { "content-type": "application/json" },
+    });
+    refused(broken, ["STYX_BAD_JSON"], "truncated JSON");
+    assert.doesNotMatch(broken.json.error.message, /__proto__/, "a syntax error is a syntax error");
   });
 
   it("publishes causal edges with the names as variables and regimes where publishable", async () => {
