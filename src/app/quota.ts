@@ -18,7 +18,7 @@ export const QUOTA_OVERRIDE_SIGNAL = "quota-override";
 export function buildQuotas(opts: {
   config: Config;
   storage: Pick<Storage, "quotas" | "counters" | "entries" | "audit">;
-  users: Pick<IdentityStore, "getUser">;
+  users: Pick<IdentityStore, "getUser" | "setUserTier">;
   clock: Clock;
   signals: Signals | undefined;
   warn: (msg: string, err?: unknown) => void;

@@ -23,14 +23,20 @@ const overrideCells = {
   ...byQuota((name) => Type.Optional(Count(`The '${name}' quota`))),
 };
 
+const TierName = (description: string) => Type.Unsafe<Tier>(Type.String({ enum: [...TIERS], description }));
+
 /**
- * `PUT /v1/admin/users/:user_id/usage` body: the user's whole override (cells left out follow
- * the tier; `{}` clears every override).
+ * `PUT /v1/admin/users/:user_id/usage` body: optionally the user's tier, and the user's whole
+ * override (cells left out follow the tier; `{}` clears every override and keeps the tier).
  */
-export const UsageOverrideBody = Type.Object(overrideCells, {
-  ...Strict,
-  description: "The user's override in full: cells left out follow the tier's defaults; {} clears the override",
-});
+export const UsageOverrideBody = Type.Object(
+  { tier: Type.Optional(TierName("Move the user to this tier (left out: the tier stays)")), ...overrideCells },
+  {
+    ...Strict,
+    description:
+      "Optionally a new tier; and the user's override in full: cells left out follow the tier's defaults; {} clears the override",
+  },
+);
 export type UsageOverrideBody = Static<typeof UsageOverrideBody>;
 
 /** One quota of a usage view. */
@@ -43,7 +49,7 @@ const QuotaUsageView = Type.Object({
 /** A user's usage and limits. */
 export const UsageView = Type.Object({
   user_id: Type.String(),
-  tier: Type.Unsafe<Tier>(Type.String({ enum: [...TIERS], description: "The user's tier (SPEC §12)" })),
+  tier: TierName("The user's tier (SPEC §12)"),
   rate: Type.Object({ rate: Type.Number({ description: "requests per second" }), burst: Type.Integer() }),
   quotas: Type.Object(byQuota(() => QuotaUsageView)),
   override: Type.Object(overrideCells, { description: "The admin's override in force ({} when none)" }),

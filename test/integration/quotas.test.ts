@@ -216,6 +216,31 @@ describe("per-user budgets and quotas (SPEC §12): one bucket per user, quotas b
     await put("nobody-here", { rate: 3 }, 404);
   });
 
+  it("moves a user to another tier: its limits follow at once, the override stays on top (audited as user.tier)", async () => {
+    const t = await tenant({ deposits_per_minute: 7 });
+    const table = s.styx.config.quotas.table;
+    const moved = await put(t.id, { tier: "steward", deposits_per_minute: 7 }, 200);
+    assert.equal(moved.json.tier, "steward");
+    assert.equal(moved.json.quotas.entries_per_day.limit, table.steward.quotas.entries_per_day);
+    assert.equal(moved.json.quotas.deposits_per_minute.limit, 7, "the override still applies");
+    const own = await s.request("GET", "/v1/styx/usage", { token: t.key });
+    assert.equal(own.json.tier, "steward", "the user sees the new tier at once");
+    assert.equal(own.json.rate.rate, moved.json.rate.rate);
+    // Without `tier` the tier stays; `{}` clears the override only.
+    const cleared = await put(t.id, {}, 200);
+    assert.equal(cleared.json.tier, "steward");
+    assert.equal(cleared.json.quotas.deposits_per_minute.limit, table.steward.quotas.deposits_per_minute);
+    const records = (await s.styx.audit.list(0, 100_000)).filter((x) => x.action === "user.tier" && x.target === `user:${t.id}`);
+    assert.equal(records.length, 1);
+    assert.deepEqual(JSON.parse(String(records[0]?.details)), { from: "consumer", to: "steward" });
+    for (const tier of ["platinum", "__proto__", "constructor", "", 3]) {
+      const r = await put(t.id, { tier }, 400);
+      assert.equal(r.json.error.code, "STYX_VALIDATION", String(tier));
+    }
+    await put("nobody-here", { tier: "steward" }, 404);
+    assert.equal((await s.request("GET", `/v1/admin/users/${t.id}/usage`, { token: s.adminToken })).json.tier, "steward");
+  });
+
   it("validates the override: unknown fields, negatives, zero rates and wrong types are 400; user keys are refused", async () => {
     const t = await tenant();
     for (const body of [{ bogus: 1 }, { stored_bytes: -1 }, { rate: 0 }, { burst: 0 }, { entries_per_day: "10" }, { rate: 1.5 }, []]) {

@@ -1,5 +1,5 @@
 import type { IdentityRecordIds, IdentityStore } from "../../core/identity/identity-store.js";
-import type { ApiKey, Golem, Session, User } from "../../core/identity/types.js";
+import type { ApiKey, Golem, Session, Tier, User } from "../../core/identity/types.js";
 import { StyxError } from "../../core/platform/errors.js";
 import { toGolem, toKey, toSession, toUser } from "../sql/identity-rows.js";
 import type { PgSql } from "./database.js";
@@ -28,6 +28,9 @@ export class PostgresIdentityStore implements IdentityStore {
   }
   async getUser(id: string): Promise<User | undefined> {
     return toUser((await this.#sql`SELECT * FROM users WHERE id = ${id}`)[0]);
+  }
+  async setUserTier(id: string, tier: Tier, at: number): Promise<boolean> {
+    return (await this.#sql`UPDATE users SET tier = ${tier}, updated_at = ${at} WHERE id = ${id}`).count > 0;
   }
   async findUserByWallet(address: string): Promise<User | undefined> {
     return toUser((await this.#sql`SELECT * FROM users WHERE wallet_address = ${address}`)[0]);

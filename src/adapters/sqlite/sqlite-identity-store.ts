@@ -1,5 +1,5 @@
 import type { IdentityRecordIds, IdentityStore } from "../../core/identity/identity-store.js";
-import type { ApiKey, Golem, Session, User } from "../../core/identity/types.js";
+import type { ApiKey, Golem, Session, Tier, User } from "../../core/identity/types.js";
 import { StyxError } from "../../core/platform/errors.js";
 import type { SqlRow as Row } from "../sql/codec.js";
 import { toGolem, toKey, toSession, toUser } from "../sql/identity-rows.js";
@@ -17,6 +17,7 @@ export class SqliteIdentityStore implements IdentityStore {
         "INSERT INTO users (id, wallet_address, reputation, tier, created_at, updated_at) VALUES (@id, @walletAddress, @reputation, @tier, @createdAt, @updatedAt)",
       ),
       getUser: db.prepare("SELECT * FROM users WHERE id = ?"),
+      setUserTier: db.prepare("UPDATE users SET tier = ?, updated_at = ? WHERE id = ?"),
       userByWallet: db.prepare("SELECT * FROM users WHERE wallet_address = ?"),
       insertGolem: db.prepare(
         `INSERT INTO golems (id, user_id, generation, parent_golem_id, status, archetype, wallet_address, created_at, died_at, death_cause, ticks_lived)
@@ -55,6 +56,9 @@ export class SqliteIdentityStore implements IdentityStore {
   }
   async getUser(id: string): Promise<User | undefined> {
     return toUser(this.#q.getUser.get(id) as Row | undefined);
+  }
+  async setUserTier(id: string, tier: Tier, at: number): Promise<boolean> {
+    return this.#q.setUserTier.run(tier, at, id).changes > 0;
   }
   async findUserByWallet(address: string): Promise<User | undefined> {
     return toUser(this.#q.userByWallet.get(address) as Row | undefined);

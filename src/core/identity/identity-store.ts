@@ -1,4 +1,4 @@
-import type { ApiKey, Golem, Session, User } from "./types.js";
+import type { ApiKey, Golem, Session, Tier, User } from "./types.js";
 
 /** The identifiers one identity record carries (`listIdentifiers`). */
 export interface IdentityRecordIds {
@@ -18,6 +18,8 @@ export interface IdentityRecordIds {
 export interface IdentityStore {
   createUser(user: User): Promise<void>;
   getUser(id: string): Promise<User | undefined>;
+  /** Sets a user's tier (and `updatedAt`); false when there is no such user. */
+  setUserTier(id: string, tier: Tier, at: number): Promise<boolean>;
   findUserByWallet(address: string): Promise<User | undefined>;
 
   createGolem(golem: Golem): Promise<void>;

@@ -62,7 +62,7 @@ export interface QuotaDeps {
   /** The tier table in force (config.quotas.table) and new users' tier. */
   readonly table: Readonly<Record<Tier, UserLimits>>;
   readonly defaultTier: Tier;
-  readonly users: { getUser(id: string): Promise<User | undefined> };
+  readonly users: { getUser(id: string): Promise<User | undefined>; setUserTier(id: string, tier: Tier, at: number): Promise<boolean> };
   readonly store: QuotaStore;
   readonly counters: UsageCounters;
   /** Bytes of the user's entries (content + metadata JSON, UTF-8) as stored. */
@@ -187,6 +187,16 @@ export class QuotaService implements QuotaPolicy, WriteQuota, DepositQuota {
       ...ctx,
       details: cleared ? { cleared: true } : { rate: override.rate, burst: override.burst, ...override.quotas },
     });
+    return this.usage(userId);
+  }
+
+  /** Moves `userId` to `tier` (its limits and quotas follow at once here, within LIMITS_CACHE_MS elsewhere); audited as `user.tier`. 404 for an unknown user. */
+  async setTier(actor: string, userId: string, tier: Tier, ctx: CallContext = {}): Promise<UsageReport> {
+    const before = (await this.#d.users.getUser(userId))?.tier;
+    if (before === undefined || !(await this.#d.users.setUserTier(userId, tier, this.#d.clock.now()))) throw notFound("No such user.");
+    this.forget(userId);
+    this.#d.onOverride?.(userId);
+    await this.#d.audit.append({ actor, action: "user.tier", target: `user:${userId}`, ...ctx, details: { from: before, to: tier } });
     return this.usage(userId);
   }
 

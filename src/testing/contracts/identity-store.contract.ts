@@ -52,6 +52,14 @@ export function describeIdentityStoreContract(name: string, make: () => Promise<
       assert.equal(await store.getUser("nope"), undefined);
     });
 
+    it("changes a user's tier, and says whether the user exists", async () => {
+      await store.createUser(userFixture("u1", "0xabc"));
+      assert.equal(await store.setUserTier("u1", "steward", T + 5), true);
+      assert.deepEqual(await store.getUser("u1"), { ...userFixture("u1", "0xabc"), tier: "steward", updatedAt: T + 5 });
+      assert.equal(await store.setUserTier("nope", "steward", T + 5), false);
+      assert.equal(await store.getUser("nope"), undefined);
+    });
+
     it("rejects a duplicate user id or wallet with STYX_CONFLICT and keeps the first", async () => {
       await store.createUser(userFixture("u1", "0xabc"));
       await assert.rejects(store.createUser(userFixture("u1")), isConflict);

@@ -494,7 +494,7 @@ export interface Routes {
       };
     };
   };
-  /** Set a user's override of the tier's limits (the whole override; {} clears it); audited as user.limits */
+  /** Set a user's tier (optional; audited as user.tier) and override of the tier's limits (the whole override; {} clears it; audited as user.limits) */
   "PUT /v1/admin/users/{user_id}/usage": {
     params: {
       /** Identifier (1–128 chars: A–Z a–z 0–9 _ . -) */
@@ -502,6 +502,8 @@ export interface Routes {
     };
     query: Record<string, never>;
     body: {
+      /** Move the user to this tier (left out: the tier stays) */
+      tier?: "observer" | "consumer" | "contributor" | "steward";
       /** Requests per second refilled into the user's bucket */
       rate?: number;
       /** The bucket's size */

@@ -43,7 +43,8 @@ export function usageRoutes(app: FastifyInstance, deps: { quotas: QuotaService }
       config: { auth: "admin" },
       schema: {
         tags: ["admin"],
-        summary: "Set a user's override of the tier's limits (the whole override; {} clears it); audited as user.limits",
+        summary:
+          "Set a user's tier (optional; audited as user.tier) and override of the tier's limits (the whole override; {} clears it; audited as user.limits)",
         params: UserIdParams,
         body: UsageOverrideBody,
         response: { 200: UsageView, ...errors },
@@ -57,7 +58,9 @@ export function usageRoutes(app: FastifyInstance, deps: { quotas: QuotaService }
         burst: b.burst,
         quotas: Object.fromEntries(QUOTA_NAMES.flatMap((name) => (cells.has(name) ? [[name, cells.get(name) as number]] : []))),
       };
-      return presentUsage(await quotas.setOverride("admin", req.params.user_id, override, { requestId: req.id, ip: req.ip }));
+      const ctx = { requestId: req.id, ip: req.ip };
+      if (b.tier !== undefined) await quotas.setTier("admin", req.params.user_id, b.tier, ctx);
+      return presentUsage(await quotas.setOverride("admin", req.params.user_id, override, ctx));
     },
   );
 }
