@@ -180,7 +180,7 @@ export const SETTINGS = {
   STYX_HEAVY_BUSY_LOOP: {
     parse: parseInteger(1, 100),
     default: "50",
-    doc: "Event-loop utilization (percent, over the last ~100 ms) above which each user runs one heavy request at a time (STYX_HEAVY_PER_USER applies below it): on a busy loop a user's second piece adds no throughput, only turns that other users' requests wait behind. 100 turns the rule off.",
+    doc: "Event-loop utilization (percent, over the last ~100 ms) above which, while more than one user asks for heavy work (within 1 s), each user runs one heavy request at a time (STYX_HEAVY_PER_USER otherwise): on a busy loop a user's second piece adds little throughput, only turns that other users' requests wait behind. 100 turns the rule off.",
   },
   STYX_HEAVY_QUEUE: {
     parse: parseInteger(1, 1_000_000),

@@ -8,12 +8,13 @@ import type { Clock } from "./clock.js";
  * queued queries and a user with one take turns.
  *
  * While the event loop is busy (`loopBusy()`, e.g. its utilization over the last ~100 ms above a
- * threshold), each user runs one piece at a time whatever `perUser` says: a second piece of the
- * same user adds nothing to throughput on a busy loop — its stretches only queue behind the
- * first's — but every one of its turns of the loop is one another user's request waits behind.
- * Concurrency above one pays only where work waits off the loop (the ANN worker, the disk), and
- * then the loop is not busy. A waiter held back this way belongs to a user with a piece running,
- * whose end dispatches again, so nothing waits on a timer.
+ * threshold) and more than one user asked for heavy work within the last `CONTENDED_MS`, each
+ * user runs one piece at a time whatever `perUser` says: a second piece of the same user adds
+ * little throughput on a busy loop — its stretches mostly queue behind the first's — but every
+ * one of its turns of the loop is one another user's request waits behind. A user alone keeps
+ * `perUser` (its second piece overlaps the first's waits off the loop: the ANN worker, the disk).
+ * A waiter held back this way belongs to a user with a piece running, whose end dispatches
+ * again, so nothing waits on a timer.
  *
  * Every user id lives in Maps and Sets, never as a key of a plain object. Pure: no timers, no
  * promises; time comes from the Clock, the loop's state from `loopBusy`.
@@ -70,6 +71,8 @@ interface UserLine {
   readonly waiting: Waiter[];
 }
 
+/** Another user's request within this many ms makes the queue contended (the busy rule applies). */
+export const CONTENDED_MS = 1_000;
 /** Weight of the newest run time in the mean used for retry hints. */
 const EWMA = 0.2;
 /** Retry hints stay within [MIN, MAX] ms. */
@@ -84,6 +87,8 @@ export class FairQueue {
   /** Users with waiting work, in turn order (a Set keeps insertion order); one at its own limit is passed over. */
   readonly #turns = new Set<string>();
   readonly #loopBusy: () => boolean;
+  /** The two most recent distinct users to ask for a slot, newest first, and when. */
+  #recent: { user: string; at: number }[] = [];
   #running = 0;
   #waiting = 0;
   /** Mean run time in ms (exponentially weighted), for retry hints. */
@@ -104,6 +109,7 @@ export class FairQueue {
    * calls `ticket.end()` when the work is over, or when its client left before it started.
    */
   enter(user: string, start: (waitedMs: number) => void): Admission {
+    this.#seen(user);
     const line = this.#users.get(user);
     const waitingOfUser = line?.waiting.length ?? 0;
     const free = this.#running < this.#limits.concurrency && waitingOfUser === 0 && (line?.running ?? 0) < this.#userCap();
@@ -165,9 +171,18 @@ export class FairQueue {
     this.#dispatch();
   }
 
-  /** Pieces one user may run at once now: `perUser`, or one while the loop is busy. */
+  /** Pieces one user may run at once now: `perUser`, or one while users contend for a busy loop. */
   #userCap(): number {
-    return this.#loopBusy() ? 1 : this.#limits.perUser;
+    const other = this.#recent[1];
+    const contended = other !== undefined && this.#clock.now() - other.at < CONTENDED_MS;
+    return contended && this.#loopBusy() ? 1 : this.#limits.perUser;
+  }
+
+  #seen(user: string): void {
+    const at = this.#clock.now();
+    const newest = this.#recent[0];
+    if (newest?.user === user) newest.at = at;
+    else this.#recent = newest ? [{ user, at }, newest] : [{ user, at }];
   }
 
   /** Fills free slots, one piece per user in turn, passing over users at their own limit. */

@@ -19,7 +19,7 @@ import type { Metrics } from "../metrics.js";
  * What the queue can and cannot do: on a micronode heavy work runs in stretches of the event loop
  * (SQLite and BM25 are synchronous), and the queue can reorder work only between them. So it
  * bounds how many stretches of one user come before another user's request: while the loop is
- * busy (STYX_HEAVY_BUSY_LOOP) each user runs one piece at a time; large answers are serialized
+ * busy (STYX_HEAVY_BUSY_LOOP) and users contend, each user runs one piece at a time; large answers are serialized
  * in slices (server/sliced-json.ts). The limits are per process: on a macronode, per gateway.
  */
 export function registerHeavy(app: FastifyInstance, deps: { queue: FairQueue; metrics: Metrics }): void {

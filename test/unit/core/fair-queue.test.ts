@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ManualClock } from "../../../src/core/platform/clock.js";
-import { FairQueue, type FairQueueLimits, type Ticket } from "../../../src/core/platform/fair-queue.js";
+import { CONTENDED_MS, FairQueue, type FairQueueLimits, type Ticket } from "../../../src/core/platform/fair-queue.js";
 
 /** A queue and a log of which user's piece started, in order; `end(label)` finishes a piece. */
 function harness(limits: Partial<FairQueueLimits> = {}, loop = { busy: false }) {
@@ -137,12 +137,15 @@ describe("FairQueue", () => {
     assert.deepEqual(h.started, ["p0", "c0", "p1"]);
   });
 
-  it("runs one piece per user while the loop is busy, perUser again once it is not", () => {
+  it("runs one piece per user while users contend for a busy loop, perUser again once it is not busy", () => {
     const loop = { busy: true };
     const h = harness({ concurrency: 8, perUser: 3 }, loop);
-    for (const l of ["a1", "a2", "a3", "a4"]) h.add("a", l);
-    assert.deepEqual(h.started, ["a1"], "busy: a's second piece waits though slots are free");
     h.add("b", "b1");
+    h.end("b1");
+    for (const l of ["a1", "a2", "a3", "a4"]) h.add("a", l);
+    assert.deepEqual(h.started, ["b1", "a1"], "busy, b asked 0 ms ago: a's second piece waits though slots are free");
+    h.add("b", "b1");
+    h.started.shift();
     assert.deepEqual(h.started, ["a1", "b1"], "another user's first piece starts at once");
     h.add("b", "b2");
     h.end("a1");
@@ -153,10 +156,28 @@ describe("FairQueue", () => {
     assert.deepEqual(h.q.stats(), { running: 4, waiting: 0, users: 2 });
   });
 
+  it("keeps perUser for a user alone on a busy loop, and for all once the other user is quiet for CONTENDED_MS", () => {
+    const loop = { busy: true };
+    const h = harness({ concurrency: 8, perUser: 2 }, loop);
+    for (const l of ["a1", "a2", "a3"]) h.add("a", l);
+    assert.deepEqual(h.started, ["a1", "a2"], "alone: its second piece overlaps the first's waits off the loop");
+    h.add("b", "b1");
+    h.end("a1");
+    assert.deepEqual(h.started, ["a1", "a2", "b1"], "contended and busy: a3 waits for a2");
+    h.end("b1");
+    h.clock.advance(CONTENDED_MS);
+    h.add("a", "a4");
+    h.end("a2");
+    assert.deepEqual(h.started, ["a1", "a2", "b1", "a3", "a4"], "b quiet for CONTENDED_MS: a runs 2 again");
+  });
+
   it("never leaves a waiter behind when the loop turns busy and its user's pieces end", () => {
     const loop = { busy: false };
     const h = harness({ concurrency: 4, perUser: 2 }, loop);
+    h.add("b", "b0");
+    h.end("b0");
     for (const l of ["a1", "a2", "a3", "a4", "a5"]) h.add("a", l);
+    h.started.shift();
     assert.deepEqual(h.started, ["a1", "a2"]);
     loop.busy = true;
     h.end("a1");
