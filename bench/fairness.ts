@@ -58,7 +58,9 @@ const FLOOD_NICE = 19;
 const FLOOD = new Set((process.env.BENCH_FLOOD ?? "writes,queries,snapshots,sockets").split(","));
 /** Server variants to run (diagnosis: `BENCH_VARIANTS=fair`). */
 const VARIANTS = new Set((process.env.BENCH_VARIANTS ?? "fair,off").split(","));
-const PARTIAL = FLOOD.size !== 4 || VARIANTS.size !== 2;
+/** Extra server settings of the `fair` variant (diagnosis, JSON): `BENCH_FAIR_ENV='{"STYX_HEAVY_PER_USER":"1"}'`. */
+const FAIR_ENV = process.env.BENCH_FAIR_ENV ?? "{}";
+const PARTIAL = FLOOD.size !== 4 || VARIANTS.size !== 2 || FAIR_ENV !== "{}";
 const BENCH_ENV = { STYX_DEFAULT_TIER: "steward", STYX_MAX_EVENT_LOOP_LAG: "60s", STYX_MAX_INFLIGHT: "1000000" };
 const t0 = performance.now();
 const log = (m: string) => console.error(`fairness [${((performance.now() - t0) / 1000).toFixed(0)} s]: ${m}`);
@@ -327,7 +329,7 @@ for (const pid of [clients[2]?.pid, clients[3]?.pid, clients[4]?.pid, sockets.pi
 const started = performance.now();
 const probes = process.env.BENCH_SKIP_PROBE === "1" ? [] : await yielding();
 const variants: Variant[] = [
-  { name: "fair", env: JSON.parse(process.env.BENCH_FAIR_ENV ?? "{}") },
+  { name: "fair", env: JSON.parse(FAIR_ENV) },
   {
     name: "off",
     env: {
@@ -335,6 +337,7 @@ const variants: Variant[] = [
       STYX_HEAVY_PER_USER: "1000000",
       STYX_HEAVY_QUEUE: "1000000",
       STYX_HEAVY_QUEUE_TOTAL: "1000000",
+      STYX_HEAVY_BUSY_LOOP: "100",
     },
   },
 ];
@@ -422,7 +425,7 @@ const body = [
     `B's mix, one request at a time for ${PHASE_S} s per phase: vector (limit 10), lexical (3 words), fused queries and a JSON snapshot page of 100, in turn. ` +
     `A's flood, started ${RAMP_MS / 1000} s before B's flooded phase: batch writes of 64 entries (8 connections), fused queries with limit 100 (16), ` +
     `JSON snapshot pages of 1,000 (2), and ${int(SOCKETS)} sockets of A (each receiving every event of A's golem; 10 send ${int(SOCKET_RATE)} events/s in total). ` +
-    `\`fair\`: the STYX_HEAVY_* defaults (8 at once per process, 2 per user, 32 waiting per user); \`off\`: all four at 1,000,000. ` +
+    `\`fair\`: the STYX_HEAVY_* defaults (8 at once per process, 2 per user — 1 while users contend for a loop busier than 50 % — and 32 waiting per user; snapshot pages serialized in 2 ms slices)${FAIR_ENV === "{}" ? "" : `, with ${FAIR_ENV}`}; \`off\`: the four limits at 1,000,000 and STYX_HEAVY_BUSY_LOOP=100 (slicing stays). ` +
     `Limits raised as in every bench: request buckets 1,000,000/s, steward tier, load shedding off (STYX_MAX_EVENT_LOOP_LAG 60 s, ` +
     `STYX_MAX_INFLIGHT 1,000,000). B's percentiles are over its answered (200) requests; any other status fails the goal. ${nproc} cores: the server, ` +
     `its ANN worker and the client processes share them; A's flood generators run at nice ${FLOOD_NICE} (${floodNiced ? "set" : "NOT set: not permitted here"}) — on a real deployment they are other machines, here a flood client that takes a core takes it from the server and from B's client alike (B's client runs at the normal priority, as the server does).`,
@@ -441,7 +444,7 @@ const body = [
 ].join("\n");
 publishReport("One user's flood, another user's latency (bench/fairness.ts)", body, {
   full: !QUICK && !PARTIAL && process.env.BENCH_SKIP_PROBE !== "1",
-  overrides: "BENCH_QUICK, BENCH_FLOOD, BENCH_VARIANTS or BENCH_SKIP_PROBE",
+  overrides: "BENCH_QUICK, BENCH_FLOOD, BENCH_VARIANTS, BENCH_FAIR_ENV or BENCH_SKIP_PROBE",
   section: SECTION,
 });
 process.exit(0);
