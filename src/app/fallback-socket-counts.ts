@@ -46,6 +46,13 @@ export class FallbackSocketCounts extends Fallback implements SocketCounts {
       async () => {},
     );
   }
+
+  count(key: string): Promise<number> {
+    return this.run(
+      () => this.#primary.count(key),
+      () => this.#local.count(key),
+    );
+  }
 }
 
 function unbounded(claims: readonly SocketClaim[]): SocketClaim[] {

@@ -17,7 +17,7 @@ export const QUOTA_OVERRIDE_SIGNAL = "quota-override";
  */
 export function buildQuotas(opts: {
   config: Config;
-  storage: Pick<Storage, "quotas" | "counters" | "entries" | "audit">;
+  storage: Pick<Storage, "quotas" | "counters" | "entries" | "audit" | "socketCounts">;
   users: Pick<IdentityStore, "getUser" | "setUserTier">;
   clock: Clock;
   signals: Signals | undefined;
@@ -31,6 +31,7 @@ export function buildQuotas(opts: {
     store: storage.quotas,
     counters: storage.counters,
     entries: storage.entries,
+    sockets: storage.socketCounts,
     audit: storage.audit,
     clock: opts.clock,
     onOverride: (userId) => signals?.publish(QUOTA_OVERRIDE_SIGNAL, { user_id: userId }),

@@ -42,7 +42,12 @@ export type UsageOverrideBody = Static<typeof UsageOverrideBody>;
 /** One quota of a usage view. */
 const QuotaUsageView = Type.Object({
   limit: Type.Integer(),
-  used: Nullable(Type.Integer({ description: "null for socket caps: counted by the socket admission at upgrade, per gateway" })),
+  used: Nullable(
+    Type.Integer({
+      description:
+        "sockets_per_user: the user's open sockets (the whole cluster on a macronode); null for sockets_per_key and sockets_per_ip (not one number of the user's)",
+    }),
+  ),
   resets_at: Type.Optional(IsoTime),
 });
 

@@ -186,7 +186,8 @@ describe("per-user budgets and quotas (SPEC §12): one bucket per user, quotas b
     assert.ok(Date.parse(r.json.quotas.entries_per_day.resets_at) > Date.now());
     assert.equal(r.json.quotas.lethe_writes_per_day.used, 0);
     assert.deepEqual([r.json.quotas.deposits_per_minute.used, r.json.quotas.deposits_per_minute.limit], [1, tier.deposits_per_minute]);
-    assert.deepEqual(r.json.quotas.sockets_per_user, { limit: 100, used: null });
+    assert.deepEqual(r.json.quotas.sockets_per_user, { limit: 100, used: 0 });
+    assert.deepEqual(r.json.quotas.sockets_per_ip, { limit: 200, used: null });
     assert.deepEqual(r.json.override, {});
     const admin = await s.request("GET", `/v1/admin/users/${t.id}/usage`, { token: s.adminToken });
     assert.equal(admin.status, 200, admin.text);

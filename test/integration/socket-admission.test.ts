@@ -52,8 +52,18 @@ describe("socket caps per user, key and address", () => {
     assert.equal(refused.status, 429);
     assert.equal(refused.json.error.code, "STYX_QUOTA_EXCEEDED");
     assert.deepEqual(refused.json.error.details, { quota: "sockets_per_user", limit: 3, used: 3 });
+    const usage = await s.request("GET", "/v1/styx/usage", { token: a.key });
+    assert.deepEqual(usage.json.quotas.sockets_per_user, { limit: 3, used: 3 }, "the usage view counts the user's open sockets");
+    assert.equal(usage.json.quotas.sockets_per_key.used, null);
     const b = await s.user();
     await connectAs(b.key);
+    await open.pop()?.close();
+    for (let i = 0; i < 100; i++) {
+      const byAdmin = await s.request("GET", `/v1/admin/users/${b.id}/usage`, { token: s.adminToken });
+      if (byAdmin.json.quotas.sockets_per_user.used === 0) break;
+      assert.ok(i < 99, "a closed socket stops counting");
+      await new Promise((r) => setTimeout(r, 20));
+    }
   });
 
   it("refuses a key's socket past sockets_per_key", async () => {

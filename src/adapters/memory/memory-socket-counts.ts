@@ -45,6 +45,13 @@ export class MemorySocketCounts implements SocketCounts {
     }
   }
 
+  async count(key: string): Promise<number> {
+    const now = this.#clock.now();
+    let n = 0;
+    for (const expires of this.#sets.get(key)?.values() ?? []) if (expires > now) n++;
+    return n;
+  }
+
   #put(key: string, socketId: string, expires: number): void {
     let set = this.#sets.get(key);
     if (!set) {

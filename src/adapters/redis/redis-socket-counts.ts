@@ -52,6 +52,11 @@ for _, key in ipairs(KEYS) do
 end
 `;
 
+/** Live entries under one key. KEYS the count; ARGV unused, unused, now ("" = TIME). */
+const COUNT_SCRIPT = `${NOW}
+return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
+`;
+
 /** A manual clock's time has nothing to do with the server's expiry clock: keep keys this long at least. */
 const INJECTED_CLOCK_LEAST_TTL_MS = 3_600_000;
 /** Sockets refreshed per pipeline. */
@@ -60,6 +65,7 @@ const REFRESH_BATCH = 1000;
 interface CountCommands {
   styxSocketClaim(n: number, ...args: (string | number)[]): Promise<[number, number]>;
   styxSocketRefresh(n: number, ...args: (string | number)[]): Promise<null>;
+  styxSocketCount(n: number, ...args: (string | number)[]): Promise<number>;
 }
 
 /** Options of `RedisSocketCounts`. */
@@ -82,6 +88,7 @@ export class RedisSocketCounts implements SocketCounts {
     if (!("styxSocketClaim" in redis)) {
       redis.defineCommand("styxSocketClaim", { lua: CLAIM_SCRIPT });
       redis.defineCommand("styxSocketRefresh", { lua: REFRESH_SCRIPT });
+      redis.defineCommand("styxSocketCount", { lua: COUNT_SCRIPT });
     }
     this.#redis = redis as Redis & CountCommands;
     this.#clock = opts.clock;
@@ -110,6 +117,10 @@ export class RedisSocketCounts implements SocketCounts {
     const pipe = this.#redis.pipeline();
     for (const k of keys) pipe.zrem(`sk:${k}`, socketId);
     for (const [err] of (await pipe.exec()) ?? []) if (err) throw err;
+  }
+
+  async count(key: string): Promise<number> {
+    return this.#redis.styxSocketCount(1, `sk:${key}`, "", "", this.#time()[0]);
   }
 
   /** ARGV "now" and least key ttl: the Redis server's clock, or the injected one. */

@@ -7,6 +7,7 @@ import { notFound } from "../platform/errors.js";
 import type { BucketSpec } from "../platform/rate-limiter.js";
 import { applyOverride, type LimitsOverride, type QuotaName, type QuotaPolicy, quotaExceeded, type UserLimits } from "./limits.js";
 import { isEmptyOverride, type QuotaStore } from "./quota-store.js";
+import { type SocketCounts, userSocketsKey } from "./socket-counts.js";
 import { DAY_MS, MINUTE_MS, type UsageCounters } from "./usage-counters.js";
 
 /** How long a user's limits (tier + override) are remembered: an override set on another gateway applies within this. */
@@ -23,7 +24,7 @@ const WINDOWS = new Map<QuotaName, number>([
   ["deposits_per_minute", MINUTE_MS],
 ]);
 
-/** One quota of a usage report: its limit and what is used (null: counted by the socket admission, not here). */
+/** One quota of a usage report: its limit and what is used (null: not one number of the user's — sockets per key and per address). */
 export interface QuotaUsage {
   readonly limit: number;
   readonly used: number | null;
@@ -69,6 +70,8 @@ export interface QuotaDeps {
   readonly entries: { storedBytes(userId: string): Promise<number> };
   readonly audit: Pick<AuditLog, "append">;
   readonly clock: Clock;
+  /** Open sockets by count key (SPEC §12's socket caps): a user's count in the usage report. */
+  readonly sockets?: Pick<SocketCounts, "count"> | undefined;
   /** Told the user whose override changed (the macronode signals the other gateways). */
   readonly onOverride?: ((userId: string) => void) | undefined;
 }
@@ -167,9 +170,10 @@ export class QuotaService implements QuotaPolicy, WriteQuota, DepositQuota {
       const c = await this.#d.counters.add(counterKey(userId, name), windowMs, 0, limits.quotas[name]);
       quotas.set(name, { limit: limits.quotas[name], used: c.used, resetsAt: c.resetAt });
     }
-    for (const name of ["sockets_per_user", "sockets_per_key", "sockets_per_ip"] as const) {
-      quotas.set(name, { limit: limits.quotas[name], used: null });
-    }
+    const sockets = this.#d.sockets ? await this.#d.sockets.count(userSocketsKey(userId)) : null;
+    quotas.set("sockets_per_user", { limit: limits.quotas.sockets_per_user, used: sockets });
+    // Per key and per address are not one number of the user's.
+    for (const name of ["sockets_per_key", "sockets_per_ip"] as const) quotas.set(name, { limit: limits.quotas[name], used: null });
     return { userId, tier, rate: limits.rate, override, quotas };
   }
 

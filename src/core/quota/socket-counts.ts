@@ -36,6 +36,13 @@ export interface SocketCounts {
   claim(socketId: string, claims: readonly SocketClaim[], ttlMs: number): Promise<ClaimResult>;
   refresh(sockets: readonly CountedSocket[], ttlMs: number): Promise<void>;
   release(socketId: string, keys: readonly string[]): Promise<void>;
+  /** Live (unexpired) sockets under `key` now. */
+  count(key: string): Promise<number>;
+}
+
+/** The count key of a user's sockets (`sockets_per_user`). */
+export function userSocketsKey(userId: string): string {
+  return `user:${userId}`;
 }
 
 /** A claim with the quota it enforces (what a refusal names). */
@@ -52,7 +59,7 @@ export interface QuotaClaim extends SocketClaim {
 export function socketClaims(ip: string, principal: Principal | undefined, limits: UserLimits): QuotaClaim[] {
   const claims: QuotaClaim[] = [];
   if (principal?.kind === "user") {
-    claims.push({ quota: "sockets_per_user", key: `user:${principal.userId}`, limit: limits.quotas.sockets_per_user });
+    claims.push({ quota: "sockets_per_user", key: userSocketsKey(principal.userId), limit: limits.quotas.sockets_per_user });
     claims.push({ quota: "sockets_per_key", key: `key:${principal.credentialId}`, limit: limits.quotas.sockets_per_key });
   }
   claims.push({ quota: "sockets_per_ip", key: `ip:${ip}`, limit: limits.quotas.sockets_per_ip });

@@ -32,6 +32,21 @@ export function describeSocketCountsContract(name: string, make: (clock: ManualC
       assert.deepEqual(await counts.claim("s2", [{ key: "ip:a", limit: 1 }], TTL), { ok: false, index: 0, used: 2 });
     });
 
+    it("counts the live sockets under a key", async () => {
+      const clock = new ManualClock();
+      const counts = await make(clock);
+      assert.equal(await counts.count("user:u"), 0);
+      await counts.claim("s1", [{ key: "user:u", limit: 5 }], TTL);
+      await counts.claim("s2", [{ key: "user:u", limit: 5 }], 2 * TTL);
+      await counts.claim("s3", [{ key: "user:v", limit: 5 }], TTL);
+      assert.equal(await counts.count("user:u"), 2);
+      await counts.release("s2", ["user:u"]);
+      assert.equal(await counts.count("user:u"), 1);
+      clock.advance(TTL);
+      assert.equal(await counts.count("user:u"), 0, "s1 expired");
+      assert.equal(await counts.count("__proto__"), 0);
+    });
+
     it("frees a place when a socket is released", async () => {
       const counts = await make(new ManualClock());
       const claim = [{ key: "key:k", limit: 1 }];

@@ -346,43 +346,43 @@ export interface Routes {
       quotas: {
         stored_bytes: {
           limit: number;
-          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          /** sockets_per_user: the user's open sockets (the whole cluster on a macronode); null for sockets_per_key and sockets_per_ip (not one number of the user's) */
           used: number | null;
           resets_at?: string;
         };
         entries_per_day: {
           limit: number;
-          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          /** sockets_per_user: the user's open sockets (the whole cluster on a macronode); null for sockets_per_key and sockets_per_ip (not one number of the user's) */
           used: number | null;
           resets_at?: string;
         };
         lethe_writes_per_day: {
           limit: number;
-          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          /** sockets_per_user: the user's open sockets (the whole cluster on a macronode); null for sockets_per_key and sockets_per_ip (not one number of the user's) */
           used: number | null;
           resets_at?: string;
         };
         deposits_per_minute: {
           limit: number;
-          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          /** sockets_per_user: the user's open sockets (the whole cluster on a macronode); null for sockets_per_key and sockets_per_ip (not one number of the user's) */
           used: number | null;
           resets_at?: string;
         };
         sockets_per_user: {
           limit: number;
-          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          /** sockets_per_user: the user's open sockets (the whole cluster on a macronode); null for sockets_per_key and sockets_per_ip (not one number of the user's) */
           used: number | null;
           resets_at?: string;
         };
         sockets_per_key: {
           limit: number;
-          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          /** sockets_per_user: the user's open sockets (the whole cluster on a macronode); null for sockets_per_key and sockets_per_ip (not one number of the user's) */
           used: number | null;
           resets_at?: string;
         };
         sockets_per_ip: {
           limit: number;
-          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          /** sockets_per_user: the user's open sockets (the whole cluster on a macronode); null for sockets_per_key and sockets_per_ip (not one number of the user's) */
           used: number | null;
           resets_at?: string;
         };
@@ -430,43 +430,43 @@ export interface Routes {
       quotas: {
         stored_bytes: {
           limit: number;
-          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          /** sockets_per_user: the user's open sockets (the whole cluster on a macronode); null for sockets_per_key and sockets_per_ip (not one number of the user's) */
           used: number | null;
           resets_at?: string;
         };
         entries_per_day: {
           limit: number;
-          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          /** sockets_per_user: the user's open sockets (the whole cluster on a macronode); null for sockets_per_key and sockets_per_ip (not one number of the user's) */
           used: number | null;
           resets_at?: string;
         };
         lethe_writes_per_day: {
           limit: number;
-          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          /** sockets_per_user: the user's open sockets (the whole cluster on a macronode); null for sockets_per_key and sockets_per_ip (not one number of the user's) */
           used: number | null;
           resets_at?: string;
         };
         deposits_per_minute: {
           limit: number;
-          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          /** sockets_per_user: the user's open sockets (the whole cluster on a macronode); null for sockets_per_key and sockets_per_ip (not one number of the user's) */
           used: number | null;
           resets_at?: string;
         };
         sockets_per_user: {
           limit: number;
-          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          /** sockets_per_user: the user's open sockets (the whole cluster on a macronode); null for sockets_per_key and sockets_per_ip (not one number of the user's) */
           used: number | null;
           resets_at?: string;
         };
         sockets_per_key: {
           limit: number;
-          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          /** sockets_per_user: the user's open sockets (the whole cluster on a macronode); null for sockets_per_key and sockets_per_ip (not one number of the user's) */
           used: number | null;
           resets_at?: string;
         };
         sockets_per_ip: {
           limit: number;
-          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          /** sockets_per_user: the user's open sockets (the whole cluster on a macronode); null for sockets_per_key and sockets_per_ip (not one number of the user's) */
           used: number | null;
           resets_at?: string;
         };
@@ -535,43 +535,43 @@ export interface Routes {
       quotas: {
         stored_bytes: {
           limit: number;
-          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          /** sockets_per_user: the user's open sockets (the whole cluster on a macronode); null for sockets_per_key and sockets_per_ip (not one number of the user's) */
           used: number | null;
           resets_at?: string;
         };
         entries_per_day: {
           limit: number;
-          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          /** sockets_per_user: the user's open sockets (the whole cluster on a macronode); null for sockets_per_key and sockets_per_ip (not one number of the user's) */
           used: number | null;
           resets_at?: string;
         };
         lethe_writes_per_day: {
           limit: number;
-          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          /** sockets_per_user: the user's open sockets (the whole cluster on a macronode); null for sockets_per_key and sockets_per_ip (not one number of the user's) */
           used: number | null;
           resets_at?: string;
         };
         deposits_per_minute: {
           limit: number;
-          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          /** sockets_per_user: the user's open sockets (the whole cluster on a macronode); null for sockets_per_key and sockets_per_ip (not one number of the user's) */
           used: number | null;
           resets_at?: string;
         };
         sockets_per_user: {
           limit: number;
-          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          /** sockets_per_user: the user's open sockets (the whole cluster on a macronode); null for sockets_per_key and sockets_per_ip (not one number of the user's) */
           used: number | null;
           resets_at?: string;
         };
         sockets_per_key: {
           limit: number;
-          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          /** sockets_per_user: the user's open sockets (the whole cluster on a macronode); null for sockets_per_key and sockets_per_ip (not one number of the user's) */
           used: number | null;
           resets_at?: string;
         };
         sockets_per_ip: {
           limit: number;
-          /** null for socket caps: counted by the socket admission at upgrade, per gateway */
+          /** sockets_per_user: the user's open sockets (the whole cluster on a macronode); null for sockets_per_key and sockets_per_ip (not one number of the user's) */
           used: number | null;
           resets_at?: string;
         };
