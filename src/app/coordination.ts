@@ -71,6 +71,7 @@ export async function buildCoordination(opts: {
     pipeline,
     bus,
     clock,
+    lastHeartbeat: (golemId) => opts.fabric.snapshot(golemId),
   });
   const pulse = new PulseService({
     presence: () => opts.fabric.active(),

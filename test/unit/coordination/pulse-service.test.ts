@@ -55,6 +55,11 @@ async function setup() {
       testamentExcerpt: null,
       somaticFragment: null,
       signed: false,
+      bornAt: null,
+      finalPhase: null,
+      finalPad: null,
+      finalNav: null,
+      domains: [],
     };
     await deaths.record(death, { entries: [], deposits: [] }, clock.now(), () => ({
       golemId,
@@ -78,6 +83,9 @@ async function setup() {
       dreaming: false,
       nav: null,
       lastSeen: clock.now(),
+      archetype: null,
+      generation: 0,
+      bornAt: null,
       ...over,
     });
   const deposit = (over: Partial<PheromoneDeposit>) =>
