@@ -2,6 +2,7 @@ import { AchievementService } from "../core/coordination/achievements.js";
 import { BloodstainService } from "../core/coordination/bloodstain-service.js";
 import type { BloodstainBinding } from "../core/coordination/bloodstain-signature.js";
 import { CausalService } from "../core/coordination/causal-service.js";
+import { announceMilestone } from "../core/coordination/lineage-milestones.js";
 import { PheromoneService } from "../core/coordination/pheromone-service.js";
 import { PulseService } from "../core/coordination/pulse-service.js";
 import type { EventBus } from "../core/fabric/event-bus.js";
@@ -58,7 +59,7 @@ export async function buildCoordination(opts: {
 }): Promise<CoordinationStack> {
   const { stores, bus, clock, key, pipeline } = opts;
   const pheromones = new PheromoneService({ store: stores.pheromones, bus, clock, key, pipeline, quota: opts.quota });
-  const causal = new CausalService({ store: stores.causal, clock, key, pipeline });
+  const causal = new CausalService({ store: stores.causal, bus, clock, key, pipeline });
   const box = await SealedBox.open(key, SOURCE_DIRECTORY);
   const achievements = new AchievementService({ store: stores.achievements, bus, clock, box });
   const bloodstains = new BloodstainService({
@@ -91,6 +92,13 @@ export async function buildCoordination(opts: {
   const quietly = (what: string, p: Promise<unknown>) =>
     void p.catch((err) => opts.warn(`achievement evaluation after ${what} failed`, err));
   opts.identity.onGolemRegistered((golem) => quietly("a registration", achievements.evaluate(golem, { generation: golem.generation })));
+  // Awaited, so the milestone is in the streams' history when the registration answers; a failure never fails it.
+  opts.identity.onGolemRegistered((golem) =>
+    announceMilestone(bus, golem).then(
+      () => {},
+      (err) => opts.warn("announcing a lineage milestone failed", err),
+    ),
+  );
   opts.knowledge.onStored((entry) => {
     if (entry.isBloodstain) return;
     quietly(
