@@ -121,6 +121,8 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
     });
     const coordination = await buildCoordination({
       stores: storage.coordination,
+      pulseStore: storage.pulse,
+      pulseIntervalMs: config.pulseIntervalMs,
       identityStore: identity.store,
       identity: identity.service,
       knowledge: knowledge.service,

@@ -5,6 +5,7 @@ import { CausalService } from "../core/coordination/causal-service.js";
 import { announceMilestone } from "../core/coordination/lineage-milestones.js";
 import { PheromoneService } from "../core/coordination/pheromone-service.js";
 import { PulseService } from "../core/coordination/pulse-service.js";
+import type { PulseStore } from "../core/coordination/pulse-store.js";
 import type { EventBus } from "../core/fabric/event-bus.js";
 import type { FabricService } from "../core/fabric/fabric-service.js";
 import type { IdentityService } from "../core/identity/identity-service.js";
@@ -42,6 +43,10 @@ export const COORDINATION_TASKS = { evaporation: "pheromone-evaporation", pulse:
  */
 export async function buildCoordination(opts: {
   stores: CoordinationStores;
+  /** Where the pulse is kept for every process (micronode: memory; macronode: Redis). */
+  pulseStore: PulseStore;
+  /** How often the pulse task runs (STYX_PULSE_INTERVAL; default 60 s). */
+  pulseIntervalMs?: number;
   identityStore: Pick<IdentityStore, "getGolem">;
   identity: IdentityService;
   knowledge: KnowledgeService;
@@ -78,9 +83,13 @@ export async function buildCoordination(opts: {
     presence: () => opts.fabric.active(),
     deaths: stores.deaths,
     pheromones: stores.pheromones,
+    store: opts.pulseStore,
+    // A stored pulse the task left alone for two and a half runs is recomputed by its reader.
+    staleAfterMs: 2.5 * (opts.pulseIntervalMs ?? 60_000),
     bus,
     clock,
     pipeline,
+    warn: opts.warn,
   });
 
   /** Credits the golem behind a source hash (the first depositor or publisher). */
@@ -119,6 +128,6 @@ export async function buildCoordination(opts: {
   });
 
   opts.scheduler.add({ name: COORDINATION_TASKS.evaporation, everyMs: 60_000, run: () => pheromones.evaporate() });
-  opts.scheduler.add({ name: COORDINATION_TASKS.pulse, everyMs: 60_000, run: () => pulse.refresh() });
+  opts.scheduler.add({ name: COORDINATION_TASKS.pulse, everyMs: opts.pulseIntervalMs ?? 60_000, run: () => pulse.refresh() });
   return { pheromones, causal, bloodstains, achievements, pulse };
 }

@@ -21,6 +21,7 @@ import { PostgresSecretStore } from "../adapters/postgres/postgres-secret-store.
 import { isRedisOutage, openRedis } from "../adapters/redis/redis-connection.js";
 import { invalidatingCache, RedisPheromoneCache } from "../adapters/redis/redis-pheromone-cache.js";
 import { RedisPresence } from "../adapters/redis/redis-presence.js";
+import { RedisPulseStore } from "../adapters/redis/redis-pulse-store.js";
 import { RedisRateLimiter } from "../adapters/redis/redis-rate-limiter.js";
 import { RedisSocketCounts } from "../adapters/redis/redis-socket-counts.js";
 import { RedisUsageCounters } from "../adapters/redis/redis-usage-counters.js";
@@ -96,6 +97,7 @@ export async function openMacroStorage(config: Config, clock: Clock): Promise<Un
       socketCounts: new FallbackSocketCounts(new RedisSocketCounts(redis.client), new MemorySocketCounts(clock)),
       counters: new FallbackUsageCounters(new RedisUsageCounters(redis.client), new MemoryUsageCounters(clock)),
       presence: guardOutages(new RedisPresence(redis.client), "Redis", isRedisOutage),
+      pulse: new RedisPulseStore(redis.client),
       secrets: new PostgresSecretStore(sql, cluster),
       leadership: new PostgresLeadership({ url: databaseUrl, key: `styx-leader:${cluster}` }),
       cluster: {

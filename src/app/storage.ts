@@ -4,6 +4,7 @@ import { FsBlobStore } from "../adapters/fs/fs-blob-store.js";
 import { MemoryAuditLog } from "../adapters/memory/memory-audit-log.js";
 import { MemoryBlobStore } from "../adapters/memory/memory-blob-store.js";
 import { MemoryPresence } from "../adapters/memory/memory-presence.js";
+import { MemoryPulseStore } from "../adapters/memory/memory-pulse-store.js";
 import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
 import { MemorySocketCounts } from "../adapters/memory/memory-socket-counts.js";
 import { MemoryUsageCounters } from "../adapters/memory/memory-usage-counters.js";
@@ -23,6 +24,7 @@ import type { AchievementStore } from "../core/coordination/achievements.js";
 import type { CausalStore } from "../core/coordination/causal.js";
 import type { DeathStore } from "../core/coordination/death.js";
 import type { PheromoneStore } from "../core/coordination/pheromone-store.js";
+import type { PulseStore } from "../core/coordination/pulse-store.js";
 import type { CladeStore } from "../core/fabric/clade.js";
 import type { EventBus, SequencedEvent, StyxEvent } from "../core/fabric/event-bus.js";
 import type { EventLog } from "../core/fabric/event-log.js";
@@ -100,6 +102,8 @@ export interface Storage {
   readonly counters: UsageCounters;
   /** Golems' last heartbeats: memory or Redis. */
   readonly presence: Presence;
+  /** The last computed pulse, read by every process: memory or Redis. */
+  readonly pulse: PulseStore;
   /** Who runs the background tasks: the process itself, or the holder of a PostgreSQL lease. */
   readonly leadership: Leadership;
   /** Macronode only: the NATS link that carries stream history, fan-out and signals. */
@@ -130,12 +134,15 @@ export const DATABASE_FILE = "styx.db";
 export type UnkeyedStorage = Omit<Storage, "audit" | "secretKey"> & { auditLog(key: SecretKey): AuditLog };
 
 /** The one-process backends shared by micronode and amnesia. */
-function processLocal(clock: Clock): Pick<Storage, "limiter" | "socketCounts" | "counters" | "presence" | "leadership" | "cluster"> {
+function processLocal(
+  clock: Clock,
+): Pick<Storage, "limiter" | "socketCounts" | "counters" | "presence" | "pulse" | "leadership" | "cluster"> {
   return {
     limiter: new MemoryRateLimiter(clock),
     socketCounts: new MemorySocketCounts(clock),
     counters: new MemoryUsageCounters(clock),
     presence: new MemoryPresence(),
+    pulse: new MemoryPulseStore(),
     leadership: new SoleLeadership(),
     cluster: undefined,
   };
