@@ -1,5 +1,6 @@
 import { accessSync, constants } from "node:fs";
 import { join, resolve } from "node:path";
+import { directoryBytes } from "../adapters/fs/directory-bytes.js";
 import { FsBlobStore } from "../adapters/fs/fs-blob-store.js";
 import { MemoryAuditLog } from "../adapters/memory/memory-audit-log.js";
 import { MemoryBlobStore } from "../adapters/memory/memory-blob-store.js";
@@ -19,6 +20,7 @@ import { SqliteEventLog } from "../adapters/sqlite/sqlite-event-log.js";
 import { SqliteIdentityStore } from "../adapters/sqlite/sqlite-identity-store.js";
 import { SqlitePheromoneStore } from "../adapters/sqlite/sqlite-pheromone-store.js";
 import { SqliteQuotaStore } from "../adapters/sqlite/sqlite-quota-store.js";
+import { SqliteStorageMeter } from "../adapters/sqlite/sqlite-storage-meter.js";
 import type { Config } from "../config/load.js";
 import type { AchievementStore } from "../core/coordination/achievements.js";
 import type { CausalStore } from "../core/coordination/causal.js";
@@ -41,6 +43,7 @@ import type { RateLimiter } from "../core/platform/rate-limiter.js";
 import type { SecretKey } from "../core/platform/secret-key.js";
 import type { SecretStore } from "../core/platform/secret-store.js";
 import type { Signals } from "../core/platform/signals.js";
+import type { StorageMeter } from "../core/platform/storage-usage.js";
 import type { QuotaStore } from "../core/quota/quota-store.js";
 import type { SocketCounts } from "../core/quota/socket-counts.js";
 import type { UsageCounters } from "../core/quota/usage-counters.js";
@@ -111,6 +114,10 @@ export interface Storage {
   /** The server's own secrets (admin token when generated, lethe salt, challenge key). */
   readonly secrets: SecretStore;
   readonly checks: readonly DependencyCheck[];
+  /** What the data occupies by kind (styx_storage_bytes): slow, read off the request path only. */
+  readonly meter: StorageMeter;
+  /** Macronode: how long the PostgreSQL pool made a probe wait for an idle connection (seconds, bounded). */
+  readonly poolWait: (() => Promise<number>) | undefined;
   /** Where the data lives, for operators (never a credential). */
   readonly location: string;
   close(): Promise<void>;
@@ -154,6 +161,7 @@ function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boole
     // The same SQLite code in RAM (":memory:", temp_store=MEMORY): FTS5 and transactions that span
     // identities, entries and coordination (a bloodstain) included, and no file.
     const ram = openDatabase(":memory:");
+    const blobs = new MemoryBlobStore();
     const entries = new SqliteEntryStore(ram);
     return {
       entries,
@@ -163,10 +171,12 @@ function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boole
       identity: new SqliteIdentityStore(ram),
       quotas: new SqliteQuotaStore(ram),
       auditLog: (key) => new MemoryAuditLog(clock, key),
-      blobs: new MemoryBlobStore(),
+      blobs,
       secrets: memorySecrets(),
       ...processLocal(clock),
       checks: [{ name: "memory", check: () => probe(() => "amnesia: RAM only, nothing is written to disk") }],
+      meter: new SqliteStorageMeter({ db: ram, file: undefined, blobBytes: async () => blobs.bytes }),
+      poolWait: undefined,
       location: "memory (amnesia)",
       close: async () => {
         if (ram.open) ram.close();
@@ -194,6 +204,8 @@ function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boole
       { name: "sqlite", check: () => probe(() => (ping.get(), "WAL")) },
       { name: "data_dir", check: () => probe(() => (accessSync(dir, constants.W_OK), "writable")) },
     ],
+    meter: new SqliteStorageMeter({ db, file, blobBytes: () => directoryBytes(join(dir, "blobs")) }),
+    poolWait: undefined,
     location: file,
     close: () => closeDatabase(db),
   };
