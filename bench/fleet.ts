@@ -288,6 +288,9 @@ async function inProcess(): Promise<{ size: number; lat: number[] }[]> {
         dreaming: b.dreaming,
         nav: b.nav,
         lastSeen: now,
+        archetype: null,
+        generation: i % 4,
+        bornAt: now - 3_600_000,
       };
       await presence.beat(p);
     }

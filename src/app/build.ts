@@ -18,7 +18,7 @@ import { buildIdentity } from "./identity.js";
 import { buildKnowledge, type KnowledgeStack } from "./knowledge.js";
 import { Lifecycle, startServing, stopServing } from "./lifecycle.js";
 import { DeferredLog, warnTo } from "./log.js";
-import { instrument } from "./observability.js";
+import { instrument, STORAGE_MEASURE_EVERY_MS } from "./observability.js";
 import { buildPrivacy, type PrivacyStack } from "./privacy.js";
 import { buildQuotas } from "./quota.js";
 import { forgetLegacySalt, type ResolvedSecretKey } from "./secret-key.js";
@@ -122,6 +122,8 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
     });
     const coordination = await buildCoordination({
       stores: storage.coordination,
+      pulseStore: storage.pulse,
+      pulseIntervalMs: config.pulseIntervalMs,
       identityStore: identity.store,
       identity: identity.service,
       knowledge: knowledge.service,
@@ -136,6 +138,12 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       warn,
     });
     const { bus } = fabric;
+    const load = new LoadMonitor({
+      maxLagMs: config.maxEventLoopLagMs,
+      maxInflight: config.maxInflight,
+      inflight: () => metrics.inflightNow,
+      dependencies: storage.checks,
+    });
     instrument({
       metrics,
       log,
@@ -145,12 +153,10 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       audit: storage.audit,
       pheromones: coordination.pheromones,
       vectors: knowledge.vectors,
-    });
-    const load = new LoadMonitor({
-      maxLagMs: config.maxEventLoopLagMs,
-      maxInflight: config.maxInflight,
-      inflight: () => metrics.inflightNow,
-      dependencies: storage.checks,
+      dependencies: () => load.dependencies(),
+      storage: { meter: storage.meter, everyMs: STORAGE_MEASURE_EVERY_MS, capacityBytes: config.storageCapacityBytes },
+      poolWait: storage.poolWait,
+      now: () => clock.now(),
     });
     const life = new Lifecycle();
     const app = await createServer({

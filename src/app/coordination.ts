@@ -2,8 +2,10 @@ import { AchievementService } from "../core/coordination/achievements.js";
 import { BloodstainService } from "../core/coordination/bloodstain-service.js";
 import type { BloodstainBinding } from "../core/coordination/bloodstain-signature.js";
 import { CausalService } from "../core/coordination/causal-service.js";
+import { announceMilestone } from "../core/coordination/lineage-milestones.js";
 import { PheromoneService } from "../core/coordination/pheromone-service.js";
 import { PulseService } from "../core/coordination/pulse-service.js";
+import type { PulseStore } from "../core/coordination/pulse-store.js";
 import type { EventBus } from "../core/fabric/event-bus.js";
 import type { FabricService } from "../core/fabric/fabric-service.js";
 import type { IdentityService } from "../core/identity/identity-service.js";
@@ -41,6 +43,10 @@ export const COORDINATION_TASKS = { evaporation: "pheromone-evaporation", pulse:
  */
 export async function buildCoordination(opts: {
   stores: CoordinationStores;
+  /** Where the pulse is kept for every process (micronode: memory; macronode: Redis). */
+  pulseStore: PulseStore;
+  /** How often the pulse task runs (STYX_PULSE_INTERVAL; default 60 s). */
+  pulseIntervalMs?: number;
   identityStore: Pick<IdentityStore, "getGolem">;
   identity: IdentityService;
   knowledge: KnowledgeService;
@@ -58,7 +64,7 @@ export async function buildCoordination(opts: {
 }): Promise<CoordinationStack> {
   const { stores, bus, clock, key, pipeline } = opts;
   const pheromones = new PheromoneService({ store: stores.pheromones, bus, clock, key, pipeline, quota: opts.quota });
-  const causal = new CausalService({ store: stores.causal, clock, key, pipeline });
+  const causal = new CausalService({ store: stores.causal, bus, clock, key, pipeline });
   const box = await SealedBox.open(key, SOURCE_DIRECTORY);
   const achievements = new AchievementService({ store: stores.achievements, bus, clock, box });
   const bloodstains = new BloodstainService({
@@ -71,14 +77,19 @@ export async function buildCoordination(opts: {
     pipeline,
     bus,
     clock,
+    lastHeartbeat: (golemId) => opts.fabric.snapshot(golemId),
   });
   const pulse = new PulseService({
     presence: () => opts.fabric.active(),
     deaths: stores.deaths,
     pheromones: stores.pheromones,
+    store: opts.pulseStore,
+    // A stored pulse the task left alone for two and a half runs is recomputed by its reader.
+    staleAfterMs: 2.5 * (opts.pulseIntervalMs ?? 60_000),
     bus,
     clock,
     pipeline,
+    warn: opts.warn,
   });
 
   /** Credits the golem behind a source hash (the first depositor or publisher). */
@@ -90,6 +101,13 @@ export async function buildCoordination(opts: {
   const quietly = (what: string, p: Promise<unknown>) =>
     void p.catch((err) => opts.warn(`achievement evaluation after ${what} failed`, err));
   opts.identity.onGolemRegistered((golem) => quietly("a registration", achievements.evaluate(golem, { generation: golem.generation })));
+  // Awaited, so the milestone is in the streams' history when the registration answers; a failure never fails it.
+  opts.identity.onGolemRegistered((golem) =>
+    announceMilestone(bus, golem).then(
+      () => {},
+      (err) => opts.warn("announcing a lineage milestone failed", err),
+    ),
+  );
   opts.knowledge.onStored((entry) => {
     if (entry.isBloodstain) return;
     quietly(
@@ -110,6 +128,6 @@ export async function buildCoordination(opts: {
   });
 
   opts.scheduler.add({ name: COORDINATION_TASKS.evaporation, everyMs: 60_000, run: () => pheromones.evaporate() });
-  opts.scheduler.add({ name: COORDINATION_TASKS.pulse, everyMs: 60_000, run: () => pulse.refresh() });
+  opts.scheduler.add({ name: COORDINATION_TASKS.pulse, everyMs: opts.pulseIntervalMs ?? 60_000, run: () => pulse.refresh() });
   return { pheromones, causal, bloodstains, achievements, pulse };
 }

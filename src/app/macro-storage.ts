@@ -1,6 +1,7 @@
 import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
 import { MemorySocketCounts } from "../adapters/memory/memory-socket-counts.js";
 import { MemoryUsageCounters } from "../adapters/memory/memory-usage-counters.js";
+import { eventStreamBytes } from "../adapters/nats/jetstream-account.js";
 import { JetStreamHistory } from "../adapters/nats/jetstream-history.js";
 import { connectNats, isNatsOutage } from "../adapters/nats/nats-connection.js";
 import { NatsEventBus } from "../adapters/nats/nats-event-bus.js";
@@ -18,9 +19,11 @@ import { PostgresLeadership } from "../adapters/postgres/postgres-leadership.js"
 import { PostgresPheromoneStore } from "../adapters/postgres/postgres-pheromone-store.js";
 import { PostgresQuotaStore } from "../adapters/postgres/postgres-quota-store.js";
 import { PostgresSecretStore } from "../adapters/postgres/postgres-secret-store.js";
+import { poolWaitSeconds, schemaBytes, trackedBlobBytes } from "../adapters/postgres/postgres-storage.js";
 import { isRedisOutage, openRedis } from "../adapters/redis/redis-connection.js";
 import { invalidatingCache, RedisPheromoneCache } from "../adapters/redis/redis-pheromone-cache.js";
 import { RedisPresence } from "../adapters/redis/redis-presence.js";
+import { RedisPulseStore } from "../adapters/redis/redis-pulse-store.js";
 import { RedisRateLimiter } from "../adapters/redis/redis-rate-limiter.js";
 import { RedisSocketCounts } from "../adapters/redis/redis-socket-counts.js";
 import { RedisUsageCounters } from "../adapters/redis/redis-usage-counters.js";
@@ -32,6 +35,9 @@ import { FallbackRateLimiter, FallbackUsageCounters } from "./fallback-rate-limi
 import { FallbackSocketCounts } from "./fallback-socket-counts.js";
 import { guardOutages, isSocketFailure } from "./outage-guard.js";
 import type { UnkeyedStorage } from "./storage.js";
+
+/** Longest a pool probe waits for an idle PostgreSQL connection (its wait is reported as this past it). */
+const POOL_PROBE_TIMEOUT_MS = 5000;
 
 /** The S3 blob store's options from the configuration (objects under `<cluster>/`). */
 export function s3Options(config: Config, bucket: string): S3BlobStoreOptions {
@@ -96,6 +102,7 @@ export async function openMacroStorage(config: Config, clock: Clock): Promise<Un
       socketCounts: new FallbackSocketCounts(new RedisSocketCounts(redis.client), new MemorySocketCounts(clock)),
       counters: new FallbackUsageCounters(new RedisUsageCounters(redis.client), new MemoryUsageCounters(clock)),
       presence: guardOutages(new RedisPresence(redis.client), "Redis", isRedisOutage),
+      pulse: new RedisPulseStore(redis.client),
       secrets: new PostgresSecretStore(sql, cluster),
       leadership: new PostgresLeadership({ url: databaseUrl, key: `styx-leader:${cluster}` }),
       cluster: {
@@ -113,6 +120,17 @@ export async function openMacroStorage(config: Config, clock: Clock): Promise<Un
         { name: "redis", check: () => redis.check() },
         { name: "s3", check: () => blobs.check() },
       ],
+      meter: {
+        measure: async () => {
+          const [database, blobBytes, history] = await Promise.all([
+            schemaBytes(sql, cluster),
+            trackedBlobBytes(sql),
+            eventStreamBytes(nats, cluster),
+          ]);
+          return { database, blobs: blobBytes, history };
+        },
+      },
+      poolWait: () => poolWaitSeconds(sql, POOL_PROBE_TIMEOUT_MS),
       location: `cluster ${cluster}: PostgreSQL schema ${cluster}, JetStream ${cluster}, Redis ${cluster}:*, S3 ${config.s3.bucket}/${cluster}/`,
       async close() {
         for (const o of opened.reverse()) await o.close().catch(() => {});

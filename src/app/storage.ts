@@ -1,9 +1,11 @@
 import { accessSync, constants } from "node:fs";
 import { join, resolve } from "node:path";
+import { directoryBytes } from "../adapters/fs/directory-bytes.js";
 import { FsBlobStore } from "../adapters/fs/fs-blob-store.js";
 import { MemoryAuditLog } from "../adapters/memory/memory-audit-log.js";
 import { MemoryBlobStore } from "../adapters/memory/memory-blob-store.js";
 import { MemoryPresence } from "../adapters/memory/memory-presence.js";
+import { MemoryPulseStore } from "../adapters/memory/memory-pulse-store.js";
 import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
 import { MemorySocketCounts } from "../adapters/memory/memory-socket-counts.js";
 import { MemoryUsageCounters } from "../adapters/memory/memory-usage-counters.js";
@@ -18,11 +20,13 @@ import { SqliteEventLog } from "../adapters/sqlite/sqlite-event-log.js";
 import { SqliteIdentityStore } from "../adapters/sqlite/sqlite-identity-store.js";
 import { SqlitePheromoneStore } from "../adapters/sqlite/sqlite-pheromone-store.js";
 import { SqliteQuotaStore } from "../adapters/sqlite/sqlite-quota-store.js";
+import { SqliteStorageMeter } from "../adapters/sqlite/sqlite-storage-meter.js";
 import type { Config } from "../config/load.js";
 import type { AchievementStore } from "../core/coordination/achievements.js";
 import type { CausalStore } from "../core/coordination/causal.js";
 import type { DeathStore } from "../core/coordination/death.js";
 import type { PheromoneStore } from "../core/coordination/pheromone-store.js";
+import type { PulseStore } from "../core/coordination/pulse-store.js";
 import type { CladeStore } from "../core/fabric/clade.js";
 import type { EventBus, SequencedEvent, StyxEvent } from "../core/fabric/event-bus.js";
 import type { EventLog } from "../core/fabric/event-log.js";
@@ -39,6 +43,7 @@ import type { RateLimiter } from "../core/platform/rate-limiter.js";
 import type { SecretKey } from "../core/platform/secret-key.js";
 import type { SecretStore } from "../core/platform/secret-store.js";
 import type { Signals } from "../core/platform/signals.js";
+import type { StorageMeter } from "../core/platform/storage-usage.js";
 import type { QuotaStore } from "../core/quota/quota-store.js";
 import type { SocketCounts } from "../core/quota/socket-counts.js";
 import type { UsageCounters } from "../core/quota/usage-counters.js";
@@ -100,6 +105,8 @@ export interface Storage {
   readonly counters: UsageCounters;
   /** Golems' last heartbeats: memory or Redis. */
   readonly presence: Presence;
+  /** The last computed pulse, read by every process: memory or Redis. */
+  readonly pulse: PulseStore;
   /** Who runs the background tasks: the process itself, or the holder of a PostgreSQL lease. */
   readonly leadership: Leadership;
   /** Macronode only: the NATS link that carries stream history, fan-out and signals. */
@@ -107,6 +114,10 @@ export interface Storage {
   /** The server's own secrets (admin token when generated, lethe salt, challenge key). */
   readonly secrets: SecretStore;
   readonly checks: readonly DependencyCheck[];
+  /** What the data occupies by kind (styx_storage_bytes): slow, read off the request path only. */
+  readonly meter: StorageMeter;
+  /** Macronode: how long the PostgreSQL pool made a probe wait for an idle connection (seconds, bounded). */
+  readonly poolWait: (() => Promise<number>) | undefined;
   /** Where the data lives, for operators (never a credential). */
   readonly location: string;
   close(): Promise<void>;
@@ -130,12 +141,15 @@ export const DATABASE_FILE = "styx.db";
 export type UnkeyedStorage = Omit<Storage, "audit" | "secretKey"> & { auditLog(key: SecretKey): AuditLog };
 
 /** The one-process backends shared by micronode and amnesia. */
-function processLocal(clock: Clock): Pick<Storage, "limiter" | "socketCounts" | "counters" | "presence" | "leadership" | "cluster"> {
+function processLocal(
+  clock: Clock,
+): Pick<Storage, "limiter" | "socketCounts" | "counters" | "presence" | "pulse" | "leadership" | "cluster"> {
   return {
     limiter: new MemoryRateLimiter(clock),
     socketCounts: new MemorySocketCounts(clock),
     counters: new MemoryUsageCounters(clock),
     presence: new MemoryPresence(),
+    pulse: new MemoryPulseStore(),
     leadership: new SoleLeadership(),
     cluster: undefined,
   };
@@ -147,6 +161,7 @@ function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boole
     // The same SQLite code in RAM (":memory:", temp_store=MEMORY): FTS5 and transactions that span
     // identities, entries and coordination (a bloodstain) included, and no file.
     const ram = openDatabase(":memory:");
+    const blobs = new MemoryBlobStore();
     const entries = new SqliteEntryStore(ram);
     return {
       entries,
@@ -156,10 +171,12 @@ function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boole
       identity: new SqliteIdentityStore(ram),
       quotas: new SqliteQuotaStore(ram),
       auditLog: (key) => new MemoryAuditLog(clock, key),
-      blobs: new MemoryBlobStore(),
+      blobs,
       secrets: memorySecrets(),
       ...processLocal(clock),
       checks: [{ name: "memory", check: () => probe(() => "amnesia: RAM only, nothing is written to disk") }],
+      meter: new SqliteStorageMeter({ db: ram, file: undefined, blobBytes: async () => blobs.bytes }),
+      poolWait: undefined,
       location: "memory (amnesia)",
       close: async () => {
         if (ram.open) ram.close();
@@ -187,6 +204,8 @@ function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boole
       { name: "sqlite", check: () => probe(() => (ping.get(), "WAL")) },
       { name: "data_dir", check: () => probe(() => (accessSync(dir, constants.W_OK), "writable")) },
     ],
+    meter: new SqliteStorageMeter({ db, file, blobBytes: () => directoryBytes(join(dir, "blobs")) }),
+    poolWait: undefined,
     location: file,
     close: () => closeDatabase(db),
   };

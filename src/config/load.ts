@@ -92,6 +92,10 @@ export interface Config {
     readonly fanoutTickMs: number;
   };
   readonly historyRetentionMs: number;
+  /** How often the pulse is recomputed (ms). */
+  readonly pulseIntervalMs: number;
+  /** Provisioned storage in bytes (STYX_STORAGE_CAPACITY), if known. */
+  readonly storageCapacityBytes: number | undefined;
   /** Variables that look like Styx settings but are not (likely typos). */
   readonly warnings: readonly string[];
 }
@@ -214,6 +218,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       fanoutTickMs: r.STYX_WS_FANOUT_TICK,
     },
     historyRetentionMs: r.STYX_HISTORY_RETENTION,
+    pulseIntervalMs: r.STYX_PULSE_INTERVAL,
+    storageCapacityBytes: r.STYX_STORAGE_CAPACITY,
     warnings,
   });
 }

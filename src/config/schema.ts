@@ -222,6 +222,15 @@ export const SETTINGS = {
     default: "25ms",
     doc: "Domain and public fan-out tick: events of one domain within a tick share one frame.",
   },
+  STYX_PULSE_INTERVAL: {
+    parse: parseDurationIn(1000, 3_600_000),
+    default: "60s",
+    doc: "How often the leader recomputes the ecosystem pulse, stores it for every gateway and announces it (`styx:pulse`).",
+  },
+  STYX_STORAGE_CAPACITY: {
+    parse: parsePositiveSize,
+    doc: "Provisioned storage the data fills (database + blobs + history, `styx_storage_bytes`), e.g. `50gb` or `2tb`: exported as `styx_storage_capacity_bytes`, and the StyxStorageNearlyFull alert fires past 80 % of it. Unset: no capacity is known and that alert stays silent.",
+  },
   STYX_HISTORY_RETENTION: {
     parse: parseDurationIn(60_000, 3650 * 86_400_000),
     default: "7d",
@@ -252,6 +261,12 @@ function parseSecretKey(raw: string): string {
 function parseInstanceId(raw: string): string {
   if (!INSTANCE_ID_PATTERN.test(raw.trim())) throw new Error("must be sx_ followed by 16 lowercase hex characters");
   return raw.trim();
+}
+
+function parsePositiveSize(raw: string): number {
+  const n = parseSize(raw);
+  if (n <= 0) throw new Error("must be a size above 0, such as 50gb or 2tb");
+  return n;
 }
 
 function parseAdminToken(raw: string): string {

@@ -229,6 +229,17 @@ export const GraveyardQuery = Type.Object(
 );
 export type GraveyardQuery = Static<typeof GraveyardQuery>;
 
+const PadView = Type.Object({ pleasure: Type.Number(), arousal: Type.Number(), dominance: Type.Number() });
+
+/** What a death record tells of the life it ended (the graveyard and the golem view). */
+export const DeathFacts = {
+  lifespan_seconds: Nullable(Type.Integer({ description: "From registration to death; null when the birth is unknown" })),
+  final_phase: Nullable(Type.String({ description: "Phase of the last heartbeat before death (null: none heard)" })),
+  final_pad: Nullable(PadView),
+  final_nav: Nullable(Type.Number()),
+  domains: Type.Array(Type.String(), { description: "Domains the bloodstain touched (warnings and causal edges), sorted" }),
+};
+
 export const GraveView = Type.Object({
   golem_id: Type.String(),
   generation: Type.Integer(),
@@ -239,6 +250,7 @@ export const GraveView = Type.Object({
   causal_edges: Type.Integer(),
   testament_excerpt: Nullable(Type.String()),
   signed: Type.Boolean(),
+  ...DeathFacts,
 });
 export const GraveyardAnswer = Type.Object({ user_id: Type.String(), golems: Type.Array(GraveView), next_cursor: Nullable(Type.String()) });
 

@@ -191,6 +191,9 @@ export const PresenceView = Type.Object({
   domains: Type.Array(Type.String()),
   dreaming: Type.Boolean(),
   nav: OrNull(Type.Number()),
+  archetype: OrNull(Type.String()),
+  generation: OrNull(Type.Integer()),
+  age_seconds: OrNull(Type.Integer({ description: "Since the golem's registration (null in a heartbeat kept by an older build)" })),
 });
 
 /** `GET /v1/styx/fleet/:user_id`. */
@@ -217,6 +220,8 @@ export const GolemSnapshotView = Type.Object({
   user_id: Type.String(),
   status: Type.String(),
   generation: Type.Integer(),
+  archetype: OrNull(Type.String()),
+  age_seconds: Type.Integer({ description: "Since the golem's registration (to its death, once dead)" }),
   connected: Type.Boolean({ description: "A socket speaks for this golem now" }),
   presence: OrNull(PresenceView),
 });

@@ -1,6 +1,7 @@
 import { type Static, Type } from "typebox";
 import { GOLEM_STATUSES, SCOPES, TIERS } from "../core/identity/types.js";
 import { Id, IsoTime, Nullable, WalletAddress } from "./common.js";
+import { DeathFacts } from "./coordination.js";
 
 const Strict = { additionalProperties: false } as const;
 
@@ -108,6 +109,13 @@ export const GolemView = Type.Object({
   died_at: Nullable(IsoTime),
   death_cause: Nullable(Type.String()),
   ticks_lived: Type.Integer(),
+});
+
+/** `GET /v1/styx/golems/:golem_id`: the golem, its age and, once dead, what its death record tells. */
+export const GolemDetailView = Type.Object({
+  ...GolemView.properties,
+  age_seconds: Type.Integer({ description: "Since registration (to its death, once dead)" }),
+  death: Nullable(Type.Object({ died_at: IsoTime, death_cause: Type.String(), ticks_lived: Type.Integer(), ...DeathFacts })),
 });
 
 /** `GET /v1/styx/users/:user_id/golems` answer. */

@@ -119,7 +119,7 @@ export interface ServerDeps {
     readonly bloodstains: BloodstainService;
     readonly achievements: AchievementService;
     readonly pulse: PulseService;
-    readonly deaths: Pick<DeathStore, "graveyard" | "recent">;
+    readonly deaths: Pick<DeathStore, "graveyard" | "recent" | "find">;
   };
   /** Socket limits and timers (`maxPendingMessages` defaults to 1,000). */
   readonly ws: Omit<GatewayOptions, "maxPendingMessages"> & { readonly maxPendingMessages?: number };
@@ -225,7 +225,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     draining: deps.draining,
   });
   adminRoutes(app, { identity: deps.identity, clock: deps.clock });
-  golemRoutes(app, { identity: deps.identity, auth: deps.auth });
+  golemRoutes(app, { identity: deps.identity, auth: deps.auth, deaths: deps.coordination.deaths, clock: deps.clock });
   authRoutes(app, { auth: deps.auth });
   auditRoutes(app, { audit: deps.audit });
   blobRoutes(app, { blobs: deps.blobs, maxBytes: deps.blobMaxBytes, quotas: deps.quotas });

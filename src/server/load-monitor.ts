@@ -39,6 +39,8 @@ export class LoadMonitor {
   /** The worst lag of the window before (a sample that lands right after a stall must not hide it). */
   #prevLagMs = 0;
   #depsDown: string[] = [];
+  /** Each dependency's state at the last sample: true while up. */
+  #deps: ReadonlyMap<string, boolean> = new Map();
 
   constructor(opts: LoadMonitorOptions) {
     this.#opts = opts;
@@ -72,6 +74,12 @@ export class LoadMonitor {
     this.#windowLagMs = 0;
     const results = await Promise.all(this.#opts.dependencies.map(async (d) => [d.name, await d.check()] as const));
     this.#depsDown = results.filter(([, s]) => s.status === "down").map(([n]) => n);
+    this.#deps = new Map(results.map(([n, s]) => [n, s.status === "up"]));
+  }
+
+  /** Each dependency's state at the last sample (true: up); empty before the first. */
+  dependencies(): ReadonlyMap<string, boolean> {
+    return this.#deps;
   }
 
   /** The current decision. */

@@ -93,4 +93,21 @@ export class Metrics {
       },
     });
   }
+
+  /**
+   * A gauge with one label, read at scrape time: `read` gives the value of each label value it
+   * knows (a label value it stops giving is dropped). Keep `read` cheap: no I/O per scrape.
+   */
+  labeledGauge(name: string, help: string, label: string, read: () => Iterable<readonly [string, number]>): void {
+    new Gauge({
+      name,
+      help,
+      labelNames: [label],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [value, n] of read()) this.set({ [label]: value }, n);
+      },
+    });
+  }
 }

@@ -5,7 +5,7 @@ import { startTestServer, type TestServer } from "../../src/testing/test-server.
 describe("operations surface", () => {
   let s: TestServer;
   before(async () => {
-    s = await startTestServer({ persistent: true });
+    s = await startTestServer({ persistent: true, env: { STYX_STORAGE_CAPACITY: "10gb" } });
   });
   after(() => s.close());
 
@@ -32,6 +32,31 @@ describe("operations surface", () => {
     await s.styx.tasks.runNow("ttl-expiry");
     const after = await s.request("GET", "/metrics");
     assert.match(after.text, /styx_task_duration_seconds_count\{task="ttl-expiry",outcome="ok"\} 1/);
+  });
+
+  it("reports storage by kind, its capacity, each dependency's state and (macronode) the PostgreSQL pool's wait", async () => {
+    const value = (text: string, series: string) => {
+      const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+      return line === undefined ? undefined : Number(line.slice(series.length + 1));
+    };
+    let text = "";
+    // Measured in the background from the start: the first scrapes may come before the first figures.
+    for (let i = 0; i < 50; i++) {
+      text = (await s.request("GET", "/metrics")).text;
+      if (value(text, 'styx_storage_bytes{kind="database"}') !== undefined && /styx_dependency_up\{/.test(text)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok((value(text, 'styx_storage_bytes{kind="database"}') ?? 0) > 0, "the database has bytes");
+    for (const kind of ["blobs", "history"]) assert.ok((value(text, `styx_storage_bytes{kind="${kind}"}`) ?? -1) >= 0, kind);
+    assert.equal(value(text, "styx_storage_capacity_bytes"), 10 * 1024 ** 3);
+    const deps = s.profile === "micro" ? ["sqlite", "data_dir"] : ["postgres", "nats", "redis", "s3"];
+    for (const d of deps) assert.equal(value(text, `styx_dependency_up{dependency="${d}"}`), 1, d);
+    if (s.profile === "macro") {
+      const wait = value(text, "styx_postgres_pool_wait_seconds");
+      assert.ok(wait !== undefined && wait >= 0 && wait < 5, `pool wait ${wait}`);
+    } else {
+      assert.equal(value(text, "styx_postgres_pool_wait_seconds"), undefined, "no pool on a micronode");
+    }
   });
 
   it("lists every API route in /docs/json with its schema, and serves the UI at /docs", async () => {

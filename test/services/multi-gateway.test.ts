@@ -368,3 +368,66 @@ describe("Socket caps across two macronode gateways", () => {
     assert.equal(refused.status, 429, "B's own socket is still counted (refreshed)");
   });
 });
+
+describe("The pulse on two macronode gateways", () => {
+  const cluster = testCluster();
+  let s3: S3Server;
+  let a: Gateway;
+  let b: Gateway;
+
+  before(async () => {
+    s3 = await startS3Server();
+    // The leader recomputes every second, so the test sees several refreshes.
+    const env = { STYX_PULSE_INTERVAL: "1s" };
+    [a, b] = await Promise.all([startGateway(cluster.name, s3, env), startGateway(cluster.name, s3, env)]);
+  });
+
+  after(async () => {
+    await Promise.allSettled([a?.stop(), b?.stop()]);
+    await s3?.close();
+    await cluster.drop();
+  });
+
+  /** Both gateways' pulses read at the same moment (retried while a refresh lands between the two reads). */
+  async function bothPulses(): Promise<[Record<string, unknown>, Record<string, unknown>]> {
+    for (let i = 0; i < 20; i++) {
+      const [pa, pb] = await Promise.all([a.request("GET", "/v1/styx/pulse"), b.request("GET", "/v1/styx/pulse")]);
+      assert.equal(pa.status, 200, pa.text);
+      assert.equal(pb.status, 200, pb.text);
+      if (pa.json.computed_at === pb.json.computed_at) return [pa.json, pb.json];
+      await sleep(100);
+    }
+    throw new Error("the gateways never served the same pulse");
+  }
+
+  it("serves the same pulse on both gateways, and it follows the leader's refreshes on both", { timeout: 30_000 }, async () => {
+    const [first] = await bothPulses();
+    const u = await user(a);
+    const g = await golem(b, u.key);
+    const sock = await TestSocket.connect(b.url, u.key);
+    await sock.sock.request({ type: "heartbeat", golem_id: g, regime: "bull" });
+    const dep = await a.request("POST", "/v1/styx/pheromone/deposit", {
+      token: u.key,
+      body: { golem_id: g, layer: "threat", class: "pulse-test", intensity: 0.5, domain: "mg-pulse", regime: "bull" },
+    });
+    assert.equal(dep.status, 201, dep.text);
+    let seen: [Record<string, unknown>, Record<string, unknown>] | undefined;
+    for (const until = Date.now() + 10_000; Date.now() < until; ) {
+      const pair = await bothPulses();
+      const top = pair[0].top_domains as { domain: string }[];
+      if ((pair[0].active_golems as number) >= 1 && top.some((d) => d.domain === "mg-pulse")) {
+        seen = pair;
+        break;
+      }
+      await sleep(200);
+    }
+    assert.ok(seen, "neither gateway showed the new golem and deposit within 10 s");
+    assert.deepEqual(seen[1], seen[0], "the same pulse, field by field");
+    assert.ok(String(seen[0].computed_at) > String(first.computed_at), "recomputed since the first read");
+    await sleep(2500);
+    const [later, laterB] = await bothPulses();
+    assert.ok(String(later.computed_at) > String(seen[0].computed_at), "still fresh: the leader's next refreshes reach both");
+    assert.deepEqual(laterB, later);
+    await sock.sock.close();
+  });
+});

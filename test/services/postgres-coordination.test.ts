@@ -270,6 +270,11 @@ function death(golemId = "g1", diedAt = T0): Omit<DeathRecord, "result"> {
     testamentExcerpt: "remember",
     somaticFragment: { fear: 0.9 },
     signed: true,
+    bornAt: diedAt - 1000,
+    finalPhase: null,
+    finalPad: null,
+    finalNav: null,
+    domains: [],
   };
 }
 

@@ -9,6 +9,7 @@ import { PostgresPheromoneStore } from "../../src/adapters/postgres/postgres-phe
 import { connectRedis, openRedis, type RedisConnection } from "../../src/adapters/redis/redis-connection.js";
 import { RedisPheromoneCache } from "../../src/adapters/redis/redis-pheromone-cache.js";
 import { RedisPresence } from "../../src/adapters/redis/redis-presence.js";
+import { RedisPulseStore } from "../../src/adapters/redis/redis-pulse-store.js";
 import { RedisRateLimiter } from "../../src/adapters/redis/redis-rate-limiter.js";
 import { RedisSocketCounts } from "../../src/adapters/redis/redis-socket-counts.js";
 import { RedisUsageCounters } from "../../src/adapters/redis/redis-usage-counters.js";
@@ -20,6 +21,7 @@ import type { PheromoneDeposit, PheromoneStore } from "../../src/core/coordinati
 import { ManualClock } from "../../src/core/platform/clock.js";
 import { describePheromoneStoreContract } from "../../src/testing/contracts/coordination.contract.js";
 import { describePresenceContract } from "../../src/testing/contracts/presence.contract.js";
+import { describePulseStoreContract } from "../../src/testing/contracts/pulse-store.contract.js";
 import { describeRateLimiterContract } from "../../src/testing/contracts/rate-limiter.contract.js";
 import { describeSocketCountsContract } from "../../src/testing/contracts/socket-counts.contract.js";
 import { describeUsageCountersContract } from "../../src/testing/contracts/usage-counters.contract.js";
@@ -57,6 +59,10 @@ after(async () => {
   for (const c of unreachable) await c.close();
 });
 
+describePulseStoreContract("redis (two connections of one cluster)", async () => {
+  const cluster = newCluster();
+  return [new RedisPulseStore((await conn(cluster)).client), new RedisPulseStore((await conn(cluster)).client)];
+});
 describeRateLimiterContract("redis (injected clock)", async (clock) => new RedisRateLimiter((await conn(newCluster())).client, { clock }));
 
 // The macronode's limiter: shared buckets while Redis answers, this process's own while it does not.

@@ -28,6 +28,13 @@ export class MemoryBlobStore implements BlobStore {
     return this.#blobs.size;
   }
 
+  /** Bytes of the distinct blobs held (the storage gauge). */
+  get bytes(): number {
+    let n = 0;
+    for (const b of this.#blobs.values()) n += b.length;
+    return n;
+  }
+
   async put(userId: string, source: AsyncIterable<Uint8Array>, options: BlobPutOptions): Promise<BlobPutResult> {
     const parts: Uint8Array[] = [];
     const { cid, size } = await ingest(source, options.maxBytes, (chunk) => {

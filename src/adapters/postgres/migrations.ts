@@ -73,4 +73,18 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       );
     `,
   },
+  // Issue 17: the graveyard shows lifespan, final phase, PAD and NAV and the bloodstain's domains.
+  // Birth is the golem's registration (backfilled); older deaths have no final heartbeat and no domains.
+  {
+    version: 10,
+    name: "death records: birth, final heartbeat, domains",
+    sql: `
+      ALTER TABLE deaths ADD COLUMN born_at bigint;
+      ALTER TABLE deaths ADD COLUMN final_phase text;
+      ALTER TABLE deaths ADD COLUMN final_pad text;
+      ALTER TABLE deaths ADD COLUMN final_nav double precision;
+      ALTER TABLE deaths ADD COLUMN domains text NOT NULL DEFAULT '[]';
+      UPDATE deaths SET born_at = golems.created_at FROM golems WHERE golems.id = deaths.golem_id;
+    `,
+  },
 ];

@@ -1,7 +1,7 @@
 import type { BloodstainResult, DeathEffects, DeathRecord, DeathStore, GraveyardCursor } from "../../core/coordination/death.js";
 import type { DepositOutcome, PheromoneDeposit } from "../../core/coordination/pheromone-store.js";
 import type { Entry, LetheCandidate, NewEntry } from "../../core/knowledge/types.js";
-import { type DeathRow as Row, toDeathRecord } from "../sql/coordination-rows.js";
+import { deathFinalColumns, type DeathRow as Row, toDeathRecord } from "../sql/coordination-rows.js";
 import type { PgSql, PgTx } from "./database.js";
 import { lockPheromoneCells } from "./postgres-pheromone-store.js";
 
@@ -20,7 +20,7 @@ export interface DeathPheromoneWriter {
 
 /** Columns of a record (`seq` only orders `firstOfUser`). */
 const COLUMNS = `golem_id, user_id, generation, death_cause, died_at, recorded_at, ticks_lived, warnings, causal_edges,
-  testament_excerpt, somatic_fragment, signed, result`;
+  testament_excerpt, somatic_fragment, signed, born_at, final_phase, final_pad, final_nav, domains, result`;
 
 /**
  * The death registry in PostgreSQL (macronode). A death and all its effects are one
@@ -64,12 +64,14 @@ export class PostgresDeathStore implements DeathStore {
       const deposits: DepositOutcome[] = [];
       for (const d of effects.deposits) deposits.push(await this.#pheromones.depositWith(tx, d, now));
       const record: DeathRecord = { ...death, result: resultOf(entries, deposits) };
+      const [bornAt, finalPhase, finalPad, finalNav, domains] = deathFinalColumns(death);
       await tx`
         INSERT INTO deaths (golem_id, user_id, generation, death_cause, died_at, recorded_at, ticks_lived, warnings, causal_edges,
-          testament_excerpt, somatic_fragment, signed, result)
+          testament_excerpt, somatic_fragment, signed, born_at, final_phase, final_pad, final_nav, domains, result)
         VALUES (${death.golemId}, ${death.userId}, ${death.generation}, ${death.deathCause}, ${death.diedAt}, ${death.recordedAt},
           ${death.ticksLived}, ${death.warnings}, ${death.causalEdges}, ${death.testamentExcerpt},
-          ${death.somaticFragment === null ? null : JSON.stringify(death.somaticFragment)}, ${death.signed}, ${JSON.stringify(record.result)})`;
+          ${death.somaticFragment === null ? null : JSON.stringify(death.somaticFragment)}, ${death.signed},
+          ${bornAt}, ${finalPhase}, ${finalPad}, ${finalNav}, ${domains}, ${JSON.stringify(record.result)})`;
       return { record, created: true, entries, deposits };
     });
   }

@@ -2,6 +2,7 @@
 import type { CausalEdge, Direction, StrengthBucket } from "../../core/coordination/causal.js";
 import type { BloodstainResult, DeathRecord } from "../../core/coordination/death.js";
 import type { Pheromone, PheromoneLayer } from "../../core/coordination/pheromone.js";
+import type { Pad } from "../../core/fabric/presence.js";
 import { sqlBool } from "./codec.js";
 
 /** The columns of `pheromones` a Pheromone is read from (`fades_at` is derived from them). */
@@ -75,6 +76,11 @@ export function toEdge(r: CausalEdgeRow): CausalEdge {
   };
 }
 
+/** The columns of a death added by migration 10, as both engines bind them (JSON as text). */
+export function deathFinalColumns(d: Omit<DeathRecord, "result">): [number | null, string | null, string | null, number | null, string] {
+  return [d.bornAt, d.finalPhase, d.finalPad === null ? null : JSON.stringify(d.finalPad), d.finalNav, JSON.stringify(d.domains)];
+}
+
 export interface DeathRow {
   golem_id: string;
   user_id: string;
@@ -89,6 +95,13 @@ export interface DeathRow {
   somatic_fragment: string | null;
   /** 0/1 in SQLite, true/false in PostgreSQL. */
   signed: number | boolean;
+  born_at: number | null;
+  final_phase: string | null;
+  /** JSON of a Pad, or null. */
+  final_pad: string | null;
+  final_nav: number | null;
+  /** JSON list of domains. */
+  domains: string;
   result: string;
 }
 
@@ -106,6 +119,11 @@ export function toDeathRecord(r: DeathRow): DeathRecord {
     testamentExcerpt: r.testament_excerpt,
     somaticFragment: r.somatic_fragment === null ? null : (JSON.parse(r.somatic_fragment) as Record<string, unknown>),
     signed: sqlBool(r.signed),
+    bornAt: r.born_at,
+    finalPhase: r.final_phase,
+    finalPad: r.final_pad === null ? null : (JSON.parse(r.final_pad) as Pad),
+    finalNav: r.final_nav,
+    domains: JSON.parse(r.domains) as string[],
     result: JSON.parse(r.result) as BloodstainResult,
   };
 }

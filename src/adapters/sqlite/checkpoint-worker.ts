@@ -1,5 +1,6 @@
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
+import { tablePagesBytes } from "./table-bytes.js";
 
 /**
  * The thread that checkpoints a WAL database (see `openDatabase`). It holds its own connection
@@ -59,6 +60,17 @@ const timer = setInterval(() => {
 }, intervalMs);
 
 if (!db) stop();
-parentPort?.on("message", (m) => {
-  if (m === "close") stop();
+parentPort?.on("message", (m: unknown) => {
+  if (m === "close") return stop();
+  // A measurement of some tables' pages (the storage gauge), on this thread so the event loop never reads them.
+  const ask = m as { type?: unknown; id?: unknown; tables?: unknown } | null;
+  if (ask && ask.type === "measure" && Array.isArray(ask.tables)) {
+    let bytes: number | null = null;
+    try {
+      if (db) bytes = tablePagesBytes(db, ask.tables as string[]);
+    } catch {
+      bytes = null;
+    }
+    parentPort?.postMessage({ type: "measured", id: ask.id, bytes });
+  }
 });

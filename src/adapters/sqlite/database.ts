@@ -4,6 +4,7 @@ import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { CheckpointWorkerData } from "./checkpoint-worker.js";
 import { MIGRATIONS } from "./migrations.js";
+import { tablePagesBytes } from "./table-bytes.js";
 
 /** A better-sqlite3 connection. */
 export type SqliteDatabase = Database.Database;
@@ -62,6 +63,39 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): S
 
 /** The exit of each database's checkpoint thread (see `closeDatabase`). */
 const checkpointThreads = new WeakMap<SqliteDatabase, Promise<void>>();
+/** Each database's checkpoint thread, while it runs (it also measures tables, `tableBytes`). */
+const checkpointWorkers = new WeakMap<SqliteDatabase, Worker>();
+let measureIds = 0;
+
+/**
+ * Bytes of the pages of `tables` (and their indexes) in `db`, read by its checkpoint thread so
+ * the event loop never walks them; a database without one (in RAM, read only) is read in place.
+ */
+export function tableBytes(db: SqliteDatabase, tables: readonly string[]): Promise<number> {
+  const worker = checkpointWorkers.get(db);
+  if (!worker) return Promise.resolve(tablePagesBytes(db, tables));
+  const id = ++measureIds;
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error, bytes?: number) => {
+      clearTimeout(timer);
+      worker.off("message", onMessage);
+      worker.off("exit", onExit);
+      if (err) reject(err);
+      else resolve(bytes as number);
+    };
+    const onMessage = (m: { type?: string; id?: number; bytes?: number | null }) => {
+      if (m?.type !== "measured" || m.id !== id) return;
+      if (typeof m.bytes === "number") done(undefined, m.bytes);
+      else done(new Error("the checkpoint thread could not measure the tables"));
+    };
+    const onExit = () => done(new Error("the checkpoint thread exited"));
+    const timer = setTimeout(() => done(new Error("no measurement within 30 s")), 30_000);
+    timer.unref();
+    worker.on("message", onMessage);
+    worker.once("exit", onExit);
+    worker.postMessage({ type: "measure", id, tables });
+  });
+}
 
 /**
  * Closes `db` and resolves once its checkpoint thread, if any, has closed its own connection
@@ -88,6 +122,8 @@ function checkpointInBackground(db: SqliteDatabase, file: string): void {
   }
   worker.unref();
   checkpointThreads.set(db, new Promise((resolve) => worker.once("exit", () => resolve())));
+  checkpointWorkers.set(db, worker);
+  worker.once("exit", () => checkpointWorkers.delete(db));
   db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
   const fallBack = () => {
     // The thread is gone (or never started): commits checkpoint by themselves again.

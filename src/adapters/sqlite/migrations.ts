@@ -358,4 +358,19 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       CREATE INDEX entries_user_bytes ON entries(user_id, (length(CAST(content AS BLOB)) + length(CAST(metadata AS BLOB))));
     `,
   },
+  {
+    version: 10,
+    name: "death records: birth, final heartbeat, domains",
+    // Issue 17: the graveyard shows lifespan, final phase, PAD and NAV and the bloodstain's
+    // domains. Birth is the golem's registration (backfilled from its row); the final heartbeat
+    // was never kept before, so older deaths have none; their domains are unknown (empty).
+    sql: `
+      ALTER TABLE deaths ADD COLUMN born_at INTEGER;
+      ALTER TABLE deaths ADD COLUMN final_phase TEXT;
+      ALTER TABLE deaths ADD COLUMN final_pad TEXT;
+      ALTER TABLE deaths ADD COLUMN final_nav REAL;
+      ALTER TABLE deaths ADD COLUMN domains TEXT NOT NULL DEFAULT '[]';
+      UPDATE deaths SET born_at = (SELECT created_at FROM golems WHERE golems.id = deaths.golem_id);
+    `,
+  },
 ];

@@ -1,7 +1,7 @@
 import type { BloodstainResult, DeathEffects, DeathRecord, DeathStore, GraveyardCursor } from "../../core/coordination/death.js";
 import type { DepositOutcome } from "../../core/coordination/pheromone-store.js";
 import type { Entry } from "../../core/knowledge/types.js";
-import { type DeathRow as Row, toDeathRecord } from "../sql/coordination-rows.js";
+import { deathFinalColumns, type DeathRow as Row, toDeathRecord } from "../sql/coordination-rows.js";
 import type { SqliteDatabase } from "./database.js";
 import type { SqliteEntryStore } from "./sqlite-entry-store.js";
 import type { SqlitePheromoneStore } from "./sqlite-pheromone-store.js";
@@ -31,8 +31,8 @@ export class SqliteDeathStore implements DeathStore {
       ),
       insert: db.prepare(
         `INSERT INTO deaths (golem_id, user_id, generation, death_cause, died_at, recorded_at, ticks_lived, warnings, causal_edges,
-           testament_excerpt, somatic_fragment, signed, result)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           testament_excerpt, somatic_fragment, signed, born_at, final_phase, final_pad, final_nav, domains, result)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       page: db.prepare("SELECT * FROM deaths WHERE user_id = ? ORDER BY died_at DESC, golem_id DESC LIMIT ?"),
       pageAfter: db.prepare(
@@ -91,6 +91,7 @@ export class SqliteDeathStore implements DeathStore {
         death.testamentExcerpt,
         death.somaticFragment === null ? null : JSON.stringify(death.somaticFragment),
         death.signed ? 1 : 0,
+        ...deathFinalColumns(death),
         JSON.stringify(record.result),
       );
       return { record, created: true, entries, deposits };

@@ -1,4 +1,5 @@
 import type { EventBus } from "../fabric/event-bus.js";
+import type { GolemPresence } from "../fabric/presence.js";
 import { domainStream, userStream } from "../fabric/streams.js";
 import { malformedSignature, type SignatureVerifier } from "../identity/signature-verifier.js";
 import type { Golem } from "../identity/types.js";
@@ -117,6 +118,8 @@ export class BloodstainService {
       ...(input.causal_edges ?? []).map((e) => deposit("wisdom", `${e.from_variable}->${e.to_variable}`, e.strength, e.domain, e.regime)),
     ];
     const now = d.clock.now();
+    // Read before the death is recorded: the death's event makes every gateway forget the golem's presence.
+    const last = await d.lastHeartbeat(golem.id);
     const death: Omit<DeathRecord, "result"> = {
       golemId: golem.id,
       userId: golem.userId,
@@ -130,6 +133,11 @@ export class BloodstainService {
       testamentExcerpt: input.death_testament_excerpt ?? null,
       somaticFragment: input.somatic_landscape_fragment ?? null,
       signed,
+      bornAt: golem.createdAt,
+      finalPhase: last?.phase ?? null,
+      finalPad: last?.pad ?? null,
+      finalNav: last?.nav ?? null,
+      domains: [...new Set([...input.warnings.map((w) => w.domain), ...(input.causal_edges ?? []).map((e) => e.domain)])].sort(),
     };
     const r = await d.deaths.record(death, { entries, deposits }, now, (stored, outcomes) => ({
       golemId: golem.id,
@@ -268,4 +276,6 @@ export interface BloodstainDeps {
   readonly pipeline: PublicPipeline;
   readonly bus: EventBus;
   readonly clock: Clock;
+  /** The golem's last heartbeat, if any (its final phase, PAD and NAV go into the death record). */
+  readonly lastHeartbeat: (golemId: string) => Promise<GolemPresence | undefined>;
 }

@@ -1,8 +1,10 @@
+import type { EventBus } from "../fabric/event-bus.js";
+import { domainStream } from "../fabric/streams.js";
 import type { Golem } from "../identity/types.js";
 import type { Clock } from "../platform/clock.js";
 import { newId } from "../platform/crypto.js";
 import { golemSourceHash, type SecretKey } from "../platform/secret-key.js";
-import type { PublicPipeline } from "../privacy/public-pipeline.js";
+import { PUBLIC_TIME_RESOLUTION_MS, type PublicPipeline, publicTime } from "../privacy/public-pipeline.js";
 import { type CausalEdge, type CausalStore, type Direction, type DiscoverFilter, type PublishOutcome, strengthBucket } from "./causal.js";
 
 /** A publication as the API hands it over (evidence and confidence floors checked by the schema). */
@@ -21,16 +23,22 @@ export interface PublishInput {
 /** Called after a publication with the publishing golem and the edge's first publisher hash. */
 export type PublishListener = (golem: Golem, edge: CausalEdge, outcome: PublishOutcome) => void | Promise<void>;
 
-/** Publish and discover anonymized causal edges; publishers are kept only as source hashes. */
+/**
+ * Publish and discover anonymized causal edges; publishers are kept only as source hashes.
+ * A publication that changes an edge (created, validated, contradicted) is announced as
+ * `styx:causal:published` on its domain's stream (SPEC §9), without any publisher.
+ */
 export class CausalService {
   readonly #store: CausalStore;
+  readonly #bus: Pick<EventBus, "publish">;
   readonly #clock: Clock;
   readonly #key: SecretKey;
   readonly #pipeline: PublicPipeline;
   readonly #listeners: PublishListener[] = [];
 
-  constructor(deps: { store: CausalStore; clock: Clock; key: SecretKey; pipeline: PublicPipeline }) {
+  constructor(deps: { store: CausalStore; bus: Pick<EventBus, "publish">; clock: Clock; key: SecretKey; pipeline: PublicPipeline }) {
     this.#store = deps.store;
+    this.#bus = deps.bus;
     this.#clock = deps.clock;
     this.#key = deps.key;
     this.#pipeline = deps.pipeline;
@@ -61,6 +69,14 @@ export class CausalService {
       },
       this.#clock.now(),
     );
+    // The same publisher again changes nothing, so it announces nothing (no repeat floods the domain).
+    if (r.outcome !== "unchanged") {
+      await this.#bus.publish({
+        stream: domainStream(r.edge.domain),
+        channel: "styx:causal:published",
+        payload: causalEventPayload(r.edge, r.outcome),
+      });
+    }
     for (const l of this.#listeners) await l(golem, r.edge, r.outcome);
     return r;
   }
@@ -68,4 +84,24 @@ export class CausalService {
   discover(filter: DiscoverFilter): Promise<CausalEdge[]> {
     return this.#store.discover(filter);
   }
+}
+
+/** The `styx:causal:published` payload: the edge as discover shows it (no publisher hash; time to the minute) and what changed. */
+export function causalEventPayload(e: CausalEdge, outcome: PublishOutcome): Record<string, unknown> {
+  return {
+    id: e.id,
+    outcome,
+    from_variable: e.fromVariable,
+    to_variable: e.toVariable,
+    direction: e.direction,
+    strength: e.strength,
+    lag_ticks: e.lagTicks,
+    evidence_count: e.evidenceCount,
+    confidence: e.confidence,
+    validations: e.validations,
+    contradictions: e.contradictions,
+    domain: e.domain,
+    regime: e.regime,
+    created_at: new Date(publicTime(e.createdAt, PUBLIC_TIME_RESOLUTION_MS.field)).toISOString(),
+  };
 }

@@ -1,3 +1,4 @@
+import type { Pad } from "../fabric/presence.js";
 import type { Entry, LetheCandidate, NewEntry } from "../knowledge/types.js";
 import type { DepositOutcome, PheromoneDeposit } from "./pheromone-store.js";
 
@@ -30,7 +31,20 @@ export interface DeathRecord {
   readonly somaticFragment: Record<string, unknown> | null;
   /** Whether a wallet signature was verified. */
   readonly signed: boolean;
+  /** When the golem was registered (null for deaths recorded before migration 10 whose golem row was gone). */
+  readonly bornAt: number | null;
+  /** The phase, PAD and NAV of the golem's last heartbeat before it died (null: none heard, or recorded before migration 10). */
+  readonly finalPhase: string | null;
+  readonly finalPad: Pad | null;
+  readonly finalNav: number | null;
+  /** The domains the bloodstain touched (its warnings' and causal edges'), in public form, sorted. */
+  readonly domains: readonly string[];
   readonly result: BloodstainResult;
+}
+
+/** How long a golem lived: from its registration to its death, in ms (null when its birth is unknown). */
+export function lifespanMs(d: Pick<DeathRecord, "bornAt" | "diedAt">): number | null {
+  return d.bornAt === null ? null : Math.max(0, d.diedAt - d.bornAt);
 }
 
 /** Everything a death changes besides its record. */

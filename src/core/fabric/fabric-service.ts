@@ -13,7 +13,7 @@ import {
 import { golemStream, streamKind, userStream } from "./streams.js";
 
 /** A heartbeat as the service takes it (validated by the protocol layer). */
-export type Heartbeat = Omit<GolemPresence, "golemId" | "userId" | "lastSeen">;
+export type Heartbeat = Omit<GolemPresence, "golemId" | "userId" | "lastSeen" | "archetype" | "generation" | "bornAt">;
 
 /** The answer to a steer: the event as published on the owner's stream, and whether the golem had a live socket. */
 export interface SteerResult {
@@ -72,7 +72,15 @@ export class FabricService {
 
   /** Records a heartbeat in the presence map. */
   async heartbeat(golem: Golem, beat: Heartbeat): Promise<void> {
-    await this.#presence.beat({ ...beat, golemId: golem.id, userId: golem.userId, lastSeen: this.#clock.now() });
+    await this.#presence.beat({
+      ...beat,
+      golemId: golem.id,
+      userId: golem.userId,
+      lastSeen: this.#clock.now(),
+      archetype: golem.archetype,
+      generation: golem.generation,
+      bornAt: golem.createdAt,
+    });
     for (const l of this.#heartbeatListeners) l(golem, beat);
   }
 

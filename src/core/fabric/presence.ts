@@ -20,6 +20,19 @@ export interface GolemPresence {
   readonly nav: number | null;
   /** When the heartbeat arrived (epoch ms). */
   readonly lastSeen: number;
+  /**
+   * The golem's identity facts as of the heartbeat (registration never changes them): its
+   * archetype, generation and when it was registered (its age is counted from then). Null in a
+   * heartbeat kept by an older build.
+   */
+  readonly archetype: string | null;
+  readonly generation: number | null;
+  readonly bornAt: number | null;
+}
+
+/** A golem's age at `now` in ms, from its registration (null when unknown). */
+export function presenceAge(p: Pick<GolemPresence, "bornAt">, now: number): number | null {
+  return p.bornAt === null || p.bornAt === undefined ? null : Math.max(0, now - p.bornAt);
 }
 
 /** A golem is online while its last heartbeat is younger than this: three missed 20 s beats. */

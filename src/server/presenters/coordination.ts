@@ -1,10 +1,11 @@
 import { ACHIEVEMENTS, type Unlocked } from "../../core/coordination/achievements.js";
 import type { CausalEdge } from "../../core/coordination/causal.js";
-import type { BloodstainResult, DeathRecord } from "../../core/coordination/death.js";
+import { type BloodstainResult, type DeathRecord, lifespanMs } from "../../core/coordination/death.js";
 import type { LineageNode } from "../../core/coordination/engagement.js";
 import type { SensedDomain } from "../../core/coordination/pheromone-service.js";
 import { iso } from "../../core/platform/clock.js";
 import { PUBLIC_TIME_RESOLUTION_MS, publicTime } from "../../core/privacy/public-pipeline.js";
+import { seconds } from "./fabric.js";
 
 /** A time on the public field (pheromones, causal edges), to the minute. */
 const fieldTime = (ms: number) => iso(publicTime(ms, PUBLIC_TIME_RESOLUTION_MS.field));
@@ -97,6 +98,18 @@ export function presentGrave(d: DeathRecord) {
     causal_edges: d.causalEdges,
     testament_excerpt: d.testamentExcerpt,
     signed: d.signed,
+    ...presentDeathFacts(d),
+  };
+}
+
+/** What a death record tells of the life it ended: lifespan, final heartbeat, the bloodstain's domains. */
+export function presentDeathFacts(d: DeathRecord) {
+  return {
+    lifespan_seconds: seconds(lifespanMs(d)),
+    final_phase: d.finalPhase,
+    final_pad: d.finalPad,
+    final_nav: d.finalNav,
+    domains: [...d.domains],
   };
 }
 

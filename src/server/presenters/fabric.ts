@@ -1,5 +1,5 @@
 import type { Peer } from "../../core/fabric/fabric-service.js";
-import { type FleetAggregate, type GolemPresence, isOnline } from "../../core/fabric/presence.js";
+import { type FleetAggregate, type GolemPresence, isOnline, presenceAge } from "../../core/fabric/presence.js";
 import { iso } from "../../core/platform/clock.js";
 import { jsonRecord, sortedByKey } from "../../core/platform/json-record.js";
 
@@ -20,7 +20,16 @@ export function presentPresence(p: GolemPresence, now: number) {
     domains: [...p.domains],
     dreaming: p.dreaming,
     nav: p.nav,
+    // Heartbeats kept by an older build (Redis, up to a day) lack these: null, not absent.
+    archetype: p.archetype ?? null,
+    generation: p.generation ?? null,
+    age_seconds: seconds(presenceAge(p, now)),
   };
+}
+
+/** A duration in whole seconds (null stays null). */
+export function seconds(ms: number | null): number | null {
+  return ms === null ? null : Math.floor(ms / 1000);
 }
 
 /** A fleet aggregate. */

@@ -1,5 +1,7 @@
+import type { DeathRecord } from "../../core/coordination/death.js";
 import type { ApiKey, Golem, Session, User } from "../../core/identity/types.js";
 import { iso } from "../../core/platform/clock.js";
+import { presentDeathFacts } from "./coordination.js";
 
 /** Domain → wire JSON for identity. The only place these shapes are built. */
 
@@ -49,6 +51,18 @@ export function presentGolem(g: Golem) {
     died_at: isoOrNull(g.diedAt),
     death_cause: g.deathCause,
     ticks_lived: g.ticksLived,
+  };
+}
+
+/** One golem for its owner (or itself): its age and, once dead, what its death record tells. */
+export function presentGolemDetail(g: Golem, death: DeathRecord | undefined, now: number) {
+  const end = g.diedAt ?? death?.diedAt ?? now;
+  return {
+    ...presentGolem(g),
+    age_seconds: Math.floor(Math.max(0, end - g.createdAt) / 1000),
+    death: death
+      ? { died_at: iso(death.diedAt), death_cause: death.deathCause, ticks_lived: death.ticksLived, ...presentDeathFacts(death) }
+      : null,
   };
 }
 

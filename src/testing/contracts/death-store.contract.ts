@@ -54,6 +54,11 @@ function death(golemId: string, diedAt = T0, over: Partial<Omit<DeathRecord, "re
     testamentExcerpt: "remember the funding squeeze",
     somaticFragment: { fear: 0.9, scars: ["rug", "ünï"] },
     signed: true,
+    bornAt: diedAt - 3_600_000,
+    finalPhase: "dying",
+    finalPad: { pleasure: -0.5, arousal: 0.25, dominance: -0.75 },
+    finalNav: 1234.5,
+    domains: ["defi", "nft"],
     ...over,
   };
 }
@@ -152,10 +157,25 @@ export function describeDeathStoreContract(name: string, make: () => Promise<Dea
     it("keeps a record's optional fields as given: no testament, no fragment, unsigned", async () => {
       const h = await make();
       await golems(h, [["g1", "u1"]]);
-      const bare = death("g1", T0, { testamentExcerpt: null, somaticFragment: null, signed: false, warnings: 0, causalEdges: 0 });
+      const bare = death("g1", T0, {
+        testamentExcerpt: null,
+        somaticFragment: null,
+        signed: false,
+        warnings: 0,
+        causalEdges: 0,
+        bornAt: null,
+        finalPhase: null,
+        finalPad: null,
+        finalNav: null,
+        domains: [],
+      });
       const out = await h.deaths.record(bare, NONE, NOW, resultOf("g1"));
       assert.deepEqual(await h.deaths.find("g1"), out.record);
       assert.deepEqual([out.record.testamentExcerpt, out.record.somaticFragment, out.record.signed], [null, null, false]);
+      assert.deepEqual(
+        [out.record.bornAt, out.record.finalPhase, out.record.finalPad, out.record.finalNav, out.record.domains],
+        [null, null, null, null, []],
+      );
       assert.equal(await h.deaths.find("g2"), undefined);
     });
 

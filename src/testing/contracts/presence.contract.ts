@@ -18,6 +18,9 @@ function beat(golemId: string, userId: string, over: Partial<GolemPresence> = {}
     dreaming: false,
     nav: 1234.5,
     lastSeen: T0,
+    archetype: "scout",
+    generation: 2,
+    bornAt: T0 - 86_400_000,
     ...over,
   };
 }

@@ -2,6 +2,7 @@ import { LocalEventBus } from "../../../src/adapters/memory/local-event-bus.js";
 import { MemoryAuditLog } from "../../../src/adapters/memory/memory-audit-log.js";
 import { MemoryBlobStore } from "../../../src/adapters/memory/memory-blob-store.js";
 import { MemoryPresence } from "../../../src/adapters/memory/memory-presence.js";
+import { MemoryPulseStore } from "../../../src/adapters/memory/memory-pulse-store.js";
 import { MemoryRateLimiter } from "../../../src/adapters/memory/memory-rate-limiter.js";
 import { MemorySocketCounts } from "../../../src/adapters/memory/memory-socket-counts.js";
 import { MemoryUsageCounters } from "../../../src/adapters/memory/memory-usage-counters.js";
@@ -13,6 +14,7 @@ import { initCrypto } from "../../../src/core/platform/crypto.js";
 import { describeAuditLogContract } from "../../../src/testing/contracts/audit-log.contract.js";
 import { describeEventBusContract } from "../../../src/testing/contracts/event-bus.contract.js";
 import { describePresenceContract } from "../../../src/testing/contracts/presence.contract.js";
+import { describePulseStoreContract } from "../../../src/testing/contracts/pulse-store.contract.js";
 import { describeRateLimiterContract } from "../../../src/testing/contracts/rate-limiter.contract.js";
 import { describeSocketCountsContract } from "../../../src/testing/contracts/socket-counts.contract.js";
 import { describeUsageCountersContract } from "../../../src/testing/contracts/usage-counters.contract.js";
@@ -32,4 +34,9 @@ describeEventBusContract("LocalEventBus over TieredHistory (SQLite in RAM)", asy
     if (db.open) db.close();
   };
   return { bus: new LocalEventBus(history), history, sever: close, close };
+});
+
+describePulseStoreContract("memory", () => {
+  const store = new MemoryPulseStore();
+  return [store, store];
 });

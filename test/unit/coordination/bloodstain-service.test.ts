@@ -3,6 +3,7 @@ import { before, describe, it } from "node:test";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { ViemSignatureVerifier } from "../../../src/adapters/evm/viem-signature-verifier.js";
 import { ExactVectorIndex } from "../../../src/adapters/memory/exact-vector-index.js";
+import { MemoryPresence } from "../../../src/adapters/memory/memory-presence.js";
 import { openDatabase } from "../../../src/adapters/sqlite/database.js";
 import { SqliteAchievementStore } from "../../../src/adapters/sqlite/sqlite-achievement-store.js";
 import { SqliteDeathStore } from "../../../src/adapters/sqlite/sqlite-death-store.js";
@@ -61,6 +62,7 @@ async function setup() {
     clock,
     box: await SealedBox.open(key, "source-directory"),
   });
+  const presence = new MemoryPresence();
   const service = new BloodstainService({
     deaths,
     knowledge,
@@ -71,6 +73,7 @@ async function setup() {
     pipeline,
     bus,
     clock,
+    lastHeartbeat: (golemId) => presence.ofGolem(golemId),
   });
   await identity.createUser(userFixture(USER));
   /** Registers a golem in the store and returns it as tenancy would. */
@@ -78,7 +81,7 @@ async function setup() {
     await identity.createGolem(golemFixture(id, USER, { status: "alive", generation: 1, ...extra }));
     return (await identity.getGolem(id)) as Golem;
   };
-  return { clock, identity, entries, deaths, pheromones, achievements, service, golem, ...recorded };
+  return { clock, identity, entries, deaths, pheromones, achievements, service, golem, presence, ...recorded };
 }
 
 function upload(golem: Golem, over: Partial<BloodstainInput> = {}): BloodstainInput {
@@ -135,6 +138,39 @@ describe("BloodstainService.upload", () => {
       ],
     );
     assert.deepEqual([lend?.threat, lend?.live], [0.3, 1]);
+  });
+
+  it("keeps in the record the golem's birth, its last heartbeat's phase, PAD and NAV, and the domains the bloodstain touched", async () => {
+    const h = await setup();
+    const g = await h.golem("glm_bs0009aa");
+    const pad = { pleasure: -0.6, arousal: 0.8, dominance: -0.2 };
+    await h.presence.beat({
+      golemId: g.id,
+      userId: USER,
+      phase: "terminal",
+      vitality: 0.05,
+      pad,
+      emotion: "dread",
+      regime: "bull",
+      tick: 11_999,
+      domains: ["perps"],
+      dreaming: false,
+      nav: 12.5,
+      lastSeen: h.clock.now(),
+      archetype: null,
+      generation: 1,
+      bornAt: g.createdAt,
+    });
+    await h.service.upload(g, upload(g), []);
+    const record = await h.deaths.find(g.id);
+    assert.deepEqual(
+      [record?.bornAt, record?.finalPhase, record?.finalPad, record?.finalNav, record?.domains],
+      [g.createdAt, "terminal", pad, 12.5, ["lend", "perps"]],
+    );
+    const silent = await h.golem("glm_bs0010aa");
+    await h.service.upload(silent, upload(silent, { causal_edges: [] }), []);
+    const quiet = await h.deaths.find(silent.id);
+    assert.deepEqual([quiet?.finalPhase, quiet?.finalPad, quiet?.finalNav], [null, null, null], "no heartbeat heard: no final state");
   });
 
   it("queues anonymized lethe copies of the warnings that pass the lethe gate (severity ≥ 0.6) when the owner opts in", async () => {

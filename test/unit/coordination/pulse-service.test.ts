@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { MemoryPresence } from "../../../src/adapters/memory/memory-presence.js";
+import { MemoryPulseStore } from "../../../src/adapters/memory/memory-pulse-store.js";
 import { openDatabase } from "../../../src/adapters/sqlite/database.js";
 import { SqliteDeathStore } from "../../../src/adapters/sqlite/sqlite-death-store.js";
 import { SqliteEntryStore } from "../../../src/adapters/sqlite/sqlite-entry-store.js";
@@ -26,6 +27,7 @@ async function setup() {
   const pheromones = new SqlitePheromoneStore(db);
   const deaths = new SqliteDeathStore(db, { entries: new SqliteEntryStore(db), pheromones });
   const presence = new MemoryPresence();
+  const store = new MemoryPulseStore();
   const recorded = await recordingBus(clock);
   const pipeline = testPipeline();
   // The directory knows the golems' ids, as the identifier feed makes it in a server.
@@ -34,6 +36,7 @@ async function setup() {
     presence: () => presence.activeSince(clock.now() - PRESENCE_ONLINE_MS),
     deaths,
     pheromones,
+    store,
     bus: recorded.bus,
     clock,
     pipeline,
@@ -55,6 +58,11 @@ async function setup() {
       testamentExcerpt: null,
       somaticFragment: null,
       signed: false,
+      bornAt: null,
+      finalPhase: null,
+      finalPad: null,
+      finalNav: null,
+      domains: [],
     };
     await deaths.record(death, { entries: [], deposits: [] }, clock.now(), () => ({
       golemId,
@@ -78,6 +86,9 @@ async function setup() {
       dreaming: false,
       nav: null,
       lastSeen: clock.now(),
+      archetype: null,
+      generation: 0,
+      bornAt: null,
       ...over,
     });
   const deposit = (over: Partial<PheromoneDeposit>) =>
@@ -96,7 +107,19 @@ async function setup() {
       },
       clock.now(),
     );
-  return { clock, service, die, beat, deposit, ...recorded };
+  /** A second process of the same Styx: its own service over the same stores (a follower gateway). */
+  const follower = (over: Partial<ConstructorParameters<typeof PulseService>[0]> = {}) =>
+    new PulseService({
+      presence: () => presence.activeSince(clock.now() - PRESENCE_ONLINE_MS),
+      deaths,
+      pheromones,
+      store,
+      bus: recorded.bus,
+      clock,
+      pipeline,
+      ...over,
+    });
+  return { clock, service, die, beat, deposit, store, follower, ...recorded };
 }
 
 describe("PulseService", () => {
@@ -156,5 +179,39 @@ describe("PulseService", () => {
       on("styx:pulse").map((e) => [e.stream, e.payload]),
       [["public", JSON.parse(JSON.stringify(pulseJson(second)))]],
     );
+  });
+
+  it("serves on every process the pulse the task stored, read again at most once a second", async () => {
+    const { service, follower, clock, beat } = await setup();
+    const other = follower();
+    const first = await service.refresh(false);
+    assert.deepEqual(await other.current(), first, "the leader's pulse, not one of its own");
+    await beat("g1");
+    clock.advance(10_000);
+    const second = await service.refresh(false);
+    assert.equal(second.activeGolems, 1);
+    assert.deepEqual(await other.current(), second, "fresh after the leader's next refresh");
+    await service.refresh(false);
+    clock.advance(500);
+    assert.deepEqual(await other.current(), second, "not read again within a second");
+  });
+
+  it("recomputes a stored pulse the task left stale, and serves its own while the store fails", async () => {
+    const { service, follower, clock, beat } = await setup();
+    await service.refresh(false);
+    clock.advance(150_001);
+    await beat("g1");
+    await beat("g2");
+    const other = follower();
+    const own = await other.current();
+    assert.equal(own.computedAt, clock.now(), "older than 150 s: computed here");
+    assert.equal(own.activeGolems, 2);
+    const warned: string[] = [];
+    const broken = follower({
+      store: { latest: () => Promise.reject(new Error("down")), put: () => Promise.reject(new Error("down")) },
+      warn: (msg) => warned.push(msg),
+    });
+    assert.equal((await broken.current()).activeGolems, 2);
+    assert.equal(warned.length, 2, "the failed read and the failed write are reported");
   });
 });

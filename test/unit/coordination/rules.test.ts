@@ -263,6 +263,9 @@ describe("pulse", () => {
       dreaming: false,
       nav: null,
       lastSeen,
+      archetype: null,
+      generation: null,
+      bornAt: null,
     });
     const pulse = computePulse({
       now,

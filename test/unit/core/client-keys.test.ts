@@ -22,6 +22,9 @@ const presence = (i: number, now: number, phase: string, regime: string): GolemP
   dreaming: false,
   nav: null,
   lastSeen: now,
+  archetype: null,
+  generation: null,
+  bornAt: null,
 });
 
 describe("jsonRecord", () => {

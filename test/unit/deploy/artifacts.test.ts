@@ -48,7 +48,7 @@ function exportedMetrics(): Set<string> {
   for (const file of walk(join(root, "src")).filter((f) => f.endsWith(".ts"))) {
     const src = readFileSync(file, "utf8");
     for (const m of src.matchAll(/\bname:\s*"(styx_[a-z0-9_]+)"/g)) names.add(m[1] as string);
-    for (const m of src.matchAll(/\bgauge\(\s*"(styx_[a-z0-9_]+)"/g)) names.add(m[1] as string);
+    for (const m of src.matchAll(/\b(?:gauge|labeledGauge)\(\s*"(styx_[a-z0-9_]+)"/g)) names.add(m[1] as string);
   }
   // Histograms expose _bucket, _sum and _count series.
   const metricsTs = readFileSync(join(root, "src/server/metrics.ts"), "utf8");
@@ -220,6 +220,10 @@ describe("deploy/ artifacts", () => {
       "styx_leader",
       "styx_pheromones_active",
       "styx_ws_connections",
+      "styx_storage_bytes",
+      "styx_storage_capacity_bytes",
+      "styx_dependency_up",
+      "styx_postgres_pool_wait_seconds",
     ]) {
       assert.ok(exported.has(m), `the server exports ${m} (found in src/)`);
     }
@@ -243,6 +247,9 @@ describe("deploy/ artifacts", () => {
     has(/styx_ws_connections\)?\s*>\s*10000\b/, "> 10k sockets");
     has(/sum\(styx_leader\)\s*==\s*0/, "no leader");
     has(/time\(\)\s*-.*styx_backup_last_success_timestamp_seconds/, "backup age");
+    has(/styx_storage_bytes.*\/.*styx_storage_capacity_bytes.*>\s*0\.8\b/, "storage > 80 % of capacity");
+    has(/styx_dependency_up\)?\s*==\s*0/, "a dependency down");
+    has(/styx_postgres_pool_wait_seconds\)?\s*>\s*\d/, "PostgreSQL pool exhausted");
   });
 
   it("grafana dashboard: valid JSON, the panels, queries only on exported metrics; provisioning points at it", () => {

@@ -77,12 +77,20 @@ describe("FabricService events and steering", () => {
 });
 
 describe("FabricService presence", () => {
-  it("keeps a heartbeat as the golem's snapshot, stamped with the clock, and tells heartbeat listeners", async () => {
+  it("keeps a heartbeat as the golem's snapshot, stamped with the clock and the golem's archetype, generation and birth, and tells heartbeat listeners", async () => {
     const { service, clock } = await setup();
     const heard: string[] = [];
     service.onHeartbeat((g, hb) => heard.push(`${g.id}@${hb.tick}`));
     await service.heartbeat(a, beat());
-    assert.deepEqual(await service.snapshot("ga"), { ...beat(), golemId: "ga", userId: "u1", lastSeen: clock.now() });
+    assert.deepEqual(await service.snapshot("ga"), {
+      ...beat(),
+      golemId: "ga",
+      userId: "u1",
+      lastSeen: clock.now(),
+      archetype: a.archetype,
+      generation: a.generation,
+      bornAt: a.createdAt,
+    });
     assert.equal(await service.snapshot("gb"), undefined);
     assert.deepEqual(heard, ["ga@10"]);
   });

@@ -145,7 +145,7 @@ export interface Routes {
       generation: number;
     };
   };
-  /** One of the caller's golems */
+  /** One of the caller's golems: its age and, once dead, lifespan, final heartbeat and the bloodstain's domains */
   "GET /v1/styx/golems/{golem_id}": {
     params: {
       /** Identifier (1–128 chars: A–Z a–z 0–9 _ . -) */
@@ -165,6 +165,25 @@ export interface Routes {
       died_at: string | null;
       death_cause: string | null;
       ticks_lived: number;
+      /** Since registration (to its death, once dead) */
+      age_seconds: number;
+      death: {
+        died_at: string;
+        death_cause: string;
+        ticks_lived: number;
+        /** From registration to death; null when the birth is unknown */
+        lifespan_seconds: number | null;
+        /** Phase of the last heartbeat before death (null: none heard) */
+        final_phase: string | null;
+        final_pad: {
+          pleasure: number;
+          arousal: number;
+          dominance: number;
+        } | null;
+        final_nav: number | null;
+        /** Domains the bloodstain touched (warnings and causal edges), sorted */
+        domains: Array<string>;
+      } | null;
     };
   };
   /** The caller's user record */
@@ -1049,6 +1068,18 @@ export interface Routes {
         causal_edges: number;
         testament_excerpt: string | null;
         signed: boolean;
+        /** From registration to death; null when the birth is unknown */
+        lifespan_seconds: number | null;
+        /** Phase of the last heartbeat before death (null: none heard) */
+        final_phase: string | null;
+        final_pad: {
+          pleasure: number;
+          arousal: number;
+          dominance: number;
+        } | null;
+        final_nav: number | null;
+        /** Domains the bloodstain touched (warnings and causal edges), sorted */
+        domains: Array<string>;
       }>;
       next_cursor: string | null;
     };
@@ -1135,6 +1166,10 @@ export interface Routes {
         domains: Array<string>;
         dreaming: boolean;
         nav: number | null;
+        archetype: string | null;
+        generation: number | null;
+        /** Since the golem's registration (null in a heartbeat kept by an older build) */
+        age_seconds: number | null;
       }>;
     };
   };
@@ -1181,6 +1216,9 @@ export interface Routes {
       user_id: string;
       status: string;
       generation: number;
+      archetype: string | null;
+      /** Since the golem's registration (to its death, once dead) */
+      age_seconds: number;
       /** A socket speaks for this golem now */
       connected: boolean;
       presence: {
@@ -1201,6 +1239,10 @@ export interface Routes {
         domains: Array<string>;
         dreaming: boolean;
         nav: number | null;
+        archetype: string | null;
+        generation: number | null;
+        /** Since the golem's registration (null in a heartbeat kept by an older build) */
+        age_seconds: number | null;
       } | null;
     };
   };

@@ -71,13 +71,16 @@ export function fabricRoutes(
     async (req) => {
       const g = tenantGolem(req, req.params.golem_id);
       const p = await fabric.snapshot(g.id);
+      const now = clock.now();
       return {
         golem_id: g.id,
         user_id: g.userId,
         status: g.status,
         generation: g.generation,
+        archetype: g.archetype,
+        age_seconds: Math.floor(Math.max(0, (g.diedAt ?? now) - g.createdAt) / 1000),
         connected: deps.online(g.id),
-        presence: p ? presentPresence(p, clock.now()) : null,
+        presence: p ? presentPresence(p, now) : null,
       };
     },
   );

@@ -1,17 +1,22 @@
 import type { FastifyInstance } from "fastify";
+import type { DeathStore } from "../../../core/coordination/death.js";
 import type { AuthService } from "../../../core/identity/auth-service.js";
 import type { IdentityService } from "../../../core/identity/identity-service.js";
+import type { Clock } from "../../../core/platform/clock.js";
 import { StyxError } from "../../../core/platform/errors.js";
 import { ErrorBody, GolemIdParams, UserIdParams } from "../../../protocol/common.js";
-import { GolemList, GolemView, RegisteredGolem, RegisterGolemBody, UserView, WhoAmI } from "../../../protocol/identity.js";
+import { GolemDetailView, GolemList, RegisteredGolem, RegisterGolemBody, UserView, WhoAmI } from "../../../protocol/identity.js";
 import { tenantGolem, userPrincipal } from "../../context.js";
-import { presentGolem, presentUser } from "../../presenters/identity.js";
+import { presentGolem, presentGolemDetail, presentUser } from "../../presenters/identity.js";
 import { refuseOutdatedSignIn } from "./auth.routes.js";
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 
 /** Golem registration and the caller's own identity views. */
-export function golemRoutes(app: FastifyInstance, deps: { identity: IdentityService; auth: AuthService }): void {
+export function golemRoutes(
+  app: FastifyInstance,
+  deps: { identity: IdentityService; auth: AuthService; deaths: Pick<DeathStore, "find">; clock: Clock },
+): void {
   const { identity } = deps;
 
   app.post<{ Body: RegisterGolemBody }>(
@@ -58,9 +63,18 @@ export function golemRoutes(app: FastifyInstance, deps: { identity: IdentityServ
     "/v1/styx/golems/:golem_id",
     {
       config: { golemCredential: "own", tenant: [{ from: "params", field: "golem_id", kind: "golem" }] },
-      schema: { tags: ["identity"], summary: "One of the caller's golems", params: GolemIdParams, response: { 200: GolemView, ...errors } },
+      schema: {
+        tags: ["identity"],
+        summary: "One of the caller's golems: its age and, once dead, lifespan, final heartbeat and the bloodstain's domains",
+        params: GolemIdParams,
+        response: { 200: GolemDetailView, ...errors },
+      },
     },
-    async (req) => presentGolem(tenantGolem(req, req.params.golem_id)),
+    async (req) => {
+      const g = tenantGolem(req, req.params.golem_id);
+      const death = g.status === "dead" ? await deps.deaths.find(g.id) : undefined;
+      return presentGolemDetail(g, death, deps.clock.now());
+    },
   );
 
   app.get<{ Params: { user_id: string } }>(
