@@ -33,10 +33,12 @@ export class PostgresEntryRecords {
     if (f.createdBefore !== undefined) conds.push(`created_at < ${p(f.createdBefore)}`);
     if (after) conds.push(`(created_at, id) > (${p(after.createdAt)}::bigint, ${p(after.id)}::text)`);
     for (const m of f.metadata) {
-      // The column is JSON text written by JSON.stringify: `json` (not jsonb, which refuses
-      // \u0000) keeps each value's text as written, so a string compares as JSON.stringify
-      // wrote it, without unescaping. The key is a parameter, never part of a path.
-      const v = `(metadata::json -> ${p(m.key)})`;
+      // The column is JSON text written by JSON.stringify: `json` (not jsonb) keeps each value's
+      // text as written, so a string compares with JSON.stringify's form, never unescaped. Only
+      // \u0000 makes PostgreSQL's JSON parser fail: it becomes \u2400 first (the result is
+      // valid JSON; filter values hold no control characters, so only a value holding the text
+      // `\u0000` itself, backslash and all, stops matching). The key is a parameter, never a path.
+      const v = `(replace(metadata, '\\u0000', '\\u2400')::json -> ${p(m.key)})`;
       const alts = [`${v}::text = ${p(JSON.stringify(m.text))}`];
       if (m.number !== null) alts.push(`CASE WHEN json_typeof(${v}) = 'number' THEN (${v}::text)::numeric = ${p(m.number)}::numeric END`);
       if (m.boolean !== null) alts.push(`${v}::text = ${p(String(m.boolean))}`);
