@@ -48,6 +48,8 @@ const PATH_FILL: Record<string, { readonly values: (t: Tenant) => readonly strin
   key_id: { values: (t) => [t.keyId], audited: false },
   // A wallet session kept apart from the credential the tenant calls with: the owner's control ends it.
   session_id: { values: (t) => [t.spare.id], audited: true },
+  // An entry (get, delete, validate): another user's answers 404 as if absent, audited by tenancy.
+  id: { values: (t) => t.entryIds, audited: true },
   // Blob ownership: a cid the caller never stored answers 404 (not a tenancy rule, not audited).
   cid: { values: (t) => [t.cid], audited: false },
 };

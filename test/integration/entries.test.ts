@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { StyxClient } from "@styx/client";
 import { ManualClock } from "../../src/core/platform/clock.js";
 import { unitVector } from "../../src/testing/contracts/vector-index.contract.js";
 import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
@@ -290,5 +291,16 @@ describe("entries one at a time (SPEC §4.1): get, list, delete, validate", () =
       body: { golem_id: "e-a2", agrees: true },
     });
     assert.equal(own.status, 409, "the publishing user cannot validate its own lethe entry");
+  });
+
+  it("@styx/client reads, lists, validates and deletes entries", async () => {
+    const client = new StyxClient({ url: s.url, token: alice.key });
+    const w = await client.writeEntry({ golem_id: "e-a2", layer: "clade", category: "insight", confidence: 0.9, content: "by the sdk" });
+    assert.equal((await client.getEntry(w.id)).content, "by the sdk");
+    const page = await client.listEntries({ golem_id: "e-a2", "metadata.sdk": "yes" });
+    assert.deepEqual(page.entries, []);
+    assert.equal((await client.validateEntry(w.id, { golem_id: "e-a3", agrees: true })).validations, 1);
+    assert.equal((await client.deleteEntry(w.id)).lethe, "none");
+    client.close();
   });
 });
