@@ -150,15 +150,20 @@ describe("entries one at a time (SPEC §4.1): get, list, delete, validate", () =
       "created_after=yesterday",
       "golem_id=a:b",
       "golem_id=x&golem_id=y",
-      `query=${big}`,
-      `metadata.k=${big}`,
+      `metadata.k=${"v".repeat(12 * 1024)}`,
+      `golem_id=${"g".repeat(12 * 1024)}`,
     ];
     for (const q of cases) {
       const r = await get(alice.key, `/v1/styx/entries?${q}`);
-      assert.ok(r.status === 400 || r.status === 431 || r.status === 414, `${q.slice(0, 60)} → ${r.status} ${r.text.slice(0, 200)}`);
-      if (r.status === 400) assert.equal(r.json.error.code, "STYX_VALIDATION", q.slice(0, 60));
+      assert.equal(r.status, 400, `${q.slice(0, 60)} → ${r.status} ${r.text.slice(0, 200)}`);
+      assert.equal(r.json.error.code, "STYX_VALIDATION", q.slice(0, 60));
     }
-    assert.equal((await get(alice.key, "/v1/styx/entries?unknown=1")).status, 400, "unknown parameters are refused");
+    // 64 KiB of query string passes Node's 16 KiB request-head limit: refused before any route.
+    for (const q of [`query=${big}`, `metadata.k=${big}`]) {
+      const r = await get(alice.key, `/v1/styx/entries?${q}`);
+      assert.equal(r.status, 431, r.text);
+      assert.equal(r.json.error.code, "STYX_HEADERS_TOO_LARGE");
+    }
   });
 
   it("deletes an entry from every query, the snapshot and the vector index; a second delete answers 404", async () => {
