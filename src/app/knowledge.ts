@@ -4,7 +4,9 @@ import { UsearchVectorIndex } from "../adapters/ann/usearch-vector-index.js";
 import { OpenAiEmbedder } from "../adapters/http/openai-embedder.js";
 import type { Config } from "../config/load.js";
 import type { EventBus } from "../core/fabric/event-bus.js";
+import type { Tenancy } from "../core/identity/tenancy.js";
 import type { Embedder } from "../core/knowledge/embedder.js";
+import { EntryService } from "../core/knowledge/entry-service.js";
 import type { EntryStore, SeqMarks } from "../core/knowledge/entry-store.js";
 import { KnowledgeService } from "../core/knowledge/knowledge-service.js";
 import { LetheService } from "../core/knowledge/lethe-service.js";
@@ -14,13 +16,15 @@ import type { Clock } from "../core/platform/clock.js";
 import type { SecretKey } from "../core/platform/secret-key.js";
 import type { Signals } from "../core/platform/signals.js";
 import type { PublicPipeline } from "../core/privacy/public-pipeline.js";
-import type { WriteQuota } from "../core/quota/quota-service.js";
+import type { StoredBytesRelease, WriteQuota } from "../core/quota/quota-service.js";
 import type { Scheduler } from "../tasks/scheduler.js";
 import { syncVectors } from "./vector-sync.js";
 
 /** The knowledge layer as wired for one process. */
 export interface KnowledgeStack {
   readonly service: KnowledgeService;
+  /** One entry at a time: get, list, delete, validate (SPEC §4.1). */
+  readonly entries: EntryService;
   readonly lethe: LetheService;
   readonly vectors: VectorSearch;
   /**
@@ -131,8 +135,10 @@ export function buildKnowledge(opts: {
   pipeline: PublicPipeline;
   scheduler: Scheduler;
   blobs: Pick<BlobStore, "stat">;
-  /** The per-user write quotas (stored bytes, entries and lethe writes per day). */
-  quota?: WriteQuota | undefined;
+  /** The per-user write quotas (stored bytes, entries and lethe writes per day); a delete gives bytes back. */
+  quota?: (WriteQuota & StoredBytesRelease) | undefined;
+  /** The tenancy decision an entry read, delete or validation goes through. */
+  access: Pick<Tenancy, "entry">;
   random?: () => number;
   /** Macronode: the signals that keep every gateway's vector indexes in step. */
   signals?: Signals | undefined;
@@ -170,6 +176,7 @@ export function buildKnowledge(opts: {
     ...(opts.random ? { random: opts.random } : {}),
     onLetheQueued: wakeLethe,
   });
+  const records = new EntryService({ store: entries, vectors, clock, key: opts.key, access: opts.access, quota: opts.quota });
   scheduler.add({ name: TASKS.lethe, everyMs: 5 * 60_000, run: () => lethe.publishDue() });
   scheduler.add({ name: TASKS.ttl, everyMs: 60 * 60_000, run: () => service.purgeExpired() });
   const sync = opts.signals
@@ -184,6 +191,7 @@ export function buildKnowledge(opts: {
   let rebuilt: { loaded: number; put: number } | undefined;
   return {
     service,
+    entries: records,
     lethe,
     vectors,
     get rebuilt() {

@@ -12,6 +12,7 @@ import type { AuthService } from "../core/identity/auth-service.js";
 import type { IdentityService } from "../core/identity/identity-service.js";
 import type { IdentityStore } from "../core/identity/identity-store.js";
 import type { Tenancy } from "../core/identity/tenancy.js";
+import type { EntryService } from "../core/knowledge/entry-service.js";
 import type { KnowledgeService } from "../core/knowledge/knowledge-service.js";
 import type { AuditLog } from "../core/platform/audit.js";
 import type { BlobStore } from "../core/platform/blob-store.js";
@@ -46,6 +47,7 @@ import { adminRoutes } from "./routes/identity/admin.routes.js";
 import { authRoutes } from "./routes/identity/auth.routes.js";
 import { golemRoutes } from "./routes/identity/golems.routes.js";
 import { entryRoutes } from "./routes/knowledge/entries.routes.js";
+import { entryRecordRoutes } from "./routes/knowledge/entry-records.routes.js";
 import { queryRoutes } from "./routes/knowledge/query.routes.js";
 import { snapshotRoutes } from "./routes/knowledge/snapshot.routes.js";
 import { auditRoutes } from "./routes/ops/audit.routes.js";
@@ -103,6 +105,8 @@ export interface ServerDeps {
   readonly heavy: FairQueue;
   readonly metrics: Metrics;
   readonly knowledge: KnowledgeService;
+  /** One entry at a time: get, list, delete, validate. */
+  readonly entries: EntryService;
   /** Owner lookups for lethe scrubbing (their wallets). */
   readonly identityStore: Pick<IdentityStore, "getUser" | "getGolem" | "listGolems" | "listActiveApiKeys" | "unusableApiKeys">;
   readonly embedDim: number;
@@ -233,6 +237,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   entryRoutes(app, { knowledge: deps.knowledge, identity: deps.identityStore, dimensions: deps.embedDim });
   queryRoutes(app, { knowledge: deps.knowledge, identity: deps.identityStore, dimensions: deps.embedDim });
   snapshotRoutes(app, { knowledge: deps.knowledge });
+  entryRecordRoutes(app, { entries: deps.entries });
   const c = deps.coordination;
   pheromoneRoutes(app, { pheromones: c.pheromones });
   bloodstainRoutes(app, { bloodstains: c.bloodstains, identity: deps.identityStore });

@@ -1,9 +1,12 @@
 import { LocalEventBus } from "../adapters/memory/local-event-bus.js";
+import { MemoryAuditLog } from "../adapters/memory/memory-audit-log.js";
 import { MemoryBlobStore } from "../adapters/memory/memory-blob-store.js";
 import { openDatabase, type SqliteDatabase } from "../adapters/sqlite/database.js";
 import { SqliteEventLog } from "../adapters/sqlite/sqlite-event-log.js";
 import { TieredHistory } from "../core/fabric/tiered-history.js";
+import { Tenancy } from "../core/identity/tenancy.js";
 import type { Golem } from "../core/identity/types.js";
+import { type EntryCaller, EntryService, type EntryServiceDeps } from "../core/knowledge/entry-service.js";
 import type { Clock } from "../core/platform/clock.js";
 import { SecretKey } from "../core/platform/secret-key.js";
 import { IdentifierDirectory } from "../core/privacy/directory.js";
@@ -56,4 +59,26 @@ export function testPipeline(): PublicPipeline {
 /** An alive golem of `userId` (generation 0, no parent, no wallet), as tenancy hands it to services. */
 export function aliveGolem(id: string, userId: string, extra: Partial<Golem> = {}): Golem {
   return golemFixture(id, userId, { status: "alive", createdAt: 0, ...extra });
+}
+
+/** A user caller for core tests: an owner credential, or a golem credential when `golemId` is given. */
+export function callerOf(userId: string, golemId: string | null = null): EntryCaller {
+  return { kind: "user", userId, credentialId: "key_test", via: "api_key", golemId, scopes: ["read", "write"], expiresAt: null };
+}
+
+/**
+ * An EntryService over a test's store and vectors, with the real tenancy decision (its denials
+ * audited into `audit`).
+ */
+export function testEntryService(deps: Omit<EntryServiceDeps, "access" | "key"> & { key?: SecretKey }): {
+  entries: EntryService;
+  audit: MemoryAuditLog;
+} {
+  const key = deps.key ?? TEST_SECRET_KEY;
+  const audit = new MemoryAuditLog(deps.clock, key);
+  const unused = async () => {
+    throw new Error("entry tenancy reads no identity");
+  };
+  const access = new Tenancy({ identity: { getGolem: unused, markGolemAlive: unused, getSession: unused }, audit });
+  return { entries: new EntryService({ ...deps, key, access }), audit };
 }

@@ -121,6 +121,8 @@ describe("fuzzing every route and the socket protocol", () => {
   const golems: string[] = [];
   let otherGolem: string;
   let cid: string;
+  /** An entry of the owner (fz-g1's, in the clade): `:id` of the entry routes. */
+  let entryId: string;
   let before0: Digest;
   let observer: TestSocket;
   let observedBefore = 0;
@@ -172,15 +174,17 @@ describe("fuzzing every route and the socket protocol", () => {
       content: "fuzz fixture",
       embedding: Array.from({ length: 384 }, (_, i) => (i === 0 ? 1 : 0)),
     });
-    await ok("POST", "/v1/styx/entries", {
-      golem_id: "fz-g1",
-      layer: "clade",
-      category: "warning",
-      confidence: 0.9,
-      content: "fuzz clade",
-      content_blob: cid,
-      metadata: { a: 1 },
-    });
+    entryId = (
+      await ok("POST", "/v1/styx/entries", {
+        golem_id: "fz-g1",
+        layer: "clade",
+        category: "warning",
+        confidence: 0.9,
+        content: "fuzz clade",
+        content_blob: cid,
+        metadata: { a: 1 },
+      })
+    ).id;
     await ok("POST", "/v1/styx/pheromone/deposit", {
       golem_id: "fz-g0",
       layer: "threat",
@@ -301,7 +305,7 @@ describe("fuzzing every route and the socket protocol", () => {
     const token = mode.auth === "admin" ? s.adminToken : mode.auth === "user" ? owner.key : undefined;
     const values: Record<string, string> = {};
     for (const p of op.pathParams) {
-      const v = { user_id: owner.id, golem_id: "fz-g0", cid, key_id: spareKeyId, session_id: otherSessionId }[p.name];
+      const v = { user_id: owner.id, golem_id: "fz-g0", cid, key_id: spareKeyId, session_id: otherSessionId, id: entryId }[p.name];
       assert.ok(v, `${op.key}: no way to fill path parameter ${p.name}`);
       values[p.name] = v;
     }

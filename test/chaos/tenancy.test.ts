@@ -48,6 +48,10 @@ const PATH_FILL: Record<string, { readonly values: (t: Tenant) => readonly strin
   key_id: { values: (t) => [t.keyId], audited: false },
   // A wallet session kept apart from the credential the tenant calls with: the owner's control ends it.
   session_id: { values: (t) => [t.spare.id], audited: true },
+  // An entry (get, delete, validate): g0's vault entry, private to g0 — another user's, or a sibling
+  // golem's for a golem credential, answers 404 as if absent, audited by tenancy. The controls use
+  // a fresh entry each (`controlEntry`): a delete would take a shared one from later checks.
+  id: { values: (t) => [t.entryIds[0] as string], audited: true },
   // Blob ownership: a cid the caller never stored answers 404 (not a tenancy rule, not audited).
   cid: { values: (t) => [t.cid], audited: false },
 };
@@ -67,6 +71,8 @@ interface Tenant {
   spare: { token: string; id: string };
   readonly account: ReturnType<typeof privateKeyToAccount>;
   readonly golems: string[];
+  /** A fresh entry the owner's controls name as `:id` (set before each such control). */
+  controlEntry?: string;
   /** In every private piece of data. */
   readonly marker: string;
   /** The tenant's words in what SPEC shares: domain, pheromone class, causal variables, lethe text. */
@@ -386,11 +392,17 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
       const fill = PATH_FILL[p.name];
       if (!fill) throw new Unexercisable(`${op.key}: no way to fill path parameter '${p.name}' (add it to PATH_FILL)`);
       audited ||= fill.audited;
-      const values = control && p.name === "golem_id" ? [victim.golems[0] as string] : fill.values(victim);
+      const values =
+        control && p.name === "golem_id"
+          ? [victim.golems[0] as string]
+          : control && p.name === "id"
+            ? [victim.controlEntry as string]
+            : fill.values(victim);
       const next: typeof paths = [];
       for (const base of paths) {
         for (const v of values) {
-          const golem = p.name === "golem_id" ? v : base.golem;
+          // An entry stands for the golem that wrote it: a golem credential's sibling's answers as absent.
+          const golem = p.name === "golem_id" || (p.name === "id" && !control) ? v : base.golem;
           next.push({ values: { ...base.values, [p.name]: v }, ...(golem ? { golem } : {}) });
         }
       }
@@ -438,6 +450,16 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
       }
     }
     return out;
+  }
+
+  /** A fresh clade entry of `golem`, written with `token`: what a control names as `:id`. */
+  async function controlEntry(token: string, golem: string): Promise<string> {
+    const r = await s.request("POST", "/v1/styx/entries", {
+      token,
+      body: { golem_id: golem, layer: "clade", category: "insight", confidence: 0.9, content: "control entry" },
+    });
+    assert.equal(r.status, 201, r.text);
+    return r.json.id;
   }
 
   async function send(op: Operation, token: string, v: Variant): Promise<TestResponse> {
@@ -526,6 +548,8 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
       if (modeOf(op) !== "user") continue;
       for (const owner of tenants) {
         const fresh = (await s.golem(owner.cred, {})).id;
+        // Another golem's clade entry: readable, deletable, and `fresh` may validate it.
+        if (routeUrl(op).includes(":id")) owner.controlEntry = await controlEntry(owner.cred, (await s.golem(owner.cred, {})).id);
         for (const v of variants(op, owner, owner, fresh)) {
           const r = await send(op, owner.cred, v);
           figures.controls++;
@@ -918,6 +942,12 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
         );
         own.sort((x, y) => Number(x.key === "POST /v1/styx/bloodstain") - Number(y.key === "POST /v1/styx/bloodstain"));
         for (const op of own) {
+          if (routeUrl(op).includes(":id")) {
+            // Its own golem's entry to read and delete; to validate, a clade entry of another golem of its user.
+            me.controlEntry = op.key.endsWith("/validate")
+              ? await controlEntry(c.tenant.cred, (await s.golem(c.tenant.cred, {})).id)
+              : await controlEntry(c.cred, c.golem);
+          }
           for (const v of variants(op, me, me, c.golem)) {
             const r = await send(op, c.cred, v);
             gFigures.controls++;

@@ -14,6 +14,7 @@ const SAMPLE_BODIES: Record<string, (ids: Ids) => unknown> = {
   "POST /v1/styx/entries/batch": (ids) => ({
     entries: [{ golem_id: ids.golemId, layer: "vault", category: "insight", content: "batch probe" }],
   }),
+  "POST /v1/styx/entries/:id/validate": (ids) => ({ golem_id: ids.golemId, agrees: true }),
   "POST /v1/styx/clade/register": (ids) => ({ golem_id: ids.golemId, domains: ["probe"] }),
   "POST /v1/styx/golem/:golem_id/steer": () => ({ intent: "probe" }),
   "POST /v1/styx/pheromone/deposit": (ids) => ({
@@ -45,11 +46,18 @@ const SAMPLE_BODIES: Record<string, (ids: Ids) => unknown> = {
   }),
 };
 
+/** Query strings for routes whose tenant ids are query parameters. */
+const SAMPLE_QUERIES: Record<string, (ids: Ids) => string> = {
+  "GET /v1/styx/entries": (ids) => `?golem_id=${ids.golemId}`,
+};
+
 interface Ids {
   userId: string;
   golemId: string;
   keyId: string;
   sessionId: string;
+  /** An entry of another of the user's golems (the tenant golem may validate it). */
+  entryId: string;
 }
 
 function fill(url: string, ids: Ids): string {
@@ -57,7 +65,8 @@ function fill(url: string, ids: Ids): string {
     .replace(":user_id", ids.userId)
     .replace(":golem_id", ids.golemId)
     .replace(":key_id", ids.keyId)
-    .replace(":session_id", ids.sessionId);
+    .replace(":session_id", ids.sessionId)
+    .replace(":id", ids.entryId);
 }
 
 /** Registers a golem with a wallet for the user holding `key` and signs in as it; returns the session's id. */
@@ -82,7 +91,13 @@ describe("auth matrix over every protected route", () => {
     alice = await s.user("alice");
     bob = await s.user("bob");
     const g = await s.golem(alice.key, { id: "alice-g0" });
-    aliceIds = { userId: alice.id, golemId: g.id, keyId: alice.keyId, sessionId: "" };
+    aliceIds = { userId: alice.id, golemId: g.id, keyId: alice.keyId, sessionId: "", entryId: "" };
+    await s.golem(alice.key, { id: "alice-gx" });
+    const written = await s.request("POST", "/v1/styx/entries", {
+      token: alice.key,
+      body: { golem_id: "alice-gx", layer: "clade", category: "insight", confidence: 0.9, content: "matrix entry" },
+    });
+    aliceIds.entryId = written.json.id;
     const r = await s.request("POST", "/v1/admin/users/alice/keys", { token: s.adminToken, body: { name: "to-revoke" } });
     revokedKey = r.json.key;
     assert.equal((await s.request("DELETE", `/v1/admin/keys/${r.json.id}`, { token: s.adminToken })).status, 200);
@@ -100,7 +115,7 @@ describe("auth matrix over every protected route", () => {
   after(() => s.close());
 
   const call = (route: RouteInfo, token: string | undefined, ids: Ids = aliceIds) =>
-    s.request(route.method, fill(route.url, ids), {
+    s.request(route.method, fill(route.url, ids) + (SAMPLE_QUERIES[`${route.method} ${route.url}`]?.(ids) ?? ""), {
       token,
       body: route.hasBody ? (SAMPLE_BODIES[`${route.method} ${route.url}`]?.(ids) ?? {}) : undefined,
     });

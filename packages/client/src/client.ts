@@ -124,6 +124,27 @@ export class StyxClient extends StyxHttp {
   snapshot(golemId: string, query: Query<"GET /v1/styx/snapshot/{golem_id}"> = {}): Res<"GET /v1/styx/snapshot/{golem_id}"> {
     return this.call("GET /v1/styx/snapshot/{golem_id}", { params: { golem_id: golemId }, query: { format: "json", ...query } });
   }
+  /** One of your entries by id (404 for anything not yours: another user's, a sibling golem's private one). */
+  getEntry(id: string): Res<"GET /v1/styx/entries/{id}"> {
+    return this.call("GET /v1/styx/entries/{id}", { params: { id } });
+  }
+  /**
+   * A page of your entries, oldest first; pass `next_cursor` back as `cursor` for the next.
+   * Metadata filters are `"metadata.<key>": value` fields (at most 8).
+   */
+  listEntries(
+    query: Query<"GET /v1/styx/entries"> & { readonly [filter: `metadata.${string}`]: string } = {},
+  ): Res<"GET /v1/styx/entries"> {
+    return this.call("GET /v1/styx/entries", { query });
+  }
+  /** Deletes one of your entries (vault, clade, vectors; a queued lethe copy too — `lethe` says what became of it). */
+  deleteEntry(id: string): Res<"DELETE /v1/styx/entries/{id}"> {
+    return this.call("DELETE /v1/styx/entries/{id}", { params: { id } });
+  }
+  /** Validates (`agrees: true`) or contradicts an entry of your clade, or a lethe entry of another user. */
+  validateEntry(id: string, body: Body<"POST /v1/styx/entries/{id}/validate">): Res<"POST /v1/styx/entries/{id}/validate"> {
+    return this.call("POST /v1/styx/entries/{id}/validate", { params: { id }, body });
+  }
   /** Deposits (or reinforces) a pheromone. */
   depositPheromone(body: Body<"POST /v1/styx/pheromone/deposit">): Res<"POST /v1/styx/pheromone/deposit"> {
     return this.call("POST /v1/styx/pheromone/deposit", { body });
@@ -228,6 +249,10 @@ export const CLIENT_ROUTES = {
   query: "POST /v1/styx/query",
   queryByUrl: "GET /v1/styx/query",
   snapshot: "GET /v1/styx/snapshot/{golem_id}",
+  getEntry: "GET /v1/styx/entries/{id}",
+  listEntries: "GET /v1/styx/entries",
+  deleteEntry: "DELETE /v1/styx/entries/{id}",
+  validateEntry: "POST /v1/styx/entries/{id}/validate",
   depositPheromone: "POST /v1/styx/pheromone/deposit",
   sense: "GET /v1/styx/pheromone/sense",
   bloodstainTypedData: "GET /v1/styx/bloodstain/typed-data",

@@ -87,4 +87,27 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       UPDATE deaths SET born_at = golems.created_at FROM golems WHERE golems.id = deaths.golem_id;
     `,
   },
+  // SPEC §4.1: GET /v1/styx/entries pages a user's entries in (created_at, id) order; one vote per
+  // golem (entries) or per source, a user's keyed hash (lethe entries), counted once.
+  {
+    version: 11,
+    name: "entries listed by creation time; validations of entries and lethe entries",
+    sql: `
+      CREATE INDEX entries_user_created ON entries (user_id, created_at, id);
+      CREATE TABLE entry_validations (
+        entry_seq bigint NOT NULL,
+        golem_id text NOT NULL,
+        agrees boolean NOT NULL,
+        created_at bigint NOT NULL,
+        PRIMARY KEY (entry_seq, golem_id)
+      );
+      CREATE TABLE lethe_validations (
+        lethe_seq bigint NOT NULL,
+        source text NOT NULL,
+        agrees boolean NOT NULL,
+        created_at bigint NOT NULL,
+        PRIMARY KEY (lethe_seq, source)
+      );
+    `,
+  },
 ];

@@ -1,12 +1,15 @@
 import type postgres from "postgres";
 import type {
   EntryFilter,
+  EntryListFilter,
+  EntryPosition,
   EntryStore,
   LetheFilter,
   LetheReinforcement,
   SeqMarks,
   StoredEntry,
   TextHit,
+  Validated,
   VectorBatch,
 } from "../../core/knowledge/entry-store.js";
 import { confirmLethe } from "../../core/knowledge/entry-store.js";
@@ -15,6 +18,7 @@ import { entryNamespaces, letheIndexNamespaces } from "../../core/knowledge/type
 import { type SqlRow as Row, sqlBool, toBytes } from "../sql/codec.js";
 import { earliestDue, toCandidate, toEntry, toLethe, vectorBatches } from "../sql/entry-rows.js";
 import type { PgSql, PgTx } from "./database.js";
+import { PostgresEntryRecords } from "./postgres-entry-records.js";
 
 /** Adds a parameter and returns its placeholder (`$n`). */
 type Bind = (value: unknown) => string;
@@ -32,9 +36,11 @@ const INSERT_CHUNK = 1000;
  */
 export class PostgresEntryStore implements EntryStore {
   readonly #sql: PgSql;
+  readonly #records: PostgresEntryRecords;
 
   constructor(sql: PgSql) {
     this.#sql = sql;
+    this.#records = new PostgresEntryRecords(sql);
   }
 
   async insert(entry: NewEntry, lethe?: LetheCandidate): Promise<Stored> {
@@ -185,6 +191,30 @@ export class PostgresEntryStore implements EntryStore {
   async letheDomains(): Promise<string[]> {
     const rows = await this.#sql<{ domain: string }[]>`SELECT DISTINCT domain FROM lethe_entries ORDER BY domain`;
     return rows.map((r) => r.domain);
+  }
+
+  getEntry(id: string, now: number): Promise<Entry | undefined> {
+    return this.#records.getEntry(id, now);
+  }
+
+  listEntries(filter: EntryListFilter, after: EntryPosition | undefined, limit: number): Promise<Entry[]> {
+    return this.#records.listEntries(filter, after, limit);
+  }
+
+  deleteEntry(userId: string, id: string, letheCandidateId: string): Promise<{ entry: Entry; letheDropped: boolean } | undefined> {
+    return this.#records.deleteEntry(userId, id, letheCandidateId);
+  }
+
+  validateEntry(seq: number, golemId: string, agrees: boolean, at: number): Promise<Validated<Entry> | undefined> {
+    return this.#records.validateEntry(seq, golemId, agrees, at);
+  }
+
+  getLetheById(id: string): Promise<LetheEntry | undefined> {
+    return this.#records.getLetheById(id);
+  }
+
+  validateLethe(seq: number, source: string, agrees: boolean, at: number): Promise<Validated<LetheEntry> | undefined> {
+    return this.#records.validateLethe(seq, source, agrees, at);
   }
 
   async storedBytes(userId: string): Promise<number> {

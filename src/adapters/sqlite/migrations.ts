@@ -373,4 +373,27 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       UPDATE deaths SET born_at = (SELECT created_at FROM golems WHERE golems.id = deaths.golem_id);
     `,
   },
+  {
+    version: 11,
+    name: "entries listed by creation time; validations of entries and lethe entries",
+    // SPEC §4.1: GET /v1/styx/entries pages a user's entries in (created_at, id) order; one vote per
+    // golem (entries) or per source, a user's keyed hash (lethe entries), counted once.
+    sql: `
+      CREATE INDEX entries_user_created ON entries(user_id, created_at, id);
+      CREATE TABLE entry_validations (
+        entry_seq INTEGER NOT NULL,
+        golem_id TEXT NOT NULL,
+        agrees INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (entry_seq, golem_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE lethe_validations (
+        lethe_seq INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        agrees INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (lethe_seq, source)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];

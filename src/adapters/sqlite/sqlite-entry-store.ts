@@ -1,12 +1,15 @@
 import type BetterSqlite3 from "better-sqlite3";
 import type {
   EntryFilter,
+  EntryListFilter,
+  EntryPosition,
   EntryStore,
   LetheFilter,
   LetheReinforcement,
   SeqMarks,
   StoredEntry,
   TextHit,
+  Validated,
   VectorBatch,
 } from "../../core/knowledge/entry-store.js";
 import { confirmLethe } from "../../core/knowledge/entry-store.js";
@@ -16,6 +19,7 @@ import { type SqlRow as Row, sqlBool, toBytes } from "../sql/codec.js";
 import { earliestDue, toCandidate, toEntry, toLethe, vectorBatches } from "../sql/entry-rows.js";
 import type { SqliteDatabase } from "./database.js";
 import { ftsQuery, queryWords } from "./sqlite-codec.js";
+import { SqliteEntryRecords } from "./sqlite-entry-records.js";
 import { firstVarint, rankByBm25 } from "./tenant-bm25.js";
 
 type Statement = BetterSqlite3.Statement<unknown[]>;
@@ -28,10 +32,12 @@ type Statement = BetterSqlite3.Statement<unknown[]>;
 export class SqliteEntryStore implements EntryStore {
   readonly #db: SqliteDatabase;
   readonly #cache = new Map<string, Statement>();
+  readonly #records: SqliteEntryRecords;
   #tempReady = false;
 
   constructor(db: SqliteDatabase) {
     this.#db = db;
+    this.#records = new SqliteEntryRecords(db, (sql) => this.#stmt(sql));
   }
 
   #stmt(sql: string): Statement {
@@ -384,6 +390,30 @@ export class SqliteEntryStore implements EntryStore {
 
   async letheDomains(): Promise<string[]> {
     return (this.#stmt("SELECT DISTINCT domain FROM lethe_entries ORDER BY domain").all() as { domain: string }[]).map((r) => r.domain);
+  }
+
+  async getEntry(id: string, now: number): Promise<Entry | undefined> {
+    return this.#records.getEntry(id, now);
+  }
+
+  async listEntries(filter: EntryListFilter, after: EntryPosition | undefined, limit: number): Promise<Entry[]> {
+    return this.#records.listEntries(filter, after, limit);
+  }
+
+  async deleteEntry(userId: string, id: string, letheCandidateId: string): Promise<{ entry: Entry; letheDropped: boolean } | undefined> {
+    return this.#records.deleteEntry(userId, id, letheCandidateId);
+  }
+
+  async validateEntry(seq: number, golemId: string, agrees: boolean, at: number): Promise<Validated<Entry> | undefined> {
+    return this.#records.validateEntry(seq, golemId, agrees, at);
+  }
+
+  async getLetheById(id: string): Promise<LetheEntry | undefined> {
+    return this.#records.getLetheById(id);
+  }
+
+  async validateLethe(seq: number, source: string, agrees: boolean, at: number): Promise<Validated<LetheEntry> | undefined> {
+    return this.#records.validateLethe(seq, source, agrees, at);
   }
 
   /** Read from the covering index `entries_user_bytes` (migration 9): the expression must stay the index's. */

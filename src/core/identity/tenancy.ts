@@ -75,6 +75,25 @@ export class Tenancy {
   }
 
   /**
+   * Returns the entry (found by id, whoever's it is) when `principal` may reach it: an entry of
+   * its own user; with a golem credential, one its golem wrote — or, to `read` (get, validate),
+   * one of the clade, shared by design (SPEC §3). Anything else, a missing entry included,
+   * answers the audited 404: another user's entry and a sibling's private one look absent.
+   */
+  async entry<E extends { readonly userId: string; readonly golemId: string; readonly inClade: boolean }>(
+    principal: Principal,
+    found: E | undefined,
+    id: string,
+    use: "read" | "own",
+    ctx: CallContext,
+  ): Promise<E> {
+    if (principal.kind === "user" && found && found.userId === principal.userId) {
+      if (principal.golemId === null || found.golemId === principal.golemId || (use === "read" && found.inClade)) return found;
+    }
+    return this.#deny(principal, `entry:${id}`, ctx);
+  }
+
+  /**
    * Returns the wallet session when `principal` may see and end it: a session of its own user
    * (with a golem credential: of its own golem).
    */

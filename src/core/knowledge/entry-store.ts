@@ -60,13 +60,76 @@ export type LetheConfirmation = Pick<LetheEntry, "sources" | "confirmationConfid
  * bloodstain confirms for good. Touched either way.
  */
 export function confirmLethe(entry: LetheEntry, r: LetheReinforcement): LetheConfirmation {
-  const known = entry.sources.includes(r.source);
+  const known = isLetheSource(entry, r.source);
   return {
     sources: known ? entry.sources : [...entry.sources, r.source],
     confirmationConfidences: known ? entry.confirmationConfidences : [...entry.confirmationConfidences, r.confidence],
     bloodstainConfirmed: entry.bloodstainConfirmed || r.fromBloodstain,
     updatedAt: r.at,
   };
+}
+
+/**
+ * Whether `source` (a user's keyed hash, SPEC §3) already holds a lethe entry: it published it or
+ * confirmed it. Such a source counts once — a near-duplicate from it confirms nothing more
+ * (`confirmLethe`), and it may not validate the entry (validations come from other users).
+ */
+export function isLetheSource(entry: Pick<LetheEntry, "sources">, source: string): boolean {
+  return entry.sources.includes(source);
+}
+
+/**
+ * Which of the user's entries a listing returns (SPEC §4.1 `GET /v1/styx/entries`). `userId` is a
+ * hard tenant filter; every other field narrows. Expired entries are never listed.
+ */
+export interface EntryListFilter {
+  readonly userId: string;
+  readonly golemId?: string | undefined;
+  /** Only entries promoted to the clade (`layer=clade`; every entry is in the vault). */
+  readonly cladeOnly: boolean;
+  readonly category?: Category | undefined;
+  readonly domain?: string | undefined;
+  /** Top-level metadata values that must all match (`metadataMatch`). */
+  readonly metadata: readonly MetadataMatch[];
+  /** Created strictly after / before these times (epoch ms). */
+  readonly createdAfter?: number | undefined;
+  readonly createdBefore?: number | undefined;
+  readonly now: number;
+}
+
+/**
+ * One `metadata.<key>=<value>` filter: the top-level metadata value under `key` is the string
+ * `text`, or the number `number`, or the boolean `boolean` (a query string is text: `42` and
+ * `true` also match those JSON values). Keys and values are data, bound as parameters.
+ */
+export interface MetadataMatch {
+  readonly key: string;
+  readonly text: string;
+  readonly number: number | null;
+  readonly boolean: boolean | null;
+}
+
+/** A metadata filter from a query-string pair: what the text also means as a JSON number or boolean. */
+export function metadataMatch(key: string, text: string): MetadataMatch {
+  const n = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/.test(text) ? Number(text) : Number.NaN;
+  return {
+    key,
+    text,
+    number: Number.isFinite(n) ? n : null,
+    boolean: text === "true" ? true : text === "false" ? false : null,
+  };
+}
+
+/** Where a listing stands: the last entry returned, in (createdAt, id) order. */
+export interface EntryPosition {
+  readonly createdAt: number;
+  readonly id: string;
+}
+
+/** What a validation did: the entry as it is now, and whether this vote was counted (a repeated voter counts once). */
+export interface Validated<E> {
+  readonly entry: E;
+  readonly counted: boolean;
 }
 
 /** What an insert did with one entry. */
@@ -139,6 +202,29 @@ export interface EntryStore {
   searchLetheText(text: string, filter: LetheFilter, k: number): Promise<TextHit[]>;
   /** Domains that have lethe entries. */
   letheDomains(): Promise<string[]>;
+  /**
+   * The entry `id` of any user (tenancy decides who may see it), unless expired at `now`;
+   * undefined when there is none.
+   */
+  getEntry(id: string, now: number): Promise<Entry | undefined>;
+  /** The user's entries passing `filter`, in (createdAt, id) order, after `after`, at most `limit`. */
+  listEntries(filter: EntryListFilter, after: EntryPosition | undefined, limit: number): Promise<Entry[]>;
+  /**
+   * Deletes the user's entry `id` in one transaction: its row (and with it its lexical row), its
+   * validations, and its lethe copy `letheCandidateId` while still queued. Returns the entry and
+   * whether a queued copy was removed; undefined when the user has no such entry.
+   */
+  deleteEntry(userId: string, id: string, letheCandidateId: string): Promise<{ entry: Entry; letheDropped: boolean } | undefined>;
+  /**
+   * Records golem `golemId`'s vote on the entry `seq`: the first vote of a golem counts (one more
+   * validation when it agrees, one more contradiction otherwise), a repeat changes nothing.
+   * Undefined when the entry is gone.
+   */
+  validateEntry(seq: number, golemId: string, agrees: boolean, at: number): Promise<Validated<Entry> | undefined>;
+  /** The published lethe entry `id`, if any. */
+  getLetheById(id: string): Promise<LetheEntry | undefined>;
+  /** `validateEntry` for a lethe entry, the voter being a source (a user's keyed hash): one vote per source. */
+  validateLethe(seq: number, source: string, agrees: boolean, at: number): Promise<Validated<LetheEntry> | undefined>;
   /** Bytes of the user's stored entries: UTF-8 content plus metadata JSON, expired ones until purged (the stored-bytes quota). */
   storedBytes(userId: string): Promise<number>;
 }

@@ -192,7 +192,7 @@ export class KnowledgeService {
     let bytes = 0;
     let lethe = 0;
     for (const input of inputs) {
-      bytes += Buffer.byteLength(input.content, "utf8") + Buffer.byteLength(JSON.stringify(input.metadata ?? {}), "utf8");
+      bytes += storedBytesOf(input.content, input.metadata ?? {});
       if (input.layer === "lethe") lethe++;
     }
     return quota.chargeWrites(first.golem.userId, { entries: inputs.length, lethe, bytes });
@@ -270,16 +270,6 @@ export class KnowledgeService {
     );
     if (!copy) return { entry: { ...entry, letheAt: null }, lethe: undefined, refused: true };
     return { entry, lethe: { ...copy, k: d.letheK ?? DEFAULT_LETHE_K, delayMs }, refused: false };
-  }
-
-  /**
-   * What deleting `entry` does to its lethe copy (SPEC §4.1, §4.2 step 5): a copy still queued
-   * (waiting for k, or not yet due) is removed and the answer is `none`; one already published
-   * (or counted as a confirmation) stays, anonymized: `kept_anonymized`. For the DELETE route.
-   */
-  async withdrawLethe(entry: Entry): Promise<"none" | "kept_anonymized"> {
-    if (entry.letheAt === null && !entry.letheWaiting) return "none";
-    return (await this.#d.store.dropLethe(letheCandidateIdOf(entry.id, this.#d.key))) ? "none" : "kept_anonymized";
   }
 
   /** One ranked list across the requested layers the caller may read. */
@@ -407,6 +397,11 @@ export interface FieldPaths {
 /** The embedding and content fields of an entry at `at` (`""` or `/entries/3`). */
 export function fieldsAt(at: string): FieldPaths {
   return { embedding: `${at}/embedding`, text: `${at}/content` };
+}
+
+/** The bytes an entry holds against the stored-bytes quota: UTF-8 content plus metadata JSON, as the entry stores sum them. */
+export function storedBytesOf(content: string, metadata: Record<string, unknown>): number {
+  return Buffer.byteLength(content, "utf8") + Buffer.byteLength(JSON.stringify(metadata), "utf8");
 }
 
 function resultOf(e: Entry, created: boolean, publicRefused: boolean): WriteResult {

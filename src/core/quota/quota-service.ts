@@ -53,6 +53,11 @@ export interface WriteQuota {
   chargeWrites(userId: string, charge: WriteCharge): Promise<() => Promise<void>>;
 }
 
+/** What a deletion gives back: bytes no longer stored (SPEC §12's stored-bytes quota). */
+export interface StoredBytesRelease {
+  releaseBytes(userId: string, bytes: number): void;
+}
+
 /** The quota check a deposit needs. */
 export interface DepositQuota {
   chargeDeposit(userId: string): Promise<void>;
@@ -82,7 +87,7 @@ export interface QuotaDeps {
  * from the entry store, blobs counted as stored), the refusals, the usage report and the
  * admin's overrides (audited).
  */
-export class QuotaService implements QuotaPolicy, WriteQuota, DepositQuota {
+export class QuotaService implements QuotaPolicy, WriteQuota, DepositQuota, StoredBytesRelease {
   readonly #d: QuotaDeps;
   readonly #limits = new Map<string, { at: number; tier: Tier; override: LimitsOverride | undefined; limits: UserLimits }>();
   readonly #bytes = new Map<string, { at: number; bytes: number }>();
@@ -127,6 +132,14 @@ export class QuotaService implements QuotaPolicy, WriteQuota, DepositQuota {
       this.#addBytes(userId, -charge.bytes);
       await giveBack();
     };
+  }
+
+  /**
+   * Bytes the user no longer stores (a deleted entry): taken off this gateway's count at once.
+   * The usage view and the next recount read the stores, so other gateways follow within 30 s.
+   */
+  releaseBytes(userId: string, bytes: number): void {
+    this.#addBytes(userId, -bytes);
   }
 
   async chargeDeposit(userId: string): Promise<void> {

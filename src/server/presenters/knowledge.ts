@@ -68,3 +68,8 @@ export function presentSnapshotEntry(e: Entry) {
     expires_at: e.expiresAt === null ? null : iso(e.expiresAt),
   };
 }
+
+/** One of the caller's entries (get, list): the snapshot view with its validation counts. */
+export function presentEntry(e: Entry) {
+  return { ...presentSnapshotEntry(e), validations: e.validations, contradictions: e.contradictions };
+}

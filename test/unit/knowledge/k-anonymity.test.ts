@@ -16,7 +16,7 @@ import { blake3Hex, initCrypto } from "../../../src/core/platform/crypto.js";
 import { SecretKey } from "../../../src/core/platform/secret-key.js";
 import { IdentifierDirectory } from "../../../src/core/privacy/directory.js";
 import { PublicPipeline } from "../../../src/core/privacy/public-pipeline.js";
-import { aliveGolem } from "../../../src/testing/core-kit.js";
+import { aliveGolem, callerOf, testEntryService } from "../../../src/testing/core-kit.js";
 
 const KEY = SecretKey.fromBase64(Buffer.alloc(32, 3).toString("base64"));
 /** The real public pipeline, paced synchronously. */
@@ -65,7 +65,7 @@ function setup(letheK: number | undefined) {
   const write = (user: string, golemId: string, domain = "perps", content = CONTENT): Promise<WriteResult> =>
     service.write({ golem: golem(user, golemId), layer: "lethe", category: "warning", confidence: 0.9, domain, content });
   const published = async (domain = "perps", content = CONTENT) => store.findLetheByHash(domain, blake3Hex(content));
-  return { clock, store, service, lethe, events, wakes, write, published };
+  return { clock, store, vectors, service, lethe, events, wakes, write, published };
 }
 
 describe("lethe k-anonymity and quorum by distinct users", () => {
@@ -203,7 +203,10 @@ describe("lethe k-anonymity and quorum by distinct users", () => {
       assert.ok(found, "stored");
       return found;
     };
-    assert.equal(await t.service.withdrawLethe(await entryOf(waiting)), "none");
+    const { entries } = testEntryService({ store: t.store, vectors: t.vectors, clock: t.clock, key: KEY });
+    const alice = callerOf("alice");
+    const del = async (r: WriteResult) => (await entries.delete(alice, (await entryOf(r)).id, {})).lethe;
+    assert.equal(await del(waiting), "none");
     await t.write("bob", "bob-g1");
     await t.write("carol", "carol-g1");
     t.clock.advance(10 * MINUTE);
@@ -212,18 +215,18 @@ describe("lethe k-anonymity and quorum by distinct users", () => {
 
     const due = await t.write("alice", "alice-g1", "perps", "a due copy");
     assert.equal(due.letheWaiting, false);
-    assert.equal(await t.service.withdrawLethe(await entryOf(due)), "none", "queued, not yet due");
+    assert.equal(await del(due), "none", "queued, not yet due");
     const late = await t.write("alice", "alice-g1", "perps", "a published copy");
     t.clock.advance(10 * MINUTE);
     await t.lethe.publishDue();
     assert.ok(await t.published("perps", "a published copy"));
-    assert.equal(await t.service.withdrawLethe(await entryOf(late)), "kept_anonymized");
+    assert.equal(await del(late), "kept_anonymized");
     const vaultOnly = await t.service.write({
       golem: golem("alice", "alice-g1"),
       layer: "vault",
       category: "insight",
       content: "mine",
     });
-    assert.equal(await t.service.withdrawLethe(await entryOf(vaultOnly)), "none");
+    assert.equal(await del(vaultOnly), "none");
   });
 });

@@ -11,7 +11,7 @@ import type { Entry } from "../../../src/core/knowledge/types.js";
 import { VectorSearch } from "../../../src/core/knowledge/vector-search.js";
 import { ManualClock } from "../../../src/core/platform/clock.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
-import { aliveGolem, recordingBus, TEST_SECRET_KEY, testPipeline } from "../../../src/testing/core-kit.js";
+import { aliveGolem, callerOf, recordingBus, TEST_SECRET_KEY, testEntryService, testPipeline } from "../../../src/testing/core-kit.js";
 
 before(() => initCrypto());
 
@@ -223,15 +223,17 @@ describe("KnowledgeService reads, expiry and deletion", () => {
   });
 
   it("withdraws a queued lethe copy of a deleted entry, and keeps a published one anonymized", async () => {
-    const { service, lethe, clock, snapshot } = await setup();
+    const { service, lethe, clock, snapshot, store, vectors } = await setup();
+    const { entries } = testEntryService({ store, vectors, clock });
+    const del = async (e: Entry | undefined) => (await entries.delete(callerOf(g1.userId), (e as Entry).id, {})).lethe;
     await service.write(write(g1, { layer: "lethe", domain: "perps", confidence: 0.9, content: "queued copy" }));
     await service.write(write(g1, { layer: "lethe", domain: "perps", confidence: 0.9, content: "published copy" }));
     await service.write(write(g1, { content: "private only" }));
     const [queued, published, plain] = await snapshot(g1);
     clock.advance(MINUTE);
-    assert.equal(await service.withdrawLethe(queued as Entry), "none");
+    assert.equal(await del(queued), "none");
     assert.deepEqual(await lethe.publishDue(), { published: 1, reinforced: 0 }, "only the copy not withdrawn");
-    assert.equal(await service.withdrawLethe(published as Entry), "kept_anonymized");
-    assert.equal(await service.withdrawLethe(plain as Entry), "none");
+    assert.equal(await del(published), "kept_anonymized");
+    assert.equal(await del(plain), "none");
   });
 });

@@ -661,6 +661,57 @@ export interface Routes {
       };
     };
   };
+  /** Your entries, oldest first, filtered (golem, layer, category, domain, metadata.<key>, created range), by cursor pages */
+  "GET /v1/styx/entries": {
+    params: Record<string, never>;
+    query: {
+      /** Identifier (1–128 chars: A–Z a–z 0–9 _ . -) */
+      golem_id?: string;
+      /** vault: every entry; clade: promoted ones */
+      layer?: "vault" | "clade";
+      category?: "insight" | "heuristic" | "warning" | "causal_link" | "strategy_fragment" | "regime_observation" | "death_reflection";
+      /** Domain (lowercase token, ≤ 64 chars) */
+      domain?: string;
+      /** Created strictly after (ISO time) */
+      created_after?: string;
+      /** Created strictly before (ISO time) */
+      created_before?: string;
+      /** next_cursor of the previous page (opaque) */
+      cursor?: string;
+      /** Entries per page (default 20, at most 100) */
+      limit?: number;
+    };
+    body: undefined;
+    response: {
+      entries: Array<{
+        id: string;
+        golem_id: string;
+        category: "insight" | "heuristic" | "warning" | "causal_link" | "strategy_fragment" | "regime_observation" | "death_reflection";
+        content: string;
+        /** b3:<hex> of the content */
+        content_hash: string;
+        content_blob: string | null;
+        namespaces: Array<string>;
+        domain: string | null;
+        regime: string | null;
+        confidence: number;
+        affect: {
+          pleasure: number;
+          arousal: number;
+          dominance: number;
+        } | null;
+        emotion: string | null;
+        metadata: Record<string, unknown>;
+        embedding: Array<number> | null;
+        is_bloodstain: boolean;
+        created_at: string;
+        expires_at: string | null;
+        validations: number;
+        contradictions: number;
+      }>;
+      next_cursor: string | null;
+    };
+  };
   /** Write up to 256 entries in one transaction (all or none; each as POST /v1/styx/entries) */
   "POST /v1/styx/entries/batch": {
     params: Record<string, never>;
@@ -824,6 +875,79 @@ export interface Routes {
         expires_at: string | null;
       }>;
       next_after: string | null;
+    };
+  };
+  /** One of your entries by id (a golem credential: its own, or the clade's) */
+  "GET /v1/styx/entries/{id}": {
+    params: {
+      /** Identifier (1–128 chars: A–Z a–z 0–9 _ . -) */
+      id: string;
+    };
+    query: Record<string, never>;
+    body: undefined;
+    response: {
+      id: string;
+      golem_id: string;
+      category: "insight" | "heuristic" | "warning" | "causal_link" | "strategy_fragment" | "regime_observation" | "death_reflection";
+      content: string;
+      /** b3:<hex> of the content */
+      content_hash: string;
+      content_blob: string | null;
+      namespaces: Array<string>;
+      domain: string | null;
+      regime: string | null;
+      confidence: number;
+      affect: {
+        pleasure: number;
+        arousal: number;
+        dominance: number;
+      } | null;
+      emotion: string | null;
+      metadata: Record<string, unknown>;
+      embedding: Array<number> | null;
+      is_bloodstain: boolean;
+      created_at: string;
+      expires_at: string | null;
+      validations: number;
+      contradictions: number;
+    };
+  };
+  /** Delete one of your entries (vault and clade copies, vectors, lexical rows; a queued lethe copy too) */
+  "DELETE /v1/styx/entries/{id}": {
+    params: {
+      /** Identifier (1–128 chars: A–Z a–z 0–9 _ . -) */
+      id: string;
+    };
+    query: Record<string, never>;
+    body: undefined;
+    response: {
+      id: string;
+      /** The namespaces the entry left (vault, and clade if promoted) */
+      deleted: Array<string>;
+      /** kept_anonymized: its anonymized copy was already public and stays; none: no copy, or the queued one was removed */
+      lethe: "kept_anonymized" | "none";
+    };
+  };
+  /** Validate or contradict an entry: another golem of the clade (vault, clade) or another user (lethe) */
+  "POST /v1/styx/entries/{id}/validate": {
+    params: {
+      /** Identifier (1–128 chars: A–Z a–z 0–9 _ . -) */
+      id: string;
+    };
+    query: Record<string, never>;
+    body: {
+      /** Identifier (1–128 chars: A–Z a–z 0–9 _ . -) */
+      golem_id: string;
+      /** true: a validation; false: a contradiction */
+      agrees: boolean;
+    };
+    response: {
+      id: string;
+      layer: "vault" | "clade" | "lethe";
+      validations: number;
+      contradictions: number;
+      /** false when this golem (lethe: this user) had already voted: a voter counts once */
+      counted: boolean;
     };
   };
   /** Deposit a pheromone (a matching live one is reinforced instead) */
@@ -1463,10 +1587,14 @@ export const ROUTES = {
   "GET /v1/admin/users/{user_id}/usage": { method: "GET", path: "/v1/admin/users/{user_id}/usage", body: "none", response: "json", auth: true },
   "PUT /v1/admin/users/{user_id}/usage": { method: "PUT", path: "/v1/admin/users/{user_id}/usage", body: "json", response: "json", auth: true },
   "POST /v1/styx/entries": { method: "POST", path: "/v1/styx/entries", body: "json", response: "json", auth: true },
+  "GET /v1/styx/entries": { method: "GET", path: "/v1/styx/entries", body: "none", response: "json", auth: true },
   "POST /v1/styx/entries/batch": { method: "POST", path: "/v1/styx/entries/batch", body: "json", response: "json", auth: true },
   "POST /v1/styx/query": { method: "POST", path: "/v1/styx/query", body: "json", response: "json", auth: true },
   "GET /v1/styx/query": { method: "GET", path: "/v1/styx/query", body: "none", response: "json", auth: true },
   "GET /v1/styx/snapshot/{golem_id}": { method: "GET", path: "/v1/styx/snapshot/{golem_id}", body: "none", response: "json", auth: true },
+  "GET /v1/styx/entries/{id}": { method: "GET", path: "/v1/styx/entries/{id}", body: "none", response: "json", auth: true },
+  "DELETE /v1/styx/entries/{id}": { method: "DELETE", path: "/v1/styx/entries/{id}", body: "none", response: "json", auth: true },
+  "POST /v1/styx/entries/{id}/validate": { method: "POST", path: "/v1/styx/entries/{id}/validate", body: "json", response: "json", auth: true },
   "POST /v1/styx/pheromone/deposit": { method: "POST", path: "/v1/styx/pheromone/deposit", body: "json", response: "json", auth: true },
   "GET /v1/styx/pheromone/sense": { method: "GET", path: "/v1/styx/pheromone/sense", body: "none", response: "json", auth: true },
   "POST /v1/styx/bloodstain": { method: "POST", path: "/v1/styx/bloodstain", body: "json", response: "json", auth: true },
