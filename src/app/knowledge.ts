@@ -5,18 +5,20 @@ import { OpenAiEmbedder } from "../adapters/http/openai-embedder.js";
 import type { Config } from "../config/load.js";
 import type { EventBus } from "../core/fabric/event-bus.js";
 import type { Tenancy } from "../core/identity/tenancy.js";
+import { BlobService } from "../core/knowledge/blob-service.js";
 import type { Embedder } from "../core/knowledge/embedder.js";
 import { EntryService } from "../core/knowledge/entry-service.js";
 import type { EntryStore, SeqMarks } from "../core/knowledge/entry-store.js";
 import { KnowledgeService } from "../core/knowledge/knowledge-service.js";
 import { LetheService } from "../core/knowledge/lethe-service.js";
 import { VectorSearch } from "../core/knowledge/vector-search.js";
+import type { AuditLog } from "../core/platform/audit.js";
 import type { BlobStore } from "../core/platform/blob-store.js";
 import type { Clock } from "../core/platform/clock.js";
 import type { SecretKey } from "../core/platform/secret-key.js";
 import type { Signals } from "../core/platform/signals.js";
 import type { PublicPipeline } from "../core/privacy/public-pipeline.js";
-import type { StoredBytesRelease, WriteQuota } from "../core/quota/quota-service.js";
+import type { BlobRelease, StoredBytesRelease, WriteQuota } from "../core/quota/quota-service.js";
 import type { Scheduler } from "../tasks/scheduler.js";
 import { syncVectors } from "./vector-sync.js";
 
@@ -25,6 +27,8 @@ export interface KnowledgeStack {
   readonly service: KnowledgeService;
   /** One entry at a time: get, list, delete, validate (SPEC §4.1). */
   readonly entries: EntryService;
+  /** Blob references: the owner's delete, the collection of orphaned ones (SPEC §10). */
+  readonly blobs: BlobService;
   readonly lethe: LetheService;
   readonly vectors: VectorSearch;
   /**
@@ -42,7 +46,7 @@ export interface KnowledgeStack {
 }
 
 /** Names of the knowledge background tasks. */
-export const TASKS = { lethe: "lethe-publish", ttl: "ttl-expiry" } as const;
+export const TASKS = { lethe: "lethe-publish", ttl: "ttl-expiry", blobs: "blob-collect" } as const;
 
 /**
  * What a saved vector cache covers: every vector with seq ≤ marks, in these files. Version 1
@@ -134,9 +138,11 @@ export function buildKnowledge(opts: {
   key: SecretKey;
   pipeline: PublicPipeline;
   scheduler: Scheduler;
-  blobs: Pick<BlobStore, "stat">;
-  /** The per-user write quotas (stored bytes, entries and lethe writes per day); a delete gives bytes back. */
-  quota?: (WriteQuota & StoredBytesRelease) | undefined;
+  blobs: Pick<BlobStore, "stat" | "release">;
+  /** The per-user write quotas (stored bytes, entries and lethe writes per day); a delete or a released blob gives bytes back. */
+  quota?: (WriteQuota & StoredBytesRelease & BlobRelease) | undefined;
+  /** Where blob deletions and collections are recorded. */
+  audit: Pick<AuditLog, "append">;
   /** The tenancy decision an entry read, delete or validation goes through. */
   access: Pick<Tenancy, "entry">;
   random?: () => number;
@@ -178,7 +184,17 @@ export function buildKnowledge(opts: {
   });
   const records = new EntryService({ store: entries, vectors, clock, key: opts.key, access: opts.access, quota: opts.quota });
   scheduler.add({ name: TASKS.lethe, everyMs: 5 * 60_000, run: () => lethe.publishDue() });
+  const blobs = new BlobService({
+    store: entries,
+    blobs: opts.blobs,
+    quota: opts.quota,
+    audit: opts.audit,
+    clock,
+    graceMs: config.blobGraceMs,
+  });
   scheduler.add({ name: TASKS.ttl, everyMs: 60 * 60_000, run: () => service.purgeExpired() });
+  // Hourly, like the TTL task whose purges orphan blobs: a blob goes between grace and grace + 1 h after its last entry.
+  scheduler.add({ name: TASKS.blobs, everyMs: 60 * 60_000, run: () => blobs.collect() });
   const sync = opts.signals
     ? syncVectors({
         vectors,
@@ -192,6 +208,7 @@ export function buildKnowledge(opts: {
   return {
     service,
     entries: records,
+    blobs,
     lethe,
     vectors,
     get rebuilt() {

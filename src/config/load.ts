@@ -53,6 +53,8 @@ export interface Config {
   readonly bodyLimit: number;
   /** Largest blob a PUT may store. */
   readonly blobMaxBytes: number;
+  /** How long an orphaned blob reference (its last entry gone) is kept before collection (STYX_BLOB_GRACE), ms. */
+  readonly blobGraceMs: number;
   readonly trustProxy: false | number | string[];
   /** Node HTTP server timers and the cap on connections that have not sent their headers yet. */
   readonly http: {
@@ -187,6 +189,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: r.STYX_LOG_LEVEL,
     bodyLimit: r.STYX_BODY_LIMIT,
     blobMaxBytes: r.STYX_BLOB_MAX_BYTES,
+    blobGraceMs: r.STYX_BLOB_GRACE,
     trustProxy: r.STYX_TRUST_PROXY,
     http: {
       headersTimeoutMs: r.STYX_HEADERS_TIMEOUT,

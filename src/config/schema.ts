@@ -108,6 +108,11 @@ export const SETTINGS = {
     default: "64mb",
     doc: "Largest blob a `PUT /v1/styx/blobs` may store (413 above; nothing is kept).",
   },
+  STYX_BLOB_GRACE: {
+    parse: parseDurationIn(0, 365 * 86_400_000),
+    default: "24h",
+    doc: "How long a blob stays after the last entry referencing it was deleted or expired, before the hourly blob collection releases it (0 = at the next run). Blobs no entry ever referenced stay until their owner deletes them.",
+  },
   STYX_TRUST_PROXY: {
     parse: parseTrustProxy,
     default: "0",

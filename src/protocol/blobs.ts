@@ -15,6 +15,13 @@ export const StoredBlob = Type.Object({
 });
 export type StoredBlob = Static<typeof StoredBlob>;
 
+/** `DELETE /v1/styx/blobs/:cid` answer. */
+export const DeletedBlob = Type.Object({
+  cid: BlobCid,
+  deleted: Type.Literal(true, { description: "Your reference is gone and its bytes are given back to your stored-bytes quota" }),
+});
+export type DeletedBlob = Static<typeof DeletedBlob>;
+
 /** The raw bytes of a blob (request or response body), for the OpenAPI document. */
 export const BlobBytes = {
   content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } },

@@ -12,6 +12,7 @@ import type { AuthService } from "../core/identity/auth-service.js";
 import type { IdentityService } from "../core/identity/identity-service.js";
 import type { IdentityStore } from "../core/identity/identity-store.js";
 import type { Tenancy } from "../core/identity/tenancy.js";
+import type { BlobService } from "../core/knowledge/blob-service.js";
 import type { EntryService } from "../core/knowledge/entry-service.js";
 import type { KnowledgeService } from "../core/knowledge/knowledge-service.js";
 import type { AuditLog } from "../core/platform/audit.js";
@@ -114,6 +115,8 @@ export interface ServerDeps {
   readonly blobs: BlobStore;
   /** Largest blob a PUT may store. */
   readonly blobMaxBytes: number;
+  /** Blob references: the owner's delete (SPEC §10). */
+  readonly blobService: Pick<BlobService, "delete">;
   /** The event fabric: socket hub, golem-facing service, stream history. */
   readonly fabric: { readonly hub: Hub; readonly service: FabricService; readonly history: History };
   /** Pheromones, causal federation, bloodstains, engagement. */
@@ -232,7 +235,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   golemRoutes(app, { identity: deps.identity, auth: deps.auth, deaths: deps.coordination.deaths, clock: deps.clock });
   authRoutes(app, { auth: deps.auth });
   auditRoutes(app, { audit: deps.audit });
-  blobRoutes(app, { blobs: deps.blobs, maxBytes: deps.blobMaxBytes, quotas: deps.quotas });
+  blobRoutes(app, { blobs: deps.blobs, maxBytes: deps.blobMaxBytes, quotas: deps.quotas, service: deps.blobService });
   usageRoutes(app, { quotas: deps.quotas });
   entryRoutes(app, { knowledge: deps.knowledge, identity: deps.identityStore, dimensions: deps.embedDim });
   queryRoutes(app, { knowledge: deps.knowledge, identity: deps.identityStore, dimensions: deps.embedDim });

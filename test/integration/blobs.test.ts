@@ -8,6 +8,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client
 import { blake3 } from "hash-wasm";
 import { openS3Client } from "../../src/adapters/s3/s3-blob-store.js";
 import { s3Options } from "../../src/app/macro-storage.js";
+import { ManualClock } from "../../src/core/platform/clock.js";
 import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
 
 const OCTETS = { "content-type": "application/octet-stream" };
@@ -295,5 +296,135 @@ describe("blobs under amnesia (memory store)", () => {
     } finally {
       await s.close();
     }
+  });
+
+  it("deletes a blob and collects an orphaned one (grace 0s: at the next run)", async () => {
+    const s = await startTestServer({ env: { STYX_BLOB_GRACE: "0s" } });
+    try {
+      const { key } = await s.user();
+      const golem = (await s.golem(key)).id;
+      const [a, b] = await Promise.all(
+        [blobBytes(3_000, "AMNESIA-A-"), blobBytes(3_000, "AMNESIA-B-")].map(async (raw) => {
+          return (await s.request("PUT", "/v1/styx/blobs", { token: key, raw, headers: OCTETS })).json.cid as string;
+        }),
+      );
+      assert.equal((await s.request("DELETE", `/v1/styx/blobs/${a}`, { token: key })).status, 200);
+      const entry = await s.request("POST", "/v1/styx/entries", {
+        token: key,
+        body: { golem_id: golem, layer: "vault", category: "insight", content: "see b", content_blob: b },
+      });
+      assert.equal((await s.request("DELETE", `/v1/styx/entries/${entry.json.id}`, { token: key })).status, 200);
+      await s.styx.tasks.runNow("blob-collect");
+      assert.equal((await get(s, `/v1/styx/blobs/${b}`, key)).status, 404);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe("blob references: delete, collection after the grace, TTL purge", () => {
+  const clock = new ManualClock(Date.UTC(2026, 5, 1, 12));
+  const GRACE_MS = 60 * 60_000;
+  let s: TestServer;
+  let alice: { id: string; key: string };
+  let bob: { id: string; key: string };
+  let golem: string;
+  let golemKey: string;
+  before(async () => {
+    s = await startTestServer({ persistent: true, clock, env: { STYX_BLOB_GRACE: "1h" } });
+    alice = await s.user("blob-ref-alice");
+    bob = await s.user("blob-ref-bob");
+    golem = (await s.golem(alice.key, { id: "blob-ref-g1" })).id;
+    const k = await s.request("POST", `/v1/admin/users/${alice.id}/keys`, { token: s.adminToken, body: { name: "g1", golem_id: golem } });
+    golemKey = k.json.key;
+  });
+  after(() => s.close());
+
+  let n = 0;
+  /** Stores fresh bytes for `key`; answers the cid and the bytes' size. */
+  const put = async (key: string, bytes = blobBytes(5_000 + ++n, `BLOB-REF-${n}-`)) => {
+    const r = await s.request("PUT", "/v1/styx/blobs", { token: key, raw: bytes, headers: OCTETS });
+    assert.equal(r.status, 201, r.text);
+    return r.json.cid as string;
+  };
+  const write = async (cid: string, extra: Record<string, unknown> = {}) => {
+    const r = await s.request("POST", "/v1/styx/entries", {
+      token: alice.key,
+      body: { golem_id: golem, layer: "vault", category: "insight", content: "see the blob", content_blob: cid, ...extra },
+    });
+    assert.equal(r.status, 201, r.text);
+    return r.json.id as string;
+  };
+  const del = (cid: string, key = alice.key) => s.request("DELETE", `/v1/styx/blobs/${cid}`, { token: key });
+  const used = async (key = alice.key) =>
+    (await s.request("GET", "/v1/styx/usage", { token: key })).json.quotas.stored_bytes.used as number;
+  const held = async (cid: string, key = alice.key) => (await get(s, `/v1/styx/blobs/${cid}`, key)).status === 200;
+  const collect = () => s.styx.tasks.runNow("blob-collect");
+
+  it("refuses to delete a blob an entry names (409, how many), and deletes it once the entry is deleted", async () => {
+    const cid = await put(alice.key);
+    const id = await write(cid);
+    const refused = await del(cid);
+    assert.equal(refused.status, 409, refused.text);
+    assert.equal(refused.json.error.code, "STYX_CONFLICT");
+    assert.deepEqual(refused.json.error.details, { references: 1 });
+    assert.ok(await held(cid));
+    assert.equal((await s.request("DELETE", `/v1/styx/entries/${id}`, { token: alice.key })).status, 200);
+    const before = await used();
+    const ok = await del(cid);
+    assert.equal(ok.status, 200, ok.text);
+    assert.deepEqual(ok.json, { cid, deleted: true });
+    assert.equal(await used(), before - (5_000 + n), "the blob's bytes are given back");
+    assert.equal(await held(cid), false);
+    assert.equal((await del(cid)).status, 404, "deleted once");
+    assert.ok(!(await storedBlobs(s)).some((k) => k.endsWith(cid.slice(3))), "its bytes are gone from the store");
+  });
+
+  it("answers 404 for another tenant's cid and keeps their blob; 403 for a golem credential", async () => {
+    const cid = await put(bob.key);
+    const r = await del(cid);
+    assert.equal(r.status, 404);
+    assert.equal(r.json.error.code, "STYX_NOT_FOUND");
+    assert.ok(await held(cid, bob.key));
+    const mine = await put(alice.key);
+    const g = await del(mine, golemKey);
+    assert.equal(g.status, 403, g.text);
+    assert.equal(g.json.error.code, "STYX_AUTH_FORBIDDEN");
+    assert.ok(await held(mine));
+    assert.equal((await s.request("DELETE", "/v1/styx/blobs/b3:nothex", { token: alice.key })).status, 400);
+  });
+
+  it("collects a blob whose last entry was deleted after the grace, keeping a referenced and a never-referenced one", async () => {
+    const orphan = await put(alice.key);
+    const orphanEntry = await write(orphan);
+    const referenced = await put(alice.key);
+    await write(referenced);
+    const backup = await put(alice.key);
+    assert.equal((await s.request("DELETE", `/v1/styx/entries/${orphanEntry}`, { token: alice.key })).status, 200);
+    const before = await used();
+    clock.advance(GRACE_MS - 1);
+    await collect();
+    assert.ok(await held(orphan), "still within the grace");
+    clock.advance(1);
+    await collect();
+    assert.equal(await held(orphan), false, "collected after the grace");
+    assert.ok(!(await storedBlobs(s)).some((k) => k.endsWith(orphan.slice(3))));
+    assert.ok(await held(referenced), "an entry names it");
+    assert.ok(await held(backup), "no entry ever named it: it stays until its owner deletes it");
+    assert.ok((await used()) < before, "usage went down");
+  });
+
+  it("purges the blob of an expired entry after the TTL task and the grace", async () => {
+    const cid = await put(alice.key);
+    await write(cid, { ttl_seconds: 60 });
+    clock.advance(60_000);
+    await s.styx.tasks.runNow("ttl-expiry");
+    await collect();
+    assert.ok(await held(cid), "within the grace");
+    const before = await used();
+    clock.advance(GRACE_MS);
+    await collect();
+    assert.equal(await held(cid), false);
+    assert.equal(await used(), before - (5_000 + n));
   });
 });

@@ -217,6 +217,10 @@ export class StyxClient extends StyxHttp {
   getBlob(cid: string, range?: string): Res<"GET /v1/styx/blobs/{cid}"> {
     return this.call("GET /v1/styx/blobs/{cid}", { params: { cid }, ...(range ? { headers: { range } } : {}) });
   }
+  /** Deletes one of your blobs (owner key); 409 STYX_CONFLICT while an entry names it as content_blob. */
+  deleteBlob(cid: string): Res<"DELETE /v1/styx/blobs/{cid}"> {
+    return this.call("DELETE /v1/styx/blobs/{cid}", { params: { cid } });
+  }
 }
 
 /** Which route each method of `StyxClient` calls (`writeEntry` comes from `StyxHttp`). */
@@ -271,4 +275,5 @@ export const CLIENT_ROUTES = {
   steer: "POST /v1/styx/golem/{golem_id}/steer",
   putBlob: "PUT /v1/styx/blobs",
   getBlob: "GET /v1/styx/blobs/{cid}",
+  deleteBlob: "DELETE /v1/styx/blobs/{cid}",
 } as const satisfies Record<string, keyof Routes>;

@@ -110,4 +110,22 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       );
     `,
   },
+  // SPEC §10: a blob is referenced while an entry of its user names it in content_blob (counted from
+  // the entries through this index, no counter to drift); a reference whose last entry was deleted
+  // or purged is marked in blob_orphans in the removal's transaction, and released by the blob
+  // collection once STYX_BLOB_GRACE has passed since the mark.
+  {
+    version: 11,
+    name: "blob references of entries; orphaned blob references",
+    sql: `
+      CREATE INDEX entries_user_blob ON entries (user_id, content_blob) WHERE content_blob IS NOT NULL;
+      CREATE TABLE blob_orphans (
+        user_id text NOT NULL,
+        cid text NOT NULL,
+        since bigint NOT NULL,
+        PRIMARY KEY (user_id, cid)
+      );
+      CREATE INDEX blob_orphans_since ON blob_orphans (since);
+    `,
+  },
 ];

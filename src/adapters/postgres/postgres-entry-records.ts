@@ -1,5 +1,5 @@
 import type postgres from "postgres";
-import type { EntryListFilter, EntryPosition, Validated } from "../../core/knowledge/entry-store.js";
+import type { BlobOrphan, EntryListFilter, EntryPosition, Validated } from "../../core/knowledge/entry-store.js";
 import type { Entry, LetheEntry } from "../../core/knowledge/types.js";
 import type { SqlRow as Row } from "../sql/codec.js";
 import { toEntry, toLethe } from "../sql/entry-rows.js";
@@ -7,7 +7,8 @@ import type { PgSql } from "./database.js";
 
 /**
  * The PostgreSQL entry store's reads and removals of single entries (SPEC §4.1: get, list,
- * delete, validate), apart from its write and search paths.
+ * delete, validate) and the blob references of entries (SPEC §10), apart from its write and
+ * search paths.
  */
 export class PostgresEntryRecords {
   readonly #sql: PgSql;
@@ -49,15 +50,45 @@ export class PostgresEntryRecords {
     return rows.map(toEntry);
   }
 
-  async deleteEntry(userId: string, id: string, letheCandidateId: string): Promise<{ entry: Entry; letheDropped: boolean } | undefined> {
+  async deleteEntry(
+    userId: string,
+    id: string,
+    letheCandidateId: string,
+    at: number,
+  ): Promise<{ entry: Entry; letheDropped: boolean } | undefined> {
     return this.#sql.begin(async (tx) => {
       const [row] = await tx`DELETE FROM entries WHERE id = ${id} AND user_id = ${userId} RETURNING *`;
       if (!row) return undefined;
       const entry = toEntry(row);
       await tx`DELETE FROM entry_validations WHERE entry_seq = ${entry.seq}`;
       const letheDropped = (await tx`DELETE FROM lethe_queue WHERE id = ${letheCandidateId}`).count > 0;
+      if (entry.contentBlob !== null) {
+        await tx`INSERT INTO blob_orphans (user_id, cid, since) SELECT ${userId}, ${entry.contentBlob}, ${at}
+          WHERE NOT EXISTS (SELECT 1 FROM entries WHERE user_id = ${userId} AND content_blob = ${entry.contentBlob})
+          ON CONFLICT (user_id, cid) DO UPDATE SET since = excluded.since`;
+      }
       return { entry, letheDropped };
     });
+  }
+
+  async blobReferences(userId: string, cid: string, now: number): Promise<number> {
+    const [r] = await this.#sql<{ n: number }[]>`SELECT count(*)::int AS n FROM entries
+      WHERE user_id = ${userId} AND content_blob = ${cid} AND (expires_at IS NULL OR expires_at > ${now})`;
+    return r?.n ?? 0;
+  }
+
+  async blobOrphans(before: number, limit: number): Promise<BlobOrphan[]> {
+    const rows = await this.#sql`SELECT user_id, cid, since FROM blob_orphans WHERE since <= ${before}
+      ORDER BY since, user_id, cid LIMIT ${limit}`;
+    return rows.map((r) => ({ userId: r.user_id as string, cid: r.cid as string, since: Number(r.since) }));
+  }
+
+  async dropBlobOrphan(userId: string, cid: string, since?: number): Promise<boolean> {
+    const r =
+      since === undefined
+        ? await this.#sql`DELETE FROM blob_orphans WHERE user_id = ${userId} AND cid = ${cid}`
+        : await this.#sql`DELETE FROM blob_orphans WHERE user_id = ${userId} AND cid = ${cid} AND since = ${since}`;
+    return r.count > 0;
   }
 
   async validateEntry(seq: number, golemId: string, agrees: boolean, at: number): Promise<Validated<Entry> | undefined> {

@@ -1,5 +1,6 @@
 import type postgres from "postgres";
 import type {
+  BlobOrphan,
   EntryFilter,
   EntryListFilter,
   EntryPosition,
@@ -91,8 +92,20 @@ export class PostgresEntryStore implements EntryStore {
   }
 
   async purgeExpired(now: number): Promise<{ seq: number; userId: string; inClade: boolean }[]> {
-    const rows = await this.#sql`DELETE FROM entries WHERE expires_at IS NOT NULL AND expires_at <= ${now}
-      RETURNING seq, user_id, in_clade`;
+    // One statement, so the marks commit with the removal. Every part of it reads the snapshot from
+    // before the DELETE: "no other row names the blob" must skip the rows being purged (all the
+    // ones expired at `now`) itself.
+    const rows = await this.#sql`WITH gone AS (
+        DELETE FROM entries WHERE expires_at IS NOT NULL AND expires_at <= ${now} RETURNING seq, user_id, in_clade, content_blob
+      ), marked AS (
+        INSERT INTO blob_orphans (user_id, cid, since)
+        SELECT DISTINCT g.user_id, g.content_blob, ${now}::bigint FROM gone g
+        WHERE g.content_blob IS NOT NULL AND NOT EXISTS (
+          SELECT 1 FROM entries e WHERE e.user_id = g.user_id AND e.content_blob = g.content_blob
+            AND (e.expires_at IS NULL OR e.expires_at > ${now}))
+        ON CONFLICT (user_id, cid) DO UPDATE SET since = excluded.since
+      )
+      SELECT seq, user_id, in_clade FROM gone`;
     return rows.map((r) => ({ seq: r.seq as number, userId: r.user_id as string, inClade: r.in_clade as boolean }));
   }
 
@@ -201,8 +214,25 @@ export class PostgresEntryStore implements EntryStore {
     return this.#records.listEntries(filter, after, limit);
   }
 
-  deleteEntry(userId: string, id: string, letheCandidateId: string): Promise<{ entry: Entry; letheDropped: boolean } | undefined> {
-    return this.#records.deleteEntry(userId, id, letheCandidateId);
+  deleteEntry(
+    userId: string,
+    id: string,
+    letheCandidateId: string,
+    at: number,
+  ): Promise<{ entry: Entry; letheDropped: boolean } | undefined> {
+    return this.#records.deleteEntry(userId, id, letheCandidateId, at);
+  }
+
+  blobReferences(userId: string, cid: string, now: number): Promise<number> {
+    return this.#records.blobReferences(userId, cid, now);
+  }
+
+  blobOrphans(before: number, limit: number): Promise<BlobOrphan[]> {
+    return this.#records.blobOrphans(before, limit);
+  }
+
+  dropBlobOrphan(userId: string, cid: string, since?: number): Promise<boolean> {
+    return this.#records.dropBlobOrphan(userId, cid, since);
   }
 
   validateEntry(seq: number, golemId: string, agrees: boolean, at: number): Promise<Validated<Entry> | undefined> {

@@ -25,7 +25,8 @@ export class PostgresQuotaStore implements QuotaStore {
     return Number(row?.blob_bytes ?? 0);
   }
   async addBlobBytes(userId: string, bytes: number): Promise<void> {
-    await this.#sql`INSERT INTO user_quotas (user_id, override, blob_bytes, updated_at) VALUES (${userId}, NULL, ${bytes}, 0)
-      ON CONFLICT (user_id) DO UPDATE SET blob_bytes = user_quotas.blob_bytes + excluded.blob_bytes`;
+    await this
+      .#sql`INSERT INTO user_quotas (user_id, override, blob_bytes, updated_at) VALUES (${userId}, NULL, GREATEST(0, ${bytes}::bigint), 0)
+      ON CONFLICT (user_id) DO UPDATE SET blob_bytes = GREATEST(0, user_quotas.blob_bytes + ${bytes}::bigint)`;
   }
 }

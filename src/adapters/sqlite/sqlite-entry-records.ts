@@ -1,5 +1,5 @@
 import type BetterSqlite3 from "better-sqlite3";
-import type { EntryListFilter, EntryPosition, Validated } from "../../core/knowledge/entry-store.js";
+import type { BlobOrphan, EntryListFilter, EntryPosition, Validated } from "../../core/knowledge/entry-store.js";
 import type { Entry, LetheEntry } from "../../core/knowledge/types.js";
 import type { SqlRow as Row } from "../sql/codec.js";
 import { toEntry, toLethe } from "../sql/entry-rows.js";
@@ -9,7 +9,8 @@ type Statement = BetterSqlite3.Statement<unknown[]>;
 
 /**
  * The SQLite entry store's reads and removals of single entries (SPEC §4.1: get, list, delete,
- * validate), apart from its write and search paths. `stmt` is the store's statement cache.
+ * validate) and the blob references of entries (SPEC §10), apart from its write and search
+ * paths. `stmt` is the store's statement cache.
  */
 export class SqliteEntryRecords {
   readonly #db: SqliteDatabase;
@@ -54,15 +55,45 @@ export class SqliteEntryRecords {
     return (this.#stmt(sql).all(...args, limit) as Row[]).map(toEntry);
   }
 
-  deleteEntry(userId: string, id: string, letheCandidateId: string): { entry: Entry; letheDropped: boolean } | undefined {
+  deleteEntry(userId: string, id: string, letheCandidateId: string, at: number): { entry: Entry; letheDropped: boolean } | undefined {
     return this.#db.transaction(() => {
       const row = this.#stmt("DELETE FROM entries WHERE id = ? AND user_id = ? RETURNING *").get(id, userId) as Row | undefined;
       if (!row) return undefined;
       const entry = toEntry(row);
       this.#stmt("DELETE FROM entry_validations WHERE entry_seq = ?").run(entry.seq);
       const letheDropped = this.#stmt("DELETE FROM lethe_queue WHERE id = ?").run(letheCandidateId).changes > 0;
+      if (entry.contentBlob !== null) this.markOrphanIfUnreferenced(userId, entry.contentBlob, at);
       return { entry, letheDropped };
     })();
+  }
+
+  /** Marks (userId, cid) orphaned at `at` unless a row of the user still names it; call inside the removal's transaction. */
+  markOrphanIfUnreferenced(userId: string, cid: string, at: number): void {
+    this.#stmt(
+      `INSERT INTO blob_orphans (user_id, cid, since) SELECT @userId, @cid, @at
+       WHERE NOT EXISTS (SELECT 1 FROM entries WHERE user_id = @userId AND content_blob = @cid)
+       ON CONFLICT (user_id, cid) DO UPDATE SET since = excluded.since`,
+    ).run({ userId, cid, at });
+  }
+
+  blobReferences(userId: string, cid: string, now: number): number {
+    const r = this.#stmt(
+      "SELECT count(*) AS n FROM entries WHERE user_id = ? AND content_blob = ? AND (expires_at IS NULL OR expires_at > ?)",
+    ).get(userId, cid, now) as { n: number };
+    return r.n;
+  }
+
+  blobOrphans(before: number, limit: number): BlobOrphan[] {
+    const rows = this.#stmt("SELECT user_id, cid, since FROM blob_orphans WHERE since <= ? ORDER BY since, user_id, cid LIMIT ?").all(
+      before,
+      limit,
+    ) as Row[];
+    return rows.map((r) => ({ userId: r.user_id as string, cid: r.cid as string, since: r.since as number }));
+  }
+
+  dropBlobOrphan(userId: string, cid: string, since?: number): boolean {
+    if (since === undefined) return this.#stmt("DELETE FROM blob_orphans WHERE user_id = ? AND cid = ?").run(userId, cid).changes > 0;
+    return this.#stmt("DELETE FROM blob_orphans WHERE user_id = ? AND cid = ? AND since = ?").run(userId, cid, since).changes > 0;
   }
 
   validateEntry(seq: number, golemId: string, agrees: boolean, at: number): Validated<Entry> | undefined {

@@ -1,5 +1,6 @@
 import type BetterSqlite3 from "better-sqlite3";
 import type {
+  BlobOrphan,
   EntryFilter,
   EntryListFilter,
   EntryPosition,
@@ -265,10 +266,13 @@ export class SqliteEntryStore implements EntryStore {
 
   async purgeExpired(now: number): Promise<{ seq: number; userId: string; inClade: boolean }[]> {
     return this.#db.transaction(() => {
-      const gone = this.#stmt("SELECT seq, user_id, in_clade FROM entries WHERE expires_at IS NOT NULL AND expires_at <= ?").all(
-        now,
-      ) as Row[];
+      const gone = this.#stmt(
+        "SELECT seq, user_id, in_clade, content_blob FROM entries WHERE expires_at IS NOT NULL AND expires_at <= ?",
+      ).all(now) as Row[];
       this.#stmt("DELETE FROM entries WHERE expires_at IS NOT NULL AND expires_at <= ?").run(now);
+      for (const r of gone) {
+        if (r.content_blob !== null) this.#records.markOrphanIfUnreferenced(r.user_id as string, r.content_blob as string, now);
+      }
       return gone.map((r) => ({ seq: r.seq as number, userId: r.user_id as string, inClade: r.in_clade === 1 }));
     })();
   }
@@ -400,8 +404,25 @@ export class SqliteEntryStore implements EntryStore {
     return this.#records.listEntries(filter, after, limit);
   }
 
-  async deleteEntry(userId: string, id: string, letheCandidateId: string): Promise<{ entry: Entry; letheDropped: boolean } | undefined> {
-    return this.#records.deleteEntry(userId, id, letheCandidateId);
+  async deleteEntry(
+    userId: string,
+    id: string,
+    letheCandidateId: string,
+    at: number,
+  ): Promise<{ entry: Entry; letheDropped: boolean } | undefined> {
+    return this.#records.deleteEntry(userId, id, letheCandidateId, at);
+  }
+
+  async blobReferences(userId: string, cid: string, now: number): Promise<number> {
+    return this.#records.blobReferences(userId, cid, now);
+  }
+
+  async blobOrphans(before: number, limit: number): Promise<BlobOrphan[]> {
+    return this.#records.blobOrphans(before, limit);
+  }
+
+  async dropBlobOrphan(userId: string, cid: string, since?: number): Promise<boolean> {
+    return this.#records.dropBlobOrphan(userId, cid, since);
   }
 
   async validateEntry(seq: number, golemId: string, agrees: boolean, at: number): Promise<Validated<Entry> | undefined> {

@@ -15,8 +15,8 @@ export class SqliteQuotaStore implements QuotaStore {
          ON CONFLICT(user_id) DO UPDATE SET override = excluded.override, updated_at = excluded.updated_at`,
       ),
       addBytes: db.prepare(
-        `INSERT INTO user_quotas (user_id, override, blob_bytes, updated_at) VALUES (?, NULL, ?, 0)
-         ON CONFLICT(user_id) DO UPDATE SET blob_bytes = blob_bytes + excluded.blob_bytes`,
+        `INSERT INTO user_quotas (user_id, override, blob_bytes, updated_at) VALUES (@userId, NULL, MAX(0, @bytes), 0)
+         ON CONFLICT(user_id) DO UPDATE SET blob_bytes = MAX(0, blob_bytes + @bytes)`,
       ),
     };
   }
@@ -31,6 +31,6 @@ export class SqliteQuotaStore implements QuotaStore {
     return (this.#q.get.get(userId) as { blob_bytes: number } | undefined)?.blob_bytes ?? 0;
   }
   async addBlobBytes(userId: string, bytes: number): Promise<void> {
-    this.#q.addBytes.run(userId, bytes);
+    this.#q.addBytes.run({ userId, bytes });
   }
 }

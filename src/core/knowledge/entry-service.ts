@@ -131,7 +131,7 @@ export class EntryService {
   async delete(caller: EntryCaller, id: string, ctx: CallContext): Promise<DeleteResult> {
     const d = this.#d;
     const entry = await d.access.entry(caller, await d.store.getEntry(id, d.clock.now()), id, "own", ctx);
-    const gone = await d.store.deleteEntry(entry.userId, entry.id, letheCandidateIdOf(entry.id, d.key));
+    const gone = await d.store.deleteEntry(entry.userId, entry.id, letheCandidateIdOf(entry.id, d.key), d.clock.now());
     if (!gone) throw new StyxError("STYX_NOT_FOUND");
     const namespaces = entryNamespaces(gone.entry);
     if (gone.entry.embedding) await Promise.all(namespaces.map((ns) => d.vectors.remove(ns, [gone.entry.seq])));

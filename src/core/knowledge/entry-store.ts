@@ -132,6 +132,17 @@ export interface Validated<E> {
   readonly counted: boolean;
 }
 
+/**
+ * A user's reference to a blob that no entry of theirs names any more: its last referencing
+ * entry was deleted or purged at `since` (SPEC §10; the blob collection releases it after the
+ * grace period unless an entry names it again).
+ */
+export interface BlobOrphan {
+  readonly userId: string;
+  readonly cid: string;
+  readonly since: number;
+}
+
 /** What an insert did with one entry. */
 export interface StoredEntry {
   /** As stored: a candidate that waits for k has `letheAt` null and `letheWaiting` true. */
@@ -156,6 +167,10 @@ export interface StoredEntry {
  * candidate is queued waiting (never due, the entry stored with `letheAt` null and
  * `letheWaiting`); once it has k, every waiting candidate of the domain becomes due at the
  * write's time (`dueAt - delayMs` of this candidate) plus its own `delayMs`.
+ * Blob references (SPEC §10): an entry references the blob `contentBlob` of its own user.
+ * `deleteEntry` and `purgeExpired` mark, in their transaction, every (user, cid) whose last
+ * referencing row they removed as orphaned at their time (a mark already there moves to that
+ * time); a crash can never lose a mark between the removal and the marking.
  */
 export interface EntryStore {
   insert(entry: NewEntry, lethe?: LetheCandidate): Promise<StoredEntry>;
@@ -170,7 +185,7 @@ export interface EntryStore {
   pageGolemEntries(golemId: string, afterSeq: number, limit: number, now: number): Promise<Entry[]>;
   /** The seq of the golem's entry `id` (expired or not, until purged); undefined when there is none. */
   golemEntrySeq(golemId: string, id: string): Promise<number | undefined>;
-  /** Deletes entries expired at `now`; returns what was removed, for index upkeep. */
+  /** Deletes entries expired at `now` (their last blob references marked orphaned at `now`); returns what was removed, for index upkeep. */
   purgeExpired(now: number): Promise<{ seq: number; userId: string; inClade: boolean }[]>;
   /**
    * Stored vectors by namespace (`vault:u`, `clade:u`; a lethe entry in `lethe:d` and in the
@@ -211,10 +226,16 @@ export interface EntryStore {
   listEntries(filter: EntryListFilter, after: EntryPosition | undefined, limit: number): Promise<Entry[]>;
   /**
    * Deletes the user's entry `id` in one transaction: its row (and with it its lexical row), its
-   * validations, and its lethe copy `letheCandidateId` while still queued. Returns the entry and
-   * whether a queued copy was removed; undefined when the user has no such entry.
+   * validations, and its lethe copy `letheCandidateId` while still queued; its blob, when no other
+   * row of the user names it, is marked orphaned at `at`. Returns the entry and whether a queued
+   * copy was removed; undefined when the user has no such entry.
    */
-  deleteEntry(userId: string, id: string, letheCandidateId: string): Promise<{ entry: Entry; letheDropped: boolean } | undefined>;
+  deleteEntry(
+    userId: string,
+    id: string,
+    letheCandidateId: string,
+    at: number,
+  ): Promise<{ entry: Entry; letheDropped: boolean } | undefined>;
   /**
    * Records golem `golemId`'s vote on the entry `seq`: the first vote of a golem counts (one more
    * validation when it agrees, one more contradiction otherwise), a repeat changes nothing.
@@ -225,6 +246,15 @@ export interface EntryStore {
   getLetheById(id: string): Promise<LetheEntry | undefined>;
   /** `validateEntry` for a lethe entry, the voter being a source (a user's keyed hash): one vote per source. */
   validateLethe(seq: number, source: string, agrees: boolean, at: number): Promise<Validated<LetheEntry> | undefined>;
+  /** How many of the user's entries unexpired at `now` name `cid` as their content blob (an index read, never a counter). */
+  blobReferences(userId: string, cid: string, now: number): Promise<number>;
+  /** Orphan marks set at or before `before`, oldest first, at most `limit`. */
+  blobOrphans(before: number, limit: number): Promise<BlobOrphan[]>;
+  /**
+   * Removes the orphan mark of (userId, cid); with `since`, only a mark still set at that time (a
+   * mark moved by a later removal stays). False when there was none to remove.
+   */
+  dropBlobOrphan(userId: string, cid: string, since?: number): Promise<boolean>;
   /** Bytes of the user's stored entries: UTF-8 content plus metadata JSON, expired ones until purged (the stored-bytes quota). */
   storedBytes(userId: string): Promise<number>;
 }

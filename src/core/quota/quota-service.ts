@@ -58,6 +58,11 @@ export interface StoredBytesRelease {
   releaseBytes(userId: string, bytes: number): void;
 }
 
+/** Releases a blob reference and gives its bytes back (SPEC §10, §12). */
+export interface BlobRelease {
+  releaseBlob(userId: string, cid: string, blobs: Pick<BlobStore, "stat" | "release">): Promise<boolean>;
+}
+
 /** The quota check a deposit needs. */
 export interface DepositQuota {
   chargeDeposit(userId: string): Promise<void>;
@@ -87,7 +92,7 @@ export interface QuotaDeps {
  * from the entry store, blobs counted as stored), the refusals, the usage report and the
  * admin's overrides (audited).
  */
-export class QuotaService implements QuotaPolicy, WriteQuota, DepositQuota, StoredBytesRelease {
+export class QuotaService implements QuotaPolicy, WriteQuota, DepositQuota, StoredBytesRelease, BlobRelease {
   readonly #d: QuotaDeps;
   readonly #limits = new Map<string, { at: number; tier: Tier; override: LimitsOverride | undefined; limits: UserLimits }>();
   readonly #bytes = new Map<string, { at: number; bytes: number }>();
@@ -169,6 +174,21 @@ export class QuotaService implements QuotaPolicy, WriteQuota, DepositQuota, Stor
     await this.#d.store.addBlobBytes(userId, stored.size);
     this.#addBytes(userId, stored.size);
     return stored;
+  }
+
+  /**
+   * Drops the user's reference to a blob and gives its bytes back to the stored-bytes quota (the
+   * bytes `putBlob` counted when the user first stored it). False, and nothing given back, when
+   * the user held no reference.
+   */
+  async releaseBlob(userId: string, cid: string, blobs: Pick<BlobStore, "stat" | "release">): Promise<boolean> {
+    const found = await blobs.stat(userId, cid);
+    if (!(await blobs.release(userId, cid))) return false;
+    if (found && found.size > 0) {
+      await this.#d.store.addBlobBytes(userId, -found.size);
+      this.#addBytes(userId, -found.size);
+    }
+    return true;
   }
 
   /** The user's usage and limits, stored bytes read afresh from the stores. 404 for an unknown user. */

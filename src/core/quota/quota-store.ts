@@ -4,8 +4,8 @@ import type { LimitsOverride } from "./limits.js";
  * What the quotas keep durably per user: the admin's override of the user's limits, and the
  * bytes of the blobs the user stored (entries' bytes are read from the entry store itself).
  * Obligations: `setOverride` replaces the whole override (undefined or an empty one clears it)
- * for an existing user; `addBlobBytes` is atomic (concurrent adds all count) and works for a
- * user with no row yet; both survive restarts (SQLite file, PostgreSQL).
+ * for an existing user; `addBlobBytes` is atomic (concurrent adds all count), works for a
+ * user with no row yet and, given a negative count (a released blob), never goes below 0; both survive restarts (SQLite file, PostgreSQL).
  */
 export interface QuotaStore {
   /** The admin's override of `userId`'s limits, or undefined when none is set. */

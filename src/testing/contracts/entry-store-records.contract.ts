@@ -81,16 +81,16 @@ export function describeEntryRecordsContract(name: string, make: () => Promise<E
         candidateFixture("c-d1"),
       );
       await store.validateEntry(entry.seq, "g2", true, T);
-      assert.equal(await store.deleteEntry("u2", "d1", "c-d1"), undefined, "another user's id deletes nothing");
-      const gone = await store.deleteEntry("u1", "d1", "c-d1");
+      assert.equal(await store.deleteEntry("u2", "d1", "c-d1", T), undefined, "another user's id deletes nothing");
+      const gone = await store.deleteEntry("u1", "d1", "c-d1", T);
       assert.equal(gone?.entry.id, "d1");
       assert.equal(gone?.letheDropped, true);
       assert.equal(await store.getEntry("d1", T), undefined);
       assert.equal((await store.searchText("zebra", { userId: "u1", cladeOnly: false, now: T }, 10)).length, 0, "its text is gone");
       assert.equal((await store.dueLethe(T + 5000, 10)).length, 0, "its queued copy is gone");
-      assert.equal(await store.deleteEntry("u1", "d1", "c-d1"), undefined);
+      assert.equal(await store.deleteEntry("u1", "d1", "c-d1", T), undefined);
       const plain = await store.insert(entryFixture("d2"));
-      assert.equal((await store.deleteEntry("u1", "d2", "c-none"))?.letheDropped, false);
+      assert.equal((await store.deleteEntry("u1", "d2", "c-none", T))?.letheDropped, false);
       assert.equal(await store.validateEntry(plain.entry.seq, "g2", true, T), undefined, "a deleted entry takes no vote");
     });
 

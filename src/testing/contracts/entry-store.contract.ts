@@ -3,6 +3,7 @@ import { beforeEach, describe, it } from "node:test";
 import type { EntryFilter, EntryStore, VectorBatch } from "../../core/knowledge/entry-store.js";
 import type { LetheCandidate } from "../../core/knowledge/types.js";
 import { candidateFixture, entryFixture, T } from "./entry-fixtures.js";
+import { describeEntryBlobsContract } from "./entry-store-blobs.contract.js";
 import { describeLetheKContract } from "./entry-store-k.contract.js";
 import { describeEntryRecordsContract } from "./entry-store-records.contract.js";
 
@@ -33,6 +34,7 @@ function byNamespace(batches: readonly VectorBatch[]): Record<string, number[]> 
 export function describeEntryStoreContract(name: string, make: () => Promise<EntryStore> | EntryStore): void {
   describeLetheKContract(name, make);
   describeEntryRecordsContract(name, make);
+  describeEntryBlobsContract(name, make);
   describe(`EntryStore contract: ${name}`, () => {
     let store: EntryStore;
     beforeEach(async () => {

@@ -36,5 +36,16 @@ export function describeQuotaStoreContract(name: string, make: () => Promise<rea
       await a.addBlobBytes("usr_2", 5);
       assert.equal(await b.blobBytes("usr_2"), 5);
     });
+
+    it("gives blob bytes back with a negative add, never below 0", async () => {
+      const [a, b] = await make();
+      await a.addBlobBytes("usr_1", 300);
+      await b.addBlobBytes("usr_1", -100);
+      assert.equal(await a.blobBytes("usr_1"), 200);
+      await a.addBlobBytes("usr_1", -500);
+      assert.equal(await b.blobBytes("usr_1"), 0, "a release counted twice stops at 0");
+      await a.addBlobBytes("usr_new", -5);
+      assert.equal(await a.blobBytes("usr_new"), 0);
+    });
   });
 }

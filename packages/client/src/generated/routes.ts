@@ -1558,6 +1558,21 @@ export interface Routes {
     body: undefined;
     response: Uint8Array;
   };
+  /** Delete one of your blobs (owner credential); refused while an entry of yours names it */
+  "DELETE /v1/styx/blobs/{cid}": {
+    params: {
+      /** Content address: b3:<BLAKE3-256 hex> */
+      cid: string;
+    };
+    query: Record<string, never>;
+    body: undefined;
+    response: {
+      /** Content address: b3:<BLAKE3-256 hex> */
+      cid: string;
+      /** Your reference is gone and its bytes are given back to your stored-bytes quota */
+      deleted: true;
+    };
+  };
 }
 
 /** One operation's key, `METHOD /path`. */
@@ -1619,6 +1634,7 @@ export const ROUTES = {
   "GET /v1/admin/dashboard": { method: "GET", path: "/v1/admin/dashboard", body: "none", response: "json", auth: true },
   "PUT /v1/styx/blobs": { method: "PUT", path: "/v1/styx/blobs", body: "bytes", response: "json", auth: true },
   "GET /v1/styx/blobs/{cid}": { method: "GET", path: "/v1/styx/blobs/{cid}", body: "none", response: "bytes", auth: true },
+  "DELETE /v1/styx/blobs/{cid}": { method: "DELETE", path: "/v1/styx/blobs/{cid}", body: "none", response: "json", auth: true },
 } as const satisfies Record<RouteId, RouteInfo>;
 
 /** What the client needs to call one operation. */

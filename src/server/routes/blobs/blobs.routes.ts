@@ -1,9 +1,10 @@
 import { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply } from "fastify";
+import type { BlobService } from "../../../core/knowledge/blob-service.js";
 import { type BlobRead, type BlobStore, type ByteRange, blobNotFound, blobTooLarge } from "../../../core/platform/blob-store.js";
 import { StyxError } from "../../../core/platform/errors.js";
 import type { QuotaService } from "../../../core/quota/quota-service.js";
-import { BlobBytes, BlobCidParams, StoredBlob } from "../../../protocol/blobs.js";
+import { BlobBytes, BlobCidParams, DeletedBlob, StoredBlob } from "../../../protocol/blobs.js";
 import { ErrorBody } from "../../../protocol/common.js";
 import { userPrincipal } from "../../context.js";
 import { parseRange } from "./range.js";
@@ -15,18 +16,21 @@ export interface BlobRoutesDeps {
   readonly maxBytes: number;
   /** The user's stored-bytes quota a PUT must stay within. */
   readonly quotas: Pick<QuotaService, "putBlob">;
+  /** The owner's delete (409 while an entry names the blob). */
+  readonly service: Pick<BlobService, "delete">;
 }
 
 const OCTETS = "application/octet-stream";
 
 /**
- * `PUT /v1/styx/blobs` (raw bytes in, `{cid, size}` out) and `GET /v1/styx/blobs/:cid`
- * (verified bytes out, with single byte ranges). Registered in their own encapsulated scope,
+ * `PUT /v1/styx/blobs` (raw bytes in, `{cid, size}` out), `GET /v1/styx/blobs/:cid`
+ * (verified bytes out, with single byte ranges) and `DELETE /v1/styx/blobs/:cid` (the owner's,
+ * refused while an entry names the blob). Registered in their own encapsulated scope,
  * whose only body parser hands the request stream through unread, so the octet-stream parser
  * and the blob size limit never reach the JSON routes.
  */
 export function blobRoutes(app: FastifyInstance, deps: BlobRoutesDeps): void {
-  const { blobs, maxBytes, quotas } = deps;
+  const { blobs, maxBytes, quotas, service } = deps;
   app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser(OCTETS, (_req, payload, done) => done(null, payload));
@@ -118,6 +122,23 @@ export function blobRoutes(app: FastifyInstance, deps: BlobRoutesDeps): void {
         describe(reply, cid, blob.size, range, blob.range);
         return reply.send(blob.body instanceof Readable ? blob.body : Readable.from(blob.body, { objectMode: false }));
       },
+    );
+
+    scope.delete<{ Params: BlobCidParams }>(
+      "/v1/styx/blobs/:cid",
+      {
+        // Blobs are the user's, shared by all their golems: one golem must not take a sibling's.
+        config: { golemCredential: "owner-only" },
+        schema: {
+          tags: ["blobs"],
+          summary: "Delete one of your blobs (owner credential); refused while an entry of yours names it",
+          description:
+            "409 STYX_CONFLICT (details.references: how many of your entries name it as content_blob) while any does: delete those entries first. A blob you never stored answers 404, whoever else stored it. Its bytes are given back to your stored-bytes quota at once; the stored bytes go once no user holds the cid. A blob whose last entry was deleted or expired goes by itself after STYX_BLOB_GRACE; one no entry ever named stays until you delete it.",
+          params: BlobCidParams,
+          response: { 200: DeletedBlob, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 429: ErrorBody },
+        },
+      },
+      async (req) => service.delete(userPrincipal(req), req.params.cid, { requestId: req.id, ip: req.ip }),
     );
   });
 }
