@@ -115,7 +115,7 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
   // or purged is marked in blob_orphans in the removal's transaction, and released by the blob
   // collection once STYX_BLOB_GRACE has passed since the mark.
   {
-    version: 11,
+    version: 12,
     name: "blob references of entries; orphaned blob references",
     sql: `
       CREATE INDEX entries_user_blob ON entries (user_id, content_blob) WHERE content_blob IS NOT NULL;

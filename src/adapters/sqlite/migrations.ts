@@ -397,7 +397,7 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
     `,
   },
   {
-    version: 11,
+    version: 12,
     name: "blob references of entries; orphaned blob references",
     // SPEC §10: a blob is referenced while an entry of its user names it in content_blob (counted
     // from the entries through this index, no counter to drift). A reference whose last entry was
