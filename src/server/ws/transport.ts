@@ -27,6 +27,9 @@ export interface SocketTransport {
   drained(maxWaitMs: number): Promise<void>;
 }
 
+/** Options of every text frame sent (one object for all sends). */
+const TEXT = { binary: false } as const;
+
 /**
  * The transport of a `ws` socket. With the upgraded TCP socket given and no extension
  * negotiated (no permessage-deflate), shared frames are written to it directly, already framed;
@@ -34,37 +37,76 @@ export interface SocketTransport {
  * frames on the socket is the order of the calls.
  */
 export function wsTransport(ws: WebSocket, socket?: Socket): SocketTransport {
-  const raw = socket !== undefined && ws.extensions === "" ? socket : undefined;
-  const text = { binary: false } as const;
-  return {
-    get open() {
-      return ws.readyState === 1;
-    },
-    get bufferedAmount() {
-      return ws.bufferedAmount;
-    },
-    send: (data) => ws.send(data, text),
-    sendShared: (frame) => {
-      if (raw !== undefined && !raw.destroyed) raw.write(frame.wire);
-      else ws.send(frame.data, text);
-    },
-    ping: () => ws.ping(),
-    close: (code, reason) => ws.close(code, reason),
-    terminate: () => ws.terminate(),
-    onClose: (listener) => void ws.once("close", (code: number) => listener(code)),
-    drained: (maxWaitMs) =>
-      new Promise<void>((resolve) => {
-        // `drain` is the TCP socket's; under permessage-deflate `ws` also queues while it
-        // compresses, which no event announces, so the wait is bounded and the caller looks again.
-        const done = () => {
-          clearTimeout(timer);
-          socket?.off("drain", done);
-          ws.off("close", done);
-          resolve();
-        };
-        const timer = setTimeout(done, maxWaitMs);
-        socket?.once("drain", done);
-        ws.once("close", done);
-      }),
-  };
+  return new WsTransport(ws, socket);
+}
+
+/**
+ * A class, not an object literal: every live event reads `open` and `bufferedAmount` and calls
+ * `sendShared` once per recipient. An object literal with getters is a dictionary-mode object in
+ * V8 (each property read a hash lookup and an uninlined getter call); instances of a class share
+ * one fast map, so those reads are inlined.
+ */
+class WsTransport implements SocketTransport {
+  readonly #ws: WebSocket;
+  readonly #socket: Socket | undefined;
+  /** The TCP socket shared frames are written to, when no extension was negotiated. */
+  readonly #raw: Socket | undefined;
+
+  constructor(ws: WebSocket, socket: Socket | undefined) {
+    this.#ws = ws;
+    this.#socket = socket;
+    this.#raw = socket !== undefined && ws.extensions === "" ? socket : undefined;
+  }
+
+  get open(): boolean {
+    return this.#ws.readyState === 1;
+  }
+
+  get bufferedAmount(): number {
+    return this.#ws.bufferedAmount;
+  }
+
+  send(data: Buffer): void {
+    this.#ws.send(data, TEXT);
+  }
+
+  sendShared(frame: SharedFrame): void {
+    const raw = this.#raw;
+    if (raw !== undefined && !raw.destroyed) raw.write(frame.wire);
+    else this.#ws.send(frame.data, TEXT);
+  }
+
+  ping(): void {
+    this.#ws.ping();
+  }
+
+  close(code: number, reason: string): void {
+    this.#ws.close(code, reason);
+  }
+
+  terminate(): void {
+    this.#ws.terminate();
+  }
+
+  onClose(listener: (code: number) => void): void {
+    this.#ws.once("close", (code: number) => listener(code));
+  }
+
+  drained(maxWaitMs: number): Promise<void> {
+    const ws = this.#ws;
+    const socket = this.#socket;
+    return new Promise<void>((resolve) => {
+      // `drain` is the TCP socket's; under permessage-deflate `ws` also queues while it
+      // compresses, which no event announces, so the wait is bounded and the caller looks again.
+      const done = () => {
+        clearTimeout(timer);
+        socket?.off("drain", done);
+        ws.off("close", done);
+        resolve();
+      };
+      const timer = setTimeout(done, maxWaitMs);
+      socket?.once("drain", done);
+      ws.once("close", done);
+    });
+  }
 }
