@@ -30,6 +30,9 @@ export const SERVER_ENV = {
   // address, and write and deposit far past any tier's daily and per-minute quotas.
   STYX_QUOTAS: QUOTAS_OUT_OF_THE_WAY,
   STYX_UNFINISHED_CONNECTIONS_PER_IP: "100000",
+  // A fixed key for throwaway data dirs: a generated one is announced on stderr, which the
+  // benches' reports quote as server output.
+  STYX_SECRET_KEY: Buffer.alloc(32, 0x5e).toString("base64"),
 } as const;
 
 /** A free loopback TCP port (asked of the kernel, then released). */
