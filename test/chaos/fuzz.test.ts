@@ -277,7 +277,7 @@ describe("fuzzing every route and the socket protocol", () => {
     const audit = (await s.sql("SELECT seq, action, hash FROM audit_log ORDER BY seq")) as Digest["audit"];
     // Presence lives in memory (a micronode): the owner's fleet as the last heartbeats left it.
     const fleet = await s.request("GET", "/v1/styx/fleet/fz-owner", { token: owner.key });
-    const presence = `${fleet.status} ${JSON.stringify(fleet.json?.golems?.map(({ online: _o, ...rest }: { online: boolean }) => rest) ?? fleet.text)}`;
+    const presence = `${fleet.status} ${JSON.stringify(fleet.json?.golems?.map(({ online: _o, age_seconds: _a, ...rest }: { online: boolean; age_seconds: number }) => rest) ?? fleet.text)}`;
     return { tables, files, audit, presence };
   }
 

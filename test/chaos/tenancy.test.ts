@@ -73,6 +73,8 @@ interface Tenant {
   readonly golems: string[];
   /** A fresh entry the owner's controls name as `:id` (set before each such control). */
   controlEntry?: string;
+  /** A fresh blob no entry names, which the owner's controls name as `:cid` (a named one is 409 to DELETE). */
+  controlCid?: string;
   /** In every private piece of data. */
   readonly marker: string;
   /** The tenant's words in what SPEC shares: domain, pheromone class, causal variables, lethe text. */
@@ -397,7 +399,9 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
           ? [victim.golems[0] as string]
           : control && p.name === "id"
             ? [victim.controlEntry as string]
-            : fill.values(victim);
+            : control && p.name === "cid" && victim.controlCid !== undefined
+              ? [victim.controlCid]
+              : fill.values(victim);
       const next: typeof paths = [];
       for (const base of paths) {
         for (const v of values) {
@@ -460,6 +464,17 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
     });
     assert.equal(r.status, 201, r.text);
     return r.json.id;
+  }
+
+  /** A fresh blob of `token`'s user that no entry names: what an owner's control names as `:cid`. */
+  async function controlBlob(token: string): Promise<string> {
+    const r = await s.request("PUT", "/v1/styx/blobs", {
+      token,
+      raw: `control blob ${hex(4)}`,
+      headers: { "content-type": "application/octet-stream" },
+    });
+    assert.equal(r.status, 201, r.text);
+    return r.json.cid;
   }
 
   async function send(op: Operation, token: string, v: Variant): Promise<TestResponse> {
@@ -550,6 +565,7 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
         const fresh = (await s.golem(owner.cred, {})).id;
         // Another golem's clade entry: readable, deletable, and `fresh` may validate it.
         if (routeUrl(op).includes(":id")) owner.controlEntry = await controlEntry(owner.cred, (await s.golem(owner.cred, {})).id);
+        owner.controlCid = routeUrl(op).includes(":cid") ? await controlBlob(owner.cred) : undefined;
         for (const v of variants(op, owner, owner, fresh)) {
           const r = await send(op, owner.cred, v);
           figures.controls++;
@@ -561,6 +577,8 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
         }
       }
     }
+    // The controls' blobs were deleted by the DELETE control: later checks name the tenants' own again.
+    for (const t of tenants) t.controlCid = undefined;
     // A refused mixed batch wrote none of its items, not even the attacker's own.
     for (const { owner, token } of mixedProbes) {
       const q = await s.request("POST", "/v1/styx/query", { token: owner.cred, body: { query: token, layers: ["vault"] } });
