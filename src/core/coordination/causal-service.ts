@@ -88,9 +88,13 @@ export class CausalService {
 
 /** The `styx:causal:published` payload: the edge as discover shows it (no publisher hash; time to the minute) and what changed. */
 export function causalEventPayload(e: CausalEdge, outcome: PublishOutcome): Record<string, unknown> {
+  return { ...publicEdge(e), outcome };
+}
+
+/** A causal edge in its public form (SPEC §4.2): no publisher hash, its time to the minute. The one shape of answers and events. */
+export function publicEdge(e: CausalEdge) {
   return {
     id: e.id,
-    outcome,
     from_variable: e.fromVariable,
     to_variable: e.toVariable,
     direction: e.direction,

@@ -1,5 +1,6 @@
 import { ACHIEVEMENTS, type Unlocked } from "../../core/coordination/achievements.js";
 import type { CausalEdge } from "../../core/coordination/causal.js";
+import { publicEdge } from "../../core/coordination/causal-service.js";
 import { type BloodstainResult, type DeathRecord, lifespanMs } from "../../core/coordination/death.js";
 import type { LineageNode } from "../../core/coordination/engagement.js";
 import type { SensedDomain } from "../../core/coordination/pheromone-service.js";
@@ -43,23 +44,9 @@ export function presentBloodstain(r: BloodstainResult) {
   };
 }
 
-/** A causal edge without its publisher hash (publishers are never returned). */
+/** A causal edge without its publisher hash (publishers are never returned): core's one public form. */
 export function presentEdge(e: CausalEdge) {
-  return {
-    id: e.id,
-    from_variable: e.fromVariable,
-    to_variable: e.toVariable,
-    direction: e.direction,
-    strength: e.strength,
-    lag_ticks: e.lagTicks,
-    evidence_count: e.evidenceCount,
-    confidence: e.confidence,
-    validations: e.validations,
-    contradictions: e.contradictions,
-    domain: e.domain,
-    regime: e.regime,
-    created_at: fieldTime(e.createdAt),
-  };
+  return publicEdge(e);
 }
 
 export type LineageNodeView = ReturnType<typeof presentLineage>;
