@@ -42,7 +42,7 @@ import { type LoadReport, scrubLoadClient } from "./lib/scrub-load.js";
  */
 const dist = <T>(path: string): Promise<T> => import(new URL(`../dist/${path}`, import.meta.url).href) as Promise<T>;
 const { IdentifierDirectory } = await dist<typeof import("../src/core/privacy/directory.js")>("core/privacy/directory.js");
-const { runPaced, runSync, SLICE_MS } = await dist<typeof import("../src/core/privacy/matcher.js")>("core/privacy/matcher.js");
+const { runPaced, runSync, SLICE_MS } = await dist<typeof import("../src/core/platform/paced.js")>("core/platform/paced.js");
 const { foldedAlnum } = await dist<typeof import("../src/core/privacy/normalize.js")>("core/privacy/normalize.js");
 const { PUBLIC_TEXT_MAX, scrubNow, scrubSteps } = await dist<typeof import("../src/core/privacy/scrub.js")>("core/privacy/scrub.js");
 const { startTestServer } = await dist<typeof import("../src/testing/test-server.js")>("testing/test-server.js");

@@ -1,7 +1,7 @@
 import { setPriority } from "node:os";
 import { parentPort } from "node:worker_threads";
+import { runSync } from "../../core/platform/paced.js";
 import { IdentifierDirectory, type KnownIdentifier } from "../../core/privacy/directory.js";
-import { runSync } from "../../core/privacy/matcher.js";
 import type { ScrubKind } from "../../core/privacy/public-pipeline.js";
 import { identifierSteps, scrubSteps } from "../../core/privacy/scrub.js";
 

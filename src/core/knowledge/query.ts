@@ -1,15 +1,6 @@
+import { nextTurn, runPaced } from "../platform/paced.js";
 import type { EntryFilter, EntryStore } from "./entry-store.js";
-import {
-  collapseDuplicates,
-  dot,
-  layerWeight,
-  mortalScore,
-  provenance,
-  quality,
-  type ScoreFactors,
-  semantic,
-  temporal,
-} from "./scoring.js";
+import { collapseSteps, dot, layerWeight, mortalScore, provenance, quality, type ScoreFactors, semantic, temporal } from "./scoring.js";
 import type { Category, Entry, Layer, LetheEntry } from "./types.js";
 import { LETHE_ALL_DOMAINS, namespaceOf } from "./types.js";
 import type { VectorSearch } from "./vector-search.js";
@@ -95,11 +86,22 @@ interface Candidate {
  * score, collapses near-duplicates and returns the best `limit`.
  */
 export async function runQuery(
-  deps: { store: EntryStore; vectors: VectorSearch; now: number },
+  deps: { store: EntryStore; vectors: VectorSearch; now: number; pause?: () => Promise<void> },
   who: QueryRequester,
   q: Omit<QueryInput, "embedding"> & { embedding: Float32Array | null },
 ): Promise<RankedHit[]> {
   const { store, vectors, now } = deps;
+  const pause = deps.pause ?? nextTurn;
+  // Candidates are read in chunks with a turn of the event loop between them: on a micronode a
+  // read is synchronous, and ~800 rows with their embeddings are ~10 ms of the loop in one piece.
+  const hydrate = async <T>(seqs: number[], read: (chunk: number[]) => Promise<T[]>): Promise<T[]> => {
+    const out: T[] = [];
+    for (let i = 0; i < seqs.length; i += HYDRATE_CHUNK) {
+      if (i > 0) await pause();
+      out.push(...(await read(seqs.slice(i, i + HYDRATE_CHUNK))));
+    }
+    return out;
+  };
   const layers = q.layers?.length ? [...new Set(q.layers)] : (["vault", "clade", "lethe"] as const);
   const filtered = (q.domains?.length ?? 0) > 0 || (q.categories?.length ?? 0) > 0;
   const k = Math.max(q.limit * 4, 40) * (filtered ? 5 : 1);
@@ -123,7 +125,7 @@ export async function runQuery(
       mode.lexical ? store.searchText(q.text as string, filter, k) : [],
     ]);
     const relevance = new Map(lex.map((h) => [h.seq, h.relevance]));
-    const entries = await store.getBySeqs([...new Set([...vec.map((h) => h.key), ...relevance.keys()])], filter);
+    const entries = await hydrate([...new Set([...vec.map((h) => h.key), ...relevance.keys()])], (seqs) => store.getBySeqs(seqs, filter));
     return entries.map((item) => ({
       layer,
       namespace: ns,
@@ -141,7 +143,7 @@ export async function runQuery(
     ]);
     const relevance = new Map(lex.map((h) => [h.seq, h.relevance]));
     const seqs = new Set([...vec.flat().map((h) => h.key), ...relevance.keys()]);
-    const items = await store.getLetheBySeqs([...seqs], filter);
+    const items = await hydrate([...seqs], (chunk) => store.getLetheBySeqs(chunk, filter));
     return items.map((item) => ({
       layer: "lethe" as const,
       namespace: namespaceOf("lethe", item.domain),
@@ -161,9 +163,32 @@ export async function runQuery(
   // Score ties then break the same way whatever order the store answered in: layer, then seq
   // (a tenant's seqs keep its write order, whatever other tenants wrote in between).
   const candidates = perLayer.flatMap((c) => c.sort((x, y) => x.item.seq - y.item.seq));
-  const maxRelevance = Math.max(0, ...candidates.map((c) => c.relevance));
-  const scored = candidates.map((c) => score(c, who, now, mode, maxRelevance > 0 ? c.relevance / maxRelevance : 0));
-  return collapseDuplicates(scored, q.limit);
+  // Scoring and collapsing hundreds of candidates is the longest stretch of a large query: paced,
+  // so other users' requests are read between its slices (SPEC §12 fairness, bench/fairness.ts).
+  return runPaced(rankSteps(candidates, who, now, mode, q.limit), pause, QUERY_SLICE_MS);
+}
+
+/** Longest stretch of a query's scoring between two turns of the event loop, ms. */
+export const QUERY_SLICE_MS = 2;
+
+/** Candidates read from the store at once (bench/fairness.ts: ~2 ms of a micronode's loop). */
+export const HYDRATE_CHUNK = 160;
+
+function* rankSteps(
+  candidates: readonly Candidate[],
+  who: QueryRequester,
+  now: number,
+  mode: { vector: boolean; lexical: boolean },
+  limit: number,
+): Generator<void, RankedHit[]> {
+  let maxRelevance = 0;
+  for (const c of candidates) maxRelevance = Math.max(maxRelevance, c.relevance);
+  const scored: RankedHit[] = [];
+  for (const c of candidates) {
+    scored.push(score(c, who, now, mode, maxRelevance > 0 ? c.relevance / maxRelevance : 0));
+    yield;
+  }
+  return yield* collapseSteps(scored, limit);
 }
 
 /** A query naming at most this many domains searches their own vector indexes; one naming more, or none, the all-domains index. */

@@ -164,35 +164,3 @@ function slotOf(node: number, c: number): number {
   h ^= h >>> 15;
   return h >>> 0;
 }
-
-/** Runs a generator to its end without pausing (for short inputs); returns its value. */
-export function runSync<T>(steps: Generator<void, T>): T {
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-  }
-}
-
-/** Longest run between two hand-backs of the event loop in `runPaced`, in ms. */
-export const SLICE_MS = 1;
-
-/**
- * Runs a generator to its end, handing the event loop back (`pause`) whenever `sliceMs` has
- * passed since the last time: the generator yields often, and the clock decides. The first
- * slice waits for two pauses: a run started from an I/O callback would otherwise take its first
- * slice in the same turn of the loop, right after that callback's own work (with `setImmediate`,
- * the check phase follows the poll phase before any new I/O is read).
- */
-export async function runPaced<T>(steps: Generator<void, T>, pause: () => Promise<void>, sliceMs = SLICE_MS): Promise<T> {
-  await pause();
-  await pause();
-  let since = performance.now();
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-    if (performance.now() - since >= sliceMs) {
-      await pause();
-      since = performance.now();
-    }
-  }
-}

@@ -1,8 +1,8 @@
 import type { Golem } from "../identity/types.js";
 import { StyxError } from "../platform/errors.js";
+import { nextTurn, runPaced } from "../platform/paced.js";
 import type { IdentifierDirectory, KnownIdentifier } from "./directory.js";
 import { publicClass, publicToken } from "./grammar.js";
-import { runPaced } from "./matcher.js";
 import { identifierSteps, scrubSteps, type Writer } from "./scrub.js";
 
 /**
@@ -30,9 +30,6 @@ export function publicTime(ms: number, resolution: number): number {
   return Math.floor(ms / resolution) * resolution;
 }
 
-/** Hands the event loop back between slices of a long scrub (a macrotask after I/O: sockets are read in between). */
-const defaultPause = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 /** What a long-text scrub does: the whole deterministic scrub, or only the identifier pass (text scrubbed earlier). */
 export type ScrubKind = "text" | "identifiers";
 
@@ -55,7 +52,7 @@ export class PacedScrubber implements TextScrubber {
   /** Paced scrubs run one at a time: concurrent ones would each take a slice per turn, and a request would wait for all of them. */
   #lane: Promise<unknown> = Promise.resolve();
 
-  constructor(directory: IdentifierDirectory, pause: () => Promise<void> = defaultPause) {
+  constructor(directory: IdentifierDirectory, pause: () => Promise<void> = nextTurn) {
     this.#directory = directory;
     this.#pause = pause;
   }

@@ -1,7 +1,7 @@
+import { runSync } from "../platform/paced.js";
 import { isB64, isHex } from "./chars.js";
 import { detect, HEX_RUN_MIN, type Span } from "./detectors.js";
 import type { IdentifierDirectory } from "./directory.js";
-import { runSync } from "./matcher.js";
 import { displayForm, displaySteps, type Folded, foldedAlnum, foldSteps } from "./normalize.js";
 
 /** Largest public text, in UTF-16 code units after normalization (SPEC §4.2 step 7): the entry content cap. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { runSync } from "../../core/platform/paced.js";
 import { IdentifierDirectory, type KnownIdentifier } from "../../core/privacy/directory.js";
-import { runSync } from "../../core/privacy/matcher.js";
 import type { TextScrubber } from "../../core/privacy/public-pipeline.js";
 import { identifierSteps, scrubNow } from "../../core/privacy/scrub.js";
 

@@ -3,7 +3,7 @@ import { beforeEach, describe, it } from "node:test";
 import { ExactVectorIndex } from "../../../src/adapters/memory/exact-vector-index.js";
 import { openDatabase } from "../../../src/adapters/sqlite/database.js";
 import { SqliteEntryStore } from "../../../src/adapters/sqlite/sqlite-entry-store.js";
-import { type QueryRequester, type RankedHit, runQuery } from "../../../src/core/knowledge/query.js";
+import { HYDRATE_CHUNK, type QueryRequester, type RankedHit, runQuery } from "../../../src/core/knowledge/query.js";
 import { entryNamespaces, type NewEntry } from "../../../src/core/knowledge/types.js";
 import { VectorSearch } from "../../../src/core/knowledge/vector-search.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
@@ -63,5 +63,43 @@ describe("a golem credential's query (SPEC §3: its own vault entries, the clade
     // limit 10: 40 candidates by default, fewer than the siblings' 150 nearer vectors.
     const hits = await ask(G1, { embedding: target, layers: ["vault"], limit: 10 });
     assert.deepEqual(seen(hits), ["g1-clade@vault", "g1-far@vault", "g1-vault@vault"], "crowded out by its siblings' vectors");
+  });
+});
+
+describe("a large query hands the event loop back (SPEC §12 fairness)", () => {
+  it("reads its candidates in chunks and scores them in slices, with the same answer", async () => {
+    const store = new SqliteEntryStore(openDatabase(":memory:"));
+    const vectors = new VectorSearch(new ExactVectorIndex(DIM), { dimensions: DIM });
+    const n = HYDRATE_CHUNK * 2 + 17;
+    for (let i = 0; i < n; i++) {
+      const { entry } = await store.insert(
+        entryFixture(`e${i}`, { content: `oracle note ${i}`, contentHash: `h-${i}`, confidence: (i % 97) / 100, embedding: null }),
+      );
+      assert.equal(entry.embedding, null);
+    }
+    const reads: number[] = [];
+    const read = store.getBySeqs.bind(store);
+    store.getBySeqs = (seqs, f) => {
+      reads.push(seqs.length);
+      return read(seqs, f);
+    };
+    let pauses = 0;
+    const q = { text: "oracle", layers: ["vault" as const], limit: 100, explain: false, embedding: null };
+    const paced = await runQuery({ store, vectors, now: T + 1000, pause: async () => void pauses++ }, OWNER, q);
+    assert.ok(reads.length >= 3 && reads.every((r) => r <= HYDRATE_CHUNK), `chunks of at most ${HYDRATE_CHUNK}: ${reads}`);
+    assert.equal(
+      reads.reduce((a, b) => a + b, 0),
+      Math.min(n, Math.max(q.limit * 4, 40)),
+      "every candidate read once",
+    );
+    assert.ok(pauses >= reads.length - 1, `paused between chunks (${pauses} pauses, ${reads.length} reads)`);
+    assert.equal(paced.length, 100);
+    for (let i = 1; i < paced.length; i++) assert.ok((paced[i - 1] as RankedHit).score >= (paced[i] as RankedHit).score, "best first");
+    // The same store read at once (no chunking can be seen in the answer).
+    const whole = await runQuery({ store, vectors, now: T + 1000, pause: async () => {} }, OWNER, q);
+    assert.deepEqual(
+      paced.map((h) => h.id),
+      whole.map((h) => h.id),
+    );
   });
 });

@@ -5,7 +5,12 @@ import { MemoryBlobStore } from "../../../src/adapters/memory/memory-blob-store.
 import { openDatabase } from "../../../src/adapters/sqlite/database.js";
 import { SqliteEntryStore } from "../../../src/adapters/sqlite/sqlite-entry-store.js";
 import type { Golem } from "../../../src/core/identity/types.js";
-import { KnowledgeService, MAX_CONTENT_BYTES, type WriteEntryInput } from "../../../src/core/knowledge/knowledge-service.js";
+import {
+  KnowledgeService,
+  MAX_CONTENT_BYTES,
+  SNAPSHOT_CHUNK,
+  type WriteEntryInput,
+} from "../../../src/core/knowledge/knowledge-service.js";
 import { LetheService } from "../../../src/core/knowledge/lethe-service.js";
 import type { Entry } from "../../../src/core/knowledge/types.js";
 import { VectorSearch } from "../../../src/core/knowledge/vector-search.js";
@@ -220,6 +225,29 @@ describe("KnowledgeService reads, expiry and deletion", () => {
     assert.deepEqual([p1.next, p2.next, p3.next], [ids[1], ids[3], null], "a short page ends it");
     await assert.rejects(service.snapshotPage(g1.id, 2, "ent_unknown"), validation("/after"));
     await assert.rejects(service.snapshotPage(g1b.id, 2, ids[0]), validation("/after"), "another golem's entry is no cursor");
+  });
+
+  it("reads a snapshot page larger than its read chunk whole, in order, and ends it right", async () => {
+    const { service } = await setup();
+    const n = SNAPSHOT_CHUNK * 2 + 3;
+    const mine = await service.writeMany(Array.from({ length: n }, (_, i) => write(g1, { content: `n${i}` })));
+    await service.writeMany(Array.from({ length: 5 }, (_, i) => write(g1b, { content: `sibling ${i}` })));
+    const ids = mine.map((r) => r.id);
+    const p1 = await service.snapshotPage(g1.id, SNAPSHOT_CHUNK * 2);
+    assert.deepEqual(
+      p1.entries.map((e) => e.id),
+      ids.slice(0, SNAPSHOT_CHUNK * 2),
+    );
+    assert.equal(p1.next, ids[SNAPSHOT_CHUNK * 2 - 1]);
+    const p2 = await service.snapshotPage(g1.id, SNAPSHOT_CHUNK * 2, p1.next ?? undefined);
+    assert.deepEqual(
+      p2.entries.map((e) => e.id),
+      ids.slice(SNAPSHOT_CHUNK * 2),
+    );
+    assert.equal(p2.next, null, "a short page ends it");
+    const exact = await service.snapshotPage(g1.id, n);
+    assert.equal(exact.entries.length, n);
+    assert.equal(exact.next, ids[n - 1], "a full page names its last entry");
   });
 
   it("withdraws a queued lethe copy of a deleted entry, and keeps a published one anonymized", async () => {

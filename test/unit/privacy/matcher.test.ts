@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { PatternTrie, runPaced, runSync } from "../../../src/core/privacy/matcher.js";
+import { runPaced, runSync } from "../../../src/core/platform/paced.js";
+import { PatternTrie } from "../../../src/core/privacy/matcher.js";
 
 /** Every (start, end) match of any pattern, found the slow way. */
 function naive(patterns: readonly string[], text: string): string[] {

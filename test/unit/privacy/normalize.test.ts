@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { runSync } from "../../../src/core/privacy/matcher.js";
+import { runSync } from "../../../src/core/platform/paced.js";
 import { displayForm, displaySteps } from "../../../src/core/privacy/normalize.js";
 
 /**
