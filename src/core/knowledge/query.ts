@@ -165,7 +165,7 @@ export async function runQuery(
   const candidates = perLayer.flatMap((c) => c.sort((x, y) => x.item.seq - y.item.seq));
   // Scoring and collapsing hundreds of candidates is the longest stretch of a large query: paced,
   // so other users' requests are read between its slices (SPEC §12 fairness, bench/fairness.ts).
-  return runPaced(rankSteps(candidates, who, now, mode, q.limit), pause, QUERY_SLICE_MS);
+  return runPaced(rankSteps(candidates, who, now, mode, q.limit), pause, QUERY_SLICE_MS, 0);
 }
 
 /** Longest stretch of a query's scoring between two turns of the event loop, ms. */

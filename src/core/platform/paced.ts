@@ -21,14 +21,14 @@ export const SLICE_MS = 1;
 
 /**
  * Runs a generator to its end, handing the event loop back (`pause`) whenever `sliceMs` has
- * passed since the last time: the generator yields often, and the clock decides. The first
- * slice waits for two pauses: a run started from an I/O callback would otherwise take its first
- * slice in the same turn of the loop, right after that callback's own work (with `setImmediate`,
- * the check phase follows the poll phase before any new I/O is read).
+ * passed since the last time: the generator yields often, and the clock decides. By default the
+ * first slice waits for two pauses (`leadPauses`): a run started from an I/O callback would
+ * otherwise take its first slice in the same turn of the loop, right after that callback's own
+ * work (with `setImmediate`, the check phase follows the poll phase before any new I/O is read).
+ * A run that follows a short piece of work of its own (a query's last read) starts at once.
  */
-export async function runPaced<T>(steps: Generator<void, T>, pause: () => Promise<void>, sliceMs = SLICE_MS): Promise<T> {
-  await pause();
-  await pause();
+export async function runPaced<T>(steps: Generator<void, T>, pause: () => Promise<void>, sliceMs = SLICE_MS, leadPauses = 2): Promise<T> {
+  for (let i = 0; i < leadPauses; i++) await pause();
   let since = performance.now();
   for (;;) {
     const r = steps.next();
