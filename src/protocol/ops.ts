@@ -75,3 +75,6 @@ export const AuditVerifyView = Type.Object({
   first_bad: Type.Optional(Type.Integer()),
   reason: Type.Optional(Type.String()),
 });
+
+/** `/metrics`: the Prometheus text exposition format (checked by `promtool check metrics` in CI). */
+export const MetricsText = Type.String({ description: "Prometheus text exposition format 0.0.4" });

@@ -78,6 +78,10 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "styx_process_" });
+    // prom-client's three `*_total` gauges are the sums of the per-type gauges beside them
+    // (styx_process_nodejs_active_handles{type}, …); a gauge named `_total` breaks the exposition
+    // format's naming rule (promtool check metrics, run in CI), and sum() by type gives the same.
+    for (const name of ["handles", "requests", "resources"]) this.registry.removeSingleMetric(`styx_process_nodejs_active_${name}_total`);
     // Every series exists at 0 from the start, so rate() and alerts see the first failure.
     for (const transport of AUTH_TRANSPORTS) for (const reason of AUTH_FAILURE_REASONS) this.authFailures.inc({ transport, reason }, 0);
   }

@@ -77,6 +77,29 @@ describe("operations surface", () => {
     assert.ok(ui.status === 200 || ui.status === 302, `/docs → ${ui.status}`);
   });
 
+  it("names every operation once, declares its security and its client errors (what client generators and linters need)", async () => {
+    const doc = (await s.request("GET", "/docs/json")).json;
+    assert.ok(doc.servers?.length > 0, "servers");
+    const ids = new Map<string, string>();
+    for (const [path, ops] of Object.entries<Record<string, { operationId?: string; security?: unknown[]; responses: object }>>(
+      doc.paths,
+    )) {
+      for (const [method, op] of Object.entries(ops)) {
+        const name = `${method.toUpperCase()} ${path}`;
+        assert.match(op.operationId ?? "", /^[a-z]+[A-Za-z0-9]*$/, `${name}: operationId`);
+        assert.equal(ids.get(op.operationId as string), undefined, `${name} and ${ids.get(op.operationId as string)} share an operationId`);
+        ids.set(op.operationId as string, name);
+        assert.ok(Array.isArray(op.security), `${name}: security declared (empty for a public route)`);
+        assert.ok(
+          Object.keys(op.responses).some((c) => c.startsWith("4")),
+          `${name}: a 4xx response`,
+        );
+      }
+    }
+    assert.equal(doc.paths["/v1/styx/entries/{id}"].get.operationId, "getEntriesById");
+    assert.deepEqual(doc.paths["/v1/styx/health"].get.security, [], "public: no security");
+  });
+
   it("gives every route a schema: bodies for writes, params for path ids, responses for success", async () => {
     const doc = (await s.request("GET", "/docs/json")).json;
     for (const r of s.styx.app.styxRoutes) {

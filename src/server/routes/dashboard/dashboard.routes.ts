@@ -45,11 +45,15 @@ function assets(): Record<string, { type: string; body: string }> {
  */
 export function dashboardRoutes(app: FastifyInstance, deps: DashboardDeps): void {
   for (const [url, asset] of Object.entries(assets())) {
-    app.get(url, { config: page, schema: assetSchema(`Dashboard page file ${url}`) }, async (_req, reply) => {
-      // The page ships with the server; a browser may keep it for a minute.
-      reply.type(asset.type).header("cache-control", "public, max-age=60").header("x-content-type-options", "nosniff");
-      return asset.body;
-    });
+    app.get(
+      url,
+      { config: page, schema: assetSchema(`Dashboard page file ${url}`, asset.type.split(";")[0] as string) },
+      async (_req, reply) => {
+        // The page ships with the server; a browser may keep it for a minute.
+        reply.type(asset.type).header("cache-control", "public, max-age=60").header("x-content-type-options", "nosniff");
+        return asset.body;
+      },
+    );
   }
 
   app.get<{ Querystring: { domains?: number; limit?: number } }>(

@@ -14,6 +14,6 @@ export const dashboardDataSchema = {
 };
 
 /** A static file of the page; it holds no data (that needs the admin token). */
-export function assetSchema(summary: string) {
-  return { tags: ["admin"], summary, response: { 200: DashboardAsset } };
+export function assetSchema(summary: string, type: string) {
+  return { tags: ["admin"], summary, response: { 200: { description: "The file", content: { [type]: { schema: DashboardAsset } } } } };
 }

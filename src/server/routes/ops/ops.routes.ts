@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { DependencyCheck, DependencyStatus } from "../../../core/platform/health.js";
-import { Health, Readiness, ReadinessQuery } from "../../../protocol/ops.js";
+import { Health, MetricsText, Readiness, ReadinessQuery } from "../../../protocol/ops.js";
 import type { LoadMonitor } from "../../load-monitor.js";
 import type { Metrics } from "../../metrics.js";
 
@@ -65,7 +65,14 @@ export function opsRoutes(app: FastifyInstance, deps: OpsDeps): void {
 
   app.get(
     "/metrics",
-    { config: ops, schema: { tags: ["ops"], summary: "Prometheus metrics (text exposition format)" } },
+    {
+      config: ops,
+      schema: {
+        tags: ["ops"],
+        summary: "Prometheus metrics (text exposition format)",
+        response: { 200: { description: "Prometheus text exposition format 0.0.4", content: { "text/plain": { schema: MetricsText } } } },
+      },
+    },
     async (_req, reply) => {
       reply.type(deps.metrics.registry.contentType);
       return deps.metrics.registry.metrics();
