@@ -18,6 +18,19 @@ import {
 } from "../../core/platform/blob-store.js";
 
 /**
+ * What a file below the store's root is, by its path (`/` separators): the content of blob
+ * `hex`, or the marker that the owner hashed to `owner` (sha256 of the user id, as the S3
+ * store's reference objects name it) references it; undefined for anything else (`tmp/`).
+ */
+export function fsBlobFile(rel: string): { kind: "content"; hex: string } | { kind: "ref"; hex: string; owner: string } | undefined {
+  const content = /^([0-9a-f]{2})\/([0-9a-f]{2})\/(\1\2[0-9a-f]{60})$/.exec(rel);
+  if (content) return { kind: "content", hex: content[3] as string };
+  const ref = /^refs\/([0-9a-f]{64})\/([0-9a-f]{64})$/.exec(rel);
+  if (ref) return { kind: "ref", hex: ref[2] as string, owner: ref[1] as string };
+  return undefined;
+}
+
+/**
  * Blobs as files under `root` (the micronode uses `<dataDir>/blobs`):
  * - content at `<root>/<hex[0:2]>/<hex[2:4]>/<hex>`, written to `<root>/tmp/` first, then
  *   fsynced and renamed into place (a reader never sees a partial blob; a crash leaves at most

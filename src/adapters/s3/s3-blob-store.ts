@@ -85,6 +85,21 @@ export function openS3Client(opts: S3ClientOptions): S3Client {
   return client;
 }
 
+/** The object (below the cluster's prefix) holding the content of the blob with BLAKE3 `hex`. */
+export function s3BlobObject(hex: string): string {
+  return `blobs/${hex}`;
+}
+
+/** The object (below the cluster's prefix) marking that the owner hashed to `owner` references blob `hex`. */
+export function s3RefObject(hex: string, owner: string): string {
+  return `refs/${hex}/${owner}`;
+}
+
+/** An owner as the reference objects name it: sha256 of the user id (a user id never reaches a key). */
+function ownerHash(userId: string): string {
+  return createHash("sha256").update(userId, "utf8").digest("hex");
+}
+
 /**
  * Blobs in an S3 bucket (macronode), under `<prefix>`:
  * - content at `blobs/<hex>`, written only once its digest is known: small blobs in one
@@ -248,11 +263,11 @@ export class S3BlobStore implements BlobStore {
   }
 
   #blobKey(hex: string): string {
-    return `${this.#prefix}blobs/${hex}`;
+    return this.#prefix + s3BlobObject(hex);
   }
 
   #refKey(userId: string, hex: string): string {
-    return `${this.#prefix}refs/${hex}/${createHash("sha256").update(userId, "utf8").digest("hex")}`;
+    return this.#prefix + s3RefObject(hex, ownerHash(userId));
   }
 
   /** Records that `userId` references the blob; false when it already did. */

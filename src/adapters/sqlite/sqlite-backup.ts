@@ -1,3 +1,4 @@
+import type { ArchiveRef, LoggedEvent } from "../../core/fabric/event-log.js";
 import type { SqliteDatabase } from "./database.js";
 
 /** A table as the backup copies it: its columns (with `rowid` first when the table's rowid is implicit). */
@@ -70,4 +71,43 @@ export function foreignKeyViolations(db: SqliteDatabase): number {
 /** Sets the epoch of the stream history: a restored store gets a new one, so positions from before it are not resumed. */
 export function setStreamEpoch(db: SqliteDatabase, epoch: string): void {
   db.prepare("INSERT OR REPLACE INTO fabric_meta (key, value) VALUES ('epoch', ?)").run(epoch);
+}
+
+/**
+ * The tables of the stream history (sqlite-event-log.ts: the epoch, each stream's last seq, the
+ * warm events and the index of the cold archives, which are blobs). A macronode keeps its
+ * history in JetStream instead: restoring a micronode backup into a cluster republishes them.
+ */
+export const HISTORY_TABLES = {
+  meta: "fabric_meta",
+  streams: "streams",
+  events: "stream_events",
+  archives: "stream_archives",
+} as const;
+
+/** The column `backupTables` adds to a rowid table: SQLite's own, which a PostgreSQL twin has not. */
+export const ROWID_COLUMN = "rowid";
+
+/** A backed-up row of `stream_events` as the event log reads it. */
+export function historyEvent(columns: readonly string[], values: readonly unknown[]): LoggedEvent {
+  const v = byName(columns, values);
+  return { stream: String(v.stream), seq: Number(v.seq), ts: Number(v.ts), channel: String(v.channel), payloadJson: String(v.payload) };
+}
+
+/** A backed-up row of `stream_archives` as the event log reads it. */
+export function historyArchive(columns: readonly string[], values: readonly unknown[]): ArchiveRef {
+  const v = byName(columns, values);
+  return {
+    stream: String(v.stream),
+    firstSeq: Number(v.first_seq),
+    lastSeq: Number(v.last_seq),
+    cid: String(v.cid),
+    createdAt: Number(v.created_at),
+  };
+}
+
+function byName(columns: readonly string[], values: readonly unknown[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [i, c] of columns.entries()) out[c] = values[i];
+  return out;
 }
