@@ -186,7 +186,9 @@ export async function restoreMicro(
   progress.done();
   const { header } = summary;
   if (header.profile !== "micro")
-    throw new BackupError(`${file} is a backup of a macronode (cluster ${header.cluster}); restore it with --profile macro`);
+    throw new BackupError(
+      `${file} is a backup of a macronode (cluster ${header.cluster}); restore it with --profile macro (a macronode backup does not restore into a micronode)`,
+    );
   if (header.schema > LATEST_SCHEMA_VERSION)
     throw new BackupError(
       `${file} was taken at schema version ${header.schema} by Styx ${header.styx}; this Styx (${VERSION}) knows versions up to ${LATEST_SCHEMA_VERSION}: restore it with that version or newer`,
