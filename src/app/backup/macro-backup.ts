@@ -19,6 +19,7 @@ import {
   backupTables,
   countRows,
   inSnapshot,
+  type LoadSession,
   loadSession,
   rowInserter,
   rowsInSchema,
@@ -35,7 +36,7 @@ import { s3Options } from "../macro-storage.js";
 import { readSecretKey } from "../secret-key.js";
 import { VERSION } from "../version.js";
 import { BackupError, type BackupRow, BackupWriter, FILE_CHUNK_BYTES, readBackup } from "./archive.js";
-import { type BackupReport, backupCreated, type Progress, type RestoreReport } from "./report.js";
+import { type BackupReport, backupCreated, backupRestored, type Progress, type RestoreReport } from "./report.js";
 
 /** The services of a cluster as backup and restore reach them. */
 export interface Services {
@@ -191,6 +192,21 @@ export async function assertEmptyCluster(svc: Services, cluster: string): Promis
     );
 }
 
+/** What a restore into a cluster wrote so far: the committed tables, the stream it created, the objects it put. */
+export interface RestoreWrites {
+  readonly committed: boolean;
+  readonly streamCreated: boolean;
+  readonly written: readonly string[];
+}
+
+/** Removes what a failed restore into a cluster wrote (its load rolled back, rows truncated, stream and objects deleted); never throws. */
+export async function undoRestore(svc: Services, cluster: string, load: LoadSession, w: RestoreWrites): Promise<void> {
+  await load.rollback().catch(() => {});
+  if (w.committed) await truncateTables(svc.sql, cluster);
+  if (w.streamCreated) await deleteEventStream(svc.nats, cluster).catch(() => {});
+  for (const rel of w.written) await deleteObject(svc.s3, svc.bucket, svc.prefix, rel).catch(() => {});
+}
+
 /**
  * Restores a verified macronode backup into the cluster STYX_CLUSTER names, which must hold
  * nothing yet (no rows in its schema, no event stream messages, no objects under its prefix):
@@ -299,12 +315,9 @@ export async function restoreMacro(config: Config, file: string, progress: Progr
       if (!(err instanceof ConfigError)) throw err;
       throw new BackupError(`STYX_SECRET_KEY is not the key the store in ${file} was written with: give the original cluster's key`);
     });
-    await new PostgresAuditLog(svc.sql, systemClock, key).append({
-      actor: "cli",
-      action: "backup.restored",
-      target: "",
-      details: { backup_created_at: header.created_at, backup_blake3: summary.blake3, epoch },
-    });
+    await new PostgresAuditLog(svc.sql, systemClock, key).append(
+      backupRestored({ created_at: header.created_at, blake3: summary.blake3 }, epoch),
+    );
     progress.done();
     return {
       file,
@@ -320,10 +333,7 @@ export async function restoreMacro(config: Config, file: string, progress: Progr
       ms: Date.now() - started,
     };
   } catch (err) {
-    await load.rollback().catch(() => {});
-    if (committed) await truncateTables(svc.sql, cluster);
-    if (streamCreated) await deleteEventStream(svc.nats, cluster);
-    for (const rel of written) await deleteObject(svc.s3, svc.bucket, svc.prefix, rel).catch(() => {});
+    await undoRestore(svc, cluster, load, { committed, streamCreated, written });
     throw err;
   } finally {
     load.release();

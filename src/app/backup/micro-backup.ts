@@ -21,7 +21,7 @@ import { fileSecrets } from "../secrets.js";
 import { DATABASE_FILE } from "../storage.js";
 import { VERSION } from "../version.js";
 import { BackupError, type BackupRow, BackupWriter, FILE_CHUNK_BYTES, readBackup, type SectionHeader } from "./archive.js";
-import { type BackupReport, backupCreated, type Progress, type RestoreReport } from "./report.js";
+import { type BackupReport, backupCreated, backupRestored, type Progress, type RestoreReport } from "./report.js";
 
 /** Files of the data dir that are not copied: the database (copied by rows) and caches rebuilt at start. */
 const NOT_COPIED = new Set([DATABASE_FILE, `${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`, "vectors", join("blobs", "tmp")]);
@@ -264,12 +264,7 @@ export async function restoreMicro(
       if (!(err instanceof ConfigError)) throw err;
       throw new BackupError(`STYX_SECRET_KEY is not the key the store in ${file} was written with: give the original server's key`);
     });
-    await new SqliteAuditLog(db, systemClock, key).append({
-      actor: "cli",
-      action: "backup.restored",
-      target: "",
-      details: { backup_created_at: header.created_at, backup_blake3: summary.blake3, epoch },
-    });
+    await new SqliteAuditLog(db, systemClock, key).append(backupRestored({ created_at: header.created_at, blake3: summary.blake3 }, epoch));
     db.close();
     db = undefined;
     if (existsSync(target)) await rmdir(target);

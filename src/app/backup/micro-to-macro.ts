@@ -3,12 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fsBlobFile } from "../../adapters/fs/fs-blob-store.js";
 import { epochOf, jetStreamName } from "../../adapters/nats/event-codec.js";
-import { deleteEventStream, eventBatches, eventStreamExtent, eventStreamWriter } from "../../adapters/nats/jetstream-backup.js";
+import { eventBatches, eventStreamExtent, eventStreamWriter } from "../../adapters/nats/jetstream-backup.js";
 import { migratePostgres, type PgSql, POSTGRES_SCHEMA_VERSION } from "../../adapters/postgres/database.js";
 import { PostgresAuditLog } from "../../adapters/postgres/postgres-audit-log.js";
-import { backupTables, countRows, loadSession, rowInserter, truncateTables } from "../../adapters/postgres/postgres-backup.js";
+import { backupTables, countRows, loadSession, rowInserter } from "../../adapters/postgres/postgres-backup.js";
 import { PostgresSecretStore } from "../../adapters/postgres/postgres-secret-store.js";
-import { deleteObject, objectBody, putObject } from "../../adapters/s3/s3-backup.js";
+import { objectBody, putObject } from "../../adapters/s3/s3-backup.js";
 import { s3BlobObject, s3RefObject } from "../../adapters/s3/s3-blob-store.js";
 import { MIGRATIONS as SQLITE_MIGRATIONS } from "../../adapters/sqlite/migrations.js";
 import { HISTORY_TABLES, historyArchive, historyEvent, ROWID_COLUMN } from "../../adapters/sqlite/sqlite-backup.js";
@@ -21,8 +21,8 @@ import { blake3Stream, initCrypto } from "../../core/platform/crypto.js";
 import { readSecretKey, SECRET_KEY_FILE } from "../secret-key.js";
 import { VERSION } from "../version.js";
 import { BackupError, type BackupRow, type BackupSummary, readBackup } from "./archive.js";
-import { assertEmptyCluster, openServices } from "./macro-backup.js";
-import type { Progress, RestoreReport } from "./report.js";
+import { assertEmptyCluster, openServices, undoRestore } from "./macro-backup.js";
+import { backupRestored, type Progress, type RestoreReport } from "./report.js";
 
 /** The schema version of the newest micronode database: the only one a cluster can take as it is. */
 const MICRO_SCHEMA_VERSION = SQLITE_MIGRATIONS.at(-1)?.version ?? 0;
@@ -333,12 +333,9 @@ export async function restoreMicroIntoMacro(
 
     const migrated = await migratePostgres(svc.sql, cluster);
     const epoch = epochOf(jetStreamName(cluster), stream.created);
-    await new PostgresAuditLog(svc.sql, systemClock, key).append({
-      actor: "cli",
-      action: "backup.restored",
-      target: "",
-      details: { backup_created_at: header.created_at, backup_blake3: summary.blake3, epoch, from: "micro" },
-    });
+    await new PostgresAuditLog(svc.sql, systemClock, key).append(
+      backupRestored({ created_at: header.created_at, blake3: summary.blake3 }, epoch, "micro"),
+    );
     return {
       file,
       target: `cluster ${cluster} (from a micronode)`,
@@ -353,10 +350,7 @@ export async function restoreMicroIntoMacro(
       ms: Date.now() - started,
     };
   } catch (err) {
-    await load.rollback().catch(() => {});
-    if (committed) await truncateTables(svc.sql, cluster);
-    if (streamCreated) await deleteEventStream(svc.nats, cluster);
-    for (const rel of written) await deleteObject(svc.s3, svc.bucket, svc.prefix, rel).catch(() => {});
+    await undoRestore(svc, cluster, load, { committed, streamCreated, written });
     throw err;
   } finally {
     load.release();
