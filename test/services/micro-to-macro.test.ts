@@ -131,6 +131,79 @@ describe("styx restore of a micronode backup into a macronode cluster (scale-out
     rmSync(work, { recursive: true, force: true });
   });
 
+  /**
+   * Asks `reference` and every one of `targets` the same questions as alice and bob: lexical,
+   * vector, fused and clade queries, both golems' snapshots (and bob kept out of alice's), the
+   * pheromones sensed, the graveyard and the dead golem.
+   */
+  const sameAnswers = async (reference: Ask, asks: Ask[]) => {
+    const near = Array.from(unitVector(5_000 + 12, DIM));
+    const questions: [string, string, string, unknown?][] = [
+      ["lexical query", "POST", "/v1/styx/query", { query: "oracle lags funding", limit: 10 }],
+      ["vector query", "POST", "/v1/styx/query", { embedding: near, limit: 5 }],
+      ["fused query", "POST", "/v1/styx/query", { embedding: near, query: "funding flips", limit: 8 }],
+      ["clade query", "POST", "/v1/styx/query", { query: "oracle", layers: ["clade"], limit: 10 }],
+    ];
+    const ids = (r: { json: { hits: { id: string }[] } }) => r.json.hits.map((h) => h.id);
+    for (const [what, method, path, body] of questions) {
+      const want = await reference(method, path, alice.key, body);
+      assert.equal(want.status, 200, `${what}: ${want.text}`);
+      assert.ok(want.json.hits.length > 0, `${what}: the reference finds hits`);
+      for (const [i, ask] of asks.entries()) {
+        const got = await ask(method, path, alice.key, body);
+        assert.equal(got.status, 200, `${what} on target ${i}: ${got.text}`);
+        assert.deepEqual(ids(got), ids(want), `${what} on target ${i}`);
+      }
+    }
+    // Snapshots, byte for byte; bob's tenancy holds.
+    const snapshot = async (ask: Ask, token: string, id: string) => {
+      const r = await ask("GET", `/v1/styx/snapshot/${id}?format=json&limit=1000`, token);
+      assert.equal(r.status, 200, r.text);
+      return r.json;
+    };
+    const wantSnap = await snapshot(reference, alice.key, golem);
+    const wantBob = await snapshot(reference, bob.key, "so-bob-golem");
+    for (const ask of asks) {
+      assert.deepEqual(await snapshot(ask, alice.key, golem), wantSnap);
+      assert.deepEqual(await snapshot(ask, bob.key, "so-bob-golem"), wantBob);
+      assert.equal((await ask("GET", `/v1/styx/snapshot/${golem}?format=json&limit=1`, bob.key)).status, 404);
+    }
+    // Pheromones: the same deposits sensed (intensities decay with time: compared to a tolerance).
+    const sense = async (ask: Ask) => {
+      const r = await ask("GET", "/v1/styx/pheromone/sense?domains=defi", alice.key);
+      assert.equal(r.status, 200, r.text);
+      return r.json;
+    };
+    const shape = (v: unknown): unknown =>
+      Array.isArray(v)
+        ? v.map(shape)
+        : v && typeof v === "object"
+          ? Object.fromEntries(
+              Object.entries(v).map(([k, x]) => [k, typeof x === "number" && !Number.isInteger(x) ? Math.round(x * 100) / 100 : shape(x)]),
+            )
+          : v;
+    const wantSense = await sense(reference);
+    assert.ok(JSON.stringify(wantSense).includes("oracle.lag"));
+    for (const ask of asks) assert.deepEqual(shape(await sense(ask)), shape(wantSense));
+    // The graveyard and the dead golem.
+    const wantGrave = await reference("GET", `/v1/styx/graveyard/${alice.id}`, alice.key);
+    assert.equal(wantGrave.status, 200, wantGrave.text);
+    assert.ok(wantGrave.text.includes(dead));
+    for (const ask of asks) {
+      const got = await ask("GET", `/v1/styx/graveyard/${alice.id}`, alice.key);
+      assert.equal(got.status, 200, got.text);
+      assert.deepEqual(got.json, wantGrave.json);
+      assert.equal((await ask("GET", `/v1/styx/golems/${dead}`, alice.key)).json.status, "dead");
+    }
+  };
+
+  /** The blob's bytes as `url` serves them to alice. */
+  const blobFrom = async (url: string) => {
+    const blob = await fetch(`${url}/v1/styx/blobs/${blobCid}`, { headers: { authorization: `Bearer ${alice.key}` } });
+    assert.equal(blob.status, 200);
+    return Buffer.from(await blob.arrayBuffer());
+  };
+
   it("backs up the micronode and restores it into an empty cluster, with progress and verification", { timeout: 120_000 }, async (t) => {
     const b = await runCliAsync(["backup", file], { env: storeEnv(s.styx.config) });
     assert.equal(b.code, 0, `backup failed: ${b.stderr}`);
@@ -173,72 +246,9 @@ describe("styx restore of a micronode backup into a macronode cluster (scale-out
       startGateway(cluster.name, s3, { STYX_SECRET_KEY: key }),
       startGateway(cluster.name, s3, { STYX_SECRET_KEY: key }),
     ]);
-    const micro = fromServer(s);
-    const asks = gateways.map(fromGateway);
-    const near = Array.from(unitVector(5_000 + 12, DIM));
-    const questions: [string, string, string, unknown?][] = [
-      ["lexical query", "POST", "/v1/styx/query", { query: "oracle lags funding", limit: 10 }],
-      ["vector query", "POST", "/v1/styx/query", { embedding: near, limit: 5 }],
-      ["fused query", "POST", "/v1/styx/query", { embedding: near, query: "funding flips", limit: 8 }],
-      ["clade query", "POST", "/v1/styx/query", { query: "oracle", layers: ["clade"], limit: 10 }],
-    ];
-    const ids = (r: { json: { hits: { id: string }[] } }) => r.json.hits.map((h) => h.id);
-    for (const [what, method, path, body] of questions) {
-      const want = await micro(method, path, alice.key, body);
-      assert.equal(want.status, 200, `${what}: ${want.text}`);
-      assert.ok(want.json.hits.length > 0, `${what}: the micronode finds hits`);
-      for (const [i, ask] of asks.entries()) {
-        const got = await ask(method, path, alice.key, body);
-        assert.equal(got.status, 200, `${what} on gateway ${i}: ${got.text}`);
-        assert.deepEqual(ids(got), ids(want), `${what} on gateway ${i}`);
-      }
-    }
-    // Snapshots, byte for byte; bob's tenancy holds.
-    const snapshot = async (ask: Ask, token: string, id: string) => {
-      const r = await ask("GET", `/v1/styx/snapshot/${id}?format=json&limit=1000`, token);
-      assert.equal(r.status, 200, r.text);
-      return r.json;
-    };
-    const wantSnap = await snapshot(micro, alice.key, golem);
-    const wantBob = await snapshot(micro, bob.key, "so-bob-golem");
-    for (const ask of asks) {
-      assert.deepEqual(await snapshot(ask, alice.key, golem), wantSnap);
-      assert.deepEqual(await snapshot(ask, bob.key, "so-bob-golem"), wantBob);
-      assert.equal((await ask("GET", `/v1/styx/snapshot/${golem}?format=json&limit=1`, bob.key)).status, 404);
-    }
-    // Pheromones: the same deposits sensed (intensities decay with time: compared to a tolerance).
-    const sense = async (ask: Ask) => {
-      const r = await ask("GET", "/v1/styx/pheromone/sense?domains=defi", alice.key);
-      assert.equal(r.status, 200, r.text);
-      return r.json;
-    };
-    const shape = (v: unknown): unknown =>
-      Array.isArray(v)
-        ? v.map(shape)
-        : v && typeof v === "object"
-          ? Object.fromEntries(
-              Object.entries(v).map(([k, x]) => [k, typeof x === "number" && !Number.isInteger(x) ? Math.round(x * 100) / 100 : shape(x)]),
-            )
-          : v;
-    const wantSense = await sense(micro);
-    assert.ok(JSON.stringify(wantSense).includes("oracle.lag"));
-    for (const ask of asks) assert.deepEqual(shape(await sense(ask)), shape(wantSense));
-    // The graveyard and the dead golem.
-    const wantGrave = await micro("GET", `/v1/styx/graveyard/${alice.id}`, alice.key);
-    assert.equal(wantGrave.status, 200, wantGrave.text);
-    assert.ok(wantGrave.text.includes(dead));
-    for (const ask of asks) {
-      const got = await ask("GET", `/v1/styx/graveyard/${alice.id}`, alice.key);
-      assert.equal(got.status, 200, got.text);
-      assert.deepEqual(got.json, wantGrave.json);
-      assert.equal((await ask("GET", `/v1/styx/golems/${dead}`, alice.key)).json.status, "dead");
-    }
+    await sameAnswers(fromServer(s), gateways.map(fromGateway));
     // The blob, through either gateway.
-    for (const g of gateways) {
-      const blob = await fetch(`${g.url}/v1/styx/blobs/${blobCid}`, { headers: { authorization: `Bearer ${alice.key}` } });
-      assert.equal(blob.status, 200);
-      assert.ok(Buffer.from(await blob.arrayBuffer()).equals(blobBytes), "blob bytes equal");
-    }
+    for (const g of gateways) assert.ok((await blobFrom(g.url)).equals(blobBytes), "blob bytes equal");
 
     // Streams: a position of the micronode is told recovered: false with the new epoch; from
     // there on, a resume on the other gateway is recovered: true, from the cold part of the history on.
@@ -285,5 +295,46 @@ describe("styx restore of a micronode backup into a macronode cluster (scale-out
     await third.sock.until(() => third.sock.events(stream).length >= 1 || undefined, 10_000);
     assert.equal(third.sock.events(stream)[0]?.seq, headBefore + 1);
     await third.sock.close();
+  });
+  it("the way back: the cluster's backup restores into a new micronode that serves the same answers", { timeout: 120_000 }, async (t) => {
+    const back = join(work, "macro.backup");
+    const macro = { ...storeEnv(s.styx.config), ...(macroEnv(cluster.name, s3) as Record<string, string>), STYX_SECRET_KEY: key };
+    delete (macro as Record<string, string | undefined>).STYX_DATA_DIR;
+    const b = await runCliAsync(["backup", back], { env: macro });
+    assert.equal(b.code, 0, `backup of the cluster failed: ${b.stderr}`);
+    const dir = join(work, "micro-again");
+    const micro = { ...storeEnv(s.styx.config), STYX_DATA_DIR: dir, STYX_SECRET_KEY: key };
+    const { STYX_SECRET_KEY: _, ...keyless } = micro;
+    const refused = await runCliAsync(["restore", back, "--profile", "micro"], { env: keyless });
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /a macronode backup, which never holds STYX_SECRET_KEY/);
+    const r = await runCliAsync(["restore", back, "--profile", "micro"], { env: micro });
+    assert.equal(r.code, 0, `restore into a micronode failed: ${r.stderr}`);
+    assert.match(r.stdout, /from a macronode: \d+ events of \d+ streams, \d+ secrets\)/);
+    t.diagnostic(r.stdout.trim());
+    const again = await startTestServer({ dataDir: dir, profile: "micro", env: { STYX_SECRET_KEY: key } });
+    try {
+      await sameAnswers(gateways.map(fromGateway)[0] as Ask, [fromServer(again)]);
+      assert.ok((await blobFrom(again.url)).equals(blobBytes), "blob bytes equal");
+      // The history, event for event as the gateways replay it, under yet another epoch.
+      const stream = `user:${alice.id}`;
+      const replay = async (url: string) => {
+        const { sock, welcome } = await TestSocket.connect(url, alice.key);
+        const { epoch, seq } = welcome.streams[stream];
+        const resumed = await sock.request({ type: "resume", streams: { [stream]: { epoch, seq: 100 } } });
+        assert.equal(resumed.streams[stream].recovered, true, JSON.stringify(resumed.streams[stream]));
+        await sock.until(() => sock.events(stream).length >= seq - 100 || undefined, 60_000);
+        const events = sock.events(stream).map((e) => ({ seq: e.seq, ts: e.ts, channel: e.channel, payload: e.payload }));
+        await sock.close();
+        return { epoch, seq, events };
+      };
+      const want = await replay((gateways[0] as Gateway).url);
+      const got = await replay(again.url);
+      assert.notEqual(got.epoch, want.epoch);
+      assert.equal(got.seq, want.seq);
+      assert.deepEqual(got.events, want.events);
+    } finally {
+      await again.close();
+    }
   });
 });

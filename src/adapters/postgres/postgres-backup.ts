@@ -14,6 +14,15 @@ export interface PostgresBackupTable {
 
 type Db = PgSql | PgTx;
 
+/** The server's secrets: a table in a cluster, files of the data dir in a micronode. */
+export const SERVER_SECRETS_TABLE = "server_secrets";
+
+/**
+ * Columns of a cluster's tables that a micronode's have not: `deaths.seq` (the order deaths were
+ * recorded in, an identity here; SQLite keeps it as the rowid). A restore into a micronode leaves them out.
+ */
+export const POSTGRES_ONLY_COLUMNS: Readonly<Record<string, readonly string[]>> = { deaths: ["seq"] };
+
 /**
  * The tables of `schema` a backup copies, parents before children (by foreign key), without
  * the migration ledger (a restore migrates the target itself).

@@ -50,11 +50,14 @@ export function tableRows(db: SqliteDatabase, table: SqliteBackupTable): Iterabl
     .iterate() as IterableIterator<unknown[]>;
 }
 
-/** A prepared insert of rows of `name` with `columns`. */
+/**
+ * A prepared insert of rows of `name` with `columns`. Booleans become 0/1, as SQLite stores them
+ * (a macronode's backup holds PostgreSQL's true/false); every other value is stored as given.
+ */
 export function rowInserter(db: SqliteDatabase, name: string, columns: readonly string[]): (values: readonly unknown[]) => void {
   const stmt = db.prepare(`INSERT INTO ${quote(name)} (${columns.map(quote).join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`);
   return (values) => {
-    stmt.run(...values);
+    stmt.run(...values.map((v) => (typeof v === "boolean" ? Number(v) : v)));
   };
 }
 
@@ -110,4 +113,29 @@ function byName(columns: readonly string[], values: readonly unknown[]): Record<
   const out: Record<string, unknown> = {};
   for (const [i, c] of columns.entries()) out[c] = values[i];
   return out;
+}
+
+/**
+ * Loads events into the warm tier of the stream history (a macronode's JetStream history
+ * restored into a micronode): `add` in seq order per stream; `finish` records each stream's last
+ * seq and its oldest kept one (the archival task moves the excess to cold archives later).
+ */
+export function historyWriter(db: SqliteDatabase) {
+  const insert = rowInserter(db, HISTORY_TABLES.events, ["stream", "seq", "ts", "channel", "payload"]);
+  const extent = new Map<string, { first: number; last: number }>();
+  let events = 0;
+  return {
+    add(e: LoggedEvent): void {
+      const x = extent.get(e.stream);
+      if (x && e.seq <= x.last) throw new Error(`stream ${e.stream}: seq ${e.seq} after ${x.last}`);
+      insert([e.stream, e.seq, e.ts, e.channel, e.payloadJson]);
+      extent.set(e.stream, { first: x?.first ?? e.seq, last: e.seq });
+      events++;
+    },
+    finish(): { streams: number; events: number } {
+      const streams = rowInserter(db, HISTORY_TABLES.streams, ["stream", "last_seq", "warm_from"]);
+      for (const [stream, { first, last }] of extent) streams([stream, last, first]);
+      return { streams: extent.size, events };
+    },
+  };
 }

@@ -9,7 +9,7 @@ import { PostgresAuditLog } from "../../adapters/postgres/postgres-audit-log.js"
 import { backupTables, countRows, loadSession, rowInserter } from "../../adapters/postgres/postgres-backup.js";
 import { PostgresSecretStore } from "../../adapters/postgres/postgres-secret-store.js";
 import { objectBody, putObject } from "../../adapters/s3/s3-backup.js";
-import { s3BlobObject, s3RefObject } from "../../adapters/s3/s3-blob-store.js";
+import { s3BlobPath } from "../../adapters/s3/s3-blob-store.js";
 import { MIGRATIONS as SQLITE_MIGRATIONS } from "../../adapters/sqlite/migrations.js";
 import { HISTORY_TABLES, historyArchive, historyEvent, ROWID_COLUMN } from "../../adapters/sqlite/sqlite-backup.js";
 import { type Config, ConfigError } from "../../config/load.js";
@@ -192,7 +192,7 @@ export async function restoreMicroIntoMacro(
       }
       if (blob.kind === "ref") {
         sink = collect(async () => {
-          const rel = s3RefObject(blob.hex, blob.owner);
+          const rel = s3BlobPath(blob);
           await putObject(svc.s3, svc.bucket, svc.prefix, rel, new Uint8Array(0));
           written.push(rel);
           files++;
@@ -202,7 +202,7 @@ export async function restoreMicroIntoMacro(
       const hash = await blake3Stream();
       const inner = collect(async (content) => {
         if (hash.hex() !== blob.hex) throw new BackupError(`${file}: blob ${blob.hex} does not hash to its name: its bytes were altered`);
-        const rel = s3BlobObject(blob.hex);
+        const rel = s3BlobPath(blob);
         await putObject(svc.s3, svc.bucket, svc.prefix, rel, content);
         written.push(rel);
         blobs.push(blob.hex);
@@ -325,8 +325,9 @@ export async function restoreMicroIntoMacro(
     for (const hex of blobs) {
       progress.section(`blob ${hex.slice(0, 12)}`, 1);
       const hash = await blake3Stream();
-      for await (const c of await objectBody(svc.s3, svc.bucket, svc.prefix, s3BlobObject(hex))) hash.update(c);
-      if (hash.hex() !== hex) throw new BackupError(`object ${s3BlobObject(hex)} reads back with other bytes than were written`);
+      for await (const c of await objectBody(svc.s3, svc.bucket, svc.prefix, s3BlobPath({ kind: "content", hex }))) hash.update(c);
+      if (hash.hex() !== hex)
+        throw new BackupError(`object ${s3BlobPath({ kind: "content", hex })} reads back with other bytes than were written`);
       progress.advance(1);
     }
     progress.done();

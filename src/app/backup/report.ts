@@ -42,12 +42,12 @@ export function backupCreated(r: BackupReport): AuditInput {
 
 /**
  * The audit record of a successful restore: which backup (its time and hash), the new stream
- * epoch, and `from` when the backup was of the other profile (a micronode's into a cluster).
+ * epoch, and `from` when the backup was of the other profile (a micronode's into a cluster, or back).
  */
 export function backupRestored(
   backup: { readonly created_at: string; readonly blake3: string },
   epoch: string,
-  from?: "micro",
+  from?: "micro" | "macro",
 ): AuditInput {
   return {
     actor: "cli",
