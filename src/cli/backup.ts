@@ -20,10 +20,12 @@ export const RESTORE_HELP = `styx restore FILE [--data-dir DIR] [--profile micro
   Checks FILE from end to end (complete, unaltered), then loads it into an empty data dir
   (micronode; created when missing) or an empty cluster (macronode: STYX_CLUSTER names a
   schema, stream and bucket prefix holding nothing yet). Nothing is written when the check
-  fails. A micronode backup also restores into a cluster (scale-out: tables to PostgreSQL,
-  history to JetStream, blobs to S3, each verified; docs/runbooks/scale-out-from-micronode.md);
-  a macronode backup restores into a cluster only. Stream positions keep their seqs under a new epoch: clients resuming from before
-  the restore get recovered: false (epoch_changed) and resync. A micronode backup taken
+  fails. A backup of one profile also restores into the other, translated and verified
+  (a micronode's into a cluster: tables to PostgreSQL, history to JetStream, blobs to S3; a
+  cluster's into a data dir the other way round; the backup must be of the newest schema):
+  docs/runbooks/scale-out-from-micronode.md. Stream positions keep their seqs under a new
+  epoch: clients resuming from before the restore get recovered: false (epoch_changed) and
+  resync. A micronode backup taken
   without --with-secrets (and every macronode backup) needs STYX_SECRET_KEY set to the
   original's key: the restore's audit record is chained under it.`;
 
