@@ -170,7 +170,8 @@ function safePath(root: string, rel: string): string {
  * it had before the restore is told `recovered: false` (`epoch_changed`) and resyncs rather
  * than missing the events it saw after the backup was taken. The `backup.restored` audit record
  * is keyed by the backup's STYX_SECRET_KEY (taken `--with-secrets`) or else `opts.secretKey`,
- * which must be the key the store was written with.
+ * which must be the key the store was written with. A macronode's backup (of the newest schema)
+ * is loaded the same way, its sections translated by macro-to-micro.ts.
  */
 export async function restoreMicro(
   file: string,
