@@ -17,11 +17,15 @@ export const BACKUP_HELP = `styx backup FILE [--with-secrets] [--data-dir DIR] [
   environment, never in the cluster: keep it with your deployment secrets.`;
 
 export const RESTORE_HELP = `styx restore FILE [--data-dir DIR] [--profile micro|macro]
-  Checks FILE from end to end (complete, unaltered, of this profile), then loads it into an
-  empty data dir (micronode; created when missing) or an empty cluster (macronode: STYX_CLUSTER
-  names a schema, stream and bucket prefix holding nothing yet). Nothing is written when the
-  check fails. Stream positions keep their seqs under a new epoch: clients resuming from before
-  the restore get recovered: false (epoch_changed) and resync. A micronode backup taken
+  Checks FILE from end to end (complete, unaltered), then loads it into an empty data dir
+  (micronode; created when missing) or an empty cluster (macronode: STYX_CLUSTER names a
+  schema, stream and bucket prefix holding nothing yet). Nothing is written when the check
+  fails. A backup of one profile also restores into the other, translated and verified
+  (a micronode's into a cluster: tables to PostgreSQL, history to JetStream, blobs to S3; a
+  cluster's into a data dir the other way round; the backup must be of the newest schema):
+  docs/runbooks/scale-out-from-micronode.md. Stream positions keep their seqs under a new
+  epoch: clients resuming from before the restore get recovered: false (epoch_changed) and
+  resync. A micronode backup taken
   without --with-secrets (and every macronode backup) needs STYX_SECRET_KEY set to the
   original's key: the restore's audit record is chained under it.`;
 

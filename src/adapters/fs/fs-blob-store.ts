@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import {
   BLOB_CHUNK_BYTES,
+  type BlobFile,
   type BlobPutOptions,
   type BlobPutResult,
   type BlobRead,
@@ -16,6 +17,20 @@ import {
   ingest,
   resolveRange,
 } from "../../core/platform/blob-store.js";
+
+/** What a file below the store's root (`/` separators) holds; undefined for anything else (`tmp/`). */
+export function fsBlobFile(rel: string): BlobFile | undefined {
+  const content = /^([0-9a-f]{2})\/([0-9a-f]{2})\/(\1\2[0-9a-f]{60})$/.exec(rel);
+  if (content) return { kind: "content", hex: content[3] as string };
+  const ref = /^refs\/([0-9a-f]{64})\/([0-9a-f]{64})$/.exec(rel);
+  if (ref) return { kind: "ref", hex: ref[2] as string, owner: ref[1] as string };
+  return undefined;
+}
+
+/** Where `f` lives below the store's root (`/` separators): the inverse of `fsBlobFile`. */
+export function fsBlobPath(f: BlobFile): string {
+  return f.kind === "content" ? `${f.hex.slice(0, 2)}/${f.hex.slice(2, 4)}/${f.hex}` : `refs/${f.owner}/${f.hex}`;
+}
 
 /**
  * Blobs as files under `root` (the micronode uses `<dataDir>/blobs`):
@@ -146,11 +161,14 @@ export class FsBlobStore implements BlobStore {
   }
 
   #contentPath(hex: string): string {
-    return join(this.#root, hex.slice(0, 2), hex.slice(2, 4), hex);
+    return join(this.#root, ...fsBlobPath({ kind: "content", hex }).split("/"));
   }
 
   #markerPath(userId: string, hex: string): string {
-    return join(this.#root, "refs", createHash("sha256").update(userId, "utf8").digest("hex"), hex);
+    return join(
+      this.#root,
+      ...fsBlobPath({ kind: "ref", hex, owner: createHash("sha256").update(userId, "utf8").digest("hex") }).split("/"),
+    );
   }
 
   /** Records that `userId` references the blob; false when it already did. */

@@ -1,6 +1,15 @@
 import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { headers } from "@nats-io/transport-node";
-import { eventSubject, eventSubjectPrefix, FIRST_SEQ_HEADER, jetStreamName, LAST_SEQ_HEADER, streamOfSubject } from "./event-codec.js";
+import type { LoggedEvent } from "../../core/fabric/event-log.js";
+import {
+  encodeLine,
+  eventSubject,
+  eventSubjectPrefix,
+  FIRST_SEQ_HEADER,
+  jetStreamName,
+  LAST_SEQ_HEADER,
+  streamOfSubject,
+} from "./event-codec.js";
 import { type EventStreamLimits, ensureEventStream } from "./event-stream.js";
 import { type NatsConnection, withTimeout } from "./nats-connection.js";
 
@@ -59,6 +68,8 @@ export async function eventStreamWriter(conn: NatsConnection, cluster: string, l
   let failed: unknown;
   return {
     created: info.created,
+    /** Bytes of NDJSON a batch message may hold here (as the gateways' appender: 256 KiB under the server's max_payload). */
+    maxBatchBytes: Math.min(256 * 1024, (conn.nc.info?.max_payload ?? 1024 * 1024) - 8192),
     async add([stream, first, last, body]: EventMessageRow) {
       if (failed) throw failed;
       const h = headers();
@@ -85,4 +96,33 @@ export async function eventStreamWriter(conn: NatsConnection, cluster: string, l
 export async function deleteEventStream(conn: NatsConnection, cluster: string): Promise<void> {
   const jsm = await jetstreamManager(conn.nc, { timeout: 5000 });
   await jsm.streams.delete(jetStreamName(cluster)).catch(() => false);
+}
+
+/**
+ * Events of the Styx stream `stream`, in seq order, as the batch messages a gateway's appender
+ * writes (NDJSON lines of at most `maxBytes` together, headed by their first and last seq): how a
+ * micronode's history enters a cluster's event stream with its seqs kept.
+ */
+export function eventBatches(stream: string, events: readonly LoggedEvent[], maxBytes: number): EventMessageRow[] {
+  const out: EventMessageRow[] = [];
+  let lines: string[] = [];
+  let bytes = 0;
+  let first = 0;
+  let last = 0;
+  const cut = () => {
+    if (lines.length > 0) out.push([stream, first, last, lines.join("\n")]);
+    lines = [];
+    bytes = 0;
+  };
+  for (const e of events) {
+    const line = encodeLine(e.seq, e.ts, e.channel, e.payloadJson);
+    const size = Buffer.byteLength(line) + 1;
+    if (lines.length > 0 && bytes + size > maxBytes) cut();
+    if (lines.length === 0) first = e.seq;
+    lines.push(line);
+    bytes += size;
+    last = e.seq;
+  }
+  cut();
+  return out;
 }

@@ -1,3 +1,4 @@
+import { sqlBool } from "../sql/codec.js";
 import type { PgSql, PgTx } from "./database.js";
 
 /** A table of the cluster's schema as the backup copies it. */
@@ -7,28 +8,40 @@ export interface PostgresBackupTable {
   readonly columns: readonly string[];
   /** Identity columns, whose sequences are moved past the loaded values. */
   readonly identity: readonly string[];
+  /** Boolean columns: a row from SQLite (a micronode's backup) holds them as 0/1. */
+  readonly booleans: readonly string[];
 }
 
 type Db = PgSql | PgTx;
+
+/** The server's secrets: a table in a cluster, files of the data dir in a micronode. */
+export const SERVER_SECRETS_TABLE = "server_secrets";
+
+/**
+ * Columns of a cluster's tables that a micronode's have not: `deaths.seq` (the order deaths were
+ * recorded in, an identity here; SQLite keeps it as the rowid). A restore into a micronode leaves them out.
+ */
+export const POSTGRES_ONLY_COLUMNS: Readonly<Record<string, readonly string[]>> = { deaths: ["seq"] };
 
 /**
  * The tables of `schema` a backup copies, parents before children (by foreign key), without
  * the migration ledger (a restore migrates the target itself).
  */
 export async function backupTables(db: Db, schema: string): Promise<PostgresBackupTable[]> {
-  const cols = await db<{ table_name: string; column_name: string; is_generated: string; is_identity: string }[]>`
-    SELECT c.table_name, c.column_name, c.is_generated, c.is_identity
+  const cols = await db<{ table_name: string; column_name: string; is_generated: string; is_identity: string; data_type: string }[]>`
+    SELECT c.table_name, c.column_name, c.is_generated, c.is_identity, c.data_type
       FROM information_schema.columns c
       JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
      WHERE c.table_schema = ${schema} AND t.table_type = 'BASE TABLE' AND c.table_name <> 'schema_migrations'
      ORDER BY c.table_name, c.ordinal_position`;
-  const byTable = new Map<string, { columns: string[]; identity: string[] }>();
+  const byTable = new Map<string, { columns: string[]; identity: string[]; booleans: string[] }>();
   for (const c of cols) {
-    const t = byTable.get(c.table_name) ?? { columns: [], identity: [] };
+    const t = byTable.get(c.table_name) ?? { columns: [], identity: [], booleans: [] };
     byTable.set(c.table_name, t);
     if (c.is_generated === "ALWAYS") continue;
     t.columns.push(c.column_name);
     if (c.is_identity === "YES") t.identity.push(c.column_name);
+    if (c.data_type === "boolean") t.booleans.push(c.column_name);
   }
   const fks = await db<{ child: string; parent: string }[]>`
     SELECT cl.relname AS child, pl.relname AS parent
@@ -47,11 +60,13 @@ export async function backupTables(db: Db, schema: string): Promise<PostgresBack
     order.push(t);
   };
   for (const t of [...byTable.keys()].sort()) visit(t);
-  return order.filter((t) => byTable.has(t)).map((name) => ({ name, ...(byTable.get(name) as { columns: string[]; identity: string[] }) }));
+  return order
+    .filter((t) => byTable.has(t))
+    .map((name) => ({ name, ...(byTable.get(name) as { columns: string[]; identity: string[]; booleans: string[] }) }));
 }
 
 /** Rows of `table`, counted inside the caller's (snapshot) transaction. */
-export async function countRows(tx: PgTx, schema: string, table: PostgresBackupTable): Promise<number> {
+export async function countRows(tx: Db, schema: string, table: Pick<PostgresBackupTable, "name">): Promise<number> {
   const [r] = await tx<{ n: number }[]>`SELECT count(*)::bigint AS n FROM ${tx(schema)}.${tx(table.name)}`;
   return r?.n ?? 0;
 }
@@ -65,16 +80,20 @@ export async function* tableRows(tx: PgTx, schema: string, table: PostgresBackup
 /**
  * Inserts rows of `table` with `columns` in batches of 500, identity values kept as they were
  * (OVERRIDING SYSTEM VALUE); `flush` sends the rest and moves each identity sequence past the
- * largest value loaded.
+ * largest value loaded. Booleans are taken as SQLite writes them too (0/1, a micronode's
+ * backup); every other value is stored as given (the schemas share their encodings:
+ * adapters/sql/codec.ts).
  */
 export function rowInserter(tx: Db, schema: string, table: PostgresBackupTable, columns: readonly string[]) {
   const target = `${ident(schema)}.${ident(table.name)}`;
   const head = `INSERT INTO ${target} (${columns.map(ident).join(", ")}) OVERRIDING SYSTEM VALUE VALUES `;
+  const boolean = columns.map((c) => table.booleans.includes(c));
+  const value = (v: unknown, i: number) => (v === undefined || v === null ? null : boolean[i] ? sqlBool(v) : v);
   let batch: (readonly unknown[])[] = [];
   const send = async () => {
     if (batch.length === 0) return;
     const params: unknown[] = [];
-    const tuples = batch.map((r) => `(${columns.map((_, i) => (params.push(r[i] ?? null), `$${params.length}`)).join(", ")})`);
+    const tuples = batch.map((r) => `(${columns.map((_, i) => (params.push(value(r[i], i)), `$${params.length}`)).join(", ")})`);
     batch = [];
     await tx.unsafe(head + tuples.join(", "), params as never[]);
   };

@@ -16,6 +16,7 @@ import {
 } from "@aws-sdk/client-s3";
 import {
   BLOB_CHUNK_BYTES,
+  type BlobFile,
   type BlobPutOptions,
   type BlobPutResult,
   type BlobRead,
@@ -83,6 +84,25 @@ export function openS3Client(opts: S3ClientOptions): S3Client {
     { step: "build", name: "styxBucketPathWithoutSlash" },
   );
   return client;
+}
+
+/** The object (below the cluster's prefix) holding `f`: `blobs/<hex>` or `refs/<hex>/<owner>`. */
+export function s3BlobPath(f: BlobFile): string {
+  return f.kind === "content" ? `blobs/${f.hex}` : `refs/${f.hex}/${f.owner}`;
+}
+
+/** What an object (by its key below the cluster's prefix) holds: the inverse of `s3BlobPath`; undefined for anything else (`tmp/`). */
+export function s3BlobFile(rel: string): BlobFile | undefined {
+  const content = /^blobs\/([0-9a-f]{64})$/.exec(rel);
+  if (content) return { kind: "content", hex: content[1] as string };
+  const ref = /^refs\/([0-9a-f]{64})\/([0-9a-f]{64})$/.exec(rel);
+  if (ref) return { kind: "ref", hex: ref[1] as string, owner: ref[2] as string };
+  return undefined;
+}
+
+/** An owner as the reference objects name it: sha256 of the user id (a user id never reaches a key). */
+function ownerHash(userId: string): string {
+  return createHash("sha256").update(userId, "utf8").digest("hex");
 }
 
 /**
@@ -248,11 +268,11 @@ export class S3BlobStore implements BlobStore {
   }
 
   #blobKey(hex: string): string {
-    return `${this.#prefix}blobs/${hex}`;
+    return this.#prefix + s3BlobPath({ kind: "content", hex });
   }
 
   #refKey(userId: string, hex: string): string {
-    return `${this.#prefix}refs/${hex}/${createHash("sha256").update(userId, "utf8").digest("hex")}`;
+    return this.#prefix + s3BlobPath({ kind: "ref", hex, owner: ownerHash(userId) });
   }
 
   /** Records that `userId` references the blob; false when it already did. */

@@ -22,6 +22,7 @@ export async function backupStore(
 
 /**
  * Checks `file` from end to end, then loads it into the configured store, which must be empty.
+ * A backup of the other profile is translated on the way (micro-to-macro.ts, macro-to-micro.ts).
  * The `backup.restored` audit record is keyed by the store's STYX_SECRET_KEY: the backup's own
  * (a micronode's taken --with-secrets) or else the configured one, which must be the original's.
  * Refusals are BackupErrors.

@@ -19,6 +19,7 @@ import {
   backupTables,
   countRows,
   inSnapshot,
+  type LoadSession,
   loadSession,
   rowInserter,
   rowsInSchema,
@@ -35,9 +36,10 @@ import { s3Options } from "../macro-storage.js";
 import { readSecretKey } from "../secret-key.js";
 import { VERSION } from "../version.js";
 import { BackupError, type BackupRow, BackupWriter, FILE_CHUNK_BYTES, readBackup } from "./archive.js";
-import { type BackupReport, backupCreated, type Progress, type RestoreReport } from "./report.js";
+import { type BackupReport, backupCreated, backupRestored, type Progress, type RestoreReport } from "./report.js";
 
-interface Services {
+/** The services of a cluster as backup and restore reach them. */
+export interface Services {
   readonly sql: PgSql;
   readonly nats: NatsConnection;
   readonly s3: S3Client;
@@ -46,7 +48,8 @@ interface Services {
   close(): Promise<void>;
 }
 
-async function openServices(config: Config): Promise<Services> {
+/** Connects to the cluster's PostgreSQL, NATS and S3 as STYX_DATABASE_URL, STYX_NATS_URL and STYX_S3_* name them. */
+export async function openServices(config: Config): Promise<Services> {
   const need = <T>(v: T | undefined, name: string): T => {
     if (v === undefined) throw new BackupError(`${name} is required for a macronode backup or restore`);
     return v;
@@ -178,13 +181,40 @@ export async function backupMacro(config: Config, file: string, progress: Progre
   }
 }
 
+/** Refuses a restore target that holds anything: rows in its schema, messages in its event stream, objects under its prefix. */
+export async function assertEmptyCluster(svc: Services, cluster: string): Promise<void> {
+  const held = await rowsInSchema(svc.sql, cluster);
+  const extent = await eventStreamExtent(svc.nats, cluster);
+  const objects = await listObjects(svc.s3, svc.bucket, svc.prefix);
+  if (held > 0 || extent.messages > 0 || objects.length > 0)
+    throw new BackupError(
+      `cluster ${cluster} is not empty (${held} rows in schema ${cluster}, ${extent.messages} messages in ${jetStreamName(cluster)}, ${objects.length} objects under ${svc.bucket}/${svc.prefix}): restore into an empty cluster (another STYX_CLUSTER, or drop this one first)`,
+    );
+}
+
+/** What a restore into a cluster wrote so far: the committed tables, the stream it created, the objects it put. */
+export interface RestoreWrites {
+  readonly committed: boolean;
+  readonly streamCreated: boolean;
+  readonly written: readonly string[];
+}
+
+/** Removes what a failed restore into a cluster wrote (its load rolled back, rows truncated, stream and objects deleted); never throws. */
+export async function undoRestore(svc: Services, cluster: string, load: LoadSession, w: RestoreWrites): Promise<void> {
+  await load.rollback().catch(() => {});
+  if (w.committed) await truncateTables(svc.sql, cluster);
+  if (w.streamCreated) await deleteEventStream(svc.nats, cluster).catch(() => {});
+  for (const rel of w.written) await deleteObject(svc.s3, svc.bucket, svc.prefix, rel).catch(() => {});
+}
+
 /**
  * Restores a verified macronode backup into the cluster STYX_CLUSTER names, which must hold
  * nothing yet (no rows in its schema, no event stream messages, no objects under its prefix):
  * the same cluster after it was dropped, or a new name. Tables load in one transaction at the
  * backup's schema version, then later migrations apply; the event stream is created anew (a
  * new epoch), its messages republished in order with their seqs; then the objects. When a step
- * fails, what the restore wrote to the stream and the bucket is removed again.
+ * fails, what the restore wrote to the stream and the bucket is removed again. A micronode's
+ * backup is restored into the cluster the same way, translated (micro-to-macro.ts).
  */
 export async function restoreMacro(config: Config, file: string, progress: Progress): Promise<RestoreReport> {
   const started = Date.now();
@@ -192,8 +222,9 @@ export async function restoreMacro(config: Config, file: string, progress: Progr
   const summary = await readBackup(file);
   progress.done();
   const { header } = summary;
-  if (header.profile !== "macro")
-    throw new BackupError(`${file} is a backup of a micronode; restore it with --profile micro and --data-dir`);
+  // A micronode's backup crosses over: its tables, history and blobs translated (micro-to-macro.ts).
+  if (header.profile === "micro")
+    return (await import("./micro-to-macro.js")).restoreMicroIntoMacro(config, file, summary, progress, started);
   if (header.schema > POSTGRES_SCHEMA_VERSION)
     throw new BackupError(
       `${file} was taken at schema version ${header.schema} by Styx ${header.styx}; this Styx (${VERSION}) knows versions up to ${POSTGRES_SCHEMA_VERSION}: restore it with that version or newer`,
@@ -206,13 +237,7 @@ export async function restoreMacro(config: Config, file: string, progress: Progr
   let committed = false;
   const load = await loadSession(svc.sql);
   try {
-    const held = await rowsInSchema(svc.sql, cluster);
-    const extent = await eventStreamExtent(svc.nats, cluster);
-    const objects = await listObjects(svc.s3, svc.bucket, svc.prefix);
-    if (held > 0 || extent.messages > 0 || objects.length > 0)
-      throw new BackupError(
-        `cluster ${cluster} is not empty (${held} rows in schema ${cluster}, ${extent.messages} messages in ${jetStreamName(cluster)}, ${objects.length} objects under ${svc.bucket}/${svc.prefix}): restore into an empty cluster (another STYX_CLUSTER, or drop this one first)`,
-      );
+    await assertEmptyCluster(svc, cluster);
     await migratePostgres(svc.sql, cluster, header.schema);
     const tables = new Map((await backupTables(svc.sql, cluster)).map((t) => [t.name, t]));
     await load.begin();
@@ -290,12 +315,9 @@ export async function restoreMacro(config: Config, file: string, progress: Progr
       if (!(err instanceof ConfigError)) throw err;
       throw new BackupError(`STYX_SECRET_KEY is not the key the store in ${file} was written with: give the original cluster's key`);
     });
-    await new PostgresAuditLog(svc.sql, systemClock, key).append({
-      actor: "cli",
-      action: "backup.restored",
-      target: "",
-      details: { backup_created_at: header.created_at, backup_blake3: summary.blake3, epoch },
-    });
+    await new PostgresAuditLog(svc.sql, systemClock, key).append(
+      backupRestored({ created_at: header.created_at, blake3: summary.blake3 }, epoch),
+    );
     progress.done();
     return {
       file,
@@ -311,10 +333,7 @@ export async function restoreMacro(config: Config, file: string, progress: Progr
       ms: Date.now() - started,
     };
   } catch (err) {
-    await load.rollback().catch(() => {});
-    if (committed) await truncateTables(svc.sql, cluster);
-    if (streamCreated) await deleteEventStream(svc.nats, cluster);
-    for (const rel of written) await deleteObject(svc.s3, svc.bucket, svc.prefix, rel).catch(() => {});
+    await undoRestore(svc, cluster, load, { committed, streamCreated, written });
     throw err;
   } finally {
     load.release();

@@ -15,13 +15,13 @@ import {
 } from "../../adapters/sqlite/sqlite-backup.js";
 import { ConfigError } from "../../config/load.js";
 import { systemClock } from "../../core/platform/clock.js";
-import { initCrypto, newId } from "../../core/platform/crypto.js";
+import { type Blake3Stream, initCrypto, newId } from "../../core/platform/crypto.js";
 import { readSecretKey, SECRET_KEY_FILE } from "../secret-key.js";
 import { fileSecrets } from "../secrets.js";
 import { DATABASE_FILE } from "../storage.js";
 import { VERSION } from "../version.js";
 import { BackupError, type BackupRow, BackupWriter, FILE_CHUNK_BYTES, readBackup, type SectionHeader } from "./archive.js";
-import { type BackupReport, backupCreated, type Progress, type RestoreReport } from "./report.js";
+import { type BackupReport, backupCreated, backupRestored, type Progress, type RestoreReport } from "./report.js";
 
 /** Files of the data dir that are not copied: the database (copied by rows) and caches rebuilt at start. */
 const NOT_COPIED = new Set([DATABASE_FILE, `${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`, "vectors", join("blobs", "tmp")]);
@@ -170,7 +170,8 @@ function safePath(root: string, rel: string): string {
  * it had before the restore is told `recovered: false` (`epoch_changed`) and resyncs rather
  * than missing the events it saw after the backup was taken. The `backup.restored` audit record
  * is keyed by the backup's STYX_SECRET_KEY (taken `--with-secrets`) or else `opts.secretKey`,
- * which must be the key the store was written with.
+ * which must be the key the store was written with. A macronode's backup (of the newest schema)
+ * is loaded the same way, its sections translated by macro-to-micro.ts.
  */
 export async function restoreMicro(
   file: string,
@@ -185,11 +186,19 @@ export async function restoreMicro(
   const summary = await readBackup(file);
   progress.done();
   const { header } = summary;
-  if (header.profile !== "micro")
-    throw new BackupError(`${file} is a backup of a macronode (cluster ${header.cluster}); restore it with --profile macro`);
-  if (header.schema > LATEST_SCHEMA_VERSION)
+  // A macronode's backup crosses back: its rows, history and objects translated (macro-to-micro.ts).
+  const crossing = header.profile === "macro" ? await import("./macro-to-micro.js") : undefined;
+  if (crossing && header.schema !== crossing.MACRO_SCHEMA_VERSION)
+    throw new BackupError(
+      `${file} is a macronode backup of schema version ${header.schema} (Styx ${header.styx}); a micronode takes one of version ${crossing.MACRO_SCHEMA_VERSION} only: restore it into a cluster with this Styx (${VERSION}), which migrates it, back that up and restore the new backup here`,
+    );
+  if (!crossing && header.schema > LATEST_SCHEMA_VERSION)
     throw new BackupError(
       `${file} was taken at schema version ${header.schema} by Styx ${header.styx}; this Styx (${VERSION}) knows versions up to ${LATEST_SCHEMA_VERSION}: restore it with that version or newer`,
+    );
+  if (crossing && !opts.secretKey)
+    throw new BackupError(
+      `${file} is a macronode backup, which never holds STYX_SECRET_KEY: set STYX_SECRET_KEY to the cluster's key (the restored audit chain is keyed by it, and the restored server needs it)`,
     );
   if (!opts.secretKey && !summary.sections.some((s) => s.section === "file" && s.name === SECRET_KEY_FILE))
     throw new BackupError(
@@ -203,18 +212,29 @@ export async function restoreMicro(
   let db: SqliteDatabase | undefined;
   try {
     db = openDatabase(join(staging, DATABASE_FILE), { migrate: false, backgroundCheckpoint: false });
-    migrate(db, header.schema);
+    migrate(db, crossing ? LATEST_SCHEMA_VERSION : header.schema);
     enforceForeignKeys(db, false);
     db.exec("BEGIN");
+    const from = crossing ? await crossing.macroIntoMicro(db, staging, file) : undefined;
     const known = new Set(backupTables(db).map((t) => t.name));
     const total = summary.sections.reduce((n, s) => n + s.rows, 0);
     progress.start("restore", total);
     let insert: ((v: readonly unknown[]) => void) | undefined;
-    let out: { fh: Awaited<ReturnType<typeof open>>; path: string; final: string; mode: number } | undefined;
+    let out:
+      | {
+          fh: Awaited<ReturnType<typeof open>>;
+          path: string;
+          final: string;
+          mode: number;
+          hash?: { stream: Blake3Stream; hex: string } | undefined;
+        }
+      | undefined;
     let files = 0;
     let bytes = 0;
     const closeFile = async () => {
       if (!out) return;
+      if (out.hash && out.hash.stream.hex() !== out.hash.hex)
+        throw new BackupError(`${file}: blob ${out.hash.hex} does not hash to its name: its bytes were altered`);
       await out.fh.sync();
       await out.fh.close();
       await rename(out.path, out.final);
@@ -228,16 +248,23 @@ export async function restoreMicro(
         const s: SectionHeader = item.header;
         progress.section(`${s.section} ${s.name}`, s.rows);
         if (s.section === "table") {
-          if (!known.has(s.name))
+          if (from) insert = from.table(s);
+          else if (!known.has(s.name))
             throw new BackupError(`${file} holds a table ${s.name} that schema version ${header.schema} does not have`);
-          insert = rowInserter(database, s.name, s.columns ?? []);
+          else insert = rowInserter(database, s.name, s.columns ?? []);
         } else if (s.section === "file") {
-          const final = safePath(staging, s.name);
+          const place = from ? await from.file(s.name) : { path: s.name };
+          if (!place) {
+            progress.section(`skipped ${s.name}`, s.rows);
+            return;
+          }
+          const final = safePath(staging, place.path);
           await mkdir(dirname(final), { recursive: true, mode: 0o700 });
           const path = `${final}.partial`;
-          out = { fh: await open(path, "wx", s.mode ?? 0o600), path, final, mode: s.mode ?? 0o600 };
+          out = { fh: await open(path, "wx", s.mode ?? 0o600), path, final, mode: s.mode ?? 0o600, hash: place.hash };
           files++;
-        } else throw new BackupError(`${file} holds a ${s.section} section, which a micronode backup never has`);
+        } else if (from && s.section === "messages") insert = from.messages();
+        else throw new BackupError(`${file} holds a ${s.section} section, which a micronode backup never has`);
         return;
       }
       if (insert) insert(item.values);
@@ -245,11 +272,13 @@ export async function restoreMicro(
         const chunk = item.values[0];
         if (!(chunk instanceof Uint8Array)) throw new BackupError(`${file}: a chunk of ${item.section.name} is not bytes`);
         await out.fh.write(chunk);
+        out.hash?.stream.update(chunk);
         bytes += chunk.byteLength;
       }
       progress.advance(1);
     });
     await closeFile();
+    const crossed = from?.finish();
     const epoch = newId("ep");
     setStreamEpoch(db, epoch);
     const broken = foreignKeyViolations(db);
@@ -262,12 +291,9 @@ export async function restoreMicro(
       if (!(err instanceof ConfigError)) throw err;
       throw new BackupError(`STYX_SECRET_KEY is not the key the store in ${file} was written with: give the original server's key`);
     });
-    await new SqliteAuditLog(db, systemClock, key).append({
-      actor: "cli",
-      action: "backup.restored",
-      target: "",
-      details: { backup_created_at: header.created_at, backup_blake3: summary.blake3, epoch },
-    });
+    await new SqliteAuditLog(db, systemClock, key).append(
+      backupRestored({ created_at: header.created_at, blake3: summary.blake3 }, epoch, crossing ? "macro" : undefined),
+    );
     db.close();
     db = undefined;
     if (existsSync(target)) await rmdir(target);
@@ -275,12 +301,14 @@ export async function restoreMicro(
     progress.done();
     return {
       file,
-      target,
+      target: crossed
+        ? `${target} (from a macronode: ${crossed.events} events of ${crossed.streams} streams, ${crossed.secrets} secrets)`
+        : target,
       tables: tables.length,
       rows: tables.reduce((n, s) => n + s.rows, 0),
       files,
       bytes,
-      messages: 0,
+      messages: summary.sections.filter((s) => s.section === "messages").reduce((n, s) => n + s.rows, 0),
       epoch,
       migrated,
       createdAt: header.created_at,

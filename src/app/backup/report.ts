@@ -40,6 +40,23 @@ export function backupCreated(r: BackupReport): AuditInput {
   };
 }
 
+/**
+ * The audit record of a successful restore: which backup (its time and hash), the new stream
+ * epoch, and `from` when the backup was of the other profile (a micronode's into a cluster, or back).
+ */
+export function backupRestored(
+  backup: { readonly created_at: string; readonly blake3: string },
+  epoch: string,
+  from?: "micro" | "macro",
+): AuditInput {
+  return {
+    actor: "cli",
+    action: "backup.restored",
+    target: "",
+    details: { backup_created_at: backup.created_at, backup_blake3: backup.blake3, epoch, ...(from ? { from } : {}) },
+  };
+}
+
 /** What `restore` loaded. */
 export interface RestoreReport {
   readonly file: string;

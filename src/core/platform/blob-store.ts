@@ -9,6 +9,15 @@ export const BLOB_CID_PATTERN = "^b3:[0-9a-f]{64}$";
 
 const CID_RE = /^b3:([0-9a-f]{64})$/;
 
+/**
+ * One stored piece of a blob store, as a backup moves it from one store's layout to another's:
+ * the content of blob `hex` (the BLAKE3 of its bytes), or the reference that an owner holds on
+ * it (`owner`: sha256 hex of the user id, as both stores name owners).
+ */
+export type BlobFile =
+  | { readonly kind: "content"; readonly hex: string }
+  | { readonly kind: "ref"; readonly hex: string; readonly owner: string };
+
 /** The answer of `BlobStore.put`. */
 export interface BlobPutResult {
   /** `b3:<hex>`, the BLAKE3-256 of the bytes. */
