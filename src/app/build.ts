@@ -161,7 +161,17 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       poolWait: storage.poolWait,
       now: () => clock.now(),
     });
-    const payments = buildPayments({ config, ledger: storage.payments, verifier: signing.verifier, metrics, clock });
+    const payments = buildPayments({
+      config,
+      ledger: storage.payments,
+      verifier: signing.verifier,
+      metrics,
+      clock,
+      bus: fabric.bus,
+      audit: storage.audit,
+      scheduler: tasks,
+      warn,
+    });
     const life = new Lifecycle();
     const app = await createServer({
       ...serverSettings(config),

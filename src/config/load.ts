@@ -18,6 +18,9 @@ export interface X402Config {
   readonly maxTimeoutSeconds: number;
   /** Seconds. */
   readonly minValiditySeconds: number;
+  /** Settlement: longest wait of an accepted payment (ms) and the batch size. */
+  readonly settleIntervalMs: number;
+  readonly settleBatch: number;
 }
 
 /** The validated, frozen configuration passed down from the composition root. */
@@ -318,6 +321,8 @@ function checkPricing(r: RawConfig, problems: string[]): X402Config | undefined 
     verify: r.STYX_X402_VERIFY,
     maxTimeoutSeconds: Math.round(r.STYX_X402_MAX_TIMEOUT / 1000),
     minValiditySeconds: Math.round(r.STYX_X402_MIN_VALIDITY / 1000),
+    settleIntervalMs: r.STYX_SETTLE_INTERVAL,
+    settleBatch: r.STYX_SETTLE_BATCH,
   };
 }
 

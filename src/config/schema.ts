@@ -123,6 +123,16 @@ export const SETTINGS = {
     default: "300s",
     doc: "Pricing: `maxTimeoutSeconds` offered (how long a signed payment stays valid).",
   },
+  STYX_SETTLE_INTERVAL: {
+    parse: parseDurationIn(1000, 3_600_000),
+    default: "60s",
+    doc: "Pricing: longest an accepted payment waits for its settlement batch (a batch also starts at STYX_SETTLE_BATCH payments, or when one expires within 60 s).",
+  },
+  STYX_SETTLE_BATCH: {
+    parse: parseInteger(1, 10_000),
+    default: "100",
+    doc: "Pricing: accepted payments that start a settlement batch at once; the most one batch settles.",
+  },
   STYX_X402_MIN_VALIDITY: {
     parse: parseDurationIn(0, 3_600_000),
     default: "120s",

@@ -7,6 +7,7 @@ import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from "@x402/
 import { registerExactEvmScheme } from "@x402/evm/exact/client";
 import { wrapFetchWithPayment, x402Client } from "@x402/fetch";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { PAYMENT_TASKS } from "../../src/app/payments.js";
 import { DEFAULT_PRICES } from "../../src/core/payments/money.js";
 import { BASE_SEPOLIA } from "../../src/core/payments/networks.js";
 import { PRICED_ROUTES } from "../../src/server/plugins/payments.js";
@@ -22,6 +23,8 @@ const pricing = (facilitator: FakeFacilitator) => ({
   STYX_X402_NETWORK: "eip155:84532",
   STYX_X402_PAY_TO: PAY_TO,
   STYX_X402_FACILITATOR_URL: facilitator.url,
+  // Every accepted payment makes a batch due: the tests run the task and look.
+  STYX_SETTLE_BATCH: "1",
 });
 
 /** A request to each priced route that passes admission for `golemId` (bodies as the auth matrix's). */
@@ -245,6 +248,35 @@ describe("x402 pricing on (SPEC §11): priced routes, the official client, the l
         ["voided", 2],
       ],
     );
+  });
+
+  it("settles every accepted payment once through the facilitator; a voided one never", async () => {
+    const pay = payingFetch({ key: user.key });
+    for (let i = 0; i < 3; i++) assert.equal((await json("/v1/styx/query", s, pay, { query: `settle ${i}` })).status, 200);
+    // STYX_SETTLE_BATCH=1: one payment a batch, so a batch per run.
+    const waiting = async () => (await s.sql("SELECT id FROM payments WHERE status = 'accepted'")).length;
+    for (let i = 0; i < 50 && (await waiting()) > 0; i++) await s.styx.tasks.runNow(PAYMENT_TASKS.settlement);
+    const rows = await s.sql("SELECT status, nonce, transaction_hash FROM payments");
+    const byStatus = (st: string) => rows.filter((r) => r.status === st);
+    assert.equal(byStatus("accepted").length, 0, "nothing left waiting");
+    assert.ok(byStatus("settled").length >= 3);
+    assert.ok(byStatus("settled").every((r) => /^0x[0-9a-f]{64}$/.test(r.transaction_hash)));
+    for (const r of byStatus("settled")) assert.equal(facilitator.settleCalls.get(r.nonce), 1, `one /settle for ${r.nonce}`);
+    for (const r of byStatus("voided")) assert.equal(facilitator.settleCalls.get(r.nonce), undefined, "a voided payment is never settled");
+    assert.equal(new Set(facilitator.settled).size, facilitator.settled.length, "no nonce settled twice");
+  });
+
+  it("resends a payment left settling by a crash after a restart: the facilitator's used nonce makes it settled, once", async () => {
+    const [row] = await s.sql("SELECT id, nonce FROM payments WHERE status = 'settled' ORDER BY created_at LIMIT 1");
+    // As if the process died after the facilitator settled it and before the ledger heard.
+    await s.sql(`UPDATE payments SET status = 'settling', transaction_hash = NULL WHERE id = '${row.id}'`);
+    await s.close();
+    s = await startTestServer({ dataDir: dir, env: pricing(facilitator) });
+    await s.styx.tasks.runNow(PAYMENT_TASKS.settlement);
+    const [after] = await s.sql(`SELECT status FROM payments WHERE id = '${row.id}'`);
+    assert.equal(after.status, "settled");
+    assert.equal(facilitator.settleCalls.get(row.nonce), 2, "resent once");
+    assert.equal(facilitator.settled.filter((n) => n === row.nonce).length, 1, "settled on chain once");
   });
 
   it("answers 402 STYX_PAYMENT_INVALID with x402's reason and a fresh offer; 400 for a malformed header", async () => {
