@@ -12,6 +12,7 @@ import { DEFAULT_PRICES } from "../../src/core/payments/money.js";
 import { BASE_SEPOLIA } from "../../src/core/payments/networks.js";
 import { PRICED_ROUTES } from "../../src/server/plugins/payments.js";
 import { type FakeFacilitator, startFakeFacilitator } from "../../src/testing/fake-facilitator.js";
+import { TEST_PROFILE } from "../../src/testing/test-env.js";
 import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
 
 const PAY_TO = "0x2222222222222222222222222222222222222222";
@@ -223,6 +224,25 @@ describe("x402 pricing on (SPEC §11): priced routes, the official client, the l
     s = await startTestServer({ dataDir: dir, env: pricing(facilitator) });
     const afterRestart = await replay();
     assert.equal(afterRestart.status, 409, afterRestart.text);
+  });
+
+  it("refuses a payment already used on another gateway (macronode: the ledger is the cluster's)", {
+    skip: TEST_PROFILE === "macro" ? false : "macronode only: a micronode is one process",
+  }, async () => {
+    const other = await startTestServer({ dataDir: dir, env: pricing(facilitator) });
+    try {
+      const sent: string[] = [];
+      assert.equal((await json("/v1/styx/query", s, payingFetch({ key: user.key, sent }), { query: "gateway a" })).status, 200);
+      const r = await other.request("POST", "/v1/styx/query", {
+        token: user.key,
+        body: { query: "gateway b" },
+        headers: { "payment-signature": sent[0] ?? "" },
+      });
+      assert.equal(r.status, 409, r.text);
+      assert.equal(r.json.error.code, "STYX_PAYMENT_REPLAYED");
+    } finally {
+      await other.close();
+    }
   });
 
   it("charges nothing for a failed answer (≥ 400) or an idempotent replay: the payment is voided", async () => {
