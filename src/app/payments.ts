@@ -96,7 +96,16 @@ export function buildPayments(deps: {
       },
     },
   );
-  metrics.gauge("styx_settlement_pending", "Accepted payments waiting for settlement.", async () => (await ledger.pending()).count);
+  // A scrape must not fail with the database: the last count read stands in while it is down.
+  let pending = 0;
+  metrics.gauge("styx_settlement_pending", "Accepted payments waiting for settlement.", async () => {
+    try {
+      pending = (await ledger.pending()).count;
+    } catch {
+      // kept: the previous count
+    }
+    return pending;
+  });
   deps.scheduler.add({ name: PAYMENT_TASKS.settlement, everyMs: Math.min(5000, x.settleIntervalMs), run: () => settlement.tick() });
   return { gate, settlement, facilitator, ledger };
 }

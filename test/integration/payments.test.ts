@@ -7,6 +7,7 @@ import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from "@x402/
 import { registerExactEvmScheme } from "@x402/evm/exact/client";
 import { wrapFetchWithPayment, x402Client } from "@x402/fetch";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { payingGolem } from "../../examples/paying-golem.js";
 import { PAYMENT_TASKS } from "../../src/app/payments.js";
 import { DEFAULT_PRICES } from "../../src/core/payments/money.js";
 import { BASE_SEPOLIA } from "../../src/core/payments/networks.js";
@@ -199,6 +200,15 @@ describe("x402 pricing on (SPEC §11): priced routes, the official client, the l
     assert.ok(w.headers.get("payment-response"));
   });
 
+  it("runs examples/paying-golem.ts as written: a paid write and a paid query, with their receipts", async () => {
+    const lines: string[] = [];
+    const golemOwner = await s.user();
+    const r = await payingGolem({ url: s.url, key: golemOwner.key, walletKey: generatePrivateKey(), log: (l) => lines.push(l) });
+    assert.deepEqual([r.write.status, r.write.amount, r.query.status, r.query.amount], [201, "1000", 200, "2000"]);
+    assert.ok(r.write.paymentId?.startsWith("pay_"));
+    assert.equal(lines.length, 3);
+  });
+
   it("serves an x402 v1 client (X-PAYMENT): X-PAYMENT-RESPONSE", async () => {
     const sent: string[] = [];
     const pay = payingFetch({ key: user.key, v1: true, sent });
@@ -260,7 +270,9 @@ describe("x402 pricing on (SPEC §11): priced routes, the official client, the l
     assert.equal(replayed.status, 201);
     assert.equal(replayed.headers.get("idempotency-replayed"), "true");
     assert.equal(replayed.headers.get("payment-response"), null);
-    const rows = await s.sql("SELECT status, count(*) AS n FROM payments WHERE operation = 'entry_write' GROUP BY status ORDER BY status");
+    const rows = await s.sql(
+      `SELECT status, count(*) AS n FROM payments WHERE operation = 'entry_write' AND user_id = '${user.id}' GROUP BY status ORDER BY status`,
+    );
     assert.deepEqual(
       rows.map((r) => [r.status, Number(r.n)]),
       [
