@@ -124,9 +124,9 @@ export class Settlement {
   /** One `/settle` for a settling row, and what the row becomes. */
   async #settle(row: PaymentRecord, resend: boolean): Promise<SettlementOutcome> {
     if (row.validBefore * 1000 <= this.#deps.clock.now() && !resend) return { status: "failed", error: "expired" };
-    const payload = JSON.parse(row.payload) as PaymentPayload;
-    const requirements = JSON.parse(row.requirements) as PaymentRequirements;
     try {
+      const payload = JSON.parse(row.payload) as PaymentPayload;
+      const requirements = JSON.parse(row.requirements) as PaymentRequirements;
       const r = await this.#deps.facilitator.settle(payload, requirements);
       if (r.success) return { status: "settled", transaction: r.transaction };
       const reason = r.errorReason ?? "settle_failed";
@@ -135,10 +135,11 @@ export class Settlement {
       if (FUNDS_REASONS.has(reason)) return { status: "failed", error: FUNDS_FAILURE };
       return { status: "failed", error: reason };
     } catch (err) {
-      if (!(err instanceof FacilitatorUnavailable)) throw err;
+      // Anything but an answer leaves the row to another try: a row must never stay settling while its process runs.
+      const error = err instanceof FacilitatorUnavailable ? "facilitator_unavailable" : "settle_error";
       if (row.validBefore * 1000 <= this.#deps.clock.now()) return { status: "failed", error: "expired" };
-      if (row.attempts >= this.#o.maxAttempts) return { status: "failed", error: "facilitator_unavailable" };
-      return { status: "accepted", error: "facilitator_unavailable" };
+      if (row.attempts >= this.#o.maxAttempts) return { status: "failed", error };
+      return { status: "accepted", error };
     }
   }
 }
