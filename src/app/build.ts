@@ -19,6 +19,7 @@ import { buildKnowledge, type KnowledgeStack } from "./knowledge.js";
 import { Lifecycle, startServing, stopServing } from "./lifecycle.js";
 import { DeferredLog, warnTo } from "./log.js";
 import { instrument, STORAGE_MEASURE_EVERY_MS } from "./observability.js";
+import { buildPayments } from "./payments.js";
 import { buildPrivacy, type PrivacyStack } from "./privacy.js";
 import { buildQuotas } from "./quota.js";
 import { forgetLegacySalt, type ResolvedSecretKey } from "./secret-key.js";
@@ -160,6 +161,17 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       poolWait: storage.poolWait,
       now: () => clock.now(),
     });
+    const payments = buildPayments({
+      config,
+      ledger: storage.payments,
+      verifier: signing.verifier,
+      metrics,
+      clock,
+      bus: fabric.bus,
+      audit: storage.audit,
+      scheduler: tasks,
+      warn,
+    });
     const life = new Lifecycle();
     const app = await createServer({
       ...serverSettings(config),
@@ -182,6 +194,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       blobService: knowledge.blobs,
       fabric: { hub: fabric.hub, service: fabric.service, history: fabric.history },
       coordination: { ...coordination, deaths: storage.coordination.deaths },
+      payments: payments ? { gate: payments.gate, publicUrl: config.publicUrl } : undefined,
       closing: () => life.closing,
       draining: () => life.draining,
       ...(options.logStream ? { logStream: options.logStream } : {}),

@@ -16,6 +16,7 @@ import { PostgresEntryStore } from "../adapters/postgres/postgres-entry-store.js
 import { pingPostgres } from "../adapters/postgres/postgres-health.js";
 import { PostgresIdentityStore } from "../adapters/postgres/postgres-identity-store.js";
 import { PostgresLeadership } from "../adapters/postgres/postgres-leadership.js";
+import { PostgresPaymentLedger } from "../adapters/postgres/postgres-payment-ledger.js";
 import { PostgresPheromoneStore } from "../adapters/postgres/postgres-pheromone-store.js";
 import { PostgresQuotaStore } from "../adapters/postgres/postgres-quota-store.js";
 import { PostgresSecretStore } from "../adapters/postgres/postgres-secret-store.js";
@@ -87,6 +88,7 @@ export async function openMacroStorage(config: Config, clock: Clock): Promise<Un
     return {
       identity: pg(new PostgresIdentityStore(sql)),
       quotas: pg(new PostgresQuotaStore(sql)),
+      payments: pg(new PostgresPaymentLedger(sql)),
       auditLog: (key) => pg(new PostgresAuditLog(sql, clock, key)),
       entries: pg(entries),
       blobs: guardOutages(blobs, "S3", isSocketFailure),

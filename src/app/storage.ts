@@ -18,6 +18,7 @@ import { SqliteDeathStore } from "../adapters/sqlite/sqlite-death-store.js";
 import { SqliteEntryStore } from "../adapters/sqlite/sqlite-entry-store.js";
 import { SqliteEventLog } from "../adapters/sqlite/sqlite-event-log.js";
 import { SqliteIdentityStore } from "../adapters/sqlite/sqlite-identity-store.js";
+import { SqlitePaymentLedger } from "../adapters/sqlite/sqlite-payment-ledger.js";
 import { SqlitePheromoneStore } from "../adapters/sqlite/sqlite-pheromone-store.js";
 import { SqliteQuotaStore } from "../adapters/sqlite/sqlite-quota-store.js";
 import { SqliteStorageMeter } from "../adapters/sqlite/sqlite-storage-meter.js";
@@ -34,6 +35,7 @@ import type { History } from "../core/fabric/history.js";
 import type { Presence } from "../core/fabric/presence.js";
 import type { IdentityStore } from "../core/identity/identity-store.js";
 import type { EntryStore } from "../core/knowledge/entry-store.js";
+import type { PaymentLedger } from "../core/payments/ledger.js";
 import type { AuditLog } from "../core/platform/audit.js";
 import type { BlobStore } from "../core/platform/blob-store.js";
 import type { Clock } from "../core/platform/clock.js";
@@ -101,6 +103,8 @@ export interface Storage {
   readonly socketCounts: SocketCounts;
   /** Per-user quota state kept durably (admin overrides, blob bytes): the database of the profile. */
   readonly quotas: QuotaStore;
+  /** The payments ledger (SPEC §11.3): SQLite (micronode), PostgreSQL (macronode); none under amnesia, where pricing is refused. */
+  readonly payments: PaymentLedger | undefined;
   /** Windowed quota counters (entries and lethe writes per day, deposits per minute): memory or Redis. */
   readonly counters: UsageCounters;
   /** Golems' last heartbeats: memory or Redis. */
@@ -170,6 +174,7 @@ function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boole
       clade: new SqliteCladeStore(ram),
       identity: new SqliteIdentityStore(ram),
       quotas: new SqliteQuotaStore(ram),
+      payments: undefined,
       auditLog: (key) => new MemoryAuditLog(clock, key),
       blobs,
       secrets: memorySecrets(),
@@ -191,6 +196,7 @@ function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boole
   return {
     identity: new SqliteIdentityStore(db),
     quotas: new SqliteQuotaStore(db),
+    payments: new SqlitePaymentLedger(db),
     auditLog: (key) => new SqliteAuditLog(db, clock, key),
     entries,
     coordination: sqliteCoordination(db, entries),

@@ -1,8 +1,27 @@
 import { readFileSync } from "node:fs";
 import type { Tier } from "../core/identity/types.js";
+import type { PriceTable } from "../core/payments/money.js";
+import { type PaymentNetwork, resolveNetwork } from "../core/payments/networks.js";
 import type { BucketSpec } from "../core/platform/rate-limiter.js";
 import { tierTable, type UserLimits } from "../core/quota/limits.js";
 import { type RawConfig, SETTINGS, type SettingName } from "./schema.js";
+
+/** How Styx charges (STYX_PRICING=1): network and token, payee, facilitator, prices, checks. */
+export interface X402Config {
+  readonly network: PaymentNetwork;
+  readonly payTo: string;
+  readonly facilitatorUrl: string;
+  readonly facilitatorToken: string | undefined;
+  readonly prices: PriceTable;
+  readonly verify: "local" | "facilitator";
+  /** Seconds. */
+  readonly maxTimeoutSeconds: number;
+  /** Seconds. */
+  readonly minValiditySeconds: number;
+  /** Settlement: longest wait of an accepted payment (ms) and the batch size. */
+  readonly settleIntervalMs: number;
+  readonly settleBatch: number;
+}
 
 /** The validated, frozen configuration passed down from the composition root. */
 export interface Config {
@@ -45,6 +64,8 @@ export interface Config {
   /** Distinct users a domain needs before its lethe entries publish (STYX_LETHE_K; 1 = off). */
   readonly letheK: number;
   readonly pricing: boolean;
+  /** x402 payments (SPEC §11): undefined while pricing is off. */
+  readonly x402: X402Config | undefined;
   readonly rateLimit: BucketSpec;
   readonly ipRateLimit: BucketSpec;
   /** Per-user limits (SPEC §12): new users' tier and the tier table in force (defaults, STYX_RATE_LIMIT, STYX_QUOTAS). */
@@ -146,6 +167,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const r = raw as RawConfig;
   if (problems.length === 0) checkProfile(r, problems);
+  const x402 = problems.length === 0 ? checkPricing(r, problems) : undefined;
   // Node refuses a headers timeout above the request timeout (the headers are part of the request).
   if (problems.length === 0 && r.STYX_HEADERS_TIMEOUT > r.STYX_REQUEST_TIMEOUT)
     problems.push("STYX_HEADERS_TIMEOUT: must be at most STYX_REQUEST_TIMEOUT");
@@ -183,6 +205,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     letheDelay: r.STYX_LETHE_DELAY,
     letheK: r.STYX_LETHE_K,
     pricing: r.STYX_PRICING,
+    x402,
     rateLimit: r.STYX_RATE_LIMIT,
     ipRateLimit: r.STYX_IP_RATE_LIMIT,
     quotas: { defaultTier: r.STYX_DEFAULT_TIER, table: tierTable(r.STYX_DEFAULT_TIER, r.STYX_RATE_LIMIT, r.STYX_QUOTAS) },
@@ -265,6 +288,42 @@ function checkProfile(r: RawConfig, problems: string[]): void {
     problems.push(
       "STYX_SECRET_KEY: required when STYX_PROFILE=macro (base64 of ≥ 32 random bytes, e.g. `openssl rand -base64 32`; the same value on every gateway, kept outside the database)",
     );
+}
+
+/** Pricing's settings, or undefined while it is off; its problems are added to `problems`. */
+function checkPricing(r: RawConfig, problems: string[]): X402Config | undefined {
+  if (!r.STYX_PRICING) return undefined;
+  // A payment is durable or it is not a payment: the ledger's replay protection and settlement need a database.
+  if (r.STYX_AMNESIA)
+    problems.push("STYX_PRICING: pricing keeps a payments ledger, which amnesia cannot hold (use a data dir or a macronode)");
+  if (r.STYX_X402_PAY_TO === undefined) problems.push("STYX_X402_PAY_TO: required when STYX_PRICING=1");
+  if (r.STYX_X402_FACILITATOR_URL === undefined)
+    problems.push("STYX_X402_FACILITATOR_URL: required when STYX_PRICING=1 (every payment is settled through it)");
+  let network: PaymentNetwork | undefined;
+  try {
+    network = resolveNetwork(r.STYX_X402_NETWORK, {
+      ...(r.STYX_X402_ASSET === undefined ? {} : { address: r.STYX_X402_ASSET }),
+      ...(r.STYX_X402_ASSET_NAME === undefined ? {} : { name: r.STYX_X402_ASSET_NAME }),
+      ...(r.STYX_X402_ASSET_VERSION === undefined ? {} : { version: r.STYX_X402_ASSET_VERSION }),
+    });
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  if (r.STYX_X402_MIN_VALIDITY >= r.STYX_X402_MAX_TIMEOUT)
+    problems.push("STYX_X402_MIN_VALIDITY: must be below STYX_X402_MAX_TIMEOUT (a fresh payment would be refused)");
+  if (problems.length > 0 || !network || r.STYX_X402_PAY_TO === undefined || r.STYX_X402_FACILITATOR_URL === undefined) return undefined;
+  return {
+    network,
+    payTo: r.STYX_X402_PAY_TO,
+    facilitatorUrl: r.STYX_X402_FACILITATOR_URL,
+    facilitatorToken: r.STYX_X402_FACILITATOR_TOKEN,
+    prices: r.STYX_PRICES,
+    verify: r.STYX_X402_VERIFY,
+    maxTimeoutSeconds: Math.round(r.STYX_X402_MAX_TIMEOUT / 1000),
+    minValiditySeconds: Math.round(r.STYX_X402_MIN_VALIDITY / 1000),
+    settleIntervalMs: r.STYX_SETTLE_INTERVAL,
+    settleBatch: r.STYX_SETTLE_BATCH,
+  };
 }
 
 function deepFreeze<T extends object>(o: T): T {

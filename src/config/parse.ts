@@ -135,3 +135,10 @@ export function parseString(raw: string): string {
   if (raw.trim() === "") throw new Error("must not be empty");
   return raw.trim();
 }
+
+/** An EVM address: 0x and 40 hex digits (any case). */
+export function parseAddress(raw: string): string {
+  const v = raw.trim();
+  if (!/^0x[0-9a-fA-F]{40}$/.test(v)) throw new Error("must be a 0x address of 40 hex digits");
+  return v;
+}

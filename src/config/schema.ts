@@ -1,8 +1,10 @@
 import { TIERS } from "../core/identity/types.js";
+import { parsePrices } from "../core/payments/money.js";
 import { INSTANCE_ID_PATTERN } from "../core/platform/instance-id.js";
 import { SecretKey } from "../core/platform/secret-key.js";
 import { parseQuotaOverrides } from "../core/quota/limits.js";
 import {
+  parseAddress,
   parseBool,
   parseDurationIn,
   parseDurationRange,
@@ -84,7 +86,58 @@ export const SETTINGS = {
     default: "3",
     doc: "Distinct users a domain needs before its lethe entries publish (k-anonymity; 1 turns it off).",
   },
-  STYX_PRICING: { parse: parseBool, default: "0", doc: "x402 pricing on/off." },
+  STYX_PRICING: {
+    parse: parseBool,
+    default: "0",
+    doc: "x402 pricing (SPEC §11): 0 — nothing is charged, no 402, no payment header read; 1 — priced routes answer 402 until paid in USDC. Needs STYX_X402_PAY_TO and STYX_X402_FACILITATOR_URL and a database (refused under amnesia).",
+  },
+  STYX_PRICES: {
+    parse: parsePrices,
+    default: "{}",
+    doc: 'JSON object of operation → USD overriding SPEC §11.1\'s prices, e.g. `{"query": "0.003"}` (entry_write, query, pheromone_deposit, pheromone_sense, bloodstain, snapshot, causal_discover, listing, event_relay_per_1000).',
+  },
+  STYX_X402_PAY_TO: { parse: parseAddress, doc: "Pricing: the address paid (0x…, 40 hex digits)." },
+  STYX_X402_FACILITATOR_URL: {
+    parse: parseUrl(["http", "https"]),
+    doc: "Pricing: the x402 facilitator (its /verify checks smart-wallet signatures, its /settle settles every payment).",
+  },
+  STYX_X402_FACILITATOR_TOKEN: { parse: parseString, doc: "Pricing: bearer token sent to the facilitator, if it needs one.", secret: true },
+  STYX_X402_NETWORK: {
+    parse: parseString,
+    default: "eip155:8453",
+    doc: "Pricing: CAIP-2 network: eip155:8453 (Base, USDC) or eip155:84532 (Base Sepolia, USDC); another needs STYX_X402_ASSET, _ASSET_NAME and _ASSET_VERSION.",
+  },
+  STYX_X402_ASSET: {
+    parse: parseString,
+    doc: "Pricing: the token contract, for a network other than Base and Base Sepolia (or to override theirs).",
+  },
+  STYX_X402_ASSET_NAME: { parse: parseString, doc: "Pricing: the token's EIP-712 domain name (Base USDC: `USD Coin`)." },
+  STYX_X402_ASSET_VERSION: { parse: parseString, doc: "Pricing: the token's EIP-712 domain version (USDC: `2`)." },
+  STYX_X402_VERIFY: {
+    parse: parseOneOf(["local", "facilitator"] as const),
+    default: "local",
+    doc: "Pricing: `local` checks ordinary wallets' signatures offline and sends smart-wallet ones to the facilitator's /verify; `facilitator` sends every payment there.",
+  },
+  STYX_X402_MAX_TIMEOUT: {
+    parse: parseDurationIn(30_000, 3_600_000),
+    default: "300s",
+    doc: "Pricing: `maxTimeoutSeconds` offered (how long a signed payment stays valid).",
+  },
+  STYX_SETTLE_INTERVAL: {
+    parse: parseDurationIn(1000, 3_600_000),
+    default: "60s",
+    doc: "Pricing: longest an accepted payment waits for its settlement batch (a batch also starts at STYX_SETTLE_BATCH payments, or when one expires within 60 s).",
+  },
+  STYX_SETTLE_BATCH: {
+    parse: parseInteger(1, 10_000),
+    default: "100",
+    doc: "Pricing: accepted payments that start a settlement batch at once; the most one batch settles.",
+  },
+  STYX_X402_MIN_VALIDITY: {
+    parse: parseDurationIn(0, 3_600_000),
+    default: "120s",
+    doc: "Pricing: how long a payment must still be valid when it arrives (time left to settle it).",
+  },
   STYX_RATE_LIMIT: { parse: parseRate, default: "50/s:100", doc: "Per-identity token bucket: rate/s:burst." },
   STYX_IP_RATE_LIMIT: { parse: parseRate, default: "200/s:400", doc: "Per-IP token bucket: rate/s:burst." },
   STYX_DEFAULT_TIER: {

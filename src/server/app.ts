@@ -15,6 +15,7 @@ import type { Tenancy } from "../core/identity/tenancy.js";
 import type { BlobService } from "../core/knowledge/blob-service.js";
 import type { EntryService } from "../core/knowledge/entry-service.js";
 import type { KnowledgeService } from "../core/knowledge/knowledge-service.js";
+import type { PaymentGate } from "../core/payments/payment-gate.js";
 import type { AuditLog } from "../core/platform/audit.js";
 import type { BlobStore } from "../core/platform/blob-store.js";
 import type { Clock } from "../core/platform/clock.js";
@@ -36,6 +37,7 @@ import { clientError, registerErrors } from "./plugins/errors.js";
 import { registerHeavy } from "./plugins/heavy.js";
 import { type LimitsOptions, registerAdmission } from "./plugins/limits.js";
 import { genRequestId, registerObservability } from "./plugins/observability.js";
+import { registerPayments } from "./plugins/payments.js";
 import { toStyxError } from "./presenters/errors.js";
 import { blobRoutes } from "./routes/blobs/blobs.routes.js";
 import { bloodstainRoutes } from "./routes/coordination/bloodstain.routes.js";
@@ -133,6 +135,8 @@ export interface ServerDeps {
   readonly closing: () => boolean;
   /** True while a shutdown's drain window runs: /readyz answers 503, everything else is served. */
   readonly draining: () => boolean;
+  /** x402 pricing (SPEC §11): the gate and the public origin offers name; undefined while pricing is off. */
+  readonly payments?: { readonly gate: PaymentGate; readonly publicUrl: string } | undefined;
   /** Log destination; default stdout. */
   readonly logStream?: NodeJS.WritableStream;
 }
@@ -143,7 +147,10 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
       level: deps.logLevel,
-      redact: { paths: ["req.headers.authorization", "req.headers.cookie", "req.headers['x-payment']"], censor: "[redacted]" },
+      redact: {
+        paths: ["req.headers.authorization", "req.headers.cookie", "req.headers['x-payment']", "req.headers['payment-signature']"],
+        censor: "[redacted]",
+      },
       serializers: {
         req: (req) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }),
       },
@@ -219,6 +226,8 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.addHook("preHandler", yieldAfterLargeBody);
   // After tenancy (a preHandler of registerAuth): only requests that will run take a place.
   registerHeavy(app, { queue: deps.heavy, metrics: deps.metrics });
+  // Last of the admission: payment work starts only for a request that will run (SPEC §11: 402 means "served once paid").
+  if (deps.payments) await registerPayments(app, { ...deps.payments, metrics: deps.metrics });
   await registerDocs(app, deps.version);
 
   opsRoutes(app, {

@@ -73,6 +73,24 @@ export class Metrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+  readonly payments = new Counter({
+    name: "styx_payments_total",
+    help: "x402 payments of priced requests, by operation and outcome (required: a 402 without payment; invalid; replayed; malformed; accepted: the answer succeeded, queued for settlement; voided: the answer failed or was an idempotent replay, never settled).",
+    labelNames: ["operation", "outcome"] as const,
+    registers: [this.registry],
+  });
+  readonly facilitatorRequests = new Counter({
+    name: "styx_facilitator_requests_total",
+    help: "Calls to the x402 facilitator, by op (verify, settle) and outcome (ok, refused: a verdict against the payment, unavailable).",
+    labelNames: ["op", "outcome"] as const,
+    registers: [this.registry],
+  });
+  readonly settlements = new Counter({
+    name: "styx_settlement_total",
+    help: "Settlement attempts of accepted payments, by outcome (settled, failed: for good, retry: back to accepted).",
+    labelNames: ["outcome"] as const,
+    registers: [this.registry],
+  });
   /** Current in-flight count, mirrored for load shedding without reading the gauge. */
   inflightNow = 0;
 

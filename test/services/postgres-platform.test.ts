@@ -1,9 +1,11 @@
 import { after } from "node:test";
 import { migratePostgres, openPostgres } from "../../src/adapters/postgres/database.js";
 import { PostgresLeadership } from "../../src/adapters/postgres/postgres-leadership.js";
+import { PostgresPaymentLedger } from "../../src/adapters/postgres/postgres-payment-ledger.js";
 import { PostgresQuotaStore } from "../../src/adapters/postgres/postgres-quota-store.js";
 import { PostgresSecretStore } from "../../src/adapters/postgres/postgres-secret-store.js";
 import { describeLeadershipContract } from "../../src/testing/contracts/leadership.contract.js";
+import { describePaymentLedgerContract } from "../../src/testing/contracts/payment-ledger.contract.js";
 import { describeQuotaStoreContract } from "../../src/testing/contracts/quota-store.contract.js";
 import { describeSecretStoreContract } from "../../src/testing/contracts/secret-store.contract.js";
 import { newCluster, SERVICES } from "../../src/testing/services.js";
@@ -27,6 +29,11 @@ describeSecretStoreContract("postgres (two gateways)", async () => {
 describeQuotaStoreContract("postgres (two gateways)", async () => {
   await sql`TRUNCATE user_quotas`;
   return [new PostgresQuotaStore(sql), new PostgresQuotaStore(other)];
+});
+
+describePaymentLedgerContract("postgres (two gateways)", async () => {
+  await sql`TRUNCATE payments`;
+  return [new PostgresPaymentLedger(sql), new PostgresPaymentLedger(other)];
 });
 
 // A lease per test (its own advisory-lock key); each candidate holds its own connection, as a gateway does.

@@ -128,4 +128,38 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       CREATE INDEX blob_orphans_since ON blob_orphans (since);
     `,
   },
+  // SPEC §11.2–11.3 (issue 18): the payments ledger; the unique (network, asset, payer, nonce) is
+  // the replay protection across gateways and restarts.
+  {
+    version: 13,
+    name: "payments ledger",
+    sql: `
+      CREATE TABLE payments (
+        id text PRIMARY KEY,
+        network text NOT NULL,
+        asset text NOT NULL,
+        payer text NOT NULL,
+        nonce text NOT NULL,
+        amount bigint NOT NULL,
+        operation text NOT NULL,
+        purpose text NOT NULL,
+        user_id text,
+        key_id text,
+        golem_id text,
+        status text NOT NULL,
+        payload text NOT NULL,
+        requirements text NOT NULL,
+        valid_before bigint NOT NULL,
+        transaction_hash text,
+        error text,
+        attempts integer NOT NULL DEFAULT 0,
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL,
+        UNIQUE (network, asset, payer, nonce)
+      );
+      CREATE INDEX payments_status ON payments (status, valid_before);
+      CREATE INDEX payments_user ON payments (user_id, created_at);
+      CREATE INDEX payments_payer ON payments (payer, status, updated_at);
+    `,
+  },
 ];

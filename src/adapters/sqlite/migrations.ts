@@ -414,4 +414,40 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       CREATE INDEX blob_orphans_since ON blob_orphans(since);
     `,
   },
+  {
+    version: 13,
+    name: "payments ledger",
+    // SPEC §11.2–11.3 (issue 18): every signed x402 authorization Styx took. The unique
+    // (network, asset, payer, nonce) is the replay protection: a second use, on any gateway or
+    // after a restart, finds the row. status: reserved → accepted | voided; accepted → settling →
+    // settled | failed. Times in ms, valid_before in unix seconds (the authorization's own unit).
+    sql: `
+      CREATE TABLE payments (
+        id TEXT PRIMARY KEY,
+        network TEXT NOT NULL,
+        asset TEXT NOT NULL,
+        payer TEXT NOT NULL,
+        nonce TEXT NOT NULL,
+        amount INTEGER NOT NULL,
+        operation TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        user_id TEXT,
+        key_id TEXT,
+        golem_id TEXT,
+        status TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        requirements TEXT NOT NULL,
+        valid_before INTEGER NOT NULL,
+        transaction_hash TEXT,
+        error TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        UNIQUE (network, asset, payer, nonce)
+      ) STRICT;
+      CREATE INDEX payments_status ON payments(status, valid_before);
+      CREATE INDEX payments_user ON payments(user_id, created_at);
+      CREATE INDEX payments_payer ON payments(payer, status, updated_at);
+    `,
+  },
 ];

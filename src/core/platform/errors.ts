@@ -59,6 +59,26 @@ export const ERROR_TABLE = {
     message: "The history being replayed was archived away or expired meanwhile; resume again.",
   },
   STYX_RANGE_NOT_SATISFIABLE: { status: 416, ws: 4416, retryable: false, message: "The requested byte range lies outside the blob." },
+  STYX_PAYMENT_REQUIRED: {
+    status: 402,
+    ws: 4402,
+    retryable: false,
+    message: "This operation is paid: pay the offer of the PAYMENT-REQUIRED header (x402) and send the request again.",
+  },
+  STYX_PAYMENT_MALFORMED: {
+    status: 400,
+    ws: 4400,
+    retryable: false,
+    message:
+      "The payment header is not base64 JSON of an x402 payment, is larger than 8 KiB, or both PAYMENT-SIGNATURE and X-PAYMENT were sent.",
+  },
+  STYX_PAYMENT_INVALID: {
+    status: 402,
+    ws: 4402,
+    retryable: false,
+    message: "The payment does not pay this offer; details.reason says why.",
+  },
+  STYX_PAYMENT_REPLAYED: { status: 409, ws: 4409, retryable: false, message: "This payment authorization was already used." },
   STYX_RATE_LIMITED: { status: 429, ws: 4429, retryable: true, message: "Too many requests." },
   STYX_QUOTA_EXCEEDED: { status: 429, ws: 4429, retryable: true, message: "A quota of this user is used up." },
   STYX_SLOW_CONSUMER: {
@@ -77,6 +97,12 @@ export const ERROR_TABLE = {
     ws: 1013,
     retryable: true,
     message: "A service this request needs is unavailable; retry shortly.",
+  },
+  STYX_FACILITATOR_UNAVAILABLE: {
+    status: 503,
+    ws: 1013,
+    retryable: true,
+    message: "The payment needed the x402 facilitator, which did not answer; retry shortly.",
   },
   STYX_SHUTTING_DOWN: { status: 503, ws: 1012, retryable: true, message: "The server is shutting down; retry on another instance." },
 } as const satisfies Record<string, ErrorSpec>;

@@ -1,6 +1,7 @@
 import { LocalEventBus } from "../../../src/adapters/memory/local-event-bus.js";
 import { MemoryAuditLog } from "../../../src/adapters/memory/memory-audit-log.js";
 import { MemoryBlobStore } from "../../../src/adapters/memory/memory-blob-store.js";
+import { MemoryPaymentLedger } from "../../../src/adapters/memory/memory-payment-ledger.js";
 import { MemoryPresence } from "../../../src/adapters/memory/memory-presence.js";
 import { MemoryPulseStore } from "../../../src/adapters/memory/memory-pulse-store.js";
 import { MemoryRateLimiter } from "../../../src/adapters/memory/memory-rate-limiter.js";
@@ -13,6 +14,7 @@ import { ManualClock } from "../../../src/core/platform/clock.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
 import { describeAuditLogContract } from "../../../src/testing/contracts/audit-log.contract.js";
 import { describeEventBusContract } from "../../../src/testing/contracts/event-bus.contract.js";
+import { describePaymentLedgerContract } from "../../../src/testing/contracts/payment-ledger.contract.js";
 import { describePresenceContract } from "../../../src/testing/contracts/presence.contract.js";
 import { describePulseStoreContract } from "../../../src/testing/contracts/pulse-store.contract.js";
 import { describeRateLimiterContract } from "../../../src/testing/contracts/rate-limiter.contract.js";
@@ -39,4 +41,9 @@ describeEventBusContract("LocalEventBus over TieredHistory (SQLite in RAM)", asy
 describePulseStoreContract("memory", () => {
   const store = new MemoryPulseStore();
   return [store, store];
+});
+
+describePaymentLedgerContract("memory", async () => {
+  const ledger = new MemoryPaymentLedger();
+  return [ledger, ledger];
 });

@@ -9,6 +9,7 @@ import { SqliteCladeStore } from "../../../src/adapters/sqlite/sqlite-clade-stor
 import { SqliteDeathStore } from "../../../src/adapters/sqlite/sqlite-death-store.js";
 import { SqliteEntryStore, STORED_BYTES_SQL } from "../../../src/adapters/sqlite/sqlite-entry-store.js";
 import { SqliteIdentityStore } from "../../../src/adapters/sqlite/sqlite-identity-store.js";
+import { SqlitePaymentLedger } from "../../../src/adapters/sqlite/sqlite-payment-ledger.js";
 import { SqlitePheromoneStore } from "../../../src/adapters/sqlite/sqlite-pheromone-store.js";
 import { SqliteQuotaStore } from "../../../src/adapters/sqlite/sqlite-quota-store.js";
 import { firstVarint } from "../../../src/adapters/sqlite/tenant-bm25.js";
@@ -21,6 +22,7 @@ import { describeCausalStoreContract, describePheromoneStoreContract } from "../
 import { describeDeathStoreContract } from "../../../src/testing/contracts/death-store.contract.js";
 import { describeEntryStoreContract, entryFixture } from "../../../src/testing/contracts/entry-store.contract.js";
 import { describeIdentityStoreContract } from "../../../src/testing/contracts/identity-store.contract.js";
+import { describePaymentLedgerContract } from "../../../src/testing/contracts/payment-ledger.contract.js";
 import { describeQuotaStoreContract } from "../../../src/testing/contracts/quota-store.contract.js";
 
 await initCrypto();
@@ -109,4 +111,8 @@ describe("SQLite lexical search", () => {
     assert.equal(firstVarint("81000c"), 128);
     assert.equal(firstVarint("819c2002"), 20_000);
   });
+});
+describePaymentLedgerContract("sqlite", async () => {
+  const db = openDatabase(":memory:");
+  return [new SqlitePaymentLedger(db), new SqlitePaymentLedger(db)];
 });

@@ -82,6 +82,25 @@ describe("loadConfig", () => {
     }
   });
 
+  it("leaves pricing off by default, and with it on reports what is missing at once", () => {
+    assert.equal(loadConfig({}).x402, undefined);
+    assert.throws(
+      () => loadConfig({ STYX_PRICING: "1" }),
+      (e: Error) => /STYX_X402_PAY_TO: required/.test(e.message) && /STYX_X402_FACILITATOR_URL: required/.test(e.message),
+    );
+    const on = { STYX_PRICING: "1", STYX_X402_PAY_TO: `0x${"ab".repeat(20)}`, STYX_X402_FACILITATOR_URL: "https://f.example" };
+    const c = loadConfig({ ...on, STYX_PRICES: '{"query": "0.003"}' });
+    assert.equal(c.x402?.network.id, "eip155:8453");
+    assert.equal(c.x402?.prices.query, 3000);
+    assert.equal(c.x402?.maxTimeoutSeconds, 300);
+    assert.equal(c.x402?.minValiditySeconds, 120);
+    assert.equal(c.x402?.verify, "local");
+    assert.throws(() => loadConfig({ ...on, STYX_AMNESIA: "1" }), /STYX_PRICING: .*amnesia/);
+    assert.throws(() => loadConfig({ ...on, STYX_X402_NETWORK: "eip155:1" }), /STYX_X402_ASSET/);
+    assert.throws(() => loadConfig({ ...on, STYX_X402_PAY_TO: "0x12" }), /STYX_X402_PAY_TO/);
+    assert.throws(() => loadConfig({ ...on, STYX_PRICES: '{"nope": "1"}' }), /STYX_PRICES: unknown operation/);
+  });
+
   it("returns a frozen object", () => {
     const c = loadConfig({});
     assert.ok(Object.isFrozen(c));

@@ -1,0 +1,75 @@
+import type { NewPayment, PaymentLedger, PaymentRecord, SettlementOutcome } from "../../core/payments/ledger.js";
+import type { SqlRow } from "../sql/codec.js";
+import { PAYMENT_COLUMNS, paymentFromRow } from "../sql/payment-rows.js";
+import type { PgSql } from "./database.js";
+
+/** PaymentLedger on the macronode PostgreSQL database (table `payments`, migration 13), shared by every gateway. */
+export class PostgresPaymentLedger implements PaymentLedger {
+  readonly #sql: PgSql;
+
+  constructor(sql: PgSql) {
+    this.#sql = sql;
+  }
+
+  async reserve(p: NewPayment): Promise<boolean> {
+    const rows = await this.#sql`
+      INSERT INTO payments (id, network, asset, payer, nonce, amount, operation, purpose, user_id, key_id, golem_id, status,
+        payload, requirements, valid_before, created_at, updated_at)
+      VALUES (${p.id}, ${p.network}, ${p.asset}, ${p.payer}, ${p.nonce}, ${p.amount}, ${p.operation}, ${p.purpose}, ${p.userId},
+        ${p.keyId}, ${p.golemId}, 'reserved', ${p.payload}, ${p.requirements}, ${p.validBefore}, ${p.createdAt}, ${p.createdAt})
+      ON CONFLICT (network, asset, payer, nonce) DO NOTHING
+      RETURNING id`;
+    return rows.length === 1;
+  }
+  async finish(id: string, status: "accepted" | "voided", at: number): Promise<boolean> {
+    const rows = await this
+      .#sql`UPDATE payments SET status = ${status}, updated_at = ${at} WHERE id = ${id} AND status = 'reserved' RETURNING id`;
+    return rows.length === 1;
+  }
+  async claim(limit: number, at: number): Promise<PaymentRecord[]> {
+    if (limit <= 0) return [];
+    // Rows another claim holds are skipped, not waited for. The CTE is materialized: a subquery
+    // under `IN` may be run again per row, and then claims more than `limit`.
+    const rows = await this.#sql<SqlRow[]>`
+      WITH due AS MATERIALIZED (
+        SELECT id FROM payments WHERE status = 'accepted' ORDER BY valid_before, id LIMIT ${limit} FOR UPDATE SKIP LOCKED
+      )
+      UPDATE payments p SET status = 'settling', attempts = p.attempts + 1, updated_at = ${at}
+      FROM due WHERE p.id = due.id AND p.status = 'accepted'
+      RETURNING ${this.#sql.unsafe(
+        PAYMENT_COLUMNS.split(", ")
+          .map((c) => `p.${c}`)
+          .join(", "),
+      )}`;
+    return rows.map(paymentFromRow).sort((a, b) => a.validBefore - b.validBefore || (a.id < b.id ? -1 : 1));
+  }
+  async settling(limit: number): Promise<PaymentRecord[]> {
+    const rows = await this.#sql<SqlRow[]>`
+      SELECT ${this.#sql.unsafe(PAYMENT_COLUMNS)} FROM payments WHERE status = 'settling' ORDER BY valid_before, id LIMIT ${limit}`;
+    return rows.map(paymentFromRow);
+  }
+  async resolve(id: string, outcome: SettlementOutcome, at: number): Promise<boolean> {
+    const transaction = outcome.status === "settled" ? outcome.transaction : null;
+    const error = outcome.status === "settled" ? null : outcome.error;
+    const rows = await this.#sql`
+      UPDATE payments SET status = ${outcome.status}, transaction_hash = coalesce(${transaction}::text, transaction_hash),
+        error = ${error}, updated_at = ${at}
+      WHERE id = ${id} AND status = 'settling' RETURNING id`;
+    return rows.length === 1;
+  }
+  async get(id: string): Promise<PaymentRecord | undefined> {
+    const [row] = await this.#sql<SqlRow[]>`SELECT ${this.#sql.unsafe(PAYMENT_COLUMNS)} FROM payments WHERE id = ${id}`;
+    return row ? paymentFromRow(row) : undefined;
+  }
+  async pending(): Promise<{ count: number; soonestValidBefore: number | null }> {
+    const [r] = await this.#sql<{ n: number; soonest: number | null }[]>`
+      SELECT count(*)::int AS n, min(valid_before) AS soonest FROM payments WHERE status = 'accepted'`;
+    return { count: Number(r?.n ?? 0), soonestValidBefore: r?.soonest === null || r?.soonest === undefined ? null : Number(r.soonest) };
+  }
+  async failedSince(network: string, payer: string, error: string, since: number): Promise<boolean> {
+    const rows = await this.#sql`
+      SELECT 1 FROM payments WHERE payer = ${payer} AND status = 'failed' AND network = ${network} AND error = ${error}
+        AND updated_at >= ${since} LIMIT 1`;
+    return rows.length > 0;
+  }
+}

@@ -1,0 +1,138 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { NewPayment, PaymentLedger } from "../../core/payments/ledger.js";
+
+/** A payment to reserve; `nonce` names the authorization (the replay key with network, asset and payer). */
+export function paymentFixture(id: string, over: Partial<NewPayment> = {}): NewPayment {
+  return {
+    id,
+    network: "eip155:84532",
+    asset: "0x036cbd53842c5426634e7929541ec2318f3dcf7e",
+    payer: "0x00000000000000000000000000000000000000aa",
+    nonce: `0x${id.replace(/[^0-9a-f]/g, "").padStart(64, "0")}`,
+    amount: 2000,
+    operation: "query",
+    purpose: "request",
+    userId: "usr_1",
+    keyId: "key_1",
+    golemId: null,
+    payload: '{"x402Version":2}',
+    requirements: '{"scheme":"exact"}',
+    validBefore: 1_000_000,
+    createdAt: 1,
+    ...over,
+  };
+}
+
+/**
+ * The behaviour every PaymentLedger must show; `make` returns two handles on one empty storage
+ * (two gateways of one cluster, or the same store twice where it lives in one process).
+ */
+export function describePaymentLedgerContract(name: string, make: () => Promise<readonly [PaymentLedger, PaymentLedger]>): void {
+  describe(`PaymentLedger contract: ${name}`, () => {
+    it("reserves an authorization once: the same (network, asset, payer, nonce) again is refused on either handle", async () => {
+      const [a, b] = await make();
+      assert.equal(await a.reserve(paymentFixture("a1", { nonce: "0x01" })), true);
+      assert.equal(await b.reserve(paymentFixture("a2", { nonce: "0x01" })), false, "another handle sees the first");
+      assert.equal(await b.get("a2"), undefined, "a refused reserve writes nothing");
+      const first = await b.get("a1");
+      assert.equal(first?.status, "reserved");
+      assert.equal(first?.amount, 2000);
+      assert.equal(first?.attempts, 0);
+      for (const [field, value] of [
+        ["network", "eip155:8453"],
+        ["asset", "0x0000000000000000000000000000000000000001"],
+        ["payer", "0x00000000000000000000000000000000000000bb"],
+        ["nonce", "0x02"],
+      ] as const)
+        assert.equal(await a.reserve(paymentFixture(`d-${field}`, { nonce: "0x01", [field]: value })), true, `${field} differs`);
+    });
+
+    it("lets exactly one of concurrent reserves of one authorization win", async () => {
+      const [a, b] = await make();
+      const wins = await Promise.all([...Array(10).keys()].map((i) => (i % 2 ? a : b).reserve(paymentFixture(`c${i}`, { nonce: "0xc" }))));
+      assert.equal(wins.filter(Boolean).length, 1);
+    });
+
+    it("finishes a reserved payment once: accepted or voided, a late call changes nothing", async () => {
+      const [a, b] = await make();
+      await a.reserve(paymentFixture("f1"));
+      await a.reserve(paymentFixture("f2"));
+      assert.equal(await b.finish("f1", "accepted", 5), true);
+      assert.equal(await a.finish("f1", "voided", 6), false);
+      assert.equal((await a.get("f1"))?.status, "accepted");
+      assert.equal((await a.get("f1"))?.updatedAt, 5);
+      assert.equal(await a.finish("f2", "voided", 7), true);
+      assert.equal((await b.get("f2"))?.status, "voided");
+      assert.equal(await a.finish("missing", "accepted", 8), false);
+    });
+
+    it("claims accepted rows soonest deadline first, atomically: concurrent claims never share a row", async () => {
+      const [a, b] = await make();
+      for (let i = 0; i < 12; i++) {
+        await a.reserve(paymentFixture(`k${i}`, { validBefore: 1000 + ((i * 7) % 12) }));
+        await a.finish(`k${i}`, "accepted", 2);
+      }
+      await a.reserve(paymentFixture("voided"));
+      await a.finish("voided", "voided", 2);
+      await a.reserve(paymentFixture("reserved"));
+      assert.deepEqual(await a.pending(), { count: 12, soonestValidBefore: 1000 });
+      const [x, y] = await Promise.all([a.claim(5, 10), b.claim(5, 10)]);
+      const ids = [...x, ...y].map((r) => r.id);
+      assert.equal(new Set(ids).size, 10, "no row twice");
+      for (const list of [x, y])
+        assert.deepEqual(
+          list.map((r) => r.validBefore),
+          [...list.map((r) => r.validBefore)].sort((p, q) => p - q),
+        );
+      for (const r of [...x, ...y]) {
+        assert.equal(r.status, "settling");
+        assert.equal(r.attempts, 1);
+        assert.equal(r.updatedAt, 10);
+      }
+      const rest = await a.claim(100, 11);
+      assert.equal(rest.length, 2, "only accepted rows: not voided, not reserved, not already settling");
+      assert.deepEqual(await b.pending(), { count: 0, soonestValidBefore: null });
+      assert.equal((await b.settling(100)).length, 12);
+      assert.deepEqual(await a.claim(0, 12), []);
+    });
+
+    it("resolves a settling row once: settled with its transaction, failed, or back to accepted for a retry", async () => {
+      const [a, b] = await make();
+      for (const id of ["s1", "s2", "s3"]) {
+        await a.reserve(paymentFixture(id));
+        await a.finish(id, "accepted", 1);
+      }
+      await a.claim(10, 2);
+      assert.equal(await a.resolve("s1", { status: "settled", transaction: "0xabc" }, 3), true);
+      assert.equal(await b.resolve("s1", { status: "failed", error: "late" }, 4), false, "never after settled");
+      assert.equal((await b.get("s1"))?.transaction, "0xabc");
+      assert.equal(await b.resolve("s2", { status: "failed", error: "insufficient_funds" }, 5), true);
+      assert.equal((await a.get("s2"))?.error, "insufficient_funds");
+      assert.equal(await a.resolve("s3", { status: "accepted", error: "timeout" }, 6), true);
+      assert.equal((await a.get("s3"))?.status, "accepted");
+      const again = await b.claim(10, 7);
+      assert.deepEqual(
+        again.map((r) => [r.id, r.attempts]),
+        [["s3", 2]],
+      );
+      assert.equal(await a.resolve("s3", { status: "settled", transaction: "0xdef" }, 8), true);
+      assert.equal((await a.get("s3"))?.error, null);
+      assert.equal(await a.resolve("missing", { status: "settled", transaction: "0x" }, 9), false);
+    });
+
+    it("finds a payer's failure for a reason since a time, on its network", async () => {
+      const [a, b] = await make();
+      const payer = "0x00000000000000000000000000000000000000cc";
+      await a.reserve(paymentFixture("p1", { payer }));
+      await a.finish("p1", "accepted", 1);
+      await a.claim(1, 2);
+      assert.equal(await b.failedSince("eip155:84532", payer, "insufficient_funds", 0), false);
+      await a.resolve("p1", { status: "failed", error: "insufficient_funds" }, 100);
+      assert.equal(await b.failedSince("eip155:84532", payer, "insufficient_funds", 50), true);
+      assert.equal(await b.failedSince("eip155:84532", payer, "insufficient_funds", 101), false, "too long ago");
+      assert.equal(await b.failedSince("eip155:8453", payer, "insufficient_funds", 0), false, "another network");
+      assert.equal(await b.failedSince("eip155:84532", payer, "other", 0), false, "another reason");
+    });
+  });
+}

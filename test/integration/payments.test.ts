@@ -1,0 +1,339 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from "@x402/core/http";
+import { registerExactEvmScheme } from "@x402/evm/exact/client";
+import { wrapFetchWithPayment, x402Client } from "@x402/fetch";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { payingGolem } from "../../examples/paying-golem.js";
+import { PAYMENT_TASKS } from "../../src/app/payments.js";
+import { DEFAULT_PRICES } from "../../src/core/payments/money.js";
+import { BASE_SEPOLIA } from "../../src/core/payments/networks.js";
+import { PRICED_ROUTES } from "../../src/server/plugins/payments.js";
+import { type FakeFacilitator, startFakeFacilitator } from "../../src/testing/fake-facilitator.js";
+import { TEST_PROFILE } from "../../src/testing/test-env.js";
+import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
+
+const PAY_TO = "0x2222222222222222222222222222222222222222";
+const account = privateKeyToAccount(generatePrivateKey());
+
+/** Pricing on Base Sepolia, settled through `facilitator`. */
+const pricing = (facilitator: FakeFacilitator) => ({
+  STYX_PRICING: "1",
+  STYX_X402_NETWORK: "eip155:84532",
+  STYX_X402_PAY_TO: PAY_TO,
+  STYX_X402_FACILITATOR_URL: facilitator.url,
+  // Every accepted payment makes a batch due: the tests run the task and look.
+  STYX_SETTLE_BATCH: "1",
+});
+
+/** A request to each priced route that passes admission for `golemId` (bodies as the auth matrix's). */
+function samples(golemId: string): Map<string, { method: string; path: string; body?: unknown }> {
+  const entry = { golem_id: golemId, layer: "vault", category: "insight", content: "paid probe" };
+  return new Map<string, { method: string; path: string; body?: unknown }>([
+    ["POST /v1/styx/entries", { method: "POST", path: "/v1/styx/entries", body: entry }],
+    ["POST /v1/styx/entries/batch", { method: "POST", path: "/v1/styx/entries/batch", body: { entries: [entry, entry, entry] } }],
+    ["POST /v1/styx/query", { method: "POST", path: "/v1/styx/query", body: { query: "probe" } }],
+    ["GET /v1/styx/query", { method: "GET", path: "/v1/styx/query?query=probe" }],
+    [
+      "POST /v1/styx/pheromone/deposit",
+      {
+        method: "POST",
+        path: "/v1/styx/pheromone/deposit",
+        body: { golem_id: golemId, layer: "threat", class: "probe", intensity: 0.5, domain: "probe", regime: "calm" },
+      },
+    ],
+    ["GET /v1/styx/pheromone/sense", { method: "GET", path: "/v1/styx/pheromone/sense?domains=probe" }],
+    [
+      "POST /v1/styx/bloodstain",
+      {
+        method: "POST",
+        path: "/v1/styx/bloodstain",
+        body: { golem_id: golemId, generation: 0, death_cause: "probe", warnings: [], timestamp: "2026-01-01T00:00:00.000Z" },
+      },
+    ],
+    ["GET /v1/styx/snapshot/:golem_id", { method: "GET", path: `/v1/styx/snapshot/${golemId}?format=json` }],
+    ["GET /v1/styx/causal/discover", { method: "GET", path: "/v1/styx/causal/discover?domain=probe" }],
+  ]);
+}
+
+/** `fetch` that pays with the official x402 client (v2 `PAYMENT-SIGNATURE`), keeping each payment header it sent. */
+function payingFetch(opts: { v1?: boolean; key: string; sent?: string[] }) {
+  const client = new x402Client();
+  registerExactEvmScheme(client, { signer: account });
+  const inner = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const req = new Request(input, init);
+    req.headers.set("authorization", `Bearer ${opts.key}`);
+    const header = req.headers.get("payment-signature") ?? req.headers.get("x-payment");
+    if (header) opts.sent?.push(header);
+    const res = await fetch(req);
+    if (!opts.v1 || res.status !== 402) return res;
+    // An x402 v1 client reads the offer from the body only: hide the v2 header.
+    const headers = new Headers(res.headers);
+    headers.delete("payment-required");
+    return new Response(await res.text(), { status: 402, headers });
+  };
+  return wrapFetchWithPayment(inner as typeof fetch, client);
+}
+
+async function json(path: string, s: TestServer, pay: ReturnType<typeof payingFetch>, body?: unknown, method = "POST") {
+  const r = await pay(s.url + path, {
+    method,
+    ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+  });
+  return { status: r.status, headers: r.headers, json: JSON.parse(await r.text()) };
+}
+
+describe("x402 pricing off (the default): nothing is charged", () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer();
+  });
+  after(() => s.close());
+
+  it("answers no 402 on any priced route, and reads no payment header", async () => {
+    const u = await s.user();
+    const g = await s.golem(u.key);
+    for (const [name, r] of samples(g.id)) {
+      if (name === "POST /v1/styx/bloodstain") continue;
+      const res = await s.request(r.method, r.path, { token: u.key, body: r.body, headers: { "payment-signature": "garbage" } });
+      assert.ok(res.status < 400, `${name}: ${res.status} ${res.text}`);
+      assert.equal(res.headers.get("payment-required"), null);
+      assert.equal(res.headers.get("payment-response"), null);
+    }
+  });
+});
+
+describe("x402 pricing on (SPEC §11): priced routes, the official client, the ledger", () => {
+  let facilitator: FakeFacilitator;
+  let s: TestServer;
+  let user: { id: string; key: string };
+  let golem: string;
+  // Kept across the restart (a persistent server's own temp dir is deleted at close).
+  const dir = mkdtempSync(join(tmpdir(), "styx-payments-"));
+
+  before(async () => {
+    facilitator = await startFakeFacilitator();
+    s = await startTestServer({ dataDir: dir, env: pricing(facilitator) });
+    user = await s.user();
+    golem = (await s.golem(user.key)).id;
+  });
+  after(async () => {
+    await s.close();
+    await facilitator.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("refuses to start under amnesia", async () => {
+    await assert.rejects(startTestServer({ env: { ...pricing(facilitator), STYX_AMNESIA: "1" } }), /amnesia/);
+  });
+
+  it("answers each priced route's unpaid request with 402: PAYMENT-REQUIRED decodes to its price, the body has v1's offer", async () => {
+    const priced = samples(golem);
+    assert.deepEqual([...priced.keys()].sort(), [...PRICED_ROUTES.keys()].sort(), "a sample for every priced route");
+    for (const [name, r] of priced) {
+      const res = await s.request(r.method, r.path, { token: user.key, body: r.body });
+      assert.equal(res.status, 402, `${name}: ${res.text}`);
+      assert.equal(res.headers.get("cache-control"), "no-store");
+      const offer = decodePaymentRequiredHeader(res.headers.get("payment-required") ?? "");
+      const route = PRICED_ROUTES.get(name);
+      const units = name.endsWith("/batch") ? 3 : 1;
+      const amount = String(DEFAULT_PRICES[route?.operation ?? "query"] * units);
+      assert.equal(offer.x402Version, 2);
+      assert.deepEqual(offer.accepts, [
+        {
+          scheme: "exact",
+          network: "eip155:84532",
+          amount,
+          asset: BASE_SEPOLIA.asset,
+          payTo: PAY_TO,
+          maxTimeoutSeconds: 300,
+          extra: { name: "USDC", version: "2" },
+        },
+      ]);
+      assert.equal(res.json.error.code, "STYX_PAYMENT_REQUIRED");
+      assert.equal(res.json.error.details.amount, amount);
+      assert.equal(res.json.error.details.operation, route?.operation);
+      assert.equal(res.json.x402Version, 1);
+      assert.equal(res.json.accepts[0].network, "base-sepolia");
+      assert.equal(res.json.accepts[0].maxAmountRequired, amount);
+    }
+  });
+
+  it("runs admission first: no credential → 401, a bad body → 400, another user's golem → 404, never 402", async () => {
+    assert.equal((await s.request("POST", "/v1/styx/query", { body: { query: "x" } })).status, 401);
+    assert.equal((await s.request("POST", "/v1/styx/query", { token: user.key, body: { query: "x", nope: 1 } })).status, 400);
+    const other = await s.user();
+    const r = await s.request("GET", `/v1/styx/snapshot/${golem}?format=json`, { token: other.key });
+    assert.equal(r.status, 404);
+  });
+
+  it("never asks for payment on free routes", async () => {
+    for (const path of ["/health", `/v1/styx/golems/${golem}`, "/v1/styx/pulse", `/v1/styx/achievements/${golem}`]) {
+      const r = await s.request("GET", path, { token: user.key });
+      assert.notEqual(r.status, 402, path);
+    }
+  });
+
+  it("serves a request paid by @x402/fetch + @x402/evm (v2): 200 with PAYMENT-RESPONSE, the payment accepted", async () => {
+    const pay = payingFetch({ key: user.key });
+    const r = await json("/v1/styx/query", s, pay, { query: "probe" });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    const receipt = decodePaymentResponseHeader(r.headers.get("payment-response") ?? "");
+    assert.equal(receipt.success, true);
+    assert.equal(receipt.network, "eip155:84532");
+    assert.equal(receipt.payer?.toLowerCase(), account.address.toLowerCase());
+    assert.equal(receipt.amount, "2000");
+    const styx = receipt.extensions?.styx as { payment_id: string; status: string } | undefined;
+    assert.equal(styx?.status, "queued");
+    const id = styx?.payment_id;
+    const [row] = await s.sql(`SELECT status, amount, operation, user_id, purpose FROM payments WHERE id = '${id}'`);
+    assert.deepEqual(
+      { ...row, amount: Number(row.amount) },
+      { status: "accepted", amount: 2000, operation: "query", user_id: user.id, purpose: "request" },
+    );
+    assert.equal(facilitator.calls.verify, 0, "an ordinary wallet is checked offline");
+    const w = await json("/v1/styx/entries", s, pay, { golem_id: golem, layer: "vault", category: "insight", content: "paid write" });
+    assert.equal(w.status, 201, JSON.stringify(w.json));
+    assert.ok(w.headers.get("payment-response"));
+  });
+
+  it("runs examples/paying-golem.ts as written: a paid write and a paid query, with their receipts", async () => {
+    const lines: string[] = [];
+    const golemOwner = await s.user();
+    const r = await payingGolem({ url: s.url, key: golemOwner.key, walletKey: generatePrivateKey(), log: (l) => lines.push(l) });
+    assert.deepEqual([r.write.status, r.write.amount, r.query.status, r.query.amount], [201, "1000", 200, "2000"]);
+    assert.ok(r.write.paymentId?.startsWith("pay_"));
+    assert.equal(lines.length, 3);
+  });
+
+  it("serves an x402 v1 client (X-PAYMENT): X-PAYMENT-RESPONSE", async () => {
+    const sent: string[] = [];
+    const pay = payingFetch({ key: user.key, v1: true, sent });
+    const r = await json(`/v1/styx/causal/discover?domain=probe`, s, pay, undefined, "GET");
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.equal(r.headers.get("payment-response"), null);
+    const receipt = decodePaymentResponseHeader(r.headers.get("x-payment-response") ?? "");
+    assert.equal(receipt.success, true);
+    assert.equal(receipt.network, "base-sepolia");
+    assert.equal(JSON.parse(Buffer.from(sent[0] ?? "", "base64").toString()).x402Version, 1);
+  });
+
+  it("refuses a reused payment with 409 STYX_PAYMENT_REPLAYED, and after a restart", async () => {
+    const sent: string[] = [];
+    const pay = payingFetch({ key: user.key, sent });
+    assert.equal((await json("/v1/styx/query", s, pay, { query: "once" })).status, 200);
+    const replay = () =>
+      s.request("POST", "/v1/styx/query", { token: user.key, body: { query: "once" }, headers: { "payment-signature": sent[0] ?? "" } });
+    const again = await replay();
+    assert.equal(again.status, 409, again.text);
+    assert.equal(again.json.error.code, "STYX_PAYMENT_REPLAYED");
+    await s.close();
+    s = await startTestServer({ dataDir: dir, env: pricing(facilitator) });
+    const afterRestart = await replay();
+    assert.equal(afterRestart.status, 409, afterRestart.text);
+  });
+
+  it("refuses a payment already used on another gateway (macronode: the ledger is the cluster's)", {
+    skip: TEST_PROFILE === "macro" ? false : "macronode only: a micronode is one process",
+  }, async () => {
+    const other = await startTestServer({ dataDir: dir, env: pricing(facilitator) });
+    try {
+      const sent: string[] = [];
+      assert.equal((await json("/v1/styx/query", s, payingFetch({ key: user.key, sent }), { query: "gateway a" })).status, 200);
+      const r = await other.request("POST", "/v1/styx/query", {
+        token: user.key,
+        body: { query: "gateway b" },
+        headers: { "payment-signature": sent[0] ?? "" },
+      });
+      assert.equal(r.status, 409, r.text);
+      assert.equal(r.json.error.code, "STYX_PAYMENT_REPLAYED");
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("charges nothing for a failed answer (≥ 400) or an idempotent replay: the payment is voided", async () => {
+    const pay = payingFetch({ key: user.key });
+    // The user's entries for today are used up: the handler refuses with 429 after the payment was checked.
+    const over = await s.request("PUT", `/v1/admin/users/${user.id}/usage`, { token: s.adminToken, body: { entries_per_day: 0 } });
+    assert.equal(over.status, 200, over.text);
+    const refused = await json("/v1/styx/entries", s, pay, { golem_id: golem, layer: "vault", category: "insight", content: "over quota" });
+    assert.equal(refused.status, 429, JSON.stringify(refused.json));
+    assert.equal(refused.headers.get("payment-response"), null);
+    await s.request("PUT", `/v1/admin/users/${user.id}/usage`, { token: s.adminToken, body: { entries_per_day: 1000 } });
+    const body = { golem_id: golem, layer: "vault", category: "insight", content: "idem", idempotency_key: "idem-1" };
+    assert.equal((await json("/v1/styx/entries", s, pay, body)).status, 201);
+    const replayed = await json("/v1/styx/entries", s, pay, body);
+    assert.equal(replayed.status, 201);
+    assert.equal(replayed.headers.get("idempotency-replayed"), "true");
+    assert.equal(replayed.headers.get("payment-response"), null);
+    const rows = await s.sql(
+      `SELECT status, count(*) AS n FROM payments WHERE operation = 'entry_write' AND user_id = '${user.id}' GROUP BY status ORDER BY status`,
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.status, Number(r.n)]),
+      [
+        ["accepted", 2],
+        ["voided", 2],
+      ],
+    );
+  });
+
+  it("settles every accepted payment once through the facilitator; a voided one never", async () => {
+    const pay = payingFetch({ key: user.key });
+    for (let i = 0; i < 3; i++) assert.equal((await json("/v1/styx/query", s, pay, { query: `settle ${i}` })).status, 200);
+    // STYX_SETTLE_BATCH=1: one payment a batch, so a batch per run.
+    const waiting = async () => (await s.sql("SELECT id FROM payments WHERE status = 'accepted'")).length;
+    for (let i = 0; i < 50 && (await waiting()) > 0; i++) await s.styx.tasks.runNow(PAYMENT_TASKS.settlement);
+    const rows = await s.sql("SELECT status, nonce, transaction_hash FROM payments");
+    const byStatus = (st: string) => rows.filter((r) => r.status === st);
+    assert.equal(byStatus("accepted").length, 0, "nothing left waiting");
+    assert.ok(byStatus("settled").length >= 3);
+    assert.ok(byStatus("settled").every((r) => /^0x[0-9a-f]{64}$/.test(r.transaction_hash)));
+    for (const r of byStatus("settled")) assert.equal(facilitator.settleCalls.get(r.nonce), 1, `one /settle for ${r.nonce}`);
+    for (const r of byStatus("voided")) assert.equal(facilitator.settleCalls.get(r.nonce), undefined, "a voided payment is never settled");
+    assert.equal(new Set(facilitator.settled).size, facilitator.settled.length, "no nonce settled twice");
+  });
+
+  it("resends a payment left settling by a crash after a restart: the facilitator's used nonce makes it settled, once", async () => {
+    const [row] = await s.sql("SELECT id, nonce FROM payments WHERE status = 'settled' ORDER BY created_at LIMIT 1");
+    // As if the process died after the facilitator settled it and before the ledger heard.
+    await s.sql(`UPDATE payments SET status = 'settling', transaction_hash = NULL WHERE id = '${row.id}'`);
+    await s.close();
+    s = await startTestServer({ dataDir: dir, env: pricing(facilitator) });
+    await s.styx.tasks.runNow(PAYMENT_TASKS.settlement);
+    const [after] = await s.sql(`SELECT status FROM payments WHERE id = '${row.id}'`);
+    assert.equal(after.status, "settled");
+    assert.equal(facilitator.settleCalls.get(row.nonce), 2, "resent once");
+    assert.equal(facilitator.settled.filter((n) => n === row.nonce).length, 1, "settled on chain once");
+  });
+
+  it("answers 402 STYX_PAYMENT_INVALID with x402's reason and a fresh offer; 400 for a malformed header", async () => {
+    const sent: string[] = [];
+    const pay = payingFetch({ key: user.key, sent });
+    await json("/v1/styx/query", s, pay, { query: "a" });
+    // The payment for a query, shown to a snapshot (another price).
+    const r = await s.request("GET", `/v1/styx/snapshot/${golem}?format=json`, {
+      token: user.key,
+      headers: { "payment-signature": sent[0] ?? "" },
+    });
+    assert.equal(r.status, 402, r.text);
+    assert.equal(r.json.error.code, "STYX_PAYMENT_INVALID");
+    assert.equal(r.json.error.details.reason, "invalid_payment_requirements");
+    assert.equal(decodePaymentRequiredHeader(r.headers.get("payment-required") ?? "").accepts[0]?.amount, "10000");
+    const bad: Record<string, string>[] = [
+      { "payment-signature": "%%%" },
+      { "x-payment": "e30=" },
+      { "payment-signature": "e30=", "x-payment": "e30=" },
+      { "payment-signature": "A".repeat(9000) },
+    ];
+    for (const headers of bad) {
+      const m = await s.request("POST", "/v1/styx/query", { token: user.key, body: { query: "x" }, headers });
+      assert.equal(m.status, 400, m.text);
+      assert.equal(m.json.error.code, "STYX_PAYMENT_MALFORMED");
+    }
+  });
+});
