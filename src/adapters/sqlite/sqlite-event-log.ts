@@ -115,6 +115,15 @@ export class SqliteEventLog implements EventLog {
     return (this.#oldestArchive.get(stream) as number | null) ?? undefined;
   }
 
+  async eraseStream(stream: string): Promise<ArchiveRef[]> {
+    return this.#db.transaction(() => {
+      const refs = (this.#db.prepare("DELETE FROM stream_archives WHERE stream = ? RETURNING *").all(stream) as ArchiveRow[]).map(toRef);
+      this.#db.prepare("DELETE FROM stream_events WHERE stream = ?").run(stream);
+      this.#db.prepare("DELETE FROM streams WHERE stream = ?").run(stream);
+      return refs;
+    })();
+  }
+
   async expireArchives(before: number, limit: number): Promise<ArchiveRef[]> {
     return this.#db.transaction(() => {
       const rows = (this.#expired.all(before, limit) as ArchiveRow[]).map(toRef);

@@ -44,4 +44,6 @@ export interface EventLog {
   oldestArchivedSeq(stream: string): Promise<number | undefined>;
   /** Forgets archives created before `before` (at most `limit`) and returns them, so their blobs can go. */
   expireArchives(before: number, limit: number): Promise<ArchiveRef[]>;
+  /** Forgets `stream` entirely (warm rows, its position, its archives) in one transaction; returns the archives, so their blobs can go. */
+  eraseStream(stream: string): Promise<ArchiveRef[]>;
 }

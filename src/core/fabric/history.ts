@@ -43,6 +43,11 @@ export interface History {
   recover(stream: string, since: StreamPosition, pageSize?: number): Promise<Recovery>;
 }
 
+/** Forgets a stream's history in every tier (an erasure, SPEC §3); nothing when there is none. */
+export interface StreamEraser {
+  eraseStream(stream: string): Promise<void>;
+}
+
 /**
  * THE resume decision of every History (SPEC §9), for a stream now at `at`: a position of
  * another epoch, or ahead of the stream, is refused; one behind it recovers only if history

@@ -87,6 +87,14 @@ export class HotRing {
     return out;
   }
 
+  /** Drops the ring of `stream` (an erased stream). */
+  drop(stream: string): void {
+    const ring = this.#rings.get(stream);
+    if (!ring) return;
+    this.#rings.delete(stream);
+    this.#bytes -= ring.bytes;
+  }
+
   /** Drops every ring (history in colder tiers is untouched). */
   clear(): void {
     this.#rings.clear();

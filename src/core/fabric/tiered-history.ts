@@ -105,6 +105,17 @@ export class TieredHistory implements History {
     }
   }
 
+  /**
+   * Forgets `stream` in every tier (an erasure, SPEC §3): its hot ring, warm rows, position and
+   * cold archives (their blobs released). Appends made before are stored first, then erased.
+   */
+  async eraseStream(stream: string): Promise<void> {
+    await this.flush();
+    this.#ring.drop(stream);
+    this.#last.delete(stream);
+    for (const ref of await this.#log.eraseStream(stream)) await this.#blobs.release(ARCHIVE_OWNER, ref.cid);
+  }
+
   async position(stream: string): Promise<StreamPosition> {
     return { epoch: this.#epoch, seq: await this.#lastSeq(stream) };
   }
