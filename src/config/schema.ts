@@ -115,7 +115,7 @@ export const SETTINGS = {
   },
   STYX_ERASURE_STEP_PAUSE: {
     parse: parseDurationIn(0, 3_600_000),
-    default: "0",
+    default: "0s",
     doc: "Pause between the steps of an erasure job (golem or user): spreads a large erasure's load over time. Each finished step is recorded, so a job stopped between steps resumes at the next one.",
   },
   STYX_TRUST_PROXY: {

@@ -150,6 +150,15 @@ export class JetStreamHistory implements History {
     this.#delivered.delete(stream);
   }
 
+  /**
+   * JetStream cannot rewrite a stored message (a batch of events) in place, and deleting one
+   * would leave a hole a replay cannot see: events naming an erased id age out with the
+   * stream's retention (STYX_HISTORY_RETENTION) instead. Answers false.
+   */
+  async redact(_stream: string, _id: string): Promise<boolean> {
+    return false;
+  }
+
   async position(stream: string): Promise<StreamPosition> {
     return { epoch: this.#epoch, seq: (await this.#tip(stream)).seq };
   }

@@ -43,7 +43,7 @@ export class PostgresErasureStore implements ErasureStore {
 
   async finish(id: string, at: number): Promise<void> {
     await this.#sql`
-      UPDATE erasure_jobs SET state = 'done', user_id = NULL, golem_id = NULL, requested_by = NULL, updated_at = ${at}, finished_at = ${at}
+      UPDATE erasure_jobs SET state = 'done', user_id = NULL, golem_id = NULL, updated_at = ${at}, finished_at = ${at}
       WHERE id = ${id}`;
   }
 
@@ -75,6 +75,7 @@ export class PostgresErasureStore implements ErasureStore {
       await tx`DELETE FROM user_quotas WHERE user_id = ${userId}`;
       await tx`DELETE FROM blob_orphans WHERE user_id = ${userId}`;
       await tx`DELETE FROM clade_members WHERE user_id = ${userId}`;
+      await tx`UPDATE erasure_jobs SET requested_by = NULL WHERE requested_by = ${`user:${userId}`}`;
       await tx`DELETE FROM users WHERE id = ${userId}`;
     });
   }

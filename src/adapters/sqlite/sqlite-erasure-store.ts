@@ -46,9 +46,7 @@ export class SqliteErasureStore implements ErasureStore {
 
   async finish(id: string, at: number): Promise<void> {
     this.#db
-      .prepare(
-        "UPDATE erasure_jobs SET state = 'done', user_id = NULL, golem_id = NULL, requested_by = NULL, updated_at = ?, finished_at = ? WHERE id = ?",
-      )
+      .prepare("UPDATE erasure_jobs SET state = 'done', user_id = NULL, golem_id = NULL, updated_at = ?, finished_at = ? WHERE id = ?")
       .run(at, at, id);
   }
 
@@ -79,6 +77,7 @@ export class SqliteErasureStore implements ErasureStore {
       for (const table of ["api_keys", "sessions", "user_quotas", "blob_orphans", "clade_members"]) {
         db.prepare(`DELETE FROM ${table} WHERE user_id = ?`).run(userId);
       }
+      db.prepare("UPDATE erasure_jobs SET requested_by = NULL WHERE requested_by = ?").run(`user:${userId}`);
       db.prepare("DELETE FROM users WHERE id = ?").run(userId);
     })();
   }

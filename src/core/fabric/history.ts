@@ -43,9 +43,24 @@ export interface History {
   recover(stream: string, since: StreamPosition, pageSize?: number): Promise<Recovery>;
 }
 
-/** Forgets a stream's history in every tier (an erasure, SPEC §3); nothing when there is none. */
+/**
+ * Erasure of history (SPEC §3). `eraseStream` forgets a stream in every tier (nothing when there
+ * is none). `redact` replaces, in every tier it can rewrite, each event of `stream` whose payload
+ * names `id` as a JSON string by an ERASED_CHANNEL tombstone with the same seq and time, so a
+ * replay keeps its numbering without a hole; it returns false when the history cannot rewrite
+ * its events (JetStream: they age out with the retention).
+ */
 export interface StreamEraser {
   eraseStream(stream: string): Promise<void>;
+  redact(stream: string, id: string): Promise<boolean>;
+}
+
+/** Channel of an event replaced by an erasure: its payload is `{}`. */
+export const ERASED_CHANNEL = "styx:erased";
+
+/** Whether an event's payload names `id` (a JSON string value anywhere in it). */
+export function namesId(payloadJson: string, id: string): boolean {
+  return payloadJson.includes(JSON.stringify(id));
 }
 
 /**

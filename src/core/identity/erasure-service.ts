@@ -91,7 +91,7 @@ export class ErasureService {
   /** The job `id` as seen by `userId` (null: the admin): 404 for another user's job. */
   async status(id: string, userId: string | null): Promise<ErasureJob> {
     const job = await this.#d.store.get(id);
-    if (!job || (userId !== null && job.requestedBy !== `user:${userId}` && job.target?.userId !== userId)) {
+    if (!job || (userId !== null && job.requestedBy !== `user:${userId}`)) {
       throw new StyxError("STYX_NOT_FOUND", "No such erasure job.");
     }
     return job;
@@ -152,7 +152,9 @@ export class ErasureService {
         return;
       case "history":
         for (const id of golems) await d.history.eraseStream(golemStream(id));
-        if (target.kind === "user") await d.history.eraseStream(userStream(target.userId));
+        // The owner's stream stays; its events naming the golem become tombstones where history can rewrite them.
+        if (target.kind === "golem") await d.history.redact(userStream(target.userId), target.golemId);
+        else await d.history.eraseStream(userStream(target.userId));
         return;
       case "entries":
         if (target.kind === "golem") await this.#eraseGolemEntries(target.userId, target.golemId);

@@ -19,7 +19,7 @@ export interface ErasureJob {
   /** The user the job was asked for (null once done: the row keeps no id of what it erased). */
   readonly target: ErasureTarget | null;
   readonly kind: ErasureTarget["kind"];
-  /** Who asked: `admin` or `user:<id>` (null once done). */
+  /** Who asked: `admin` or `user:<id>` (the owner of an erased golem; null once that user is erased too). */
   readonly requestedBy: string | null;
   readonly state: ErasureState;
   readonly step: number;
@@ -84,7 +84,7 @@ export interface ErasureStore {
   unfinished(limit: number): Promise<ErasureJob[]>;
   /** Records that steps before `step` are done. */
   advance(id: string, step: number, at: number): Promise<void>;
-  /** Marks the job done and forgets its target and requester. */
+  /** Marks the job done and forgets its target. */
   finish(id: string, at: number): Promise<void>;
   /**
    * Removes golem `golemId`'s rows: its clade membership and pending clade deltas (addressed to
@@ -92,6 +92,9 @@ export interface ErasureStore {
    * replaced by `death` (anonymized) when given, its children's parent link, then the golem.
    */
   eraseGolemRecords(golemId: string, death: DeathRecord | undefined): Promise<void>;
-  /** Removes user `userId`'s rows once its golems are erased: keys, sessions, quotas, orphan marks, then the user. */
+  /**
+   * Removes user `userId`'s rows once its golems are erased: keys, sessions, quotas, orphan marks,
+   * its name on the erasure jobs it asked for, then the user.
+   */
   eraseUserRecords(userId: string): Promise<void>;
 }
