@@ -7,7 +7,7 @@ import type { IdentityService } from "../core/identity/identity-service.js";
 import type { IdentityStore } from "../core/identity/identity-store.js";
 import type { EntryService } from "../core/knowledge/entry-service.js";
 import type { Clock } from "../core/platform/clock.js";
-import type { BlobRelease } from "../core/quota/quota-service.js";
+import type { BlobRelease, QuotaService } from "../core/quota/quota-service.js";
 import type { ErasureRouteDeps } from "../server/routes/identity/erasure.routes.js";
 import type { Scheduler } from "../tasks/scheduler.js";
 import type { ProcessLog } from "./log.js";
@@ -32,7 +32,7 @@ export function buildErasure(opts: {
   identity: Pick<IdentityService, "revokeKey">;
   auth: Pick<AuthService, "endSessionAs">;
   entries: Pick<EntryService, "remove">;
-  quota: BlobRelease;
+  quota: BlobRelease & Pick<QuotaService, "forgetUser">;
   history: StreamEraser;
   scheduler: Scheduler;
   log: ProcessLog;

@@ -9,7 +9,7 @@ import type { BlobStore } from "../platform/blob-store.js";
 import type { Clock } from "../platform/clock.js";
 import { newId } from "../platform/crypto.js";
 import { StyxError } from "../platform/errors.js";
-import type { BlobRelease } from "../quota/quota-service.js";
+import type { BlobRelease, QuotaService } from "../quota/quota-service.js";
 import {
   anonymizedDeath,
   ERASURE_STEPS,
@@ -41,7 +41,7 @@ export interface ErasureServiceDeps {
   /** Deletes one entry as `DELETE /v1/styx/entries/:id` does (rows, vectors, queued lethe copy, bytes). */
   readonly removeEntry: (entry: Entry) => Promise<unknown>;
   readonly blobs: Pick<BlobStore, "stat" | "release" | "owned">;
-  readonly quota: BlobRelease;
+  readonly quota: BlobRelease & Pick<QuotaService, "forgetUser">;
   readonly history: StreamEraser;
   readonly deaths: Pick<DeathStore, "find">;
   readonly audit: Pick<AuditLog, "append">;
@@ -173,7 +173,10 @@ export class ErasureService {
           const alias = erasedGolemAlias(job.id, id);
           await d.store.eraseGolemRecords(id, death && anonymizedDeath(death, alias, target.kind === "user"));
         }
-        if (target.kind === "user") await d.store.eraseUserRecords(target.userId);
+        if (target.kind === "user") {
+          await d.store.eraseUserRecords(target.userId);
+          await d.quota.forgetUser(target.userId);
+        }
         return;
     }
   }
