@@ -187,3 +187,6 @@ export const ErasureJobView = Type.Object({
   updated_at: IsoTime,
   finished_at: Nullable(IsoTime),
 });
+
+/** `GET /v1/styx/export` answer: NDJSON, one record a line with its `type` (user, golem, api_key, entry, death, achievement, blob). */
+export const ExportLines = Type.String({ description: "NDJSON: one JSON record a line, each with a `type`" });

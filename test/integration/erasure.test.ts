@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { StyxClient } from "@styx/client";
 import { golemStream, userStream } from "../../src/core/fabric/streams.js";
 import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
 
@@ -177,5 +178,18 @@ describe("erasure and export (SPEC §3)", () => {
     assert.equal((await s.styx.fabric.history.position(golemStream("er-leaver-g"))).seq, 0);
     assert.equal(await s.styx.storage.blobs.stat(u.id, blob.json.cid), undefined);
     assert.deepEqual(await rowsNaming(s, "er-leaver"), []);
+  });
+  it("is reachable from @styx/client: eraseGolem, erasure, exportData", async () => {
+    const u = await s.user("er-sdk");
+    await s.golem(u.key, { id: "er-sdk-g" });
+    const client = new StyxClient({ url: s.url, token: u.key });
+    const lines = (await client.exportData()).trimEnd().split("\n");
+    assert.ok(lines.some((l) => JSON.parse(l).type === "golem"));
+    const job = await client.eraseGolem("er-sdk-g");
+    assert.equal(job.kind, "golem");
+    await s.styx.tasks.runNow("erasure");
+    assert.equal((await client.erasure(job.id)).state, "done");
+    const admin = new StyxClient({ url: s.url, token: s.adminToken });
+    assert.equal((await admin.adminErasure(job.id)).state, "done");
   });
 });

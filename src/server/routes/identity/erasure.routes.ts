@@ -6,7 +6,7 @@ import type { IdentityService } from "../../../core/identity/identity-service.js
 import { actorOf } from "../../../core/identity/principal.js";
 import type { Clock } from "../../../core/platform/clock.js";
 import { ErrorBody, GolemIdParams, UserIdParams } from "../../../protocol/common.js";
-import { ErasureJobParams, ErasureJobView } from "../../../protocol/identity.js";
+import { ErasureJobParams, ErasureJobView, ExportLines } from "../../../protocol/identity.js";
 import { tenantGolem, userPrincipal } from "../../context.js";
 import { presentErasureJob, presentExportRecord } from "../../presenters/identity.js";
 
@@ -106,7 +106,7 @@ export function erasureRoutes(
         tags: ["identity"],
         summary: "Everything of the caller as NDJSON, one record per line with its `type` (streamed; no secret or hash)",
         produces: ["application/x-ndjson"],
-        response: { 401: ErrorBody, 403: ErrorBody, 429: ErrorBody, 503: ErrorBody },
+        response: { 200: ExportLines, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody, 503: ErrorBody },
       },
     },
     async (req, reply) => {
