@@ -4,7 +4,6 @@ import { ExactVectorIndex } from "../../../src/adapters/memory/exact-vector-inde
 import { MemoryAuditLog } from "../../../src/adapters/memory/memory-audit-log.js";
 import { MemoryBlobStore } from "../../../src/adapters/memory/memory-blob-store.js";
 import { MemoryPresence } from "../../../src/adapters/memory/memory-presence.js";
-import { MemoryUsageCounters } from "../../../src/adapters/memory/memory-usage-counters.js";
 import { openDatabase } from "../../../src/adapters/sqlite/database.js";
 import { SqliteDeathStore } from "../../../src/adapters/sqlite/sqlite-death-store.js";
 import { SqliteEntryStore } from "../../../src/adapters/sqlite/sqlite-entry-store.js";
@@ -12,7 +11,6 @@ import { SqliteErasureStore } from "../../../src/adapters/sqlite/sqlite-erasure-
 import { SqliteEventLog } from "../../../src/adapters/sqlite/sqlite-event-log.js";
 import { SqliteIdentityStore } from "../../../src/adapters/sqlite/sqlite-identity-store.js";
 import { SqlitePheromoneStore } from "../../../src/adapters/sqlite/sqlite-pheromone-store.js";
-import { SqliteQuotaStore } from "../../../src/adapters/sqlite/sqlite-quota-store.js";
 import type { DeathRecord } from "../../../src/core/coordination/death.js";
 import { ERASED_CHANNEL } from "../../../src/core/fabric/history.js";
 import { golemStream, userStream } from "../../../src/core/fabric/streams.js";
@@ -23,9 +21,7 @@ import { IdentityService } from "../../../src/core/identity/identity-service.js"
 import { VectorSearch } from "../../../src/core/knowledge/vector-search.js";
 import { ManualClock } from "../../../src/core/platform/clock.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
-import { tierTable } from "../../../src/core/quota/limits.js";
-import { QuotaService } from "../../../src/core/quota/quota-service.js";
-import { aliveGolem, callerOf, TEST_SECRET_KEY, testEntryService } from "../../../src/testing/core-kit.js";
+import { callerOf, TEST_SECRET_KEY, testEntryService, testQuotaService } from "../../../src/testing/core-kit.js";
 
 before(() => initCrypto());
 
@@ -46,16 +42,7 @@ async function setup(opts: { beforeStep?: (job: ErasureJob, step: string) => Pro
   const ownerKey = await identity.createKey("admin", "usr_e", { name: "owner" });
   const store = new SqliteEntryStore(db);
   const blobs = new MemoryBlobStore();
-  const quotas = new QuotaService({
-    table: tierTable("consumer", { rate: 50, burst: 100 }, {}),
-    defaultTier: "consumer",
-    users,
-    store: new SqliteQuotaStore(db),
-    counters: new MemoryUsageCounters(clock),
-    entries: store,
-    audit,
-    clock,
-  });
+  const quotas = testQuotaService(db, { users, entries: store, audit, clock });
   const vectors = new VectorSearch(new ExactVectorIndex(4), { dimensions: 4 });
   const { entries } = testEntryService({ store, vectors, clock, quota: quotas });
   const history = new TieredHistory({ log: new SqliteEventLog(db), blobs, clock });
