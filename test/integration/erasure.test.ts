@@ -193,3 +193,33 @@ describe("erasure and export (SPEC §3)", () => {
     assert.equal((await admin.adminErasure(job.id)).state, "done");
   });
 });
+
+describe("erasure without a store on disk (amnesia on the micro profile)", () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer();
+  });
+  after(() => s.close());
+
+  it("erases a golem and then its user: 404 and 401 afterwards, blobs released", async () => {
+    const u = await s.user("am-user");
+    await s.golem(u.key, { id: "am-g" });
+    const blob = await s.request("PUT", "/v1/styx/blobs", { token: u.key, raw: "in RAM", headers: OCTETS });
+    const w = await s.request("POST", "/v1/styx/entries", {
+      token: u.key,
+      body: { golem_id: "am-g", layer: "vault", category: "insight", content: "in RAM", content_blob: blob.json.cid },
+    });
+    assert.equal(w.status, 201, w.text);
+    const g = await s.request("DELETE", "/v1/styx/golems/am-g", { token: u.key });
+    assert.equal(g.status, 202, g.text);
+    await s.styx.tasks.runNow("erasure");
+    assert.equal((await s.request("GET", `/v1/styx/erasures/${g.json.id}`, { token: u.key })).json.state, "done");
+    assert.equal((await s.request("GET", `/v1/styx/entries/${w.json.id}`, { token: u.key })).status, 404);
+    assert.equal((await s.request("GET", `/v1/styx/blobs/${blob.json.cid}`, { token: u.key })).status, 404);
+    const user = await s.request("DELETE", "/v1/admin/users/am-user", { token: s.adminToken });
+    assert.equal(user.status, 202, user.text);
+    await s.styx.tasks.runNow("erasure");
+    assert.equal((await s.request("GET", `/v1/admin/erasures/${user.json.id}`, { token: s.adminToken })).json.state, "done");
+    assert.equal((await s.request("GET", "/v1/styx/me", { token: u.key })).status, 401);
+  });
+});
