@@ -150,6 +150,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       entries: knowledge.entries,
       quota: quotas,
       history: fabric.history,
+      sourceOf: (golemId) => coordination.pheromones.sourceOf(golemId),
       scheduler: tasks,
       log,
     });

@@ -34,6 +34,8 @@ export function buildErasure(opts: {
   entries: Pick<EntryService, "remove">;
   quota: BlobRelease & Pick<QuotaService, "forgetUser">;
   history: StreamEraser;
+  /** A golem's keyed source hash (PheromoneService.sourceOf). */
+  sourceOf: (golemId: string) => string;
   scheduler: Scheduler;
   log: ProcessLog;
 }): ErasureRouteDeps & { readonly service: ErasureService } {
@@ -51,6 +53,7 @@ export function buildErasure(opts: {
     quota: opts.quota,
     history: opts.history,
     deaths: storage.coordination.deaths,
+    sourceOf: opts.sourceOf,
     audit: storage.audit,
     clock,
     beforeStep: async (job, step) => {

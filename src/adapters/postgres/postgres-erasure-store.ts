@@ -47,12 +47,13 @@ export class PostgresErasureStore implements ErasureStore {
       WHERE id = ${id}`;
   }
 
-  async eraseGolemRecords(golemId: string, death: DeathRecord | undefined): Promise<void> {
+  async eraseGolemRecords(golemId: string, sourceHash: string, death: DeathRecord | undefined): Promise<void> {
     const quoted = JSON.stringify(golemId);
     await this.#sql.begin(async (tx) => {
       await tx`DELETE FROM clade_members WHERE golem_id = ${golemId}`;
       await tx`DELETE FROM clade_outbox WHERE recipient = ${golemId} OR strpos(event, ${quoted}) > 0`;
       await tx`DELETE FROM achievements WHERE golem_id = ${golemId}`;
+      await tx`DELETE FROM source_directory WHERE source_hash = ${sourceHash}`;
       await tx`DELETE FROM entry_validations WHERE golem_id = ${golemId}`;
       await tx`DELETE FROM sessions WHERE golem_id = ${golemId}`;
       await tx`DELETE FROM api_keys WHERE golem_id = ${golemId}`;

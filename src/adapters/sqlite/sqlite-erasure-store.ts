@@ -50,13 +50,14 @@ export class SqliteErasureStore implements ErasureStore {
       .run(at, at, id);
   }
 
-  async eraseGolemRecords(golemId: string, death: DeathRecord | undefined): Promise<void> {
+  async eraseGolemRecords(golemId: string, sourceHash: string, death: DeathRecord | undefined): Promise<void> {
     const db = this.#db;
     db.transaction(() => {
       const run = (sql: string) => db.prepare(sql).run(golemId);
       run("DELETE FROM clade_members WHERE golem_id = ?");
       db.prepare("DELETE FROM clade_outbox WHERE recipient = ? OR instr(event, ?) > 0").run(golemId, JSON.stringify(golemId));
       run("DELETE FROM achievements WHERE golem_id = ?");
+      db.prepare("DELETE FROM source_directory WHERE source_hash = ?").run(sourceHash);
       run("DELETE FROM entry_validations WHERE golem_id = ?");
       run("DELETE FROM sessions WHERE golem_id = ?");
       run("DELETE FROM api_keys WHERE golem_id = ?");

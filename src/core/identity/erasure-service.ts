@@ -44,6 +44,8 @@ export interface ErasureServiceDeps {
   readonly quota: BlobRelease & Pick<QuotaService, "forgetUser">;
   readonly history: StreamEraser;
   readonly deaths: Pick<DeathStore, "find">;
+  /** A golem's keyed source hash (PheromoneService.sourceOf): its row of the sealed source directory goes. */
+  readonly sourceOf: (golemId: string) => string;
   readonly audit: Pick<AuditLog, "append">;
   readonly clock: Clock;
   /** Test hook: called before each step runs (a crash test stops the process there). */
@@ -171,7 +173,7 @@ export class ErasureService {
         for (const id of golems) {
           const death = await d.deaths.find(id);
           const alias = erasedGolemAlias(job.id, id);
-          await d.store.eraseGolemRecords(id, death && anonymizedDeath(death, alias, target.kind === "user"));
+          await d.store.eraseGolemRecords(id, d.sourceOf(id), death && anonymizedDeath(death, alias, target.kind === "user"));
         }
         if (target.kind === "user") {
           await d.store.eraseUserRecords(target.userId);

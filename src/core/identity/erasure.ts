@@ -88,10 +88,11 @@ export interface ErasureStore {
   finish(id: string, at: number): Promise<void>;
   /**
    * Removes golem `golemId`'s rows: its clade membership and pending clade deltas (addressed to
-   * it or naming it), achievements, votes, sessions, keys (already revoked), its death record
-   * replaced by `death` (anonymized) when given, its children's parent link, then the golem.
+   * it or naming it), achievements, its entry of the sealed source directory (`sourceHash`),
+   * votes, sessions, keys (already revoked), its death record replaced by `death` (anonymized)
+   * when given, its children's parent link, then the golem.
    */
-  eraseGolemRecords(golemId: string, death: DeathRecord | undefined): Promise<void>;
+  eraseGolemRecords(golemId: string, sourceHash: string, death: DeathRecord | undefined): Promise<void>;
   /**
    * Removes user `userId`'s rows once its golems are erased: keys, sessions, quotas, orphan marks,
    * its name on the erasure jobs it asked for, then the user.

@@ -62,6 +62,7 @@ async function setup(opts: { beforeStep?: (job: ErasureJob, step: string) => Pro
     quota: quotas,
     history,
     deaths,
+    sourceOf: (golemId) => `src-${golemId}`,
     audit,
     clock,
     beforeStep: opts.beforeStep,
@@ -117,6 +118,7 @@ describe("ErasureService", () => {
     await t.history.append({ stream: userStream("usr_e"), channel: "styx:steer", payload: { golem_id: "g1" } });
     await t.history.append({ stream: userStream("usr_e"), channel: "styx:steer", payload: { golem_id: "g2" } });
     await t.presence.beat({ golemId: "g1", userId: "usr_e", at: t.clock.now() } as never);
+    t.db.prepare("INSERT INTO source_directory (source_hash, sealed_golem) VALUES ('src-g1', 'sealed'), ('src-g2', 'sealed')").run();
 
     const job = await t.service.request("user:usr_e", golemTarget);
     assert.equal(job.state, "running");
@@ -134,6 +136,11 @@ describe("ErasureService", () => {
     assert.equal((await t.users.getApiKey(t.g1Key.key.id))?.id, undefined, "the golem's key is gone");
     assert.equal((await t.users.getApiKey(t.ownerKey.key.id))?.revokedAt, null, "the owner's key is untouched");
     assert.equal(await t.presence.ofGolem("g1"), undefined);
+    assert.deepEqual(
+      t.db.prepare("SELECT source_hash FROM source_directory").all(),
+      [{ source_hash: "src-g2" }],
+      "its sealed source entry is gone",
+    );
     assert.equal((await t.history.position(golemStream("g1"))).seq, 0);
     const replay = await t.history.recover(userStream("usr_e"), { epoch: t.history.epoch, seq: 0 });
     assert.ok(replay.recovered);
