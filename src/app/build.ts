@@ -13,6 +13,7 @@ import { Metrics } from "../server/metrics.js";
 import type { Scheduler } from "../tasks/scheduler.js";
 import { type AdminToken, resolveAdminToken } from "./admin-token.js";
 import { buildCoordination, type CoordinationStack } from "./coordination.js";
+import { buildErasure } from "./erasure.js";
 import { buildFabric, closeSocketsOf, type FabricStack } from "./fabric.js";
 import { buildIdentity } from "./identity.js";
 import { buildKnowledge, type KnowledgeStack } from "./knowledge.js";
@@ -140,6 +141,20 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       signing: { verifier: signing.verifier, binding: signing.bloodstain },
       warn,
     });
+    const erasure = buildErasure({
+      config,
+      clock,
+      storage,
+      identityStore: identity.store,
+      identity: identity.service,
+      auth: identity.auth,
+      entries: knowledge.entries,
+      quota: quotas,
+      history: fabric.history,
+      sourceOf: (golemId) => coordination.pheromones.sourceOf(golemId),
+      scheduler: tasks,
+      log,
+    });
     const { bus } = fabric;
     const load = new LoadMonitor({
       maxLagMs: config.maxEventLoopLagMs,
@@ -192,6 +207,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       entries: knowledge.entries,
       blobs: storage.blobs,
       blobService: knowledge.blobs,
+      erasure,
       fabric: { hub: fabric.hub, service: fabric.service, history: fabric.history },
       coordination: { ...coordination, deaths: storage.coordination.deaths },
       payments: payments ? { gate: payments.gate, publicUrl: config.publicUrl } : undefined,

@@ -2,7 +2,7 @@ import { LocalEventBus } from "../adapters/memory/local-event-bus.js";
 import type { Config } from "../config/load.js";
 import type { EventBus } from "../core/fabric/event-bus.js";
 import { FabricService } from "../core/fabric/fabric-service.js";
-import type { History } from "../core/fabric/history.js";
+import type { History, StreamEraser } from "../core/fabric/history.js";
 import { TieredHistory } from "../core/fabric/tiered-history.js";
 import type { Clock } from "../core/platform/clock.js";
 import type { Metrics } from "../server/metrics.js";
@@ -14,7 +14,7 @@ import type { Storage } from "./storage.js";
 /** The event fabric as wired for one process. */
 export interface FabricStack {
   /** Micronode: hot ring, warm SQLite, cold blobs. Macronode: JetStream behind a hot ring. */
-  readonly history: History;
+  readonly history: History & StreamEraser;
   /** Micronode: in-process. Macronode: JetStream, so every gateway sees every event. */
   readonly bus: EventBus & { onError: (err: unknown) => void };
   readonly hub: Hub;

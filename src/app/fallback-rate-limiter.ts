@@ -90,4 +90,13 @@ export class FallbackUsageCounters extends Fallback implements UsageCounters {
       () => this.#fallback.add(key, windowMs, amount, limit),
     );
   }
+
+  /** Both: the local counters may hold what was counted while Redis was down. */
+  async forget(suffix: string): Promise<void> {
+    await this.#fallback.forget(suffix);
+    await this.run(
+      () => this.#primary.forget(suffix),
+      async () => {},
+    );
+  }
 }

@@ -13,6 +13,7 @@ import { PostgresCausalStore } from "../adapters/postgres/postgres-causal-store.
 import { PostgresCladeStore } from "../adapters/postgres/postgres-clade-store.js";
 import { PostgresDeathStore } from "../adapters/postgres/postgres-death-store.js";
 import { PostgresEntryStore } from "../adapters/postgres/postgres-entry-store.js";
+import { PostgresErasureStore } from "../adapters/postgres/postgres-erasure-store.js";
 import { pingPostgres } from "../adapters/postgres/postgres-health.js";
 import { PostgresIdentityStore } from "../adapters/postgres/postgres-identity-store.js";
 import { PostgresLeadership } from "../adapters/postgres/postgres-leadership.js";
@@ -94,6 +95,7 @@ export async function openMacroStorage(config: Config, clock: Clock): Promise<Un
       blobs: guardOutages(blobs, "S3", isSocketFailure),
       events: undefined,
       clade: pg(new PostgresCladeStore(sql)),
+      erasure: pg(new PostgresErasureStore(sql)),
       coordination: {
         pheromones: pg(cache),
         causal: pg(new PostgresCausalStore(sql)),

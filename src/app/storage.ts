@@ -16,6 +16,7 @@ import { SqliteCausalStore } from "../adapters/sqlite/sqlite-causal-store.js";
 import { SqliteCladeStore } from "../adapters/sqlite/sqlite-clade-store.js";
 import { SqliteDeathStore } from "../adapters/sqlite/sqlite-death-store.js";
 import { SqliteEntryStore } from "../adapters/sqlite/sqlite-entry-store.js";
+import { SqliteErasureStore } from "../adapters/sqlite/sqlite-erasure-store.js";
 import { SqliteEventLog } from "../adapters/sqlite/sqlite-event-log.js";
 import { SqliteIdentityStore } from "../adapters/sqlite/sqlite-identity-store.js";
 import { SqlitePaymentLedger } from "../adapters/sqlite/sqlite-payment-ledger.js";
@@ -31,8 +32,9 @@ import type { PulseStore } from "../core/coordination/pulse-store.js";
 import type { CladeStore } from "../core/fabric/clade.js";
 import type { EventBus, SequencedEvent, StyxEvent } from "../core/fabric/event-bus.js";
 import type { EventLog } from "../core/fabric/event-log.js";
-import type { History } from "../core/fabric/history.js";
+import type { History, StreamEraser } from "../core/fabric/history.js";
 import type { Presence } from "../core/fabric/presence.js";
+import type { ErasureStore } from "../core/identity/erasure.js";
 import type { IdentityStore } from "../core/identity/identity-store.js";
 import type { EntryStore } from "../core/knowledge/entry-store.js";
 import type { PaymentLedger } from "../core/payments/ledger.js";
@@ -54,7 +56,7 @@ import { fileSecrets, memorySecrets } from "./secrets.js";
 
 /** The macronode event fabric of one gateway. */
 export interface ClusterFabric {
-  readonly history: History & { append(event: StyxEvent): Promise<SequencedEvent> };
+  readonly history: History & StreamEraser & { append(event: StyxEvent): Promise<SequencedEvent> };
   readonly bus: EventBus & { onError: (err: unknown) => void };
   /** Resolves when every publish made so far was acknowledged (or failed). */
   flush(): Promise<void>;
@@ -93,6 +95,8 @@ export interface Storage {
    * Undefined in the macronode, whose stream history is JetStream (see `cluster`).
    */
   readonly events: EventLog | undefined;
+  /** Erasure jobs and the identity rows an erasure removes (same database as identities). */
+  readonly erasure: ErasureStore;
   /** Clade membership and the clade-delta outbox (same database as entries). */
   readonly clade: CladeStore;
   /** Pheromones, causal edges, deaths and achievements (same database as entries). */
@@ -172,6 +176,7 @@ function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boole
       coordination: sqliteCoordination(ram, entries),
       events: new SqliteEventLog(ram),
       clade: new SqliteCladeStore(ram),
+      erasure: new SqliteErasureStore(ram),
       identity: new SqliteIdentityStore(ram),
       quotas: new SqliteQuotaStore(ram),
       payments: undefined,
@@ -202,6 +207,7 @@ function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boole
     coordination: sqliteCoordination(db, entries),
     events: new SqliteEventLog(db),
     clade: new SqliteCladeStore(db),
+    erasure: new SqliteErasureStore(db),
     blobs: new FsBlobStore(join(dir, "blobs")),
     secrets: fileSecrets(dir),
     ...processLocal(clock),

@@ -76,6 +76,8 @@ export interface Config {
   readonly blobMaxBytes: number;
   /** How long an orphaned blob reference (its last entry gone) is kept before collection (STYX_BLOB_GRACE), ms. */
   readonly blobGraceMs: number;
+  /** STYX_ERASURE_STEP_PAUSE: pause between the steps of an erasure job (ms). */
+  readonly erasureStepPauseMs: number;
   readonly trustProxy: false | number | string[];
   /** Node HTTP server timers and the cap on connections that have not sent their headers yet. */
   readonly http: {
@@ -213,6 +215,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bodyLimit: r.STYX_BODY_LIMIT,
     blobMaxBytes: r.STYX_BLOB_MAX_BYTES,
     blobGraceMs: r.STYX_BLOB_GRACE,
+    erasureStepPauseMs: r.STYX_ERASURE_STEP_PAUSE,
     trustProxy: r.STYX_TRUST_PROXY,
     http: {
       headersTimeoutMs: r.STYX_HEADERS_TIMEOUT,

@@ -166,6 +166,11 @@ export const SETTINGS = {
     default: "24h",
     doc: "How long a blob stays after the last entry referencing it was deleted or expired, before the hourly blob collection releases it (0 = at the next run). Blobs no entry ever referenced stay until their owner deletes them.",
   },
+  STYX_ERASURE_STEP_PAUSE: {
+    parse: parseDurationIn(0, 3_600_000),
+    default: "0s",
+    doc: "Pause between the steps of an erasure job (golem or user): spreads a large erasure's load over time. Each finished step is recorded, so a job stopped between steps resumes at the next one.",
+  },
   STYX_TRUST_PROXY: {
     parse: parseTrustProxy,
     default: "0",

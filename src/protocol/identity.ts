@@ -171,3 +171,22 @@ export const SessionList = Type.Object({ sessions: Type.Array(SessionView) });
 
 /** Path parameter `:session_id`. */
 export const SessionIdParams = Type.Object({ session_id: Id }, Strict);
+
+/** `GET /v1/styx/erasures/:job_id` and `/v1/admin/erasures/:job_id` params. */
+export const ErasureJobParams = Type.Object({ job_id: Id }, Strict);
+
+/** An erasure job (SPEC §3): `state` running until every step is done; `step` counts the steps done. */
+export const ErasureJobView = Type.Object({
+  id: Type.String(),
+  kind: Type.Union([Type.Literal("golem"), Type.Literal("user")]),
+  state: Type.Union([Type.Literal("running"), Type.Literal("done")]),
+  step: Type.Integer(),
+  steps: Type.Array(Type.String()),
+  keeps: Type.Array(Type.String(), { description: "What the erasure keeps by design (SPEC §3)" }),
+  created_at: IsoTime,
+  updated_at: IsoTime,
+  finished_at: Nullable(IsoTime),
+});
+
+/** `GET /v1/styx/export` answer: NDJSON, one record a line with its `type` (user, golem, api_key, entry, death, achievement, blob). */
+export const ExportLines = Type.String({ description: "NDJSON: one JSON record a line, each with a `type`" });

@@ -48,6 +48,7 @@ import { dashboardRoutes } from "./routes/dashboard/dashboard.routes.js";
 import { fabricRoutes } from "./routes/fabric/fabric.routes.js";
 import { adminRoutes } from "./routes/identity/admin.routes.js";
 import { authRoutes } from "./routes/identity/auth.routes.js";
+import { type ErasureRouteDeps, erasureRoutes } from "./routes/identity/erasure.routes.js";
 import { golemRoutes } from "./routes/identity/golems.routes.js";
 import { entryRoutes } from "./routes/knowledge/entries.routes.js";
 import { entryRecordRoutes } from "./routes/knowledge/entry-records.routes.js";
@@ -130,6 +131,8 @@ export interface ServerDeps {
     readonly pulse: PulseService;
     readonly deaths: Pick<DeathStore, "graveyard" | "recent" | "find">;
   };
+  /** Erasure jobs (golems, users) and the owner's export (SPEC §3). */
+  readonly erasure: ErasureRouteDeps;
   /** Socket limits and timers (`maxPendingMessages` defaults to 1,000). */
   readonly ws: Omit<GatewayOptions, "maxPendingMessages"> & { readonly maxPendingMessages?: number };
   readonly closing: () => boolean;
@@ -242,6 +245,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   adminRoutes(app, { identity: deps.identity, clock: deps.clock });
   golemRoutes(app, { identity: deps.identity, auth: deps.auth, deaths: deps.coordination.deaths, clock: deps.clock });
+  erasureRoutes(app, { erasure: deps.erasure, identity: deps.identity, clock: deps.clock });
   authRoutes(app, { auth: deps.auth });
   auditRoutes(app, { audit: deps.audit });
   blobRoutes(app, { blobs: deps.blobs, maxBytes: deps.blobMaxBytes, quotas: deps.quotas, service: deps.blobService });

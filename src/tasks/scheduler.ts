@@ -5,6 +5,8 @@ export interface Task {
   readonly name: string;
   /** Milliseconds between runs. */
   readonly everyMs: number;
+  /** Also runs as soon as this process leads (work a previous leader left unfinished: erasures). */
+  readonly atLead?: boolean;
   run(): Promise<unknown>;
 }
 
@@ -168,6 +170,7 @@ export class Scheduler {
     const t = setInterval(() => void (this.#running.get(task.name) ?? this.#start(task.name)), task.everyMs);
     t.unref();
     this.#timers.set(task.name, t);
+    if (task.atLead && !this.#running.has(task.name)) void this.#start(task.name);
   }
 
   #disarm(): void {

@@ -1,8 +1,10 @@
 import { LocalEventBus } from "../adapters/memory/local-event-bus.js";
 import { MemoryAuditLog } from "../adapters/memory/memory-audit-log.js";
 import { MemoryBlobStore } from "../adapters/memory/memory-blob-store.js";
+import { MemoryUsageCounters } from "../adapters/memory/memory-usage-counters.js";
 import { openDatabase, type SqliteDatabase } from "../adapters/sqlite/database.js";
 import { SqliteEventLog } from "../adapters/sqlite/sqlite-event-log.js";
+import { SqliteQuotaStore } from "../adapters/sqlite/sqlite-quota-store.js";
 import { TieredHistory } from "../core/fabric/tiered-history.js";
 import { Tenancy } from "../core/identity/tenancy.js";
 import type { Golem } from "../core/identity/types.js";
@@ -11,6 +13,8 @@ import type { Clock } from "../core/platform/clock.js";
 import { SecretKey } from "../core/platform/secret-key.js";
 import { IdentifierDirectory } from "../core/privacy/directory.js";
 import { PublicPipeline } from "../core/privacy/public-pipeline.js";
+import { tierTable } from "../core/quota/limits.js";
+import { type QuotaDeps, QuotaService } from "../core/quota/quota-service.js";
 import { golemFixture } from "./contracts/identity-store.contract.js";
 
 /**
@@ -81,4 +85,15 @@ export function testEntryService(deps: Omit<EntryServiceDeps, "access" | "key"> 
   };
   const access = new Tenancy({ identity: { getGolem: unused, markGolemAlive: unused, getSession: unused }, audit });
   return { entries: new EntryService({ ...deps, key, access }), audit };
+}
+
+/** A QuotaService of the `consumer` tier (50/s, burst 100) over the user_quotas of `db` and counters in RAM. */
+export function testQuotaService(db: SqliteDatabase, deps: Pick<QuotaDeps, "users" | "entries" | "audit" | "clock">): QuotaService {
+  return new QuotaService({
+    table: tierTable("consumer", { rate: 50, burst: 100 }, {}),
+    defaultTier: "consumer",
+    store: new SqliteQuotaStore(db),
+    counters: new MemoryUsageCounters(deps.clock),
+    ...deps,
+  });
 }

@@ -54,6 +54,8 @@ const PATH_FILL: Record<string, { readonly values: (t: Tenant) => readonly strin
   id: { values: (t) => [t.entryIds[0] as string], audited: true },
   // Blob ownership: a cid the caller never stored answers 404 (not a tenancy rule, not audited).
   cid: { values: (t) => [t.cid], audited: false },
+  // An erasure job (of a golem set apart for it): another user's answers 404 like a missing one (not a tenancy rule, not audited).
+  job_id: { values: (t) => [t.jobId], audited: false },
 };
 
 /** Body fields that name a golem: filled with each of the victim's golems (tenancy answers 404, audited). */
@@ -82,6 +84,8 @@ interface Tenant {
   readonly regime: string;
   readonly vector: number[];
   cid: string;
+  /** An erasure job the tenant asked for (`:job_id`). */
+  jobId: string;
   /** Ids of its vault and clade entries. */
   readonly entryIds: string[];
   epoch: string;
@@ -146,6 +150,7 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
         regime: `r${name}${letters(hex(3))}`,
         vector,
         cid: "",
+        jobId: "",
         entryIds: [],
         epoch: "",
         watch: undefined as unknown as TestSocket,
@@ -212,6 +217,10 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
     const g1 = await s.golem(t.cred, { id: `${t.userId}-g1`, parent_golem_id: g0.id });
     const g2 = await s.golem(t.cred, { id: `${t.userId}-g2` });
     t.golems.push(g0.id, g1.id, g2.id);
+    const doomed = await s.golem(t.cred, {});
+    const job = await s.request("DELETE", `/v1/styx/golems/${doomed.id}`, { token: t.cred });
+    assert.equal(job.status, 202, job.text);
+    t.jobId = job.json.id;
   }
 
   /** Data of every kind, private pieces marked, shared pieces in the tenant's own words. */
@@ -396,7 +405,8 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
       audited ||= fill.audited;
       const values =
         control && p.name === "golem_id"
-          ? [victim.golems[0] as string]
+          ? // A DELETE naming a golem erases it: the control's own fresh golem, never one later checks name.
+            [op.method === "DELETE" ? (controlGolem as string) : (victim.golems[0] as string)]
           : control && p.name === "id"
             ? [victim.controlEntry as string]
             : control && p.name === "cid" && victim.controlCid !== undefined

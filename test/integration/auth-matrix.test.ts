@@ -46,6 +46,11 @@ const SAMPLE_BODIES: Record<string, (ids: Ids) => unknown> = {
   }),
 };
 
+/** Ids for routes whose positive case destroys what it names: an erasure gets a golem of its own. */
+const SAMPLE_IDS: Record<string, (ids: Ids) => Ids> = {
+  "DELETE /v1/styx/golems/:golem_id": (ids) => ({ ...ids, golemId: "alice-doomed" }),
+};
+
 /** Query strings for routes whose tenant ids are query parameters. */
 const SAMPLE_QUERIES: Record<string, (ids: Ids) => string> = {
   "GET /v1/styx/entries": (ids) => `?golem_id=${ids.golemId}`,
@@ -93,6 +98,7 @@ describe("auth matrix over every protected route", () => {
     const g = await s.golem(alice.key, { id: "alice-g0" });
     aliceIds = { userId: alice.id, golemId: g.id, keyId: alice.keyId, sessionId: "", entryId: "" };
     await s.golem(alice.key, { id: "alice-gx" });
+    await s.golem(alice.key, { id: "alice-doomed" });
     const written = await s.request("POST", "/v1/styx/entries", {
       token: alice.key,
       body: { golem_id: "alice-gx", layer: "clade", category: "insight", confidence: 0.9, content: "matrix entry" },
@@ -114,7 +120,11 @@ describe("auth matrix over every protected route", () => {
   });
   after(() => s.close());
 
-  const call = (route: RouteInfo, token: string | undefined, ids: Ids = aliceIds) =>
+  const call = (
+    route: RouteInfo,
+    token: string | undefined,
+    ids: Ids = SAMPLE_IDS[`${route.method} ${route.url}`]?.(aliceIds) ?? aliceIds,
+  ) =>
     s.request(route.method, fill(route.url, ids) + (SAMPLE_QUERIES[`${route.method} ${route.url}`]?.(ids) ?? ""), {
       token,
       body: route.hasBody ? (SAMPLE_BODIES[`${route.method} ${route.url}`]?.(ids) ?? {}) : undefined,

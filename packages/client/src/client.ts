@@ -217,6 +217,26 @@ export class StyxClient extends StyxHttp {
   getBlob(cid: string, range?: string): Res<"GET /v1/styx/blobs/{cid}"> {
     return this.call("GET /v1/styx/blobs/{cid}", { params: { cid }, ...(range ? { headers: { range } } : {}) });
   }
+  /** Erases one of your golems (owner key): a durable job, answered 202; follow it with `erasure`. */
+  eraseGolem(golemId: string): Res<"DELETE /v1/styx/golems/{golem_id}"> {
+    return this.call("DELETE /v1/styx/golems/{golem_id}", { params: { golem_id: golemId } });
+  }
+  /** Admin: erases a user and everything of theirs (a durable job, answered 202). */
+  eraseUser(userId: string): Res<"DELETE /v1/admin/users/{user_id}"> {
+    return this.call("DELETE /v1/admin/users/{user_id}", { params: { user_id: userId } });
+  }
+  /** An erasure job you asked for: `state` is `done` once every step ran. */
+  erasure(jobId: string): Res<"GET /v1/styx/erasures/{job_id}"> {
+    return this.call("GET /v1/styx/erasures/{job_id}", { params: { job_id: jobId } });
+  }
+  /** Admin: any erasure job. */
+  adminErasure(jobId: string): Res<"GET /v1/admin/erasures/{job_id}"> {
+    return this.call("GET /v1/admin/erasures/{job_id}", { params: { job_id: jobId } });
+  }
+  /** Everything of yours as NDJSON text (owner key): one JSON record a line with its `type`. */
+  exportData(): Res<"GET /v1/styx/export"> {
+    return this.call("GET /v1/styx/export");
+  }
   /** Deletes one of your blobs (owner key); 409 STYX_CONFLICT while an entry names it as content_blob. */
   deleteBlob(cid: string): Res<"DELETE /v1/styx/blobs/{cid}"> {
     return this.call("DELETE /v1/styx/blobs/{cid}", { params: { cid } });
@@ -276,4 +296,9 @@ export const CLIENT_ROUTES = {
   putBlob: "PUT /v1/styx/blobs",
   getBlob: "GET /v1/styx/blobs/{cid}",
   deleteBlob: "DELETE /v1/styx/blobs/{cid}",
+  eraseGolem: "DELETE /v1/styx/golems/{golem_id}",
+  eraseUser: "DELETE /v1/admin/users/{user_id}",
+  erasure: "GET /v1/styx/erasures/{job_id}",
+  adminErasure: "GET /v1/admin/erasures/{job_id}",
+  exportData: "GET /v1/styx/export",
 } as const satisfies Record<string, keyof Routes>;

@@ -137,6 +137,17 @@ export class FsBlobStore implements BlobStore {
     return true;
   }
 
+  async *owned(userId: string): AsyncIterable<string> {
+    let names: string[];
+    try {
+      names = await readdir(dirname(this.#markerPath(userId, "0")));
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw err;
+    }
+    for (const hex of names) yield `b3:${hex}`;
+  }
+
   /** Whether any user still holds a marker for the blob (one directory per user to look in). */
   async #referenced(hex: string): Promise<boolean> {
     let owners: string[];

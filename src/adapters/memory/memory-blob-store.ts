@@ -67,6 +67,10 @@ export class MemoryBlobStore implements BlobStore {
     return { size: bytes.length, range: served, body: slices(bytes.subarray(served.start, served.end + 1)) };
   }
 
+  async *owned(userId: string): AsyncIterable<string> {
+    yield* [...(this.#refs.get(userId) ?? [])];
+  }
+
   async release(userId: string, cid: string): Promise<boolean> {
     const mine = this.#refs.get(userId);
     if (!mine?.delete(cid)) return false;

@@ -31,6 +31,10 @@ export class MemoryUsageCounters implements UsageCounters {
     return { allowed: true, used: next, resetAt: endsAt };
   }
 
+  async forget(suffix: string): Promise<void> {
+    for (const id of [...this.#counts.keys()]) if (id.endsWith(suffix)) this.#counts.delete(id);
+  }
+
   /** Counters held (for tests). */
   get size(): number {
     return this.#counts.size;

@@ -136,6 +136,29 @@ export class JetStreamHistory implements History {
     return () => this.#handlers.delete(handler);
   }
 
+  /**
+   * Forgets `stream` (an erasure, SPEC §3): its subject is purged from the JetStream stream and
+   * its hot ring dropped here. Other gateways' hot rings keep their copy until it ages out; only
+   * the stream's tenant could read it, and the erasure removed that tenant first.
+   */
+  async eraseStream(stream: string): Promise<void> {
+    if (!this.#jsm) throw new Error("JetStreamHistory.eraseStream before open()");
+    await this.flush();
+    await this.#jsm.streams.purge(this.#name, { filter: eventSubject(this.#o.cluster, stream) });
+    this.#ring.drop(stream);
+    this.#tips.forget(stream);
+    this.#delivered.delete(stream);
+  }
+
+  /**
+   * JetStream cannot rewrite a stored message (a batch of events) in place, and deleting one
+   * would leave a hole a replay cannot see: events naming an erased id age out with the
+   * stream's retention (STYX_HISTORY_RETENTION) instead. Answers false.
+   */
+  async redact(_stream: string, _id: string): Promise<boolean> {
+    return false;
+  }
+
   async position(stream: string): Promise<StreamPosition> {
     return { epoch: this.#epoch, seq: (await this.#tip(stream)).seq };
   }

@@ -162,4 +162,28 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       CREATE INDEX payments_payer ON payments (payer, status, updated_at);
     `,
   },
+  // SPEC §3: an erasure is one durable job (its finished steps counted, so a restart resumes it);
+  // its target's ids are cleared when it finishes. A dead golem's record stays, anonymized, once
+  // the golem row is gone: deaths loses its foreign key to golems.
+  {
+    version: 14,
+    name: "erasure jobs; death records outlive their golem",
+    sql: `
+      CREATE TABLE erasure_jobs (
+        id text PRIMARY KEY,
+        kind text NOT NULL,
+        user_id text,
+        golem_id text,
+        requested_by text,
+        state text NOT NULL,
+        step integer NOT NULL,
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL,
+        finished_at bigint
+      );
+      CREATE INDEX erasure_jobs_running ON erasure_jobs (created_at) WHERE state = 'running';
+      CREATE UNIQUE INDEX erasure_jobs_target ON erasure_jobs (kind, user_id, coalesce(golem_id, '')) WHERE state = 'running';
+      ALTER TABLE deaths DROP CONSTRAINT IF EXISTS deaths_golem_id_fkey;
+    `,
+  },
 ];

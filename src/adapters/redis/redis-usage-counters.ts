@@ -50,6 +50,19 @@ export class RedisUsageCounters implements UsageCounters {
     this.#clock = opts.clock;
   }
 
+  /** SCAN for `q:*:<…suffix>:*` (every window and window size), then DEL: rare (an erasure), never on a request path. */
+  async forget(suffix: string): Promise<void> {
+    const prefix = this.#redis.options.keyPrefix ?? "";
+    // Ids are [A-Za-z0-9_.-]: nothing in a suffix is a glob character.
+    const match = `${prefix}q:*${suffix}:*`;
+    let cursor = "0";
+    do {
+      const [next, keys] = await this.#redis.scan(cursor, "MATCH", match, "COUNT", 500);
+      cursor = next;
+      if (keys.length > 0) await this.#redis.del(...keys.map((k) => k.slice(prefix.length)));
+    } while (cursor !== "0");
+  }
+
   async add(key: string, windowMs: number, amount: number, limit: number): Promise<WindowCount> {
     const now = this.#clock ? String(Math.floor(this.#clock.now())) : "";
     const [allowed, used, resetAt] = await this.#redis.styxQuotaAdd(`q:${windowMs}:${key}`, windowMs, amount, limit, now);

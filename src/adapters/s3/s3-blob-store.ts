@@ -267,6 +267,21 @@ export class S3BlobStore implements BlobStore {
     return true;
   }
 
+  /** Every reference key ends in the owner's hash: one listing of `refs/` (an erasure's rare walk). */
+  async *owned(userId: string): AsyncIterable<string> {
+    const suffix = `/${createHash("sha256").update(userId, "utf8").digest("hex")}`;
+    const prefix = `${this.#prefix}refs/`;
+    let token: string | undefined;
+    do {
+      const page = await this.#s3.send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const o of page.Contents ?? []) {
+        const key = o.Key ?? "";
+        if (key.endsWith(suffix)) yield `b3:${key.slice(prefix.length, key.length - suffix.length)}`;
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
   #blobKey(hex: string): string {
     return this.#prefix + s3BlobPath({ kind: "content", hex });
   }

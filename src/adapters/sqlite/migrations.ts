@@ -450,4 +450,53 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       CREATE INDEX payments_payer ON payments(payer, status, updated_at);
     `,
   },
+  {
+    version: 14,
+    name: "erasure jobs; death records outlive their golem",
+    // SPEC §3: an erasure is one durable job (its finished steps counted, so a restart resumes it);
+    // its target's ids are cleared when it finishes. A dead golem's record stays, anonymized, once
+    // the golem row is gone: deaths loses its foreign key to golems (SQLite rebuilds the table).
+    sql: `
+      CREATE TABLE erasure_jobs (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        user_id TEXT,
+        golem_id TEXT,
+        requested_by TEXT,
+        state TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        finished_at INTEGER
+      ) STRICT;
+      CREATE INDEX erasure_jobs_running ON erasure_jobs(created_at) WHERE state = 'running';
+      CREATE UNIQUE INDEX erasure_jobs_target ON erasure_jobs(kind, user_id, coalesce(golem_id, '')) WHERE state = 'running';
+      CREATE TABLE deaths_kept (
+        golem_id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        generation INTEGER NOT NULL,
+        death_cause TEXT NOT NULL,
+        died_at INTEGER NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        ticks_lived INTEGER NOT NULL,
+        warnings INTEGER NOT NULL,
+        causal_edges INTEGER NOT NULL,
+        testament_excerpt TEXT,
+        somatic_fragment TEXT,
+        signed INTEGER NOT NULL,
+        result TEXT NOT NULL,
+        born_at INTEGER,
+        final_phase TEXT,
+        final_pad TEXT,
+        final_nav REAL,
+        domains TEXT NOT NULL DEFAULT '[]'
+      ) STRICT;
+      INSERT INTO deaths_kept SELECT golem_id, user_id, generation, death_cause, died_at, recorded_at, ticks_lived, warnings,
+        causal_edges, testament_excerpt, somatic_fragment, signed, result, born_at, final_phase, final_pad, final_nav, domains FROM deaths;
+      DROP TABLE deaths;
+      ALTER TABLE deaths_kept RENAME TO deaths;
+      CREATE INDEX deaths_user ON deaths(user_id, died_at DESC, golem_id DESC);
+      CREATE INDEX deaths_time ON deaths(died_at);
+    `,
+  },
 ];

@@ -115,6 +115,25 @@ export class SqliteEventLog implements EventLog {
     return (this.#oldestArchive.get(stream) as number | null) ?? undefined;
   }
 
+  async redact(stream: string, needle: string, channel: string): Promise<number> {
+    return this.#db
+      .prepare("UPDATE stream_events SET channel = ?, payload = '{}' WHERE stream = ? AND instr(payload, ?) > 0")
+      .run(channel, stream, needle).changes;
+  }
+
+  async replaceArchive(stream: string, firstSeq: number, cid: string): Promise<void> {
+    this.#db.prepare("UPDATE stream_archives SET cid = ? WHERE stream = ? AND first_seq = ?").run(cid, stream, firstSeq);
+  }
+
+  async eraseStream(stream: string): Promise<ArchiveRef[]> {
+    return this.#db.transaction(() => {
+      const refs = (this.#db.prepare("DELETE FROM stream_archives WHERE stream = ? RETURNING *").all(stream) as ArchiveRow[]).map(toRef);
+      this.#db.prepare("DELETE FROM stream_events WHERE stream = ?").run(stream);
+      this.#db.prepare("DELETE FROM streams WHERE stream = ?").run(stream);
+      return refs;
+    })();
+  }
+
   async expireArchives(before: number, limit: number): Promise<ArchiveRef[]> {
     return this.#db.transaction(() => {
       const rows = (this.#expired.all(before, limit) as ArchiveRow[]).map(toRef);

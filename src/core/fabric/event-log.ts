@@ -44,4 +44,10 @@ export interface EventLog {
   oldestArchivedSeq(stream: string): Promise<number | undefined>;
   /** Forgets archives created before `before` (at most `limit`) and returns them, so their blobs can go. */
   expireArchives(before: number, limit: number): Promise<ArchiveRef[]>;
+  /** Replaces the warm events of `stream` whose payload contains `needle` by `channel` with payload `{}` (seq and time kept); returns how many. */
+  redact(stream: string, needle: string, channel: string): Promise<number>;
+  /** Points the archive of `stream` starting at `firstSeq` to the blob `cid` (a rewritten archive). */
+  replaceArchive(stream: string, firstSeq: number, cid: string): Promise<void>;
+  /** Forgets `stream` entirely (warm rows, its position, its archives) in one transaction; returns the archives, so their blobs can go. */
+  eraseStream(stream: string): Promise<ArchiveRef[]>;
 }

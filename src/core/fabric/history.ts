@@ -44,6 +44,26 @@ export interface History {
 }
 
 /**
+ * Erasure of history (SPEC §3). `eraseStream` forgets a stream in every tier (nothing when there
+ * is none). `redact` replaces, in every tier it can rewrite, each event of `stream` whose payload
+ * names `id` as a JSON string by an ERASED_CHANNEL tombstone with the same seq and time, so a
+ * replay keeps its numbering without a hole; it returns false when the history cannot rewrite
+ * its events (JetStream: they age out with the retention).
+ */
+export interface StreamEraser {
+  eraseStream(stream: string): Promise<void>;
+  redact(stream: string, id: string): Promise<boolean>;
+}
+
+/** Channel of an event replaced by an erasure: its payload is `{}`. */
+export const ERASED_CHANNEL = "styx:erased";
+
+/** Whether an event's payload names `id` (a JSON string value anywhere in it). */
+export function namesId(payloadJson: string, id: string): boolean {
+  return payloadJson.includes(JSON.stringify(id));
+}
+
+/**
  * THE resume decision of every History (SPEC §9), for a stream now at `at`: a position of
  * another epoch, or ahead of the stream, is refused; one behind it recovers only if history
  * still reaches back to the first missed event. `oldestKept` answers the oldest seq history

@@ -87,6 +87,30 @@ export class HotRing {
     return out;
   }
 
+  /** Replaces the ringed events of `stream` that `match` by `replace(event)` (same seq), bytes recounted. */
+  rewrite(stream: string, match: (e: SequencedEvent) => boolean, replace: (e: SequencedEvent) => SequencedEvent): void {
+    const ring = this.#rings.get(stream);
+    if (!ring) return;
+    for (let i = 0; i < ring.length; i++) {
+      const at = (ring.start + i) % this.#perStream;
+      const e = ring.slots[at] as SequencedEvent;
+      if (!match(e)) continue;
+      const next = replace(e);
+      const delta = next.payloadJson.length + next.channel.length - e.payloadJson.length - e.channel.length;
+      ring.slots[at] = next;
+      ring.bytes += delta;
+      this.#bytes += delta;
+    }
+  }
+
+  /** Drops the ring of `stream` (an erased stream). */
+  drop(stream: string): void {
+    const ring = this.#rings.get(stream);
+    if (!ring) return;
+    this.#rings.delete(stream);
+    this.#bytes -= ring.bytes;
+  }
+
   /** Drops every ring (history in colder tiers is untouched). */
   clear(): void {
     this.#rings.clear();

@@ -2,7 +2,7 @@ import type { BlobStore } from "../platform/blob-store.js";
 import type { Clock } from "../platform/clock.js";
 import type { SequencedEvent, StyxEvent } from "./event-bus.js";
 import type { ArchiveRef, EventLog, LoggedEvent } from "./event-log.js";
-import { type History, HistoryGoneError, type Recovery, recoverFrom, type StreamPosition } from "./history.js";
+import { ERASED_CHANNEL, type History, HistoryGoneError, namesId, type Recovery, recoverFrom, type StreamPosition } from "./history.js";
 import { HotRing } from "./hot-ring.js";
 
 /** Blob owner of the cold archives: not a valid user id, so no user can read them. */
@@ -102,6 +102,40 @@ export class TieredHistory implements History {
     while (this.#pending.length > 0 || this.#draining) {
       if (!this.#draining) await this.#drain();
       else await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+
+  /**
+   * Forgets `stream` in every tier (an erasure, SPEC §3): its hot ring, warm rows, position and
+   * cold archives (their blobs released). Appends made before are stored first, then erased.
+   */
+  async eraseStream(stream: string): Promise<void> {
+    await this.flush();
+    this.#ring.drop(stream);
+    this.#last.delete(stream);
+    for (const ref of await this.#log.eraseStream(stream)) await this.#blobs.release(ARCHIVE_OWNER, ref.cid);
+  }
+
+  /** `StreamEraser.redact` in the hot ring, the warm rows and the cold archives (rewritten as new blobs). */
+  async redact(stream: string, id: string): Promise<boolean> {
+    await this.flush();
+    const tombstone = (e: SequencedEvent): SequencedEvent => ({ ...e, channel: ERASED_CHANNEL, payloadJson: "{}" });
+    this.#ring.rewrite(stream, (e) => namesId(e.payloadJson, id), tombstone);
+    await this.#log.redact(stream, JSON.stringify(id), ERASED_CHANNEL);
+    for (let after = 0; ; ) {
+      const refs = await this.#log.archives(stream, after, 100);
+      for (const ref of refs) {
+        const events = await this.#readArchive(ref);
+        if (!events.some((e) => namesId(e.payloadJson, id))) continue;
+        const rows = events.map((e) => (namesId(e.payloadJson, id) ? tombstone(e) : e));
+        const bytes = new TextEncoder().encode(encodeArchive(stream, rows));
+        const { cid } = await this.#blobs.put(ARCHIVE_OWNER, once(bytes), { maxBytes: ARCHIVE_MAX_BYTES });
+        await this.#log.replaceArchive(stream, ref.firstSeq, cid);
+        if (cid !== ref.cid) await this.#blobs.release(ARCHIVE_OWNER, ref.cid);
+      }
+      const last = refs.at(-1);
+      if (!last || refs.length < 100) return true;
+      after = last.lastSeq;
     }
   }
 

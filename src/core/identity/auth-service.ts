@@ -198,14 +198,23 @@ export class AuthService {
    * made before. Audited as `auth.session.end`.
    */
   async endSession(principal: UserPrincipal, sessionId: string, ctx: CallContext = {}): Promise<Session> {
+    return this.#end(actorOf(principal), sessionId, ctx, (s) => (principal.credentialId === s.id ? "itself" : principal.via));
+  }
+
+  /** Ends a session for the server itself (an erasure: `actor` names the job), as `endSession` does. */
+  async endSessionAs(actor: string, sessionId: string): Promise<Session> {
+    return this.#end(actor, sessionId, {}, () => actor);
+  }
+
+  async #end(actor: string, sessionId: string, ctx: CallContext, by: (s: Session) => string): Promise<Session> {
     const session = await this.#store.deleteSession(sessionId);
     if (!session) throw notFound("No such session.");
     await this.#audit.append({
-      actor: actorOf(principal),
+      actor,
       action: "auth.session.end",
       target: `session:${session.id}`,
       ...ctx,
-      details: { golem_id: session.golemId, by: principal.credentialId === session.id ? "itself" : principal.via },
+      details: { golem_id: session.golemId, by: by(session) },
     });
     for (const fn of this.#endedListeners) fn(session.id);
     return session;

@@ -131,8 +131,19 @@ export class EntryService {
   async delete(caller: EntryCaller, id: string, ctx: CallContext): Promise<DeleteResult> {
     const d = this.#d;
     const entry = await d.access.entry(caller, await d.store.getEntry(id, d.clock.now()), id, "own", ctx);
-    const gone = await d.store.deleteEntry(entry.userId, entry.id, letheCandidateIdOf(entry.id, d.key), d.clock.now());
+    const gone = await this.remove(entry);
     if (!gone) throw new StyxError("STYX_NOT_FOUND");
+    return gone;
+  }
+
+  /**
+   * Deletes `entry` without a tenancy check (a delete, an erasure): rows, vectors, its queued
+   * lethe copy, bytes given back. Undefined when it was already gone.
+   */
+  async remove(entry: Pick<Entry, "userId" | "id">): Promise<DeleteResult | undefined> {
+    const d = this.#d;
+    const gone = await d.store.deleteEntry(entry.userId, entry.id, letheCandidateIdOf(entry.id, d.key), d.clock.now());
+    if (!gone) return undefined;
     const namespaces = entryNamespaces(gone.entry);
     if (gone.entry.embedding) await Promise.all(namespaces.map((ns) => d.vectors.remove(ns, [gone.entry.seq])));
     d.quota?.releaseBytes(entry.userId, storedBytesOf(gone.entry.content, gone.entry.metadata));

@@ -72,6 +72,8 @@ export interface BlobStore {
    * the user held no reference. A put racing a release may leave the bytes to a later release.
    */
   release(userId: string, cid: string): Promise<boolean>;
+  /** The cids `userId` references, read lazily (an erasure releases them while reading). */
+  owned(userId: string): AsyncIterable<string>;
 }
 
 /** The hex digest inside a cid, or undefined when `cid` is not a well-formed `b3:<64 hex>`. */

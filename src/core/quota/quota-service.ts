@@ -181,6 +181,13 @@ export class QuotaService implements QuotaPolicy, WriteQuota, DepositQuota, Stor
    * bytes `putBlob` counted when the user first stored it). False, and nothing given back, when
    * the user held no reference.
    */
+  /** Forgets an erased user: its windowed counters (every quota, every window) and what this process remembers of it. */
+  async forgetUser(userId: string): Promise<void> {
+    await this.#d.counters.forget(`:${userId}`);
+    this.#limits.delete(userId);
+    this.#bytes.delete(userId);
+  }
+
   async releaseBlob(userId: string, cid: string, blobs: Pick<BlobStore, "stat" | "release">): Promise<boolean> {
     const found = await blobs.stat(userId, cid);
     if (!(await blobs.release(userId, cid))) return false;

@@ -19,6 +19,8 @@ export interface WindowCount {
  */
 export interface UsageCounters {
   add(key: string, windowMs: number, amount: number, limit: number): Promise<WindowCount>;
+  /** Drops every counter whose key ends with `suffix`, in every window (an erased user's: `:<user id>`). */
+  forget(suffix: string): Promise<void>;
 }
 
 /** One day, the window of the per-day quotas (UTC days). */

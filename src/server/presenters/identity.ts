@@ -1,7 +1,10 @@
 import type { DeathRecord } from "../../core/coordination/death.js";
+import { ERASURE_STEPS, type ErasureJob } from "../../core/identity/erasure.js";
+import type { ExportRecord } from "../../core/identity/export-service.js";
 import type { ApiKey, Golem, Session, User } from "../../core/identity/types.js";
 import { iso } from "../../core/platform/clock.js";
-import { presentDeathFacts } from "./coordination.js";
+import { presentAchievement, presentDeathFacts, presentGrave } from "./coordination.js";
+import { presentEntry } from "./knowledge.js";
 
 /** Domain → wire JSON for identity. The only place these shapes are built. */
 
@@ -76,4 +79,42 @@ export function presentSession(s: Session, credentialId: string) {
     expires_at: iso(s.expiresAt),
     current: s.id === credentialId,
   };
+}
+
+/** What an erasure keeps by design (SPEC §3), named in every job view. */
+const ERASURE_KEEPS = ["anonymized_lethe_copies", "anonymized_death_record", "audit_records"] as const;
+
+/** An erasure job, for the owner or the admin: no id of what it erases. */
+export function presentErasureJob(j: ErasureJob) {
+  return {
+    id: j.id,
+    kind: j.kind,
+    state: j.state,
+    step: j.step,
+    steps: [...ERASURE_STEPS[j.kind]],
+    keeps: [...ERASURE_KEEPS],
+    created_at: iso(j.createdAt),
+    updated_at: iso(j.updatedAt),
+    finished_at: isoOrNull(j.finishedAt),
+  };
+}
+
+/** One line of `GET /v1/styx/export`: the record's wire form with its `type` first (never a secret or a hash). */
+export function presentExportRecord(r: ExportRecord, now: number): Record<string, unknown> {
+  switch (r.type) {
+    case "user":
+      return { type: r.type, ...presentUser(r.user) };
+    case "golem":
+      return { type: r.type, ...presentGolem(r.golem) };
+    case "api_key":
+      return { type: r.type, ...presentKey(r.key, now) };
+    case "entry":
+      return { type: r.type, ...presentEntry(r.entry) };
+    case "death":
+      return { type: r.type, ...presentGrave(r.death) };
+    case "achievement":
+      return { type: r.type, golem_id: r.golemId, ...presentAchievement(r.unlocked) };
+    case "blob":
+      return { type: r.type, cid: r.cid, size: r.size };
+  }
 }

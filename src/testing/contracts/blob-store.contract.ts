@@ -119,6 +119,22 @@ export function describeBlobStoreContract(name: string, make: () => Promise<Blob
       assert.equal(await store.release("bob", "b3:nope"), false);
     });
 
+    it("lists the cids a user references (owned), and nothing of another user's", async () => {
+      const a = await store.put("owner-a", pieces(sampleBytes(1000, 21)), { maxBytes: MAX });
+      const b = await store.put("owner-a", pieces(sampleBytes(1000, 22)), { maxBytes: MAX });
+      await store.put("owner-b", pieces(sampleBytes(1000, 23)), { maxBytes: MAX });
+      const owned = async (user: string) => {
+        const out: string[] = [];
+        for await (const cid of store.owned(user)) out.push(cid);
+        return out.sort();
+      };
+      assert.deepEqual(await owned("owner-a"), [a.cid, b.cid].sort());
+      assert.equal((await owned("owner-b")).length, 1);
+      assert.deepEqual(await owned("owner-none"), []);
+      await store.release("owner-a", a.cid);
+      assert.deepEqual(await owned("owner-a"), [b.cid]);
+    });
+
     it("refuses a blob over the cap while streaming and keeps nothing of it", async () => {
       const bytes = sampleBytes(200_000, 3);
       let pulled = 0;

@@ -19,6 +19,17 @@ export function describeUsageCountersContract(name: string, make: (clock: Manual
       assert.equal((await c.add("other", MINUTE_MS, 3, 3)).allowed, true, "keys are apart");
     });
 
+    it("forgets every counter whose key ends with a suffix, in every window size, and no other", async () => {
+      const c = await make(new ManualClock(start));
+      await c.add("entries_per_day:usr-x", DAY_MS, 2, 9);
+      await c.add("deposits_per_minute:usr-x", MINUTE_MS, 3, 9);
+      await c.add("entries_per_day:usr-xy", DAY_MS, 4, 9);
+      await c.forget(":usr-x");
+      assert.equal((await c.add("entries_per_day:usr-x", DAY_MS, 0, 9)).used, 0);
+      assert.equal((await c.add("deposits_per_minute:usr-x", MINUTE_MS, 0, 9)).used, 0);
+      assert.equal((await c.add("entries_per_day:usr-xy", DAY_MS, 0, 9)).used, 4, "another user's key that merely contains it stays");
+    });
+
     it("gives back whatever the limit, never below 0", async () => {
       const c = await make(new ManualClock(start));
       await c.add("k", DAY_MS, 2, 2);

@@ -7,6 +7,7 @@ import { MemoryBlobStore } from "../../../src/adapters/memory/memory-blob-store.
 import { openDatabase } from "../../../src/adapters/sqlite/database.js";
 import { SqliteEventLog } from "../../../src/adapters/sqlite/sqlite-event-log.js";
 import type { SequencedEvent } from "../../../src/core/fabric/event-bus.js";
+import { ERASED_CHANNEL } from "../../../src/core/fabric/history.js";
 import { HotRing } from "../../../src/core/fabric/hot-ring.js";
 import { decodeArchive, encodeArchive, TieredHistory, type TieredHistoryOptions } from "../../../src/core/fabric/tiered-history.js";
 import { ManualClock } from "../../../src/core/platform/clock.js";
@@ -82,6 +83,31 @@ describe("TieredHistory tiers", () => {
     const got = await replayAll(await t.history.recover("user:a", { epoch: last.epoch, seq: 7 }));
     assert.equal(got.length, 2593);
     assert.ok(got.every((e, i) => e.seq === 8 + i && JSON.parse(e.payloadJson).i === e.seq));
+    await t.close();
+  });
+
+  it("redacts events naming an id in every tier as tombstones with the same seq, and erases a stream whole", async () => {
+    const t = await tiered({ hotPerStream: 5, warmKeep: 10, archiveChunk: 10 });
+    for (let i = 1; i <= 40; i++) {
+      await t.history.append({ stream: "user:a", channel: "styx:steer", payload: { golem_id: i % 3 === 0 ? "g-x" : "g-y", i } });
+    }
+    await t.history.append({ stream: "golem:g-x", channel: "styx:steer", payload: { i: 0 } });
+    assert.equal((await t.history.archive()).blobs, 3, "cold, warm and hot all hold events of the stream");
+    assert.equal(await t.history.redact("user:a", "g-x"), true);
+    const got = await replayAll(await t.history.recover("user:a", { epoch: t.history.epoch, seq: 0 }));
+    assert.deepEqual(
+      got.map((e) => e.seq),
+      Array.from({ length: 40 }, (_, i) => i + 1),
+      "no hole",
+    );
+    for (const e of got) {
+      if (e.seq % 3 === 0) assert.deepEqual([e.channel, e.payloadJson], [ERASED_CHANNEL, "{}"], `seq ${e.seq}`);
+      else assert.equal(JSON.parse(e.payloadJson).golem_id, "g-y");
+    }
+    assert.equal(t.blobs.count, 3, "each rewritten archive replaced its blob");
+    await t.history.eraseStream("golem:g-x");
+    assert.equal((await t.history.position("golem:g-x")).seq, 0);
+    assert.deepEqual(t.db.prepare("SELECT * FROM stream_events WHERE stream = 'golem:g-x'").all(), []);
     await t.close();
   });
 

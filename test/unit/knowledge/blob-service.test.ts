@@ -3,20 +3,16 @@ import { before, describe, it } from "node:test";
 import { ExactVectorIndex } from "../../../src/adapters/memory/exact-vector-index.js";
 import { MemoryAuditLog } from "../../../src/adapters/memory/memory-audit-log.js";
 import { MemoryBlobStore } from "../../../src/adapters/memory/memory-blob-store.js";
-import { MemoryUsageCounters } from "../../../src/adapters/memory/memory-usage-counters.js";
 import { openDatabase } from "../../../src/adapters/sqlite/database.js";
 import { SqliteEntryStore } from "../../../src/adapters/sqlite/sqlite-entry-store.js";
 import { SqliteIdentityStore } from "../../../src/adapters/sqlite/sqlite-identity-store.js";
-import { SqliteQuotaStore } from "../../../src/adapters/sqlite/sqlite-quota-store.js";
 import { IdentityService } from "../../../src/core/identity/identity-service.js";
 import { BlobService } from "../../../src/core/knowledge/blob-service.js";
 import { KnowledgeService } from "../../../src/core/knowledge/knowledge-service.js";
 import { VectorSearch } from "../../../src/core/knowledge/vector-search.js";
 import { ManualClock } from "../../../src/core/platform/clock.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
-import { tierTable } from "../../../src/core/quota/limits.js";
-import { QuotaService } from "../../../src/core/quota/quota-service.js";
-import { aliveGolem, callerOf, TEST_SECRET_KEY, testEntryService, testPipeline } from "../../../src/testing/core-kit.js";
+import { aliveGolem, callerOf, TEST_SECRET_KEY, testEntryService, testPipeline, testQuotaService } from "../../../src/testing/core-kit.js";
 
 before(() => initCrypto());
 
@@ -39,16 +35,7 @@ async function setup() {
   for (const id of ["usr_b", "usr_c"]) await identity.createUser("admin", { id });
   const store = new SqliteEntryStore(db);
   const blobs = new MemoryBlobStore();
-  const quotas = new QuotaService({
-    table: tierTable("consumer", { rate: 50, burst: 100 }, {}),
-    defaultTier: "consumer",
-    users,
-    store: new SqliteQuotaStore(db),
-    counters: new MemoryUsageCounters(clock),
-    entries: store,
-    audit,
-    clock,
-  });
+  const quotas = testQuotaService(db, { users, entries: store, audit, clock });
   const vectors = new VectorSearch(new ExactVectorIndex(4), { dimensions: 4 });
   const knowledge = new KnowledgeService({
     store,

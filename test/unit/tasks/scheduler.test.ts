@@ -230,3 +230,23 @@ describe("lethe publication woken during a run", () => {
     await scheduler.stop();
   });
 });
+
+describe("Scheduler atLead tasks", () => {
+  beforeEach(() => mock.timers.enable({ apis: ["setTimeout", "setInterval"] }));
+  afterEach(() => mock.timers.reset());
+
+  it("runs an atLead task as soon as the process leads (work a crash left), then on its period; others wait for theirs", async () => {
+    const runs: string[] = [];
+    const scheduler = new Scheduler();
+    scheduler.add({ name: "resume", everyMs: MINUTE, atLead: true, run: async () => void runs.push("resume") });
+    scheduler.add({ name: "timed", everyMs: MINUTE, run: async () => void runs.push("timed") });
+    scheduler.start();
+    await settle(() => runs.length > 0);
+    assert.deepEqual(runs, ["resume"]);
+    await settle(() => false, 20); // the run ends (a tick during a run joins it)
+    tick(MINUTE);
+    await settle(() => runs.length >= 3);
+    assert.deepEqual(runs.sort(), ["resume", "resume", "timed"]);
+    await scheduler.stop();
+  });
+});

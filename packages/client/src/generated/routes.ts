@@ -186,6 +186,27 @@ export interface Routes {
       } | null;
     };
   };
+  /** Erase a golem: entries, blobs only it references, presence, stream history, clade deltas (one durable job) */
+  "DELETE /v1/styx/golems/{golem_id}": {
+    params: {
+      /** Identifier (1–128 chars: A–Z a–z 0–9 _ . -) */
+      golem_id: string;
+    };
+    query: Record<string, never>;
+    body: undefined;
+    response: {
+      id: string;
+      kind: "golem" | "user";
+      state: "running" | "done";
+      step: number;
+      steps: Array<string>;
+      /** What the erasure keeps by design (SPEC §3) */
+      keeps: Array<string>;
+      created_at: string;
+      updated_at: string;
+      finished_at: string | null;
+    };
+  };
   /** The caller's user record */
   "GET /v1/styx/users/{user_id}": {
     params: {
@@ -241,6 +262,76 @@ export interface Routes {
         scopes: Array<"read" | "write">;
       };
     };
+  };
+  /** Erase a user and everything of theirs; keys revoked, sockets closed (one durable job) */
+  "DELETE /v1/admin/users/{user_id}": {
+    params: {
+      /** Identifier (1–128 chars: A–Z a–z 0–9 _ . -) */
+      user_id: string;
+    };
+    query: Record<string, never>;
+    body: undefined;
+    response: {
+      id: string;
+      kind: "golem" | "user";
+      state: "running" | "done";
+      step: number;
+      steps: Array<string>;
+      /** What the erasure keeps by design (SPEC §3) */
+      keeps: Array<string>;
+      created_at: string;
+      updated_at: string;
+      finished_at: string | null;
+    };
+  };
+  /** An erasure job the caller asked for */
+  "GET /v1/styx/erasures/{job_id}": {
+    params: {
+      /** Identifier (1–128 chars: A–Z a–z 0–9 _ . -) */
+      job_id: string;
+    };
+    query: Record<string, never>;
+    body: undefined;
+    response: {
+      id: string;
+      kind: "golem" | "user";
+      state: "running" | "done";
+      step: number;
+      steps: Array<string>;
+      /** What the erasure keeps by design (SPEC §3) */
+      keeps: Array<string>;
+      created_at: string;
+      updated_at: string;
+      finished_at: string | null;
+    };
+  };
+  /** An erasure job */
+  "GET /v1/admin/erasures/{job_id}": {
+    params: {
+      /** Identifier (1–128 chars: A–Z a–z 0–9 _ . -) */
+      job_id: string;
+    };
+    query: Record<string, never>;
+    body: undefined;
+    response: {
+      id: string;
+      kind: "golem" | "user";
+      state: "running" | "done";
+      step: number;
+      steps: Array<string>;
+      /** What the erasure keeps by design (SPEC §3) */
+      keeps: Array<string>;
+      created_at: string;
+      updated_at: string;
+      finished_at: string | null;
+    };
+  };
+  /** Everything of the caller as NDJSON, one record per line with its `type` (streamed; no secret or hash) */
+  "GET /v1/styx/export": {
+    params: Record<string, never>;
+    query: Record<string, never>;
+    body: undefined;
+    response: string;
   };
   /** Start a wallet sign-in: an EIP-4361 (Sign-In with Ethereum) message to sign */
   "POST /v1/auth/challenge": {
@@ -1589,9 +1680,14 @@ export const ROUTES = {
   "DELETE /v1/admin/keys/{key_id}": { method: "DELETE", path: "/v1/admin/keys/{key_id}", body: "none", response: "json", auth: true },
   "POST /v1/styx/golems": { method: "POST", path: "/v1/styx/golems", body: "json", response: "json", auth: true },
   "GET /v1/styx/golems/{golem_id}": { method: "GET", path: "/v1/styx/golems/{golem_id}", body: "none", response: "json", auth: true },
+  "DELETE /v1/styx/golems/{golem_id}": { method: "DELETE", path: "/v1/styx/golems/{golem_id}", body: "none", response: "json", auth: true },
   "GET /v1/styx/users/{user_id}": { method: "GET", path: "/v1/styx/users/{user_id}", body: "none", response: "json", auth: true },
   "GET /v1/styx/users/{user_id}/golems": { method: "GET", path: "/v1/styx/users/{user_id}/golems", body: "none", response: "json", auth: true },
   "GET /v1/styx/me": { method: "GET", path: "/v1/styx/me", body: "none", response: "json", auth: true },
+  "DELETE /v1/admin/users/{user_id}": { method: "DELETE", path: "/v1/admin/users/{user_id}", body: "none", response: "json", auth: true },
+  "GET /v1/styx/erasures/{job_id}": { method: "GET", path: "/v1/styx/erasures/{job_id}", body: "none", response: "json", auth: true },
+  "GET /v1/admin/erasures/{job_id}": { method: "GET", path: "/v1/admin/erasures/{job_id}", body: "none", response: "json", auth: true },
+  "GET /v1/styx/export": { method: "GET", path: "/v1/styx/export", body: "none", response: "text", auth: true },
   "POST /v1/auth/challenge": { method: "POST", path: "/v1/auth/challenge", body: "json", response: "json", auth: false },
   "POST /v1/auth/verify": { method: "POST", path: "/v1/auth/verify", body: "json", response: "json", auth: false },
   "GET /v1/auth/sessions": { method: "GET", path: "/v1/auth/sessions", body: "none", response: "json", auth: true },
