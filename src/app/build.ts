@@ -180,7 +180,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       entries: knowledge.entries,
       blobs: storage.blobs,
       blobService: knowledge.blobs,
-      fabric: { hub: fabric.hub, service: fabric.service, history: fabric.history },
+      fabric: { hub: fabric.hub, service: fabric.service, history: fabric.history, bus: fabric.bus },
       coordination: { ...coordination, deaths: storage.coordination.deaths },
       closing: () => life.closing,
       draining: () => life.draining,
