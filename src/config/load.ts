@@ -202,7 +202,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownTimeoutMs: r.STYX_SHUTDOWN_TIMEOUT,
     shutdownDrainMs: r.STYX_SHUTDOWN_DRAIN,
     sessionTtlMs: r.STYX_SESSION_TTL,
-    mcp: { allowedHosts: r.STYX_MCP_ALLOWED_HOSTS, maxSessionsPerUser: r.STYX_MCP_MAX_SESSIONS, sessionIdleMs: r.STYX_MCP_SESSION_IDLE },
+    mcp: {
+      allowedHosts: r.STYX_MCP_ALLOWED_HOSTS ?? [],
+      maxSessionsPerUser: r.STYX_MCP_MAX_SESSIONS,
+      sessionIdleMs: r.STYX_MCP_SESSION_IDLE,
+    },
     publicUrl: r.STYX_PUBLIC_URL ?? `http://localhost:${r.STYX_PORT}`,
     chainId: r.STYX_CHAIN_ID,
     instanceId: r.STYX_INSTANCE_ID,

@@ -156,7 +156,6 @@ export const SETTINGS = {
   },
   STYX_MCP_ALLOWED_HOSTS: {
     parse: parseHostList,
-    default: "",
     doc: "Host names (comma-separated, no port) that `/mcp` accepts in `Host` and `Origin` besides STYX_PUBLIC_URL's host (DNS-rebinding protection; `localhost`, `127.0.0.1` and `[::1]` are added when STYX_PUBLIC_URL is on localhost). Any other host answers 403.",
   },
   STYX_MCP_MAX_SESSIONS: {
