@@ -242,3 +242,24 @@ describe("MCP server at /mcp", () => {
     assert.equal(r.status, 404);
   });
 });
+
+describe("MCP sessions at /mcp", () => {
+  let s: TestServer;
+  let user: { id: string; key: string };
+
+  before(async () => {
+    s = await startTestServer({ env: { STYX_MCP_MAX_SESSIONS: "1" } });
+    user = await s.user();
+  });
+  after(() => s.close());
+
+  it("refuses a session past the user's cap and frees the place when one is deleted", async () => {
+    const first = await connect(s, user.key);
+    await assert.rejects(connect(s, user.key));
+    await (first.transport as StreamableHTTPClientTransport).terminateSession();
+    await first.close();
+    const second = await connect(s, user.key);
+    ok(await second.callTool({ name: "pulse", arguments: {} }));
+    await second.close();
+  });
+});

@@ -1,6 +1,9 @@
 import { isInitializeRequest } from "@modelcontextprotocol/server";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { EventBus } from "../../../core/fabric/event-bus.js";
 import { StyxError } from "../../../core/platform/errors.js";
+import { ErrorBody } from "../../../protocol/common.js";
+import { McpAnswer, McpMessage } from "../../../protocol/mcp.js";
 import { userPrincipal } from "../../context.js";
 import { checkMcpHost } from "../../mcp/hosts.js";
 import type { McpSession } from "../../mcp/session.js";
@@ -31,14 +34,15 @@ export interface McpOptions {
  */
 export function mcpRoutes(
   app: FastifyInstance,
-  deps: { mcp: McpDeps; options: McpOptions; version: string; bus: ConstructorParameters<typeof McpSessions>[0]["bus"] },
+  deps: { mcp: McpDeps; options: McpOptions; version: string; bus: Pick<EventBus, "subscribe"> },
 ): void {
   const sessions = new McpSessions<McpSession>({
     limits: { maxPerUser: deps.options.maxSessionsPerUser, idleMs: deps.options.sessionIdleMs },
     clock: deps.mcp.clock,
     bus: deps.bus,
   });
-  app.addHook("onClose", () => sessions.close());
+  // Before the server stops listening: open SSE streams end with their sessions instead of holding the close.
+  app.addHook("preClose", () => sessions.close());
   const allowed = [...deps.options.allowedHosts];
 
   const handle = async (req: FastifyRequest, reply: FastifyReply) => {
@@ -69,8 +73,38 @@ export function mcpRoutes(
   };
 
   const config = { golemCredential: "own", scope: "read", queryToken: true } as const;
-  const schema = { hide: true };
-  app.post(MCP_PATH, { config, schema }, handle);
-  app.get(MCP_PATH, { config, schema }, handle);
-  app.delete(MCP_PATH, { config, schema }, handle);
+  const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 429: ErrorBody, 503: ErrorBody };
+  const tags = ["mcp"];
+  app.post(
+    MCP_PATH,
+    {
+      config,
+      schema: {
+        tags,
+        summary: "Model Context Protocol (Streamable HTTP): one JSON-RPC message; `initialize` opens a session",
+        body: McpMessage,
+        produces: ["application/json", "text/event-stream"],
+        response: { 200: McpAnswer, 202: McpAnswer, ...errors },
+      },
+    },
+    handle,
+  );
+  app.get(
+    MCP_PATH,
+    {
+      config,
+      schema: {
+        tags,
+        summary: "Model Context Protocol: the session's stream of server messages (SSE; resource updates)",
+        produces: ["text/event-stream"],
+        response: { 200: McpAnswer, ...errors },
+      },
+    },
+    handle,
+  );
+  app.delete(
+    MCP_PATH,
+    { config, schema: { tags, summary: "Model Context Protocol: end the session", response: { 200: McpAnswer, ...errors } } },
+    handle,
+  );
 }
