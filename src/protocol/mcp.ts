@@ -18,3 +18,11 @@ export const McpMessage = Type.Object(
 
 /** An answer of `/mcp`: a JSON-RPC response, or (with `Accept: text/event-stream`) an SSE stream of them. */
 export const McpAnswer = Type.Object({}, { additionalProperties: true, description: "JSON-RPC 2.0 response (or an SSE stream)" });
+
+/** The query of `/mcp`: the credential, for hosts that can only be given a URL (as the socket's `?token=`). */
+export const McpQuery = Type.Object(
+  {
+    token: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: "API key or session token (instead of Authorization)" })),
+  },
+  { additionalProperties: false },
+);

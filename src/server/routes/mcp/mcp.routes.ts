@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { EventBus } from "../../../core/fabric/event-bus.js";
 import { StyxError } from "../../../core/platform/errors.js";
 import { ErrorBody } from "../../../protocol/common.js";
-import { McpAnswer, McpMessage } from "../../../protocol/mcp.js";
+import { McpAnswer, McpMessage, McpQuery } from "../../../protocol/mcp.js";
 import { userPrincipal } from "../../context.js";
 import { checkMcpHost } from "../../mcp/hosts.js";
 import type { McpSession } from "../../mcp/session.js";
@@ -75,6 +75,7 @@ export function mcpRoutes(
   const config = { golemCredential: "own", scope: "read", queryToken: true } as const;
   const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 429: ErrorBody, 503: ErrorBody };
   const tags = ["mcp"];
+  const querystring = McpQuery;
   app.post(
     MCP_PATH,
     {
@@ -82,6 +83,7 @@ export function mcpRoutes(
       schema: {
         tags,
         summary: "Model Context Protocol (Streamable HTTP): one JSON-RPC message; `initialize` opens a session",
+        querystring,
         body: McpMessage,
         produces: ["application/json", "text/event-stream"],
         response: { 200: McpAnswer, 202: McpAnswer, ...errors },
@@ -96,6 +98,7 @@ export function mcpRoutes(
       schema: {
         tags,
         summary: "Model Context Protocol: the session's stream of server messages (SSE; resource updates)",
+        querystring,
         produces: ["text/event-stream"],
         response: { 200: McpAnswer, ...errors },
       },
@@ -104,7 +107,7 @@ export function mcpRoutes(
   );
   app.delete(
     MCP_PATH,
-    { config, schema: { tags, summary: "Model Context Protocol: end the session", response: { 200: McpAnswer, ...errors } } },
+    { config, schema: { tags, querystring, summary: "Model Context Protocol: end the session", response: { 200: McpAnswer, ...errors } } },
     handle,
   );
 }
