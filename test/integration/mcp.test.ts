@@ -231,6 +231,19 @@ describe("MCP server at /mcp", () => {
     assert.equal(r.json.error.code, "STYX_AUTH_REQUIRED");
   });
 
+  it("serves a client that probes for the 2026 protocol first by falling back to a 2025 session", async () => {
+    const transport = new StreamableHTTPClientTransport(new URL("/mcp", s.url), {
+      requestInit: { headers: { authorization: `Bearer ${user.key}` } },
+    });
+    const client = new Client({ name: "styx-auto", version: "1.0.0" }, { versionNegotiation: { mode: "auto" } });
+    await client.connect(transport);
+    try {
+      assert.ok((await client.listTools()).tools.length > 0);
+    } finally {
+      await client.close();
+    }
+  });
+
   it("refuses another credential's session id", async () => {
     const sid = (owner.transport as StreamableHTTPClientTransport).sessionId as string;
     const other = await s.user();
