@@ -208,7 +208,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       blobs: storage.blobs,
       blobService: knowledge.blobs,
       erasure,
-      fabric: { hub: fabric.hub, service: fabric.service, history: fabric.history },
+      fabric: { hub: fabric.hub, service: fabric.service, history: fabric.history, bus: fabric.bus },
       coordination: { ...coordination, deaths: storage.coordination.deaths },
       payments: payments ? { gate: payments.gate, publicUrl: config.publicUrl } : undefined,
       closing: () => life.closing,

@@ -1,5 +1,6 @@
 import type { Config } from "../config/load.js";
 import type { ServerDeps } from "../server/app.js";
+import { mcpAllowedHosts } from "../server/mcp/hosts.js";
 import { VERSION } from "./version.js";
 
 /** The settings of the HTTP server and socket gateway, as configured (its services come from buildStyx). */
@@ -16,6 +17,7 @@ export type ServerSettings = Pick<
   | "embedDim"
   | "blobMaxBytes"
   | "ws"
+  | "mcp"
   | "http"
   | "defaultLimits"
 >;
@@ -39,6 +41,11 @@ export function serverSettings(config: Config): ServerSettings {
       requestTimeoutMs: config.http.requestTimeoutMs,
       keepAliveTimeoutMs: config.http.keepAliveTimeoutMs,
       unfinishedPerIp: config.http.unfinishedConnectionsPerIp,
+    },
+    mcp: {
+      allowedHosts: mcpAllowedHosts(config.publicUrl, config.mcp.allowedHosts),
+      maxSessionsPerUser: config.mcp.maxSessionsPerUser,
+      sessionIdleMs: config.mcp.sessionIdleMs,
     },
     ws: {
       pingIntervalMs: config.ws.pingIntervalMs,

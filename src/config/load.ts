@@ -90,6 +90,8 @@ export interface Config {
   /** How long /readyz answers 503 before a shutdown stops listening (STYX_SHUTDOWN_DRAIN). */
   readonly shutdownDrainMs: number;
   readonly sessionTtlMs: number;
+  /** The MCP endpoint: extra allowed hosts, sessions per user, idle timeout. */
+  readonly mcp: { readonly allowedHosts: readonly string[]; readonly maxSessionsPerUser: number; readonly sessionIdleMs: number };
   /** The public origin (STYX_PUBLIC_URL, canonical; default `http://localhost:<port>`): the SIWE domain and URI. */
   readonly publicUrl: string;
   /** EIP-155 chain id of wallet sign-in and bloodstain typed data (STYX_CHAIN_ID). */
@@ -226,6 +228,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownTimeoutMs: r.STYX_SHUTDOWN_TIMEOUT,
     shutdownDrainMs: r.STYX_SHUTDOWN_DRAIN,
     sessionTtlMs: r.STYX_SESSION_TTL,
+    mcp: {
+      allowedHosts: r.STYX_MCP_ALLOWED_HOSTS ?? [],
+      maxSessionsPerUser: r.STYX_MCP_MAX_SESSIONS,
+      sessionIdleMs: r.STYX_MCP_SESSION_IDLE,
+    },
     publicUrl: r.STYX_PUBLIC_URL ?? `http://localhost:${r.STYX_PORT}`,
     chainId: r.STYX_CHAIN_ID,
     instanceId: r.STYX_INSTANCE_ID,

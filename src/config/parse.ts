@@ -142,3 +142,21 @@ export function parseAddress(raw: string): string {
   if (!/^0x[0-9a-fA-F]{40}$/.test(v)) throw new Error("must be a 0x address of 40 hex digits");
   return v;
 }
+
+/** Host names, comma-separated (no scheme, port or path; IPv6 in brackets) → lowercase list; "" → []. */
+export function parseHostList(raw: string): string[] {
+  const hosts = raw
+    .split(",")
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => h !== "");
+  for (const h of hosts) {
+    let url: URL;
+    try {
+      url = new URL(`http://${h}`);
+    } catch {
+      throw new Error(`'${h}' is not a host name`);
+    }
+    if (url.hostname !== h) throw new Error(`'${h}' must be a bare host name (no scheme, port or path)`);
+  }
+  return [...new Set(hosts)];
+}

@@ -8,6 +8,7 @@ import {
   parseBool,
   parseDurationIn,
   parseDurationRange,
+  parseHostList,
   parseInteger,
   parseOneOf,
   parseOrigin,
@@ -210,6 +211,20 @@ export const SETTINGS = {
   STYX_PUBLIC_URL: {
     parse: parseOrigin,
     doc: "Public origin of this Styx (`https://styx.example.com`, no path): the domain and URI of the Sign-In with Ethereum message. Unset: `http://localhost:<STYX_PORT>`. Behind a proxy and on a macronode set it (the same on every gateway); its host must be a domain name with a dot, an IPv4 address or `localhost` (EIP-4361).",
+  },
+  STYX_MCP_ALLOWED_HOSTS: {
+    parse: parseHostList,
+    doc: "Host names (comma-separated, no port) that `/mcp` accepts in `Host` and `Origin` besides STYX_PUBLIC_URL's host (DNS-rebinding protection; `localhost`, `127.0.0.1` and `[::1]` are added when STYX_PUBLIC_URL is on localhost). Any other host answers 403.",
+  },
+  STYX_MCP_MAX_SESSIONS: {
+    parse: parseInteger(1, 10_000),
+    default: "8",
+    doc: "Most open MCP sessions per user; one more answers 429 STYX_QUOTA_EXCEEDED (close one with `DELETE /mcp`, or let it idle out).",
+  },
+  STYX_MCP_SESSION_IDLE: {
+    parse: parseDurationIn(10_000, 86_400_000),
+    default: "10m",
+    doc: "An MCP session without a request for this long is closed (its subscriptions end; the client initializes again).",
   },
   STYX_CHAIN_ID: {
     parse: parseInteger(1, Number.MAX_SAFE_INTEGER),

@@ -6,6 +6,7 @@ import type { CausalService } from "../core/coordination/causal-service.js";
 import type { DeathStore } from "../core/coordination/death.js";
 import type { PheromoneService } from "../core/coordination/pheromone-service.js";
 import type { PulseService } from "../core/coordination/pulse-service.js";
+import type { EventBus } from "../core/fabric/event-bus.js";
 import type { FabricService } from "../core/fabric/fabric-service.js";
 import type { History } from "../core/fabric/history.js";
 import type { AuthService } from "../core/identity/auth-service.js";
@@ -54,6 +55,7 @@ import { entryRoutes } from "./routes/knowledge/entries.routes.js";
 import { entryRecordRoutes } from "./routes/knowledge/entry-records.routes.js";
 import { queryRoutes } from "./routes/knowledge/query.routes.js";
 import { snapshotRoutes } from "./routes/knowledge/snapshot.routes.js";
+import { type McpOptions, mcpRoutes } from "./routes/mcp/mcp.routes.js";
 import { auditRoutes } from "./routes/ops/audit.routes.js";
 import { opsRoutes } from "./routes/ops/ops.routes.js";
 import { usageRoutes } from "./routes/quota/usage.routes.js";
@@ -121,7 +123,14 @@ export interface ServerDeps {
   /** Blob references: the owner's delete (SPEC §10). */
   readonly blobService: Pick<BlobService, "delete">;
   /** The event fabric: socket hub, golem-facing service, stream history. */
-  readonly fabric: { readonly hub: Hub; readonly service: FabricService; readonly history: History };
+  readonly fabric: {
+    readonly hub: Hub;
+    readonly service: FabricService;
+    readonly history: History;
+    readonly bus: Pick<EventBus, "subscribe">;
+  };
+  /** The MCP endpoint's hosts and session bounds. */
+  readonly mcp: McpOptions;
   /** Pheromones, causal federation, bloodstains, engagement. */
   readonly coordination: {
     readonly pheromones: PheromoneService;
@@ -269,6 +278,26 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     pulse: c.pulse,
     deaths: c.deaths,
     identity: deps.identityStore,
+  });
+  mcpRoutes(app, {
+    mcp: {
+      knowledge: deps.knowledge,
+      entries: deps.entries,
+      identity: deps.identityStore,
+      tenancy: deps.tenancy,
+      heavy: deps.heavy,
+      pheromones: c.pheromones,
+      causal: c.causal,
+      deaths: c.deaths,
+      pulse: c.pulse,
+      fabric: service,
+      clock: deps.clock,
+      online: (id) => hub.online(id),
+      dimensions: deps.embedDim,
+    },
+    options: deps.mcp,
+    version: deps.version,
+    bus: deps.fabric.bus,
   });
   const handler = new MessageHandler({
     hub,

@@ -37,6 +37,8 @@ declare module "fastify" {
     heavy?: true;
     /** Operational routes: never rate limited or shed (health, readiness, metrics). */
     exempt?: boolean;
+    /** The credential may also come as `?token=` (MCP hosts and browsers that cannot set headers, as on the socket). */
+    queryToken?: true;
     /** A wallet sign-in: refusing its signer (a dead golem's wallet) is a failed authentication (plugins/auth.ts). */
     signIn?: true;
   }

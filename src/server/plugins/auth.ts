@@ -71,10 +71,14 @@ export function registerAuth(
   });
 }
 
-/** The bearer token of a request, if any. */
+/** The bearer token of a request, if any: the header, or `?token=` on a route that allows it (`queryToken`). */
 function bearer(req: FastifyRequest): string | undefined {
   const token = bearerToken(req.headers.authorization);
   if (token === null) throw new StyxError("STYX_AUTH_REQUIRED", BEARER_HINT);
+  if (token === undefined && req.routeOptions.config.queryToken) {
+    const q = (req.query as Record<string, unknown> | undefined)?.token;
+    return typeof q === "string" && q !== "" ? q : undefined;
+  }
   return token;
 }
 

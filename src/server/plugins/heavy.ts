@@ -56,6 +56,24 @@ function admit(req: FastifyRequest, reply: FastifyReply, deps: { queue: FairQueu
   if (grantedAtOnce) done();
 }
 
+/**
+ * Runs heavy work that is not a route of its own (an MCP tool's query) under the same fair
+ * queue: waits for the user's slot, runs `work`, frees the slot; refused as a heavy route is.
+ */
+export async function runHeavy<T>(queue: FairQueue, userId: string, work: () => Promise<T>): Promise<T> {
+  let end = () => {};
+  await new Promise<void>((resolve, reject) => {
+    const a = queue.enter(userId, () => resolve());
+    if (a.kind === "refused") reject(refusal(a.reason, a.retryAfterMs));
+    else end = () => a.ticket.end();
+  });
+  try {
+    return await work();
+  } finally {
+    end();
+  }
+}
+
 function refusal(reason: "user_queue" | "queue_full", retryAfterMs: number): StyxError {
   if (reason === "user_queue") {
     const e = rateLimited(retryAfterMs);

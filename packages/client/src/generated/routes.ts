@@ -1627,6 +1627,43 @@ export interface Routes {
       }>;
     };
   };
+  /** Model Context Protocol (Streamable HTTP): one JSON-RPC message; `initialize` opens a session */
+  "POST /mcp": {
+    params: Record<string, never>;
+    query: {
+      /** API key or session token (instead of Authorization) */
+      token?: string;
+    };
+    body: {
+      jsonrpc: "2.0";
+      id?: string | number;
+      method?: string;
+      params?: Record<string, unknown>;
+      result?: Record<string, unknown>;
+      error?: Record<string, unknown>;
+    };
+    response: Record<string, unknown>;
+  };
+  /** Model Context Protocol: the session's stream of server messages (SSE; resource updates) */
+  "GET /mcp": {
+    params: Record<string, never>;
+    query: {
+      /** API key or session token (instead of Authorization) */
+      token?: string;
+    };
+    body: undefined;
+    response: string;
+  };
+  /** Model Context Protocol: end the session */
+  "DELETE /mcp": {
+    params: Record<string, never>;
+    query: {
+      /** API key or session token (instead of Authorization) */
+      token?: string;
+    };
+    body: undefined;
+    response: Record<string, unknown>;
+  };
   /** Store a blob (raw bytes, application/octet-stream); answers its content address */
   "PUT /v1/styx/blobs": {
     params: Record<string, never>;
@@ -1728,6 +1765,9 @@ export const ROUTES = {
   "GET /admin/uplot.js": { method: "GET", path: "/admin/uplot.js", body: "none", response: "text", auth: false },
   "GET /admin/uplot.css": { method: "GET", path: "/admin/uplot.css", body: "none", response: "text", auth: false },
   "GET /v1/admin/dashboard": { method: "GET", path: "/v1/admin/dashboard", body: "none", response: "json", auth: true },
+  "POST /mcp": { method: "POST", path: "/mcp", body: "json", response: "json", auth: true },
+  "GET /mcp": { method: "GET", path: "/mcp", body: "none", response: "text", auth: true },
+  "DELETE /mcp": { method: "DELETE", path: "/mcp", body: "none", response: "json", auth: true },
   "PUT /v1/styx/blobs": { method: "PUT", path: "/v1/styx/blobs", body: "bytes", response: "json", auth: true },
   "GET /v1/styx/blobs/{cid}": { method: "GET", path: "/v1/styx/blobs/{cid}", body: "none", response: "bytes", auth: true },
   "DELETE /v1/styx/blobs/{cid}": { method: "DELETE", path: "/v1/styx/blobs/{cid}", body: "none", response: "json", auth: true },

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { CausalService } from "../../../core/coordination/causal-service.js";
+import type { Golem } from "../../../core/identity/types.js";
 import { ErrorBody } from "../../../protocol/common.js";
 import { CausalPublishAnswer, CausalPublishBody, DiscoverAnswer, DiscoverQuery } from "../../../protocol/coordination.js";
 import { tenantGolem } from "../../context.js";
@@ -22,20 +23,7 @@ export function causalRoutes(app: FastifyInstance, deps: { causal: CausalService
     },
     async (req, reply) => {
       const b = req.body;
-      const { edge, outcome } = await deps.causal.publish(tenantGolem(req, b.golem_id), {
-        fromVariable: b.from_variable,
-        toVariable: b.to_variable,
-        direction: b.direction,
-        strength: b.strength,
-        lagTicks: b.lag_ticks,
-        evidenceCount: b.evidence_count,
-        confidence: b.confidence,
-        domain: b.domain,
-        regime: b.regime,
-      });
-      return reply
-        .code(201)
-        .send({ id: edge.id, outcome, strength: edge.strength, validations: edge.validations, contradictions: edge.contradictions });
+      return reply.code(201).send(await publishEdge(deps.causal, tenantGolem(req, b.golem_id), b));
     },
   );
 
@@ -50,16 +38,34 @@ export function causalRoutes(app: FastifyInstance, deps: { causal: CausalService
         response: { 200: DiscoverAnswer, ...errors },
       },
     },
-    async (req) => {
-      const q = req.query;
-      const edges = await deps.causal.discover({
-        domain: q.domain,
-        regime: q.regime,
-        variable: q.variable,
-        minValidations: q.min_validations ?? 0,
-        limit: q.limit ?? 50,
-      });
-      return { edges: edges.map(presentEdge) };
-    },
+    async (req) => discoverEdges(deps.causal, req.query),
   );
+}
+
+/** A causal publication, as answered (HTTP and MCP `publish_causal`). */
+export async function publishEdge(causal: Pick<CausalService, "publish">, golem: Golem, b: Omit<CausalPublishBody, "golem_id">) {
+  const { edge, outcome } = await causal.publish(golem, {
+    fromVariable: b.from_variable,
+    toVariable: b.to_variable,
+    direction: b.direction,
+    strength: b.strength,
+    lagTicks: b.lag_ticks,
+    evidenceCount: b.evidence_count,
+    confidence: b.confidence,
+    domain: b.domain,
+    regime: b.regime,
+  });
+  return { id: edge.id, outcome, strength: edge.strength, validations: edge.validations, contradictions: edge.contradictions };
+}
+
+/** Federated causal edges, as answered (HTTP and MCP `discover_causal`). */
+export async function discoverEdges(causal: Pick<CausalService, "discover">, q: DiscoverQuery) {
+  const edges = await causal.discover({
+    domain: q.domain,
+    regime: q.regime,
+    variable: q.variable,
+    minValidations: q.min_validations ?? 0,
+    limit: q.limit ?? 50,
+  });
+  return { edges: edges.map(presentEdge) };
 }

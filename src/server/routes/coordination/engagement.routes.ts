@@ -50,20 +50,7 @@ export function engagementRoutes(
         response: { 200: GraveyardAnswer, ...errors },
       },
     },
-    async (req) => {
-      const limit = req.query.limit ?? 20;
-      const cursor = req.query.cursor;
-      const dot = cursor?.indexOf(".") ?? -1;
-      const after = cursor && dot > 0 ? { diedAt: Number(cursor.slice(0, dot)), golemId: cursor.slice(dot + 1) } : undefined;
-      const page = await deps.deaths.graveyard(req.params.user_id, limit + 1, after);
-      const shown = page.slice(0, limit);
-      const last = shown.at(-1);
-      return {
-        user_id: req.params.user_id,
-        golems: shown.map(presentGrave),
-        next_cursor: page.length > limit && last ? `${last.diedAt}.${last.golemId}` : null,
-      };
-    },
+    async (req) => graveyardPage(deps.deaths, req.params.user_id, req.query),
   );
 
   app.get<{ Params: { golem_id: string } }>(
@@ -95,4 +82,20 @@ export function engagementRoutes(
     },
     async () => pulseJson(await deps.pulse.current()),
   );
+}
+
+/** A page of a user's graveyard, newest first, as answered (HTTP and MCP `graveyard`). */
+export async function graveyardPage(deaths: Pick<DeathStore, "graveyard">, userId: string, q: GraveyardQuery) {
+  const limit = q.limit ?? 20;
+  const cursor = q.cursor;
+  const dot = cursor?.indexOf(".") ?? -1;
+  const after = cursor && dot > 0 ? { diedAt: Number(cursor.slice(0, dot)), golemId: cursor.slice(dot + 1) } : undefined;
+  const page = await deaths.graveyard(userId, limit + 1, after);
+  const shown = page.slice(0, limit);
+  const last = shown.at(-1);
+  return {
+    user_id: userId,
+    golems: shown.map(presentGrave),
+    next_cursor: page.length > limit && last ? `${last.diedAt}.${last.golemId}` : null,
+  };
 }

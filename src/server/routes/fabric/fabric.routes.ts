@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { FabricService } from "../../../core/fabric/fabric-service.js";
+import type { Golem } from "../../../core/identity/types.js";
 import type { Clock } from "../../../core/platform/clock.js";
 import { ErrorBody, GolemIdParams, UserIdParams } from "../../../protocol/common.js";
 import {
@@ -24,7 +25,7 @@ export function fabricRoutes(
   app: FastifyInstance,
   deps: { fabric: FabricService; clock: Clock; online: (golemId: string) => boolean },
 ): void {
-  const { fabric, clock } = deps;
+  const { fabric } = deps;
 
   app.get<{ Params: { user_id: string } }>(
     "/v1/styx/fleet/:user_id",
@@ -37,10 +38,7 @@ export function fabricRoutes(
         response: { 200: FleetView, ...errors },
       },
     },
-    async (req) => {
-      const now = clock.now();
-      return { user_id: req.params.user_id, golems: (await fabric.fleet(req.params.user_id)).map((p) => presentPresence(p, now)) };
-    },
+    async (req) => fleetView(deps, req.params.user_id),
   );
 
   app.get<{ Params: { user_id: string } }>(
@@ -68,21 +66,7 @@ export function fabricRoutes(
         response: { 200: GolemSnapshotView, ...errors },
       },
     },
-    async (req) => {
-      const g = tenantGolem(req, req.params.golem_id);
-      const p = await fabric.snapshot(g.id);
-      const now = clock.now();
-      return {
-        golem_id: g.id,
-        user_id: g.userId,
-        status: g.status,
-        generation: g.generation,
-        archetype: g.archetype,
-        age_seconds: Math.floor(Math.max(0, (g.diedAt ?? now) - g.createdAt) / 1000),
-        connected: deps.online(g.id),
-        presence: p ? presentPresence(p, now) : null,
-      };
-    },
+    async (req) => golemSnapshot(deps, tenantGolem(req, req.params.golem_id)),
   );
 
   app.post<{ Body: CladeRegisterBody }>(
@@ -126,9 +110,37 @@ export function fabricRoutes(
         response: { 200: SteerView, ...errors },
       },
     },
-    async (req) => {
-      const r = await fabric.steer(tenantGolem(req, req.params.golem_id), req.body.intent, req.body.severity ?? "medium");
-      return { delivered: r.delivered, stream: r.event.stream, seq: r.event.seq };
-    },
+    async (req) => steerGolem(fabric, tenantGolem(req, req.params.golem_id), req.body),
   );
+}
+
+/** A user's golems from their heartbeats, as answered (HTTP and MCP `fleet_status`). */
+export async function fleetView(deps: { fabric: Pick<FabricService, "fleet">; clock: Clock }, userId: string) {
+  const now = deps.clock.now();
+  return { user_id: userId, golems: (await deps.fabric.fleet(userId)).map((p) => presentPresence(p, now)) };
+}
+
+/** One golem's identity facts and last heartbeat, as answered (HTTP and the MCP snapshot resource). */
+export async function golemSnapshot(
+  deps: { fabric: Pick<FabricService, "snapshot">; clock: Clock; online: (golemId: string) => boolean },
+  g: Golem,
+) {
+  const p = await deps.fabric.snapshot(g.id);
+  const now = deps.clock.now();
+  return {
+    golem_id: g.id,
+    user_id: g.userId,
+    status: g.status,
+    generation: g.generation,
+    archetype: g.archetype,
+    age_seconds: Math.floor(Math.max(0, (g.diedAt ?? now) - g.createdAt) / 1000),
+    connected: deps.online(g.id),
+    presence: p ? presentPresence(p, now) : null,
+  };
+}
+
+/** A steer of one golem, as answered (HTTP and MCP `steer`). */
+export async function steerGolem(fabric: Pick<FabricService, "steer">, golem: Golem, b: SteerBody) {
+  const r = await fabric.steer(golem, b.intent, b.severity ?? "medium");
+  return { delivered: r.delivered, stream: r.event.stream, seq: r.event.seq };
 }

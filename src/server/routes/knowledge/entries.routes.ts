@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { IdentityStore } from "../../../core/identity/identity-store.js";
+import type { Golem } from "../../../core/identity/types.js";
 import type { KnowledgeService, WriteEntryInput, WriteResult } from "../../../core/knowledge/knowledge-service.js";
 import { iso } from "../../../core/platform/clock.js";
 import { NOT_PUBLISHABLE } from "../../../core/privacy/grammar.js";
@@ -14,33 +15,9 @@ export function entryRoutes(
   app: FastifyInstance,
   deps: { knowledge: KnowledgeService; identity: Pick<IdentityStore, "getUser">; dimensions: number },
 ): void {
-  const toInput = (req: FastifyRequest, b: WriteEntryBody): WriteEntryInput => ({
-    golem: tenantGolem(req, b.golem_id),
-    layer: b.layer,
-    category: b.category,
-    content: b.content,
-    contentBlob: b.content_blob,
-    embedding: b.embedding,
-    domain: b.domain,
-    regime: b.regime,
-    confidence: b.confidence,
-    affect: b.affect,
-    emotion: b.emotion,
-    ttlSeconds: b.ttl_seconds,
-    metadata: b.metadata as Record<string, unknown> | undefined,
-    idempotencyKey: b.idempotency_key,
-  });
-  const present = (r: WriteResult) => ({
-    id: r.id,
-    namespaces: [...r.namespaces],
-    ...(r.letheWaiting ? { lethe: "waiting" as const } : r.letheAt === null ? {} : { lethe_at: iso(r.letheAt) }),
-    ...(r.publicRefused ? { public: { refused: NOT_PUBLISHABLE } } : {}),
-  });
-  /** The owner's wallet, scrubbed from lethe copies along with the ids. */
-  const ownerIdentifiers = async (userId: string) => {
-    const owner = await deps.identity.getUser(userId);
-    return owner?.walletAddress ? [owner.walletAddress] : [];
-  };
+  const toInput = (req: FastifyRequest, b: WriteEntryBody): WriteEntryInput => writeInput(tenantGolem(req, b.golem_id), b);
+  const present = presentWrite;
+  const ownerIdentifiers = (userId: string) => ownerWallets(deps.identity, userId);
 
   app.post<{ Body: WriteEntryBody }>(
     "/v1/styx/entries",
@@ -83,4 +60,40 @@ export function entryRoutes(
       return reply.code(201).send({ results: results.map(present) });
     },
   );
+}
+
+/** A write's body as the knowledge service takes it, for a golem tenancy resolved (HTTP and MCP `remember`). */
+export function writeInput(golem: Golem, b: WriteEntryBody): WriteEntryInput {
+  return {
+    golem,
+    layer: b.layer,
+    category: b.category,
+    content: b.content,
+    contentBlob: b.content_blob,
+    embedding: b.embedding,
+    domain: b.domain,
+    regime: b.regime,
+    confidence: b.confidence,
+    affect: b.affect,
+    emotion: b.emotion,
+    ttlSeconds: b.ttl_seconds,
+    metadata: b.metadata as Record<string, unknown> | undefined,
+    idempotencyKey: b.idempotency_key,
+  };
+}
+
+/** A write's answer (`201` body; MCP `remember` result). */
+export function presentWrite(r: WriteResult) {
+  return {
+    id: r.id,
+    namespaces: [...r.namespaces],
+    ...(r.letheWaiting ? { lethe: "waiting" as const } : r.letheAt === null ? {} : { lethe_at: iso(r.letheAt) }),
+    ...(r.publicRefused ? { public: { refused: NOT_PUBLISHABLE } } : {}),
+  };
+}
+
+/** The owner's wallet, scrubbed from lethe copies along with the ids. */
+export async function ownerWallets(identity: Pick<IdentityStore, "getUser">, userId: string): Promise<string[]> {
+  const owner = await identity.getUser(userId);
+  return owner?.walletAddress ? [owner.walletAddress] : [];
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { IdentityStore } from "../../../core/identity/identity-store.js";
+import type { Principal } from "../../../core/identity/principal.js";
 import type { KnowledgeService } from "../../../core/knowledge/knowledge-service.js";
 import type { QueryInput } from "../../../core/knowledge/query.js";
 import type { Category, Layer } from "../../../core/knowledge/types.js";
@@ -16,12 +17,7 @@ export function queryRoutes(
   app: FastifyInstance,
   deps: { knowledge: KnowledgeService; identity: Pick<IdentityStore, "getGolem">; dimensions: number },
 ): void {
-  const run = async (req: FastifyRequest, q: QueryInput) => {
-    const p = userPrincipal(req);
-    const ancestors = p.golemId === null ? undefined : await ancestorsOf(deps.identity, p.golemId);
-    const hits = await deps.knowledge.query({ userId: p.userId, golemId: p.golemId, ...(ancestors ? { ancestors } : {}) }, q);
-    return presentQueryAnswer(hits, q.explain);
-  };
+  const run = (req: FastifyRequest, q: QueryInput) => rankedQuery(deps, userPrincipal(req), q);
 
   app.post<{ Body: QueryBody }>(
     "/v1/styx/query",
@@ -79,6 +75,17 @@ export function queryRoutes(
       });
     },
   );
+}
+
+/** A ranked query for a user principal, its golem's lineage weighing inheritance, as answered (HTTP and MCP `recall`). */
+export async function rankedQuery(
+  deps: { knowledge: KnowledgeService; identity: Pick<IdentityStore, "getGolem"> },
+  p: Extract<Principal, { kind: "user" }>,
+  q: QueryInput,
+) {
+  const ancestors = p.golemId === null ? undefined : await ancestorsOf(deps.identity, p.golemId);
+  const hits = await deps.knowledge.query({ userId: p.userId, golemId: p.golemId, ...(ancestors ? { ancestors } : {}) }, q);
+  return presentQueryAnswer(hits, q.explain);
 }
 
 /** Deepest lineage walked for inheritance decay (0.85^32 ≈ 0.006: older ancestors change nothing). */
