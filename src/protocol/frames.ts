@@ -1,7 +1,7 @@
 import { type Static, Type } from "typebox";
 import { ERROR_TABLE, type ErrorCode, StyxError } from "../core/platform/errors.js";
 import { CLIENT_MESSAGES, type ClientMessage, Position, StreamName } from "./fabric.js";
-import { jsonProblem, makeAjv, validationError } from "./json-rules.js";
+import { jsonProblem, MAX_JSON_DEPTH, makeAjv, validationError } from "./json-rules.js";
 
 /**
  * The frames of `WS /v1/styx/ws` (SPEC §9) as data: the decoder of client frames (text JSON,
@@ -155,15 +155,18 @@ export class ClientFrameDecoder {
   decode(data: FrameData, isBinary: boolean): DecodedFrame {
     if (isBinary) return { ok: false, error: new StyxError("STYX_UNSUPPORTED_MEDIA_TYPE", "Frames must be text (JSON).") };
     let value: unknown;
+    let text: string;
     try {
-      value = JSON.parse(textOf(data));
+      text = textOf(data);
+      value = JSON.parse(text);
     } catch {
       return { ok: false, error: new StyxError("STYX_BAD_JSON", "The frame is not valid JSON.") };
     }
     const raw = typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
     const id = typeof raw.id === "string" || (typeof raw.id === "number" && Number.isFinite(raw.id)) ? raw.id : undefined;
     const refused = (error: StyxError): DecodedFrame => (id === undefined ? { ok: false, error } : { ok: false, error, id });
-    const problem = jsonProblem(value, "frame");
+    // JSON text holds U+0000 only as the escape `\u0000` (a raw one is refused by JSON.parse): without one, no NUL checks.
+    const problem = jsonProblem(value, "frame", MAX_JSON_DEPTH, text.includes("\\u0000"));
     if (problem) return refused(problem);
     const validate = typeof raw.type === "string" ? this.#compiled.get(raw.type) : undefined;
     if (!validate)

@@ -41,25 +41,42 @@ export const MAX_JSON_DEPTH = 64;
  * What is wrong with a parsed body or frame as a whole, or undefined: nesting deeper than
  * `maxDepth`, or a U+0000 in any string or key. PostgreSQL text and jsonb cannot hold U+0000,
  * so a macronode failed (500) where a micronode stored it: it is refused on both (walked
- * without recursion; `includes` is native, so a 1 MiB body costs microseconds).
+ * without recursion; `includes` is native, so a 1 MiB body costs microseconds). `nul` false skips
+ * the U+0000 checks (the caller saw no `\u0000` escape in the text, the only way JSON spells one).
  */
-export function jsonProblem(value: unknown, what: string, maxDepth: number = MAX_JSON_DEPTH): StyxError | undefined {
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop() as [unknown, number];
+export function jsonProblem(value: unknown, what: string, maxDepth: number = MAX_JSON_DEPTH, nul = true): StyxError | undefined {
+  // Two parallel stacks, index loops and only the children that can hold a problem pushed: the
+  // walk runs on every socket frame, and [value, depth] pairs and Object.entries allocated per node.
+  const values: unknown[] = [value];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const v = values.pop();
+    const depth = depths.pop() as number;
     if (typeof v === "string") {
-      if (v.includes("\0")) return nulError(what);
+      if (nul && v.includes("\0")) return nulError(what);
       continue;
     }
     if (v === null || typeof v !== "object") continue;
     if (depth > maxDepth) return tooDeep(what);
     if (Array.isArray(v)) {
-      for (const child of v) stack.push([child, depth + 1]);
+      for (let i = 0; i < v.length; i++) {
+        const c: unknown = v[i];
+        if (c !== null && (typeof c === "object" || (nul && typeof c === "string"))) {
+          values.push(c);
+          depths.push(depth + 1);
+        }
+      }
       continue;
     }
-    for (const [k, child] of Object.entries(v)) {
-      if (k.includes("\0")) return nulError(what);
-      stack.push([child, depth + 1]);
+    const keys = Object.keys(v);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] as string;
+      if (nul && k.includes("\0")) return nulError(what);
+      const c = (v as Record<string, unknown>)[k];
+      if (c !== null && (typeof c === "object" || (nul && typeof c === "string"))) {
+        values.push(c);
+        depths.push(depth + 1);
+      }
     }
   }
   return undefined;
