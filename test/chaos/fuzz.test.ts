@@ -121,6 +121,8 @@ describe("fuzzing every route and the socket protocol", () => {
   const golems: string[] = [];
   let otherGolem: string;
   let cid: string;
+  /** The owner's erasure of a golem made to be erased (done before the digest): `:job_id`. */
+  let jobId: string;
   /** An entry of the owner (fz-g1's, in the clade): `:id` of the entry routes. */
   let entryId: string;
   let before0: Digest;
@@ -214,6 +216,16 @@ describe("fuzzing every route and the socket protocol", () => {
       warnings: [{ domain: "fz", regime: "calm", class: "fz", severity: 0.5, message: "beware" }],
       timestamp: "2026-01-01T00:00:00.000Z",
     });
+    // An erasure, finished before the digest is taken: its job fills `:job_id` (the admin's view reads it too).
+    await s.golem(owner.key, { id: "fz-erased" });
+    const erase = await s.request("DELETE", "/v1/styx/golems/fz-erased", { token: owner.key });
+    assert.equal(erase.status, 202, erase.text);
+    jobId = erase.json.id;
+    for (let i = 0; i < 200; i++) {
+      if ((await s.request("GET", `/v1/styx/erasures/${jobId}`, { token: owner.key })).json?.state === "done") break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal((await s.request("GET", `/v1/styx/erasures/${jobId}`, { token: owner.key })).json?.state, "done", "the erasure finished");
     const { sock } = await TestSocket.connect(s.url, owner.key);
     observer = sock;
     assert.equal((await sock.request({ type: "heartbeat", golem_id: "fz-g0", tick: 3, phase: "p" })).type, "ack");
@@ -305,7 +317,9 @@ describe("fuzzing every route and the socket protocol", () => {
     const token = mode.auth === "admin" ? s.adminToken : mode.auth === "user" ? owner.key : undefined;
     const values: Record<string, string> = {};
     for (const p of op.pathParams) {
-      const v = { user_id: owner.id, golem_id: "fz-g0", cid, key_id: spareKeyId, session_id: otherSessionId, id: entryId }[p.name];
+      const v = { user_id: owner.id, golem_id: "fz-g0", cid, key_id: spareKeyId, session_id: otherSessionId, id: entryId, job_id: jobId }[
+        p.name
+      ];
       assert.ok(v, `${op.key}: no way to fill path parameter ${p.name}`);
       values[p.name] = v;
     }
