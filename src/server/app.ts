@@ -294,6 +294,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       clock: deps.clock,
       online: (id) => hub.online(id),
       dimensions: deps.embedDim,
+      priced: deps.payments !== undefined,
     },
     options: deps.mcp,
     version: deps.version,

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from "@x402/core/http";
 import { registerExactEvmScheme } from "@x402/evm/exact/client";
 import { wrapFetchWithPayment, x402Client } from "@x402/fetch";
@@ -124,6 +125,41 @@ describe("x402 pricing on (SPEC §11): priced routes, the official client, the l
     await s.close();
     await facilitator.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("refuses over MCP what HTTP charges for (MCP carries no payment), and serves the free tools", async () => {
+    const client = new Client({ name: "styx-test", version: "1.0.0" });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL("/mcp", s.url), { requestInit: { headers: { authorization: `Bearer ${user.key}` } } }),
+    );
+    try {
+      const before = (await s.request("GET", "/v1/styx/usage", { token: user.key })).json;
+      for (const [name, args] of [
+        ["remember", { golem_id: golem, layer: "vault", category: "insight", content: "free over mcp?" }],
+        ["recall", { query: "free" }],
+        ["sense", { domains: ["fz"] }],
+        ["deposit", { golem_id: golem, layer: "threat", class: "c", intensity: 0.5, domain: "fz", regime: "calm" }],
+        ["discover_causal", {}],
+      ] as const) {
+        const r = (await client.callTool({ name, arguments: args })) as {
+          isError?: boolean;
+          structuredContent?: { error?: { styx_code?: string } };
+        };
+        assert.equal(r.isError, true, `${name} answered over MCP on a priced Styx`);
+        assert.equal(r.structuredContent?.error?.styx_code, "STYX_PAYMENT_REQUIRED", name);
+      }
+      await assert.rejects(client.readResource({ uri: "styx://pheromones/fz" }), /payment|priced/i);
+      await assert.rejects(client.getPrompt({ name: "pre_trade_briefing", arguments: { domain: "fz" } }), /payment|priced/i);
+      const pulse = (await client.callTool({ name: "pulse", arguments: {} })) as { isError?: boolean };
+      assert.notEqual(pulse.isError, true, "a free tool stays free");
+      const after = (await s.request("GET", "/v1/styx/usage", { token: user.key })).json;
+      for (const q of ["entries_per_day", "deposits_per_minute"]) {
+        assert.equal(typeof before.quotas[q].used, "number", q);
+        assert.equal(after.quotas[q].used, before.quotas[q].used, `${q}: nothing was written`);
+      }
+    } finally {
+      await client.close();
+    }
   });
 
   it("refuses to start under amnesia", async () => {

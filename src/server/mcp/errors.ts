@@ -1,6 +1,7 @@
 import { ProtocolError } from "@modelcontextprotocol/server";
-import { ERROR_TABLE, type StyxError } from "../../core/platform/errors.js";
+import { ERROR_TABLE, StyxError } from "../../core/platform/errors.js";
 import { toStyxError } from "../presenters/errors.js";
+import { type McpDeps, PRICED_OVER_MCP } from "./types.js";
 
 /**
  * Styx errors as MCP sees them. JSON-RPC has few codes, so the Styx code always travels in
@@ -60,4 +61,18 @@ export function toolError(err: unknown): {
     structuredContent: { error: { ...errorData(e), message } },
     isError: true,
   };
+}
+
+/**
+ * Throws STYX_PAYMENT_REQUIRED for an MCP call `name` that does what a priced route does while
+ * pricing is on: MCP carries no x402 payment, and serving it would make /mcp a free way around
+ * the prices (SPEC §11).
+ */
+export function refusePriced(deps: Pick<McpDeps, "priced">, name: string): void {
+  const route = PRICED_OVER_MCP.get(name);
+  if (!deps.priced || route === undefined) return;
+  throw new StyxError(
+    "STYX_PAYMENT_REQUIRED",
+    `${name} is priced on this Styx and MCP carries no payment: call ${route} over HTTP with an x402 payment.`,
+  );
 }

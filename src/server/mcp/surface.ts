@@ -11,7 +11,7 @@ import { graveyardPage } from "../routes/coordination/engagement.routes.js";
 import { sensePheromones } from "../routes/coordination/pheromone.routes.js";
 import { golemSnapshot } from "../routes/fabric/fabric.routes.js";
 import { rankedQuery } from "../routes/knowledge/query.routes.js";
-import { toMcpError } from "./errors.js";
+import { refusePriced, toMcpError } from "./errors.js";
 import { RESOURCE_URIS, snapshotUri } from "./resources.js";
 import { standardSchema } from "./schema.js";
 import type { McpCaller, McpDeps } from "./types.js";
@@ -47,6 +47,7 @@ export function resourceReader(deps: McpDeps, caller: McpCaller): ResourceReader
       return golemSnapshot(deps, await deps.tenancy.golem(caller.principal(), id, caller.ctx()));
     }
     if (uri.startsWith(PHEROMONES_PREFIX)) {
+      refusePriced(deps, "pheromone-field");
       const domain = uri.slice(PHEROMONES_PREFIX.length);
       if (!DOMAIN_RE.test(domain)) throw new StyxError("STYX_NOT_FOUND", "No such resource: a domain is a lowercase token.");
       const sensed = await sensePheromones(deps.pheromones, [domain], undefined, 50);
@@ -149,6 +150,7 @@ export function registerSurface(server: McpServer, deps: McpDeps, caller: McpCal
     async ({ domain, regime }) => {
       try {
         const p = caller.principal();
+        refusePriced(deps, "pre_trade_briefing");
         const sensed = await sensePheromones(deps.pheromones, [domain], regime, 20);
         const recalled = await runHeavy(deps.heavy, p.userId, () =>
           rankedQuery(deps, p, { text: domain, domains: [domain], limit: 5, explain: false }),

@@ -15,7 +15,7 @@ import { depositPheromone, sensePheromones } from "../routes/coordination/pherom
 import { fleetView, steerGolem } from "../routes/fabric/fabric.routes.js";
 import { ownerWallets, presentWrite, writeInput } from "../routes/knowledge/entries.routes.js";
 import { rankedQuery } from "../routes/knowledge/query.routes.js";
-import { toolError } from "./errors.js";
+import { refusePriced, toolError } from "./errors.js";
 import { standardSchema } from "./schema.js";
 import type { McpCaller, McpDeps } from "./types.js";
 
@@ -211,6 +211,7 @@ export function registerTools(server: McpServer, deps: McpDeps, caller: McpCalle
           const p = caller.principal();
           requireScope(p, spec.writes ? "write" : "read");
           if (spec.ownerOnly) deps.tenancy.ownerOnly(p);
+          refusePriced(deps, spec.name);
           const answer = await spec.run(args, caller);
           result = { content: [{ type: "text", text: JSON.stringify(answer) }], structuredContent: answer as Record<string, unknown> };
         } catch (err) {

@@ -27,7 +27,24 @@ export interface McpDeps {
   readonly clock: Clock;
   readonly online: (golemId: string) => boolean;
   readonly dimensions: number;
+  /**
+   * Whether x402 pricing is on (SPEC §11). MCP carries no payment, so on a priced instance the
+   * tools, resources and prompts that read or write what HTTP charges for refuse with
+   * STYX_PAYMENT_REQUIRED instead of serving it for free (`refusePriced`).
+   */
+  readonly priced: boolean;
 }
+
+/** The MCP calls that do what a priced HTTP route does (SPEC §11.1): the tool, resource or prompt → its HTTP route. */
+export const PRICED_OVER_MCP: ReadonlyMap<string, string> = new Map([
+  ["remember", "POST /v1/styx/entries"],
+  ["recall", "POST /v1/styx/query"],
+  ["sense", "GET /v1/styx/pheromone/sense"],
+  ["deposit", "POST /v1/styx/pheromone/deposit"],
+  ["discover_causal", "GET /v1/styx/causal/discover"],
+  ["pheromone-field", "GET /v1/styx/pheromone/sense"],
+  ["pre_trade_briefing", "GET /v1/styx/pheromone/sense and POST /v1/styx/query"],
+]);
 
 /** The credential a session runs with, as of its latest HTTP request (re-authenticated each time). */
 export interface McpCaller {
