@@ -120,6 +120,13 @@ function hex(n: number): string {
   return randomBytes(n).toString("hex");
 }
 
+/**
+ * Routes of a session protocol (MCP): a lone request carries no session, so it is refused (4xx)
+ * before any tool runs; its answer still passes the leak checks here. Sessions bound to their
+ * credential and every tool's tenancy are proved with the SDK's client in test/integration/mcp.test.ts.
+ */
+const SESSION_ROUTES = new Set(["/mcp"]);
+
 describe("tenancy matrix generated from the OpenAPI document", () => {
   let s: TestServer;
   let ops: Operation[];
@@ -546,6 +553,11 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
               assert.equal(r.json?.error?.code, "STYX_AUTH_FORBIDDEN", what);
             } else if (mode === "public") {
               assert.ok(r.status < 500, `${what} → ${r.status} ${r.text}`);
+            } else if (SESSION_ROUTES.has(routeUrl(op))) {
+              assert.ok(
+                r.status >= 400 && r.status < 500,
+                `${what}: no session, refused before any tool runs → ${r.status} ${r.text.slice(0, 300)}`,
+              );
             } else if (v.named) {
               assert.equal(r.status, 404, `${what} must answer the tenancy 404 → ${r.status} ${r.text.slice(0, 300)}`);
               assert.equal(r.json?.error?.code, "STYX_NOT_FOUND", what);
@@ -570,7 +582,8 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
 
     // The owner's control: the same operations with its own ids succeed, so the 404s above are tenancy, not bad input.
     for (const op of ops) {
-      if (modeOf(op) !== "user") continue;
+      // A session protocol's control needs its session (test/integration/mcp.test.ts runs it).
+      if (modeOf(op) !== "user" || SESSION_ROUTES.has(routeUrl(op))) continue;
       for (const owner of tenants) {
         const fresh = (await s.golem(owner.cred, {})).id;
         // Another golem's clade entry: readable, deletable, and `fresh` may validate it.
@@ -933,6 +946,11 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
               gFigures.forbidden++;
             } else if (mode === "public") {
               assert.ok(r.status < 500, `${what} → ${r.status} ${r.text}`);
+            } else if (SESSION_ROUTES.has(routeUrl(op))) {
+              assert.ok(
+                r.status >= 400 && r.status < 500,
+                `${what}: no session, refused before any tool runs → ${r.status} ${r.text.slice(0, 300)}`,
+              );
             } else if (v.golem !== undefined) {
               assert.equal(r.status, 404, `${what}: a sibling's golem answers as absent → ${r.status} ${r.text.slice(0, 300)}`);
               assert.equal(r.json?.error?.code, "STYX_NOT_FOUND", what);
@@ -966,6 +984,7 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
           (op) =>
             modeOf(op) === "user" &&
             !routeUrl(op).includes(":session_id") &&
+            !SESSION_ROUTES.has(routeUrl(op)) &&
             auth.get(`${op.method} ${routeUrl(op)}`)?.config.golemCredential === "own",
         );
         own.sort((x, y) => Number(x.key === "POST /v1/styx/bloodstain") - Number(y.key === "POST /v1/styx/bloodstain"));
