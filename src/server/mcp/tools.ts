@@ -14,7 +14,7 @@ import { graveyardPage } from "../routes/coordination/engagement.routes.js";
 import { depositPheromone, sensePheromones } from "../routes/coordination/pheromone.routes.js";
 import { fleetView, steerGolem } from "../routes/fabric/fabric.routes.js";
 import { ownerWallets, presentWrite, writeInput } from "../routes/knowledge/entries.routes.js";
-import { rankedQuery } from "../routes/knowledge/query.routes.js";
+import { queryOfBody, rankedQuery } from "../routes/knowledge/query.routes.js";
 import { refusePriced, toolError } from "./errors.js";
 import { standardSchema } from "./schema.js";
 import type { McpCaller, McpDeps } from "./types.js";
@@ -84,16 +84,7 @@ export function toolSpecs(deps: McpDeps): ToolSpec[] {
       ownerOnly: false,
       run: (b, c) => {
         const p = c.principal();
-        const q = {
-          text: b.query,
-          embedding: b.embedding,
-          layers: b.layers,
-          domains: b.domains,
-          categories: b.categories,
-          limit: b.limit ?? 10,
-          explain: b.explain ?? false,
-        };
-        return runHeavy(deps.heavy, p.userId, () => rankedQuery(deps, p, q));
+        return runHeavy(deps.heavy, p.userId, () => rankedQuery(deps, p, queryOfBody(b)));
       },
     },
     {

@@ -32,16 +32,7 @@ export function queryRoutes(
       },
     },
     async (req) => {
-      const b = req.body;
-      return run(req, {
-        text: b.query,
-        embedding: b.embedding,
-        layers: b.layers,
-        domains: b.domains,
-        categories: b.categories,
-        limit: b.limit ?? 10,
-        explain: b.explain ?? false,
-      });
+      return run(req, queryOfBody(req.body));
     },
   );
 
@@ -101,4 +92,17 @@ async function ancestorsOf(identity: Pick<IdentityStore, "getGolem">, golemId: s
     current = await identity.getGolem(current.parentGolemId);
   }
   return out;
+}
+
+/** A `POST /v1/styx/query` body (or MCP's recall arguments, the same schema) as the core's query. */
+export function queryOfBody(b: QueryBody) {
+  return {
+    text: b.query,
+    embedding: b.embedding,
+    layers: b.layers,
+    domains: b.domains,
+    categories: b.categories,
+    limit: b.limit ?? 10,
+    explain: b.explain ?? false,
+  };
 }
