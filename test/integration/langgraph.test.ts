@@ -280,8 +280,9 @@ describe("@styx/langgraph on a real server", () => {
       assert.equal(code_, 0, out);
       assert.equal(out.trim(), "Oracle lag precedes liquidations.");
       const golems = await s.request("GET", `/v1/styx/users/${u.id}/golems`, { token: u.key });
-      const golemId = golems.json.golems?.[0]?.id ?? golems.json[0]?.id;
-      assert.ok(golemId, golems.text);
+      assert.equal(golems.json.golems.length, 1, golems.text);
+      assert.equal(golems.json.golems[0].archetype, "scout");
+      const golemId = golems.json.golems[0].id;
       const r = await s.request("GET", `/v1/styx/entries?golem_id=${golemId}&metadata.lg_kind=checkpoint&metadata.lg_thread=watch-1`, {
         token: u.key,
       });
