@@ -1,6 +1,7 @@
 // LangGraph's checkpointer validation (@langchain/langgraph-checkpoint-validation, its library
 // entry point under vitest; the 1.1.x CLI is broken) against StyxSaver (@styx/langgraph) backed by
-// a live Styx micronode started here on a random port, then against LangGraph's own MemorySaver.
+// a live Styx micronode started here on a random port, then against LangGraph's own MemorySaver:
+// `validate` (the whole spec suite) plus the suite's opt-in getDeltaChannelHistory tests.
 // Passes when every test passes for StyxSaver except tests that fail for MemorySaver too (listed).
 // Run by .ci/run after `npm test` (which builds):  node scripts/langgraph-validation.mjs
 import { spawn } from "node:child_process";
