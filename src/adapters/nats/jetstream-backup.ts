@@ -12,6 +12,7 @@ import {
 } from "./event-codec.js";
 import { type EventStreamLimits, ensureEventStream } from "./event-stream.js";
 import { type NatsConnection, withTimeout } from "./nats-connection.js";
+import { rewriteOf } from "./subject-reader.js";
 
 /** One batch message of the event stream as a backup holds it: the Styx stream, its seq range, the NDJSON body. */
 export type EventMessageRow = readonly [stream: string, first: number, last: number, body: string];
@@ -47,7 +48,10 @@ export async function* eventMessages(conn: NatsConnection, cluster: string, last
       const m = r.value;
       const first = Number(m.headers?.get(FIRST_SEQ_HEADER));
       const last = Number(m.headers?.get(LAST_SEQ_HEADER));
-      yield [streamOfSubject(m.subject), first, last, m.string()];
+      // A redaction's copy with more to follow repeats stored events (the rewrite is under way or
+      // was cut short): the originals are in the backup already, and a copy without its fence
+      // would be taken for the subject's tip.
+      if (rewriteOf(m.headers, last).fencedUntil === 0) yield [streamOfSubject(m.subject), first, last, m.string()];
       if (m.seq >= lastSeq) return;
     }
   } finally {
