@@ -8,6 +8,7 @@ import { after, afterEach, describe, it } from "node:test";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { decodeBatch, jetStreamName, streamOfSubject } from "../../src/adapters/nats/event-codec.js";
 import { EventPublishError } from "../../src/adapters/nats/jetstream-appender.js";
+import { eventMessages, eventStreamExtent } from "../../src/adapters/nats/jetstream-backup.js";
 import { JetStreamHistory, type JetStreamHistoryOptions } from "../../src/adapters/nats/jetstream-history.js";
 import { connectNats, type NatsConnection } from "../../src/adapters/nats/nats-connection.js";
 import { NatsEventBus } from "../../src/adapters/nats/nats-event-bus.js";
@@ -220,6 +221,19 @@ async function rawMessages(nats: NatsConnection, cluster: string) {
   return out;
 }
 
+/** The seqs of `stream` a backup of `cluster`'s event stream takes (each message's events, in order). */
+async function backedUpSeqs(nats: NatsConnection, cluster: string, stream: string): Promise<number[]> {
+  const out: number[] = [];
+  const { lastSeq } = await eventStreamExtent(nats, cluster);
+  for await (const [s, first, last, body] of eventMessages(nats, cluster, lastSeq)) {
+    if (s !== stream) continue;
+    const got = seqs(decodeBatch(s, "backup", body));
+    assert.deepEqual([got[0], got.at(-1)], [first, last], "a backed-up message's headers match its events");
+    out.push(...got);
+  }
+  return out;
+}
+
 /** The events of `stream` across the raw messages, in JetStream order (duplicates kept, to be seen). */
 function rawEventsOf(raw: Awaited<ReturnType<typeof rawMessages>>, stream: string): SequencedEvent[] {
   return raw.filter((m) => m.stream === stream).flatMap((m) => m.events);
@@ -358,6 +372,7 @@ describe("JetStreamHistory redaction (erasure of one golem, issue 17 acceptance 
     const { epoch } = b.history;
     const mid = await replayAll(await (await gateway(cluster)).history.recover("user:u1", { epoch, seq: 0 }, 5));
     assert.deepEqual(seqs(mid), range(1, 21), "meanwhile a replay skips the copies' repeats");
+    assert.deepEqual(await backedUpSeqs(b.nats, cluster, "user:u1"), range(1, 21), "and a backup takes each event once");
 
     // The erasure step runs again (a restarted gateway): it finishes.
     const c = await gateway(cluster, { maxBatchBytes: 300 });
@@ -379,6 +394,41 @@ describe("JetStreamHistory redaction (erasure of one golem, issue 17 acceptance 
     }
     assert.deepEqual(seqs(await replayAll(await b.history.recover("user:u1", { epoch, seq: 2 }))), range(3, 21));
     assert.equal((await b.history.append(who("g2", 22))).seq, 22);
+    assert.deepEqual(await backedUpSeqs(b.nats, cluster, "user:u1"), range(1, 22), "a backup after the rewrite takes every copy");
+  });
+
+  it("finishes a rewrite cut short whose fenced copy is still the subject's last message", async () => {
+    const cluster = newCluster();
+    const crash = new Error("killed after the first copy");
+    const a = await gateway(cluster, {
+      maxBatchBytes: 300,
+      rewriteFenceMs: 300,
+      afterRewriteCopy: () => {
+        throw crash;
+      },
+    });
+    for (let i = 1; i <= 12; i++) await a.history.append(who(i % 4 === 0 ? "g1" : "g2", i));
+    const cutAt = Date.now();
+    await assert.rejects(a.history.redact("user:u1", "g1"), crash);
+    assert.ok((await rawMessages(a.nats, cluster)).at(-1)?.headers.includes("Styx-Rewrite"), "a fenced copy ends the subject");
+    // Run again at once (a restarted leader): it waits out the dead rewriter's fence, then finishes.
+    const b = await gateway(cluster, { maxBatchBytes: 300 });
+    assert.equal(await b.history.redact("user:u1", "g1"), true);
+    assert.ok(Date.now() - cutAt >= 250, "it waited for the fence");
+    const raw = await rawMessages(b.nats, cluster);
+    assert.deepEqual(
+      raw.filter((m) => m.body.includes("g1")),
+      [],
+      "nothing names g1",
+    );
+    assert.doesNotMatch(raw.at(-1)?.headers ?? "", /Styx-Rewrite: \d/, "the subject does not end with a fence");
+    const u1 = rawEventsOf(raw, "user:u1");
+    assert.deepEqual(seqs(u1), range(1, 12));
+    assert.deepEqual(
+      u1.filter((e) => e.channel === ERASED_CHANNEL).map((e) => e.seq),
+      [4, 8, 12],
+    );
+    assert.equal((await b.history.append(who("g2", 13))).seq, 13);
   });
 });
 

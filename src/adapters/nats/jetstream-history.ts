@@ -267,7 +267,7 @@ export class JetStreamHistory implements History {
     let fence: number | undefined;
     // Two round trips per try (the tip, the fence): the messages in between are read once fenced.
     for (let n = 0; fence === undefined; n++) {
-      if (n >= MAX_REWRITES || tip.fencedUntil > 0) return undefined;
+      if (n >= MAX_REWRITES || tip.fencedUntil > Date.now()) return undefined;
       const last = eventsOf(tip, this.#epoch).at(-1) as SequencedEvent;
       const e = namesId(last.payloadJson, id) ? tombstone(last) : last;
       fence = await this.#publishCopy(subject, [encodeLine(e.seq, e.ts, e.channel, e.payloadJson)], e.seq, tip.tip, true, tip.js);
