@@ -22,7 +22,9 @@ import { CHILD_PATH, SERVICE_URLS, TEST_PROFILE } from "../../src/testing/test-e
  * keeps (the audit log; anonymized lethe copies and death records name no id). The first server
  * pauses between erasure steps (STYX_ERASURE_STEP_PAUSE) and is killed when it logs the start of
  * the `entries` step: the scan right after the kill must still find the user's entries (else the
- * test proves nothing), the one after the restart must find nothing.
+ * test proves nothing), the one after the restart must find nothing. Another user erases one of
+ * its two golems meanwhile: afterwards nothing names that golem either (on a macronode, the JetStream
+ * messages of the owner's stream were rewritten with tombstones), and the sibling's events stay.
  */
 
 const ADMIN = "erasure-crash-admin-token-0123456789";
@@ -30,6 +32,9 @@ const OCTETS = { "content-type": "application/octet-stream" };
 const USER = "ec-leaver";
 const GOLEM = "ec-leaver-golem";
 const KEPT = "ec-stayer";
+const KEPT_GOLEM = "ec-stayer-golem";
+/** A golem of the kept user erased on its own: its owner's stream keeps tombstones where it named it. */
+const GONE = "ec-stayer-gone";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sha = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
 
@@ -197,9 +202,15 @@ describe("erasure after kill -9 (issue 17, acceptance 2)", () => {
       // Another user, untouched by the erasure.
       assert.equal((await call(base, "POST", "/v1/admin/users", ADMIN, { id: KEPT })).status, 201);
       const keptKey = (await call(base, "POST", `/v1/admin/users/${KEPT}/keys`, ADMIN, { name: "k" })).json.key as string;
-      await call(base, "POST", "/v1/styx/golems", keptKey, { id: "ec-stayer-golem" });
+      await call(base, "POST", "/v1/styx/golems", keptKey, { id: KEPT_GOLEM });
+      assert.equal((await call(base, "POST", "/v1/styx/golems", keptKey, { id: GONE })).status, 201);
+      // The owner's stream: events naming the golem to erase between events of its sibling.
+      for (const g of [KEPT_GOLEM, GONE, KEPT_GOLEM, GONE, KEPT_GOLEM]) {
+        const steer = await call(base, "POST", `/v1/styx/golem/${g}/steer`, keptKey, { intent: "hold" });
+        assert.ok(steer.status < 300, steer.text);
+      }
       const keptEntry = await call(base, "POST", "/v1/styx/entries", keptKey, {
-        golem_id: "ec-stayer-golem",
+        golem_id: KEPT_GOLEM,
         layer: "vault",
         category: "insight",
         content: "I stay",
@@ -209,8 +220,11 @@ describe("erasure after kill -9 (issue 17, acceptance 2)", () => {
       const asked = await call(base, "DELETE", `/v1/admin/users/${USER}`, ADMIN);
       assert.equal(asked.status, 202, asked.text);
       const jobId = asked.json.id as string;
+      const goneJob = await call(base, "DELETE", `/v1/styx/golems/${GONE}`, keptKey);
+      assert.equal(goneJob.status, 202, goneJob.text);
       const deadline = performance.now() + 30_000;
-      while (!/"step":"entries"[^\n]*"msg":"erasure step"|"msg":"erasure step"[^\n]*"step":"entries"/.test(server.output())) {
+      const entriesStep = (line: string) => line.includes(jobId) && line.includes('"step":"entries"') && line.includes('"erasure step"');
+      while (!server.output().split("\n").some(entriesStep)) {
         assert.ok(performance.now() < deadline, `the entries step never started:\n${server.output().slice(-3000)}`);
         await sleep(20);
       }
@@ -224,15 +238,22 @@ describe("erasure after kill -9 (issue 17, acceptance 2)", () => {
         mid.rows.some((r) => r.startsWith("entries:")),
         `killed mid-job: the leaver's entries are still there (else this test proves nothing): ${mid.rows.join("\n")}`,
       );
+      const midGone = await scan([GONE], []);
+      assert.ok(
+        [...midGone.rows, ...midGone.messages].some((r) => r.includes("styx:steer") || r.includes("hold")),
+        `killed before the golem's erasure: its owner's stream still names it: ${JSON.stringify(midGone)}`,
+      );
 
       server = await spawnServer([], { env: await envOf({}) });
-      let job: { state: string; step: number } | undefined;
-      while (performance.now() < deadline + 30_000) {
-        job = (await call(server.url, "GET", `/v1/admin/erasures/${jobId}`, ADMIN)).json;
-        if (job?.state === "done") break;
-        await sleep(100);
+      for (const id of [jobId, goneJob.json.id as string]) {
+        let job: { state: string; step: number } | undefined;
+        while (performance.now() < deadline + 30_000) {
+          job = (await call(server.url, "GET", `/v1/admin/erasures/${id}`, ADMIN)).json;
+          if (job?.state === "done") break;
+          await sleep(100);
+        }
+        assert.equal(job?.state, "done", JSON.stringify(job));
       }
-      assert.equal(job?.state, "done", JSON.stringify(job));
       assert.equal((await call(server.url, "GET", "/v1/styx/me", key)).status, 401);
       assert.equal((await call(server.url, "GET", `/v1/admin/users/${USER}/keys`, ADMIN)).status, 404);
       assert.equal(
@@ -244,8 +265,13 @@ describe("erasure after kill -9 (issue 17, acceptance 2)", () => {
       await server.exited;
       server = undefined;
 
-      const end = await scan([USER, GOLEM], hexes);
+      const end = await scan([USER, GOLEM, GONE], hexes);
       assert.deepEqual(end, { rows: [], messages: [], objects: [] });
+      const sibling = await scan([KEPT_GOLEM], []);
+      assert.ok(
+        sibling.rows.some((r) => r.startsWith("entries:")) && (cluster ? sibling.messages : sibling.rows).some((r) => r.includes("hold")),
+        `the sibling's entry and its steers stay: ${JSON.stringify(sibling)}`,
+      );
     } finally {
       server?.proc.kill("SIGKILL");
     }

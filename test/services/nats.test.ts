@@ -6,12 +6,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, describe, it } from "node:test";
 import { jetstreamManager } from "@nats-io/jetstream";
+import { decodeBatch, jetStreamName, streamOfSubject } from "../../src/adapters/nats/event-codec.js";
 import { EventPublishError } from "../../src/adapters/nats/jetstream-appender.js";
+import { eventMessages, eventStreamExtent } from "../../src/adapters/nats/jetstream-backup.js";
 import { JetStreamHistory, type JetStreamHistoryOptions } from "../../src/adapters/nats/jetstream-history.js";
 import { connectNats, type NatsConnection } from "../../src/adapters/nats/nats-connection.js";
 import { NatsEventBus } from "../../src/adapters/nats/nats-event-bus.js";
 import { NatsSignals } from "../../src/adapters/nats/nats-signals.js";
 import type { SequencedEvent, StyxEvent } from "../../src/core/fabric/event-bus.js";
+import { ERASED_CHANNEL } from "../../src/core/fabric/history.js";
 import { describeEventBusContract } from "../../src/testing/contracts/event-bus.contract.js";
 import { describeHistoryContract, replayAll } from "../../src/testing/contracts/history.contract.js";
 import { newCluster, SERVICES } from "../../src/testing/services.js";
@@ -198,6 +201,234 @@ describe("JetStreamHistory across gateways", () => {
     assert.deepEqual(seqs(back), range(1501, 3000));
     await assert.rejects(history.append(ev("domain:big", 0, { filler: "y".repeat(1_100_000) })), EventPublishError);
     assert.equal((await history.append(ev("domain:big", 3001))).seq, 3001, "the stream goes on after a rejected event");
+  });
+});
+
+/** Every message of `cluster`'s JetStream stream, read raw (by JetStream seq), with its decoded events. */
+async function rawMessages(nats: NatsConnection, cluster: string) {
+  const jsm = await jetstreamManager(nats.nc);
+  const name = jetStreamName(cluster);
+  const info = await jsm.streams.info(name);
+  const out: { js: number; stream: string; body: string; headers: string; events: SequencedEvent[] }[] = [];
+  for (let seq = info.state.first_seq; info.state.messages > 0 && seq <= info.state.last_seq; seq++) {
+    const m = await jsm.streams.getMessage(name, { seq }).catch(() => undefined);
+    if (!m) continue;
+    const stream = streamOfSubject(m.subject);
+    const body = new TextDecoder().decode(m.data);
+    const headers = m.header ? [...m.header.keys()].map((k) => `${k}: ${m.header.get(k)}`).join("; ") : "";
+    out.push({ js: seq, stream, body, headers, events: decodeBatch(stream, "raw", body) });
+  }
+  return out;
+}
+
+/** The seqs of `stream` a backup of `cluster`'s event stream takes (each message's events, in order). */
+async function backedUpSeqs(nats: NatsConnection, cluster: string, stream: string): Promise<number[]> {
+  const out: number[] = [];
+  const { lastSeq } = await eventStreamExtent(nats, cluster);
+  for await (const [s, first, last, body] of eventMessages(nats, cluster, lastSeq)) {
+    if (s !== stream) continue;
+    const got = seqs(decodeBatch(s, "backup", body));
+    assert.deepEqual([got[0], got.at(-1)], [first, last], "a backed-up message's headers match its events");
+    out.push(...got);
+  }
+  return out;
+}
+
+/** The events of `stream` across the raw messages, in JetStream order (duplicates kept, to be seen). */
+function rawEventsOf(raw: Awaited<ReturnType<typeof rawMessages>>, stream: string): SequencedEvent[] {
+  return raw.filter((m) => m.stream === stream).flatMap((m) => m.events);
+}
+
+describe("JetStreamHistory redaction (erasure of one golem, issue 17 acceptance 2)", () => {
+  const who = (golem: string, i: number): StyxEvent => ({
+    stream: "user:u1",
+    channel: i % 3 === 0 ? "styx:steer" : "styx:clade:delta",
+    payload: { golem_id: golem, n: i, note: `from ${golem} #${i}` },
+  });
+
+  it("rewrites the owner's subject without the golem, keeps every other event and seq, while another gateway appends", async () => {
+    const cluster = newCluster();
+    // Small messages, so the subject holds many and a rewrite stores several copies.
+    const a = await gateway(cluster, { maxBatchBytes: 400 });
+    const b = await gateway(cluster, { maxBatchBytes: 400 });
+    const published = new Map<number, SequencedEvent>();
+    for (let i = 1; i <= 40; i++) {
+      const e = await (i % 2 ? a : b).history.append(who(i % 4 === 1 ? "g1" : "g2", i));
+      published.set(e.seq, e);
+    }
+    await a.history.append({ stream: "user:u2", channel: "styx:steer", payload: { golem_id: "g9", n: 1 } });
+    const { epoch } = a.history;
+    // B's hot ring holds the events to erase (it delivered them).
+    await until(() => b.history.hotBytes > 0, 5000, "B's delivery");
+    const beforeB = await replayAll(await b.history.recover("user:u1", { epoch, seq: 3 }));
+    assert.ok(
+      beforeB.some((e) => e.payloadJson.includes('"g1"')),
+      "before: B replays g1's events (else this test proves nothing)",
+    );
+    assert.ok(
+      (await rawMessages(a.nats, cluster)).some((m) => m.body.includes('"g1"')),
+      "before: the raw stream names g1",
+    );
+
+    // B appends while A rewrites: every append lands after the copies, numbered after them.
+    let appending = true;
+    const during: Promise<SequencedEvent>[] = [];
+    const appender = (async () => {
+      for (let i = 41; appending || i < 46; i++) {
+        const p = b.history.append(who("g2", i));
+        during.push(p);
+        published.set((await p).seq, await p);
+      }
+    })();
+    assert.equal(await a.history.redact("user:u1", "g1"), true);
+    appending = false;
+    await appender;
+    const total = 40 + during.length;
+    assert.deepEqual(seqs(await Promise.all(during)), range(41, total), "concurrent appends numbered 41… without a hole");
+
+    // The raw stream: nothing names g1; user:u1 holds each seq exactly once, in JetStream order.
+    const raw = await rawMessages(a.nats, cluster);
+    const naming = raw.filter((m) => m.body.includes('"g1"') || m.body.includes("g1"));
+    assert.deepEqual(naming, [], "no message of the stream names g1");
+    const u1 = rawEventsOf(raw, "user:u1");
+    assert.deepEqual(seqs(u1), range(1, total), "each seq once, rising with the JetStream seq");
+    for (const e of u1) {
+      const orig = published.get(e.seq) as SequencedEvent;
+      if (orig.payloadJson.includes('"g1"')) {
+        assert.equal(e.channel, ERASED_CHANNEL);
+        assert.equal(e.payloadJson, "{}");
+      } else {
+        assert.equal(e.channel, orig.channel, `seq ${e.seq} kept its channel`);
+        assert.equal(e.payloadJson, orig.payloadJson, `seq ${e.seq} kept its payload`);
+      }
+      assert.equal(e.ts, orig.ts, `seq ${e.seq} kept its time`);
+    }
+    assert.deepEqual(
+      rawEventsOf(raw, "user:u2").map((e) => e.payloadJson),
+      ['{"golem_id":"g9","n":1}'],
+      "another subject is untouched",
+    );
+
+    // Resumes from an old cursor, hot (B's ring, rewritten by its delivery) and cold (a new gateway).
+    const c = await gateway(cluster);
+    const expected = u1.filter((e) => e.seq > 3).map((e) => [e.seq, e.channel, e.payloadJson]);
+    const view = (events: readonly SequencedEvent[]) => events.map((e) => [e.seq, e.channel, e.payloadJson]);
+    assert.deepEqual(view(await replayAll(await c.history.recover("user:u1", { epoch, seq: 3 }, 7))), expected, "cold resume");
+    assert.deepEqual(view(await replayAll(await a.history.recover("user:u1", { epoch, seq: 3 }))), expected, "A's own ring");
+    const deadline = Date.now() + 5000;
+    let hot = await replayAll(await b.history.recover("user:u1", { epoch, seq: 3 }));
+    while (hot.some((e) => e.payloadJson.includes('"g1"')) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      hot = await replayAll(await b.history.recover("user:u1", { epoch, seq: 3 }));
+    }
+    assert.deepEqual(view(hot), expected, "B's hot ring no longer serves g1's events");
+    // Appends go on after the copies, from every gateway.
+    assert.equal((await c.history.append(who("g2", 99))).seq, total + 1);
+    assert.equal((await b.history.append(who("g2", 100))).seq, total + 2);
+    assert.deepEqual(await b.history.position("user:u1"), { epoch, seq: total + 2 });
+    // A second run finds nothing to rewrite and changes nothing.
+    const js = (await rawMessages(a.nats, cluster)).map((m) => m.js);
+    assert.equal(await c.history.redact("user:u1", "g1"), true);
+    assert.deepEqual(
+      (await rawMessages(a.nats, cluster)).map((m) => m.js),
+      js,
+    );
+  });
+
+  it("finishes a rewrite cut short on the next run, and appends wait behind its fence instead of reusing its seqs", async () => {
+    const cluster = newCluster();
+    const crash = new Error("killed after the first copy");
+    const a = await gateway(cluster, {
+      maxBatchBytes: 300,
+      rewriteFenceMs: 400,
+      afterRewriteCopy: (n) => {
+        if (n === 1) throw crash;
+      },
+    });
+    const b = await gateway(cluster, { maxBatchBytes: 300 });
+    const published = new Map<number, SequencedEvent>();
+    for (let i = 1; i <= 20; i++) {
+      const e = await a.history.append(who(i % 5 === 2 ? "g1" : "g2", i));
+      published.set(e.seq, e);
+    }
+    await assert.rejects(a.history.redact("user:u1", "g1"), crash);
+    const cut = await rawMessages(a.nats, cluster);
+    assert.ok(
+      cut.some((m) => m.body.includes('"g1"')),
+      "cut short: originals still name g1",
+    );
+    assert.ok(
+      cut.at(-1)?.headers.includes("Styx-Rewrite"),
+      `cut short: a fenced copy is the subject's last message: ${cut.at(-1)?.headers}`,
+    );
+    assert.ok((cut.at(-1)?.events.at(-1)?.seq ?? 0) < 20, "and it holds fewer events than the subject");
+
+    // B's append waits for the fence, then numbers after the subject's real tip (not the copy's last).
+    const t0 = Date.now();
+    const next = await b.history.append(who("g2", 21));
+    published.set(next.seq, next);
+    assert.equal(next.seq, 21);
+    assert.ok(Date.now() - t0 >= 100, `B waited behind the fence (${Date.now() - t0} ms)`);
+    const { epoch } = b.history;
+    const mid = await replayAll(await (await gateway(cluster)).history.recover("user:u1", { epoch, seq: 0 }, 5));
+    assert.deepEqual(seqs(mid), range(1, 21), "meanwhile a replay skips the copies' repeats");
+    assert.deepEqual(await backedUpSeqs(b.nats, cluster, "user:u1"), range(1, 21), "and a backup takes each event once");
+
+    // The erasure step runs again (a restarted gateway): it finishes.
+    const c = await gateway(cluster, { maxBatchBytes: 300 });
+    assert.equal(await c.history.redact("user:u1", "g1"), true);
+    const raw = await rawMessages(c.nats, cluster);
+    assert.deepEqual(
+      raw.filter((m) => m.body.includes("g1")),
+      [],
+      "no message names g1",
+    );
+    const u1 = rawEventsOf(raw, "user:u1");
+    assert.deepEqual(seqs(u1), range(1, 21), "no event lost, none repeated (the cut copy went with the originals)");
+    for (const e of u1) {
+      const orig = published.get(e.seq) as SequencedEvent;
+      assert.deepEqual(
+        [e.channel, e.payloadJson],
+        orig.payloadJson.includes('"g1"') ? [ERASED_CHANNEL, "{}"] : [orig.channel, orig.payloadJson],
+      );
+    }
+    assert.deepEqual(seqs(await replayAll(await b.history.recover("user:u1", { epoch, seq: 2 }))), range(3, 21));
+    assert.equal((await b.history.append(who("g2", 22))).seq, 22);
+    assert.deepEqual(await backedUpSeqs(b.nats, cluster, "user:u1"), range(1, 22), "a backup after the rewrite takes every copy");
+  });
+
+  it("finishes a rewrite cut short whose fenced copy is still the subject's last message", async () => {
+    const cluster = newCluster();
+    const crash = new Error("killed after the first copy");
+    const a = await gateway(cluster, {
+      maxBatchBytes: 300,
+      rewriteFenceMs: 300,
+      afterRewriteCopy: () => {
+        throw crash;
+      },
+    });
+    for (let i = 1; i <= 12; i++) await a.history.append(who(i % 4 === 0 ? "g1" : "g2", i));
+    const cutAt = Date.now();
+    await assert.rejects(a.history.redact("user:u1", "g1"), crash);
+    assert.ok((await rawMessages(a.nats, cluster)).at(-1)?.headers.includes("Styx-Rewrite"), "a fenced copy ends the subject");
+    // Run again at once (a restarted leader): it waits out the dead rewriter's fence, then finishes.
+    const b = await gateway(cluster, { maxBatchBytes: 300 });
+    assert.equal(await b.history.redact("user:u1", "g1"), true);
+    assert.ok(Date.now() - cutAt >= 250, "it waited for the fence");
+    const raw = await rawMessages(b.nats, cluster);
+    assert.deepEqual(
+      raw.filter((m) => m.body.includes("g1")),
+      [],
+      "nothing names g1",
+    );
+    assert.doesNotMatch(raw.at(-1)?.headers ?? "", /Styx-Rewrite: \d/, "the subject does not end with a fence");
+    const u1 = rawEventsOf(raw, "user:u1");
+    assert.deepEqual(seqs(u1), range(1, 12));
+    assert.deepEqual(
+      u1.filter((e) => e.channel === ERASED_CHANNEL).map((e) => e.seq),
+      [4, 8, 12],
+    );
+    assert.equal((await b.history.append(who("g2", 13))).seq, 13);
   });
 });
 

@@ -5,6 +5,13 @@ import type { SequencedEvent } from "../../core/fabric/event-bus.js";
 export const FIRST_SEQ_HEADER = "Styx-First-Seq";
 /** Header of a batch message: the Styx seq of its last event. */
 export const LAST_SEQ_HEADER = "Styx-Last-Seq";
+/**
+ * Header of a copy written by a redaction (JetStreamHistory.redact): `done` on the last copy of
+ * a rewrite, else the time (epoch ms) until which appenders wait for the rest (the fence).
+ */
+export const REWRITE_HEADER = "Styx-Rewrite";
+/** Header of a redaction's copy: the subject's last Styx seq when the rewrite began (≥ its own last). */
+export const TIP_SEQ_HEADER = "Styx-Tip-Seq";
 
 /** The JetStream stream holding every Styx stream of `cluster`. */
 export function jetStreamName(cluster: string): string {

@@ -15,6 +15,8 @@ export class EventPublishError extends Error {
 const HEADER_ROOM = 4096;
 /** Renumbering rounds per batch before giving up (each round, some gateway's batch wins). */
 const MAX_CONFLICTS = 50;
+/** How often an append waiting behind a redaction's fence looks at the subject again, ms. */
+const FENCE_POLL_MS = 20;
 
 interface Pending {
   readonly channel: string;
@@ -137,7 +139,7 @@ export class JetStreamAppender {
     const subject = eventSubject(d.cluster, stream);
     const deadline = performance.now() + d.publishTimeoutMs;
     try {
-      let tip = d.tips.get(stream) ?? d.tips.learn(stream, await d.reader.tip(subject));
+      let tip = d.tips.get(stream) ?? d.tips.learn(stream, await this.#serverTip(subject, deadline));
       for (let conflicts = 0; ; conflicts++) {
         const chunk = encodeChunk(items, start, tip.seq, d.maxBatchBytes);
         if (Buffer.byteLength(chunk.body) > d.maxPayload - HEADER_ROOM) {
@@ -162,7 +164,7 @@ export class JetStreamAppender {
         } catch (err) {
           if (!isWrongLastSequence(err) || conflicts >= MAX_CONFLICTS) throw err;
           // Another gateway appended first: number after what is really there.
-          tip = await d.reader.tip(subject);
+          tip = await this.#serverTip(subject, deadline);
           d.tips.learn(stream, tip);
         }
       }
@@ -172,6 +174,22 @@ export class JetStreamAppender {
       const e = describe(err, d.publishTimeoutMs);
       for (let i = start; i < items.length; i++) (items[i] as Pending).reject(e);
       return items.length - start;
+    }
+  }
+
+  /**
+   * The subject's tip as the server has it. While a redaction rewrites the subject (its last
+   * message is a copy with more to follow) this waits for the rewrite's end, at most until the
+   * fence's time (a rewriter that died) or this append's deadline.
+   */
+  async #serverTip(subject: string, deadline: number): Promise<SubjectTip> {
+    for (;;) {
+      const tip = await this.#d.reader.tip(subject);
+      // Wall-clock time: the fence is set by another process.
+      const wait = (tip.fencedUntil ?? 0) - Date.now();
+      if (wait <= 0) return { seq: tip.seq, js: tip.js };
+      if (performance.now() >= deadline) throw new EventPublishError("the stream is being rewritten by an erasure; try again shortly");
+      await new Promise((r) => setTimeout(r, Math.min(FENCE_POLL_MS, wait)));
     }
   }
 }

@@ -2,6 +2,7 @@ import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager } fro
 import { headers } from "@nats-io/transport-node";
 import type { LoggedEvent } from "../../core/fabric/event-log.js";
 import {
+  decodeBatch,
   encodeLine,
   eventSubject,
   eventSubjectPrefix,
@@ -39,6 +40,8 @@ export async function* eventMessages(conn: NatsConnection, cluster: string, last
   const consumer = await js.consumers.get(jetStreamName(cluster));
   const messages = await consumer.consume({ max_bytes: 4 * 1024 * 1024 });
   const it = messages[Symbol.asyncIterator]();
+  /** The last seq yielded per Styx stream. */
+  const seen = new Map<string, number>();
   try {
     for (;;) {
       // Every message up to lastSeq exists unless retention removed it meanwhile: silence ends the read.
@@ -47,7 +50,18 @@ export async function* eventMessages(conn: NatsConnection, cluster: string, last
       const m = r.value;
       const first = Number(m.headers?.get(FIRST_SEQ_HEADER));
       const last = Number(m.headers?.get(LAST_SEQ_HEADER));
-      yield [streamOfSubject(m.subject), first, last, m.string()];
+      const stream = streamOfSubject(m.subject);
+      // A redaction under way (or cut short) leaves copies repeating stored events
+      // (JetStreamHistory.redact): each seq goes into the backup once, the first time it shows.
+      const prev = seen.get(stream) ?? 0;
+      if (last > prev) {
+        seen.set(stream, last);
+        if (first > prev) yield [stream, first, last, m.string()];
+        else {
+          const rest = decodeBatch(stream, "", m.string()).filter((e) => e.seq > prev);
+          yield [stream, prev + 1, last, rest.map((e) => encodeLine(e.seq, e.ts, e.channel, e.payloadJson)).join("\n")];
+        }
+      }
       if (m.seq >= lastSeq) return;
     }
   } finally {

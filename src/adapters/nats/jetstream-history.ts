@@ -1,6 +1,8 @@
 import {
   type ConsumerMessages,
   type ConsumerNotification,
+  JetStreamApiCodes,
+  JetStreamApiError,
   type JetStreamClient,
   type JetStreamManager,
   type Consumer as JsConsumer,
@@ -9,15 +11,36 @@ import {
   jetstreamManager,
   type StreamInfo,
 } from "@nats-io/jetstream";
+import { headers } from "@nats-io/transport-node";
 import type { SequencedEvent, StyxEvent } from "../../core/fabric/event-bus.js";
-import { type History, HistoryGoneError, type Recovery, recoverFrom, type StreamPosition } from "../../core/fabric/history.js";
+import {
+  ERASED_CHANNEL,
+  type History,
+  HistoryGoneError,
+  namesId,
+  type Recovery,
+  recoverFrom,
+  type StreamPosition,
+} from "../../core/fabric/history.js";
 import { HotRing } from "../../core/fabric/hot-ring.js";
 import { type Clock, systemClock } from "../../core/platform/clock.js";
-import { decodeBatch, epochOf, eventSubject, eventSubjectPrefix, jetStreamName, LAST_SEQ_HEADER, streamOfSubject } from "./event-codec.js";
+import {
+  decodeBatch,
+  encodeLine,
+  epochOf,
+  eventSubject,
+  eventSubjectPrefix,
+  FIRST_SEQ_HEADER,
+  jetStreamName,
+  LAST_SEQ_HEADER,
+  REWRITE_HEADER,
+  streamOfSubject,
+  TIP_SEQ_HEADER,
+} from "./event-codec.js";
 import { type EventStreamLimits, ensureEventStream } from "./event-stream.js";
 import { JetStreamAppender, SubjectTips } from "./jetstream-appender.js";
 import type { NatsConnection } from "./nats-connection.js";
-import { type BatchMessage, eventsOf, SubjectReader } from "./subject-reader.js";
+import { type BatchMessage, eventsOf, rewriteOf, SubjectReader } from "./subject-reader.js";
 
 /** Sizes, limits and timeouts of a JetStream history (SPEC §9 numbers by default). */
 export interface JetStreamHistoryOptions extends EventStreamLimits {
@@ -35,7 +58,19 @@ export interface JetStreamHistoryOptions extends EventStreamLimits {
   readonly timeoutMs?: number;
   /** NDJSON bytes per message (default 256 KiB, always capped under the server's max_payload). */
   readonly maxBatchBytes?: number;
+  /**
+   * How long appenders wait for the next copy of a redaction before numbering after the copies
+   * already stored (the rewriter died), ms (default 5,000).
+   */
+  readonly rewriteFenceMs?: number;
+  /** Test hook: called after each copy a redaction stores (a crash test throws there). */
+  readonly afterRewriteCopy?: ((copies: number) => void) | undefined;
 }
+
+/** Rounds of a redaction before giving up (each is lost to an append that came first). */
+const MAX_REWRITES = 20;
+
+const tombstone = (e: SequencedEvent): SequencedEvent => ({ ...e, channel: ERASED_CHANNEL, payloadJson: "{}" });
 
 /** A note from the delivery consumer or the stream identity check, for logs and metrics. */
 export type HistoryStatus =
@@ -67,6 +102,8 @@ export class JetStreamHistory implements History {
   readonly #handlers = new Set<(event: SequencedEvent) => void>();
   #epoch = "";
   #jsm: JetStreamManager | undefined;
+  #js: JetStreamClient | undefined;
+  #maxBatchBytes = 256 * 1024;
   #reader: SubjectReader | undefined;
   #appender: JetStreamAppender | undefined;
   #consumer: { c: JsConsumer; messages: ConsumerMessages } | undefined;
@@ -89,10 +126,12 @@ export class JetStreamHistory implements History {
     const jsm = await jetstreamManager(nc, { timeout });
     const js: JetStreamClient = jetstream(nc, { timeout });
     this.#jsm = jsm;
+    this.#js = js;
     this.#reader = new SubjectReader({ direct: jsm.direct, js, stream: this.#name, idleMs: timeout });
     const info = await ensureEventStream(jsm, this.#name, eventSubjectPrefix(this.#o.cluster), this.#o);
     this.#epoch = epochOf(this.#name, info.created);
     const maxPayload = nc.info?.max_payload ?? 1024 * 1024;
+    this.#maxBatchBytes = Math.min(this.#o.maxBatchBytes ?? 256 * 1024, maxPayload - 8192);
     this.#appender = new JetStreamAppender({
       js,
       reader: this.#reader,
@@ -101,7 +140,7 @@ export class JetStreamHistory implements History {
       cluster: this.#o.cluster,
       epoch: () => this.#epoch,
       assertConnected: (what) => this.#conn.assertConnected(what),
-      maxBatchBytes: Math.min(this.#o.maxBatchBytes ?? 256 * 1024, maxPayload - 8192),
+      maxBatchBytes: this.#maxBatchBytes,
       maxPayload,
       publishTimeoutMs: timeout,
     });
@@ -151,12 +190,173 @@ export class JetStreamHistory implements History {
   }
 
   /**
-   * JetStream cannot rewrite a stored message (a batch of events) in place, and deleting one
-   * would leave a hole a replay cannot see: events naming an erased id age out with the
-   * stream's retention (STYX_HISTORY_RETENTION) instead. Answers false.
+   * `StreamEraser.redact` over JetStream, which cannot change a stored message: the messages of
+   * the subject from the oldest one holding an event that names `id` up to the last are stored
+   * again after it, with those events as ERASED_CHANNEL tombstones under the same seqs and times,
+   * then the originals are deleted newest first (what is left always reads without a hole; the
+   * copies keep the subject's seqs rising with the JetStream seqs, which resumes rely on).
+   * Every copy but the last carries a fence (REWRITE_HEADER) with the subject's tip: appenders
+   * of every gateway wait for the last copy (or the fence's time, should the rewriter die)
+   * before numbering after it, and every gateway's delivery applies the tombstones to its hot
+   * ring instead of delivering the copies again. An append that got in first makes the rewrite
+   * start over; one cut short leaves copies of stored events, which readers skip as duplicates
+   * and the next run (an erasure step is run again until done) deletes with the originals.
+   * The copies restart their retention (STYX_HISTORY_RETENTION) from the rewrite.
    */
-  async redact(_stream: string, _id: string): Promise<boolean> {
-    return false;
+  async redact(stream: string, id: string): Promise<boolean> {
+    if (!this.#jsm || !this.#js) throw new Error("JetStreamHistory.redact before open()");
+    await this.flush();
+    const subject = eventSubject(this.#o.cluster, stream);
+    const needle = JSON.stringify(id);
+    const names = (m: BatchMessage) => m.body.includes(needle) && eventsOf(m, this.#epoch).some((e) => namesId(e.payloadJson, id));
+    for (let round = 0; ; round++) {
+      if (round >= MAX_REWRITES) throw new Error(`redaction of ${stream} lost ${MAX_REWRITES} rounds to concurrent appends`);
+      const reader = this.#readerOrThrow();
+      const tip = await reader.last(subject);
+      if (!tip) break;
+      // Another rewrite of the subject is under way (or died): wait for its end or its fence.
+      const fenced = tip.fencedUntil - Date.now();
+      if (fenced > 0) {
+        await new Promise((r) => setTimeout(r, Math.min(fenced + 1, 100)));
+        round--;
+        continue;
+      }
+      const tail = await this.#tailNaming(subject, tip, names);
+      if (tail.length === 0) break;
+      const fence = await this.#fence(subject, tail, id);
+      if (fence === undefined || !(await this.#storeCopies(subject, tail, fence, id))) continue;
+      // The fence goes too; newest first, so what is left always reads without a hole.
+      for (const js of [fence, ...tail.map((m) => m.js).reverse()]) {
+        await this.#jsm.streams.deleteMessage(this.#name, js, true).catch((err: unknown) => {
+          // Aged out meanwhile: nothing left to delete.
+          if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.NoMessageFound)) throw err;
+        });
+      }
+      break;
+    }
+    this.#ring.rewrite(stream, (e) => namesId(e.payloadJson, id), tombstone);
+    return true;
+  }
+
+  /** The messages of `subject` from the oldest holding an event `names` picks up to `tip` (none: nothing to rewrite). */
+  async #tailNaming(subject: string, tip: BatchMessage, names: (m: BatchMessage) => boolean): Promise<BatchMessage[]> {
+    const reader = this.#readerOrThrow();
+    const tail: BatchMessage[] = [];
+    const oldest = await reader.next(subject, 1);
+    if (!oldest) return tail;
+    // Leaving the loop early ends the generator, which stops its consumer.
+    for await (const m of reader.from(subject, oldest)) {
+      if (m.js > tip.js) break;
+      if (tail.length > 0 || names(m)) tail.push(m);
+      if (m.js === tip.js) break;
+    }
+    return tail;
+  }
+
+  /**
+   * Makes appenders of every gateway wait while the copies are written: stores the subject's last
+   * event again (a repeat readers skip) as a fenced copy after the subject's last message, then
+   * adds to `tail` what other gateways appended after it first. Answers the fence's JetStream
+   * seq, or undefined when another rewrite fenced the subject meanwhile (the caller starts over,
+   * waiting for it) or appends kept getting in first.
+   */
+  async #fence(subject: string, tail: BatchMessage[], id: string): Promise<number | undefined> {
+    const reader = this.#readerOrThrow();
+    const end = tail.at(-1) as BatchMessage;
+    let tip = end;
+    let fence: number | undefined;
+    // Two round trips per try (the tip, the fence): the messages in between are read once fenced.
+    for (let n = 0; fence === undefined; n++) {
+      if (n >= MAX_REWRITES || tip.fencedUntil > Date.now()) return undefined;
+      const last = eventsOf(tip, this.#epoch).at(-1) as SequencedEvent;
+      const e = namesId(last.payloadJson, id) ? tombstone(last) : last;
+      fence = await this.#publishCopy(subject, [encodeLine(e.seq, e.ts, e.channel, e.payloadJson)], e.seq, tip.tip, true, tip.js);
+      if (fence === undefined) tip = (await reader.last(subject)) ?? tip;
+    }
+    if (tip.js !== end.js) {
+      const first = await reader.next(subject, end.js + 1);
+      if (first) {
+        for await (const m of reader.from(subject, first)) {
+          if (m.js > tip.js) break;
+          tail.push(m);
+          if (m.js === tip.js) break;
+        }
+      }
+    }
+    return fence;
+  }
+
+  /**
+   * Stores the events of `tail` (each seq once, those naming `id` as tombstones) after the fence
+   * `afterJs`, each copy expecting the previous one as the subject's last message. Answers false
+   * when an append got in first all the same (the fence's time passed): the caller starts over.
+   */
+  async #storeCopies(subject: string, tail: readonly BatchMessage[], afterJs: number, id: string): Promise<boolean> {
+    const tip = tail.at(-1) as BatchMessage;
+    const events: SequencedEvent[] = [];
+    let expect = (tail[0] as BatchMessage).first;
+    for (const m of tail) {
+      for (const e of eventsOf(m, this.#epoch)) {
+        // A copy left by a rewrite cut short repeats stored events.
+        if (e.seq < expect) continue;
+        if (e.seq > expect) throw new Error(`${subject} has no event ${expect} before ${e.seq}: not rewritten`);
+        events.push(namesId(e.payloadJson, id) ? tombstone(e) : e);
+        expect++;
+      }
+    }
+    if (expect - 1 !== tip.tip) throw new Error(`${subject} ends at seq ${expect - 1}, its tip says ${tip.tip}: not rewritten`);
+    const chunks: string[][] = [];
+    let bytes = 0;
+    for (const e of events) {
+      const line = encodeLine(e.seq, e.ts, e.channel, e.payloadJson);
+      const size = Buffer.byteLength(line) + 1;
+      const current = chunks.at(-1);
+      if (!current || (current.length > 0 && bytes + size > this.#maxBatchBytes)) {
+        chunks.push([line]);
+        bytes = size;
+      } else {
+        current.push(line);
+        bytes += size;
+      }
+    }
+    let last = afterJs;
+    let first = (events[0] as SequencedEvent).seq;
+    for (let i = 0; i < chunks.length; i++) {
+      const lines = chunks[i] as string[];
+      const js = await this.#publishCopy(subject, lines, first, tip.tip, i < chunks.length - 1, last);
+      if (js === undefined) return false;
+      last = js;
+      first += lines.length;
+      this.#o.afterRewriteCopy?.(i + 1);
+    }
+    return true;
+  }
+
+  /** Publishes one copy (`lines` from seq `first`) if the subject's last message is `expectJs`; undefined when it is not. */
+  async #publishCopy(
+    subject: string,
+    lines: readonly string[],
+    first: number,
+    tipSeq: number,
+    fenced: boolean,
+    expectJs: number,
+  ): Promise<number | undefined> {
+    const h = headers();
+    h.set(FIRST_SEQ_HEADER, String(first));
+    h.set(LAST_SEQ_HEADER, String(first + lines.length - 1));
+    h.set(TIP_SEQ_HEADER, String(tipSeq));
+    h.set(REWRITE_HEADER, fenced ? String(Date.now() + (this.#o.rewriteFenceMs ?? 5000)) : "done");
+    this.#conn.assertConnected("rewrite stream history");
+    try {
+      const ack = await (this.#js as JetStreamClient).publish(subject, lines.join("\n"), {
+        expect: { lastSubjectSequence: expectJs },
+        headers: h,
+      });
+      return ack.seq;
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) return undefined;
+      throw err;
+    }
   }
 
   async position(stream: string): Promise<StreamPosition> {
@@ -275,6 +475,11 @@ export class JetStreamHistory implements History {
     try {
       const stream = streamOfSubject(m.subject);
       const last = Number(m.headers?.get(LAST_SEQ_HEADER));
+      const rewrite = rewriteOf(m.headers, last);
+      if (rewrite.rewrite) {
+        this.#applyRewrite(stream, m, rewrite.fencedUntil === 0 ? rewrite.tip : undefined);
+        return;
+      }
       this.#tips.learn(stream, { seq: last, js: m.seq });
       const prev = this.#delivered.get(stream);
       if (prev !== undefined && last <= prev) return;
@@ -295,6 +500,22 @@ export class JetStreamHistory implements History {
     } catch (err) {
       this.onError(err);
     }
+  }
+
+  /**
+   * A redaction's copy (see `redact`): its tombstones replace the events of the same seqs in the
+   * hot ring; nothing is delivered again. The last copy (`tip` set) is where appends go on.
+   */
+  #applyRewrite(stream: string, m: JsMsg, tip: number | undefined): void {
+    if (tip !== undefined) this.#tips.learn(stream, { seq: tip, js: m.seq });
+    const erased = new Map<number, SequencedEvent>();
+    for (const e of decodeBatch(stream, this.#epoch, m.string())) if (e.channel === ERASED_CHANNEL) erased.set(e.seq, e);
+    if (erased.size === 0) return;
+    this.#ring.rewrite(
+      stream,
+      (e) => e.channel !== ERASED_CHANNEL && erased.has(e.seq),
+      (e) => erased.get(e.seq) ?? e,
+    );
   }
 
   /** Re-reads the stream's identity after a reconnect or a lost stream: a recreated stream is a new epoch. */

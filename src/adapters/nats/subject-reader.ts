@@ -1,6 +1,6 @@
 import type { DirectStreamAPI, JetStreamClient } from "@nats-io/jetstream";
 import type { SequencedEvent } from "../../core/fabric/event-bus.js";
-import { decodeBatch, FIRST_SEQ_HEADER, LAST_SEQ_HEADER, streamOfSubject } from "./event-codec.js";
+import { decodeBatch, FIRST_SEQ_HEADER, LAST_SEQ_HEADER, REWRITE_HEADER, streamOfSubject, TIP_SEQ_HEADER } from "./event-codec.js";
 import { withTimeout } from "./nats-connection.js";
 
 /** One batch message as stored on a subject. */
@@ -10,6 +10,12 @@ export interface BatchMessage {
   /** The Styx seqs of its first and last events. */
   readonly first: number;
   readonly last: number;
+  /** The subject's last Styx seq as of this message: `last`, or more for a redaction's copy. */
+  readonly tip: number;
+  /** A redaction's copy with more to follow: appenders wait until this time (epoch ms); else 0. */
+  readonly fencedUntil: number;
+  /** Whether a redaction wrote it (a copy of events stored before, see JetStreamHistory.redact). */
+  readonly rewrite: boolean;
   readonly body: string;
   readonly subject: string;
 }
@@ -20,6 +26,8 @@ export interface SubjectTip {
   readonly seq: number;
   /** JetStream seq of the message holding it (0: none), the optimistic-concurrency expectation. */
   readonly js: number;
+  /** Set while a redaction rewrites the subject: appenders wait until this time (epoch ms). */
+  readonly fencedUntil?: number;
 }
 
 /** Messages read by direct get before a long read switches to a consumer. */
@@ -83,7 +91,7 @@ export class SubjectReader {
   /** The tip of `subject` read from the server. */
   async tip(subject: string): Promise<SubjectTip> {
     const m = await this.last(subject);
-    return m ? { seq: m.last, js: m.js } : { seq: 0, js: 0 };
+    return m ? { seq: m.tip, js: m.js, fencedUntil: m.fencedUntil } : { seq: 0, js: 0 };
   }
 
   /**
@@ -128,5 +136,21 @@ function toBatch(m: RawMessage | null): BatchMessage | undefined {
   if (!Number.isSafeInteger(first) || !Number.isSafeInteger(last) || first < 1 || last < first) {
     throw new Error(`message ${m.seq} on ${m.subject} lacks valid ${FIRST_SEQ_HEADER}/${LAST_SEQ_HEADER} headers`);
   }
-  return { js: m.seq, first, last, body: m.string(), subject: m.subject };
+  return { js: m.seq, first, last, ...rewriteOf(m.header, last), body: m.string(), subject: m.subject };
+}
+
+/** The redaction headers of a message whose last event is `last` (see REWRITE_HEADER). */
+export function rewriteOf(
+  header: { get(k: string): string } | undefined,
+  last: number,
+): { tip: number; fencedUntil: number; rewrite: boolean } {
+  const rewrite = header?.get(REWRITE_HEADER) ?? "";
+  if (!rewrite) return { tip: last, fencedUntil: 0, rewrite: false };
+  const tip = Number(header?.get(TIP_SEQ_HEADER));
+  const until = rewrite === "done" ? 0 : Number(rewrite);
+  return {
+    tip: Number.isSafeInteger(tip) && tip > last ? tip : last,
+    fencedUntil: Number.isFinite(until) && until > 0 ? until : 0,
+    rewrite: true,
+  };
 }

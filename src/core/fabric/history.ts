@@ -47,8 +47,9 @@ export interface History {
  * Erasure of history (SPEC §3). `eraseStream` forgets a stream in every tier (nothing when there
  * is none). `redact` replaces, in every tier it can rewrite, each event of `stream` whose payload
  * names `id` as a JSON string by an ERASED_CHANNEL tombstone with the same seq and time, so a
- * replay keeps its numbering without a hole; it returns false when the history cannot rewrite
- * its events (JetStream: they age out with the retention).
+ * replay keeps its numbering without a hole, and answers true once no tier holds such an event
+ * (false: a history that cannot rewrite its events). Both are idempotent: after a crash, running
+ * them again finishes the job without losing or repeating any other event.
  */
 export interface StreamEraser {
   eraseStream(stream: string): Promise<void>;

@@ -154,9 +154,13 @@ export class ErasureService {
         return;
       case "history":
         for (const id of golems) await d.history.eraseStream(golemStream(id));
-        // The owner's stream stays; its events naming the golem become tombstones where history can rewrite them.
-        if (target.kind === "golem") await d.history.redact(userStream(target.userId), target.golemId);
-        else await d.history.eraseStream(userStream(target.userId));
+        if (target.kind === "golem") {
+          // The owner's stream and its other golems' streams (clade deltas the golem sent) stay;
+          // their events naming the golem become tombstones.
+          await d.history.redact(userStream(target.userId), target.golemId);
+          for (const g of await d.identity.listGolems(target.userId))
+            if (g.id !== target.golemId) await d.history.redact(golemStream(g.id), target.golemId);
+        } else await d.history.eraseStream(userStream(target.userId));
         return;
       case "entries":
         if (target.kind === "golem") await this.#eraseGolemEntries(target.userId, target.golemId);

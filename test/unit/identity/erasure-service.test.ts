@@ -117,6 +117,9 @@ describe("ErasureService", () => {
     await t.history.append({ stream: golemStream("g1"), channel: "styx:steer", payload: { golem_id: "g1" } });
     await t.history.append({ stream: userStream("usr_e"), channel: "styx:steer", payload: { golem_id: "g1" } });
     await t.history.append({ stream: userStream("usr_e"), channel: "styx:steer", payload: { golem_id: "g2" } });
+    // A clade delta g1 sent, as its sibling's stream holds it, then one of g2's own.
+    await t.history.append({ stream: golemStream("g2"), channel: "styx:clade:delta", payload: { golem_id: "g1", entries: [] } });
+    await t.history.append({ stream: golemStream("g2"), channel: "styx:steer", payload: { golem_id: "g2" } });
     await t.presence.beat({ golemId: "g1", userId: "usr_e", at: t.clock.now() } as never);
     t.db.prepare("INSERT INTO source_directory (source_hash, sealed_golem) VALUES ('src-g1', 'sealed'), ('src-g2', 'sealed')").run();
 
@@ -153,6 +156,18 @@ describe("ErasureService", () => {
         [2, "styx:steer", '{"golem_id":"g2"}'],
       ],
       "the owner's stream keeps its numbering; the golem's event is a tombstone",
+    );
+    const sibling = await t.history.recover(golemStream("g2"), { epoch: t.history.epoch, seq: 0 });
+    assert.ok(sibling.recovered);
+    const siblingEvents = [];
+    for await (const page of sibling.pages) siblingEvents.push(...page);
+    assert.deepEqual(
+      siblingEvents.map((e) => [e.seq, e.channel, e.payloadJson]),
+      [
+        [1, ERASED_CHANNEL, "{}"],
+        [2, "styx:steer", '{"golem_id":"g2"}'],
+      ],
+      "the sibling's stream keeps no clade delta of the erased golem",
     );
     const actions = (await t.audit.list(0, 100)).map((r) => r.action);
     assert.ok(actions.includes("golem.erase") && actions.includes("erasure.done") && actions.includes("key.revoke"), actions.join());
