@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { LATEST_SCHEMA_VERSION, migrate, openDatabase, type SqliteDatabase, schemaVersion } from "../../../src/adapters/sqlite/database.js";
 import { MIGRATIONS } from "../../../src/adapters/sqlite/migrations.js";
@@ -7,7 +10,7 @@ import { SqliteAuditLog } from "../../../src/adapters/sqlite/sqlite-audit-log.js
 import { SqliteCausalStore } from "../../../src/adapters/sqlite/sqlite-causal-store.js";
 import { SqliteCladeStore } from "../../../src/adapters/sqlite/sqlite-clade-store.js";
 import { SqliteDeathStore } from "../../../src/adapters/sqlite/sqlite-death-store.js";
-import { SqliteEntryStore, STORED_BYTES_SQL } from "../../../src/adapters/sqlite/sqlite-entry-store.js";
+import { FTS_CHUNK, SqliteEntryStore, STORED_BYTES_SQL } from "../../../src/adapters/sqlite/sqlite-entry-store.js";
 import { SqliteIdentityStore } from "../../../src/adapters/sqlite/sqlite-identity-store.js";
 import { SqlitePaymentLedger } from "../../../src/adapters/sqlite/sqlite-payment-ledger.js";
 import { SqlitePheromoneStore } from "../../../src/adapters/sqlite/sqlite-pheromone-store.js";
@@ -104,6 +107,69 @@ describe("SQLite lexical search", () => {
       );
     }
     assert.deepEqual(await store.searchText("_", f, 5), []);
+  });
+
+  it("indexes a write's full-text row after the write: in the background, or first by its tenant's search (only its own)", async () => {
+    const db = openDatabase(":memory:");
+    const store = new SqliteEntryStore(db);
+    const ftsRows = () => db.prepare("SELECT count(*) FROM entries_fts_docsize").pluck(true).get() as number;
+    await store.insert(entryFixture("a1", { content: "slippage on the pool" }));
+    await store.insert(entryFixture("b1", { userId: "u2", content: "slippage elsewhere" }));
+    assert.equal(store.ftsBacklog(), 2, "the write's transaction notes the rows, it does not index them");
+    assert.equal(ftsRows(), 0);
+    // u2's search indexes u2's row and finds it; u1's row stays pending for the background.
+    const hits = await store.searchText("slippage", { userId: "u2", cladeOnly: false, now: 0 }, 5);
+    assert.equal(hits.length, 1);
+    assert.equal(store.ftsBacklog(), 1);
+    assert.equal(ftsRows(), 1);
+    for (let i = 0; i < 10 && store.ftsBacklog() > 0; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(store.ftsBacklog(), 0, "the background indexer caught up within a few turns");
+    assert.equal(ftsRows(), 2);
+  });
+
+  it("indexes in chunks, and a tenant's search sees every one of its committed entries", async () => {
+    const db = openDatabase(":memory:");
+    const store = new SqliteEntryStore(db);
+    const n = FTS_CHUNK * 2 + 5;
+    await store.insertMany(Array.from({ length: n }, (_, i) => ({ entry: entryFixture(`e${i}`, { content: `drift ${i}` }) })));
+    assert.equal(store.ftsBacklog(), n);
+    const hits = await store.searchText("drift", { userId: "u1", cladeOnly: false, now: 0 }, 1_000);
+    assert.equal(hits.length, n);
+    assert.equal(store.ftsBacklog(), 0);
+  });
+
+  it("deletes a still-pending entry without a trace in the index, and an indexed one from it", async () => {
+    const db = openDatabase(":memory:");
+    const store = new SqliteEntryStore(db);
+    const f = { userId: "u1", cladeOnly: false, now: 0 };
+    await store.insert(entryFixture("indexed", { content: "volatility spike" }));
+    assert.equal((await store.searchText("volatility", f, 5)).length, 1);
+    await store.insert(entryFixture("pending", { content: "volatility regime" }));
+    assert.equal(store.ftsBacklog(), 1);
+    assert.ok(await store.deleteEntry("u1", "pending", "none", 0));
+    assert.ok(await store.deleteEntry("u1", "indexed", "none", 0));
+    assert.equal(store.ftsBacklog(), 0);
+    assert.deepEqual(await store.searchText("volatility", f, 5), []);
+    assert.equal(db.prepare("SELECT count(*) FROM entries_fts WHERE entries_fts MATCH 'volatility'").pluck(true).get(), 0);
+  });
+
+  it("indexes rows a crash left pending when the file is opened again", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "styx-fts-"));
+    try {
+      const file = join(dir, "styx.db");
+      const first = openDatabase(file, { backgroundCheckpoint: false });
+      await new SqliteEntryStore(first).insert(entryFixture("e", { content: "bloodstain warning" }));
+      first.close(); // before the background indexer's turn: the row is durable, pending
+      const db = openDatabase(file, { backgroundCheckpoint: false });
+      const store = new SqliteEntryStore(db);
+      assert.equal(store.ftsBacklog(), 1);
+      for (let i = 0; i < 10 && store.ftsBacklog() > 0; i++) await new Promise((r) => setImmediate(r));
+      assert.equal(store.ftsBacklog(), 0);
+      assert.equal((await store.searchText("bloodstain", { userId: "u1", cladeOnly: false, now: 0 }, 5)).length, 1);
+      db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("reads token counts from FTS5 docsize varints, one to nine bytes", () => {
