@@ -504,16 +504,16 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
     name: "full-text rows indexed after the write",
     // A write's transaction stored its full-text row through the insert trigger: FTS5 tokenizes
     // and flushes a segment inside the commit, ~60 % of a batch write's time on the event loop.
-    // Now the trigger only notes the entry as pending (its tenant beside it); the entry store
-    // indexes pending rows in chunks between turns of the loop, and a tenant's lexical search
+    // Now the trigger only notes the entry as pending (its tenant and content bytes beside it); the
+    // entry store indexes pending rows in chunks between turns of the loop, and a tenant's lexical search
     // indexes that tenant's pending rows first. The name keeps the table out of backups as one
     // of entries_fts's own: a restore's inserts note their rows again.
     sql: `
-      CREATE TABLE entries_fts_pending (seq INTEGER PRIMARY KEY, user_id TEXT NOT NULL) STRICT;
+      CREATE TABLE entries_fts_pending (seq INTEGER PRIMARY KEY, user_id TEXT NOT NULL, bytes INTEGER NOT NULL) STRICT;
       CREATE INDEX entries_fts_pending_user ON entries_fts_pending(user_id, seq);
       DROP TRIGGER entries_fts_insert;
       CREATE TRIGGER entries_fts_insert AFTER INSERT ON entries BEGIN
-        INSERT INTO entries_fts_pending(seq, user_id) VALUES (new.seq, new.user_id);
+        INSERT INTO entries_fts_pending(seq, user_id, bytes) VALUES (new.seq, new.user_id, length(CAST(new.content AS BLOB)));
       END;
       DROP TRIGGER entries_fts_delete;
       CREATE TRIGGER entries_fts_delete AFTER DELETE ON entries BEGIN

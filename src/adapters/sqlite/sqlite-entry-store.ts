@@ -32,6 +32,20 @@ type Statement = BetterSqlite3.Statement<unknown[]>;
  * in chunks of 64, 69 µs in chunks of 16, against 28 µs for the entry row itself).
  */
 export const FTS_CHUNK = 64;
+/** Content bytes indexed in one transaction past its first row: 64 entries of 64 KiB would tokenize 4 MiB at once. */
+export const FTS_CHUNK_BYTES = 64 * 1024;
+
+/** The seqs of the oldest pending rows that fit `maxBytes` of content together (the first always does). */
+export function ftsChunk(rows: readonly { seq: number; bytes: number }[], maxBytes: number): number[] {
+  const seqs: number[] = [];
+  let bytes = 0;
+  for (const r of rows) {
+    if (seqs.length > 0 && bytes + r.bytes > maxBytes) break;
+    seqs.push(r.seq);
+    bytes += r.bytes;
+  }
+  return seqs;
+}
 
 /**
  * EntryStore on SQLite: the micronode file, or `:memory:` under amnesia (same code, nothing
@@ -40,7 +54,7 @@ export const FTS_CHUNK = 64;
  *
  * An entry's full-text row is indexed after its write (migration 15): the write's transaction
  * notes it in `entries_fts_pending`, durable with the entry, and the store indexes pending rows
- * FTS_CHUNK at a time, two turns of the loop after a write, so a batch write no longer holds
+ * FTS_CHUNK (or FTS_CHUNK_BYTES of content) at a time, two turns of the loop after a write, so a batch write no longer holds
  * the loop for the tokenizing and the segment flush. A lexical search first indexes its
  * tenant's own pending rows (none of another tenant's), so it always sees every committed
  * entry; rows left pending by a crash are indexed at the next open or the next search.
@@ -65,17 +79,19 @@ export class SqliteEntryStore implements EntryStore {
   }
 
   /**
-   * Indexes up to `limit` pending full-text rows, oldest first (only `userId`'s when given), in
-   * one transaction; returns how many.
+   * Indexes the oldest pending full-text rows (only `userId`'s when given) in one transaction:
+   * at most FTS_CHUNK rows and, past the first, FTS_CHUNK_BYTES of content. Answers whether
+   * more may be pending.
    */
-  #indexPending(limit: number, userId?: string): number {
+  #indexPending(userId?: string): boolean {
     return this.#db.transaction(() => {
-      const seqs = (
+      const rows = (
         userId === undefined
-          ? this.#stmt("SELECT seq FROM entries_fts_pending ORDER BY seq LIMIT ?").pluck(true).all(limit)
-          : this.#stmt("SELECT seq FROM entries_fts_pending WHERE user_id = ? ORDER BY seq LIMIT ?").pluck(true).all(userId, limit)
-      ) as number[];
-      if (seqs.length === 0) return 0;
+          ? this.#stmt("SELECT seq, bytes FROM entries_fts_pending ORDER BY seq LIMIT ?").all(FTS_CHUNK)
+          : this.#stmt("SELECT seq, bytes FROM entries_fts_pending WHERE user_id = ? ORDER BY seq LIMIT ?").all(userId, FTS_CHUNK)
+      ) as { seq: number; bytes: number }[];
+      const seqs = ftsChunk(rows, FTS_CHUNK_BYTES);
+      if (seqs.length === 0) return false;
       const json = JSON.stringify(seqs);
       // The owner column: the tenant tokens (o<hex user id>, plus c<hex user id> in the clade), see migration 1.
       this.#stmt(
@@ -84,7 +100,7 @@ export class SqliteEntryStore implements EntryStore {
          FROM entries WHERE seq IN (SELECT value FROM json_each(?))`,
       ).run(json);
       this.#stmt("DELETE FROM entries_fts_pending WHERE seq IN (SELECT value FROM json_each(?))").run(json);
-      return seqs.length;
+      return seqs.length < rows.length || rows.length === FTS_CHUNK;
     })();
   }
 
@@ -102,7 +118,7 @@ export class SqliteEntryStore implements EntryStore {
         for (;;) {
           await nextTurn();
           await nextTurn();
-          if (!this.#db.open || this.#indexPending(FTS_CHUNK) < FTS_CHUNK) return;
+          if (!this.#db.open || !this.#indexPending()) return;
         }
       } catch {
         // Left pending, as said above.
@@ -242,7 +258,7 @@ export class SqliteEntryStore implements EntryStore {
     // tokens (the owner token in MATCH scopes it), then the term frequencies from the term
     // instances. Measured at 100k entries in the namespace: see the commit that made this.
     // Every committed entry of this tenant is searchable: its pending rows are indexed first.
-    while (this.#indexPending(FTS_CHUNK, f.userId) === FTS_CHUNK) await nextTurn();
+    while (this.#indexPending(f.userId)) await nextTurn();
     const owner = `${f.cladeOnly ? "c" : "o"}${Buffer.from(f.userId, "utf8").toString("hex")}`;
     const match = `owner:"${owner}" AND content:(${words.map((w) => `"${w}"`).join(" OR ")})`;
     // One string, not a row each: a Buffer per docsize blob cost more than the search itself.

@@ -10,7 +10,7 @@ import { SqliteAuditLog } from "../../../src/adapters/sqlite/sqlite-audit-log.js
 import { SqliteCausalStore } from "../../../src/adapters/sqlite/sqlite-causal-store.js";
 import { SqliteCladeStore } from "../../../src/adapters/sqlite/sqlite-clade-store.js";
 import { SqliteDeathStore } from "../../../src/adapters/sqlite/sqlite-death-store.js";
-import { FTS_CHUNK, SqliteEntryStore, STORED_BYTES_SQL } from "../../../src/adapters/sqlite/sqlite-entry-store.js";
+import { FTS_CHUNK, ftsChunk, SqliteEntryStore, STORED_BYTES_SQL } from "../../../src/adapters/sqlite/sqlite-entry-store.js";
 import { SqliteIdentityStore } from "../../../src/adapters/sqlite/sqlite-identity-store.js";
 import { SqlitePaymentLedger } from "../../../src/adapters/sqlite/sqlite-payment-ledger.js";
 import { SqlitePheromoneStore } from "../../../src/adapters/sqlite/sqlite-pheromone-store.js";
@@ -135,6 +135,29 @@ describe("SQLite lexical search", () => {
     assert.equal(store.ftsBacklog(), n);
     const hits = await store.searchText("drift", { userId: "u1", cladeOnly: false, now: 0 }, 1_000);
     assert.equal(hits.length, n);
+    assert.equal(store.ftsBacklog(), 0);
+  });
+
+  it("bounds an indexing transaction by content bytes too, and a search still finds every large entry", async () => {
+    assert.deepEqual(
+      ftsChunk(
+        [
+          { seq: 1, bytes: 40_000 },
+          { seq: 2, bytes: 20_000 },
+          { seq: 3, bytes: 10_000 },
+        ],
+        65_536,
+      ),
+      [1, 2],
+    );
+    assert.deepEqual(ftsChunk([{ seq: 7, bytes: 90_000 }], 65_536), [7], "a row over the bound goes alone");
+    assert.deepEqual(ftsChunk([], 65_536), []);
+    const db = openDatabase(":memory:");
+    const store = new SqliteEntryStore(db);
+    const big = "liquidity ".repeat(5_000); // 50,000 bytes
+    await store.insertMany(Array.from({ length: 5 }, (_, i) => ({ entry: entryFixture(`big${i}`, { content: `${big} ${i}` }) })));
+    assert.deepEqual(db.prepare("SELECT bytes FROM entries_fts_pending ORDER BY seq LIMIT 1").pluck(true).all(), [50_002]);
+    assert.equal((await store.searchText("liquidity", { userId: "u1", cladeOnly: false, now: 0 }, 10)).length, 5);
     assert.equal(store.ftsBacklog(), 0);
   });
 
