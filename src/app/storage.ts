@@ -5,6 +5,7 @@ import { FsBlobStore } from "../adapters/fs/fs-blob-store.js";
 import { MemoryAuditLog } from "../adapters/memory/memory-audit-log.js";
 import { MemoryBlobStore } from "../adapters/memory/memory-blob-store.js";
 import { MemoryCredit } from "../adapters/memory/memory-credit.js";
+import { MemoryPaymentLedger } from "../adapters/memory/memory-payment-ledger.js";
 import { MemoryPresence } from "../adapters/memory/memory-presence.js";
 import { MemoryPulseStore } from "../adapters/memory/memory-pulse-store.js";
 import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
@@ -110,7 +111,7 @@ export interface Storage {
   readonly socketCounts: SocketCounts;
   /** Per-user quota state kept durably (admin overrides, blob bytes): the database of the profile. */
   readonly quotas: QuotaStore;
-  /** The payments ledger (SPEC §11.3): SQLite (micronode), PostgreSQL (macronode); none under amnesia, where pricing is refused. */
+  /** The payments ledger (SPEC §11.3): SQLite (micronode), PostgreSQL (macronode); in RAM (and empty: pricing is refused) under amnesia. */
   readonly payments: PaymentLedger | undefined;
   /** Relay credit and key spend limits (SPEC §11.4), beside the ledger; none under amnesia. */
   readonly credit: (CreditStore & SpendLimitStore) | undefined;
@@ -184,7 +185,8 @@ function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boole
       erasure: new SqliteErasureStore(ram),
       identity: new SqliteIdentityStore(ram),
       quotas: new SqliteQuotaStore(ram),
-      payments: undefined,
+      // Pricing is refused under amnesia (load.ts): the ledger stays empty, and receipts answer with nothing.
+      payments: new MemoryPaymentLedger(),
       // Spend limits set by the admin live as long as the keys they limit: in RAM.
       credit: new MemoryCredit(),
       auditLog: (key) => new MemoryAuditLog(clock, key),

@@ -296,6 +296,8 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     pulse: c.pulse,
     deaths: c.deaths,
     identity: deps.identityStore,
+    ledger: deps.ledger,
+    pricing: deps.payments !== undefined,
   });
   mcpRoutes(app, {
     mcp: {

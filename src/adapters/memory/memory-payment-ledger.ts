@@ -8,8 +8,9 @@ import type {
 } from "../../core/payments/ledger.js";
 
 /**
- * PaymentLedger in this process's memory: for core unit tests and the contract suite. Never a
- * server's ledger (pricing refuses amnesia): a payment must outlive the process that took it.
+ * PaymentLedger in this process's memory: for core unit tests and the contract suite, and the
+ * always empty ledger of an amnesia server (pricing refuses amnesia: a payment must outlive the
+ * process that took it), so its receipt routes answer with nothing.
  */
 export class MemoryPaymentLedger implements PaymentLedger {
   readonly #rows = new Map<string, PaymentRecord>();

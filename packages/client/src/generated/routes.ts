@@ -1735,7 +1735,7 @@ export interface Routes {
     body: undefined;
     response: string;
   };
-  /** Dashboard snapshot: event count, sockets, pheromone heat map, pulse, recent deaths, active keys */
+  /** Dashboard snapshot: event count, sockets, pheromone heat map, pulse, recent deaths, active keys, revenue and pending settlement */
   "GET /v1/admin/dashboard": {
     params: Record<string, never>;
     query: {
@@ -1808,6 +1808,28 @@ export interface Routes {
         created_at: string;
         expires_at: string | null;
       }>;
+      payments: {
+        /** STYX_PRICING is on */
+        pricing: boolean;
+        from: string;
+        /** Payments accepted, settling or settled (charged) */
+        revenue_usd: string;
+        settled_usd: string;
+        failed_usd: string;
+        by_operation: Array<{
+          operation: string;
+          amount_usd: string;
+          count: number;
+        }>;
+        pending: {
+          /** Accepted and settling payments */
+          count: number;
+          settling: number;
+          amount_usd: string;
+          /** The first accepted authorization to expire */
+          soonest_valid_before: string | null;
+        };
+      };
     };
   };
   /** Model Context Protocol (Streamable HTTP): one JSON-RPC message; `initialize` opens a session */
