@@ -510,8 +510,9 @@ describe("x402 pricing on (SPEC §11): priced routes, the official client, the l
     const [row] = await s.sql(`SELECT purpose, amount, status FROM payments WHERE id = '${top.json.payment_id}'`);
     assert.deepEqual([row.purpose, Number(row.amount), row.status], ["topup", 1000, "accepted"]);
     const { sock } = await TestSocket.connect(s.url, u.key);
+    let N = 0;
     try {
-      const N = 1005;
+      N = 1005;
       const answered = () => sock.frames.filter((f) => (f.type === "ack" || f.type === "error") && String(f.id).startsWith("e"));
       // In rounds of 100: a socket holds at most 1,000 messages waiting.
       for (let from = 1; from <= N; from += 100) {
@@ -543,6 +544,11 @@ describe("x402 pricing on (SPEC §11): priced routes, the official client, the l
     } finally {
       sock.ws.close();
     }
+    const metrics = (await s.request("GET", "/metrics")).text;
+    const exhausted = /^styx_relay_credit_events_total\{outcome="exhausted"\} (\d+)/m.exec(metrics);
+    assert.ok(Number(exhausted?.[1]) >= N - 1000 + 1, `exhausted events counted: ${exhausted?.[0]}`);
+    assert.match(metrics, /^styx_relay_credit_events_total\{outcome="charged"\} \d+/m);
+    assert.match(metrics, /^styx_payments_total\{operation="query",outcome="spend_limit"\} [1-9]/m, "spend-limit refusals counted");
     assert.equal((await s.request("POST", "/v1/styx/credit/topup", { token: u.key, body: { amount_usd: "100.5" } })).status, 400);
     assert.equal((await s.request("POST", "/v1/styx/credit/topup", { token: u.key, body: { amount_usd: "0.0001" } })).status, 400);
   });

@@ -94,7 +94,13 @@ export async function registerPayments(app: FastifyInstance, opts: PaymentsOptio
     if (!route || p?.kind !== "user") return;
     const units = route.units?.(req) ?? 1;
     // Step 4 before any 402 (SPEC §11.4): a payment the key may not make is not asked for.
-    await gate.checkSpendLimit(p.via === "api_key" ? p.credentialId : null, route.operation, units);
+    try {
+      await gate.checkSpendLimit(p.via === "api_key" ? p.credentialId : null, route.operation, units);
+    } catch (err) {
+      if (err instanceof StyxError && err.code === "STYX_SPEND_LIMIT")
+        metrics.payments.inc({ operation: route.operation, outcome: "spend_limit" });
+      throw err;
+    }
     const v2 = req.headers["payment-signature"];
     const v1 = req.headers["x-payment"];
     if (v2 === undefined && v1 === undefined) return refuse(req, reply, route, units, undefined);

@@ -192,7 +192,7 @@ export class MessageHandler {
     const started = session.relayTurn(async () => {
       await allowed;
       // Paid after the rate limit (a refused event costs nothing), before the publish; in the turn, so in order.
-      if (this.#credit) await this.#credit.spend(golem.userId);
+      if (this.#credit) await this.#charge(golem.userId);
       published = this.#fabric.relay(golem, msg.event);
     });
     const settled = started
@@ -201,6 +201,17 @@ export class MessageHandler {
         if (msg.id !== undefined) session.connection.sendFrame({ type: "ack", id: msg.id, ...positionFor(session, e) });
       });
     return { settled };
+  }
+
+  /** One relayed message's price from the user's relay credit (SPEC §11.4), counted either way. */
+  async #charge(userId: string): Promise<void> {
+    try {
+      await this.#credit?.spend(userId);
+      this.#metrics.relayCredit.inc({ outcome: "charged" });
+    } catch (err) {
+      if (err instanceof StyxError && err.code === "STYX_CREDIT_EXHAUSTED") this.#metrics.relayCredit.inc({ outcome: "exhausted" });
+      throw err;
+    }
   }
 
   async #steer(session: SocketSession, msg: SteerMessage): Promise<void> {
@@ -215,7 +226,7 @@ export class MessageHandler {
     this.#access.scope(session, "write");
     const golem = await this.#access.acting(session, msg.golem_id);
     await this.identify(session, golem.id);
-    if (this.#credit) await this.#credit.spend(golem.userId);
+    if (this.#credit) await this.#charge(golem.userId);
     const r = await this.#fabric.cladeDelta(golem, msg.entries as Record<string, unknown>[]);
     if (r.dropped > 0) this.#metrics.wsDropped.inc({ reason: "clade_outbox_full" }, r.dropped);
     if (msg.id === undefined) return;
