@@ -13,6 +13,7 @@ import { PAYMENT_TASKS } from "../../src/app/payments.js";
 import { DEFAULT_PRICES } from "../../src/core/payments/money.js";
 import { BASE_SEPOLIA } from "../../src/core/payments/networks.js";
 import { PRICED_ROUTES } from "../../src/server/plugins/payments.js";
+import { type FakeEmbedder, startFakeEmbedder } from "../../src/testing/fake-embedder-server.js";
 import { type FakeFacilitator, startFakeFacilitator } from "../../src/testing/fake-facilitator.js";
 import { TEST_PROFILE } from "../../src/testing/test-env.js";
 import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
@@ -455,22 +456,35 @@ describe("x402 pricing on (SPEC §11): priced routes, the official client, the l
     assert.equal((await s.request("GET", "/v1/admin/payments", { token: owner.key })).status, 403, "not for a user key");
     const sum = await s.request("GET", `/v1/admin/payments/summary?user_id=${owner.id}`, { token: s.adminToken });
     assert.equal(sum.status, 200, sum.text);
+    // The settlement task may settle either meanwhile (STYX_SETTLE_BATCH=1): accepted, settling and settled are all charged.
+    const charged = (st: string) => (["accepted", "settling", "settled"].includes(st) ? "charged" : st);
     assert.deepEqual(
-      sum.json.rows.map((r: { status: string; operation: string; amount_usd: string; count: number }) => [
-        r.status,
-        r.operation,
-        r.amount_usd,
-        r.count,
-      ]),
+      sum.json.rows
+        .map((r: { status: string; operation: string; amount_usd: string; count: number }) => [
+          charged(r.status),
+          r.operation,
+          r.amount_usd,
+          r.count,
+        ])
+        .sort(),
       [
-        ["accepted", "causal_discover", "0.001", 1],
-        ["accepted", "query", "0.002", 1],
+        ["charged", "causal_discover", "0.001", 1],
+        ["charged", "query", "0.002", 1],
       ],
     );
-    assert.equal(sum.json.by_status.accepted, "0.003");
+    assert.equal(
+      ["accepted", "settling", "settled"].reduce((n, st) => n + Number.parseFloat(sum.json.by_status[st]) * 1e6, 0),
+      3000,
+    );
+    assert.equal(sum.json.by_status.voided, "0");
     const all = await s.request("GET", "/v1/admin/payments/summary", { token: s.adminToken });
-    const [total] = await s.sql("SELECT sum(amount) AS n FROM payments WHERE status = 'accepted'");
-    assert.equal(Math.round(Number.parseFloat(all.json.by_status.accepted) * 1e6), Number(total.n), "the summary is the ledger's sum");
+    // Charged = accepted, settling or settled: the same sum whatever the settlement task did between the two reads.
+    const [total] = await s.sql("SELECT sum(amount) AS n FROM payments WHERE status IN ('accepted', 'settling', 'settled')");
+    const chargedAll = ["accepted", "settling", "settled"].reduce(
+      (n, st) => n + Math.round(Number.parseFloat(all.json.by_status[st]) * 1e6),
+      0,
+    );
+    assert.equal(chargedAll, Number(total.n), "the summary is the ledger's sum");
   });
 
   it("refuses with 403 STYX_SPEND_LIMIT, before any 402, a payment that would pass the key's daily limit", async () => {
@@ -565,5 +579,46 @@ describe("x402 pricing on (SPEC §11): priced routes, the official client, the l
     const [row] = await s.sql(`SELECT status FROM payments WHERE user_id = '${u.id}' AND purpose = 'topup'`);
     assert.equal(row.status, "failed");
     assert.deepEqual((await s.request("GET", "/v1/styx/credit", { token: u.key })).json, { balance_usd: "0", balance_events: 0 });
+  });
+});
+
+describe("x402: a paid request answered with a 5xx is never settled", () => {
+  let facilitator: FakeFacilitator;
+  let embedder: FakeEmbedder;
+  let s: TestServer;
+
+  before(async () => {
+    facilitator = await startFakeFacilitator();
+    embedder = await startFakeEmbedder({ dimensions: 384 });
+    s = await startTestServer({ persistent: true, env: { ...pricing(facilitator), STYX_EMBEDDER_URL: embedder.url } });
+  });
+  after(async () => {
+    await s.close();
+    await embedder.close();
+    await facilitator.close();
+  });
+
+  it("voids the payment of a write the embedder failed (502), and settles only the one that succeeded", async () => {
+    const u = await s.user();
+    const g = (await s.golem(u.key)).id;
+    const pay = payingFetch({ key: u.key });
+    embedder.failNext(4); // every try of one write (as test/integration/embedder.test.ts)
+    const failed = await json("/v1/styx/entries", s, pay, { golem_id: g, layer: "vault", category: "insight", content: "lost write" });
+    assert.equal(failed.status, 502, JSON.stringify(failed.json));
+    assert.equal(failed.headers.get("payment-response"), null);
+    // The embedder's failures may outlast that write's tries: the next writes fail too until they are used up.
+    let ok = await json("/v1/styx/entries", s, pay, { golem_id: g, layer: "vault", category: "insight", content: "kept write" });
+    for (let i = 0; i < 10 && ok.status === 502; i++)
+      ok = await json("/v1/styx/entries", s, pay, { golem_id: g, layer: "vault", category: "insight", content: "kept write" });
+    assert.equal(ok.status, 201, JSON.stringify(ok.json));
+    const waiting = async () => (await s.sql("SELECT id FROM payments WHERE status = 'accepted'")).length;
+    for (let i = 0; i < 50 && (await waiting()) > 0; i++) await s.styx.tasks.runNow(PAYMENT_TASKS.settlement);
+    const rows = await s.sql(`SELECT status, nonce FROM payments WHERE user_id = '${u.id}' ORDER BY created_at, id`);
+    const statuses = rows.map((r) => r.status);
+    assert.equal(statuses.at(-1), "settled", "the write that succeeded");
+    assert.ok(statuses.length >= 2 && statuses.slice(0, -1).every((st) => st === "voided"), `every 502 voided: ${statuses}`);
+    for (const r of rows.slice(0, -1))
+      assert.equal(facilitator.settleCalls.get(r.nonce), undefined, "a 5xx's payment never went to /settle");
+    assert.equal(facilitator.settleCalls.get(rows.at(-1).nonce), 1);
   });
 });
