@@ -179,6 +179,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
     const payments = buildPayments({
       config,
       ledger: storage.payments,
+      credit: storage.credit,
       verifier: signing.verifier,
       metrics,
       clock,
@@ -210,13 +211,15 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       erasure,
       fabric: { hub: fabric.hub, service: fabric.service, history: fabric.history, bus: fabric.bus },
       coordination: { ...coordination, deaths: storage.coordination.deaths },
-      payments: payments ? { gate: payments.gate, publicUrl: config.publicUrl } : undefined,
+      payments: payments ? { gate: payments.gate, publicUrl: config.publicUrl, credit: payments.credit, meter: payments.meter } : undefined,
+      ledger: storage.payments,
+      spendLimits: storage.credit,
       closing: () => life.closing,
       draining: () => life.draining,
       ...(options.logStream ? { logStream: options.logStream } : {}),
     });
     log.attach(app.log);
-    const parts = { config, app, log, load, tasks, knowledge, privacy, fabric, storage };
+    const parts = { config, app, log, load, tasks, knowledge, privacy, fabric, storage, credit: payments?.meter };
     return {
       config,
       app,

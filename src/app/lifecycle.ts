@@ -19,6 +19,8 @@ export interface ServingParts {
   readonly privacy: Pick<PrivacyStack, "stop">;
   readonly fabric: Pick<FabricStack, "flush" | "close">;
   readonly storage: Pick<Storage, "close">;
+  /** This process's meter of relay credit (pricing on): its unspent rests are given back at stop. */
+  readonly credit?: { close(): Promise<void> } | undefined;
 }
 
 /**
@@ -54,6 +56,8 @@ export async function startServing(p: ServingParts): Promise<string> {
 export async function stopServing(p: ServingParts): Promise<void> {
   p.load.stop();
   await p.app.close();
+  // The unspent rests of drawn relay credit go back to their users (SPEC §11.4).
+  await p.credit?.close().catch(() => {});
   await p.tasks.stop();
   await p.privacy.stop();
   await p.fabric.flush();

@@ -11,6 +11,7 @@ import { PostgresAchievementStore } from "../adapters/postgres/postgres-achievem
 import { PostgresAuditLog } from "../adapters/postgres/postgres-audit-log.js";
 import { PostgresCausalStore } from "../adapters/postgres/postgres-causal-store.js";
 import { PostgresCladeStore } from "../adapters/postgres/postgres-clade-store.js";
+import { PostgresCredit } from "../adapters/postgres/postgres-credit.js";
 import { PostgresDeathStore } from "../adapters/postgres/postgres-death-store.js";
 import { PostgresEntryStore } from "../adapters/postgres/postgres-entry-store.js";
 import { PostgresErasureStore } from "../adapters/postgres/postgres-erasure-store.js";
@@ -90,6 +91,7 @@ export async function openMacroStorage(config: Config, clock: Clock): Promise<Un
       identity: pg(new PostgresIdentityStore(sql)),
       quotas: pg(new PostgresQuotaStore(sql)),
       payments: pg(new PostgresPaymentLedger(sql)),
+      credit: pg(new PostgresCredit(sql)),
       auditLog: (key) => pg(new PostgresAuditLog(sql, clock, key)),
       entries: pg(entries),
       blobs: guardOutages(blobs, "S3", isSocketFailure),

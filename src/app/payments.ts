@@ -4,6 +4,7 @@ import type { Config } from "../config/load.js";
 import type { EventBus } from "../core/fabric/event-bus.js";
 import { userStream } from "../core/fabric/streams.js";
 import type { SignatureVerifier } from "../core/identity/signature-verifier.js";
+import { CreditAccounts, type CreditMeter, type CreditStore, eventPrice, type SpendLimitStore } from "../core/payments/credit.js";
 import type { PaymentLedger } from "../core/payments/ledger.js";
 import { atomicToUsd } from "../core/payments/money.js";
 import { PaymentGate } from "../core/payments/payment-gate.js";
@@ -23,6 +24,11 @@ export interface Payments {
   readonly settlement: Settlement;
   readonly facilitator: X402Facilitator;
   readonly ledger: PaymentLedger;
+  /** Relay credit (SPEC §11.4) and this process's meter of it (the socket's relayed events draw from it). */
+  readonly credit: CreditAccounts;
+  readonly meter: CreditMeter;
+  /** The keys' spend limits (set by the admin routes). */
+  readonly limits: SpendLimitStore;
 }
 
 /**
@@ -36,6 +42,7 @@ export interface Payments {
 export function buildPayments(deps: {
   config: Config;
   ledger: PaymentLedger | undefined;
+  credit: (CreditStore & SpendLimitStore) | undefined;
   verifier: SignatureVerifier;
   metrics: Metrics;
   clock: Clock;
@@ -49,6 +56,27 @@ export function buildPayments(deps: {
   // load.ts refuses pricing under amnesia; a store without a ledger would be the same mistake.
   if (!deps.ledger) throw new OperatorError("STYX_PRICING=1 needs a payments ledger: a data dir (micronode) or PostgreSQL (macronode).");
   const ledger = deps.ledger;
+  if (!deps.credit) throw new OperatorError("STYX_PRICING=1 needs a credit store: a data dir (micronode) or PostgreSQL (macronode).");
+  const store = deps.credit;
+  const credit = new CreditAccounts({
+    store,
+    eventPrice: eventPrice(x.prices.event_relay_per_1000),
+    lowEvents: x.creditLowEvents,
+    now: () => deps.clock.now(),
+  });
+  const meter = credit.meter({
+    low: async (userId, balance) => {
+      try {
+        await deps.bus.publish({
+          stream: userStream(userId),
+          channel: "styx:credit:low",
+          payload: { balance_usd: atomicToUsd(Math.max(0, balance)), balance_events: Math.floor(Math.max(0, balance) / credit.eventPrice) },
+        });
+      } catch (err) {
+        deps.warn(`styx:credit:low of ${userId} could not be published`, err);
+      }
+    },
+  });
   const { metrics } = deps;
   const facilitator = new X402Facilitator({
     url: x.facilitatorUrl,
@@ -64,7 +92,7 @@ export function buildPayments(deps: {
       minValiditySeconds: x.minValiditySeconds,
       verify: x.verify,
     },
-    { ledger, facilitator, signatures: new X402TransferSignatures(deps.verifier), clock: deps.clock },
+    { ledger, facilitator, signatures: new X402TransferSignatures(deps.verifier), clock: deps.clock, limits: store },
   );
   const settlement = new Settlement(
     { batch: x.settleBatch, intervalMs: x.settleIntervalMs },
@@ -76,6 +104,9 @@ export function buildPayments(deps: {
         outcome: (outcome) => metrics.settlements.inc({ outcome }),
         failed: async (p, reason) => {
           if (!p.userId) return;
+          // A top-up that did not settle bought nothing (SPEC §11.4).
+          if (p.purpose === "topup")
+            await credit.takeBack(p.userId, p.amount).catch((err) => deps.warn(`the failed top-up ${p.id} could not be taken back`, err));
           try {
             await deps.bus.publish({
               stream: userStream(p.userId),
@@ -107,5 +138,5 @@ export function buildPayments(deps: {
     return pending;
   });
   deps.scheduler.add({ name: PAYMENT_TASKS.settlement, everyMs: Math.min(5000, x.settleIntervalMs), run: () => settlement.tick() });
-  return { gate, settlement, facilitator, ledger };
+  return { gate, settlement, facilitator, ledger, credit, meter, limits: store };
 }

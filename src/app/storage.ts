@@ -4,6 +4,8 @@ import { directoryBytes } from "../adapters/fs/directory-bytes.js";
 import { FsBlobStore } from "../adapters/fs/fs-blob-store.js";
 import { MemoryAuditLog } from "../adapters/memory/memory-audit-log.js";
 import { MemoryBlobStore } from "../adapters/memory/memory-blob-store.js";
+import { MemoryCredit } from "../adapters/memory/memory-credit.js";
+import { MemoryPaymentLedger } from "../adapters/memory/memory-payment-ledger.js";
 import { MemoryPresence } from "../adapters/memory/memory-presence.js";
 import { MemoryPulseStore } from "../adapters/memory/memory-pulse-store.js";
 import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
@@ -14,6 +16,7 @@ import { SqliteAchievementStore } from "../adapters/sqlite/sqlite-achievement-st
 import { SqliteAuditLog } from "../adapters/sqlite/sqlite-audit-log.js";
 import { SqliteCausalStore } from "../adapters/sqlite/sqlite-causal-store.js";
 import { SqliteCladeStore } from "../adapters/sqlite/sqlite-clade-store.js";
+import { SqliteCredit } from "../adapters/sqlite/sqlite-credit.js";
 import { SqliteDeathStore } from "../adapters/sqlite/sqlite-death-store.js";
 import { SqliteEntryStore } from "../adapters/sqlite/sqlite-entry-store.js";
 import { SqliteErasureStore } from "../adapters/sqlite/sqlite-erasure-store.js";
@@ -37,6 +40,7 @@ import type { Presence } from "../core/fabric/presence.js";
 import type { ErasureStore } from "../core/identity/erasure.js";
 import type { IdentityStore } from "../core/identity/identity-store.js";
 import type { EntryStore } from "../core/knowledge/entry-store.js";
+import type { CreditStore, SpendLimitStore } from "../core/payments/credit.js";
 import type { PaymentLedger } from "../core/payments/ledger.js";
 import type { AuditLog } from "../core/platform/audit.js";
 import type { BlobStore } from "../core/platform/blob-store.js";
@@ -107,8 +111,10 @@ export interface Storage {
   readonly socketCounts: SocketCounts;
   /** Per-user quota state kept durably (admin overrides, blob bytes): the database of the profile. */
   readonly quotas: QuotaStore;
-  /** The payments ledger (SPEC §11.3): SQLite (micronode), PostgreSQL (macronode); none under amnesia, where pricing is refused. */
+  /** The payments ledger (SPEC §11.3): SQLite (micronode), PostgreSQL (macronode); in RAM (and empty: pricing is refused) under amnesia. */
   readonly payments: PaymentLedger | undefined;
+  /** Relay credit and key spend limits (SPEC §11.4), beside the ledger; none under amnesia. */
+  readonly credit: (CreditStore & SpendLimitStore) | undefined;
   /** Windowed quota counters (entries and lethe writes per day, deposits per minute): memory or Redis. */
   readonly counters: UsageCounters;
   /** Golems' last heartbeats: memory or Redis. */
@@ -179,7 +185,10 @@ function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boole
       erasure: new SqliteErasureStore(ram),
       identity: new SqliteIdentityStore(ram),
       quotas: new SqliteQuotaStore(ram),
-      payments: undefined,
+      // Pricing is refused under amnesia (load.ts): the ledger stays empty, and receipts answer with nothing.
+      payments: new MemoryPaymentLedger(),
+      // Spend limits set by the admin live as long as the keys they limit: in RAM.
+      credit: new MemoryCredit(),
       auditLog: (key) => new MemoryAuditLog(clock, key),
       blobs,
       secrets: memorySecrets(),
@@ -202,6 +211,7 @@ function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boole
     identity: new SqliteIdentityStore(db),
     quotas: new SqliteQuotaStore(db),
     payments: new SqlitePaymentLedger(db),
+    credit: new SqliteCredit(db),
     auditLog: (key) => new SqliteAuditLog(db, clock, key),
     entries,
     coordination: sqliteCoordination(db, entries),

@@ -21,6 +21,8 @@ export interface X402Config {
   /** Settlement: longest wait of an accepted payment (ms) and the batch size. */
   readonly settleIntervalMs: number;
   readonly settleBatch: number;
+  /** STYX_CREDIT_LOW: relay credit, in events, under which `styx:credit:low` goes out. */
+  readonly creditLowEvents: number;
 }
 
 /** The validated, frozen configuration passed down from the composition root. */
@@ -321,6 +323,8 @@ function checkPricing(r: RawConfig, problems: string[]): X402Config | undefined 
   }
   if (r.STYX_X402_MIN_VALIDITY >= r.STYX_X402_MAX_TIMEOUT)
     problems.push("STYX_X402_MIN_VALIDITY: must be below STYX_X402_MAX_TIMEOUT (a fresh payment would be refused)");
+  if (r.STYX_PRICES.event_relay_per_1000 % 1000 !== 0)
+    problems.push("STYX_PRICES: event_relay_per_1000 must be a multiple of 0.001 USD (one event costs a whole number of atomic units)");
   if (problems.length > 0 || !network || r.STYX_X402_PAY_TO === undefined || r.STYX_X402_FACILITATOR_URL === undefined) return undefined;
   return {
     network,
@@ -333,6 +337,7 @@ function checkPricing(r: RawConfig, problems: string[]): X402Config | undefined 
     minValiditySeconds: Math.round(r.STYX_X402_MIN_VALIDITY / 1000),
     settleIntervalMs: r.STYX_SETTLE_INTERVAL,
     settleBatch: r.STYX_SETTLE_BATCH,
+    creditLowEvents: r.STYX_CREDIT_LOW,
   };
 }
 

@@ -129,6 +129,11 @@ export const SETTINGS = {
     default: "60s",
     doc: "Pricing: longest an accepted payment waits for its settlement batch (a batch also starts at STYX_SETTLE_BATCH payments, or when one expires within 60 s).",
   },
+  STYX_CREDIT_LOW: {
+    parse: parseInteger(0, 1_000_000_000),
+    default: "10000",
+    doc: "Pricing: relay credit (in events) under which `styx:credit:low` is published once on the user's stream (again after a top-up lifts it above).",
+  },
   STYX_SETTLE_BATCH: {
     parse: parseInteger(1, 10_000),
     default: "100",

@@ -44,6 +44,22 @@ export const DashboardQuery = Type.Object(
 );
 
 /** `GET /v1/admin/dashboard` answer: one snapshot of the ecosystem for the operator. */
+/** Revenue and pending settlement (SPEC §11.3) over the last 30 days; zeros while nothing was paid. */
+export const DashboardPayments = Type.Object({
+  pricing: Type.Boolean({ description: "STYX_PRICING is on" }),
+  from: IsoTime,
+  revenue_usd: Type.String({ description: "Payments accepted, settling or settled (charged)" }),
+  settled_usd: Type.String(),
+  failed_usd: Type.String(),
+  by_operation: Type.Array(Type.Object({ operation: Type.String(), amount_usd: Type.String(), count: Type.Integer() })),
+  pending: Type.Object({
+    count: Type.Integer({ description: "Accepted and settling payments" }),
+    settling: Type.Integer(),
+    amount_usd: Type.String(),
+    soonest_valid_before: Type.Union([IsoTime, Type.Null()], { description: "The first accepted authorization to expire" }),
+  }),
+});
+
 export const DashboardAnswer = Type.Object({
   generated_at: IsoTime,
   events_total: Type.Integer({ description: "Events published on the fabric since this process started (rate = its change)" }),
@@ -53,6 +69,7 @@ export const DashboardAnswer = Type.Object({
   pulse: PulseAnswer,
   recent_deaths: Type.Array(RecentDeathView),
   active_keys: Type.Array(ActiveKeyView),
+  payments: DashboardPayments,
 });
 
 /** A static asset of the dashboard page (HTML, JavaScript or CSS text). */

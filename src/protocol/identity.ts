@@ -2,6 +2,7 @@ import { type Static, Type } from "typebox";
 import { GOLEM_STATUSES, SCOPES, TIERS } from "../core/identity/types.js";
 import { Id, IsoTime, Nullable, WalletAddress } from "./common.js";
 import { DeathFacts } from "./coordination.js";
+import { SpendLimitBody } from "./payments.js";
 
 const Strict = { additionalProperties: false } as const;
 
@@ -47,6 +48,7 @@ export const CreateKeyBody = Type.Object(
     scopes: Type.Optional(Type.Array(Scope, { minItems: 1, maxItems: SCOPES.length, uniqueItems: true })),
     golem_id: Type.Optional(Id),
     expires_at: Type.Optional(IsoTime),
+    spend_limit: Type.Optional(SpendLimitBody),
   },
   Strict,
 );

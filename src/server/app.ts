@@ -16,6 +16,8 @@ import type { Tenancy } from "../core/identity/tenancy.js";
 import type { BlobService } from "../core/knowledge/blob-service.js";
 import type { EntryService } from "../core/knowledge/entry-service.js";
 import type { KnowledgeService } from "../core/knowledge/knowledge-service.js";
+import type { CreditAccounts, CreditMeter, SpendLimitStore } from "../core/payments/credit.js";
+import type { PaymentLedger } from "../core/payments/ledger.js";
 import type { PaymentGate } from "../core/payments/payment-gate.js";
 import type { AuditLog } from "../core/platform/audit.js";
 import type { BlobStore } from "../core/platform/blob-store.js";
@@ -58,6 +60,7 @@ import { snapshotRoutes } from "./routes/knowledge/snapshot.routes.js";
 import { type McpOptions, mcpRoutes } from "./routes/mcp/mcp.routes.js";
 import { auditRoutes } from "./routes/ops/audit.routes.js";
 import { opsRoutes } from "./routes/ops/ops.routes.js";
+import { paymentRoutes } from "./routes/payments/payments.routes.js";
 import { usageRoutes } from "./routes/quota/usage.routes.js";
 import { refuseNulInUrl, registerJsonParser, validatorCompiler, yieldAfterLargeBody } from "./validation.js";
 import { attachGateway, type GatewayOptions } from "./ws/gateway.js";
@@ -114,7 +117,10 @@ export interface ServerDeps {
   /** One entry at a time: get, list, delete, validate. */
   readonly entries: EntryService;
   /** Owner lookups for lethe scrubbing (their wallets). */
-  readonly identityStore: Pick<IdentityStore, "getUser" | "getGolem" | "listGolems" | "listActiveApiKeys" | "unusableApiKeys">;
+  readonly identityStore: Pick<
+    IdentityStore,
+    "getUser" | "getGolem" | "listGolems" | "listActiveApiKeys" | "unusableApiKeys" | "getApiKey"
+  >;
   readonly embedDim: number;
   /** Content-addressed blob storage (SPEC §10). */
   readonly blobs: BlobStore;
@@ -148,7 +154,12 @@ export interface ServerDeps {
   /** True while a shutdown's drain window runs: /readyz answers 503, everything else is served. */
   readonly draining: () => boolean;
   /** x402 pricing (SPEC §11): the gate and the public origin offers name; undefined while pricing is off. */
-  readonly payments?: { readonly gate: PaymentGate; readonly publicUrl: string } | undefined;
+  readonly payments?:
+    | { readonly gate: PaymentGate; readonly publicUrl: string; readonly credit: CreditAccounts; readonly meter: CreditMeter }
+    | undefined;
+  /** The payments ledger and the keys' spend limits, read by receipts and admin routes (none under amnesia). */
+  readonly ledger: PaymentLedger | undefined;
+  readonly spendLimits: SpendLimitStore | undefined;
   /** Log destination; default stdout. */
   readonly logStream?: NodeJS.WritableStream;
 }
@@ -252,7 +263,14 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     metrics: deps.metrics,
     draining: deps.draining,
   });
-  adminRoutes(app, { identity: deps.identity, clock: deps.clock });
+  adminRoutes(app, { identity: deps.identity, clock: deps.clock, limits: deps.spendLimits });
+  paymentRoutes(app, {
+    ledger: deps.ledger,
+    limits: deps.spendLimits,
+    credit: deps.payments?.credit,
+    identity: deps.identityStore,
+    clock: deps.clock,
+  });
   golemRoutes(app, { identity: deps.identity, auth: deps.auth, deaths: deps.coordination.deaths, clock: deps.clock });
   erasureRoutes(app, { erasure: deps.erasure, identity: deps.identity, clock: deps.clock });
   authRoutes(app, { auth: deps.auth });
@@ -278,6 +296,8 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     pulse: c.pulse,
     deaths: c.deaths,
     identity: deps.identityStore,
+    ledger: deps.ledger,
+    pricing: deps.payments !== undefined,
   });
   mcpRoutes(app, {
     mcp: {
@@ -309,6 +329,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     rateLimit: deps.rateLimit,
     quotas: deps.quotas,
     metrics: deps.metrics,
+    credit: deps.payments?.meter,
   });
   attachGateway(app, {
     hub,

@@ -75,7 +75,7 @@ export class Metrics {
   });
   readonly payments = new Counter({
     name: "styx_payments_total",
-    help: "x402 payments of priced requests, by operation and outcome (required: a 402 without payment; invalid; replayed; malformed; accepted: the answer succeeded, queued for settlement; voided: the answer failed or was an idempotent replay, never settled).",
+    help: "x402 payments of priced requests (operation credit_topup: relay credit top-ups), by operation and outcome (required: a 402 without payment; invalid; replayed; malformed; spend_limit: refused with 403 by the key's spend limit; accepted: the answer succeeded, queued for settlement; voided: the answer failed or was an idempotent replay, never settled).",
     labelNames: ["operation", "outcome"] as const,
     registers: [this.registry],
   });
@@ -83,6 +83,12 @@ export class Metrics {
     name: "styx_facilitator_requests_total",
     help: "Calls to the x402 facilitator, by op (verify, settle) and outcome (ok, refused: a verdict against the payment, unavailable).",
     labelNames: ["op", "outcome"] as const,
+    registers: [this.registry],
+  });
+  readonly relayCredit = new Counter({
+    name: "styx_relay_credit_events_total",
+    help: "Socket events and clade deltas on a priced Styx, by outcome (charged: paid from relay credit and relayed; exhausted: refused with STYX_CREDIT_EXHAUSTED, not relayed).",
+    labelNames: ["outcome"] as const,
     registers: [this.registry],
   });
   readonly settlements = new Counter({

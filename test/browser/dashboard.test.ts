@@ -59,6 +59,28 @@ describe("the /admin dashboard in a browser", () => {
       body: { golem_id: "browser-g1", generation: 0, death_cause: "liquidated", warnings: [], timestamp: "2026-01-01T00:00:00.000Z" },
     });
     assert.equal(death.status, 201, death.text);
+    // A payment for the revenue and settlement panels (this Styx is unpriced: put in the ledger through its port).
+    const ledger = s.styx.storage.payments;
+    assert.ok(ledger);
+    const now = Date.now();
+    await ledger.reserve({
+      id: "pay_browser1",
+      network: "eip155:84532",
+      asset: "0x036cbd53842c5426634e7929541ec2318f3dcf7e",
+      payer: "0x00000000000000000000000000000000000000b1",
+      nonce: `0x${"b1".repeat(32)}`,
+      amount: 10_000,
+      operation: "snapshot",
+      purpose: "request",
+      userId: user.id,
+      keyId: user.keyId,
+      golemId: null,
+      payload: "{}",
+      requirements: "{}",
+      validBefore: Math.floor(now / 1000) + 300,
+      createdAt: now,
+    });
+    await ledger.finish("pay_browser1", "accepted", now);
     profile = mkdtempSync(join(tmpdir(), "styx-chromium-"));
     browser = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
@@ -123,6 +145,9 @@ describe("the /admin dashboard in a browser", () => {
     assert.match((await page.locator("#pulse").textContent()) ?? "", /live pheromones/, "pulse figures");
     assert.match((await page.locator("#deaths").textContent()) ?? "", /browser-g1.*liquidated/, "the recent death");
     assert.match((await page.locator("#keys").textContent()) ?? "", new RegExp(user.keyId), "the owner's active key");
+    assert.match((await page.locator("#revenue").textContent()) ?? "", /revenue\s*0\.01/, "revenue of the last 30 days");
+    assert.match((await page.locator("#revenue-ops").textContent()) ?? "", /snapshot\s*0\.01\s*1/, "revenue by operation");
+    assert.match((await page.locator("#settlement").textContent()) ?? "", /pending payments\s*1/, "pending settlement");
     await page.waitForFunction(() => document.querySelector("#status")?.textContent?.includes("1 sockets"), null, { timeout: 5000 });
   });
 

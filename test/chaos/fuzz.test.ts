@@ -123,6 +123,8 @@ describe("fuzzing every route and the socket protocol", () => {
   let cid: string;
   /** The owner's erasure of a golem made to be erased (done before the digest): `:job_id`. */
   let jobId: string;
+  /** A receipt of the owner's, put in the ledger through its port (the fuzzed Styx is unpriced): `:payment_id`. */
+  let paymentId: string;
   /** An entry of the owner (fz-g1's, in the clade): `:id` of the entry routes. */
   let entryId: string;
   let before0: Digest;
@@ -226,6 +228,28 @@ describe("fuzzing every route and the socket protocol", () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     assert.equal((await s.request("GET", `/v1/styx/erasures/${jobId}`, { token: owner.key })).json?.state, "done", "the erasure finished");
+    paymentId = "pay_fuzz0";
+    const ledger = s.styx.storage.payments;
+    assert.ok(ledger, "the fuzzed Styx keeps a payments ledger");
+    assert.ok(
+      await ledger.reserve({
+        id: paymentId,
+        network: "eip155:84532",
+        asset: "0x036cbd53842c5426634e7929541ec2318f3dcf7e",
+        payer: "0x00000000000000000000000000000000000000f2",
+        nonce: `0x${"f2".repeat(32)}`,
+        amount: 1000,
+        operation: "entry_write",
+        purpose: "request",
+        userId: owner.id,
+        keyId: null,
+        golemId: "fz-g0",
+        payload: "{}",
+        requirements: "{}",
+        validBefore: Math.floor(Date.now() / 1000) + 300,
+        createdAt: Date.now(),
+      }),
+    );
     const { sock } = await TestSocket.connect(s.url, owner.key);
     observer = sock;
     assert.equal((await sock.request({ type: "heartbeat", golem_id: "fz-g0", tick: 3, phase: "p" })).type, "ack");
@@ -317,9 +341,16 @@ describe("fuzzing every route and the socket protocol", () => {
     const token = mode.auth === "admin" ? s.adminToken : mode.auth === "user" ? owner.key : undefined;
     const values: Record<string, string> = {};
     for (const p of op.pathParams) {
-      const v = { user_id: owner.id, golem_id: "fz-g0", cid, key_id: spareKeyId, session_id: otherSessionId, id: entryId, job_id: jobId }[
-        p.name
-      ];
+      const v = {
+        user_id: owner.id,
+        golem_id: "fz-g0",
+        cid,
+        key_id: spareKeyId,
+        session_id: otherSessionId,
+        id: entryId,
+        job_id: jobId,
+        payment_id: paymentId,
+      }[p.name];
       assert.ok(v, `${op.key}: no way to fill path parameter ${p.name}`);
       values[p.name] = v;
     }

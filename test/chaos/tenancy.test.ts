@@ -56,6 +56,9 @@ const PATH_FILL: Record<string, { readonly values: (t: Tenant) => readonly strin
   cid: { values: (t) => [t.cid], audited: false },
   // An erasure job (of a golem set apart for it): another user's answers 404 like a missing one (not a tenancy rule, not audited).
   job_id: { values: (t) => [t.jobId], audited: false },
+  // A payment receipt (the proof's Styx is unpriced: one row put in the ledger through its port per tenant);
+  // another user's answers 404 like a missing one (not a tenancy rule, not audited).
+  payment_id: { values: (t) => [t.paymentId], audited: false },
 };
 
 /** Body fields that name a golem: filled with each of the victim's golems (tenancy answers 404, audited). */
@@ -86,6 +89,8 @@ interface Tenant {
   cid: string;
   /** An erasure job the tenant asked for (`:job_id`). */
   jobId: string;
+  /** A receipt of the tenant's in the ledger (`:payment_id`). */
+  paymentId: string;
   /** Ids of its vault and clade entries. */
   readonly entryIds: string[];
   epoch: string;
@@ -158,6 +163,7 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
         vector,
         cid: "",
         jobId: "",
+        paymentId: "",
         entryIds: [],
         epoch: "",
         watch: undefined as unknown as TestSocket,
@@ -233,6 +239,28 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
   /** Data of every kind, private pieces marked, shared pieces in the tenant's own words. */
   async function data(t: Tenant): Promise<void> {
     const [g0, g1, g2] = t.golems as [string, string, string];
+    const ledger = s.styx.storage.payments;
+    assert.ok(ledger, "the proof's Styx keeps a payments ledger");
+    t.paymentId = `pay_${t.name}${hex(6)}`;
+    const reserved = await ledger.reserve({
+      id: t.paymentId,
+      network: "eip155:84532",
+      asset: "0x036cbd53842c5426634e7929541ec2318f3dcf7e",
+      payer: t.account.address.toLowerCase(),
+      nonce: `0x${hex(32)}`,
+      amount: 2000,
+      operation: "query",
+      purpose: "request",
+      userId: t.userId,
+      keyId: t.keyId,
+      golemId: g0,
+      payload: "{}",
+      requirements: "{}",
+      validBefore: Math.floor(Date.now() / 1000) + 300,
+      createdAt: Date.now(),
+    });
+    assert.ok(reserved);
+    await ledger.finish(t.paymentId, "accepted", Date.now());
     const ok = async (method: string, path: string, body: unknown, status = [200, 201]) => {
       const r = await s.request(method, path, { token: t.cred, body });
       assert.ok(status.includes(r.status), `${method} ${path} → ${r.status} ${r.text}`);

@@ -37,6 +37,8 @@ const SAMPLE_BODIES: Record<string, (ids: Ids) => unknown> = {
     domain: "probe",
     regime: "calm",
   }),
+  "POST /v1/styx/credit/topup": () => ({ amount_usd: "1" }),
+  "PATCH /v1/admin/keys/:key_id": () => ({ spend_limit: null }),
   "POST /v1/styx/bloodstain": (ids) => ({
     golem_id: ids.golemId,
     generation: 0,

@@ -68,6 +68,53 @@ describe("admin dashboard over HTTP", () => {
     assert.ok(keys.includes("dash-alice") && keys.includes("dash-bob"), `keys of every user: ${keys}`);
     assert.ok(!r.text.includes("key_hash") && !r.text.includes(alice.key), "no key secret or hash leaves");
     assert.equal(typeof d.pulse.active_golems, "number");
+    assert.equal(d.payments.pricing, false);
+    assert.equal(d.payments.revenue_usd, "0");
+    assert.equal(d.payments.pending.count, 0);
+  });
+
+  it("shows revenue by operation and pending settlement from the payments ledger", async () => {
+    const ledger = s.styx.storage.payments;
+    assert.ok(ledger, "every store keeps a ledger (empty in RAM under amnesia)");
+    const now = Date.now();
+    const pay = async (id: string, amount: number, operation: string, status: "accepted" | "voided") => {
+      await ledger.reserve({
+        id,
+        network: "eip155:84532",
+        asset: "0x036cbd53842c5426634e7929541ec2318f3dcf7e",
+        payer: "0x00000000000000000000000000000000000000d1",
+        nonce: `0x${id.padStart(64, "0")}`,
+        amount,
+        operation,
+        purpose: "request",
+        userId: "dash-alice",
+        keyId: null,
+        golemId: null,
+        payload: "{}",
+        requirements: "{}",
+        validBefore: Math.floor(now / 1000) + 300,
+        createdAt: now,
+      });
+      await ledger.finish(id, status, now);
+    };
+    await pay("d1", 2000, "query", "accepted");
+    await pay("d2", 2000, "query", "accepted");
+    await pay("d3", 10_000, "snapshot", "accepted");
+    await pay("d4", 1000, "entry_write", "voided");
+    await ledger.claim(1, now);
+    const d = (await s.request("GET", "/v1/admin/dashboard", { token: s.adminToken })).json;
+    assert.equal(d.payments.revenue_usd, "0.014", "accepted and settling count; voided not");
+    assert.deepEqual(
+      d.payments.by_operation.map((o: { operation: string; amount_usd: string; count: number }) => [o.operation, o.amount_usd, o.count]),
+      [
+        ["snapshot", "0.01", 1],
+        ["query", "0.004", 2],
+      ],
+    );
+    assert.equal(d.payments.pending.count, 3);
+    assert.equal(d.payments.pending.settling, 1);
+    assert.equal(d.payments.pending.amount_usd, "0.014");
+    assert.ok(Date.parse(d.payments.pending.soonest_valid_before) > now);
   });
 
   it("limits the lists and rejects unknown query fields", async () => {

@@ -167,6 +167,13 @@ describe("erasure and export (SPEC §3)", () => {
     const blob = await s.request("PUT", "/v1/styx/blobs", { token: u.key, raw: "never referenced by an entry", headers: OCTETS });
     await write(u.key, { golem_id: "er-leaver-g", content: "the leaver's note", content_blob: blob.json.cid });
     await s.request("POST", "/v1/styx/golem/er-leaver-g/steer", { token: u.key, body: { intent: "hold" } });
+    // Relay credit (put through the store's port: this Styx is unpriced) and a key's spend limit go too.
+    await s.styx.storage.credit?.add(u.id, 5000, 0, Date.now());
+    const limit = await s.request("PATCH", `/v1/admin/keys/${u.keyId}`, {
+      token: s.adminToken,
+      body: { spend_limit: { per_day_usd: "1" } },
+    });
+    assert.equal(limit.status, 200, limit.text);
     await s.styx.fabric.flush();
     const asked = await s.request("DELETE", `/v1/admin/users/${u.id}`, { token: s.adminToken });
     assert.equal(asked.status, 202, asked.text);
@@ -178,6 +185,7 @@ describe("erasure and export (SPEC §3)", () => {
     assert.equal((await s.styx.fabric.history.position(golemStream("er-leaver-g"))).seq, 0);
     assert.equal(await s.styx.storage.blobs.stat(u.id, blob.json.cid), undefined);
     assert.deepEqual(await rowsNaming(s, "er-leaver"), []);
+    assert.deepEqual(await s.sql(`SELECT key_id FROM key_spend_limits WHERE key_id = '${u.keyId}'`), []);
   });
   it("is reachable from @styx/client: eraseGolem, erasure, exportData", async () => {
     const u = await s.user("er-sdk");

@@ -13,9 +13,11 @@ import { PAYMENT_TASKS } from "../../src/app/payments.js";
 import { DEFAULT_PRICES } from "../../src/core/payments/money.js";
 import { BASE_SEPOLIA } from "../../src/core/payments/networks.js";
 import { PRICED_ROUTES } from "../../src/server/plugins/payments.js";
+import { type FakeEmbedder, startFakeEmbedder } from "../../src/testing/fake-embedder-server.js";
 import { type FakeFacilitator, startFakeFacilitator } from "../../src/testing/fake-facilitator.js";
 import { TEST_PROFILE } from "../../src/testing/test-env.js";
 import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
+import { TestSocket } from "../../src/testing/test-socket.js";
 
 const PAY_TO = "0x2222222222222222222222222222222222222222";
 const account = privateKeyToAccount(generatePrivateKey());
@@ -57,6 +59,7 @@ function samples(golemId: string): Map<string, { method: string; path: string; b
     ],
     ["GET /v1/styx/snapshot/:golem_id", { method: "GET", path: `/v1/styx/snapshot/${golemId}?format=json` }],
     ["GET /v1/styx/causal/discover", { method: "GET", path: "/v1/styx/causal/discover?domain=probe" }],
+    ["POST /v1/styx/credit/topup", { method: "POST", path: "/v1/styx/credit/topup", body: { amount_usd: "0.0025" } }],
   ]);
 }
 
@@ -98,12 +101,33 @@ describe("x402 pricing off (the default): nothing is charged", () => {
     const u = await s.user();
     const g = await s.golem(u.key);
     for (const [name, r] of samples(g.id)) {
-      if (name === "POST /v1/styx/bloodstain") continue;
+      // A bloodstain kills the golem; a top-up is refused (404: no credit is kept when nothing is charged).
+      if (name === "POST /v1/styx/bloodstain" || name === "POST /v1/styx/credit/topup") continue;
       const res = await s.request(r.method, r.path, { token: u.key, body: r.body, headers: { "payment-signature": "garbage" } });
       assert.ok(res.status < 400, `${name}: ${res.status} ${res.text}`);
       assert.equal(res.headers.get("payment-required"), null);
       assert.equal(res.headers.get("payment-response"), null);
     }
+    const topup = await s.request("POST", "/v1/styx/credit/topup", { token: u.key, body: { amount_usd: "1" } });
+    assert.equal(topup.status, 404, topup.text);
+    assert.equal(topup.headers.get("payment-required"), null);
+  });
+
+  it("relays socket events without credit, and keeps spend limits without refusing anything", async () => {
+    const u = await s.user(undefined, { spend_limit: { per_day_usd: "0.001" } });
+    const g = await s.golem(u.key);
+    const { sock } = await TestSocket.connect(s.url, u.key);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const ack = await sock.request({ type: "event", golem_id: g.id, event: { type: "golem:tick", i } });
+        assert.equal(ack.type, "ack", JSON.stringify(ack));
+      }
+    } finally {
+      sock.ws.close();
+    }
+    for (let i = 0; i < 3; i++)
+      assert.equal((await s.request("POST", "/v1/styx/query", { token: u.key, body: { query: "free" } })).status, 200);
+    assert.deepEqual((await s.request("GET", "/v1/styx/credit", { token: u.key })).json, { balance_usd: "0", balance_events: 0 });
   });
 });
 
@@ -176,7 +200,9 @@ describe("x402 pricing on (SPEC §11): priced routes, the official client, the l
       const offer = decodePaymentRequiredHeader(res.headers.get("payment-required") ?? "");
       const route = PRICED_ROUTES.get(name);
       const units = name.endsWith("/batch") ? 3 : 1;
-      const amount = String(DEFAULT_PRICES[route?.operation ?? "query"] * units);
+      const op = route?.operation ?? "query";
+      // A top-up costs what it buys.
+      const amount = op === "credit_topup" ? "2500" : String(DEFAULT_PRICES[op] * units);
       assert.equal(offer.x402Version, 2);
       assert.deepEqual(offer.accepts, [
         {
@@ -309,13 +335,14 @@ describe("x402 pricing on (SPEC §11): priced routes, the official client, the l
     const rows = await s.sql(
       `SELECT status, count(*) AS n FROM payments WHERE operation = 'entry_write' AND user_id = '${user.id}' GROUP BY status ORDER BY status`,
     );
-    assert.deepEqual(
-      rows.map((r) => [r.status, Number(r.n)]),
-      [
-        ["accepted", 2],
-        ["voided", 2],
-      ],
-    );
+    // The settlement task may have settled an accepted one meanwhile: what counts is charged or not.
+    const charged = (st: string) => (st === "voided" ? "voided" : "charged");
+    const counts = new Map<string, number>();
+    for (const r of rows) counts.set(charged(r.status), (counts.get(charged(r.status)) ?? 0) + Number(r.n));
+    assert.deepEqual([...counts].sort(), [
+      ["charged", 2],
+      ["voided", 2],
+    ]);
   });
 
   it("settles every accepted payment once through the facilitator; a voided one never", async () => {
@@ -371,5 +398,227 @@ describe("x402 pricing on (SPEC §11): priced routes, the official client, the l
       assert.equal(m.status, 400, m.text);
       assert.equal(m.json.error.code, "STYX_PAYMENT_MALFORMED");
     }
+  });
+
+  it("shows the owner their receipts (paged, filtered), one by id, nobody else's; a golem credential its golem's", async () => {
+    const owner = await s.user();
+    const g = (await s.golem(owner.key)).id;
+    const gk = await s.request("POST", `/v1/admin/users/${owner.id}/keys`, { token: s.adminToken, body: { name: "golem", golem_id: g } });
+    assert.equal(gk.status, 201, gk.text);
+    const pay = payingFetch({ key: owner.key });
+    for (let i = 0; i < 3; i++) assert.equal((await json("/v1/styx/query", s, pay, { query: `receipt ${i}` })).status, 200);
+    assert.equal((await json("/v1/styx/query", s, payingFetch({ key: gk.json.key }), { query: "by the golem" })).status, 200);
+    const rows = await s.sql(`SELECT id, status, golem_id, amount FROM payments WHERE user_id = '${owner.id}' ORDER BY created_at, id`);
+    assert.equal(rows.length, 4);
+    // Every page of 3, joined, is the ledger's list.
+    const seen: { id: string; status: string; amount_usd: string; golem_id: string | null; key_id: string | null }[] = [];
+    let cursor: string | null = null;
+    do {
+      const r = await s.request("GET", `/v1/styx/payments?limit=3${cursor ? `&cursor=${cursor}` : ""}`, { token: owner.key });
+      assert.equal(r.status, 200, r.text);
+      seen.push(...r.json.payments);
+      cursor = r.json.next_cursor;
+    } while (cursor);
+    assert.deepEqual(
+      seen.map((p) => p.id),
+      rows.map((r) => r.id),
+    );
+    assert.ok(seen.every((p) => p.amount_usd === "0.002" && p.status === "accepted"));
+    assert.equal(seen.filter((p) => p.key_id === gk.json.id).length, 1);
+    const mine = await s.request("GET", "/v1/styx/payments", { token: gk.json.key });
+    assert.equal(mine.status, 200, mine.text);
+    assert.deepEqual(
+      mine.json.payments.map((p: { golem_id: string }) => p.golem_id),
+      [g],
+      "a golem credential sees its golem's receipts only",
+    );
+    const one = await s.request("GET", `/v1/styx/payments/${rows[0].id}`, { token: owner.key });
+    assert.equal(one.status, 200, one.text);
+    assert.equal(one.json.payer.toLowerCase(), account.address.toLowerCase());
+    assert.equal(one.json.payload, undefined, "the signed payload is never shown");
+    const stranger = await s.user();
+    assert.equal((await s.request("GET", `/v1/styx/payments/${rows[0].id}`, { token: stranger.key })).status, 404);
+    assert.equal((await s.request("GET", "/v1/styx/payments", { token: stranger.key })).json.payments.length, 0);
+    assert.equal((await s.request("GET", `/v1/styx/payments/${rows[0].id}`, { token: gk.json.key })).status, 404, "not the golem's");
+    const filtered = await s.request("GET", "/v1/styx/payments?status=settled", { token: owner.key });
+    assert.equal(filtered.json.payments.length, 0);
+    assert.equal((await s.request("GET", "/v1/styx/payments?nope=1", { token: owner.key })).status, 400);
+  });
+
+  it("shows the admin anyone's receipts and a summary in USD by status and operation", async () => {
+    const owner = await s.user();
+    const pay = payingFetch({ key: owner.key });
+    assert.equal((await json("/v1/styx/query", s, pay, { query: "admin view" })).status, 200);
+    assert.equal((await json("/v1/styx/causal/discover?domain=probe", s, pay, undefined, "GET")).status, 200);
+    const list = await s.request("GET", `/v1/admin/payments?user_id=${owner.id}`, { token: s.adminToken });
+    assert.equal(list.status, 200, list.text);
+    assert.deepEqual(list.json.payments.map((p: { operation: string }) => p.operation).sort(), ["causal_discover", "query"]);
+    assert.equal((await s.request("GET", "/v1/admin/payments", { token: owner.key })).status, 403, "not for a user key");
+    const sum = await s.request("GET", `/v1/admin/payments/summary?user_id=${owner.id}`, { token: s.adminToken });
+    assert.equal(sum.status, 200, sum.text);
+    // The settlement task may settle either meanwhile (STYX_SETTLE_BATCH=1): accepted, settling and settled are all charged.
+    const charged = (st: string) => (["accepted", "settling", "settled"].includes(st) ? "charged" : st);
+    assert.deepEqual(
+      sum.json.rows
+        .map((r: { status: string; operation: string; amount_usd: string; count: number }) => [
+          charged(r.status),
+          r.operation,
+          r.amount_usd,
+          r.count,
+        ])
+        .sort(),
+      [
+        ["charged", "causal_discover", "0.001", 1],
+        ["charged", "query", "0.002", 1],
+      ],
+    );
+    assert.equal(
+      ["accepted", "settling", "settled"].reduce((n, st) => n + Number.parseFloat(sum.json.by_status[st]) * 1e6, 0),
+      3000,
+    );
+    assert.equal(sum.json.by_status.voided, "0");
+    const all = await s.request("GET", "/v1/admin/payments/summary", { token: s.adminToken });
+    // Charged = accepted, settling or settled: the same sum whatever the settlement task did between the two reads.
+    const [total] = await s.sql("SELECT sum(amount) AS n FROM payments WHERE status IN ('accepted', 'settling', 'settled')");
+    const chargedAll = ["accepted", "settling", "settled"].reduce(
+      (n, st) => n + Math.round(Number.parseFloat(all.json.by_status[st]) * 1e6),
+      0,
+    );
+    assert.equal(chargedAll, Number(total.n), "the summary is the ledger's sum");
+  });
+
+  it("refuses with 403 STYX_SPEND_LIMIT, before any 402, a payment that would pass the key's daily limit", async () => {
+    const u = await s.user(undefined, { spend_limit: { per_day_usd: "0.003" } });
+    const unpaid = () => s.request("POST", "/v1/styx/query", { token: u.key, body: { query: "limit" } });
+    assert.equal((await unpaid()).status, 402, "0.002 of 0.003: may pay");
+    assert.equal((await json("/v1/styx/query", s, payingFetch({ key: u.key }), { query: "limit" })).status, 200);
+    const refused = await unpaid();
+    assert.equal(refused.status, 403, refused.text);
+    assert.equal(refused.json.error.code, "STYX_SPEND_LIMIT");
+    assert.equal(refused.headers.get("payment-required"), null);
+    assert.equal(refused.json.error.details.window, "day");
+    assert.equal(refused.json.error.details.spent_usd, "0.002");
+    assert.equal(refused.json.error.details.limit_usd, "0.003");
+    assert.ok(Date.parse(refused.json.error.details.resets_at) > Date.now());
+    // A month limit the admin sets later counts the same payments.
+    const patch = (body: unknown) => s.request("PATCH", `/v1/admin/keys/${u.keyId}`, { token: s.adminToken, body });
+    const p1 = await patch({ spend_limit: { per_month_usd: "0.0039" } });
+    assert.equal(p1.status, 200, p1.text);
+    assert.deepEqual(p1.json.spend_limit, { per_day_usd: null, per_month_usd: "0.0039" });
+    assert.equal((await unpaid()).json.error.details.window, "month");
+    assert.equal((await patch({ spend_limit: null })).json.spend_limit, null);
+    assert.equal((await unpaid()).status, 402, "no limit: the price is asked again");
+    assert.equal((await s.request("PATCH", "/v1/admin/keys/key_nope", { token: s.adminToken, body: { spend_limit: null } })).status, 404);
+    assert.equal((await patch({ spend_limit: { per_day_usd: "-1" } })).status, 400);
+  });
+
+  it("relays exactly 1,000 events on 0.001 USD of credit; then STYX_CREDIT_EXHAUSTED frames, the socket open, styx:credit:low sent", async () => {
+    const u = await s.user();
+    const g = (await s.golem(u.key)).id;
+    assert.deepEqual((await s.request("GET", "/v1/styx/credit", { token: u.key })).json, { balance_usd: "0", balance_events: 0 });
+    const top = await json("/v1/styx/credit/topup", s, payingFetch({ key: u.key }), { amount_usd: "0.001" });
+    assert.equal(top.status, 200, JSON.stringify(top.json));
+    assert.equal(top.json.balance_usd, "0.001");
+    assert.equal(top.json.balance_events, 1000);
+    assert.ok(top.headers.get("payment-response"));
+    const [row] = await s.sql(`SELECT purpose, amount, status FROM payments WHERE id = '${top.json.payment_id}'`);
+    assert.deepEqual([row.purpose, Number(row.amount), row.status], ["topup", 1000, "accepted"]);
+    const { sock } = await TestSocket.connect(s.url, u.key);
+    let N = 0;
+    try {
+      N = 1005;
+      const answered = () => sock.frames.filter((f) => (f.type === "ack" || f.type === "error") && String(f.id).startsWith("e"));
+      // In rounds of 100: a socket holds at most 1,000 messages waiting.
+      for (let from = 1; from <= N; from += 100) {
+        const to = Math.min(N, from + 99);
+        for (let i = from; i <= to; i++) sock.send({ type: "event", id: `e${i}`, golem_id: g, event: { type: "golem:tick", i } });
+        await sock.until(() => answered().length >= to, 30_000);
+      }
+      const answers = answered();
+      const acks = answers.filter((f) => f.type === "ack");
+      const errors = answers.filter((f) => f.type === "error");
+      assert.equal(acks.length, 1000, "exactly 1,000 relayed");
+      assert.equal(errors.length, N - 1000);
+      assert.ok(errors.every((f) => f.code === "STYX_CREDIT_EXHAUSTED" && f.details.balance_usd === "0"));
+      assert.deepEqual(
+        errors.map((f) => f.id),
+        ["e1001", "e1002", "e1003", "e1004", "e1005"],
+        "the events past the credit, in order",
+      );
+      const delta = await sock.request({ type: "clade_delta", golem_id: g, entries: [{ k: "v" }] });
+      assert.equal(delta.code, "STYX_CREDIT_EXHAUSTED", JSON.stringify(delta));
+      const pong = await sock.request({ type: "ping" });
+      assert.equal(pong.type, "pong", "the socket stays open");
+      await sock.next((f) => f.channel === "styx:credit:low", 5000);
+      assert.equal(sock.frames.filter((f) => f.channel === "styx:credit:low").length, 1, "once");
+      // Topped up again: relayed again.
+      assert.equal((await json("/v1/styx/credit/topup", s, payingFetch({ key: u.key }), { amount_usd: "0.002" })).status, 200);
+      const again = await sock.request({ type: "event", golem_id: g, event: { type: "golem:tick", i: 0 } });
+      assert.equal(again.type, "ack", JSON.stringify(again));
+    } finally {
+      sock.ws.close();
+    }
+    const metrics = (await s.request("GET", "/metrics")).text;
+    const exhausted = /^styx_relay_credit_events_total\{outcome="exhausted"\} (\d+)/m.exec(metrics);
+    assert.ok(Number(exhausted?.[1]) >= N - 1000 + 1, `exhausted events counted: ${exhausted?.[0]}`);
+    assert.match(metrics, /^styx_relay_credit_events_total\{outcome="charged"\} \d+/m);
+    assert.match(metrics, /^styx_payments_total\{operation="query",outcome="spend_limit"\} [1-9]/m, "spend-limit refusals counted");
+    assert.equal((await s.request("POST", "/v1/styx/credit/topup", { token: u.key, body: { amount_usd: "100.5" } })).status, 400);
+    assert.equal((await s.request("POST", "/v1/styx/credit/topup", { token: u.key, body: { amount_usd: "0.0001" } })).status, 400);
+  });
+
+  it("takes back a top-up whose settlement failed", async () => {
+    const u = await s.user();
+    const waiting = async () => (await s.sql("SELECT id FROM payments WHERE status = 'accepted'")).length;
+    // Everything else settled first, so the one failure lands on the top-up.
+    for (let i = 0; i < 50 && (await waiting()) > 0; i++) await s.styx.tasks.runNow(PAYMENT_TASKS.settlement);
+    assert.equal(await waiting(), 0);
+    facilitator.failNext("settle", { kind: "refuse", reason: "invalid_transaction_state" }, 1);
+    assert.equal((await json("/v1/styx/credit/topup", s, payingFetch({ key: u.key }), { amount_usd: "0.5" })).status, 200);
+    for (let i = 0; i < 50 && (await waiting()) > 0; i++) await s.styx.tasks.runNow(PAYMENT_TASKS.settlement);
+    const [row] = await s.sql(`SELECT status FROM payments WHERE user_id = '${u.id}' AND purpose = 'topup'`);
+    assert.equal(row.status, "failed");
+    assert.deepEqual((await s.request("GET", "/v1/styx/credit", { token: u.key })).json, { balance_usd: "0", balance_events: 0 });
+  });
+});
+
+describe("x402: a paid request answered with a 5xx is never settled", () => {
+  let facilitator: FakeFacilitator;
+  let embedder: FakeEmbedder;
+  let s: TestServer;
+
+  before(async () => {
+    facilitator = await startFakeFacilitator();
+    embedder = await startFakeEmbedder({ dimensions: 384 });
+    s = await startTestServer({ persistent: true, env: { ...pricing(facilitator), STYX_EMBEDDER_URL: embedder.url } });
+  });
+  after(async () => {
+    await s.close();
+    await embedder.close();
+    await facilitator.close();
+  });
+
+  it("voids the payment of a write the embedder failed (502), and settles only the one that succeeded", async () => {
+    const u = await s.user();
+    const g = (await s.golem(u.key)).id;
+    const pay = payingFetch({ key: u.key });
+    embedder.failNext(4); // every try of one write (as test/integration/embedder.test.ts)
+    const failed = await json("/v1/styx/entries", s, pay, { golem_id: g, layer: "vault", category: "insight", content: "lost write" });
+    assert.equal(failed.status, 502, JSON.stringify(failed.json));
+    assert.equal(failed.headers.get("payment-response"), null);
+    // The embedder's failures may outlast that write's tries: the next writes fail too until they are used up.
+    let ok = await json("/v1/styx/entries", s, pay, { golem_id: g, layer: "vault", category: "insight", content: "kept write" });
+    for (let i = 0; i < 10 && ok.status === 502; i++)
+      ok = await json("/v1/styx/entries", s, pay, { golem_id: g, layer: "vault", category: "insight", content: "kept write" });
+    assert.equal(ok.status, 201, JSON.stringify(ok.json));
+    const waiting = async () => (await s.sql("SELECT id FROM payments WHERE status = 'accepted'")).length;
+    for (let i = 0; i < 50 && (await waiting()) > 0; i++) await s.styx.tasks.runNow(PAYMENT_TASKS.settlement);
+    const rows = await s.sql(`SELECT status, nonce FROM payments WHERE user_id = '${u.id}' ORDER BY created_at, id`);
+    const statuses = rows.map((r) => r.status);
+    assert.equal(statuses.at(-1), "settled", "the write that succeeded");
+    assert.ok(statuses.length >= 2 && statuses.slice(0, -1).every((st) => st === "voided"), `every 502 voided: ${statuses}`);
+    for (const r of rows.slice(0, -1))
+      assert.equal(facilitator.settleCalls.get(r.nonce), undefined, "a 5xx's payment never went to /settle");
+    assert.equal(facilitator.settleCalls.get(rows.at(-1).nonce), 1);
   });
 });

@@ -1,9 +1,11 @@
 import { after } from "node:test";
 import { migratePostgres, openPostgres } from "../../src/adapters/postgres/database.js";
+import { PostgresCredit } from "../../src/adapters/postgres/postgres-credit.js";
 import { PostgresLeadership } from "../../src/adapters/postgres/postgres-leadership.js";
 import { PostgresPaymentLedger } from "../../src/adapters/postgres/postgres-payment-ledger.js";
 import { PostgresQuotaStore } from "../../src/adapters/postgres/postgres-quota-store.js";
 import { PostgresSecretStore } from "../../src/adapters/postgres/postgres-secret-store.js";
+import { describeCreditContract } from "../../src/testing/contracts/credit.contract.js";
 import { describeLeadershipContract } from "../../src/testing/contracts/leadership.contract.js";
 import { describePaymentLedgerContract } from "../../src/testing/contracts/payment-ledger.contract.js";
 import { describeQuotaStoreContract } from "../../src/testing/contracts/quota-store.contract.js";
@@ -29,6 +31,11 @@ describeSecretStoreContract("postgres (two gateways)", async () => {
 describeQuotaStoreContract("postgres (two gateways)", async () => {
   await sql`TRUNCATE user_quotas`;
   return [new PostgresQuotaStore(sql), new PostgresQuotaStore(other)];
+});
+
+describeCreditContract("postgres (two gateways)", async () => {
+  await sql`TRUNCATE credit_balances, key_spend_limits`;
+  return [new PostgresCredit(sql), new PostgresCredit(other)];
 });
 
 describePaymentLedgerContract("postgres (two gateways)", async () => {

@@ -237,6 +237,34 @@ export class StyxClient extends StyxHttp {
   exportData(): Res<"GET /v1/styx/export"> {
     return this.call("GET /v1/styx/export");
   }
+  /** Your payment receipts (a golem key: its golem's), oldest first; page with `next_cursor`. */
+  payments(query: Query<"GET /v1/styx/payments"> = {}): Res<"GET /v1/styx/payments"> {
+    return this.call("GET /v1/styx/payments", { query });
+  }
+  /** One of your payment receipts. */
+  payment(paymentId: string): Res<"GET /v1/styx/payments/{payment_id}"> {
+    return this.call("GET /v1/styx/payments/{payment_id}", { params: { payment_id: paymentId } });
+  }
+  /** Admin: payment receipts of every user, or of one (`user_id`). */
+  adminPayments(query: Query<"GET /v1/admin/payments"> = {}): Res<"GET /v1/admin/payments"> {
+    return this.call("GET /v1/admin/payments", { query });
+  }
+  /** Admin: USD by status and operation over a time window. */
+  paymentSummary(query: Query<"GET /v1/admin/payments/summary"> = {}): Res<"GET /v1/admin/payments/summary"> {
+    return this.call("GET /v1/admin/payments/summary", { query });
+  }
+  /** Your relay credit (socket events it pays for). */
+  credit(): Res<"GET /v1/styx/credit"> {
+    return this.call("GET /v1/styx/credit");
+  }
+  /** Tops up relay credit; priced (x402): give the client a paying `fetch` (`@x402/fetch`) on a Styx that charges. */
+  topUpCredit(body: Body<"POST /v1/styx/credit/topup">): Res<"POST /v1/styx/credit/topup"> {
+    return this.call("POST /v1/styx/credit/topup", { body });
+  }
+  /** Admin: sets a key's spend limits (USD per UTC day and month; `spend_limit: null` clears them). */
+  setKeySpendLimit(keyId: string, body: Body<"PATCH /v1/admin/keys/{key_id}">): Res<"PATCH /v1/admin/keys/{key_id}"> {
+    return this.call("PATCH /v1/admin/keys/{key_id}", { params: { key_id: keyId }, body });
+  }
   /** Deletes one of your blobs (owner key); 409 STYX_CONFLICT while an entry names it as content_blob. */
   deleteBlob(cid: string): Res<"DELETE /v1/styx/blobs/{cid}"> {
     return this.call("DELETE /v1/styx/blobs/{cid}", { params: { cid } });
@@ -301,4 +329,11 @@ export const CLIENT_ROUTES = {
   erasure: "GET /v1/styx/erasures/{job_id}",
   adminErasure: "GET /v1/admin/erasures/{job_id}",
   exportData: "GET /v1/styx/export",
+  payments: "GET /v1/styx/payments",
+  payment: "GET /v1/styx/payments/{payment_id}",
+  adminPayments: "GET /v1/admin/payments",
+  paymentSummary: "GET /v1/admin/payments/summary",
+  credit: "GET /v1/styx/credit",
+  topUpCredit: "POST /v1/styx/credit/topup",
+  setKeySpendLimit: "PATCH /v1/admin/keys/{key_id}",
 } as const satisfies Record<string, keyof Routes>;

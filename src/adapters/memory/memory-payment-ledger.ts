@@ -1,8 +1,16 @@
-import type { NewPayment, PaymentLedger, PaymentRecord, SettlementOutcome } from "../../core/payments/ledger.js";
+import type {
+  NewPayment,
+  PaymentFilter,
+  PaymentLedger,
+  PaymentRecord,
+  PaymentSummaryRow,
+  SettlementOutcome,
+} from "../../core/payments/ledger.js";
 
 /**
- * PaymentLedger in this process's memory: for core unit tests and the contract suite. Never a
- * server's ledger (pricing refuses amnesia): a payment must outlive the process that took it.
+ * PaymentLedger in this process's memory: for core unit tests and the contract suite, and the
+ * always empty ledger of an amnesia server (pricing refuses amnesia: a payment must outlive the
+ * process that took it), so its receipt routes answer with nothing.
  */
 export class MemoryPaymentLedger implements PaymentLedger {
   readonly #rows = new Map<string, PaymentRecord>();
@@ -54,6 +62,40 @@ export class MemoryPaymentLedger implements PaymentLedger {
     return false;
   }
 
+  async list(f: PaymentFilter): Promise<PaymentRecord[]> {
+    const after = f.after;
+    return [...this.#rows.values()]
+      .filter(
+        (r) =>
+          (f.userId === undefined || r.userId === f.userId) &&
+          (f.golemId === undefined || r.golemId === f.golemId) &&
+          (f.status === undefined || r.status === f.status) &&
+          (f.from === undefined || r.createdAt >= f.from) &&
+          (f.to === undefined || r.createdAt < f.to) &&
+          (after === undefined || r.createdAt > after.createdAt || (r.createdAt === after.createdAt && r.id > after.id)),
+      )
+      .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .slice(0, Math.max(0, f.limit));
+  }
+  async summary(from: number, to: number, userId?: string): Promise<PaymentSummaryRow[]> {
+    const cells = new Map<string, { status: PaymentRecord["status"]; operation: string; amount: number; count: number }>();
+    for (const r of this.#rows.values()) {
+      if (r.createdAt < from || r.createdAt >= to || (userId !== undefined && r.userId !== userId)) continue;
+      const key = `${r.status}\u0000${r.operation}`;
+      const cell = cells.get(key) ?? { status: r.status, operation: r.operation, amount: 0, count: 0 };
+      cell.amount += r.amount;
+      cell.count++;
+      cells.set(key, cell);
+    }
+    return [...cells.values()].sort((a, b) => cmp(a.status, b.status) || cmp(a.operation, b.operation));
+  }
+  async spent(keyId: string, since: number): Promise<number> {
+    let n = 0;
+    for (const r of this.#rows.values())
+      if (r.keyId === keyId && r.createdAt >= since && r.status !== "voided" && r.status !== "failed") n += r.amount;
+    return n;
+  }
+
   #move(id: string, from: PaymentRecord["status"], change: Partial<PaymentRecord>): boolean {
     const row = this.#rows.get(id);
     if (row?.status !== from) return false;
@@ -64,4 +106,8 @@ export class MemoryPaymentLedger implements PaymentLedger {
 
 function byDeadline(a: PaymentRecord, b: PaymentRecord): number {
   return a.validBefore - b.validBefore || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -194,4 +194,25 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
     name: "full-text rows indexed after the write (SQLite only)",
     sql: "SELECT 1;",
   },
+  // SPEC §11.4 (issue 18): prepaid relay credit per user (atomic units; may go below 0 when a
+  // failed top-up is taken back) and spend limits per key (atomic units per UTC day and month).
+  {
+    version: 16,
+    name: "relay credit and key spend limits",
+    sql: `
+      CREATE TABLE credit_balances (
+        user_id text PRIMARY KEY,
+        balance bigint NOT NULL,
+        low_sent boolean NOT NULL DEFAULT false,
+        updated_at bigint NOT NULL
+      );
+      CREATE TABLE key_spend_limits (
+        key_id text PRIMARY KEY,
+        per_day bigint,
+        per_month bigint,
+        updated_at bigint NOT NULL
+      );
+      CREATE INDEX payments_key ON payments (key_id, created_at);
+    `,
+  },
 ];

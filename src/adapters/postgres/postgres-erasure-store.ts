@@ -56,6 +56,7 @@ export class PostgresErasureStore implements ErasureStore {
       await tx`DELETE FROM source_directory WHERE source_hash = ${sourceHash}`;
       await tx`DELETE FROM entry_validations WHERE golem_id = ${golemId}`;
       await tx`DELETE FROM sessions WHERE golem_id = ${golemId}`;
+      await tx`DELETE FROM key_spend_limits WHERE key_id IN (SELECT id FROM api_keys WHERE golem_id = ${golemId})`;
       await tx`DELETE FROM api_keys WHERE golem_id = ${golemId}`;
       if (death) {
         const c = anonymizedDeathColumns(death);
@@ -71,6 +72,9 @@ export class PostgresErasureStore implements ErasureStore {
 
   async eraseUserRecords(userId: string): Promise<void> {
     await this.#sql.begin(async (tx) => {
+      // A key's spend limits and the user's relay credit go with them (SPEC §11.4); the payments ledger stays (settlement, accounts).
+      await tx`DELETE FROM key_spend_limits WHERE key_id IN (SELECT id FROM api_keys WHERE user_id = ${userId})`;
+      await tx`DELETE FROM credit_balances WHERE user_id = ${userId}`;
       await tx`DELETE FROM api_keys WHERE user_id = ${userId}`;
       await tx`DELETE FROM sessions WHERE user_id = ${userId}`;
       await tx`DELETE FROM user_quotas WHERE user_id = ${userId}`;

@@ -1,6 +1,13 @@
-import type { NewPayment, PaymentLedger, PaymentRecord, SettlementOutcome } from "../../core/payments/ledger.js";
+import type {
+  NewPayment,
+  PaymentFilter,
+  PaymentLedger,
+  PaymentRecord,
+  PaymentSummaryRow,
+  SettlementOutcome,
+} from "../../core/payments/ledger.js";
 import type { SqlRow } from "../sql/codec.js";
-import { PAYMENT_COLUMNS, paymentFromRow } from "../sql/payment-rows.js";
+import { PAYMENT_COLUMNS, paymentFromRow, summaryFromRow } from "../sql/payment-rows.js";
 import type { PgSql } from "./database.js";
 
 /** PaymentLedger on the macronode PostgreSQL database (table `payments`, migration 13), shared by every gateway. */
@@ -71,5 +78,32 @@ export class PostgresPaymentLedger implements PaymentLedger {
       SELECT 1 FROM payments WHERE payer = ${payer} AND status = 'failed' AND network = ${network} AND error = ${error}
         AND updated_at >= ${since} LIMIT 1`;
     return rows.length > 0;
+  }
+  async list(f: PaymentFilter): Promise<PaymentRecord[]> {
+    const sql = this.#sql;
+    const none = sql`TRUE`;
+    const rows = await sql<SqlRow[]>`
+      SELECT ${sql.unsafe(PAYMENT_COLUMNS)} FROM payments
+      WHERE ${f.userId === undefined ? none : sql`user_id = ${f.userId}`}
+        AND ${f.golemId === undefined ? none : sql`golem_id = ${f.golemId}`}
+        AND ${f.status === undefined ? none : sql`status = ${f.status}`}
+        AND ${f.from === undefined ? none : sql`created_at >= ${f.from}`}
+        AND ${f.to === undefined ? none : sql`created_at < ${f.to}`}
+        AND ${f.after === undefined ? none : sql`(created_at, id) > (${f.after.createdAt}, ${f.after.id})`}
+      ORDER BY created_at, id LIMIT ${Math.max(0, f.limit)}`;
+    return rows.map(paymentFromRow);
+  }
+  async summary(from: number, to: number, userId?: string): Promise<PaymentSummaryRow[]> {
+    const rows = await this.#sql<SqlRow[]>`
+      SELECT status, operation, sum(amount)::bigint AS amount, count(*)::int AS n FROM payments
+      WHERE created_at >= ${from} AND created_at < ${to} AND (${userId ?? null}::text IS NULL OR user_id = ${userId ?? null})
+      GROUP BY status, operation ORDER BY status, operation`;
+    return rows.map(summaryFromRow);
+  }
+  async spent(keyId: string, since: number): Promise<number> {
+    const [r] = await this.#sql<{ n: string | number | null }[]>`
+      SELECT sum(amount)::bigint AS n FROM payments
+      WHERE key_id = ${keyId} AND created_at >= ${since} AND status NOT IN ('voided', 'failed')`;
+    return Number(r?.n ?? 0);
   }
 }

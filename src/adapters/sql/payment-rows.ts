@@ -1,4 +1,4 @@
-import type { PaymentPurpose, PaymentRecord, PaymentStatus } from "../../core/payments/ledger.js";
+import type { PaymentPurpose, PaymentRecord, PaymentStatus, PaymentSummaryRow } from "../../core/payments/ledger.js";
 import type { SqlRow } from "./codec.js";
 
 /** The columns of `payments`, in the order the stores select them. */
@@ -29,4 +29,9 @@ export function paymentFromRow(r: SqlRow): PaymentRecord {
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
   };
+}
+
+/** A summary row (`status, operation, amount, n`) of either engine. */
+export function summaryFromRow(r: SqlRow): PaymentSummaryRow {
+  return { status: r.status as PaymentStatus, operation: r.operation as string, amount: Number(r.amount), count: Number(r.n) };
 }

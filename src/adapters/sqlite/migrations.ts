@@ -522,4 +522,27 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       END;
     `,
   },
+  {
+    version: 16,
+    name: "relay credit and key spend limits",
+    // SPEC §11.4 (issue 18): each user's prepaid relay credit in atomic units (gateways draw it in
+    // blocks; a top-up that fails to settle is taken back, so it may go below 0); low_sent: the
+    // styx:credit:low announcement went out since the balance was last at or above the line.
+    // Spend limits per key in atomic units per UTC day and month (null: none).
+    sql: `
+      CREATE TABLE credit_balances (
+        user_id TEXT PRIMARY KEY,
+        balance INTEGER NOT NULL,
+        low_sent INTEGER NOT NULL DEFAULT 0,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE key_spend_limits (
+        key_id TEXT PRIMARY KEY,
+        per_day INTEGER,
+        per_month INTEGER,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX payments_key ON payments(key_id, created_at);
+    `,
+  },
 ];

@@ -60,6 +60,7 @@ export class SqliteErasureStore implements ErasureStore {
       db.prepare("DELETE FROM source_directory WHERE source_hash = ?").run(sourceHash);
       run("DELETE FROM entry_validations WHERE golem_id = ?");
       run("DELETE FROM sessions WHERE golem_id = ?");
+      run("DELETE FROM key_spend_limits WHERE key_id IN (SELECT id FROM api_keys WHERE golem_id = ?)");
       run("DELETE FROM api_keys WHERE golem_id = ?");
       if (death) {
         db.prepare(
@@ -75,7 +76,9 @@ export class SqliteErasureStore implements ErasureStore {
   async eraseUserRecords(userId: string): Promise<void> {
     const db = this.#db;
     db.transaction(() => {
-      for (const table of ["api_keys", "sessions", "user_quotas", "blob_orphans", "clade_members"]) {
+      // A key's spend limits and the user's relay credit go with them (SPEC §11.4); the payments ledger stays (settlement, accounts).
+      db.prepare("DELETE FROM key_spend_limits WHERE key_id IN (SELECT id FROM api_keys WHERE user_id = ?)").run(userId);
+      for (const table of ["api_keys", "sessions", "user_quotas", "blob_orphans", "clade_members", "credit_balances"]) {
         db.prepare(`DELETE FROM ${table} WHERE user_id = ?`).run(userId);
       }
       db.prepare("UPDATE erasure_jobs SET requested_by = NULL WHERE requested_by = ?").run(`user:${userId}`);

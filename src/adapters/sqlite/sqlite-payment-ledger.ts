@@ -1,6 +1,13 @@
-import type { NewPayment, PaymentLedger, PaymentRecord, SettlementOutcome } from "../../core/payments/ledger.js";
+import type {
+  NewPayment,
+  PaymentFilter,
+  PaymentLedger,
+  PaymentRecord,
+  PaymentSummaryRow,
+  SettlementOutcome,
+} from "../../core/payments/ledger.js";
 import type { SqlRow } from "../sql/codec.js";
-import { PAYMENT_COLUMNS, paymentFromRow } from "../sql/payment-rows.js";
+import { PAYMENT_COLUMNS, paymentFromRow, summaryFromRow } from "../sql/payment-rows.js";
 import type { SqliteDatabase } from "./database.js";
 
 /** PaymentLedger on the micronode SQLite database (table `payments`, migration 13). */
@@ -48,6 +55,31 @@ export class SqlitePaymentLedger implements PaymentLedger {
   async failedSince(network: string, payer: string, error: string, since: number): Promise<boolean> {
     return this.#q.failedSince.get(payer, network, error, since) !== undefined;
   }
+  async list(f: PaymentFilter): Promise<PaymentRecord[]> {
+    const where: string[] = [];
+    const args: Record<string, string | number> = { limit: Math.max(0, f.limit) };
+    if (f.userId !== undefined) where.push("user_id = @userId"), (args.userId = f.userId);
+    if (f.golemId !== undefined) where.push("golem_id = @golemId"), (args.golemId = f.golemId);
+    if (f.status !== undefined) where.push("status = @status"), (args.status = f.status);
+    if (f.from !== undefined) where.push("created_at >= @from"), (args.from = f.from);
+    if (f.to !== undefined) where.push("created_at < @to"), (args.to = f.to);
+    if (f.after !== undefined) {
+      where.push("(created_at > @afterAt OR (created_at = @afterAt AND id > @afterId))");
+      args.afterAt = f.after.createdAt;
+      args.afterId = f.after.id;
+    }
+    const sql = `SELECT ${PAYMENT_COLUMNS} FROM payments ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+      ORDER BY created_at, id LIMIT @limit`;
+    return (this.#db.prepare(sql).all(args) as SqlRow[]).map(paymentFromRow);
+  }
+  async summary(from: number, to: number, userId?: string): Promise<PaymentSummaryRow[]> {
+    const rows = this.#q.summary.all({ from, to, userId: userId ?? null }) as SqlRow[];
+    return rows.map(summaryFromRow);
+  }
+  async spent(keyId: string, since: number): Promise<number> {
+    const r = this.#q.spent.get(keyId, since) as { n: number | null };
+    return Number(r.n ?? 0);
+  }
 }
 
 /** RETURNING gives rows in no promised order: soonest deadline first, as claimed. */
@@ -79,6 +111,12 @@ function prepare(db: SqliteDatabase) {
     ),
     get: db.prepare(`SELECT ${PAYMENT_COLUMNS} FROM payments WHERE id = ?`),
     pending: db.prepare("SELECT count(*) AS n, min(valid_before) AS soonest FROM payments WHERE status = 'accepted'"),
+    summary: db.prepare(
+      `SELECT status, operation, sum(amount) AS amount, count(*) AS n FROM payments
+         WHERE created_at >= @from AND created_at < @to AND (@userId IS NULL OR user_id = @userId)
+         GROUP BY status, operation ORDER BY status, operation`,
+    ),
+    spent: db.prepare("SELECT sum(amount) AS n FROM payments WHERE key_id = ? AND created_at >= ? AND status NOT IN ('voided', 'failed')"),
     failedSince: db.prepare(
       "SELECT 1 FROM payments WHERE payer = ? AND status = 'failed' AND network = ? AND error = ? AND updated_at >= ? LIMIT 1",
     ),

@@ -82,4 +82,31 @@ export interface PaymentLedger {
   pending(): Promise<{ readonly count: number; readonly soonestValidBefore: number | null }>;
   /** Whether `payer` has a payment on `network` that failed with `error` at or after `since` (ms). */
   failedSince(network: string, payer: string, error: string, since: number): Promise<boolean>;
+  /** Receipts matching `filter`, oldest first (by `createdAt`, then `id`), after `filter.after`. */
+  list(filter: PaymentFilter): Promise<PaymentRecord[]>;
+  /** Amounts and counts by status and operation of the payments created in [from, to) (ms), of one user or all. */
+  summary(from: number, to: number, userId?: string): Promise<PaymentSummaryRow[]>;
+  /** Atomic units of `keyId`'s payments created at or after `since` (ms) that still count: neither voided nor failed. */
+  spent(keyId: string, since: number): Promise<number>;
+}
+
+/** Which receipts to list (SPEC §11.3): each field narrows; times in ms, `to` excluded. */
+export interface PaymentFilter {
+  readonly userId?: string | undefined;
+  readonly golemId?: string | undefined;
+  readonly status?: PaymentStatus | undefined;
+  readonly from?: number | undefined;
+  readonly to?: number | undefined;
+  /** The last receipt of the previous page: the page starts after it. */
+  readonly after?: { readonly createdAt: number; readonly id: string } | undefined;
+  readonly limit: number;
+}
+
+/** One cell of a summary: the payments of one status and operation. */
+export interface PaymentSummaryRow {
+  readonly status: PaymentStatus;
+  readonly operation: string;
+  /** Atomic units. */
+  readonly amount: number;
+  readonly count: number;
 }

@@ -22,6 +22,9 @@ export const OPERATIONS = [
 /** A priced operation. */
 export type Operation = (typeof OPERATIONS)[number];
 
+/** What a payment can pay for: a priced operation, or a relay-credit top-up (its amount is the client's). */
+export type ChargedOperation = Operation | "credit_topup";
+
 /** Price of each operation in atomic units. */
 export type PriceTable = Readonly<Record<Operation, number>>;
 

@@ -4,9 +4,10 @@ import type { SignatureCheck } from "../identity/signature-verifier.js";
 import type { Clock } from "../platform/clock.js";
 import { newId } from "../platform/crypto.js";
 import { StyxError } from "../platform/errors.js";
+import { checkSpendLimit, type SpendLimitStore } from "./credit.js";
 import { type Facilitator, FacilitatorUnavailable } from "./facilitator.js";
 import type { PaymentLedger, PaymentPurpose } from "./ledger.js";
-import { atomicToUsd, type Operation, type PriceTable } from "./money.js";
+import { atomicToUsd, type ChargedOperation, type PriceTable } from "./money.js";
 import type { PaymentNetwork } from "./networks.js";
 import type { PaymentAttempt, TransferAuthorization } from "./payload.js";
 
@@ -31,7 +32,7 @@ export interface PaymentSettings {
 
 /** What a request pays for, and who pays through it. */
 export interface PaidRequest {
-  readonly operation: Operation;
+  readonly operation: ChargedOperation;
   /** How many of it (a batch write: its entries); the price is per unit. */
   readonly units: number;
   readonly purpose: PaymentPurpose;
@@ -56,6 +57,15 @@ export interface AdmittedPayment {
   readonly network: string;
   readonly payer: string;
   readonly amount: number;
+}
+
+/** What the gate works with; `limits` (the keys' spend limits) may be left out where none are kept. */
+interface GateDeps {
+  readonly ledger: PaymentLedger;
+  readonly facilitator: Facilitator;
+  readonly signatures: TransferSignatures;
+  readonly clock: Clock;
+  readonly limits?: SpendLimitStore | undefined;
 }
 
 /** The outcome of checking a payment: admitted, or refused with x402's reason (a 402 with a fresh offer). */
@@ -87,27 +97,32 @@ export const PAYER_BLOCK_MS = 24 * 3600 * 1000;
  * 65-byte one, else (or under STYX_X402_VERIFY=facilitator) the facilitator's `/verify` — and
  * the payer's 24 h block (3), then the authorization reserved under the ledger's unique
  * (network, asset, payer, nonce) (5: a second use anywhere → 409 STYX_PAYMENT_REPLAYED).
- * Step 4 (spend limits, §11.4) is not built yet. The request's answer then accepts or voids it.
+ * Step 4 (the key's spend limits, §11.4) is `checkSpendLimit`, which the adapter runs before it
+ * asks for any payment (SPEC §11.4: 403 before any 402). The request's answer then accepts or voids it.
  */
 export class PaymentGate {
   readonly #s: PaymentSettings;
-  readonly #deps: { ledger: PaymentLedger; facilitator: Facilitator; signatures: TransferSignatures; clock: Clock };
+  readonly #deps: GateDeps;
 
-  constructor(
-    settings: PaymentSettings,
-    deps: { ledger: PaymentLedger; facilitator: Facilitator; signatures: TransferSignatures; clock: Clock },
-  ) {
+  constructor(settings: PaymentSettings, deps: GateDeps) {
     this.#s = settings;
     this.#deps = deps;
   }
 
-  /** The price of `units` of `operation` (a batch of entries: one unit each), atomic units. */
-  price(operation: Operation, units = 1): number {
-    return this.#s.prices[operation] * units;
+  /** The price of `units` of `operation` (a batch of entries: one unit each; a top-up: its atomic units), atomic units. */
+  price(operation: ChargedOperation, units = 1): number {
+    return operation === "credit_topup" ? units : this.#s.prices[operation] * units;
+  }
+
+  /** SPEC §11.2 step 4, checked before any 402: the key's spend limits would hold with this price, else 403 STYX_SPEND_LIMIT. */
+  async checkSpendLimit(keyId: string | null, operation: ChargedOperation, units = 1): Promise<void> {
+    const limits = this.#deps.limits;
+    if (!limits) return;
+    await checkSpendLimit({ limits, ledger: this.#deps.ledger }, keyId, this.price(operation, units), this.#deps.clock.now());
   }
 
   /** The v2 requirements of `operation` (what `accepted` must equal). */
-  requirements(operation: Operation, units = 1): PaymentRequirements {
+  requirements(operation: ChargedOperation, units = 1): PaymentRequirements {
     const n = this.#s.network;
     return {
       scheme: "exact",
@@ -121,7 +136,7 @@ export class PaymentGate {
   }
 
   /** The same offer in x402 v1's words (`maxAmountRequired`, the v1 network name, the resource inside). */
-  requirementsV1(operation: Operation, url: string, units = 1): PaymentRequirementsV1 {
+  requirementsV1(operation: ChargedOperation, url: string, units = 1): PaymentRequirementsV1 {
     const n = this.#s.network;
     return {
       scheme: "exact",
@@ -139,7 +154,7 @@ export class PaymentGate {
   }
 
   /** The 402's offers for `operation` at `url`; `error` is x402's words for why (default "payment required"). */
-  offer(operation: Operation, url: string, units = 1, error = "payment required"): Offer {
+  offer(operation: ChargedOperation, url: string, units = 1, error = "payment required"): Offer {
     return {
       amount: this.price(operation, units),
       v2: {
@@ -228,7 +243,7 @@ export class PaymentGate {
   }
 
   /** SPEC §11.2's body details of a 402 for `operation`. */
-  details(operation: Operation, units = 1): { operation: Operation; price_usd: string; amount: string } {
+  details(operation: ChargedOperation, units = 1): { operation: ChargedOperation; price_usd: string; amount: string } {
     const amount = this.price(operation, units);
     return { operation, price_usd: atomicToUsd(amount), amount: String(amount) };
   }
@@ -250,7 +265,7 @@ export class PaymentGate {
 }
 
 /** `styx query`, `styx entry write`: the offer's description. */
-function describe(operation: Operation): string {
+function describe(operation: ChargedOperation): string {
   return `styx ${operation.replace(/_/g, " ")}`;
 }
 

@@ -79,6 +79,18 @@ export const ERROR_TABLE = {
     message: "The payment does not pay this offer; details.reason says why.",
   },
   STYX_PAYMENT_REPLAYED: { status: 409, ws: 4409, retryable: false, message: "This payment authorization was already used." },
+  STYX_SPEND_LIMIT: {
+    status: 403,
+    ws: 4403,
+    retryable: false,
+    message: "This payment would pass the key's daily or monthly spend limit; details say which, and when it resets.",
+  },
+  STYX_CREDIT_EXHAUSTED: {
+    status: 402,
+    ws: 4402,
+    retryable: false,
+    message: "No relay credit left: the event was not relayed. Top up with POST /v1/styx/credit/topup.",
+  },
   STYX_RATE_LIMITED: { status: 429, ws: 4429, retryable: true, message: "Too many requests." },
   STYX_QUOTA_EXCEEDED: { status: 429, ws: 4429, retryable: true, message: "A quota of this user is used up." },
   STYX_SLOW_CONSUMER: {

@@ -74,6 +74,7 @@ function show(d) {
     time(x.created_at),
     x.expires_at ? time(x.expires_at) : "never",
   ]);
+  renderPayments(d.payments);
   $("status").textContent = `live · ${d.ws_connections} sockets · ${d.events_total} events`;
   $("status").className = "status live";
   follow(d.field.map((c) => c.domain));
@@ -111,6 +112,37 @@ function drawCharts() {
   $("chart-connections").dataset.points = String(series.t.length);
 }
 
+/** Revenue (charged: accepted, settling, settled) and what waits for settlement. */
+function renderPayments(p) {
+  renderFigures("revenue", [
+    ["pricing", p.pricing ? "on" : "off"],
+    ["revenue", p.revenue_usd],
+    ["settled", p.settled_usd],
+    ["failed", p.failed_usd],
+  ]);
+  renderRows("revenue-ops", p.by_operation, (x) => [x.operation, x.amount_usd, x.count]);
+  renderFigures("settlement", [
+    ["pending payments", p.pending.count],
+    ["of which settling", p.pending.settling],
+    ["pending USD", p.pending.amount_usd],
+    ["first expiry", p.pending.soonest_valid_before ? time(p.pending.soonest_valid_before) : "—"],
+  ]);
+}
+
+function renderFigures(id, figures) {
+  $(id).replaceChildren(
+    ...figures.map(([k, v]) => {
+      const div = document.createElement("div");
+      const dt = document.createElement("dt");
+      const dd = document.createElement("dd");
+      dt.textContent = k;
+      dd.textContent = String(v);
+      div.append(dt, dd);
+      return div;
+    }),
+  );
+}
+
 function renderPulse(d) {
   const p = d.pulse;
   const figures = [
@@ -122,17 +154,7 @@ function renderPulse(d) {
     ["sockets", d.ws_connections],
     ["pulse at", time(p.computed_at).slice(11)],
   ];
-  $("pulse").replaceChildren(
-    ...figures.map(([k, v]) => {
-      const div = document.createElement("div");
-      const dt = document.createElement("dt");
-      const dd = document.createElement("dd");
-      dt.textContent = k;
-      dd.textContent = String(v);
-      div.append(dt, dd);
-      return div;
-    }),
-  );
+  renderFigures("pulse", figures);
 }
 
 /** The heat map: one row per domain, one cell per layer, coloured by intensity. */

@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { Operation } from "../../core/payments/money.js";
+import { topupAmount } from "../../core/payments/credit.js";
+import type { PaymentPurpose } from "../../core/payments/ledger.js";
+import type { ChargedOperation } from "../../core/payments/money.js";
 import { malformed, readPayment } from "../../core/payments/payload.js";
 import type { AdmittedPayment, PaymentGate } from "../../core/payments/payment-gate.js";
 import { ERROR_TABLE, StyxError } from "../../core/platform/errors.js";
@@ -14,8 +16,10 @@ declare module "fastify" {
 
 /** A priced route: its operation, and how many units a request buys (a batch write: one per entry). */
 interface PricedRoute {
-  readonly operation: Operation;
+  readonly operation: ChargedOperation;
   readonly units?: (req: FastifyRequest) => number;
+  /** What the payment is for in the ledger (default `request`). */
+  readonly purpose?: PaymentPurpose;
 }
 
 /**
@@ -33,6 +37,11 @@ export const PRICED_ROUTES: ReadonlyMap<string, PricedRoute> = new Map<string, P
   ["POST /v1/styx/bloodstain", { operation: "bloodstain" }],
   ["GET /v1/styx/snapshot/:golem_id", { operation: "snapshot" }],
   ["GET /v1/styx/causal/discover", { operation: "causal_discover" }],
+  // SPEC §11.4: a top-up costs what it buys (one atomic unit per unit; 0.001–100 USD, else 400 before any 402).
+  [
+    "POST /v1/styx/credit/topup",
+    { operation: "credit_topup", purpose: "topup", units: (req) => topupAmount((req.body as { amount_usd: string }).amount_usd) },
+  ],
 ]);
 
 /** Largest payment header read (SPEC §11.2); past it → 400 STYX_PAYMENT_MALFORMED. */
@@ -84,6 +93,14 @@ export async function registerPayments(app: FastifyInstance, opts: PaymentsOptio
     const p = req.principal;
     if (!route || p?.kind !== "user") return;
     const units = route.units?.(req) ?? 1;
+    // Step 4 before any 402 (SPEC §11.4): a payment the key may not make is not asked for.
+    try {
+      await gate.checkSpendLimit(p.via === "api_key" ? p.credentialId : null, route.operation, units);
+    } catch (err) {
+      if (err instanceof StyxError && err.code === "STYX_SPEND_LIMIT")
+        metrics.payments.inc({ operation: route.operation, outcome: "spend_limit" });
+      throw err;
+    }
     const v2 = req.headers["payment-signature"];
     const v1 = req.headers["x-payment"];
     if (v2 === undefined && v1 === undefined) return refuse(req, reply, route, units, undefined);
@@ -103,7 +120,7 @@ export async function registerPayments(app: FastifyInstance, opts: PaymentsOptio
         {
           operation: route.operation,
           units,
-          purpose: "request",
+          purpose: route.purpose ?? "request",
           url: `${opts.publicUrl}${req.url}`,
           userId: p.userId,
           keyId: p.credentialId,

@@ -4,6 +4,7 @@ import type { History, StreamPosition } from "../../core/fabric/history.js";
 import { domainStream, PUBLIC_STREAM } from "../../core/fabric/streams.js";
 import { isGolemCredential } from "../../core/identity/principal.js";
 import type { Tenancy } from "../../core/identity/tenancy.js";
+import type { CreditMeter } from "../../core/payments/credit.js";
 import { StyxError } from "../../core/platform/errors.js";
 import type { BucketSpec, RateLimiter } from "../../core/platform/rate-limiter.js";
 import type { QuotaPolicy } from "../../core/quota/limits.js";
@@ -46,6 +47,7 @@ export class MessageHandler {
   readonly #fabric: FabricService;
   readonly #access: SocketAccess;
   readonly #metrics: Metrics;
+  readonly #credit: Pick<CreditMeter, "spend"> | undefined;
 
   constructor(deps: {
     hub: Hub;
@@ -57,12 +59,15 @@ export class MessageHandler {
     /** Each user's limits: the bucket every credential of the user draws from. */
     quotas: Pick<QuotaPolicy, "limitsOf">;
     metrics: Metrics;
+    /** Relay credit (pricing on, SPEC §11.4): each relayed event and clade delta pays one event's price; none → STYX_CREDIT_EXHAUSTED. */
+    credit?: Pick<CreditMeter, "spend"> | undefined;
   }) {
     this.#hub = deps.hub;
     this.#history = deps.history;
     this.#fabric = deps.fabric;
     this.#access = new SocketAccess(deps);
     this.#metrics = deps.metrics;
+    this.#credit = deps.credit;
   }
 
   /**
@@ -186,6 +191,8 @@ export class MessageHandler {
     let published: Promise<SequencedEvent> | undefined;
     const started = session.relayTurn(async () => {
       await allowed;
+      // Paid after the rate limit (a refused event costs nothing), before the publish; in the turn, so in order.
+      if (this.#credit) await this.#charge(golem.userId);
       published = this.#fabric.relay(golem, msg.event);
     });
     const settled = started
@@ -194,6 +201,17 @@ export class MessageHandler {
         if (msg.id !== undefined) session.connection.sendFrame({ type: "ack", id: msg.id, ...positionFor(session, e) });
       });
     return { settled };
+  }
+
+  /** One relayed message's price from the user's relay credit (SPEC §11.4), counted either way. */
+  async #charge(userId: string): Promise<void> {
+    try {
+      await this.#credit?.spend(userId);
+      this.#metrics.relayCredit.inc({ outcome: "charged" });
+    } catch (err) {
+      if (err instanceof StyxError && err.code === "STYX_CREDIT_EXHAUSTED") this.#metrics.relayCredit.inc({ outcome: "exhausted" });
+      throw err;
+    }
   }
 
   async #steer(session: SocketSession, msg: SteerMessage): Promise<void> {
@@ -208,6 +226,7 @@ export class MessageHandler {
     this.#access.scope(session, "write");
     const golem = await this.#access.acting(session, msg.golem_id);
     await this.identify(session, golem.id);
+    if (this.#credit) await this.#charge(golem.userId);
     const r = await this.#fabric.cladeDelta(golem, msg.entries as Record<string, unknown>[]);
     if (r.dropped > 0) this.#metrics.wsDropped.inc({ reason: "clade_outbox_full" }, r.dropped);
     if (msg.id === undefined) return;

@@ -134,5 +134,47 @@ export function describePaymentLedgerContract(name: string, make: () => Promise<
       assert.equal(await b.failedSince("eip155:8453", payer, "insufficient_funds", 0), false, "another network");
       assert.equal(await b.failedSince("eip155:84532", payer, "other", 0), false, "another reason");
     });
+
+    it("lists receipts by user, golem, status and time, oldest first, paged after a receipt", async () => {
+      const [a, b] = await make();
+      await a.reserve(paymentFixture("l1", { userId: "usr_l", createdAt: 10 }));
+      await a.reserve(paymentFixture("l2", { userId: "usr_l", golemId: "g1", createdAt: 20 }));
+      await a.reserve(paymentFixture("l3", { userId: "usr_l", createdAt: 20 }));
+      await a.reserve(paymentFixture("l4", { userId: "usr_other", createdAt: 15 }));
+      await a.finish("l3", "accepted", 21);
+      const ids = async (f: Parameters<PaymentLedger["list"]>[0]) => (await b.list(f)).map((r) => r.id);
+      assert.deepEqual(await ids({ userId: "usr_l", limit: 10 }), ["l1", "l2", "l3"]);
+      assert.deepEqual(await ids({ userId: "usr_l", limit: 2 }), ["l1", "l2"]);
+      assert.deepEqual(await ids({ userId: "usr_l", after: { createdAt: 20, id: "l2" }, limit: 10 }), ["l3"], "ties broken by id");
+      assert.deepEqual(await ids({ userId: "usr_l", golemId: "g1", limit: 10 }), ["l2"]);
+      assert.deepEqual(await ids({ userId: "usr_l", status: "accepted", limit: 10 }), ["l3"]);
+      assert.deepEqual(await ids({ from: 15, to: 20, limit: 10 }), ["l4"], "from included, to excluded");
+      assert.deepEqual(await ids({ limit: 10 }), ["l1", "l4", "l2", "l3"]);
+    });
+
+    it("sums amounts by status and operation in a time window, and a key's spend that still counts", async () => {
+      const [a, b] = await make();
+      await a.reserve(paymentFixture("m1", { keyId: "k_m", amount: 1000, operation: "query", createdAt: 100 }));
+      await a.reserve(paymentFixture("m2", { keyId: "k_m", amount: 2000, operation: "query", createdAt: 200 }));
+      await a.reserve(paymentFixture("m3", { keyId: "k_m", amount: 500, operation: "snapshot", createdAt: 300 }));
+      await a.reserve(paymentFixture("m4", { keyId: "k_m", amount: 7000, operation: "query", userId: "usr_2", createdAt: 300 }));
+      await a.finish("m1", "accepted", 101);
+      await a.finish("m2", "voided", 201);
+      const cells = (await b.summary(0, 1000)).map((r) => [r.status, r.operation, r.amount, r.count]);
+      assert.deepEqual(cells, [
+        ["accepted", "query", 1000, 1],
+        ["reserved", "query", 7000, 1],
+        ["reserved", "snapshot", 500, 1],
+        ["voided", "query", 2000, 1],
+      ]);
+      assert.deepEqual(
+        (await b.summary(0, 1000, "usr_2")).map((r) => r.amount),
+        [7000],
+      );
+      assert.deepEqual(await b.summary(301, 1000), []);
+      assert.equal(await b.spent("k_m", 0), 8500, "voided left out");
+      assert.equal(await b.spent("k_m", 250), 7500);
+      assert.equal(await b.spent("k_none", 0), 0);
+    });
   });
 }

@@ -1,6 +1,7 @@
 import { LocalEventBus } from "../../../src/adapters/memory/local-event-bus.js";
 import { MemoryAuditLog } from "../../../src/adapters/memory/memory-audit-log.js";
 import { MemoryBlobStore } from "../../../src/adapters/memory/memory-blob-store.js";
+import { MemoryCredit } from "../../../src/adapters/memory/memory-credit.js";
 import { MemoryPaymentLedger } from "../../../src/adapters/memory/memory-payment-ledger.js";
 import { MemoryPresence } from "../../../src/adapters/memory/memory-presence.js";
 import { MemoryPulseStore } from "../../../src/adapters/memory/memory-pulse-store.js";
@@ -13,6 +14,7 @@ import { TieredHistory } from "../../../src/core/fabric/tiered-history.js";
 import { ManualClock } from "../../../src/core/platform/clock.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
 import { describeAuditLogContract } from "../../../src/testing/contracts/audit-log.contract.js";
+import { describeCreditContract } from "../../../src/testing/contracts/credit.contract.js";
 import { describeEventBusContract } from "../../../src/testing/contracts/event-bus.contract.js";
 import { describePaymentLedgerContract } from "../../../src/testing/contracts/payment-ledger.contract.js";
 import { describePresenceContract } from "../../../src/testing/contracts/presence.contract.js";
@@ -43,6 +45,10 @@ describePulseStoreContract("memory", () => {
   return [store, store];
 });
 
+describeCreditContract("memory", async () => {
+  const store = new MemoryCredit();
+  return [store, store];
+});
 describePaymentLedgerContract("memory", async () => {
   const ledger = new MemoryPaymentLedger();
   return [ledger, ledger];

@@ -9,6 +9,7 @@ import { SqliteAchievementStore } from "../../../src/adapters/sqlite/sqlite-achi
 import { SqliteAuditLog } from "../../../src/adapters/sqlite/sqlite-audit-log.js";
 import { SqliteCausalStore } from "../../../src/adapters/sqlite/sqlite-causal-store.js";
 import { SqliteCladeStore } from "../../../src/adapters/sqlite/sqlite-clade-store.js";
+import { SqliteCredit } from "../../../src/adapters/sqlite/sqlite-credit.js";
 import { SqliteDeathStore } from "../../../src/adapters/sqlite/sqlite-death-store.js";
 import { FTS_CHUNK, ftsChunk, SqliteEntryStore, STORED_BYTES_SQL } from "../../../src/adapters/sqlite/sqlite-entry-store.js";
 import { SqliteIdentityStore } from "../../../src/adapters/sqlite/sqlite-identity-store.js";
@@ -22,6 +23,7 @@ import { describeAchievementStoreContract } from "../../../src/testing/contracts
 import { type AuditRowsAccess, describeAuditLogContract } from "../../../src/testing/contracts/audit-log.contract.js";
 import { describeCladeStoreContract } from "../../../src/testing/contracts/clade-store.contract.js";
 import { describeCausalStoreContract, describePheromoneStoreContract } from "../../../src/testing/contracts/coordination.contract.js";
+import { describeCreditContract } from "../../../src/testing/contracts/credit.contract.js";
 import { describeDeathStoreContract } from "../../../src/testing/contracts/death-store.contract.js";
 import { describeEntryStoreContract, entryFixture } from "../../../src/testing/contracts/entry-store.contract.js";
 import { describeIdentityStoreContract } from "../../../src/testing/contracts/identity-store.contract.js";
@@ -200,6 +202,10 @@ describe("SQLite lexical search", () => {
     assert.equal(firstVarint("81000c"), 128);
     assert.equal(firstVarint("819c2002"), 20_000);
   });
+});
+describeCreditContract("sqlite", async () => {
+  const db = openDatabase(":memory:");
+  return [new SqliteCredit(db), new SqliteCredit(db)];
 });
 describePaymentLedgerContract("sqlite", async () => {
   const db = openDatabase(":memory:");

@@ -71,6 +71,12 @@ export interface Routes {
       /** Identifier (1–128 chars: A–Z a–z 0–9 _ . -) */
       golem_id?: string;
       expires_at?: string;
+      spend_limit?: {
+        /** Most the key's payments may total per UTC day */
+        per_day_usd?: string | null;
+        /** Most the key's payments may total per UTC month */
+        per_month_usd?: string | null;
+      };
     };
     response: {
       id: string;
@@ -118,6 +124,183 @@ export interface Routes {
       created_at: string;
       expires_at: string | null;
       revoked_at: string | null;
+    };
+  };
+  /** Set a key's spend limits (USD per UTC day and month; null clears them) */
+  "PATCH /v1/admin/keys/{key_id}": {
+    params: {
+      /** Identifier (1–128 chars: A–Z a–z 0–9 _ . -) */
+      key_id: string;
+    };
+    query: Record<string, never>;
+    body: {
+      spend_limit: {
+        /** Most the key's payments may total per UTC day */
+        per_day_usd?: string | null;
+        /** Most the key's payments may total per UTC month */
+        per_month_usd?: string | null;
+      } | null;
+    };
+    response: {
+      id: string;
+      spend_limit: {
+        per_day_usd: string | null;
+        per_month_usd: string | null;
+      } | null;
+    };
+  };
+  /** The caller's payment receipts, oldest first (a golem credential: its golem's) */
+  "GET /v1/styx/payments": {
+    params: Record<string, never>;
+    query: {
+      status?: "reserved" | "accepted" | "voided" | "settling" | "settled" | "failed";
+      /** Created at or after (ISO-8601) */
+      from?: string;
+      /** Created before (ISO-8601) */
+      to?: string;
+      /** next_cursor of the previous page */
+      cursor?: string;
+      /** Receipts per page (default 50) */
+      limit?: number;
+    };
+    body: undefined;
+    response: {
+      payments: Array<{
+        id: string;
+        /** The priced operation (SPEC §11.1), or credit_topup */
+        operation: string;
+        /** request | topup | purchase */
+        purpose: string;
+        amount_usd: string;
+        /** CAIP-2 */
+        network: string;
+        /** The paying wallet */
+        payer: string;
+        status: "reserved" | "accepted" | "voided" | "settling" | "settled" | "failed";
+        /** The settlement's transaction hash, once settled */
+        transaction: string | null;
+        key_id: string | null;
+        golem_id: string | null;
+        created_at: string;
+        updated_at: string;
+      }>;
+      next_cursor: string | null;
+    };
+  };
+  /** One of the caller's receipts */
+  "GET /v1/styx/payments/{payment_id}": {
+    params: {
+      /** Identifier (1–128 chars: A–Z a–z 0–9 _ . -) */
+      payment_id: string;
+    };
+    query: Record<string, never>;
+    body: undefined;
+    response: {
+      id: string;
+      /** The priced operation (SPEC §11.1), or credit_topup */
+      operation: string;
+      /** request | topup | purchase */
+      purpose: string;
+      amount_usd: string;
+      /** CAIP-2 */
+      network: string;
+      /** The paying wallet */
+      payer: string;
+      status: "reserved" | "accepted" | "voided" | "settling" | "settled" | "failed";
+      /** The settlement's transaction hash, once settled */
+      transaction: string | null;
+      key_id: string | null;
+      golem_id: string | null;
+      created_at: string;
+      updated_at: string;
+    };
+  };
+  /** Payment receipts of every user, or of one (user_id), oldest first */
+  "GET /v1/admin/payments": {
+    params: Record<string, never>;
+    query: {
+      /** Identifier (1–128 chars: A–Z a–z 0–9 _ . -) */
+      user_id?: string;
+      status?: "reserved" | "accepted" | "voided" | "settling" | "settled" | "failed";
+      /** Created at or after (ISO-8601) */
+      from?: string;
+      /** Created before (ISO-8601) */
+      to?: string;
+      /** next_cursor of the previous page */
+      cursor?: string;
+      /** Receipts per page (default 50) */
+      limit?: number;
+    };
+    body: undefined;
+    response: {
+      payments: Array<{
+        id: string;
+        /** The priced operation (SPEC §11.1), or credit_topup */
+        operation: string;
+        /** request | topup | purchase */
+        purpose: string;
+        amount_usd: string;
+        /** CAIP-2 */
+        network: string;
+        /** The paying wallet */
+        payer: string;
+        status: "reserved" | "accepted" | "voided" | "settling" | "settled" | "failed";
+        /** The settlement's transaction hash, once settled */
+        transaction: string | null;
+        key_id: string | null;
+        golem_id: string | null;
+        created_at: string;
+        updated_at: string;
+      }>;
+      next_cursor: string | null;
+    };
+  };
+  /** USD by status and operation of the payments created in [from, to) (default: the last 30 days) */
+  "GET /v1/admin/payments/summary": {
+    params: Record<string, never>;
+    query: {
+      from?: string;
+      to?: string;
+      /** Identifier (1–128 chars: A–Z a–z 0–9 _ . -) */
+      user_id?: string;
+    };
+    body: undefined;
+    response: {
+      from: string;
+      to: string;
+      rows: Array<{
+        status: "reserved" | "accepted" | "voided" | "settling" | "settled" | "failed";
+        operation: string;
+        amount_usd: string;
+        count: number;
+      }>;
+      /** USD by status */
+      by_status: Record<string, string>;
+    };
+  };
+  /** The user's relay credit (SPEC §11.4) */
+  "GET /v1/styx/credit": {
+    params: Record<string, never>;
+    query: Record<string, never>;
+    body: undefined;
+    response: {
+      balance_usd: string;
+      /** Socket events (event, clade_delta) it relays */
+      balance_events: number;
+    };
+  };
+  /** Top up relay credit (0.001–100 USD), paid by x402 like a priced route; a top-up that fails to settle is taken back */
+  "POST /v1/styx/credit/topup": {
+    params: Record<string, never>;
+    query: Record<string, never>;
+    body: {
+      /** USD to add (0.001–100), paid by x402 like a priced route */
+      amount_usd: string;
+    };
+    response: {
+      balance_usd: string;
+      balance_events: number;
+      payment_id: string;
     };
   };
   /** Register a golem (generation = parent's + 1) */
@@ -1552,7 +1735,7 @@ export interface Routes {
     body: undefined;
     response: string;
   };
-  /** Dashboard snapshot: event count, sockets, pheromone heat map, pulse, recent deaths, active keys */
+  /** Dashboard snapshot: event count, sockets, pheromone heat map, pulse, recent deaths, active keys, revenue and pending settlement */
   "GET /v1/admin/dashboard": {
     params: Record<string, never>;
     query: {
@@ -1625,6 +1808,28 @@ export interface Routes {
         created_at: string;
         expires_at: string | null;
       }>;
+      payments: {
+        /** STYX_PRICING is on */
+        pricing: boolean;
+        from: string;
+        /** Payments accepted, settling or settled (charged) */
+        revenue_usd: string;
+        settled_usd: string;
+        failed_usd: string;
+        by_operation: Array<{
+          operation: string;
+          amount_usd: string;
+          count: number;
+        }>;
+        pending: {
+          /** Accepted and settling payments */
+          count: number;
+          settling: number;
+          amount_usd: string;
+          /** The first accepted authorization to expire */
+          soonest_valid_before: string | null;
+        };
+      };
     };
   };
   /** Model Context Protocol (Streamable HTTP): one JSON-RPC message; `initialize` opens a session */
@@ -1715,6 +1920,13 @@ export const ROUTES = {
   "POST /v1/admin/users/{user_id}/keys": { method: "POST", path: "/v1/admin/users/{user_id}/keys", body: "json", response: "json", auth: true },
   "GET /v1/admin/users/{user_id}/keys": { method: "GET", path: "/v1/admin/users/{user_id}/keys", body: "none", response: "json", auth: true },
   "DELETE /v1/admin/keys/{key_id}": { method: "DELETE", path: "/v1/admin/keys/{key_id}", body: "none", response: "json", auth: true },
+  "PATCH /v1/admin/keys/{key_id}": { method: "PATCH", path: "/v1/admin/keys/{key_id}", body: "json", response: "json", auth: true },
+  "GET /v1/styx/payments": { method: "GET", path: "/v1/styx/payments", body: "none", response: "json", auth: true },
+  "GET /v1/styx/payments/{payment_id}": { method: "GET", path: "/v1/styx/payments/{payment_id}", body: "none", response: "json", auth: true },
+  "GET /v1/admin/payments": { method: "GET", path: "/v1/admin/payments", body: "none", response: "json", auth: true },
+  "GET /v1/admin/payments/summary": { method: "GET", path: "/v1/admin/payments/summary", body: "none", response: "json", auth: true },
+  "GET /v1/styx/credit": { method: "GET", path: "/v1/styx/credit", body: "none", response: "json", auth: true },
+  "POST /v1/styx/credit/topup": { method: "POST", path: "/v1/styx/credit/topup", body: "json", response: "json", auth: true },
   "POST /v1/styx/golems": { method: "POST", path: "/v1/styx/golems", body: "json", response: "json", auth: true },
   "GET /v1/styx/golems/{golem_id}": { method: "GET", path: "/v1/styx/golems/{golem_id}", body: "none", response: "json", auth: true },
   "DELETE /v1/styx/golems/{golem_id}": { method: "DELETE", path: "/v1/styx/golems/{golem_id}", body: "none", response: "json", auth: true },

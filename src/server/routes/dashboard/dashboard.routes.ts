@@ -5,6 +5,8 @@ import type { DeathStore } from "../../../core/coordination/death.js";
 import type { PheromoneService } from "../../../core/coordination/pheromone-service.js";
 import { type PulseService, pulseJson } from "../../../core/coordination/pulse-service.js";
 import type { IdentityStore } from "../../../core/identity/identity-store.js";
+import type { PaymentLedger } from "../../../core/payments/ledger.js";
+import { atomicToUsd } from "../../../core/payments/money.js";
 import type { Clock } from "../../../core/platform/clock.js";
 import { iso } from "../../../core/platform/clock.js";
 import type { Metrics } from "../../metrics.js";
@@ -21,6 +23,47 @@ export interface DashboardDeps {
   readonly pulse: Pick<PulseService, "current">;
   readonly deaths: Pick<DeathStore, "recent">;
   readonly identity: Pick<IdentityStore, "listActiveApiKeys">;
+  /** The payments ledger (none under amnesia) and whether pricing is on: the revenue and pending-settlement panels. */
+  readonly ledger: Pick<PaymentLedger, "summary" | "pending"> | undefined;
+  readonly pricing: boolean;
+}
+
+const DAY = 86_400_000;
+const CHARGED = new Set(["accepted", "settling", "settled"]);
+
+/** Revenue and pending settlement of the last 30 days, from the ledger's summary. */
+async function paymentsPanel(deps: DashboardDeps) {
+  const now = deps.clock.now();
+  const from = now - 30 * DAY;
+  const [rows, pending] = deps.ledger
+    ? await Promise.all([deps.ledger.summary(from, now + 1), deps.ledger.pending()])
+    : [[], { count: 0, soonestValidBefore: null }];
+  const sum = (pick: (status: string) => boolean) => rows.filter((r) => pick(r.status)).reduce((n, r) => n + r.amount, 0);
+  const byOp = new Map<string, { amount: number; count: number }>();
+  for (const r of rows) {
+    if (!CHARGED.has(r.status)) continue;
+    const cell = byOp.get(r.operation) ?? { amount: 0, count: 0 };
+    cell.amount += r.amount;
+    cell.count += r.count;
+    byOp.set(r.operation, cell);
+  }
+  const count = (status: string) => rows.filter((r) => r.status === status).reduce((n, r) => n + r.count, 0);
+  return {
+    pricing: deps.pricing,
+    from: iso(from),
+    revenue_usd: atomicToUsd(sum((s) => CHARGED.has(s))),
+    settled_usd: atomicToUsd(sum((s) => s === "settled")),
+    failed_usd: atomicToUsd(sum((s) => s === "failed")),
+    by_operation: [...byOp]
+      .sort((a, b) => b[1].amount - a[1].amount)
+      .map(([operation, c]) => ({ operation, amount_usd: atomicToUsd(c.amount), count: c.count })),
+    pending: {
+      count: count("accepted") + count("settling"),
+      settling: count("settling"),
+      amount_usd: atomicToUsd(sum((s) => s === "accepted" || s === "settling")),
+      soonest_valid_before: pending.soonestValidBefore === null ? null : iso(pending.soonestValidBefore * 1000),
+    },
+  };
 }
 
 const page = { auth: "public" } as const;
@@ -61,13 +104,14 @@ export function dashboardRoutes(app: FastifyInstance, deps: DashboardDeps): void
     { config: admin, schema: dashboardDataSchema },
     async (req) => {
       const limit = req.query.limit ?? 20;
-      const [events, field, active, pulse, deaths, keys] = await Promise.all([
+      const [events, field, active, pulse, deaths, keys, payments] = await Promise.all([
         deps.metrics.events.get(),
         deps.pheromones.field(req.query.domains ?? 30),
         deps.pheromones.countActive(),
         deps.pulse.current(),
         deps.deaths.recent(limit),
         deps.identity.listActiveApiKeys(deps.clock.now(), limit),
+        paymentsPanel(deps),
       ]);
       return {
         generated_at: iso(deps.clock.now()),
@@ -78,6 +122,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: DashboardDeps): void
         pulse: pulseJson(pulse),
         recent_deaths: deaths.map(presentRecentDeath),
         active_keys: keys.map(presentActiveKey),
+        payments,
       };
     },
   );

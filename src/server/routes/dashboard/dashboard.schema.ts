@@ -8,7 +8,8 @@ const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody };
 /** `GET /v1/admin/dashboard`. */
 export const dashboardDataSchema = {
   tags: ["admin"],
-  summary: "Dashboard snapshot: event count, sockets, pheromone heat map, pulse, recent deaths, active keys",
+  summary:
+    "Dashboard snapshot: event count, sockets, pheromone heat map, pulse, recent deaths, active keys, revenue and pending settlement",
   querystring: DashboardQuery,
   response: { 200: DashboardAnswer, ...errors },
 };

@@ -1,15 +1,20 @@
 import type { FastifyInstance } from "fastify";
 import type { IdentityService } from "../../../core/identity/identity-service.js";
+import type { SpendLimitStore } from "../../../core/payments/credit.js";
 import type { Clock } from "../../../core/platform/clock.js";
 import { ErrorBody, KeyIdParams, UserIdParams } from "../../../protocol/common.js";
 import { CreatedKey, CreatedUser, CreateKeyBody, CreateUserBody, KeyList, KeyView } from "../../../protocol/identity.js";
 import { presentKey } from "../../presenters/identity.js";
+import { setSpendLimit } from "../payments/payments.routes.js";
 
 const admin = { auth: "admin" } as const;
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 
 /** User and key management with the admin token (SPEC §3). Every action is audited as `admin`. */
-export function adminRoutes(app: FastifyInstance, deps: { identity: IdentityService; clock: Clock }): void {
+export function adminRoutes(
+  app: FastifyInstance,
+  deps: { identity: IdentityService; clock: Clock; limits: SpendLimitStore | undefined },
+): void {
   const { identity, clock } = deps;
 
   app.post<{ Body: CreateUserBody }>(
@@ -52,6 +57,8 @@ export function adminRoutes(app: FastifyInstance, deps: { identity: IdentityServ
         },
         { requestId: req.id, ip: req.ip },
       );
+      // SPEC §11.4: a key may be born with spend limits.
+      if (req.body.spend_limit !== undefined) await setSpendLimit({ limits: deps.limits, clock }, key.id, req.body.spend_limit);
       return reply.code(201).send({ id: key.id, key: secret });
     },
   );
