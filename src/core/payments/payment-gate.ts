@@ -31,7 +31,7 @@ export interface PaymentSettings {
 
 /** What a request pays for, and who pays through it. */
 export interface PaidRequest {
-  readonly operation: Operation;
+  readonly operation: ChargedOperation;
   /** How many of it (a batch write: its entries); the price is per unit. */
   readonly units: number;
   readonly purpose: PaymentPurpose;
@@ -40,7 +40,12 @@ export interface PaidRequest {
   readonly userId: string | null;
   readonly keyId: string | null;
   readonly golemId: string | null;
+  /** A price set per request (a marketplace purchase: price + fee), atomic units; else the operation's price × units. */
+  readonly amount?: number | undefined;
 }
+
+/** What a payment can be for: a priced operation, or a marketplace purchase (its price is the listing's, SPEC §16.2). */
+export type ChargedOperation = Operation | "purchase";
 
 /** The offers of a 402: x402 v2 (the `PAYMENT-REQUIRED` header) and v1 (fields of the body). */
 export interface Offer {
@@ -106,13 +111,20 @@ export class PaymentGate {
     return this.#s.prices[operation] * units;
   }
 
+  /** What a charge costs: `amount` when the request sets one (a purchase must), else the operation's price × units. */
+  #amount(operation: ChargedOperation, units: number, amount: number | undefined): number {
+    if (amount !== undefined) return amount;
+    if (operation === "purchase") throw new Error("a purchase is charged its own amount");
+    return this.price(operation, units);
+  }
+
   /** The v2 requirements of `operation` (what `accepted` must equal). */
-  requirements(operation: Operation, units = 1): PaymentRequirements {
+  requirements(operation: ChargedOperation, units = 1, amount?: number): PaymentRequirements {
     const n = this.#s.network;
     return {
       scheme: "exact",
       network: n.id as PaymentRequirements["network"],
-      amount: String(this.price(operation, units)),
+      amount: String(this.#amount(operation, units, amount)),
       asset: n.asset,
       payTo: this.#s.payTo,
       maxTimeoutSeconds: this.#s.maxTimeoutSeconds,
@@ -121,12 +133,12 @@ export class PaymentGate {
   }
 
   /** The same offer in x402 v1's words (`maxAmountRequired`, the v1 network name, the resource inside). */
-  requirementsV1(operation: Operation, url: string, units = 1): PaymentRequirementsV1 {
+  requirementsV1(operation: ChargedOperation, url: string, units = 1, amount?: number): PaymentRequirementsV1 {
     const n = this.#s.network;
     return {
       scheme: "exact",
       network: n.v1Name as PaymentRequirementsV1["network"],
-      maxAmountRequired: String(this.price(operation, units)),
+      maxAmountRequired: String(this.#amount(operation, units, amount)),
       resource: url,
       description: describe(operation),
       mimeType: "application/json",
@@ -139,16 +151,16 @@ export class PaymentGate {
   }
 
   /** The 402's offers for `operation` at `url`; `error` is x402's words for why (default "payment required"). */
-  offer(operation: Operation, url: string, units = 1, error = "payment required"): Offer {
+  offer(operation: ChargedOperation, url: string, units = 1, error = "payment required", amount?: number): Offer {
     return {
-      amount: this.price(operation, units),
+      amount: this.#amount(operation, units, amount),
       v2: {
         x402Version: 2,
         error,
         resource: { url, description: describe(operation), mimeType: "application/json" },
-        accepts: [this.requirements(operation, units)],
+        accepts: [this.requirements(operation, units, amount)],
       },
-      v1: { x402Version: 1, error, accepts: [this.requirementsV1(operation, url, units)] },
+      v1: { x402Version: 1, error, accepts: [this.requirementsV1(operation, url, units, amount)] },
     };
   }
 
@@ -163,7 +175,7 @@ export class PaymentGate {
     // 1. The offer accepted.
     if (attempt.scheme !== "exact") return invalid(REASONS.scheme);
     if (attempt.network !== (attempt.version === 2 ? net.id : net.v1Name)) return invalid(REASONS.network);
-    const requirements = this.requirements(request.operation, request.units);
+    const requirements = this.requirements(request.operation, request.units, request.amount);
     if (attempt.accepted && !matchesOffer(attempt.accepted, requirements)) return invalid(REASONS.requirements);
     // 2. Recipient, value, validity window.
     const a = attempt.authorization;
@@ -173,7 +185,7 @@ export class PaymentGate {
     if (a.validAfter > nowS) return invalid(REASONS.validAfter);
     if (a.validBefore < nowS + BigInt(this.#s.minValiditySeconds)) return invalid(REASONS.validBefore);
     // 3. The signature: offline for an ordinary wallet, the facilitator for a smart wallet (or all of them).
-    const wire = attempt.version === 2 ? requirements : this.requirementsV1(request.operation, request.url, request.units);
+    const wire = attempt.version === 2 ? requirements : this.requirementsV1(request.operation, request.url, request.units, request.amount);
     const offline = this.#s.verify === "local" && attempt.signature.length === 132;
     if (offline) {
       if ((await this.#deps.signatures.check(net, a, attempt.signature)) !== "valid") return invalid(REASONS.signature);
@@ -228,8 +240,8 @@ export class PaymentGate {
   }
 
   /** SPEC §11.2's body details of a 402 for `operation`. */
-  details(operation: Operation, units = 1): { operation: Operation; price_usd: string; amount: string } {
-    const amount = this.price(operation, units);
+  details(operation: ChargedOperation, units = 1, charged?: number): { operation: ChargedOperation; price_usd: string; amount: string } {
+    const amount = this.#amount(operation, units, charged);
     return { operation, price_usd: atomicToUsd(amount), amount: String(amount) };
   }
 
@@ -250,7 +262,7 @@ export class PaymentGate {
 }
 
 /** `styx query`, `styx entry write`: the offer's description. */
-function describe(operation: Operation): string {
+function describe(operation: ChargedOperation): string {
   return `styx ${operation.replace(/_/g, " ")}`;
 }
 

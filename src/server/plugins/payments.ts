@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { PaymentPurpose } from "../../core/payments/ledger.js";
 import type { Operation } from "../../core/payments/money.js";
 import { malformed, readPayment } from "../../core/payments/payload.js";
-import type { AdmittedPayment, PaymentGate } from "../../core/payments/payment-gate.js";
+import type { AdmittedPayment, ChargedOperation, PaymentGate } from "../../core/payments/payment-gate.js";
 import { ERROR_TABLE, StyxError } from "../../core/platform/errors.js";
 import type { Metrics } from "../metrics.js";
 
@@ -13,9 +14,16 @@ declare module "fastify" {
 }
 
 /** A priced route: its operation, and how many units a request buys (a batch write: one per entry). */
-interface PricedRoute {
-  readonly operation: Operation;
+export interface PricedRoute {
+  readonly operation: ChargedOperation;
   readonly units?: (req: FastifyRequest) => number;
+  /** What the request pays for (default `request`). */
+  readonly purpose?: PaymentPurpose;
+  /**
+   * A price set per request, atomic units (a marketplace purchase: price + fee). It runs before
+   * any 402 and may throw the refusals that must come first (SPEC §16.2: 409/410 before the 402).
+   */
+  readonly amount?: (req: FastifyRequest) => Promise<number>;
 }
 
 /**
@@ -23,7 +31,10 @@ interface PricedRoute {
  * Everything else is free. A batch write costs one `entry_write` per entry (otherwise it would be
  * a free way around the priced single write).
  */
-export const PRICED_ROUTES: ReadonlyMap<string, PricedRoute> = new Map<string, PricedRoute>([
+export const PRICED_ROUTES: ReadonlyMap<string, PricedRoute & { readonly operation: Operation }> = new Map<
+  string,
+  PricedRoute & { readonly operation: Operation }
+>([
   ["POST /v1/styx/entries", { operation: "entry_write" }],
   ["POST /v1/styx/entries/batch", { operation: "entry_write", units: (req) => (req.body as { entries: unknown[] }).entries.length }],
   ["POST /v1/styx/query", { operation: "query" }],
@@ -44,6 +55,8 @@ export interface PaymentsOptions {
   /** STYX_PUBLIC_URL: offers name `${publicUrl}${path}`. */
   readonly publicUrl: string;
   readonly metrics: Metrics;
+  /** Routes priced by other features (the marketplace's purchase), by `METHOD url`, beside PRICED_ROUTES. */
+  readonly routes?: ReadonlyMap<string, PricedRoute> | undefined;
 }
 
 /**
@@ -58,13 +71,22 @@ export interface PaymentsOptions {
 export async function registerPayments(app: FastifyInstance, opts: PaymentsOptions): Promise<void> {
   const x402 = await import("@x402/core/http");
   const { gate, metrics } = opts;
+  const routes = new Map<string, PricedRoute>([...PRICED_ROUTES, ...(opts.routes ?? [])]);
+  const routeOf = (req: FastifyRequest) => routes.get(`${req.method === "HEAD" ? "GET" : req.method} ${req.routeOptions.url}`);
   app.decorateRequest("payment", null);
 
-  const refuse = (req: FastifyRequest, reply: FastifyReply, route: PricedRoute, units: number, reason: string | undefined) => {
+  const refuse = (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    route: PricedRoute,
+    units: number,
+    reason: string | undefined,
+    amount?: number,
+  ) => {
     const code = reason === undefined ? "STYX_PAYMENT_REQUIRED" : "STYX_PAYMENT_INVALID";
     const url = `${opts.publicUrl}${req.url}`;
-    const offer = gate.offer(route.operation, url, units, reason ?? "payment required");
-    const details = { ...(reason === undefined ? {} : { reason }), ...gate.details(route.operation, units) };
+    const offer = gate.offer(route.operation, url, units, reason ?? "payment required", amount);
+    const details = { ...(reason === undefined ? {} : { reason }), ...gate.details(route.operation, units, amount) };
     metrics.payments.inc({ operation: route.operation, outcome: reason === undefined ? "required" : "invalid" });
     return reply
       .code(402)
@@ -80,13 +102,14 @@ export async function registerPayments(app: FastifyInstance, opts: PaymentsOptio
   };
 
   app.addHook("preHandler", async (req, reply) => {
-    const route = PRICED_ROUTES.get(`${req.method === "HEAD" ? "GET" : req.method} ${req.routeOptions.url}`);
+    const route = routeOf(req);
     const p = req.principal;
     if (!route || p?.kind !== "user") return;
     const units = route.units?.(req) ?? 1;
+    const amount = await route.amount?.(req);
     const v2 = req.headers["payment-signature"];
     const v1 = req.headers["x-payment"];
-    if (v2 === undefined && v1 === undefined) return refuse(req, reply, route, units, undefined);
+    if (v2 === undefined && v1 === undefined) return refuse(req, reply, route, units, undefined, amount);
     try {
       if (v2 !== undefined && v1 !== undefined) throw malformed("/", "came twice: send PAYMENT-SIGNATURE or X-PAYMENT, not both");
       const header = v2 ?? v1;
@@ -103,7 +126,8 @@ export async function registerPayments(app: FastifyInstance, opts: PaymentsOptio
         {
           operation: route.operation,
           units,
-          purpose: "request",
+          purpose: route.purpose ?? "request",
+          amount,
           url: `${opts.publicUrl}${req.url}`,
           userId: p.userId,
           keyId: p.credentialId,
@@ -111,7 +135,7 @@ export async function registerPayments(app: FastifyInstance, opts: PaymentsOptio
         },
         attempt,
       );
-      if (admission.kind === "invalid") return refuse(req, reply, route, units, admission.reason);
+      if (admission.kind === "invalid") return refuse(req, reply, route, units, admission.reason, amount);
       req.payment = admission.payment;
     } catch (err) {
       if (err instanceof StyxError && (err.code === "STYX_PAYMENT_MALFORMED" || err.code === "STYX_PAYMENT_REPLAYED"))
@@ -127,7 +151,7 @@ export async function registerPayments(app: FastifyInstance, opts: PaymentsOptio
     req.payment = null;
     const ok = reply.statusCode < 400 && reply.getHeader("idempotency-replayed") === undefined;
     const receipt = await gate.finish(payment, ok);
-    const operation = PRICED_ROUTES.get(`${req.method === "HEAD" ? "GET" : req.method} ${req.routeOptions.url}`)?.operation ?? "unknown";
+    const operation = routeOf(req)?.operation ?? "unknown";
     metrics.payments.inc({ operation, outcome: ok ? "accepted" : "voided" });
     if (receipt) reply.header(payment.version === 2 ? "payment-response" : "x-payment-response", x402.encodePaymentResponseHeader(receipt));
     return payload;
