@@ -17,6 +17,7 @@ import { PostgresErasureStore } from "../adapters/postgres/postgres-erasure-stor
 import { pingPostgres } from "../adapters/postgres/postgres-health.js";
 import { PostgresIdentityStore } from "../adapters/postgres/postgres-identity-store.js";
 import { PostgresLeadership } from "../adapters/postgres/postgres-leadership.js";
+import { PostgresMarketplaceStore } from "../adapters/postgres/postgres-marketplace-store.js";
 import { PostgresPaymentLedger } from "../adapters/postgres/postgres-payment-ledger.js";
 import { PostgresPheromoneStore } from "../adapters/postgres/postgres-pheromone-store.js";
 import { PostgresQuotaStore } from "../adapters/postgres/postgres-quota-store.js";
@@ -90,6 +91,7 @@ export async function openMacroStorage(config: Config, clock: Clock): Promise<Un
       identity: pg(new PostgresIdentityStore(sql)),
       quotas: pg(new PostgresQuotaStore(sql)),
       payments: pg(new PostgresPaymentLedger(sql)),
+      marketplace: pg(new PostgresMarketplaceStore(sql)),
       auditLog: (key) => pg(new PostgresAuditLog(sql, clock, key)),
       entries: pg(entries),
       blobs: guardOutages(blobs, "S3", isSocketFailure),

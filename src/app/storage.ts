@@ -19,6 +19,7 @@ import { SqliteEntryStore } from "../adapters/sqlite/sqlite-entry-store.js";
 import { SqliteErasureStore } from "../adapters/sqlite/sqlite-erasure-store.js";
 import { SqliteEventLog } from "../adapters/sqlite/sqlite-event-log.js";
 import { SqliteIdentityStore } from "../adapters/sqlite/sqlite-identity-store.js";
+import { SqliteMarketplaceStore } from "../adapters/sqlite/sqlite-marketplace-store.js";
 import { SqlitePaymentLedger } from "../adapters/sqlite/sqlite-payment-ledger.js";
 import { SqlitePheromoneStore } from "../adapters/sqlite/sqlite-pheromone-store.js";
 import { SqliteQuotaStore } from "../adapters/sqlite/sqlite-quota-store.js";
@@ -37,6 +38,7 @@ import type { Presence } from "../core/fabric/presence.js";
 import type { ErasureStore } from "../core/identity/erasure.js";
 import type { IdentityStore } from "../core/identity/identity-store.js";
 import type { EntryStore } from "../core/knowledge/entry-store.js";
+import type { MarketplaceStore } from "../core/marketplace/store.js";
 import type { PaymentLedger } from "../core/payments/ledger.js";
 import type { AuditLog } from "../core/platform/audit.js";
 import type { BlobStore } from "../core/platform/blob-store.js";
@@ -109,6 +111,8 @@ export interface Storage {
   readonly quotas: QuotaStore;
   /** The payments ledger (SPEC §11.3): SQLite (micronode), PostgreSQL (macronode); none under amnesia, where pricing is refused. */
   readonly payments: PaymentLedger | undefined;
+  /** The marketplace's listings, purchases, ratings and payouts (SPEC §16): the profile's database (SQLite in RAM under amnesia). */
+  readonly marketplace: MarketplaceStore;
   /** Windowed quota counters (entries and lethe writes per day, deposits per minute): memory or Redis. */
   readonly counters: UsageCounters;
   /** Golems' last heartbeats: memory or Redis. */
@@ -180,6 +184,7 @@ function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boole
       identity: new SqliteIdentityStore(ram),
       quotas: new SqliteQuotaStore(ram),
       payments: undefined,
+      marketplace: new SqliteMarketplaceStore(ram),
       auditLog: (key) => new MemoryAuditLog(clock, key),
       blobs,
       secrets: memorySecrets(),
@@ -202,6 +207,7 @@ function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boole
     identity: new SqliteIdentityStore(db),
     quotas: new SqliteQuotaStore(db),
     payments: new SqlitePaymentLedger(db),
+    marketplace: new SqliteMarketplaceStore(db),
     auditLog: (key) => new SqliteAuditLog(db, clock, key),
     entries,
     coordination: sqliteCoordination(db, entries),

@@ -38,7 +38,7 @@ import { clientError, registerErrors } from "./plugins/errors.js";
 import { registerHeavy } from "./plugins/heavy.js";
 import { type LimitsOptions, registerAdmission } from "./plugins/limits.js";
 import { genRequestId, registerObservability } from "./plugins/observability.js";
-import { registerPayments } from "./plugins/payments.js";
+import { type PricedRoute, registerPayments } from "./plugins/payments.js";
 import { toStyxError } from "./presenters/errors.js";
 import { blobRoutes } from "./routes/blobs/blobs.routes.js";
 import { bloodstainRoutes } from "./routes/coordination/bloodstain.routes.js";
@@ -55,6 +55,7 @@ import { entryRoutes } from "./routes/knowledge/entries.routes.js";
 import { entryRecordRoutes } from "./routes/knowledge/entry-records.routes.js";
 import { queryRoutes } from "./routes/knowledge/query.routes.js";
 import { snapshotRoutes } from "./routes/knowledge/snapshot.routes.js";
+import { type MarketplaceRouteDeps, marketplaceRoutes } from "./routes/marketplace/marketplace.routes.js";
 import { type McpOptions, mcpRoutes } from "./routes/mcp/mcp.routes.js";
 import { auditRoutes } from "./routes/ops/audit.routes.js";
 import { opsRoutes } from "./routes/ops/ops.routes.js";
@@ -148,7 +149,11 @@ export interface ServerDeps {
   /** True while a shutdown's drain window runs: /readyz answers 503, everything else is served. */
   readonly draining: () => boolean;
   /** x402 pricing (SPEC §11): the gate and the public origin offers name; undefined while pricing is off. */
-  readonly payments?: { readonly gate: PaymentGate; readonly publicUrl: string } | undefined;
+  readonly payments?:
+    | { readonly gate: PaymentGate; readonly publicUrl: string; readonly routes?: ReadonlyMap<string, PricedRoute> | undefined }
+    | undefined;
+  /** The marketplace (SPEC §16); undefined while STYX_MARKETPLACE=0 (its routes answer 404 STYX_MARKETPLACE_DISABLED). */
+  readonly marketplace?: MarketplaceRouteDeps | undefined;
   /** Log destination; default stdout. */
   readonly logStream?: NodeJS.WritableStream;
 }
@@ -268,6 +273,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   bloodstainRoutes(app, { bloodstains: c.bloodstains, identity: deps.identityStore });
   causalRoutes(app, { causal: c.causal });
   engagementRoutes(app, { identity: deps.identityStore, deaths: c.deaths, achievements: c.achievements, pulse: c.pulse });
+  marketplaceRoutes(app, deps.marketplace);
   const { hub, service, history } = deps.fabric;
   fabricRoutes(app, { fabric: service, clock: deps.clock, online: (id) => hub.online(id) });
   dashboardRoutes(app, {

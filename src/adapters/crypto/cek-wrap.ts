@@ -33,7 +33,9 @@ export function x25519PrivateKey(seed: Uint8Array): KeyObject {
 
 /** The raw 32 bytes of an X25519 key's public half. */
 export function x25519PublicRaw(key: KeyObject): Buffer {
-  return (createPublicKey(key).export({ format: "der", type: "spki" }) as Buffer).subarray(SPKI_X25519.length);
+  // Node 20's createPublicKey takes a private KeyObject, not a public one.
+  const pub = key.type === "public" ? key : createPublicKey(key);
+  return (pub.export({ format: "der", type: "spki" }) as Buffer).subarray(SPKI_X25519.length);
 }
 
 /** An X25519 public key from its raw bytes, or undefined when they are not 32. */

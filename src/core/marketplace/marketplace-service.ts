@@ -129,8 +129,35 @@ export class MarketplaceService {
     return userSourceHash(this.#d.secret, userId);
   }
 
+  /**
+   * The refusals of a new listing (SPEC §16.1), without writing it: what runs before its 402, so
+   * a 402 only ever means "listed once paid". Opens the escrow wrap (audited).
+   */
+  async checkListing(caller: UserCaller, input: ListingInput, ctx: CallContext = {}): Promise<void> {
+    await this.#prepare(caller, input, ctx);
+  }
+
   /** Lists a package (SPEC §16.1); the refusals of the spec, in the order a seller can fix them. */
   async createListing(caller: UserCaller, input: ListingInput, ctx: CallContext = {}): Promise<Listing> {
+    const d = this.#d;
+    const listing = await this.#prepare(caller, input, ctx);
+    const refused = await d.store.createListing(listing, MAX_ACTIVE_LISTINGS);
+    if (refused === "limit") throw new StyxError("STYX_LISTING_LIMIT", undefined, { details: { limit: MAX_ACTIVE_LISTINGS } });
+    if (refused === "conflict") throw new StyxError("STYX_CONFLICT", "This golem's death archive is already listed.");
+    const seller = await this.#seller(caller.userId);
+    const payload = {
+      id: listing.id,
+      kind: listing.kind,
+      title: listing.title,
+      price_usd: atomicToUsd(listing.price),
+      seller: { hash: seller.hash, reputation: seller.reputation },
+    };
+    await this.#publish(domainStream(listing.domain), "styx:marketplace:listed", payload);
+    await this.#publish(PUBLIC_STREAM, "styx:marketplace:listed", payload);
+    return listing;
+  }
+
+  async #prepare(caller: UserCaller, input: ListingInput, ctx: CallContext): Promise<Listing> {
     const d = this.#d;
     const now = d.clock.now();
     let golemId: string | null = null;
@@ -197,19 +224,6 @@ export class MarketplaceService {
       ratingSum: 0,
       ratingCount: 0,
     };
-    const refused = await d.store.createListing(listing, MAX_ACTIVE_LISTINGS);
-    if (refused === "limit") throw new StyxError("STYX_LISTING_LIMIT", undefined, { details: { limit: MAX_ACTIVE_LISTINGS } });
-    if (refused === "conflict") throw new StyxError("STYX_CONFLICT", "This golem's death archive is already listed.");
-    const seller = await this.#seller(caller.userId);
-    const payload = {
-      id: listing.id,
-      kind: listing.kind,
-      title: listing.title,
-      price_usd: atomicToUsd(listing.price),
-      seller: { hash: seller.hash, reputation: seller.reputation },
-    };
-    await this.#publish(domainStream(listing.domain), "styx:marketplace:listed", payload);
-    await this.#publish(PUBLIC_STREAM, "styx:marketplace:listed", payload);
     return listing;
   }
 
