@@ -111,7 +111,7 @@ export const ERROR_TABLE = {
     retryable: false,
     message: "This listing was already bought by this user; details.purchase_id names the purchase. Nothing was charged.",
   },
-  STYX_LISTING_GONE: { status: 410, ws: 4410, retryable: false, message: "The listing was withdrawn, taken down or has expired." },
+  STYX_LISTING_GONE: { status: 410, ws: 4404, retryable: false, message: "The listing was withdrawn, taken down or has expired." },
   STYX_NOT_A_BUYER: {
     status: 403,
     ws: 4403,
