@@ -116,5 +116,5 @@ export function buildMarketplace(deps: {
       },
     ],
   ]);
-  return { routes: { service, ledger, blobs: deps.blobs, dimensions: deps.config.embedDim }, priced };
+  return { routes: { service, ledger, blobs: deps.blobs, dimensions: deps.config.embedDim, stats: deps.store }, priced };
 }

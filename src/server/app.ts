@@ -284,6 +284,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     pulse: c.pulse,
     deaths: c.deaths,
     identity: deps.identityStore,
+    marketplace: deps.marketplace?.stats,
   });
   mcpRoutes(app, {
     mcp: {

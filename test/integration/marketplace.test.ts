@@ -107,6 +107,7 @@ describe("marketplace off: every route answers 404 STYX_MARKETPLACE_DISABLED", (
       assert.equal(r.status, 404, p);
       assert.equal(r.json.error.code, "STYX_MARKETPLACE_DISABLED", p);
     }
+    assert.equal((await s.request("GET", "/v1/admin/dashboard", { token: s.adminToken })).json.marketplace, null);
   });
 });
 
@@ -349,6 +350,19 @@ describe("marketplace (SPEC §16): list encrypted, buy with @x402/fetch, decrypt
     assert.equal(rate.json.error.code, "STYX_NOT_A_BUYER");
     const ledger = (await s.request("GET", "/v1/styx/marketplace/payouts", { token: seller.key })).json;
     assert.deepEqual([ledger.pending_usd, ledger.payable_usd], ["0", "0.500001"], "only the settled sale is owed");
+  });
+
+  it("counts listings, sales and fees on the dashboard's marketplace panel", async () => {
+    const d = await s.request("GET", "/v1/admin/dashboard", { token: s.adminToken });
+    assert.equal(d.status, 200, d.text);
+    assert.deepEqual(d.json.marketplace, {
+      active_listings: 1,
+      sales: 1,
+      volume_usd: "0.500001",
+      fees_usd: "0.025001",
+      due_payouts: 0,
+      due_usd: "0",
+    });
   });
 
   it("leaves neither the plaintext marker nor the CEK in any row, blob or event; events name no buyer", async () => {

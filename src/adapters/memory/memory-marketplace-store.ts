@@ -1,4 +1,4 @@
-import type { ListingFilter, ListingRefusal, MarketplaceStore, Payable } from "../../core/marketplace/store.js";
+import type { ListingFilter, ListingRefusal, MarketplaceStats, MarketplaceStore, Payable } from "../../core/marketplace/store.js";
 import type { Listing, Payout, Purchase, Rating, SellerTotals } from "../../core/marketplace/types.js";
 
 /** The marketplace stores in memory (amnesia, tests). Single-threaded: each method is atomic. */
@@ -194,6 +194,19 @@ export class MemoryMarketplaceStore implements MarketplaceStore {
   }
   async sales(sellerUserId: string, limit: number): Promise<Purchase[]> {
     return newest([...this.#purchases.values()].filter((p) => p.sellerUserId === sellerUserId && p.state !== "revoked")).slice(0, limit);
+  }
+
+  async stats(now: number): Promise<MarketplaceStats> {
+    const live = [...this.#purchases.values()].filter((p) => p.state !== "revoked");
+    const due = [...this.#payouts.values()].filter((p) => p.status === "due");
+    return {
+      activeListings: [...this.#listings.values()].filter((l) => l.status === "active" && l.expiresAt > now).length,
+      sales: live.length,
+      volume: live.reduce((s, p) => s + p.price, 0),
+      fees: live.reduce((s, p) => s + p.fee, 0),
+      duePayouts: due.length,
+      dueAmount: due.reduce((s, p) => s + p.amount, 0),
+    };
   }
 
   #byPayment(paymentId: string): Purchase | undefined {

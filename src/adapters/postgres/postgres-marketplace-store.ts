@@ -1,4 +1,4 @@
-import type { ListingFilter, ListingRefusal, MarketplaceStore, Payable } from "../../core/marketplace/store.js";
+import type { ListingFilter, ListingRefusal, MarketplaceStats, MarketplaceStore, Payable } from "../../core/marketplace/store.js";
 import type { Listing, Payout, Purchase, Rating, SellerTotals } from "../../core/marketplace/types.js";
 import type { SqlRow } from "../sql/codec.js";
 import {
@@ -233,6 +233,23 @@ export class PostgresMarketplaceStore implements MarketplaceStore {
       SELECT ${this.#sql.unsafe(PURCHASE_COLUMNS)} FROM market_purchases
       WHERE seller_user_id = ${sellerUserId} AND state <> 'revoked' ORDER BY created_at DESC, id DESC LIMIT ${limit}`;
     return rows.map(purchaseFromRow);
+  }
+  async stats(now: number): Promise<MarketplaceStats> {
+    const [r] = await this.#sql<Record<string, number | string | null>[]>`
+      SELECT (SELECT count(*)::int FROM market_listings WHERE status = 'active' AND expires_at > ${now}) AS active,
+        (SELECT count(*)::int FROM market_purchases WHERE state <> 'revoked') AS sales,
+        (SELECT coalesce(sum(price), 0)::bigint FROM market_purchases WHERE state <> 'revoked') AS volume,
+        (SELECT coalesce(sum(fee), 0)::bigint FROM market_purchases WHERE state <> 'revoked') AS fees,
+        (SELECT count(*)::int FROM market_payouts WHERE status = 'due') AS due_n,
+        (SELECT coalesce(sum(amount), 0)::bigint FROM market_payouts WHERE status = 'due') AS due_amount`;
+    return {
+      activeListings: Number(r?.active ?? 0),
+      sales: Number(r?.sales ?? 0),
+      volume: Number(r?.volume ?? 0),
+      fees: Number(r?.fees ?? 0),
+      duePayouts: Number(r?.due_n ?? 0),
+      dueAmount: Number(r?.due_amount ?? 0),
+    };
   }
 }
 

@@ -1,4 +1,4 @@
-import type { ListingFilter, ListingRefusal, MarketplaceStore, Payable } from "../../core/marketplace/store.js";
+import type { ListingFilter, ListingRefusal, MarketplaceStats, MarketplaceStore, Payable } from "../../core/marketplace/store.js";
 import type { Listing, Payout, Purchase, Rating, SellerTotals } from "../../core/marketplace/types.js";
 import type { SqlRow } from "../sql/codec.js";
 import {
@@ -190,6 +190,17 @@ export class SqliteMarketplaceStore implements MarketplaceStore {
   async sales(sellerUserId: string, limit: number): Promise<Purchase[]> {
     return (this.#q.sales.all(sellerUserId, limit) as SqlRow[]).map(purchaseFromRow);
   }
+  async stats(now: number): Promise<MarketplaceStats> {
+    const r = this.#q.stats.get(now) as Record<string, number | null>;
+    return {
+      activeListings: Number(r.active ?? 0),
+      sales: Number(r.sales ?? 0),
+      volume: Number(r.volume ?? 0),
+      fees: Number(r.fees ?? 0),
+      duePayouts: Number(r.due_n ?? 0),
+      dueAmount: Number(r.due_amount ?? 0),
+    };
+  }
 }
 
 function prepare(db: SqliteDatabase) {
@@ -262,6 +273,14 @@ function prepare(db: SqliteDatabase) {
     purchasesPaid: db.prepare("UPDATE market_purchases SET state = 'paid', updated_at = ? WHERE payout_id = ? AND state = 'due'"),
     totals: db.prepare(
       "SELECT state, sum(price) AS amount FROM market_purchases WHERE seller_user_id = ? AND state <> 'revoked' GROUP BY state",
+    ),
+    stats: db.prepare(
+      `SELECT (SELECT count(*) FROM market_listings WHERE status = 'active' AND expires_at > ?) AS active,
+         (SELECT count(*) FROM market_purchases WHERE state <> 'revoked') AS sales,
+         (SELECT sum(price) FROM market_purchases WHERE state <> 'revoked') AS volume,
+         (SELECT sum(fee) FROM market_purchases WHERE state <> 'revoked') AS fees,
+         (SELECT count(*) FROM market_payouts WHERE status = 'due') AS due_n,
+         (SELECT sum(amount) FROM market_payouts WHERE status = 'due') AS due_amount`,
     ),
     salesCount: db.prepare("SELECT count(*) AS n FROM market_purchases WHERE seller_user_id = ? AND state <> 'revoked'"),
     sales: db.prepare(

@@ -92,5 +92,22 @@ export interface PayoutStore {
   sales(sellerUserId: string, limit: number): Promise<Purchase[]>;
 }
 
+/** The operator's figures (the dashboard): activity, money by where it is. Amounts atomic. */
+export interface MarketplaceStats {
+  readonly activeListings: number;
+  /** Unrevoked purchases, and what their buyers paid: prices (volume) and fees. */
+  readonly sales: number;
+  readonly volume: number;
+  readonly fees: number;
+  /** Due payouts the operator has to pay, and their sum. */
+  readonly duePayouts: number;
+  readonly dueAmount: number;
+}
+
+/** The operator's view over every store. */
+export interface MarketplaceStatsSource {
+  stats(now: number): Promise<MarketplaceStats>;
+}
+
 /** Every marketplace store, as one adapter provides them (one database, one transaction scope). */
-export type MarketplaceStore = ListingStore & PurchaseStore & RatingStore & PayoutStore;
+export type MarketplaceStore = ListingStore & PurchaseStore & RatingStore & PayoutStore & MarketplaceStatsSource;

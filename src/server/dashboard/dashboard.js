@@ -63,6 +63,7 @@ function show(d) {
   for (const s of Object.values(series)) if (s.length > WINDOW) s.shift();
   drawCharts();
   renderPulse(d);
+  renderMarketplace(d.marketplace);
   renderField(d.field);
   renderRows("deaths", d.recent_deaths, (x) => [x.golem_id, x.user_id, x.generation, x.death_cause, time(x.died_at)]);
   renderRows("keys", d.active_keys, (x) => [
@@ -109,6 +110,30 @@ function drawCharts() {
   }
   $("chart-events").dataset.points = String(series.t.length);
   $("chart-connections").dataset.points = String(series.t.length);
+}
+
+function renderMarketplace(m) {
+  $("market-panel").hidden = m === null;
+  if (m === null) return;
+  const figures = [
+    ["active listings", m.active_listings],
+    ["sales", m.sales],
+    ["volume USD", m.volume_usd],
+    ["fees USD", m.fees_usd],
+    ["due payouts", m.due_payouts],
+    ["due USD", m.due_usd],
+  ];
+  $("market").replaceChildren(
+    ...figures.map(([k, v]) => {
+      const div = document.createElement("div");
+      const dt = document.createElement("dt");
+      const dd = document.createElement("dd");
+      dt.textContent = k;
+      dd.textContent = String(v);
+      div.append(dt, dd);
+      return div;
+    }),
+  );
 }
 
 function renderPulse(d) {

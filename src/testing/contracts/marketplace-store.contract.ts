@@ -290,6 +290,10 @@ export function describeMarketplaceStoreContract(name: string, make: () => Promi
       assert.equal(await b.salesCount("usr_seller"), 4);
       assert.equal((await b.sales("usr_seller", 10)).length, 4);
       assert.deepEqual((await a.payouts({ sellerUserId: "usr_other", limit: 10 })).length, 0);
+      await b.revokePurchase("pay_u4", 70);
+      assert.deepEqual(await a.stats(0), { activeListings: 2, sales: 3, volume: 450, fees: 5 + 5 + 13, duePayouts: 0, dueAmount: 0 });
+      await b.createPayout("pout_3", "usr_seller", l2.payoutAddress, 80);
+      assert.deepEqual(await b.stats(l1.expiresAt), { activeListings: 0, sales: 3, volume: 450, fees: 23, duePayouts: 1, dueAmount: 250 });
     });
 
     it("keeps pending + payable + due + paid = Σ price of unrevoked purchases, for random sequences", async () => {

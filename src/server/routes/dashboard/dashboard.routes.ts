@@ -5,6 +5,8 @@ import type { DeathStore } from "../../../core/coordination/death.js";
 import type { PheromoneService } from "../../../core/coordination/pheromone-service.js";
 import { type PulseService, pulseJson } from "../../../core/coordination/pulse-service.js";
 import type { IdentityStore } from "../../../core/identity/identity-store.js";
+import type { MarketplaceStatsSource } from "../../../core/marketplace/store.js";
+import { atomicToUsd } from "../../../core/payments/money.js";
 import type { Clock } from "../../../core/platform/clock.js";
 import { iso } from "../../../core/platform/clock.js";
 import type { Metrics } from "../../metrics.js";
@@ -21,6 +23,8 @@ export interface DashboardDeps {
   readonly pulse: Pick<PulseService, "current">;
   readonly deaths: Pick<DeathStore, "recent">;
   readonly identity: Pick<IdentityStore, "listActiveApiKeys">;
+  /** The marketplace's figures; undefined while it is off. */
+  readonly marketplace?: MarketplaceStatsSource | undefined;
 }
 
 const page = { auth: "public" } as const;
@@ -61,13 +65,14 @@ export function dashboardRoutes(app: FastifyInstance, deps: DashboardDeps): void
     { config: admin, schema: dashboardDataSchema },
     async (req) => {
       const limit = req.query.limit ?? 20;
-      const [events, field, active, pulse, deaths, keys] = await Promise.all([
+      const [events, field, active, pulse, deaths, keys, market] = await Promise.all([
         deps.metrics.events.get(),
         deps.pheromones.field(req.query.domains ?? 30),
         deps.pheromones.countActive(),
         deps.pulse.current(),
         deps.deaths.recent(limit),
         deps.identity.listActiveApiKeys(deps.clock.now(), limit),
+        deps.marketplace?.stats(deps.clock.now()),
       ]);
       return {
         generated_at: iso(deps.clock.now()),
@@ -78,6 +83,16 @@ export function dashboardRoutes(app: FastifyInstance, deps: DashboardDeps): void
         pulse: pulseJson(pulse),
         recent_deaths: deaths.map(presentRecentDeath),
         active_keys: keys.map(presentActiveKey),
+        marketplace: market
+          ? {
+              active_listings: market.activeListings,
+              sales: market.sales,
+              volume_usd: atomicToUsd(market.volume),
+              fees_usd: atomicToUsd(market.fees),
+              due_payouts: market.duePayouts,
+              due_usd: atomicToUsd(market.dueAmount),
+            }
+          : null,
       };
     },
   );

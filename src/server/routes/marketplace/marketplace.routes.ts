@@ -2,6 +2,7 @@ import { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import type { ListingInput, MarketplaceService } from "../../../core/marketplace/marketplace-service.js";
 import type { PayoutLedger } from "../../../core/marketplace/payout-ledger.js";
+import type { MarketplaceStatsSource } from "../../../core/marketplace/store.js";
 import { ATOMIC_PER_USD, usdToAtomic } from "../../../core/payments/money.js";
 import type { BlobStore } from "../../../core/platform/blob-store.js";
 import { StyxError } from "../../../core/platform/errors.js";
@@ -40,6 +41,8 @@ export interface MarketplaceRouteDeps {
   readonly ledger: PayoutLedger;
   readonly blobs: Pick<BlobStore, "stat" | "read">;
   readonly dimensions: number;
+  /** The operator's figures (the dashboard's marketplace panel). */
+  readonly stats: MarketplaceStatsSource;
 }
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 410: ErrorBody };
