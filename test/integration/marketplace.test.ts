@@ -19,6 +19,7 @@ import { createBLAKE3 } from "hash-wasm";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { PAYMENT_TASKS } from "../../src/app/payments.js";
 import type { SequencedEvent } from "../../src/core/fabric/event-bus.js";
+import { ManualClock } from "../../src/core/platform/clock.js";
 import { type FakeFacilitator, startFakeFacilitator } from "../../src/testing/fake-facilitator.js";
 import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
 
@@ -397,5 +398,105 @@ describe("marketplace (SPEC §16): list encrypted, buy with @x402/fetch, decrypt
       if (!e.stream.startsWith("user:"))
         for (const id of [seller.id, sellerGolem]) assert.ok(!e.payloadJson.includes(id), `${e.channel} names the seller`);
     }
+  });
+});
+
+describe("marketplace expiry and purge (SPEC §16.2–16.3)", () => {
+  let facilitator: FakeFacilitator;
+  let s: TestServer;
+  const clock = new ManualClock(Date.now());
+  const events: SequencedEvent[] = [];
+
+  before(async () => {
+    facilitator = await startFakeFacilitator();
+    s = await startTestServer({
+      persistent: true,
+      clock,
+      env: {
+        STYX_PRICING: "1",
+        STYX_MARKETPLACE: "1",
+        STYX_X402_NETWORK: "eip155:84532",
+        STYX_X402_PAY_TO: PAY_TO,
+        STYX_X402_FACILITATOR_URL: facilitator.url,
+      },
+    });
+    s.styx.bus.subscribe((e) => events.push(e));
+  });
+  after(async () => {
+    await s.close();
+    await facilitator.close();
+  });
+
+  it("answers 410 after the TTL while the buyer still downloads and rates; purges the package after the retention", async () => {
+    const seller = await s.user();
+    const buyer = await s.user();
+    const late = await s.user();
+    const plaintext = Buffer.from(`expiring ${MARKER}`);
+    const cek = randomBytes(32);
+    const put = await s.request("PUT", "/v1/styx/blobs", {
+      token: seller.key,
+      raw: encrypt(plaintext, cek),
+      headers: { "content-type": "application/octet-stream" },
+    });
+    const cid = put.json.cid as string;
+    const escrow = (await s.request("GET", "/v1/styx/marketplace/escrow-key")).json;
+    const listed = await paid(s, seller.key, "/v1/styx/marketplace/listings", {
+      kind: "strategy",
+      title: "An hour of edge",
+      description: "short-lived",
+      preview: "expires soon",
+      domain: "defi.perps",
+      price_usd: "0.01",
+      entry_count: 0,
+      content_cid: cid,
+      content_size: plaintext.length + 28,
+      content_b3: await b3(plaintext),
+      escrow_kid: escrow.kid,
+      escrow_wrapped_cek: wrap(cek, Buffer.from(escrow.public_key, "base64url"), cid),
+      ttl_seconds: 3600,
+      payout_address: "0x00000000000000000000000000000000000000b1",
+    });
+    assert.equal(listed.status, 201, listed.text);
+    const id = listed.json.id as string;
+    const keys = generateKeyPairSync("x25519");
+    const bought = await paid(s, buyer.key, `/v1/styx/marketplace/listings/${id}/purchase`, {
+      buyer_public_key: rawPub(keys.publicKey).toString("base64url"),
+    });
+    assert.equal(bought.status, 201, bought.text);
+
+    clock.advance(2 * 3_600_000);
+    const gone = await s.request("POST", `/v1/styx/marketplace/listings/${id}/purchase`, {
+      token: late.key,
+      body: { buyer_public_key: rawPub(keys.publicKey).toString("base64url") },
+    });
+    assert.equal(gone.status, 410, "expired, refused before any 402");
+    assert.equal((await s.request("GET", `/v1/styx/marketplace/listings/${id}`)).status, 404, "only active listings show");
+    const download = async () =>
+      fetch(`${s.url}/v1/styx/marketplace/purchases/${bought.json.purchase_id}/content`, {
+        headers: { authorization: `Bearer ${buyer.key}` },
+      });
+    const content = await download();
+    assert.equal(content.status, 200);
+    assert.deepEqual(decrypt(Buffer.from(await content.arrayBuffer()), unwrap(bought.json.wrapped_cek, keys.privateKey, cid)), plaintext);
+    const rated = await s.request("POST", `/v1/styx/marketplace/listings/${id}/ratings`, { token: buyer.key, body: { rating: 5 } });
+    assert.equal(rated.status, 201, "buyers rate, expiry or not");
+
+    await s.styx.tasks.runNow("marketplace-expiry");
+    const expired = events.filter((e) => e.channel === "styx:marketplace:expired");
+    assert.equal(expired.length, 1);
+    assert.equal(expired[0]?.stream, `user:${seller.id}`);
+    const held = await s.request("DELETE", `/v1/styx/blobs/${cid}`, { token: seller.key });
+    assert.equal(held.status, 409, "the listing holds its blob until the purge");
+
+    clock.advance(91 * 86_400_000);
+    await s.styx.tasks.runNow("marketplace-purge");
+    assert.equal((await download()).status, 404, "purged after the retention");
+    const [row] = await s.sql(`SELECT escrow_wrapped_cek FROM market_listings WHERE id = '${id}'`);
+    assert.equal(row.escrow_wrapped_cek, null);
+    assert.equal(
+      (await s.request("GET", `/v1/styx/blobs/${cid}`, { token: seller.key })).status,
+      404,
+      "the seller's reference was released",
+    );
   });
 });
