@@ -55,7 +55,7 @@ import { entryRoutes } from "./routes/knowledge/entries.routes.js";
 import { entryRecordRoutes } from "./routes/knowledge/entry-records.routes.js";
 import { queryRoutes } from "./routes/knowledge/query.routes.js";
 import { snapshotRoutes } from "./routes/knowledge/snapshot.routes.js";
-import { type MarketplaceRouteDeps, marketplaceRoutes } from "./routes/marketplace/marketplace.routes.js";
+import { type MarketplaceRouteDeps, marketplaceDisabled, marketplaceRoutes } from "./routes/marketplace/marketplace.routes.js";
 import { type McpOptions, mcpRoutes } from "./routes/mcp/mcp.routes.js";
 import { auditRoutes } from "./routes/ops/audit.routes.js";
 import { opsRoutes } from "./routes/ops/ops.routes.js";
@@ -225,7 +225,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     metrics: deps.metrics,
     closing: deps.closing,
   };
-  registerErrors(app, deps.metrics);
+  registerErrors(app, deps.metrics, deps.marketplace ? undefined : marketplaceDisabled);
   registerObservability(app, deps.metrics);
   registerAdmission(app, limits);
   // Failed authentications of both transports: counted, and audited once per address and minute.
@@ -273,7 +273,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   bloodstainRoutes(app, { bloodstains: c.bloodstains, identity: deps.identityStore });
   causalRoutes(app, { causal: c.causal });
   engagementRoutes(app, { identity: deps.identityStore, deaths: c.deaths, achievements: c.achievements, pulse: c.pulse });
-  marketplaceRoutes(app, deps.marketplace);
+  if (deps.marketplace) marketplaceRoutes(app, deps.marketplace);
   const { hub, service, history } = deps.fabric;
   fabricRoutes(app, { fabric: service, clock: deps.clock, online: (id) => hub.online(id) });
   dashboardRoutes(app, {

@@ -353,6 +353,18 @@ describe("marketplace (SPEC §16): list encrypted, buy with @x402/fetch, decrypt
     assert.deepEqual([ledger.pending_usd, ledger.payable_usd], ["0", "0.500001"], "only the settled sale is owed");
   });
 
+  it("documents every marketplace route in /docs/json: a 4xx answer each, no unknown body field", async () => {
+    const doc = (await s.request("GET", "/docs/json")).json;
+    const routes = s.styx.app.styxRoutes.filter((r) => r.url.includes("/marketplace"));
+    assert.ok(routes.length >= 15, `${routes.length} marketplace routes`);
+    for (const r of routes) {
+      const op = doc.paths[r.url.replace(/:([a-z_]+)/g, "{$1}")]?.[r.method.toLowerCase()];
+      assert.ok(op, `${r.method} ${r.url} documented`);
+      assert.ok(Object.keys(op.responses).some((c) => c.startsWith("4")), `${r.method} ${r.url}: a 4xx`);
+      if (r.method === "POST") assert.equal(op.requestBody.content["application/json"].schema.additionalProperties, false, r.url);
+    }
+  });
+
   it("counts listings, sales and fees on the dashboard's marketplace panel", async () => {
     const d = await s.request("GET", "/v1/admin/dashboard", { token: s.adminToken });
     assert.equal(d.status, 200, d.text);

@@ -35,7 +35,17 @@ import { userPrincipal } from "../../context.js";
 import { presentCreated, presentListing, presentPayout, presentPurchase, presentSellerLedger } from "../../presenters/marketplace.js";
 import { parseRange } from "../blobs/range.js";
 
-/** What the marketplace routes need; undefined while STYX_MARKETPLACE=0 (every route answers 404 STYX_MARKETPLACE_DISABLED). */
+/**
+ * While STYX_MARKETPLACE=0 no marketplace route is registered, and any path under the
+ * marketplace answers 404 STYX_MARKETPLACE_DISABLED (from the not-found handler) instead of
+ * STYX_ROUTE_NOT_FOUND.
+ */
+export function marketplaceDisabled(path: string): StyxError | undefined {
+  const under = (prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
+  return under("/v1/styx/marketplace") || under("/v1/admin/marketplace") ? new StyxError("STYX_MARKETPLACE_DISABLED") : undefined;
+}
+
+/** What the marketplace routes need. */
 export interface MarketplaceRouteDeps {
   readonly service: MarketplaceService;
   readonly ledger: PayoutLedger;
@@ -88,15 +98,7 @@ export function listingInput(b: CreateListingBody): ListingInput {
  * and search, purchases (paid price + fee through the payments plugin's per-request price),
  * re-downloads, ratings, the seller's payouts and the operator's payout and take-down routes.
  */
-export function marketplaceRoutes(app: FastifyInstance, deps: MarketplaceRouteDeps | undefined): void {
-  if (!deps) {
-    const off = async () => {
-      throw new StyxError("STYX_MARKETPLACE_DISABLED");
-    };
-    for (const url of ["/v1/styx/marketplace", "/v1/styx/marketplace/*", "/v1/admin/marketplace/*"])
-      app.all(url, { config: { auth: "public" }, schema: { hide: true } }, off);
-    return;
-  }
+export function marketplaceRoutes(app: FastifyInstance, deps: MarketplaceRouteDeps): void {
   const { service, ledger, blobs } = deps;
   const ctx = (req: { id: string; ip: string }) => ({ requestId: req.id, ip: req.ip });
 
@@ -104,7 +106,7 @@ export function marketplaceRoutes(app: FastifyInstance, deps: MarketplaceRouteDe
     "/v1/styx/marketplace/escrow-key",
     {
       config: { auth: "public" },
-      schema: { tags, summary: "The escrow X25519 key sellers wrap a package's content key to", response: { 200: EscrowKeyAnswer } },
+      schema: { tags, summary: "The escrow X25519 key sellers wrap a package's content key to", response: { 200: EscrowKeyAnswer, 429: ErrorBody } },
     },
     async () => {
       const k = service.escrowKey();
