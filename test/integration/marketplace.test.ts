@@ -360,7 +360,10 @@ describe("marketplace (SPEC §16): list encrypted, buy with @x402/fetch, decrypt
     for (const r of routes) {
       const op = doc.paths[r.url.replace(/:([a-z_]+)/g, "{$1}")]?.[r.method.toLowerCase()];
       assert.ok(op, `${r.method} ${r.url} documented`);
-      assert.ok(Object.keys(op.responses).some((c) => c.startsWith("4")), `${r.method} ${r.url}: a 4xx`);
+      assert.ok(
+        Object.keys(op.responses).some((c) => c.startsWith("4")),
+        `${r.method} ${r.url}: a 4xx`,
+      );
       if (r.method === "POST") assert.equal(op.requestBody.content["application/json"].schema.additionalProperties, false, r.url);
     }
   });

@@ -106,7 +106,11 @@ export function marketplaceRoutes(app: FastifyInstance, deps: MarketplaceRouteDe
     "/v1/styx/marketplace/escrow-key",
     {
       config: { auth: "public" },
-      schema: { tags, summary: "The escrow X25519 key sellers wrap a package's content key to", response: { 200: EscrowKeyAnswer, 429: ErrorBody } },
+      schema: {
+        tags,
+        summary: "The escrow X25519 key sellers wrap a package's content key to",
+        response: { 200: EscrowKeyAnswer, 429: ErrorBody },
+      },
     },
     async () => {
       const k = service.escrowKey();
