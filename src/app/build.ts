@@ -19,6 +19,7 @@ import { buildIdentity } from "./identity.js";
 import { buildKnowledge, type KnowledgeStack } from "./knowledge.js";
 import { Lifecycle, startServing, stopServing } from "./lifecycle.js";
 import { DeferredLog, warnTo } from "./log.js";
+import { buildMarketplace } from "./marketplace.js";
 import { instrument, STORAGE_MEASURE_EVERY_MS } from "./observability.js";
 import { buildPayments } from "./payments.js";
 import { buildPrivacy, type PrivacyStack } from "./privacy.js";
@@ -120,6 +121,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       quota: quotas,
       audit: storage.audit,
       access: identity.tenancy,
+      blobHeld: config.marketplace ? (userId, cid) => storage.marketplace.holdsBlob(userId, cid) : undefined,
       signals,
       ...(options.random ? { random: options.random } : {}),
       warn,
@@ -188,6 +190,24 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       scheduler: tasks,
       warn,
     });
+    const marketplace = buildMarketplace({
+      config,
+      store: storage.marketplace,
+      payments,
+      secret: secretKey.key,
+      identity: identity.store,
+      tenancy: identity.tenancy,
+      deaths: storage.coordination.deaths,
+      blobs: storage.blobs,
+      blobService: knowledge.blobs,
+      pipeline: privacy.pipeline,
+      audit: storage.audit,
+      bus: fabric.bus,
+      clock,
+      metrics,
+      scheduler: tasks,
+      warn,
+    });
     const life = new Lifecycle();
     const app = await createServer({
       ...serverSettings(config),
@@ -211,9 +231,12 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       erasure,
       fabric: { hub: fabric.hub, service: fabric.service, history: fabric.history, bus: fabric.bus },
       coordination: { ...coordination, deaths: storage.coordination.deaths },
-      payments: payments ? { gate: payments.gate, publicUrl: config.publicUrl, credit: payments.credit, meter: payments.meter } : undefined,
+      payments: payments
+        ? { gate: payments.gate, publicUrl: config.publicUrl, credit: payments.credit, meter: payments.meter, routes: marketplace?.priced }
+        : undefined,
       ledger: storage.payments,
       spendLimits: storage.credit,
+      marketplace: marketplace?.routes,
       closing: () => life.closing,
       draining: () => life.draining,
       ...(options.logStream ? { logStream: options.logStream } : {}),

@@ -145,6 +145,8 @@ export function buildKnowledge(opts: {
   audit: Pick<AuditLog, "append">;
   /** The tenancy decision an entry read, delete or validation goes through. */
   access: Pick<Tenancy, "entry">;
+  /** Whether a marketplace listing holds a user's blob (SPEC §16); none: nothing does. */
+  blobHeld?: ((userId: string, cid: string) => Promise<boolean>) | undefined;
   random?: () => number;
   /** Macronode: the signals that keep every gateway's vector indexes in step. */
   signals?: Signals | undefined;
@@ -191,6 +193,7 @@ export function buildKnowledge(opts: {
     audit: opts.audit,
     clock,
     graceMs: config.blobGraceMs,
+    held: opts.blobHeld,
   });
   scheduler.add({ name: TASKS.ttl, everyMs: 60 * 60_000, run: () => service.purgeExpired() });
   // Hourly, like the TTL task whose purges orphan blobs: a blob goes between grace and grace + 1 h after its last entry.

@@ -18,6 +18,7 @@ import { PostgresErasureStore } from "../adapters/postgres/postgres-erasure-stor
 import { pingPostgres } from "../adapters/postgres/postgres-health.js";
 import { PostgresIdentityStore } from "../adapters/postgres/postgres-identity-store.js";
 import { PostgresLeadership } from "../adapters/postgres/postgres-leadership.js";
+import { PostgresMarketplaceStore } from "../adapters/postgres/postgres-marketplace-store.js";
 import { PostgresPaymentLedger } from "../adapters/postgres/postgres-payment-ledger.js";
 import { PostgresPheromoneStore } from "../adapters/postgres/postgres-pheromone-store.js";
 import { PostgresQuotaStore } from "../adapters/postgres/postgres-quota-store.js";
@@ -92,6 +93,7 @@ export async function openMacroStorage(config: Config, clock: Clock): Promise<Un
       quotas: pg(new PostgresQuotaStore(sql)),
       payments: pg(new PostgresPaymentLedger(sql)),
       credit: pg(new PostgresCredit(sql)),
+      marketplace: pg(new PostgresMarketplaceStore(sql)),
       auditLog: (key) => pg(new PostgresAuditLog(sql, clock, key)),
       entries: pg(entries),
       blobs: guardOutages(blobs, "S3", isSocketFailure),

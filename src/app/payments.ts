@@ -5,7 +5,7 @@ import type { EventBus } from "../core/fabric/event-bus.js";
 import { userStream } from "../core/fabric/streams.js";
 import type { SignatureVerifier } from "../core/identity/signature-verifier.js";
 import { CreditAccounts, type CreditMeter, type CreditStore, eventPrice, type SpendLimitStore } from "../core/payments/credit.js";
-import type { PaymentLedger } from "../core/payments/ledger.js";
+import type { PaymentLedger, PaymentRecord } from "../core/payments/ledger.js";
 import { atomicToUsd } from "../core/payments/money.js";
 import { PaymentGate } from "../core/payments/payment-gate.js";
 import { Settlement } from "../core/payments/settlement.js";
@@ -29,7 +29,12 @@ export interface Payments {
   readonly meter: CreditMeter;
   /** The keys' spend limits (set by the admin routes). */
   readonly limits: SpendLimitStore;
+  /** Adds a listener of settlement outcomes (a payment settled or failed for good), e.g. the marketplace's purchase reconciliation. */
+  onOutcome(listener: PaymentOutcomeListener): void;
 }
+
+/** Told each payment that settled or failed for good; it must not throw (errors are logged). */
+export type PaymentOutcomeListener = (payment: PaymentRecord, outcome: "settled" | "failed") => Promise<void>;
 
 /**
  * Pricing (SPEC §11), or undefined while STYX_PRICING=0. The gate checks payments offline with
@@ -94,6 +99,16 @@ export function buildPayments(deps: {
     },
     { ledger, facilitator, signatures: new X402TransferSignatures(deps.verifier), clock: deps.clock, limits: store },
   );
+  const listeners: PaymentOutcomeListener[] = [];
+  const tell = async (p: PaymentRecord, outcome: "settled" | "failed") => {
+    for (const l of listeners) {
+      try {
+        await l(p, outcome);
+      } catch (err) {
+        deps.warn(`a ${outcome} listener of payment ${p.id} failed`, err);
+      }
+    }
+  };
   const settlement = new Settlement(
     { batch: x.settleBatch, intervalMs: x.settleIntervalMs },
     {
@@ -102,7 +117,9 @@ export function buildPayments(deps: {
       clock: deps.clock,
       hooks: {
         outcome: (outcome) => metrics.settlements.inc({ outcome }),
+        settled: (p) => tell(p, "settled"),
         failed: async (p, reason) => {
+          await tell(p, "failed");
           if (!p.userId) return;
           // A top-up that did not settle bought nothing (SPEC §11.4).
           if (p.purpose === "topup")
@@ -138,5 +155,5 @@ export function buildPayments(deps: {
     return pending;
   });
   deps.scheduler.add({ name: PAYMENT_TASKS.settlement, everyMs: Math.min(5000, x.settleIntervalMs), run: () => settlement.tick() });
-  return { gate, settlement, facilitator, ledger, credit, meter, limits: store };
+  return { gate, settlement, facilitator, ledger, credit, meter, limits: store, onOutcome: (l) => void listeners.push(l) };
 }

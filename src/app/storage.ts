@@ -22,6 +22,7 @@ import { SqliteEntryStore } from "../adapters/sqlite/sqlite-entry-store.js";
 import { SqliteErasureStore } from "../adapters/sqlite/sqlite-erasure-store.js";
 import { SqliteEventLog } from "../adapters/sqlite/sqlite-event-log.js";
 import { SqliteIdentityStore } from "../adapters/sqlite/sqlite-identity-store.js";
+import { SqliteMarketplaceStore } from "../adapters/sqlite/sqlite-marketplace-store.js";
 import { SqlitePaymentLedger } from "../adapters/sqlite/sqlite-payment-ledger.js";
 import { SqlitePheromoneStore } from "../adapters/sqlite/sqlite-pheromone-store.js";
 import { SqliteQuotaStore } from "../adapters/sqlite/sqlite-quota-store.js";
@@ -40,6 +41,7 @@ import type { Presence } from "../core/fabric/presence.js";
 import type { ErasureStore } from "../core/identity/erasure.js";
 import type { IdentityStore } from "../core/identity/identity-store.js";
 import type { EntryStore } from "../core/knowledge/entry-store.js";
+import type { MarketplaceStore } from "../core/marketplace/store.js";
 import type { CreditStore, SpendLimitStore } from "../core/payments/credit.js";
 import type { PaymentLedger } from "../core/payments/ledger.js";
 import type { AuditLog } from "../core/platform/audit.js";
@@ -115,6 +117,8 @@ export interface Storage {
   readonly payments: PaymentLedger | undefined;
   /** Relay credit and key spend limits (SPEC §11.4), beside the ledger; none under amnesia. */
   readonly credit: (CreditStore & SpendLimitStore) | undefined;
+  /** The marketplace's listings, purchases, ratings and payouts (SPEC §16): the profile's database (SQLite in RAM under amnesia). */
+  readonly marketplace: MarketplaceStore;
   /** Windowed quota counters (entries and lethe writes per day, deposits per minute): memory or Redis. */
   readonly counters: UsageCounters;
   /** Golems' last heartbeats: memory or Redis. */
@@ -189,6 +193,7 @@ function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boole
       payments: new MemoryPaymentLedger(),
       // Spend limits set by the admin live as long as the keys they limit: in RAM.
       credit: new MemoryCredit(),
+      marketplace: new SqliteMarketplaceStore(ram),
       auditLog: (key) => new MemoryAuditLog(clock, key),
       blobs,
       secrets: memorySecrets(),
@@ -212,6 +217,7 @@ function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boole
     quotas: new SqliteQuotaStore(db),
     payments: new SqlitePaymentLedger(db),
     credit: new SqliteCredit(db),
+    marketplace: new SqliteMarketplaceStore(db),
     auditLog: (key) => new SqliteAuditLog(db, clock, key),
     entries,
     coordination: sqliteCoordination(db, entries),

@@ -7,6 +7,17 @@ import { tierTable, type UserLimits } from "../core/quota/limits.js";
 import { type RawConfig, SETTINGS, type SettingName } from "./schema.js";
 
 /** How Styx charges (STYX_PRICING=1): network and token, payee, facilitator, prices, checks. */
+/** The marketplace's settings (SPEC §16.3). Durations in ms, amounts in atomic units. */
+export interface MarketplaceConfig {
+  readonly listingTtlMs: number;
+  readonly listingMaxTtlMs: number;
+  readonly retentionMs: number;
+  readonly payoutThreshold: number;
+  readonly payoutIntervalMs: number;
+  /** Escrow key ids, oldest first; the last is offered to sellers. */
+  readonly escrowKids: readonly string[];
+}
+
 export interface X402Config {
   readonly network: PaymentNetwork;
   readonly payTo: string;
@@ -68,6 +79,8 @@ export interface Config {
   readonly pricing: boolean;
   /** x402 payments (SPEC §11): undefined while pricing is off. */
   readonly x402: X402Config | undefined;
+  /** The marketplace (SPEC §16): undefined while STYX_MARKETPLACE=0. */
+  readonly marketplace: MarketplaceConfig | undefined;
   readonly rateLimit: BucketSpec;
   readonly ipRateLimit: BucketSpec;
   /** Per-user limits (SPEC §12): new users' tier and the tier table in force (defaults, STYX_RATE_LIMIT, STYX_QUOTAS). */
@@ -174,6 +187,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const r = raw as RawConfig;
   if (problems.length === 0) checkProfile(r, problems);
   const x402 = problems.length === 0 ? checkPricing(r, problems) : undefined;
+  if (problems.length === 0 && r.STYX_MARKETPLACE && !r.STYX_PRICING)
+    problems.push("STYX_MARKETPLACE: the marketplace sells through x402 and needs STYX_PRICING=1 (SPEC §16)");
+  if (problems.length === 0 && r.STYX_LISTING_TTL > r.STYX_LISTING_MAX_TTL)
+    problems.push("STYX_LISTING_TTL: must be at most STYX_LISTING_MAX_TTL");
   // Node refuses a headers timeout above the request timeout (the headers are part of the request).
   if (problems.length === 0 && r.STYX_HEADERS_TIMEOUT > r.STYX_REQUEST_TIMEOUT)
     problems.push("STYX_HEADERS_TIMEOUT: must be at most STYX_REQUEST_TIMEOUT");
@@ -212,6 +229,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     letheK: r.STYX_LETHE_K,
     pricing: r.STYX_PRICING,
     x402,
+    marketplace: r.STYX_MARKETPLACE
+      ? {
+          listingTtlMs: r.STYX_LISTING_TTL,
+          listingMaxTtlMs: r.STYX_LISTING_MAX_TTL,
+          retentionMs: r.STYX_MARKETPLACE_RETENTION,
+          payoutThreshold: r.STYX_PAYOUT_THRESHOLD,
+          payoutIntervalMs: r.STYX_PAYOUT_INTERVAL,
+          escrowKids: r.STYX_ESCROW_KIDS,
+        }
+      : undefined,
     rateLimit: r.STYX_RATE_LIMIT,
     ipRateLimit: r.STYX_IP_RATE_LIMIT,
     quotas: { defaultTier: r.STYX_DEFAULT_TIER, table: tierTable(r.STYX_DEFAULT_TIER, r.STYX_RATE_LIMIT, r.STYX_QUOTAS) },

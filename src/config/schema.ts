@@ -1,5 +1,5 @@
 import { TIERS } from "../core/identity/types.js";
-import { parsePrices } from "../core/payments/money.js";
+import { parsePrices, usdToAtomic } from "../core/payments/money.js";
 import { INSTANCE_ID_PATTERN } from "../core/platform/instance-id.js";
 import { SecretKey } from "../core/platform/secret-key.js";
 import { parseQuotaOverrides } from "../core/quota/limits.js";
@@ -143,6 +143,41 @@ export const SETTINGS = {
     parse: parseDurationIn(0, 3_600_000),
     default: "120s",
     doc: "Pricing: how long a payment must still be valid when it arrives (time left to settle it).",
+  },
+  STYX_MARKETPLACE: {
+    parse: parseBool,
+    default: "0",
+    doc: "The marketplace (SPEC §16): 1 — users list encrypted knowledge packages and buy them through x402 (needs STYX_PRICING=1); 0 — its routes answer 404 STYX_MARKETPLACE_DISABLED.",
+  },
+  STYX_LISTING_TTL: {
+    parse: parseDurationIn(3_600_000, 180 * 86_400_000),
+    default: "30d",
+    doc: "Marketplace: how long a listing stays active when it names no ttl_seconds.",
+  },
+  STYX_LISTING_MAX_TTL: {
+    parse: parseDurationIn(3_600_000, 3650 * 86_400_000),
+    default: "180d",
+    doc: "Marketplace: the longest ttl_seconds a listing may ask for.",
+  },
+  STYX_MARKETPLACE_RETENTION: {
+    parse: parseDurationIn(0, 3650 * 86_400_000),
+    default: "90d",
+    doc: "Marketplace: how long after a listing expired or was withdrawn its ciphertext and escrow wrap are kept for buyers' downloads before the purge.",
+  },
+  STYX_PAYOUT_THRESHOLD: {
+    parse: parseUsd,
+    default: "10.00",
+    doc: "Marketplace: a seller's payable USD at which the payout task makes a due payout without waiting for STYX_PAYOUT_INTERVAL.",
+  },
+  STYX_PAYOUT_INTERVAL: {
+    parse: parseDurationIn(60_000, 366 * 86_400_000),
+    default: "24h",
+    doc: "Marketplace: how often every payable amount becomes a due payout (one per seller and payout address).",
+  },
+  STYX_ESCROW_KIDS: {
+    parse: parseKids,
+    default: "esc1",
+    doc: "Marketplace: comma list of escrow key ids; each X25519 escrow key is derived from STYX_SECRET_KEY and its kid (the same on every gateway). The last is offered; adding a kid rotates, older ones still open their listings.",
   },
   STYX_RATE_LIMIT: { parse: parseRate, default: "50/s:100", doc: "Per-identity token bucket: rate/s:burst." },
   STYX_IP_RATE_LIMIT: { parse: parseRate, default: "200/s:400", doc: "Per-IP token bucket: rate/s:burst." },
@@ -330,6 +365,22 @@ type Parsed<K extends SettingName> = ReturnType<(typeof SETTINGS)[K]["parse"]>;
 export type RawConfig = {
   [K in SettingName]: (typeof SETTINGS)[K] extends { default: string } ? Parsed<K> : Parsed<K> | undefined;
 };
+
+/** A USD amount ("10.00") as atomic units, above 0. */
+function parseUsd(raw: string): number {
+  const atomic = usdToAtomic(raw.trim());
+  if (atomic <= 0) throw new Error("must be above 0");
+  return atomic;
+}
+
+/** Escrow key ids: a comma list of 1–16 tokens of [a-z0-9_-], at most 32 characters each, no repeat. */
+function parseKids(raw: string): string[] {
+  const kids = raw.split(",").map((k) => k.trim());
+  if (kids.length > 16 || kids.some((k) => !/^[a-z0-9_-]{1,32}$/.test(k)))
+    throw new Error("must be a comma list of up to 16 ids of a-z, 0-9, _ and -");
+  if (new Set(kids).size !== kids.length) throw new Error("names a kid twice");
+  return kids;
+}
 
 function parseClusterName(raw: string): string {
   if (!/^[a-z][a-z0-9_]{0,39}$/.test(raw)) throw new Error("must be 1-40 of a-z, 0-9, _ and start with a letter");

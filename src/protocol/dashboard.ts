@@ -70,6 +70,19 @@ export const DashboardAnswer = Type.Object({
   recent_deaths: Type.Array(RecentDeathView),
   active_keys: Type.Array(ActiveKeyView),
   payments: DashboardPayments,
+  marketplace: Nullable(
+    Type.Object(
+      {
+        active_listings: Type.Integer(),
+        sales: Type.Integer({ description: "Unrevoked purchases" }),
+        volume_usd: Type.String({ description: "Sum of their prices (owed to sellers)" }),
+        fees_usd: Type.String({ description: "Sum of their protocol fees" }),
+        due_payouts: Type.Integer(),
+        due_usd: Type.String(),
+      },
+      { additionalProperties: false, description: "The marketplace (SPEC §16); null while it is off" },
+    ),
+  ),
 });
 
 /** A static asset of the dashboard page (HTML, JavaScript or CSS text). */

@@ -40,7 +40,7 @@ import { clientError, registerErrors } from "./plugins/errors.js";
 import { registerHeavy } from "./plugins/heavy.js";
 import { type LimitsOptions, registerAdmission } from "./plugins/limits.js";
 import { genRequestId, registerObservability } from "./plugins/observability.js";
-import { registerPayments } from "./plugins/payments.js";
+import { type PricedRoute, registerPayments } from "./plugins/payments.js";
 import { toStyxError } from "./presenters/errors.js";
 import { blobRoutes } from "./routes/blobs/blobs.routes.js";
 import { bloodstainRoutes } from "./routes/coordination/bloodstain.routes.js";
@@ -57,6 +57,7 @@ import { entryRoutes } from "./routes/knowledge/entries.routes.js";
 import { entryRecordRoutes } from "./routes/knowledge/entry-records.routes.js";
 import { queryRoutes } from "./routes/knowledge/query.routes.js";
 import { snapshotRoutes } from "./routes/knowledge/snapshot.routes.js";
+import { type MarketplaceRouteDeps, marketplaceDisabled, marketplaceRoutes } from "./routes/marketplace/marketplace.routes.js";
 import { type McpOptions, mcpRoutes } from "./routes/mcp/mcp.routes.js";
 import { auditRoutes } from "./routes/ops/audit.routes.js";
 import { opsRoutes } from "./routes/ops/ops.routes.js";
@@ -155,11 +156,19 @@ export interface ServerDeps {
   readonly draining: () => boolean;
   /** x402 pricing (SPEC §11): the gate and the public origin offers name; undefined while pricing is off. */
   readonly payments?:
-    | { readonly gate: PaymentGate; readonly publicUrl: string; readonly credit: CreditAccounts; readonly meter: CreditMeter }
+    | {
+        readonly gate: PaymentGate;
+        readonly publicUrl: string;
+        readonly credit: CreditAccounts;
+        readonly meter: CreditMeter;
+        readonly routes?: ReadonlyMap<string, PricedRoute> | undefined;
+      }
     | undefined;
   /** The payments ledger and the keys' spend limits, read by receipts and admin routes (none under amnesia). */
   readonly ledger: PaymentLedger | undefined;
   readonly spendLimits: SpendLimitStore | undefined;
+  /** The marketplace (SPEC §16); undefined while STYX_MARKETPLACE=0 (its routes answer 404 STYX_MARKETPLACE_DISABLED). */
+  readonly marketplace?: MarketplaceRouteDeps | undefined;
   /** Log destination; default stdout. */
   readonly logStream?: NodeJS.WritableStream;
 }
@@ -231,7 +240,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     metrics: deps.metrics,
     closing: deps.closing,
   };
-  registerErrors(app, deps.metrics);
+  registerErrors(app, deps.metrics, deps.marketplace ? undefined : marketplaceDisabled);
   registerObservability(app, deps.metrics);
   registerAdmission(app, limits);
   // Failed authentications of both transports: counted, and audited once per address and minute.
@@ -286,6 +295,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   bloodstainRoutes(app, { bloodstains: c.bloodstains, identity: deps.identityStore });
   causalRoutes(app, { causal: c.causal });
   engagementRoutes(app, { identity: deps.identityStore, deaths: c.deaths, achievements: c.achievements, pulse: c.pulse });
+  if (deps.marketplace) marketplaceRoutes(app, deps.marketplace);
   const { hub, service, history } = deps.fabric;
   fabricRoutes(app, { fabric: service, clock: deps.clock, online: (id) => hub.online(id) });
   dashboardRoutes(app, {
@@ -298,6 +308,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     identity: deps.identityStore,
     ledger: deps.ledger,
     pricing: deps.payments !== undefined,
+    marketplace: deps.marketplace?.stats,
   });
   mcpRoutes(app, {
     mcp: {

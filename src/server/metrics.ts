@@ -97,6 +97,17 @@ export class Metrics {
     labelNames: ["outcome"] as const,
     registers: [this.registry],
   });
+  readonly marketplacePurchases = new Counter({
+    name: "styx_marketplace_purchases_total",
+    help: "Marketplace purchases, by outcome (paid: bought and answered, settled: its payment settled, revoked: its payment failed or was voided).",
+    labelNames: ["outcome"] as const,
+    registers: [this.registry],
+  });
+  readonly marketplaceFees = new Counter({
+    name: "styx_marketplace_fee_atomic_total",
+    help: "Protocol fees of marketplace purchases (⌈5 %⌉ of each price), in atomic USDC units.",
+    registers: [this.registry],
+  });
   /** Current in-flight count, mirrored for load shedding without reading the gauge. */
   inflightNow = 0;
 

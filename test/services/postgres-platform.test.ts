@@ -2,11 +2,13 @@ import { after } from "node:test";
 import { migratePostgres, openPostgres } from "../../src/adapters/postgres/database.js";
 import { PostgresCredit } from "../../src/adapters/postgres/postgres-credit.js";
 import { PostgresLeadership } from "../../src/adapters/postgres/postgres-leadership.js";
+import { PostgresMarketplaceStore } from "../../src/adapters/postgres/postgres-marketplace-store.js";
 import { PostgresPaymentLedger } from "../../src/adapters/postgres/postgres-payment-ledger.js";
 import { PostgresQuotaStore } from "../../src/adapters/postgres/postgres-quota-store.js";
 import { PostgresSecretStore } from "../../src/adapters/postgres/postgres-secret-store.js";
 import { describeCreditContract } from "../../src/testing/contracts/credit.contract.js";
 import { describeLeadershipContract } from "../../src/testing/contracts/leadership.contract.js";
+import { describeMarketplaceStoreContract } from "../../src/testing/contracts/marketplace-store.contract.js";
 import { describePaymentLedgerContract } from "../../src/testing/contracts/payment-ledger.contract.js";
 import { describeQuotaStoreContract } from "../../src/testing/contracts/quota-store.contract.js";
 import { describeSecretStoreContract } from "../../src/testing/contracts/secret-store.contract.js";
@@ -52,3 +54,8 @@ describeLeadershipContract(
   },
   { exclusive: true, withinMs: 5000 },
 );
+
+describeMarketplaceStoreContract("postgres (two gateways)", async () => {
+  await sql`TRUNCATE market_listings, market_purchases, market_ratings, market_payouts`;
+  return [new PostgresMarketplaceStore(sql), new PostgresMarketplaceStore(other)];
+});

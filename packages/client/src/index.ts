@@ -8,5 +8,15 @@ export { isRetryable, RECONNECT_AFTER_CLOSE, RETRYABLE_CODES, shouldReconnect } 
 export type * from "./generated/frames.js";
 export { ROUTES, type RouteId, type RouteInfo, type Routes } from "./generated/routes.js";
 export { type CallInput, type EntryInput, type EntryWritten, type HttpOptions, StyxHttp } from "./http.js";
+export {
+  type BoughtPackage,
+  type CreatedListing,
+  createListing,
+  type MarketplaceAccess,
+  type NewListing,
+  purchase,
+  unwrapCek,
+  wrapCek,
+} from "./marketplace.js";
 export { OfflineQueue } from "./queue.js";
 export { type EventFrame, type RecoveryReport, type SocketEvents, type SocketOptions, type StreamPosition, StyxSocket } from "./socket.js";

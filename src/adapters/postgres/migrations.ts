@@ -215,4 +215,90 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       CREATE INDEX payments_key ON payments (key_id, created_at);
     `,
   },
+  // SPEC §16 (issue 19): the marketplace. Listings (public fields already anonymized; the escrow
+  // wrap dropped at the purge), purchases (one unrevoked per listing and buyer; state pending →
+  // payable → due → paid, or revoked when the payment failed), ratings (one per listing and
+  // buyer), payouts (one per seller and address per run). Amounts atomic, times in ms.
+  {
+    version: 17,
+    name: "marketplace: listings, purchases, ratings, payouts",
+    sql: `
+      CREATE TABLE market_listings (
+        id text PRIMARY KEY,
+        user_id text NOT NULL,
+        golem_id text,
+        kind text NOT NULL,
+        title text NOT NULL,
+        description text NOT NULL,
+        preview text NOT NULL,
+        domain text NOT NULL,
+        price bigint NOT NULL,
+        entry_count bigint NOT NULL,
+        content_cid text NOT NULL,
+        content_size bigint NOT NULL,
+        content_b3 text NOT NULL,
+        escrow_kid text NOT NULL,
+        escrow_wrapped_cek text,
+        embedding text,
+        payout_address text NOT NULL,
+        provenance text,
+        status text NOT NULL,
+        created_at bigint NOT NULL,
+        expires_at bigint NOT NULL,
+        ended_at bigint,
+        purged_at bigint,
+        sales bigint NOT NULL DEFAULT 0,
+        rating_sum bigint NOT NULL DEFAULT 0,
+        rating_count bigint NOT NULL DEFAULT 0
+      );
+      CREATE INDEX market_listings_active ON market_listings (status, created_at);
+      CREATE INDEX market_listings_user ON market_listings (user_id, status);
+      CREATE INDEX market_listings_blob ON market_listings (user_id, content_cid) WHERE purged_at IS NULL;
+      CREATE UNIQUE INDEX market_listings_archive ON market_listings (golem_id) WHERE kind = 'death_archive' AND status = 'active';
+      CREATE INDEX market_listings_ended ON market_listings (ended_at) WHERE purged_at IS NULL AND ended_at IS NOT NULL;
+      CREATE TABLE market_purchases (
+        id text PRIMARY KEY,
+        listing_id text NOT NULL,
+        seller_user_id text NOT NULL,
+        payout_address text NOT NULL,
+        buyer_user_id text NOT NULL,
+        buyer_golem_id text,
+        wrapped_cek text NOT NULL,
+        price bigint NOT NULL,
+        fee bigint NOT NULL,
+        payment_id text NOT NULL UNIQUE,
+        state text NOT NULL,
+        payout_id text,
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL
+      );
+      CREATE UNIQUE INDEX market_purchases_once ON market_purchases (listing_id, buyer_user_id) WHERE state <> 'revoked';
+      CREATE INDEX market_purchases_buyer ON market_purchases (buyer_user_id, created_at);
+      CREATE INDEX market_purchases_seller ON market_purchases (seller_user_id, state, payout_address);
+      CREATE INDEX market_purchases_pending ON market_purchases (created_at) WHERE state = 'pending';
+      CREATE INDEX market_purchases_payout ON market_purchases (payout_id) WHERE payout_id IS NOT NULL;
+      CREATE TABLE market_ratings (
+        listing_id text NOT NULL,
+        buyer_user_id text NOT NULL,
+        rating bigint NOT NULL,
+        comment text,
+        created_at bigint NOT NULL,
+        PRIMARY KEY (listing_id, buyer_user_id)
+      );
+      CREATE INDEX market_ratings_recent ON market_ratings (listing_id, created_at);
+      CREATE TABLE market_payouts (
+        id text PRIMARY KEY,
+        seller_user_id text NOT NULL,
+        address text NOT NULL,
+        amount bigint NOT NULL,
+        purchases bigint NOT NULL,
+        status text NOT NULL,
+        transaction_hash text,
+        created_at bigint NOT NULL,
+        paid_at bigint
+      );
+      CREATE INDEX market_payouts_status ON market_payouts (status, created_at);
+      CREATE INDEX market_payouts_seller ON market_payouts (seller_user_id, created_at);
+    `,
+  },
 ];

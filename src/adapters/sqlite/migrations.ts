@@ -545,4 +545,90 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       CREATE INDEX payments_key ON payments(key_id, created_at);
     `,
   },
+  {
+    version: 17,
+    name: "marketplace: listings, purchases, ratings, payouts",
+    // SPEC §16 (issue 19): the marketplace. Listings (public fields already anonymized; the escrow
+    // wrap dropped at the purge), purchases (one unrevoked per listing and buyer; state pending →
+    // payable → due → paid, or revoked when the payment failed), ratings (one per listing and
+    // buyer), payouts (one per seller and address per run). Amounts atomic, times in ms.
+    sql: `
+      CREATE TABLE market_listings (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        golem_id TEXT,
+        kind TEXT NOT NULL,
+        title TEXT NOT NULL,
+        description TEXT NOT NULL,
+        preview TEXT NOT NULL,
+        domain TEXT NOT NULL,
+        price INTEGER NOT NULL,
+        entry_count INTEGER NOT NULL,
+        content_cid TEXT NOT NULL,
+        content_size INTEGER NOT NULL,
+        content_b3 TEXT NOT NULL,
+        escrow_kid TEXT NOT NULL,
+        escrow_wrapped_cek TEXT,
+        embedding TEXT,
+        payout_address TEXT NOT NULL,
+        provenance TEXT,
+        status TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        purged_at INTEGER,
+        sales INTEGER NOT NULL DEFAULT 0,
+        rating_sum INTEGER NOT NULL DEFAULT 0,
+        rating_count INTEGER NOT NULL DEFAULT 0
+      ) STRICT;
+      CREATE INDEX market_listings_active ON market_listings(status, created_at);
+      CREATE INDEX market_listings_user ON market_listings(user_id, status);
+      CREATE INDEX market_listings_blob ON market_listings(user_id, content_cid) WHERE purged_at IS NULL;
+      CREATE UNIQUE INDEX market_listings_archive ON market_listings(golem_id) WHERE kind = 'death_archive' AND status = 'active';
+      CREATE INDEX market_listings_ended ON market_listings(ended_at) WHERE purged_at IS NULL AND ended_at IS NOT NULL;
+      CREATE TABLE market_purchases (
+        id TEXT PRIMARY KEY,
+        listing_id TEXT NOT NULL,
+        seller_user_id TEXT NOT NULL,
+        payout_address TEXT NOT NULL,
+        buyer_user_id TEXT NOT NULL,
+        buyer_golem_id TEXT,
+        wrapped_cek TEXT NOT NULL,
+        price INTEGER NOT NULL,
+        fee INTEGER NOT NULL,
+        payment_id TEXT NOT NULL UNIQUE,
+        state TEXT NOT NULL,
+        payout_id TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE UNIQUE INDEX market_purchases_once ON market_purchases(listing_id, buyer_user_id) WHERE state <> 'revoked';
+      CREATE INDEX market_purchases_buyer ON market_purchases(buyer_user_id, created_at);
+      CREATE INDEX market_purchases_seller ON market_purchases(seller_user_id, state, payout_address);
+      CREATE INDEX market_purchases_pending ON market_purchases(created_at) WHERE state = 'pending';
+      CREATE INDEX market_purchases_payout ON market_purchases(payout_id) WHERE payout_id IS NOT NULL;
+      CREATE TABLE market_ratings (
+        listing_id TEXT NOT NULL,
+        buyer_user_id TEXT NOT NULL,
+        rating INTEGER NOT NULL,
+        comment TEXT,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (listing_id, buyer_user_id)
+      ) STRICT;
+      CREATE INDEX market_ratings_recent ON market_ratings(listing_id, created_at);
+      CREATE TABLE market_payouts (
+        id TEXT PRIMARY KEY,
+        seller_user_id TEXT NOT NULL,
+        address TEXT NOT NULL,
+        amount INTEGER NOT NULL,
+        purchases INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        transaction_hash TEXT,
+        created_at INTEGER NOT NULL,
+        paid_at INTEGER
+      ) STRICT;
+      CREATE INDEX market_payouts_status ON market_payouts(status, created_at);
+      CREATE INDEX market_payouts_seller ON market_payouts(seller_user_id, created_at);
+    `,
+  },
 ];

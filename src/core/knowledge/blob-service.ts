@@ -32,6 +32,8 @@ export interface BlobServiceDeps {
   readonly quota?: BlobRelease | undefined;
   readonly audit: Pick<AuditLog, "append">;
   readonly clock: Clock;
+  /** Whether a marketplace listing of the user still sells the blob (SPEC §16: its reference is held until the purge). */
+  readonly held?: ((userId: string, cid: string) => Promise<boolean>) | undefined;
   /** STYX_BLOB_GRACE: how long an orphaned reference stays before the collection releases it (ms). */
   readonly graceMs: number;
 }
@@ -73,6 +75,10 @@ export class BlobService {
         { details: { references } },
       );
     }
+    if (await d.held?.(userId, cid))
+      throw new StyxError("STYX_CONFLICT", "A marketplace listing of yours sells this blob: it stays until the listing's purge.", {
+        details: { listing: true },
+      });
     if (!(await this.#release(userId, cid))) throw blobNotFound();
     await d.store.dropBlobOrphan(userId, cid);
     await d.audit.append({ actor: actorOf(caller), action: "blob.delete", target: `blob:${cid}`, ...ctx, details: { bytes: found.size } });
@@ -93,7 +99,7 @@ export class BlobService {
       const due = await d.store.blobOrphans(now - d.graceMs, COLLECT_BATCH);
       let progressed = false;
       for (const o of due) {
-        if ((await d.store.blobReferences(o.userId, o.cid, now)) > 0) kept++;
+        if ((await d.store.blobReferences(o.userId, o.cid, now)) > 0 || (await d.held?.(o.userId, o.cid))) kept++;
         else if (await this.#release(o.userId, o.cid)) {
           released++;
           await d.audit.append({ actor: "task", action: "blob.collect", target: `blob:${o.cid}`, details: { user_id: o.userId } });
@@ -103,6 +109,14 @@ export class BlobService {
       }
       if (due.length < COLLECT_BATCH || !progressed) return { released, kept };
     }
+  }
+
+  /** Gives back a reference a purged listing held, unless an entry of the user names the blob (SPEC §16.3's purge). */
+  async releaseListed(userId: string, cid: string): Promise<void> {
+    const d = this.#d;
+    if ((await d.store.blobReferences(userId, cid, d.clock.now())) > 0 || (await d.held?.(userId, cid))) return;
+    if (await this.#release(userId, cid))
+      await d.audit.append({ actor: "task", action: "blob.collect", target: `blob:${cid}`, details: { user_id: userId, listing: true } });
   }
 
   #release(userId: string, cid: string): Promise<boolean> {

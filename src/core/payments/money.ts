@@ -22,8 +22,11 @@ export const OPERATIONS = [
 /** A priced operation. */
 export type Operation = (typeof OPERATIONS)[number];
 
-/** What a payment can pay for: a priced operation, or a relay-credit top-up (its amount is the client's). */
-export type ChargedOperation = Operation | "credit_topup";
+/**
+ * What a payment can pay for: a priced operation, a relay-credit top-up (its amount is the
+ * client's) or a marketplace purchase (the listing's price + fee, SPEC §16.2).
+ */
+export type ChargedOperation = Operation | "credit_topup" | "purchase";
 
 /** Price of each operation in atomic units. */
 export type PriceTable = Readonly<Record<Operation, number>>;

@@ -41,6 +41,8 @@ export interface PaidRequest {
   readonly userId: string | null;
   readonly keyId: string | null;
   readonly golemId: string | null;
+  /** A price set per request (a marketplace purchase: price + fee), atomic units; else the operation's price × units. */
+  readonly amount?: number | undefined;
 }
 
 /** The offers of a 402: x402 v2 (the `PAYMENT-REQUIRED` header) and v1 (fields of the body). */
@@ -111,23 +113,29 @@ export class PaymentGate {
 
   /** The price of `units` of `operation` (a batch of entries: one unit each; a top-up: its atomic units), atomic units. */
   price(operation: ChargedOperation, units = 1): number {
+    if (operation === "purchase") throw new Error("a purchase is charged its own amount");
     return operation === "credit_topup" ? units : this.#s.prices[operation] * units;
   }
 
   /** SPEC §11.2 step 4, checked before any 402: the key's spend limits would hold with this price, else 403 STYX_SPEND_LIMIT. */
-  async checkSpendLimit(keyId: string | null, operation: ChargedOperation, units = 1): Promise<void> {
+  async checkSpendLimit(keyId: string | null, operation: ChargedOperation, units = 1, amount?: number): Promise<void> {
     const limits = this.#deps.limits;
     if (!limits) return;
-    await checkSpendLimit({ limits, ledger: this.#deps.ledger }, keyId, this.price(operation, units), this.#deps.clock.now());
+    await checkSpendLimit({ limits, ledger: this.#deps.ledger }, keyId, this.#amount(operation, units, amount), this.#deps.clock.now());
+  }
+
+  /** What a charge costs: `amount` when the request sets one (a purchase must), else the operation's price × units. */
+  #amount(operation: ChargedOperation, units: number, amount: number | undefined): number {
+    return amount ?? this.price(operation, units);
   }
 
   /** The v2 requirements of `operation` (what `accepted` must equal). */
-  requirements(operation: ChargedOperation, units = 1): PaymentRequirements {
+  requirements(operation: ChargedOperation, units = 1, amount?: number): PaymentRequirements {
     const n = this.#s.network;
     return {
       scheme: "exact",
       network: n.id as PaymentRequirements["network"],
-      amount: String(this.price(operation, units)),
+      amount: String(this.#amount(operation, units, amount)),
       asset: n.asset,
       payTo: this.#s.payTo,
       maxTimeoutSeconds: this.#s.maxTimeoutSeconds,
@@ -136,12 +144,12 @@ export class PaymentGate {
   }
 
   /** The same offer in x402 v1's words (`maxAmountRequired`, the v1 network name, the resource inside). */
-  requirementsV1(operation: ChargedOperation, url: string, units = 1): PaymentRequirementsV1 {
+  requirementsV1(operation: ChargedOperation, url: string, units = 1, amount?: number): PaymentRequirementsV1 {
     const n = this.#s.network;
     return {
       scheme: "exact",
       network: n.v1Name as PaymentRequirementsV1["network"],
-      maxAmountRequired: String(this.price(operation, units)),
+      maxAmountRequired: String(this.#amount(operation, units, amount)),
       resource: url,
       description: describe(operation),
       mimeType: "application/json",
@@ -154,16 +162,16 @@ export class PaymentGate {
   }
 
   /** The 402's offers for `operation` at `url`; `error` is x402's words for why (default "payment required"). */
-  offer(operation: ChargedOperation, url: string, units = 1, error = "payment required"): Offer {
+  offer(operation: ChargedOperation, url: string, units = 1, error = "payment required", amount?: number): Offer {
     return {
-      amount: this.price(operation, units),
+      amount: this.#amount(operation, units, amount),
       v2: {
         x402Version: 2,
         error,
         resource: { url, description: describe(operation), mimeType: "application/json" },
-        accepts: [this.requirements(operation, units)],
+        accepts: [this.requirements(operation, units, amount)],
       },
-      v1: { x402Version: 1, error, accepts: [this.requirementsV1(operation, url, units)] },
+      v1: { x402Version: 1, error, accepts: [this.requirementsV1(operation, url, units, amount)] },
     };
   }
 
@@ -178,7 +186,7 @@ export class PaymentGate {
     // 1. The offer accepted.
     if (attempt.scheme !== "exact") return invalid(REASONS.scheme);
     if (attempt.network !== (attempt.version === 2 ? net.id : net.v1Name)) return invalid(REASONS.network);
-    const requirements = this.requirements(request.operation, request.units);
+    const requirements = this.requirements(request.operation, request.units, request.amount);
     if (attempt.accepted && !matchesOffer(attempt.accepted, requirements)) return invalid(REASONS.requirements);
     // 2. Recipient, value, validity window.
     const a = attempt.authorization;
@@ -188,7 +196,7 @@ export class PaymentGate {
     if (a.validAfter > nowS) return invalid(REASONS.validAfter);
     if (a.validBefore < nowS + BigInt(this.#s.minValiditySeconds)) return invalid(REASONS.validBefore);
     // 3. The signature: offline for an ordinary wallet, the facilitator for a smart wallet (or all of them).
-    const wire = attempt.version === 2 ? requirements : this.requirementsV1(request.operation, request.url, request.units);
+    const wire = attempt.version === 2 ? requirements : this.requirementsV1(request.operation, request.url, request.units, request.amount);
     const offline = this.#s.verify === "local" && attempt.signature.length === 132;
     if (offline) {
       if ((await this.#deps.signatures.check(net, a, attempt.signature)) !== "valid") return invalid(REASONS.signature);
@@ -243,8 +251,8 @@ export class PaymentGate {
   }
 
   /** SPEC §11.2's body details of a 402 for `operation`. */
-  details(operation: ChargedOperation, units = 1): { operation: ChargedOperation; price_usd: string; amount: string } {
-    const amount = this.price(operation, units);
+  details(operation: ChargedOperation, units = 1, charged?: number): { operation: ChargedOperation; price_usd: string; amount: string } {
+    const amount = this.#amount(operation, units, charged);
     return { operation, price_usd: atomicToUsd(amount), amount: String(amount) };
   }
 

@@ -31,6 +31,8 @@ export interface SettlementReport {
 export interface SettlementHooks {
   /** A payment failed for good: announce it (`styx:payment:failed`), take back what it bought. */
   failed?(payment: PaymentRecord, reason: string): Promise<void> | void;
+  /** A payment settled (what it bought becomes final: a marketplace purchase becomes payable). */
+  settled?(payment: PaymentRecord): Promise<void> | void;
   /** Each resolved attempt, by outcome. */
   outcome?(outcome: "settled" | "failed" | "retry"): void;
   /** One call per batch that settled anything (one audit record per batch). */
@@ -110,6 +112,7 @@ export class Settlement {
         counts[kind === "retry" ? "retried" : kind]++;
         this.#deps.hooks?.outcome?.(kind);
         if (outcome.status === "failed") await this.#deps.hooks?.failed?.(row, outcome.error);
+        if (outcome.status === "settled") await this.#deps.hooks?.settled?.(row);
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.#o.concurrency, rows.length) }, worker));

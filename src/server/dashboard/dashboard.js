@@ -63,6 +63,7 @@ function show(d) {
   for (const s of Object.values(series)) if (s.length > WINDOW) s.shift();
   drawCharts();
   renderPulse(d);
+  renderMarketplace(d.marketplace);
   renderField(d.field);
   renderRows("deaths", d.recent_deaths, (x) => [x.golem_id, x.user_id, x.generation, x.death_cause, time(x.died_at)]);
   renderRows("keys", d.active_keys, (x) => [
@@ -110,6 +111,20 @@ function drawCharts() {
   }
   $("chart-events").dataset.points = String(series.t.length);
   $("chart-connections").dataset.points = String(series.t.length);
+}
+
+/** The marketplace's figures (SPEC §16); the panel hides while it is off. */
+function renderMarketplace(m) {
+  $("market-panel").hidden = m === null;
+  if (m === null) return;
+  renderFigures("market", [
+    ["active listings", m.active_listings],
+    ["sales", m.sales],
+    ["volume USD", m.volume_usd],
+    ["fees USD", m.fees_usd],
+    ["due payouts", m.due_payouts],
+    ["due USD", m.due_usd],
+  ]);
 }
 
 /** Revenue (charged: accepted, settling, settled) and what waits for settlement. */

@@ -9,7 +9,12 @@ import { toStyxError } from "../presenters/errors.js";
  * Every error leaves in one shape, `{ error: { code, message, request_id, details? } }`, with
  * its table status. 5xx bodies carry a generic message; the cause is logged, never sent.
  */
-export function registerErrors(app: FastifyInstance, metrics: Metrics): void {
+export function registerErrors(
+  app: FastifyInstance,
+  metrics: Metrics,
+  /** A refusal for a path no route serves, more precise than 404 STYX_ROUTE_NOT_FOUND (a feature switched off), or undefined. */
+  unrouted?: (path: string) => StyxError | undefined,
+): void {
   app.setErrorHandler((err, req, reply) => {
     const e = toStyxError(err);
     if (e.status >= 500 && e.code === "STYX_INTERNAL") req.log.error({ err }, "unhandled error");
@@ -28,7 +33,8 @@ export function registerErrors(app: FastifyInstance, metrics: Metrics): void {
     return reply.code(e.status).type("application/json; charset=utf-8").send({ error: body });
   });
   app.setNotFoundHandler((req) => {
-    throw new StyxError("STYX_ROUTE_NOT_FOUND", `No route ${req.method} ${req.url.split("?")[0]}.`);
+    const path = req.url.split("?")[0] as string;
+    throw unrouted?.(path) ?? new StyxError("STYX_ROUTE_NOT_FOUND", `No route ${req.method} ${path}.`);
   });
 }
 

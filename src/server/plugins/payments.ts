@@ -15,11 +15,16 @@ declare module "fastify" {
 }
 
 /** A priced route: its operation, and how many units a request buys (a batch write: one per entry). */
-interface PricedRoute {
+export interface PricedRoute {
   readonly operation: ChargedOperation;
   readonly units?: (req: FastifyRequest) => number;
   /** What the payment is for in the ledger (default `request`). */
   readonly purpose?: PaymentPurpose;
+  /**
+   * A price set per request, atomic units (a marketplace purchase: price + fee). It runs before
+   * any 402 and may throw the refusals that must come first (SPEC §16.2: 409/410 before the 402).
+   */
+  readonly amount?: (req: FastifyRequest) => Promise<number>;
 }
 
 /**
@@ -27,7 +32,10 @@ interface PricedRoute {
  * Everything else is free. A batch write costs one `entry_write` per entry (otherwise it would be
  * a free way around the priced single write).
  */
-export const PRICED_ROUTES: ReadonlyMap<string, PricedRoute> = new Map<string, PricedRoute>([
+export const PRICED_ROUTES: ReadonlyMap<string, PricedRoute & { readonly operation: Exclude<ChargedOperation, "purchase"> }> = new Map<
+  string,
+  PricedRoute & { readonly operation: Exclude<ChargedOperation, "purchase"> }
+>([
   ["POST /v1/styx/entries", { operation: "entry_write" }],
   ["POST /v1/styx/entries/batch", { operation: "entry_write", units: (req) => (req.body as { entries: unknown[] }).entries.length }],
   ["POST /v1/styx/query", { operation: "query" }],
@@ -53,6 +61,8 @@ export interface PaymentsOptions {
   /** STYX_PUBLIC_URL: offers name `${publicUrl}${path}`. */
   readonly publicUrl: string;
   readonly metrics: Metrics;
+  /** Routes priced by other features (the marketplace's purchase), by `METHOD url`, beside PRICED_ROUTES. */
+  readonly routes?: ReadonlyMap<string, PricedRoute> | undefined;
 }
 
 /**
@@ -67,13 +77,22 @@ export interface PaymentsOptions {
 export async function registerPayments(app: FastifyInstance, opts: PaymentsOptions): Promise<void> {
   const x402 = await import("@x402/core/http");
   const { gate, metrics } = opts;
+  const routes = new Map<string, PricedRoute>([...PRICED_ROUTES, ...(opts.routes ?? [])]);
+  const routeOf = (req: FastifyRequest) => routes.get(`${req.method === "HEAD" ? "GET" : req.method} ${req.routeOptions.url}`);
   app.decorateRequest("payment", null);
 
-  const refuse = (req: FastifyRequest, reply: FastifyReply, route: PricedRoute, units: number, reason: string | undefined) => {
+  const refuse = (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    route: PricedRoute,
+    units: number,
+    reason: string | undefined,
+    amount?: number,
+  ) => {
     const code = reason === undefined ? "STYX_PAYMENT_REQUIRED" : "STYX_PAYMENT_INVALID";
     const url = `${opts.publicUrl}${req.url}`;
-    const offer = gate.offer(route.operation, url, units, reason ?? "payment required");
-    const details = { ...(reason === undefined ? {} : { reason }), ...gate.details(route.operation, units) };
+    const offer = gate.offer(route.operation, url, units, reason ?? "payment required", amount);
+    const details = { ...(reason === undefined ? {} : { reason }), ...gate.details(route.operation, units, amount) };
     metrics.payments.inc({ operation: route.operation, outcome: reason === undefined ? "required" : "invalid" });
     return reply
       .code(402)
@@ -89,13 +108,15 @@ export async function registerPayments(app: FastifyInstance, opts: PaymentsOptio
   };
 
   app.addHook("preHandler", async (req, reply) => {
-    const route = PRICED_ROUTES.get(`${req.method === "HEAD" ? "GET" : req.method} ${req.routeOptions.url}`);
+    const route = routeOf(req);
     const p = req.principal;
     if (!route || p?.kind !== "user") return;
     const units = route.units?.(req) ?? 1;
-    // Step 4 before any 402 (SPEC §11.4): a payment the key may not make is not asked for.
+    const amount = await route.amount?.(req);
+    // Step 4 before any 402 (SPEC §11.4): a payment the key may not make is not asked for (after
+    // the route's own refusals, which come first too: SPEC §16.2).
     try {
-      await gate.checkSpendLimit(p.via === "api_key" ? p.credentialId : null, route.operation, units);
+      await gate.checkSpendLimit(p.via === "api_key" ? p.credentialId : null, route.operation, units, amount);
     } catch (err) {
       if (err instanceof StyxError && err.code === "STYX_SPEND_LIMIT")
         metrics.payments.inc({ operation: route.operation, outcome: "spend_limit" });
@@ -103,7 +124,7 @@ export async function registerPayments(app: FastifyInstance, opts: PaymentsOptio
     }
     const v2 = req.headers["payment-signature"];
     const v1 = req.headers["x-payment"];
-    if (v2 === undefined && v1 === undefined) return refuse(req, reply, route, units, undefined);
+    if (v2 === undefined && v1 === undefined) return refuse(req, reply, route, units, undefined, amount);
     try {
       if (v2 !== undefined && v1 !== undefined) throw malformed("/", "came twice: send PAYMENT-SIGNATURE or X-PAYMENT, not both");
       const header = v2 ?? v1;
@@ -121,6 +142,7 @@ export async function registerPayments(app: FastifyInstance, opts: PaymentsOptio
           operation: route.operation,
           units,
           purpose: route.purpose ?? "request",
+          amount,
           url: `${opts.publicUrl}${req.url}`,
           userId: p.userId,
           keyId: p.credentialId,
@@ -128,7 +150,7 @@ export async function registerPayments(app: FastifyInstance, opts: PaymentsOptio
         },
         attempt,
       );
-      if (admission.kind === "invalid") return refuse(req, reply, route, units, admission.reason);
+      if (admission.kind === "invalid") return refuse(req, reply, route, units, admission.reason, amount);
       req.payment = admission.payment;
     } catch (err) {
       if (err instanceof StyxError && (err.code === "STYX_PAYMENT_MALFORMED" || err.code === "STYX_PAYMENT_REPLAYED"))
@@ -144,7 +166,7 @@ export async function registerPayments(app: FastifyInstance, opts: PaymentsOptio
     req.payment = null;
     const ok = reply.statusCode < 400 && reply.getHeader("idempotency-replayed") === undefined;
     const receipt = await gate.finish(payment, ok);
-    const operation = PRICED_ROUTES.get(`${req.method === "HEAD" ? "GET" : req.method} ${req.routeOptions.url}`)?.operation ?? "unknown";
+    const operation = routeOf(req)?.operation ?? "unknown";
     metrics.payments.inc({ operation, outcome: ok ? "accepted" : "voided" });
     if (receipt) reply.header(payment.version === 2 ? "payment-response" : "x-payment-response", x402.encodePaymentResponseHeader(receipt));
     return payload;

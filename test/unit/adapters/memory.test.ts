@@ -2,6 +2,7 @@ import { LocalEventBus } from "../../../src/adapters/memory/local-event-bus.js";
 import { MemoryAuditLog } from "../../../src/adapters/memory/memory-audit-log.js";
 import { MemoryBlobStore } from "../../../src/adapters/memory/memory-blob-store.js";
 import { MemoryCredit } from "../../../src/adapters/memory/memory-credit.js";
+import { MemoryMarketplaceStore } from "../../../src/adapters/memory/memory-marketplace-store.js";
 import { MemoryPaymentLedger } from "../../../src/adapters/memory/memory-payment-ledger.js";
 import { MemoryPresence } from "../../../src/adapters/memory/memory-presence.js";
 import { MemoryPulseStore } from "../../../src/adapters/memory/memory-pulse-store.js";
@@ -16,6 +17,7 @@ import { initCrypto } from "../../../src/core/platform/crypto.js";
 import { describeAuditLogContract } from "../../../src/testing/contracts/audit-log.contract.js";
 import { describeCreditContract } from "../../../src/testing/contracts/credit.contract.js";
 import { describeEventBusContract } from "../../../src/testing/contracts/event-bus.contract.js";
+import { describeMarketplaceStoreContract } from "../../../src/testing/contracts/marketplace-store.contract.js";
 import { describePaymentLedgerContract } from "../../../src/testing/contracts/payment-ledger.contract.js";
 import { describePresenceContract } from "../../../src/testing/contracts/presence.contract.js";
 import { describePulseStoreContract } from "../../../src/testing/contracts/pulse-store.contract.js";
@@ -52,4 +54,9 @@ describeCreditContract("memory", async () => {
 describePaymentLedgerContract("memory", async () => {
   const ledger = new MemoryPaymentLedger();
   return [ledger, ledger];
+});
+
+describeMarketplaceStoreContract("memory", async () => {
+  const store = new MemoryMarketplaceStore();
+  return [store, store];
 });

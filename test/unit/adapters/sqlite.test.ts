@@ -13,6 +13,7 @@ import { SqliteCredit } from "../../../src/adapters/sqlite/sqlite-credit.js";
 import { SqliteDeathStore } from "../../../src/adapters/sqlite/sqlite-death-store.js";
 import { FTS_CHUNK, ftsChunk, SqliteEntryStore, STORED_BYTES_SQL } from "../../../src/adapters/sqlite/sqlite-entry-store.js";
 import { SqliteIdentityStore } from "../../../src/adapters/sqlite/sqlite-identity-store.js";
+import { SqliteMarketplaceStore } from "../../../src/adapters/sqlite/sqlite-marketplace-store.js";
 import { SqlitePaymentLedger } from "../../../src/adapters/sqlite/sqlite-payment-ledger.js";
 import { SqlitePheromoneStore } from "../../../src/adapters/sqlite/sqlite-pheromone-store.js";
 import { SqliteQuotaStore } from "../../../src/adapters/sqlite/sqlite-quota-store.js";
@@ -27,6 +28,7 @@ import { describeCreditContract } from "../../../src/testing/contracts/credit.co
 import { describeDeathStoreContract } from "../../../src/testing/contracts/death-store.contract.js";
 import { describeEntryStoreContract, entryFixture } from "../../../src/testing/contracts/entry-store.contract.js";
 import { describeIdentityStoreContract } from "../../../src/testing/contracts/identity-store.contract.js";
+import { describeMarketplaceStoreContract } from "../../../src/testing/contracts/marketplace-store.contract.js";
 import { describePaymentLedgerContract } from "../../../src/testing/contracts/payment-ledger.contract.js";
 import { describeQuotaStoreContract } from "../../../src/testing/contracts/quota-store.contract.js";
 
@@ -210,4 +212,9 @@ describeCreditContract("sqlite", async () => {
 describePaymentLedgerContract("sqlite", async () => {
   const db = openDatabase(":memory:");
   return [new SqlitePaymentLedger(db), new SqlitePaymentLedger(db)];
+});
+
+describeMarketplaceStoreContract("sqlite", async () => {
+  const db = openDatabase(":memory:");
+  return [new SqliteMarketplaceStore(db), new SqliteMarketplaceStore(db)];
 });

@@ -1830,6 +1830,18 @@ export interface Routes {
           soonest_valid_before: string | null;
         };
       };
+      /** The marketplace (SPEC §16); null while it is off */
+      marketplace: {
+        active_listings: number;
+        /** Unrevoked purchases */
+        sales: number;
+        /** Sum of their prices (owed to sellers) */
+        volume_usd: string;
+        /** Sum of their protocol fees */
+        fees_usd: string;
+        due_payouts: number;
+        due_usd: string;
+      } | null;
     };
   };
   /** Model Context Protocol (Streamable HTTP): one JSON-RPC message; `initialize` opens a session */

@@ -5,6 +5,7 @@ import type { DeathStore } from "../../../core/coordination/death.js";
 import type { PheromoneService } from "../../../core/coordination/pheromone-service.js";
 import { type PulseService, pulseJson } from "../../../core/coordination/pulse-service.js";
 import type { IdentityStore } from "../../../core/identity/identity-store.js";
+import type { MarketplaceStatsSource } from "../../../core/marketplace/store.js";
 import type { PaymentLedger } from "../../../core/payments/ledger.js";
 import { atomicToUsd } from "../../../core/payments/money.js";
 import type { Clock } from "../../../core/platform/clock.js";
@@ -26,6 +27,8 @@ export interface DashboardDeps {
   /** The payments ledger (none under amnesia) and whether pricing is on: the revenue and pending-settlement panels. */
   readonly ledger: Pick<PaymentLedger, "summary" | "pending"> | undefined;
   readonly pricing: boolean;
+  /** The marketplace's figures; undefined while it is off. */
+  readonly marketplace?: MarketplaceStatsSource | undefined;
 }
 
 const DAY = 86_400_000;
@@ -104,7 +107,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: DashboardDeps): void
     { config: admin, schema: dashboardDataSchema },
     async (req) => {
       const limit = req.query.limit ?? 20;
-      const [events, field, active, pulse, deaths, keys, payments] = await Promise.all([
+      const [events, field, active, pulse, deaths, keys, payments, market] = await Promise.all([
         deps.metrics.events.get(),
         deps.pheromones.field(req.query.domains ?? 30),
         deps.pheromones.countActive(),
@@ -112,6 +115,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: DashboardDeps): void
         deps.deaths.recent(limit),
         deps.identity.listActiveApiKeys(deps.clock.now(), limit),
         paymentsPanel(deps),
+        deps.marketplace?.stats(deps.clock.now()),
       ]);
       return {
         generated_at: iso(deps.clock.now()),
@@ -123,6 +127,16 @@ export function dashboardRoutes(app: FastifyInstance, deps: DashboardDeps): void
         recent_deaths: deaths.map(presentRecentDeath),
         active_keys: keys.map(presentActiveKey),
         payments,
+        marketplace: market
+          ? {
+              active_listings: market.activeListings,
+              sales: market.sales,
+              volume_usd: atomicToUsd(market.volume),
+              fees_usd: atomicToUsd(market.fees),
+              due_payouts: market.duePayouts,
+              due_usd: atomicToUsd(market.dueAmount),
+            }
+          : null,
       };
     },
   );

@@ -1,0 +1,517 @@
+import assert from "node:assert/strict";
+import {
+  createCipheriv,
+  createDecipheriv,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  hkdfSync,
+  type KeyObject,
+  randomBytes,
+} from "node:crypto";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from "@x402/core/http";
+import { registerExactEvmScheme } from "@x402/evm/exact/client";
+import { wrapFetchWithPayment, x402Client } from "@x402/fetch";
+import { createBLAKE3 } from "hash-wasm";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { PAYMENT_TASKS } from "../../src/app/payments.js";
+import type { SequencedEvent } from "../../src/core/fabric/event-bus.js";
+import { ManualClock } from "../../src/core/platform/clock.js";
+import { type FakeFacilitator, startFakeFacilitator } from "../../src/testing/fake-facilitator.js";
+import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
+
+const PAY_TO = "0x2222222222222222222222222222222222222222";
+const MARKER = `plaintext-marker-${randomBytes(8).toString("hex")}`;
+
+// SPEC §16.1's wrap, written here from the text with node:crypto's JWK import (not the server's code).
+function x25519Pub(raw: Buffer): KeyObject {
+  return createPublicKey({ key: { kty: "OKP", crv: "X25519", x: raw.toString("base64url") }, format: "jwk" });
+}
+function rawPub(k: KeyObject): Buffer {
+  return Buffer.from((k.type === "public" ? k : createPublicKey(k)).export({ format: "jwk" }).x as string, "base64url");
+}
+function wrap(cek: Buffer, recipientRaw: Buffer, cid: string): string {
+  const e = generateKeyPairSync("x25519");
+  const ePub = rawPub(e.publicKey);
+  const shared = diffieHellman({ privateKey: e.privateKey, publicKey: x25519Pub(recipientRaw) });
+  const k = Buffer.from(hkdfSync("sha256", shared, Buffer.concat([ePub, recipientRaw]), "styx-cek-v1", 32));
+  const nonce = randomBytes(12);
+  const c = createCipheriv("aes-256-gcm", k, nonce).setAAD(Buffer.from(cid));
+  const body = Buffer.concat([c.update(cek), c.final()]);
+  return Buffer.concat([ePub, nonce, body, c.getAuthTag()]).toString("base64url");
+}
+function unwrap(wrapped: string, priv: KeyObject, cid: string): Buffer {
+  const b = Buffer.from(wrapped, "base64url");
+  const ePub = b.subarray(0, 32);
+  const shared = diffieHellman({ privateKey: priv, publicKey: x25519Pub(ePub) });
+  const k = Buffer.from(hkdfSync("sha256", shared, Buffer.concat([ePub, rawPub(priv)]), "styx-cek-v1", 32));
+  const d = createDecipheriv("aes-256-gcm", k, b.subarray(32, 44)).setAAD(Buffer.from(cid));
+  d.setAuthTag(b.subarray(b.length - 16));
+  return Buffer.concat([d.update(b.subarray(44, b.length - 16)), d.final()]);
+}
+function encrypt(plain: Buffer, cek: Buffer): Buffer {
+  const nonce = randomBytes(12);
+  const c = createCipheriv("aes-256-gcm", cek, nonce);
+  return Buffer.concat([nonce, c.update(plain), c.final(), c.getAuthTag()]);
+}
+function decrypt(sealed: Buffer, cek: Buffer): Buffer {
+  const d = createDecipheriv("aes-256-gcm", cek, sealed.subarray(0, 12));
+  d.setAuthTag(sealed.subarray(sealed.length - 16));
+  return Buffer.concat([d.update(sealed.subarray(12, sealed.length - 16)), d.final()]);
+}
+async function b3(data: Buffer): Promise<string> {
+  const h = await createBLAKE3();
+  h.init();
+  h.update(data);
+  return h.digest("hex");
+}
+
+/** `fetch` that pays with the official x402 client for the holder of `key`. */
+function payingFetch(key: string) {
+  const client = new x402Client();
+  registerExactEvmScheme(client, { signer: privateKeyToAccount(generatePrivateKey()) });
+  const inner = async (input: string | URL | Request, init?: RequestInit) => {
+    const req = new Request(input, init);
+    req.headers.set("authorization", `Bearer ${key}`);
+    return fetch(req);
+  };
+  return wrapFetchWithPayment(inner as typeof fetch, client);
+}
+
+async function paid(s: TestServer, key: string, path: string, body: unknown) {
+  const r = await payingFetch(key)(s.url + path, {
+    method: "POST",
+    body: JSON.stringify(body),
+    headers: { "content-type": "application/json" },
+  });
+  const text = await r.text();
+  return { status: r.status, headers: r.headers, text, json: text ? JSON.parse(text) : undefined };
+}
+
+describe("marketplace off: every route answers 404 STYX_MARKETPLACE_DISABLED", () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer();
+  });
+  after(() => s.close());
+  it("refuses browse, the escrow key and admin payouts alike", async () => {
+    for (const [m, p] of [
+      ["GET", "/v1/styx/marketplace/listings"],
+      ["GET", "/v1/styx/marketplace/escrow-key"],
+      ["POST", "/v1/styx/marketplace/listings/lst_x/purchase"],
+      ["GET", "/v1/admin/marketplace/payouts"],
+    ] as const) {
+      const r = await s.request(m, p);
+      assert.equal(r.status, 404, p);
+      assert.equal(r.json.error.code, "STYX_MARKETPLACE_DISABLED", p);
+    }
+    assert.equal((await s.request("GET", "/v1/admin/dashboard", { token: s.adminToken })).json.marketplace, null);
+  });
+});
+
+describe("marketplace (SPEC §16): list encrypted, buy with @x402/fetch, decrypt, rate, settle, pay out", () => {
+  let facilitator: FakeFacilitator;
+  let s: TestServer;
+  let seller: { id: string; key: string };
+  let buyer: { id: string; key: string };
+  let other: { id: string; key: string };
+  let sellerGolem: string;
+  let buyerGolem: string;
+  const events: SequencedEvent[] = [];
+  const plaintext = Buffer.from(`{"entries":[{"content":"${MARKER} funding rates lead liquidations"}]}`);
+  const cek = randomBytes(32);
+  let cid: string;
+  let listingId: string;
+  let purchase: Record<string, string>;
+  const buyerKeys = generateKeyPairSync("x25519");
+
+  before(async () => {
+    facilitator = await startFakeFacilitator();
+    s = await startTestServer({
+      persistent: true,
+      env: {
+        STYX_PRICING: "1",
+        STYX_MARKETPLACE: "1",
+        STYX_X402_NETWORK: "eip155:84532",
+        STYX_X402_PAY_TO: PAY_TO,
+        STYX_X402_FACILITATOR_URL: facilitator.url,
+        STYX_SETTLE_BATCH: "1",
+      },
+    });
+    s.styx.bus.subscribe((e) => events.push(e));
+    seller = await s.user();
+    buyer = await s.user();
+    other = await s.user();
+    sellerGolem = (await s.golem(seller.key)).id;
+    buyerGolem = (await s.golem(buyer.key)).id;
+    const put = await s.request("PUT", "/v1/styx/blobs", {
+      token: seller.key,
+      raw: encrypt(plaintext, cek),
+      headers: { "content-type": "application/octet-stream" },
+    });
+    assert.equal(put.status, 201, put.text);
+    cid = put.json.cid;
+  });
+  after(async () => {
+    await s.close();
+    await facilitator.close();
+  });
+
+  /** Runs the settlement task until no accepted payment waits (a batch is one payment here). */
+  const settleAll = async () => {
+    for (let i = 0; i < 20 && ((await s.styx.storage.payments?.pending())?.count ?? 0) > 0; i++)
+      await s.styx.tasks.runNow(PAYMENT_TASKS.settlement);
+  };
+
+  const listingBody = async (over: Record<string, unknown> = {}) => {
+    const key = (await s.request("GET", "/v1/styx/marketplace/escrow-key")).json;
+    return {
+      kind: "entries",
+      title: "Funding-rate regimes",
+      description: "What a golem learned about lending markets",
+      preview: "funding rates lead liquidations by hours",
+      domain: "defi.lending",
+      price_usd: "0.500001",
+      golem_id: sellerGolem,
+      entry_count: 1,
+      content_cid: cid,
+      content_size: plaintext.length + 28,
+      content_b3: await b3(plaintext),
+      escrow_kid: key.kid,
+      escrow_wrapped_cek: wrap(cek, Buffer.from(key.public_key, "base64url"), cid),
+      payout_address: "0x00000000000000000000000000000000000000b0",
+      ...over,
+    };
+  };
+
+  it("refuses a wrap that does not open, unknown fields, and a foreign blob, before any payment", async () => {
+    const bad = await s.request("POST", "/v1/styx/marketplace/listings", {
+      token: seller.key,
+      body: await listingBody({ escrow_wrapped_cek: wrap(cek, rawPub(buyerKeys.publicKey), cid) }),
+    });
+    assert.equal(bad.status, 400, bad.text);
+    assert.equal(bad.json.error.code, "STYX_ESCROW_INVALID");
+    const otherCid = await listingBody({
+      escrow_wrapped_cek: wrap(
+        cek,
+        Buffer.from((await s.request("GET", "/v1/styx/marketplace/escrow-key")).json.public_key, "base64url"),
+        `b3:${"0".repeat(64)}`,
+      ),
+    });
+    const aad = await s.request("POST", "/v1/styx/marketplace/listings", { token: seller.key, body: otherCid });
+    assert.equal(aad.json.error?.code, "STYX_ESCROW_INVALID", "the cid is the wrap's associated data");
+    const unknown = await s.request("POST", "/v1/styx/marketplace/listings", {
+      token: seller.key,
+      body: { ...(await listingBody()), seller_id: "x" },
+    });
+    assert.equal(unknown.status, 400);
+    assert.equal(unknown.json.error.code, "STYX_VALIDATION");
+    const foreign = await s.request("POST", "/v1/styx/marketplace/listings", {
+      token: buyer.key,
+      body: await listingBody({ golem_id: undefined }),
+    });
+    assert.equal(foreign.status, 404, "another user's blob is not found");
+    const notDead = await s.request("POST", "/v1/styx/marketplace/listings", {
+      token: seller.key,
+      body: await listingBody({ kind: "death_archive" }),
+    });
+    assert.equal(notDead.json.error.code, "STYX_GOLEM_NOT_DEAD");
+  });
+
+  it("lists through x402 (the listing price) and browses for free, with no id", async () => {
+    const unpaid = await s.request("POST", "/v1/styx/marketplace/listings", { token: seller.key, body: await listingBody() });
+    assert.equal(unpaid.status, 402);
+    assert.equal(decodePaymentRequiredHeader(unpaid.headers.get("payment-required") ?? "").accepts[0]?.amount, "10000");
+    const r = await paid(s, seller.key, "/v1/styx/marketplace/listings", await listingBody());
+    assert.equal(r.status, 201, r.text);
+    assert.match(r.json.id, /^lst_/);
+    assert.equal(r.json.total_usd, "0.525002", "price + ⌈5 %⌉ (25,000.05 → 25,001 atomic)");
+    listingId = r.json.id;
+    const browse = await s.request("GET", "/v1/styx/marketplace/listings?query=funding%20liquidations");
+    assert.equal(browse.status, 200);
+    const found = browse.json.listings.find((l: { id: string }) => l.id === listingId);
+    assert.ok(found, browse.text);
+    assert.match(found.seller.hash, /^[0-9a-f]{24}$/);
+    for (const id of [seller.id, buyer.id, sellerGolem, buyerGolem]) assert.ok(!browse.text.includes(id), `browse shows ${id}`);
+    const one = await s.request("GET", `/v1/styx/marketplace/listings/${listingId}`);
+    assert.equal(one.status, 200);
+    assert.ok(!one.text.includes(seller.id) && !one.text.includes(sellerGolem));
+    const search = await s.request("POST", "/v1/styx/marketplace/listings/search", { body: { query: "funding", unknown: 1 } });
+    assert.equal(search.status, 400, "unknown fields are refused");
+  });
+
+  it("sells at price + fee through @x402/fetch; the buyer unwraps, downloads and decrypts the exact bytes", async () => {
+    const own = await s.request("POST", `/v1/styx/marketplace/listings/${listingId}/purchase`, {
+      token: seller.key,
+      body: { buyer_public_key: rawPub(buyerKeys.publicKey).toString("base64url") },
+    });
+    assert.equal(own.status, 409);
+    assert.equal(own.json.error.code, "STYX_OWN_LISTING");
+    const offer = await s.request("POST", `/v1/styx/marketplace/listings/${listingId}/purchase`, {
+      token: buyer.key,
+      body: { buyer_public_key: rawPub(buyerKeys.publicKey).toString("base64url") },
+    });
+    assert.equal(offer.status, 402);
+    assert.equal(decodePaymentRequiredHeader(offer.headers.get("payment-required") ?? "").accepts[0]?.amount, String(500_001 + 25_001));
+    const r = await paid(s, buyer.key, `/v1/styx/marketplace/listings/${listingId}/purchase`, {
+      buyer_public_key: rawPub(buyerKeys.publicKey).toString("base64url"),
+      golem_id: buyerGolem,
+    });
+    assert.equal(r.status, 201, r.text);
+    purchase = r.json;
+    assert.deepEqual([r.json.price_usd, r.json.fee_usd], ["0.500001", "0.025001"]);
+    const receipt = decodePaymentResponseHeader(r.headers.get("payment-response") ?? "");
+    assert.equal(receipt.amount, "525002", "paid = price + fee");
+    const [row] = await s.sql(`SELECT amount, purpose FROM payments WHERE id = '${r.json.payment_id}'`);
+    assert.deepEqual([Number(row.amount), row.purpose], [525_002, "purchase"]);
+    const key = unwrap(r.json.wrapped_cek, buyerKeys.privateKey, r.json.content_cid);
+    const content = await fetch(`${s.url}/v1/styx/marketplace/purchases/${r.json.purchase_id}/content`, {
+      headers: { authorization: `Bearer ${buyer.key}` },
+    });
+    assert.equal(content.status, 200);
+    const bytes = decrypt(Buffer.from(await content.arrayBuffer()), key);
+    assert.deepEqual(bytes, plaintext);
+    assert.equal(await b3(bytes), r.json.content_b3);
+    const again = await s.request("POST", `/v1/styx/marketplace/listings/${listingId}/purchase`, {
+      token: buyer.key,
+      body: { buyer_public_key: rawPub(buyerKeys.publicKey).toString("base64url") },
+    });
+    assert.equal(again.status, 409, "before any 402");
+    assert.equal(again.json.error.details.purchase_id, r.json.purchase_id);
+    const listed = await s.request("GET", "/v1/styx/marketplace/purchases", { token: buyer.key });
+    assert.equal(listed.json.purchases[0].purchase_id, r.json.purchase_id);
+    const theirs = await s.request("GET", `/v1/styx/marketplace/purchases/${r.json.purchase_id}`, { token: other.key });
+    assert.equal(theirs.status, 404, "another user's purchase is not found");
+  });
+
+  it("lets only buyers rate, once", async () => {
+    const stranger = await s.request("POST", `/v1/styx/marketplace/listings/${listingId}/ratings`, {
+      token: other.key,
+      body: { rating: 5 },
+    });
+    assert.equal(stranger.json.error.code, "STYX_NOT_A_BUYER");
+    const r = await s.request("POST", `/v1/styx/marketplace/listings/${listingId}/ratings`, {
+      token: buyer.key,
+      body: { rating: 4, comment: "sharp" },
+    });
+    assert.equal(r.status, 201, r.text);
+    assert.deepEqual(r.json, { rating: { avg: 4, count: 1 } });
+    const twice = await s.request("POST", `/v1/styx/marketplace/listings/${listingId}/ratings`, { token: buyer.key, body: { rating: 1 } });
+    assert.equal(twice.json.error.code, "STYX_ALREADY_RATED");
+  });
+
+  it("makes the price payable once settled, and a due payout the operator records once", async () => {
+    const before = (await s.request("GET", "/v1/styx/marketplace/payouts", { token: seller.key })).json;
+    assert.equal(before.pending_usd, "0.500001");
+    await settleAll();
+    const settled = (await s.request("GET", "/v1/styx/marketplace/payouts", { token: seller.key })).json;
+    assert.deepEqual([settled.pending_usd, settled.payable_usd], ["0", "0.500001"]);
+    assert.ok(!JSON.stringify(settled).includes(buyer.id), "a seller never learns who bought");
+    await s.styx.tasks.runNow("marketplace-payouts");
+    const due = await s.request("GET", "/v1/admin/marketplace/payouts?status=due", { token: s.adminToken });
+    assert.equal(due.status, 200);
+    // Below the threshold and before the interval: nothing due yet.
+    assert.equal(due.json.payouts.length, 0);
+  });
+
+  it("withdraws: 410 for new buyers, while the buyer still downloads", async () => {
+    const w = await s.request("DELETE", `/v1/styx/marketplace/listings/${listingId}`, { token: seller.key });
+    assert.equal(w.status, 200, w.text);
+    const gone = await s.request("POST", `/v1/styx/marketplace/listings/${listingId}/purchase`, {
+      token: other.key,
+      body: { buyer_public_key: rawPub(buyerKeys.publicKey).toString("base64url") },
+    });
+    assert.equal(gone.status, 410);
+    assert.equal(gone.json.error.code, "STYX_LISTING_GONE");
+    const browse = await s.request("GET", "/v1/styx/marketplace/listings");
+    assert.ok(!browse.text.includes(listingId));
+    const content = await fetch(`${s.url}/v1/styx/marketplace/purchases/${purchase.purchase_id}/content`, {
+      headers: { authorization: `Bearer ${buyer.key}`, range: "bytes=0-9" },
+    });
+    assert.equal(content.status, 206);
+    assert.equal((await content.arrayBuffer()).byteLength, 10);
+  });
+
+  it("revokes the purchase and the payable when the payment fails to settle", async () => {
+    const l = await paid(s, seller.key, "/v1/styx/marketplace/listings", await listingBody({ title: "second" }));
+    assert.equal(l.status, 201, l.text);
+    await settleAll();
+    const r = await paid(s, other.key, `/v1/styx/marketplace/listings/${l.json.id}/purchase`, {
+      buyer_public_key: rawPub(buyerKeys.publicKey).toString("base64url"),
+    });
+    assert.equal(r.status, 201, r.text);
+    facilitator.failNext("settle", { kind: "refuse", reason: "insufficient_funds" });
+    await settleAll();
+    const gone = await s.request("GET", `/v1/styx/marketplace/purchases/${r.json.purchase_id}`, { token: other.key });
+    assert.equal(gone.status, 404, "a revoked purchase is gone");
+    const rate = await s.request("POST", `/v1/styx/marketplace/listings/${l.json.id}/ratings`, { token: other.key, body: { rating: 5 } });
+    assert.equal(rate.json.error.code, "STYX_NOT_A_BUYER");
+    const ledger = (await s.request("GET", "/v1/styx/marketplace/payouts", { token: seller.key })).json;
+    assert.deepEqual([ledger.pending_usd, ledger.payable_usd], ["0", "0.500001"], "only the settled sale is owed");
+  });
+
+  it("documents every marketplace route in /docs/json: a 4xx answer each, no unknown body field", async () => {
+    const doc = (await s.request("GET", "/docs/json")).json;
+    const routes = s.styx.app.styxRoutes.filter((r) => r.url.includes("/marketplace"));
+    assert.ok(routes.length >= 15, `${routes.length} marketplace routes`);
+    for (const r of routes) {
+      const op = doc.paths[r.url.replace(/:([a-z_]+)/g, "{$1}")]?.[r.method.toLowerCase()];
+      assert.ok(op, `${r.method} ${r.url} documented`);
+      assert.ok(
+        Object.keys(op.responses).some((c) => c.startsWith("4")),
+        `${r.method} ${r.url}: a 4xx`,
+      );
+      if (r.method === "POST") assert.equal(op.requestBody.content["application/json"].schema.additionalProperties, false, r.url);
+    }
+  });
+
+  it("counts listings, sales and fees on the dashboard's marketplace panel", async () => {
+    const d = await s.request("GET", "/v1/admin/dashboard", { token: s.adminToken });
+    assert.equal(d.status, 200, d.text);
+    assert.deepEqual(d.json.marketplace, {
+      active_listings: 1,
+      sales: 1,
+      volume_usd: "0.500001",
+      fees_usd: "0.025001",
+      due_payouts: 0,
+      due_usd: "0",
+    });
+  });
+
+  it("leaves neither the plaintext marker nor the CEK in any row, blob or event; events name no buyer", async () => {
+    const forms = [MARKER, cek.toString("hex"), cek.toString("base64"), cek.toString("base64url")];
+    const tables =
+      s.profile === "micro"
+        ? (await s.sql("SELECT name FROM sqlite_master WHERE type = 'table'")).map((r) => r.name as string)
+        : (await s.sql("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()")).map(
+            (r) => r.name as string,
+          );
+    assert.ok(tables.includes("market_listings"));
+    for (const t of tables) {
+      const rows = JSON.stringify(await s.sql(`SELECT * FROM "${t}"`));
+      for (const f of forms) assert.ok(!rows.includes(f), `table ${t} holds a secret form`);
+    }
+    if (s.dataDir) {
+      const walk = (d: string): string[] =>
+        readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? walk(join(d, n)) : [join(d, n)]));
+      for (const f of walk(s.dataDir)) {
+        const bytes = readFileSync(f);
+        for (const form of forms) assert.equal(bytes.indexOf(Buffer.from(form)), -1, `${f} holds a secret form`);
+        assert.equal(bytes.indexOf(cek), -1, `${f} holds the raw CEK`);
+      }
+    }
+    const market = events.filter((e) => e.channel.startsWith("styx:marketplace:"));
+    assert.ok(market.some((e) => e.channel === "styx:marketplace:listed"));
+    assert.ok(market.some((e) => e.channel === "styx:marketplace:sold"));
+    assert.ok(market.some((e) => e.channel === "styx:marketplace:rated"));
+    for (const e of market) {
+      for (const f of forms) assert.ok(!e.payloadJson.includes(f));
+      for (const id of [buyer.id, other.id, buyerGolem]) assert.ok(!e.payloadJson.includes(id), `${e.channel} names a buyer`);
+      if (!e.stream.startsWith("user:"))
+        for (const id of [seller.id, sellerGolem]) assert.ok(!e.payloadJson.includes(id), `${e.channel} names the seller`);
+    }
+  });
+});
+
+describe("marketplace expiry and purge (SPEC §16.2–16.3)", () => {
+  let facilitator: FakeFacilitator;
+  let s: TestServer;
+  const clock = new ManualClock(Date.now());
+  const events: SequencedEvent[] = [];
+
+  before(async () => {
+    facilitator = await startFakeFacilitator();
+    s = await startTestServer({
+      persistent: true,
+      clock,
+      env: {
+        STYX_PRICING: "1",
+        STYX_MARKETPLACE: "1",
+        STYX_X402_NETWORK: "eip155:84532",
+        STYX_X402_PAY_TO: PAY_TO,
+        STYX_X402_FACILITATOR_URL: facilitator.url,
+      },
+    });
+    s.styx.bus.subscribe((e) => events.push(e));
+  });
+  after(async () => {
+    await s.close();
+    await facilitator.close();
+  });
+
+  it("answers 410 after the TTL while the buyer still downloads and rates; purges the package after the retention", async () => {
+    const seller = await s.user();
+    const buyer = await s.user();
+    const late = await s.user();
+    const plaintext = Buffer.from(`expiring ${MARKER}`);
+    const cek = randomBytes(32);
+    const put = await s.request("PUT", "/v1/styx/blobs", {
+      token: seller.key,
+      raw: encrypt(plaintext, cek),
+      headers: { "content-type": "application/octet-stream" },
+    });
+    const cid = put.json.cid as string;
+    const escrow = (await s.request("GET", "/v1/styx/marketplace/escrow-key")).json;
+    const listed = await paid(s, seller.key, "/v1/styx/marketplace/listings", {
+      kind: "strategy",
+      title: "An hour of edge",
+      description: "short-lived",
+      preview: "expires soon",
+      domain: "defi.perps",
+      price_usd: "0.01",
+      entry_count: 0,
+      content_cid: cid,
+      content_size: plaintext.length + 28,
+      content_b3: await b3(plaintext),
+      escrow_kid: escrow.kid,
+      escrow_wrapped_cek: wrap(cek, Buffer.from(escrow.public_key, "base64url"), cid),
+      ttl_seconds: 3600,
+      payout_address: "0x00000000000000000000000000000000000000b1",
+    });
+    assert.equal(listed.status, 201, listed.text);
+    const id = listed.json.id as string;
+    const keys = generateKeyPairSync("x25519");
+    const bought = await paid(s, buyer.key, `/v1/styx/marketplace/listings/${id}/purchase`, {
+      buyer_public_key: rawPub(keys.publicKey).toString("base64url"),
+    });
+    assert.equal(bought.status, 201, bought.text);
+
+    clock.advance(2 * 3_600_000);
+    const gone = await s.request("POST", `/v1/styx/marketplace/listings/${id}/purchase`, {
+      token: late.key,
+      body: { buyer_public_key: rawPub(keys.publicKey).toString("base64url") },
+    });
+    assert.equal(gone.status, 410, "expired, refused before any 402");
+    assert.equal((await s.request("GET", `/v1/styx/marketplace/listings/${id}`)).status, 404, "only active listings show");
+    const download = async () =>
+      fetch(`${s.url}/v1/styx/marketplace/purchases/${bought.json.purchase_id}/content`, {
+        headers: { authorization: `Bearer ${buyer.key}` },
+      });
+    const content = await download();
+    assert.equal(content.status, 200);
+    assert.deepEqual(decrypt(Buffer.from(await content.arrayBuffer()), unwrap(bought.json.wrapped_cek, keys.privateKey, cid)), plaintext);
+    const rated = await s.request("POST", `/v1/styx/marketplace/listings/${id}/ratings`, { token: buyer.key, body: { rating: 5 } });
+    assert.equal(rated.status, 201, "buyers rate, expiry or not");
+
+    await s.styx.tasks.runNow("marketplace-expiry");
+    const expired = events.filter((e) => e.channel === "styx:marketplace:expired");
+    assert.equal(expired.length, 1);
+    assert.equal(expired[0]?.stream, `user:${seller.id}`);
+    const held = await s.request("DELETE", `/v1/styx/blobs/${cid}`, { token: seller.key });
+    assert.equal(held.status, 409, "the listing holds its blob until the purge");
+
+    clock.advance(91 * 86_400_000);
+    await s.styx.tasks.runNow("marketplace-purge");
+    assert.equal((await download()).status, 404, "purged after the retention");
+    const [row] = await s.sql(`SELECT escrow_wrapped_cek FROM market_listings WHERE id = '${id}'`);
+    assert.equal(row.escrow_wrapped_cek, null);
+    assert.equal(
+      (await s.request("GET", `/v1/styx/blobs/${cid}`, { token: seller.key })).status,
+      404,
+      "the seller's reference was released",
+    );
+  });
+});
