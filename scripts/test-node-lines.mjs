@@ -39,7 +39,8 @@ for (const line of lines) {
   // the symlinks inside (workspace packages, .bin) as they are.
   execFileSync("cp", ["-a", `${join(ROOT, "node_modules")}/.`, join(dir, "node_modules")]);
   console.log(`== Node ${version}: rebuilding ${NATIVE.join(", ")} against its headers`);
-  execFileSync("npm", ["rebuild", ...NATIVE], { cwd: dir, env, stdio: "inherit" });
+  // JOBS: node-gyp compiles SQLite's amalgamation and the binding on both cores at once.
+  execFileSync("npm", ["rebuild", ...NATIVE], { cwd: dir, env: { ...env, JOBS: "max" }, stdio: "inherit" });
   const prepared = seconds(t0);
   const t1 = performance.now();
   console.log(`== Node ${version}: npm test (prepared in ${prepared})`);
