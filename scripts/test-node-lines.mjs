@@ -1,12 +1,14 @@
 // `npm test` (unit + integration, the README's command) on the current Node LTS lines besides the
 // machine's Node 20: each line's official binary from the npm registry (scripts/node-lines.mjs),
-// run on a copy of this checkout in .ci/cache/lines/ whose node_modules is a copy of this one with
-// the native addons rebuilt against that line's headers, so the Node 20 tree is never touched.
+// run on a copy of this checkout in a temporary folder (outside the repository: a nested copy
+// would be linted, biome.json and all) whose node_modules is a copy of this one with the native
+// addons rebuilt against that line's headers, so the Node 20 tree is never touched.
 // Run by .ci/run:   node scripts/test-node-lines.mjs [24 26 …]   (default: every line of NODE_LINES)
 import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { CACHE, NODE_LINES, nodeEnv, ROOT } from "./node-lines.mjs";
+import { NODE_LINES, nodeEnv, ROOT } from "./node-lines.mjs";
 
 /**
  * The native addons built against one Node's V8 ABI (NODE_MODULE_VERSION), rebuilt per line.
@@ -23,10 +25,8 @@ for (const line of lines) {
   if (!version) throw new Error(`unknown Node line ${line}: one of ${Object.keys(NODE_LINES).join(", ")}`);
   const t0 = performance.now();
   const env = nodeEnv(version);
-  const dir = join(CACHE, "lines", `node-${line}`);
+  const dir = mkdtempSync(join(tmpdir(), `styx-node-${line}-`));
   console.log(`== Node ${version}: copying the checkout to ${dir}`);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
   // What git would check out, with this checkout's uncommitted changes (not dist/, data/, …).
   const files = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: ROOT, encoding: "utf8" })
     .split("\0")
@@ -47,7 +47,7 @@ for (const line of lines) {
   const r = spawnSync("npm", ["test"], { cwd: dir, env, stdio: "inherit" });
   console.log(`== Node ${version}: npm test ${r.status === 0 ? "passed" : `FAILED (exit ${r.status ?? r.signal})`} in ${seconds(t1)}`);
   if (r.status !== 0) failed.push(version);
-  else rmSync(dir, { recursive: true, force: true });
+  rmSync(dir, { recursive: true, force: true });
 }
 if (failed.length > 0) console.error(`npm test failed on Node ${failed.join(", ")}`);
 process.exit(failed.length > 0 ? 1 : 0);
