@@ -76,8 +76,21 @@ export interface ServerProcess {
   exited: Promise<number | string>;
 }
 
+/** A `styx serve` child started by spawnServer, which keeps all of its output. */
+export interface SpawnedServer extends ServerProcess {
+  /**
+   * Resolves once the output matches `pattern` (a log line the test waits for instead of
+   * sleeping: on a loaded machine no fixed delay is long enough); rejects with the output after
+   * `timeoutMs` or when the process exits first.
+   */
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<void>;
+}
+
+/** How long a spawned server may take to listen (or a test to wait for a line of its output). */
+const START_DEADLINE_MS = 60_000;
+
 /** Spawns `styx serve <args>` with exactly `env` (plus PATH) and waits until it listens. */
-export async function spawnServer(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<ServerProcess> {
+export async function spawnServer(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<SpawnedServer> {
   const proc = spawn(process.execPath, [CLI, "serve", "--host", "127.0.0.1", "--port", "0", ...args], {
     cwd: opts.cwd,
     // Parallel test files load the 2 cores: shed load only on real stalls, as startTestServer does.
@@ -93,11 +106,14 @@ export async function spawnServer(args: string[], opts: { env?: Record<string, s
   });
   const exited = new Promise<number | string>((resolve) => proc.on("exit", (code, signal) => resolve(code ?? signal ?? -1)));
   const url = await new Promise<string>((resolve, reject) => {
-    // A server that did not start in time is killed: a failed test leaves no process behind.
+    // A server that did not start in time is killed: a failed test leaves no process behind. The
+    // deadline is not a measure of startup: a cold start loads ~4 s of modules on an idle core of
+    // this 2-core CI machine and took 11-15 s (Node 20 and 24 alike) while other test files and
+    // jobs kept both cores busy, so 15 s failed tests that had nothing wrong.
     const timer = setTimeout(() => {
       proc.kill("SIGKILL");
-      reject(new Error(`server did not start:\n${out}`));
-    }, 15_000);
+      reject(new Error(`server did not start within ${START_DEADLINE_MS} ms:\n${out}`));
+    }, START_DEADLINE_MS);
     const check = () => {
       const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
       if (m?.[1]) {
@@ -112,5 +128,25 @@ export async function spawnServer(args: string[], opts: { env?: Record<string, s
     });
   });
   const token = /Admin token[^\n]*\n\s+(styx_[A-Za-z0-9_-]+)/.exec(out)?.[1];
-  return { url, printedAdminToken: token, proc, output: () => out, exited };
+  const waitForOutput = (pattern: RegExp, timeoutMs = START_DEADLINE_MS) =>
+    new Promise<void>((resolve, reject) => {
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        proc.stdout?.off("data", check);
+        proc.stderr?.off("data", check);
+        if (err) reject(err);
+        else resolve();
+      };
+      const check = () => {
+        if (pattern.test(out)) done();
+      };
+      const timer = setTimeout(() => done(new Error(`no output matched ${pattern} within ${timeoutMs} ms:\n${out}`)), timeoutMs);
+      proc.stdout?.on("data", check);
+      proc.stderr?.on("data", check);
+      void exited.then((code) => {
+        if (!pattern.test(out)) done(new Error(`server exited (${code}) before its output matched ${pattern}:\n${out}`));
+      });
+      check();
+    });
+  return { url, printedAdminToken: token, proc, output: () => out, waitForOutput, exited };
 }

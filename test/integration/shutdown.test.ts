@@ -40,10 +40,13 @@ describe("graceful shutdown", () => {
   it("completes in-flight requests after SIGTERM, refuses new ones, and exits 0 within 10 s", async () => {
     const server = await spawnServer(["--data-dir", dir], { env: { STYX_ADMIN_TOKEN: ADMIN, STYX_LOG_LEVEL: "info" } });
     const inflight = [0, 1, 2].map((i) => slowPost(server.url, "/v1/admin/users", JSON.stringify({ id: `drain-${i}`, tier: "steward" })));
-    await new Promise((r) => setTimeout(r, 200)); // the halves reach the server
+    // The halves reach the server: it logs each request as it begins (its headers read). Log lines
+    // rather than sleeps order these steps: on a loaded machine no fixed delay is long enough, and
+    // a step that came too late failed the test, or left the drain waiting on bodies never sent.
+    await server.waitForOutput(/("url":"\/v1\/admin\/users"[^\n]*"msg":"incoming request"[\s\S]*){3}/);
     const signalledAt = Date.now();
     server.proc.kill("SIGTERM");
-    await new Promise((r) => setTimeout(r, 300)); // shutdown has begun while the bodies are incomplete
+    await server.waitForOutput(/shutting down/); // shutdown has begun while the bodies are incomplete
     const refused = await fetch(`${server.url}/v1/styx/health`).then(
       (r) => r.status,
       () => "connection refused",
@@ -76,7 +79,7 @@ describe("graceful shutdown", () => {
     assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
     const signalledAt = Date.now();
     server.proc.kill("SIGTERM");
-    await new Promise((r) => setTimeout(r, 300));
+    await server.waitForOutput(/draining: \/readyz answers 503/);
     const ready = await fetch(`${server.url}/readyz`);
     assert.equal(ready.status, 503);
     const body = (await ready.json()) as { ready: boolean; reasons: string[] };
