@@ -1,6 +1,6 @@
 import type { Config } from "../config/load.js";
 import type { ServerDeps } from "../server/app.js";
-import { mcpAllowedHosts } from "../server/mcp/hosts.js";
+import { mcpAllowedHosts } from "../server/mcp/allowed-hosts.js";
 import { VERSION } from "./version.js";
 
 /** The settings of the HTTP server and socket gateway, as configured (its services come from buildStyx). */

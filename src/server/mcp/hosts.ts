@@ -1,20 +1,8 @@
 import { validateHostHeader, validateOriginHeader } from "@modelcontextprotocol/server";
 import { StyxError } from "../../core/platform/errors.js";
 
-const LOCAL = ["localhost", "127.0.0.1", "[::1]"];
-
 /**
- * The host names `/mcp` answers to (DNS-rebinding protection): STYX_PUBLIC_URL's host, the
- * loopback names when that host is a loopback one (a local Styx is reached by any of them),
- * and STYX_MCP_ALLOWED_HOSTS. Ports never matter.
- */
-export function mcpAllowedHosts(publicUrl: string, extra: readonly string[]): string[] {
-  const host = new URL(publicUrl).hostname.toLowerCase();
-  return [...new Set([host, ...(LOCAL.includes(host) ? LOCAL : []), ...extra])];
-}
-
-/**
- * Refuses a request whose `Host` is not an allowed name, or whose `Origin` (sent by browsers)
+ * Refuses a request whose `Host` is not an allowed name (mcpAllowedHosts), or whose `Origin` (sent by browsers)
  * is not on an allowed name: 403 STYX_AUTH_FORBIDDEN, whatever the credential. A page on another
  * site that rebinds its DNS to this server's address cannot reach /mcp from a browser.
  */

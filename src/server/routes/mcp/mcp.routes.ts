@@ -1,13 +1,10 @@
-import { isInitializeRequest } from "@modelcontextprotocol/server";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { EventBus } from "../../../core/fabric/event-bus.js";
 import { StyxError } from "../../../core/platform/errors.js";
 import { ErrorBody } from "../../../protocol/common.js";
 import { McpAnswer, McpMessage, McpQuery } from "../../../protocol/mcp.js";
 import { userPrincipal } from "../../context.js";
-import { checkMcpHost } from "../../mcp/hosts.js";
 import type { McpSession } from "../../mcp/session.js";
-import { openSession } from "../../mcp/session.js";
 import { McpSessions } from "../../mcp/sessions.js";
 import type { McpDeps } from "../../mcp/types.js";
 
@@ -16,7 +13,7 @@ export const MCP_PATH = "/mcp";
 
 /** Options of the MCP endpoint (config: STYX_PUBLIC_URL, STYX_MCP_*). */
 export interface McpOptions {
-  /** Host names accepted in `Host` and `Origin` (see mcp/hosts.ts). */
+  /** Host names accepted in `Host` and `Origin` (see mcp/allowed-hosts.ts). */
   readonly allowedHosts: readonly string[];
   readonly maxSessionsPerUser: number;
   readonly sessionIdleMs: number;
@@ -45,7 +42,18 @@ export function mcpRoutes(
   app.addHook("preClose", () => sessions.close());
   const allowed = [...deps.options.allowedHosts];
 
+  // The SDK half of the endpoint, on the first request (mcp/runtime.ts); a failed load is tried again.
+  let runtime: Promise<typeof import("../../mcp/runtime.js")> | undefined;
+  const load = () => {
+    runtime ??= import("../../mcp/runtime.js").catch((err: unknown) => {
+      runtime = undefined;
+      throw err;
+    });
+    return runtime;
+  };
+
   const handle = async (req: FastifyRequest, reply: FastifyReply) => {
+    const { checkMcpHost, isInitializeRequest, openSession } = await load();
     checkMcpHost({ host: req.headers.host, origin: req.headers.origin }, allowed);
     const principal = userPrincipal(req);
     const owner = { userId: principal.userId, credentialId: principal.credentialId };
