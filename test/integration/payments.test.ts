@@ -512,6 +512,31 @@ describe("x402 pricing on (SPEC §11): priced routes, the official client, the l
     assert.equal((await patch({ spend_limit: { per_day_usd: "-1" } })).status, 400);
   });
 
+  it("lets exactly 3 of 10 concurrent paid requests of one key through a limit of 3 (on two gateways in a macronode); the rest 403", async () => {
+    const u = await s.user(undefined, { spend_limit: { per_day_usd: "0.006" } });
+    const other = TEST_PROFILE === "macro" ? await startTestServer({ dataDir: dir, env: pricing(facilitator) }) : undefined;
+    try {
+      const gateways = other ? [s, other] : [s];
+      const answers = await Promise.all(
+        [...Array(10).keys()].map((i) =>
+          json("/v1/styx/query", gateways[i % gateways.length] ?? s, payingFetch({ key: u.key }), { query: `race ${i}` }),
+        ),
+      );
+      const statuses = answers.map((a) => a.status).sort();
+      assert.deepEqual(statuses, [200, 200, 200, 403, 403, 403, 403, 403, 403, 403], JSON.stringify(answers.map((a) => a.json)));
+      for (const a of answers.filter((a) => a.status === 403)) assert.equal(a.json.error.code, "STYX_SPEND_LIMIT");
+      const receipts = await s.request("GET", "/v1/styx/payments?limit=100", { token: u.key });
+      assert.equal(receipts.status, 200, receipts.text);
+      const counted = (receipts.json.payments as { status: string }[]).filter((p) => p.status !== "voided" && p.status !== "failed");
+      assert.equal(counted.length, 3, "the ledger holds exactly the 3 that passed");
+      const next = await s.request("POST", "/v1/styx/query", { token: u.key, body: { query: "after" } });
+      assert.equal(next.status, 403);
+      assert.equal(next.json.error.details.spent_usd, "0.006");
+    } finally {
+      await other?.close();
+    }
+  });
+
   it("relays exactly 1,000 events on 0.001 USD of credit; then STYX_CREDIT_EXHAUSTED frames, the socket open, styx:credit:low sent", async () => {
     const u = await s.user();
     const g = (await s.golem(u.key)).id;
