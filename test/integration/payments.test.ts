@@ -592,6 +592,44 @@ describe("x402 pricing on (SPEC §11): priced routes, the official client, the l
     assert.equal((await s.request("POST", "/v1/styx/credit/topup", { token: u.key, body: { amount_usd: "0.0001" } })).status, 400);
   });
 
+  it("gives back the unit of an event whose publish failed: 0.001 USD still relays 1,000 events after 5 failed publishes", {
+    // The micronode's events are stored in its SQLite file, where a trigger can fail one channel's
+    // insert; a macronode's go to the shared NATS, which cannot be made to fail for one event.
+    skip: TEST_PROFILE === "micro" ? false : "micronode only: the failure is injected with a SQLite trigger",
+  }, async () => {
+    const u = await s.user();
+    const g = (await s.golem(u.key)).id;
+    assert.equal((await json("/v1/styx/credit/topup", s, payingFetch({ key: u.key }), { amount_usd: "0.001" })).status, 200);
+    await s.sql(
+      `CREATE TRIGGER fail_publish BEFORE INSERT ON stream_events WHEN NEW.channel = 'golem:fail'
+         BEGIN SELECT RAISE(ABORT, 'injected publish failure'); END`,
+    );
+    const { sock } = await TestSocket.connect(s.url, u.key);
+    try {
+      for (let i = 0; i < 5; i++) {
+        const failed = await sock.request({ type: "event", golem_id: g, event: { type: "golem:fail", i } });
+        assert.equal(failed.type, "error", JSON.stringify(failed));
+        assert.notEqual(failed.code, "STYX_CREDIT_EXHAUSTED");
+      }
+      const answered = () => sock.frames.filter((f) => (f.type === "ack" || f.type === "error") && String(f.id).startsWith("x"));
+      for (let from = 1; from <= 1001; from += 100) {
+        const to = Math.min(1001, from + 99);
+        for (let i = from; i <= to; i++) sock.send({ type: "event", id: `x${i}`, golem_id: g, event: { type: "golem:tick", i } });
+        await sock.until(() => answered().length >= to, 30_000);
+      }
+      const answers = answered();
+      assert.equal(answers.filter((f) => f.type === "ack").length, 1000, "the 5 failed publishes cost nothing");
+      assert.deepEqual(
+        answers.filter((f) => f.type === "error").map((f) => [f.id, f.code]),
+        [["x1001", "STYX_CREDIT_EXHAUSTED"]],
+      );
+    } finally {
+      sock.ws.close();
+    }
+    const metrics = (await s.request("GET", "/metrics")).text;
+    assert.match(metrics, /^styx_relay_credit_events_total\{outcome="refunded"\} [5-9]/m);
+  });
+
   it("takes back a top-up whose settlement failed", async () => {
     const u = await s.user();
     const waiting = async () => (await s.sql("SELECT id FROM payments WHERE status = 'accepted'")).length;

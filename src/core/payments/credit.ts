@@ -200,6 +200,14 @@ export class CreditMeter {
     return r.drawn;
   }
 
+  /**
+   * Gives back one event's price spent by `spend` for an event that was then not relayed (its
+   * publish failed): into the purse, spent by the next event or given back at `close`.
+   */
+  refund(userId: string): void {
+    this.#purse.set(userId, (this.#purse.get(userId) ?? 0) + this.#price);
+  }
+
   /** Units drawn and unspent for `userId` on this gateway (for tests and the balance shown). */
   held(userId: string): number {
     return this.#purse.get(userId) ?? 0;

@@ -47,7 +47,7 @@ export class MessageHandler {
   readonly #fabric: FabricService;
   readonly #access: SocketAccess;
   readonly #metrics: Metrics;
-  readonly #credit: Pick<CreditMeter, "spend"> | undefined;
+  readonly #credit: Pick<CreditMeter, "spend" | "refund"> | undefined;
 
   constructor(deps: {
     hub: Hub;
@@ -60,7 +60,7 @@ export class MessageHandler {
     quotas: Pick<QuotaPolicy, "limitsOf">;
     metrics: Metrics;
     /** Relay credit (pricing on, SPEC §11.4): each relayed event and clade delta pays one event's price; none → STYX_CREDIT_EXHAUSTED. */
-    credit?: Pick<CreditMeter, "spend"> | undefined;
+    credit?: Pick<CreditMeter, "spend" | "refund"> | undefined;
   }) {
     this.#hub = deps.hub;
     this.#history = deps.history;
@@ -194,6 +194,8 @@ export class MessageHandler {
       // Paid after the rate limit (a refused event costs nothing), before the publish; in the turn, so in order.
       if (this.#credit) await this.#charge(golem.userId);
       published = this.#fabric.relay(golem, msg.event);
+      // A publish that failed relayed nothing: its unit is given back (the error frame still goes out through `settled`).
+      if (this.#credit) published.catch(() => this.#refund(golem.userId));
     });
     const settled = started
       .then(() => published as Promise<SequencedEvent>)
@@ -214,6 +216,12 @@ export class MessageHandler {
     }
   }
 
+  /** Gives back the unit charged for a message whose publish failed (SPEC §11.4: only relayed messages cost). */
+  #refund(userId: string): void {
+    this.#credit?.refund(userId);
+    this.#metrics.relayCredit.inc({ outcome: "refunded" });
+  }
+
   async #steer(session: SocketSession, msg: SteerMessage): Promise<void> {
     this.#access.scope(session, "write");
     this.#access.ownerOnly(session);
@@ -227,7 +235,13 @@ export class MessageHandler {
     const golem = await this.#access.acting(session, msg.golem_id);
     await this.identify(session, golem.id);
     if (this.#credit) await this.#charge(golem.userId);
-    const r = await this.#fabric.cladeDelta(golem, msg.entries as Record<string, unknown>[]);
+    let r: Awaited<ReturnType<FabricService["cladeDelta"]>>;
+    try {
+      r = await this.#fabric.cladeDelta(golem, msg.entries as Record<string, unknown>[]);
+    } catch (err) {
+      if (this.#credit) this.#refund(golem.userId);
+      throw err;
+    }
     if (r.dropped > 0) this.#metrics.wsDropped.inc({ reason: "clade_outbox_full" }, r.dropped);
     if (msg.id === undefined) return;
     const { delivered, stored } = r;

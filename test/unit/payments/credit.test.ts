@@ -74,6 +74,19 @@ describe("relay credit (SPEC §11.4)", () => {
     assert.equal(lows.length, 1, "above the line again: no announcement");
   });
 
+  it("gives a refunded event's price back to the purse: spent by the next event, or returned to the balance at close", async () => {
+    const accounts = new CreditAccounts({ store: new MemoryCredit(), eventPrice: 1, lowEvents: 0, now: () => 0 });
+    await topup(accounts, "u", 3);
+    const m = accounts.meter();
+    for (let i = 0; i < 3; i++) await m.spend("u");
+    m.refund("u");
+    await m.spend("u");
+    await assert.rejects(m.spend("u"), (e) => code(e) === "STYX_CREDIT_EXHAUSTED");
+    m.refund("u");
+    await m.close();
+    assert.equal(await accounts.store.balance("u"), 1);
+  });
+
   it("shows the balance in USD and events, never below 0, and takes a failed top-up back", async () => {
     const accounts = new CreditAccounts({ store: new MemoryCredit(), eventPrice: 1, lowEvents: 0, now: () => 0 });
     assert.deepEqual(await topup(accounts, "u", 1000), { balanceUsd: "0.001", balanceEvents: 1000 });
