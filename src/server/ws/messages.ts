@@ -24,6 +24,7 @@ import { answering, type ResumedStream } from "../../protocol/frames.js";
 import type { Metrics } from "../metrics.js";
 import { SocketAccess } from "./access.js";
 import type { Hub } from "./hub.js";
+import { RelayCharges } from "./relay-charges.js";
 import type { SocketSession } from "./session.js";
 
 /** A message whose work goes on after `handle` returned: `settled` rejects with what would have been thrown. */
@@ -47,7 +48,7 @@ export class MessageHandler {
   readonly #fabric: FabricService;
   readonly #access: SocketAccess;
   readonly #metrics: Metrics;
-  readonly #credit: Pick<CreditMeter, "spend" | "refund"> | undefined;
+  readonly #credit: RelayCharges | undefined;
 
   constructor(deps: {
     hub: Hub;
@@ -67,7 +68,7 @@ export class MessageHandler {
     this.#fabric = deps.fabric;
     this.#access = new SocketAccess(deps);
     this.#metrics = deps.metrics;
-    this.#credit = deps.credit;
+    this.#credit = deps.credit && new RelayCharges(deps.credit, deps.metrics);
   }
 
   /**
@@ -192,10 +193,10 @@ export class MessageHandler {
     const started = session.relayTurn(async () => {
       await allowed;
       // Paid after the rate limit (a refused event costs nothing), before the publish; in the turn, so in order.
-      if (this.#credit) await this.#charge(golem.userId);
+      await this.#credit?.charge(golem.userId);
       published = this.#fabric.relay(golem, msg.event);
       // A publish that failed relayed nothing: its unit is given back (the error frame still goes out through `settled`).
-      if (this.#credit) published.catch(() => this.#refund(golem.userId));
+      published.catch(() => this.#credit?.refund(golem.userId));
     });
     const settled = started
       .then(() => published as Promise<SequencedEvent>)
@@ -203,23 +204,6 @@ export class MessageHandler {
         if (msg.id !== undefined) session.connection.sendFrame({ type: "ack", id: msg.id, ...positionFor(session, e) });
       });
     return { settled };
-  }
-
-  /** One relayed message's price from the user's relay credit (SPEC §11.4), counted either way. */
-  async #charge(userId: string): Promise<void> {
-    try {
-      await this.#credit?.spend(userId);
-      this.#metrics.relayCredit.inc({ outcome: "charged" });
-    } catch (err) {
-      if (err instanceof StyxError && err.code === "STYX_CREDIT_EXHAUSTED") this.#metrics.relayCredit.inc({ outcome: "exhausted" });
-      throw err;
-    }
-  }
-
-  /** Gives back the unit charged for a message whose publish failed (SPEC §11.4: only relayed messages cost). */
-  #refund(userId: string): void {
-    this.#credit?.refund(userId);
-    this.#metrics.relayCredit.inc({ outcome: "refunded" });
   }
 
   async #steer(session: SocketSession, msg: SteerMessage): Promise<void> {
@@ -234,14 +218,11 @@ export class MessageHandler {
     this.#access.scope(session, "write");
     const golem = await this.#access.acting(session, msg.golem_id);
     await this.identify(session, golem.id);
-    if (this.#credit) await this.#charge(golem.userId);
-    let r: Awaited<ReturnType<FabricService["cladeDelta"]>>;
-    try {
-      r = await this.#fabric.cladeDelta(golem, msg.entries as Record<string, unknown>[]);
-    } catch (err) {
-      if (this.#credit) this.#refund(golem.userId);
+    await this.#credit?.charge(golem.userId);
+    const r = await this.#fabric.cladeDelta(golem, msg.entries as Record<string, unknown>[]).catch((err: unknown) => {
+      this.#credit?.refund(golem.userId); // not relayed: not paid
       throw err;
-    }
+    });
     if (r.dropped > 0) this.#metrics.wsDropped.inc({ reason: "clade_outbox_full" }, r.dropped);
     if (msg.id === undefined) return;
     const { delivered, stored } = r;
