@@ -87,7 +87,7 @@ export class Metrics {
   });
   readonly relayCredit = new Counter({
     name: "styx_relay_credit_events_total",
-    help: "Socket events and clade deltas on a priced Styx, by outcome (charged: paid from relay credit and relayed; exhausted: refused with STYX_CREDIT_EXHAUSTED, not relayed).",
+    help: "Socket events and clade deltas on a priced Styx, by outcome (charged: paid from relay credit and relayed; exhausted: refused with STYX_CREDIT_EXHAUSTED, not relayed; refunded: charged, then its publish failed, so its unit was given back).",
     labelNames: ["outcome"] as const,
     registers: [this.registry],
   });

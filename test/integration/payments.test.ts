@@ -512,6 +512,31 @@ describe("x402 pricing on (SPEC §11): priced routes, the official client, the l
     assert.equal((await patch({ spend_limit: { per_day_usd: "-1" } })).status, 400);
   });
 
+  it("lets exactly 3 of 10 concurrent paid requests of one key through a limit of 3 (on two gateways in a macronode); the rest 403", async () => {
+    const u = await s.user(undefined, { spend_limit: { per_day_usd: "0.006" } });
+    const other = TEST_PROFILE === "macro" ? await startTestServer({ dataDir: dir, env: pricing(facilitator) }) : undefined;
+    try {
+      const gateways = other ? [s, other] : [s];
+      const answers = await Promise.all(
+        [...Array(10).keys()].map((i) =>
+          json("/v1/styx/query", gateways[i % gateways.length] ?? s, payingFetch({ key: u.key }), { query: `race ${i}` }),
+        ),
+      );
+      const statuses = answers.map((a) => a.status).sort();
+      assert.deepEqual(statuses, [200, 200, 200, 403, 403, 403, 403, 403, 403, 403], JSON.stringify(answers.map((a) => a.json)));
+      for (const a of answers.filter((a) => a.status === 403)) assert.equal(a.json.error.code, "STYX_SPEND_LIMIT");
+      const receipts = await s.request("GET", "/v1/styx/payments?limit=100", { token: u.key });
+      assert.equal(receipts.status, 200, receipts.text);
+      const counted = (receipts.json.payments as { status: string }[]).filter((p) => p.status !== "voided" && p.status !== "failed");
+      assert.equal(counted.length, 3, "the ledger holds exactly the 3 that passed");
+      const next = await s.request("POST", "/v1/styx/query", { token: u.key, body: { query: "after" } });
+      assert.equal(next.status, 403);
+      assert.equal(next.json.error.details.spent_usd, "0.006");
+    } finally {
+      await other?.close();
+    }
+  });
+
   it("relays exactly 1,000 events on 0.001 USD of credit; then STYX_CREDIT_EXHAUSTED frames, the socket open, styx:credit:low sent", async () => {
     const u = await s.user();
     const g = (await s.golem(u.key)).id;
@@ -565,6 +590,44 @@ describe("x402 pricing on (SPEC §11): priced routes, the official client, the l
     assert.match(metrics, /^styx_payments_total\{operation="query",outcome="spend_limit"\} [1-9]/m, "spend-limit refusals counted");
     assert.equal((await s.request("POST", "/v1/styx/credit/topup", { token: u.key, body: { amount_usd: "100.5" } })).status, 400);
     assert.equal((await s.request("POST", "/v1/styx/credit/topup", { token: u.key, body: { amount_usd: "0.0001" } })).status, 400);
+  });
+
+  it("gives back the unit of an event whose publish failed: 0.001 USD still relays 1,000 events after 5 failed publishes", {
+    // The micronode's events are stored in its SQLite file, where a trigger can fail one channel's
+    // insert; a macronode's go to the shared NATS, which cannot be made to fail for one event.
+    skip: TEST_PROFILE === "micro" ? false : "micronode only: the failure is injected with a SQLite trigger",
+  }, async () => {
+    const u = await s.user();
+    const g = (await s.golem(u.key)).id;
+    assert.equal((await json("/v1/styx/credit/topup", s, payingFetch({ key: u.key }), { amount_usd: "0.001" })).status, 200);
+    await s.sql(
+      `CREATE TRIGGER fail_publish BEFORE INSERT ON stream_events WHEN NEW.channel = 'golem:fail'
+         BEGIN SELECT RAISE(ABORT, 'injected publish failure'); END`,
+    );
+    const { sock } = await TestSocket.connect(s.url, u.key);
+    try {
+      for (let i = 0; i < 5; i++) {
+        const failed = await sock.request({ type: "event", golem_id: g, event: { type: "golem:fail", i } });
+        assert.equal(failed.type, "error", JSON.stringify(failed));
+        assert.notEqual(failed.code, "STYX_CREDIT_EXHAUSTED");
+      }
+      const answered = () => sock.frames.filter((f) => (f.type === "ack" || f.type === "error") && String(f.id).startsWith("x"));
+      for (let from = 1; from <= 1001; from += 100) {
+        const to = Math.min(1001, from + 99);
+        for (let i = from; i <= to; i++) sock.send({ type: "event", id: `x${i}`, golem_id: g, event: { type: "golem:tick", i } });
+        await sock.until(() => answered().length >= to, 30_000);
+      }
+      const answers = answered();
+      assert.equal(answers.filter((f) => f.type === "ack").length, 1000, "the 5 failed publishes cost nothing");
+      assert.deepEqual(
+        answers.filter((f) => f.type === "error").map((f) => [f.id, f.code]),
+        [["x1001", "STYX_CREDIT_EXHAUSTED"]],
+      );
+    } finally {
+      sock.ws.close();
+    }
+    const metrics = (await s.request("GET", "/metrics")).text;
+    assert.match(metrics, /^styx_relay_credit_events_total\{outcome="refunded"\} [5-9]/m);
   });
 
   it("takes back a top-up whose settlement failed", async () => {

@@ -41,8 +41,8 @@ describeCreditContract("postgres (two gateways)", async () => {
 });
 
 describePaymentLedgerContract("postgres (two gateways)", async () => {
-  await sql`TRUNCATE payments`;
-  return [new PostgresPaymentLedger(sql), new PostgresPaymentLedger(other)];
+  await sql`TRUNCATE payments, credit_balances`;
+  return [new PostgresPaymentLedger(sql), new PostgresPaymentLedger(other), new PostgresCredit(sql)];
 });
 
 // A lease per test (its own advisory-lock key); each candidate holds its own connection, as a gateway does.

@@ -1,10 +1,14 @@
+import type { CreditStore } from "../../core/payments/credit.js";
 import type {
+  CappedReservation,
   NewPayment,
   PaymentFilter,
   PaymentLedger,
   PaymentRecord,
   PaymentSummaryRow,
   SettlementOutcome,
+  SpendCap,
+  TopupCredit,
 } from "../../core/payments/ledger.js";
 
 /**
@@ -15,13 +19,33 @@ import type {
 export class MemoryPaymentLedger implements PaymentLedger {
   readonly #rows = new Map<string, PaymentRecord>();
   readonly #keys = new Set<string>();
+  readonly #credit: Pick<CreditStore, "add"> | undefined;
+
+  /** `credit`: the balances a top-up accepted here adds to (the memory credit beside it), if top-ups are taken. */
+  constructor(credit?: Pick<CreditStore, "add">) {
+    this.#credit = credit;
+  }
 
   async reserve(p: NewPayment): Promise<boolean> {
-    const key = `${p.network}\u0000${p.asset}\u0000${p.payer}\u0000${p.nonce}`;
-    if (this.#keys.has(key)) return false;
-    this.#keys.add(key);
-    this.#rows.set(p.id, { ...p, status: "reserved", transaction: null, error: null, attempts: 0, updatedAt: p.createdAt });
+    if (this.#keys.has(key(p))) return false;
+    this.#insert(p);
     return true;
+  }
+  // One process, no await between the sums and the insert: nothing else runs in between.
+  async reserveWithin(p: NewPayment, caps: readonly SpendCap[]): Promise<CappedReservation> {
+    if (this.#keys.has(key(p))) return { kind: "replayed" };
+    for (const [index, c] of caps.entries()) {
+      const spent = p.keyId === null ? 0 : this.#spent(p.keyId, c.since);
+      if (spent + p.amount > c.cap) return { kind: "capped", index, spent };
+    }
+    this.#insert(p);
+    return { kind: "reserved" };
+  }
+  async acceptTopup(id: string, credit: TopupCredit, at: number): Promise<number | undefined> {
+    if (!this.#credit) throw new Error("this memory ledger keeps no relay credit");
+    if (this.#rows.get(id)?.status !== "reserved") return undefined;
+    this.#move(id, "reserved", { status: "accepted", updatedAt: at });
+    return this.#credit.add(credit.userId, credit.amount, credit.lowLine, at);
   }
   async finish(id: string, status: "accepted" | "voided", at: number): Promise<boolean> {
     return this.#move(id, "reserved", { status, updatedAt: at });
@@ -90,6 +114,15 @@ export class MemoryPaymentLedger implements PaymentLedger {
     return [...cells.values()].sort((a, b) => cmp(a.status, b.status) || cmp(a.operation, b.operation));
   }
   async spent(keyId: string, since: number): Promise<number> {
+    return this.#spent(keyId, since);
+  }
+
+  #insert(p: NewPayment): void {
+    this.#keys.add(key(p));
+    this.#rows.set(p.id, { ...p, status: "reserved", transaction: null, error: null, attempts: 0, updatedAt: p.createdAt });
+  }
+
+  #spent(keyId: string, since: number): number {
     let n = 0;
     for (const r of this.#rows.values())
       if (r.keyId === keyId && r.createdAt >= since && r.status !== "voided" && r.status !== "failed") n += r.amount;
@@ -102,6 +135,10 @@ export class MemoryPaymentLedger implements PaymentLedger {
     this.#rows.set(id, { ...row, ...change });
     return true;
   }
+}
+
+function key(p: NewPayment): string {
+  return `${p.network}\u0000${p.asset}\u0000${p.payer}\u0000${p.nonce}`;
 }
 
 function byDeadline(a: PaymentRecord, b: PaymentRecord): number {

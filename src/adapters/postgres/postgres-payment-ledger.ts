@@ -1,10 +1,13 @@
 import type {
+  CappedReservation,
   NewPayment,
   PaymentFilter,
   PaymentLedger,
   PaymentRecord,
   PaymentSummaryRow,
   SettlementOutcome,
+  SpendCap,
+  TopupCredit,
 } from "../../core/payments/ledger.js";
 import type { SqlRow } from "../sql/codec.js";
 import { PAYMENT_COLUMNS, paymentFromRow, summaryFromRow } from "../sql/payment-rows.js";
@@ -27,6 +30,48 @@ export class PostgresPaymentLedger implements PaymentLedger {
       ON CONFLICT (network, asset, payer, nonce) DO NOTHING
       RETURNING id`;
     return rows.length === 1;
+  }
+  async reserveWithin(p: NewPayment, caps: readonly SpendCap[]): Promise<CappedReservation> {
+    if (caps.length === 0 || p.keyId === null) return (await this.reserve(p)) ? { kind: "reserved" } : { kind: "replayed" };
+    const keyId = p.keyId;
+    return this.#sql.begin(async (tx): Promise<CappedReservation> => {
+      // A lock per key for the transaction: every gateway's reserves of one key run one at a
+      // time from the sums to the insert (payments of other keys are not held up).
+      await tx`SELECT pg_advisory_xact_lock(${SPEND_LOCK}, hashtext(${keyId}))`;
+      // A replay is a replay first (the unique insert below decides a race of two).
+      const seen =
+        await tx`SELECT 1 FROM payments WHERE network = ${p.network} AND asset = ${p.asset} AND payer = ${p.payer} AND nonce = ${p.nonce}`;
+      if (seen.length > 0) return { kind: "replayed" };
+      for (const [index, c] of caps.entries()) {
+        const [r] = await tx<{ n: string | number | null }[]>`
+          SELECT sum(amount)::bigint AS n FROM payments
+          WHERE key_id = ${keyId} AND created_at >= ${c.since} AND status NOT IN ('voided', 'failed')`;
+        const spent = Number(r?.n ?? 0);
+        if (spent + p.amount > c.cap) return { kind: "capped", index, spent };
+      }
+      const rows = await tx`
+        INSERT INTO payments (id, network, asset, payer, nonce, amount, operation, purpose, user_id, key_id, golem_id, status,
+          payload, requirements, valid_before, created_at, updated_at)
+        VALUES (${p.id}, ${p.network}, ${p.asset}, ${p.payer}, ${p.nonce}, ${p.amount}, ${p.operation}, ${p.purpose}, ${p.userId},
+          ${p.keyId}, ${p.golemId}, 'reserved', ${p.payload}, ${p.requirements}, ${p.validBefore}, ${p.createdAt}, ${p.createdAt})
+        ON CONFLICT (network, asset, payer, nonce) DO NOTHING
+        RETURNING id`;
+      return rows.length === 1 ? { kind: "reserved" } : { kind: "replayed" };
+    }) as Promise<CappedReservation>;
+  }
+  async acceptTopup(id: string, credit: TopupCredit, at: number): Promise<number | undefined> {
+    return this.#sql.begin(async (tx): Promise<number | undefined> => {
+      const moved =
+        await tx`UPDATE payments SET status = 'accepted', updated_at = ${at} WHERE id = ${id} AND status = 'reserved' RETURNING id`;
+      if (moved.length !== 1) return undefined;
+      // CreditStore.add's statement (postgres-credit.ts), in the same transaction.
+      const [r] = await tx<{ balance: string | number }[]>`
+        INSERT INTO credit_balances AS c (user_id, balance, low_sent, updated_at) VALUES (${credit.userId}, ${credit.amount}, false, ${at})
+        ON CONFLICT (user_id) DO UPDATE SET balance = c.balance + ${credit.amount}, updated_at = ${at},
+          low_sent = CASE WHEN c.balance + ${credit.amount} >= ${credit.lowLine} THEN false ELSE c.low_sent END
+        RETURNING balance`;
+      return Number(r?.balance ?? 0);
+    }) as Promise<number | undefined>;
   }
   async finish(id: string, status: "accepted" | "voided", at: number): Promise<boolean> {
     const rows = await this
@@ -107,3 +152,6 @@ export class PostgresPaymentLedger implements PaymentLedger {
     return Number(r?.n ?? 0);
   }
 }
+
+/** The first key of the advisory locks that order a key's capped reserves (an arbitrary constant: "sp"). */
+const SPEND_LOCK = 0x7370;

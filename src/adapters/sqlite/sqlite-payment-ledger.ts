@@ -1,10 +1,13 @@
 import type {
+  CappedReservation,
   NewPayment,
   PaymentFilter,
   PaymentLedger,
   PaymentRecord,
   PaymentSummaryRow,
   SettlementOutcome,
+  SpendCap,
+  TopupCredit,
 } from "../../core/payments/ledger.js";
 import type { SqlRow } from "../sql/codec.js";
 import { PAYMENT_COLUMNS, paymentFromRow, summaryFromRow } from "../sql/payment-rows.js";
@@ -28,6 +31,28 @@ export class SqlitePaymentLedger implements PaymentLedger {
 
   async reserve(p: NewPayment): Promise<boolean> {
     return this.#q.reserve.run(p).changes === 1;
+  }
+  async reserveWithin(p: NewPayment, caps: readonly SpendCap[]): Promise<CappedReservation> {
+    // BEGIN IMMEDIATE: the write lock is taken before the sums are read, so no other connection
+    // (another process on the same file) reserves between them and the insert.
+    return this.#db
+      .transaction((): CappedReservation => {
+        if (this.#q.seen.get(p) !== undefined) return { kind: "replayed" };
+        for (const [index, c] of caps.entries()) {
+          const spent = p.keyId === null ? 0 : Number((this.#q.spent.get(p.keyId, c.since) as { n: number | null }).n ?? 0);
+          if (spent + p.amount > c.cap) return { kind: "capped", index, spent };
+        }
+        return this.#q.reserve.run(p).changes === 1 ? { kind: "reserved" } : { kind: "replayed" };
+      })
+      .immediate();
+  }
+  async acceptTopup(id: string, credit: TopupCredit, at: number): Promise<number | undefined> {
+    return this.#db
+      .transaction((): number | undefined => {
+        if (this.#q.finish.run("accepted", at, id).changes !== 1) return undefined;
+        return (this.#q.credit.get({ ...credit, at }) as { balance: number }).balance;
+      })
+      .immediate();
   }
   async finish(id: string, status: "accepted" | "voided", at: number): Promise<boolean> {
     return this.#q.finish.run(status, at, id).changes === 1;
@@ -96,6 +121,14 @@ function prepare(db: SqliteDatabase) {
          VALUES (@id, @network, @asset, @payer, @nonce, @amount, @operation, @purpose, @userId, @keyId, @golemId, 'reserved',
            @payload, @requirements, @validBefore, @createdAt, @createdAt)
          ON CONFLICT (network, asset, payer, nonce) DO NOTHING`,
+    ),
+    seen: db.prepare("SELECT 1 FROM payments WHERE network = @network AND asset = @asset AND payer = @payer AND nonce = @nonce"),
+    // CreditStore.add's statement (sqlite-credit.ts), in the top-up's transaction.
+    credit: db.prepare(
+      `INSERT INTO credit_balances (user_id, balance, low_sent, updated_at) VALUES (@userId, @amount, 0, @at)
+         ON CONFLICT (user_id) DO UPDATE SET balance = balance + @amount, updated_at = @at,
+           low_sent = CASE WHEN balance + @amount >= @lowLine THEN 0 ELSE low_sent END
+         RETURNING balance`,
     ),
     finish: db.prepare("UPDATE payments SET status = ?, updated_at = ? WHERE id = ? AND status = 'reserved'"),
     // One statement: the rows it selects are the rows it moves, and no other claim sees them as accepted.

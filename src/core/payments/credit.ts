@@ -76,11 +76,35 @@ export function spendWindows(now: number): { day: [number, number]; month: [numb
   return { day: [day, day + 86_400_000], month: [month, Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1)] };
 }
 
+/** A key's limits as windows of `now` (day, then month; a null limit left out): the cap, since when, and when it resets. */
+export interface SpendWindow {
+  readonly window: "day" | "month";
+  readonly cap: number;
+  readonly since: number;
+  readonly end: number;
+}
+
+export function spendCaps(limit: SpendLimit, now: number): SpendWindow[] {
+  const w = spendWindows(now);
+  const out: SpendWindow[] = [];
+  if (limit.perDay !== null) out.push({ window: "day", cap: limit.perDay, since: w.day[0], end: w.day[1] });
+  if (limit.perMonth !== null) out.push({ window: "month", cap: limit.perMonth, since: w.month[0], end: w.month[1] });
+  return out;
+}
+
+/** 403 STYX_SPEND_LIMIT for `w`, with the window, limit, spent and `resets_at`. */
+export function spendLimitError(w: SpendWindow, spent: number): StyxError {
+  return new StyxError("STYX_SPEND_LIMIT", `This key's ${w.window}ly spend limit would be passed.`, {
+    details: { window: w.window, limit_usd: atomicToUsd(w.cap), spent_usd: atomicToUsd(spent), resets_at: new Date(w.end).toISOString() },
+  });
+}
+
 /**
- * SPEC §11.2 step 4 / §11.4: whether `price` more on `keyId` would pass its day or month limit.
- * Counts the key's payments not voided or failed since the window began; a pass → 403
- * STYX_SPEND_LIMIT with the window, limit, spent and `resets_at`. Not a reservation: two
- * requests of one key at the same instant may both pass (by at most one price each).
+ * SPEC §11.2 step 4 / §11.4, before any 402: whether `price` more on `keyId` would pass its day
+ * or month limit. Counts the key's payments not voided or failed since the window began; a pass
+ * → 403 STYX_SPEND_LIMIT. Not a reservation — two requests of one key at the same instant may
+ * both pass it — so the payment itself is reserved under the same caps in one atomic step
+ * (PaymentLedger.reserveWithin, PaymentGate.admit): together they never pass a limit.
  */
 export async function checkSpendLimit(
   deps: { limits: SpendLimitStore; ledger: Pick<PaymentLedger, "spent"> },
@@ -91,17 +115,9 @@ export async function checkSpendLimit(
   if (keyId === null) return;
   const limit = await deps.limits.getLimit(keyId);
   if (!limit) return;
-  const w = spendWindows(now);
-  for (const [window, cap, [start, end]] of [
-    ["day", limit.perDay, w.day],
-    ["month", limit.perMonth, w.month],
-  ] as const) {
-    if (cap === null) continue;
-    const spent = await deps.ledger.spent(keyId, start);
-    if (spent + price > cap)
-      throw new StyxError("STYX_SPEND_LIMIT", `This key's ${window}ly spend limit would be passed.`, {
-        details: { window, limit_usd: atomicToUsd(cap), spent_usd: atomicToUsd(spent), resets_at: new Date(end).toISOString() },
-      });
+  for (const w of spendCaps(limit, now)) {
+    const spent = await deps.ledger.spent(keyId, w.since);
+    if (spent + price > w.cap) throw spendLimitError(w, spent);
   }
 }
 
@@ -184,6 +200,14 @@ export class CreditMeter {
     return r.drawn;
   }
 
+  /**
+   * Gives back one event's price spent by `spend` for an event that was then not relayed (its
+   * publish failed): into the purse, spent by the next event or given back at `close`.
+   */
+  refund(userId: string): void {
+    this.#purse.set(userId, (this.#purse.get(userId) ?? 0) + this.#price);
+  }
+
   /** Units drawn and unspent for `userId` on this gateway (for tests and the balance shown). */
   held(userId: string): number {
     return this.#purse.get(userId) ?? 0;
@@ -220,9 +244,15 @@ export class CreditAccounts {
     this.#now = deps.now;
   }
 
-  /** Adds a paid top-up of `amount` atomic units; returns the user's credit after it. */
-  async topup(userId: string, amount: number): Promise<CreditView> {
-    return this.#view(await this.store.add(userId, amount, this.lowEvents * this.eventPrice, this.#now()));
+  /**
+   * A paid top-up's answer: its payment (`paymentId`, reserved) accepted and its `amount` added
+   * to `userId`'s credit in one transaction of the ledger's store, so no crash leaves credit
+   * without an accepted payment, or an accepted payment without its credit. Returns the credit after.
+   */
+  async topup(ledger: Pick<PaymentLedger, "acceptTopup">, paymentId: string, userId: string, amount: number): Promise<CreditView> {
+    const balance = await ledger.acceptTopup(paymentId, { userId, amount, lowLine: this.lowEvents * this.eventPrice }, this.#now());
+    if (balance === undefined) throw new Error(`the top-up ${paymentId} was no longer reserved`);
+    return this.#view(balance);
   }
 
   /** Takes back a top-up whose settlement failed (the balance may go below 0: later top-ups pay it first). */

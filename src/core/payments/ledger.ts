@@ -69,8 +69,22 @@ export type SettlementOutcome =
  */
 export interface PaymentLedger {
   reserve(payment: NewPayment): Promise<boolean>;
+  /**
+   * `reserve` under the payment key's spend caps (SPEC §11.4), in one atomic step: the amounts of
+   * the key's payments that still count (neither voided nor failed) created since each cap's
+   * `since`, plus this payment's, must stay within its `cap`, else nothing is written and the
+   * first cap passed is answered with what was spent. Concurrent reserves of one key, on any
+   * handle of the store (every gateway), are ordered: together they never pass a cap.
+   */
+  reserveWithin(payment: NewPayment, caps: readonly SpendCap[]): Promise<CappedReservation>;
   /** reserved → accepted (the answer succeeded) or voided (it failed, or was replayed). */
   finish(id: string, status: "accepted" | "voided", at: number): Promise<boolean>;
+  /**
+   * reserved → accepted for a top-up, and its amount added to the user's relay credit, in one
+   * transaction: either both happen or neither does (a crash between them leaves nothing
+   * half done). Answers the balance after, or undefined (nothing changed) when the row was not reserved.
+   */
+  acceptTopup(id: string, credit: TopupCredit, at: number): Promise<number | undefined>;
   /** Claims up to `limit` accepted rows for settlement (soonest `validBefore` first). */
   claim(limit: number, at: number): Promise<PaymentRecord[]>;
   /** Rows left in settling (a settlement cut short by a crash): resent at start. */
@@ -88,6 +102,25 @@ export interface PaymentLedger {
   summary(from: number, to: number, userId?: string): Promise<PaymentSummaryRow[]>;
   /** Atomic units of `keyId`'s payments created at or after `since` (ms) that still count: neither voided nor failed. */
   spent(keyId: string, since: number): Promise<number>;
+}
+
+/** One spend limit of a key as the ledger checks it: no more than `cap` atomic units created at or after `since` (ms). */
+export interface SpendCap {
+  readonly since: number;
+  readonly cap: number;
+}
+
+/** What `reserveWithin` did: reserved, refused as a replay, or refused by `caps[index]` (having `spent` already). */
+export type CappedReservation =
+  | { readonly kind: "reserved" }
+  | { readonly kind: "replayed" }
+  | { readonly kind: "capped"; readonly index: number; readonly spent: number };
+
+/** The credit a top-up buys: `amount` atomic units to `userId`; `lowLine` as CreditStore.add's. */
+export interface TopupCredit {
+  readonly userId: string;
+  readonly amount: number;
+  readonly lowLine: number;
 }
 
 /** Which receipts to list (SPEC §11.3): each field narrows; times in ms, `to` excluded. */

@@ -4,7 +4,7 @@ import type { SignatureCheck } from "../identity/signature-verifier.js";
 import type { Clock } from "../platform/clock.js";
 import { newId } from "../platform/crypto.js";
 import { StyxError } from "../platform/errors.js";
-import { checkSpendLimit, type SpendLimitStore } from "./credit.js";
+import { checkSpendLimit, type SpendLimitStore, type SpendWindow, spendCaps, spendLimitError } from "./credit.js";
 import { type Facilitator, FacilitatorUnavailable } from "./facilitator.js";
 import type { PaymentLedger, PaymentPurpose } from "./ledger.js";
 import { atomicToUsd, type ChargedOperation, type PriceTable } from "./money.js";
@@ -206,30 +206,47 @@ export class PaymentGate {
     }
     const now = this.#deps.clock.now();
     if (await this.#deps.ledger.failedSince(net.id, a.from, FUNDS_FAILURE, now - PAYER_BLOCK_MS)) return invalid(REASONS.payerBlocked);
-    // 5. Spent once, on every gateway, restarts included.
+    // 5. Spent once, on every gateway, restarts included; and (4 again) within the key's spend
+    // limits, counted in the same atomic step, so concurrent payments of one key never pass them.
     const id = newId("pay");
-    const reserved = await this.#deps.ledger.reserve({
-      id,
-      network: net.id,
-      asset: net.asset.toLowerCase(),
-      payer: a.from,
-      nonce: a.nonce,
-      amount: Number(a.value),
-      operation: request.operation,
-      purpose: request.purpose,
-      userId: request.userId,
-      keyId: request.keyId,
-      golemId: request.golemId,
-      payload: JSON.stringify(attempt.raw),
-      requirements: JSON.stringify(wire),
-      validBefore: Number(a.validBefore),
-      createdAt: now,
-    });
-    if (!reserved)
+    const caps = await this.#caps(request.keyId, now);
+    const reserved = await this.#deps.ledger.reserveWithin(
+      {
+        id,
+        network: net.id,
+        asset: net.asset.toLowerCase(),
+        payer: a.from,
+        nonce: a.nonce,
+        amount: Number(a.value),
+        operation: request.operation,
+        purpose: request.purpose,
+        userId: request.userId,
+        keyId: request.keyId,
+        golemId: request.golemId,
+        payload: JSON.stringify(attempt.raw),
+        requirements: JSON.stringify(wire),
+        validBefore: Number(a.validBefore),
+        createdAt: now,
+      },
+      caps,
+    );
+    if (reserved.kind === "capped") {
+      const w = caps[reserved.index];
+      if (w) throw spendLimitError(w, reserved.spent);
+    }
+    if (reserved.kind === "replayed")
       throw new StyxError("STYX_PAYMENT_REPLAYED", "This payment authorization was already used; sign a new one.", {
         details: { payer: a.from, nonce: a.nonce },
       });
     return { kind: "admitted", payment: { id, version: attempt.version, network: net.id, payer: a.from, amount: Number(a.value) } };
+  }
+
+  /** The key's spend limits as caps at `now` (none without a key, limits, or a limit store). */
+  async #caps(keyId: string | null, now: number): Promise<SpendWindow[]> {
+    const limits = this.#deps.limits;
+    if (!limits || keyId === null) return [];
+    const limit = await limits.getLimit(keyId);
+    return limit ? spendCaps(limit, now) : [];
   }
 
   /**

@@ -24,6 +24,7 @@ import { answering, type ResumedStream } from "../../protocol/frames.js";
 import type { Metrics } from "../metrics.js";
 import { SocketAccess } from "./access.js";
 import type { Hub } from "./hub.js";
+import { RelayCharges } from "./relay-charges.js";
 import type { SocketSession } from "./session.js";
 
 /** A message whose work goes on after `handle` returned: `settled` rejects with what would have been thrown. */
@@ -47,7 +48,7 @@ export class MessageHandler {
   readonly #fabric: FabricService;
   readonly #access: SocketAccess;
   readonly #metrics: Metrics;
-  readonly #credit: Pick<CreditMeter, "spend"> | undefined;
+  readonly #credit: RelayCharges | undefined;
 
   constructor(deps: {
     hub: Hub;
@@ -60,14 +61,14 @@ export class MessageHandler {
     quotas: Pick<QuotaPolicy, "limitsOf">;
     metrics: Metrics;
     /** Relay credit (pricing on, SPEC §11.4): each relayed event and clade delta pays one event's price; none → STYX_CREDIT_EXHAUSTED. */
-    credit?: Pick<CreditMeter, "spend"> | undefined;
+    credit?: Pick<CreditMeter, "spend" | "refund"> | undefined;
   }) {
     this.#hub = deps.hub;
     this.#history = deps.history;
     this.#fabric = deps.fabric;
     this.#access = new SocketAccess(deps);
     this.#metrics = deps.metrics;
-    this.#credit = deps.credit;
+    this.#credit = deps.credit && new RelayCharges(deps.credit, deps.metrics);
   }
 
   /**
@@ -192,8 +193,10 @@ export class MessageHandler {
     const started = session.relayTurn(async () => {
       await allowed;
       // Paid after the rate limit (a refused event costs nothing), before the publish; in the turn, so in order.
-      if (this.#credit) await this.#charge(golem.userId);
+      await this.#credit?.charge(golem.userId);
       published = this.#fabric.relay(golem, msg.event);
+      // A publish that failed relayed nothing: its unit is given back (the error frame still goes out through `settled`).
+      published.catch(() => this.#credit?.refund(golem.userId));
     });
     const settled = started
       .then(() => published as Promise<SequencedEvent>)
@@ -201,17 +204,6 @@ export class MessageHandler {
         if (msg.id !== undefined) session.connection.sendFrame({ type: "ack", id: msg.id, ...positionFor(session, e) });
       });
     return { settled };
-  }
-
-  /** One relayed message's price from the user's relay credit (SPEC §11.4), counted either way. */
-  async #charge(userId: string): Promise<void> {
-    try {
-      await this.#credit?.spend(userId);
-      this.#metrics.relayCredit.inc({ outcome: "charged" });
-    } catch (err) {
-      if (err instanceof StyxError && err.code === "STYX_CREDIT_EXHAUSTED") this.#metrics.relayCredit.inc({ outcome: "exhausted" });
-      throw err;
-    }
   }
 
   async #steer(session: SocketSession, msg: SteerMessage): Promise<void> {
@@ -226,8 +218,11 @@ export class MessageHandler {
     this.#access.scope(session, "write");
     const golem = await this.#access.acting(session, msg.golem_id);
     await this.identify(session, golem.id);
-    if (this.#credit) await this.#charge(golem.userId);
-    const r = await this.#fabric.cladeDelta(golem, msg.entries as Record<string, unknown>[]);
+    await this.#credit?.charge(golem.userId);
+    const r = await this.#fabric.cladeDelta(golem, msg.entries as Record<string, unknown>[]).catch((err: unknown) => {
+      this.#credit?.refund(golem.userId); // not relayed: not paid
+      throw err;
+    });
     if (r.dropped > 0) this.#metrics.wsDropped.inc({ reason: "clade_outbox_full" }, r.dropped);
     if (msg.id === undefined) return;
     const { delivered, stored } = r;

@@ -52,8 +52,9 @@ describeCreditContract("memory", async () => {
   return [store, store];
 });
 describePaymentLedgerContract("memory", async () => {
-  const ledger = new MemoryPaymentLedger();
-  return [ledger, ledger];
+  const credit = new MemoryCredit();
+  const ledger = new MemoryPaymentLedger(credit);
+  return [ledger, ledger, credit];
 });
 
 describeMarketplaceStoreContract("memory", async () => {

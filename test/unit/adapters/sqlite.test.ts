@@ -211,7 +211,7 @@ describeCreditContract("sqlite", async () => {
 });
 describePaymentLedgerContract("sqlite", async () => {
   const db = openDatabase(":memory:");
-  return [new SqlitePaymentLedger(db), new SqlitePaymentLedger(db)];
+  return [new SqlitePaymentLedger(db), new SqlitePaymentLedger(db), new SqliteCredit(db)];
 });
 
 describeMarketplaceStoreContract("sqlite", async () => {

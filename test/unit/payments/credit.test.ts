@@ -13,13 +13,22 @@ import {
 import { StyxError } from "../../../src/core/platform/errors.js";
 import { paymentFixture } from "../../../src/testing/contracts/payment-ledger.contract.js";
 
+/** A paid top-up as the route makes it: a reserved payment of `amount`, accepted and credited in one step. */
+let topups = 0;
+async function topup(accounts: CreditAccounts, userId: string, amount: number) {
+  const ledger = new MemoryPaymentLedger(accounts.store);
+  const id = `pay_${++topups}`;
+  await ledger.reserve(paymentFixture(id, { amount, operation: "credit_topup", purpose: "topup", userId }));
+  return accounts.topup(ledger, id, userId, amount);
+}
+
 const code = (err: unknown) => (err instanceof StyxError ? err.code : String(err));
 
 describe("relay credit (SPEC §11.4)", () => {
   it("spends exactly the balance across two gateways' meters, each drawing blocks of 1,000 events", async () => {
     const store = new MemoryCredit();
     const accounts = new CreditAccounts({ store, eventPrice: 1, lowEvents: 0, now: () => 0 });
-    await accounts.topup("u", 2500);
+    await topup(accounts, "u", 2500);
     const [a, b] = [accounts.meter(), accounts.meter()];
     let spent = 0;
     let refused = 0;
@@ -43,7 +52,7 @@ describe("relay credit (SPEC §11.4)", () => {
   it("draws a block, not one unit, and gives the unspent rest back at close", async () => {
     const store = new MemoryCredit();
     const accounts = new CreditAccounts({ store, eventPrice: 2, lowEvents: 0, now: () => 0 });
-    await accounts.topup("u", 10_000);
+    await topup(accounts, "u", 10_000);
     const m = accounts.meter();
     await m.spend("u");
     assert.equal(await store.balance("u"), 10_000 - CREDIT_BLOCK_EVENTS * 2, "one block of 1,000 events at 2 units each");
@@ -57,17 +66,30 @@ describe("relay credit (SPEC §11.4)", () => {
     const accounts = new CreditAccounts({ store, eventPrice: 1, lowEvents: 1500, now: () => 0 });
     const lows: number[] = [];
     const m = accounts.meter({ low: (_u, balance) => void lows.push(balance) });
-    await accounts.topup("u", 3000);
+    await topup(accounts, "u", 3000);
     for (let i = 0; i < 2001; i++) await m.spend("u");
     assert.deepEqual(lows, [1000], "the second block left 1,000 < 1,500; the third draw says nothing more");
-    await accounts.topup("u", 5000);
+    await topup(accounts, "u", 5000);
     for (let i = 0; i < 1000; i++) await m.spend("u");
     assert.equal(lows.length, 1, "above the line again: no announcement");
   });
 
+  it("gives a refunded event's price back to the purse: spent by the next event, or returned to the balance at close", async () => {
+    const accounts = new CreditAccounts({ store: new MemoryCredit(), eventPrice: 1, lowEvents: 0, now: () => 0 });
+    await topup(accounts, "u", 3);
+    const m = accounts.meter();
+    for (let i = 0; i < 3; i++) await m.spend("u");
+    m.refund("u");
+    await m.spend("u");
+    await assert.rejects(m.spend("u"), (e) => code(e) === "STYX_CREDIT_EXHAUSTED");
+    m.refund("u");
+    await m.close();
+    assert.equal(await accounts.store.balance("u"), 1);
+  });
+
   it("shows the balance in USD and events, never below 0, and takes a failed top-up back", async () => {
     const accounts = new CreditAccounts({ store: new MemoryCredit(), eventPrice: 1, lowEvents: 0, now: () => 0 });
-    assert.deepEqual(await accounts.topup("u", 1000), { balanceUsd: "0.001", balanceEvents: 1000 });
+    assert.deepEqual(await topup(accounts, "u", 1000), { balanceUsd: "0.001", balanceEvents: 1000 });
     await accounts.takeBack("u", 5000);
     assert.deepEqual(await accounts.view("u"), { balanceUsd: "0", balanceEvents: 0 });
     await assert.rejects(accounts.meter().spend("u"), (e) => code(e) === "STYX_CREDIT_EXHAUSTED");

@@ -166,8 +166,8 @@ export function paymentRoutes(app: FastifyInstance, deps: PaymentRouteDeps): voi
       if (!deps.credit) throw new StyxError("STYX_NOT_FOUND", "Pricing is off: this Styx charges nothing and keeps no relay credit.");
       const payment = req.payment;
       // The payments plugin answered 402 before an unpaid top-up got here; this is the guard of a wiring mistake.
-      if (!payment) throw new Error("a top-up reached its handler unpaid");
-      const v = await deps.credit.topup(p.userId, payment.amount);
+      if (!payment || !deps.ledger) throw new Error("a top-up reached its handler unpaid");
+      const v = await deps.credit.topup(deps.ledger, payment.id, p.userId, payment.amount);
       return { balance_usd: v.balanceUsd, balance_events: v.balanceEvents, payment_id: payment.id };
     },
   );
