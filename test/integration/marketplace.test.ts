@@ -414,6 +414,73 @@ describe("marketplace (SPEC §16): list encrypted, buy with @x402/fetch, decrypt
         for (const id of [seller.id, sellerGolem]) assert.ok(!e.payloadJson.includes(id), `${e.channel} names the seller`);
     }
   });
+  let seeded: string[] = [];
+
+  it("refuses the 101st active listing with 409 STYX_LISTING_LIMIT before any 402 or payment (SPEC §16.1)", async () => {
+    // `other` holds the same package (a blob of its own) and 100 active listings, written through the real store.
+    const put = await s.request("PUT", "/v1/styx/blobs", {
+      token: other.key,
+      raw: encrypt(plaintext, cek),
+      headers: { "content-type": "application/octet-stream" },
+    });
+    assert.equal(put.status, 201, put.text);
+    const template = await s.styx.storage.marketplace.getListing(listingId);
+    assert.ok(template);
+    const now = Date.now();
+    seeded = [];
+    for (let i = 0; i < 100; i++) {
+      const id = `lst_seed${String(i).padStart(4, "0")}${randomBytes(4).toString("hex")}`;
+      const refused = await s.styx.storage.marketplace.createListing(
+        {
+          ...template,
+          id,
+          userId: other.id,
+          golemId: null,
+          status: "active",
+          createdAt: now,
+          expiresAt: now + 86_400_000,
+          endedAt: null,
+          purgedAt: null,
+          sales: 0,
+          ratingSum: 0,
+          ratingCount: 0,
+        },
+        100,
+      );
+      assert.equal(refused, undefined);
+      seeded.push(id);
+    }
+    const ownCid = put.json.cid as string;
+    const escrowKey = (await s.request("GET", "/v1/styx/marketplace/escrow-key")).json;
+    const ownBody = () =>
+      listingBody({
+        golem_id: undefined,
+        content_cid: ownCid,
+        escrow_wrapped_cek: wrap(cek, Buffer.from(escrowKey.public_key, "base64url"), ownCid),
+      });
+    const verifies = facilitator.calls.verify;
+    const payments = JSON.stringify(await s.sql("SELECT * FROM payments"));
+    const unpaid = await s.request("POST", "/v1/styx/marketplace/listings", {
+      token: other.key,
+      body: await ownBody(),
+    });
+    assert.equal(unpaid.status, 409, unpaid.text);
+    assert.equal(unpaid.json.error.code, "STYX_LISTING_LIMIT");
+    assert.equal(unpaid.headers.get("payment-required"), null, "no offer comes with the refusal");
+    // A paying client sees the same refusal: nothing to pay, nothing verified, no payment row.
+    const r = await paid(s, other.key, "/v1/styx/marketplace/listings", await ownBody());
+    assert.equal(r.status, 409, r.text);
+    assert.equal(r.json.error.code, "STYX_LISTING_LIMIT");
+    assert.equal(facilitator.calls.verify, verifies, "no payment was verified");
+    assert.equal(JSON.stringify(await s.sql("SELECT * FROM payments")), payments, "no payment was recorded");
+    // One withdrawn frees a slot: the same body now gets its 402.
+    assert.equal((await s.request("DELETE", `/v1/styx/marketplace/listings/${seeded[0]}`, { token: other.key })).status, 200);
+    const again = await s.request("POST", "/v1/styx/marketplace/listings", {
+      token: other.key,
+      body: await ownBody(),
+    });
+    assert.equal(again.status, 402, again.text);
+  });
 });
 
 describe("marketplace expiry and purge (SPEC §16.2–16.3)", () => {

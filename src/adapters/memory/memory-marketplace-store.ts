@@ -59,6 +59,11 @@ export class MemoryMarketplaceStore implements MarketplaceStore {
     }
     return out;
   }
+  async activeListingCount(userId: string): Promise<number> {
+    let n = 0;
+    for (const l of this.#listings.values()) if (l.userId === userId && l.status === "active") n++;
+    return n;
+  }
   async holdsBlob(userId: string, cid: string): Promise<boolean> {
     for (const l of this.#listings.values()) if (l.userId === userId && l.contentCid === cid && l.purgedAt === null) return true;
     return false;

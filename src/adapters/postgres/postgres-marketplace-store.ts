@@ -83,6 +83,12 @@ export class PostgresMarketplaceStore implements MarketplaceStore {
       RETURNING ${this.#sql.unsafe(prefixed("l", LISTING_COLUMNS))}`;
     return rows.map(listingFromRow);
   }
+  async activeListingCount(userId: string): Promise<number> {
+    const [r] = await this.#sql<
+      { n: number }[]
+    >`SELECT count(*)::int AS n FROM market_listings WHERE user_id = ${userId} AND status = 'active'`;
+    return Number(r?.n ?? 0);
+  }
   async holdsBlob(userId: string, cid: string): Promise<boolean> {
     const rows = await this
       .#sql`SELECT 1 FROM market_listings WHERE user_id = ${userId} AND content_cid = ${cid} AND purged_at IS NULL LIMIT 1`;

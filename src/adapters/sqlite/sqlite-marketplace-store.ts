@@ -72,6 +72,9 @@ export class SqliteMarketplaceStore implements MarketplaceStore {
   async purgeListings(before: number, at: number, limit: number): Promise<Listing[]> {
     return (this.#q.purge.all(at, before, limit) as SqlRow[]).map(listingFromRow);
   }
+  async activeListingCount(userId: string): Promise<number> {
+    return (this.#q.activeOfUser.get(userId) as { n: number }).n;
+  }
   async holdsBlob(userId: string, cid: string): Promise<boolean> {
     return this.#q.holdsBlob.get(userId, cid) !== undefined;
   }

@@ -176,6 +176,9 @@ export class MarketplaceService {
     } else if (input.golemId !== undefined) {
       golemId = (await d.tenancy.golem(caller, input.golemId, ctx)).id;
     } else if (isGolemCredential(caller)) golemId = caller.golemId;
+    // SPEC §16.1: the limit is a refusal before the 402 (the store checks it again atomically on write).
+    if ((await d.store.activeListingCount(caller.userId)) >= MAX_ACTIVE_LISTINGS)
+      throw new StyxError("STYX_LISTING_LIMIT", undefined, { details: { limit: MAX_ACTIVE_LISTINGS } });
     if (!(await d.blobs.stat(caller.userId, input.contentCid))) throw new StyxError("STYX_NOT_FOUND", "No such blob.");
     const cek = this.#open(input.escrowKid, input.escrowWrappedCek, input.contentCid);
     await d.audit.append({

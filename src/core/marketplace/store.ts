@@ -31,6 +31,8 @@ export interface ListingStore {
   expireListings(now: number, limit: number): Promise<Listing[]>;
   /** Ended listings (ended at or before `before`), not purged: their escrow wrap dropped, marked purged at `at`; returns them. */
   purgeListings(before: number, at: number, limit: number): Promise<Listing[]>;
+  /** How many listings of `userId` are active (the §16.1 limit, checked before a listing's 402). */
+  activeListingCount(userId: string): Promise<number>;
   /** Whether any unpurged listing of `userId` sells the blob `cid` (its reference is held). */
   holdsBlob(userId: string, cid: string): Promise<boolean>;
 }
