@@ -481,6 +481,63 @@ describe("marketplace (SPEC §16): list encrypted, buy with @x402/fetch, decrypt
     });
     assert.equal(again.status, 402, again.text);
   });
+
+  it("lets a golem credential list its golem's entries and buy; death archives, other golems and the seller's money need the owner (SPEC §16.1)", async () => {
+    const mint = async (userId: string, golemId: string) => {
+      const k = await s.request("POST", `/v1/admin/users/${userId}/keys`, {
+        token: s.adminToken,
+        body: { name: `g-${golemId}`, golem_id: golemId },
+      });
+      assert.equal(k.status, 201, k.text);
+      return k.json.key as string;
+    };
+    const sellerGolemKey = await mint(seller.id, sellerGolem);
+    const buyerGolemKey = await mint(buyer.id, buyerGolem);
+    const secondGolem = (await s.golem(seller.key)).id;
+    const secondBuyerGolem = (await s.golem(buyer.key)).id;
+    // Allowed: its own golem's entries (implicitly, or naming it), up to the 402.
+    for (const over of [{ golem_id: undefined }, { golem_id: sellerGolem }, { kind: "strategy", golem_id: undefined }]) {
+      const r = await s.request("POST", "/v1/styx/marketplace/listings", { token: sellerGolemKey, body: await listingBody(over) });
+      assert.equal(r.status, 402, `${JSON.stringify(over)}: ${r.text}`);
+    }
+    // Refused: a death archive (owner only), and another golem's entries.
+    const death = await s.request("POST", "/v1/styx/marketplace/listings", {
+      token: sellerGolemKey,
+      body: await listingBody({ kind: "death_archive" }),
+    });
+    assert.equal(death.status, 403, death.text);
+    assert.equal(death.json.error.code, "STYX_AUTH_FORBIDDEN");
+    const foreignGolem = await s.request("POST", "/v1/styx/marketplace/listings", {
+      token: sellerGolemKey,
+      body: await listingBody({ golem_id: secondGolem }),
+    });
+    assert.ok([403, 404].includes(foreignGolem.status), foreignGolem.text);
+    assert.equal(foreignGolem.headers.get("payment-required"), null);
+    // Payouts and sales (the seller's money) are the owner's.
+    const money = await s.request("GET", "/v1/styx/marketplace/payouts", { token: sellerGolemKey });
+    assert.equal(money.status, 403, money.text);
+    assert.equal(money.json.error.code, "STYX_AUTH_FORBIDDEN");
+    assert.equal((await s.request("GET", "/v1/styx/marketplace/payouts", { token: seller.key })).status, 200);
+    // Buying: allowed for its own golem (up to the 402), refused for another golem of the owner.
+    const target = seeded[1] as string;
+    const pub = rawPub(buyerKeys.publicKey).toString("base64url");
+    const buy = await s.request("POST", `/v1/styx/marketplace/listings/${target}/purchase`, {
+      token: buyerGolemKey,
+      body: { buyer_public_key: pub },
+    });
+    assert.equal(buy.status, 402, buy.text);
+    const buyOther = await s.request("POST", `/v1/styx/marketplace/listings/${target}/purchase`, {
+      token: buyerGolemKey,
+      body: { buyer_public_key: pub, golem_id: secondBuyerGolem },
+    });
+    assert.ok([403, 404].includes(buyOther.status), buyOther.text);
+    assert.equal(buyOther.headers.get("payment-required"), null);
+    // A golem credential withdraws only its own golem's listings.
+    const del = await s.request("DELETE", `/v1/styx/marketplace/listings/${seeded[2]}`, {
+      token: await mint(other.id, (await s.golem(other.key)).id),
+    });
+    assert.equal(del.status, 404, del.text);
+  });
 });
 
 describe("marketplace expiry and purge (SPEC §16.2–16.3)", () => {
