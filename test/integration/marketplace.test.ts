@@ -538,6 +538,113 @@ describe("marketplace (SPEC §16): list encrypted, buy with @x402/fetch, decrypt
     });
     assert.equal(del.status, 404, del.text);
   });
+  it("exports a user's listings, purchases and ratings; erasure ends the seller's listings and keeps the money's records under an alias (SPEC §3, §16)", async () => {
+    const sellerE = await s.user();
+    const buyerE = await s.user();
+    const put = await s.request("PUT", "/v1/styx/blobs", {
+      token: sellerE.key,
+      raw: encrypt(plaintext, cek),
+      headers: { "content-type": "application/octet-stream" },
+    });
+    const eCid = put.json.cid as string;
+    const key = (await s.request("GET", "/v1/styx/marketplace/escrow-key")).json;
+    const body = await listingBody({
+      golem_id: undefined,
+      content_cid: eCid,
+      escrow_wrapped_cek: wrap(cek, Buffer.from(key.public_key, "base64url"), eCid),
+      payout_address: "0x00000000000000000000000000000000000000e5",
+    });
+    const listed = await paid(s, sellerE.key, "/v1/styx/marketplace/listings", body);
+    assert.equal(listed.status, 201, listed.text);
+    const lid = listed.json.id as string;
+    const bought = await paid(s, buyerE.key, `/v1/styx/marketplace/listings/${lid}/purchase`, {
+      buyer_public_key: rawPub(buyerKeys.publicKey).toString("base64url"),
+    });
+    assert.equal(bought.status, 201, bought.text);
+    const comment = `erasable-comment-${randomBytes(4).toString("hex")}`;
+    const rated = await s.request("POST", `/v1/styx/marketplace/listings/${lid}/ratings`, {
+      token: buyerE.key,
+      body: { rating: 4, comment },
+    });
+    assert.equal(rated.status, 201, rated.text);
+    await settleAll();
+    const exported = async (k: string) => {
+      const r = await s.request("GET", "/v1/styx/export", { token: k });
+      assert.equal(r.status, 200, r.text);
+      return r.text
+        .trimEnd()
+        .split("\n")
+        .map((l: string) => JSON.parse(l));
+    };
+    const sellerLines = await exported(sellerE.key);
+    const mine = sellerLines.find((l) => l.type === "listing");
+    assert.equal(mine?.id, lid);
+    assert.equal(mine?.status, "active");
+    assert.equal(mine?.escrow_wrapped_cek, undefined, "the escrow wrap is not exported");
+    const buyerLines = await exported(buyerE.key);
+    assert.equal(buyerLines.find((l) => l.type === "purchase")?.id, bought.json.purchase_id);
+    assert.equal(buyerLines.find((l) => l.type === "purchase")?.wrapped_cek, bought.json.wrapped_cek);
+    assert.deepEqual(
+      buyerLines.filter((l) => l.type === "rating").map((l) => [l.listing_id, l.rating, l.comment]),
+      [[lid, 4, comment]],
+    );
+    assert.equal(buyerLines.filter((l) => l.type === "listing").length, 0, "a buyer has no listing");
+
+    const erase = async (id: string) => {
+      const asked = await s.request("DELETE", `/v1/admin/users/${id}`, { token: s.adminToken });
+      assert.equal(asked.status, 202, asked.text);
+      await s.styx.tasks.runNow("erasure");
+      const r = await s.request("GET", `/v1/admin/erasures/${asked.json.id}`, { token: s.adminToken });
+      assert.equal(r.json.state, "done", r.text);
+    };
+    const tables =
+      s.profile === "micro"
+        ? (await s.sql("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '%_fts%'")).map(
+            (r) => r.name as string,
+          )
+        : (await s.sql("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()")).map(
+            (r) => r.name as string,
+          );
+    // Audit records and the payments ledger stay by design (SPEC §3).
+    const naming = async (needle: string) => {
+      const found: string[] = [];
+      for (const t of tables) {
+        if (t === "audit_log" || t === "payments") continue;
+        for (const row of await s.sql(`SELECT * FROM "${t}"`)) {
+          const text = JSON.stringify(row, (_k, v) => (typeof v === "bigint" ? String(v) : v instanceof Uint8Array ? "" : v));
+          if (text.includes(needle)) found.push(`${t}: ${text.slice(0, 160)}`);
+        }
+      }
+      return found;
+    };
+    await erase(buyerE.id);
+    assert.deepEqual(await naming(buyerE.id), []);
+    assert.deepEqual(await naming(comment), [], "the erased buyer's comment is gone");
+    const [p] = await s.sql(`SELECT * FROM market_purchases WHERE id = '${bought.json.purchase_id}'`);
+    assert.ok(p, "the purchase stays: the seller is owed its price");
+    assert.match(String(p.buyer_user_id), /^erased-/);
+    assert.equal(p.wrapped_cek, "", "the erased buyer's wrapped key is dropped");
+    assert.equal(p.state, "payable");
+    const shown = await s.request("GET", `/v1/styx/marketplace/listings/${lid}`);
+    assert.equal(shown.json.rating.count, 1, "the stars stay in the listing's average");
+    assert.deepEqual(
+      shown.json.ratings.map((r: { rating: number; comment: string | null }) => [r.rating, r.comment]),
+      [[4, null]],
+    );
+
+    await erase(sellerE.id);
+    assert.deepEqual(await naming(sellerE.id), []);
+    assert.equal((await s.request("GET", `/v1/styx/marketplace/listings/${lid}`)).status !== 200, true, "the listing no longer shows");
+    const [l] = await s.sql(`SELECT * FROM market_listings WHERE id = '${lid}'`);
+    assert.equal(l?.status, "withdrawn");
+    assert.equal(l?.escrow_wrapped_cek, null, "the escrow wrap is purged");
+    assert.notEqual(l?.purged_at, null);
+    assert.equal(await s.styx.storage.blobs.stat(sellerE.id, eCid), undefined, "the ciphertext went with the seller's blobs");
+    const [after] = await s.sql(`SELECT * FROM market_purchases WHERE id = '${bought.json.purchase_id}'`);
+    assert.match(String(after?.seller_user_id), /^erased-/);
+    assert.equal(after?.payout_address, "0x00000000000000000000000000000000000000e5", "still owed at its payout address");
+    assert.equal(after?.state, "payable");
+  });
 });
 
 describe("marketplace expiry and purge (SPEC §16.2–16.3)", () => {
