@@ -233,4 +233,85 @@ describe("tenancy of the marketplace routes (marketplace on)", () => {
     }
     assert.ok(calls > 40, `calls made: ${calls}`);
   });
+  it("fuzzes every marketplace operation (bodies, path ids, queries): a 4xx in the error shape, no 402 for an invalid body, rows unchanged", async () => {
+    // The fuzzer of test/chaos/fuzz.test.ts runs unpriced (its fixtures write unpaid), so the
+    // marketplace's routes are mutated here, on this priced Styx: each mutation of a valid body
+    // (a required field dropped, an unknown field, each field null, of the wrong type, or 10 kB
+    // long; not JSON at all), hostile path ids and query values.
+    const tables = ["market_listings", "market_purchases", "market_ratings", "market_payouts", "payments"];
+    const digest = async () => JSON.stringify(await Promise.all(tables.map((t) => s.sql(`SELECT * FROM "${t}" ORDER BY 1`))));
+    const before0 = await digest();
+    const [a, b] = tenants as [Tenant, Tenant];
+    const ids = [b.listingId, a.purchaseId, "x", "lst_", "../../etc/passwd", "%00", "ü".repeat(300), "lst_".padEnd(5000, "a")];
+    const failures: string[] = [];
+    let cases = 0;
+    const judge = async (where: string, r: { status: number; text: string; json: unknown }, mayPay: boolean) => {
+      cases++;
+      const e = (r.json as { error?: { code?: unknown; message?: unknown; request_id?: unknown } } | undefined)?.error;
+      if (r.status < 400 || r.status >= 500) failures.push(`${where}: ${r.status} ${r.text.slice(0, 200)}`);
+      else if (
+        !e ||
+        typeof e.code !== "string" ||
+        typeof e.message !== "string" ||
+        // The HTTP parser's refusal of an oversized request line comes before a request id exists.
+        (typeof e.request_id !== "string" && e.code !== "STYX_HEADERS_TOO_LARGE")
+      )
+        failures.push(`${where}: not the error shape: ${r.text.slice(0, 200)}`);
+      else if (r.status === 402 && !mayPay) failures.push(`${where}: 402 for an invalid request`);
+    };
+    for (const op of ops) {
+      const needsId = op.pathParams.some((p) => p.name === "id");
+      const validPath = fillPath(op, needsId ? { id: op.path.includes("/purchases/") ? a.purchaseId : b.listingId } : {});
+      const override = (name: string) => (name === "buyer_public_key" ? buyerKey : undefined);
+      const valid = op.body ? (sampleValid(op.body.schema, { override }) as Record<string, unknown>) : undefined;
+      const props = Object.keys((op.body?.schema.properties ?? {}) as Record<string, unknown>);
+      const propSchema = (k: string) => ((op.body?.schema.properties ?? {}) as Record<string, JsonSchema>)[k] ?? {};
+      const required = new Set((op.body?.schema.required ?? []) as string[]);
+      const send = (path: string, body: unknown, raw?: string) =>
+        s.request(op.method, path, {
+          token: a.key,
+          ...(raw !== undefined ? { raw, headers: { "content-type": "application/json" } } : body === undefined ? {} : { body }),
+        });
+      if (valid) {
+        const mutations: [string, unknown][] = [["unknown field", { ...valid, seller_id: b.userId }]];
+        for (const k of props) {
+          if (required.has(k)) {
+            const { [k]: _dropped, ...rest } = valid;
+            mutations.push([`without ${k}`, rest]);
+          }
+          mutations.push([`${k} null`, { ...valid, [k]: null }]);
+          mutations.push([
+            `${k} wrong type`,
+            // Not coercible by the validator (a number's "1" or a string's 1 would be coerced, as on every route).
+            { ...valid, [k]: typeof valid[k] === "string" || propSchema(k).type === "string" ? [1, 2] : "x" },
+          ]);
+          mutations.push([`${k} 10 kB`, { ...valid, [k]: "9".repeat(10_000) }]);
+          mutations.push([`${k} object`, { ...valid, [k]: { __proto__: { polluted: true }, constructor: 1 } }]);
+        }
+        for (const [what, body] of mutations) await judge(`${op.key} ${what}`, await send(validPath, body), false);
+        await judge(`${op.key} not JSON`, await send(validPath, undefined, '{"kind": '), false);
+        await judge(`${op.key} JSON array`, await send(validPath, [valid]), false);
+      }
+      if (needsId)
+        for (const id of ids) {
+          const r = await send(fillPath(op, { id }), valid);
+          // A well-formed foreign listing id may legitimately reach a refusal or an offer; the rest may not pay.
+          if (r.status >= 400) await judge(`${op.key} id ${id.slice(0, 20)}`, r, id === b.listingId);
+          else if (op.method !== "GET") failures.push(`${op.key} id ${id.slice(0, 20)}: ${r.status} for a write`);
+        }
+      for (const q of op.query) {
+        for (const v of ["-1", "1e309", "ü".repeat(3000), "[]", "NaN"]) {
+          const r = await send(`${validPath}?${q.name}=${encodeURIComponent(v)}`, valid);
+          if (r.status >= 400) await judge(`${op.key} ${q.name}=${v.slice(0, 10)}`, r, true);
+          else if (r.status >= 500) failures.push(`${op.key} ${q.name}: ${r.status}`);
+        }
+      }
+      const unknownQuery = await send(`${validPath}${validPath.includes("?") ? "&" : "?"}zz_unknown=1`, valid);
+      if (unknownQuery.status >= 500) failures.push(`${op.key} unknown query: ${unknownQuery.status}`);
+    }
+    assert.deepEqual(failures, []);
+    assert.ok(cases > 100, `cases: ${cases}`);
+    assert.equal(await digest(), before0, "no marketplace or payment row changed");
+    assert.equal(Object.hasOwn(Object.prototype, "polluted"), false);
+  });
 });
