@@ -27,7 +27,7 @@ const ERASURE_EVERY_MS = 60_000;
 export function buildErasure(opts: {
   config: Pick<Config, "erasureStepPauseMs">;
   clock: Clock;
-  storage: Pick<Storage, "erasure" | "entries" | "blobs" | "presence" | "audit" | "coordination">;
+  storage: Pick<Storage, "erasure" | "entries" | "blobs" | "presence" | "audit" | "coordination" | "marketplace">;
   identityStore: Pick<IdentityStore, "getUser" | "getGolem" | "listGolems" | "listApiKeys" | "listSessions">;
   identity: Pick<IdentityService, "revokeKey">;
   auth: Pick<AuthService, "endSessionAs">;
@@ -74,6 +74,7 @@ export function buildErasure(opts: {
           deaths: storage.coordination.deaths,
           achievements: storage.coordination.achievements,
           blobs: storage.blobs,
+          marketplace: storage.marketplace,
           clock,
         },
         userId,

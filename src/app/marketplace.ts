@@ -112,7 +112,13 @@ export function buildMarketplace(deps: {
       {
         operation: "purchase",
         purpose: "purchase",
-        amount: async (req) => (await service.quote(caller(req), (req.params as { id: string }).id)).total,
+        amount: async (req) =>
+          (
+            await service.quote(caller(req), (req.params as { id: string }).id, (req.body as { golem_id?: string }).golem_id, {
+              requestId: req.id,
+              ip: req.ip,
+            })
+          ).total,
       },
     ],
   ]);

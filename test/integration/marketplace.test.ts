@@ -414,6 +414,240 @@ describe("marketplace (SPEC §16): list encrypted, buy with @x402/fetch, decrypt
         for (const id of [seller.id, sellerGolem]) assert.ok(!e.payloadJson.includes(id), `${e.channel} names the seller`);
     }
   });
+  let seeded: string[] = [];
+
+  it("refuses the 101st active listing with 409 STYX_LISTING_LIMIT before any 402 or payment (SPEC §16.1)", async () => {
+    // `other` holds the same package (a blob of its own) and 100 active listings, written through the real store.
+    const put = await s.request("PUT", "/v1/styx/blobs", {
+      token: other.key,
+      raw: encrypt(plaintext, cek),
+      headers: { "content-type": "application/octet-stream" },
+    });
+    assert.equal(put.status, 201, put.text);
+    const template = await s.styx.storage.marketplace.getListing(listingId);
+    assert.ok(template);
+    const now = Date.now();
+    seeded = [];
+    for (let i = 0; i < 100; i++) {
+      const id = `lst_seed${String(i).padStart(4, "0")}${randomBytes(4).toString("hex")}`;
+      const refused = await s.styx.storage.marketplace.createListing(
+        {
+          ...template,
+          id,
+          userId: other.id,
+          golemId: null,
+          status: "active",
+          createdAt: now,
+          expiresAt: now + 86_400_000,
+          endedAt: null,
+          purgedAt: null,
+          sales: 0,
+          ratingSum: 0,
+          ratingCount: 0,
+        },
+        100,
+      );
+      assert.equal(refused, undefined);
+      seeded.push(id);
+    }
+    const ownCid = put.json.cid as string;
+    const escrowKey = (await s.request("GET", "/v1/styx/marketplace/escrow-key")).json;
+    const ownBody = () =>
+      listingBody({
+        golem_id: undefined,
+        content_cid: ownCid,
+        escrow_wrapped_cek: wrap(cek, Buffer.from(escrowKey.public_key, "base64url"), ownCid),
+      });
+    const verifies = facilitator.calls.verify;
+    const payments = JSON.stringify(await s.sql("SELECT * FROM payments"));
+    const unpaid = await s.request("POST", "/v1/styx/marketplace/listings", {
+      token: other.key,
+      body: await ownBody(),
+    });
+    assert.equal(unpaid.status, 409, unpaid.text);
+    assert.equal(unpaid.json.error.code, "STYX_LISTING_LIMIT");
+    assert.equal(unpaid.headers.get("payment-required"), null, "no offer comes with the refusal");
+    // A paying client sees the same refusal: nothing to pay, nothing verified, no payment row.
+    const r = await paid(s, other.key, "/v1/styx/marketplace/listings", await ownBody());
+    assert.equal(r.status, 409, r.text);
+    assert.equal(r.json.error.code, "STYX_LISTING_LIMIT");
+    assert.equal(facilitator.calls.verify, verifies, "no payment was verified");
+    assert.equal(JSON.stringify(await s.sql("SELECT * FROM payments")), payments, "no payment was recorded");
+    // One withdrawn frees a slot: the same body now gets its 402.
+    assert.equal((await s.request("DELETE", `/v1/styx/marketplace/listings/${seeded[0]}`, { token: other.key })).status, 200);
+    const again = await s.request("POST", "/v1/styx/marketplace/listings", {
+      token: other.key,
+      body: await ownBody(),
+    });
+    assert.equal(again.status, 402, again.text);
+  });
+
+  it("lets a golem credential list its golem's entries and buy; death archives, other golems and the seller's money need the owner (SPEC §16.1)", async () => {
+    const mint = async (userId: string, golemId: string) => {
+      const k = await s.request("POST", `/v1/admin/users/${userId}/keys`, {
+        token: s.adminToken,
+        body: { name: `g-${golemId}`, golem_id: golemId },
+      });
+      assert.equal(k.status, 201, k.text);
+      return k.json.key as string;
+    };
+    const sellerGolemKey = await mint(seller.id, sellerGolem);
+    const buyerGolemKey = await mint(buyer.id, buyerGolem);
+    const secondGolem = (await s.golem(seller.key)).id;
+    const secondBuyerGolem = (await s.golem(buyer.key)).id;
+    // Allowed: its own golem's entries (implicitly, or naming it), up to the 402.
+    for (const over of [{ golem_id: undefined }, { golem_id: sellerGolem }, { kind: "strategy", golem_id: undefined }]) {
+      const r = await s.request("POST", "/v1/styx/marketplace/listings", { token: sellerGolemKey, body: await listingBody(over) });
+      assert.equal(r.status, 402, `${JSON.stringify(over)}: ${r.text}`);
+    }
+    // Refused: a death archive (owner only), and another golem's entries.
+    const death = await s.request("POST", "/v1/styx/marketplace/listings", {
+      token: sellerGolemKey,
+      body: await listingBody({ kind: "death_archive" }),
+    });
+    assert.equal(death.status, 403, death.text);
+    assert.equal(death.json.error.code, "STYX_AUTH_FORBIDDEN");
+    const foreignGolem = await s.request("POST", "/v1/styx/marketplace/listings", {
+      token: sellerGolemKey,
+      body: await listingBody({ golem_id: secondGolem }),
+    });
+    assert.ok([403, 404].includes(foreignGolem.status), foreignGolem.text);
+    assert.equal(foreignGolem.headers.get("payment-required"), null);
+    // Payouts and sales (the seller's money) are the owner's.
+    const money = await s.request("GET", "/v1/styx/marketplace/payouts", { token: sellerGolemKey });
+    assert.equal(money.status, 403, money.text);
+    assert.equal(money.json.error.code, "STYX_AUTH_FORBIDDEN");
+    assert.equal((await s.request("GET", "/v1/styx/marketplace/payouts", { token: seller.key })).status, 200);
+    // Buying: allowed for its own golem (up to the 402), refused for another golem of the owner.
+    const target = seeded[1] as string;
+    const pub = rawPub(buyerKeys.publicKey).toString("base64url");
+    const buy = await s.request("POST", `/v1/styx/marketplace/listings/${target}/purchase`, {
+      token: buyerGolemKey,
+      body: { buyer_public_key: pub },
+    });
+    assert.equal(buy.status, 402, buy.text);
+    const buyOther = await s.request("POST", `/v1/styx/marketplace/listings/${target}/purchase`, {
+      token: buyerGolemKey,
+      body: { buyer_public_key: pub, golem_id: secondBuyerGolem },
+    });
+    assert.ok([403, 404].includes(buyOther.status), buyOther.text);
+    assert.equal(buyOther.headers.get("payment-required"), null);
+    // A golem credential withdraws only its own golem's listings.
+    const del = await s.request("DELETE", `/v1/styx/marketplace/listings/${seeded[2]}`, {
+      token: await mint(other.id, (await s.golem(other.key)).id),
+    });
+    assert.equal(del.status, 404, del.text);
+  });
+  it("exports a user's listings, purchases and ratings; erasure ends the seller's listings and keeps the money's records under an alias (SPEC §3, §16)", async () => {
+    const sellerE = await s.user();
+    const buyerE = await s.user();
+    const put = await s.request("PUT", "/v1/styx/blobs", {
+      token: sellerE.key,
+      raw: encrypt(plaintext, cek),
+      headers: { "content-type": "application/octet-stream" },
+    });
+    const eCid = put.json.cid as string;
+    const key = (await s.request("GET", "/v1/styx/marketplace/escrow-key")).json;
+    const body = await listingBody({
+      golem_id: undefined,
+      content_cid: eCid,
+      escrow_wrapped_cek: wrap(cek, Buffer.from(key.public_key, "base64url"), eCid),
+      payout_address: "0x00000000000000000000000000000000000000e5",
+    });
+    const listed = await paid(s, sellerE.key, "/v1/styx/marketplace/listings", body);
+    assert.equal(listed.status, 201, listed.text);
+    const lid = listed.json.id as string;
+    const bought = await paid(s, buyerE.key, `/v1/styx/marketplace/listings/${lid}/purchase`, {
+      buyer_public_key: rawPub(buyerKeys.publicKey).toString("base64url"),
+    });
+    assert.equal(bought.status, 201, bought.text);
+    // Letters only: the public pipeline rewrites digit runs in a comment (a number becomes a range).
+    const comment = `erasable-comment-${randomBytes(6)
+      .toString("hex")
+      .replace(/[0-9]/g, (d) => "ghijklmnop"[Number(d)] as string)}`;
+    const rated = await s.request("POST", `/v1/styx/marketplace/listings/${lid}/ratings`, {
+      token: buyerE.key,
+      body: { rating: 4, comment },
+    });
+    assert.equal(rated.status, 201, rated.text);
+    await settleAll();
+    const exported = async (k: string) => {
+      const r = await s.request("GET", "/v1/styx/export", { token: k });
+      assert.equal(r.status, 200, r.text);
+      return r.text
+        .trimEnd()
+        .split("\n")
+        .map((l: string) => JSON.parse(l));
+    };
+    const sellerLines = await exported(sellerE.key);
+    const mine = sellerLines.find((l) => l.type === "listing");
+    assert.equal(mine?.id, lid);
+    assert.equal(mine?.status, "active");
+    assert.equal(mine?.escrow_wrapped_cek, undefined, "the escrow wrap is not exported");
+    const buyerLines = await exported(buyerE.key);
+    assert.equal(buyerLines.find((l) => l.type === "purchase")?.id, bought.json.purchase_id);
+    assert.equal(buyerLines.find((l) => l.type === "purchase")?.wrapped_cek, bought.json.wrapped_cek);
+    assert.deepEqual(
+      buyerLines.filter((l) => l.type === "rating").map((l) => [l.listing_id, l.rating, l.comment]),
+      [[lid, 4, comment]],
+    );
+    assert.equal(buyerLines.filter((l) => l.type === "listing").length, 0, "a buyer has no listing");
+
+    const erase = async (id: string) => {
+      const asked = await s.request("DELETE", `/v1/admin/users/${id}`, { token: s.adminToken });
+      assert.equal(asked.status, 202, asked.text);
+      await s.styx.tasks.runNow("erasure");
+      const r = await s.request("GET", `/v1/admin/erasures/${asked.json.id}`, { token: s.adminToken });
+      assert.equal(r.json.state, "done", r.text);
+    };
+    const tables =
+      s.profile === "micro"
+        ? (await s.sql("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '%_fts%'")).map(
+            (r) => r.name as string,
+          )
+        : (await s.sql("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()")).map(
+            (r) => r.name as string,
+          );
+    // Audit records and the payments ledger stay by design (SPEC §3).
+    const naming = async (needle: string) => {
+      const found: string[] = [];
+      for (const t of tables) {
+        if (t === "audit_log" || t === "payments") continue;
+        for (const row of await s.sql(`SELECT * FROM "${t}"`)) {
+          const text = JSON.stringify(row, (_k, v) => (typeof v === "bigint" ? String(v) : v instanceof Uint8Array ? "" : v));
+          if (text.includes(needle)) found.push(`${t}: ${text.slice(0, 160)}`);
+        }
+      }
+      return found;
+    };
+    await erase(buyerE.id);
+    assert.deepEqual(await naming(buyerE.id), []);
+    assert.deepEqual(await naming(comment), [], "the erased buyer's comment is gone");
+    const [p] = await s.sql(`SELECT * FROM market_purchases WHERE id = '${bought.json.purchase_id}'`);
+    assert.ok(p, "the purchase stays: the seller is owed its price");
+    assert.match(String(p.buyer_user_id), /^erased-/);
+    assert.equal(p.wrapped_cek, "", "the erased buyer's wrapped key is dropped");
+    assert.equal(p.state, "payable");
+    const shown = await s.request("GET", `/v1/styx/marketplace/listings/${lid}`);
+    assert.equal(shown.json.rating.count, 1, "the stars stay in the listing's average");
+    assert.deepEqual(
+      shown.json.ratings.map((r: { rating: number; comment: string | null }) => [r.rating, r.comment]),
+      [[4, null]],
+    );
+
+    await erase(sellerE.id);
+    assert.deepEqual(await naming(sellerE.id), []);
+    assert.equal((await s.request("GET", `/v1/styx/marketplace/listings/${lid}`)).status !== 200, true, "the listing no longer shows");
+    const [l] = await s.sql(`SELECT * FROM market_listings WHERE id = '${lid}'`);
+    assert.equal(l?.status, "withdrawn");
+    assert.equal(l?.escrow_wrapped_cek, null, "the escrow wrap is purged");
+    assert.notEqual(l?.purged_at, null);
+    assert.equal(await s.styx.storage.blobs.stat(sellerE.id, eCid), undefined, "the ciphertext went with the seller's blobs");
+    const [after] = await s.sql(`SELECT * FROM market_purchases WHERE id = '${bought.json.purchase_id}'`);
+    assert.match(String(after?.seller_user_id), /^erased-/);
+    assert.equal(after?.payout_address, "0x00000000000000000000000000000000000000e5", "still owed at its payout address");
+    assert.equal(after?.state, "payable");
+  });
 });
 
 describe("marketplace expiry and purge (SPEC §16.2–16.3)", () => {

@@ -59,6 +59,17 @@ export class MemoryMarketplaceStore implements MarketplaceStore {
     }
     return out;
   }
+  async listingsOfUser(userId: string, limit: number): Promise<Listing[]> {
+    return [...this.#listings.values()]
+      .filter((l) => l.userId === userId)
+      .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1))
+      .slice(0, limit);
+  }
+  async activeListingCount(userId: string): Promise<number> {
+    let n = 0;
+    for (const l of this.#listings.values()) if (l.userId === userId && l.status === "active") n++;
+    return n;
+  }
   async holdsBlob(userId: string, cid: string): Promise<boolean> {
     for (const l of this.#listings.values()) if (l.userId === userId && l.contentCid === cid && l.purgedAt === null) return true;
     return false;
@@ -123,6 +134,12 @@ export class MemoryMarketplaceStore implements MarketplaceStore {
     const n: Listing = { ...l, ratingSum: l.ratingSum + r.rating, ratingCount: l.ratingCount + 1 };
     this.#listings.set(l.id, n);
     return { sum: n.ratingSum, count: n.ratingCount };
+  }
+  async ratingsOfBuyer(buyerUserId: string, limit: number): Promise<Rating[]> {
+    return [...this.#ratings.values()]
+      .filter((r) => r.buyerUserId === buyerUserId)
+      .sort((a, b) => b.createdAt - a.createdAt || (a.listingId < b.listingId ? 1 : -1))
+      .slice(0, limit);
   }
   async recentRatings(listingId: string, limit: number): Promise<Rating[]> {
     return [...this.#ratings.values()]

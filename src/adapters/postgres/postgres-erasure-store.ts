@@ -65,13 +65,24 @@ export class PostgresErasureStore implements ErasureStore {
             somatic_fragment = ${c.somatic_fragment}, result = ${c.result}
           WHERE golem_id = ${golemId}`;
       }
+      await tx`UPDATE market_listings SET golem_id = NULL WHERE golem_id = ${golemId}`;
+      await tx`UPDATE market_purchases SET buyer_golem_id = NULL WHERE buyer_golem_id = ${golemId}`;
       await tx`UPDATE golems SET parent_golem_id = NULL WHERE parent_golem_id = ${golemId}`;
       await tx`DELETE FROM golems WHERE id = ${golemId}`;
     });
   }
 
-  async eraseUserRecords(userId: string): Promise<void> {
+  async eraseUserRecords(userId: string, alias: string, now: number): Promise<void> {
     await this.#sql.begin(async (tx) => {
+      // The marketplace (ErasureStore.eraseUserRecords): listings ended and purged, financial rows kept under `alias`.
+      await tx`UPDATE market_listings SET status = CASE WHEN status = 'active' THEN 'withdrawn' ELSE status END,
+          ended_at = COALESCE(ended_at, ${now}), purged_at = COALESCE(purged_at, ${now}), escrow_wrapped_cek = NULL,
+          embedding = NULL, description = '', preview = '', golem_id = NULL, provenance = NULL, user_id = ${alias}
+        WHERE user_id = ${userId}`;
+      await tx`UPDATE market_purchases SET seller_user_id = ${alias} WHERE seller_user_id = ${userId}`;
+      await tx`UPDATE market_purchases SET buyer_user_id = ${alias}, buyer_golem_id = NULL, wrapped_cek = '' WHERE buyer_user_id = ${userId}`;
+      await tx`UPDATE market_ratings SET buyer_user_id = ${alias}, comment = NULL WHERE buyer_user_id = ${userId}`;
+      await tx`UPDATE market_payouts SET seller_user_id = ${alias} WHERE seller_user_id = ${userId}`;
       // A key's spend limits and the user's relay credit go with them (SPEC §11.4); the payments ledger stays (settlement, accounts).
       await tx`DELETE FROM key_spend_limits WHERE key_id IN (SELECT id FROM api_keys WHERE user_id = ${userId})`;
       await tx`DELETE FROM credit_balances WHERE user_id = ${userId}`;

@@ -83,6 +83,18 @@ export class PostgresMarketplaceStore implements MarketplaceStore {
       RETURNING ${this.#sql.unsafe(prefixed("l", LISTING_COLUMNS))}`;
     return rows.map(listingFromRow);
   }
+  async listingsOfUser(userId: string, limit: number): Promise<Listing[]> {
+    const rows = await this.#sql<SqlRow[]>`
+      SELECT ${this.#sql.unsafe(LISTING_COLUMNS)} FROM market_listings WHERE user_id = ${userId}
+      ORDER BY created_at DESC, id DESC LIMIT ${limit}`;
+    return rows.map(listingFromRow);
+  }
+  async activeListingCount(userId: string): Promise<number> {
+    const [r] = await this.#sql<
+      { n: number }[]
+    >`SELECT count(*)::int AS n FROM market_listings WHERE user_id = ${userId} AND status = 'active'`;
+    return Number(r?.n ?? 0);
+  }
   async holdsBlob(userId: string, cid: string): Promise<boolean> {
     const rows = await this
       .#sql`SELECT 1 FROM market_listings WHERE user_id = ${userId} AND content_cid = ${cid} AND purged_at IS NULL LIMIT 1`;
@@ -157,6 +169,12 @@ export class PostgresMarketplaceStore implements MarketplaceStore {
         RETURNING rating_sum, rating_count`;
       return row ? { sum: Number(row.rating_sum), count: Number(row.rating_count) } : undefined;
     });
+  }
+  async ratingsOfBuyer(buyerUserId: string, limit: number): Promise<Rating[]> {
+    const rows = await this.#sql<SqlRow[]>`
+      SELECT listing_id, buyer_user_id, rating, comment, created_at FROM market_ratings WHERE buyer_user_id = ${buyerUserId}
+      ORDER BY created_at DESC, listing_id DESC LIMIT ${limit}`;
+    return rows.map(ratingFromRow);
   }
   async recentRatings(listingId: string, limit: number): Promise<Rating[]> {
     const rows = await this.#sql<SqlRow[]>`

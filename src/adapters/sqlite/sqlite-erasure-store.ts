@@ -68,14 +68,30 @@ export class SqliteErasureStore implements ErasureStore {
              somatic_fragment = @somatic_fragment, result = @result WHERE golem_id = @old`,
         ).run({ ...anonymizedDeathColumns(death), old: golemId });
       }
+      run("UPDATE market_listings SET golem_id = NULL WHERE golem_id = ?");
+      run("UPDATE market_purchases SET buyer_golem_id = NULL WHERE buyer_golem_id = ?");
       run("UPDATE golems SET parent_golem_id = NULL WHERE parent_golem_id = ?");
       run("DELETE FROM golems WHERE id = ?");
     })();
   }
 
-  async eraseUserRecords(userId: string): Promise<void> {
+  async eraseUserRecords(userId: string, alias: string, now: number): Promise<void> {
     const db = this.#db;
     db.transaction(() => {
+      // The marketplace (ErasureStore.eraseUserRecords): listings ended and purged, financial rows kept under `alias`.
+      db.prepare(
+        `UPDATE market_listings SET status = CASE WHEN status = 'active' THEN 'withdrawn' ELSE status END,
+           ended_at = COALESCE(ended_at, @now), purged_at = COALESCE(purged_at, @now), escrow_wrapped_cek = NULL,
+           embedding = NULL, description = '', preview = '', golem_id = NULL, provenance = NULL, user_id = @alias
+         WHERE user_id = @user`,
+      ).run({ now, alias, user: userId });
+      db.prepare("UPDATE market_purchases SET seller_user_id = ? WHERE seller_user_id = ?").run(alias, userId);
+      db.prepare("UPDATE market_purchases SET buyer_user_id = ?, buyer_golem_id = NULL, wrapped_cek = '' WHERE buyer_user_id = ?").run(
+        alias,
+        userId,
+      );
+      db.prepare("UPDATE market_ratings SET buyer_user_id = ?, comment = NULL WHERE buyer_user_id = ?").run(alias, userId);
+      db.prepare("UPDATE market_payouts SET seller_user_id = ? WHERE seller_user_id = ?").run(alias, userId);
       // A key's spend limits and the user's relay credit go with them (SPEC §11.4); the payments ledger stays (settlement, accounts).
       db.prepare("DELETE FROM key_spend_limits WHERE key_id IN (SELECT id FROM api_keys WHERE user_id = ?)").run(userId);
       for (const table of ["api_keys", "sessions", "user_quotas", "blob_orphans", "clade_members", "credit_balances"]) {

@@ -72,6 +72,12 @@ export class SqliteMarketplaceStore implements MarketplaceStore {
   async purgeListings(before: number, at: number, limit: number): Promise<Listing[]> {
     return (this.#q.purge.all(at, before, limit) as SqlRow[]).map(listingFromRow);
   }
+  async listingsOfUser(userId: string, limit: number): Promise<Listing[]> {
+    return (this.#q.listingsOfUser.all(userId, limit) as SqlRow[]).map(listingFromRow);
+  }
+  async activeListingCount(userId: string): Promise<number> {
+    return (this.#q.activeOfUser.get(userId) as { n: number }).n;
+  }
   async holdsBlob(userId: string, cid: string): Promise<boolean> {
     return this.#q.holdsBlob.get(userId, cid) !== undefined;
   }
@@ -127,6 +133,9 @@ export class SqliteMarketplaceStore implements MarketplaceStore {
         return row ? { sum: row.rating_sum, count: row.rating_count } : undefined;
       })
       .immediate();
+  }
+  async ratingsOfBuyer(buyerUserId: string, limit: number): Promise<Rating[]> {
+    return (this.#q.ratingsOfBuyer.all(buyerUserId, limit) as SqlRow[]).map(ratingFromRow);
   }
   async recentRatings(listingId: string, limit: number): Promise<Rating[]> {
     return (this.#q.recentRatings.all(listingId, limit) as SqlRow[]).map(ratingFromRow);
@@ -249,6 +258,12 @@ function prepare(db: SqliteDatabase) {
     ),
     addRating: db.prepare(
       "UPDATE market_listings SET rating_sum = rating_sum + ?, rating_count = rating_count + 1 WHERE id = ? RETURNING rating_sum, rating_count",
+    ),
+    listingsOfUser: db.prepare(
+      `SELECT ${LISTING_COLUMNS} FROM market_listings WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`,
+    ),
+    ratingsOfBuyer: db.prepare(
+      "SELECT listing_id, buyer_user_id, rating, comment, created_at FROM market_ratings WHERE buyer_user_id = ? ORDER BY created_at DESC, listing_id DESC LIMIT ?",
     ),
     recentRatings: db.prepare(
       "SELECT listing_id, buyer_user_id, rating, comment, created_at FROM market_ratings WHERE listing_id = ? ORDER BY created_at DESC, buyer_user_id LIMIT ?",

@@ -18,6 +18,7 @@ import {
   type ErasureStore,
   type ErasureTarget,
   erasedGolemAlias,
+  erasedUserAlias,
 } from "./erasure.js";
 import type { IdentityStore } from "./identity-store.js";
 import type { CallContext } from "./principal.js";
@@ -180,7 +181,7 @@ export class ErasureService {
           await d.store.eraseGolemRecords(id, d.sourceOf(id), death && anonymizedDeath(death, alias, target.kind === "user"));
         }
         if (target.kind === "user") {
-          await d.store.eraseUserRecords(target.userId);
+          await d.store.eraseUserRecords(target.userId, erasedUserAlias(job.id), d.clock.now());
           await d.quota.forgetUser(target.userId);
         }
         return;

@@ -2,6 +2,8 @@ import type { Unlocked } from "../coordination/achievements.js";
 import type { DeathRecord, DeathStore } from "../coordination/death.js";
 import type { EntryStore } from "../knowledge/entry-store.js";
 import type { Entry } from "../knowledge/types.js";
+import type { MarketplaceStore } from "../marketplace/store.js";
+import type { Listing, Purchase, Rating } from "../marketplace/types.js";
 import type { BlobStore } from "../platform/blob-store.js";
 import type { Clock } from "../platform/clock.js";
 import type { IdentityStore } from "./identity-store.js";
@@ -9,6 +11,8 @@ import type { ApiKey, Golem, User } from "./types.js";
 
 /** Rows read per store page: the export never holds more than one page of a kind. */
 const PAGE = 200;
+/** Marketplace rows of each kind exported (listings, purchases, ratings): read at once, newest first. */
+const MARKET_ROWS = 10_000;
 
 /** One record of an export, by kind (the presenter turns each into one NDJSON line). */
 export type ExportRecord =
@@ -18,7 +22,10 @@ export type ExportRecord =
   | { readonly type: "entry"; readonly entry: Entry }
   | { readonly type: "death"; readonly death: DeathRecord }
   | { readonly type: "achievement"; readonly golemId: string; readonly unlocked: Unlocked }
-  | { readonly type: "blob"; readonly cid: string; readonly size: number };
+  | { readonly type: "blob"; readonly cid: string; readonly size: number }
+  | { readonly type: "listing"; readonly listing: Listing }
+  | { readonly type: "purchase"; readonly purchase: Purchase }
+  | { readonly type: "rating"; readonly rating: Rating };
 
 /** Dependencies of the export. */
 export interface ExportDeps {
@@ -27,13 +34,15 @@ export interface ExportDeps {
   readonly deaths: Pick<DeathStore, "graveyard">;
   readonly achievements: { list(golemId: string): Promise<Unlocked[]> };
   readonly blobs: Pick<BlobStore, "owned" | "stat">;
+  readonly marketplace: Pick<MarketplaceStore, "listingsOfUser" | "purchasesOfBuyer" | "ratingsOfBuyer">;
   readonly clock: Clock;
 }
 
 /**
  * Everything of user `userId` (SPEC §3 `GET /v1/styx/export`), read lazily page by page so the
  * caller's backpressure bounds memory: the user, golems, keys (the store never returns a secret;
- * the presenter leaves out the hash), entries (unexpired), deaths, achievements, blobs held.
+ * the presenter leaves out the hash), entries (unexpired), deaths, achievements, blobs held, and
+ * the marketplace (SPEC §16): the user's listings (any status), purchases and ratings.
  */
 export async function* exportUser(d: ExportDeps, userId: string): AsyncGenerator<ExportRecord> {
   const user = await d.identity.getUser(userId);
@@ -62,4 +71,7 @@ export async function* exportUser(d: ExportDeps, userId: string): AsyncGenerator
     const s = await d.blobs.stat(userId, cid);
     if (s) yield { type: "blob", cid, size: s.size };
   }
+  for (const listing of await d.marketplace.listingsOfUser(userId, MARKET_ROWS)) yield { type: "listing", listing };
+  for (const purchase of await d.marketplace.purchasesOfBuyer(userId, MARKET_ROWS)) yield { type: "purchase", purchase };
+  for (const rating of await d.marketplace.ratingsOfBuyer(userId, MARKET_ROWS)) yield { type: "rating", rating };
 }

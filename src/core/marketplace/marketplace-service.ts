@@ -176,6 +176,9 @@ export class MarketplaceService {
     } else if (input.golemId !== undefined) {
       golemId = (await d.tenancy.golem(caller, input.golemId, ctx)).id;
     } else if (isGolemCredential(caller)) golemId = caller.golemId;
+    // SPEC §16.1: the limit is a refusal before the 402 (the store checks it again atomically on write).
+    if ((await d.store.activeListingCount(caller.userId)) >= MAX_ACTIVE_LISTINGS)
+      throw new StyxError("STYX_LISTING_LIMIT", undefined, { details: { limit: MAX_ACTIVE_LISTINGS } });
     if (!(await d.blobs.stat(caller.userId, input.contentCid))) throw new StyxError("STYX_NOT_FOUND", "No such blob.");
     const cek = this.#open(input.escrowKid, input.escrowWrappedCek, input.contentCid);
     await d.audit.append({
@@ -276,7 +279,14 @@ export class MarketplaceService {
    * What buying `listingId` costs `caller` (price + fee), after the refusals that come before any
    * 402: 404 unknown, 410 gone, 409 own listing, 409 already bought (with the purchase's id).
    */
-  async quote(caller: UserCaller, listingId: string): Promise<{ listing: Listing; price: number; fee: number; total: number }> {
+  async quote(
+    caller: UserCaller,
+    listingId: string,
+    golemId?: string | undefined,
+    ctx: CallContext = {},
+  ): Promise<{ listing: Listing; price: number; fee: number; total: number }> {
+    // The golem bought for is the caller's (a golem credential: its own only), refused before the 402.
+    if (golemId !== undefined) await this.#d.tenancy.golem(caller, golemId, ctx);
     const l = await this.#d.store.getListing(listingId);
     if (!l) throw notFound();
     if (!active(l, this.#d.clock.now())) throw gone();

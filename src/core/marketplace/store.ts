@@ -31,6 +31,10 @@ export interface ListingStore {
   expireListings(now: number, limit: number): Promise<Listing[]>;
   /** Ended listings (ended at or before `before`), not purged: their escrow wrap dropped, marked purged at `at`; returns them. */
   purgeListings(before: number, at: number, limit: number): Promise<Listing[]>;
+  /** Every listing of `userId`, any status, newest first (the user's export). */
+  listingsOfUser(userId: string, limit: number): Promise<Listing[]>;
+  /** How many listings of `userId` are active (the §16.1 limit, checked before a listing's 402). */
+  activeListingCount(userId: string): Promise<number>;
   /** Whether any unpurged listing of `userId` sells the blob `cid` (its reference is held). */
   holdsBlob(userId: string, cid: string): Promise<boolean>;
 }
@@ -60,6 +64,8 @@ export interface RatingStore {
   /** undefined: this buyer rated this listing before (nothing written). */
   rate(r: Rating): Promise<{ readonly sum: number; readonly count: number } | undefined>;
   recentRatings(listingId: string, limit: number): Promise<Rating[]>;
+  /** The ratings `buyerUserId` gave, newest first (the user's export). */
+  ratingsOfBuyer(buyerUserId: string, limit: number): Promise<Rating[]>;
 }
 
 /** What a seller has payable at one payout address. */

@@ -2,6 +2,7 @@ import type { DeathRecord } from "../../core/coordination/death.js";
 import { ERASURE_STEPS, type ErasureJob } from "../../core/identity/erasure.js";
 import type { ExportRecord } from "../../core/identity/export-service.js";
 import type { ApiKey, Golem, Session, User } from "../../core/identity/types.js";
+import { atomicToUsd } from "../../core/payments/money.js";
 import { iso } from "../../core/platform/clock.js";
 import { presentAchievement, presentDeathFacts, presentGrave } from "./coordination.js";
 import { presentEntry } from "./knowledge.js";
@@ -116,5 +117,50 @@ export function presentExportRecord(r: ExportRecord, now: number): Record<string
       return { type: r.type, golem_id: r.golemId, ...presentAchievement(r.unlocked) };
     case "blob":
       return { type: r.type, cid: r.cid, size: r.size };
+    case "listing": {
+      // The user's own listing as they wrote it (the escrow wrap stays out: it is the operator's).
+      const l = r.listing;
+      return {
+        type: r.type,
+        id: l.id,
+        kind: l.kind,
+        golem_id: l.golemId,
+        title: l.title,
+        description: l.description,
+        preview: l.preview,
+        domain: l.domain,
+        price_usd: atomicToUsd(l.price),
+        entry_count: l.entryCount,
+        content_cid: l.contentCid,
+        payout_address: l.payoutAddress,
+        status: l.status,
+        sales: l.sales,
+        created_at: iso(l.createdAt),
+        expires_at: iso(l.expiresAt),
+        ended_at: isoOrNull(l.endedAt),
+      };
+    }
+    case "purchase": {
+      const p = r.purchase;
+      return {
+        type: r.type,
+        id: p.id,
+        listing_id: p.listingId,
+        golem_id: p.buyerGolemId,
+        wrapped_cek: p.wrappedCek,
+        price_usd: atomicToUsd(p.price),
+        fee_usd: atomicToUsd(p.fee),
+        payment_id: p.paymentId,
+        created_at: iso(p.createdAt),
+      };
+    }
+    case "rating":
+      return {
+        type: r.type,
+        listing_id: r.rating.listingId,
+        rating: r.rating.rating,
+        comment: r.rating.comment,
+        created_at: iso(r.rating.createdAt),
+      };
   }
 }

@@ -84,7 +84,10 @@ export function describeMarketplaceStoreContract(name: string, make: () => Promi
       assert.equal(await a.createListing(listingFixture("l3"), 2), "limit");
       assert.equal(await a.getListing("l3"), undefined, "a refused listing writes nothing");
       assert.equal(await b.createListing(listingFixture("o1", { userId: "usr_other" }), 2), undefined, "another user has their own count");
+      assert.equal(await a.activeListingCount("usr_other"), 1);
+      assert.equal(await b.activeListingCount(listingFixture("x").userId), 2, "the count the limit is checked against before a 402");
       assert.equal(await a.endListing("l1", "withdrawn", 5000), true);
+      assert.equal(await a.activeListingCount(listingFixture("x").userId), 1, "an ended listing does not count");
       assert.equal(await b.createListing(listingFixture("l3"), 2), undefined);
     });
 
