@@ -56,8 +56,9 @@ const PATH_FILL: Record<string, { readonly values: (t: Tenant) => readonly strin
   cid: { values: (t) => [t.cid], audited: false },
   // An erasure job (of a golem set apart for it): another user's answers 404 like a missing one (not a tenancy rule, not audited).
   job_id: { values: (t) => [t.jobId], audited: false },
-  // A payment receipt (the proof's Styx is unpriced: one row put in the ledger through its port per tenant);
-  // another user's answers 404 like a missing one (not a tenancy rule, not audited).
+  // A payment receipt (the proof's Styx is unpriced: one row put in the ledger through its port per tenant,
+  // paid through its golem g0); another user's, or for a golem credential a sibling golem's, answers 404
+  // like a missing one (not a tenancy rule, not audited).
   payment_id: { values: (t) => [t.paymentId], audited: false },
 };
 
@@ -131,6 +132,13 @@ function hex(n: number): string {
  * credential and every tool's tenancy are proved with the SDK's client in test/integration/mcp.test.ts.
  */
 const SESSION_ROUTES = new Set(["/mcp"]);
+
+/**
+ * Routes of a feature this proof's Styx runs without (it is unpriced): each answers its own
+ * refusal to every credential, checked as such; there is nothing of a tenant behind them to
+ * control. Their priced behaviour is proved in test/integration/payments.test.ts.
+ */
+const OFF_ROUTES = new Map([["POST /v1/styx/credit/topup", "STYX_PRICING_DISABLED"]]);
 
 describe("tenancy matrix generated from the OpenAPI document", () => {
   let s: TestServer;
@@ -236,14 +244,13 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
     t.jobId = job.json.id;
   }
 
-  /** Data of every kind, private pieces marked, shared pieces in the tenant's own words. */
-  async function data(t: Tenant): Promise<void> {
-    const [g0, g1, g2] = t.golems as [string, string, string];
+  /** A receipt of `t` paid through `golemId`, put in the ledger through its port (the proof's Styx is unpriced). */
+  async function putReceipt(t: Tenant, golemId: string, keyId: string | null = t.keyId): Promise<string> {
     const ledger = s.styx.storage.payments;
     assert.ok(ledger, "the proof's Styx keeps a payments ledger");
-    t.paymentId = `pay_${t.name}${hex(6)}`;
+    const id = `pay_${t.name}${hex(6)}`;
     const reserved = await ledger.reserve({
-      id: t.paymentId,
+      id,
       network: "eip155:84532",
       asset: "0x036cbd53842c5426634e7929541ec2318f3dcf7e",
       payer: t.account.address.toLowerCase(),
@@ -252,15 +259,22 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
       operation: "query",
       purpose: "request",
       userId: t.userId,
-      keyId: t.keyId,
-      golemId: g0,
+      keyId,
+      golemId,
       payload: "{}",
       requirements: "{}",
       validBefore: Math.floor(Date.now() / 1000) + 300,
       createdAt: Date.now(),
     });
     assert.ok(reserved);
-    await ledger.finish(t.paymentId, "accepted", Date.now());
+    await ledger.finish(id, "accepted", Date.now());
+    return id;
+  }
+
+  /** Data of every kind, private pieces marked, shared pieces in the tenant's own words. */
+  async function data(t: Tenant): Promise<void> {
+    const [g0, g1, g2] = t.golems as [string, string, string];
+    t.paymentId = await putReceipt(t, g0);
     const ok = async (method: string, path: string, body: unknown, status = [200, 201]) => {
       const r = await s.request(method, path, { token: t.cred, body });
       assert.ok(status.includes(r.status), `${method} ${path} → ${r.status} ${r.text}`);
@@ -450,8 +464,14 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
       const next: typeof paths = [];
       for (const base of paths) {
         for (const v of values) {
-          // An entry stands for the golem that wrote it: a golem credential's sibling's answers as absent.
-          const golem = p.name === "golem_id" || (p.name === "id" && !control) ? v : base.golem;
+          // An entry stands for the golem that wrote it, a receipt for the golem that paid (g0): a golem
+          // credential's sibling's answers as absent.
+          const golem =
+            p.name === "golem_id" || (p.name === "id" && !control)
+              ? v
+              : p.name === "payment_id" && !control
+                ? (victim.golems[0] as string)
+                : base.golem;
           next.push({ values: { ...base.values, [p.name]: v }, ...(golem ? { golem } : {}) });
         }
       }
@@ -586,6 +606,9 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
                 r.status >= 400 && r.status < 500,
                 `${what}: no session, refused before any tool runs → ${r.status} ${r.text.slice(0, 300)}`,
               );
+            } else if (OFF_ROUTES.has(op.key)) {
+              assert.equal(r.status, 404, `${what}: a feature this Styx runs without → ${r.status} ${r.text.slice(0, 300)}`);
+              assert.equal(r.json?.error?.code, OFF_ROUTES.get(op.key), what);
             } else if (v.named) {
               assert.equal(r.status, 404, `${what} must answer the tenancy 404 → ${r.status} ${r.text.slice(0, 300)}`);
               assert.equal(r.json?.error?.code, "STYX_NOT_FOUND", what);
@@ -611,7 +634,7 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
     // The owner's control: the same operations with its own ids succeed, so the 404s above are tenancy, not bad input.
     for (const op of ops) {
       // A session protocol's control needs its session (test/integration/mcp.test.ts runs it).
-      if (modeOf(op) !== "user" || SESSION_ROUTES.has(routeUrl(op))) continue;
+      if (modeOf(op) !== "user" || SESSION_ROUTES.has(routeUrl(op)) || OFF_ROUTES.has(op.key)) continue;
       for (const owner of tenants) {
         const fresh = (await s.golem(owner.cred, {})).id;
         // Another golem's clade entry: readable, deletable, and `fresh` may validate it.
@@ -744,6 +767,8 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
       readonly name: string;
       readonly golem: string;
       readonly cred: string;
+      /** The golem key's id (its receipts name it); null for the wallet session. */
+      readonly keyId: string | null;
       /** In every private piece of this golem's data. */
       readonly marker: string;
       readonly entryIds: string[];
@@ -807,6 +832,7 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
             name: `${t.name}'s golem key`,
             golem: a.id,
             cred: k.json.key,
+            keyId: k.json.id,
             marker: `GA${t.name}${hex(5)}Z`,
             entryIds: [],
             wallet: false,
@@ -816,6 +842,7 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
             name: `${t.name}'s golem session`,
             golem: b.id,
             cred: v.json.token,
+            keyId: null,
             marker: `GB${t.name}${hex(5)}Z`,
             entryIds: [],
             wallet: true,
@@ -979,10 +1006,13 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
                 r.status >= 400 && r.status < 500,
                 `${what}: no session, refused before any tool runs → ${r.status} ${r.text.slice(0, 300)}`,
               );
+            } else if (OFF_ROUTES.has(op.key)) {
+              assert.equal(r.status, 404, `${what}: a feature this Styx runs without → ${r.status} ${r.text.slice(0, 300)}`);
+              assert.equal(r.json?.error?.code, OFF_ROUTES.get(op.key), what);
             } else if (v.golem !== undefined) {
               assert.equal(r.status, 404, `${what}: a sibling's golem answers as absent → ${r.status} ${r.text.slice(0, 300)}`);
               assert.equal(r.json?.error?.code, "STYX_NOT_FOUND", what);
-              expected++;
+              if (v.audited) expected++;
             } else {
               assert.ok(r.status >= 200 && r.status < 300, `${what} → ${r.status} ${r.text.slice(0, 300)}`);
             }
@@ -1013,6 +1043,7 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
             modeOf(op) === "user" &&
             !routeUrl(op).includes(":session_id") &&
             !SESSION_ROUTES.has(routeUrl(op)) &&
+            !OFF_ROUTES.has(op.key) &&
             auth.get(`${op.method} ${routeUrl(op)}`)?.config.golemCredential === "own",
         );
         own.sort((x, y) => Number(x.key === "POST /v1/styx/bloodstain") - Number(y.key === "POST /v1/styx/bloodstain"));
@@ -1023,6 +1054,8 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
               ? await controlEntry(c.tenant.cred, (await s.golem(c.tenant.cred, {})).id)
               : await controlEntry(c.cred, c.golem);
           }
+          // A receipt of its own golem, paid with its own credential.
+          if (routeUrl(op).includes(":payment_id")) me.paymentId = await putReceipt(c.tenant, c.golem, c.keyId);
           for (const v of variants(op, me, me, c.golem)) {
             const r = await send(op, c.cred, v);
             gFigures.controls++;

@@ -91,6 +91,12 @@ export const ERROR_TABLE = {
     retryable: false,
     message: "No relay credit left: the event was not relayed. Top up with POST /v1/styx/credit/topup.",
   },
+  STYX_PRICING_DISABLED: {
+    status: 404,
+    ws: 4404,
+    retryable: false,
+    message: "Pricing is off on this Styx (STYX_PRICING=0): it charges nothing and keeps no relay credit.",
+  },
   STYX_MARKETPLACE_DISABLED: {
     status: 404,
     ws: 4404,

@@ -163,7 +163,7 @@ export function paymentRoutes(app: FastifyInstance, deps: PaymentRouteDeps): voi
     },
     async (req) => {
       const p = userPrincipal(req);
-      if (!deps.credit) throw new StyxError("STYX_NOT_FOUND", "Pricing is off: this Styx charges nothing and keeps no relay credit.");
+      if (!deps.credit) throw new StyxError("STYX_PRICING_DISABLED");
       const payment = req.payment;
       // The payments plugin answered 402 before an unpaid top-up got here; this is the guard of a wiring mistake.
       if (!payment || !deps.ledger) throw new Error("a top-up reached its handler unpaid");
