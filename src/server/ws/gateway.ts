@@ -111,7 +111,8 @@ export function attachGateway(app: FastifyInstance, deps: GatewayDeps): void {
 /**
  * The close listener that gives a socket's counts back. Made here, not inline in the upgrade
  * handler: a closure there shares that handler's context, which holds the upgrade request and
- * its head buffer, and the listener lives as long as the socket (≈2.5 KiB per open socket).
+ * its head buffer, and the listener lives as long as the socket (1.7 KiB of live heap per open socket:
+ * bench/connections.ts with 3,000 sockets, heap snapshots of the same commit with and without).
  */
 function releaser(quota: GatewayDeps["quota"], id: string): () => void {
   return () => void quota.release(id).catch(() => {});
