@@ -74,14 +74,19 @@ export async function startStyx(opts: { dataDir: string | "amnesia"; port?: numb
   const where = dataDir ? ["--data-dir", dataDir] : ["--amnesia"];
   // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server under load
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
-  const proc = spawn(process.execPath, [...nodeArgs, CLI, "serve", "--host", "127.0.0.1", "--port", String(port), ...where], {
-    env: {
-      PATH: process.env.PATH ?? "",
-      ...SERVER_ENV,
-      ...opts.env,
+  // BENCH_STYX_CLI=/path/to/other/checkout/dist/cli/main.js: the same client against another build (A/B across commits)
+  const proc = spawn(
+    process.execPath,
+    [...nodeArgs, process.env.BENCH_STYX_CLI ?? CLI, "serve", "--host", "127.0.0.1", "--port", String(port), ...where],
+    {
+      env: {
+        PATH: process.env.PATH ?? "",
+        ...SERVER_ENV,
+        ...opts.env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
     },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  );
   const reap = () => proc.kill("SIGKILL"); // never leave a server behind if the bench dies
   process.once("exit", reap);
   let out = "";
