@@ -5,6 +5,8 @@ import { unitVector } from "../../src/testing/contracts/vector-index.contract.js
 import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
 
 const N = 50_000;
+/** Most the process's RSS may grow while the whole snapshot streams (see the test). */
+const BUDGET_MB = 180;
 
 describe("GET /v1/styx/snapshot/:golem_id", () => {
   let s: TestServer;
@@ -53,7 +55,10 @@ describe("GET /v1/styx/snapshot/:golem_id", () => {
   });
   after(() => s.close());
 
-  it(`streams ${N.toLocaleString()} entries as NDJSON with resident memory growing under 100 MB`, async () => {
+  // The budget catches an export held in memory (402 MB here); it is not a tight figure. The server and this
+  // client share the process, and the client's chunks are garbage V8 collects late: RSS grew 30-38 MB on
+  // Node 20, 46-50 on Node 26 and 90-115 on Node 24 (its young generation waits longer), with the same server.
+  it(`streams ${N.toLocaleString()} entries as NDJSON with resident memory growing under ${BUDGET_MB} MB`, async () => {
     global.gc?.();
     const base = process.memoryUsage().rss;
     let peak = base;
@@ -95,8 +100,8 @@ describe("GET /v1/styx/snapshot/:golem_id", () => {
     const grewMb = (peak - base) / 1024 / 1024;
     console.log(`# snapshot: ${lines} lines, ${(bytes / 1024 / 1024).toFixed(0)} MB streamed, RSS +${grewMb.toFixed(1)} MB`);
     assert.equal(lines, N);
-    assert.ok(bytes > 100 * 1024 * 1024, "the export should be larger than the memory budget it is held to");
-    assert.ok(grewMb < 100, `RSS grew ${grewMb.toFixed(1)} MB`);
+    assert.ok(bytes > 2 * BUDGET_MB * 1024 * 1024, "the export should be twice the memory budget it is held to");
+    assert.ok(grewMb < BUDGET_MB, `RSS grew ${grewMb.toFixed(1)} MB`);
   });
 
   it("pages the same entries as JSON with a cursor", async () => {
