@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createCipheriv, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject, randomBytes } from "node:crypto";
+import { createCipheriv, generateKeyPairSync, randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { registerExactEvmScheme } from "@x402/evm/exact/client";
 import { wrapFetchWithPayment, x402Client } from "@x402/fetch";
@@ -17,6 +17,7 @@ import {
   queryString,
   sampleValid,
 } from "../../src/testing/openapi-cases.js";
+import { rawPub, wrap } from "../../src/testing/spec-escrow.js";
 import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
 
 /**
@@ -31,23 +32,6 @@ import { startTestServer, type TestServer } from "../../src/testing/test-server.
  */
 
 const PAY_TO = "0x2222222222222222222222222222222222222222";
-
-function x25519Pub(raw: Buffer): KeyObject {
-  return createPublicKey({ key: { kty: "OKP", crv: "X25519", x: raw.toString("base64url") }, format: "jwk" });
-}
-function rawPub(k: KeyObject): Buffer {
-  return Buffer.from((k.type === "public" ? k : createPublicKey(k)).export({ format: "jwk" }).x as string, "base64url");
-}
-function wrap(cek: Buffer, recipientRaw: Buffer, cid: string): string {
-  const e = generateKeyPairSync("x25519");
-  const ePub = rawPub(e.publicKey);
-  const shared = diffieHellman({ privateKey: e.privateKey, publicKey: x25519Pub(recipientRaw) });
-  const k = Buffer.from(hkdfSync("sha256", shared, Buffer.concat([ePub, recipientRaw]), "styx-cek-v1", 32));
-  const nonce = randomBytes(12);
-  const c = createCipheriv("aes-256-gcm", k, nonce).setAAD(Buffer.from(cid));
-  const body = Buffer.concat([c.update(cek), c.final()]);
-  return Buffer.concat([ePub, nonce, body, c.getAuthTag()]).toString("base64url");
-}
 
 function payingFetch(key: string) {
   const client = new x402Client();

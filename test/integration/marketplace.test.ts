@@ -1,14 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  createCipheriv,
-  createDecipheriv,
-  createPublicKey,
-  diffieHellman,
-  generateKeyPairSync,
-  hkdfSync,
-  type KeyObject,
-  randomBytes,
-} from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -21,47 +12,13 @@ import { PAYMENT_TASKS } from "../../src/app/payments.js";
 import type { SequencedEvent } from "../../src/core/fabric/event-bus.js";
 import { ManualClock } from "../../src/core/platform/clock.js";
 import { type FakeFacilitator, startFakeFacilitator } from "../../src/testing/fake-facilitator.js";
+import { decrypt, encrypt, rawPub, unwrap, wrap } from "../../src/testing/spec-escrow.js";
 import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
 
 const PAY_TO = "0x2222222222222222222222222222222222222222";
 const MARKER = `plaintext-marker-${randomBytes(8).toString("hex")}`;
 
 // SPEC §16.1's wrap, written here from the text with node:crypto's JWK import (not the server's code).
-function x25519Pub(raw: Buffer): KeyObject {
-  return createPublicKey({ key: { kty: "OKP", crv: "X25519", x: raw.toString("base64url") }, format: "jwk" });
-}
-function rawPub(k: KeyObject): Buffer {
-  return Buffer.from((k.type === "public" ? k : createPublicKey(k)).export({ format: "jwk" }).x as string, "base64url");
-}
-function wrap(cek: Buffer, recipientRaw: Buffer, cid: string): string {
-  const e = generateKeyPairSync("x25519");
-  const ePub = rawPub(e.publicKey);
-  const shared = diffieHellman({ privateKey: e.privateKey, publicKey: x25519Pub(recipientRaw) });
-  const k = Buffer.from(hkdfSync("sha256", shared, Buffer.concat([ePub, recipientRaw]), "styx-cek-v1", 32));
-  const nonce = randomBytes(12);
-  const c = createCipheriv("aes-256-gcm", k, nonce).setAAD(Buffer.from(cid));
-  const body = Buffer.concat([c.update(cek), c.final()]);
-  return Buffer.concat([ePub, nonce, body, c.getAuthTag()]).toString("base64url");
-}
-function unwrap(wrapped: string, priv: KeyObject, cid: string): Buffer {
-  const b = Buffer.from(wrapped, "base64url");
-  const ePub = b.subarray(0, 32);
-  const shared = diffieHellman({ privateKey: priv, publicKey: x25519Pub(ePub) });
-  const k = Buffer.from(hkdfSync("sha256", shared, Buffer.concat([ePub, rawPub(priv)]), "styx-cek-v1", 32));
-  const d = createDecipheriv("aes-256-gcm", k, b.subarray(32, 44)).setAAD(Buffer.from(cid));
-  d.setAuthTag(b.subarray(b.length - 16));
-  return Buffer.concat([d.update(b.subarray(44, b.length - 16)), d.final()]);
-}
-function encrypt(plain: Buffer, cek: Buffer): Buffer {
-  const nonce = randomBytes(12);
-  const c = createCipheriv("aes-256-gcm", cek, nonce);
-  return Buffer.concat([nonce, c.update(plain), c.final(), c.getAuthTag()]);
-}
-function decrypt(sealed: Buffer, cek: Buffer): Buffer {
-  const d = createDecipheriv("aes-256-gcm", cek, sealed.subarray(0, 12));
-  d.setAuthTag(sealed.subarray(sealed.length - 16));
-  return Buffer.concat([d.update(sealed.subarray(12, sealed.length - 16)), d.final()]);
-}
 async function b3(data: Buffer): Promise<string> {
   const h = await createBLAKE3();
   h.init();
