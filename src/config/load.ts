@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { FederatedDomains, Flows } from "../core/federation/flows.js";
 import type { Tier } from "../core/identity/types.js";
 import type { PriceTable } from "../core/payments/money.js";
 import { type PaymentNetwork, resolveNetwork } from "../core/payments/networks.js";
@@ -34,6 +35,18 @@ export interface X402Config {
   readonly settleBatch: number;
   /** STYX_CREDIT_LOW: relay credit, in events, under which `styx:credit:low` goes out. */
   readonly creditLowEvents: number;
+}
+
+/** Federation (SPEC §17): the upstream link, what flows, and the push limit of the federate keys this Styx issues. */
+export interface FederationConfig {
+  /** The upstream's base URL and key; undefined: this Styx links to no upstream (it may still serve downstreams). */
+  readonly upstream: { readonly url: string; readonly key: string } | undefined;
+  readonly flows: Flows;
+  readonly domains: FederatedDomains;
+  /** STYX_UPSTREAM_NATS: records over a NATS leaf node (macronodes). */
+  readonly nats: boolean;
+  /** Records a federate key may push per minute, as a token bucket. */
+  readonly maxRecords: BucketSpec;
 }
 
 /** The validated, frozen configuration passed down from the composition root. */
@@ -81,6 +94,7 @@ export interface Config {
   readonly x402: X402Config | undefined;
   /** The marketplace (SPEC §16): undefined while STYX_MARKETPLACE=0. */
   readonly marketplace: MarketplaceConfig | undefined;
+  readonly federation: FederationConfig;
   readonly rateLimit: BucketSpec;
   readonly ipRateLimit: BucketSpec;
   /** Per-user limits (SPEC §12): new users' tier and the tier table in force (defaults, STYX_RATE_LIMIT, STYX_QUOTAS). */
@@ -194,6 +208,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   // Node refuses a headers timeout above the request timeout (the headers are part of the request).
   if (problems.length === 0 && r.STYX_HEADERS_TIMEOUT > r.STYX_REQUEST_TIMEOUT)
     problems.push("STYX_HEADERS_TIMEOUT: must be at most STYX_REQUEST_TIMEOUT");
+  if (problems.length === 0) checkFederation(r, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return deepFreeze({
@@ -239,6 +254,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           escrowKids: r.STYX_ESCROW_KIDS,
         }
       : undefined,
+    federation: {
+      upstream:
+        r.STYX_UPSTREAM_URL !== undefined && r.STYX_UPSTREAM_KEY !== undefined
+          ? { url: r.STYX_UPSTREAM_URL, key: r.STYX_UPSTREAM_KEY }
+          : undefined,
+      flows: r.STYX_FEDERATE,
+      domains: r.STYX_FEDERATE_DOMAINS,
+      nats: r.STYX_UPSTREAM_NATS,
+      maxRecords: r.STYX_FEDERATION_MAX_RECORDS,
+    },
     rateLimit: r.STYX_RATE_LIMIT,
     ipRateLimit: r.STYX_IP_RATE_LIMIT,
     quotas: { defaultTier: r.STYX_DEFAULT_TIER, table: tierTable(r.STYX_DEFAULT_TIER, r.STYX_RATE_LIMIT, r.STYX_QUOTAS) },
@@ -330,6 +355,18 @@ function checkProfile(r: RawConfig, problems: string[]): void {
 }
 
 /** Pricing's settings, or undefined while it is off; its problems are added to `problems`. */
+function checkFederation(r: RawConfig, problems: string[]): void {
+  if ((r.STYX_UPSTREAM_URL === undefined) !== (r.STYX_UPSTREAM_KEY === undefined))
+    problems.push("STYX_UPSTREAM_URL, STYX_UPSTREAM_KEY: set both (the upstream and the federate key it issued this Styx) or neither");
+  if (r.STYX_UPSTREAM_NATS && r.STYX_PROFILE !== "macro")
+    problems.push("STYX_UPSTREAM_NATS: the NATS leaf-node transport links macronodes (STYX_PROFILE=macro)");
+  if (
+    r.STYX_UPSTREAM_URL === undefined &&
+    (r.STYX_FEDERATE.size > 0 || !(!r.STYX_FEDERATE_DOMAINS.all && r.STYX_FEDERATE_DOMAINS.names.size === 0))
+  )
+    problems.push("STYX_FEDERATE, STYX_FEDERATE_DOMAINS: federation needs an upstream (STYX_UPSTREAM_URL and STYX_UPSTREAM_KEY)");
+}
+
 function checkPricing(r: RawConfig, problems: string[]): X402Config | undefined {
   if (!r.STYX_PRICING) return undefined;
   // A payment is durable or it is not a payment: the ledger's replay protection and settlement need a database.

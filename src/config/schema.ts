@@ -1,3 +1,4 @@
+import { parseFederatedDomains, parseFlows } from "../core/federation/flows.js";
 import { TIERS } from "../core/identity/types.js";
 import { parsePrices, usdToAtomic } from "../core/payments/money.js";
 import { INSTANCE_ID_PATTERN } from "../core/platform/instance-id.js";
@@ -274,6 +275,35 @@ export const SETTINGS = {
   STYX_INSTANCE_ID: {
     parse: parseInstanceId,
     doc: "This Styx's identity (`sx_` + 16 hex), bound into bloodstain typed data. Not secret. Unset: generated once and kept with the server's secrets (a file in the data dir; macronode: the cluster's database).",
+  },
+  STYX_UPSTREAM_URL: {
+    parse: parseUrl(["http", "https"]),
+    doc: "Federation (SPEC §17): the upstream Styx this one links to (its base URL, e.g. `https://styx.example`). Set with STYX_UPSTREAM_KEY, or neither.",
+  },
+  STYX_UPSTREAM_KEY: {
+    parse: parseString,
+    doc: "Federation: the API key the upstream issued this Styx, with the `federate` scope.",
+    secret: true,
+  },
+  STYX_FEDERATE: {
+    parse: parseFlows,
+    default: "",
+    doc: "Federation: the flows, each both ways unless suffixed `:up` or `:down`: `pheromone`, `lethe`, `causal`, `marketplace` (down only), e.g. `pheromone,lethe:down,marketplace`. Empty: nothing federates.",
+  },
+  STYX_FEDERATE_DOMAINS: {
+    parse: parseFederatedDomains,
+    default: "",
+    doc: "Federation: the domains whose records flow (comma-separated, or `*` for all). Empty: none.",
+  },
+  STYX_UPSTREAM_NATS: {
+    parse: parseBool,
+    default: "0",
+    doc: "Federation between macronodes: 1 — records travel over a NATS leaf node (subjects `styx.fed.>`) instead of the socket and HTTP pushes.",
+  },
+  STYX_FEDERATION_MAX_RECORDS: {
+    parse: parseRate,
+    default: "600/m:600",
+    doc: "Federation: records a `federate` key may push (POST /v1/styx/federation/records): rate/m:burst (600 a minute), then 429.",
   },
   STYX_MAX_EVENT_LOOP_LAG: {
     parse: parseDurationIn(20, 60_000),

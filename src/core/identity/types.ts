@@ -4,8 +4,8 @@
 export const TIERS = ["observer", "consumer", "contributor", "steward"] as const;
 export type Tier = (typeof TIERS)[number];
 
-/** What a credential may do. `read` covers GET routes, `write` everything else. */
-export const SCOPES = ["read", "write"] as const;
+/** What a credential may do. `read` covers GET routes, `write` everything else; `federate` only the federation routes of a linked Styx (SPEC §17). */
+export const SCOPES = ["read", "write", "federate"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** Lifecycle of a golem. */

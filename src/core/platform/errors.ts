@@ -103,6 +103,30 @@ export const ERROR_TABLE = {
     retryable: false,
     message: "The marketplace is off on this Styx (STYX_MARKETPLACE=0, or pricing is off).",
   },
+  STYX_FEDERATION_LOOP: {
+    status: 409,
+    ws: 4409,
+    retryable: false,
+    message: "The link would loop: the other Styx has this Styx's instance id (linked to itself, or a copy of it).",
+  },
+  STYX_FEDERATION_NOT_LINKED: {
+    status: 409,
+    ws: 4409,
+    retryable: false,
+    message: "This federate key has no link yet: send POST /v1/styx/federation/hello first.",
+  },
+  STYX_FEDERATION_ORIGIN: {
+    status: 400,
+    ws: 4400,
+    retryable: false,
+    message: "A pushed record must be of the pushing Styx's own origin (records of other instances never travel up).",
+  },
+  STYX_FEDERATION_STALE: {
+    status: 400,
+    ws: 4400,
+    retryable: false,
+    message: "The record is too old to apply: a deposit that has faded, or a time ahead of now or past the federation window.",
+  },
   STYX_ESCROW_INVALID: {
     status: 400,
     ws: 4400,

@@ -1,0 +1,64 @@
+import type { StreamPosition } from "../fabric/history.js";
+import type { FederationRecord } from "./records.js";
+
+/**
+ * A local record waiting in the outbox for the upstream. `seq` orders the outbox (and is
+ * the handle to ack it); `attempts` and `nextAt` pace retries.
+ */
+export interface OutboxItem {
+  readonly seq: number;
+  readonly record: FederationRecord;
+  readonly enqueuedAt: number;
+  readonly attempts: number;
+  readonly nextAt: number;
+}
+
+/**
+ * What a Styx records of its federation (SPEC §17): the records applied (each (origin, id)
+ * once), the down-link's cursors, and the up-link's outbox. Micronode: SQLite (amnesia:
+ * `:memory:`, so all of it is gone at restart and the link takes the snapshot); macronode:
+ * PostgreSQL, shared by the gateways (only the leader runs the link).
+ *
+ * Obligations:
+ * - `claim` is atomic across processes: of concurrent claims of one (origin, id) exactly one
+ *   answers true, ever (until `release` of that pair). A record is claimed before it is
+ *   applied and released when applying it failed, so a crash between the two loses it rather
+ *   than applying it twice.
+ * - The outbox is written by the stores of the facts themselves, in the transaction of the
+ *   write (PheromoneStore.deposit, CausalStore.publish, EntryStore.publishLethe/reinforceLethe
+ *   take an `OutboxEntry`), so a fact stored is a fact queued. `due` lists items in `seq`
+ *   order; `ack` deletes them; `retry` pushes an item's `nextAt` and counts an attempt; `drop`
+ *   deletes expired items and answers how many of each kind it dropped.
+ */
+export interface FederationStore {
+  /** Marks (origin, id) applied; false when it already was. */
+  claim(origin: string, id: string, now: number): Promise<boolean>;
+  /** Forgets a claim whose record could not be applied (it may come again). */
+  release(origin: string, id: string): Promise<void>;
+
+  /** The stored position of the down-link on `stream` (`federation:{domain}`), if any. */
+  cursor(stream: string): Promise<StreamPosition | undefined>;
+  /** Stores the position after the record at it was applied (never moves a cursor of the same epoch back). */
+  saveCursor(stream: string, position: StreamPosition): Promise<void>;
+  /** Every stored cursor (the admin view). */
+  cursors(): Promise<ReadonlyMap<string, StreamPosition>>;
+
+  /** Outbox items due at `now`, oldest first, at most `limit`. */
+  due(now: number, limit: number): Promise<OutboxItem[]>;
+  /** Deletes the items (sent and answered, accepted or refused for good). */
+  ack(seqs: readonly number[]): Promise<void>;
+  /** Counts an attempt of each item and defers it to `nextAt`. */
+  retry(seqs: readonly number[], nextAt: number): Promise<void>;
+  /** Deletes items enqueued before `before`; answers how many of each record kind went. */
+  drop(before: number): Promise<ReadonlyMap<string, number>>;
+  /** How many items wait. */
+  depth(): Promise<number>;
+  /** Deletes claims older than `before` (the dedup window; records older than it are refused as stale anyway). */
+  forgetClaims(before: number): Promise<number>;
+}
+
+/** A record for the outbox, as a fact's store takes it with the write (see FederationStore). */
+export interface OutboxEntry {
+  readonly record: FederationRecord;
+  readonly enqueuedAt: number;
+}
