@@ -1,5 +1,5 @@
 import type { StreamPosition } from "../../core/fabric/history.js";
-import type { FederationStore, OutboxEntry, OutboxItem } from "../../core/federation/federation-store.js";
+import type { FederationLink, FederationStore, OutboxEntry, OutboxItem } from "../../core/federation/federation-store.js";
 
 /**
  * FederationStore in memory: the unit tests' twin of the SQLite and PostgreSQL stores (a
@@ -7,6 +7,7 @@ import type { FederationStore, OutboxEntry, OutboxItem } from "../../core/federa
  * fact stores, which write outbox rows in their own transactions.
  */
 export class MemoryFederationStore implements FederationStore {
+  readonly #links = new Map<string, FederationLink>();
   readonly #claims = new Map<string, number>();
   readonly #cursors = new Map<string, StreamPosition>();
   readonly #outbox = new Map<number, OutboxItem>();
@@ -16,6 +17,23 @@ export class MemoryFederationStore implements FederationStore {
   enqueue(entry: OutboxEntry): void {
     const seq = this.#nextSeq++;
     this.#outbox.set(seq, { seq, record: entry.record, enqueuedAt: entry.enqueuedAt, attempts: 0, nextAt: entry.enqueuedAt });
+  }
+
+  async saveLink(link: FederationLink): Promise<void> {
+    this.#links.set(link.keyId, link);
+  }
+
+  async link(keyId: string): Promise<FederationLink | undefined> {
+    return this.#links.get(keyId);
+  }
+
+  async links(): Promise<FederationLink[]> {
+    return [...this.#links.values()];
+  }
+
+  async touchLink(keyId: string, at: number): Promise<void> {
+    const l = this.#links.get(keyId);
+    if (l) this.#links.set(keyId, { ...l, lastSeenAt: at });
   }
 
   async claim(origin: string, id: string, now: number): Promise<boolean> {

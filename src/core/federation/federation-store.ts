@@ -31,6 +31,15 @@ export interface OutboxItem {
  *   deletes expired items and answers how many of each kind it dropped.
  */
 export interface FederationStore {
+  /** Records (or replaces) a downstream's link at hello (upstream side), by the key it used. */
+  saveLink(link: FederationLink): Promise<void>;
+  /** The link of a federate key, if it said hello. */
+  link(keyId: string): Promise<FederationLink | undefined>;
+  /** Every downstream linked here (the admin view). */
+  links(): Promise<FederationLink[]>;
+  /** Notes when a link was last heard from (a push, a subscribe, a snapshot). */
+  touchLink(keyId: string, at: number): Promise<void>;
+
   /** Marks (origin, id) applied; false when it already was. */
   claim(origin: string, id: string, now: number): Promise<boolean>;
   /** Forgets a claim whose record could not be applied (it may come again). */
@@ -55,6 +64,25 @@ export interface FederationStore {
   depth(): Promise<number>;
   /** Deletes claims older than `before` (the dedup window; records older than it are refused as stale anyway). */
   forgetClaims(before: number): Promise<number>;
+}
+
+/**
+ * A downstream as its upstream knows it (SPEC §17.2 hello): the federate key it speaks with,
+ * the user that key belongs to (the federation user, who pays for records sent down), its
+ * instance id, and what was agreed.
+ */
+export interface FederationLink {
+  readonly keyId: string;
+  readonly userId: string;
+  readonly instanceId: string;
+  readonly version: string;
+  /** Agreed flows as STYX_FEDERATE writes them (`pheromone`, `lethe:down`, …). */
+  readonly flows: readonly string[];
+  /** Agreed domains (`*` for all). */
+  readonly domains: readonly string[];
+  readonly embedDim: number;
+  readonly helloAt: number;
+  readonly lastSeenAt: number;
 }
 
 /** A record for the outbox, as a fact's store takes it with the write (see FederationStore). */

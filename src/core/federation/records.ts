@@ -121,3 +121,18 @@ export function buyerReference(key: SecretKey, userId: string): string {
 export function recordKey(r: Pick<FederationRecord, "origin" | "id">): string {
   return `${r.origin}\u0000${r.id}`;
 }
+
+/** What applying one record did: applied, already applied before, or refused with an error code (nothing applied). */
+export type ApplyOutcome =
+  | { readonly outcome: "accepted" }
+  | { readonly outcome: "duplicate" }
+  | { readonly outcome: "rejected"; readonly code: string };
+
+/**
+ * Applies records of other instances like local facts (SPEC §17.3): each (origin, id) once,
+ * never one of this Styx's own origin. Implemented by the federation service; the down-link
+ * and the push route both call it.
+ */
+export interface RecordApplier {
+  apply(record: FederationRecord): Promise<ApplyOutcome>;
+}
