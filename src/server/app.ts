@@ -49,6 +49,7 @@ import { engagementRoutes } from "./routes/coordination/engagement.routes.js";
 import { pheromoneRoutes } from "./routes/coordination/pheromone.routes.js";
 import { dashboardRoutes } from "./routes/dashboard/dashboard.routes.js";
 import { fabricRoutes } from "./routes/fabric/fabric.routes.js";
+import { type FederationAdminDeps, federationAdminRoutes } from "./routes/federation/admin.routes.js";
 import { adminRoutes } from "./routes/identity/admin.routes.js";
 import { authRoutes } from "./routes/identity/auth.routes.js";
 import { type ErasureRouteDeps, erasureRoutes } from "./routes/identity/erasure.routes.js";
@@ -110,6 +111,8 @@ export interface ServerDeps {
   /** HTTP server timers and the cap on connections still sending their headers. */
   readonly http: ConnectionLimits;
   readonly dependencies: readonly DependencyCheck[];
+  /** Links to other Styx (the federation upstream): listed by health, never shedding. */
+  readonly links?: readonly DependencyCheck[] | undefined;
   readonly load: LoadMonitor;
   /** Fair admission of heavy routes (queries, snapshots, batch writes), per process. */
   readonly heavy: FairQueue;
@@ -169,6 +172,8 @@ export interface ServerDeps {
   readonly spendLimits: SpendLimitStore | undefined;
   /** The marketplace (SPEC §16); undefined while STYX_MARKETPLACE=0 (its routes answer 404 STYX_MARKETPLACE_DISABLED). */
   readonly marketplace?: MarketplaceRouteDeps | undefined;
+  /** Federation's admin view (SPEC §17.4). */
+  readonly federation?: FederationAdminDeps | undefined;
   /** Log destination; default stdout. */
   readonly logStream?: NodeJS.WritableStream;
 }
@@ -268,10 +273,12 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     amnesia: deps.amnesia,
     startedAt: performance.now(),
     dependencies: deps.dependencies,
+    ...(deps.links ? { links: deps.links } : {}),
     load: deps.load,
     metrics: deps.metrics,
     draining: deps.draining,
   });
+  if (deps.federation) federationAdminRoutes(app, deps.federation);
   adminRoutes(app, { identity: deps.identity, clock: deps.clock, limits: deps.spendLimits });
   paymentRoutes(app, {
     ledger: deps.ledger,

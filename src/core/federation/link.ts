@@ -116,6 +116,11 @@ export class FederationLink {
       : undefined;
   }
 
+  /** Whether this process runs the link (between `start` and `stop`: it leads). */
+  get running(): boolean {
+    return this.#running;
+  }
+
   /** Where the link is now. */
   get state(): LinkState {
     return this.#state;

@@ -250,3 +250,65 @@ describe("Scheduler atLead tasks", () => {
     await scheduler.stop();
   });
 });
+
+describe("Scheduler atUnlead", () => {
+  /** A leadership the test hands over and takes back. */
+  class HandedLeadership {
+    #onChange: (leader: boolean) => void = () => {};
+    isLeader = false;
+    start(onChange: (leader: boolean) => void): void {
+      this.#onChange = onChange;
+    }
+    set(leader: boolean): void {
+      this.isLeader = leader;
+      this.#onChange(leader);
+    }
+    async stop(): Promise<void> {
+      if (this.isLeader) this.set(false);
+    }
+  }
+
+  it("ends a task's open work when the leadership goes, once, and not for a process that never led", async () => {
+    const calls: string[] = [];
+    const leadership = new HandedLeadership();
+    const scheduler = new Scheduler({ leadership });
+    scheduler.add({
+      name: "link",
+      everyMs: 1000,
+      atLead: true,
+      run: async () => void calls.push("run"),
+      atUnlead: async () => void calls.push("unlead"),
+    });
+    scheduler.start();
+    await scheduler.stop();
+    assert.deepEqual(calls, [], "never led: nothing to end");
+    scheduler.start();
+    leadership.set(true);
+    await settle(() => calls.length > 0);
+    leadership.set(false);
+    await scheduler.stop();
+    assert.deepEqual(calls, ["run", "unlead"]);
+  });
+
+  it("waits at stop for the open work to end", async () => {
+    const g = gate();
+    let ended = false;
+    const scheduler = new Scheduler();
+    scheduler.add({
+      name: "link",
+      everyMs: 1000,
+      run: async () => {},
+      atUnlead: async () => {
+        await g.promise;
+        ended = true;
+      },
+    });
+    scheduler.start();
+    const stopped = scheduler.stop();
+    await settle(() => false, 5);
+    assert.equal(ended, false);
+    g.open();
+    await stopped;
+    assert.equal(ended, true);
+  });
+});
