@@ -60,7 +60,10 @@ export function openRecordSocket(endpoint: UpstreamEndpoint, handlers: RecordHan
     watch(OPEN_TIMEOUT_MS);
     let pingMs = 30_000;
 
+    // A refused upgrade is judged by its status and error code; the socket's own error and close events after it add nothing.
+    let refusedUpgrade = false;
     ws.on("unexpected-response", (_req, res) => {
+      refusedUpgrade = true;
       const status = res.statusCode ?? 0;
       let body = "";
       res.setEncoding("utf8");
@@ -73,9 +76,13 @@ export function openRecordSocket(endpoint: UpstreamEndpoint, handlers: RecordHan
       });
       res.on("error", () => fail(new UpstreamError(failureOf(status, undefined), `socket upgrade: ${status}`, { status })));
     });
-    ws.on("error", (err) => fail(new UpstreamError("network", `socket: ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
+    ws.on(
+      "error",
+      (err) => refusedUpgrade || fail(new UpstreamError("network", `socket: ${(err as NodeJS.ErrnoException).code ?? err.message}`)),
+    );
     ws.on("ping", () => watch(pingMs * SILENT_INTERVALS));
     ws.on("close", (code, reason) => {
+      if (refusedUpgrade) return;
       const r = reason.toString();
       fail(new UpstreamError(closeFailure(code, r), `socket closed: ${code}${r ? ` ${r}` : ""}`, { code: r || undefined }));
     });

@@ -265,7 +265,10 @@ export class FederationLink {
       const r = await pump.drain();
       if (r.sent > 0) this.#seen();
       if (!r.failure) return;
-      if (r.failure.failure === "refused" || r.failure.failure === "not_linked") this.#lose(r.failure, gen);
+      const kind = r.failure.failure;
+      // Without a socket (nothing comes down) a push is the only sign of the upstream: no answer means the link is down.
+      const unanswered = !this.#channel && (kind === "network" || kind === "unavailable");
+      if (kind === "refused" || kind === "not_linked" || unanswered) this.#lose(r.failure, gen);
       else {
         this.#lastError = `push: ${r.failure.message}`;
         this.#log.warn({ err: r.failure, retry_in_ms: pump.nextAt - this.#d.clock.now() }, "federation push failed; retried later");

@@ -272,8 +272,8 @@ describe("FederationLink: up", () => {
     assert.equal(t.counts.get("up/pheromone/rejected"), 1);
   });
 
-  it("keeps the records of a failed push and sends them again after the backoff", async () => {
-    const t = setup({ flows: "pheromone:up" });
+  it("keeps the records of a failed push and sends them again after the backoff, the socket still up", async () => {
+    const t = setup({ flows: "pheromone" });
     t.store.enqueue({ record: deposit(ME, "a", t.clock.now()), enqueuedAt: t.clock.now() });
     let down = true;
     t.upstream.pushed = (r) => {
@@ -284,12 +284,31 @@ describe("FederationLink: up", () => {
     await t.link.idle();
     assert.equal(t.upstream.pushes.length, 1);
     assert.equal(await t.store.depth(), 1);
-    assert.equal(t.link.state, "connected", "a failed push does not drop the link");
+    assert.equal(t.link.state, "connected", "a failed push does not drop a link whose socket is up");
     down = false;
     await t.step(500);
     assert.equal(t.upstream.pushes.length, 1, "not before the backoff");
     await t.step(500);
     assert.equal(t.upstream.pushes.length, 2);
+    assert.equal(await t.store.depth(), 0);
+  });
+
+  it("without a socket, takes a push without answer for a lost link, and pushes again once a hello is answered", async () => {
+    const t = setup({ flows: "pheromone:up" });
+    t.store.enqueue({ record: deposit(ME, "a", t.clock.now()), enqueuedAt: t.clock.now() });
+    let down = true;
+    t.upstream.pushed = (r) => {
+      if (down) throw new UpstreamError("network", "ECONNREFUSED");
+      return { accepted: r.length, duplicates: 0, rejected: [] };
+    };
+    t.link.start();
+    await t.link.idle();
+    assert.equal(t.link.state, "disconnected");
+    down = false;
+    await t.step(1000);
+    assert.equal(t.link.state, "connected");
+    assert.equal(t.upstream.hellos.length, 2);
+    await t.step(1000);
     assert.equal(await t.store.depth(), 0);
   });
 

@@ -29,7 +29,10 @@ describe("snapshot lines", () => {
 
 describe("talking to the upstream", () => {
   it("keeps a path prefix of the upstream's URL", () => {
-    assert.equal(upstreamUrl("https://styx.example/eco/", "/v1/styx/federation/hello"), "https://styx.example/eco/v1/styx/federation/hello");
+    assert.equal(
+      upstreamUrl("https://styx.example/eco/", "/v1/styx/federation/hello"),
+      "https://styx.example/eco/v1/styx/federation/hello",
+    );
   });
 
   it("reads Retry-After as seconds or a date, at most an hour", () => {
