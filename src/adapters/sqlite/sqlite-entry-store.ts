@@ -13,6 +13,7 @@ import type {
   Validated,
   VectorBatch,
 } from "../../core/knowledge/entry-store.js";
+import type { OutboxEntry } from "../../core/federation/federation-store.js";
 import { confirmLethe } from "../../core/knowledge/entry-store.js";
 import type { Entry, LetheCandidate, LetheEntry, NewEntry } from "../../core/knowledge/types.js";
 import { entryNamespaces, letheIndexNamespaces } from "../../core/knowledge/types.js";
@@ -21,6 +22,7 @@ import { type SqlRow as Row, sqlBool, toBytes } from "../sql/codec.js";
 import { earliestDue, toCandidate, toEntry, toLethe, vectorBatches } from "../sql/entry-rows.js";
 import type { SqliteDatabase } from "./database.js";
 import { ftsQuery, queryWords } from "./sqlite-codec.js";
+import { insertOutbox } from "./sqlite-federation-store.js";
 import { SqliteEntryRecords } from "./sqlite-entry-records.js";
 import { firstVarint, rankByBm25 } from "./tenant-bm25.js";
 
@@ -420,7 +422,7 @@ export class SqliteEntryStore implements EntryStore {
     return this.#stmt("DELETE FROM lethe_queue WHERE id = ?").run(candidateId).changes > 0;
   }
 
-  async publishLethe(c: LetheCandidate, contentHash: string, at: number): Promise<LetheEntry | undefined> {
+  async publishLethe(c: LetheCandidate, contentHash: string, at: number, outbox?: OutboxEntry): Promise<LetheEntry | undefined> {
     return this.#db.transaction(() => {
       if (this.#stmt("DELETE FROM lethe_queue WHERE id = ?").run(c.id).changes === 0) return undefined;
       const r = this.#stmt(
@@ -444,11 +446,12 @@ export class SqliteEntryStore implements EntryStore {
         c.createdAt,
         at,
       );
+      if (outbox) insertOutbox(this.#db, outbox);
       return toLethe(this.#stmt("SELECT * FROM lethe_entries WHERE seq = ?").get(r.lastInsertRowid) as Row);
     })();
   }
 
-  async reinforceLethe(candidateId: string, seq: number, r: LetheReinforcement): Promise<LetheEntry | undefined> {
+  async reinforceLethe(candidateId: string, seq: number, r: LetheReinforcement, outbox?: OutboxEntry): Promise<LetheEntry | undefined> {
     return this.#db.transaction(() => {
       if (this.#stmt("DELETE FROM lethe_queue WHERE id = ?").run(candidateId).changes === 0) return undefined;
       const row = this.#stmt("SELECT * FROM lethe_entries WHERE seq = ?").get(seq) as Row | undefined;
@@ -457,6 +460,7 @@ export class SqliteEntryStore implements EntryStore {
       this.#stmt(
         "UPDATE lethe_entries SET sources = ?, confirmation_confidences = ?, bloodstain_confirmed = ?, updated_at = ? WHERE seq = ?",
       ).run(JSON.stringify(c.sources), JSON.stringify(c.confirmationConfidences), c.bloodstainConfirmed ? 1 : 0, c.updatedAt, seq);
+      if (outbox) insertOutbox(this.#db, outbox);
       return toLethe(this.#stmt("SELECT * FROM lethe_entries WHERE seq = ?").get(seq) as Row);
     })();
   }
