@@ -1,4 +1,5 @@
 import type postgres from "postgres";
+import type { OutboxEntry } from "../../core/federation/federation-store.js";
 import type {
   BlobOrphan,
   EntryFilter,
@@ -13,7 +14,6 @@ import type {
   Validated,
   VectorBatch,
 } from "../../core/knowledge/entry-store.js";
-import type { OutboxEntry } from "../../core/federation/federation-store.js";
 import { confirmLethe } from "../../core/knowledge/entry-store.js";
 import type { Entry, LetheCandidate, LetheEntry, NewEntry } from "../../core/knowledge/types.js";
 import { entryNamespaces, letheIndexNamespaces } from "../../core/knowledge/types.js";

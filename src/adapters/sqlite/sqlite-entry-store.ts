@@ -1,4 +1,5 @@
 import type BetterSqlite3 from "better-sqlite3";
+import type { OutboxEntry } from "../../core/federation/federation-store.js";
 import type {
   BlobOrphan,
   EntryFilter,
@@ -13,7 +14,6 @@ import type {
   Validated,
   VectorBatch,
 } from "../../core/knowledge/entry-store.js";
-import type { OutboxEntry } from "../../core/federation/federation-store.js";
 import { confirmLethe } from "../../core/knowledge/entry-store.js";
 import type { Entry, LetheCandidate, LetheEntry, NewEntry } from "../../core/knowledge/types.js";
 import { entryNamespaces, letheIndexNamespaces } from "../../core/knowledge/types.js";
@@ -22,8 +22,8 @@ import { type SqlRow as Row, sqlBool, toBytes } from "../sql/codec.js";
 import { earliestDue, toCandidate, toEntry, toLethe, vectorBatches } from "../sql/entry-rows.js";
 import type { SqliteDatabase } from "./database.js";
 import { ftsQuery, queryWords } from "./sqlite-codec.js";
-import { insertOutbox } from "./sqlite-federation-store.js";
 import { SqliteEntryRecords } from "./sqlite-entry-records.js";
+import { insertOutbox } from "./sqlite-federation-store.js";
 import { firstVarint, rankByBm25 } from "./tenant-bm25.js";
 
 type Statement = BetterSqlite3.Statement<unknown[]>;

@@ -19,7 +19,9 @@ export class SqlitePheromoneStore implements PheromoneStore {
     d: PheromoneDeposit;
     now: number;
     outbox: OutboxEntry | undefined;
-    resolve: (o: DepositOutcome) => void; reject: (err: unknown) => void }[] = [];
+    resolve: (o: DepositOutcome) => void;
+    reject: (err: unknown) => void;
+  }[] = [];
   /**
    * Reads come from a mirror of the table in memory, by domain: this process is the only
    * writer of its database, so every change passes through here. Loaded on the first read;
