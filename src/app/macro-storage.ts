@@ -14,8 +14,8 @@ import { PostgresCladeStore } from "../adapters/postgres/postgres-clade-store.js
 import { PostgresCredit } from "../adapters/postgres/postgres-credit.js";
 import { PostgresDeathStore } from "../adapters/postgres/postgres-death-store.js";
 import { PostgresEntryStore } from "../adapters/postgres/postgres-entry-store.js";
-import { PostgresFederationStore } from "../adapters/postgres/postgres-federation-store.js";
 import { PostgresErasureStore } from "../adapters/postgres/postgres-erasure-store.js";
+import { PostgresFederationStore } from "../adapters/postgres/postgres-federation-store.js";
 import { pingPostgres } from "../adapters/postgres/postgres-health.js";
 import { PostgresIdentityStore } from "../adapters/postgres/postgres-identity-store.js";
 import { PostgresLeadership } from "../adapters/postgres/postgres-leadership.js";

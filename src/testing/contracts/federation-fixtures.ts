@@ -7,13 +7,21 @@ export const FED_T0 = 1_800_000_000_000;
 /** The origin of the fixtures' records (`sx_` + 16 hex). */
 export const FED_ORIGIN = "sx_0123456789abcdef";
 
+/** What a fixture record may differ in. */
+interface RecordOver {
+  readonly domain?: string;
+  readonly at?: number;
+}
+
+/** The head of a fixture record: the fixtures' origin, `id`, domain defi, FED_T0. */
+function head(id: string, over: RecordOver) {
+  return { origin: FED_ORIGIN, id, domain: over.domain ?? "defi", at: over.at ?? FED_T0 };
+}
+
 /** A pheromone record (with a hypervector unless `hv: null` is asked for). */
-export function pheromoneRecord(id: string, over: { domain?: string; at?: number; hv?: Uint8Array | null } = {}): FederationRecord {
+export function pheromoneRecord(id: string, over: RecordOver & { hv?: Uint8Array | null } = {}): FederationRecord {
   return {
-    origin: FED_ORIGIN,
-    id,
-    domain: over.domain ?? "defi",
-    at: over.at ?? FED_T0,
+    ...head(id, over),
     kind: "pheromone",
     pheromone: {
       layer: "threat",
@@ -27,12 +35,9 @@ export function pheromoneRecord(id: string, over: { domain?: string; at?: number
 }
 
 /** A lethe record, with an embedding. */
-export function letheRecord(id: string, over: { domain?: string; at?: number } = {}): FederationRecord {
+export function letheRecord(id: string, over: RecordOver = {}): FederationRecord {
   return {
-    origin: FED_ORIGIN,
-    id,
-    domain: over.domain ?? "defi",
-    at: over.at ?? FED_T0,
+    ...head(id, over),
     kind: "lethe",
     lethe: {
       category: "insight",
@@ -47,12 +52,9 @@ export function letheRecord(id: string, over: { domain?: string; at?: number } =
 }
 
 /** A causal record. */
-export function causalRecord(id: string, over: { domain?: string; at?: number } = {}): FederationRecord {
+export function causalRecord(id: string, over: RecordOver = {}): FederationRecord {
   return {
-    origin: FED_ORIGIN,
-    id,
-    domain: over.domain ?? "defi",
-    at: over.at ?? FED_T0,
+    ...head(id, over),
     kind: "causal",
     causal: {
       fromVariable: "gas",
