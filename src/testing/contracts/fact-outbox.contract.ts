@@ -104,6 +104,18 @@ export function describeFactOutboxContract(name: string, make: () => Promise<Fac
       assert.deepEqual(await queued(), [pheromoneRecord("phe_ok")]);
     });
 
+    it("queues no record for a deposit, causal edge or lethe entry that could not be stored (its id already taken)", async () => {
+      await h.pheromones.deposit(deposit("phe_1"), T);
+      await assert.rejects(h.pheromones.deposit(deposit("phe_1", { class: "drain" }), T, entry(pheromoneRecord("phe_1"))));
+      await h.causal.publish(publication("cau_1"), T);
+      await assert.rejects(h.causal.publish(publication("cau_1", { fromVariable: "tvl" }), T, entry(causalRecord("cau_1"))));
+      const c = await candidate("c1");
+      await h.entries.publishLethe(c, "h1", ENTRY_T + 5);
+      await h.entries.insert(entryFixture("src-c1-again"), c);
+      await assert.rejects(h.entries.publishLethe(c, "h2", ENTRY_T + 6, entry(letheRecord("c1"))));
+      assert.deepEqual(await queued(), []);
+    });
+
     it("queues a causal publication's record when it created or voted, not when the publisher had voted already", async () => {
       await h.causal.publish(publication("cau_1"), T, entry(causalRecord("cau_1")));
       const again = await h.causal.publish(publication("cau_2"), T + 1, entry(causalRecord("cau_2")));
