@@ -57,6 +57,7 @@ export class PostgresErasureStore implements ErasureStore {
       await tx`DELETE FROM entry_validations WHERE golem_id = ${golemId}`;
       await tx`DELETE FROM sessions WHERE golem_id = ${golemId}`;
       await tx`DELETE FROM key_spend_limits WHERE key_id IN (SELECT id FROM api_keys WHERE golem_id = ${golemId})`;
+      await tx`DELETE FROM federation_links WHERE key_id IN (SELECT id FROM api_keys WHERE golem_id = ${golemId})`;
       await tx`DELETE FROM api_keys WHERE golem_id = ${golemId}`;
       if (death) {
         const c = anonymizedDeathColumns(death);
@@ -91,6 +92,7 @@ export class PostgresErasureStore implements ErasureStore {
       await tx`DELETE FROM user_quotas WHERE user_id = ${userId}`;
       await tx`DELETE FROM blob_orphans WHERE user_id = ${userId}`;
       await tx`DELETE FROM clade_members WHERE user_id = ${userId}`;
+      await tx`DELETE FROM federation_links WHERE user_id = ${userId}`;
       await tx`UPDATE erasure_jobs SET requested_by = NULL WHERE requested_by = ${`user:${userId}`}`;
       await tx`DELETE FROM users WHERE id = ${userId}`;
     });

@@ -61,6 +61,7 @@ export class SqliteErasureStore implements ErasureStore {
       run("DELETE FROM entry_validations WHERE golem_id = ?");
       run("DELETE FROM sessions WHERE golem_id = ?");
       run("DELETE FROM key_spend_limits WHERE key_id IN (SELECT id FROM api_keys WHERE golem_id = ?)");
+      run("DELETE FROM federation_links WHERE key_id IN (SELECT id FROM api_keys WHERE golem_id = ?)");
       run("DELETE FROM api_keys WHERE golem_id = ?");
       if (death) {
         db.prepare(
@@ -94,7 +95,7 @@ export class SqliteErasureStore implements ErasureStore {
       db.prepare("UPDATE market_payouts SET seller_user_id = ? WHERE seller_user_id = ?").run(alias, userId);
       // A key's spend limits and the user's relay credit go with them (SPEC §11.4); the payments ledger stays (settlement, accounts).
       db.prepare("DELETE FROM key_spend_limits WHERE key_id IN (SELECT id FROM api_keys WHERE user_id = ?)").run(userId);
-      for (const table of ["api_keys", "sessions", "user_quotas", "blob_orphans", "clade_members", "credit_balances"]) {
+      for (const table of ["api_keys", "sessions", "user_quotas", "blob_orphans", "clade_members", "credit_balances", "federation_links"]) {
         db.prepare(`DELETE FROM ${table} WHERE user_id = ?`).run(userId);
       }
       db.prepare("UPDATE erasure_jobs SET requested_by = NULL WHERE requested_by = ?").run(`user:${userId}`);

@@ -94,14 +94,15 @@ export interface ErasureStore {
   /**
    * Removes golem `golemId`'s rows: its clade membership and pending clade deltas (addressed to
    * it or naming it), achievements, its entry of the sealed source directory (`sourceHash`),
-   * votes, sessions, keys (already revoked), its death record replaced by `death` (anonymized)
-   * when given, its children's parent link, its name on marketplace listings and purchases
-   * (they stay, unlinked), then the golem.
+   * votes, sessions, keys (already revoked) with the federation links they said hello with, its
+   * death record replaced by `death` (anonymized) when given, its children's parent link, its
+   * name on marketplace listings and purchases (they stay, unlinked), then the golem.
    */
   eraseGolemRecords(golemId: string, sourceHash: string, death: DeathRecord | undefined): Promise<void>;
   /**
    * Removes user `userId`'s rows once its golems are erased: keys, sessions, quotas, orphan marks,
-   * its name on the erasure jobs it asked for, then the user. The marketplace (SPEC §3, §16):
+   * federation links (SPEC §17: a downstream linked with the user's federate key), its name on
+   * the erasure jobs it asked for, then the user. The marketplace (SPEC §3, §16):
    * the user's listings end at once (active → withdrawn) and are purged (escrow wrap, embedding,
    * description and preview dropped; the ciphertext went with the user's blobs), their title and
    * price stay for their buyers' records; purchases and payouts are financial records (like the
