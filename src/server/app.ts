@@ -172,8 +172,8 @@ export interface ServerDeps {
   readonly spendLimits: SpendLimitStore | undefined;
   /** The marketplace (SPEC §16); undefined while STYX_MARKETPLACE=0 (its routes answer 404 STYX_MARKETPLACE_DISABLED). */
   readonly marketplace?: MarketplaceRouteDeps | undefined;
-  /** Federation's admin view (SPEC §17.4). */
-  readonly federation?: FederationAdminDeps | undefined;
+  /** Federation's admin view (SPEC §17.4): this Styx's link up and its downstreams. */
+  readonly federationAdmin?: FederationAdminDeps | undefined;
   /** Log destination; default stdout. */
   readonly logStream?: NodeJS.WritableStream;
 }
@@ -278,7 +278,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     metrics: deps.metrics,
     draining: deps.draining,
   });
-  if (deps.federation) federationAdminRoutes(app, deps.federation);
+  if (deps.federationAdmin) federationAdminRoutes(app, deps.federationAdmin);
   adminRoutes(app, { identity: deps.identity, clock: deps.clock, limits: deps.spendLimits });
   paymentRoutes(app, {
     ledger: deps.ledger,
