@@ -61,7 +61,7 @@ async function counter(url: string, name: string, labels: Record<string, string>
   const text = await (await fetch(`${url}/metrics`)).text();
   let sum = 0;
   for (const line of text.split("\n")) {
-    if (!line.startsWith(`${name}{`)) continue;
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
     if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.slice(line.lastIndexOf(" ") + 1));
   }
   return sum;
@@ -85,6 +85,11 @@ class Node {
     this.server = await spawnServer(["--data-dir", this.dataDir, "--port", String(this.port)], {
       env: { ...BASE_ENV, HOME: this.dataDir, ...this.env },
     });
+  }
+
+  /** Starts the process unless it runs (a test that failed midway left it stopped). */
+  async ensure(): Promise<void> {
+    if (!this.server) await this.start();
   }
 
   async stop(): Promise<void> {
@@ -120,7 +125,7 @@ async function tenant(node: Node, id: string): Promise<{ key: string; golem: str
 async function deposit(node: Node, t: { key: string; golem: string }, cls: string, domain = "defi"): Promise<void> {
   const body = { golem_id: t.golem, layer: "threat", class: cls, intensity: 0.9, domain, regime: "bull" };
   const r = await call(node.url, "POST", "/v1/styx/pheromone/deposit", t.key, body);
-  assert.equal(r.status, 200, JSON.stringify(r.json));
+  assert.equal(r.status, 201, JSON.stringify(r.json));
 }
 
 describe("federation link between two processes (SPEC §17.4)", { timeout: 600_000 }, () => {
@@ -236,6 +241,8 @@ describe("federation link between two processes (SPEC §17.4)", { timeout: 600_0
   });
 
   it("3. D down while U takes 50 deposits: D applies exactly 50", async () => {
+    await U.ensure();
+    await D.ensure();
     await D.stop();
     for (let i = 0; i < 50; i++) await deposit(U, ut, `u-bulk-${i}`);
     await D.start();
@@ -251,6 +258,8 @@ describe("federation link between two processes (SPEC §17.4)", { timeout: 600_0
   });
 
   it("3. U down while D takes 50 deposits: the outbox drains into U", async () => {
+    await U.ensure();
+    await D.ensure();
     await U.stop();
     for (let i = 0; i < 50; i++) await deposit(D, dt, `d-bulk-${i}`);
     assert.equal((await D.admin("GET", "/v1/admin/federation")).json.upstream.outbox_depth, 50);
@@ -264,6 +273,8 @@ describe("federation link between two processes (SPEC §17.4)", { timeout: 600_0
   });
 
   it("3. U's history trimmed: D takes the snapshot and both sides end in the same state", async () => {
+    await U.ensure();
+    await D.ensure();
     await D.stop();
     for (let i = 0; i < 5; i++) await deposit(U, ut, `u-late-${i}`);
     await U.stop();
@@ -310,6 +321,8 @@ describe("federation link between two processes (SPEC §17.4)", { timeout: 600_0
   });
 
   it("5. a Styx with the upstream's instance id is refused with STYX_FEDERATION_LOOP", async () => {
+    await U.ensure();
+    await D.ensure();
     const uid = (await U.admin("GET", "/v1/admin/federation")).json.instance_id;
     const k = await U.admin("POST", "/v1/admin/users/d-styx/keys", { name: "clone", scopes: ["federate"] });
     const X = new Node("X", join(root, "x"), await freePort(), {
