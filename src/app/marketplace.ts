@@ -94,7 +94,9 @@ export function buildMarketplace(deps: {
   deps.scheduler.add({ name: MARKETPLACE_TASKS.expiry, everyMs: 60 * 60_000, run: () => ledger.expire() });
   deps.scheduler.add({ name: MARKETPLACE_TASKS.purge, everyMs: 24 * 60 * 60_000, run: () => ledger.purge() });
   deps.scheduler.add({ name: MARKETPLACE_TASKS.payouts, everyMs: 5 * 60_000, run: () => ledger.runPayouts() });
-  const caller = (req: { principal?: unknown }) => req.principal as Parameters<MarketplaceService["quote"]>[0];
+  // A federate key buys for the downstream's user of X-Styx-Buyer (set by the auth plugin on buyer routes).
+  const caller = (req: { principal?: unknown; buyerRef?: string | undefined }) =>
+    ({ ...(req.principal as object), buyerRef: req.buyerRef }) as Parameters<MarketplaceService["quote"]>[0];
   const priced = new Map<string, PricedRoute>([
     [
       "POST /v1/styx/marketplace/listings",
