@@ -173,4 +173,28 @@ describe("an upstream's marketplace for a linked Styx's buyers (SPEC §17.2 item
       "a downstream's buyer is keyed on (federation user, buyer reference)",
     );
   });
+
+  it("erases the federation user from its downstream buyers' purchases and ratings, which stay two buyers", async () => {
+    const asked = await s.request("DELETE", `/v1/admin/users/${fed.id}`, { token: s.adminToken });
+    assert.equal(asked.status, 202, asked.text);
+    await s.styx.tasks.runNow("erasure");
+    assert.equal((await s.request("GET", `/v1/admin/erasures/${asked.json.id}`, { token: s.adminToken })).json.state, "done");
+    const purchases = await s.sql(`SELECT buyer_user_id, wrapped_cek FROM market_purchases WHERE listing_id = '${listingId}'`);
+    const ratings = await s.sql(`SELECT buyer_user_id, rating FROM market_ratings WHERE listing_id = '${listingId}'`);
+    for (const r of [...purchases, ...ratings]) assert.ok(!String(r.buyer_user_id).includes(fed.id), JSON.stringify(r));
+    assert.deepEqual(
+      purchases.map((r) => r.wrapped_cek),
+      ["", ""],
+      "the wrapped keys are dropped",
+    );
+    assert.deepEqual(
+      purchases.map((r) => String(r.buyer_user_id).slice(-25)).sort(),
+      [`:${REF_B}`, `:${REF_A}`].sort(),
+      "each downstream buyer keeps its reference after the alias: still two buyers",
+    );
+    assert.deepEqual(
+      ratings.map((r) => [String(r.buyer_user_id).slice(-25), Number(r.rating)]),
+      [[`:${REF_A}`, 5]],
+    );
+  });
 });
