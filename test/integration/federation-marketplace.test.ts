@@ -283,6 +283,37 @@ describe("federation, the marketplace flow (SPEC §17.2 item 4, §17.4 test 5): 
       assert.equal(r.json.error.code, "STYX_LISTING_UPSTREAM_ONLY");
     }
     assert.equal((await call(u, "GET", `/v1/styx/marketplace/listings/${listingId}`)).status, 200, "the listing stands");
+    const admin = await call(d, "GET", "/v1/admin/marketplace/payouts", ADMIN);
+    assert.equal(admin.status, 404, "D has no marketplace of its own to administer");
+    assert.equal(admin.json.error.code, "STYX_MARKETPLACE_DISABLED");
+  });
+
+  it("documents D's marketplace routes in /docs/json, each with a 4xx", async () => {
+    const doc = (await call(d, "GET", "/docs/json")).json;
+    const expected = [
+      "get /v1/styx/marketplace/escrow-key",
+      "get /v1/styx/marketplace/listings",
+      "post /v1/styx/marketplace/listings",
+      "post /v1/styx/marketplace/listings/search",
+      "get /v1/styx/marketplace/listings/{id}",
+      "delete /v1/styx/marketplace/listings/{id}",
+      "post /v1/styx/marketplace/listings/{id}/purchase",
+      "post /v1/styx/marketplace/listings/{id}/ratings",
+      "get /v1/styx/marketplace/purchases",
+      "get /v1/styx/marketplace/purchases/{id}",
+      "get /v1/styx/marketplace/purchases/{id}/content",
+      "get /v1/styx/marketplace/payouts",
+    ];
+    for (const route of expected) {
+      const [method, path] = route.split(" ") as [string, string];
+      const op = doc.paths[path]?.[method];
+      assert.ok(op, `${route} documented`);
+      assert.ok(
+        Object.keys(op.responses).some((c) => c.startsWith("4")),
+        `${route}: a 4xx`,
+      );
+    }
+    assert.equal(doc.paths["/v1/admin/marketplace/payouts"], undefined, "D has no marketplace of its own to administer");
   });
 
   it("leaves no id of D in U's rows or logs: only the buyer references and the payer addresses", async () => {
