@@ -5,14 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from "@x402/core/http";
-import { registerExactEvmScheme } from "@x402/evm/exact/client";
-import { wrapFetchWithPayment, x402Client } from "@x402/fetch";
 import Database from "better-sqlite3";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { type FakeFacilitator, startFakeFacilitator } from "../../src/testing/fake-facilitator.js";
 import { type SpawnedServer, spawnServer } from "../../src/testing/spawn.js";
 import { decrypt, encrypt, rawPub, unwrap, wrap } from "../../src/testing/spec-escrow.js";
 import { startTestServer } from "../../src/testing/test-server.js";
+import { type PaidAnswer, paidPost } from "../../src/testing/x402-buyer.js";
 
 const ADMIN = "fedmarket-admin-token-0123456789";
 const PAY_TO = "0x2222222222222222222222222222222222222222";
@@ -41,23 +39,9 @@ async function call(server: { url: string }, method: string, path: string, token
   return { status: r.status, headers: r.headers, text, json };
 }
 
-/** A POST paid with the official x402 client (a fresh payer wallet) for the holder of `token`. */
-async function paid(server: { url: string }, token: string, path: string, body: unknown): Promise<Answer & { payer: string }> {
-  const account = privateKeyToAccount(generatePrivateKey());
-  const client = new x402Client();
-  registerExactEvmScheme(client, { signer: account });
-  const inner = async (input: string | URL | Request, init?: RequestInit) => {
-    const req = new Request(input, init);
-    req.headers.set("authorization", `Bearer ${token}`);
-    return fetch(req);
-  };
-  const r = await wrapFetchWithPayment(inner as typeof fetch, client)(server.url + path, {
-    method: "POST",
-    body: JSON.stringify(body),
-    headers: { "content-type": "application/json" },
-  });
-  const text = await r.text();
-  return { status: r.status, headers: r.headers, text, json: text ? JSON.parse(text) : undefined, payer: account.address.toLowerCase() };
+/** A POST to `server` paid with `@x402/fetch` for the holder of `token`. */
+function paid(server: { url: string }, token: string, path: string, body: unknown): Promise<PaidAnswer> {
+  return paidPost(server.url + path, { authorization: `Bearer ${token}` }, body);
 }
 
 /** A user with a key on `server` (the key's scopes and golem, if given); returns the user id, key id and key. */
@@ -100,7 +84,7 @@ describe("federation, the marketplace flow (SPEC §17.2 item 4, §17.4 test 5): 
   let aliceGolem: string;
   let golemKey: { keyId: string; key: string };
   let listingId: string;
-  let alicePurchase: Answer & { payer: string };
+  let alicePurchase: PaidAnswer;
   const plaintext = Buffer.from(`{"strategy":"fedmarket-marker-${tag} basis trades in calm regimes"}`);
   const cek = randomBytes(32);
   const buyerKeys = generateKeyPairSync("x25519");

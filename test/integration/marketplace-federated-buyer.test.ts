@@ -1,36 +1,17 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { registerExactEvmScheme } from "@x402/evm/exact/client";
-import { wrapFetchWithPayment, x402Client } from "@x402/fetch";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { type FakeFacilitator, startFakeFacilitator } from "../../src/testing/fake-facilitator.js";
 import { encrypt, rawPub, unwrap, wrap } from "../../src/testing/spec-escrow.js";
 import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
+import { paidPost } from "../../src/testing/x402-buyer.js";
 
 const REF_A = "a".repeat(24);
 const REF_B = "0123456789abcdef01234567";
 
-/** `fetch` that pays with the official x402 client, sending `headers` with every try. */
-function payingFetch(headers: Record<string, string>) {
-  const client = new x402Client();
-  registerExactEvmScheme(client, { signer: privateKeyToAccount(generatePrivateKey()) });
-  const inner = async (input: string | URL | Request, init?: RequestInit) => {
-    const req = new Request(input, init);
-    for (const [k, v] of Object.entries(headers)) req.headers.set(k, v);
-    return fetch(req);
-  };
-  return wrapFetchWithPayment(inner as typeof fetch, client);
-}
-
-async function paid(s: TestServer, headers: Record<string, string>, path: string, body: unknown) {
-  const r = await payingFetch(headers)(s.url + path, {
-    method: "POST",
-    body: JSON.stringify(body),
-    headers: { "content-type": "application/json" },
-  });
-  const text = await r.text();
-  return { status: r.status, text, json: text ? JSON.parse(text) : undefined };
+/** A POST to `s` paid with `@x402/fetch`, with `headers` (the key, X-Styx-Buyer). */
+function paid(s: TestServer, headers: Record<string, string>, path: string, body: unknown) {
+  return paidPost(s.url + path, headers, body);
 }
 
 describe("an upstream's marketplace for a linked Styx's buyers (SPEC §17.2 item 4): a federate key buys for X-Styx-Buyer", () => {
