@@ -70,22 +70,30 @@ export class HttpUpstreamMarket implements UpstreamMarket {
     }
     const timeoutMs = this.#timeoutMs;
     const reader = res.body?.getReader();
-    async function* chunks(): AsyncGenerator<Uint8Array> {
-      if (!reader) return;
-      try {
-        for (;;) {
-          timer = setTimeout(() => abort.abort(), timeoutMs);
-          const { done, value } = await reader.read();
+    const stop = async (): Promise<IteratorResult<Uint8Array>> => {
+      clearTimeout(timer);
+      // The buyer went away, the body failed or ended: stop reading the upstream's (also when no chunk was ever read).
+      await reader?.cancel().catch(() => {});
+      return { done: true, value: undefined };
+    };
+    const body: AsyncIterableIterator<Uint8Array> = {
+      [Symbol.asyncIterator]() {
+        return body;
+      },
+      async next() {
+        if (!reader) return { done: true, value: undefined };
+        timer = setTimeout(() => abort.abort(), timeoutMs);
+        try {
+          const r = await reader.read();
           clearTimeout(timer);
-          if (done) return;
-          yield value;
+          return r.done ? stop() : { done: false, value: r.value };
+        } catch (err) {
+          await stop();
+          throw upstreamUnavailable(abort.signal.aborted ? "timeout" : "broken_body", err);
         }
-      } finally {
-        clearTimeout(timer);
-        // The buyer went away (or the body failed): stop reading the upstream's.
-        await reader.cancel().catch(() => {});
-      }
-    }
-    return { status: res.status, headers: returned, body: chunks() };
+      },
+      return: stop,
+    };
+    return { status: res.status, headers: returned, body };
   }
 }

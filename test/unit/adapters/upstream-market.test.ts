@@ -7,6 +7,8 @@ import { listenOnLoopback, readBody } from "../../../src/testing/fake-openai-htt
 
 /** What the fake upstream saw of the last request. */
 let seen: { method?: string; url?: string; headers?: IncomingMessage["headers"]; body?: string } = {};
+/** Whether the last streamed answer's connection closed before the upstream ended it. */
+let closedEarly = false;
 /** Released by the test to let a streamed body finish. */
 let release: () => void = () => {};
 
@@ -17,6 +19,9 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     res.writeHead(402, { "content-type": "application/json", "payment-required": "offer", "set-cookie": "x=1", "x-secret": "s" });
     res.end('{"error":{"code":"STYX_PAYMENT_REQUIRED"}}');
   } else if (path === "/stream") {
+    res.on("close", () => {
+      closedEarly = !res.writableEnded;
+    });
     res.writeHead(200, { "content-type": "application/octet-stream" });
     res.write(Buffer.alloc(1000, 1));
     await new Promise<void>((resolve) => {
@@ -95,6 +100,15 @@ describe("HttpUpstreamMarket: the upstream's marketplace over HTTP", () => {
     let rest = 0;
     for (let n = await it.next(); !n.done; n = await it.next()) rest += n.value.length;
     assert.equal(rest, 24);
+  });
+
+  it("stops reading the upstream's body when the buyer goes away, even before the first chunk", async () => {
+    closedEarly = false;
+    const r = await market.forward({ method: "GET", path: "/stream", headers: new Map() });
+    await r.body[Symbol.asyncIterator]().return?.();
+    for (let i = 0; i < 100 && !closedEarly; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(closedEarly, true, "the upstream saw its answer dropped");
+    release();
   });
 
   it("treats no answer in time, a refused connection, a refused key and a non-JSON error as the upstream unavailable", async () => {
