@@ -19,7 +19,7 @@ import { buildIdentity } from "./identity.js";
 import { buildKnowledge, type KnowledgeStack } from "./knowledge.js";
 import { Lifecycle, startServing, stopServing } from "./lifecycle.js";
 import { DeferredLog, warnTo } from "./log.js";
-import { buildMarketplace } from "./marketplace.js";
+import { buildMarketplace, buildUpstreamMarket } from "./marketplace.js";
 import { instrument, STORAGE_MEASURE_EVERY_MS } from "./observability.js";
 import { buildPayments } from "./payments.js";
 import { buildPrivacy, type PrivacyStack } from "./privacy.js";
@@ -237,6 +237,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       ledger: storage.payments,
       spendLimits: storage.credit,
       marketplace: marketplace?.routes,
+      upstreamMarket: buildUpstreamMarket(config, secretKey.key),
       closing: () => life.closing,
       draining: () => life.draining,
       ...(options.logStream ? { logStream: options.logStream } : {}),

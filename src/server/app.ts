@@ -59,6 +59,7 @@ import { entryRecordRoutes } from "./routes/knowledge/entry-records.routes.js";
 import { queryRoutes } from "./routes/knowledge/query.routes.js";
 import { snapshotRoutes } from "./routes/knowledge/snapshot.routes.js";
 import { type MarketplaceRouteDeps, marketplaceDisabled, marketplaceRoutes } from "./routes/marketplace/marketplace.routes.js";
+import { type UpstreamMarketRouteDeps, upstreamMarketRoutes } from "./routes/marketplace/upstream.routes.js";
 import { type McpOptions, mcpRoutes } from "./routes/mcp/mcp.routes.js";
 import { auditRoutes } from "./routes/ops/audit.routes.js";
 import { opsRoutes } from "./routes/ops/ops.routes.js";
@@ -174,6 +175,11 @@ export interface ServerDeps {
   readonly marketplace?: MarketplaceRouteDeps | undefined;
   /** Federation's admin view (SPEC §17.4): this Styx's link up and its downstreams. */
   readonly federationAdmin?: FederationAdminDeps | undefined;
+  /**
+   * The upstream's marketplace served to this Styx's buyers (federation, SPEC §17.2 item 4), when
+   * STYX_FEDERATE names `marketplace`; never with a marketplace of its own (config refuses both).
+   */
+  readonly upstreamMarket?: UpstreamMarketRouteDeps | undefined;
   /** Log destination; default stdout. */
   readonly logStream?: NodeJS.WritableStream;
 }
@@ -303,6 +309,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   causalRoutes(app, { causal: c.causal });
   engagementRoutes(app, { identity: deps.identityStore, deaths: c.deaths, achievements: c.achievements, pulse: c.pulse });
   if (deps.marketplace) marketplaceRoutes(app, deps.marketplace);
+  else if (deps.upstreamMarket) upstreamMarketRoutes(app, deps.upstreamMarket);
   const { hub, service, history } = deps.fabric;
   fabricRoutes(app, { fabric: service, clock: deps.clock, online: (id) => hub.online(id) });
   dashboardRoutes(app, {

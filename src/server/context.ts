@@ -41,12 +41,19 @@ declare module "fastify" {
     queryToken?: true;
     /** A wallet sign-in: refusing its signer (a dead golem's wallet) is a failed authentication (plugins/auth.ts). */
     signIn?: true;
+    /**
+     * A marketplace buyer route (SPEC §17.2 item 4): a `federate` key may call it for a
+     * downstream's user named by `X-Styx-Buyer` (required with such a key, refused without one).
+     */
+    federatedBuyer?: true;
   }
   interface FastifyRequest {
     /** The authenticated caller; undefined on public routes. */
     principal: Principal | undefined;
     /** Golems resolved and ownership-checked by tenancy rules, by id. */
     golems: Map<string, Golem> | null;
+    /** The downstream buyer a federate key speaks for on a `federatedBuyer` route, else undefined. */
+    buyerRef: string | undefined;
   }
 }
 
@@ -55,6 +62,14 @@ export function tenantGolem(req: { golems: Map<string, Golem> | null }, id: stri
   const g = req.golems?.get(id);
   if (!g) throw new Error(`golem ${id} was not resolved by a tenancy rule`);
   return g;
+}
+
+/** The buyer of a marketplace buyer route: the user principal, with the downstream's buyer ref when a federate key calls. */
+export function buyerPrincipal(req: {
+  principal: Principal | undefined;
+  buyerRef: string | undefined;
+}): Extract<Principal, { kind: "user" }> & { readonly buyerRef: string | undefined } {
+  return { ...userPrincipal(req), buyerRef: req.buyerRef };
 }
 
 /** The user principal of a `user` route. */

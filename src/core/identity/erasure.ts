@@ -109,6 +109,8 @@ export interface ErasureStore {
    * payments ledger): they stay with `alias` in place of the user as seller or buyer, so a seller
    * is still paid what was owed at its payout address, and a buyer's wrapped CEK is dropped; the
    * user's ratings keep their stars (the listings' averages) under `alias`, without the comment.
+   * A federate key's downstream buyers (`<user>:<ref>`, marketplace/buyer.ts) become `<alias>:<ref>` alike,
+   * so they stay distinct buyers.
    * `at`: when the listings ended and were purged.
    */
   eraseUserRecords(userId: string, alias: string, at: number): Promise<void>;
