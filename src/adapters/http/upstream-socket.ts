@@ -17,6 +17,8 @@ export const RECORD_CHANNEL = "styx:federation:record";
 const OPEN_TIMEOUT_MS = 15_000;
 /** Pings missed (in ping intervals) before a silent upstream is taken for gone. */
 const SILENT_INTERVALS = 2.5;
+/** Most streams one `resume` names (ResumeMsg's maxProperties). */
+const RESUME_STREAMS_MAX = 64;
 /** Largest frame taken from the upstream (a replayed batch of records). */
 const MAX_PAYLOAD = 16 * 1024 * 1024;
 
@@ -129,10 +131,14 @@ export function openRecordSocket(endpoint: UpstreamEndpoint, handlers: RecordHan
 
     const channel: RecordChannel = {
       resume: (positions) => {
-        if (ws.readyState !== WebSocket.OPEN || positions.size === 0) return;
-        const id = `resume-${nextId++}`;
-        resumeIds.add(id);
-        ws.send(JSON.stringify({ type: "resume", id, streams: Object.fromEntries(positions) }));
+        if (ws.readyState !== WebSocket.OPEN) return;
+        // A resume message names at most 64 streams (the protocol's bound).
+        const all = [...positions];
+        for (let i = 0; i < all.length; i += RESUME_STREAMS_MAX) {
+          const id = `resume-${nextId++}`;
+          resumeIds.add(id);
+          ws.send(JSON.stringify({ type: "resume", id, streams: Object.fromEntries(all.slice(i, i + RESUME_STREAMS_MAX)) }));
+        }
       },
       close: () => {
         if (closedOnce) return;
