@@ -323,6 +323,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     ledger: deps.ledger,
     pricing: deps.payments !== undefined,
     marketplace: deps.marketplace?.stats,
+    federation: deps.federationAdmin,
   });
   mcpRoutes(app, {
     mcp: {
