@@ -25,7 +25,7 @@ function deposit(origin: string, id: string, at: number, domain = "defi"): Feder
   };
 }
 
-function setup(opts: { flows?: string; domains?: string } = {}) {
+function setup(opts: { flows?: string; domains?: string; local?: string[] } = {}) {
   const clock = new ManualClock();
   const store = new MemoryFederationStore();
   const upstream = new FakeUpstream(UP);
@@ -42,6 +42,7 @@ function setup(opts: { flows?: string; domains?: string } = {}) {
     transport: upstream,
     clock,
     random: () => 0.5, // no jitter: 1 - 0.2 + 0.4 · 0.5 = 1
+    localDomains: async () => opts.local ?? [],
     count: (direction, kind, outcome: RecordOutcome, n) => {
       const k = `${direction}/${kind}/${outcome}`;
       counts.set(k, (counts.get(k) ?? 0) + n);
@@ -150,6 +151,19 @@ describe("FederationLink: connecting", () => {
     t.link.start();
     await t.link.idle();
     assert.deepEqual(t.link.status().streams, ["federation:defi"]);
+  });
+
+  it("with *, follows the domains seen locally, followed before, and named by the upstream", async () => {
+    const t = setup({ domains: "*", local: ["defi", "nft"] });
+    await t.store.saveCursor("federation:gaming", { epoch: "e1", seq: 3 });
+    t.upstream.answerHello = () => ({
+      ...t.upstream.reply(["*"]),
+      positions: new Map([["federation:perps", { epoch: "e1", seq: 9 }]]),
+    });
+    t.link.start();
+    await t.link.idle();
+    assert.deepEqual(t.upstream.hellos[0]?.domains, ["*"]);
+    assert.deepEqual(t.link.status().streams, ["federation:defi", "federation:gaming", "federation:nft", "federation:perps"]);
   });
 
   it("opens no socket when nothing comes down, and still pushes", async () => {
