@@ -74,7 +74,7 @@ export class UpstreamHttp {
   async *snapshot(domain: string, signal?: AbortSignal): AsyncIterable<SnapshotLine> {
     const timeout = AbortSignal.timeout(SNAPSHOT_TIMEOUT_MS);
     const res = await this.#fetch("GET", `/v1/styx/federation/snapshot?domain=${encodeURIComponent(domain)}`, undefined, {
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      signal: signal ? either(signal, timeout) : timeout,
       accept: "application/x-ndjson",
     });
     if (!res.body) throw new UpstreamError("network", "the upstream's snapshot has no body");
@@ -167,6 +167,16 @@ async function* ndjsonLines(body: ReadableStream<Uint8Array>): AsyncIterable<str
   }
   buf += decoder.decode();
   if (buf.length > 0) yield buf;
+}
+
+/** A signal aborted when either is (AbortSignal.any is Node 20.3+; the engines field says 20). */
+function either(a: AbortSignal, b: AbortSignal): AbortSignal {
+  const c = new AbortController();
+  for (const s of [a, b]) {
+    if (s.aborted) c.abort(s.reason);
+    else s.addEventListener("abort", () => c.abort(s.reason), { once: true });
+  }
+  return c.signal;
 }
 
 /** `error.code` of a Styx error body, if it is one. */
