@@ -29,7 +29,7 @@ export class FakeUpstream implements UpstreamTransport {
   /** The hello answer (or throw the error it fails with). */
   answerHello: (req: HelloRequest) => HelloReply | Promise<HelloReply> = () => this.reply();
   /** The push answer (default: all accepted), or throw an UpstreamError. */
-  pushed: (records: readonly FederationRecord[]) => PushReply | Promise<PushReply> = (r) => ({
+  pushed: (records: readonly FederationRecord[], signal?: AbortSignal) => PushReply | Promise<PushReply> = (r) => ({
     accepted: r.length,
     duplicates: 0,
     rejected: [],
@@ -61,9 +61,9 @@ export class FakeUpstream implements UpstreamTransport {
     return this.answerHello(req);
   }
 
-  async push(records: readonly FederationRecord[]): Promise<PushReply> {
+  async push(records: readonly FederationRecord[], signal?: AbortSignal): Promise<PushReply> {
     this.pushes.push([...records]);
-    return this.pushed(records);
+    return this.pushed(records, signal);
   }
 
   async *snapshot(domain: string): AsyncIterable<SnapshotLine> {

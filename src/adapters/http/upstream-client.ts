@@ -21,12 +21,12 @@ export class UpstreamClient implements UpstreamTransport {
     this.#http = new UpstreamHttp(endpoint);
   }
 
-  hello(request: HelloRequest): Promise<HelloReply> {
-    return this.#http.hello(request);
+  hello(request: HelloRequest, signal?: AbortSignal): Promise<HelloReply> {
+    return this.#http.hello(request, signal);
   }
 
-  push(records: readonly FederationRecord[]): Promise<PushReply> {
-    return this.#http.push(records);
+  push(records: readonly FederationRecord[], signal?: AbortSignal): Promise<PushReply> {
+    return this.#http.push(records, signal);
   }
 
   snapshot(domain: string, signal?: AbortSignal): AsyncIterable<SnapshotLine> {

@@ -51,9 +51,9 @@ export class UpstreamHttp {
   }
 
   /** `POST /v1/styx/federation/hello`. */
-  async hello(req: HelloRequest): Promise<HelloReply> {
+  async hello(req: HelloRequest, signal?: AbortSignal): Promise<HelloReply> {
     const body = { instance_id: req.instanceId, version: req.version, flows: req.flows, domains: req.domains, embed_dim: req.embedDim };
-    const v = await this.#json("POST", "/v1/styx/federation/hello", body);
+    const v = await this.#json("POST", "/v1/styx/federation/hello", body, signal);
     if (!helloAnswer(v)) throw new UpstreamError("network", "the upstream's hello answer is not one (schema)");
     const a = v as HelloAnswer;
     const positions = new Map<string, StreamPosition>();
@@ -62,9 +62,9 @@ export class UpstreamHttp {
   }
 
   /** `POST /v1/styx/federation/records`. */
-  async push(records: readonly FederationRecord[]): Promise<PushReply> {
+  async push(records: readonly FederationRecord[], signal?: AbortSignal): Promise<PushReply> {
     if (records.length > MAX_RECORDS_PER_PUSH) throw new RangeError(`at most ${MAX_RECORDS_PER_PUSH} records a push`);
-    const v = await this.#json("POST", "/v1/styx/federation/records", { records: records.map(recordToWire) });
+    const v = await this.#json("POST", "/v1/styx/federation/records", { records: records.map(recordToWire) }, signal);
     if (!recordsAnswer(v)) throw new UpstreamError("network", "the upstream's push answer is not one (schema)");
     const a = v as RecordsAnswer;
     return { accepted: a.accepted, duplicates: a.duplicates, rejected: a.rejected.map((r) => ({ index: r.index, code: r.code })) };
@@ -95,8 +95,9 @@ export class UpstreamHttp {
     if (!positioned) throw new UpstreamError("network", `the snapshot of ${domain} ended without its position line`);
   }
 
-  async #json(method: string, path: string, body: unknown): Promise<unknown> {
-    const res = await this.#fetch(method, path, body, { signal: AbortSignal.timeout(CALL_TIMEOUT_MS), accept: "application/json" });
+  async #json(method: string, path: string, body: unknown, signal: AbortSignal | undefined): Promise<unknown> {
+    const timeout = AbortSignal.timeout(CALL_TIMEOUT_MS);
+    const res = await this.#fetch(method, path, body, { signal: signal ? either(signal, timeout) : timeout, accept: "application/json" });
     try {
       return await res.json();
     } catch (err) {

@@ -96,6 +96,8 @@ export class FederationLink {
   #streams: string[] = [];
   #lastError: string | null = null;
   #lastSeenAt: number | null = null;
+  /** Aborts the HTTP calls in flight (hello, push) when the link stops. */
+  #abort = new AbortController();
 
   constructor(deps: FederationLinkDeps) {
     this.#d = deps;
@@ -106,7 +108,7 @@ export class FederationLink {
     this.#pump = up
       ? new OutboxPump({
           store: deps.store,
-          push: (records) => deps.transport.push(records),
+          push: (records) => deps.transport.push(records, this.#abort.signal),
           clock: deps.clock,
           flows: deps.flows,
           domains: deps.domains,
@@ -143,6 +145,7 @@ export class FederationLink {
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    this.#abort = new AbortController();
     this.#nextAttemptAt = 0;
     this.tick();
   }
@@ -159,6 +162,7 @@ export class FederationLink {
   /** Stops linking (shutdown, or the leadership went elsewhere): the socket closes, work in progress ends. */
   async stop(): Promise<void> {
     this.#running = false;
+    this.#abort.abort();
     this.#drop();
     this.#state = "disconnected";
     await this.idle();
@@ -184,13 +188,16 @@ export class FederationLink {
     const gen = ++this.#generation;
     this.#state = "connecting";
     try {
-      const hello = await this.#d.transport.hello({
-        instanceId: this.#d.instanceId,
-        version: this.#d.version,
-        flows: formatFlows(this.#d.flows),
-        domains: agreedDomains(this.#d.domains),
-        embedDim: this.#d.embedDim,
-      });
+      const hello = await this.#d.transport.hello(
+        {
+          instanceId: this.#d.instanceId,
+          version: this.#d.version,
+          flows: formatFlows(this.#d.flows),
+          domains: agreedDomains(this.#d.domains),
+          embedDim: this.#d.embedDim,
+        },
+        this.#abort.signal,
+      );
       if (gen !== this.#generation) return;
       if (hello.instanceId === this.#d.instanceId)
         throw new UpstreamError("refused", "the upstream has this Styx's own instance id: the link would loop (STYX_FEDERATION_LOOP)", {

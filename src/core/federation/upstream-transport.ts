@@ -7,10 +7,10 @@ import type { FederationRecord } from "./records.js";
  * streams) in adapters/http/; a test double of this port drives the link's unit tests.
  */
 export interface UpstreamTransport {
-  /** `POST /v1/styx/federation/hello`; throws UpstreamError. */
-  hello(request: HelloRequest): Promise<HelloReply>;
-  /** `POST /v1/styx/federation/records` with at most MAX_RECORDS_PER_PUSH records; throws UpstreamError. */
-  push(records: readonly FederationRecord[]): Promise<PushReply>;
+  /** `POST /v1/styx/federation/hello`; throws UpstreamError. `signal` aborts it (the link stops). */
+  hello(request: HelloRequest, signal?: AbortSignal): Promise<HelloReply>;
+  /** `POST /v1/styx/federation/records` with at most MAX_RECORDS_PER_PUSH records; throws UpstreamError. `signal` aborts it. */
+  push(records: readonly FederationRecord[], signal?: AbortSignal): Promise<PushReply>;
   /**
    * `GET /v1/styx/federation/snapshot?domain=`: the domain's live records, then its position.
    * Throws UpstreamError (before or while iterating); a stream that ends without a position is

@@ -397,6 +397,21 @@ describe("FederationLink: up", () => {
 });
 
 describe("FederationLink: stop", () => {
+  it("aborts a push in flight, and keeps its records", async () => {
+    const t = setup({ flows: "pheromone" });
+    t.store.enqueue({ record: deposit(ME, "a", t.clock.now()), enqueuedAt: t.clock.now() });
+    t.upstream.pushed = (_r, signal) =>
+      new Promise((_resolve, reject) =>
+        signal?.addEventListener("abort", () => reject(new UpstreamError("network", "aborted")), { once: true }),
+      );
+    t.link.start();
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    await t.link.stop();
+    assert.equal(t.upstream.pushes.length, 1);
+    assert.equal(await t.store.depth(), 1);
+  });
+
   it("closes the socket and ignores what the old connection still sends", async () => {
     const t = setup();
     await t.store.saveCursor("federation:defi", { epoch: "e1", seq: 0 });
