@@ -25,11 +25,11 @@ export const NAV_LIMIT = 1e30;
 /** Most domains one socket may follow. */
 export const MAX_DOMAINS_PER_SOCKET = 256;
 
-/** A stream name: `user:{id}`, `golem:{id}`, `domain:{d}` or `public`. */
+/** A stream name: `user:{id}`, `golem:{id}`, `domain:{d}`, `federation:{d}` or `public`. */
 export const StreamName = Type.String({
   minLength: 1,
   maxLength: 200,
-  pattern: "^(public|(user|golem):[A-Za-z0-9][A-Za-z0-9_.-]{0,127}|domain:[a-z0-9][a-z0-9_.-]{0,63})$",
+  pattern: "^(public|(user|golem):[A-Za-z0-9][A-Za-z0-9_.-]{0,127}|(domain|federation):[a-z0-9][a-z0-9_.-]{0,63})$",
 });
 /** A position in a stream. */
 export const Position = Type.Object(
