@@ -49,6 +49,7 @@ import { engagementRoutes } from "./routes/coordination/engagement.routes.js";
 import { pheromoneRoutes } from "./routes/coordination/pheromone.routes.js";
 import { dashboardRoutes } from "./routes/dashboard/dashboard.routes.js";
 import { fabricRoutes } from "./routes/fabric/fabric.routes.js";
+import { type FederationRouteDeps, federationRoutes } from "./routes/federation/federation.routes.js";
 import { adminRoutes } from "./routes/identity/admin.routes.js";
 import { authRoutes } from "./routes/identity/auth.routes.js";
 import { type ErasureRouteDeps, erasureRoutes } from "./routes/identity/erasure.routes.js";
@@ -169,6 +170,8 @@ export interface ServerDeps {
   readonly spendLimits: SpendLimitStore | undefined;
   /** The marketplace (SPEC §16); undefined while STYX_MARKETPLACE=0 (its routes answer 404 STYX_MARKETPLACE_DISABLED). */
   readonly marketplace?: MarketplaceRouteDeps | undefined;
+  /** Federation, the upstream side (SPEC §17.2): hello, pushes, snapshots, and the links `subscribe.federation` checks. */
+  readonly federation: Omit<FederationRouteDeps, "history" | "limiter" | "clock">;
   /** Log destination; default stdout. */
   readonly logStream?: NodeJS.WritableStream;
 }
@@ -297,6 +300,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   engagementRoutes(app, { identity: deps.identityStore, deaths: c.deaths, achievements: c.achievements, pulse: c.pulse });
   if (deps.marketplace) marketplaceRoutes(app, deps.marketplace);
   const { hub, service, history } = deps.fabric;
+  federationRoutes(app, { ...deps.federation, history, limiter: deps.limiter, clock: deps.clock });
   fabricRoutes(app, { fabric: service, clock: deps.clock, online: (id) => hub.online(id) });
   dashboardRoutes(app, {
     clock: deps.clock,
@@ -341,6 +345,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     quotas: deps.quotas,
     metrics: deps.metrics,
     credit: deps.payments?.meter,
+    links: deps.federation.store,
   });
   attachGateway(app, {
     hub,

@@ -127,6 +127,12 @@ export const ERROR_TABLE = {
     retryable: false,
     message: "The record is too old to apply: a deposit that has faded, or a time ahead of now or past the federation window.",
   },
+  STYX_FEDERATION_NOT_AGREED: {
+    status: 403,
+    ws: 4403,
+    retryable: false,
+    message: "The link did not agree to this: the record's kind or domain is outside the flows and domains of its hello.",
+  },
   STYX_ESCROW_INVALID: {
     status: 400,
     ws: 4400,

@@ -34,7 +34,12 @@ export function registerAuth(
       return;
     }
     if (principal.kind !== "user") throw new StyxError("STYX_AUTH_FORBIDDEN", "This route needs a user API key or session.");
-    requireScope(principal, req.routeOptions.config.scope ?? (isRead(req) ? "read" : "write"));
+    const scope = req.routeOptions.config.scope ?? (isRead(req) ? "read" : "write");
+    requireScope(principal, scope);
+    // A federate key is a linked Styx's (SPEC §17): it speaks federation, whatever else it was given.
+    if (scope !== "federate" && principal.scopes.includes("federate") && !req.routeOptions.config.federateKey) {
+      throw new StyxError("STYX_AUTH_FORBIDDEN", "A federate key calls only the federation routes.");
+    }
     if (req.routeOptions.config.golemCredential !== "own") deps.tenancy.ownerOnly(principal);
   });
 

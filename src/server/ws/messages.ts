@@ -1,7 +1,8 @@
 import type { SequencedEvent } from "../../core/fabric/event-bus.js";
 import type { FabricService } from "../../core/fabric/fabric-service.js";
 import type { History, StreamPosition } from "../../core/fabric/history.js";
-import { domainStream, PUBLIC_STREAM } from "../../core/fabric/streams.js";
+import { domainStream, federationStream, PUBLIC_STREAM, streamKind } from "../../core/fabric/streams.js";
+import type { FederationStore } from "../../core/federation/federation-store.js";
 import { isGolemCredential } from "../../core/identity/principal.js";
 import type { Tenancy } from "../../core/identity/tenancy.js";
 import type { CreditMeter } from "../../core/payments/credit.js";
@@ -23,6 +24,7 @@ import {
 import { answering, type ResumedStream } from "../../protocol/frames.js";
 import type { Metrics } from "../metrics.js";
 import { SocketAccess } from "./access.js";
+import { federationSkip, takesDomain } from "./federation-follow.js";
 import type { Hub } from "./hub.js";
 import { RelayCharges } from "./relay-charges.js";
 import type { SocketSession } from "./session.js";
@@ -62,6 +64,8 @@ export class MessageHandler {
     metrics: Metrics;
     /** Relay credit (pricing on, SPEC §11.4): each relayed event and clade delta pays one event's price; none → STYX_CREDIT_EXHAUSTED. */
     credit?: Pick<CreditMeter, "spend" | "refund"> | undefined;
+    /** Federation links by key (SPEC §17.2): who may follow `federation:{domain}` streams. */
+    links: Pick<FederationStore, "link">;
   }) {
     this.#hub = deps.hub;
     this.#history = deps.history;
@@ -112,7 +116,11 @@ export class MessageHandler {
   }
 
   async #subscribe(session: SocketSession, msg: SubscribeMessage): Promise<void> {
-    this.#access.scope(session, "read");
+    const federation = [...new Set(msg.federation ?? [])];
+    // A federation-only message asks nothing of `read` (a federate key has only `federate`) and adds no public stream.
+    const plain = federation.length === 0 || msg.domains !== undefined || msg.public !== undefined;
+    if (plain) this.#access.scope(session, "read");
+    if (federation.length > 0) await this.#federation(session, msg.type, federation);
     const subs = session.subscriptions;
     const domains = [...new Set(msg.domains ?? [])].map(domainStream);
     if (msg.type === "subscribe") {
@@ -121,7 +129,7 @@ export class MessageHandler {
         throw new StyxError("STYX_VALIDATION", `A socket follows at most ${MAX_DOMAINS_PER_SOCKET} domains.`);
       }
       for (const s of added) await subs.join(s);
-      if ((msg.public ?? true) && !subs.follows(PUBLIC_STREAM)) await subs.join(PUBLIC_STREAM);
+      if ((msg.public ?? plain) && !subs.follows(PUBLIC_STREAM)) await subs.join(PUBLIC_STREAM);
       if (msg.categories) subs.filter(msg.categories);
     } else {
       for (const s of domains) subs.leave(s);
@@ -138,8 +146,36 @@ export class MessageHandler {
     });
   }
 
+  /**
+   * `subscribe.federation` / `unsubscribe.federation` (SPEC §17.2): the `federation:{domain}`
+   * streams of a linked federate key, for domains its hello agreed to (403
+   * STYX_FEDERATION_NOT_AGREED otherwise), within the domain bound; its own records skipped.
+   */
+  async #federation(session: SocketSession, type: SubscribeMessage["type"], domains: readonly string[]): Promise<void> {
+    const link = await this.#access.federation(session);
+    const subs = session.subscriptions;
+    const streams = domains.map(federationStream);
+    if (type === "unsubscribe") {
+      for (const s of streams) subs.leave(s);
+      return;
+    }
+    if (link && !domains.every((d) => takesDomain(link, d))) throw new StyxError("STYX_FEDERATION_NOT_AGREED");
+    const added = streams.filter((s) => !subs.follows(s));
+    if (subs.federationCount() + added.length > MAX_DOMAINS_PER_SOCKET) {
+      throw new StyxError("STYX_VALIDATION", `A socket follows at most ${MAX_DOMAINS_PER_SOCKET} federation domains.`);
+    }
+    if (link) subs.skipWhen(federationSkip(link));
+    for (const s of added) await subs.join(s);
+  }
+
   async #resume(session: SocketSession, msg: ResumeMessage): Promise<void> {
-    this.#access.scope(session, "read");
+    const names = Object.keys(msg.streams);
+    const federated = names.filter((s) => streamKind(s) === "federation");
+    if (federated.length < names.length) this.#access.scope(session, "read");
+    if (federated.length > 0) {
+      const link = await this.#access.federation(session);
+      if (link) session.subscriptions.skipWhen(federationSkip(link));
+    }
     const answers = byStream<ResumedStream>();
     const replays: (() => Promise<void>)[] = [];
     for (const [stream, since] of Object.entries(msg.streams)) {
