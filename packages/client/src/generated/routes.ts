@@ -67,7 +67,7 @@ export interface Routes {
     query: Record<string, never>;
     body: {
       name: string;
-      scopes?: Array<"read" | "write">;
+      scopes?: Array<"read" | "write" | "federate">;
       /** Identifier (1–128 chars: A–Z a–z 0–9 _ . -) */
       golem_id?: string;
       expires_at?: string;
@@ -98,7 +98,7 @@ export interface Routes {
         user_id: string;
         golem_id: string | null;
         name: string;
-        scopes: Array<"read" | "write">;
+        scopes: Array<"read" | "write" | "federate">;
         status: "active" | "revoked" | "expired";
         created_at: string;
         expires_at: string | null;
@@ -119,7 +119,7 @@ export interface Routes {
       user_id: string;
       golem_id: string | null;
       name: string;
-      scopes: Array<"read" | "write">;
+      scopes: Array<"read" | "write" | "federate">;
       status: "active" | "revoked" | "expired";
       created_at: string;
       expires_at: string | null;
@@ -442,7 +442,7 @@ export interface Routes {
       credential: {
         id: string;
         via: "api_key" | "session";
-        scopes: Array<"read" | "write">;
+        scopes: Array<"read" | "write" | "federate">;
       };
     };
   };
