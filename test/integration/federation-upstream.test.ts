@@ -227,6 +227,66 @@ describe("federation, the upstream side (SPEC §17.2)", () => {
     }
   });
 
+  it("publishes a pushed lethe record found by queries, a near duplicate from another source confirming it", async () => {
+    const lethe = (source: string, embedding?: number[]) => ({
+      origin: D,
+      id: `rec-${++ids}`,
+      kind: "lethe",
+      domain: "defi",
+      at: new Date(clock.now() - (clock.now() % HOUR)).toISOString(),
+      lethe: {
+        category: "warning",
+        content: "oracle lag precedes liquidation cascades",
+        regime: "bull",
+        confidence: 0.4,
+        is_bloodstain: false,
+        source,
+        ...(embedding ? { embedding } : {}),
+      },
+    });
+    // An embedding of another dimension than this Styx's (384) is dropped, not refused.
+    const r = await push([lethe(SOURCE_A, [0.1, 0.2, 0.3]), lethe(SOURCE_B)]);
+    assert.deepEqual(r.json, { accepted: 2, duplicates: 0, rejected: [] });
+    const q = await s.request("POST", "/v1/styx/query", {
+      token: alice.key,
+      body: { query: "oracle lag liquidation", layers: ["lethe"], explain: true },
+    });
+    assert.equal(q.status, 200, q.text);
+    assert.equal(q.json.hits.length, 1, "the same text twice is one entry");
+    assert.equal(q.json.hits[0].namespace, "lethe:defi");
+    const hit = await s.styx.storage.entries.getLetheById(q.json.hits[0].id);
+    assert.deepEqual(hit?.sources, [`${D}:${SOURCE_A}`, `${D}:${SOURCE_B}`]);
+    assert.equal(hit?.embedding, null);
+  });
+
+  it("publishes a pushed causal edge, another D source validating it once", async () => {
+    const causal = (source: string) => ({
+      origin: D,
+      id: `rec-${++ids}`,
+      kind: "causal",
+      domain: "defi",
+      at: new Date(clock.now()).toISOString(),
+      causal: {
+        from_variable: "oracle_lag",
+        to_variable: "liquidations",
+        direction: "positive",
+        strength: "strong",
+        lag_ticks: 2,
+        evidence_count: 5,
+        confidence: 0.8,
+        regime: "bull",
+        source,
+      },
+    });
+    const r = await push([causal(SOURCE_A), causal(SOURCE_B), causal(SOURCE_B)]);
+    assert.deepEqual(r.json, { accepted: 3, duplicates: 0, rejected: [] });
+    const d = await s.request("GET", "/v1/styx/causal/discover?domain=defi", { token: alice.key });
+    assert.equal(d.status, 200, d.text);
+    assert.equal(d.json.edges.length, 1);
+    assert.equal(d.json.edges[0].validations, 1, "one vote per origin:source");
+    assert.equal(d.json.edges[0].strength, "strong");
+  });
+
   it("announces applied records with federated: true on the domain stream", async () => {
     const sock = await TestSocket.open(s.url, { token: alice.key });
     try {

@@ -161,7 +161,7 @@ export class Subscriptions {
     if (this.#categories !== null && !this.wants(event.channel)) return;
     const f = this.#follows.get(event.stream);
     if (f === undefined) return;
-    if (this.#skip !== null && this.#skip(event)) return;
+    if (this.#skip?.(event)) return;
     if (f.held !== null) {
       this.#hold(f, [event]);
       return;
