@@ -1,7 +1,7 @@
 import type { SequencedEvent } from "../../core/fabric/event-bus.js";
 import type { FabricService } from "../../core/fabric/fabric-service.js";
 import type { History, StreamPosition } from "../../core/fabric/history.js";
-import { domainStream, federationStream, PUBLIC_STREAM, streamKind } from "../../core/fabric/streams.js";
+import { domainStream, PUBLIC_STREAM, streamKind } from "../../core/fabric/streams.js";
 import type { FederationStore } from "../../core/federation/federation-store.js";
 import { isGolemCredential } from "../../core/identity/principal.js";
 import type { Tenancy } from "../../core/identity/tenancy.js";
@@ -24,7 +24,7 @@ import {
 import { answering, type ResumedStream } from "../../protocol/frames.js";
 import type { Metrics } from "../metrics.js";
 import { SocketAccess } from "./access.js";
-import { federationSkip, takesDomain } from "./federation-follow.js";
+import { followFederation, resumeFederation } from "./federation-follow.js";
 import type { Hub } from "./hub.js";
 import { RelayCharges } from "./relay-charges.js";
 import type { SocketSession } from "./session.js";
@@ -64,8 +64,7 @@ export class MessageHandler {
     metrics: Metrics;
     /** Relay credit (pricing on, SPEC §11.4): each relayed event and clade delta pays one event's price; none → STYX_CREDIT_EXHAUSTED. */
     credit?: Pick<CreditMeter, "spend" | "refund"> | undefined;
-    /** Federation links by key (SPEC §17.2): who may follow `federation:{domain}` streams. */
-    links: Pick<FederationStore, "link">;
+    links: Pick<FederationStore, "link">; // federation links by key: who may follow federation:{domain} (SPEC §17.2)
   }) {
     this.#hub = deps.hub;
     this.#history = deps.history;
@@ -110,7 +109,7 @@ export class MessageHandler {
     return this.#fabric.pendingDeltas(golemId);
   }
 
-  /** Marks the socket as speaking for a golem (a message of an owner credential named it); the first time, hands it the clade deltas held for it. */
+  /** Marks the socket as speaking for a golem (an owner credential's message named it); the first time, hands it its held clade deltas. */
   async identify(session: SocketSession, golemId: string): Promise<void> {
     for (const e of await this.claim(session, golemId)) session.connection.send(Buffer.from(encodeEventFrame(e)));
   }
@@ -120,7 +119,7 @@ export class MessageHandler {
     // A federation-only message asks nothing of `read` (a federate key has only `federate`) and adds no public stream.
     const plain = federation.length === 0 || msg.domains !== undefined || msg.public !== undefined;
     if (plain) this.#access.scope(session, "read");
-    if (federation.length > 0) await this.#federation(session, msg.type, federation);
+    if (federation.length > 0) await followFederation(session, await this.#access.federation(session), msg.type, federation);
     const subs = session.subscriptions;
     const domains = [...new Set(msg.domains ?? [])].map(domainStream);
     if (msg.type === "subscribe") {
@@ -146,36 +145,10 @@ export class MessageHandler {
     });
   }
 
-  /**
-   * `subscribe.federation` / `unsubscribe.federation` (SPEC §17.2): the `federation:{domain}`
-   * streams of a linked federate key, for domains its hello agreed to (403
-   * STYX_FEDERATION_NOT_AGREED otherwise), within the domain bound; its own records skipped.
-   */
-  async #federation(session: SocketSession, type: SubscribeMessage["type"], domains: readonly string[]): Promise<void> {
-    const link = await this.#access.federation(session);
-    const subs = session.subscriptions;
-    const streams = domains.map(federationStream);
-    if (type === "unsubscribe") {
-      for (const s of streams) subs.leave(s);
-      return;
-    }
-    if (link && !domains.every((d) => takesDomain(link, d))) throw new StyxError("STYX_FEDERATION_NOT_AGREED");
-    const added = streams.filter((s) => !subs.follows(s));
-    if (subs.federationCount() + added.length > MAX_DOMAINS_PER_SOCKET) {
-      throw new StyxError("STYX_VALIDATION", `A socket follows at most ${MAX_DOMAINS_PER_SOCKET} federation domains.`);
-    }
-    if (link) subs.skipWhen(federationSkip(link));
-    for (const s of added) await subs.join(s);
-  }
-
   async #resume(session: SocketSession, msg: ResumeMessage): Promise<void> {
     const names = Object.keys(msg.streams);
-    const federated = names.filter((s) => streamKind(s) === "federation");
-    if (federated.length < names.length) this.#access.scope(session, "read");
-    if (federated.length > 0) {
-      const link = await this.#access.federation(session);
-      if (link) session.subscriptions.skipWhen(federationSkip(link));
-    }
+    if (names.some((s) => streamKind(s) !== "federation")) this.#access.scope(session, "read");
+    if (names.some((s) => streamKind(s) === "federation")) resumeFederation(session, await this.#access.federation(session));
     const answers = byStream<ResumedStream>();
     const replays: (() => Promise<void>)[] = [];
     for (const [stream, since] of Object.entries(msg.streams)) {
