@@ -50,6 +50,7 @@ import { pheromoneRoutes } from "./routes/coordination/pheromone.routes.js";
 import { dashboardRoutes } from "./routes/dashboard/dashboard.routes.js";
 import { fabricRoutes } from "./routes/fabric/fabric.routes.js";
 import { type FederationAdminDeps, federationAdminRoutes } from "./routes/federation/admin.routes.js";
+import { type FederationRouteDeps, federationRoutes } from "./routes/federation/federation.routes.js";
 import { adminRoutes } from "./routes/identity/admin.routes.js";
 import { authRoutes } from "./routes/identity/auth.routes.js";
 import { type ErasureRouteDeps, erasureRoutes } from "./routes/identity/erasure.routes.js";
@@ -180,6 +181,8 @@ export interface ServerDeps {
    * STYX_FEDERATE names `marketplace`; never with a marketplace of its own (config refuses both).
    */
   readonly upstreamMarket?: UpstreamMarketRouteDeps | undefined;
+  /** Federation, the upstream side (SPEC §17.2): hello, pushes, snapshots, and the links `subscribe.federation` checks. */
+  readonly federation: Omit<FederationRouteDeps, "history" | "limiter" | "clock">;
   /** Log destination; default stdout. */
   readonly logStream?: NodeJS.WritableStream;
 }
@@ -311,6 +314,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   if (deps.marketplace) marketplaceRoutes(app, deps.marketplace);
   else if (deps.upstreamMarket) upstreamMarketRoutes(app, deps.upstreamMarket);
   const { hub, service, history } = deps.fabric;
+  federationRoutes(app, { ...deps.federation, history, limiter: deps.limiter, clock: deps.clock });
   fabricRoutes(app, { fabric: service, clock: deps.clock, online: (id) => hub.online(id) });
   dashboardRoutes(app, {
     clock: deps.clock,
@@ -356,6 +360,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     quotas: deps.quotas,
     metrics: deps.metrics,
     credit: deps.payments?.meter,
+    links: deps.federation.store,
   });
   attachGateway(app, {
     hub,

@@ -257,6 +257,7 @@ function counting(inner: PheromoneStore): PheromoneStore & { reads: number } {
     allLive: inner.allLive.bind(inner),
     countLive: inner.countLive.bind(inner),
     evaporate: inner.evaporate.bind(inner),
+    pageLive: inner.pageLive.bind(inner),
   };
   return s;
 }

@@ -59,4 +59,10 @@ export class PostgresCausalStore implements CausalStore {
       LIMIT ${f.limit}`;
     return rows.map(toEdge);
   }
+
+  async pageEdges(domain: string, afterId: string, limit: number): Promise<CausalEdge[]> {
+    const rows = await this.#sql<Row[]>`
+      SELECT * FROM causal_edges WHERE domain = ${domain} AND id COLLATE "C" > ${afterId} ORDER BY id COLLATE "C" LIMIT ${limit}`;
+    return rows.map(toEdge);
+  }
 }

@@ -259,6 +259,18 @@ export class PostgresEntryStore implements EntryStore {
     return Number(row?.bytes ?? 0);
   }
 
+  async queueLethe(c: LetheCandidate): Promise<void> {
+    await this.#sql.begin(async (tx) => {
+      await admitLethe(tx, [{ n: 0, c }]);
+      await tx`INSERT INTO lethe_queue ${tx(candidateRow(c, false))}`;
+    });
+  }
+
+  async pageLethe(domain: string, afterSeq: number, limit: number): Promise<LetheEntry[]> {
+    const rows = await this.#sql`SELECT * FROM lethe_entries WHERE domain = ${domain} AND seq > ${afterSeq} ORDER BY seq LIMIT ${limit}`;
+    return rows.map(toLethe);
+  }
+
   /** Best matches of the words of `text` among the rows passing `conds`, as ORed tsquery terms. */
   async #search(table: string, text: string, conds: (p: Bind) => string[], k: number): Promise<TextHit[]> {
     const terms = tsQuery(text);

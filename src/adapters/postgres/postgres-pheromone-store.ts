@@ -154,4 +154,12 @@ export class PostgresPheromoneStore implements PheromoneStore {
   async evaporate(now: number): Promise<number> {
     return (await this.#sql`DELETE FROM pheromones WHERE fades_at <= ${now}`).count;
   }
+
+  async pageLive(domain: string, afterId: string, limit: number, now: number): Promise<Pheromone[]> {
+    const rows = await this.#sql<Row[]>`
+      SELECT ${this.#sql.unsafe(COLUMNS)} FROM pheromones
+      WHERE domain = ${domain} AND id COLLATE "C" > ${afterId} AND fades_at > ${now}
+      ORDER BY id COLLATE "C" LIMIT ${limit}`;
+    return rows.map(toPheromone);
+  }
 }

@@ -156,6 +156,11 @@ export class RedisPheromoneCache implements PheromoneStore {
     return gone;
   }
 
+  /** Pages of the store itself (the snapshot reads rarely and in order, which the cache does not keep). */
+  pageLive(domain: string, afterId: string, limit: number, now: number): Promise<Pheromone[]> {
+    return this.#inner.pageLive(domain, afterId, limit, now);
+  }
+
   /** Awaits a cache write; a Redis failure is reported, never thrown. */
   async #absorb(write: Promise<unknown>): Promise<void> {
     try {

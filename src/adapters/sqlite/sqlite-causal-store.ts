@@ -66,4 +66,9 @@ export class SqliteCausalStore implements CausalStore {
     const sql = `SELECT * FROM causal_edges WHERE ${where.join(" AND ")} ORDER BY validations DESC, confidence DESC, id LIMIT ?`;
     return (this.#db.prepare(sql).all(...args, f.limit) as Row[]).map(toEdge);
   }
+
+  async pageEdges(domain: string, afterId: string, limit: number): Promise<CausalEdge[]> {
+    const sql = "SELECT * FROM causal_edges WHERE domain = ? AND id > ? ORDER BY id LIMIT ?";
+    return (this.#db.prepare(sql).all(domain, afterId, limit) as Row[]).map(toEdge);
+  }
 }

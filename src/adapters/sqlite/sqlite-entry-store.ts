@@ -540,6 +540,26 @@ export class SqliteEntryStore implements EntryStore {
     const row = this.#stmt(STORED_BYTES_SQL).get(userId) as { bytes: number };
     return row.bytes;
   }
+
+  async queueLethe(c: LetheCandidate): Promise<void> {
+    this.#db.transaction(() => {
+      this.#admit(c);
+      const { embedding, ...rest } = c;
+      this.#stmt("INSERT INTO lethe_queue (id, due_at, payload, embedding, domain, delay_ms, waiting) VALUES (?, ?, ?, ?, ?, ?, 0)").run(
+        c.id,
+        c.dueAt,
+        JSON.stringify(rest),
+        toBytes(embedding),
+        c.domain,
+        c.delayMs,
+      );
+    })();
+  }
+
+  async pageLethe(domain: string, afterSeq: number, limit: number): Promise<LetheEntry[]> {
+    const sql = "SELECT * FROM lethe_entries WHERE domain = ? AND seq > ? ORDER BY seq LIMIT ?";
+    return (this.#stmt(sql).all(domain, afterSeq, limit) as Row[]).map(toLethe);
+  }
 }
 
 /** A user's stored bytes of entries: a covering scan of `entries_user_bytes` (migration 9), whose expression this repeats. */

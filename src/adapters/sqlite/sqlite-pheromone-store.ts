@@ -187,6 +187,11 @@ export class SqlitePheromoneStore implements PheromoneStore {
     return gone;
   }
 
+  async pageLive(domain: string, afterId: string, limit: number, now: number): Promise<Pheromone[]> {
+    const sql = "SELECT * FROM pheromones WHERE domain = ? AND id > ? AND fades_at > ? ORDER BY id LIMIT ?";
+    return (this.#db.prepare(sql).all(domain, afterId, now, limit) as Row[]).map(toPheromone);
+  }
+
   /** Forgets the read mirror: for a caller whose transaction, holding deposits of this store, rolled back. */
   discardMirror(): void {
     this.#mirror = null;

@@ -72,4 +72,6 @@ export interface DiscoverFilter {
 export interface CausalStore {
   publish(p: CausalPublication, now: number, outbox?: OutboxEntry): Promise<{ edge: CausalEdge; outcome: PublishOutcome }>;
   discover(filter: DiscoverFilter): Promise<CausalEdge[]>;
+  /** Edges of one domain with id > `afterId`, by id, at most `limit` (the federation snapshot reads a domain in pages). */
+  pageEdges(domain: string, afterId: string, limit: number): Promise<CausalEdge[]>;
 }

@@ -86,4 +86,6 @@ export interface PheromoneStore {
   countLive(now: number): Promise<number>;
   /** Deletes pheromones under the threshold at `now`; returns how many. */
   evaporate(now: number): Promise<number>;
+  /** Live pheromones of one domain with id > `afterId`, by id, at most `limit` (the federation snapshot reads a domain in pages). */
+  pageLive(domain: string, afterId: string, limit: number, now: number): Promise<Pheromone[]>;
 }

@@ -260,4 +260,14 @@ export interface EntryStore {
   dropBlobOrphan(userId: string, cid: string, since?: number): Promise<boolean>;
   /** Bytes of the user's stored entries: UTF-8 content plus metadata JSON, expired ones until purged (the stored-bytes quota). */
   storedBytes(userId: string): Promise<number>;
+  /**
+   * Queues a federated lethe record as a candidate due at once (SPEC §17.3): its source
+   * (`origin:source`) joins its domain's writers as `insert` does (k-anonymity counts it, and a
+   * domain reaching `candidate.k` releases its waiting candidates), but it never waits itself —
+   * it was published at its maker already. Publishing it is then the usual `publishLethe` or
+   * `reinforceLethe`; a crash between the two leaves it to the next publication pass.
+   */
+  queueLethe(candidate: LetheCandidate): Promise<void>;
+  /** Lethe entries of one domain with seq > `afterSeq`, by seq, at most `limit` (the federation snapshot reads a domain in pages). */
+  pageLethe(domain: string, afterSeq: number, limit: number): Promise<LetheEntry[]>;
 }

@@ -133,6 +133,12 @@ export const ERROR_TABLE = {
     retryable: false,
     message: "This Styx serves its upstream's marketplace to buyers: list, withdraw and read your sales directly on the upstream Styx.",
   },
+  STYX_FEDERATION_NOT_AGREED: {
+    status: 403,
+    ws: 4403,
+    retryable: false,
+    message: "The link did not agree to this: the record's kind or domain is outside the flows and domains of its hello.",
+  },
   STYX_ESCROW_INVALID: {
     status: 400,
     ws: 4400,

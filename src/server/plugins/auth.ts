@@ -38,7 +38,13 @@ export function registerAuth(
     if (principal.kind !== "user") throw new StyxError("STYX_AUTH_FORBIDDEN", "This route needs a user API key or session.");
     // A marketplace buyer route: a federate key buys for the downstream user it names (SPEC §17.2 item 4), in place of read/write.
     if (req.routeOptions.config.federatedBuyer) req.buyerRef = federatedBuyerRef(principal, req.headers[BUYER_HEADER]);
-    if (req.buyerRef === undefined) requireScope(principal, req.routeOptions.config.scope ?? (isRead(req) ? "read" : "write"));
+    if (req.buyerRef === undefined) {
+      const scope = req.routeOptions.config.scope ?? (isRead(req) ? "read" : "write");
+      requireScope(principal, scope);
+      // A federate key is a linked Styx's (SPEC §17): it speaks federation (and buys for its buyers), whatever else it was given.
+      if (scope !== "federate" && principal.scopes.includes("federate") && !req.routeOptions.config.federateKey)
+        throw new StyxError("STYX_AUTH_FORBIDDEN", "A federate key calls only the federation routes.");
+    }
     if (req.routeOptions.config.golemCredential !== "own") deps.tenancy.ownerOnly(principal);
   });
 
