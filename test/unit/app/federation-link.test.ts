@@ -10,6 +10,7 @@ import { ManualClock } from "../../../src/core/platform/clock.js";
 import { Metrics } from "../../../src/server/metrics.js";
 import { Scheduler } from "../../../src/tasks/scheduler.js";
 import { FakeUpstream, SetApplier } from "../../../src/testing/fake-upstream.js";
+import { HandedLeadership } from "../../../src/testing/handed-leadership.js";
 
 const UP = "sx_00000000000000aa";
 const config: FederationConfig = {
@@ -19,22 +20,6 @@ const config: FederationConfig = {
   nats: false,
   maxRecords: { rate: 10, burst: 600 },
 };
-
-/** A leadership the test hands over and takes back (one per gateway). */
-class HandedLeadership {
-  #onChange: (leader: boolean) => void = () => {};
-  isLeader = false;
-  start(onChange: (leader: boolean) => void): void {
-    this.#onChange = onChange;
-  }
-  set(leader: boolean): void {
-    this.isLeader = leader;
-    this.#onChange(leader);
-  }
-  async stop(): Promise<void> {
-    if (this.isLeader) this.set(false);
-  }
-}
 
 function deposit(id: string, at: number): FederationRecord {
   const pheromone = {

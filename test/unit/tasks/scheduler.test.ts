@@ -15,6 +15,7 @@ import { SecretKey } from "../../../src/core/platform/secret-key.js";
 import { IdentifierDirectory } from "../../../src/core/privacy/directory.js";
 import { PublicPipeline } from "../../../src/core/privacy/public-pipeline.js";
 import { Scheduler, type TaskRun } from "../../../src/tasks/scheduler.js";
+import { HandedLeadership } from "../../../src/testing/handed-leadership.js";
 
 const MINUTE = 60_000;
 /** The scheduler's timers are node:test's mock timers: a test moves them with `tick`, never waits for them. */
@@ -254,22 +255,6 @@ describe("Scheduler atLead tasks", () => {
 });
 
 describe("Scheduler atUnlead", () => {
-  /** A leadership the test hands over and takes back. */
-  class HandedLeadership {
-    #onChange: (leader: boolean) => void = () => {};
-    isLeader = false;
-    start(onChange: (leader: boolean) => void): void {
-      this.#onChange = onChange;
-    }
-    set(leader: boolean): void {
-      this.isLeader = leader;
-      this.#onChange(leader);
-    }
-    async stop(): Promise<void> {
-      if (this.isLeader) this.set(false);
-    }
-  }
-
   it("ends a task's open work when the leadership goes, once, and not for a process that never led", async () => {
     const calls: string[] = [];
     const leadership = new HandedLeadership();
