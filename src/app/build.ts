@@ -17,12 +17,12 @@ import { type AdminToken, resolveAdminToken } from "./admin-token.js";
 import { buildCoordination, type CoordinationStack } from "./coordination.js";
 import { buildErasure } from "./erasure.js";
 import { buildFabric, closeSocketsOf, type FabricStack } from "./fabric.js";
-import { buildFederation, buildFederationOutlet, federationStore } from "./federation.js";
+import { buildFederation, buildFederationOutlet } from "./federation.js";
 import { buildIdentity } from "./identity.js";
 import { buildKnowledge, type KnowledgeStack } from "./knowledge.js";
 import { Lifecycle, startServing, stopServing } from "./lifecycle.js";
 import { DeferredLog, warnTo } from "./log.js";
-import { buildMarketplace } from "./marketplace.js";
+import { buildMarketplace, buildUpstreamMarket } from "./marketplace.js";
 import { instrument, STORAGE_MEASURE_EVERY_MS } from "./observability.js";
 import { buildPayments } from "./payments.js";
 import { buildPrivacy, type PrivacyStack } from "./privacy.js";
@@ -115,7 +115,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
     closeEndedSessions({ auth: identity.auth, signals, close: closeSockets });
     const quotas = buildQuotas({ config, storage, users: identity.store, clock, signals, warn });
     // Federation (SPEC §17): local facts become records of this instance as they are written.
-    const federationStorage = federationStore(storage);
+    const federationStorage = storage.federation;
     const outlet = buildFederationOutlet({
       config,
       instanceId: signing.instanceId,
@@ -267,6 +267,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       ledger: storage.payments,
       spendLimits: storage.credit,
       marketplace: marketplace?.routes,
+      upstreamMarket: buildUpstreamMarket(config, secretKey.key),
       federation: federation.routes,
       closing: () => life.closing,
       draining: () => life.draining,

@@ -1,4 +1,3 @@
-import { MemoryFederationStore } from "../adapters/memory/memory-federation-store.js";
 import type { Config } from "../config/load.js";
 import type { CausalService } from "../core/coordination/causal-service.js";
 import type { PheromoneService } from "../core/coordination/pheromone-service.js";
@@ -14,12 +13,6 @@ import { recordToWire } from "../protocol/federation-codec.js";
 import type { FederationRouteDeps } from "../server/routes/federation/federation.routes.js";
 import type { Storage } from "./storage.js";
 import { VERSION } from "./version.js";
-
-/** The federation store of a process (SPEC §17): claims, cursors, links and the outbox. */
-export function federationStore(_storage: Storage): FederationStore {
-  // Until the SQLite/PostgreSQL FederationStore lands in the storage bundle (helper `fedstore`): links and claims in memory.
-  return new MemoryFederationStore();
-}
 
 /**
  * The outlet the fact services hand their facts to (SPEC §17): built before them, since each
