@@ -43,7 +43,7 @@ export interface FederationConfig {
   readonly upstream: { readonly url: string; readonly key: string } | undefined;
   readonly flows: Flows;
   readonly domains: FederatedDomains;
-  /** STYX_UPSTREAM_NATS: records over a NATS leaf node (macronodes). */
+  /** STYX_UPSTREAM_NATS: records over a NATS leaf node (macronodes); refused while that transport is not built. */
   readonly nats: boolean;
   /** Records a federate key may push per minute, as a token bucket. */
   readonly maxRecords: BucketSpec;
@@ -358,8 +358,8 @@ function checkProfile(r: RawConfig, problems: string[]): void {
 function checkFederation(r: RawConfig, problems: string[]): void {
   if ((r.STYX_UPSTREAM_URL === undefined) !== (r.STYX_UPSTREAM_KEY === undefined))
     problems.push("STYX_UPSTREAM_URL, STYX_UPSTREAM_KEY: set both (the upstream and the federate key it issued this Styx) or neither");
-  if (r.STYX_UPSTREAM_NATS && r.STYX_PROFILE !== "macro")
-    problems.push("STYX_UPSTREAM_NATS: the NATS leaf-node transport links macronodes (STYX_PROFILE=macro)");
+  if (r.STYX_UPSTREAM_NATS)
+    problems.push("STYX_UPSTREAM_NATS: the NATS leaf-node transport is not built in this version; leave it 0 (links go over the socket and HTTP)");
   if (
     r.STYX_UPSTREAM_URL === undefined &&
     (r.STYX_FEDERATE.size > 0 || !(!r.STYX_FEDERATE_DOMAINS.all && r.STYX_FEDERATE_DOMAINS.names.size === 0))

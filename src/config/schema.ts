@@ -298,7 +298,7 @@ export const SETTINGS = {
   STYX_UPSTREAM_NATS: {
     parse: parseBool,
     default: "0",
-    doc: "Federation between macronodes: 1 — records travel over a NATS leaf node (subjects `styx.fed.>`) instead of the socket and HTTP pushes.",
+    doc: "Federation between macronodes over a NATS leaf node (SPEC §17.2 item 5): not built in this version, so only 0 is accepted; links go over the socket (down) and HTTP pushes (up) on every profile.",
   },
   STYX_FEDERATION_MAX_RECORDS: {
     parse: parseRate,

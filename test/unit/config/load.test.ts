@@ -35,6 +35,26 @@ describe("loadConfig", () => {
     );
   });
 
+  it("takes an upstream as URL and key together, refuses flows without one and the unbuilt NATS transport", () => {
+    const refused = (env: Record<string, string>, pattern: RegExp) =>
+      assert.throws(
+        () => loadConfig(env),
+        (err: unknown) => err instanceof ConfigError && pattern.test(err.message),
+      );
+    refused({ STYX_UPSTREAM_URL: "https://styx.example" }, /STYX_UPSTREAM_URL, STYX_UPSTREAM_KEY: set both/);
+    refused({ STYX_FEDERATE: "pheromone", STYX_FEDERATE_DOMAINS: "defi" }, /federation needs an upstream/);
+    refused({ STYX_UPSTREAM_NATS: "1" }, /not built in this version/);
+    const c = loadConfig({
+      STYX_UPSTREAM_URL: "https://styx.example",
+      STYX_UPSTREAM_KEY: "styx_key",
+      STYX_FEDERATE: "pheromone,lethe:down",
+      STYX_FEDERATE_DOMAINS: "defi",
+    });
+    assert.deepEqual(c.federation.upstream, { url: "https://styx.example", key: "styx_key" });
+    assert.deepEqual(c.federation.flows.get("lethe"), { up: false, down: true });
+    assert.equal(loadConfig({}).federation.upstream, undefined);
+  });
+
   it("never echoes a secret value in an error", () => {
     assert.throws(
       () => loadConfig({ STYX_ADMIN_TOKEN: "short-secret" }),
