@@ -123,6 +123,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       store: federationStorage,
       bus: fabric.bus,
       clock,
+      warn,
     });
     const knowledge = buildKnowledge({
       config,
@@ -171,7 +172,6 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       lethe: knowledge.lethe,
       causal: coordination.causal,
       clock,
-      warn,
     });
     const erasure = buildErasure({
       config,

@@ -25,6 +25,7 @@ export function buildFederationOutlet(opts: {
   store: FederationStore;
   bus: EventBus;
   clock: Clock;
+  warn: (msg: string, err: unknown) => void;
 }): FederationEmitter {
   const f = opts.config.federation;
   return new FederationEmitter({
@@ -37,6 +38,7 @@ export function buildFederationOutlet(opts: {
     bus: opts.bus,
     clock: opts.clock,
     wire: (r) => recordToWire(r) as unknown as Record<string, unknown>,
+    warn: opts.warn,
   });
 }
 
@@ -55,7 +57,6 @@ export function buildFederation(opts: {
   lethe: LetheService;
   causal: CausalService;
   clock: Clock;
-  warn: (msg: string, err: unknown) => void;
 }): { applier: FederationApplier; routes: Omit<FederationRouteDeps, "history" | "limiter" | "clock"> } {
   const { instanceId, key, store, clock } = opts;
   const applier = new FederationApplier({
@@ -66,7 +67,6 @@ export function buildFederation(opts: {
     causal: opts.causal,
     outlet: opts.outlet,
     clock,
-    warn: opts.warn,
   });
   const snapshot = new FederationSnapshot({
     instanceId,
