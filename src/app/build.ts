@@ -17,7 +17,7 @@ import { type AdminToken, resolveAdminToken } from "./admin-token.js";
 import { buildCoordination, type CoordinationStack } from "./coordination.js";
 import { buildErasure } from "./erasure.js";
 import { buildFabric, closeSocketsOf, type FabricStack } from "./fabric.js";
-import { buildFederation, buildFederationOutlet, federationStore } from "./federation.js";
+import { buildFederation, buildFederationOutlet } from "./federation.js";
 import { buildUpstreamLink, type UpstreamLinkStack } from "./federation-link.js";
 import { buildIdentity } from "./identity.js";
 import { buildKnowledge, type KnowledgeStack } from "./knowledge.js";
@@ -119,7 +119,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
     closeEndedSessions({ auth: identity.auth, signals, close: closeSockets });
     const quotas = buildQuotas({ config, storage, users: identity.store, clock, signals, warn });
     // Federation (SPEC §17): local facts become records of this instance as they are written.
-    const federationStorage = federationStore(storage);
+    const federationStorage = storage.federation;
     const outlet = buildFederationOutlet({
       config,
       instanceId: signing.instanceId,
@@ -127,6 +127,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       store: federationStorage,
       bus: fabric.bus,
       clock,
+      warn,
     });
     const knowledge = buildKnowledge({
       config,
@@ -175,7 +176,6 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       lethe: knowledge.lethe,
       causal: coordination.causal,
       clock,
-      warn,
     });
     // The down- and up-link to the upstream (SPEC §17.2): a task of the leader, applying records like the push route.
     const upstream = buildUpstreamLink({

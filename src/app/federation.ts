@@ -1,4 +1,3 @@
-import { MemoryFederationStore } from "../adapters/memory/memory-federation-store.js";
 import type { Config } from "../config/load.js";
 import type { CausalService } from "../core/coordination/causal-service.js";
 import type { PheromoneService } from "../core/coordination/pheromone-service.js";
@@ -15,12 +14,6 @@ import type { FederationRouteDeps } from "../server/routes/federation/federation
 import type { Storage } from "./storage.js";
 import { VERSION } from "./version.js";
 
-/** The federation store of a process (SPEC §17): claims, cursors, links and the outbox. */
-export function federationStore(_storage: Storage): FederationStore {
-  // Until the SQLite/PostgreSQL FederationStore lands in the storage bundle (helper `fedstore`): links and claims in memory.
-  return new MemoryFederationStore();
-}
-
 /**
  * The outlet the fact services hand their facts to (SPEC §17): built before them, since each
  * local deposit, lethe publication and causal publication becomes a record as it is written.
@@ -32,6 +25,7 @@ export function buildFederationOutlet(opts: {
   store: FederationStore;
   bus: EventBus;
   clock: Clock;
+  warn: (msg: string, err: unknown) => void;
 }): FederationEmitter {
   const f = opts.config.federation;
   return new FederationEmitter({
@@ -44,6 +38,7 @@ export function buildFederationOutlet(opts: {
     bus: opts.bus,
     clock: opts.clock,
     wire: (r) => recordToWire(r) as unknown as Record<string, unknown>,
+    warn: opts.warn,
   });
 }
 
@@ -62,7 +57,6 @@ export function buildFederation(opts: {
   lethe: LetheService;
   causal: CausalService;
   clock: Clock;
-  warn: (msg: string, err: unknown) => void;
 }): { applier: FederationApplier; routes: Omit<FederationRouteDeps, "history" | "limiter" | "clock"> } {
   const { instanceId, key, store, clock } = opts;
   const applier = new FederationApplier({
@@ -73,7 +67,6 @@ export function buildFederation(opts: {
     causal: opts.causal,
     outlet: opts.outlet,
     clock,
-    warn: opts.warn,
   });
   const snapshot = new FederationSnapshot({
     instanceId,

@@ -359,7 +359,9 @@ function checkFederation(r: RawConfig, problems: string[]): void {
   if ((r.STYX_UPSTREAM_URL === undefined) !== (r.STYX_UPSTREAM_KEY === undefined))
     problems.push("STYX_UPSTREAM_URL, STYX_UPSTREAM_KEY: set both (the upstream and the federate key it issued this Styx) or neither");
   if (r.STYX_UPSTREAM_NATS)
-    problems.push("STYX_UPSTREAM_NATS: the NATS leaf-node transport is not built in this version; leave it 0 (links go over the socket and HTTP)");
+    problems.push(
+      "STYX_UPSTREAM_NATS: the NATS leaf-node transport is not built in this version; leave it 0 (links go over the socket and HTTP)",
+    );
   if (
     r.STYX_UPSTREAM_URL === undefined &&
     (r.STYX_FEDERATE.size > 0 || !(!r.STYX_FEDERATE_DOMAINS.all && r.STYX_FEDERATE_DOMAINS.names.size === 0))

@@ -360,7 +360,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     quotas: deps.quotas,
     metrics: deps.metrics,
     credit: deps.payments?.meter,
-    links: deps.federation.store,
+    links: { link: (k) => deps.federation.store.link(k), touch: (k) => deps.federation.store.touchLink(k, deps.clock.now()) },
   });
   attachGateway(app, {
     hub,

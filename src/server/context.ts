@@ -21,11 +21,6 @@ declare module "fastify" {
     auth?: "public" | "user" | "admin";
     /** Scope a user credential needs; default `read` for GET/HEAD, `write` otherwise. */
     scope?: Scope;
-    /**
-     * A key with the `federate` scope may call this route too (with the scope it needs): the
-     * routes a link forwards (SPEC §17.2). Unset: a federate key gets 403 here.
-     */
-    federateKey?: true;
     /** Ids in the request that must belong to the caller (checked in one place: plugins/auth.ts). */
     tenant?: readonly TenantRule[];
     /**

@@ -198,9 +198,11 @@ describe("federation, the upstream side (SPEC §17.2)", () => {
     const sock = await TestSocket.open(s.url, { token: fed.key });
     try {
       await sock.next((f) => f.type === "welcome");
+      clock.advance(1000);
       const sub = await sock.request({ type: "subscribe", federation: ["defi"] });
       assert.equal(sub.type, "subscribed", JSON.stringify(sub));
       assert.deepEqual(Object.keys(sub.streams), ["federation:defi"]);
+      assert.equal((await s.styx.federation.store.link(fed.keyId))?.lastSeenAt, clock.now(), "a subscribe is a sign of life");
       const from = sock.frames.length;
       assert.equal((await push([pheromone({}, { class: "from-d" })])).json.accepted, 1);
       assert.equal((await deposit("defi", "socket-probe")).status, 201);

@@ -201,18 +201,7 @@ export class SqliteEntryStore implements EntryStore {
         e.letheWaiting ? 1 : 0,
         e.idempotencyKey,
       );
-      if (lethe) {
-        const { embedding, ...rest } = lethe;
-        this.#stmt("INSERT INTO lethe_queue (id, due_at, payload, embedding, domain, delay_ms, waiting) VALUES (?, ?, ?, ?, ?, ?, ?)").run(
-          lethe.id,
-          lethe.dueAt,
-          JSON.stringify(rest),
-          toBytes(embedding),
-          lethe.domain,
-          lethe.delayMs,
-          admitted?.waiting ? 1 : 0,
-        );
-      }
+      if (lethe) this.#queue(lethe, admitted?.waiting ?? false);
       return { entry: { ...e, seq: Number(r.lastInsertRowid) }, created: true, releasedDue: admitted?.releasedDue };
     }
   }
@@ -544,16 +533,22 @@ export class SqliteEntryStore implements EntryStore {
   async queueLethe(c: LetheCandidate): Promise<void> {
     this.#db.transaction(() => {
       this.#admit(c);
-      const { embedding, ...rest } = c;
-      this.#stmt("INSERT INTO lethe_queue (id, due_at, payload, embedding, domain, delay_ms, waiting) VALUES (?, ?, ?, ?, ?, ?, 0)").run(
-        c.id,
-        c.dueAt,
-        JSON.stringify(rest),
-        toBytes(embedding),
-        c.domain,
-        c.delayMs,
-      );
+      this.#queue(c, false);
     })();
+  }
+
+  /** A candidate's queue row (inside the caller's transaction). */
+  #queue(c: LetheCandidate, waiting: boolean): void {
+    const { embedding, ...rest } = c;
+    this.#stmt("INSERT INTO lethe_queue (id, due_at, payload, embedding, domain, delay_ms, waiting) VALUES (?, ?, ?, ?, ?, ?, ?)").run(
+      c.id,
+      c.dueAt,
+      JSON.stringify(rest),
+      toBytes(embedding),
+      c.domain,
+      c.delayMs,
+      waiting ? 1 : 0,
+    );
   }
 
   async pageLethe(domain: string, afterSeq: number, limit: number): Promise<LetheEntry[]> {

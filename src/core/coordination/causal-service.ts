@@ -107,7 +107,7 @@ export class CausalService {
         source: p.publisherHash,
       },
     });
-    const r = await this.#store.publish(p, now);
+    const r = await this.#store.publish(p, now, own?.outbox);
     await this.#announce(r, false);
     if (own && r.outcome !== "unchanged") await this.#federation?.relay(own.record);
     for (const l of this.#listeners) await l(golem, r.edge, r.outcome);

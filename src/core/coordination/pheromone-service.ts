@@ -150,7 +150,7 @@ export class PheromoneService {
         hv: deposit.hv,
       },
     });
-    const outcome = await this.#store.deposit(deposit, now);
+    const outcome = await this.#store.deposit(deposit, now, own?.outbox);
     await this.announce(outcome);
     if (own) await this.#federation?.relay(own.record);
     for (const l of this.#listeners) await l(golem, outcome);

@@ -16,7 +16,6 @@ export interface ApplierDeps {
   readonly causal: Pick<CausalService, "applyFederated">;
   readonly outlet: Pick<FederationOutlet, "relay">;
   readonly clock: Clock;
-  readonly warn: (msg: string, err: unknown) => void;
 }
 
 /**
@@ -48,8 +47,8 @@ export class FederationApplier implements RecordApplier {
       if (err instanceof StyxError && err.status < 500 && err.code !== "STYX_RATE_LIMITED") return { outcome: "rejected", code: err.code };
       throw err;
     }
-    // Applied here whatever becomes of the relay: a downstream that misses it takes the snapshot.
-    await d.outlet.relay(record).catch((err: unknown) => d.warn("relaying a federated record to the downstreams failed", err));
+    // Applied here whatever becomes of the relay (which never rejects): a downstream that misses it takes the snapshot.
+    await d.outlet.relay(record);
     return { outcome: "accepted" };
   }
 

@@ -24,7 +24,11 @@ export interface OwnRecord {
 export interface FederationOutlet {
   /** The record of a local fact; undefined for a fact of a federated source (only own records leave). */
   own(fact: LocalFact): OwnRecord | undefined;
-  /** Publishes a record on `federation:{domain}` when a downstream link takes its kind in its domain. */
+  /**
+   * Publishes a record on `federation:{domain}` when a downstream link takes its kind in its
+   * domain. Never rejects: the fact is stored whatever becomes of its relay (a failure is
+   * reported; a downstream that missed the record takes the snapshot).
+   */
   relay(record: FederationRecord): Promise<void>;
 }
 
@@ -67,13 +71,17 @@ export class FederationEmitter implements FederationOutlet {
   }
 
   async relay(record: FederationRecord): Promise<void> {
-    const links = await this.#downstreams();
-    if (!links.some((l) => takesDown(l.flows, l.domains, record.kind, record.domain))) return;
-    await this.#d.bus.publish({
-      stream: federationStream(record.domain),
-      channel: FEDERATION_RECORD_CHANNEL,
-      payload: this.#d.wire(record),
-    });
+    try {
+      const links = await this.#downstreams();
+      if (!links.some((l) => takesDown(l.flows, l.domains, record.kind, record.domain))) return;
+      await this.#d.bus.publish({
+        stream: federationStream(record.domain),
+        channel: FEDERATION_RECORD_CHANNEL,
+        payload: this.#d.wire(record),
+      });
+    } catch (err) {
+      this.#d.warn("relaying a federation record to the downstreams failed", err);
+    }
   }
 
   /** Forgets the cached links (a downstream said hello). */
@@ -106,6 +114,8 @@ export interface EmitterDeps {
   readonly bus: Pick<EventBus, "publish">;
   readonly clock: Clock;
   readonly wire: (record: FederationRecord) => Record<string, unknown>;
+  /** Reports a relay that failed (the fact itself is stored). */
+  readonly warn: (msg: string, err: unknown) => void;
 }
 
 /** What a downstream link takes, as the upstream reads its agreed flows and domains. */

@@ -142,19 +142,24 @@ export class LetheService {
     const own = federated ? undefined : this.#own(c);
     const twin = (await this.#store.findLetheByHash(c.domain, hash)) ?? (await this.#nearest(c));
     if (twin) {
-      const updated = await this.#store.reinforceLethe(c.id, twin.seq, {
-        source: c.source,
-        // The source's own confidence (the candidate carries it halved), for the contradiction rule.
-        confidence: c.confidence * 2,
-        fromBloodstain: c.isBloodstain,
-        at: now,
-      });
+      const updated = await this.#store.reinforceLethe(
+        c.id,
+        twin.seq,
+        {
+          source: c.source,
+          // The source's own confidence (the candidate carries it halved), for the contradiction rule.
+          confidence: c.confidence * 2,
+          fromBloodstain: c.isBloodstain,
+          at: now,
+        },
+        own?.outbox,
+      );
       if (!updated) return "gone";
       await this.#emit(updated, true, federated);
       await this.#relay(own);
       return "reinforced";
     }
-    const entry = await this.#store.publishLethe(c, hash, now);
+    const entry = await this.#store.publishLethe(c, hash, now, own?.outbox);
     if (!entry) return "gone";
     const embedding = entry.embedding;
     if (embedding) for (const ns of letheIndexNamespaces(entry.domain)) this.#vectors.put(ns, entry.seq, embedding);

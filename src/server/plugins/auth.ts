@@ -42,7 +42,7 @@ export function registerAuth(
       const scope = req.routeOptions.config.scope ?? (isRead(req) ? "read" : "write");
       requireScope(principal, scope);
       // A federate key is a linked Styx's (SPEC §17): it speaks federation (and buys for its buyers), whatever else it was given.
-      if (scope !== "federate" && principal.scopes.includes("federate") && !req.routeOptions.config.federateKey)
+      if (scope !== "federate" && principal.scopes.includes("federate"))
         throw new StyxError("STYX_AUTH_FORBIDDEN", "A federate key calls only the federation routes.");
     }
     if (req.routeOptions.config.golemCredential !== "own") deps.tenancy.ownerOnly(principal);

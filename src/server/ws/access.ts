@@ -1,5 +1,5 @@
 import { streamGolem, streamKind, streamUser } from "../../core/fabric/streams.js";
-import type { FederationLink, FederationStore } from "../../core/federation/federation-store.js";
+import type { FederationLink } from "../../core/federation/federation-store.js";
 import type { Tenancy } from "../../core/identity/tenancy.js";
 import type { Golem, Scope } from "../../core/identity/types.js";
 import { StyxError } from "../../core/platform/errors.js";
@@ -11,6 +11,12 @@ import type { Metrics } from "../metrics.js";
 import { takesDomain } from "./federation-follow.js";
 import type { SocketSession } from "./session.js";
 
+/** The downstream links as the socket reads them: by key, and noted as heard from (a subscribe, a resume). */
+export interface SocketLinks {
+  link(keyId: string): Promise<FederationLink | undefined>;
+  touch(keyId: string): Promise<void>;
+}
+
 /**
  * What a socket's principal may do, decided with the same Tenancy and admission rules as HTTP
  * routes: scopes, golems (the caller's own, resolved once per socket), owner actions (not for
@@ -20,11 +26,11 @@ import type { SocketSession } from "./session.js";
 export class SocketAccess {
   readonly #tenancy: Tenancy;
   readonly #limits: IdentityLimits;
-  readonly #links: Pick<FederationStore, "link">;
+  readonly #links: SocketLinks;
 
   constructor(deps: {
     tenancy: Tenancy;
-    links: Pick<FederationStore, "link">;
+    links: SocketLinks;
     limiter: RateLimiter;
     rateLimit: BucketSpec;
     quotas: Pick<QuotaPolicy, "limitsOf">;
@@ -53,9 +59,9 @@ export class SocketAccess {
   }
 
   /**
-   * Who may follow federation streams (SPEC §17.2): a `federate` key that said hello — its link
-   * (403 without the scope, 409 STYX_FEDERATION_NOT_LINKED before the hello) — or the admin
-   * token, which may watch (undefined: no link, nothing skipped).
+   * Who may follow federation streams (SPEC §17.2): a `federate` key that said hello — its link,
+   * noted as heard from now (403 without the scope, 409 STYX_FEDERATION_NOT_LINKED before the
+   * hello) — or the admin token, which may watch (undefined: no link, nothing skipped).
    */
   async federation(session: SocketSession): Promise<FederationLink | undefined> {
     const p = session.principal;
@@ -64,6 +70,7 @@ export class SocketAccess {
     requireScope(p, "federate");
     const link = p.via === "api_key" ? await this.#links.link(p.credentialId) : undefined;
     if (!link) throw new StyxError("STYX_FEDERATION_NOT_LINKED");
+    await this.#links.touch(link.keyId);
     return link;
   }
 

@@ -2,7 +2,6 @@ import type { SequencedEvent } from "../../core/fabric/event-bus.js";
 import type { FabricService } from "../../core/fabric/fabric-service.js";
 import type { History, StreamPosition } from "../../core/fabric/history.js";
 import { domainStream, PUBLIC_STREAM, streamKind } from "../../core/fabric/streams.js";
-import type { FederationStore } from "../../core/federation/federation-store.js";
 import { isGolemCredential } from "../../core/identity/principal.js";
 import type { Tenancy } from "../../core/identity/tenancy.js";
 import type { CreditMeter } from "../../core/payments/credit.js";
@@ -23,7 +22,7 @@ import {
 } from "../../protocol/fabric.js";
 import { answering, type ResumedStream } from "../../protocol/frames.js";
 import type { Metrics } from "../metrics.js";
-import { SocketAccess } from "./access.js";
+import { SocketAccess, type SocketLinks } from "./access.js";
 import { followFederation, resumeFederation } from "./federation-follow.js";
 import type { Hub } from "./hub.js";
 import { RelayCharges } from "./relay-charges.js";
@@ -64,7 +63,7 @@ export class MessageHandler {
     metrics: Metrics;
     /** Relay credit (pricing on, SPEC §11.4): each relayed event and clade delta pays one event's price; none → STYX_CREDIT_EXHAUSTED. */
     credit?: Pick<CreditMeter, "spend" | "refund"> | undefined;
-    links: Pick<FederationStore, "link">; // federation links by key: who may follow federation:{domain} (SPEC §17.2)
+    links: SocketLinks; // federation links by key: who may follow federation:{domain} (SPEC §17.2)
   }) {
     this.#hub = deps.hub;
     this.#history = deps.history;

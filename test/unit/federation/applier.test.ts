@@ -33,7 +33,6 @@ async function setup() {
       throw new Error("the lethe store is down");
     },
   };
-  const warnings: string[] = [];
   const applier = new FederationApplier({
     instanceId: ME,
     store,
@@ -42,9 +41,8 @@ async function setup() {
     causal,
     outlet: { relay: async (r) => void relayed.push(r) },
     clock,
-    warn: (msg) => warnings.push(msg),
   });
-  return { clock, store, pheromones, applier, relayed, warnings, ...recorded };
+  return { clock, store, pheromones, applier, relayed, ...recorded };
 }
 
 function deposit(over: Partial<FederationRecord> = {}, intensity = 0.8): FederationRecord {

@@ -38,6 +38,7 @@ async function setup(opts: { upstream?: boolean; flows?: string; domains?: strin
   const clock = new ManualClock(Date.UTC(2026, 2, 1, 12, 0, 42));
   const recorded = await recordingBus(clock);
   const store = new MemoryFederationStore();
+  const warnings: string[] = [];
   const outlet = new FederationEmitter({
     instanceId: ME,
     key: TEST_SECRET_KEY,
@@ -48,6 +49,7 @@ async function setup(opts: { upstream?: boolean; flows?: string; domains?: strin
     bus: recorded.bus,
     clock,
     wire: (r) => recordToWire(r) as unknown as Record<string, unknown>,
+    warn: (msg) => warnings.push(msg),
   });
   const pheromones = new PheromoneService({
     store: new SqlitePheromoneStore(openDatabase(":memory:")),
@@ -57,7 +59,7 @@ async function setup(opts: { upstream?: boolean; flows?: string; domains?: strin
     pipeline: testPipeline(),
     federation: outlet,
   });
-  return { clock, store, outlet, pheromones, ...recorded };
+  return { clock, store, outlet, pheromones, warnings, ...recorded };
 }
 
 const fact = (domain = "defi", source = "c".repeat(24)) =>
@@ -132,5 +134,16 @@ describe("FederationEmitter.relay", () => {
     clock.advance(LINKS_CACHE_MS + 1);
     await outlet.relay(own.record);
     assert.equal(on("styx:federation:record").length, 1);
+  });
+
+  it("reports a relay that fails and never fails the deposit it follows", async () => {
+    const { outlet, pheromones, store, warnings } = await setup();
+    store.links = async () => {
+      throw new Error("the database is down");
+    };
+    outlet.linksChanged();
+    const out = await pheromones.deposit(g1, { layer: "threat", class: "rug", intensity: 0.8, domain: "defi", regime: "bull" });
+    assert.equal(out.reinforced, false);
+    assert.deepEqual(warnings, ["relaying a federation record to the downstreams failed"]);
   });
 });

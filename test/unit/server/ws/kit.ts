@@ -224,7 +224,8 @@ export async function socketLayer(opts: { maxQueueBytes?: number; principals?: M
   const rateLimit = { rate: 1_000_000, burst: 1_000_000 };
   // Every user at the same (high) bucket: a fixed policy, as the quota service would answer.
   const quotas = { limitsOf: async () => ({ rate: rateLimit, quotas: TIER_LIMITS.steward.quotas }) };
-  const links = new MemoryFederationStore();
+  const federation = new MemoryFederationStore();
+  const links = { link: (k: string) => federation.link(k), touch: (k: string) => federation.touchLink(k, clock.now()) };
   const handler = new MessageHandler({ hub, history, fabric, tenancy, limiter, rateLimit, quotas, metrics, links });
   const principals = opts.principals ?? new Map([["good", USER]]);
   /** Credentials refused, as the session reports them to the failed-authentication audit. */
