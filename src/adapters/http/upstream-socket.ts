@@ -1,5 +1,6 @@
 import WebSocket from "ws";
 import type { StreamPosition } from "../../core/fabric/history.js";
+import { FEDERATION_RECORD_CHANNEL } from "../../core/fabric/streams.js";
 import {
   failureOf,
   type RecordChannel,
@@ -11,8 +12,6 @@ import type { FederationRecordWire } from "../../protocol/federation.js";
 import { recordFromWire } from "../../protocol/federation-codec.js";
 import { type UpstreamEndpoint, upstreamUrl, wireRecord } from "./upstream-http.js";
 
-/** The channel federation records travel on (SPEC §18). */
-export const RECORD_CHANNEL = "styx:federation:record";
 /** How long the upgrade and the welcome may take. */
 const OPEN_TIMEOUT_MS = 15_000;
 /** Pings missed (in ping intervals) before a silent upstream is taken for gone. */
@@ -122,7 +121,7 @@ export function openRecordSocket(endpoint: UpstreamEndpoint, handlers: RecordHan
     };
 
     const event = (frame: Record<string, unknown>): void => {
-      if (frame.channel !== RECORD_CHANNEL || typeof frame.epoch !== "string" || typeof frame.seq !== "number") return;
+      if (frame.channel !== FEDERATION_RECORD_CHANNEL || typeof frame.epoch !== "string" || typeof frame.seq !== "number") return;
       const position: StreamPosition = { epoch: frame.epoch, seq: frame.seq };
       if (wireRecord(frame.payload))
         handlers.record(frame.stream as string, position, recordFromWire(frame.payload as FederationRecordWire));

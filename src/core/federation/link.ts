@@ -1,3 +1,4 @@
+import { federationStream } from "../fabric/streams.js";
 import type { Clock } from "../platform/clock.js";
 import type { FederationStore } from "./federation-store.js";
 import { agreedDomains, type FederatedDomains, type Flows, formatFlows, RECORD_KINDS } from "./flows.js";
@@ -5,14 +6,7 @@ import { DownLink } from "./link-down.js";
 import { OutboxPump, type RecordCounter } from "./link-outbox.js";
 import { backoffMs, refusedRetryMs, STABLE_CONNECTION_MS } from "./link-timing.js";
 import type { RecordApplier } from "./records.js";
-import {
-  federationDomain,
-  federationStream,
-  type HelloReply,
-  type RecordChannel,
-  UpstreamError,
-  type UpstreamTransport,
-} from "./upstream-transport.js";
+import { federationDomain, type HelloReply, type RecordChannel, UpstreamError, type UpstreamTransport } from "./upstream-transport.js";
 
 /** Where the link to the upstream is (SPEC §17.4): `refused` — the upstream refused the key or the link would loop. */
 export type LinkState = "connecting" | "connected" | "disconnected" | "refused";

@@ -128,11 +128,6 @@ export function failureOf(status: number, code: string | undefined): UpstreamFai
   return "invalid";
 }
 
-/** The stream of a federated domain's records on the upstream. */
-export function federationStream(domain: string): string {
-  return `federation:${domain}`;
-}
-
 /** The domain of a `federation:{domain}` stream, else undefined. */
 export function federationDomain(stream: string): string | undefined {
   return stream.startsWith("federation:") ? stream.slice("federation:".length) : undefined;
