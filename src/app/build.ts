@@ -18,6 +18,7 @@ import { buildCoordination, type CoordinationStack } from "./coordination.js";
 import { buildErasure } from "./erasure.js";
 import { buildFabric, closeSocketsOf, type FabricStack } from "./fabric.js";
 import { buildFederation, buildFederationOutlet } from "./federation.js";
+import { buildUpstreamLink, type UpstreamLinkStack } from "./federation-link.js";
 import { buildIdentity } from "./identity.js";
 import { buildKnowledge, type KnowledgeStack } from "./knowledge.js";
 import { Lifecycle, startServing, stopServing } from "./lifecycle.js";
@@ -32,6 +33,7 @@ import { serverSettings } from "./server.js";
 import { closeEndedSessions, resolveSigning } from "./signing.js";
 import { openStorage, type Storage } from "./storage.js";
 import { buildScheduler } from "./tasks.js";
+import { VERSION } from "./version.js";
 
 /** A wired Styx process: the HTTP app and the services behind it. */
 export interface Styx {
@@ -52,6 +54,8 @@ export interface Styx {
   readonly coordination: CoordinationStack;
   /** Federation (SPEC §17): the applier of other instances' records (the push route's and the down-link's). */
   readonly federation: { readonly applier: RecordApplier; readonly store: FederationStore };
+  /** The link to the upstream (SPEC §17.2; `link` undefined without STYX_UPSTREAM_URL), the admin view, health's `upstream`. */
+  readonly upstream: UpstreamLinkStack;
   /** The public pipeline and its directory of known identifiers. */
   readonly privacy: PrivacyStack;
   /** Background tasks (lethe publication, TTL expiry); `runNow` for tests and operators. */
@@ -173,6 +177,20 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       causal: coordination.causal,
       clock,
     });
+    // The down- and up-link to the upstream (SPEC §17.2): a task of the leader, applying records like the push route.
+    const upstream = buildUpstreamLink({
+      config: config.federation,
+      store: federationStorage,
+      applier: federation.applier,
+      instanceId: signing.instanceId,
+      version: VERSION,
+      embedDim: config.embedDim,
+      clock,
+      scheduler: tasks,
+      metrics,
+      log,
+      localDomains: async () => [...new Set((await storage.coordination.pheromones.allLive(clock.now())).map((p) => p.domain))],
+    });
     const erasure = buildErasure({
       config,
       clock,
@@ -251,6 +269,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       socketCounts: storage.socketCounts,
       quotas,
       dependencies: storage.checks,
+      links: upstream.check ? [upstream.check] : undefined,
       load,
       heavy: heavyQueue(config.heavy, clock),
       metrics,
@@ -269,6 +288,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       marketplace: marketplace?.routes,
       upstreamMarket: buildUpstreamMarket(config, secretKey.key),
       federation: federation.routes,
+      federationAdmin: { view: () => upstream.view() },
       closing: () => life.closing,
       draining: () => life.draining,
       ...(options.logStream ? { logStream: options.logStream } : {}),
@@ -288,6 +308,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       fabric,
       coordination,
       federation: { applier: federation.applier, store: federationStorage },
+      upstream,
       privacy,
       tasks,
       load,

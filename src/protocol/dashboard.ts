@@ -83,6 +83,20 @@ export const DashboardAnswer = Type.Object({
       { additionalProperties: false, description: "The marketplace (SPEC §16); null while it is off" },
     ),
   ),
+  federation: Nullable(
+    Type.Object(
+      {
+        upstream_state: Nullable(
+          Type.String({ description: "connected, connecting, disconnected or refused; null without STYX_UPSTREAM_URL" }),
+        ),
+        upstream_instance_id: Nullable(Type.String()),
+        outbox_depth: Type.Integer({ description: "Local records waiting for the upstream" }),
+        last_error: Nullable(Type.String()),
+        downstreams: Type.Integer({ description: "Downstream Styx linked here" }),
+      },
+      { additionalProperties: false, description: "Federation (SPEC §17); null with no upstream and no downstream" },
+    ),
+  ),
 });
 
 /** A static asset of the dashboard page (HTML, JavaScript or CSS text). */

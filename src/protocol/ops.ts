@@ -15,6 +15,12 @@ export const Health = Type.Object({
   amnesia: Type.Boolean(),
   uptime_s: Type.Number(),
   dependencies: Type.Record(Type.String(), Dependency),
+  links: Type.Optional(
+    Type.Record(Type.String(), Dependency, {
+      description:
+        "Links to other Styx (`upstream`: the federation link, SPEC §17): listed, never counted in `status`; their loss sheds no local work",
+    }),
+  ),
 });
 
 /** `GET /readyz` query: which traffic the probe asks about (default writes). */

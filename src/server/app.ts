@@ -49,6 +49,7 @@ import { engagementRoutes } from "./routes/coordination/engagement.routes.js";
 import { pheromoneRoutes } from "./routes/coordination/pheromone.routes.js";
 import { dashboardRoutes } from "./routes/dashboard/dashboard.routes.js";
 import { fabricRoutes } from "./routes/fabric/fabric.routes.js";
+import { type FederationAdminDeps, federationAdminRoutes } from "./routes/federation/admin.routes.js";
 import { type FederationRouteDeps, federationRoutes } from "./routes/federation/federation.routes.js";
 import { adminRoutes } from "./routes/identity/admin.routes.js";
 import { authRoutes } from "./routes/identity/auth.routes.js";
@@ -112,6 +113,8 @@ export interface ServerDeps {
   /** HTTP server timers and the cap on connections still sending their headers. */
   readonly http: ConnectionLimits;
   readonly dependencies: readonly DependencyCheck[];
+  /** Links to other Styx (the federation upstream): listed by health, never shedding. */
+  readonly links?: readonly DependencyCheck[] | undefined;
   readonly load: LoadMonitor;
   /** Fair admission of heavy routes (queries, snapshots, batch writes), per process. */
   readonly heavy: FairQueue;
@@ -171,6 +174,8 @@ export interface ServerDeps {
   readonly spendLimits: SpendLimitStore | undefined;
   /** The marketplace (SPEC §16); undefined while STYX_MARKETPLACE=0 (its routes answer 404 STYX_MARKETPLACE_DISABLED). */
   readonly marketplace?: MarketplaceRouteDeps | undefined;
+  /** Federation's admin view (SPEC §17.4): this Styx's link up and its downstreams. */
+  readonly federationAdmin?: FederationAdminDeps | undefined;
   /**
    * The upstream's marketplace served to this Styx's buyers (federation, SPEC §17.2 item 4), when
    * STYX_FEDERATE names `marketplace`; never with a marketplace of its own (config refuses both).
@@ -277,10 +282,12 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     amnesia: deps.amnesia,
     startedAt: performance.now(),
     dependencies: deps.dependencies,
+    ...(deps.links ? { links: deps.links } : {}),
     load: deps.load,
     metrics: deps.metrics,
     draining: deps.draining,
   });
+  if (deps.federationAdmin) federationAdminRoutes(app, deps.federationAdmin);
   adminRoutes(app, { identity: deps.identity, clock: deps.clock, limits: deps.spendLimits });
   paymentRoutes(app, {
     ledger: deps.ledger,
@@ -320,6 +327,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     ledger: deps.ledger,
     pricing: deps.payments !== undefined,
     marketplace: deps.marketplace?.stats,
+    federation: deps.federationAdmin,
   });
   mcpRoutes(app, {
     mcp: {

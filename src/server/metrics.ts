@@ -108,6 +108,12 @@ export class Metrics {
     help: "Protocol fees of marketplace purchases (⌈5 %⌉ of each price), in atomic USDC units.",
     registers: [this.registry],
   });
+  readonly federationRecords = new Counter({
+    name: "styx_federation_records_total",
+    help: "Federation records (SPEC §17) by direction (up: this Styx's records pushed to its upstream; down: the upstream's applied here), kind (pheromone, lethe, causal; unknown: a record that did not decode) and outcome (accepted, duplicate, rejected; up also expired: 7 days in the outbox or a faded deposit, dropped: its flow no longer goes up; down also skipped: of this Styx's own origin, or of a kind or domain not taken down).",
+    labelNames: ["direction", "kind", "outcome"] as const,
+    registers: [this.registry],
+  });
   /** Current in-flight count, mirrored for load shedding without reading the gauge. */
   inflightNow = 0;
 

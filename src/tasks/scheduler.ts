@@ -7,6 +7,11 @@ export interface Task {
   readonly everyMs: number;
   /** Also runs as soon as this process leads (work a previous leader left unfinished: erasures). */
   readonly atLead?: boolean;
+  /**
+   * Called when this process stops leading, and at stop, after a period of leading: work the
+   * task holds open between its runs (the federation link's socket) ends there. Awaited by `stop`.
+   */
+  readonly atUnlead?: () => Promise<void>;
   run(): Promise<unknown>;
 }
 
@@ -46,6 +51,8 @@ export class Scheduler {
   readonly #again = new Set<string>();
   /** The run promised to runNow callers who asked while a run was in progress. */
   readonly #queued = new Map<string, Promise<void>>();
+  /** The tasks' `atUnlead` work in progress (awaited at stop). */
+  readonly #unleading = new Set<Promise<void>>();
   /** Pending wake-up timers (cleared at stop). */
   readonly #wakes = new Set<NodeJS.Timeout>();
   readonly #onRun: (r: TaskRun) => void;
@@ -161,7 +168,7 @@ export class Scheduler {
     this.#wakes.clear();
     this.#again.clear();
     await this.#leadership.stop();
-    await Promise.all([...this.#running.values(), ...this.#queued.values()]);
+    await Promise.all([...this.#running.values(), ...this.#queued.values(), ...this.#unleading]);
   }
 
   #arm(task: Task): void {
@@ -174,7 +181,14 @@ export class Scheduler {
   }
 
   #disarm(): void {
-    for (const t of this.#timers.values()) clearInterval(t);
+    for (const [name, t] of this.#timers) {
+      clearInterval(t);
+      const unlead = this.#tasks.get(name)?.atUnlead;
+      if (!unlead) continue;
+      const p = unlead().catch((error: unknown) => this.#onRun({ name, ms: 0, error }));
+      this.#unleading.add(p);
+      void p.finally(() => this.#unleading.delete(p));
+    }
     this.#timers.clear();
   }
 }

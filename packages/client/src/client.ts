@@ -51,6 +51,10 @@ export class StyxClient extends StyxHttp {
   dashboard(): Res<"GET /v1/admin/dashboard"> {
     return this.call("GET /v1/admin/dashboard");
   }
+  /** Admin: federation (SPEC §17.4): this Styx's instance id, its link to the upstream (state, cursors, outbox), its downstreams. */
+  federation(): Res<"GET /v1/admin/federation"> {
+    return this.call("GET /v1/admin/federation");
+  }
   /** Registers a golem of the caller (generation = parent's + 1). */
   registerGolem(body: Body<"POST /v1/styx/golems"> = {}): Res<"POST /v1/styx/golems"> {
     return this.call("POST /v1/styx/golems", { body });
@@ -283,6 +287,7 @@ export const CLIENT_ROUTES = {
   audit: "GET /v1/admin/audit",
   verifyAudit: "GET /v1/admin/audit/verify",
   dashboard: "GET /v1/admin/dashboard",
+  federation: "GET /v1/admin/federation",
   registerGolem: "POST /v1/styx/golems",
   golem: "GET /v1/styx/golems/{golem_id}",
   user: "GET /v1/styx/users/{user_id}",

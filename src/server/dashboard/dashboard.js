@@ -64,6 +64,7 @@ function show(d) {
   drawCharts();
   renderPulse(d);
   renderMarketplace(d.marketplace);
+  renderFederation(d.federation);
   renderField(d.field);
   renderRows("deaths", d.recent_deaths, (x) => [x.golem_id, x.user_id, x.generation, x.death_cause, time(x.died_at)]);
   renderRows("keys", d.active_keys, (x) => [
@@ -124,6 +125,19 @@ function renderMarketplace(m) {
     ["fees USD", m.fees_usd],
     ["due payouts", m.due_payouts],
     ["due USD", m.due_usd],
+  ]);
+}
+
+/** Federation (SPEC §17): the link to the upstream and the downstreams; the panel hides when this Styx federates with no one. */
+function renderFederation(f) {
+  $("federation-panel").hidden = f === null;
+  if (f === null) return;
+  renderFigures("federation", [
+    ["upstream", f.upstream_state ?? "none"],
+    ["upstream id", f.upstream_instance_id ?? "—"],
+    ["outbox", f.outbox_depth],
+    ["downstreams", f.downstreams],
+    ["last error", f.last_error ?? "—"],
   ]);
 }
 

@@ -15,6 +15,7 @@ import { SecretKey } from "../../../src/core/platform/secret-key.js";
 import { IdentifierDirectory } from "../../../src/core/privacy/directory.js";
 import { PublicPipeline } from "../../../src/core/privacy/public-pipeline.js";
 import { Scheduler, type TaskRun } from "../../../src/tasks/scheduler.js";
+import { HandedLeadership } from "../../../src/testing/handed-leadership.js";
 
 const MINUTE = 60_000;
 /** The scheduler's timers are node:test's mock timers: a test moves them with `tick`, never waits for them. */
@@ -250,5 +251,51 @@ describe("Scheduler atLead tasks", () => {
     await settle(() => runs.length >= 3);
     assert.deepEqual(runs.sort(), ["resume", "resume", "timed"]);
     await scheduler.stop();
+  });
+});
+
+describe("Scheduler atUnlead", () => {
+  it("ends a task's open work when the leadership goes, once, and not for a process that never led", async () => {
+    const calls: string[] = [];
+    const leadership = new HandedLeadership();
+    const scheduler = new Scheduler({ leadership });
+    scheduler.add({
+      name: "link",
+      everyMs: 1000,
+      atLead: true,
+      run: async () => void calls.push("run"),
+      atUnlead: async () => void calls.push("unlead"),
+    });
+    scheduler.start();
+    await scheduler.stop();
+    assert.deepEqual(calls, [], "never led: nothing to end");
+    scheduler.start();
+    leadership.set(true);
+    await settle(() => calls.length > 0);
+    leadership.set(false);
+    await scheduler.stop();
+    assert.deepEqual(calls, ["run", "unlead"]);
+  });
+
+  it("waits at stop for the open work to end", async () => {
+    const g = gate();
+    let ended = false;
+    const scheduler = new Scheduler();
+    scheduler.add({
+      name: "link",
+      everyMs: 1000,
+      run: async () => {},
+      atUnlead: async () => {
+        await g.promise;
+        ended = true;
+      },
+    });
+    scheduler.start();
+    const stopped = scheduler.stop();
+    await settle(() => false, 5);
+    assert.equal(ended, false);
+    g.open();
+    await stopped;
+    assert.equal(ended, true);
   });
 });

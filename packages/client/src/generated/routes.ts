@@ -19,6 +19,12 @@ export interface Routes {
           latency_ms: number;
           detail?: string;
         }>;
+      /** Links to other Styx (`upstream`: the federation link, SPEC §17): listed, never counted in `status`; their loss sheds no local work */
+      links?: Record<string, {
+          status: "up" | "down";
+          latency_ms: number;
+          detail?: string;
+        }>;
     };
   };
   /** Readiness: 503 once writes are shed (?for=reads: once reads are) */
@@ -42,6 +48,50 @@ export interface Routes {
     query: Record<string, never>;
     body: undefined;
     response: string;
+  };
+  /** Federation: this Styx's instance id, its link to the upstream, and the downstreams linked to it */
+  "GET /v1/admin/federation": {
+    params: Record<string, never>;
+    query: Record<string, never>;
+    body: undefined;
+    response: {
+      /** STYX_INSTANCE_ID (`sx_` + 16 hex) */
+      instance_id: string;
+      upstream: {
+        direction: "upstream" | "downstream";
+        state: "connected" | "connecting" | "disconnected" | "refused";
+        instance_id: string | null;
+        url?: string;
+        /** Identifier (1–128 chars: A–Z a–z 0–9 _ . -) */
+        key_id?: string;
+        flows: Array<string>;
+        domains: Array<string>;
+        cursors: Record<string, {
+            epoch: string;
+            seq: number;
+          }>;
+        outbox_depth: number;
+        last_error: string | null;
+        last_seen_at: string | null;
+      } | null;
+      downstreams: Array<{
+        direction: "upstream" | "downstream";
+        state: "connected" | "connecting" | "disconnected" | "refused";
+        instance_id: string | null;
+        url?: string;
+        /** Identifier (1–128 chars: A–Z a–z 0–9 _ . -) */
+        key_id?: string;
+        flows: Array<string>;
+        domains: Array<string>;
+        cursors: Record<string, {
+            epoch: string;
+            seq: number;
+          }>;
+        outbox_depth: number;
+        last_error: string | null;
+        last_seen_at: string | null;
+      }>;
+    };
   };
   /** Create a user */
   "POST /v1/admin/users": {
@@ -1894,6 +1944,17 @@ export interface Routes {
         due_payouts: number;
         due_usd: string;
       } | null;
+      /** Federation (SPEC §17); null with no upstream and no downstream */
+      federation: {
+        /** connected, connecting, disconnected or refused; null without STYX_UPSTREAM_URL */
+        upstream_state: string | null;
+        upstream_instance_id: string | null;
+        /** Local records waiting for the upstream */
+        outbox_depth: number;
+        last_error: string | null;
+        /** Downstream Styx linked here */
+        downstreams: number;
+      } | null;
     };
   };
   /** Model Context Protocol (Streamable HTTP): one JSON-RPC message; `initialize` opens a session */
@@ -1980,6 +2041,7 @@ export const ROUTES = {
   "GET /v1/styx/health": { method: "GET", path: "/v1/styx/health", body: "none", response: "json", auth: false },
   "GET /readyz": { method: "GET", path: "/readyz", body: "none", response: "json", auth: false },
   "GET /metrics": { method: "GET", path: "/metrics", body: "none", response: "text", auth: false },
+  "GET /v1/admin/federation": { method: "GET", path: "/v1/admin/federation", body: "none", response: "json", auth: true },
   "POST /v1/admin/users": { method: "POST", path: "/v1/admin/users", body: "json", response: "json", auth: true },
   "POST /v1/admin/users/{user_id}/keys": { method: "POST", path: "/v1/admin/users/{user_id}/keys", body: "json", response: "json", auth: true },
   "GET /v1/admin/users/{user_id}/keys": { method: "GET", path: "/v1/admin/users/{user_id}/keys", body: "none", response: "json", auth: true },

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { FastifyInstance } from "fastify";
+import type { Static } from "typebox";
 import type { DeathStore } from "../../../core/coordination/death.js";
 import type { PheromoneService } from "../../../core/coordination/pheromone-service.js";
 import { type PulseService, pulseJson } from "../../../core/coordination/pulse-service.js";
@@ -10,8 +11,10 @@ import type { PaymentLedger } from "../../../core/payments/ledger.js";
 import { atomicToUsd } from "../../../core/payments/money.js";
 import type { Clock } from "../../../core/platform/clock.js";
 import { iso } from "../../../core/platform/clock.js";
+import type { FederationAdminView } from "../../../protocol/federation.js";
 import type { Metrics } from "../../metrics.js";
 import { presentActiveKey, presentFieldCell, presentRecentDeath } from "../../presenters/dashboard.js";
+import type { FederationAdminDeps } from "../federation/admin.routes.js";
 import { assetSchema, dashboardDataSchema } from "./dashboard.schema.js";
 
 /** What the dashboard reads. */
@@ -29,6 +32,8 @@ export interface DashboardDeps {
   readonly pricing: boolean;
   /** The marketplace's figures; undefined while it is off. */
   readonly marketplace?: MarketplaceStatsSource | undefined;
+  /** Federation's admin view (its link up and the downstreams), for the federation panel. */
+  readonly federation?: FederationAdminDeps | undefined;
 }
 
 const DAY = 86_400_000;
@@ -107,7 +112,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: DashboardDeps): void
     { config: admin, schema: dashboardDataSchema },
     async (req) => {
       const limit = req.query.limit ?? 20;
-      const [events, field, active, pulse, deaths, keys, payments, market] = await Promise.all([
+      const [events, field, active, pulse, deaths, keys, payments, market, federation] = await Promise.all([
         deps.metrics.events.get(),
         deps.pheromones.field(req.query.domains ?? 30),
         deps.pheromones.countActive(),
@@ -116,6 +121,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: DashboardDeps): void
         deps.identity.listActiveApiKeys(deps.clock.now(), limit),
         paymentsPanel(deps),
         deps.marketplace?.stats(deps.clock.now()),
+        deps.federation?.view(),
       ]);
       return {
         generated_at: iso(deps.clock.now()),
@@ -137,7 +143,20 @@ export function dashboardRoutes(app: FastifyInstance, deps: DashboardDeps): void
               due_usd: atomicToUsd(market.dueAmount),
             }
           : null,
+        federation: federationPanel(federation),
       };
     },
   );
+}
+
+/** The federation panel's figures: the link up and the number of downstreams; null when this Styx federates with no one. */
+function federationPanel(v: Static<typeof FederationAdminView> | undefined) {
+  if (!v || (v.upstream === null && v.downstreams.length === 0)) return null;
+  return {
+    upstream_state: v.upstream?.state ?? null,
+    upstream_instance_id: v.upstream?.instance_id ?? null,
+    outbox_depth: v.upstream?.outbox_depth ?? 0,
+    last_error: v.upstream?.last_error ?? null,
+    downstreams: v.downstreams.length,
+  };
 }

@@ -11,6 +11,8 @@ export interface OpsDeps {
   readonly amnesia: boolean;
   readonly startedAt: number;
   readonly dependencies: readonly DependencyCheck[];
+  /** Links to other Styx (the federation upstream): listed by health, never in its status nor in readiness. */
+  readonly links?: readonly DependencyCheck[];
   readonly load: Pick<LoadMonitor, "state">;
   readonly metrics: Metrics;
   /** A shutdown's drain window: not ready, so load balancers stop sending, while requests are still served. */
@@ -27,6 +29,9 @@ export function opsRoutes(app: FastifyInstance, deps: OpsDeps): void {
     async () => {
       const entries = await Promise.all(deps.dependencies.map(async (d) => [d.name, await d.check()] as const));
       const dependencies: Record<string, DependencyStatus> = Object.fromEntries(entries);
+      const links = deps.links?.length
+        ? Object.fromEntries(await Promise.all(deps.links.map(async (d) => [d.name, await d.check()])))
+        : undefined;
       return {
         status: entries.every(([, s]) => s.status === "up") ? ("ok" as const) : ("degraded" as const),
         version: deps.version,
@@ -34,6 +39,7 @@ export function opsRoutes(app: FastifyInstance, deps: OpsDeps): void {
         amnesia: deps.amnesia,
         uptime_s: Math.round((performance.now() - deps.startedAt) / 10) / 100,
         dependencies,
+        ...(links ? { links } : {}),
       };
     },
   );
