@@ -2,7 +2,8 @@ import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient } from "@nat
 import { headers, TimeoutError } from "@nats-io/transport-node";
 import type { SequencedEvent, StyxEvent } from "../../core/fabric/event-bus.js";
 import type { Clock } from "../../core/platform/clock.js";
-import { encodeLine, eventSubject, FIRST_SEQ_HEADER, LAST_SEQ_HEADER } from "./event-codec.js";
+import type { Tracer } from "../../core/platform/tracer.js";
+import { encodeLine, eventSubject, FIRST_SEQ_HEADER, LAST_SEQ_HEADER, TRACEPARENT_HEADER } from "./event-codec.js";
 import { NatsUnavailableError } from "./nats-connection.js";
 import type { SubjectReader, SubjectTip } from "./subject-reader.js";
 
@@ -24,6 +25,8 @@ interface Pending {
   readonly payloadJson: string;
   readonly resolve: (e: SequencedEvent) => void;
   readonly reject: (err: unknown) => void;
+  /** The trace the append was made in (tracing on), continued by the publish that carries it. */
+  readonly traceparent: string | undefined;
 }
 
 interface Queue {
@@ -74,6 +77,8 @@ export interface AppenderDeps {
   /** Largest message the server accepts. */
   readonly maxPayload: number;
   readonly publishTimeoutMs: number;
+  /** Each publish a span `nats.publish` (a producer) whose `traceparent` travels in the message's headers. */
+  readonly tracer: Tracer;
 }
 
 /**
@@ -107,7 +112,8 @@ export class JetStreamAppender {
         q = { items: [], busy: false };
         this.#queues.set(event.stream, q);
       }
-      q.items.push({ channel: event.channel, ts, payloadJson, resolve, reject });
+      const traceparent = this.#d.tracer.traceparent();
+      q.items.push({ channel: event.channel, ts, payloadJson, resolve, reject, traceparent });
       if (q.items.length === 1 && !q.busy) queueMicrotask(() => void this.#run(event.stream, q));
     });
   }
@@ -152,7 +158,18 @@ export class JetStreamAppender {
         const timeout = Math.max(1, Math.round(deadline - performance.now()));
         try {
           d.assertConnected("publish an event");
-          const ack = await d.js.publish(subject, chunk.body, { expect: { lastSubjectSequence: tip.js }, headers: h, timeout });
+          const publish = () => {
+            const traceparent = d.tracer.traceparent();
+            if (traceparent) h.set(TRACEPARENT_HEADER, traceparent);
+            return d.js.publish(subject, chunk.body, { expect: { lastSubjectSequence: tip.js }, headers: h, timeout });
+          };
+          // A batch travels in the trace of its first event (one message has one traceparent header).
+          const parent = (items[start] as Pending).traceparent;
+          const ack = await d.tracer.span(`nats.publish ${subject}`, publish, {
+            kind: "producer",
+            attributes: { "messaging.system": "nats", "messaging.destination.name": subject, "messaging.batch.message_count": chunk.count },
+            ...(parent ? { parent } : {}),
+          });
           const first = tip.seq;
           d.tips.learn(stream, { seq: first + chunk.count, js: ack.seq });
           const epoch = d.epoch();

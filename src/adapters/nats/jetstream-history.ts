@@ -24,6 +24,7 @@ import {
 } from "../../core/fabric/history.js";
 import { HotRing } from "../../core/fabric/hot-ring.js";
 import { type Clock, systemClock } from "../../core/platform/clock.js";
+import { noTracer, type Tracer } from "../../core/platform/tracer.js";
 import {
   decodeBatch,
   encodeLine,
@@ -65,6 +66,8 @@ export interface JetStreamHistoryOptions extends EventStreamLimits {
   readonly rewriteFenceMs?: number;
   /** Test hook: called after each copy a redaction stores (a crash test throws there). */
   readonly afterRewriteCopy?: ((copies: number) => void) | undefined;
+  /** Tracing on: each publish is a span, its `traceparent` in the message's headers. */
+  readonly tracer?: Tracer | undefined;
 }
 
 /** Rounds of a redaction before giving up (each is lost to an append that came first). */
@@ -143,6 +146,7 @@ export class JetStreamHistory implements History {
       maxBatchBytes: this.#maxBatchBytes,
       maxPayload,
       publishTimeoutMs: timeout,
+      tracer: this.#o.tracer ?? noTracer,
     });
     await this.#startDelivery(info.state.last_seq + 1);
     void this.#watchConnection();

@@ -7,6 +7,7 @@ import type { Tenancy } from "../../core/identity/tenancy.js";
 import type { CreditMeter } from "../../core/payments/credit.js";
 import { StyxError } from "../../core/platform/errors.js";
 import type { BucketSpec, RateLimiter } from "../../core/platform/rate-limiter.js";
+import { noTracer, type Tracer } from "../../core/platform/tracer.js";
 import type { QuotaPolicy } from "../../core/quota/limits.js";
 import {
   type CladeDeltaMessage,
@@ -49,6 +50,7 @@ export class MessageHandler {
   readonly #access: SocketAccess;
   readonly #metrics: Metrics;
   readonly #credit: RelayCharges | undefined;
+  readonly #tracer: Tracer;
 
   constructor(deps: {
     hub: Hub;
@@ -62,6 +64,8 @@ export class MessageHandler {
     metrics: Metrics;
     /** Relay credit (pricing on, SPEC §11.4): each relayed event and clade delta pays one event's price; none → STYX_CREDIT_EXHAUSTED. */
     credit?: Pick<CreditMeter, "spend" | "refund"> | undefined;
+    /** Tracing on: each relayed event's publish is a span continuing the message's `traceparent` (SPEC §9). */
+    tracer?: Tracer | undefined;
   }) {
     this.#hub = deps.hub;
     this.#history = deps.history;
@@ -69,6 +73,7 @@ export class MessageHandler {
     this.#access = new SocketAccess(deps);
     this.#metrics = deps.metrics;
     this.#credit = deps.credit && new RelayCharges(deps.credit, deps.metrics);
+    this.#tracer = deps.tracer ?? noTracer;
   }
 
   /**
@@ -194,7 +199,12 @@ export class MessageHandler {
       await allowed;
       // Paid after the rate limit (a refused event costs nothing), before the publish; in the turn, so in order.
       await this.#credit?.charge(golem.userId);
-      published = this.#fabric.relay(golem, msg.event);
+      // Its own trace, or the sender's when the message carries a `traceparent` (SPEC §9).
+      published = this.#tracer.span(`ws event ${msg.event.type}`, () => this.#fabric.relay(golem, msg.event), {
+        kind: "server",
+        parent: msg.traceparent ?? null,
+        attributes: { "styx.golem_id": golem.id, "styx.channel": msg.event.type },
+      });
       // A publish that failed relayed nothing: its unit is given back (the error frame still goes out through `settled`).
       published.catch(() => this.#credit?.refund(golem.userId));
     });
