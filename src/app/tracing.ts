@@ -57,7 +57,7 @@ export function tracePort<T extends object>(tracer: Tracer, name: string, port: 
 /** The stores whose calls a request's trace shows, wrapped by `tracePort`; the rest of `storage` as it is. */
 export function traceStorage(storage: Storage, tracer: Tracer, system: string): Storage {
   if (!tracer.enabled) return storage;
-  const at = { "db.system": system };
+  const at = { "db.system.name": system };
   const c = storage.coordination;
   return {
     ...storage,

@@ -93,7 +93,7 @@ describe("tracing (OTEL_EXPORTER_OTLP_ENDPOINT) on a micronode", () => {
       const below = (pred: (s: ReceivedSpan) => boolean) => write.filter((s) => pred(s) && descendsFrom(s, route, spans));
       const insert = below((s) => s.name === "EntryStore.insert" || s.name === "EntryStore.insertMany");
       assert.equal(insert.length, 1, `one entry-store write under the route: ${write.map((s) => s.name).join(", ")}`);
-      assert.equal(insert[0]?.attributes.get("db.system"), "sqlite");
+      assert.equal(insert[0]?.attributes.get("db.system.name"), "sqlite");
       const sqlite = below((s) => s.name === "sqlite.transaction");
       assert.ok(
         sqlite.some((s) => descendsFrom(s, insert[0] as ReceivedSpan, spans)),

@@ -1,7 +1,7 @@
 import type { Tracer } from "../../core/platform/tracer.js";
 import type { PgSql } from "./database.js";
 
-const ATTRIBUTES = { "db.system": "postgresql", "db.operation.name": "TRANSACTION" };
+const ATTRIBUTES = { "db.system.name": "postgresql", "db.operation.name": "TRANSACTION" };
 
 /**
  * Makes every `sql.begin` transaction of the pool a span `postgresql.transaction` (under the

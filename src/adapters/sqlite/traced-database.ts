@@ -4,7 +4,7 @@ import type { SqliteDatabase } from "./database.js";
 /** A better-sqlite3 transaction function with its deferred / immediate / exclusive variants. */
 type TransactionFn = ((...args: unknown[]) => unknown) & Record<"deferred" | "immediate" | "exclusive", (...args: unknown[]) => unknown>;
 
-const ATTRIBUTES = { "db.system": "sqlite", "db.operation.name": "TRANSACTION" };
+const ATTRIBUTES = { "db.system.name": "sqlite", "db.operation.name": "TRANSACTION" };
 
 /**
  * Makes every transaction of `db` a span `sqlite.transaction` (under the active span: a traced

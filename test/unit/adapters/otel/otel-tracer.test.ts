@@ -78,7 +78,7 @@ describe("tracePort and traceTransactions (spans without tracing code in core or
   }
 
   it("makes each call of a port a client span <Port>.<method> under the active span, the adapter's private fields intact", async () => {
-    const store = tracePort(tracer, "RowStore", new Store(), { "db.system": "sqlite" });
+    const store = tracePort(tracer, "RowStore", new Store(), { "db.system.name": "sqlite" });
     let fired = false;
     store.hook = () => {
       fired = true;
@@ -94,7 +94,7 @@ describe("tracePort and traceTransactions (spans without tracing code in core or
     assert.ok(fired, "the setter reached the adapter");
     const add = named("RowStore.add");
     assert.equal(add?.attributes["styx.port"], "RowStore");
-    assert.equal(add?.attributes["db.system"], "sqlite");
+    assert.equal(add?.attributes["db.system.name"], "sqlite");
     assert.equal(add?.parentSpanContext?.spanId, named("request")?.spanContext().spanId);
   });
 
@@ -111,7 +111,7 @@ describe("tracePort and traceTransactions (spans without tracing code in core or
       const insert = db.prepare("INSERT INTO t VALUES (?)");
       tracer.span("EntryStore.insert", () => db.transaction((x: number) => insert.run(x)).immediate(7), { parent: null });
       const tx = named("sqlite.transaction");
-      assert.equal(tx?.attributes["db.system"], "sqlite");
+      assert.equal(tx?.attributes["db.system.name"], "sqlite");
       assert.equal(tx?.attributes["styx.sqlite.mode"], "immediate");
       assert.equal(tx?.parentSpanContext?.spanId, named("EntryStore.insert")?.spanContext().spanId);
       assert.equal((db.prepare("SELECT x FROM t").get() as { x: number }).x, 7, "the transaction ran");
