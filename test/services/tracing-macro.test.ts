@@ -88,4 +88,17 @@ describe("tracing on a macronode gateway (PostgreSQL, Redis, NATS JetStream, S3)
     assert.equal(publish[0]?.kind, 4, `a producer span: ${names(EVENT_TRACE)}`);
     assert.equal(publish[0]?.attributes.get("messaging.system"), "nats");
   });
+
+  it("hands the delivered message to the gateway's sockets in a consumer span whose parent is the publish (the traceparent header)", () => {
+    const publish = spans.filter((s) => s.traceId === EVENT_TRACE && s.name.startsWith("nats.publish "));
+    const deliver = spans.filter((s) => s.traceId === EVENT_TRACE && s.name.startsWith("nats.deliver "));
+    assert.ok(deliver.length >= 1, names(EVENT_TRACE));
+    for (const d of deliver) {
+      assert.equal(d.kind, 5);
+      assert.ok(
+        publish.some((p) => p.spanId === d.parentSpanId),
+        "its parent is a publish span",
+      );
+    }
+  });
 });
