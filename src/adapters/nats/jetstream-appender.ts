@@ -1,5 +1,5 @@
-import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient } from "@nats-io/jetstream";
-import { headers, TimeoutError } from "@nats-io/transport-node";
+import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type PubAck } from "@nats-io/jetstream";
+import { headers, type MsgHdrs, TimeoutError } from "@nats-io/transport-node";
 import type { SequencedEvent, StyxEvent } from "../../core/fabric/event-bus.js";
 import type { Clock } from "../../core/platform/clock.js";
 import type { Tracer } from "../../core/platform/tracer.js";
@@ -112,7 +112,7 @@ export class JetStreamAppender {
         q = { items: [], busy: false };
         this.#queues.set(event.stream, q);
       }
-      const traceparent = this.#d.tracer.traceparent();
+      const traceparent = this.#d.tracer.enabled ? this.#d.tracer.traceparent() : undefined;
       q.items.push({ channel: event.channel, ts, payloadJson, resolve, reject, traceparent });
       if (q.items.length === 1 && !q.busy) queueMicrotask(() => void this.#run(event.stream, q));
     });
@@ -158,18 +158,11 @@ export class JetStreamAppender {
         const timeout = Math.max(1, Math.round(deadline - performance.now()));
         try {
           d.assertConnected("publish an event");
-          const publish = () => {
-            const traceparent = d.tracer.traceparent();
-            if (traceparent) h.set(TRACEPARENT_HEADER, traceparent);
-            return d.js.publish(subject, chunk.body, { expect: { lastSubjectSequence: tip.js }, headers: h, timeout });
-          };
+          const options = { expect: { lastSubjectSequence: tip.js }, headers: h, timeout };
           // A batch travels in the trace of its first event (one message has one traceparent header).
-          const parent = (items[start] as Pending).traceparent;
-          const ack = await d.tracer.span(`nats.publish ${subject}`, publish, {
-            kind: "producer",
-            attributes: { "messaging.system": "nats", "messaging.destination.name": subject, "messaging.batch.message_count": chunk.count },
-            ...(parent ? { parent } : {}),
-          });
+          const ack = d.tracer.enabled
+            ? await this.#tracedPublish(subject, chunk.body, options, chunk.count, (items[start] as Pending).traceparent)
+            : await d.js.publish(subject, chunk.body, options);
           const first = tip.seq;
           d.tips.learn(stream, { seq: first + chunk.count, js: ack.seq });
           const epoch = d.epoch();
@@ -192,6 +185,27 @@ export class JetStreamAppender {
       for (let i = start; i < items.length; i++) (items[i] as Pending).reject(e);
       return items.length - start;
     }
+  }
+
+  /** A publish as a producer span `nats.publish <subject>` (in the trace `parent`, else the active one) whose traceparent travels in its headers. */
+  #tracedPublish(
+    subject: string,
+    body: string,
+    options: { expect: { lastSubjectSequence: number }; headers: MsgHdrs; timeout: number },
+    count: number,
+    parent: string | undefined,
+  ): Promise<PubAck> {
+    const { js, tracer } = this.#d;
+    const publish = () => {
+      const traceparent = tracer.traceparent();
+      if (traceparent) options.headers.set(TRACEPARENT_HEADER, traceparent);
+      return js.publish(subject, body, options);
+    };
+    return tracer.span(`nats.publish ${subject}`, publish, {
+      kind: "producer",
+      attributes: { "messaging.system": "nats", "messaging.destination.name": subject, "messaging.batch.message_count": count },
+      ...(parent ? { parent } : {}),
+    });
   }
 
   /**

@@ -200,11 +200,14 @@ export class MessageHandler {
       // Paid after the rate limit (a refused event costs nothing), before the publish; in the turn, so in order.
       await this.#credit?.charge(golem.userId);
       // Its own trace, or the sender's when the message carries a `traceparent` (SPEC §9).
-      published = this.#tracer.span(`ws event ${msg.event.type}`, () => this.#fabric.relay(golem, msg.event), {
-        kind: "server",
-        parent: msg.traceparent ?? null,
-        attributes: { "styx.golem_id": golem.id, "styx.channel": msg.event.type },
-      });
+      const relay = () => this.#fabric.relay(golem, msg.event);
+      published = this.#tracer.enabled
+        ? this.#tracer.span(`ws event ${msg.event.type}`, relay, {
+            kind: "server",
+            parent: msg.traceparent ?? null,
+            attributes: { "styx.golem_id": golem.id, "styx.channel": msg.event.type },
+          })
+        : relay();
       // A publish that failed relayed nothing: its unit is given back (the error frame still goes out through `settled`).
       published.catch(() => this.#credit?.refund(golem.userId));
     });
