@@ -26,6 +26,7 @@ import type { Metrics } from "../metrics.js";
 import { SocketAccess } from "./access.js";
 import type { Hub } from "./hub.js";
 import { RelayCharges } from "./relay-charges.js";
+import { tracedRelay } from "./relay-span.js";
 import type { SocketSession } from "./session.js";
 
 /** A message whose work goes on after `handle` returned: `settled` rejects with what would have been thrown. */
@@ -64,7 +65,7 @@ export class MessageHandler {
     metrics: Metrics;
     /** Relay credit (pricing on, SPEC §11.4): each relayed event and clade delta pays one event's price; none → STYX_CREDIT_EXHAUSTED. */
     credit?: Pick<CreditMeter, "spend" | "refund"> | undefined;
-    /** Tracing on: each relayed event's publish is a span continuing the message's `traceparent` (SPEC §9). */
+    /** Tracing on: each relay a span continuing the message's `traceparent` (relay-span.ts). */
     tracer?: Tracer | undefined;
   }) {
     this.#hub = deps.hub;
@@ -199,15 +200,7 @@ export class MessageHandler {
       await allowed;
       // Paid after the rate limit (a refused event costs nothing), before the publish; in the turn, so in order.
       await this.#credit?.charge(golem.userId);
-      // Its own trace, or the sender's when the message carries a `traceparent` (SPEC §9).
-      const relay = () => this.#fabric.relay(golem, msg.event);
-      published = this.#tracer.enabled
-        ? this.#tracer.span(`ws event ${msg.event.type}`, relay, {
-            kind: "server",
-            parent: msg.traceparent ?? null,
-            attributes: { "styx.golem_id": golem.id, "styx.channel": msg.event.type },
-          })
-        : relay();
+      published = tracedRelay(this.#tracer, msg, golem.id, () => this.#fabric.relay(golem, msg.event));
       // A publish that failed relayed nothing: its unit is given back (the error frame still goes out through `settled`).
       published.catch(() => this.#credit?.refund(golem.userId));
     });
