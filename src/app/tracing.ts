@@ -35,17 +35,18 @@ export function startTracing(config: TracingConfig): Promise<Tracing> {
  */
 export function tracePort<T extends object>(tracer: Tracer, name: string, port: T, attributes: SpanAttributes = {}): T {
   if (!tracer.enabled) return port;
-  const wrapped = new Map<PropertyKey, unknown>();
+  // By function, not by name: a property set later (`bus.onError = …`) is read back as set.
+  const wrapped = new WeakMap<object, unknown>();
   return new Proxy(port, {
     get(target, prop) {
       const value = Reflect.get(target, prop, target);
       if (typeof value !== "function" || prop === "constructor") return value;
-      let fn = wrapped.get(prop);
+      let fn = wrapped.get(value);
       if (!fn) {
         const spanName = `${name}.${String(prop)}`;
         const options = { kind: "client" as const, attributes: { "styx.port": name, ...attributes } };
         fn = (...args: unknown[]) => tracer.span(spanName, () => Reflect.apply(value, target, args), options);
-        wrapped.set(prop, fn);
+        wrapped.set(value, fn);
       }
       return fn;
     },

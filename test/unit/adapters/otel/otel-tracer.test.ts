@@ -66,6 +66,7 @@ describe("tracePort and traceTransactions (spans without tracing code in core or
   class Store {
     readonly #rows: string[] = [];
     #hook: (() => void) | undefined;
+    onError: () => string = () => "first";
     async add(row: string): Promise<number> {
       return this.#rows.push(row);
     }
@@ -96,6 +97,13 @@ describe("tracePort and traceTransactions (spans without tracing code in core or
     assert.equal(add?.attributes["styx.port"], "RowStore");
     assert.equal(add?.attributes["db.system.name"], "sqlite");
     assert.equal(add?.parentSpanContext?.spanId, named("request")?.spanContext().spanId);
+  });
+
+  it("reads a function property back as it was last set (the wrapper follows the value, not the name)", () => {
+    const store = tracePort(tracer, "RowStore", new Store());
+    assert.equal(store.onError(), "first");
+    store.onError = () => "second";
+    assert.equal(store.onError(), "second");
   });
 
   it("hands the port back untouched when tracing is off", () => {
