@@ -265,7 +265,12 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       listen: () => startServing(parts),
       drain: () => life.drain(),
       // The spans of the last requests are exported before the process exits.
-      close: () => life.close(async () => (await stopServing(parts), await tracing?.flush())),
+      close: () =>
+        life.close(async () => {
+          await stopServing(parts);
+          const unexported = await tracing?.flush();
+          if (unexported) app.log.warn({ err: unexported }, "tracing: the last spans were not exported");
+        }),
     };
   } catch (err) {
     await storage.close();

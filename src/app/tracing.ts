@@ -11,7 +11,8 @@ import { VERSION } from "./version.js";
 export interface Tracing {
   readonly tracer: Tracer;
   readonly fastifyPlugin: FastifyPluginCallback;
-  flush(): Promise<void>;
+  /** Exports the spans ended so far within a bound; resolves with why it could not (never rejects). */
+  flush(): Promise<Error | undefined>;
 }
 
 let started: Promise<Tracing> | undefined;

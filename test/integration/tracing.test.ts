@@ -139,4 +139,22 @@ describe("tracing (OTEL_EXPORTER_OTLP_ENDPOINT) on a micronode", () => {
     );
     assert.doesNotMatch(server.output(), /trace_id/, "no trace ids in the logs");
   });
+
+  it("serves as usual when the collector is down, and still stops with exit 0 (a warning says the last spans were lost)", async () => {
+    const gone = await startOtlpReceiver();
+    await gone.close(); // its port now refuses connections
+    // No timed export during the test (the SDK reads OTEL_BSP_SCHEDULE_DELAY itself): the spans are still waiting at the stop.
+    const server = await spawnServer(["--amnesia"], {
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: gone.endpoint, OTEL_BSP_SCHEDULE_DELAY: "600000" },
+    });
+    try {
+      const { call } = await tenant(server);
+      const write = await call("/v1/styx/entries", { golem_id: "tr-g", layer: "vault", category: "insight", content: "nobody listens" });
+      assert.equal(write.status, 201);
+    } finally {
+      server.proc.kill("SIGTERM");
+      assert.equal(await server.exited, 0, server.output());
+    }
+    assert.match(server.output(), /tracing: the last spans were not exported/);
+  });
 });

@@ -38,10 +38,32 @@ export interface OtelTracing {
   readonly tracer: Tracer;
   /** Registered on the Fastify instance before any route: one span per request, named after its route. */
   readonly fastifyPlugin: FastifyPluginCallback;
-  /** Exports every span ended so far. */
-  flush(): Promise<void>;
-  /** Flushes, then stops exporting and unhooks the instrumentations. */
-  shutdown(): Promise<void>;
+  /**
+   * Exports every span ended so far, waiting at most `timeoutMs`; resolves with the export's
+   * error (a collector that is down or slow) instead of rejecting: a stop never fails for it.
+   */
+  flush(timeoutMs?: number): Promise<Error | undefined>;
+  /** Unhooks the instrumentations, then flushes and stops exporting (bounded as `flush`). */
+  shutdown(timeoutMs?: number): Promise<Error | undefined>;
+}
+
+/** How long a stop waits for the last spans to be exported by default. */
+const FLUSH_TIMEOUT_MS = 2000;
+
+/** `flush`, settled within `timeoutMs`: undefined when exported, else why not. */
+async function boundedFlush(flush: Promise<void>, timeoutMs: number): Promise<Error | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<Error>((resolve) => {
+    timer = setTimeout(() => resolve(new Error(`the collector took longer than ${timeoutMs} ms`)), timeoutMs);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([flush.then(() => undefined), late]);
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The traces URL of an OTLP/HTTP base endpoint (`…/v1/traces`, as the OpenTelemetry specification appends it). */
@@ -92,10 +114,10 @@ export async function startOtel(options: OtelOptions): Promise<OtelTracing> {
   return {
     tracer: new OtelTracer(provider.getTracer("styx", options.serviceVersion)),
     fastifyPlugin: fastify.plugin() as FastifyPluginCallback,
-    flush: () => provider.forceFlush(),
-    shutdown: async () => {
+    flush: (timeoutMs = FLUSH_TIMEOUT_MS) => boundedFlush(provider.forceFlush(), timeoutMs),
+    shutdown: (timeoutMs = FLUSH_TIMEOUT_MS) => {
       unregister();
-      await provider.shutdown();
+      return boundedFlush(provider.shutdown(), timeoutMs);
     },
   };
 }

@@ -28,4 +28,13 @@ describe("startOtel (the SDK as Styx starts it)", async () => {
     assert.ok(receiver.protobuf.bytes > 0);
     assert.equal(receiver.lastHeaders?.authorization, "Bearer collector-key");
   });
+
+  it("answers a flush whose collector is gone with the reason, within its bound, instead of failing (a stop never fails for it)", async () => {
+    await receiver.close();
+    await otel.tracer.span("lost", async () => {}, { parent: null });
+    const t0 = performance.now();
+    const why = await otel.flush(500);
+    assert.ok(why instanceof Error, "the reason is given back");
+    assert.ok(performance.now() - t0 < 2000, "within the bound");
+  });
 });
