@@ -1,6 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../config/load.js";
 import type { EventBus } from "../core/fabric/event-bus.js";
+import type { FederationStore } from "../core/federation/federation-store.js";
+import type { RecordApplier } from "../core/federation/records.js";
 import type { IdentityService } from "../core/identity/identity-service.js";
 import type { AuditLog } from "../core/platform/audit.js";
 import { type Clock, systemClock } from "../core/platform/clock.js";
@@ -15,11 +17,12 @@ import { type AdminToken, resolveAdminToken } from "./admin-token.js";
 import { buildCoordination, type CoordinationStack } from "./coordination.js";
 import { buildErasure } from "./erasure.js";
 import { buildFabric, closeSocketsOf, type FabricStack } from "./fabric.js";
+import { buildFederation, buildFederationOutlet, federationStore } from "./federation.js";
 import { buildIdentity } from "./identity.js";
 import { buildKnowledge, type KnowledgeStack } from "./knowledge.js";
 import { Lifecycle, startServing, stopServing } from "./lifecycle.js";
 import { DeferredLog, warnTo } from "./log.js";
-import { buildMarketplace } from "./marketplace.js";
+import { buildMarketplace, buildUpstreamMarket } from "./marketplace.js";
 import { instrument, STORAGE_MEASURE_EVERY_MS } from "./observability.js";
 import { buildPayments } from "./payments.js";
 import { buildPrivacy, type PrivacyStack } from "./privacy.js";
@@ -48,6 +51,8 @@ export interface Styx {
   readonly fabric: FabricStack;
   /** Pheromones, causal federation, bloodstains, achievements and pulse. */
   readonly coordination: CoordinationStack;
+  /** Federation (SPEC §17): the applier of other instances' records (the push route's and the down-link's). */
+  readonly federation: { readonly applier: RecordApplier; readonly store: FederationStore };
   /** The public pipeline and its directory of known identifiers. */
   readonly privacy: PrivacyStack;
   /** Background tasks (lethe publication, TTL expiry); `runNow` for tests and operators. */
@@ -112,6 +117,16 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
     identity.onKeyRevoked((keyId) => closeSockets(keyId));
     closeEndedSessions({ auth: identity.auth, signals, close: closeSockets });
     const quotas = buildQuotas({ config, storage, users: identity.store, clock, signals, warn });
+    // Federation (SPEC §17): local facts become records of this instance as they are written.
+    const federationStorage = federationStore(storage);
+    const outlet = buildFederationOutlet({
+      config,
+      instanceId: signing.instanceId,
+      key: secretKey.key,
+      store: federationStorage,
+      bus: fabric.bus,
+      clock,
+    });
     const knowledge = buildKnowledge({
       config,
       clock,
@@ -128,6 +143,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       signals,
       ...(options.random ? { random: options.random } : {}),
       warn,
+      federation: outlet,
     });
     const coordination = await buildCoordination({
       stores: storage.coordination,
@@ -144,6 +160,20 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       scheduler: tasks,
       quota: quotas,
       signing: { verifier: signing.verifier, binding: signing.bloodstain },
+      warn,
+      federation: outlet,
+    });
+    const federation = buildFederation({
+      config,
+      instanceId: signing.instanceId,
+      key: secretKey.key,
+      store: federationStorage,
+      outlet,
+      storage,
+      pheromones: coordination.pheromones,
+      lethe: knowledge.lethe,
+      causal: coordination.causal,
+      clock,
       warn,
     });
     const erasure = buildErasure({
@@ -240,6 +270,8 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       ledger: storage.payments,
       spendLimits: storage.credit,
       marketplace: marketplace?.routes,
+      upstreamMarket: buildUpstreamMarket(config, secretKey.key),
+      federation: federation.routes,
       closing: () => life.closing,
       draining: () => life.draining,
       ...(options.logStream ? { logStream: options.logStream } : {}),
@@ -259,6 +291,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       bus,
       fabric,
       coordination,
+      federation: { applier: federation.applier, store: federationStorage },
       privacy,
       tasks,
       load,

@@ -8,6 +8,7 @@ import { PulseService } from "../core/coordination/pulse-service.js";
 import type { PulseStore } from "../core/coordination/pulse-store.js";
 import type { EventBus } from "../core/fabric/event-bus.js";
 import type { FabricService } from "../core/fabric/fabric-service.js";
+import type { FederationOutlet } from "../core/federation/outlet.js";
 import type { IdentityService } from "../core/identity/identity-service.js";
 import type { IdentityStore } from "../core/identity/identity-store.js";
 import type { SignatureVerifier } from "../core/identity/signature-verifier.js";
@@ -61,10 +62,12 @@ export async function buildCoordination(opts: {
   /** Bloodstain signatures: the offline verifier and the chain and instance they are bound to. */
   signing: { verifier: SignatureVerifier; binding: BloodstainBinding };
   warn: (msg: string, err: unknown) => void;
+  /** Federation (SPEC §17): where deposits and causal publications become records. */
+  federation?: FederationOutlet | undefined;
 }): Promise<CoordinationStack> {
-  const { stores, bus, clock, key, pipeline } = opts;
-  const pheromones = new PheromoneService({ store: stores.pheromones, bus, clock, key, pipeline, quota: opts.quota });
-  const causal = new CausalService({ store: stores.causal, bus, clock, key, pipeline });
+  const { stores, bus, clock, key, pipeline, federation } = opts;
+  const pheromones = new PheromoneService({ store: stores.pheromones, bus, clock, key, pipeline, quota: opts.quota, federation });
+  const causal = new CausalService({ store: stores.causal, bus, clock, key, pipeline, federation });
   const box = await SealedBox.open(key, SOURCE_DIRECTORY);
   const achievements = new AchievementService({ store: stores.achievements, bus, clock, box });
   const bloodstains = new BloodstainService({

@@ -27,7 +27,7 @@ const ERASURE_EVERY_MS = 60_000;
 export function buildErasure(opts: {
   config: Pick<Config, "erasureStepPauseMs">;
   clock: Clock;
-  storage: Pick<Storage, "erasure" | "entries" | "blobs" | "presence" | "audit" | "coordination" | "marketplace">;
+  storage: Pick<Storage, "erasure" | "entries" | "blobs" | "presence" | "audit" | "coordination" | "marketplace" | "federation">;
   identityStore: Pick<IdentityStore, "getUser" | "getGolem" | "listGolems" | "listApiKeys" | "listSessions">;
   identity: Pick<IdentityService, "revokeKey">;
   auth: Pick<AuthService, "endSessionAs">;
@@ -75,6 +75,7 @@ export function buildErasure(opts: {
           achievements: storage.coordination.achievements,
           blobs: storage.blobs,
           marketplace: storage.marketplace,
+          federation: storage.federation,
           clock,
         },
         userId,

@@ -4,6 +4,7 @@ import { UsearchVectorIndex } from "../adapters/ann/usearch-vector-index.js";
 import { OpenAiEmbedder } from "../adapters/http/openai-embedder.js";
 import type { Config } from "../config/load.js";
 import type { EventBus } from "../core/fabric/event-bus.js";
+import type { FederationOutlet } from "../core/federation/outlet.js";
 import type { Tenancy } from "../core/identity/tenancy.js";
 import { BlobService } from "../core/knowledge/blob-service.js";
 import type { Embedder } from "../core/knowledge/embedder.js";
@@ -152,6 +153,8 @@ export function buildKnowledge(opts: {
   signals?: Signals | undefined;
   /** Reports a recoverable problem (e.g. a vector cache that could not be used). */
   warn?: (msg: string, err?: unknown) => void;
+  /** Federation (SPEC §17): where lethe publications become records. */
+  federation?: FederationOutlet | undefined;
 }): KnowledgeStack {
   const { config, clock, entries, scheduler } = opts;
   const index = new UsearchVectorIndex({ dimensions: config.embedDim });
@@ -168,7 +171,16 @@ export function buildKnowledge(opts: {
     : undefined;
   // Each publication falls due within seconds: wake the publisher then (the 5-min sweep is the safety net).
   const wakeLethe = (dueAt: number) => scheduler.wake(TASKS.lethe, dueAt - clock.now() + 50);
-  const lethe = new LetheService({ store: entries, vectors, bus: opts.bus, clock, pipeline: opts.pipeline, letheK: config.letheK });
+  const lethe = new LetheService({
+    store: entries,
+    vectors,
+    bus: opts.bus,
+    clock,
+    pipeline: opts.pipeline,
+    letheK: config.letheK,
+    federation: opts.federation,
+    embedDim: config.embedDim,
+  });
   const service = new KnowledgeService({
     store: entries,
     vectors,

@@ -15,6 +15,7 @@ import { PostgresCredit } from "../adapters/postgres/postgres-credit.js";
 import { PostgresDeathStore } from "../adapters/postgres/postgres-death-store.js";
 import { PostgresEntryStore } from "../adapters/postgres/postgres-entry-store.js";
 import { PostgresErasureStore } from "../adapters/postgres/postgres-erasure-store.js";
+import { PostgresFederationStore } from "../adapters/postgres/postgres-federation-store.js";
 import { pingPostgres } from "../adapters/postgres/postgres-health.js";
 import { PostgresIdentityStore } from "../adapters/postgres/postgres-identity-store.js";
 import { PostgresLeadership } from "../adapters/postgres/postgres-leadership.js";
@@ -97,6 +98,7 @@ export async function openMacroStorage(config: Config, clock: Clock, tracer: Tra
       payments: pg(new PostgresPaymentLedger(sql)),
       credit: pg(new PostgresCredit(sql)),
       marketplace: pg(new PostgresMarketplaceStore(sql)),
+      federation: pg(new PostgresFederationStore(sql)),
       auditLog: (key) => pg(new PostgresAuditLog(sql, clock, key)),
       entries: pg(entries),
       blobs: guardOutages(blobs, "S3", isSocketFailure),

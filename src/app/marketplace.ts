@@ -1,7 +1,9 @@
 import { NodeEscrow } from "../adapters/crypto/node-escrow.js";
+import { HttpUpstreamMarket } from "../adapters/http/upstream-market.js";
 import type { Config } from "../config/load.js";
 import type { DeathStore } from "../core/coordination/death.js";
 import type { EventBus } from "../core/fabric/event-bus.js";
+import { buyerReference } from "../core/federation/records.js";
 import type { IdentityStore } from "../core/identity/identity-store.js";
 import type { Tenancy } from "../core/identity/tenancy.js";
 import type { BlobService } from "../core/knowledge/blob-service.js";
@@ -17,6 +19,7 @@ import type { CreateListingBody } from "../protocol/marketplace.js";
 import type { Metrics } from "../server/metrics.js";
 import type { PricedRoute } from "../server/plugins/payments.js";
 import { listingInput, type MarketplaceRouteDeps } from "../server/routes/marketplace/marketplace.routes.js";
+import type { UpstreamMarketRouteDeps } from "../server/routes/marketplace/upstream.routes.js";
 import type { Scheduler } from "../tasks/scheduler.js";
 import type { Payments } from "./payments.js";
 
@@ -94,7 +97,9 @@ export function buildMarketplace(deps: {
   deps.scheduler.add({ name: MARKETPLACE_TASKS.expiry, everyMs: 60 * 60_000, run: () => ledger.expire() });
   deps.scheduler.add({ name: MARKETPLACE_TASKS.purge, everyMs: 24 * 60 * 60_000, run: () => ledger.purge() });
   deps.scheduler.add({ name: MARKETPLACE_TASKS.payouts, everyMs: 5 * 60_000, run: () => ledger.runPayouts() });
-  const caller = (req: { principal?: unknown }) => req.principal as Parameters<MarketplaceService["quote"]>[0];
+  // A federate key buys for the downstream's user of X-Styx-Buyer (set by the auth plugin on buyer routes).
+  const caller = (req: { principal?: unknown; buyerRef?: string | undefined }) =>
+    ({ ...(req.principal as object), buyerRef: req.buyerRef }) as Parameters<MarketplaceService["quote"]>[0];
   const priced = new Map<string, PricedRoute>([
     [
       "POST /v1/styx/marketplace/listings",
@@ -123,4 +128,19 @@ export function buildMarketplace(deps: {
     ],
   ]);
   return { routes: { service, ledger, blobs: deps.blobs, dimensions: deps.config.embedDim, stats: deps.store }, priced };
+}
+
+/**
+ * The upstream's marketplace served to this Styx's buyers (SPEC §17.2 item 4), or undefined
+ * unless `STYX_FEDERATE` names `marketplace` (down) with an upstream configured. A local user is
+ * `X-Styx-Buyer` = the keyed hash of its id under STYX_SECRET_KEY: the same user is the same buyer
+ * upstream across restarts and gateways, and the upstream cannot tell who it is.
+ */
+export function buildUpstreamMarket(config: Config, secret: SecretKey): UpstreamMarketRouteDeps | undefined {
+  const upstream = config.federation.upstream;
+  if (!upstream || !config.federation.flows.get("marketplace")?.down) return undefined;
+  return {
+    upstream: new HttpUpstreamMarket({ url: upstream.url, key: upstream.key }),
+    buyerRef: (userId) => buyerReference(secret, userId),
+  };
 }

@@ -21,6 +21,7 @@ import { SqliteDeathStore } from "../adapters/sqlite/sqlite-death-store.js";
 import { SqliteEntryStore } from "../adapters/sqlite/sqlite-entry-store.js";
 import { SqliteErasureStore } from "../adapters/sqlite/sqlite-erasure-store.js";
 import { SqliteEventLog } from "../adapters/sqlite/sqlite-event-log.js";
+import { SqliteFederationStore } from "../adapters/sqlite/sqlite-federation-store.js";
 import { SqliteIdentityStore } from "../adapters/sqlite/sqlite-identity-store.js";
 import { SqliteMarketplaceStore } from "../adapters/sqlite/sqlite-marketplace-store.js";
 import { SqlitePaymentLedger } from "../adapters/sqlite/sqlite-payment-ledger.js";
@@ -39,6 +40,7 @@ import type { EventBus, SequencedEvent, StyxEvent } from "../core/fabric/event-b
 import type { EventLog } from "../core/fabric/event-log.js";
 import type { History, StreamEraser } from "../core/fabric/history.js";
 import type { Presence } from "../core/fabric/presence.js";
+import type { FederationStore } from "../core/federation/federation-store.js";
 import type { ErasureStore } from "../core/identity/erasure.js";
 import type { IdentityStore } from "../core/identity/identity-store.js";
 import type { EntryStore } from "../core/knowledge/entry-store.js";
@@ -122,6 +124,11 @@ export interface Storage {
   readonly credit: (CreditStore & SpendLimitStore) | undefined;
   /** The marketplace's listings, purchases, ratings and payouts (SPEC §16): the profile's database (SQLite in RAM under amnesia). */
   readonly marketplace: MarketplaceStore;
+  /**
+   * Federation links, claims, cursors and outbox (SPEC §17): the profile's database, the one the
+   * fact stores write their outbox rows to (SQLite in RAM under amnesia: gone at restart).
+   */
+  readonly federation: FederationStore;
   /** Windowed quota counters (entries and lethe writes per day, deposits per minute): memory or Redis. */
   readonly counters: UsageCounters;
   /** Golems' last heartbeats: memory or Redis. */
@@ -199,6 +206,7 @@ function openMicroStorage(config: Config, clock: Clock, opts: StorageOptions): U
       // Spend limits set by the admin live as long as the keys they limit: in RAM.
       credit: new MemoryCredit(),
       marketplace: new SqliteMarketplaceStore(ram),
+      federation: new SqliteFederationStore(ram),
       auditLog: (key) => new MemoryAuditLog(clock, key),
       blobs,
       secrets: memorySecrets(),
@@ -224,6 +232,7 @@ function openMicroStorage(config: Config, clock: Clock, opts: StorageOptions): U
     payments: new SqlitePaymentLedger(db),
     credit: new SqliteCredit(db),
     marketplace: new SqliteMarketplaceStore(db),
+    federation: new SqliteFederationStore(db),
     auditLog: (key) => new SqliteAuditLog(db, clock, key),
     entries,
     coordination: sqliteCoordination(db, entries),

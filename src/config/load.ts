@@ -391,6 +391,10 @@ function checkFederation(r: RawConfig, problems: string[]): void {
     (r.STYX_FEDERATE.size > 0 || !(!r.STYX_FEDERATE_DOMAINS.all && r.STYX_FEDERATE_DOMAINS.names.size === 0))
   )
     problems.push("STYX_FEDERATE, STYX_FEDERATE_DOMAINS: federation needs an upstream (STYX_UPSTREAM_URL and STYX_UPSTREAM_KEY)");
+  if (r.STYX_FEDERATE.get("marketplace")?.down && r.STYX_MARKETPLACE)
+    problems.push(
+      "STYX_FEDERATE, STYX_MARKETPLACE: a Styx serves its own marketplace or its upstream's (the marketplace flow), not both: drop one",
+    );
 }
 
 function checkPricing(r: RawConfig, problems: string[]): X402Config | undefined {

@@ -26,11 +26,11 @@ export const NAV_LIMIT = 1e30;
 /** Most domains one socket may follow. */
 export const MAX_DOMAINS_PER_SOCKET = 256;
 
-/** A stream name: `user:{id}`, `golem:{id}`, `domain:{d}` or `public`. */
+/** A stream name: `user:{id}`, `golem:{id}`, `domain:{d}`, `federation:{d}` or `public`. */
 export const StreamName = Type.String({
   minLength: 1,
   maxLength: 200,
-  pattern: "^(public|(user|golem):[A-Za-z0-9][A-Za-z0-9_.-]{0,127}|domain:[a-z0-9][a-z0-9_.-]{0,63})$",
+  pattern: "^(public|(user|golem):[A-Za-z0-9][A-Za-z0-9_.-]{0,127}|(domain|federation):[a-z0-9][a-z0-9_.-]{0,63})$",
 });
 /** A position in a stream. */
 export const Position = Type.Object(
@@ -42,13 +42,21 @@ const Category = Type.String({ minLength: 1, maxLength: 64, pattern: "^[a-z][a-z
 
 /** `{"type":"auth","token"}`: authentication as the first message (within 5 s). */
 export const AuthMsg = Type.Object({ type: Type.Literal("auth"), token: Type.String({ minLength: 1, maxLength: 512 }), id: MsgId }, Strict);
-/** Adds domain streams and the public stream, and sets the channel filter. */
+/** Adds domain streams, the public stream and (federate keys) federation streams, and sets the channel filter. */
 export const SubscribeMsg = Type.Object(
   {
     type: Type.Union([Type.Literal("subscribe"), Type.Literal("unsubscribe")]),
     categories: Type.Optional(Type.Array(Category, { maxItems: 32 })),
     domains: Type.Optional(Type.Array(Domain, { maxItems: MAX_DOMAINS_PER_SOCKET })),
-    public: Type.Optional(Type.Boolean({ description: "Follow the public stream (default true on subscribe)" })),
+    public: Type.Optional(
+      Type.Boolean({ description: "Follow the public stream (default true on subscribe, unless only `federation` is given)" }),
+    ),
+    federation: Type.Optional(
+      Type.Array(Domain, {
+        maxItems: MAX_DOMAINS_PER_SOCKET,
+        description: "Follow (or leave) the federation:{domain} streams (SPEC §17.2; a linked federate key only)",
+      }),
+    ),
     id: MsgId,
   },
   Strict,

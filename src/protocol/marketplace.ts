@@ -70,6 +70,19 @@ export const SearchBody = (dim: number) =>
   Type.Object({ ...BrowseQuery.properties, embedding: Type.Optional(Embedding(dim)) }, { additionalProperties: false });
 export type SearchBody = Static<ReturnType<typeof SearchBody>>;
 
+/**
+ * The search body a downstream forwards to its upstream (SPEC §17.2 item 4): the embedding's
+ * length is the upstream's dimension, checked there (1–4096 here, STYX_EMBED_DIM's range).
+ */
+export const UpstreamSearchBody = Type.Object(
+  {
+    ...BrowseQuery.properties,
+    embedding: Type.Optional(Type.Array(Type.Number(), { minItems: 1, maxItems: 4096, description: "the upstream's dimension" })),
+  },
+  { additionalProperties: false },
+);
+export type UpstreamSearchBody = Static<typeof UpstreamSearchBody>;
+
 const Provenance = Type.Object(
   { bloodstain: IsoTime, generation: Type.Integer(), ticks_lived: Type.Integer() },
   { additionalProperties: false },

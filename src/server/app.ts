@@ -50,6 +50,7 @@ import { engagementRoutes } from "./routes/coordination/engagement.routes.js";
 import { pheromoneRoutes } from "./routes/coordination/pheromone.routes.js";
 import { dashboardRoutes } from "./routes/dashboard/dashboard.routes.js";
 import { fabricRoutes } from "./routes/fabric/fabric.routes.js";
+import { type FederationRouteDeps, federationRoutes } from "./routes/federation/federation.routes.js";
 import { adminRoutes } from "./routes/identity/admin.routes.js";
 import { authRoutes } from "./routes/identity/auth.routes.js";
 import { type ErasureRouteDeps, erasureRoutes } from "./routes/identity/erasure.routes.js";
@@ -59,6 +60,7 @@ import { entryRecordRoutes } from "./routes/knowledge/entry-records.routes.js";
 import { queryRoutes } from "./routes/knowledge/query.routes.js";
 import { snapshotRoutes } from "./routes/knowledge/snapshot.routes.js";
 import { type MarketplaceRouteDeps, marketplaceDisabled, marketplaceRoutes } from "./routes/marketplace/marketplace.routes.js";
+import { type UpstreamMarketRouteDeps, upstreamMarketRoutes } from "./routes/marketplace/upstream.routes.js";
 import { type McpOptions, mcpRoutes } from "./routes/mcp/mcp.routes.js";
 import { auditRoutes } from "./routes/ops/audit.routes.js";
 import { opsRoutes } from "./routes/ops/ops.routes.js";
@@ -170,6 +172,13 @@ export interface ServerDeps {
   readonly spendLimits: SpendLimitStore | undefined;
   /** The marketplace (SPEC §16); undefined while STYX_MARKETPLACE=0 (its routes answer 404 STYX_MARKETPLACE_DISABLED). */
   readonly marketplace?: MarketplaceRouteDeps | undefined;
+  /**
+   * The upstream's marketplace served to this Styx's buyers (federation, SPEC §17.2 item 4), when
+   * STYX_FEDERATE names `marketplace`; never with a marketplace of its own (config refuses both).
+   */
+  readonly upstreamMarket?: UpstreamMarketRouteDeps | undefined;
+  /** Federation, the upstream side (SPEC §17.2): hello, pushes, snapshots, and the links `subscribe.federation` checks. */
+  readonly federation: Omit<FederationRouteDeps, "history" | "limiter" | "clock">;
   /** Log destination; default stdout. */
   readonly logStream?: NodeJS.WritableStream;
   /** Tracing on (OTEL_EXPORTER_OTLP_ENDPOINT): @fastify/otel's plugin (a span per request) and the Tracer for socket events. */
@@ -301,7 +310,9 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   causalRoutes(app, { causal: c.causal });
   engagementRoutes(app, { identity: deps.identityStore, deaths: c.deaths, achievements: c.achievements, pulse: c.pulse });
   if (deps.marketplace) marketplaceRoutes(app, deps.marketplace);
+  else if (deps.upstreamMarket) upstreamMarketRoutes(app, deps.upstreamMarket);
   const { hub, service, history } = deps.fabric;
+  federationRoutes(app, { ...deps.federation, history, limiter: deps.limiter, clock: deps.clock });
   fabricRoutes(app, { fabric: service, clock: deps.clock, online: (id) => hub.online(id) });
   dashboardRoutes(app, {
     clock: deps.clock,
@@ -347,6 +358,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     metrics: deps.metrics,
     credit: deps.payments?.meter,
     tracer: deps.tracing?.tracer,
+    links: deps.federation.store,
   });
   attachGateway(app, {
     hub,

@@ -21,6 +21,11 @@ declare module "fastify" {
     auth?: "public" | "user" | "admin";
     /** Scope a user credential needs; default `read` for GET/HEAD, `write` otherwise. */
     scope?: Scope;
+    /**
+     * A key with the `federate` scope may call this route too (with the scope it needs): the
+     * routes a link forwards (SPEC §17.2). Unset: a federate key gets 403 here.
+     */
+    federateKey?: true;
     /** Ids in the request that must belong to the caller (checked in one place: plugins/auth.ts). */
     tenant?: readonly TenantRule[];
     /**
@@ -41,12 +46,19 @@ declare module "fastify" {
     queryToken?: true;
     /** A wallet sign-in: refusing its signer (a dead golem's wallet) is a failed authentication (plugins/auth.ts). */
     signIn?: true;
+    /**
+     * A marketplace buyer route (SPEC §17.2 item 4): a `federate` key may call it for a
+     * downstream's user named by `X-Styx-Buyer` (required with such a key, refused without one).
+     */
+    federatedBuyer?: true;
   }
   interface FastifyRequest {
     /** The authenticated caller; undefined on public routes. */
     principal: Principal | undefined;
     /** Golems resolved and ownership-checked by tenancy rules, by id. */
     golems: Map<string, Golem> | null;
+    /** The downstream buyer a federate key speaks for on a `federatedBuyer` route, else undefined. */
+    buyerRef: string | undefined;
   }
 }
 
@@ -55,6 +67,14 @@ export function tenantGolem(req: { golems: Map<string, Golem> | null }, id: stri
   const g = req.golems?.get(id);
   if (!g) throw new Error(`golem ${id} was not resolved by a tenancy rule`);
   return g;
+}
+
+/** The buyer of a marketplace buyer route: the user principal, with the downstream's buyer ref when a federate key calls. */
+export function buyerPrincipal(req: {
+  principal: Principal | undefined;
+  buyerRef: string | undefined;
+}): Extract<Principal, { kind: "user" }> & { readonly buyerRef: string | undefined } {
+  return { ...userPrincipal(req), buyerRef: req.buyerRef };
 }
 
 /** The user principal of a `user` route. */

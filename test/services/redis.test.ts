@@ -14,12 +14,14 @@ import { RedisRateLimiter } from "../../src/adapters/redis/redis-rate-limiter.js
 import { RedisSocketCounts } from "../../src/adapters/redis/redis-socket-counts.js";
 import { RedisUsageCounters } from "../../src/adapters/redis/redis-usage-counters.js";
 import { openDatabase } from "../../src/adapters/sqlite/database.js";
+import { SqliteFederationStore } from "../../src/adapters/sqlite/sqlite-federation-store.js";
 import { SqlitePheromoneStore } from "../../src/adapters/sqlite/sqlite-pheromone-store.js";
 import { FallbackRateLimiter, FallbackUsageCounters } from "../../src/app/fallback-rate-limiter.js";
 import { FallbackSocketCounts } from "../../src/app/fallback-socket-counts.js";
 import type { PheromoneDeposit, PheromoneStore } from "../../src/core/coordination/pheromone-store.js";
 import { ManualClock } from "../../src/core/platform/clock.js";
 import { describePheromoneStoreContract } from "../../src/testing/contracts/coordination.contract.js";
+import { pheromoneRecord } from "../../src/testing/contracts/federation-fixtures.js";
 import { describePresenceContract } from "../../src/testing/contracts/presence.contract.js";
 import { describePulseStoreContract } from "../../src/testing/contracts/pulse-store.contract.js";
 import { describeRateLimiterContract } from "../../src/testing/contracts/rate-limiter.contract.js";
@@ -255,6 +257,7 @@ function counting(inner: PheromoneStore): PheromoneStore & { reads: number } {
     allLive: inner.allLive.bind(inner),
     countLive: inner.countLive.bind(inner),
     evaporate: inner.evaporate.bind(inner),
+    pageLive: inner.pageLive.bind(inner),
   };
   return s;
 }
@@ -293,6 +296,17 @@ describe("RedisPheromoneCache", () => {
     assert.equal(await cache.evaporate(gone), 1);
     assert.equal((await cache.live(["d1", "d2"], undefined, gone)).length, 1);
     assert.equal(inner.reads, reads + 1, "evaporation invalidated both domains");
+  });
+
+  it("hands a deposit's outbox entry to the inner store, which queues it with the deposit", async () => {
+    const db = openDatabase(":memory:");
+    const cache = new RedisPheromoneCache({ inner: new SqlitePheromoneStore(db), redis: (await conn(newCluster())).client });
+    const record = pheromoneRecord("phe_fed");
+    await cache.deposit(dep({ id: "phe_fed" }), T0, { record, enqueuedAt: T0 });
+    assert.deepEqual(
+      (await new SqliteFederationStore(db).due(T0, 10)).map((i) => i.record),
+      [record],
+    );
   });
 
   it("falls back to the inner store while Redis is unreachable", async () => {

@@ -301,4 +301,47 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       CREATE INDEX market_payouts_seller ON market_payouts (seller_user_id, created_at);
     `,
   },
+  // SPEC §17 (issue 20): the SQLite migration 18's tables (links by federate key, claims of applied
+  // records, down-link cursors, the up-link's outbox written in the fact's transaction).
+  {
+    version: 18,
+    name: "federation: links, claims, cursors, outbox",
+    sql: `
+      CREATE TABLE federation_links (
+        key_id text PRIMARY KEY,
+        user_id text NOT NULL,
+        instance_id text NOT NULL,
+        version text NOT NULL,
+        flows text NOT NULL,
+        domains text NOT NULL,
+        embed_dim integer NOT NULL,
+        hello_at bigint NOT NULL,
+        last_seen_at bigint NOT NULL
+      );
+      CREATE INDEX federation_links_user ON federation_links (user_id);
+      CREATE TABLE federation_claims (
+        origin text NOT NULL,
+        id text NOT NULL,
+        claimed_at bigint NOT NULL,
+        PRIMARY KEY (origin, id)
+      );
+      CREATE INDEX federation_claims_at ON federation_claims (claimed_at);
+      CREATE TABLE federation_cursors (
+        stream text PRIMARY KEY,
+        epoch text NOT NULL,
+        seq bigint NOT NULL
+      );
+      CREATE TABLE federation_outbox (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        kind text NOT NULL,
+        domain text NOT NULL,
+        record text NOT NULL,
+        enqueued_at bigint NOT NULL,
+        attempts integer NOT NULL DEFAULT 0,
+        next_at bigint NOT NULL
+      );
+      CREATE INDEX federation_outbox_due ON federation_outbox (next_at, seq);
+      CREATE INDEX federation_outbox_enqueued ON federation_outbox (enqueued_at);
+    `,
+  },
 ];

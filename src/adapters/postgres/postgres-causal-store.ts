@@ -1,6 +1,8 @@
 import type { CausalEdge, CausalPublication, CausalStore, DiscoverFilter, PublishOutcome } from "../../core/coordination/causal.js";
+import type { OutboxEntry } from "../../core/federation/federation-store.js";
 import { type CausalEdgeRow as Row, toEdge } from "../sql/coordination-rows.js";
 import type { PgSql } from "./database.js";
+import { insertOutbox } from "./postgres-federation-store.js";
 
 /**
  * Federated causal edges in PostgreSQL (macronode). Each publisher's vote is a row under a
@@ -14,7 +16,7 @@ export class PostgresCausalStore implements CausalStore {
     this.#sql = sql;
   }
 
-  async publish(p: CausalPublication, now: number): Promise<{ edge: CausalEdge; outcome: PublishOutcome }> {
+  async publish(p: CausalPublication, now: number, outbox?: OutboxEntry): Promise<{ edge: CausalEdge; outcome: PublishOutcome }> {
     return this.#sql.begin(async (tx) => {
       // ON CONFLICT waits for a concurrent creator of the key and then yields to it.
       const [created] = await tx<Row[]>`
@@ -26,6 +28,7 @@ export class PostgresCausalStore implements CausalStore {
         RETURNING *`;
       if (created) {
         await tx`INSERT INTO causal_votes (edge_id, publisher_hash, direction) VALUES (${created.id}, ${p.publisherHash}, ${p.direction})`;
+        if (outbox) await insertOutbox(tx, outbox);
         return { edge: toEdge(created), outcome: "created" as const };
       }
       const [found] = await tx<Row[]>`
@@ -39,6 +42,7 @@ export class PostgresCausalStore implements CausalStore {
       const agrees = p.direction === found.direction;
       const counter = agrees ? tx`validations = validations + 1` : tx`contradictions = contradictions + 1`;
       const [edge] = await tx<Row[]>`UPDATE causal_edges SET ${counter}, updated_at = ${now} WHERE id = ${found.id} RETURNING *`;
+      if (outbox) await insertOutbox(tx, outbox);
       return { edge: toEdge(edge ?? found), outcome: agrees ? ("validated" as const) : ("contradicted" as const) };
     });
   }
@@ -53,6 +57,12 @@ export class PostgresCausalStore implements CausalStore {
         ${f.variable !== undefined ? sql`AND (from_variable = ${f.variable} OR to_variable = ${f.variable})` : sql``}
       ORDER BY validations DESC, confidence DESC, id COLLATE "C"
       LIMIT ${f.limit}`;
+    return rows.map(toEdge);
+  }
+
+  async pageEdges(domain: string, afterId: string, limit: number): Promise<CausalEdge[]> {
+    const rows = await this.#sql<Row[]>`
+      SELECT * FROM causal_edges WHERE domain = ${domain} AND id COLLATE "C" > ${afterId} ORDER BY id COLLATE "C" LIMIT ${limit}`;
     return rows.map(toEdge);
   }
 }

@@ -1,4 +1,5 @@
 import type postgres from "postgres";
+import type { OutboxEntry } from "../../core/federation/federation-store.js";
 import type {
   BlobOrphan,
   EntryFilter,
@@ -20,6 +21,7 @@ import { type SqlRow as Row, sqlBool, toBytes } from "../sql/codec.js";
 import { earliestDue, toCandidate, toEntry, toLethe, vectorBatches } from "../sql/entry-rows.js";
 import type { PgSql, PgTx } from "./database.js";
 import { PostgresEntryRecords } from "./postgres-entry-records.js";
+import { insertOutbox } from "./postgres-federation-store.js";
 
 /** Adds a parameter and returns its placeholder (`$n`). */
 type Bind = (value: unknown) => string;
@@ -156,7 +158,7 @@ export class PostgresEntryStore implements EntryStore {
     return (await this.#sql`DELETE FROM lethe_queue WHERE id = ${candidateId}`).count > 0;
   }
 
-  async publishLethe(c: LetheCandidate, contentHash: string, at: number): Promise<LetheEntry | undefined> {
+  async publishLethe(c: LetheCandidate, contentHash: string, at: number, outbox?: OutboxEntry): Promise<LetheEntry | undefined> {
     return this.#sql.begin(async (tx) => {
       // Whoever deletes the candidate publishes it; a concurrent caller waits here and gets 0 rows.
       if ((await tx`DELETE FROM lethe_queue WHERE id = ${c.id}`).count === 0) return undefined;
@@ -167,11 +169,13 @@ export class PostgresEntryStore implements EntryStore {
           ${c.isBloodstain}, ${JSON.stringify(c.metadata)}, ${JSON.stringify([c.source])}, ${JSON.stringify([c.confidence])},
           ${c.isBloodstain}, ${c.createdAt}, ${at})
         RETURNING *`;
-      return r ? toLethe(r) : undefined;
+      if (!r) return undefined;
+      if (outbox) await insertOutbox(tx, outbox);
+      return toLethe(r);
     });
   }
 
-  async reinforceLethe(candidateId: string, seq: number, r: LetheReinforcement): Promise<LetheEntry | undefined> {
+  async reinforceLethe(candidateId: string, seq: number, r: LetheReinforcement, outbox?: OutboxEntry): Promise<LetheEntry | undefined> {
     return this.#sql.begin(async (tx) => {
       if ((await tx`DELETE FROM lethe_queue WHERE id = ${candidateId}`).count === 0) return undefined;
       // Locked, so two gateways confirming the same entry both land in its sources.
@@ -182,7 +186,9 @@ export class PostgresEntryStore implements EntryStore {
           confirmation_confidences = ${JSON.stringify(c.confirmationConfidences)}, bloodstain_confirmed = ${c.bloodstainConfirmed},
           updated_at = ${c.updatedAt}
         WHERE seq = ${seq} RETURNING *`;
-      return updated ? toLethe(updated) : undefined;
+      if (!updated) return undefined;
+      if (outbox) await insertOutbox(tx, outbox);
+      return toLethe(updated);
     });
   }
 
@@ -251,6 +257,18 @@ export class PostgresEntryStore implements EntryStore {
     const [row] = await this.#sql<{ bytes: number }[]>`
       SELECT coalesce(sum(octet_length(content) + octet_length(metadata)), 0)::bigint AS bytes FROM entries WHERE user_id = ${userId}`;
     return Number(row?.bytes ?? 0);
+  }
+
+  async queueLethe(c: LetheCandidate): Promise<void> {
+    await this.#sql.begin(async (tx) => {
+      await admitLethe(tx, [{ n: 0, c }]);
+      await tx`INSERT INTO lethe_queue ${tx(candidateRow(c, false))}`;
+    });
+  }
+
+  async pageLethe(domain: string, afterSeq: number, limit: number): Promise<LetheEntry[]> {
+    const rows = await this.#sql`SELECT * FROM lethe_entries WHERE domain = ${domain} AND seq > ${afterSeq} ORDER BY seq LIMIT ${limit}`;
+    return rows.map(toLethe);
   }
 
   /** Best matches of the words of `text` among the rows passing `conds`, as ORed tsquery terms. */

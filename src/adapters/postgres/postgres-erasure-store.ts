@@ -57,6 +57,7 @@ export class PostgresErasureStore implements ErasureStore {
       await tx`DELETE FROM entry_validations WHERE golem_id = ${golemId}`;
       await tx`DELETE FROM sessions WHERE golem_id = ${golemId}`;
       await tx`DELETE FROM key_spend_limits WHERE key_id IN (SELECT id FROM api_keys WHERE golem_id = ${golemId})`;
+      await tx`DELETE FROM federation_links WHERE key_id IN (SELECT id FROM api_keys WHERE golem_id = ${golemId})`;
       await tx`DELETE FROM api_keys WHERE golem_id = ${golemId}`;
       if (death) {
         const c = anonymizedDeathColumns(death);
@@ -80,8 +81,15 @@ export class PostgresErasureStore implements ErasureStore {
           embedding = NULL, description = '', preview = '', golem_id = NULL, provenance = NULL, user_id = ${alias}
         WHERE user_id = ${userId}`;
       await tx`UPDATE market_purchases SET seller_user_id = ${alias} WHERE seller_user_id = ${userId}`;
-      await tx`UPDATE market_purchases SET buyer_user_id = ${alias}, buyer_golem_id = NULL, wrapped_cek = '' WHERE buyer_user_id = ${userId}`;
-      await tx`UPDATE market_ratings SET buyer_user_id = ${alias}, comment = NULL WHERE buyer_user_id = ${userId}`;
+      // As a buyer: its own purchases and ratings, and those of a linked Styx's buyers it bought for (a federate key's,
+      // `<user>:<ref>`: core/marketplace/buyer.ts), which keep their reference after the alias so they stay distinct buyers.
+      const fed = `${userId}:`;
+      await tx`UPDATE market_purchases SET buyer_user_id = ${alias}::text || substr(buyer_user_id, length(${userId}::text) + 1),
+          buyer_golem_id = NULL, wrapped_cek = ''
+        WHERE buyer_user_id = ${userId} OR left(buyer_user_id, length(${fed}::text)) = ${fed}`;
+      await tx`UPDATE market_ratings SET buyer_user_id = ${alias}::text || substr(buyer_user_id, length(${userId}::text) + 1),
+          comment = NULL
+        WHERE buyer_user_id = ${userId} OR left(buyer_user_id, length(${fed}::text)) = ${fed}`;
       await tx`UPDATE market_payouts SET seller_user_id = ${alias} WHERE seller_user_id = ${userId}`;
       // A key's spend limits and the user's relay credit go with them (SPEC §11.4); the payments ledger stays (settlement, accounts).
       await tx`DELETE FROM key_spend_limits WHERE key_id IN (SELECT id FROM api_keys WHERE user_id = ${userId})`;
@@ -91,6 +99,7 @@ export class PostgresErasureStore implements ErasureStore {
       await tx`DELETE FROM user_quotas WHERE user_id = ${userId}`;
       await tx`DELETE FROM blob_orphans WHERE user_id = ${userId}`;
       await tx`DELETE FROM clade_members WHERE user_id = ${userId}`;
+      await tx`DELETE FROM federation_links WHERE user_id = ${userId}`;
       await tx`UPDATE erasure_jobs SET requested_by = NULL WHERE requested_by = ${`user:${userId}`}`;
       await tx`DELETE FROM users WHERE id = ${userId}`;
     });

@@ -1,9 +1,11 @@
 import { fadesAt, HV_MAX_MEMBERS, mostSimilar, type Pheromone } from "../../core/coordination/pheromone.js";
 import type { DepositOutcome, PheromoneDeposit, PheromoneStore } from "../../core/coordination/pheromone-store.js";
 import { addedMember, newPheromone, reinforcedBy } from "../../core/coordination/pheromone-store.js";
+import type { OutboxEntry } from "../../core/federation/federation-store.js";
 import { hvBytes } from "../sql/codec.js";
 import { type PheromoneRow as Row, toPheromone } from "../sql/coordination-rows.js";
 import type { PgSql, PgTx } from "./database.js";
+import { insertOutbox } from "./postgres-federation-store.js";
 
 /** Columns read back into a Pheromone (`fades_at` is derived from them). */
 const COLUMNS = "id, layer, class, domain, regime, intensity, confirmations, deposited_at, created_at, source_hash, metadata, hv";
@@ -48,15 +50,23 @@ export class PostgresPheromoneStore implements PheromoneStore {
     this.#sql = sql;
   }
 
-  deposit(d: PheromoneDeposit, now: number): Promise<DepositOutcome> {
-    return this.#sql.begin((tx) => this.depositWith(tx, d, now));
+  deposit(d: PheromoneDeposit, now: number, outbox?: OutboxEntry): Promise<DepositOutcome> {
+    return this.#sql.begin((tx) => this.depositWith(tx, d, now, outbox));
   }
 
   /**
    * `deposit` inside the caller's transaction (a death deposits with everything else it
-   * changes): a failure rolls the caller back, and the cell stays locked until it ends.
+   * changes): a failure rolls the caller back, and the cell stays locked until it ends. The
+   * outbox row (if any) is written in `tx` too.
    */
-  async depositWith(tx: PgTx, d: PheromoneDeposit, now: number): Promise<DepositOutcome> {
+  async depositWith(tx: PgTx, d: PheromoneDeposit, now: number, outbox?: OutboxEntry): Promise<DepositOutcome> {
+    const outcome = await this.#depositRows(tx, d, now);
+    if (outbox) await insertOutbox(tx, outbox);
+    return outcome;
+  }
+
+  /** The row writes of a deposit (inside depositWith's transaction). */
+  async #depositRows(tx: PgTx, d: PheromoneDeposit, now: number): Promise<DepositOutcome> {
     await lockPheromoneCells(tx, [d]);
     const match = await this.#match(tx, d, now);
     if (!match) {
@@ -143,5 +153,13 @@ export class PostgresPheromoneStore implements PheromoneStore {
 
   async evaporate(now: number): Promise<number> {
     return (await this.#sql`DELETE FROM pheromones WHERE fades_at <= ${now}`).count;
+  }
+
+  async pageLive(domain: string, afterId: string, limit: number, now: number): Promise<Pheromone[]> {
+    const rows = await this.#sql<Row[]>`
+      SELECT ${this.#sql.unsafe(COLUMNS)} FROM pheromones
+      WHERE domain = ${domain} AND id COLLATE "C" > ${afterId} AND fades_at > ${now}
+      ORDER BY id COLLATE "C" LIMIT ${limit}`;
+    return rows.map(toPheromone);
   }
 }

@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import type { DeathStore } from "../../core/coordination/death.js";
 import { fadesAt, type Pheromone } from "../../core/coordination/pheromone.js";
 import type { DepositOutcome, PheromoneDeposit, PheromoneStore } from "../../core/coordination/pheromone-store.js";
+import type { OutboxEntry } from "../../core/federation/federation-store.js";
 
 /** Options of `RedisPheromoneCache`. */
 export interface RedisPheromoneCacheOptions {
@@ -80,8 +81,8 @@ export class RedisPheromoneCache implements PheromoneStore {
     this.#onError = opts.onError ?? (() => {});
   }
 
-  async deposit(d: PheromoneDeposit, now: number): Promise<DepositOutcome> {
-    const outcome = await this.#inner.deposit(d, now);
+  async deposit(d: PheromoneDeposit, now: number, outbox?: OutboxEntry): Promise<DepositOutcome> {
+    const outcome = await this.#inner.deposit(d, now, outbox);
     await this.invalidate([d.domain]);
     return outcome;
   }
@@ -153,6 +154,11 @@ export class RedisPheromoneCache implements PheromoneStore {
     // One INCR invalidates every domain: an entry of another epoch reads as a miss.
     await this.#absorb(this.#redis.incr(EPOCH_KEY));
     return gone;
+  }
+
+  /** Pages of the store itself (the snapshot reads rarely and in order, which the cache does not keep). */
+  pageLive(domain: string, afterId: string, limit: number, now: number): Promise<Pheromone[]> {
+    return this.#inner.pageLive(domain, afterId, limit, now);
   }
 
   /** Awaits a cache write; a Redis failure is reported, never thrown. */

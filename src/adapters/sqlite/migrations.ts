@@ -631,4 +631,49 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       CREATE INDEX market_payouts_seller ON market_payouts(seller_user_id, created_at);
     `,
   },
+  {
+    version: 18,
+    name: "federation: links, claims, cursors, outbox",
+    // SPEC §17 (issue 20): the downstreams linked here (upstream side, by federate key; flows and
+    // domains JSON text), the (origin, id) of records applied (the dedup window), the down-link's
+    // stream positions, and the up-link's outbox, written by the fact stores in the write's
+    // transaction (record: the wire record as JSON text). Times in ms.
+    sql: `
+      CREATE TABLE federation_links (
+        key_id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        instance_id TEXT NOT NULL,
+        version TEXT NOT NULL,
+        flows TEXT NOT NULL,
+        domains TEXT NOT NULL,
+        embed_dim INTEGER NOT NULL,
+        hello_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX federation_links_user ON federation_links(user_id);
+      CREATE TABLE federation_claims (
+        origin TEXT NOT NULL,
+        id TEXT NOT NULL,
+        claimed_at INTEGER NOT NULL,
+        PRIMARY KEY (origin, id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX federation_claims_at ON federation_claims(claimed_at);
+      CREATE TABLE federation_cursors (
+        stream TEXT PRIMARY KEY,
+        epoch TEXT NOT NULL,
+        seq INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE federation_outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        domain TEXT NOT NULL,
+        record TEXT NOT NULL,
+        enqueued_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX federation_outbox_due ON federation_outbox(next_at, seq);
+      CREATE INDEX federation_outbox_enqueued ON federation_outbox(enqueued_at);
+    `,
+  },
 ];

@@ -1,6 +1,8 @@
 import type { CausalEdge, CausalPublication, CausalStore, DiscoverFilter, PublishOutcome } from "../../core/coordination/causal.js";
+import type { OutboxEntry } from "../../core/federation/federation-store.js";
 import { type CausalEdgeRow as Row, toEdge } from "../sql/coordination-rows.js";
 import type { SqliteDatabase } from "./database.js";
+import { insertOutbox } from "./sqlite-federation-store.js";
 
 /** Federated causal edges in SQLite; each publisher's vote is a row, so it counts once. */
 export class SqliteCausalStore implements CausalStore {
@@ -23,7 +25,7 @@ export class SqliteCausalStore implements CausalStore {
     };
   }
 
-  async publish(p: CausalPublication, now: number): Promise<{ edge: CausalEdge; outcome: PublishOutcome }> {
+  async publish(p: CausalPublication, now: number, outbox?: OutboxEntry): Promise<{ edge: CausalEdge; outcome: PublishOutcome }> {
     return this.#db.transaction(() => {
       const q = this.#q;
       const found = q.byKey.get(p.fromVariable, p.toVariable, p.domain, p.regime) as Row | undefined;
@@ -44,11 +46,13 @@ export class SqliteCausalStore implements CausalStore {
           now,
         );
         q.vote.run(p.id, p.publisherHash, p.direction);
+        if (outbox) insertOutbox(this.#db, outbox);
         return { edge: { ...p, validations: 0, contradictions: 0, createdAt: now, updatedAt: now }, outcome: "created" as const };
       }
       if (q.vote.run(found.id, p.publisherHash, p.direction).changes === 0) return { edge: toEdge(found), outcome: "unchanged" as const };
       const agrees = p.direction === found.direction;
       (agrees ? q.validate : q.contradict).run(now, found.id);
+      if (outbox) insertOutbox(this.#db, outbox);
       return { edge: toEdge(q.get.get(found.id) as Row), outcome: agrees ? ("validated" as const) : ("contradicted" as const) };
     })();
   }
@@ -61,5 +65,10 @@ export class SqliteCausalStore implements CausalStore {
     if (f.variable !== undefined) where.push("(from_variable = ? OR to_variable = ?)"), args.push(f.variable, f.variable);
     const sql = `SELECT * FROM causal_edges WHERE ${where.join(" AND ")} ORDER BY validations DESC, confidence DESC, id LIMIT ?`;
     return (this.#db.prepare(sql).all(...args, f.limit) as Row[]).map(toEdge);
+  }
+
+  async pageEdges(domain: string, afterId: string, limit: number): Promise<CausalEdge[]> {
+    const sql = "SELECT * FROM causal_edges WHERE domain = ? AND id > ? ORDER BY id LIMIT ?";
+    return (this.#db.prepare(sql).all(domain, afterId, limit) as Row[]).map(toEdge);
   }
 }

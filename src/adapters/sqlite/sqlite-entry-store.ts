@@ -1,4 +1,5 @@
 import type BetterSqlite3 from "better-sqlite3";
+import type { OutboxEntry } from "../../core/federation/federation-store.js";
 import type {
   BlobOrphan,
   EntryFilter,
@@ -22,6 +23,7 @@ import { earliestDue, toCandidate, toEntry, toLethe, vectorBatches } from "../sq
 import type { SqliteDatabase } from "./database.js";
 import { ftsQuery, queryWords } from "./sqlite-codec.js";
 import { SqliteEntryRecords } from "./sqlite-entry-records.js";
+import { insertOutbox } from "./sqlite-federation-store.js";
 import { firstVarint, rankByBm25 } from "./tenant-bm25.js";
 
 type Statement = BetterSqlite3.Statement<unknown[]>;
@@ -420,7 +422,7 @@ export class SqliteEntryStore implements EntryStore {
     return this.#stmt("DELETE FROM lethe_queue WHERE id = ?").run(candidateId).changes > 0;
   }
 
-  async publishLethe(c: LetheCandidate, contentHash: string, at: number): Promise<LetheEntry | undefined> {
+  async publishLethe(c: LetheCandidate, contentHash: string, at: number, outbox?: OutboxEntry): Promise<LetheEntry | undefined> {
     return this.#db.transaction(() => {
       if (this.#stmt("DELETE FROM lethe_queue WHERE id = ?").run(c.id).changes === 0) return undefined;
       const r = this.#stmt(
@@ -444,11 +446,12 @@ export class SqliteEntryStore implements EntryStore {
         c.createdAt,
         at,
       );
+      if (outbox) insertOutbox(this.#db, outbox);
       return toLethe(this.#stmt("SELECT * FROM lethe_entries WHERE seq = ?").get(r.lastInsertRowid) as Row);
     })();
   }
 
-  async reinforceLethe(candidateId: string, seq: number, r: LetheReinforcement): Promise<LetheEntry | undefined> {
+  async reinforceLethe(candidateId: string, seq: number, r: LetheReinforcement, outbox?: OutboxEntry): Promise<LetheEntry | undefined> {
     return this.#db.transaction(() => {
       if (this.#stmt("DELETE FROM lethe_queue WHERE id = ?").run(candidateId).changes === 0) return undefined;
       const row = this.#stmt("SELECT * FROM lethe_entries WHERE seq = ?").get(seq) as Row | undefined;
@@ -457,6 +460,7 @@ export class SqliteEntryStore implements EntryStore {
       this.#stmt(
         "UPDATE lethe_entries SET sources = ?, confirmation_confidences = ?, bloodstain_confirmed = ?, updated_at = ? WHERE seq = ?",
       ).run(JSON.stringify(c.sources), JSON.stringify(c.confirmationConfidences), c.bloodstainConfirmed ? 1 : 0, c.updatedAt, seq);
+      if (outbox) insertOutbox(this.#db, outbox);
       return toLethe(this.#stmt("SELECT * FROM lethe_entries WHERE seq = ?").get(seq) as Row);
     })();
   }
@@ -535,6 +539,26 @@ export class SqliteEntryStore implements EntryStore {
   async storedBytes(userId: string): Promise<number> {
     const row = this.#stmt(STORED_BYTES_SQL).get(userId) as { bytes: number };
     return row.bytes;
+  }
+
+  async queueLethe(c: LetheCandidate): Promise<void> {
+    this.#db.transaction(() => {
+      this.#admit(c);
+      const { embedding, ...rest } = c;
+      this.#stmt("INSERT INTO lethe_queue (id, due_at, payload, embedding, domain, delay_ms, waiting) VALUES (?, ?, ?, ?, ?, ?, 0)").run(
+        c.id,
+        c.dueAt,
+        JSON.stringify(rest),
+        toBytes(embedding),
+        c.domain,
+        c.delayMs,
+      );
+    })();
+  }
+
+  async pageLethe(domain: string, afterSeq: number, limit: number): Promise<LetheEntry[]> {
+    const sql = "SELECT * FROM lethe_entries WHERE domain = ? AND seq > ? ORDER BY seq LIMIT ?";
+    return (this.#stmt(sql).all(domain, afterSeq, limit) as Row[]).map(toLethe);
   }
 }
 

@@ -61,6 +61,7 @@ export class SqliteErasureStore implements ErasureStore {
       run("DELETE FROM entry_validations WHERE golem_id = ?");
       run("DELETE FROM sessions WHERE golem_id = ?");
       run("DELETE FROM key_spend_limits WHERE key_id IN (SELECT id FROM api_keys WHERE golem_id = ?)");
+      run("DELETE FROM federation_links WHERE key_id IN (SELECT id FROM api_keys WHERE golem_id = ?)");
       run("DELETE FROM api_keys WHERE golem_id = ?");
       if (death) {
         db.prepare(
@@ -86,15 +87,19 @@ export class SqliteErasureStore implements ErasureStore {
          WHERE user_id = @user`,
       ).run({ now, alias, user: userId });
       db.prepare("UPDATE market_purchases SET seller_user_id = ? WHERE seller_user_id = ?").run(alias, userId);
-      db.prepare("UPDATE market_purchases SET buyer_user_id = ?, buyer_golem_id = NULL, wrapped_cek = '' WHERE buyer_user_id = ?").run(
+      // As a buyer: its own purchases and ratings, and those of a linked Styx's buyers it bought for (a federate key's,
+      // `<user>:<ref>`: core/marketplace/buyer.ts), which keep their reference after the alias so they stay distinct buyers.
+      const buyer = "buyer_user_id = @user OR substr(buyer_user_id, 1, length(@user) + 1) = @user || ':'";
+      const renamed = "@alias || substr(buyer_user_id, length(@user) + 1)";
+      db.prepare(`UPDATE market_purchases SET buyer_user_id = ${renamed}, buyer_golem_id = NULL, wrapped_cek = '' WHERE ${buyer}`).run({
         alias,
-        userId,
-      );
-      db.prepare("UPDATE market_ratings SET buyer_user_id = ?, comment = NULL WHERE buyer_user_id = ?").run(alias, userId);
+        user: userId,
+      });
+      db.prepare(`UPDATE market_ratings SET buyer_user_id = ${renamed}, comment = NULL WHERE ${buyer}`).run({ alias, user: userId });
       db.prepare("UPDATE market_payouts SET seller_user_id = ? WHERE seller_user_id = ?").run(alias, userId);
       // A key's spend limits and the user's relay credit go with them (SPEC §11.4); the payments ledger stays (settlement, accounts).
       db.prepare("DELETE FROM key_spend_limits WHERE key_id IN (SELECT id FROM api_keys WHERE user_id = ?)").run(userId);
-      for (const table of ["api_keys", "sessions", "user_quotas", "blob_orphans", "clade_members", "credit_balances"]) {
+      for (const table of ["api_keys", "sessions", "user_quotas", "blob_orphans", "clade_members", "credit_balances", "federation_links"]) {
         db.prepare(`DELETE FROM ${table} WHERE user_id = ?`).run(userId);
       }
       db.prepare("UPDATE erasure_jobs SET requested_by = NULL WHERE requested_by = ?").run(`user:${userId}`);

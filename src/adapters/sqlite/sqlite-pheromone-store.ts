@@ -1,9 +1,11 @@
 import { fadesAt, HV_MAX_MEMBERS, mostSimilar, type Pheromone } from "../../core/coordination/pheromone.js";
 import type { DepositOutcome, PheromoneDeposit, PheromoneStore } from "../../core/coordination/pheromone-store.js";
 import { addedMember, newPheromone, reinforcedBy } from "../../core/coordination/pheromone-store.js";
+import type { OutboxEntry } from "../../core/federation/federation-store.js";
 import { hvBytes } from "../sql/codec.js";
 import { type PheromoneRow as Row, toPheromone } from "../sql/coordination-rows.js";
 import type { SqliteDatabase } from "./database.js";
+import { insertOutbox } from "./sqlite-federation-store.js";
 
 /**
  * The pheromone field in SQLite. Each row keeps its intensity as of its last deposit and the
@@ -13,7 +15,13 @@ import type { SqliteDatabase } from "./database.js";
 export class SqlitePheromoneStore implements PheromoneStore {
   readonly #db: SqliteDatabase;
   readonly #q;
-  readonly #queue: { d: PheromoneDeposit; now: number; resolve: (o: DepositOutcome) => void; reject: (err: unknown) => void }[] = [];
+  readonly #queue: {
+    d: PheromoneDeposit;
+    now: number;
+    outbox: OutboxEntry | undefined;
+    resolve: (o: DepositOutcome) => void;
+    reject: (err: unknown) => void;
+  }[] = [];
   /**
    * Reads come from a mirror of the table in memory, by domain: this process is the only
    * writer of its database, so every change passes through here. Loaded on the first read;
@@ -52,11 +60,11 @@ export class SqlitePheromoneStore implements PheromoneStore {
   /**
    * Deposits made in the same event-loop turn (concurrent requests) are applied in arrival
    * order inside one transaction, each in its own savepoint: one commit for the group, and a
-   * deposit that fails rejects alone.
+   * deposit that fails rejects alone (its outbox row, written in its savepoint, with it).
    */
-  deposit(d: PheromoneDeposit, now: number): Promise<DepositOutcome> {
+  deposit(d: PheromoneDeposit, now: number, outbox?: OutboxEntry): Promise<DepositOutcome> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ d, now, resolve, reject });
+      this.#queue.push({ d, now, outbox, resolve, reject });
       if (this.#queue.length === 1) setImmediate(() => this.#flush());
     });
   }
@@ -66,9 +74,9 @@ export class SqlitePheromoneStore implements PheromoneStore {
     let outcomes: ({ ok: DepositOutcome } | { err: unknown })[];
     try {
       outcomes = this.#db.transaction(() =>
-        batch.map(({ d, now }) => {
+        batch.map(({ d, now, outbox }) => {
           try {
-            return { ok: this.depositSync(d, now) };
+            return { ok: this.depositSync(d, now, outbox) };
           } catch (err) {
             return { err };
           }
@@ -89,41 +97,48 @@ export class SqlitePheromoneStore implements PheromoneStore {
 
   /**
    * `deposit` inside the caller's transaction on the same database (a death deposits with
-   * everything else it changes); synchronous, so a failure rolls the caller back.
+   * everything else it changes); synchronous, so a failure rolls the caller back. The outbox
+   * row is written last, before the mirror learns of the deposit: if it fails, so does the deposit.
    */
-  depositSync(d: PheromoneDeposit, now: number): DepositOutcome {
+  depositSync(d: PheromoneDeposit, now: number, outbox?: OutboxEntry): DepositOutcome {
     return this.#db.transaction(() => {
-      const match = this.#match(d, now);
-      if (!match) {
-        const p = newPheromone(d, now);
-        const q = this.#q;
-        q.insert.run(
-          p.id,
-          p.layer,
-          p.class,
-          p.domain,
-          p.regime,
-          p.intensity,
-          now,
-          now,
-          fadesAt(p),
-          p.sourceHash,
-          JSON.stringify(p.metadata),
-          hvBytes(p.hv),
-        );
-        q.addSource.run(p.id, d.sourceHash);
-        if (d.hv) q.addMember.run(p.id, p.id, hvBytes(d.hv));
-        this.#mirrorPut(p);
-        return { pheromone: p, reinforced: false, confirmed: false };
-      }
-      const newSource = this.#q.addSource.run(match.id, d.sourceHash).changes > 0;
-      const member = addedMember(match, d);
-      const outcome = reinforcedBy(match, d, newSource, now, member ? this.#addMember(match.id, member) : null);
-      const p = outcome.pheromone;
-      this.#q.update.run(p.intensity, p.confirmations, now, fadesAt(p), hvBytes(p.hv), p.id);
-      this.#mirrorPut(p);
+      const outcome = this.#depositRows(d, now);
+      if (outbox) insertOutbox(this.#db, outbox);
+      this.#mirrorPut(outcome.pheromone);
       return outcome;
     })();
+  }
+
+  /** The row writes of a deposit (inside depositSync's savepoint). */
+  #depositRows(d: PheromoneDeposit, now: number): DepositOutcome {
+    const match = this.#match(d, now);
+    if (!match) {
+      const p = newPheromone(d, now);
+      const q = this.#q;
+      q.insert.run(
+        p.id,
+        p.layer,
+        p.class,
+        p.domain,
+        p.regime,
+        p.intensity,
+        now,
+        now,
+        fadesAt(p),
+        p.sourceHash,
+        JSON.stringify(p.metadata),
+        hvBytes(p.hv),
+      );
+      q.addSource.run(p.id, d.sourceHash);
+      if (d.hv) q.addMember.run(p.id, p.id, hvBytes(d.hv));
+      return { pheromone: p, reinforced: false, confirmed: false };
+    }
+    const newSource = this.#q.addSource.run(match.id, d.sourceHash).changes > 0;
+    const member = addedMember(match, d);
+    const outcome = reinforcedBy(match, d, newSource, now, member ? this.#addMember(match.id, member) : null);
+    const p = outcome.pheromone;
+    this.#q.update.run(p.intensity, p.confirmations, now, fadesAt(p), hvBytes(p.hv), p.id);
+    return outcome;
   }
 
   /** The live pheromone a deposit reinforces: same cell and class, or (with a hypervector) the most similar one of the cell above 0.6. */
@@ -170,6 +185,11 @@ export class SqlitePheromoneStore implements PheromoneStore {
       if (byId.size === 0) this.#mirror?.delete(domain);
     }
     return gone;
+  }
+
+  async pageLive(domain: string, afterId: string, limit: number, now: number): Promise<Pheromone[]> {
+    const sql = "SELECT * FROM pheromones WHERE domain = ? AND id > ? AND fades_at > ? ORDER BY id LIMIT ?";
+    return (this.#db.prepare(sql).all(domain, afterId, now, limit) as Row[]).map(toPheromone);
   }
 
   /** Forgets the read mirror: for a caller whose transaction, holding deposits of this store, rolled back. */

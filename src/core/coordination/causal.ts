@@ -1,5 +1,7 @@
 /** Causal federation (SPEC §7): strength buckets, edges, votes by distinct publishers. */
 
+import type { OutboxEntry } from "../federation/federation-store.js";
+
 /** Strength buckets, weakest first; a published strength is stored only as its bucket. */
 export const STRENGTH_BUCKETS = ["weak", "moderate", "strong", "dominant"] as const;
 export type StrengthBucket = (typeof STRENGTH_BUCKETS)[number];
@@ -64,8 +66,12 @@ export interface DiscoverFilter {
  * publisher creates the edge; each other publisher votes once — agreement validates,
  * disagreement contradicts; the same publisher again changes nothing. `discover` orders by
  * validations, then confidence (both descending), then id.
+ * `outbox` (SPEC §17.2.3): the publication's federation record, written to the outbox in the
+ * publish's own transaction when it changed something (not when `unchanged`).
  */
 export interface CausalStore {
-  publish(p: CausalPublication, now: number): Promise<{ edge: CausalEdge; outcome: PublishOutcome }>;
+  publish(p: CausalPublication, now: number, outbox?: OutboxEntry): Promise<{ edge: CausalEdge; outcome: PublishOutcome }>;
   discover(filter: DiscoverFilter): Promise<CausalEdge[]>;
+  /** Edges of one domain with id > `afterId`, by id, at most `limit` (the federation snapshot reads a domain in pages). */
+  pageEdges(domain: string, afterId: string, limit: number): Promise<CausalEdge[]>;
 }

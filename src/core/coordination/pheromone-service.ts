@@ -1,14 +1,18 @@
 import type { EventBus } from "../fabric/event-bus.js";
 import { domainStream } from "../fabric/streams.js";
+import type { FederationOutlet } from "../federation/outlet.js";
+import { type FederationRecord, federatedSource } from "../federation/records.js";
 import type { Golem } from "../identity/types.js";
 import type { Clock } from "../platform/clock.js";
 import { newId } from "../platform/crypto.js";
+import { StyxError } from "../platform/errors.js";
 import { golemSourceHash, type SecretKey } from "../platform/secret-key.js";
 import type { PublicPipeline } from "../privacy/public-pipeline.js";
 import type { DepositQuota } from "../quota/quota-service.js";
 import {
   currentIntensity,
   type DomainLevels,
+  EVAPORATION_THRESHOLD,
   effectiveHalfLifeMs,
   levelsOf,
   PHEROMONE_LAYERS,
@@ -55,13 +59,19 @@ export interface FieldCell {
   readonly live: number;
 }
 
+/** How far ahead of this Styx's clock a federated record's time may be (clock skew), ms. */
+export const FEDERATION_CLOCK_SKEW_MS = 60_000;
+
 /** Called after a deposit, with the golem that made it (achievements). */
 export type DepositListener = (golem: Golem, outcome: DepositOutcome) => void | Promise<void>;
 
 /**
  * Deposits and senses on the pheromone field. Depositors are kept only as source hashes;
  * every deposit is announced on its domain stream (`styx:pheromone:deposit` for a new
- * pheromone, `styx:pheromone:reinforced` for a match), without any identity.
+ * pheromone, `styx:pheromone:reinforced` for a match), without any identity. With federation
+ * (SPEC §17) a local deposit is also a record of this Styx (queued for the upstream in the
+ * deposit's transaction, relayed to downstreams), and records of other instances are deposited
+ * like local ones (`applyFederated`).
  */
 export class PheromoneService {
   readonly #store: PheromoneStore;
@@ -71,6 +81,7 @@ export class PheromoneService {
   readonly #pipeline: PublicPipeline;
   readonly #listeners: DepositListener[] = [];
   readonly #quota: DepositQuota | undefined;
+  readonly #federation: FederationOutlet | undefined;
 
   constructor(deps: {
     store: PheromoneStore;
@@ -80,8 +91,11 @@ export class PheromoneService {
     pipeline: PublicPipeline;
     /** The per-user deposits-per-minute quota; none: unlimited. */
     quota?: DepositQuota | undefined;
+    /** Federation (SPEC §17): where local deposits become records; none: nothing federates. */
+    federation?: FederationOutlet | undefined;
   }) {
     this.#quota = deps.quota;
+    this.#federation = deps.federation;
     this.#store = deps.store;
     this.#bus = deps.bus;
     this.#clock = deps.clock;
@@ -121,14 +135,63 @@ export class PheromoneService {
       hv: input.hv ?? null,
     };
     await this.#quota?.chargeDeposit(golem.userId);
-    const outcome = await this.#store.deposit(deposit, this.#clock.now());
+    const now = this.#clock.now();
+    const own = this.#federation?.own({
+      kind: "pheromone",
+      id: deposit.id,
+      domain: deposit.domain,
+      at: now,
+      pheromone: {
+        layer: deposit.layer,
+        class: deposit.class,
+        intensity: deposit.intensity,
+        regime: deposit.regime,
+        source: deposit.sourceHash,
+        hv: deposit.hv,
+      },
+    });
+    const outcome = await this.#store.deposit(deposit, now);
     await this.announce(outcome);
+    if (own) await this.#federation?.relay(own.record);
     for (const l of this.#listeners) await l(golem, outcome);
     return outcome;
   }
 
-  /** Publishes a deposit's event on its domain stream. */
-  async announce(outcome: DepositOutcome): Promise<void> {
+  /**
+   * Deposits another instance's pheromone record like a local deposit (SPEC §17.3): from source
+   * `origin:source` (one source: it confirms and reinforces as a local depositor would), with a
+   * fresh local id (a record's id never names a row here), its intensity decayed from the record's
+   * time by its layer's half-life; class, domain and regime pass the public pipeline. Refused with
+   * `STYX_FEDERATION_STALE` when that intensity is under the evaporation threshold or the time is
+   * more than a minute ahead. Announced with `"federated": true`; never queued for an upstream.
+   */
+  async applyFederated(record: FederationRecord & { kind: "pheromone" }): Promise<DepositOutcome> {
+    const now = this.#clock.now();
+    const f = record.pheromone;
+    const intensity = currentIntensity({ layer: f.layer, intensity: f.intensity, confirmations: 0, depositedAt: record.at }, now);
+    if (record.at > now + FEDERATION_CLOCK_SKEW_MS || intensity < EVAPORATION_THRESHOLD) throw new StyxError("STYX_FEDERATION_STALE");
+    const pub = this.#pipeline;
+    const writer = { userId: null };
+    const outcome = await this.#store.deposit(
+      {
+        id: newId("phe"),
+        layer: f.layer,
+        class: pub.required(f.class, writer, "/pheromone/class", "class"),
+        domain: pub.required(record.domain, writer, "/domain"),
+        regime: pub.required(f.regime, writer, "/pheromone/regime"),
+        intensity,
+        sourceHash: federatedSource({ origin: record.origin, source: f.source }),
+        metadata: {},
+        hv: f.hv,
+      },
+      now,
+    );
+    await this.announce(outcome, true);
+    return outcome;
+  }
+
+  /** Publishes a deposit's event on its domain stream (`federated`: it came from another instance). */
+  async announce(outcome: DepositOutcome, federated = false): Promise<void> {
     const p = outcome.pheromone;
     await this.#bus.publish({
       stream: domainStream(p.domain),
@@ -141,6 +204,7 @@ export class PheromoneService {
         regime: p.regime,
         intensity: p.intensity,
         confirmations: p.confirmations,
+        ...(federated ? { federated: true } : {}),
       },
     });
   }

@@ -1,3 +1,4 @@
+import type { OutboxEntry } from "../federation/federation-store.js";
 import { bundle, type Pheromone, reinforce } from "./pheromone.js";
 
 /**
@@ -72,9 +73,11 @@ export function reinforcedBy(
  * pheromone.ts) and recording the source happen together, so concurrent deposits of one cell
  * never create twins or lose a confirmation. Only live pheromones (current intensity ≥ the
  * evaporation threshold at `now`) match or are returned; decay is computed, never written.
+ * `outbox` (SPEC §17.2.3): the deposit's federation record, written to the outbox in the
+ * deposit's own transaction, so it is queued if and only if the deposit is stored.
  */
 export interface PheromoneStore {
-  deposit(d: PheromoneDeposit, now: number): Promise<DepositOutcome>;
+  deposit(d: PheromoneDeposit, now: number, outbox?: OutboxEntry): Promise<DepositOutcome>;
   /** Live pheromones of the domains (of one regime when given), in no particular order. */
   live(domains: readonly string[], regime: string | undefined, now: number): Promise<Pheromone[]>;
   /** Every live pheromone (pulse); bounded by evaporation. */
@@ -83,4 +86,6 @@ export interface PheromoneStore {
   countLive(now: number): Promise<number>;
   /** Deletes pheromones under the threshold at `now`; returns how many. */
   evaporate(now: number): Promise<number>;
+  /** Live pheromones of one domain with id > `afterId`, by id, at most `limit` (the federation snapshot reads a domain in pages). */
+  pageLive(domain: string, afterId: string, limit: number, now: number): Promise<Pheromone[]>;
 }

@@ -1,4 +1,4 @@
-/** Stream names (SPEC §9): one per user, one per golem, one per knowledge domain, and the public stream. */
+/** Stream names (SPEC §9, §17): one per user, one per golem, one per knowledge domain, the public stream, and one per federated domain. */
 
 /** The public stream (ecosystem-wide events such as pulse). */
 export const PUBLIC_STREAM = "public";
@@ -26,9 +26,21 @@ export function domainStream(domain: string): string {
   return `domain:${domain}`;
 }
 
+/**
+ * The federation stream of a domain (SPEC §17.2): one record per event (channel
+ * `styx:federation:record`), followed by the `federate` keys of downstream Styx only.
+ */
+export function federationStream(domain: string): string {
+  return `federation:${domain}`;
+}
+
+/** The channel of federation records on `federation:{domain}`. */
+export const FEDERATION_RECORD_CHANNEL = "styx:federation:record";
+
 /** Which kind of stream a name is, or undefined for a name no stream can have. */
-export function streamKind(stream: string): "user" | "golem" | "domain" | "public" | undefined {
+export function streamKind(stream: string): "user" | "golem" | "domain" | "public" | "federation" | undefined {
   if (stream === PUBLIC_STREAM) return "public";
+  if (stream.startsWith("federation:") && DOMAIN_RE.test(stream.slice(11))) return "federation";
   if (stream.startsWith("user:") && stream.length > 5) return "user";
   if (stream.startsWith("golem:") && stream.length > 6) return "golem";
   if (stream.startsWith("domain:") && DOMAIN_RE.test(stream.slice(7))) return "domain";
@@ -49,6 +61,16 @@ export function streamGolem(stream: string): string | undefined {
 export function isPrivateStream(stream: string): boolean {
   const kind = streamKind(stream);
   return kind === "user" || kind === "golem";
+}
+
+/**
+ * Whether a stream's events go to its sockets one by one as they come (a tenant's own streams,
+ * and federation streams, whose downstreams store a cursor per record), rather than gathered
+ * per fan-out tick like domain and public streams.
+ */
+export function isDeliveredAtOnce(stream: string): boolean {
+  const kind = streamKind(stream);
+  return kind === "user" || kind === "golem" || kind === "federation";
 }
 
 /** The domain of a `domain:{d}` stream, else undefined. */

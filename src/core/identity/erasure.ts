@@ -94,20 +94,23 @@ export interface ErasureStore {
   /**
    * Removes golem `golemId`'s rows: its clade membership and pending clade deltas (addressed to
    * it or naming it), achievements, its entry of the sealed source directory (`sourceHash`),
-   * votes, sessions, keys (already revoked), its death record replaced by `death` (anonymized)
-   * when given, its children's parent link, its name on marketplace listings and purchases
-   * (they stay, unlinked), then the golem.
+   * votes, sessions, keys (already revoked) with the federation links they said hello with, its
+   * death record replaced by `death` (anonymized) when given, its children's parent link, its
+   * name on marketplace listings and purchases (they stay, unlinked), then the golem.
    */
   eraseGolemRecords(golemId: string, sourceHash: string, death: DeathRecord | undefined): Promise<void>;
   /**
    * Removes user `userId`'s rows once its golems are erased: keys, sessions, quotas, orphan marks,
-   * its name on the erasure jobs it asked for, then the user. The marketplace (SPEC §3, §16):
+   * federation links (SPEC §17: a downstream linked with the user's federate key), its name on
+   * the erasure jobs it asked for, then the user. The marketplace (SPEC §3, §16):
    * the user's listings end at once (active → withdrawn) and are purged (escrow wrap, embedding,
    * description and preview dropped; the ciphertext went with the user's blobs), their title and
    * price stay for their buyers' records; purchases and payouts are financial records (like the
    * payments ledger): they stay with `alias` in place of the user as seller or buyer, so a seller
    * is still paid what was owed at its payout address, and a buyer's wrapped CEK is dropped; the
    * user's ratings keep their stars (the listings' averages) under `alias`, without the comment.
+   * A federate key's downstream buyers (`<user>:<ref>`, marketplace/buyer.ts) become `<alias>:<ref>` alike,
+   * so they stay distinct buyers.
    * `at`: when the listings ended and were purged.
    */
   eraseUserRecords(userId: string, alias: string, at: number): Promise<void>;

@@ -1,5 +1,6 @@
 import type { Unlocked } from "../coordination/achievements.js";
 import type { DeathRecord, DeathStore } from "../coordination/death.js";
+import type { FederationLink, FederationStore } from "../federation/federation-store.js";
 import type { EntryStore } from "../knowledge/entry-store.js";
 import type { Entry } from "../knowledge/types.js";
 import type { MarketplaceStore } from "../marketplace/store.js";
@@ -25,7 +26,8 @@ export type ExportRecord =
   | { readonly type: "blob"; readonly cid: string; readonly size: number }
   | { readonly type: "listing"; readonly listing: Listing }
   | { readonly type: "purchase"; readonly purchase: Purchase }
-  | { readonly type: "rating"; readonly rating: Rating };
+  | { readonly type: "rating"; readonly rating: Rating }
+  | { readonly type: "federation_link"; readonly link: FederationLink };
 
 /** Dependencies of the export. */
 export interface ExportDeps {
@@ -35,6 +37,7 @@ export interface ExportDeps {
   readonly achievements: { list(golemId: string): Promise<Unlocked[]> };
   readonly blobs: Pick<BlobStore, "owned" | "stat">;
   readonly marketplace: Pick<MarketplaceStore, "listingsOfUser" | "purchasesOfBuyer" | "ratingsOfBuyer">;
+  readonly federation: Pick<FederationStore, "links">;
   readonly clock: Clock;
 }
 
@@ -42,7 +45,8 @@ export interface ExportDeps {
  * Everything of user `userId` (SPEC §3 `GET /v1/styx/export`), read lazily page by page so the
  * caller's backpressure bounds memory: the user, golems, keys (the store never returns a secret;
  * the presenter leaves out the hash), entries (unexpired), deaths, achievements, blobs held, and
- * the marketplace (SPEC §16): the user's listings (any status), purchases and ratings.
+ * the marketplace (SPEC §16): the user's listings (any status), purchases and ratings, and the
+ * federation links (SPEC §17) downstreams made with the user's federate keys.
  */
 export async function* exportUser(d: ExportDeps, userId: string): AsyncGenerator<ExportRecord> {
   const user = await d.identity.getUser(userId);
@@ -74,4 +78,6 @@ export async function* exportUser(d: ExportDeps, userId: string): AsyncGenerator
   for (const listing of await d.marketplace.listingsOfUser(userId, MARKET_ROWS)) yield { type: "listing", listing };
   for (const purchase of await d.marketplace.purchasesOfBuyer(userId, MARKET_ROWS)) yield { type: "purchase", purchase };
   for (const rating of await d.marketplace.ratingsOfBuyer(userId, MARKET_ROWS)) yield { type: "rating", rating };
+  // An upstream has a handful of downstreams: the whole list, filtered here.
+  for (const link of await d.federation.links()) if (link.userId === userId) yield { type: "federation_link", link };
 }

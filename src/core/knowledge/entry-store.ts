@@ -1,3 +1,4 @@
+import type { OutboxEntry } from "../federation/federation-store.js";
 import type { Category, Entry, LetheCandidate, LetheEntry, NewEntry } from "./types.js";
 
 /** Which private entries a read may return. `userId` is a hard tenant filter, never a hint. */
@@ -160,7 +161,9 @@ export interface StoredEntry {
  * Obligations: `insert` writes the entry and its lethe candidate atomically, and a repeated
  * (userId, idempotencyKey) writes nothing and returns the first entry; `publishLethe` and
  * `reinforceLethe` remove the candidate in the same transaction, so a candidate is published
- * at most once even across restarts.
+ * at most once even across restarts; given an `outbox` entry (SPEC §17.2.3, the published or
+ * reinforcing lethe record), they write it to the federation outbox in that same transaction,
+ * and write none when the candidate was already gone (undefined).
  * k-anonymity (SPEC §4.2 step 5), in the insert's transaction and serialized per domain across
  * gateways: the candidate's `source` joins its domain's writers (a set; federated records will
  * register `origin:source`); while the domain has fewer than `candidate.k` writers the
@@ -209,9 +212,9 @@ export interface EntryStore {
   /** Removes a queued candidate (waiting or not yet due); false when it is not queued (published, reinforced or never queued). */
   dropLethe(candidateId: string): Promise<boolean>;
   /** Publishes a candidate as a new lethe entry and dequeues it. Returns undefined if it was already gone. */
-  publishLethe(candidate: LetheCandidate, contentHash: string, at: number): Promise<LetheEntry | undefined>;
+  publishLethe(candidate: LetheCandidate, contentHash: string, at: number, outbox?: OutboxEntry): Promise<LetheEntry | undefined>;
   /** Counts a candidate as a confirmation of an existing lethe entry (`confirmLethe`) and dequeues it. */
-  reinforceLethe(candidateId: string, seq: number, r: LetheReinforcement): Promise<LetheEntry | undefined>;
+  reinforceLethe(candidateId: string, seq: number, r: LetheReinforcement, outbox?: OutboxEntry): Promise<LetheEntry | undefined>;
   findLetheByHash(domain: string, contentHash: string): Promise<LetheEntry | undefined>;
   getLetheBySeqs(seqs: readonly number[], filter: LetheFilter): Promise<LetheEntry[]>;
   searchLetheText(text: string, filter: LetheFilter, k: number): Promise<TextHit[]>;
@@ -257,4 +260,14 @@ export interface EntryStore {
   dropBlobOrphan(userId: string, cid: string, since?: number): Promise<boolean>;
   /** Bytes of the user's stored entries: UTF-8 content plus metadata JSON, expired ones until purged (the stored-bytes quota). */
   storedBytes(userId: string): Promise<number>;
+  /**
+   * Queues a federated lethe record as a candidate due at once (SPEC §17.3): its source
+   * (`origin:source`) joins its domain's writers as `insert` does (k-anonymity counts it, and a
+   * domain reaching `candidate.k` releases its waiting candidates), but it never waits itself —
+   * it was published at its maker already. Publishing it is then the usual `publishLethe` or
+   * `reinforceLethe`; a crash between the two leaves it to the next publication pass.
+   */
+  queueLethe(candidate: LetheCandidate): Promise<void>;
+  /** Lethe entries of one domain with seq > `afterSeq`, by seq, at most `limit` (the federation snapshot reads a domain in pages). */
+  pageLethe(domain: string, afterSeq: number, limit: number): Promise<LetheEntry[]>;
 }

@@ -12,13 +12,22 @@ import { newId } from "../platform/crypto.js";
 import { StyxError } from "../platform/errors.js";
 import { type SecretKey, userSourceHash } from "../platform/secret-key.js";
 import type { PublicPipeline } from "../privacy/public-pipeline.js";
+import { buyerId } from "./buyer.js";
 import { CEK_BYTES, type Escrow } from "./escrow.js";
 import { type RankQuery, rank } from "./ranking.js";
 import type { MarketplaceStore } from "./store.js";
 import { type Listing, type ListingKind, MAX_ACTIVE_LISTINGS, type Purchase, purchaseFee } from "./types.js";
 
-/** A user principal (the marketplace's callers besides the public and the admin). */
-export type UserCaller = Extract<Principal, { kind: "user" }>;
+/**
+ * A user principal (the marketplace's callers besides the public and the admin); `buyerRef` when a
+ * federate key buys for a downstream's user (SPEC §17.2 item 4: the buyer is then the pair).
+ */
+export type UserCaller = Extract<Principal, { kind: "user" }> & { readonly buyerRef?: string | undefined };
+
+/** The buyer id of a caller: its user id, or (federation user, buyer ref) for a downstream's user. */
+function buyerOf(caller: UserCaller): string {
+  return buyerId(caller.userId, caller.buyerRef);
+}
 
 /** A new listing as the seller sends it (validated by the route's schema). */
 export interface ListingInput {
@@ -286,12 +295,12 @@ export class MarketplaceService {
     ctx: CallContext = {},
   ): Promise<{ listing: Listing; price: number; fee: number; total: number }> {
     // The golem bought for is the caller's (a golem credential: its own only), refused before the 402.
-    if (golemId !== undefined) await this.#d.tenancy.golem(caller, golemId, ctx);
+    if (golemId !== undefined) await this.#buyerGolem(caller, golemId, ctx);
     const l = await this.#d.store.getListing(listingId);
     if (!l) throw notFound();
     if (!active(l, this.#d.clock.now())) throw gone();
     if (l.userId === caller.userId) throw new StyxError("STYX_OWN_LISTING");
-    const before = await this.#d.store.findPurchase(l.id, caller.userId);
+    const before = await this.#d.store.findPurchase(l.id, buyerOf(caller));
     if (before) throw new StyxError("STYX_ALREADY_PURCHASED", undefined, { details: { purchase_id: before.id } });
     const fee = purchaseFee(l.price);
     return { listing: l, price: l.price, fee, total: l.price + fee };
@@ -308,7 +317,7 @@ export class MarketplaceService {
     ctx: CallContext = {},
   ): Promise<PurchaseView> {
     const d = this.#d;
-    const buyerGolem = input.golemId !== undefined ? (await d.tenancy.golem(caller, input.golemId, ctx)).id : caller.golemId;
+    const buyerGolem = input.golemId !== undefined ? await this.#buyerGolem(caller, input.golemId, ctx) : caller.golemId;
     const { listing, price, fee } = await this.quote(caller, listingId);
     if (listing.escrowWrappedCek === null) throw gone();
     const cek = this.#open(listing.escrowKid, listing.escrowWrappedCek, listing.contentCid);
@@ -336,7 +345,7 @@ export class MarketplaceService {
       listingId: listing.id,
       sellerUserId: listing.userId,
       payoutAddress: listing.payoutAddress,
-      buyerUserId: caller.userId,
+      buyerUserId: buyerOf(caller),
       buyerGolemId: buyerGolem,
       wrappedCek: wrapped,
       price,
@@ -370,7 +379,7 @@ export class MarketplaceService {
   /** The caller's purchases (unrevoked), newest first. */
   async purchases(caller: UserCaller, limit: number): Promise<PurchaseView[]> {
     const out: PurchaseView[] = [];
-    for (const p of await this.#d.store.purchasesOfBuyer(caller.userId, limit)) {
+    for (const p of await this.#d.store.purchasesOfBuyer(buyerOf(caller), limit)) {
       const l = await this.#d.store.getListing(p.listingId);
       if (l) out.push({ purchase: p, listing: l });
     }
@@ -381,7 +390,7 @@ export class MarketplaceService {
   async getPurchase(caller: UserCaller, id: string): Promise<PurchaseView> {
     const p = await this.#d.store.getPurchase(id);
     const l = p ? await this.#d.store.getListing(p.listingId) : undefined;
-    if (!p || !l || p.buyerUserId !== caller.userId || p.state === "revoked") throw new StyxError("STYX_NOT_FOUND", "No such purchase.");
+    if (!p || !l || p.buyerUserId !== buyerOf(caller) || p.state === "revoked") throw new StyxError("STYX_NOT_FOUND", "No such purchase.");
     return { purchase: p, listing: l };
   }
 
@@ -397,10 +406,10 @@ export class MarketplaceService {
     const d = this.#d;
     const l = await d.store.getListing(listingId);
     if (!l) throw notFound();
-    const bought = await d.store.findPurchase(listingId, caller.userId);
+    const bought = await d.store.findPurchase(listingId, buyerOf(caller));
     if (!bought) throw new StyxError("STYX_NOT_A_BUYER");
     const text = comment === undefined ? null : await d.pipeline.text(comment, { userId: caller.userId });
-    const r = await d.store.rate({ listingId, buyerUserId: caller.userId, rating, comment: text, createdAt: d.clock.now() });
+    const r = await d.store.rate({ listingId, buyerUserId: buyerOf(caller), rating, comment: text, createdAt: d.clock.now() });
     if (!r) throw new StyxError("STYX_ALREADY_RATED");
     const avg = Math.round((r.sum / r.count) * 100) / 100;
     const payload = { id: listingId, rating, avg, count: r.count };
@@ -426,6 +435,18 @@ export class MarketplaceService {
     if (!(await this.#d.store.endListing(id, "taken_down", this.#d.clock.now()))) throw gone();
     await this.#d.audit.append({ actor: "admin", action: "marketplace.take_down", target: id, ...auditCtx(ctx) });
     return (await this.#d.store.getListing(id)) as Listing;
+  }
+
+  /**
+   * The golem a purchase is for: the caller's (tenancy). A downstream's buyer names none: its
+   * Styx never sends a local golem id, and the federation user's golems are not its buyers'.
+   */
+  async #buyerGolem(caller: UserCaller, golemId: string, ctx: CallContext): Promise<string> {
+    if (caller.buyerRef !== undefined)
+      throw new StyxError("STYX_VALIDATION", "A downstream's buyer names no golem.", {
+        details: [{ in: "body", path: "/golem_id", message: "is not sent for a downstream's buyer" }],
+      });
+    return (await this.#d.tenancy.golem(caller, golemId, ctx)).id;
   }
 
   /** The public face of `userId` as a seller. */

@@ -127,6 +127,18 @@ export const ERROR_TABLE = {
     retryable: false,
     message: "The record is too old to apply: a deposit that has faded, or a time ahead of now or past the federation window.",
   },
+  STYX_LISTING_UPSTREAM_ONLY: {
+    status: 403,
+    ws: 4403,
+    retryable: false,
+    message: "This Styx serves its upstream's marketplace to buyers: list, withdraw and read your sales directly on the upstream Styx.",
+  },
+  STYX_FEDERATION_NOT_AGREED: {
+    status: 403,
+    ws: 4403,
+    retryable: false,
+    message: "The link did not agree to this: the record's kind or domain is outside the flows and domains of its hello.",
+  },
   STYX_ESCROW_INVALID: {
     status: 400,
     ws: 4400,
@@ -185,6 +197,12 @@ export const ERROR_TABLE = {
     ws: 1013,
     retryable: true,
     message: "The payment needed the x402 facilitator, which did not answer; retry shortly.",
+  },
+  STYX_UPSTREAM_UNAVAILABLE: {
+    status: 503,
+    ws: 1013,
+    retryable: true,
+    message: "The upstream Styx, whose marketplace this Styx serves, did not answer; retry shortly.",
   },
   STYX_SHUTTING_DOWN: { status: 503, ws: 1012, retryable: true, message: "The server is shutting down; retry on another instance." },
 } as const satisfies Record<string, ErrorSpec>;

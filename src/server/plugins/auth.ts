@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { AuthService } from "../../core/identity/auth-service.js";
 import type { Tenancy } from "../../core/identity/tenancy.js";
+import { BUYER_HEADER, federatedBuyerRef } from "../../core/marketplace/buyer.js";
 import type { AuthAttempt } from "../../core/platform/auth-failures.js";
 import { StyxError } from "../../core/platform/errors.js";
 import { BEARER_HINT, bearerToken, requireScope } from "../admission.js";
@@ -22,6 +23,7 @@ export function registerAuth(
 ): void {
   app.decorateRequest("principal", undefined);
   app.decorateRequest("golems", null);
+  app.decorateRequest("buyerRef", undefined);
 
   app.addHook("onRequest", async (req) => {
     const mode = req.is404 ? "public" : (req.routeOptions.config.auth ?? "user");
@@ -34,7 +36,15 @@ export function registerAuth(
       return;
     }
     if (principal.kind !== "user") throw new StyxError("STYX_AUTH_FORBIDDEN", "This route needs a user API key or session.");
-    requireScope(principal, req.routeOptions.config.scope ?? (isRead(req) ? "read" : "write"));
+    // A marketplace buyer route: a federate key buys for the downstream user it names (SPEC §17.2 item 4), in place of read/write.
+    if (req.routeOptions.config.federatedBuyer) req.buyerRef = federatedBuyerRef(principal, req.headers[BUYER_HEADER]);
+    if (req.buyerRef === undefined) {
+      const scope = req.routeOptions.config.scope ?? (isRead(req) ? "read" : "write");
+      requireScope(principal, scope);
+      // A federate key is a linked Styx's (SPEC §17): it speaks federation (and buys for its buyers), whatever else it was given.
+      if (scope !== "federate" && principal.scopes.includes("federate") && !req.routeOptions.config.federateKey)
+        throw new StyxError("STYX_AUTH_FORBIDDEN", "A federate key calls only the federation routes.");
+    }
     if (req.routeOptions.config.golemCredential !== "own") deps.tenancy.ownerOnly(principal);
   });
 

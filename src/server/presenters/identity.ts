@@ -162,5 +162,17 @@ export function presentExportRecord(r: ExportRecord, now: number): Record<string
         comment: r.rating.comment,
         created_at: iso(r.rating.createdAt),
       };
+    case "federation_link":
+      return {
+        type: r.type,
+        key_id: r.link.keyId,
+        instance_id: r.link.instanceId,
+        version: r.link.version,
+        flows: r.link.flows,
+        domains: r.link.domains,
+        embed_dim: r.link.embedDim,
+        hello_at: iso(r.link.helloAt),
+        last_seen_at: iso(r.link.lastSeenAt),
+      };
   }
 }

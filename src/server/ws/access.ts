@@ -1,4 +1,5 @@
 import { streamGolem, streamKind, streamUser } from "../../core/fabric/streams.js";
+import type { FederationLink, FederationStore } from "../../core/federation/federation-store.js";
 import type { Tenancy } from "../../core/identity/tenancy.js";
 import type { Golem, Scope } from "../../core/identity/types.js";
 import { StyxError } from "../../core/platform/errors.js";
@@ -7,6 +8,7 @@ import type { QuotaPolicy } from "../../core/quota/limits.js";
 import { MAX_DOMAINS_PER_SOCKET } from "../../protocol/fabric.js";
 import { type IdentityLimits, limitIdentity, requireScope } from "../admission.js";
 import type { Metrics } from "../metrics.js";
+import { takesDomain } from "./federation-follow.js";
 import type { SocketSession } from "./session.js";
 
 /**
@@ -18,15 +20,18 @@ import type { SocketSession } from "./session.js";
 export class SocketAccess {
   readonly #tenancy: Tenancy;
   readonly #limits: IdentityLimits;
+  readonly #links: Pick<FederationStore, "link">;
 
   constructor(deps: {
     tenancy: Tenancy;
+    links: Pick<FederationStore, "link">;
     limiter: RateLimiter;
     rateLimit: BucketSpec;
     quotas: Pick<QuotaPolicy, "limitsOf">;
     metrics: Metrics;
   }) {
     this.#tenancy = deps.tenancy;
+    this.#links = deps.links;
     const { metrics } = deps;
     this.#limits = {
       limiter: deps.limiter,
@@ -45,6 +50,21 @@ export class SocketAccess {
     }
     if (!p) throw new StyxError("STYX_AUTH_FORBIDDEN", `The key lacks the '${scope}' scope.`);
     requireScope(p, scope);
+  }
+
+  /**
+   * Who may follow federation streams (SPEC §17.2): a `federate` key that said hello — its link
+   * (403 without the scope, 409 STYX_FEDERATION_NOT_LINKED before the hello) — or the admin
+   * token, which may watch (undefined: no link, nothing skipped).
+   */
+  async federation(session: SocketSession): Promise<FederationLink | undefined> {
+    const p = session.principal;
+    if (p?.kind === "admin") return undefined;
+    if (!p) throw new StyxError("STYX_AUTH_FORBIDDEN", "The key lacks the 'federate' scope.");
+    requireScope(p, "federate");
+    const link = p.via === "api_key" ? await this.#links.link(p.credentialId) : undefined;
+    if (!link) throw new StyxError("STYX_FEDERATION_NOT_LINKED");
+    return link;
   }
 
   /** The golem when the socket's principal owns it (404, audited, otherwise). */
@@ -76,7 +96,8 @@ export class SocketAccess {
   /**
    * Whether the socket may follow `stream`: domains and public for anyone (within the domain
    * bound), a user stream for its owner credentials only, a golem stream for that golem's
-   * credentials and its owner's. Only tenancy's refusal (audited) means no; any other failure
+   * credentials and its owner's, a federation stream for a linked federate key whose hello agreed
+   * to its domain (and the admin token). Only tenancy's refusal (audited) means no; any other failure
    * (the store is down) propagates with its own code.
    */
   async mayFollow(session: SocketSession, stream: string): Promise<boolean> {
@@ -84,6 +105,12 @@ export class SocketAccess {
     const subs = session.subscriptions;
     if (kind === "public") return true;
     if (kind === "domain") return subs.follows(stream) || subs.domainCount() < MAX_DOMAINS_PER_SOCKET;
+    if (kind === "federation") {
+      // The caller checked `federation` first; a domain the link did not agree to is not followed.
+      const link = await this.federation(session);
+      if (!subs.follows(stream) && subs.federationCount() >= MAX_DOMAINS_PER_SOCKET) return false;
+      return link === undefined || takesDomain(link, stream.slice("federation:".length));
+    }
     const p = session.principal;
     if ((kind !== "user" && kind !== "golem") || !p) return false;
     try {

@@ -18,7 +18,8 @@ export type ClaimGolem = (session: SocketSession, golemId: string) => Promise<Se
 /**
  * Joins an authenticated socket to the stream its credential follows without asking (SPEC §9):
  * an owner credential its user's `user:{id}`; a golem credential its golem's `golem:{id}` —
- * never its owner's, which carries every sibling's events. The admin token follows nothing.
+ * never its owner's, which carries every sibling's events. The admin token follows nothing, nor
+ * does a `federate` key (a linked Styx follows only the federation streams it subscribes to).
  *
  * The clade deltas held for a golem credential's golem while it was offline were published on
  * its stream, so they are handed out as that stream's history: the welcome's position is the one
@@ -29,7 +30,7 @@ export type ClaimGolem = (session: SocketSession, golemId: string) => Promise<Se
  */
 export async function joinHome(session: SocketSession, principal: Principal, claim: ClaimGolem): Promise<Home> {
   const nothing = async () => {};
-  if (principal.kind !== "user") return { streams: {}, after: nothing };
+  if (principal.kind !== "user" || principal.scopes.includes("federate")) return { streams: {}, after: nothing };
   if (!isGolemCredential(principal)) {
     const stream = userStream(principal.userId);
     return { streams: { [stream]: await session.subscriptions.join(stream) }, after: nothing };

@@ -1,13 +1,13 @@
 import type { SequencedEvent } from "../../core/fabric/event-bus.js";
 import { diedGolem } from "../../core/fabric/fabric-service.js";
-import { isPrivateStream, streamKind } from "../../core/fabric/streams.js";
+import { isDeliveredAtOnce, streamKind } from "../../core/fabric/streams.js";
 import { encodeBatchFrame, encodeEventFrame } from "../../protocol/fabric.js";
 import type { SocketSession } from "./session.js";
 import { SharedFrame } from "./shared-frame.js";
 
 /**
  * The sockets of this process, indexed by the streams they follow and the golems they speak
- * for, and the fan-out of sequenced events from the bus to them. User and golem streams are sent at once;
+ * for, and the fan-out of sequenced events from the bus to them. User, golem and federation streams are sent at once;
  * domain and public streams are gathered per fan-out tick and sent as one frame per stream per
  * tick. Each frame is serialised once and the same bytes go to every recipient. The hub holds
  * indexes only: what a socket follows, and from where, is its Subscriptions'.
@@ -77,7 +77,7 @@ export class Hub {
 
   /** Takes one event from the bus. */
   dispatch(event: SequencedEvent): void {
-    if (isPrivateStream(event.stream)) {
+    if (isDeliveredAtOnce(event.stream)) {
       if (event.channel === "styx:bloodstain" && streamKind(event.stream) === "user") this.#died(event);
       const set = this.#streams.get(event.stream);
       if (!set || set.size === 0) return;

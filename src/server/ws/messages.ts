@@ -1,8 +1,8 @@
 import type { SequencedEvent } from "../../core/fabric/event-bus.js";
 import type { FabricService } from "../../core/fabric/fabric-service.js";
 import type { History, StreamPosition } from "../../core/fabric/history.js";
-import { domainStream, PUBLIC_STREAM } from "../../core/fabric/streams.js";
-import { isGolemCredential } from "../../core/identity/principal.js";
+import { domainStream, PUBLIC_STREAM, streamKind } from "../../core/fabric/streams.js";
+import type { FederationStore } from "../../core/federation/federation-store.js";
 import type { Tenancy } from "../../core/identity/tenancy.js";
 import type { CreditMeter } from "../../core/payments/credit.js";
 import { StyxError } from "../../core/platform/errors.js";
@@ -24,9 +24,10 @@ import {
 import { answering, type ResumedStream } from "../../protocol/frames.js";
 import type { Metrics } from "../metrics.js";
 import { SocketAccess } from "./access.js";
+import { followFederation, resumeFederation } from "./federation-follow.js";
 import type { Hub } from "./hub.js";
+import { positionFor, tracedRelay } from "./relay.js";
 import { RelayCharges } from "./relay-charges.js";
-import { tracedRelay } from "./relay-span.js";
 import type { SocketSession } from "./session.js";
 
 /** A message whose work goes on after `handle` returned: `settled` rejects with what would have been thrown. */
@@ -65,7 +66,8 @@ export class MessageHandler {
     metrics: Metrics;
     /** Relay credit (pricing on, SPEC §11.4): each relayed event and clade delta pays one event's price; none → STYX_CREDIT_EXHAUSTED. */
     credit?: Pick<CreditMeter, "spend" | "refund"> | undefined;
-    /** Tracing on: each relay a span continuing the message's `traceparent` (relay-span.ts). */
+    links: Pick<FederationStore, "link">; // federation links by key: who may follow federation:{domain} (SPEC §17.2)
+    /** Tracing on: each relay a span continuing the message's `traceparent` (relay.ts). */
     tracer?: Tracer | undefined;
   }) {
     this.#hub = deps.hub;
@@ -112,13 +114,17 @@ export class MessageHandler {
     return this.#fabric.pendingDeltas(golemId);
   }
 
-  /** Marks the socket as speaking for a golem (a message of an owner credential named it); the first time, hands it the clade deltas held for it. */
+  /** Marks the socket as speaking for a golem (an owner credential's message named it); the first time, hands it its held clade deltas. */
   async identify(session: SocketSession, golemId: string): Promise<void> {
     for (const e of await this.claim(session, golemId)) session.connection.send(Buffer.from(encodeEventFrame(e)));
   }
 
   async #subscribe(session: SocketSession, msg: SubscribeMessage): Promise<void> {
-    this.#access.scope(session, "read");
+    const federation = [...new Set(msg.federation ?? [])];
+    // A federation-only message asks nothing of `read` (a federate key has only `federate`) and adds no public stream.
+    const plain = federation.length === 0 || msg.domains !== undefined || msg.public !== undefined;
+    if (plain) this.#access.scope(session, "read");
+    if (federation.length > 0) await followFederation(session, await this.#access.federation(session), msg.type, federation);
     const subs = session.subscriptions;
     const domains = [...new Set(msg.domains ?? [])].map(domainStream);
     if (msg.type === "subscribe") {
@@ -127,7 +133,7 @@ export class MessageHandler {
         throw new StyxError("STYX_VALIDATION", `A socket follows at most ${MAX_DOMAINS_PER_SOCKET} domains.`);
       }
       for (const s of added) await subs.join(s);
-      if ((msg.public ?? true) && !subs.follows(PUBLIC_STREAM)) await subs.join(PUBLIC_STREAM);
+      if ((msg.public ?? plain) && !subs.follows(PUBLIC_STREAM)) await subs.join(PUBLIC_STREAM);
       if (msg.categories) subs.filter(msg.categories);
     } else {
       for (const s of domains) subs.leave(s);
@@ -145,7 +151,9 @@ export class MessageHandler {
   }
 
   async #resume(session: SocketSession, msg: ResumeMessage): Promise<void> {
-    this.#access.scope(session, "read");
+    const names = Object.keys(msg.streams);
+    if (names.some((s) => streamKind(s) !== "federation")) this.#access.scope(session, "read");
+    if (names.some((s) => streamKind(s) === "federation")) resumeFederation(session, await this.#access.federation(session));
     const answers = byStream<ResumedStream>();
     const replays: (() => Promise<void>)[] = [];
     for (const [stream, since] of Object.entries(msg.streams)) {
@@ -234,13 +242,4 @@ export class MessageHandler {
     const { delivered, stored } = r;
     session.connection.sendFrame({ type: "ack", id: msg.id, delivered, stored, ...positionFor(session, r.event) });
   }
-}
-
-/**
- * Where an event went, for an ack: its stream and seq on the owner's stream. Not to a golem
- * credential, which does not follow that stream (SPEC §9) and would read its siblings' activity
- * in its seqs.
- */
-function positionFor(session: SocketSession, e: SequencedEvent): { stream?: string; seq?: number } {
-  return isGolemCredential(session.principal) ? {} : { stream: e.stream, seq: e.seq };
 }

@@ -41,6 +41,7 @@ export class Subscriptions {
   readonly #index: StreamIndex;
   readonly #follows = new Map<string, Follow>();
   #categories: readonly string[] | null = null;
+  #skip: ((event: SequencedEvent) => boolean) | null = null;
 
   constructor(conn: Connection, history: History, index: StreamIndex) {
     this.#conn = conn;
@@ -59,9 +60,20 @@ export class Subscriptions {
 
   /** How many domain streams are followed. */
   domainCount(): number {
-    let n = 0;
-    for (const s of this.#follows.keys()) if (streamKind(s) === "domain") n++;
-    return n;
+    return this.#count("domain");
+  }
+
+  /** How many federation streams are followed. */
+  federationCount(): number {
+    return this.#count("federation");
+  }
+
+  /**
+   * Events never delivered to this socket, live or replayed (a downstream's own records on the
+   * federation streams, see federationSkip); they still count as passed in its positions.
+   */
+  skipWhen(skip: (event: SequencedEvent) => boolean): void {
+    this.#skip = skip;
   }
 
   /** Channel prefixes delivered; null = every channel. */
@@ -149,6 +161,7 @@ export class Subscriptions {
     if (this.#categories !== null && !this.wants(event.channel)) return;
     const f = this.#follows.get(event.stream);
     if (f === undefined) return;
+    if (this.#skip?.(event)) return;
     if (f.held !== null) {
       this.#hold(f, [event]);
       return;
@@ -207,7 +220,13 @@ export class Subscriptions {
     f.held = null;
     this.#conn.unhold(f.heldBytes);
     f.heldBytes = 0;
-    for (const e of held ?? []) if (e.seq > f.joinedAt) this.#conn.send(Buffer.from(encodeEventFrame(e)));
+    for (const e of held ?? []) if (e.seq > f.joinedAt && !this.#skip?.(e)) this.#conn.send(Buffer.from(encodeEventFrame(e)));
+  }
+
+  #count(kind: "domain" | "federation"): number {
+    let n = 0;
+    for (const s of this.#follows.keys()) if (streamKind(s) === kind) n++;
+    return n;
   }
 
   /** Sends the history of a stream up to `until`, a page at a time as the reader takes them. */
@@ -216,7 +235,7 @@ export class Subscriptions {
       for await (const page of pages) {
         for (const e of page) {
           if (e.seq > until || this.#follows.get(stream) !== f) return;
-          if (!this.wants(e.channel)) continue;
+          if (!this.wants(e.channel) || this.#skip?.(e)) continue;
           if (this.#conn.backlogged && !(await this.#conn.writable())) return;
           if (this.#follows.get(stream) !== f) return;
           this.#conn.send(Buffer.from(encodeEventFrame(e)));

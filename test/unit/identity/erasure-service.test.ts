@@ -9,6 +9,7 @@ import { SqliteDeathStore } from "../../../src/adapters/sqlite/sqlite-death-stor
 import { SqliteEntryStore } from "../../../src/adapters/sqlite/sqlite-entry-store.js";
 import { SqliteErasureStore } from "../../../src/adapters/sqlite/sqlite-erasure-store.js";
 import { SqliteEventLog } from "../../../src/adapters/sqlite/sqlite-event-log.js";
+import { SqliteFederationStore } from "../../../src/adapters/sqlite/sqlite-federation-store.js";
 import { SqliteIdentityStore } from "../../../src/adapters/sqlite/sqlite-identity-store.js";
 import { SqlitePheromoneStore } from "../../../src/adapters/sqlite/sqlite-pheromone-store.js";
 import type { DeathRecord } from "../../../src/core/coordination/death.js";
@@ -219,6 +220,41 @@ describe("ErasureService", () => {
     const job = await t.service.request("user:usr_e", golemTarget);
     await assert.rejects(t.service.status(job.id, "usr_other"), (err: { code?: string }) => err.code === "STYX_NOT_FOUND");
     await assert.rejects(t.service.status("er_missing", null), (err: { code?: string }) => err.code === "STYX_NOT_FOUND");
+  });
+});
+
+describe("ErasureService and federation links (SPEC §17)", () => {
+  it("removes the links of the erased user's keys and of an erased golem's keys, and nobody else's", async () => {
+    const t = await setup();
+    const federation = new SqliteFederationStore(t.db);
+    await t.identity.createUser("admin", { id: "usr_other" });
+    const link = (keyId: string, userId: string) => ({
+      keyId,
+      userId,
+      instanceId: "sx_0123456789abcdef",
+      version: "1",
+      flows: ["pheromone"],
+      domains: ["*"],
+      embedDim: 4,
+      helloAt: 1,
+      lastSeenAt: 1,
+    });
+    await federation.saveLink(link(t.g1Key.key.id, "usr_e"));
+    await federation.saveLink(link(t.ownerKey.key.id, "usr_e"));
+    await federation.saveLink(link("key_of_other", "usr_other"));
+    await t.service.request("admin", golemTarget);
+    await t.service.runPending();
+    assert.deepEqual(
+      (await federation.links()).map((l) => l.keyId).sort(),
+      [t.ownerKey.key.id, "key_of_other"].sort(),
+      "the golem's key's link went with the golem",
+    );
+    await t.service.request("admin", { kind: "user", userId: "usr_e" });
+    await t.service.runPending();
+    assert.deepEqual(
+      (await federation.links()).map((l) => l.keyId),
+      ["key_of_other"],
+    );
   });
 });
 

@@ -65,7 +65,13 @@ describe("lethe search across many domains", () => {
     store = new SqliteEntryStore(openDatabase(":memory:"));
     index = new CountingIndex(DIM);
     vectors = new VectorSearch(index as VectorIndex, { dimensions: DIM });
-    lethe = new LetheService({ store, vectors, bus, clock: new ManualClock(T + 5_000), pipeline: { publishable: async (text) => text } });
+    lethe = new LetheService({
+      store,
+      vectors,
+      bus,
+      clock: new ManualClock(T + 5_000),
+      pipeline: { publishable: async (text) => text, text: async (text) => text, token: (v) => v },
+    });
   });
 
   it("searches one vector index for a query that names no domain, however many domains lethe holds", async () => {

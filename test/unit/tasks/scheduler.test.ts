@@ -204,6 +204,8 @@ describe("lethe publication woken during a run", () => {
           }
           return pipeline.publishable(text);
         },
+        text: (text, writer) => pipeline.text(text, writer),
+        token: (value, writer) => pipeline.token(value, writer),
       },
     });
     scheduler.add({ name: "lethe-publish", everyMs: 5 * MINUTE, run: () => lethe.publishDue() });

@@ -87,8 +87,10 @@ export type SubscribeMessage = {
   type: "subscribe" | "unsubscribe";
   categories?: Array<string>;
   domains?: Array<string>;
-  /** Follow the public stream (default true on subscribe) */
+  /** Follow the public stream (default true on subscribe, unless only `federation` is given) */
   public?: boolean;
+  /** Follow (or leave) the federation:{domain} streams (SPEC §17.2; a linked federate key only) */
+  federation?: Array<string>;
   id?: string | number;
 };
 

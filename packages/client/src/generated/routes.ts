@@ -67,7 +67,7 @@ export interface Routes {
     query: Record<string, never>;
     body: {
       name: string;
-      scopes?: Array<"read" | "write">;
+      scopes?: Array<"read" | "write" | "federate">;
       /** Identifier (1–128 chars: A–Z a–z 0–9 _ . -) */
       golem_id?: string;
       expires_at?: string;
@@ -98,7 +98,7 @@ export interface Routes {
         user_id: string;
         golem_id: string | null;
         name: string;
-        scopes: Array<"read" | "write">;
+        scopes: Array<"read" | "write" | "federate">;
         status: "active" | "revoked" | "expired";
         created_at: string;
         expires_at: string | null;
@@ -119,7 +119,7 @@ export interface Routes {
       user_id: string;
       golem_id: string | null;
       name: string;
-      scopes: Array<"read" | "write">;
+      scopes: Array<"read" | "write" | "federate">;
       status: "active" | "revoked" | "expired";
       created_at: string;
       expires_at: string | null;
@@ -442,7 +442,7 @@ export interface Routes {
       credential: {
         id: string;
         via: "api_key" | "session";
-        scopes: Array<"read" | "write">;
+        scopes: Array<"read" | "write" | "federate">;
       };
     };
   };
@@ -1536,6 +1536,58 @@ export interface Routes {
       regimes: Record<string, number>;
     };
   };
+  /** Open (or renew) a downstream's link: its instance id, flows and domains; answers this Styx's and the stream positions */
+  "POST /v1/styx/federation/hello": {
+    params: Record<string, never>;
+    query: Record<string, never>;
+    body: {
+      /** STYX_INSTANCE_ID (`sx_` + 16 hex) */
+      instance_id: string;
+      version: string;
+      flows: Array<string>;
+      domains: Array<string | "*">;
+      embed_dim: number;
+    };
+    response: {
+      /** STYX_INSTANCE_ID (`sx_` + 16 hex) */
+      instance_id: string;
+      version: string;
+      flows: Array<string>;
+      domains: Array<string>;
+      embed_dim: number;
+      /** federation:{domain} → {epoch, seq} (domains named, not `*`) */
+      positions: Record<string, {
+          epoch: string;
+          seq: number;
+        }>;
+    };
+  };
+  /** Push a downstream's own records (at most 500): each checked and applied alone, refusals listed by index */
+  "POST /v1/styx/federation/records": {
+    params: Record<string, never>;
+    query: Record<string, never>;
+    body: {
+      records: Array<Record<string, unknown>>;
+    };
+    response: {
+      accepted: number;
+      duplicates: number;
+      rejected: Array<{
+        index: number;
+        code: string;
+      }>;
+    };
+  };
+  /** A domain's live deposits, lethe entries and causal edges as records (NDJSON), then the stream position to resume from */
+  "GET /v1/styx/federation/snapshot": {
+    params: Record<string, never>;
+    query: {
+      /** Domain (lowercase token, ≤ 64 chars) */
+      domain: string;
+    };
+    body: undefined;
+    response: string;
+  };
   /** The user's golems from their heartbeats */
   "GET /v1/styx/fleet/{user_id}": {
     params: {
@@ -1977,6 +2029,9 @@ export const ROUTES = {
   "GET /v1/styx/graveyard/{user_id}": { method: "GET", path: "/v1/styx/graveyard/{user_id}", body: "none", response: "json", auth: true },
   "GET /v1/styx/achievements/{golem_id}": { method: "GET", path: "/v1/styx/achievements/{golem_id}", body: "none", response: "json", auth: true },
   "GET /v1/styx/pulse": { method: "GET", path: "/v1/styx/pulse", body: "none", response: "json", auth: false },
+  "POST /v1/styx/federation/hello": { method: "POST", path: "/v1/styx/federation/hello", body: "json", response: "json", auth: true },
+  "POST /v1/styx/federation/records": { method: "POST", path: "/v1/styx/federation/records", body: "json", response: "json", auth: true },
+  "GET /v1/styx/federation/snapshot": { method: "GET", path: "/v1/styx/federation/snapshot", body: "none", response: "text", auth: true },
   "GET /v1/styx/fleet/{user_id}": { method: "GET", path: "/v1/styx/fleet/{user_id}", body: "none", response: "json", auth: true },
   "GET /v1/styx/fleet/{user_id}/aggregate": { method: "GET", path: "/v1/styx/fleet/{user_id}/aggregate", body: "none", response: "json", auth: true },
   "GET /v1/styx/golem/{golem_id}/snapshot": { method: "GET", path: "/v1/styx/golem/{golem_id}/snapshot", body: "none", response: "json", auth: true },

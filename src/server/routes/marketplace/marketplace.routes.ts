@@ -31,7 +31,7 @@ import {
   SearchBody,
   SellerPayoutsAnswer,
 } from "../../../protocol/marketplace.js";
-import { userPrincipal } from "../../context.js";
+import { buyerPrincipal, userPrincipal } from "../../context.js";
 import { presentCreated, presentListing, presentPayout, presentPurchase, presentSellerLedger } from "../../presenters/marketplace.js";
 import { parseRange } from "../blobs/range.js";
 
@@ -221,7 +221,7 @@ export function marketplaceRoutes(app: FastifyInstance, deps: MarketplaceRouteDe
   app.post<{ Params: ListingParams; Body: PurchaseBody }>(
     "/v1/styx/marketplace/listings/:id/purchase",
     {
-      config: { golemCredential: "own" },
+      config: { golemCredential: "own", federatedBuyer: true },
       schema: {
         tags,
         summary: "Buy a listing: x402 at price + ⌈5 %⌉; the content key comes wrapped to your X25519 key",
@@ -237,7 +237,7 @@ export function marketplaceRoutes(app: FastifyInstance, deps: MarketplaceRouteDe
       // The payments plugin runs first on this route; without a payment there is no purchase.
       if (paymentId === undefined) throw new StyxError("STYX_PAYMENT_REQUIRED");
       const view = await service.purchase(
-        userPrincipal(req),
+        buyerPrincipal(req),
         req.params.id,
         { buyerPublicKey: req.body.buyer_public_key, golemId: req.body.golem_id, paymentId },
         ctx(req),
@@ -249,7 +249,7 @@ export function marketplaceRoutes(app: FastifyInstance, deps: MarketplaceRouteDe
   app.post<{ Params: ListingParams; Body: RatingBody }>(
     "/v1/styx/marketplace/listings/:id/ratings",
     {
-      config: { golemCredential: "own" },
+      config: { golemCredential: "own", federatedBuyer: true },
       schema: {
         tags,
         summary: "Rate a listing you bought (once)",
@@ -259,7 +259,7 @@ export function marketplaceRoutes(app: FastifyInstance, deps: MarketplaceRouteDe
       },
     },
     async (req, reply) => {
-      const r = await service.rate(userPrincipal(req), req.params.id, req.body.rating, req.body.comment);
+      const r = await service.rate(buyerPrincipal(req), req.params.id, req.body.rating, req.body.comment);
       return reply.code(201).send({ rating: r });
     },
   );
@@ -267,25 +267,25 @@ export function marketplaceRoutes(app: FastifyInstance, deps: MarketplaceRouteDe
   app.get<{ Querystring: PurchasesQuery }>(
     "/v1/styx/marketplace/purchases",
     {
-      config: { golemCredential: "own" },
+      config: { golemCredential: "own", federatedBuyer: true },
       schema: { tags, summary: "Your purchases, newest first", querystring: PurchasesQuery, response: { 200: PurchasesAnswer, ...errors } },
     },
-    async (req) => ({ purchases: (await service.purchases(userPrincipal(req), req.query.limit ?? 100)).map(presentPurchase) }),
+    async (req) => ({ purchases: (await service.purchases(buyerPrincipal(req), req.query.limit ?? 100)).map(presentPurchase) }),
   );
 
   app.get<{ Params: PurchaseParams }>(
     "/v1/styx/marketplace/purchases/:id",
     {
-      config: { golemCredential: "own" },
+      config: { golemCredential: "own", federatedBuyer: true },
       schema: { tags, summary: "One of your purchases", params: PurchaseParams, response: { 200: PurchaseAnswer, ...errors } },
     },
-    async (req) => presentPurchase(await service.getPurchase(userPrincipal(req), req.params.id)),
+    async (req) => presentPurchase(await service.getPurchase(buyerPrincipal(req), req.params.id)),
   );
 
   app.get<{ Params: PurchaseParams }>(
     "/v1/styx/marketplace/purchases/:id/content",
     {
-      config: { golemCredential: "own" },
+      config: { golemCredential: "own", federatedBuyer: true },
       schema: {
         tags,
         summary: "The ciphertext of a purchase (byte ranges; checked against its cid before any byte is sent)",
@@ -299,7 +299,7 @@ export function marketplaceRoutes(app: FastifyInstance, deps: MarketplaceRouteDe
       },
     },
     async (req, reply) => {
-      const { userId, cid } = await service.content(userPrincipal(req), req.params.id);
+      const { userId, cid } = await service.content(buyerPrincipal(req), req.params.id);
       const found = await blobs.stat(userId, cid);
       if (!found) throw new StyxError("STYX_NOT_FOUND", "The package is no longer stored.");
       const range = parseRange(req.headers.range, found.size);

@@ -1,6 +1,7 @@
 import { LocalEventBus } from "../../../../src/adapters/memory/local-event-bus.js";
 import { MemoryAuditLog } from "../../../../src/adapters/memory/memory-audit-log.js";
 import { MemoryBlobStore } from "../../../../src/adapters/memory/memory-blob-store.js";
+import { MemoryFederationStore } from "../../../../src/adapters/memory/memory-federation-store.js";
 import { MemoryPresence } from "../../../../src/adapters/memory/memory-presence.js";
 import { MemoryRateLimiter } from "../../../../src/adapters/memory/memory-rate-limiter.js";
 import { MemorySocketCounts } from "../../../../src/adapters/memory/memory-socket-counts.js";
@@ -223,7 +224,8 @@ export async function socketLayer(opts: { maxQueueBytes?: number; principals?: M
   const rateLimit = { rate: 1_000_000, burst: 1_000_000 };
   // Every user at the same (high) bucket: a fixed policy, as the quota service would answer.
   const quotas = { limitsOf: async () => ({ rate: rateLimit, quotas: TIER_LIMITS.steward.quotas }) };
-  const handler = new MessageHandler({ hub, history, fabric, tenancy, limiter, rateLimit, quotas, metrics });
+  const links = new MemoryFederationStore();
+  const handler = new MessageHandler({ hub, history, fabric, tenancy, limiter, rateLimit, quotas, metrics, links });
   const principals = opts.principals ?? new Map([["good", USER]]);
   /** Credentials refused, as the session reports them to the failed-authentication audit. */
   const authFailures: { ip: string; code: string }[] = [];

@@ -1,6 +1,9 @@
+/** What a socket event's relay needs beside the message handler (messages.ts): its span, and the position its ack names. */
 import type { SequencedEvent } from "../../core/fabric/event-bus.js";
+import { isGolemCredential } from "../../core/identity/principal.js";
 import type { Tracer } from "../../core/platform/tracer.js";
 import type { EventMessage } from "../../protocol/fabric.js";
+import type { SocketSession } from "./session.js";
 
 /**
  * A socket event's relay: with tracing on, a server span `ws event <type>` continuing the
@@ -18,4 +21,13 @@ export function tracedRelay(
     parent: msg.traceparent ?? null,
     attributes: { "styx.golem_id": golemId, "styx.channel": msg.event.type },
   });
+}
+
+/**
+ * Where an event went, for an ack: its stream and seq on the owner's stream. Not to a golem
+ * credential, which does not follow that stream (SPEC §9) and would read its siblings' activity
+ * in its seqs.
+ */
+export function positionFor(session: SocketSession, e: SequencedEvent): { stream?: string; seq?: number } {
+  return isGolemCredential(session.principal) ? {} : { stream: e.stream, seq: e.seq };
 }
