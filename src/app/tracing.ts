@@ -67,6 +67,9 @@ export function traceStorage(storage: Storage, tracer: Tracer, system: string): 
     entries: tracePort(tracer, "EntryStore", storage.entries, at),
     events: storage.events && tracePort(tracer, "EventLog", storage.events, at),
     clade: tracePort(tracer, "CladeStore", storage.clade, at),
+    quotas: tracePort(tracer, "QuotaStore", storage.quotas, at),
+    marketplace: tracePort(tracer, "MarketplaceStore", storage.marketplace, at),
+    federation: tracePort(tracer, "FederationStore", storage.federation, at),
     coordination: {
       pheromones: tracePort(tracer, "PheromoneStore", c.pheromones, at),
       causal: tracePort(tracer, "CausalStore", c.causal, at),
