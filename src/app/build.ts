@@ -33,6 +33,7 @@ import { serverSettings } from "./server.js";
 import { closeEndedSessions, resolveSigning } from "./signing.js";
 import { openStorage, type Storage } from "./storage.js";
 import { buildScheduler } from "./tasks.js";
+import { startTracing, type Tracing } from "./tracing.js";
 import { VERSION } from "./version.js";
 
 /** A wired Styx process: the HTTP app and the services behind it. */
@@ -86,7 +87,9 @@ export interface BuildOptions {
 export async function buildStyx(config: Config, options: BuildOptions = {}): Promise<Styx> {
   await initCrypto();
   const clock = options.clock ?? systemClock;
-  const storage = await openStorage(config, clock);
+  // OpenTelemetry is imported only when configured (tracing.ts); off, the stores are not even wrapped.
+  const tracing: Tracing | undefined = config.tracing ? await startTracing(config.tracing) : undefined;
+  const storage = await openStorage(config, clock, tracing ? { tracer: tracing.tracer } : {});
   try {
     // The server's logger exists last; what the services log before it is held until then.
     const log = new DeferredLog();
@@ -111,7 +114,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
     });
     const metrics = new Metrics();
     const tasks = buildScheduler({ leadership: storage.leadership, signals, metrics, log });
-    const fabric = await buildFabric({ config, clock, storage, scheduler: tasks });
+    const fabric = await buildFabric({ config, clock, storage, scheduler: tasks, ...(tracing ? { tracer: tracing.tracer } : {}) });
     // Sockets authenticated with a revoked key close at once: here when this process revoked it,
     // on the other gateways by signal (and within a ping interval by the gateway's sweep otherwise).
     const closeSockets = closeSocketsOf(fabric.hub, metrics);
@@ -292,6 +295,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       closing: () => life.closing,
       draining: () => life.draining,
       ...(options.logStream ? { logStream: options.logStream } : {}),
+      tracing: tracing && { plugin: tracing.fastifyPlugin, tracer: tracing.tracer },
     });
     log.attach(app.log);
     const parts = { config, app, log, load, tasks, knowledge, privacy, fabric, storage, credit: payments?.meter };
@@ -314,7 +318,13 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       load,
       listen: () => startServing(parts),
       drain: () => life.drain(),
-      close: () => life.close(() => stopServing(parts)),
+      // The spans of the last requests are exported before the process exits.
+      close: () =>
+        life.close(async () => {
+          await stopServing(parts);
+          const unexported = await tracing?.flush();
+          if (unexported) app.log.warn({ err: unexported }, "tracing: the last spans were not exported");
+        }),
     };
   } catch (err) {
     await storage.close();

@@ -5,11 +5,13 @@ import { FabricService } from "../core/fabric/fabric-service.js";
 import type { History, StreamEraser } from "../core/fabric/history.js";
 import { TieredHistory } from "../core/fabric/tiered-history.js";
 import type { Clock } from "../core/platform/clock.js";
+import { noTracer, type Tracer } from "../core/platform/tracer.js";
 import type { Metrics } from "../server/metrics.js";
 import { closeCredential } from "../server/ws/credential-sweep.js";
 import { Hub } from "../server/ws/hub.js";
 import type { Scheduler } from "../tasks/scheduler.js";
 import type { Storage } from "./storage.js";
+import { tracePort } from "./tracing.js";
 
 /** The event fabric as wired for one process. */
 export interface FabricStack {
@@ -57,9 +59,17 @@ async function openHistory(opts: {
  * task every minute; macronode: JetStream, whose retention needs no task), the socket hub and
  * the fabric service, and registers clade-delta and presence expiry every hour.
  */
-export async function buildFabric(opts: { config: Config; clock: Clock; storage: Storage; scheduler: Scheduler }): Promise<FabricStack> {
+export async function buildFabric(opts: {
+  config: Config;
+  clock: Clock;
+  storage: Storage;
+  scheduler: Scheduler;
+  /** Tracing on: each publish a span `EventBus.publish` (it lasts until the event is in history). */
+  tracer?: Tracer;
+}): Promise<FabricStack> {
   const { config, clock, storage, scheduler } = opts;
-  const core = await openHistory(opts);
+  const opened = await openHistory(opts);
+  const core = { ...opened, bus: tracePort(opts.tracer ?? noTracer, "EventBus", opened.bus) };
   const hub = new Hub({ tickMs: config.ws.fanoutTickMs });
   core.bus.subscribe((e) => hub.dispatch(e));
   const service = new FabricService({

@@ -25,6 +25,7 @@ import { PostgresPheromoneStore } from "../adapters/postgres/postgres-pheromone-
 import { PostgresQuotaStore } from "../adapters/postgres/postgres-quota-store.js";
 import { PostgresSecretStore } from "../adapters/postgres/postgres-secret-store.js";
 import { poolWaitSeconds, schemaBytes, trackedBlobBytes } from "../adapters/postgres/postgres-storage.js";
+import { tracePostgresTransactions } from "../adapters/postgres/traced-database.js";
 import { isRedisOutage, openRedis } from "../adapters/redis/redis-connection.js";
 import { invalidatingCache, RedisPheromoneCache } from "../adapters/redis/redis-pheromone-cache.js";
 import { RedisPresence } from "../adapters/redis/redis-presence.js";
@@ -36,6 +37,7 @@ import { S3BlobStore, type S3BlobStoreOptions } from "../adapters/s3/s3-blob-sto
 import type { Config } from "../config/load.js";
 import type { Clock } from "../core/platform/clock.js";
 import { probe } from "../core/platform/health.js";
+import { noTracer, type Tracer } from "../core/platform/tracer.js";
 import { FallbackRateLimiter, FallbackUsageCounters } from "./fallback-rate-limiter.js";
 import { FallbackSocketCounts } from "./fallback-socket-counts.js";
 import { guardOutages, isSocketFailure } from "./outage-guard.js";
@@ -64,7 +66,7 @@ export function s3Options(config: Config, bucket: string): S3BlobStoreOptions {
  * name. Every connection reconnects on its own; a dependency that is down shows in the checks
  * (and so in `/readyz`, which sheds writes first).
  */
-export async function openMacroStorage(config: Config, clock: Clock): Promise<UnkeyedStorage> {
+export async function openMacroStorage(config: Config, clock: Clock, tracer: Tracer = noTracer): Promise<UnkeyedStorage> {
   const { cluster } = config;
   const need = <T>(v: T | undefined, name: string): T => {
     if (v === undefined) throw new Error(`${name} is required when STYX_PROFILE=macro`);
@@ -76,6 +78,7 @@ export async function openMacroStorage(config: Config, clock: Clock): Promise<Un
     const sql = openPostgres(databaseUrl, { schema: cluster });
     opened.push({ close: () => sql.end({ timeout: 5 }) });
     await migratePostgres(sql, cluster);
+    tracePostgresTransactions(sql, tracer);
     const nats = await connectNats({ url: need(config.natsUrl, "STYX_NATS_URL"), name: `styx-${cluster}` });
     opened.push(nats);
     const redis = openRedis({ url: need(config.redisUrl, "STYX_REDIS_URL"), prefix: `${cluster}:` });
@@ -118,7 +121,7 @@ export async function openMacroStorage(config: Config, clock: Clock): Promise<Un
       cluster: {
         signals,
         async openFabric({ retentionMs }) {
-          const history = new JetStreamHistory({ nats, cluster, retentionMs, clock });
+          const history = new JetStreamHistory({ nats, cluster, retentionMs, clock, tracer });
           await history.open();
           const bus = guardOutages(new NatsEventBus(history), "NATS JetStream", isNatsOutage);
           return { history, bus, flush: () => history.flush(), close: () => history.close() };

@@ -28,6 +28,7 @@ import { SqlitePaymentLedger } from "../adapters/sqlite/sqlite-payment-ledger.js
 import { SqlitePheromoneStore } from "../adapters/sqlite/sqlite-pheromone-store.js";
 import { SqliteQuotaStore } from "../adapters/sqlite/sqlite-quota-store.js";
 import { SqliteStorageMeter } from "../adapters/sqlite/sqlite-storage-meter.js";
+import { traceTransactions } from "../adapters/sqlite/traced-database.js";
 import type { Config } from "../config/load.js";
 import type { AchievementStore } from "../core/coordination/achievements.js";
 import type { CausalStore } from "../core/coordination/causal.js";
@@ -56,11 +57,13 @@ import type { SecretKey } from "../core/platform/secret-key.js";
 import type { SecretStore } from "../core/platform/secret-store.js";
 import type { Signals } from "../core/platform/signals.js";
 import type { StorageMeter } from "../core/platform/storage-usage.js";
+import { noTracer, type Tracer } from "../core/platform/tracer.js";
 import type { QuotaStore } from "../core/quota/quota-store.js";
 import type { SocketCounts } from "../core/quota/socket-counts.js";
 import type { UsageCounters } from "../core/quota/usage-counters.js";
 import { type ResolvedSecretKey, readSecretKey, resolveSecretKey } from "./secret-key.js";
 import { fileSecrets, memorySecrets } from "./secrets.js";
+import { traceStorage } from "./tracing.js";
 
 /** The macronode event fabric of one gateway. */
 export interface ClusterFabric {
@@ -181,11 +184,13 @@ function processLocal(
 }
 
 /** The micronode backends: SQLite in the data dir, or in RAM under amnesia; blobs and secrets beside it. */
-function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boolean }): UnkeyedStorage {
+function openMicroStorage(config: Config, clock: Clock, opts: StorageOptions): UnkeyedStorage {
+  const tracer = opts.tracer ?? noTracer;
   if (config.amnesia) {
     // The same SQLite code in RAM (":memory:", temp_store=MEMORY): FTS5 and transactions that span
     // identities, entries and coordination (a bloodstain) included, and no file.
     const ram = openDatabase(":memory:");
+    traceTransactions(ram, tracer);
     const blobs = new MemoryBlobStore();
     const entries = new SqliteEntryStore(ram);
     return {
@@ -218,6 +223,7 @@ function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boole
   const dir = resolve(config.dataDir);
   const file = join(dir, DATABASE_FILE);
   const db = openDatabase(file, { readonly: opts.readonly ?? false });
+  traceTransactions(db, tracer);
   const ping = db.prepare("SELECT 1");
   const entries = new SqliteEntryStore(db);
   return {
@@ -248,6 +254,14 @@ function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boole
   };
 }
 
+/** How `openStorage` opens the stores. */
+export interface StorageOptions {
+  /** Open without writing (doctor, audit verify): no migration, no generated secret, no seal. */
+  readonly readonly?: boolean;
+  /** Tracing on: store calls, SQLite and PostgreSQL transactions and NATS publishes become spans. */
+  readonly tracer?: Tracer;
+}
+
 /**
  * Opens the configured backends: SQLite in RAM for amnesia, SQLite in the data dir for the
  * micronode, PostgreSQL, NATS, Redis and S3 for the macronode (macro-storage.ts). With
@@ -255,18 +269,19 @@ function openMicroStorage(config: Config, clock: Clock, opts: { readonly?: boole
  * against the store (creating nothing when `readonly`) and keys the audit chain with it;
  * a store opened for writing seals audit records written before the chain was keyed.
  */
-export async function openStorage(config: Config, clock: Clock, opts: { readonly?: boolean } = {}): Promise<Storage> {
+export async function openStorage(config: Config, clock: Clock, opts: StorageOptions = {}): Promise<Storage> {
+  const tracer = opts.tracer ?? noTracer;
   // Loaded only when configured: a micronode never loads the PostgreSQL, NATS, Redis and S3 clients.
   const stores =
     config.profile === "macro"
-      ? await (await import("./macro-storage.js")).openMacroStorage(config, clock)
+      ? await (await import("./macro-storage.js")).openMacroStorage(config, clock, tracer)
       : openMicroStorage(config, clock, opts);
   try {
     const secretKey = opts.readonly ? await readSecretKey(config, stores.secrets) : await resolveSecretKey(config, stores.secrets);
     const { auditLog, ...rest } = stores;
     const audit = auditLog(secretKey.key);
     if (!opts.readonly) await audit.seal();
-    return { ...rest, audit, secretKey };
+    return traceStorage({ ...rest, audit, secretKey }, tracer, config.profile === "macro" ? "postgresql" : "sqlite");
   } catch (err) {
     await stores.close();
     throw err;

@@ -1,4 +1,3 @@
-import { buildStyx } from "../app/build.js";
 import { configFrom, parse } from "./args.js";
 
 export const SERVE_HELP = `styx serve [--amnesia] [--port N] [--host ADDR] [--data-dir DIR] [--profile micro|macro] [--config FILE]
@@ -9,6 +8,10 @@ export async function serve(argv: string[]): Promise<number | undefined> {
   const { values } = parse(argv, {});
   if (values.help) return (console.log(SERVE_HELP), 0);
   const config = configFrom(values);
+  // Tracing starts before the server's modules load, so the instrumentations see Fastify's logger,
+  // http, ioredis and the AWS SDK as they are imported; off, nothing of OpenTelemetry is loaded.
+  if (config.tracing) await (await import("../app/tracing.js")).startTracing(config.tracing);
+  const { buildStyx } = await import("../app/build.js");
   const styx = await buildStyx(config);
   const log = styx.app.log;
   for (const w of config.warnings) log.warn(w);

@@ -49,6 +49,17 @@ export interface FederationConfig {
   readonly maxRecords: BucketSpec;
 }
 
+/** OpenTelemetry tracing (the OTEL_* variables): on while OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+export interface TracingConfig {
+  /** The collector's base URL; spans are posted to `<endpoint>/v1/traces`. */
+  readonly endpoint: string;
+  readonly protocol: "http/protobuf" | "http/json";
+  readonly headers: ReadonlyMap<string, string>;
+  readonly serviceName: string;
+  /** Share of new traces sampled (parent-based: a caller's sampled flag is followed). */
+  readonly sampleRatio: number;
+}
+
 /** The validated, frozen configuration passed down from the composition root. */
 export interface Config {
   readonly host: string;
@@ -152,6 +163,8 @@ export interface Config {
   readonly pulseIntervalMs: number;
   /** Provisioned storage in bytes (STYX_STORAGE_CAPACITY), if known. */
   readonly storageCapacityBytes: number | undefined;
+  /** OpenTelemetry tracing; undefined (off, nothing of OpenTelemetry loaded) while OTEL_EXPORTER_OTLP_ENDPOINT is unset. */
+  readonly tracing: TracingConfig | undefined;
   /** Variables that look like Styx settings but are not (likely typos). */
   readonly warnings: readonly string[];
 }
@@ -180,7 +193,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const file = overrides.STYX_CONFIG_FILE ?? env.STYX_CONFIG;
   if (file) Object.assign(sources, readConfigFile(file, problems));
   for (const [k, v] of Object.entries(env)) {
-    if (!k.startsWith("STYX_") || v === undefined || k === "STYX_CONFIG") continue;
+    if (v === undefined || k === "STYX_CONFIG") continue;
+    // The OpenTelemetry variables Styx reads keep their standard names; other OTEL_* ones belong to other programs.
+    if (k.startsWith("OTEL_") && Object.hasOwn(SETTINGS, k)) sources[k] = v;
+    if (!k.startsWith("STYX_")) continue;
     if (Object.hasOwn(SETTINGS, k)) sources[k] = v;
     else warnings.push(`${k} is not a Styx setting and was ignored`);
   }
@@ -310,6 +326,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     historyRetentionMs: r.STYX_HISTORY_RETENTION,
     pulseIntervalMs: r.STYX_PULSE_INTERVAL,
     storageCapacityBytes: r.STYX_STORAGE_CAPACITY,
+    tracing:
+      r.OTEL_EXPORTER_OTLP_ENDPOINT === undefined
+        ? undefined
+        : {
+            endpoint: r.OTEL_EXPORTER_OTLP_ENDPOINT,
+            protocol: r.OTEL_EXPORTER_OTLP_PROTOCOL,
+            headers: r.OTEL_EXPORTER_OTLP_HEADERS ?? new Map(),
+            serviceName: r.OTEL_SERVICE_NAME,
+            sampleRatio: r.OTEL_TRACES_SAMPLER_ARG,
+          },
     warnings,
   });
 }

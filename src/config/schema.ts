@@ -384,6 +384,26 @@ export const SETTINGS = {
     default: "7d",
     doc: "How long cold stream archives are kept (hot: last 1,000 events per stream in memory; warm: last 10,000 in the store).",
   },
+  OTEL_EXPORTER_OTLP_ENDPOINT: {
+    parse: parseUrl(["http", "https"]),
+    doc: 'OpenTelemetry tracing (README "Tracing"): the OTLP/HTTP collector\'s base URL, e.g. `http://localhost:4318`; spans go to `<url>/v1/traces`. Unset: tracing is off and no OpenTelemetry package is loaded.',
+  },
+  OTEL_EXPORTER_OTLP_PROTOCOL: {
+    parse: parseOneOf(["http/protobuf", "http/json"] as const),
+    default: "http/protobuf",
+    doc: "Encoding of the OTLP export: `http/protobuf` or `http/json` (gRPC is not offered).",
+  },
+  OTEL_EXPORTER_OTLP_HEADERS: {
+    parse: parseOtlpHeaders,
+    doc: "Headers sent with every export, `key=value` pairs separated by commas, values URL-encoded (e.g. `authorization=Bearer%20abc`).",
+    secret: true,
+  },
+  OTEL_SERVICE_NAME: { parse: parseString, default: "styx", doc: "`service.name` of the exported spans." },
+  OTEL_TRACES_SAMPLER_ARG: {
+    parse: parseRatio,
+    default: "1",
+    doc: "Share of new traces recorded (0-1); a request that carries a `traceparent` follows its caller's sampled flag (parent-based sampling).",
+  },
 } as const satisfies Record<string, Setting<unknown>>;
 
 /** A configuration variable name. */
@@ -410,6 +430,33 @@ function parseKids(raw: string): string[] {
     throw new Error("must be a comma list of up to 16 ids of a-z, 0-9, _ and -");
   if (new Set(kids).size !== kids.length) throw new Error("names a kid twice");
   return kids;
+}
+
+/** OTEL_EXPORTER_OTLP_HEADERS: `k=v,k2=v2` (the OpenTelemetry form, values URL-decoded) → a Map. */
+function parseOtlpHeaders(raw: string): ReadonlyMap<string, string> {
+  const headers = new Map<string, string>();
+  for (const pair of raw.split(",")) {
+    if (pair.trim() === "") continue;
+    const at = pair.indexOf("=");
+    const key = pair.slice(0, at).trim().toLowerCase();
+    if (at <= 0 || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(key)) throw new Error("must be key=value pairs separated by commas");
+    let value: string;
+    try {
+      value = decodeURIComponent(pair.slice(at + 1).trim());
+    } catch {
+      throw new Error(`the value of ${key} is not URL-encoded`);
+    }
+    if (/[\r\n]/.test(value)) throw new Error(`the value of ${key} holds a line break`);
+    headers.set(key, value);
+  }
+  return headers;
+}
+
+/** A number from 0 to 1. */
+function parseRatio(raw: string): number {
+  const n = Number(raw.trim());
+  if (raw.trim() === "" || !Number.isFinite(n) || n < 0 || n > 1) throw new Error("must be a number from 0 to 1");
+  return n;
 }
 
 function parseClusterName(raw: string): string {

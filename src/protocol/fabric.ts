@@ -1,6 +1,7 @@
 import { type Static, Type } from "typebox";
 import type { SequencedEvent } from "../core/fabric/event-bus.js";
 import { isPrivateStream } from "../core/fabric/streams.js";
+import { TRACEPARENT_PATTERN } from "../core/platform/tracer.js";
 import { PUBLIC_TIME_RESOLUTION_MS, publicTime } from "../core/privacy/public-pipeline.js";
 import { Id, MAX_SAFE } from "./common.js";
 import { Domain } from "./knowledge.js";
@@ -100,6 +101,9 @@ export const EventMsg = Type.Object(
     event: Type.Object(
       { type: Type.String({ pattern: "^golem:[a-z0-9_.:-]{1,63}$", description: "Channel, e.g. golem:tick" }) },
       { additionalProperties: true },
+    ),
+    traceparent: Type.Optional(
+      Type.String({ pattern: TRACEPARENT_PATTERN, description: "W3C trace context: the relay continues the sender's trace" }),
     ),
     id: MsgId,
   },

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyContextConfig, type FastifyInstance, type FastifyReply } from "fastify";
+import Fastify, { type FastifyContextConfig, type FastifyInstance, type FastifyPluginCallback, type FastifyReply } from "fastify";
 import { Type } from "typebox";
 import type { AchievementService } from "../core/coordination/achievements.js";
 import type { BloodstainService } from "../core/coordination/bloodstain-service.js";
@@ -25,6 +25,7 @@ import type { Clock } from "../core/platform/clock.js";
 import type { FairQueue } from "../core/platform/fair-queue.js";
 import type { DependencyCheck } from "../core/platform/health.js";
 import type { BucketSpec, RateLimiter } from "../core/platform/rate-limiter.js";
+import type { Tracer } from "../core/platform/tracer.js";
 import type { UserLimits } from "../core/quota/limits.js";
 import type { QuotaService } from "../core/quota/quota-service.js";
 import type { SocketCounts } from "../core/quota/socket-counts.js";
@@ -185,6 +186,8 @@ export interface ServerDeps {
   readonly federation: Omit<FederationRouteDeps, "history" | "limiter" | "clock">;
   /** Log destination; default stdout. */
   readonly logStream?: NodeJS.WritableStream;
+  /** Tracing on (OTEL_EXPORTER_OTLP_ENDPOINT): @fastify/otel's plugin (a span per request) and the Tracer for socket events. */
+  readonly tracing?: { readonly plugin: FastifyPluginCallback; readonly tracer: Tracer } | undefined;
 }
 
 /** Builds the Fastify app: plugins in admission order, then every route. Does not listen. */
@@ -225,6 +228,8 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     // The HTTP parser's own refusals (431 headers too large, 400 framing) leave in the error shape too.
     clientErrorHandler: clientError,
   });
+  // First, so every hook and route registered after it is in the request's span.
+  if (deps.tracing) await app.register(deps.tracing.plugin);
   capUnfinishedConnections(app.server, deps.http.unfinishedPerIp, trust, () =>
     deps.metrics.rejected.inc({ reason: "unfinished_connections" }),
   );
@@ -360,6 +365,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     quotas: deps.quotas,
     metrics: deps.metrics,
     credit: deps.payments?.meter,
+    tracer: deps.tracing?.tracer,
     links: { link: (k) => deps.federation.store.link(k), touch: (k) => deps.federation.store.touchLink(k, deps.clock.now()) },
   });
   attachGateway(app, {

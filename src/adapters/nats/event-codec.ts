@@ -12,6 +12,8 @@ export const LAST_SEQ_HEADER = "Styx-Last-Seq";
 export const REWRITE_HEADER = "Styx-Rewrite";
 /** Header of a redaction's copy: the subject's last Styx seq when the rewrite began (≥ its own last). */
 export const TIP_SEQ_HEADER = "Styx-Tip-Seq";
+/** Header of a batch message published in a trace (tracing on): the W3C `traceparent` of its publish span. */
+export const TRACEPARENT_HEADER = "traceparent";
 
 /** The JetStream stream holding every Styx stream of `cluster`. */
 export function jetStreamName(cluster: string): string {

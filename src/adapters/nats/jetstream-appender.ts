@@ -1,8 +1,9 @@
-import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient } from "@nats-io/jetstream";
-import { headers, TimeoutError } from "@nats-io/transport-node";
+import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type PubAck } from "@nats-io/jetstream";
+import { headers, type MsgHdrs, TimeoutError } from "@nats-io/transport-node";
 import type { SequencedEvent, StyxEvent } from "../../core/fabric/event-bus.js";
 import type { Clock } from "../../core/platform/clock.js";
-import { encodeLine, eventSubject, FIRST_SEQ_HEADER, LAST_SEQ_HEADER } from "./event-codec.js";
+import type { Tracer } from "../../core/platform/tracer.js";
+import { encodeLine, eventSubject, FIRST_SEQ_HEADER, LAST_SEQ_HEADER, TRACEPARENT_HEADER } from "./event-codec.js";
 import { NatsUnavailableError } from "./nats-connection.js";
 import type { SubjectReader, SubjectTip } from "./subject-reader.js";
 
@@ -24,6 +25,8 @@ interface Pending {
   readonly payloadJson: string;
   readonly resolve: (e: SequencedEvent) => void;
   readonly reject: (err: unknown) => void;
+  /** The trace the append was made in (tracing on), continued by the publish that carries it. */
+  readonly traceparent: string | undefined;
 }
 
 interface Queue {
@@ -74,6 +77,8 @@ export interface AppenderDeps {
   /** Largest message the server accepts. */
   readonly maxPayload: number;
   readonly publishTimeoutMs: number;
+  /** Each publish a span `nats.publish` (a producer) whose `traceparent` travels in the message's headers. */
+  readonly tracer: Tracer;
 }
 
 /**
@@ -107,7 +112,8 @@ export class JetStreamAppender {
         q = { items: [], busy: false };
         this.#queues.set(event.stream, q);
       }
-      q.items.push({ channel: event.channel, ts, payloadJson, resolve, reject });
+      const traceparent = this.#d.tracer.enabled ? this.#d.tracer.traceparent() : undefined;
+      q.items.push({ channel: event.channel, ts, payloadJson, resolve, reject, traceparent });
       if (q.items.length === 1 && !q.busy) queueMicrotask(() => void this.#run(event.stream, q));
     });
   }
@@ -152,7 +158,11 @@ export class JetStreamAppender {
         const timeout = Math.max(1, Math.round(deadline - performance.now()));
         try {
           d.assertConnected("publish an event");
-          const ack = await d.js.publish(subject, chunk.body, { expect: { lastSubjectSequence: tip.js }, headers: h, timeout });
+          const options = { expect: { lastSubjectSequence: tip.js }, headers: h, timeout };
+          // A batch travels in the trace of its first event (one message has one traceparent header).
+          const ack = d.tracer.enabled
+            ? await this.#tracedPublish(subject, chunk.body, options, chunk.count, (items[start] as Pending).traceparent)
+            : await d.js.publish(subject, chunk.body, options);
           const first = tip.seq;
           d.tips.learn(stream, { seq: first + chunk.count, js: ack.seq });
           const epoch = d.epoch();
@@ -175,6 +185,27 @@ export class JetStreamAppender {
       for (let i = start; i < items.length; i++) (items[i] as Pending).reject(e);
       return items.length - start;
     }
+  }
+
+  /** A publish as a producer span `nats.publish <subject>` (in the trace `parent`, else the active one) whose traceparent travels in its headers. */
+  #tracedPublish(
+    subject: string,
+    body: string,
+    options: { expect: { lastSubjectSequence: number }; headers: MsgHdrs; timeout: number },
+    count: number,
+    parent: string | undefined,
+  ): Promise<PubAck> {
+    const { js, tracer } = this.#d;
+    const publish = () => {
+      const traceparent = tracer.traceparent();
+      if (traceparent) options.headers.set(TRACEPARENT_HEADER, traceparent);
+      return js.publish(subject, body, options);
+    };
+    return tracer.span(`nats.publish ${subject}`, publish, {
+      kind: "producer",
+      attributes: { "messaging.system": "nats", "messaging.destination.name": subject, "messaging.batch.message_count": count },
+      ...(parent ? { parent } : {}),
+    });
   }
 
   /**

@@ -24,6 +24,7 @@ import {
 } from "../../core/fabric/history.js";
 import { HotRing } from "../../core/fabric/hot-ring.js";
 import { type Clock, systemClock } from "../../core/platform/clock.js";
+import { noTracer, type Tracer } from "../../core/platform/tracer.js";
 import {
   decodeBatch,
   encodeLine,
@@ -36,6 +37,7 @@ import {
   REWRITE_HEADER,
   streamOfSubject,
   TIP_SEQ_HEADER,
+  TRACEPARENT_HEADER,
 } from "./event-codec.js";
 import { type EventStreamLimits, ensureEventStream } from "./event-stream.js";
 import { JetStreamAppender, SubjectTips } from "./jetstream-appender.js";
@@ -65,6 +67,8 @@ export interface JetStreamHistoryOptions extends EventStreamLimits {
   readonly rewriteFenceMs?: number;
   /** Test hook: called after each copy a redaction stores (a crash test throws there). */
   readonly afterRewriteCopy?: ((copies: number) => void) | undefined;
+  /** Tracing on: each publish is a span, its `traceparent` in the message's headers. */
+  readonly tracer?: Tracer | undefined;
 }
 
 /** Rounds of a redaction before giving up (each is lost to an append that came first). */
@@ -100,6 +104,7 @@ export class JetStreamHistory implements History {
   /** The last seq handed to subscribers per stream, to drop anything delivered twice. */
   readonly #delivered = new Map<string, number>();
   readonly #handlers = new Set<(event: SequencedEvent) => void>();
+  readonly #tracer: Tracer;
   #epoch = "";
   #jsm: JetStreamManager | undefined;
   #js: JetStreamClient | undefined;
@@ -115,6 +120,7 @@ export class JetStreamHistory implements History {
     this.#conn = options.nats;
     this.#clock = options.clock ?? systemClock;
     this.#o = options;
+    this.#tracer = options.tracer ?? noTracer;
     this.#name = jetStreamName(options.cluster);
     this.#ring = new HotRing({ perStream: this.#o.hotPerStream ?? 1000, maxBytes: this.#o.hotMaxBytes ?? 64 * 1024 * 1024 });
   }
@@ -143,6 +149,7 @@ export class JetStreamHistory implements History {
       maxBatchBytes: this.#maxBatchBytes,
       maxPayload,
       publishTimeoutMs: timeout,
+      tracer: this.#tracer,
     });
     await this.#startDelivery(info.state.last_seq + 1);
     void this.#watchConnection();
@@ -486,17 +493,28 @@ export class JetStreamHistory implements History {
       const events = decodeBatch(stream, this.#epoch, m.string());
       if (this.#delivered.size >= 100_000 && prev === undefined) this.#delivered.clear();
       this.#delivered.set(stream, last);
-      for (const e of events) {
-        if (prev !== undefined && e.seq <= prev) continue;
-        this.#ring.push(e);
-        for (const h of this.#handlers) {
-          try {
-            h(e);
-          } catch (err) {
-            this.onError(err);
+      const hand = () => {
+        for (const e of events) {
+          if (prev !== undefined && e.seq <= prev) continue;
+          this.#ring.push(e);
+          for (const h of this.#handlers) {
+            try {
+              h(e);
+            } catch (err) {
+              this.onError(err);
+            }
           }
         }
-      }
+      };
+      // A message published in a trace is handed to this gateway's subscribers (its sockets) in a consumer span of that trace.
+      const traceparent = this.#tracer.enabled ? m.headers?.get(TRACEPARENT_HEADER) : undefined;
+      if (!traceparent) hand();
+      else
+        this.#tracer.span(`nats.deliver ${m.subject}`, hand, {
+          kind: "consumer",
+          parent: traceparent,
+          attributes: { "messaging.system": "nats", "messaging.destination.name": m.subject },
+        });
     } catch (err) {
       this.onError(err);
     }

@@ -7,6 +7,7 @@ import type { Tenancy } from "../../core/identity/tenancy.js";
 import type { CreditMeter } from "../../core/payments/credit.js";
 import { StyxError } from "../../core/platform/errors.js";
 import type { BucketSpec, RateLimiter } from "../../core/platform/rate-limiter.js";
+import { noTracer, type Tracer } from "../../core/platform/tracer.js";
 import type { QuotaPolicy } from "../../core/quota/limits.js";
 import {
   type CladeDeltaMessage,
@@ -25,6 +26,7 @@ import type { Metrics } from "../metrics.js";
 import { SocketAccess, type SocketLinks } from "./access.js";
 import { followFederation, resumeFederation } from "./federation-follow.js";
 import type { Hub } from "./hub.js";
+import { positionFor, tracedRelay } from "./relay.js";
 import { RelayCharges } from "./relay-charges.js";
 import type { SocketSession } from "./session.js";
 
@@ -50,6 +52,7 @@ export class MessageHandler {
   readonly #access: SocketAccess;
   readonly #metrics: Metrics;
   readonly #credit: RelayCharges | undefined;
+  readonly #tracer: Tracer;
 
   constructor(deps: {
     hub: Hub;
@@ -64,6 +67,8 @@ export class MessageHandler {
     /** Relay credit (pricing on, SPEC §11.4): each relayed event and clade delta pays one event's price; none → STYX_CREDIT_EXHAUSTED. */
     credit?: Pick<CreditMeter, "spend" | "refund"> | undefined;
     links: SocketLinks; // federation links by key: who may follow federation:{domain} (SPEC §17.2)
+    /** Tracing on: each relay a span continuing the message's `traceparent` (relay.ts). */
+    tracer?: Tracer | undefined;
   }) {
     this.#hub = deps.hub;
     this.#history = deps.history;
@@ -71,6 +76,7 @@ export class MessageHandler {
     this.#access = new SocketAccess(deps);
     this.#metrics = deps.metrics;
     this.#credit = deps.credit && new RelayCharges(deps.credit, deps.metrics);
+    this.#tracer = deps.tracer ?? noTracer;
   }
 
   /**
@@ -202,7 +208,7 @@ export class MessageHandler {
       await allowed;
       // Paid after the rate limit (a refused event costs nothing), before the publish; in the turn, so in order.
       await this.#credit?.charge(golem.userId);
-      published = this.#fabric.relay(golem, msg.event);
+      published = tracedRelay(this.#tracer, msg, golem.id, () => this.#fabric.relay(golem, msg.event));
       // A publish that failed relayed nothing: its unit is given back (the error frame still goes out through `settled`).
       published.catch(() => this.#credit?.refund(golem.userId));
     });
@@ -236,13 +242,4 @@ export class MessageHandler {
     const { delivered, stored } = r;
     session.connection.sendFrame({ type: "ack", id: msg.id, delivered, stored, ...positionFor(session, r.event) });
   }
-}
-
-/**
- * Where an event went, for an ack: its stream and seq on the owner's stream. Not to a golem
- * credential, which does not follow that stream (SPEC §9) and would read its siblings' activity
- * in its seqs.
- */
-function positionFor(session: SocketSession, e: SequencedEvent): { stream?: string; seq?: number } {
-  return isGolemCredential(session.principal) ? {} : { stream: e.stream, seq: e.seq };
 }

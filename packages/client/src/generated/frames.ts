@@ -136,6 +136,8 @@ export type EventMessage = {
     type: string;
     [key: string]: unknown;
   };
+  /** W3C trace context: the relay continues the sender's trace */
+  traceparent?: string;
   id?: string | number;
 };
 
