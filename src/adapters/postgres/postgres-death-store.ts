@@ -1,5 +1,6 @@
 import type { BloodstainResult, DeathEffects, DeathRecord, DeathStore, GraveyardCursor } from "../../core/coordination/death.js";
 import type { DepositOutcome, PheromoneDeposit } from "../../core/coordination/pheromone-store.js";
+import type { OutboxEntry } from "../../core/federation/federation-store.js";
 import type { Entry, LetheCandidate, NewEntry } from "../../core/knowledge/types.js";
 import { deathFinalColumns, type DeathRow as Row, toDeathRecord } from "../sql/coordination-rows.js";
 import type { PgSql, PgTx } from "./database.js";
@@ -15,7 +16,7 @@ export interface DeathEntryWriter {
 
 /** The part of the PostgreSQL pheromone store a death needs: deposits in the death's transaction. */
 export interface DeathPheromoneWriter {
-  depositWith(tx: PgTx, d: PheromoneDeposit, now: number): Promise<DepositOutcome>;
+  depositWith(tx: PgTx, d: PheromoneDeposit, now: number, outbox?: OutboxEntry): Promise<DepositOutcome>;
 }
 
 /** Columns of a record (`seq` only orders `firstOfUser`). */
@@ -62,7 +63,7 @@ export class PostgresDeathStore implements DeathStore {
       // All cells up front, in one order: deposits one by one would lock them in the warnings' order and could deadlock another death.
       await lockPheromoneCells(tx, effects.deposits);
       const deposits: DepositOutcome[] = [];
-      for (const d of effects.deposits) deposits.push(await this.#pheromones.depositWith(tx, d, now));
+      for (const d of effects.deposits) deposits.push(await this.#pheromones.depositWith(tx, d, now, effects.outbox?.get(d.id)));
       const record: DeathRecord = { ...death, result: resultOf(entries, deposits) };
       const [bornAt, finalPhase, finalPad, finalNav, domains] = deathFinalColumns(death);
       await tx`

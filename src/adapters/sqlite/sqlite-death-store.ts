@@ -76,7 +76,7 @@ export class SqliteDeathStore implements DeathStore {
       if (first) return { record: toDeathRecord(first), created: false, entries: [], deposits: [] };
       q.kill.run(death.diedAt, death.deathCause, death.ticksLived, death.golemId);
       const entries = this.#entries.insertManySync(effects.entries).map((s) => s.entry);
-      const deposits = effects.deposits.map((d) => this.#pheromones.depositSync(d, now));
+      const deposits = effects.deposits.map((d) => this.#pheromones.depositSync(d, now, effects.outbox?.get(d.id)));
       const record: DeathRecord = { ...death, result: resultOf(entries, deposits) };
       q.insert.run(
         death.golemId,

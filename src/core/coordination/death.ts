@@ -1,4 +1,5 @@
 import type { Pad } from "../fabric/presence.js";
+import type { OutboxEntry } from "../federation/federation-store.js";
 import type { Entry, LetheCandidate, NewEntry } from "../knowledge/types.js";
 import type { DepositOutcome, PheromoneDeposit } from "./pheromone-store.js";
 
@@ -51,6 +52,8 @@ export function lifespanMs(d: Pick<DeathRecord, "bornAt" | "diedAt">): number | 
 export interface DeathEffects {
   readonly entries: readonly { readonly entry: NewEntry; readonly lethe?: LetheCandidate | undefined }[];
   readonly deposits: readonly PheromoneDeposit[];
+  /** The federation outbox entries of the deposits that go up (SPEC §17.2.3), by deposit id: written with them. */
+  readonly outbox?: ReadonlyMap<string, OutboxEntry> | undefined;
 }
 
 /** Where a graveyard page starts after (newest first). */

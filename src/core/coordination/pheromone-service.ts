@@ -1,6 +1,6 @@
 import type { EventBus } from "../fabric/event-bus.js";
 import { domainStream } from "../fabric/streams.js";
-import type { FederationOutlet } from "../federation/outlet.js";
+import type { FederationOutlet, OwnRecord } from "../federation/outlet.js";
 import { type FederationRecord, federatedSource } from "../federation/records.js";
 import type { Golem } from "../identity/types.js";
 import type { Clock } from "../platform/clock.js";
@@ -19,7 +19,7 @@ import {
   type Pheromone,
   type PheromoneLayer,
 } from "./pheromone.js";
-import type { DepositOutcome, PheromoneStore } from "./pheromone-store.js";
+import type { DepositOutcome, PheromoneDeposit, PheromoneStore } from "./pheromone-store.js";
 
 /** A deposit as the API hands it over (the golem already checked by tenancy). */
 export interface DepositInput {
@@ -136,7 +136,21 @@ export class PheromoneService {
     };
     await this.#quota?.chargeDeposit(golem.userId);
     const now = this.#clock.now();
-    const own = this.#federation?.own({
+    const own = this.recordOf(deposit, now);
+    const outcome = await this.#store.deposit(deposit, now, own?.outbox);
+    await this.announce(outcome);
+    await this.relayOwn(own);
+    for (const l of this.#listeners) await l(golem, outcome);
+    return outcome;
+  }
+
+  /**
+   * The federation record of a local deposit made `now` (SPEC §17.3), with the outbox entry its
+   * write carries when it goes up; undefined when this Styx federates nothing (a bloodstain's
+   * deposits take theirs through the death store's transaction).
+   */
+  recordOf(deposit: PheromoneDeposit, now: number): OwnRecord | undefined {
+    return this.#federation?.own({
       kind: "pheromone",
       id: deposit.id,
       domain: deposit.domain,
@@ -150,11 +164,11 @@ export class PheromoneService {
         hv: deposit.hv,
       },
     });
-    const outcome = await this.#store.deposit(deposit, now, own?.outbox);
-    await this.announce(outcome);
+  }
+
+  /** Hands a stored deposit's own record to this Styx's downstreams (nothing for none). */
+  async relayOwn(own: OwnRecord | undefined): Promise<void> {
     if (own) await this.#federation?.relay(own.record);
-    for (const l of this.#listeners) await l(golem, outcome);
-    return outcome;
   }
 
   /**

@@ -8,18 +8,22 @@ import { openDatabase } from "../../../src/adapters/sqlite/database.js";
 import { SqliteAchievementStore } from "../../../src/adapters/sqlite/sqlite-achievement-store.js";
 import { SqliteDeathStore } from "../../../src/adapters/sqlite/sqlite-death-store.js";
 import { SqliteEntryStore } from "../../../src/adapters/sqlite/sqlite-entry-store.js";
+import { SqliteFederationStore } from "../../../src/adapters/sqlite/sqlite-federation-store.js";
 import { SqliteIdentityStore } from "../../../src/adapters/sqlite/sqlite-identity-store.js";
 import { SqlitePheromoneStore } from "../../../src/adapters/sqlite/sqlite-pheromone-store.js";
 import { AchievementService } from "../../../src/core/coordination/achievements.js";
 import { type BloodstainInput, BloodstainService } from "../../../src/core/coordination/bloodstain-service.js";
 import { bloodstainTypedData } from "../../../src/core/coordination/bloodstain-signature.js";
 import { PheromoneService } from "../../../src/core/coordination/pheromone-service.js";
+import { parseFederatedDomains, parseFlows } from "../../../src/core/federation/flows.js";
+import { FederationEmitter } from "../../../src/core/federation/outlet.js";
 import type { Golem } from "../../../src/core/identity/types.js";
 import { KnowledgeService } from "../../../src/core/knowledge/knowledge-service.js";
 import { VectorSearch } from "../../../src/core/knowledge/vector-search.js";
 import { ManualClock } from "../../../src/core/platform/clock.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
 import { SealedBox } from "../../../src/core/platform/sealed-box.js";
+import { recordToWire } from "../../../src/protocol/federation-codec.js";
 import { golemFixture, userFixture } from "../../../src/testing/contracts/identity-store.contract.js";
 import { recordingBus, TEST_SECRET_KEY, testPipeline } from "../../../src/testing/core-kit.js";
 
@@ -33,9 +37,10 @@ const USER = "usr_bloodowner00001";
 const DIED = "2026-07-01T11:00:00.000Z";
 
 /** A bloodstain service over one SQLite database in RAM, as the micronode composes it (lethe k = 1, delay 1 min). */
-async function setup() {
+async function setup(opts: { federate?: string } = {}) {
   const clock = new ManualClock(Date.UTC(2026, 6, 1, 12));
   const db = openDatabase(":memory:");
+  const federationStore = new SqliteFederationStore(db);
   const identity = new SqliteIdentityStore(db);
   const entries = new SqliteEntryStore(db);
   const pheromoneStore = new SqlitePheromoneStore(db);
@@ -55,7 +60,23 @@ async function setup() {
     key,
     pipeline,
   });
-  const pheromones = new PheromoneService({ store: pheromoneStore, bus, clock, key, pipeline });
+  // With `federate` (the domains sent up): an outlet queueing into this database's outbox, as a downstream's.
+  const federation =
+    opts.federate === undefined
+      ? undefined
+      : new FederationEmitter({
+          instanceId: "sx_00000000000000dd",
+          key,
+          flows: parseFlows("pheromone"),
+          domains: parseFederatedDomains(opts.federate),
+          upstream: true,
+          store: federationStore,
+          bus,
+          clock,
+          wire: (r) => recordToWire(r) as unknown as Record<string, unknown>,
+          warn: (msg, err) => assert.fail(`${msg}: ${err}`),
+        });
+  const pheromones = new PheromoneService({ store: pheromoneStore, bus, clock, key, pipeline, federation });
   const achievements = new AchievementService({
     store: new SqliteAchievementStore(db),
     bus,
@@ -81,7 +102,8 @@ async function setup() {
     await identity.createGolem(golemFixture(id, USER, { status: "alive", generation: 1, ...extra }));
     return (await identity.getGolem(id)) as Golem;
   };
-  return { clock, identity, entries, deaths, pheromones, achievements, service, golem, presence, ...recorded };
+  const outbox = async () => (await federationStore.due(Number.MAX_SAFE_INTEGER, 100)).map((i) => i.record);
+  return { clock, identity, entries, deaths, pheromones, achievements, service, golem, presence, outbox, ...recorded };
 }
 
 function upload(golem: Golem, over: Partial<BloodstainInput> = {}): BloodstainInput {
@@ -104,6 +126,28 @@ function upload(golem: Golem, over: Partial<BloodstainInput> = {}): BloodstainIn
 }
 
 describe("BloodstainService.upload", () => {
+  it("queues the death's pheromones of federated domains for the upstream, in the death's transaction, as this Styx's records", async () => {
+    const h = await setup({ federate: "perps" });
+    const g = await h.golem("glm_bs0fed01");
+    const { result } = await h.service.upload(g, upload(g), []);
+    const queued = await h.outbox();
+    assert.deepEqual(
+      queued.map((r) => [r.kind, r.domain, r.kind === "pheromone" ? [r.pheromone.layer, r.pheromone.class] : null]),
+      [
+        ["pheromone", "perps", ["threat", "cascade"]],
+        ["pheromone", "perps", ["wisdom", "funding->liquidations"]],
+      ],
+      "the lend warning's pheromone stays home: lend does not federate",
+    );
+    assert.deepEqual(
+      queued.map((r) => r.id),
+      result.pheromoneIds.filter((_, i) => i !== 1),
+    );
+    assert.ok(queued.every((r) => r.origin === "sx_00000000000000dd" && r.kind === "pheromone" && !JSON.stringify(r).includes(g.id)));
+    await h.service.upload(g, upload(g), []);
+    assert.equal((await h.outbox()).length, 2, "a repeated upload queues nothing more");
+  });
+
   it("records the death in one step: the golem dead, its record, a threat per warning, wisdom per edge, clade warnings", async () => {
     const h = await setup();
     const g = await h.golem("glm_bs0001aa");
