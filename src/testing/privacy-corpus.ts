@@ -288,10 +288,10 @@ export function corpusCases(ids: CorpusIdentities): CorpusCase[] {
   return out;
 }
 
-/** An identifier and its encodings a careless golem might write: base64 (unpadded), base64url, hex. */
-export function encodedForms(id: string): string[] {
+/** The encodings of an identifier a careless golem might write: base64 (unpadded), base64url, hex. */
+export function encodedForms(id: string): { base64: string; base64url: string; hex: string } {
   const bytes = Buffer.from(id);
-  return [id, bytes.toString("base64").replace(/=+$/, ""), bytes.toString("base64url"), bytes.toString("hex")];
+  return { base64: bytes.toString("base64").replace(/=+$/, ""), base64url: bytes.toString("base64url"), hex: bytes.toString("hex") };
 }
 
 /** Inserts `sep` after every `every` characters of `s`. */
