@@ -288,6 +288,12 @@ export function corpusCases(ids: CorpusIdentities): CorpusCase[] {
   return out;
 }
 
+/** The encodings of an identifier a careless golem might write: base64 (unpadded), base64url, hex. */
+export function encodedForms(id: string): { base64: string; base64url: string; hex: string } {
+  const bytes = Buffer.from(id);
+  return { base64: bytes.toString("base64").replace(/=+$/, ""), base64url: bytes.toString("base64url"), hex: bytes.toString("hex") };
+}
+
 /** Inserts `sep` after every `every` characters of `s`. */
 function interleave(s: string, sep: string, every: number): string {
   let out = "";
@@ -482,3 +488,44 @@ export class OutputText {
 export function findLeaks(output: OutputText, c: CorpusCase): string[] {
   return c.secrets.filter((s) => output.shows(s));
 }
+
+/**
+ * What the deterministic pipeline is known to let through, as `<case id>@<form>` (`text`: free
+ * text; `raw`, `token`: a structural value as written, or with its separators turned into `-`
+ * and lower-cased). Each is argued in docs/privacy.md ("The corpus test"); all are out of reach of a
+ * deterministic scrubber or a stated policy. The test asserts the misses are exactly these, so
+ * the list can neither grow silently nor keep a case that is fixed (test/integration/privacy-corpus.test.ts;
+ * federation-privacy.test.ts asserts what crosses a federation link is within it).
+ */
+export const KNOWN_MISSES: readonly string[] = [
+  // Amounts with fewer than 4 significant digits are kept in structural values (policy: `12k`,
+  // `1h`, `v2`-style tokens stay publishable); in free text they are bucketed.
+  "amount-6@token",
+  "amount-7@token",
+  // Base64 lower-cased by the grammar cannot be decoded back (its case carried half the bits).
+  // The case-kept form is checked separately below: it must be refused.
+  "base64-1@token",
+  "base64-2@token",
+  "base64-3@token",
+  "base64url-1@token",
+  "base64url-2@token",
+  "base64url-3@token",
+  // Once `@`, `[at]`, `://` and `:` become `-`, an email, a handle or a URL's credentials are
+  // words like any domain token (`carol.w-corp-mail.example`, `ping-carol_trades`).
+  "email-1@token",
+  "email-2@token",
+  "email-3@token",
+  "email-5@token",
+  "email-6@token",
+  "email-7@token",
+  "email-8@token",
+  "handle-1@token",
+  "handle-3@token",
+  "url-2@token",
+  // A bare time of day slugged (`closed-at-17-23-41`) reads like any three numbers.
+  "iso-datetime-4@token",
+  // Another tenant's letters-only id: weak ids match only in their own user's text (else any
+  // tenant could censor a common word, and a refusal would confirm the id exists).
+  "other-tenant-id-2@text",
+  "other-tenant-id-2@token",
+];

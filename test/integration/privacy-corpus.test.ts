@@ -1,18 +1,17 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { displayForm } from "../../src/core/privacy/normalize.js";
 import {
   CORPUS_CATEGORIES,
   type CorpusCase,
-  type CorpusIdentities,
   corpusCases,
   findLeaks,
+  KNOWN_MISSES,
   OutputText,
   type StructuralForm,
   structuralForms,
 } from "../../src/testing/privacy-corpus.js";
-import { signedChallenge } from "../../src/testing/signatures.js";
+import { corpusMetadata, createCorpusIdentities, inBatches, corpusTag as tag } from "../../src/testing/privacy-identities.js";
 import { startTestServer, type TestResponse, type TestServer } from "../../src/testing/test-server.js";
 import { TestSocket } from "../../src/testing/test-socket.js";
 
@@ -25,46 +24,6 @@ import { TestSocket } from "../../src/testing/test-socket.js";
  * the domain streams and the public stream, and (as the exhaustive check) the public tables of
  * the store. No secret of any case may show in any of it; refusals may not name one either.
  */
-
-/**
- * What the deterministic pipeline is known to let through, as `<case id>@<form>` (`text`: free
- * text; `raw`, `token`: a structural value as written, or with its separators turned into `-`
- * and lower-cased). Each is argued in docs/privacy.md ("The corpus test"); all are out of reach of a
- * deterministic scrubber or a stated policy. The test asserts the misses are exactly these, so
- * the list can neither grow silently nor keep a case that is fixed.
- */
-const KNOWN_MISSES: readonly string[] = [
-  // Amounts with fewer than 4 significant digits are kept in structural values (policy: `12k`,
-  // `1h`, `v2`-style tokens stay publishable); in free text they are bucketed.
-  "amount-6@token",
-  "amount-7@token",
-  // Base64 lower-cased by the grammar cannot be decoded back (its case carried half the bits).
-  // The case-kept form is checked separately below: it must be refused.
-  "base64-1@token",
-  "base64-2@token",
-  "base64-3@token",
-  "base64url-1@token",
-  "base64url-2@token",
-  "base64url-3@token",
-  // Once `@`, `[at]`, `://` and `:` become `-`, an email, a handle or a URL's credentials are
-  // words like any domain token (`carol.w-corp-mail.example`, `ping-carol_trades`).
-  "email-1@token",
-  "email-2@token",
-  "email-3@token",
-  "email-5@token",
-  "email-6@token",
-  "email-7@token",
-  "email-8@token",
-  "handle-1@token",
-  "handle-3@token",
-  "url-2@token",
-  // A bare time of day slugged (`closed-at-17-23-41`) reads like any three numbers.
-  "iso-datetime-4@token",
-  // Another tenant's letters-only id: weak ids match only in their own user's text (else any
-  // tenant could censor a common word, and a refusal would confirm the id exists).
-  "other-tenant-id-2@text",
-  "other-tenant-id-2@token",
-];
 
 /** Where a case is placed (the field of the public object). */
 type Placement =
@@ -103,26 +62,6 @@ const PHERO_META_DOMAINS = ["corpus-phero-meta-a", "corpus-phero-meta-b", "corpu
 const LETHE_DOMAINS = [...CONTENT_DOMAINS, "corpus-meta", "corpus-regime", "corpus-blood"];
 const PHERO_DOMAINS = [...PHERO_META_DOMAINS, "corpus-phero-class", "corpus-phero-regime", "corpus-blood"];
 const HEARTBEAT_GOLEMS = 40;
-const CONCURRENCY = 8;
-
-/** Letters-only tag of a number (`aa`, `ab`, …): distinct content and classes that no detector touches. */
-const tag = (n: number) =>
-  String.fromCharCode(97 + (Math.floor(n / 26) % 26), 97 + (n % 26)) + String.fromCharCode(97 + Math.floor(n / 676));
-
-/** A metadata object carrying a case in every allow-listed key (each form), and in one key that is not allowed. */
-function metadataOf(c: CorpusCase): Record<string, unknown> {
-  const forms = structuralForms(c.text).map((f) => f.value);
-  const at = (k: number) => forms[Math.min(k, forms.length - 1)] as string;
-  return { tags: forms, asset: at(0), market: at(1), timeframe: at(2), horizon: at(1), method: at(0), source_kind: at(2), note: c.text };
-}
-
-async function inBatches<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-}
 
 describe("privacy corpus: written by one user, read by another through every public surface", { timeout: 300_000 }, () => {
   let s: TestServer;
@@ -143,7 +82,7 @@ describe("privacy corpus: written by one user, read by another through every pub
         // k-anonymity (STYX_LETHE_K, default 3 distinct users per domain) would hold back a single writer's copies.
         env: { STYX_LETHE_DELAY: "0s-0s", STYX_LETHE_K: "1" },
       });
-      const ids = await createIdentities(s);
+      const ids = await createCorpusIdentities(s);
       cases = corpusCases(ids.corpus);
       const a = ids.a;
 
@@ -183,7 +122,7 @@ describe("privacy corpus: written by one user, read by another through every pub
           confidence: 0.8,
           domain: "corpus-meta",
           content: `corpus metadata ${tag(i)}`,
-          metadata: metadataOf(c),
+          metadata: corpusMetadata(c),
         },
       ]);
       for (let i = 0; i < entryBodies.length; i += 200) {
@@ -246,7 +185,7 @@ describe("privacy corpus: written by one user, read by another through every pub
               intensity: 0.9,
               domain: PHERO_META_DOMAINS[i % 3],
               regime: "calm",
-              metadata: metadataOf(c),
+              metadata: corpusMetadata(c),
             },
           });
           assert.equal(r.status, 201, r.text);
@@ -520,64 +459,4 @@ function dropBinary(_key: string, value: unknown): unknown {
   if (value instanceof Uint8Array || (typeof value === "object" && value !== null && (value as { type?: string }).type === "Buffer"))
     return null;
   return value;
-}
-
-/** User A (caller-chosen ids, generated ids, wallets, two keys, a wallet session) and another tenant C. */
-async function createIdentities(s: TestServer): Promise<{ a: { key: string; writer: string }; corpus: CorpusIdentities }> {
-  const admin = { token: s.adminToken };
-  const userWallet = privateKeyToAccount(generatePrivateKey());
-  const aId = "carol-trader-7";
-  assert.equal(
-    (await s.request("POST", "/v1/admin/users", { ...admin, body: { id: aId, wallet_address: userWallet.address } })).status,
-    201,
-  );
-  const k1 = await s.request("POST", `/v1/admin/users/${aId}/keys`, { ...admin, body: { name: "main" } });
-  const k2 = await s.request("POST", `/v1/admin/users/${aId}/keys`, { ...admin, body: { name: "ops" } });
-  const key: string = k1.json.key;
-  const writer = await s.golem(key, { id: "carol-scout-42" });
-  // Upper-case I and M: TR39 maps them differently from i and m, so case must not change what matches.
-  const upper = await s.golem(key, { id: "IMAX-Miner-9" });
-  const generated = await s.golem(key);
-  const weak = await s.golem(key, { id: "mallory" });
-  const golemWallet = privateKeyToAccount(generatePrivateKey());
-  const walleted = await s.golem(key, { wallet_address: golemWallet.address, wallet_proof: await signedChallenge(s, golemWallet) });
-  // A wallet session of the user: its id is a known identifier too.
-  const session = await s.request("POST", "/v1/auth/verify", { body: await signedChallenge(s, userWallet) });
-  assert.equal(session.status, 200, session.text);
-  const sessionIds = (await s.sql(`SELECT id FROM sessions WHERE user_id = '${aId}'`)).map((r: { id: string }) => r.id);
-  assert.equal(sessionIds.length, 1);
-
-  // Another tenant: generated user id, a caller-chosen golem, a wallet.
-  const otherWallet = privateKeyToAccount(generatePrivateKey());
-  const cUser = await s.request("POST", "/v1/admin/users", { ...admin, body: { wallet_address: otherWallet.address } });
-  const cId: string = cUser.json.id;
-  const ck = await s.request("POST", `/v1/admin/users/${cId}/keys`, { ...admin, body: { name: "c" } });
-  const cGolem = await s.golem(ck.json.key, { id: "dmitri-arb-9" });
-  const cWeak = await s.golem(ck.json.key, { id: "dmitri-arbitrage" });
-  return {
-    a: { key, writer: writer.id },
-    corpus: {
-      writingGolemId: writer.id,
-      writer: {
-        userId: aId,
-        golemIds: [writer.id, upper.id, generated.id, walleted.id],
-        weakGolemIds: [weak.id],
-        wallets: [userWallet.address, golemWallet.address],
-        keyBodies: [key, k2.json.key],
-        keyIds: [k1.json.id, k2.json.id],
-        sessionIds,
-      },
-      others: [
-        {
-          userId: cId,
-          golemIds: [cGolem.id],
-          weakGolemIds: [cWeak.id],
-          wallets: [otherWallet.address],
-          keyBodies: [],
-          keyIds: [ck.json.id],
-          sessionIds: [],
-        },
-      ],
-    },
-  };
 }
