@@ -14,7 +14,7 @@ import { DepositTally, depositLoad, type Ledger, readLedger, type SoakCell, Soak
  *
  * Two micronodes on loopback, each on its own data dir (not amnesia): U the upstream, D linked to
  * it with a federate key (flows pheromone, lethe and causal; domain defi). For
- * STYX_FED_SOAK_SECONDS (default 600; CI runs the default, scripts/test-chaos.mjs sets no other)
+ * STYX_FED_SOAK_SECONDS (default 600, the acceptance run; CI runs 120, which scripts/test-chaos.mjs sets)
  * GOLEMS golems on each side deposit in defi at RATE per second per side, on cells only U
  * deposits, cells only D deposits and cells both deposit, one of each on every layer. Meanwhile U
  * is killed and restarted three times (SIGKILL, SIGTERM, SIGKILL) and D once (SIGTERM), spread
