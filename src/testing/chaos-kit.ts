@@ -14,7 +14,7 @@ type Json = any;
  */
 
 /** A free loopback port (closed again before it is returned). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once("error", reject);
@@ -30,10 +30,11 @@ function freePort(): Promise<number> {
  * spawnServer waits for the URL an info line prints and keeps every line of output, which at
  * info means two lines per request for as long as the test runs. Quotas are out of the way
  * (QUOTAS_OUT_OF_THE_WAY): the proof suite loads one user far past any tier. Here the port is chosen
- * first, readiness is polled on `/v1/styx/health`, and only the last 64 KiB of output are kept.
+ * first (or given: `opts.port`, so a process restarted on its data dir keeps its URL), readiness
+ * is polled on `/v1/styx/health`, and only the last 64 KiB of output are kept.
  */
-export async function spawnQuietServer(env: Record<string, string>, opts: { inspect?: boolean } = {}): Promise<QuietServer> {
-  const port = await freePort();
+export async function spawnQuietServer(env: Record<string, string>, opts: { inspect?: boolean; port?: number } = {}): Promise<QuietServer> {
+  const port = opts.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const node = opts.inspect ? ["--inspect=127.0.0.1:0"] : [];
   const proc = spawn(process.execPath, [...node, CLI, "serve", "--host", "127.0.0.1", "--port", String(port)], {
