@@ -47,7 +47,7 @@ export class FederationApplier implements RecordApplier {
       if (err instanceof StyxError && err.status < 500 && err.code !== "STYX_RATE_LIMITED") return { outcome: "rejected", code: err.code };
       throw err;
     }
-    // Applied here whatever becomes of the relay (which never rejects): a downstream that misses it takes the snapshot.
+    // Applied here whatever becomes of the relay (which never rejects; not durable with the apply: see FederationOutlet.relay).
     await d.outlet.relay(record);
     return { outcome: "accepted" };
   }

@@ -27,7 +27,11 @@ export interface FederationOutlet {
   /**
    * Publishes a record on `federation:{domain}` when a downstream link takes its kind in its
    * domain. Never rejects: the fact is stored whatever becomes of its relay (a failure is
-   * reported; a downstream that missed the record takes the snapshot).
+   * reported). Not durable with the write: a relay that fails, or a process killed between the
+   * fact's commit and its relay, leaves no gap in the stream, so a downstream never learns of
+   * that record (it would only through a snapshot, taken when its history is gone). The
+   * federation soak counts this window (test/chaos/federation-soak.test.ts); closing it needs a
+   * relay outbox written in the fact's transaction, like the outbox up.
    */
   relay(record: FederationRecord): Promise<void>;
 }
