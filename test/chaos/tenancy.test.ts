@@ -390,9 +390,11 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
   }
 
   /** The route's auth mode (public | user | admin) as the server registered it. */
-  function modeOf(op: Operation): "public" | "user" | "admin" {
+  /** How a route authenticates; `federate`: a linked Styx's federate key only (SPEC §17), so every tenant's key gets 403. */
+  function modeOf(op: Operation): "public" | "user" | "admin" | "federate" {
     const r = auth.get(`${op.method} ${routeUrl(op)}`);
     if (!r) throw new Unexercisable(`${op.key} is in the document but not among the server's routes`);
+    if (r.config.scope === "federate") return "federate";
     return r.config.auth ?? "user";
   }
 
@@ -596,7 +598,7 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
             const r = await send(op, attacker.cred, v);
             figures.http++;
             const what = `${op.key} as ${attacker.name} on ${victim.name}'s ${v.path}`;
-            if (mode === "admin") {
+            if (mode === "admin" || mode === "federate") {
               assert.equal(r.status, 403, `${what} → ${r.status} ${r.text}`);
               assert.equal(r.json?.error?.code, "STYX_AUTH_FORBIDDEN", what);
             } else if (mode === "public") {
@@ -995,7 +997,7 @@ describe("tenancy matrix generated from the OpenAPI document", () => {
             const r = await send(op, c.cred, v);
             gFigures.http++;
             const what = `${op.key} as ${c.name} ${v.path}`;
-            if (mode === "admin" || ownerOnly) {
+            if (mode === "admin" || mode === "federate" || ownerOnly) {
               assert.equal(r.status, 403, `${what} → ${r.status} ${r.text.slice(0, 300)}`);
               assert.equal(r.json?.error?.code, "STYX_AUTH_FORBIDDEN", what);
               gFigures.forbidden++;
