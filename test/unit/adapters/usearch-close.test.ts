@@ -78,3 +78,55 @@ describe("UsearchVectorIndex.close", () => {
     await index.close();
   });
 });
+
+describe("UsearchVectorIndex scheduling", () => {
+  it("a search overtakes queued adds and waits for one chunk of an add at most (one user's bulk writes do not hold another's query)", async () => {
+    const index = new UsearchVectorIndex({ dimensions: DIM });
+    try {
+      await index.add("small", [1, 2, 3], random(3 * DIM));
+      const order: string[] = [];
+      // Two big adds to another namespace (hundreds of ms of inserts), then a search of the small one.
+      const bulk = (from: number) =>
+        index.add(
+          "bulk",
+          Array.from({ length: 1_500 }, (_, k) => from + k),
+          random(1_500 * DIM),
+        );
+      const adds = [bulk(1).then(() => order.push("add 1")), bulk(10_001).then(() => order.push("add 2"))];
+      const t0 = performance.now();
+      const hits = await index.search("small", random(DIM), 3);
+      const searchMs = performance.now() - t0;
+      order.push("search");
+      await Promise.all(adds);
+      assert.equal(hits.length, 3, "the search is answered from the small namespace");
+      assert.deepEqual(order, ["search", "add 1", "add 2"], "the search did not wait for the adds queued before it");
+      // Each add of 1,500 vectors takes far longer than this; a chunk of 8 well under it.
+      assert.ok(searchMs < 150, `the search waited ${searchMs.toFixed(1)} ms`);
+      // The adds are complete and in order: every vector of both is found.
+      const found = await index.search("bulk", random(DIM), 3_000);
+      assert.equal(found.length, 3_000);
+    } finally {
+      await index.close();
+    }
+  });
+
+  it("a search never overtakes a remove: a key removed before the search is not found", async () => {
+    const index = new UsearchVectorIndex({ dimensions: 8 });
+    try {
+      const one = Float32Array.from({ length: 8 }, (_, i) => (i === 0 ? 1 : 0));
+      await index.add("ns", [7], one);
+      void index.add(
+        "ns",
+        Array.from({ length: 500 }, (_, k) => 100 + k),
+        random(500 * 8),
+      );
+      const removed = index.remove("ns", [7]);
+      const hits = await index.search("ns", one, 600);
+      await removed;
+      assert.ok(!hits.some((h) => h.key === 7), "the removed key is not among the hits");
+      assert.equal(hits.length, 500, "the adds queued before the remove ran before the search");
+    } finally {
+      await index.close();
+    }
+  });
+});
