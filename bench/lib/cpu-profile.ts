@@ -1,13 +1,22 @@
 /**
  * A CPU profile of this process around an async task (V8's sampling profiler through
  * node:inspector, as `node --cpu-prof` takes it), summed into self time per area of the code and
- * per function: bench/scrub.ts uses it to say where a loaded server's time goes.
+ * per function: bench/scrub.ts uses it to say where a loaded server's time goes. Another
+ * process's profile (bench/lib/remote-profile.ts, bench/profile.ts) is summed by the same
+ * `summarizeProfile`.
  */
 import { Session } from "node:inspector/promises";
 
 interface ProfileNode {
   readonly id: number;
   readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
+}
+
+/** A V8 CPU profile as the inspector's Profiler.stop returns it (the parts read here). */
+export interface CpuProfile {
+  readonly nodes: ProfileNode[];
+  readonly samples: number[];
+  readonly timeDeltas: number[];
 }
 
 /** Self time (ms) per area and per function, largest first, and the total sampled. */
@@ -28,7 +37,12 @@ function area(url: string, fn: string): string {
   return url;
 }
 
-const short = (url: string) => url.replace(/^.*\/(src|dist|node_modules)\//, "$1/").replace(/^file:\/\//, "");
+/** A frame's file, short: from `node_modules/` for a package (its own src/ or dist/ kept), else from Styx's src/ or dist/. */
+const short = (url: string) => {
+  const pkg = url.lastIndexOf("/node_modules/");
+  if (pkg !== -1) return url.slice(pkg + 1);
+  return url.replace(/^.*\/(src|dist)\//, "$1/").replace(/^file:\/\//, "");
+};
 
 /** Runs `task` under the sampling profiler (1 ms interval) and summarizes self time. */
 export async function profiled<T>(task: () => Promise<T>): Promise<{ result: T; summary: ProfileSummary }> {
@@ -43,12 +57,14 @@ export async function profiled<T>(task: () => Promise<T>): Promise<{ result: T; 
   } catch (error) {
     outcome = { ok: false, error };
   }
-  const { profile } = (await session.post("Profiler.stop")) as unknown as {
-    profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
-  };
+  const { profile } = (await session.post("Profiler.stop")) as unknown as { profile: CpuProfile };
   session.disconnect();
   if (!outcome.ok) throw outcome.error;
-  const result = outcome.value;
+  return { result: outcome.value, summary: summarizeProfile(profile) };
+}
+
+/** Self time per area and per function of a V8 CPU profile (Profiler.stop's, or a `.cpuprofile` file's). */
+export function summarizeProfile(profile: CpuProfile): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const areas = new Map<string, number>();
   const fns = new Map<string, number>();
@@ -64,5 +80,5 @@ export async function profiled<T>(task: () => Promise<T>): Promise<{ result: T; 
     fns.set(name, (fns.get(name) ?? 0) + dt);
   });
   const sorted = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]);
-  return { result, summary: { totalMs: total, areas: sorted(areas), functions: sorted(fns) } };
+  return { totalMs: total, areas: sorted(areas), functions: sorted(fns) };
 }

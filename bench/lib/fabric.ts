@@ -68,25 +68,30 @@ export interface StyxProcess {
  * Spawns `node dist/cli/main.js serve` on 127.0.0.1 with SERVER_ENV (plus `env`), either in
  * amnesia or on `dataDir` (a fresh temp dir when `dataDir` is "temp"), and waits for /readyz 200.
  */
-export async function startStyx(opts: { dataDir: string | "amnesia"; port?: number; env?: Record<string, string> }): Promise<StyxProcess> {
+export async function startStyx(opts: {
+  dataDir: string | "amnesia";
+  port?: number;
+  env?: Record<string, string>;
+  /** Another build's dist/cli/main.js (default: BENCH_STYX_CLI, else this checkout's). */
+  cli?: string;
+  /** Node flags before the script (default: BENCH_SERVER_NODE_ARGS). */
+  nodeArgs?: readonly string[];
+}): Promise<StyxProcess> {
   const port = opts.port ?? (await freePort());
   const dataDir = opts.dataDir === "amnesia" ? undefined : opts.dataDir;
   const where = dataDir ? ["--data-dir", dataDir] : ["--amnesia"];
   // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server under load
-  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const nodeArgs = opts.nodeArgs ?? (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
   // BENCH_STYX_CLI=/path/to/other/checkout/dist/cli/main.js: the same client against another build (A/B across commits)
-  const proc = spawn(
-    process.execPath,
-    [...nodeArgs, process.env.BENCH_STYX_CLI ?? CLI, "serve", "--host", "127.0.0.1", "--port", String(port), ...where],
-    {
-      env: {
-        PATH: process.env.PATH ?? "",
-        ...SERVER_ENV,
-        ...opts.env,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
+  const cli = opts.cli ?? process.env.BENCH_STYX_CLI ?? CLI;
+  const proc = spawn(process.execPath, [...nodeArgs, cli, "serve", "--host", "127.0.0.1", "--port", String(port), ...where], {
+    env: {
+      PATH: process.env.PATH ?? "",
+      ...SERVER_ENV,
+      ...opts.env,
     },
-  );
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const reap = () => proc.kill("SIGKILL"); // never leave a server behind if the bench dies
   process.once("exit", reap);
   let out = "";

@@ -27,8 +27,13 @@ export interface LoadJob {
   readonly tokens?: readonly string[];
   /** Request i sends bodies[i] (list mode; max ≤ bodies.length); GET requests send none. */
   readonly bodies?: readonly string[];
-  /** Generated entry writes for this golem instead of a list (each embedding unique); `batch` > 1: {entries: [...]} bodies. */
-  readonly writes?: { readonly golemId: string; readonly seed: number; readonly batch?: number };
+  /**
+   * Generated entry writes for this golem instead of a list (each embedding unique); `batch` > 1:
+   * {entries: [...]} bodies; `text`: content only, no embedding (a lexical write).
+   */
+  readonly writes?: { readonly golemId: string; readonly seed: number; readonly batch?: number; readonly text?: boolean };
+  /** List mode without the length bound: request i uses item i mod length of `paths`, `bodies`, `methods`, `tokens`. */
+  readonly cycle?: boolean;
   /** Send back every response body (in request order). */
   readonly keep?: boolean;
 }
@@ -88,8 +93,8 @@ export function loadClient(): { readonly pid: number | undefined; run(job: LoadJ
   };
 }
 
-/** Write bodies: a pool of clustered vectors, each request with 4 fresh random components (so no two match). */
-function writeBodies(golemId: string, seed: number, batch: number): (i: number) => string {
+/** Write bodies: a pool of clustered vectors, each request with 4 fresh random components (so no two match); or text only. */
+function writeBodies(golemId: string, seed: number, batch: number, text: boolean): (i: number) => string {
   const rand = rng(seed);
   const pool = clusteredSource(seed).draw(2_000);
   const tails = Array.from({ length: 2_000 }, (_, r) =>
@@ -97,6 +102,7 @@ function writeBodies(golemId: string, seed: number, batch: number): (i: number) 
   );
   const head = `{"golem_id":${JSON.stringify(golemId)},"layer":"vault","category":"insight","confidence":0.5,"content":"`;
   const one = (i: number) => {
+    if (text) return `${head}bench entry ${i}: ${words(rand, 12)}"}`;
     const fresh = [0, 1, 2, 3].map(() => ((rand() - 0.5) * 0.2).toPrecision(7)).join(",");
     return `${head}bench entry ${i}: ${words(rand, 12)}","embedding":[${fresh},${tails[i % 2_000]}]}`;
   };
@@ -106,19 +112,22 @@ function writeBodies(golemId: string, seed: number, batch: number): (i: number) 
 
 async function child(job: LoadJob): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: job.concurrency });
-  const target = (i: number) => new URL(job.paths?.[i] ?? job.path, job.url);
-  const make = job.writes ? writeBodies(job.writes.golemId, job.writes.seed, job.writes.batch ?? 1) : (i: number) => job.bodies?.[i];
-  const max = Math.min(job.max, job.bodies?.length ?? Number.POSITIVE_INFINITY, job.paths?.length ?? Number.POSITIVE_INFINITY);
+  const at = <T>(xs: readonly T[] | undefined, i: number): T | undefined => (job.cycle && xs ? xs[i % xs.length] : xs?.[i]);
+  const target = (i: number) => new URL(at(job.paths, i) ?? job.path, job.url);
+  const w = job.writes;
+  const make = w ? writeBodies(w.golemId, w.seed, w.batch ?? 1, w.text === true) : (i: number) => at(job.bodies, i);
+  const bound = (xs: readonly unknown[] | undefined) => (job.cycle ? Number.POSITIVE_INFINITY : (xs?.length ?? Number.POSITIVE_INFINITY));
+  const max = Math.min(job.max, bound(job.bodies), bound(job.paths));
   const lat: number[] = [];
   const codes: string[] = [];
   const bodies: string[] = [];
   const statuses: Record<string, number> = {};
   const send = (i: number) =>
     new Promise<void>((resolve) => {
-      const method = job.methods?.[i] ?? job.method;
+      const method = at(job.methods, i) ?? job.method;
       const body = method === "GET" ? undefined : make(i);
       const headers: Record<string, string> = {};
-      const token = job.tokens?.[i] ?? job.token;
+      const token = at(job.tokens, i) ?? job.token;
       if (token) headers.authorization = `Bearer ${token}`;
       if (body !== undefined) (headers["content-type"] = "application/json"), (headers["content-length"] = String(Buffer.byteLength(body)));
       const t0 = nowMs();

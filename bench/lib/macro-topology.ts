@@ -25,12 +25,13 @@ export interface ServerProcess {
 
 /**
  * `node dist/cli/main.js serve <args>` on a free port with ENV + `env` (logs at warn: at info
- * Fastify logs every request, which this bench would measure), ready once /readyz answers 200.
+ * Fastify logs every request, which this bench would measure), ready once /readyz answers 200;
+ * `nodeArgs` (default BENCH_SERVER_NODE_ARGS) go to node before the script.
  */
-export async function serve(args: string[], env: Record<string, string>): Promise<ServerProcess> {
+export async function serve(args: string[], env: Record<string, string>, nodeArgs?: readonly string[]): Promise<ServerProcess> {
   const port = await freePort();
   // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the servers (as bench/lib/fabric.ts)
-  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  nodeArgs ??= (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const proc = spawn(process.execPath, [...nodeArgs, CLI, "serve", "--host", "127.0.0.1", "--port", String(port), ...args], {
     env: { PATH: process.env.PATH ?? "", ...ENV, ...env },
     stdio: ["ignore", "pipe", "pipe"],
