@@ -1,18 +1,20 @@
 /**
- * What one authenticated socket costs the server, JS heap by constructor and natively: not a
- * benchmark (no latency, no report in docs/benchmarks.md), a measuring tool for A/B across builds.
+ * What one authenticated socket costs the server: a measuring tool for A/B across builds, not a
+ * benchmark (no latency, nothing written to docs/benchmarks.md).
  *
- *   node --import tsx bench/lib/socket-memory.ts [cli.js …]     # default: this tree's dist/cli/main.js
- *   SOCKMEM_SOCKETS=2000 SOCKMEM_RUNS=2 SOCKMEM_TOP=25 …
+ *   nice -n 19 node --import tsx bench/lib/socket-memory.ts [cli.js …]   # default: this tree's dist/cli/main.js
+ *   SOCKMEM_SOCKETS=2000 SOCKMEM_WARM=100 SOCKMEM_RUNS=2 SOCKMEM_TOP=25 SOCKMEM_DEPTH=3 SOCKMEM_SNAPSHOT=0|1 SOCKMEM_HEARTBEAT=0|1
  *
- * For each build (each `cli.js`, SOCKMEM_RUNS times, alternating): `serve --amnesia` with the
- * environment of bench/connections.ts (SERVER_ENV) and `--inspect` on a free port; 2 users with
- * one read+write key each, a golem per socket; WARM sockets opened first (each authenticated at
- * upgrade, one heartbeat acked: the code paths compiled, the caches and indexes created), then
- * a snapshot; then N more sockets the same way, and a second snapshot. Each snapshot is taken
- * after a full GC: `process.memoryUsage()` (rss, heapUsed, external, arrayBuffers) through the
- * inspector, and a heap snapshot summed by node type and name (the constructor of an object,
- * the function of a closure). The difference divided by N is the cost of one socket.
+ * For each build (each `cli.js`, SOCKMEM_RUNS times, builds alternating): `serve --amnesia` with
+ * the environment of bench/connections.ts (SERVER_ENV) and `--inspect` on a free port; a user per
+ * 1,000 sockets with one read+write key, a golem per socket. WARM sockets first, each as
+ * bench/connections.ts opens them (authenticated at upgrade, welcomed, one heartbeat acked), so
+ * code is compiled and shared indexes exist; a measure; N more sockets; a measure. A measure is
+ * taken after two full GCs: VmRSS and `process.memoryUsage()` (through the inspector), then a
+ * heap snapshot (unless SOCKMEM_SNAPSHOT=0: taking one grows RSS, so RSS is only worth reading
+ * without). Printed per socket ((second − first) / N): the totals; self sizes by node type and
+ * name (a closure by its function and source line); and the objects created between the two
+ * measures by retainer path (each one's first strong retainer, up to SOCKMEM_DEPTH levels).
  */
 import WebSocket from "ws";
 import { createGolems, createUser, freePort, procRss, type StyxProcess, startStyx } from "./fabric.js";
@@ -24,6 +26,7 @@ const TOP = Number(process.env.SOCKMEM_TOP ?? 25);
 const PER_USER = 1000;
 const CONCURRENCY = 50;
 const DEPTH = Number(process.env.SOCKMEM_DEPTH ?? 3);
+const HEARTBEAT = process.env.SOCKMEM_HEARTBEAT !== "0";
 
 interface Tally {
   count: number;
@@ -31,9 +34,6 @@ interface Tally {
 }
 
 interface Memory {
-  /** Before any GC (as bench/connections.ts reads RSS). */
-  rssNoGc: number;
-  heapNoGc: number;
   rss: number;
   heapUsed: number;
   external: number;
@@ -194,7 +194,10 @@ function tally(m: Map<string, Tally>, key: string, size: number): void {
   } else m.set(key, { count: 1, size });
 }
 
-/** One socket as bench/connections.ts opens it: authenticated at upgrade, welcomed, one heartbeat acked. */
+/**
+ * One socket as bench/connections.ts opens it: authenticated at upgrade, welcomed, then (unless
+ * SOCKMEM_HEARTBEAT=0, the bench's "connected" column) one heartbeat acked.
+ */
 function openOne(url: string, key: string, golemId: string, id: number): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers: { authorization: `Bearer ${key}` }, perMessageDeflate: false });
@@ -202,7 +205,8 @@ function openOne(url: string, key: string, golemId: string, id: number): Promise
     ws.once("error", reject);
     ws.on("message", (data: Buffer) => {
       const f = JSON.parse(data.toString());
-      if (f.type === "welcome") {
+      if (f.type === "welcome" && !HEARTBEAT) resolve(ws);
+      else if (f.type === "welcome") {
         ws.send(
           `{"type":"heartbeat","golem_id":"${golemId}","phase":"explore","vitality":0.5,"pad":{"pleasure":0.1,"arousal":0.2,"dominance":0.3},"regime":"calm","tick":1000,"domains":["markets"],"id":${id}}`,
         );
@@ -233,20 +237,10 @@ async function measure(insp: Inspector, pid: number, snapshot: boolean, since: n
     });
     return JSON.parse(r.result.value) as NodeJS.MemoryUsage;
   };
-  // As bench/connections.ts reads it (garbage included), then after two full GCs.
-  const before = await usage();
-  const rssNoGc = procRss(pid);
   await insp.call("HeapProfiler.collectGarbage");
   await insp.call("HeapProfiler.collectGarbage");
   const mu = await usage();
-  const m = {
-    rssNoGc,
-    heapNoGc: before.heapUsed,
-    rss: procRss(pid),
-    heapUsed: mu.heapUsed,
-    external: mu.external,
-    arrayBuffers: mu.arrayBuffers,
-  };
+  const m = { rss: procRss(pid), heapUsed: mu.heapUsed, external: mu.external, arrayBuffers: mu.arrayBuffers };
   if (!snapshot) return { ...m, byName: new Map(), byPath: new Map(), total: 0, maxId: 0 };
   return { ...m, ...summarise(await insp.snapshot(), insp.scripts, since) };
 }
@@ -297,8 +291,6 @@ async function runOnce(cli: string): Promise<Run> {
     return {
       cli,
       per: {
-        rssNoGc: per("rssNoGc"),
-        heapNoGc: per("heapNoGc"),
         rss: per("rss"),
         heapUsed: per("heapUsed"),
         snapshot: per("total"),
