@@ -47,10 +47,16 @@ export function capUnfinishedConnections(server: Server, perIp: number, trust: T
     const ip = pending.get(socket);
     if (ip === undefined) return;
     pending.delete(socket);
+    socket.off("close", onClose);
     const n = (byIp.get(ip) ?? 1) - 1;
     if (n <= 0) byIp.delete(ip);
     else byIp.set(ip, n);
   };
+  // One listener for every socket, removed once the connection is done: a listener per socket
+  // (`once` and a closure) lived as long as the socket, ~250 bytes per open WebSocket.
+  function onClose(this: Socket): void {
+    done(this);
+  }
   server.on("connection", (socket: Socket) => {
     const ip = socket.remoteAddress;
     if (ip === undefined || trust(ip, 0)) return;
@@ -62,7 +68,7 @@ export function capUnfinishedConnections(server: Server, perIp: number, trust: T
     }
     byIp.set(ip, n);
     pending.set(socket, ip);
-    socket.once("close", () => done(socket));
+    socket.on("close", onClose);
   });
   server.on("request", (req: { socket: Socket }) => done(req.socket));
   server.on("upgrade", (req: { socket: Socket }) => done(req.socket));

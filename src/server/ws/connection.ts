@@ -24,7 +24,9 @@ export class Connection {
   readonly id: string;
   readonly ip: string;
   readonly #transport: SocketTransport;
-  readonly #opts: ConnectionOptions;
+  /** The options' fields, not the options object: one object less per socket. */
+  readonly #maxQueueBytes: number;
+  readonly #onClose: (code: number) => void;
   #held = 0;
   #closed = false;
 
@@ -32,7 +34,8 @@ export class Connection {
     this.id = id;
     this.ip = ip;
     this.#transport = transport;
-    this.#opts = opts;
+    this.#maxQueueBytes = opts.maxQueueBytes;
+    this.#onClose = opts.onClose;
     transport.onClose((code) => this.#markClosed(code));
   }
 
@@ -74,7 +77,7 @@ export class Connection {
   hold(bytes: number): boolean {
     this.#held += bytes;
     if (this.#closed) return false;
-    if (this.queuedBytes > this.#opts.maxQueueBytes) {
+    if (this.queuedBytes > this.#maxQueueBytes) {
       this.close("STYX_SLOW_CONSUMER");
       return false;
     }
@@ -88,7 +91,7 @@ export class Connection {
 
   /** Whether the transport's backlog is over half the bound: a replay waits (`writable`) before it sends more. */
   get backlogged(): boolean {
-    return this.#transport.bufferedAmount > this.#opts.maxQueueBytes / 2;
+    return this.#transport.bufferedAmount > this.#maxQueueBytes / 2;
   }
 
   /**
@@ -121,7 +124,7 @@ export class Connection {
   /** Whether `bytes` more may be queued; closes the socket with 4008 when they would pass the bound. */
   #admit(bytes: number): boolean {
     if (!this.open) return false;
-    if (this.queuedBytes + bytes > this.#opts.maxQueueBytes) {
+    if (this.queuedBytes + bytes > this.#maxQueueBytes) {
       this.close("STYX_SLOW_CONSUMER");
       return false;
     }
@@ -132,6 +135,6 @@ export class Connection {
     if (this.#closed) return;
     this.#closed = true;
     this.#held = 0;
-    this.#opts.onClose(code);
+    this.#onClose(code);
   }
 }

@@ -84,10 +84,14 @@ export function attachGateway(app: FastifyInstance, deps: GatewayDeps): void {
       (credential) => {
         const release = releaser(deps.quota, id);
         if (socket.destroyed) return release();
-        // `ws` may still refuse the handshake (400, no callback): the close releases the counts then;
-        // after a session exists its close releases them too (releasing twice does nothing).
+        // `ws` may still refuse the handshake (400, no callback): the close releases the counts then.
+        // Once a session exists its close releases them, and this listener goes: kept, it lived as
+        // long as the socket (~250 bytes each, bench/lib/socket-memory.ts).
         socket.once("close", release);
-        wss.handleUpgrade(req, socket, head, (ws) => open(ws, id, ip, req, credential, sessionDeps));
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          socket.off("close", release);
+          open(ws, id, ip, req, credential, sessionDeps);
+        });
       },
       (err: unknown) => {
         const e = toStyxError(err);
@@ -122,10 +126,30 @@ function releaser(quota: GatewayDeps["quota"], id: string): () => void {
 function open(ws: WebSocket, id: string, ip: string, req: IncomingMessage, credential: UpgradeCredential, deps: SessionDeps): void {
   const tcp = req.socket as Socket;
   const session = new SocketSession(id, ip, wsTransport(ws, tcp), deps);
-  ws.on("error", () => ws.terminate());
-  ws.on("pong", () => session.alive());
-  ws.on("message", (data: RawData, isBinary: boolean) => session.receive(data, isBinary));
+  sessionOf.set(ws, session);
+  ws.on("error", onError);
+  ws.on("pong", onPong);
+  ws.on("message", onMessage);
   session.start(credential);
+}
+
+/**
+ * The session of each open `ws` socket. The listeners below are one function for every socket
+ * (`ws` calls them with the socket as `this`): a closure per socket and event, with their
+ * context, cost ~200 bytes of each socket's life (bench/lib/socket-memory.ts).
+ */
+const sessionOf = new WeakMap<WebSocket, SocketSession>();
+
+function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  sessionOf.get(this)?.receive(data, isBinary);
+}
+
+function onPong(this: WebSocket): void {
+  sessionOf.get(this)?.alive();
+}
+
+function onError(this: WebSocket): void {
+  this.terminate();
 }
 
 /**

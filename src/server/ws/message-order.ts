@@ -1,3 +1,6 @@
+/** The settled start of every socket's chains (one promise for all sockets, not two per socket). */
+const SETTLED: Promise<void> = Promise.resolve();
+
 /**
  * The order a socket's messages are handled in: one at a time, in arrival order, except that
  * a relayed event answers at once with the promise of its completion, so consecutive events
@@ -9,10 +12,11 @@ export class MessageOrder {
   readonly #maxPending: number;
   /** Messages waiting or in flight (pipelined events count until their publish settled). */
   #pending = 0;
-  #chain: Promise<void> = Promise.resolve();
-  readonly #inflight = new Set<Promise<void>>();
+  #chain: Promise<void> = SETTLED;
+  /** Made with the first pipelined event: a socket that relays none (heartbeats only) never needs it. */
+  #inflight: Set<Promise<void>> | undefined;
   /** Resolves once the latest relayed event's publish was started (the next one starts after it). */
-  #relayTurn: Promise<void> = Promise.resolve();
+  #relayTurn: Promise<void> = SETTLED;
 
   constructor(maxPending: number) {
     this.#maxPending = maxPending;
@@ -28,9 +32,11 @@ export class MessageOrder {
     this.#chain = this.#chain.then(task).then(
       (tail) => {
         if (!tail) return void this.#pending--;
-        this.#inflight.add(tail);
+        this.#inflight ??= new Set();
+        const inflight = this.#inflight;
+        inflight.add(tail);
         void tail.finally(() => {
-          this.#inflight.delete(tail);
+          inflight.delete(tail);
           this.#pending--;
         });
       },
@@ -41,7 +47,7 @@ export class MessageOrder {
 
   /** Resolves when the pipelined events in flight have settled. */
   async eventsSettled(): Promise<void> {
-    if (this.#inflight.size > 0) await Promise.allSettled(this.#inflight);
+    if (this.#inflight !== undefined && this.#inflight.size > 0) await Promise.allSettled(this.#inflight);
   }
 
   /**

@@ -15,7 +15,7 @@ import { MessageOrder } from "./message-order.js";
 import type { MessageHandler } from "./messages.js";
 import { authDeadline, refuseCredential, signInByMessage, type UpgradeCredential } from "./sign-in.js";
 import type { SocketQuota } from "./socket-quota.js";
-import { Subscriptions } from "./subscriptions.js";
+import { type StreamIndex, Subscriptions } from "./subscriptions.js";
 import type { SocketTransport } from "./transport.js";
 
 /** Socket timers and bounds (config values). */
@@ -65,10 +65,7 @@ export class SocketSession {
     this.#deps = deps;
     this.#order = new MessageOrder(deps.options.maxPendingMessages);
     this.connection = new Connection(id, ip, transport, { maxQueueBytes: deps.options.maxQueueBytes, onClose: (c) => this.#closed(c) });
-    this.subscriptions = new Subscriptions(this.connection, deps.history, {
-      join: (s) => deps.hub.join(this, s),
-      leave: (s) => deps.hub.leave(this, s),
-    });
+    this.subscriptions = new Subscriptions(this.connection, deps.history, new HubStreams(deps.hub, this));
     deps.hub.add(this);
   }
 
@@ -228,5 +225,24 @@ export class SocketSession {
     // A release the shared store missed is left to the count's expiry.
     this.#deps.quota.release(this.id).catch(() => {});
     if (code === ERROR_TABLE.STYX_SLOW_CONSUMER.ws) this.#deps.metrics.wsDropped.inc({ reason: "slow_consumer" });
+  }
+}
+
+/** The hub's index of one session's streams: an instance, not two closures and their context per socket. */
+class HubStreams implements StreamIndex {
+  readonly #hub: Hub;
+  readonly #session: SocketSession;
+
+  constructor(hub: Hub, session: SocketSession) {
+    this.#hub = hub;
+    this.#session = session;
+  }
+
+  join(stream: string): void {
+    this.#hub.join(this.#session, stream);
+  }
+
+  leave(stream: string): void {
+    this.#hub.leave(this.#session, stream);
   }
 }
