@@ -8,16 +8,17 @@
  * Each profile is one `styx serve` child with tracing on, exporting OTLP/HTTP JSON to a receiver in
  * this process. The macronode gateway uses the machine's PostgreSQL and NATS, an in-process S3
  * server and a private `redis-server` started here on a free port, so INFO commandstats counts
- * only this gateway's commands. After a warm-up (caches filled), each operation runs N times one at
- * a time, each request with its own sampled `traceparent`:
+ * only this gateway's commands. After a warm-up (caches filled), each operation runs N times
+ * (ADMISSION_N, 200), ADMISSION_CONCURRENCY (8) at a time, each request with its own sampled `traceparent`:
  *   GET /v1/styx/me with an API key, and with a golem's wallet session;
  *   POST /v1/styx/entries (text only, vault) and POST /v1/styx/pheromone/deposit with an owner key;
  *   golem `event` messages on one socket (golem:tick; acked).
  * Store calls per operation: the spans `<Port>.<method>` (IdentityStore, EntryStore, QuotaStore,
  * PheromoneStore, …) of the operation's traces, by name. Redis commands per operation: the delta
  * of INFO commandstats (Lua scripts' inner calls included) around the N operations, divided by N.
- * Rate limits: STYX_RATE_LIMIT / STYX_IP_RATE_LIMIT as ADMISSION_RATE (default 1000/s:2000, so
- * nothing is refused), and the spans are exported after the gateway stops.
+ * Rate limits: STYX_RATE_LIMIT / STYX_IP_RATE_LIMIT as ADMISSION_RATE (default 5000/s:10000, so
+ * nothing is refused); the macronode runs once per STYX_LIMIT_LEASE in ADMISSION_LEASES (default
+ * `0ms,100ms`: leasing off, then on). The spans are exported after each server stops.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -34,9 +35,13 @@ import { type SpawnedServer, spawnServer } from "../src/testing/spawn.js";
 import { CHILD_PATH } from "../src/testing/test-env.js";
 import { TestSocket } from "../src/testing/test-socket.js";
 
-const N = Number(process.env.ADMISSION_N ?? 50);
+const N = Number(process.env.ADMISSION_N ?? 200);
+/** Requests in flight during the measured ones (one keep-alive connection each). */
+const CONCURRENCY = Number(process.env.ADMISSION_CONCURRENCY ?? 8);
 const WARMUP = 10;
-const RATE = process.env.ADMISSION_RATE ?? "1000/s:2000";
+const RATE = process.env.ADMISSION_RATE ?? "5000/s:10000";
+/** The macronode runs once per STYX_LIMIT_LEASE value (`0ms`: every take asks Redis, as before leasing). */
+const LEASES = (process.env.ADMISSION_LEASES ?? "0ms,100ms").split(",");
 const ADMIN = "admission-admin-token-0123456789";
 const log = (m: string) => console.error(m);
 
@@ -183,11 +188,16 @@ async function measure(profile: string, server: SpawnedServer, receiver: OtlpRec
     for (let i = 0; i < WARMUP; i++) await op.run(newTrace());
     const before = await commandStats(redis);
     const mine = new Set<string>();
-    for (let i = 0; i < N; i++) {
-      const t = newTrace();
-      mine.add(t);
-      await op.run(t);
-    }
+    let started = 0;
+    const worker = async () => {
+      while (started < N) {
+        started++;
+        const t = newTrace();
+        mine.add(t);
+        await op.run(t);
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     const after = await commandStats(redis);
     const delta = new Map<string, number>();
     for (const [cmd, calls] of after) {
@@ -215,7 +225,7 @@ function fmt(m: Map<string, number>): string {
 }
 
 function print(profile: string, costs: Map<string, Cost>, withRedis: boolean): void {
-  console.log(`\n${profile} (N = ${N} each, after ${WARMUP} warm-up; rate limits ${RATE})\n`);
+  console.log(`\n${profile} (N = ${N} each, ${CONCURRENCY} in flight, after ${WARMUP} warm-up; rate limits ${RATE})\n`);
   console.log(
     withRedis ? "| Operation | Store calls per op (spans) | Redis commands per op |" : "| Operation | Store calls per op (spans) |",
   );
@@ -233,25 +243,32 @@ async function main(): Promise<void> {
   const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" };
   const common = { PATH: CHILD_PATH, STYX_ADMIN_TOKEN: ADMIN, STYX_LOG_LEVEL: "info", STYX_RATE_LIMIT: RATE, STYX_IP_RATE_LIMIT: RATE };
   const dataDir = mkdtempSync(join(tmpdir(), "styx-admission-"));
-  const cluster = newCluster();
+  const clusters: string[] = [];
   let s3: S3Server | undefined;
   let redis: Awaited<ReturnType<typeof privateRedis>> | undefined;
   try {
     log("admission: micronode");
     const micro = await spawnServer([], { env: { ...common, ...otel, STYX_DATA_DIR: dataDir } });
     await measure("micronode (SQLite data dir)", micro, receiver, undefined);
-    log("admission: macronode");
     s3 = await startS3Server();
-    redis = await privateRedis();
-    const env = { ...(macroEnv(cluster, s3) as Record<string, string>), STYX_REDIS_URL: redis.url };
-    const macro = await spawnServer(["--profile", "macro"], { env: { ...common, ...otel, ...env } });
-    await measure("macronode, 1 gateway (private Redis)", macro, receiver, redis.client);
+    for (const lease of LEASES) {
+      log(`admission: macronode, STYX_LIMIT_LEASE=${lease}`);
+      const cluster = newCluster();
+      clusters.push(cluster);
+      redis = await privateRedis();
+      const env = { ...(macroEnv(cluster, s3) as Record<string, string>), STYX_REDIS_URL: redis.url, STYX_LIMIT_LEASE: lease };
+      const macro = await spawnServer(["--profile", "macro"], { env: { ...common, ...otel, ...env } });
+      await measure(`macronode, 1 gateway (private Redis), STYX_LIMIT_LEASE=${lease}`, macro, receiver, redis.client);
+      redis.client.disconnect();
+      redis.proc.kill("SIGTERM");
+      redis = undefined;
+    }
   } finally {
     redis?.client.disconnect();
     redis?.proc.kill("SIGTERM");
     await s3?.close();
     await receiver.close();
-    await dropClusters((c) => c === cluster);
+    await dropClusters((c) => clusters.includes(c));
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

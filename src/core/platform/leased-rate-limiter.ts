@@ -27,8 +27,10 @@ interface Held {
   tokens: number;
   /** When the last lease came (its tokens are dropped `leaseMs` later). */
   at: number;
-  /** The size of the last lease (the next grows from it while leases are used up within `leaseMs`). */
+  /** The size of the last lease (the next is at most twice it). */
   size: number;
+  /** Tokens spent since the last lease came (with the time since, the rate the next lease is sized by). */
+  spent: number;
   /** The shared bucket's whole tokens after the last lease. */
   shared: number;
   /** After a refusal: takes of `refusedCost` or more are refused here until then, without asking. */
@@ -41,9 +43,9 @@ interface Held {
  * Token buckets shared by several processes without a round trip per take: a process leases a
  * block of tokens from the shared bucket (`BucketLeases`) and spends it locally. A lease holds
  * at most `leaseMs` of the bucket's rate (at least one token) and lives `leaseMs`: tokens not
- * spent by then are dropped (the shared bucket refilled them meanwhile). Leases start at one
- * token and double while each is used up within `leaseMs`, so a process holds what it spends,
- * not the cap. A refusal from the shared bucket is remembered for its wait: takes as large are
+ * spent by then are dropped (the shared bucket refilled them meanwhile). A lease is sized by what
+ * the process spent since its last one (`leaseSize`): what it will spend in `leaseMs` at that
+ * rate, at most twice the last lease, so a process holds what it spends, not the cap. A refusal from the shared bucket is remembered for its wait: takes as large are
  * refused here until then, without asking again.
  *
  * The error, stated: every token spent was taken from the shared bucket within the last
@@ -76,6 +78,7 @@ export class LeasedRateLimiter implements RateLimiter {
       if (h.tokens > 0 && now - h.at > this.#leaseMs) h.tokens = 0;
       if (h.tokens >= cost) {
         h.tokens -= cost;
+        h.spent += cost;
         return { allowed: true, remaining: h.tokens + h.shared, retryAfterMs: 0 };
       }
       if (h.refusedUntil > now && cost >= h.refusedCost) {
@@ -102,7 +105,7 @@ export class LeasedRateLimiter implements RateLimiter {
   /** Leases what `cost` lacks (and, while leases are used up fast, more), then takes `cost`; or the refusal. */
   async #lease(key: string, h: Held, spec: BucketSpec, cost: number, now: number): Promise<TakeResult> {
     const cap = Math.max(1, Math.floor((spec.rate * this.#leaseMs) / 1000));
-    const size = Math.min(cap, now - h.at <= this.#leaseMs ? h.size * 2 : 1);
+    const size = leaseSize(h, now, this.#leaseMs, cap);
     const least = cost - h.tokens;
     const r = await this.#leases.lease(key, spec, least, Math.max(least, size));
     if (r.granted < least) {
@@ -113,6 +116,7 @@ export class LeasedRateLimiter implements RateLimiter {
     h.tokens += r.granted - cost;
     h.at = now;
     h.size = r.granted;
+    h.spent = cost;
     h.shared = r.remaining;
     h.refusedUntil = 0;
     return { allowed: true, remaining: h.tokens + h.shared, retryAfterMs: 0 };
@@ -123,6 +127,7 @@ export class LeasedRateLimiter implements RateLimiter {
       tokens: 0,
       at: Number.NEGATIVE_INFINITY,
       size: 1,
+      spent: 0,
       shared: 0,
       refusedUntil: 0,
       refusedCost: 0,
@@ -143,4 +148,20 @@ export class LeasedRateLimiter implements RateLimiter {
       if (!h.pending && now - h.at > this.#leaseMs && h.refusedUntil <= now) this.#held.delete(key);
     }
   }
+}
+
+/**
+ * The size of the next lease or block (shared with LeasedUsageCounters): what was spent since
+ * the last one, per ms, times `leaseMs` — at least 1, at most twice the last, at most `cap`.
+ * The first one (nothing known) is 1.
+ */
+export function leaseSize(
+  last: { readonly at: number; readonly size: number; readonly spent: number },
+  now: number,
+  leaseMs: number,
+  cap: number,
+): number {
+  const elapsed = now - last.at;
+  const expected = Number.isFinite(elapsed) ? Math.ceil((last.spent * leaseMs) / Math.max(1, elapsed)) : 1;
+  return Math.max(1, Math.min(cap, 2 * last.size, expected));
 }

@@ -1,4 +1,5 @@
 import type { Clock } from "../platform/clock.js";
+import { leaseSize } from "../platform/leased-rate-limiter.js";
 import type { UsageCounters, WindowCount } from "./usage-counters.js";
 
 /** What one reservation answers: the amount added to the window's count, the count after it (or as it was), the window's end. */
@@ -27,11 +28,11 @@ interface Held {
   resetAt: number;
   /** When the block came (released `leaseMs` later if not spent). */
   at: number;
-  /** The size of the last block (the next grows from it while blocks are used up within `leaseMs`). */
+  /** The size of the last block (the next is at most twice it). */
   size: number;
   /** The shared count after the last reservation. */
   used: number;
-  /** Units spent from the block (a give-back returns to it up to these). */
+  /** Units spent since the last block came (a give-back returns to it up to these; the next block is sized by them). */
   spent: number;
   pending: Promise<void> | undefined;
 }
@@ -43,8 +44,8 @@ const BLOCK_SHARE = 0.01;
  * Windowed quota counters shared by several processes without a round trip per add: a process
  * reserves a block of a counter (`CounterReservations`: counted in the shared counter at once)
  * and spends it locally; what it did not spend within `leaseMs` it gives back (`sweep`, run every
- * `leaseMs` by the composition root, and `close`). Blocks start at one unit and double while each
- * is used up within `leaseMs`, up to 1 % of the limit.
+ * `leaseMs` by the composition root, and `close`). Blocks are sized as leases are (`leaseSize`:
+ * the rate spent since the last block times `leaseMs`, at most twice the last), up to 1 % of the limit.
  *
  * The error, stated: never over a limit — every unit is counted in the shared counter before it
  * is spent. The other way, a refusal may come early by what the other processes hold reserved
@@ -125,7 +126,7 @@ export class LeasedUsageCounters implements UsageCounters {
   async #reserve(key: string, windowMs: number, h: Held, amount: number, limit: number): Promise<WindowCount | undefined> {
     const now = this.#clock.now();
     const cap = Math.max(1, Math.floor(limit * BLOCK_SHARE));
-    const size = Math.min(cap, now - h.at <= this.#leaseMs ? h.size * 2 : 1);
+    const size = leaseSize(h, now, this.#leaseMs, cap);
     const least = amount - h.left;
     const r = await this.#inner.reserve(key, windowMs, least, Math.max(least, size), limit);
     // The shared window turned before ours: what was left counts in a window that is over.
@@ -139,6 +140,7 @@ export class LeasedUsageCounters implements UsageCounters {
     h.at = now;
     h.size = r.granted;
     h.used = r.used;
+    h.spent = 0;
     if (h.left < amount) return undefined;
     h.left -= amount;
     h.spent += amount;

@@ -41,7 +41,7 @@ function counted(shared: MemoryRateLimiter): BucketLeases & { calls: number } {
 describe("LeasedRateLimiter", () => {
   const fast = { rate: 1000, burst: 1000 };
 
-  it("asks the shared bucket once per lease, leases growing while used up within the lease time, up to rate × lease time", async () => {
+  it("asks the shared bucket once per lease, leases doubling while the takes come faster, up to rate × lease time", async () => {
     const clock = new ManualClock();
     const leases = counted(new MemoryRateLimiter(clock));
     const rl = new LeasedRateLimiter({ leases, clock, leaseMs: LEASE_MS });
@@ -52,6 +52,18 @@ describe("LeasedRateLimiter", () => {
     // Leases of 1, 2, 4, … 64, then 100 (1000/s × 100 ms) each: 7 + 6 = 13 for 700 takes.
     assert.equal(leases.calls, 13);
     assert.ok(rl.held("k") < 100, "never more than one lease held");
+  });
+
+  it("sizes leases by the rate of the takes: one lease per lease time at a steady rate", async () => {
+    const clock = new ManualClock();
+    const leases = counted(new MemoryRateLimiter(clock));
+    const rl = new LeasedRateLimiter({ leases, clock, leaseMs: LEASE_MS });
+    // One take every 10 ms (100/s, a tenth of the limit) for 10 s.
+    for (let i = 0; i < 1000; i++) {
+      assert.equal((await rl.take("k", fast)).allowed, true);
+      clock.advance(10);
+    }
+    assert.ok(leases.calls <= 1000 / 10 + 10, `${leases.calls} leases for 1,000 takes at 10 per lease time`);
   });
 
   it("starts again at one token after an idle lease time, dropping what it did not spend", async () => {
@@ -156,7 +168,7 @@ describe("LeasedUsageCounters", () => {
     };
   }
 
-  it("reserves blocks growing while used up within the lease time, up to 1 % of the limit", async () => {
+  it("reserves blocks doubling while the adds come faster, up to 1 % of the limit", async () => {
     const clock = new ManualClock(start);
     const { calls, counters } = counting(clock);
     const c = new LeasedUsageCounters({ inner: counters, clock, leaseMs: LEASE_MS });
