@@ -19,7 +19,7 @@ import { buildErasure } from "./erasure.js";
 import { buildFabric, closeSocketsOf, type FabricStack } from "./fabric.js";
 import { buildFederation, buildFederationOutlet } from "./federation.js";
 import { buildUpstreamLink, type UpstreamLinkStack } from "./federation-link.js";
-import { buildIdentity } from "./identity.js";
+import { buildIdentity, forgettingDeaths, forgettingErasures } from "./identity.js";
 import { buildKnowledge, type KnowledgeStack } from "./knowledge.js";
 import { Lifecycle, startServing, stopServing } from "./lifecycle.js";
 import { DeferredLog, warnTo } from "./log.js";
@@ -151,7 +151,8 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       federation: outlet,
     });
     const coordination = await buildCoordination({
-      stores: storage.coordination,
+      // A death recorded is forgotten by the identity cache (here at once, elsewhere by signal).
+      stores: { ...storage.coordination, deaths: forgettingDeaths(storage.coordination.deaths, identity.store) },
       pulseStore: storage.pulse,
       pulseIntervalMs: config.pulseIntervalMs,
       identityStore: identity.store,
@@ -197,7 +198,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
     const erasure = buildErasure({
       config,
       clock,
-      storage,
+      storage: { ...storage, erasure: forgettingErasures(storage.erasure, identity.store) },
       identityStore: identity.store,
       identity: identity.service,
       auth: identity.auth,

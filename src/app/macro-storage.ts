@@ -26,7 +26,7 @@ import { PostgresQuotaStore } from "../adapters/postgres/postgres-quota-store.js
 import { PostgresSecretStore } from "../adapters/postgres/postgres-secret-store.js";
 import { poolWaitSeconds, schemaBytes, trackedBlobBytes } from "../adapters/postgres/postgres-storage.js";
 import { tracePostgresTransactions } from "../adapters/postgres/traced-database.js";
-import { isRedisOutage, openRedis } from "../adapters/redis/redis-connection.js";
+import { isRedisOutage, openRedis, type RedisConnection } from "../adapters/redis/redis-connection.js";
 import { invalidatingCache, RedisPheromoneCache } from "../adapters/redis/redis-pheromone-cache.js";
 import { RedisPresence } from "../adapters/redis/redis-presence.js";
 import { RedisPulseStore } from "../adapters/redis/redis-pulse-store.js";
@@ -37,7 +37,9 @@ import { S3BlobStore, type S3BlobStoreOptions } from "../adapters/s3/s3-blob-sto
 import type { Config } from "../config/load.js";
 import type { Clock } from "../core/platform/clock.js";
 import { probe } from "../core/platform/health.js";
+import { LeasedRateLimiter } from "../core/platform/leased-rate-limiter.js";
 import { noTracer, type Tracer } from "../core/platform/tracer.js";
+import { LeasedUsageCounters } from "../core/quota/leased-counters.js";
 import { FallbackRateLimiter, FallbackUsageCounters } from "./fallback-rate-limiter.js";
 import { FallbackSocketCounts } from "./fallback-socket-counts.js";
 import { guardOutages, isSocketFailure } from "./outage-guard.js";
@@ -92,6 +94,7 @@ export async function openMacroStorage(config: Config, clock: Clock, tracer: Tra
     const signals = new NatsSignals(nats, cluster);
     opened.push({ close: async () => signals.close() });
     const pg = <T extends object>(store: T) => guardOutages(store, "PostgreSQL", isPostgresOutage);
+    const { limiter, counters } = sharedLimits(redis.client, clock, config.limitLeaseMs, opened);
     return {
       identity: pg(new PostgresIdentityStore(sql)),
       quotas: pg(new PostgresQuotaStore(sql)),
@@ -111,9 +114,9 @@ export async function openMacroStorage(config: Config, clock: Clock, tracer: Tra
         deaths: pg(invalidatingCache(new PostgresDeathStore(sql, { entries, pheromones }), cache)),
         achievements: pg(new PostgresAchievementStore(sql)),
       },
-      limiter: new FallbackRateLimiter(new RedisRateLimiter(redis.client), new MemoryRateLimiter(clock)),
+      limiter,
       socketCounts: new FallbackSocketCounts(new RedisSocketCounts(redis.client), new MemorySocketCounts(clock)),
-      counters: new FallbackUsageCounters(new RedisUsageCounters(redis.client), new MemoryUsageCounters(clock)),
+      counters,
       presence: guardOutages(new RedisPresence(redis.client), "Redis", isRedisOutage),
       pulse: new RedisPulseStore(redis.client),
       secrets: new PostgresSecretStore(sql, cluster),
@@ -153,4 +156,40 @@ export async function openMacroStorage(config: Config, clock: Clock, tracer: Tra
     for (const o of opened.reverse()) await o.close().catch(() => {});
     throw err;
   }
+}
+
+/**
+ * The cluster's token buckets and quota counters in Redis, leased (STYX_LIMIT_LEASE > 0: a
+ * gateway spends blocks locally, LeasedRateLimiter and LeasedUsageCounters; unspent quota blocks
+ * given back every lease period and at close, before Redis closes), each behind the fallback to
+ * this gateway's own state while Redis fails.
+ */
+function sharedLimits(
+  redis: RedisConnection["client"],
+  clock: Clock,
+  leaseMs: number,
+  opened: { close(): Promise<void> }[],
+): { limiter: FallbackRateLimiter; counters: FallbackUsageCounters } {
+  const buckets = new RedisRateLimiter(redis);
+  const counters = new RedisUsageCounters(redis);
+  const fallbacks = { limiter: new MemoryRateLimiter(clock), counters: new MemoryUsageCounters(clock) };
+  if (leaseMs === 0) {
+    return {
+      limiter: new FallbackRateLimiter(buckets, fallbacks.limiter),
+      counters: new FallbackUsageCounters(counters, fallbacks.counters),
+    };
+  }
+  const leased = new LeasedUsageCounters({ inner: counters, clock, leaseMs });
+  const sweeping = setInterval(() => void leased.sweep(), leaseMs);
+  sweeping.unref();
+  opened.push({
+    close: async () => {
+      clearInterval(sweeping);
+      await leased.sweep(true);
+    },
+  });
+  return {
+    limiter: new FallbackRateLimiter(new LeasedRateLimiter({ leases: buckets, clock, leaseMs }), fallbacks.limiter),
+    counters: new FallbackUsageCounters(leased, fallbacks.counters),
+  };
 }

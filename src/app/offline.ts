@@ -51,7 +51,8 @@ export function listKeys(config: Config, userId: string): Promise<ApiKey[]> {
 
 /**
  * Revokes an API key. Macronode: the running gateways remember keys for 5 s and are told at
- * once (their sockets on the key close); a micronode server reads its store on every request.
+ * once (their sockets on the key close); a micronode server sees another process's commit to
+ * its database (SQLite's data_version) before its next lookup, and forgets what it cached.
  */
 export function revokeKey(config: Config, keyId: string): Promise<ApiKey> {
   return withStore(config, async ({ identity, storage }) => {

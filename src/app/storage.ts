@@ -11,7 +11,7 @@ import { MemoryPulseStore } from "../adapters/memory/memory-pulse-store.js";
 import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
 import { MemorySocketCounts } from "../adapters/memory/memory-socket-counts.js";
 import { MemoryUsageCounters } from "../adapters/memory/memory-usage-counters.js";
-import { closeDatabase, openDatabase, type SqliteDatabase } from "../adapters/sqlite/database.js";
+import { closeDatabase, openDatabase, type SqliteDatabase, writtenElsewhere } from "../adapters/sqlite/database.js";
 import { SqliteAchievementStore } from "../adapters/sqlite/sqlite-achievement-store.js";
 import { SqliteAuditLog } from "../adapters/sqlite/sqlite-audit-log.js";
 import { SqliteCausalStore } from "../adapters/sqlite/sqlite-causal-store.js";
@@ -148,6 +148,12 @@ export interface Storage {
   readonly poolWait: (() => Promise<number>) | undefined;
   /** Where the data lives, for operators (never a credential). */
   readonly location: string;
+  /**
+   * Micronode data dir: whether another process (a `styx` command on the same file) wrote to the
+   * database since the last call, so caches of what it may have changed forget it. Undefined
+   * where no other process writes (amnesia) or where the writers signal (macronode).
+   */
+  readonly writtenElsewhere?: (() => boolean) | undefined;
   close(): Promise<void>;
 }
 
@@ -250,6 +256,7 @@ function openMicroStorage(config: Config, clock: Clock, opts: StorageOptions): U
     meter: new SqliteStorageMeter({ db, file, blobBytes: () => directoryBytes(join(dir, "blobs")) }),
     poolWait: undefined,
     location: file,
+    writtenElsewhere: opts.readonly ? undefined : writtenElsewhere(db),
     close: () => closeDatabase(db),
   };
 }

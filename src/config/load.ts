@@ -108,6 +108,8 @@ export interface Config {
   readonly federation: FederationConfig;
   readonly rateLimit: BucketSpec;
   readonly ipRateLimit: BucketSpec;
+  /** STYX_LIMIT_LEASE: how long's worth of a rate (and of a quota block) a macronode gateway leases from Redis, ms; 0: none. */
+  readonly limitLeaseMs: number;
   /** Per-user limits (SPEC §12): new users' tier and the tier table in force (defaults, STYX_RATE_LIMIT, STYX_QUOTAS). */
   readonly quotas: { readonly defaultTier: Tier; readonly table: Readonly<Record<Tier, UserLimits>> };
   readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -282,6 +284,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     rateLimit: r.STYX_RATE_LIMIT,
     ipRateLimit: r.STYX_IP_RATE_LIMIT,
+    limitLeaseMs: r.STYX_LIMIT_LEASE,
     quotas: { defaultTier: r.STYX_DEFAULT_TIER, table: tierTable(r.STYX_DEFAULT_TIER, r.STYX_RATE_LIMIT, r.STYX_QUOTAS) },
     logLevel: r.STYX_LOG_LEVEL,
     bodyLimit: r.STYX_BODY_LIMIT,

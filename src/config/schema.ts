@@ -182,6 +182,11 @@ export const SETTINGS = {
   },
   STYX_RATE_LIMIT: { parse: parseRate, default: "50/s:100", doc: "Per-identity token bucket: rate/s:burst." },
   STYX_IP_RATE_LIMIT: { parse: parseRate, default: "200/s:400", doc: "Per-IP token bucket: rate/s:burst." },
+  STYX_LIMIT_LEASE: {
+    parse: parseDurationIn(0, 10_000),
+    default: "100ms",
+    doc: "Macronode: how much of a rate limit or windowed quota a gateway takes from Redis at once, as time. A gateway leases up to this long's worth of a bucket's rate (and blocks of at most 1 % of a quota), spends it without a Redis round trip and drops (buckets) or gives back (quotas) what it did not spend within it; the limits across gateways hold within one such lease (architecture.md). `0ms`: every take asks Redis.",
+  },
   STYX_DEFAULT_TIER: {
     parse: parseOneOf(TIERS),
     default: "consumer",

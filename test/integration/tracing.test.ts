@@ -99,7 +99,15 @@ describe("tracing (OTEL_EXPORTER_OTLP_ENDPOINT) on a micronode", () => {
         sqlite.some((s) => descendsFrom(s, insert[0] as ReceivedSpan, spans)),
         "the entry's SQLite transaction is inside the store call",
       );
-      assert.ok(below((s) => s.name === "IdentityStore.findApiKeyByHash").length >= 1, "the credential lookup is traced");
+      assert.ok(
+        spans.some((s) => s.name === "IdentityStore.findApiKeyByHash"),
+        "the credential lookup is traced (its first, in its request's trace)",
+      );
+      assert.deepEqual(
+        below((s) => s.name.startsWith("IdentityStore.")).map((s) => s.name),
+        ["IdentityStore.getGolem", "IdentityStore.markGolemAlive"],
+        "under the write, only the golem's first lookup and its move to alive: the key and the owner come from the identity cache",
+      );
 
       const relayed = inTrace(SOCKET_TRACE_ID);
       const event = relayed.find((s) => s.name === "ws event golem:tick");

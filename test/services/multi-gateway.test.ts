@@ -209,6 +209,65 @@ describe("A key revoked on one gateway", () => {
   });
 });
 
+describe("A golem that dies or is erased on one gateway", () => {
+  const cluster = testCluster();
+  let s3: S3Server;
+  let a: Gateway;
+  let b: Gateway;
+
+  before(async () => {
+    s3 = await startS3Server();
+    [a, b] = await Promise.all([startGateway(cluster.name, s3), startGateway(cluster.name, s3)]);
+  });
+
+  after(async () => {
+    await Promise.allSettled([a?.stop(), b?.stop()]);
+    await s3?.close();
+    await cluster.drop();
+  });
+
+  const write = (g: Gateway, key: string, golemId: string) =>
+    g.request("POST", "/v1/styx/entries", { token: key, body: { golem_id: golemId, layer: "vault", category: "insight", content: "x" } });
+  /** The first status other than 201 `g` answers a write naming `golemId` within `ms`, polling. */
+  const refusedWithin = async (g: Gateway, key: string, golemId: string, ms: number) => {
+    const t0 = Date.now();
+    for (;;) {
+      const r = await write(g, key, golemId);
+      if (r.status !== 201 || Date.now() - t0 > ms) return { status: r.status, code: r.json?.error?.code, after: Date.now() - t0 };
+      await sleep(20);
+    }
+  };
+
+  it("is refused at once on that gateway and within 1 s on the other, though both had it cached", async () => {
+    const u = await user(a);
+    const g = await golem(a, u.key);
+    for (const gw of [a, b]) assert.equal((await write(gw, u.key, g)).status, 201, "both know (and cache) the golem");
+    const died = await a.request("POST", "/v1/styx/bloodstain", {
+      token: u.key,
+      body: { golem_id: g, generation: 0, death_cause: "liquidated", warnings: [], timestamp: new Date().toISOString() },
+    });
+    assert.equal(died.status, 201, died.text);
+    const here = await write(a, u.key, g);
+    assert.deepEqual([here.status, here.json?.error?.code], [409, "STYX_GOLEM_DEAD"], "refused at once where it died");
+    const there = await refusedWithin(b, u.key, g, 1000);
+    assert.deepEqual([there.status, there.code], [409, "STYX_GOLEM_DEAD"], `B answered ${there.status} after ${there.after} ms`);
+  });
+
+  it("answers 404 on the other gateway within 1 s of its erasure", { timeout: 60_000 }, async () => {
+    const u = await user(a);
+    const g = await golem(a, u.key);
+    for (const gw of [a, b]) assert.equal((await write(gw, u.key, g)).status, 201);
+    const asked = await a.request("DELETE", `/v1/styx/golems/${g}`, { token: u.key });
+    assert.equal(asked.status, 202, asked.text);
+    // The leader runs the job; whichever gateway it is, the other hears of the erased rows by signal.
+    for (let done = false; !done; await sleep(50)) {
+      done = (await a.request("GET", `/v1/styx/erasures/${asked.json.id}`, { token: u.key })).json?.state === "done";
+    }
+    const [onA, onB] = [await refusedWithin(a, u.key, g, 1000), await refusedWithin(b, u.key, g, 1000)];
+    assert.deepEqual([onA.status, onB.status], [404, 404], `A after ${onA.after} ms, B after ${onB.after} ms`);
+  });
+});
+
 describe("A wallet session ended on one gateway", () => {
   const cluster = testCluster();
   let s3: S3Server;

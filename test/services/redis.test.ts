@@ -19,9 +19,13 @@ import { SqlitePheromoneStore } from "../../src/adapters/sqlite/sqlite-pheromone
 import { FallbackRateLimiter, FallbackUsageCounters } from "../../src/app/fallback-rate-limiter.js";
 import { FallbackSocketCounts } from "../../src/app/fallback-socket-counts.js";
 import type { PheromoneDeposit, PheromoneStore } from "../../src/core/coordination/pheromone-store.js";
-import { ManualClock } from "../../src/core/platform/clock.js";
+import { ManualClock, systemClock } from "../../src/core/platform/clock.js";
+import { type BucketLeases, LeasedRateLimiter } from "../../src/core/platform/leased-rate-limiter.js";
+import { LeasedUsageCounters } from "../../src/core/quota/leased-counters.js";
+import { DAY_MS } from "../../src/core/quota/usage-counters.js";
 import { describePheromoneStoreContract } from "../../src/testing/contracts/coordination.contract.js";
 import { pheromoneRecord } from "../../src/testing/contracts/federation-fixtures.js";
+import { describeBucketLeasesContract, describeCounterReservationsContract } from "../../src/testing/contracts/limit-leases.contract.js";
 import { describePresenceContract } from "../../src/testing/contracts/presence.contract.js";
 import { describePulseStoreContract } from "../../src/testing/contracts/pulse-store.contract.js";
 import { describeRateLimiterContract } from "../../src/testing/contracts/rate-limiter.contract.js";
@@ -92,6 +96,99 @@ describeUsageCountersContract("fallback (Redis down: local counters)", (clock) =
   const dead = openRedis({ url: "redis://127.0.0.1:1", prefix: "nowhere:" });
   unreachable.push(dead);
   return new FallbackUsageCounters(new RedisUsageCounters(dead.client, { clock }), new MemoryUsageCounters(clock));
+});
+
+// Leases (issue 22): blocks a gateway spends without a round trip per take, on the same keys and scripts.
+describeBucketLeasesContract("redis (injected clock)", async (clock) => new RedisRateLimiter((await conn(newCluster())).client, { clock }));
+describeCounterReservationsContract(
+  "redis (injected clock)",
+  async (clock) => new RedisUsageCounters((await conn(newCluster())).client, { clock }),
+);
+describeRateLimiterContract(
+  "leased over redis (injected clock)",
+  async (clock) =>
+    new LeasedRateLimiter({ leases: new RedisRateLimiter((await conn(newCluster())).client, { clock }), clock, leaseMs: 100 }),
+);
+describeUsageCountersContract(
+  "leased over redis (injected clock)",
+  async (clock) =>
+    new LeasedUsageCounters({ inner: new RedisUsageCounters((await conn(newCluster())).client, { clock }), clock, leaseMs: 100 }),
+);
+
+describe("Leased limits of two gateways over one Redis (the server's clock)", () => {
+  it("hold a shared bucket within burst + rate × (window + lease time), with a lease per many takes", { timeout: 30_000 }, async (t) => {
+    const cluster = newCluster();
+    const leaseMs = 100;
+    const spec = { rate: 400, burst: 40 };
+    const calls = [0, 0];
+    const gateways = await Promise.all(
+      [0, 1].map(async (i) => {
+        const redis = new RedisRateLimiter((await conn(cluster)).client);
+        const leases: BucketLeases = {
+          lease: (...a) => {
+            calls[i] = (calls[i] ?? 0) + 1;
+            return redis.lease(...a);
+          },
+        };
+        return new LeasedRateLimiter({ leases, clock: systemClock, leaseMs });
+      }),
+    );
+    const admitted: number[] = [];
+    let taken = 0;
+    const t0 = Date.now();
+    const runFor = 1500;
+    await Promise.all(
+      gateways.map(async (g) => {
+        // Four requests in flight per gateway, as many as it can: far more than 400/s offered.
+        await Promise.all(
+          [0, 1, 2, 3].map(async () => {
+            while (Date.now() - t0 < runFor) {
+              taken++;
+              if ((await g.take("user:u", spec)).allowed) admitted.push(Date.now() - t0);
+            }
+          }),
+        );
+      }),
+    );
+    const slack = 2; // a lease's time on the server and its admission's here differ by a round trip
+    const bound = (w: number) => spec.burst + (spec.rate * (w + leaseMs)) / 1000 + slack;
+    for (const w of [100, 500, runFor]) {
+      for (let s = 0; s + w <= runFor; s += 50) {
+        const n = admitted.filter((t) => t >= s && t < s + w).length;
+        assert.ok(n <= bound(w), `${n} admitted in [${s}, ${s + w}) ms, bound ${bound(w)}`);
+      }
+    }
+    const limit = spec.burst + (spec.rate * runFor) / 1000;
+    assert.ok(admitted.length >= 0.8 * limit, `${admitted.length} of ${taken} admitted; the limit allows ${limit}`);
+    const leases = (calls[0] ?? 0) + (calls[1] ?? 0);
+    t.diagnostic(`${admitted.length} admitted of ${taken} takes in ${runFor} ms (limit ${limit}); ${leases} leases`);
+    assert.ok(leases < taken / 5, `${leases} leases (Redis round trips) for ${taken} takes`);
+  });
+
+  it("never pass a quota across gateways, refuse early by at most a block each, and give the blocks back", async (t) => {
+    const cluster = newCluster();
+    const redis = [new RedisUsageCounters((await conn(cluster)).client), new RedisUsageCounters((await conn(cluster)).client)];
+    const [a, b] = redis.map((inner) => new LeasedUsageCounters({ inner, clock: systemClock, leaseMs: 60_000 }));
+    assert.ok(a && b);
+    const limit = 500;
+    let allowed = 0;
+    const refusedAt: number[] = [];
+    await Promise.all(
+      [a, b, a, b].map(async (g) => {
+        for (let i = 0; i < 200; i++) {
+          const r = await g.add("entries_per_day:u", DAY_MS, 1, limit);
+          if (r.allowed) allowed++;
+          else refusedAt.push(allowed);
+        }
+      }),
+    );
+    t.diagnostic(`${allowed} of 800 adds admitted under a limit of ${limit}`);
+    assert.ok(allowed <= limit, `${allowed} admitted past the limit ${limit}`);
+    assert.ok(allowed >= limit - limit * 0.01, `${allowed}: refused earlier than one block of the other gateway`);
+    await Promise.all([a.sweep(true), b.sweep(true)]);
+    const after = (await (redis[0] as RedisUsageCounters).add("entries_per_day:u", DAY_MS, 0, limit)).used;
+    assert.equal(after, allowed, "the count in Redis is what was spent once the blocks are back");
+  });
 });
 
 describe("RedisUsageCounters across gateways", () => {

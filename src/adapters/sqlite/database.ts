@@ -61,6 +61,22 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): S
   return db;
 }
 
+/**
+ * A probe answering whether another connection committed to `db` since the probe's last call
+ * (SQLite's `PRAGMA data_version`): another process on the same file, such as `styx keys revoke`
+ * beside a running micronode. This connection's own commits, and checkpoints, do not count.
+ */
+export function writtenElsewhere(db: SqliteDatabase): () => boolean {
+  const version = db.prepare("PRAGMA data_version").pluck();
+  let last = version.get();
+  return () => {
+    const now = version.get();
+    if (now === last) return false;
+    last = now;
+    return true;
+  };
+}
+
 /** The exit of each database's checkpoint thread (see `closeDatabase`). */
 const checkpointThreads = new WeakMap<SqliteDatabase, Promise<void>>();
 /** Each database's checkpoint thread, while it runs (it also measures tables, `tableBytes`). */

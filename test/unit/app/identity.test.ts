@@ -4,18 +4,32 @@ import { ViemSignInMessages } from "../../../src/adapters/evm/viem-sign-in-messa
 import { ViemSignatureVerifier } from "../../../src/adapters/evm/viem-signature-verifier.js";
 import { MemoryAuditLog } from "../../../src/adapters/memory/memory-audit-log.js";
 import { openDatabase } from "../../../src/adapters/sqlite/database.js";
+import { SqliteErasureStore } from "../../../src/adapters/sqlite/sqlite-erasure-store.js";
 import { SqliteIdentityStore } from "../../../src/adapters/sqlite/sqlite-identity-store.js";
-import { buildIdentity } from "../../../src/app/identity.js";
+import { buildIdentity, forgettingErasures } from "../../../src/app/identity.js";
 import { memorySecrets } from "../../../src/app/secrets.js";
+import { closeEndedSessions } from "../../../src/app/signing.js";
 import type { Config } from "../../../src/config/load.js";
-import { KEY_REVOKED_SIGNAL } from "../../../src/core/identity/credential-cache.js";
+import { IDENTITY_CHANGED_SIGNAL, KEY_REVOKED_SIGNAL } from "../../../src/core/identity/credential-cache.js";
 import { signInSite } from "../../../src/core/identity/sign-in-message.js";
 import { ManualClock } from "../../../src/core/platform/clock.js";
-import { initCrypto } from "../../../src/core/platform/crypto.js";
+import { initCrypto, sha256Hex } from "../../../src/core/platform/crypto.js";
 import type { Signals } from "../../../src/core/platform/signals.js";
 import { TIER_LIMITS } from "../../../src/core/quota/limits.js";
 import { TEST_SECRET_KEY } from "../../../src/testing/core-kit.js";
 import { signalChannel } from "./signals.js";
+
+const GOLEM = {
+  generation: 0,
+  parentGolemId: null,
+  status: "provisioning",
+  archetype: null,
+  walletAddress: null,
+  createdAt: 0,
+  diedAt: null,
+  deathCause: null,
+  ticksLived: 0,
+} as const;
 
 const config = { sessionTtlMs: 3_600_000, quotas: { defaultTier: "consumer", table: TIER_LIMITS } } as Config;
 
@@ -53,7 +67,64 @@ describe("buildIdentity", () => {
     await assert.rejects(b.auth.authenticate(secret), "b's cache forgot the key at once");
   });
 
-  it("micronode: no cache and no signal; a key revoked here is heard here", async () => {
+  it("macronode: a session ended on one gateway, and a golem or user changed there, are forgotten by another's cache", async () => {
+    const db = openDatabase(":memory:");
+    const channel = signalChannel();
+    const [sa, sb] = [channel.gateway("a"), channel.gateway("b")];
+    const a = await gateway(db, sa);
+    const b = await gateway(db, sb);
+    closeEndedSessions({ auth: a.auth, signals: sa, close: () => {} });
+    await a.service.createUser("test", { id: "u1" });
+    const store = new SqliteIdentityStore(db);
+    await store.createGolem({ ...GOLEM, id: "g1", userId: "u1" });
+    await store.createSession({
+      id: "ses_1",
+      tokenHash: sha256Hex("session-token"),
+      userId: "u1",
+      golemId: "g1",
+      createdAt: 0,
+      expiresAt: 9e15,
+    });
+    assert.equal((await b.auth.authenticate("session-token")).kind, "user", "b caches the session");
+    assert.equal((await b.store.getGolem("g1"))?.status, "provisioning", "and the golem");
+    assert.equal((await b.store.getUser("u1"))?.tier, "consumer", "and the user");
+
+    await a.auth.endSessionAs("test", "ses_1");
+    await assert.rejects(b.auth.authenticate("session-token"), "b forgot the session at once");
+
+    await store.markGolemAlive("g1");
+    await store.setUserTier("u1", "steward", 1);
+    assert.equal((await b.store.getGolem("g1"))?.status, "provisioning", "a change past every cache is unseen within the TTL");
+    a.store.changed({ golemId: "g1" });
+    a.store.changed({ userId: "u1" });
+    assert.deepEqual(
+      sa.sent.filter(([t]) => t === IDENTITY_CHANGED_SIGNAL).map(([, p]) => p),
+      [{ golem_id: "g1" }, { user_id: "u1" }],
+    );
+    assert.equal((await b.store.getGolem("g1"))?.status, "alive", "b forgot the golem");
+    assert.equal((await b.store.getUser("u1"))?.tier, "steward", "b forgot the user");
+  });
+
+  it("forgets an erased golem and user at once here and tells the other gateways (forgettingErasures)", async () => {
+    const db = openDatabase(":memory:");
+    const channel = signalChannel();
+    const sa = channel.gateway("a");
+    const a = await gateway(db, sa);
+    const b = await gateway(db, channel.gateway("b"));
+    await a.service.createUser("test", { id: "u1" });
+    await new SqliteIdentityStore(db).createGolem({ ...GOLEM, id: "g1", userId: "u1" });
+    for (const g of [a, b]) assert.ok(await g.store.getGolem("g1"));
+    const erasure = forgettingErasures(new SqliteErasureStore(db), a.store);
+    await erasure.eraseGolemRecords("g1", "source-hash", undefined);
+    assert.equal(await a.store.getGolem("g1"), undefined, "here at once");
+    assert.equal(await b.store.getGolem("g1"), undefined, "there by signal");
+    for (const g of [a, b]) assert.ok(await g.store.getUser("u1"));
+    await erasure.eraseUserRecords("u1", "erased-x", 1);
+    assert.equal(await a.store.getUser("u1"), undefined);
+    assert.equal(await b.store.getUser("u1"), undefined);
+  });
+
+  it("micronode: no signal; a key revoked here is heard here", async () => {
     const a = await gateway(openDatabase(":memory:"), undefined);
     await a.service.createUser("test", { id: "u1" });
     const { key } = await a.service.createKey("test", "u1", { name: "k" });
