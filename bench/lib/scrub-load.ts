@@ -42,9 +42,10 @@ export interface LoadReport {
 }
 
 /** A forked client: `run` sends it a job and resolves with its report; `close` ends it. */
-export function scrubLoadClient(): { run(job: ProbeJob | WriteJob): Promise<LoadReport>; close(): void } {
+export function scrubLoadClient(): { readonly pid: number; run(job: ProbeJob | WriteJob): Promise<LoadReport>; close(): void } {
   const child = fork(fileURLToPath(import.meta.url), ["--child"], { execArgv: ["--import", "tsx"], serialization: "advanced" });
   return {
+    pid: child.pid as number,
     run: (job) =>
       new Promise((resolve, reject) => {
         const failed = () => reject(new Error("scrub load client exited"));

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { after, describe, it } from "node:test";
 import { ThreadedScrubber } from "../../../src/adapters/thread/threaded-scrubber.js";
 import { IdentifierDirectory, type KnownIdentifier } from "../../../src/core/privacy/directory.js";
@@ -79,5 +81,21 @@ describe("ThreadedScrubber (scrubs in a worker thread)", () => {
       assert.equal(await off.text(text, { userId: alice }), await paced.text(text, { userId: alice }));
       assert.equal(await off.publishable(text), await paced.publishable(text));
     }
+  });
+
+  it("runs its thread under SCHED_IDLE on Linux where chrt is installed (the event loop takes a core it holds at once)", async (t) => {
+    const hasChrt = process.platform === "linux" && spawnSync("chrt", ["--help"], { stdio: "ignore" }).status === 0;
+    if (!hasChrt) return t.skip("not Linux, or no chrt (util-linux): the thread keeps nice 10 only");
+    const policies = () =>
+      readdirSync("/proc/self/task").map((tid) => {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[38]); // field 41: policy
+      });
+    const before = policies().filter((p) => p === 5).length;
+    const { scrubber } = threaded();
+    made.push(scrubber);
+    assert.equal(await scrubber.scrub("text", "warm the thread up", { userId: alice }), "warm the thread up");
+    // SCHED_IDLE is policy 5: one more thread of this process has it once the scrub thread runs.
+    assert.equal(policies().filter((p) => p === 5).length, before + 1);
   });
 });
