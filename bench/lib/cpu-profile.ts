@@ -68,13 +68,24 @@ export async function profiled<T>(task: () => Promise<T>): Promise<{ result: T; 
     return nearest ?? "(no JavaScript caller)";
   };
   const natives = new Map<string, number>();
+  /** Samples inside the inspector session itself (the profiler's own calls): not the code measured. */
+  const ownCalls = new Map<number, boolean>();
+  const isOwnCall = (id: number): boolean => {
+    const known = ownCalls.get(id);
+    if (known !== undefined) return known;
+    const url = byId.get(id)?.callFrame.url ?? "";
+    const p = parent.get(id);
+    const own = url === "node:inspector" || url.startsWith("node:internal/inspector") || (p !== undefined && isOwnCall(p));
+    ownCalls.set(id, own);
+    return own;
+  };
   const areas = new Map<string, number>();
   const fns = new Map<string, number>();
   let total = 0;
   profile.samples.forEach((id, i) => {
     const f = byId.get(id)?.callFrame;
     const dt = (profile.timeDeltas[i] ?? 0) / 1000;
-    if (!f) return;
+    if (!f || isOwnCall(id)) return;
     total += dt;
     const a = area(f.url, f.functionName);
     areas.set(a, (areas.get(a) ?? 0) + dt);

@@ -27,8 +27,11 @@ export interface LoadJob {
   readonly tokens?: readonly string[];
   /** Request i sends bodies[i] (list mode; max ≤ bodies.length); GET requests send none. */
   readonly bodies?: readonly string[];
-  /** Generated entry writes for this golem instead of a list (each embedding unique); `batch` > 1: {entries: [...]} bodies. */
-  readonly writes?: { readonly golemId: string; readonly seed: number; readonly batch?: number };
+  /**
+   * Generated entry writes for this golem instead of a list (each embedding unique); `batch` > 1:
+   * {entries: [...]} bodies; `embedding: false`: text-only writes (the same contents, no vector).
+   */
+  readonly writes?: { readonly golemId: string; readonly seed: number; readonly batch?: number; readonly embedding?: boolean };
   /** Send back every response body (in request order). */
   readonly keep?: boolean;
 }
@@ -88,8 +91,11 @@ export function loadClient(): { readonly pid: number | undefined; run(job: LoadJ
   };
 }
 
-/** Write bodies: a pool of clustered vectors, each request with 4 fresh random components (so no two match). */
-function writeBodies(golemId: string, seed: number, batch: number): (i: number) => string {
+/**
+ * Write bodies: a pool of clustered vectors, each request with 4 fresh random components (so no
+ * two match); exported so a bench can rebuild the very vectors a run sent (bench/writes.ts).
+ */
+export function writeBodies(golemId: string, seed: number, batch: number, embedding = true): (i: number) => string {
   const rand = rng(seed);
   const pool = clusteredSource(seed).draw(2_000);
   const tails = Array.from({ length: 2_000 }, (_, r) =>
@@ -98,7 +104,8 @@ function writeBodies(golemId: string, seed: number, batch: number): (i: number) 
   const head = `{"golem_id":${JSON.stringify(golemId)},"layer":"vault","category":"insight","confidence":0.5,"content":"`;
   const one = (i: number) => {
     const fresh = [0, 1, 2, 3].map(() => ((rand() - 0.5) * 0.2).toPrecision(7)).join(",");
-    return `${head}bench entry ${i}: ${words(rand, 12)}","embedding":[${fresh},${tails[i % 2_000]}]}`;
+    const text = `${head}bench entry ${i}: ${words(rand, 12)}"`;
+    return embedding ? `${text},"embedding":[${fresh},${tails[i % 2_000]}]}` : `${text}}`;
   };
   if (batch <= 1) return one;
   return (i) => `{"entries":[${Array.from({ length: batch }, (_, j) => one(i * batch + j)).join(",")}]}`;
@@ -107,7 +114,8 @@ function writeBodies(golemId: string, seed: number, batch: number): (i: number) 
 async function child(job: LoadJob): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: job.concurrency });
   const target = (i: number) => new URL(job.paths?.[i] ?? job.path, job.url);
-  const make = job.writes ? writeBodies(job.writes.golemId, job.writes.seed, job.writes.batch ?? 1) : (i: number) => job.bodies?.[i];
+  const w = job.writes;
+  const make = w ? writeBodies(w.golemId, w.seed, w.batch ?? 1, w.embedding ?? true) : (i: number) => job.bodies?.[i];
   const max = Math.min(job.max, job.bodies?.length ?? Number.POSITIVE_INFINITY, job.paths?.length ?? Number.POSITIVE_INFINITY);
   const lat: number[] = [];
   const codes: string[] = [];
