@@ -9,6 +9,9 @@ interface Item {
   readonly reject: (err: unknown) => void;
 }
 
+/** Groups committed and the writes they held, over every database of the process (benchmarks read it: writes per commit). */
+export const turnStats = { groups: 0, writes: 0 };
+
 /**
  * Group commit on one SQLite database: the writes requested in one turn of the event loop
  * (concurrent requests) run in arrival order inside one transaction, each in its own savepoint,
@@ -19,8 +22,9 @@ interface Item {
  * What a caller is promised is unchanged: its promise resolves only after the group's COMMIT
  * returned (the write is in the WAL, synchronous=NORMAL: it survives a crash of the process),
  * and a write that fails rolls back its own savepoint and rejects alone, its neighbours commit.
- * If the COMMIT itself fails (or an error rolled back the whole transaction), every caller of the group is rejected and every item's `rolledBack`
- * hook runs (a store's memory in RAM of what it wrote is then forgotten).
+ * If the COMMIT itself fails (or an error rolled back the whole transaction), every caller of
+ * the group is rejected and every item's `rolledBack` hook runs (a store's memory in RAM of
+ * what it wrote is then forgotten).
  *
  * The group runs at `setImmediate`, in the check phase of the turn that queued its first write:
  * requests parsed in the same poll phase share it, and none waits more than that turn.
@@ -80,6 +84,8 @@ export class TurnTransaction {
       }
       return;
     }
+    turnStats.groups++;
+    turnStats.writes += batch.length;
     outcomes.forEach((o, i) => {
       const item = batch[i] as Item;
       if (o.ok) item.resolve(o.value);
