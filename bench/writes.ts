@@ -48,6 +48,13 @@ type Row = { name: string; n: number; s: number; lat: number[]; mainUs?: number;
 type Server = Awaited<ReturnType<typeof server>>;
 
 const client = loadClient();
+// The compiled module the server runs (write-inputs.ts starts dist/'s server): its group-commit counters.
+const turnModule = "../dist/adapters/sqlite/turn-transaction.js";
+// A build without group commit (to measure an older commit) has none: its rows say so.
+const turnStats = await import(turnModule).then(
+  (m: typeof import("../src/adapters/sqlite/turn-transaction.js")) => m.turnStats,
+  () => undefined,
+);
 const loop = (one: (i: number) => unknown) => timedLoop(one, MAX, SECONDS * 1000);
 const rate = (r: { n: number; s: number }) => r.n / r.s;
 
@@ -58,10 +65,16 @@ async function measured(
 ) {
   const main0 = mainThreadCpuMs();
   const all0 = cpuMs();
+  const t0 = { groups: turnStats?.groups ?? 0, writes: turnStats?.writes ?? 0 };
   const r = await client.run({ url: srv.s.url, token: srv.key, concurrency: CONCURRENCY, max: MAX, durationMs: SECONDS * 1000, ...job });
   const mainMs = mainThreadCpuMs() - main0;
   const allMs = cpuMs() - all0;
-  return { r, mainMs, allMs };
+  const groups = (turnStats?.groups ?? 0) - t0.groups;
+  const writes = (turnStats?.writes ?? 0) - t0.writes;
+  const grouped = turnStats
+    ? `${int(groups)} group commits held ${int(writes)} writes (${ms(writes / Math.max(1, groups), 1)} a commit)`
+    : "no group commit in this build";
+  return { r, mainMs, allMs, grouped };
 }
 
 function httpRow(name: string, m: { r: LoadResult; mainMs: number; allMs: number }, n: number, goal?: string): Row {
@@ -96,7 +109,7 @@ rows.push(
     ratioGoal(textRate, rate(meRow), 0.5, "/me"),
   ),
 );
-checks.push(`(a): ${textCheck.line}`);
+checks.push(`(a): ${textCheck.line} ${text.grouped}.`);
 await a.s.close();
 
 log("single writes with embeddings…");
@@ -121,7 +134,7 @@ rows.push({
   s: alone.s,
   lat: [],
 });
-checks.push(`(a1): ${vecCheck.line}`);
+checks.push(`(a1): ${vecCheck.line} ${vec.grouped}.`);
 
 log("batch writes…");
 const c = await server();
@@ -137,7 +150,7 @@ const batchCheck = await httpChecks(c, batch.r, "vector");
 rows.push(
   httpRow(`(a2) HTTP POST /v1/styx/entries/batch, ${BATCH} entries per request, ${BATCH_CONCURRENCY} connections`, batch, batchCheck.acked),
 );
-checks.push(`(a2): ${batchCheck.line}`);
+checks.push(`(a2): ${batchCheck.line} ${batch.grouped}.`);
 await c.s.close();
 
 log("deposits…");
@@ -150,7 +163,7 @@ const depRow = httpRow(
   ratioGoal(okCount(deposits.r, "201") / (deposits.r.elapsedMs / 1000), rate(meRow), 0.6, "/me"),
 );
 rows.push(depRow);
-checks.push(`(p): HTTP statuses ${JSON.stringify(deposits.r.statuses)}.`);
+checks.push(`(p): HTTP statuses ${JSON.stringify(deposits.r.statuses)}; ${deposits.grouped}.`);
 await d.s.close();
 
 log("in process…");
