@@ -71,9 +71,10 @@ async function measured(
   const allMs = cpuMs() - all0;
   const groups = (turnStats?.groups ?? 0) - t0.groups;
   const writes = (turnStats?.writes ?? 0) - t0.writes;
-  const grouped = turnStats
-    ? `${int(groups)} group commits held ${int(writes)} writes (${ms(writes / Math.max(1, groups), 1)} a commit)`
-    : "no group commit in this build";
+  const grouped =
+    groups > 0
+      ? `${int(groups)} group commits held ${int(writes)} writes (${ms(writes / Math.max(1, groups), 1)} a commit)`
+      : "no group commit";
   return { r, mainMs, allMs, grouped };
 }
 
