@@ -21,6 +21,7 @@
 import { buildStyx } from "../src/app/build.js";
 import { loadConfig } from "../src/config/load.js";
 import type { Golem } from "../src/core/identity/types.js";
+import { QUOTAS_OUT_OF_THE_WAY } from "../src/testing/limits.js";
 import { int, machine, ms, nowMs, pct, publishReport, rng, table } from "./lib/common.js";
 import { ADMIN_TOKEN, call, createGolems, createUser, startStyx, tempDataDir } from "./lib/fabric.js";
 import { runLoad } from "./lib/load-client.js";
@@ -47,7 +48,6 @@ function depositBody(golems: readonly string[], i: number, golemOf: (i: number) 
   });
 }
 
-const load1 = await loadAvg();
 const data = tempDataDir("styx-bench-pheromone-");
 // Load shedding at its default (event-loop lag > 250 ms) sheds some deposits under this load on 2 cores;
 // the bench measures capacity, so the server sheds only on a 2 s stall.
@@ -175,7 +175,7 @@ try {
   const out = [
     "Command: `npm run build && node --import tsx bench/pheromone.ts`",
     "",
-    `${machine()} 1-min load average before the run: ${load1}.`,
+    machine(),
     "",
     `Styx: \`node dist/cli/main.js serve --host 127.0.0.1\` on a temp data dir (SQLite, WAL), its own process, logs silent, rate limits out of the way, load shedding only on a 2 s event-loop stall (at the default 250 ms it shed ~13 % of the deposits of a first run with 503). One user, ${GOLEMS} golems. The field: ${int(N)} pheromones over ${DOMAINS} domains (${N / DOMAINS} per domain, threat/opportunity/wisdom in turn), deposited over HTTP by a forked keep-alive client, ${CONCURRENCY} requests in flight ("new"); then ${int(N)} more deposits of the same keys, each by the next golem ("reinforcing": a match, a new source, a confirmation). \`styx_pheromones_active\` afterwards: ${int(live)}. Sense: \`GET /v1/styx/pheromone/sense?domains=dA,dB\` for two random domains (${listed.map((d) => d.live).join(" + ")} live pheromones read in the first request, ${listed.map((d) => d.pheromones.length).join(" + ")} listed), one request at a time, ${int(SENSES)} measured after ${WARMUP} warm-up. Baselines in the same run against the same server: \`GET /v1/styx/health\`, the HTTP floor (one at a time, and ${CONCURRENCY} at a time), and \`GET /v1/styx/me\` (${CONCURRENCY} at a time), the deposits' goal. In process: a second Styx built inside the bench process on its own temp data dir, ${int(N)} new then ${int(N)} reinforcing \`PheromoneService.deposit\` calls, ${CONCURRENCY} in flight (deposits of one event-loop turn share a transaction), then ${int(SENSES)} \`sense\` calls on the same two-domain shape. Latency: request start → last byte (HTTP) or call → resolve (in process).`,
     "",
@@ -222,7 +222,15 @@ async function inProcess() {
   const dir = tempDataDir("styx-bench-pheromone-inproc-");
   const config = loadConfig(
     {},
-    { STYX_DATA_DIR: dir.dir, STYX_LOG_LEVEL: "silent", STYX_ADMIN_TOKEN: ADMIN_TOKEN, STYX_PORT: "0", STYX_HOST: "127.0.0.1" },
+    {
+      STYX_DATA_DIR: dir.dir,
+      STYX_LOG_LEVEL: "silent",
+      STYX_ADMIN_TOKEN: ADMIN_TOKEN,
+      STYX_PORT: "0",
+      STYX_HOST: "127.0.0.1",
+      // As the HTTP server's (bench/lib/fabric.ts): 20,000 deposits of one user would pass deposits_per_minute.
+      STYX_QUOTAS: QUOTAS_OUT_OF_THE_WAY,
+    },
   );
   const styx = await buildStyx(config);
   try {
@@ -278,9 +286,4 @@ async function inProcess() {
     await styx.close();
     dir.remove();
   }
-}
-
-async function loadAvg(): Promise<string> {
-  const { loadavg } = await import("node:os");
-  return loadavg()[0]?.toFixed(2) ?? "?";
 }
