@@ -103,11 +103,13 @@ export class SqlitePheromoneStore implements PheromoneStore {
         JSON.stringify(p.metadata),
         hvBytes(p.hv),
       );
-      q.addSource.run(p.id, d.sourceHash);
+      // Its first source is the row's own source_hash: pheromone_sources holds the later ones only
+      // (one b-tree insert less on a random page for every new pheromone; rows written before this
+      // rule hold their first source too, which the test below treats the same).
       if (d.hv) q.addMember.run(p.id, p.id, hvBytes(d.hv));
       return { pheromone: p, reinforced: false, confirmed: false };
     }
-    const newSource = this.#q.addSource.run(match.id, d.sourceHash).changes > 0;
+    const newSource = d.sourceHash !== match.sourceHash && this.#q.addSource.run(match.id, d.sourceHash).changes > 0;
     const member = addedMember(match, d);
     const outcome = reinforcedBy(match, d, newSource, now, member ? this.#addMember(match.id, member) : null);
     const p = outcome.pheromone;
