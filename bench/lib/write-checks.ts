@@ -43,7 +43,12 @@ export async function httpChecks(srv: Server, r: LoadResult, mode: "text" | "vec
     qMs.push(nowMs() - t);
     tops.push(q.json?.hits?.[0]?.id);
   }
-  const found = tops.every((id) => id === w.json?.id) ? "yes" : `NO (${tops.join(", ")})`;
+  const found =
+    w.status !== 201
+      ? `NO: the write answered ${w.status} ${w.text.slice(0, 120)}`
+      : tops.every((id) => id === w.json.id)
+        ? "yes"
+        : `NO (${tops.join(", ")})`;
   const db = new Database(join(s.dataDir as string, "styx.db"), { readonly: true });
   const stored = new Set(db.prepare("SELECT id FROM entries").pluck().all() as string[]);
   db.close();
