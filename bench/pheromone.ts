@@ -1,5 +1,6 @@
 /**
- * Pheromone deposits and sense, SPEC §14: "pheromone sense / deposit: p99 < 1 ms / ≥ 20,000 per s".
+ * Pheromone deposits and sense, SPEC §14: "sense p99 ≤ `/health` p99 + 1 ms (< 1 ms in process) /
+ * deposits ≥ 60 % of the `/v1/styx/me` rate", each against its baseline in the same run.
  *
  *   npm run build && node --import tsx bench/pheromone.ts        # updates docs/benchmarks.md
  *   PHEROMONES=2000 SENSES=300 node --import tsx bench/pheromone.ts   # quick run: stdout only
@@ -12,14 +13,15 @@
  * an existing key from another golem: a confirmation) — the "reinforce" rate. Sense:
  * `GET /v1/styx/pheromone/sense?domains=a,b` (2 random domains, 200 live pheromones read, the
  * strongest 50 per domain listed), one request at a time, SENSES (2,000) measured after 50
- * warm-up. Baseline in the same run: `GET /v1/styx/health` (the HTTP floor of this server),
- * one at a time and at concurrency 32.
+ * warm-up. Baselines in the same run: `GET /v1/styx/health` (the HTTP floor of this server),
+ * one at a time and at concurrency 32, and `GET /v1/styx/me` (a key lookup) at concurrency 32.
  * In process (no HTTP): PheromoneService.deposit and .sense on a second Styx built in this
  * process on its own temp data dir with the same field — the service's own capacity.
  */
 import { buildStyx } from "../src/app/build.js";
 import { loadConfig } from "../src/config/load.js";
 import type { Golem } from "../src/core/identity/types.js";
+import { QUOTAS_OUT_OF_THE_WAY } from "../src/testing/limits.js";
 import { int, machine, ms, nowMs, pct, publishReport, rng, table } from "./lib/common.js";
 import { ADMIN_TOKEN, call, createGolems, createUser, startStyx, tempDataDir } from "./lib/fabric.js";
 import { runLoad } from "./lib/load-client.js";
@@ -46,7 +48,6 @@ function depositBody(golems: readonly string[], i: number, golemOf: (i: number) 
   });
 }
 
-const load1 = await loadAvg();
 const data = tempDataDir("styx-bench-pheromone-");
 // Load shedding at its default (event-loop lag > 250 ms) sheds some deposits under this load on 2 cores;
 // the bench measures capacity, so the server sheds only on a 2 s stall.
@@ -56,6 +57,9 @@ try {
   const golems = await createGolems(server.url, user.key, GOLEMS);
   const job = { url: server.url, token: user.key, concurrency: CONCURRENCY, durationMs: 600_000 } as const;
 
+  log("pheromone: GET /v1/styx/me (the deposits' baseline)…");
+  const me = await runLoad({ ...job, method: "GET", path: "/v1/styx/me", max: N });
+  checkStatuses("/me", me.statuses, "200");
   log(`pheromone: ${int(N)} new deposits over HTTP…`);
   const fresh = await runLoad({
     ...job,
@@ -94,6 +98,12 @@ try {
   const inproc = await inProcess();
 
   const rate = (r: { sent: number; elapsedMs: number }) => (r.sent / r.elapsedMs) * 1000;
+  const goalRate = (perS: number) => {
+    const share = perS / rate(me);
+    return `${share >= 0.6 ? "met" : "missed"} (${Math.round(share * 100)} % of /me)`;
+  };
+  const healthP99 = pct(health1.lat.slice(WARMUP), 0.99);
+  const goalP99 = (p99: number) => (p99 <= healthP99 + 1 ? "met" : `missed by ${ms(p99 - healthP99 - 1, 3)} ms`);
   const httpLat = (xs: number[]) => xs.slice(WARMUP);
   const rows = [
     [
@@ -110,6 +120,14 @@ try {
       ms(pct(healthN.lat, 0.5), 3),
       ms(pct(healthN.lat, 0.99), 3),
       int(rate(healthN)),
+      "",
+    ],
+    [
+      `baseline: GET /v1/styx/me, ${CONCURRENCY} at a time`,
+      int(me.sent),
+      ms(pct(me.lat, 0.5), 3),
+      ms(pct(me.lat, 0.99), 3),
+      int(rate(me)),
       "",
     ],
     [
@@ -135,7 +153,7 @@ try {
       ms(pct(inproc.fresh, 0.5), 4),
       ms(pct(inproc.fresh, 0.99), 4),
       int(inproc.freshRate),
-      goalRate(inproc.freshRate),
+      "",
     ],
     [
       `in process: PheromoneService.deposit (reinforcing, ${CONCURRENCY} in flight)`,
@@ -143,7 +161,7 @@ try {
       ms(pct(inproc.again, 0.5), 4),
       ms(pct(inproc.again, 0.99), 4),
       int(inproc.againRate),
-      goalRate(inproc.againRate),
+      "",
     ],
     [
       "in process: PheromoneService.sense 2 domains, 1 at a time",
@@ -151,17 +169,20 @@ try {
       ms(pct(inproc.sense, 0.5), 4),
       ms(pct(inproc.sense, 0.99), 4),
       "",
-      goalP99(pct(inproc.sense, 0.99)),
+      pct(inproc.sense, 0.99) < 1 ? "met (< 1 ms in process)" : "missed (≥ 1 ms in process)",
     ],
   ];
   const out = [
     "Command: `npm run build && node --import tsx bench/pheromone.ts`",
     "",
-    `${machine()} 1-min load average before the run: ${load1}.`,
+    machine(),
     "",
-    `Styx: \`node dist/cli/main.js serve --host 127.0.0.1\` on a temp data dir (SQLite, WAL), its own process, logs silent, rate limits out of the way, load shedding only on a 2 s event-loop stall (at the default 250 ms it shed ~13 % of the deposits of a first run with 503). One user, ${GOLEMS} golems. The field: ${int(N)} pheromones over ${DOMAINS} domains (${N / DOMAINS} per domain, threat/opportunity/wisdom in turn), deposited over HTTP by a forked keep-alive client, ${CONCURRENCY} requests in flight ("new"); then ${int(N)} more deposits of the same keys, each by the next golem ("reinforcing": a match, a new source, a confirmation). \`styx_pheromones_active\` afterwards: ${int(live)}. Sense: \`GET /v1/styx/pheromone/sense?domains=dA,dB\` for two random domains (${listed.map((d) => d.live).join(" + ")} live pheromones read in the first request, ${listed.map((d) => d.pheromones.length).join(" + ")} listed), one request at a time, ${int(SENSES)} measured after ${WARMUP} warm-up. Baseline in the same run against the same server: \`GET /v1/styx/health\`, the HTTP floor (one at a time, and ${CONCURRENCY} at a time). In process: a second Styx built inside the bench process on its own temp data dir, ${int(N)} new then ${int(N)} reinforcing \`PheromoneService.deposit\` calls, ${CONCURRENCY} in flight (deposits of one event-loop turn share a transaction), then ${int(SENSES)} \`sense\` calls on the same two-domain shape. Latency: request start → last byte (HTTP) or call → resolve (in process).`,
+    `Styx: \`node dist/cli/main.js serve --host 127.0.0.1\` on a temp data dir (SQLite, WAL), its own process, logs silent, rate limits out of the way, load shedding only on a 2 s event-loop stall (at the default 250 ms it shed ~13 % of the deposits of a first run with 503). One user, ${GOLEMS} golems. The field: ${int(N)} pheromones over ${DOMAINS} domains (${N / DOMAINS} per domain, threat/opportunity/wisdom in turn), deposited over HTTP by a forked keep-alive client, ${CONCURRENCY} requests in flight ("new"); then ${int(N)} more deposits of the same keys, each by the next golem ("reinforcing": a match, a new source, a confirmation). \`styx_pheromones_active\` afterwards: ${int(live)}. Sense: \`GET /v1/styx/pheromone/sense?domains=dA,dB\` for two random domains (${listed.map((d) => d.live).join(" + ")} live pheromones read in the first request, ${listed.map((d) => d.pheromones.length).join(" + ")} listed), one request at a time, ${int(SENSES)} measured after ${WARMUP} warm-up. Baselines in the same run against the same server: \`GET /v1/styx/health\`, the HTTP floor (one at a time, and ${CONCURRENCY} at a time), and \`GET /v1/styx/me\` (${CONCURRENCY} at a time), the deposits' goal. In process: a second Styx built inside the bench process on its own temp data dir, ${int(N)} new then ${int(N)} reinforcing \`PheromoneService.deposit\` calls, ${CONCURRENCY} in flight (deposits of one event-loop turn share a transaction), then ${int(SENSES)} \`sense\` calls on the same two-domain shape. Latency: request start → last byte (HTTP) or call → resolve (in process).`,
     "",
-    table(["Run", "Requests", "p50 (ms)", "p99 (ms)", "Per second", "SPEC goal (sense p99 < 1 ms / deposits ≥ 20,000/s)"], rows),
+    table(
+      ["Run", "Requests", "p50 (ms)", "p99 (ms)", "Per second", "SPEC goal (sense p99 ≤ /health p99 + 1 ms / deposits ≥ 60 % of /me)"],
+      rows,
+    ),
     "",
     `- Client CPU during the deposit runs: ${ms((fresh.clientCpuMs / fresh.elapsedMs) * 100, 0)} % and ${ms((again.clientCpuMs / again.elapsedMs) * 100, 0)} % of a core; the machine has 2 cores shared by server and client, so the HTTP deposit rate is bounded by this machine's HTTP floor (row 2), not by the field.`,
   ].join("\n");
@@ -178,13 +199,6 @@ function range(n: number): number[] {
 function checkStatuses(what: string, statuses: Record<string, number>, ok: string): void {
   const bad = Object.keys(statuses).filter((k) => k !== ok);
   if (bad.length) throw new Error(`${what}: statuses ${JSON.stringify(statuses)}`);
-}
-
-function goalRate(perS: number): string {
-  return perS >= 20_000 ? "met" : `missed (${Math.round((perS / 20_000) * 100)} %)`;
-}
-function goalP99(p99: number): string {
-  return p99 < 1 ? "met" : `missed by ${ms(p99 - 1, 3)} ms`;
 }
 
 async function senseRun(url: string, key: string, paths: string[]): Promise<number[]> {
@@ -208,7 +222,15 @@ async function inProcess() {
   const dir = tempDataDir("styx-bench-pheromone-inproc-");
   const config = loadConfig(
     {},
-    { STYX_DATA_DIR: dir.dir, STYX_LOG_LEVEL: "silent", STYX_ADMIN_TOKEN: ADMIN_TOKEN, STYX_PORT: "0", STYX_HOST: "127.0.0.1" },
+    {
+      STYX_DATA_DIR: dir.dir,
+      STYX_LOG_LEVEL: "silent",
+      STYX_ADMIN_TOKEN: ADMIN_TOKEN,
+      STYX_PORT: "0",
+      STYX_HOST: "127.0.0.1",
+      // As the HTTP server's (bench/lib/fabric.ts): 20,000 deposits of one user would pass deposits_per_minute.
+      STYX_QUOTAS: QUOTAS_OUT_OF_THE_WAY,
+    },
   );
   const styx = await buildStyx(config);
   try {
@@ -264,9 +286,4 @@ async function inProcess() {
     await styx.close();
     dir.remove();
   }
-}
-
-async function loadAvg(): Promise<string> {
-  const { loadavg } = await import("node:os");
-  return loadavg()[0]?.toFixed(2) ?? "?";
 }

@@ -190,7 +190,7 @@ function phases(t: Profiled, load: (job: LoadJob) => Promise<LoadResult>, socket
   };
   const base = (seconds: number, token = t.key) =>
     ({ url: t.server.url, token, concurrency: CONCURRENCY, durationMs: seconds * 1000, max: 1e9 }) as const;
-  const write = (extra: { text?: boolean; batch?: number }) => (s: number) => ({
+  const write = (extra: { embedding?: boolean; batch?: number }) => (s: number) => ({
     ...base(s),
     method: "POST" as const,
     path: extra.batch ? "/v1/styx/entries/batch" : "/v1/styx/entries",
@@ -230,7 +230,7 @@ function phases(t: Profiled, load: (job: LoadJob) => Promise<LoadResult>, socket
     return { ops: r.completed, failed: r.sent - r.completed, elapsedMs: r.elapsedMs, lat: r.lat };
   };
   return [
-    ["single write, text only", http(write({ text: true }))],
+    ["single write, text only", http(write({ embedding: false }))],
     ["single write, 384-d embedding", http(write({}))],
     [`batch write, ${BATCH} entries (per entry)`, http(write({ batch: BATCH }), BATCH)],
     ["deposit, new pheromone", http(deposit)],

@@ -92,7 +92,8 @@ function job(r: number, t: Target, seconds: number): LoadJob {
   const phase = phaseNo++;
   if (r === 0) return { ...base, method: "GET", path: "/v1/styx/health" };
   if (r === 1) return { ...base, method: "GET", path: "/v1/styx/me" };
-  if (r === 2) return { ...base, method: "POST", path: "/v1/styx/entries", writes: { golemId: t.golem, seed: 1000 + phase, text: true } };
+  if (r === 2)
+    return { ...base, method: "POST", path: "/v1/styx/entries", writes: { golemId: t.golem, seed: 1000 + phase, embedding: false } };
   const n = Math.ceil(12_000 * seconds);
   const bodies = Array.from({ length: n }, (_, i) =>
     JSON.stringify({

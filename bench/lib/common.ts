@@ -68,6 +68,16 @@ export function cpuMs(): number {
   return (c.user + c.system) / 1000;
 }
 
+/**
+ * CPU time (user + system) of this process's main thread so far, in ms (Linux: its own
+ * /proc/self/task entry, 10 ms ticks): the event loop's share, without the worker threads.
+ */
+export function mainThreadCpuMs(): number {
+  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** Awaits `one(i)` for i = 0, 1, … until `max` calls or `durationMs`; the seconds taken and each call's latency in ms. */
 export async function timedLoop(
   one: (i: number) => unknown,

@@ -29,9 +29,9 @@ export interface LoadJob {
   readonly bodies?: readonly string[];
   /**
    * Generated entry writes for this golem instead of a list (each embedding unique); `batch` > 1:
-   * {entries: [...]} bodies; `text`: content only, no embedding (a lexical write).
+   * {entries: [...]} bodies; `embedding: false`: text-only writes (the same contents, no vector).
    */
-  readonly writes?: { readonly golemId: string; readonly seed: number; readonly batch?: number; readonly text?: boolean };
+  readonly writes?: { readonly golemId: string; readonly seed: number; readonly batch?: number; readonly embedding?: boolean };
   /** List mode without the length bound: request i uses item i mod length of `paths`, `bodies`, `methods`, `tokens`. */
   readonly cycle?: boolean;
   /** Send back every response body (in request order). */
@@ -93,8 +93,11 @@ export function loadClient(): { readonly pid: number | undefined; run(job: LoadJ
   };
 }
 
-/** Write bodies: a pool of clustered vectors, each request with 4 fresh random components (so no two match); or text only. */
-function writeBodies(golemId: string, seed: number, batch: number, text: boolean): (i: number) => string {
+/**
+ * Write bodies: a pool of clustered vectors, each request with 4 fresh random components (so no
+ * two match); exported so a bench can rebuild the very vectors a run sent (bench/writes.ts).
+ */
+export function writeBodies(golemId: string, seed: number, batch: number, embedding = true): (i: number) => string {
   const rand = rng(seed);
   const pool = clusteredSource(seed).draw(2_000);
   const tails = Array.from({ length: 2_000 }, (_, r) =>
@@ -102,9 +105,9 @@ function writeBodies(golemId: string, seed: number, batch: number, text: boolean
   );
   const head = `{"golem_id":${JSON.stringify(golemId)},"layer":"vault","category":"insight","confidence":0.5,"content":"`;
   const one = (i: number) => {
-    if (text) return `${head}bench entry ${i}: ${words(rand, 12)}"}`;
     const fresh = [0, 1, 2, 3].map(() => ((rand() - 0.5) * 0.2).toPrecision(7)).join(",");
-    return `${head}bench entry ${i}: ${words(rand, 12)}","embedding":[${fresh},${tails[i % 2_000]}]}`;
+    const text = `${head}bench entry ${i}: ${words(rand, 12)}"`;
+    return embedding ? `${text},"embedding":[${fresh},${tails[i % 2_000]}]}` : `${text}}`;
   };
   if (batch <= 1) return one;
   return (i) => `{"entries":[${Array.from({ length: batch }, (_, j) => one(i * batch + j)).join(",")}]}`;
@@ -115,7 +118,7 @@ async function child(job: LoadJob): Promise<LoadResult> {
   const at = <T>(xs: readonly T[] | undefined, i: number): T | undefined => (job.cycle && xs ? xs[i % xs.length] : xs?.[i]);
   const target = (i: number) => new URL(at(job.paths, i) ?? job.path, job.url);
   const w = job.writes;
-  const make = w ? writeBodies(w.golemId, w.seed, w.batch ?? 1, w.text === true) : (i: number) => at(job.bodies, i);
+  const make = w ? writeBodies(w.golemId, w.seed, w.batch ?? 1, w.embedding ?? true) : (i: number) => at(job.bodies, i);
   const bound = (xs: readonly unknown[] | undefined) => (job.cycle ? Number.POSITIVE_INFINITY : (xs?.length ?? Number.POSITIVE_INFINITY));
   const max = Math.min(job.max, bound(job.bodies), bound(job.paths));
   const lat: number[] = [];

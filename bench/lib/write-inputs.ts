@@ -3,7 +3,7 @@
  * in-process write inputs (prepared before the clock starts, so only the write is timed).
  */
 import { newId } from "../../src/core/platform/crypto.js";
-import { startTestServer, type TestServer } from "../../src/testing/test-server.js";
+import type { TestServer } from "../../src/testing/test-server.js";
 import { clusteredSource, DIM, rng, words } from "./common.js";
 
 /** The fields a plain vault write gets from KnowledgeService (confidence 0.5, no domain, no TTL). */
@@ -15,7 +15,14 @@ export const ENTRY_DEFAULTS = {
 /** A content hash for the store-level rows (the service computes BLAKE3; the stores take it as given). */
 export const HASH = "0".repeat(64);
 
+/**
+ * A fresh persistent test server with one user and golem. The server is the compiled one
+ * (dist/, what `styx serve` runs), not the TypeScript sources through tsx: tsx's transform adds
+ * work per request (a `__name` call for every closure made) that production does not pay.
+ */
 export async function server(): Promise<{ s: TestServer; key: string; golemId: string }> {
+  const compiled = "../../dist/testing/test-server.js";
+  const { startTestServer } = (await import(compiled)) as typeof import("../../src/testing/test-server.js");
   const s = await startTestServer({ persistent: true, env: { STYX_EMBED_DIM: String(DIM) } });
   const u = await s.user();
   const g = await s.golem(u.key, { id: "bench-golem" });

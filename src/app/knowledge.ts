@@ -126,6 +126,9 @@ async function saveCache(
   }
 }
 
+/** How long a small batch of vectors waits for more before it goes to the index worker (VectorSearch `gatherMs`). */
+const VECTOR_GATHER_MS = 4;
+
 /**
  * Builds the knowledge services over an entry store and registers their tasks. Macronode (with
  * `signals`): this gateway's vector indexes follow the other gateways' writes, subscribed now,
@@ -160,7 +163,8 @@ export function buildKnowledge(opts: {
   const index = new UsearchVectorIndex({ dimensions: config.embedDim });
   // Micronode only: a macronode gateway keeps nothing on local disk and loads its indexes from PostgreSQL.
   const cacheDir = config.amnesia || config.profile === "macro" ? undefined : join(resolve(config.dataDir), "vectors");
-  const vectors = new VectorSearch(index, { dimensions: config.embedDim });
+  // Single writes gather 4 ms before a batch goes to the index worker (one message for several vectors).
+  const vectors = new VectorSearch(index, { dimensions: config.embedDim, gatherMs: VECTOR_GATHER_MS });
   const embedder: Embedder | undefined = config.embedderUrl
     ? new OpenAiEmbedder({
         url: config.embedderUrl,

@@ -25,6 +25,7 @@ import { ftsQuery, queryWords } from "./sqlite-codec.js";
 import { SqliteEntryRecords } from "./sqlite-entry-records.js";
 import { insertOutbox } from "./sqlite-federation-store.js";
 import { firstVarint, rankByBm25 } from "./tenant-bm25.js";
+import { type TurnTransaction, turnTransaction } from "./turn-transaction.js";
 
 type Statement = BetterSqlite3.Statement<unknown[]>;
 
@@ -65,12 +66,14 @@ export class SqliteEntryStore implements EntryStore {
   readonly #db: SqliteDatabase;
   readonly #cache = new Map<string, Statement>();
   readonly #records: SqliteEntryRecords;
+  readonly #turn: TurnTransaction;
   #tempReady = false;
   /** Whether the background indexer of pending full-text rows is scheduled or running. */
   #indexing = false;
 
   constructor(db: SqliteDatabase) {
     this.#db = db;
+    this.#turn = turnTransaction(db);
     this.#records = new SqliteEntryRecords(db, (sql) => this.#stmt(sql));
     if (!db.readonly && this.#stmt("SELECT 1 FROM entries_fts_pending LIMIT 1").get() !== undefined) this.#indexLater();
   }
@@ -139,14 +142,22 @@ export class SqliteEntryStore implements EntryStore {
     return s;
   }
 
+  /**
+   * Writes of one turn of the event loop (concurrent requests) share one transaction and one
+   * commit (turn-transaction.ts), each in its own savepoint: a write that fails rejects alone.
+   * Resolves once the group committed: the entry (and its pending full-text row) is in the WAL.
+   */
   async insert(e: NewEntry, lethe?: LetheCandidate): Promise<StoredEntry> {
-    const stored = this.#db.transaction(() => this.#insertOne(e, lethe))();
+    const stored = await this.#turn.run(() => this.#insertOne(e, lethe));
     this.#indexLater();
     return stored;
   }
 
+  /** All or none (one savepoint), in the turn's group like `insert`. */
   async insertMany(items: readonly { entry: NewEntry; lethe?: LetheCandidate | undefined }[]): Promise<StoredEntry[]> {
-    return this.insertManySync(items);
+    const stored = await this.#turn.run(() => items.map((i) => this.#insertOne(i.entry, i.lethe)));
+    this.#indexLater();
+    return stored;
   }
 
   /**

@@ -6,6 +6,7 @@ import { hvBytes } from "../sql/codec.js";
 import { type PheromoneRow as Row, toPheromone } from "../sql/coordination-rows.js";
 import type { SqliteDatabase } from "./database.js";
 import { insertOutbox } from "./sqlite-federation-store.js";
+import { type TurnTransaction, turnTransaction } from "./turn-transaction.js";
 
 /**
  * The pheromone field in SQLite. Each row keeps its intensity as of its last deposit and the
@@ -15,13 +16,7 @@ import { insertOutbox } from "./sqlite-federation-store.js";
 export class SqlitePheromoneStore implements PheromoneStore {
   readonly #db: SqliteDatabase;
   readonly #q;
-  readonly #queue: {
-    d: PheromoneDeposit;
-    now: number;
-    outbox: OutboxEntry | undefined;
-    resolve: (o: DepositOutcome) => void;
-    reject: (err: unknown) => void;
-  }[] = [];
+  readonly #turn: TurnTransaction;
   /**
    * Reads come from a mirror of the table in memory, by domain: this process is the only
    * writer of its database, so every change passes through here. Loaded on the first read;
@@ -33,6 +28,7 @@ export class SqlitePheromoneStore implements PheromoneStore {
 
   constructor(db: SqliteDatabase) {
     this.#db = db;
+    this.#turn = turnTransaction(db);
     this.#q = {
       byKey: db.prepare(
         "SELECT * FROM pheromones WHERE domain = ? AND regime = ? AND layer = ? AND class = ? AND hv IS NULL AND fades_at > ? LIMIT 1",
@@ -59,40 +55,15 @@ export class SqlitePheromoneStore implements PheromoneStore {
 
   /**
    * Deposits made in the same event-loop turn (concurrent requests) are applied in arrival
-   * order inside one transaction, each in its own savepoint: one commit for the group, and a
-   * deposit that fails rejects alone (its outbox row, written in its savepoint, with it).
+   * order inside one transaction, each in its own savepoint (turn-transaction.ts, shared with the
+   * entry store's writes on the same database): one commit for the group, and a deposit that
+   * fails rejects alone (its outbox row, written in its savepoint, with it). Resolved after the commit.
    */
   deposit(d: PheromoneDeposit, now: number, outbox?: OutboxEntry): Promise<DepositOutcome> {
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ d, now, outbox, resolve, reject });
-      if (this.#queue.length === 1) setImmediate(() => this.#flush());
-    });
-  }
-
-  #flush(): void {
-    const batch = this.#queue.splice(0);
-    let outcomes: ({ ok: DepositOutcome } | { err: unknown })[];
-    try {
-      outcomes = this.#db.transaction(() =>
-        batch.map(({ d, now, outbox }) => {
-          try {
-            return { ok: this.depositSync(d, now, outbox) };
-          } catch (err) {
-            return { err };
-          }
-        }),
-      )();
-    } catch (err) {
-      this.discardMirror();
-      for (const b of batch) b.reject(err);
-      return;
-    }
-    outcomes.forEach((o, i) => {
-      const b = batch[i];
-      if (!b) return;
-      if ("ok" in o) b.resolve(o.ok);
-      else b.reject(o.err);
-    });
+    return this.#turn.run(
+      () => this.#deposit(d, now, outbox),
+      () => this.discardMirror(),
+    );
   }
 
   /**
@@ -101,15 +72,18 @@ export class SqlitePheromoneStore implements PheromoneStore {
    * row is written last, before the mirror learns of the deposit: if it fails, so does the deposit.
    */
   depositSync(d: PheromoneDeposit, now: number, outbox?: OutboxEntry): DepositOutcome {
-    return this.#db.transaction(() => {
-      const outcome = this.#depositRows(d, now);
-      if (outbox) insertOutbox(this.#db, outbox);
-      this.#mirrorPut(outcome.pheromone);
-      return outcome;
-    })();
+    return this.#db.transaction(() => this.#deposit(d, now, outbox))();
   }
 
-  /** The row writes of a deposit (inside depositSync's savepoint). */
+  /** A deposit's rows, its outbox row, then the mirror (inside the caller's transaction or savepoint). */
+  #deposit(d: PheromoneDeposit, now: number, outbox: OutboxEntry | undefined): DepositOutcome {
+    const outcome = this.#depositRows(d, now);
+    if (outbox) insertOutbox(this.#db, outbox);
+    this.#mirrorPut(outcome.pheromone);
+    return outcome;
+  }
+
+  /** The row writes of a deposit. */
   #depositRows(d: PheromoneDeposit, now: number): DepositOutcome {
     const match = this.#match(d, now);
     if (!match) {
@@ -129,11 +103,13 @@ export class SqlitePheromoneStore implements PheromoneStore {
         JSON.stringify(p.metadata),
         hvBytes(p.hv),
       );
-      q.addSource.run(p.id, d.sourceHash);
+      // Its first source is the row's own source_hash: pheromone_sources holds the later ones only
+      // (one b-tree insert less on a random page for every new pheromone; rows written before this
+      // rule hold their first source too, which the test below treats the same).
       if (d.hv) q.addMember.run(p.id, p.id, hvBytes(d.hv));
       return { pheromone: p, reinforced: false, confirmed: false };
     }
-    const newSource = this.#q.addSource.run(match.id, d.sourceHash).changes > 0;
+    const newSource = d.sourceHash !== match.sourceHash && this.#q.addSource.run(match.id, d.sourceHash).changes > 0;
     const member = addedMember(match, d);
     const outcome = reinforcedBy(match, d, newSource, now, member ? this.#addMember(match.id, member) : null);
     const p = outcome.pheromone;

@@ -7,7 +7,7 @@
 import type { Direction, StrengthBucket } from "../coordination/causal.js";
 import type { PheromoneLayer } from "../coordination/pheromone.js";
 import type { Category } from "../knowledge/types.js";
-import { keyedHash, type SecretKey } from "../platform/secret-key.js";
+import { keyedHash, rememberedKeyedHash, type SecretKey } from "../platform/secret-key.js";
 import type { RecordKind } from "./flows.js";
 
 /** Most records one `POST /v1/styx/federation/records` carries. */
@@ -109,7 +109,7 @@ const LABELS = { source: "federation:", buyer: "buyer:" } as const;
  * upstream (or anyone reading it) cannot match it with what this Styx shows locally.
  */
 export function outboundSource(key: SecretKey, localSource: string): string {
-  return keyedHash(key, LABELS.source + localSource);
+  return rememberedKeyedHash(key, LABELS.source + localSource);
 }
 
 /** `X-Styx-Buyer` (SPEC §17.2): the keyed hash of the local user id, the buyer as the upstream knows it. */

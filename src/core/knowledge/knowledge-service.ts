@@ -42,6 +42,12 @@ export interface WriteEntryInput {
   readonly isBloodstain?: boolean | undefined;
 }
 
+/**
+ * The writer's own identifiers (the owner's wallet), scrubbed from lethe copies: given, or read
+ * on demand — only a write that makes a lethe copy reads them.
+ */
+export type WriterIdentifiers = readonly string[] | (() => Promise<readonly string[]>);
+
 /** The answer to a write: where it landed, and when its lethe copy is due. */
 export interface WriteResult {
   readonly id: string;
@@ -102,7 +108,7 @@ export class KnowledgeService {
    * Stores an entry in the vault, indexes it to the clade and queues lethe as the gates allow.
    * `credentialGolem`: the golem a golem credential is bound to (null for an owner credential).
    */
-  async write(input: WriteEntryInput, identifiers: readonly string[] = [], credentialGolem: string | null = null): Promise<WriteResult> {
+  async write(input: WriteEntryInput, identifiers: WriterIdentifiers = [], credentialGolem: string | null = null): Promise<WriteResult> {
     const [result] = await this.writeMany([input], identifiers, credentialGolem);
     return result as WriteResult;
   }
@@ -115,7 +121,7 @@ export class KnowledgeService {
    */
   async writeMany(
     inputs: readonly WriteEntryInput[],
-    identifiers: readonly string[] = [],
+    identifiers: WriterIdentifiers = [],
     credentialGolem: string | null = null,
   ): Promise<WriteResult[]> {
     const d = this.#d;
@@ -172,15 +178,17 @@ export class KnowledgeService {
    */
   async prepareEntries(
     inputs: readonly WriteEntryInput[],
-    identifiers: readonly string[],
+    identifiers: WriterIdentifiers,
     paths: readonly FieldPaths[] = inputs.map(() => fieldsAt("")),
   ): Promise<{ entry: NewEntry; lethe: LetheCandidate | undefined; refused: boolean }[]> {
     const embeddings = await this.#embeddingsFor(
       inputs.map((input, j) => ({ given: input.embedding, text: input.content, paths: paths[j] ?? fieldsAt("") })),
     );
+    let read: Promise<readonly string[]> | undefined;
+    const ids = () => (read ??= typeof identifiers === "function" ? identifiers() : Promise.resolve(identifiers));
     const out: { entry: NewEntry; lethe: LetheCandidate | undefined; refused: boolean }[] = [];
     // One at a time: each lethe copy's scrub hands the event loop back between its slices.
-    for (const [j, input] of inputs.entries()) out.push(await this.#prepare(input, embeddings[j] ?? null, identifiers));
+    for (const [j, input] of inputs.entries()) out.push(await this.#prepare(input, embeddings[j] ?? null, ids));
     return out;
   }
 
@@ -225,7 +233,7 @@ export class KnowledgeService {
   async #prepare(
     input: WriteEntryInput,
     embedding: Float32Array | null,
-    identifiers: readonly string[],
+    identifiers: () => Promise<readonly string[]>,
   ): Promise<{ entry: NewEntry; lethe: LetheCandidate | undefined; refused: boolean }> {
     const d = this.#d;
     const now = d.clock.now();
@@ -266,7 +274,9 @@ export class KnowledgeService {
     d.pipeline.remember([
       { kind: "user", value: owner, userId: owner },
       { kind: "golem", value: input.golem.id, userId: owner },
-      ...[input.golem.walletAddress, ...identifiers].flatMap((w) => (w ? [{ kind: "wallet" as const, value: w, userId: owner }] : [])),
+      ...[input.golem.walletAddress, ...(await identifiers())].flatMap((w) =>
+        w ? [{ kind: "wallet" as const, value: w, userId: owner }] : [],
+      ),
     ]);
     const copy = await anonymizeEntry(
       { ...entry, seq: 0 },

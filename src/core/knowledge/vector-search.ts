@@ -5,6 +5,13 @@ export interface VectorSearchOptions {
   readonly dimensions: number;
   /** Most vectors sent to the index in one batch. Default 64: a search queued behind a batch waits for all of it. */
   readonly batchSize?: number;
+  /**
+   * How long a batch smaller than `batchSize` waits for more vectors before it goes to the index
+   * (ms; default 0: at once). Writes arriving slower than the index absorbs them otherwise go one
+   * message each, and a message to a worker thread and its answer cost the event loop more than
+   * the vector's own work (bench/writes.ts). Waiting vectors are searchable meanwhile (the overlay).
+   */
+  readonly gatherMs?: number;
 }
 
 /**
@@ -16,6 +23,7 @@ export class VectorSearch {
   readonly #index: VectorIndex;
   readonly #dim: number;
   readonly #batchSize: number;
+  readonly #gatherMs: number;
   /** Not yet confirmed by the index, by namespace. */
   readonly #overlay = new Map<string, Map<number, Float32Array>>();
   /** Waiting to be sent, by namespace. */
@@ -31,6 +39,7 @@ export class VectorSearch {
     this.#index = index;
     this.#dim = opts.dimensions;
     this.#batchSize = opts.batchSize ?? 64;
+    this.#gatherMs = opts.gatherMs ?? 0;
   }
 
   /** Makes `vector` (normalised) searchable under `key` now; the index catches up in the background. */
@@ -105,6 +114,8 @@ export class VectorSearch {
       for (;;) {
         const q = this.#queue.get(namespace);
         if (!q || q.length === 0) break;
+        // `q` stays this namespace's queue: puts meanwhile land in it.
+        if (q.length < this.#batchSize && this.#gatherMs > 0) await new Promise((resolve) => setTimeout(resolve, this.#gatherMs));
         const keys = q.splice(0, this.#batchSize);
         const overlay = this.#overlay.get(namespace);
         const live = keys.filter((k) => overlay?.has(k));

@@ -35,9 +35,13 @@ export function sha256Hex(data: string | Uint8Array): string {
   return h.digest("hex");
 }
 
-/** HMAC-SHA256 (RFC 2104) of a UTF-8 message under a key (UTF-8 text or raw bytes), as lowercase hex. */
-export function hmacSha256Hex(key: string | Uint8Array, message: string | Uint8Array): string {
-  const h = ready(sha256);
+/** Each raw key's SHA-256 states after its inner and outer pad (hash-wasm `save`): an HMAC under it then hashes only its message. */
+const padded = new WeakMap<Uint8Array, { readonly inner: Uint8Array; readonly outer: Uint8Array }>();
+
+/** The states of `key` after its inner and outer pad block (RFC 2104). */
+function padStates(h: IHasher, key: string | Uint8Array): { readonly inner: Uint8Array; readonly outer: Uint8Array } {
+  const known = typeof key === "string" ? undefined : padded.get(key);
+  if (known) return known;
   const block = 64;
   let k = typeof key === "string" ? new TextEncoder().encode(key) : key;
   if (k.length > block) k = Uint8Array.from(Buffer.from(sha256Hex(k), "hex"));
@@ -49,10 +53,26 @@ export function hmacSha256Hex(key: string | Uint8Array, message: string | Uint8A
   }
   h.init();
   h.update(ipad);
-  h.update(message);
-  const inner = h.digest("binary");
+  const inner = h.save();
   h.init();
   h.update(opad);
+  const states = { inner, outer: h.save() };
+  if (typeof key !== "string") padded.set(key, states);
+  return states;
+}
+
+/**
+ * HMAC-SHA256 (RFC 2104) of a UTF-8 message under a key (UTF-8 text or raw bytes), as lowercase
+ * hex. A raw key's padded states are kept (by the key's identity, e.g. STYX_SECRET_KEY's bytes),
+ * so each keyed hash of a request costs its message only.
+ */
+export function hmacSha256Hex(key: string | Uint8Array, message: string | Uint8Array): string {
+  const h = ready(sha256);
+  const { inner: innerState, outer } = padStates(h, key);
+  h.load(innerState);
+  h.update(message);
+  const inner = h.digest("binary");
+  h.load(outer);
   h.update(inner);
   return h.digest("hex");
 }
@@ -76,9 +96,29 @@ export async function blake3Stream(): Promise<Blake3Stream> {
   };
 }
 
-/** `n` cryptographically random bytes. */
+/** Random bytes drawn from the system at once and handed out in order (each byte once), for small requests. */
+const POOL_BYTES = 4096;
+/** Requests up to this size (an id's 16 bytes) come from the pool; larger ones (keys, secrets) go to the system directly. */
+const POOLED_MAX = 16;
+const pool = new Uint8Array(POOL_BYTES);
+let poolAt = POOL_BYTES;
+
+/**
+ * `n` cryptographically random bytes (Web Crypto). Small requests (ids) are cut from a pool
+ * filled 4 KiB at a time: each call to the system costs ~10 µs of the event loop whatever its
+ * size (measured in a single entry write, bench/writes.ts), and every id needed one. Each byte
+ * of the pool is handed out once and wiped from it.
+ */
 export function randomBytes(n: number): Uint8Array {
-  return globalThis.crypto.getRandomValues(new Uint8Array(n));
+  if (n > POOLED_MAX) return globalThis.crypto.getRandomValues(new Uint8Array(n));
+  if (poolAt + n > POOL_BYTES) {
+    globalThis.crypto.getRandomValues(pool);
+    poolAt = 0;
+  }
+  const out = pool.slice(poolAt, poolAt + n);
+  pool.fill(0, poolAt, poolAt + n);
+  poolAt += n;
+  return out;
 }
 
 /** Base64url without padding. */

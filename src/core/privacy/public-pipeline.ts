@@ -19,6 +19,9 @@ export const PUBLIC_METADATA_KEYS = ["tags", "asset", "market", "timeframe", "ho
 /** Items kept of a list value in public metadata. */
 const PUBLIC_LIST_MAX = 16;
 
+/** Structural values remembered with their answer (all writers together); the memory is cleared when full. */
+const TOKEN_MEMO_MAX = 4096;
+
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
 
@@ -75,6 +78,15 @@ export class PublicPipeline {
   readonly #directory: IdentifierDirectory;
   readonly #scrubber: TextScrubber;
   readonly #generalizer: TextGeneralizer | undefined;
+  /**
+   * Answers of `token` and `className` by writer, then kind and value ("t" or "c" + the value):
+   * a deposit's class, domain and regime repeat, and checking one costs ~20 µs (normalization,
+   * the directory, every detector). Valid while the directory is at `#memoGeneration`; by
+   * writer, so a quicker answer never tells a tenant what another tenant wrote.
+   */
+  readonly #memo = new Map<string | null, Map<string, string | undefined>>();
+  #memoSize = 0;
+  #memoGeneration = -1;
 
   /**
    * @param deps.scrubber where long texts are scrubbed (default: paced on the event loop with
@@ -127,12 +139,38 @@ export class PublicPipeline {
 
   /** A structural value, normalized, or undefined when it may not be published (see publicToken). */
   token(value: string, writer: Writer): string | undefined {
-    return publicToken(value, this.#directory, writer);
+    return this.#remembered("t", value, writer, publicToken);
   }
 
   /** A pheromone class (a token, or `from->to`), or undefined when it may not be published. */
   className(value: string, writer: Writer): string | undefined {
-    return publicClass(value, this.#directory, writer);
+    return this.#remembered("c", value, writer, publicClass);
+  }
+
+  #remembered(
+    kind: "t" | "c",
+    value: string,
+    writer: Writer,
+    check: (value: string, directory: IdentifierDirectory, writer: Writer) => string | undefined,
+  ): string | undefined {
+    // Long values are refused at once (publicToken): nothing to gain, only memory to hold.
+    if (value.length > 256) return check(value, this.#directory, writer);
+    if (this.#memoGeneration !== this.#directory.generation || this.#memoSize >= TOKEN_MEMO_MAX) {
+      this.#memo.clear();
+      this.#memoSize = 0;
+      this.#memoGeneration = this.#directory.generation;
+    }
+    let mine = this.#memo.get(writer.userId);
+    const key = kind + value;
+    if (mine?.has(key)) return mine.get(key);
+    const answer = check(value, this.#directory, writer);
+    if (!mine) {
+      mine = new Map();
+      this.#memo.set(writer.userId, mine);
+    }
+    mine.set(key, answer);
+    this.#memoSize++;
+    return answer;
   }
 
   /**

@@ -72,7 +72,7 @@ export function toolSpecs(deps: McpDeps): ToolSpec[] {
       run: async (b, c) => {
         const input = writeInput(await golem(c, b.golem_id, true), b);
         const p = c.principal();
-        return presentWrite(await deps.knowledge.write(input, await ownerWallets(deps.identity, input.golem.userId), p.golemId));
+        return presentWrite(await deps.knowledge.write(input, () => ownerWallets(deps.identity, input.golem.userId), p.golemId));
       },
     },
     {

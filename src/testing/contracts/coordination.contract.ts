@@ -45,6 +45,15 @@ export function describePheromoneStoreContract(name: string, make: () => Promise
       const other = await s.deposit(dep({ sourceHash: "src-b", intensity: 0.1 }), T0 + 2000);
       assert.deepEqual([other.pheromone.id, other.confirmed, other.pheromone.confirmations], [a.pheromone.id, true, 1]);
       assert.ok(Math.abs(other.pheromone.intensity - 0.9) < 0.001, "max(current, new)");
+      // Each source confirms once: the first depositor and the second coming back add nothing.
+      const first = await s.deposit(dep({ intensity: 0.2 }), T0 + 3000);
+      const second = await s.deposit(dep({ sourceHash: "src-b", intensity: 0.2 }), T0 + 4000);
+      assert.deepEqual(
+        [first.confirmed, first.pheromone.confirmations, second.confirmed, second.pheromone.confirmations],
+        [false, 1, false, 1],
+      );
+      const third = await s.deposit(dep({ sourceHash: "src-c", intensity: 0.2 }), T0 + 5000);
+      assert.deepEqual([third.confirmed, third.pheromone.confirmations], [true, 2]);
     });
 
     it("stores a new pheromone as deposited; a reinforcement moves its deposit time, never its birth or first source", async () => {

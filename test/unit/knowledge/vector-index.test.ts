@@ -36,4 +36,38 @@ describe("VectorSearch", () => {
     assert.equal(vs.backlog, 0);
     assert.equal((await inner.search("ns", unitVector(5, 8), 1))[0]?.key, 5);
   });
+
+  it("with gatherMs, vectors put one turn apart go to the index in one batch, searchable while they wait", async () => {
+    const inner = new ExactVectorIndex(8);
+    const batches: number[] = [];
+    const counting: VectorIndex = {
+      add: async (ns, keys, v) => {
+        batches.push(keys.length);
+        await inner.add(ns, keys, v);
+      },
+      remove: (ns, keys) => inner.remove(ns, keys),
+      search: (ns, q, k) => inner.search(ns, q, k),
+      close: () => inner.close(),
+    };
+    const turn = () => new Promise((r) => setImmediate(r));
+    const gathered = new VectorSearch(counting, { dimensions: 8, gatherMs: 50 });
+    for (let k = 0; k < 6; k++) {
+      gathered.put("ns", k + 1, unitVector(k, 8));
+      await turn();
+    }
+    assert.equal((await gathered.search("ns", unitVector(3, 8), 1))[0]?.key, 4, "found in the overlay while it waits");
+    await gathered.flush();
+    assert.deepEqual(batches, [6]);
+    assert.equal(gathered.backlog, 0);
+
+    // Without it (the default), each waiting vector goes as soon as the index is free.
+    batches.length = 0;
+    const eager = new VectorSearch(counting, { dimensions: 8 });
+    for (let k = 0; k < 6; k++) {
+      eager.put("other", k + 1, unitVector(k, 8));
+      await turn();
+    }
+    await eager.flush();
+    assert.ok(batches.length > 1, `several batches: ${batches.join(", ")}`);
+  });
 });

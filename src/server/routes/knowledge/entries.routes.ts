@@ -17,7 +17,8 @@ export function entryRoutes(
 ): void {
   const toInput = (req: FastifyRequest, b: WriteEntryBody): WriteEntryInput => writeInput(tenantGolem(req, b.golem_id), b);
   const present = presentWrite;
-  const ownerIdentifiers = (userId: string) => ownerWallets(deps.identity, userId);
+  // Read only by a write that makes a lethe copy.
+  const ownerIdentifiers = (userId: string) => () => ownerWallets(deps.identity, userId);
 
   app.post<{ Body: WriteEntryBody }>(
     "/v1/styx/entries",
@@ -32,7 +33,7 @@ export function entryRoutes(
     },
     async (req, reply) => {
       const input = toInput(req, req.body);
-      const r = await deps.knowledge.write(input, await ownerIdentifiers(input.golem.userId), userPrincipal(req).golemId);
+      const r = await deps.knowledge.write(input, ownerIdentifiers(input.golem.userId), userPrincipal(req).golemId);
       if (!r.created) reply.header("idempotency-replayed", "true");
       return reply.code(201).send(present(r));
     },
@@ -56,7 +57,7 @@ export function entryRoutes(
     async (req, reply) => {
       const inputs = req.body.entries.map((b) => toInput(req, b));
       const p = userPrincipal(req);
-      const results = await deps.knowledge.writeMany(inputs, await ownerIdentifiers(p.userId), p.golemId);
+      const results = await deps.knowledge.writeMany(inputs, ownerIdentifiers(p.userId), p.golemId);
       return reply.code(201).send({ results: results.map(present) });
     },
   );
