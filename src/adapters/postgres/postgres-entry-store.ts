@@ -20,16 +20,17 @@ import { entryNamespaces, letheIndexNamespaces } from "../../core/knowledge/type
 import { type SqlRow as Row, sqlBool, toBytes } from "../sql/codec.js";
 import { earliestDue, toCandidate, toEntry, toLethe, vectorBatches } from "../sql/entry-rows.js";
 import type { PgSql, PgTx } from "./database.js";
+import { pipelined, pipelinedIn } from "./pipelined.js";
+import { type EntryItem, INSERT_CHUNK, needsTransaction, sendEntries, sendQueued } from "./postgres-entry-insert.js";
 import { PostgresEntryRecords } from "./postgres-entry-records.js";
 import { insertOutbox } from "./postgres-federation-store.js";
+import { transactionSpan } from "./traced-database.js";
+import { TurnGroup } from "./turn-group.js";
 
 /** Adds a parameter and returns its placeholder (`$n`). */
 type Bind = (value: unknown) => string;
-type Item = { entry: NewEntry; lethe?: LetheCandidate | undefined };
+type Item = EntryItem;
 type Stored = StoredEntry;
-
-/** Rows per multi-row INSERT: 23 columns × 1,000 stays well under PostgreSQL's 65,535 parameters. */
-const INSERT_CHUNK = 1000;
 
 /**
  * EntryStore on the macronode PostgreSQL database. Lexical search is PostgreSQL full-text
@@ -40,6 +41,12 @@ const INSERT_CHUNK = 1000;
 export class PostgresEntryStore implements EntryStore {
   readonly #sql: PgSql;
   readonly #records: PostgresEntryRecords;
+  /** Inserts of one turn (concurrent writes of this gateway), each call's items in order: one statement, one commit. */
+  readonly #inserts = new TurnGroup<readonly Item[], Stored[]>({
+    run: (calls) => this.#insertCalls(calls),
+    weight: (items) => items.length,
+    maxWeight: INSERT_CHUNK,
+  });
 
   constructor(sql: PgSql) {
     this.#sql = sql;
@@ -52,9 +59,15 @@ export class PostgresEntryStore implements EntryStore {
     return stored;
   }
 
+  /**
+   * Joins this turn's group of inserts: the entries of every call in the group go into one
+   * multi-row INSERT, which is one autocommit statement when no entry makes a lethe candidate,
+   * else one pipelined transaction (see postgres-entry-insert.ts). A call answers once its group
+   * committed; a group that fails runs again call by call (turn-group.ts).
+   */
   async insertMany(items: readonly Item[]): Promise<Stored[]> {
     if (items.length === 0) return [];
-    return this.#sql.begin((tx) => this.insertManyWith(tx, items));
+    return this.#inserts.add(items);
   }
 
   /**
@@ -62,9 +75,22 @@ export class PostgresEntryStore implements EntryStore {
    * else it changes): a failure rejects and the caller's transaction rolls back with it.
    */
   async insertManyWith(tx: PgTx, items: readonly Item[]): Promise<Stored[]> {
-    const out: Stored[] = [];
-    for (let i = 0; i < items.length; i += INSERT_CHUNK) out.push(...(await insertChunk(tx, items.slice(i, i + INSERT_CHUNK))));
-    return out;
+    return pipelinedIn(tx, (p) => sendEntries(p, items));
+  }
+
+  /** The calls of one group stored together; each call's answers, in its order. */
+  async #insertCalls(calls: readonly (readonly Item[])[]): Promise<Stored[][]> {
+    const items = calls.flat();
+    const stored = needsTransaction(items)
+      ? await pipelined(this.#sql, (p) => sendEntries(p, items))
+      : // One INSERT commits on its own; only reads (a repeated idempotency key's first entry) may follow it.
+        await transactionSpan(this.#sql, () => pipelinedIn(this.#sql, (p) => sendEntries(p, items)));
+    let at = 0;
+    return calls.map((call) => {
+      const part = stored.slice(at, at + call.length);
+      at += call.length;
+      return part;
+    });
   }
 
   async findByIdempotencyKey(userId: string, key: string): Promise<Entry | undefined> {
@@ -260,10 +286,7 @@ export class PostgresEntryStore implements EntryStore {
   }
 
   async queueLethe(c: LetheCandidate): Promise<void> {
-    await this.#sql.begin(async (tx) => {
-      await admitLethe(tx, [{ n: 0, c }]);
-      await tx`INSERT INTO lethe_queue ${tx(candidateRow(c, false))}`;
-    });
+    await pipelined(this.#sql, (p) => sendQueued(p, c));
   }
 
   async pageLethe(domain: string, afterSeq: number, limit: number): Promise<LetheEntry[]> {
@@ -295,135 +318,6 @@ export class PostgresEntryStore implements EntryStore {
     const text = `${head} WHERE ${conds(p).join(" AND ")} ${tail(p)}`;
     return this.#sql.unsafe<T[]>(text, params as postgres.ParameterOrJSON<never>[]);
   }
-}
-
-/**
- * One multi-row INSERT for the entries, then a lookup of those a repeated idempotency key
- * skipped. ON CONFLICT DO NOTHING waits for a concurrent transaction holding the same
- * (user, key) and then skips, so two gateways racing on one key store it once; the lookup
- * runs after that wait and sees the winner's row. Seqs follow the order of `items`.
- */
-async function insertChunk(tx: PgTx, items: readonly Item[]): Promise<Stored[]> {
-  const inserted = await tx<{ id: string; seq: number }[]>`
-    INSERT INTO entries ${tx(items.map((i) => entryRow(i.entry)))}
-    ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-    RETURNING id, seq`;
-  const seqOf = new Map(inserted.map((r) => [r.id, r.seq]));
-  const out: (Stored | undefined)[] = items.map(({ entry }) => {
-    const seq = seqOf.get(entry.id);
-    if (seq === undefined) return undefined;
-    // Claimed once: a second item with the same id and key is the repeat, not the original.
-    seqOf.delete(entry.id);
-    return { entry: { ...entry, seq }, created: true };
-  });
-  const skipped = items.flatMap((i, n) => (out[n] ? [] : [i.entry]));
-  if (skipped.length > 0) {
-    const firsts = await tx`SELECT * FROM entries WHERE (user_id, idempotency_key) IN
-      (SELECT * FROM unnest(${skipped.map((e) => e.userId)}::text[], ${skipped.map((e) => e.idempotencyKey)}::text[]))`;
-    const byKey = new Map(firsts.map((r) => [`${r.user_id}\u0000${r.idempotency_key}`, toEntry(r)]));
-    for (const [n, { entry: e }] of items.entries()) {
-      if (out[n]) continue;
-      const first = byKey.get(`${e.userId}\u0000${e.idempotencyKey}`);
-      if (!first) throw new Error(`entry ${e.id} was neither stored nor found by its idempotency key`);
-      out[n] = { entry: first, created: false };
-    }
-  }
-  const fresh = items.flatMap((i, n) => (i.lethe && out[n]?.created ? [{ n, c: i.lethe }] : []));
-  if (fresh.length === 0) return out as Stored[];
-  const admitted = await admitLethe(tx, fresh);
-  const waitingIds = fresh.filter(({ n }) => admitted.get(n)?.waiting).map(({ n }) => (out[n] as Stored).entry.id);
-  if (waitingIds.length > 0) await tx`UPDATE entries SET lethe_at = NULL, lethe_waiting = true WHERE id = ANY(${waitingIds}::text[])`;
-  for (const { n } of fresh) {
-    const a = admitted.get(n);
-    const s = out[n] as Stored;
-    out[n] = a?.waiting
-      ? { ...s, entry: { ...s.entry, letheAt: null, letheWaiting: true } }
-      : { ...s, ...(a?.releasedDue === undefined ? {} : { releasedDue: a.releasedDue }) };
-  }
-  await tx`INSERT INTO lethe_queue ${tx(fresh.map(({ n, c }) => candidateRow(c, admitted.get(n)?.waiting ?? false)))}`;
-  return out as Stored[];
-}
-
-/**
- * k-anonymity for the candidates of one insert (SPEC §4.2 step 5). Per domain, in name order,
- * a transaction-scoped advisory lock serializes every writer of the domain across gateways, so
- * two users who together reach k cannot both count k − 1 and leave everything waiting. The
- * sources join the domain's writers; below a candidate's k it waits; at k or more the domain's
- * waiting candidates fall due at this write's time plus their own delay.
- */
-async function admitLethe(
-  tx: PgTx,
-  fresh: readonly { n: number; c: LetheCandidate }[],
-): Promise<Map<number, { waiting: boolean; releasedDue?: number }>> {
-  const out = new Map<number, { waiting: boolean; releasedDue?: number }>();
-  const domains = [...new Set(fresh.map(({ c }) => c.domain))].sort();
-  for (const domain of domains) {
-    const mine = fresh.filter(({ c }) => c.domain === domain);
-    await tx`SELECT pg_advisory_xact_lock(hashtextextended(${`styx.lethe:${domain}`}, 0))`;
-    const sources = [...new Set(mine.map(({ c }) => c.source))];
-    await tx`INSERT INTO lethe_writers (domain, source) SELECT ${domain}, s FROM unnest(${sources}::text[]) AS s ON CONFLICT DO NOTHING`;
-    const limit = Math.max(...mine.map(({ c }) => c.k));
-    const [row] = await tx<
-      { n: number }[]
-    >`SELECT count(*)::int AS n FROM (SELECT 1 FROM lethe_writers WHERE domain = ${domain} LIMIT ${limit}) w`;
-    const writers = row?.n ?? 0;
-    const met = mine.find(({ c }) => writers >= c.k);
-    let releasedDue: number | undefined;
-    if (met) {
-      const released = await tx<
-        { due_at: number }[]
-      >`UPDATE lethe_queue SET waiting = false, due_at = ${met.c.dueAt - met.c.delayMs} + delay_ms
-        WHERE domain = ${domain} AND waiting RETURNING due_at`;
-      releasedDue = earliestDue(released);
-    }
-    for (const { n, c } of mine) {
-      const waiting = writers < c.k;
-      out.set(n, waiting || releasedDue === undefined ? { waiting } : { waiting, releasedDue });
-    }
-  }
-  return out;
-}
-
-/** An entry as a row; its keys are the INSERT's columns, so every one is always present. */
-function entryRow(e: NewEntry) {
-  return {
-    id: e.id,
-    user_id: e.userId,
-    golem_id: e.golemId,
-    category: e.category,
-    content: e.content,
-    content_hash: e.contentHash,
-    content_blob: e.contentBlob,
-    embedding: toBytes(e.embedding),
-    domain: e.domain,
-    regime: e.regime,
-    confidence: e.confidence,
-    affect: e.affect ? JSON.stringify(e.affect) : null,
-    emotion: e.emotion,
-    metadata: JSON.stringify(e.metadata),
-    is_bloodstain: e.isBloodstain,
-    in_clade: e.inClade,
-    validations: e.validations,
-    contradictions: e.contradictions,
-    created_at: e.createdAt,
-    expires_at: e.expiresAt,
-    lethe_at: e.letheAt,
-    lethe_waiting: e.letheWaiting,
-    idempotency_key: e.idempotencyKey,
-  };
-}
-
-function candidateRow(c: LetheCandidate, waiting: boolean) {
-  const { embedding, ...rest } = c;
-  return {
-    id: c.id,
-    due_at: c.dueAt,
-    payload: JSON.stringify(rest),
-    embedding: toBytes(embedding),
-    domain: c.domain,
-    delay_ms: c.delayMs,
-    waiting,
-  };
 }
 
 /** The tenant, TTL and optional list conditions of an entry read. */

@@ -18,8 +18,13 @@ import type { PgSql, PgTx } from "./database.js";
  * so the row commits or rolls back with the fact (SPEC §17.2.3).
  */
 export async function insertOutbox(tx: PgSql | PgTx, entry: OutboxEntry): Promise<void> {
+  await outboxInsert(tx, entry);
+}
+
+/** The INSERT of `insertOutbox`, not yet sent (a pipelined transaction sends it with the fact's statements). */
+export function outboxInsert(tx: PgSql | PgTx, entry: OutboxEntry) {
   const r = outboxRow(entry);
-  await tx`
+  return tx`
     INSERT INTO federation_outbox (kind, domain, record, enqueued_at, attempts, next_at)
     VALUES (${r.kind}, ${r.domain}, ${r.record}, ${r.enqueued_at}, ${r.attempts}, ${r.next_at})`;
 }

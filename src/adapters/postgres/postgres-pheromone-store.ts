@@ -5,7 +5,9 @@ import type { OutboxEntry } from "../../core/federation/federation-store.js";
 import { hvBytes } from "../sql/codec.js";
 import { type PheromoneRow as Row, toPheromone } from "../sql/coordination-rows.js";
 import type { PgSql, PgTx } from "./database.js";
-import { insertOutbox } from "./postgres-federation-store.js";
+import { type Finish, type Pipeline, pipelined, pipelinedIn } from "./pipelined.js";
+import { outboxInsert } from "./postgres-federation-store.js";
+import { TurnGroup } from "./turn-group.js";
 
 /** Columns read back into a Pheromone (`fades_at` is derived from them). */
 const COLUMNS = "id, layer, class, domain, regime, intensity, confirmations, deposited_at, created_at, source_hash, metadata, hv";
@@ -24,11 +26,20 @@ const CELL_LOCK = 0x5759_0004;
  * Re-taking a held lock is free, so `depositWith` may follow.
  */
 export async function lockPheromoneCells(tx: PgTx, cells: readonly Pick<PheromoneDeposit, "domain" | "regime">[]): Promise<void> {
+  await pipelinedIn(tx, async (p) => {
+    sendCellLocks(p, cells);
+    return async () => {};
+  });
+}
+
+/** `lockPheromoneCells`, sent on a pipeline. */
+function sendCellLocks(p: Pipeline, cells: readonly Pick<PheromoneDeposit, "domain" | "regime">[]): void {
   const keys = [...new Set(cells.map(cellKey))];
   if (keys.length === 0) return;
-  await tx`
+  const q = p.q;
+  p.send(q`
     SELECT pg_advisory_xact_lock(${CELL_LOCK}, k)
-    FROM (SELECT DISTINCT hashtext(current_schema() || c) AS k FROM unnest(${tx.array(keys)}::text[]) AS c ORDER BY k) AS keys`;
+    FROM (SELECT DISTINCT hashtext(current_schema() || c) AS k FROM unnest(${q.array(keys)}::text[]) AS c ORDER BY k) AS keys`);
 }
 
 /** One text per cell; JSON keeps ("a|b", "c") apart from ("a", "b|c"). */
@@ -45,13 +56,24 @@ function cellKey(c: Pick<PheromoneDeposit, "domain" | "regime">): string {
  */
 export class PostgresPheromoneStore implements PheromoneStore {
   readonly #sql: PgSql;
+  /** Deposits of one turn (concurrent requests of this gateway): one transaction, at most one deposit per cell a round. */
+  readonly #deposits = new TurnGroup<Deposit, DepositOutcome>({
+    run: (deposits) => pipelined(this.#sql, (p) => sendDeposits(p, deposits)),
+    keys: (x) => [cellKey(x.d)],
+    maxWeight: DEPOSITS_PER_GROUP,
+  });
 
   constructor(sql: PgSql) {
     this.#sql = sql;
   }
 
+  /**
+   * Joins this turn's group of deposits: one transaction whose statements are pipelined (the
+   * cells' locks and every deposit's match in one flush, then the rows and the COMMIT); a
+   * deposit into a cell another deposit of the turn already touches waits for the next round.
+   */
   deposit(d: PheromoneDeposit, now: number, outbox?: OutboxEntry): Promise<DepositOutcome> {
-    return this.#sql.begin((tx) => this.depositWith(tx, d, now, outbox));
+    return this.#deposits.add({ d, now, outbox });
   }
 
   /**
@@ -60,71 +82,8 @@ export class PostgresPheromoneStore implements PheromoneStore {
    * outbox row (if any) is written in `tx` too.
    */
   async depositWith(tx: PgTx, d: PheromoneDeposit, now: number, outbox?: OutboxEntry): Promise<DepositOutcome> {
-    const outcome = await this.#depositRows(tx, d, now);
-    if (outbox) await insertOutbox(tx, outbox);
-    return outcome;
-  }
-
-  /** The row writes of a deposit (inside depositWith's transaction). */
-  async #depositRows(tx: PgTx, d: PheromoneDeposit, now: number): Promise<DepositOutcome> {
-    await lockPheromoneCells(tx, [d]);
-    const match = await this.#match(tx, d, now);
-    if (!match) {
-      const p = newPheromone(d, now);
-      const hv = hvBytes(p.hv);
-      await tx`
-        INSERT INTO pheromones (id, layer, class, domain, regime, intensity, confirmations, deposited_at, created_at, fades_at,
-          source_hash, metadata, hv)
-        VALUES (${p.id}, ${p.layer}, ${p.class}, ${p.domain}, ${p.regime}, ${p.intensity}, 0, ${now}, ${now}, ${fadesAt(p)},
-          ${p.sourceHash}, ${JSON.stringify(p.metadata)}, ${hv})`;
-      await tx`INSERT INTO pheromone_sources (pheromone_id, source_hash) VALUES (${p.id}, ${d.sourceHash})`;
-      if (hv) await tx`INSERT INTO pheromone_vectors (pheromone_id, n, hv) VALUES (${p.id}, 1, ${hv})`;
-      return { pheromone: p, reinforced: false, confirmed: false };
-    }
-    const added = await tx`
-      INSERT INTO pheromone_sources (pheromone_id, source_hash) VALUES (${match.id}, ${d.sourceHash}) ON CONFLICT DO NOTHING`;
-    const member = addedMember(match, d);
-    const members = member ? await this.#addMember(tx, match.id, member) : null;
-    const outcome = reinforcedBy(match, d, added.count > 0, now, members);
-    const p = outcome.pheromone;
-    await tx`
-      UPDATE pheromones SET intensity = ${p.intensity}, confirmations = ${p.confirmations}, deposited_at = ${now},
-        fades_at = ${fadesAt(p)}, hv = ${hvBytes(p.hv)}
-      WHERE id = ${p.id}`;
-    return outcome;
-  }
-
-  /**
-   * The live pheromone a deposit reinforces: same cell and class, or (with a hypervector) the
-   * most similar one of the cell above 0.6. FOR UPDATE because evaporation takes no cell lock:
-   * a gateway whose clock runs ahead must not delete the row between this read and the update.
-   */
-  async #match(tx: PgTx, d: PheromoneDeposit, now: number): Promise<Pheromone | undefined> {
-    if (!d.hv) {
-      const [row] = await tx<Row[]>`
-        SELECT ${tx.unsafe(COLUMNS)} FROM pheromones
-        WHERE domain = ${d.domain} AND regime = ${d.regime} AND layer = ${d.layer} AND class = ${d.class}
-          AND hv IS NULL AND fades_at > ${now}
-        LIMIT 1 FOR UPDATE`;
-      return row ? toPheromone(row) : undefined;
-    }
-    const rows = await tx<Row[]>`
-      SELECT ${tx.unsafe(COLUMNS)} FROM pheromones
-      WHERE domain = ${d.domain} AND regime = ${d.regime} AND layer = ${d.layer} AND hv IS NOT NULL AND fades_at > ${now}
-      FOR UPDATE`;
-    return mostSimilar(rows.map(toPheromone), d.hv);
-  }
-
-  /** Adds a member vector, keeps the newest HV_MAX_MEMBERS, and returns them, oldest first. */
-  async #addMember(tx: PgTx, id: string, hv: Uint8Array): Promise<Uint8Array[]> {
-    await tx`
-      INSERT INTO pheromone_vectors (pheromone_id, n, hv)
-      SELECT ${id}, COALESCE(MAX(n), 0) + 1, ${hvBytes(hv)} FROM pheromone_vectors WHERE pheromone_id = ${id}`;
-    await tx`
-      DELETE FROM pheromone_vectors WHERE pheromone_id = ${id}
-        AND n <= (SELECT MAX(n) FROM pheromone_vectors WHERE pheromone_id = ${id}) - ${HV_MAX_MEMBERS}`;
-    const members = await tx<{ hv: Buffer }[]>`SELECT hv FROM pheromone_vectors WHERE pheromone_id = ${id} ORDER BY n`;
-    return members.map((m) => new Uint8Array(m.hv));
+    const [outcome] = await pipelinedIn(tx, (p) => sendDeposits(p, [{ d, now, outbox }]));
+    return outcome as DepositOutcome;
   }
 
   async live(domains: readonly string[], regime: string | undefined, now: number): Promise<Pheromone[]> {
@@ -162,4 +121,110 @@ export class PostgresPheromoneStore implements PheromoneStore {
       ORDER BY id COLLATE "C" LIMIT ${limit}`;
     return rows.map(toPheromone);
   }
+}
+
+/** Most deposits one transaction takes (a busy turn's rest waits for the next round). */
+const DEPOSITS_PER_GROUP = 64;
+
+/** A deposit as the group takes it. */
+interface Deposit {
+  readonly d: PheromoneDeposit;
+  readonly now: number;
+  readonly outbox: OutboxEntry | undefined;
+}
+
+/**
+ * The deposits of one transaction, each into a cell of its own: the cells locked first (one
+ * statement, one order), then each deposit's match and rows, pipelined side by side. Every
+ * deposit has sent its last statement before this resolves (a failed one fails the group).
+ */
+async function sendDeposits(p: Pipeline, deposits: readonly Deposit[]): Promise<Finish<DepositOutcome[]>> {
+  sendCellLocks(
+    p,
+    deposits.map((x) => x.d),
+  );
+  const sent = await Promise.allSettled(deposits.map((x) => sendDeposit(p, x)));
+  const failed = sent.find((s) => s.status === "rejected");
+  if (failed) throw failed.reason;
+  const outcomes = sent.map((s) => (s as PromiseFulfilledResult<DepositOutcome>).value);
+  return async () => outcomes;
+}
+
+/**
+ * One deposit's rows (its cell locked): the live pheromone it matches, read FOR UPDATE with
+ * whether this source already confirmed it (what the INSERT of the source would tell; nothing
+ * else adds sources to a row under the cell's lock), then a new pheromone or the match reinforced
+ * (SPEC §5, the rules in core), and the federation outbox row.
+ */
+async function sendDeposit(p: Pipeline, { d, now, outbox }: Deposit): Promise<DepositOutcome> {
+  const q = p.q;
+  const match = await sendMatch(p, d, now);
+  let outcome: DepositOutcome;
+  if (!match) {
+    const ph = newPheromone(d, now);
+    const hv = hvBytes(ph.hv);
+    p.send(q`
+      INSERT INTO pheromones (id, layer, class, domain, regime, intensity, confirmations, deposited_at, created_at, fades_at,
+        source_hash, metadata, hv)
+      VALUES (${ph.id}, ${ph.layer}, ${ph.class}, ${ph.domain}, ${ph.regime}, ${ph.intensity}, 0, ${now}, ${now}, ${fadesAt(ph)},
+        ${ph.sourceHash}, ${JSON.stringify(ph.metadata)}, ${hv})`);
+    p.send(q`INSERT INTO pheromone_sources (pheromone_id, source_hash) VALUES (${ph.id}, ${d.sourceHash})`);
+    if (hv) p.send(q`INSERT INTO pheromone_vectors (pheromone_id, n, hv) VALUES (${ph.id}, 1, ${hv})`);
+    outcome = { pheromone: ph, reinforced: false, confirmed: false };
+  } else {
+    p.send(
+      q`INSERT INTO pheromone_sources (pheromone_id, source_hash) VALUES (${match.pheromone.id}, ${d.sourceHash}) ON CONFLICT DO NOTHING`,
+    );
+    const member = addedMember(match.pheromone, d);
+    const members = member ? await sendMember(p, match.pheromone.id, member) : null;
+    outcome = reinforcedBy(match.pheromone, d, !match.confirmedBySource, now, members);
+    const ph = outcome.pheromone;
+    p.send(q`
+      UPDATE pheromones SET intensity = ${ph.intensity}, confirmations = ${ph.confirmations}, deposited_at = ${now},
+        fades_at = ${fadesAt(ph)}, hv = ${hvBytes(ph.hv)}
+      WHERE id = ${ph.id}`);
+  }
+  if (outbox) p.send(outboxInsert(q, outbox));
+  return outcome;
+}
+
+/**
+ * The live pheromone a deposit reinforces: same cell and class, or (with a hypervector) the
+ * most similar one of the cell above 0.6. FOR UPDATE because evaporation takes no cell lock:
+ * a gateway whose clock runs ahead must not delete the row between this read and the update.
+ */
+async function sendMatch(
+  p: Pipeline,
+  d: PheromoneDeposit,
+  now: number,
+): Promise<{ pheromone: Pheromone; confirmedBySource: boolean } | undefined> {
+  const q = p.q;
+  const confirmed = q`EXISTS (SELECT 1 FROM pheromone_sources s WHERE s.pheromone_id = pheromones.id AND s.source_hash = ${d.sourceHash})`;
+  if (!d.hv) {
+    const [row] = await p.send(q<(Row & { has_source: boolean })[]>`
+      SELECT ${q.unsafe(COLUMNS)}, ${confirmed} AS has_source FROM pheromones
+      WHERE domain = ${d.domain} AND regime = ${d.regime} AND layer = ${d.layer} AND class = ${d.class}
+        AND hv IS NULL AND fades_at > ${now}
+      LIMIT 1 FOR UPDATE`);
+    return row ? { pheromone: toPheromone(row), confirmedBySource: row.has_source } : undefined;
+  }
+  const rows = await p.send(q<(Row & { has_source: boolean })[]>`
+    SELECT ${q.unsafe(COLUMNS)}, ${confirmed} AS has_source FROM pheromones
+    WHERE domain = ${d.domain} AND regime = ${d.regime} AND layer = ${d.layer} AND hv IS NOT NULL AND fades_at > ${now}
+    FOR UPDATE`);
+  const best = mostSimilar(rows.map(toPheromone), d.hv);
+  return best ? { pheromone: best, confirmedBySource: rows.some((r) => r.id === best.id && r.has_source) } : undefined;
+}
+
+/** Adds a member vector, keeps the newest HV_MAX_MEMBERS, and returns them, oldest first (three statements, one round trip). */
+async function sendMember(p: Pipeline, id: string, hv: Uint8Array): Promise<Uint8Array[]> {
+  const q = p.q;
+  p.send(q`
+    INSERT INTO pheromone_vectors (pheromone_id, n, hv)
+    SELECT ${id}, COALESCE(MAX(n), 0) + 1, ${hvBytes(hv)} FROM pheromone_vectors WHERE pheromone_id = ${id}`);
+  p.send(q`
+    DELETE FROM pheromone_vectors WHERE pheromone_id = ${id}
+      AND n <= (SELECT MAX(n) FROM pheromone_vectors WHERE pheromone_id = ${id}) - ${HV_MAX_MEMBERS}`);
+  const members = await p.send(q<{ hv: Buffer }[]>`SELECT hv FROM pheromone_vectors WHERE pheromone_id = ${id} ORDER BY n`);
+  return members.map((m) => new Uint8Array(m.hv));
 }

@@ -70,6 +70,9 @@ export class RedisPheromoneCache implements PheromoneStore {
   readonly #redis: Redis & FillCommand;
   readonly #ttlMs: number;
   readonly #onError: (err: unknown) => void;
+  /** Domains of the deposits ended in this turn, and their one invalidation (at the turn's end). */
+  readonly #turnDomains = new Set<string>();
+  #turnInvalidation: Promise<void> | undefined;
 
   /** Wraps `opts.inner`; the fill script is registered on `opts.redis`. */
   constructor(opts: RedisPheromoneCacheOptions) {
@@ -83,8 +86,25 @@ export class RedisPheromoneCache implements PheromoneStore {
 
   async deposit(d: PheromoneDeposit, now: number, outbox?: OutboxEntry): Promise<DepositOutcome> {
     const outcome = await this.#inner.deposit(d, now, outbox);
-    await this.invalidate([d.domain]);
+    await this.#invalidateInTurn(d.domain);
     return outcome;
+  }
+
+  /**
+   * `invalidate` for the deposits that end in one turn (a group the inner store committed
+   * together): their domains in one MULTI at the turn's end, each deposit answered after it.
+   */
+  #invalidateInTurn(domain: string): Promise<void> {
+    this.#turnDomains.add(domain);
+    this.#turnInvalidation ??= new Promise<void>((resolve) =>
+      setImmediate(() => {
+        const domains = [...this.#turnDomains];
+        this.#turnDomains.clear();
+        this.#turnInvalidation = undefined;
+        void this.invalidate(domains).then(resolve);
+      }),
+    );
+    return this.#turnInvalidation;
   }
 
   /**

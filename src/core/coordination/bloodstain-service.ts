@@ -153,33 +153,37 @@ export class BloodstainService {
 
     d.knowledge.afterStored(r.entries.map((entry) => ({ entry, created: true })));
     await d.achievements.remember(source, golem.id);
-    for (const o of r.deposits) await d.pheromones.announce(o);
-    for (const own of owns) await d.pheromones.relayOwn(own);
-    await d.bus.publish({
-      stream: userStream(golem.userId),
-      channel: "styx:bloodstain",
-      payload: {
-        golem_id: golem.id,
-        generation: golem.generation,
-        death_cause: input.death_cause,
-        died_at: new Date(diedAt).toISOString(),
-        warnings: death.warnings,
-        causal_edges: death.causalEdges,
-      },
-    });
-    // Domain followers learn of the death without learning whose it was.
-    for (const domain of new Set(input.warnings.map((w) => w.domain))) {
-      await d.bus.publish({
-        stream: domainStream(domain),
+    // Every event of the death is published in this turn and awaited together: each stream keeps
+    // the order they were made in (its appends queue in call order), none waits for another's ack.
+    await Promise.all([
+      ...r.deposits.map((o) => d.pheromones.announce(o)),
+      ...owns.map((own) => d.pheromones.relayOwn(own)),
+      d.bus.publish({
+        stream: userStream(golem.userId),
         channel: "styx:bloodstain",
         payload: {
-          domain,
-          warnings: input.warnings
-            .filter((w) => w.domain === domain)
-            .map((w) => ({ class: w.class, regime: w.regime, severity: w.severity })),
+          golem_id: golem.id,
+          generation: golem.generation,
+          death_cause: input.death_cause,
+          died_at: new Date(diedAt).toISOString(),
+          warnings: death.warnings,
+          causal_edges: death.causalEdges,
         },
-      });
-    }
+      }),
+      // Domain followers learn of the death without learning whose it was.
+      ...[...new Set(input.warnings.map((w) => w.domain))].map((domain) =>
+        d.bus.publish({
+          stream: domainStream(domain),
+          channel: "styx:bloodstain",
+          payload: {
+            domain,
+            warnings: input.warnings
+              .filter((w) => w.domain === domain)
+              .map((w) => ({ class: w.class, regime: w.regime, severity: w.severity })),
+          },
+        }),
+      ),
+    ]);
     await d.achievements.evaluate(
       { ...golem, status: "dead" },
       {

@@ -138,8 +138,8 @@ export class PheromoneService {
     const now = this.#clock.now();
     const own = this.recordOf(deposit, now);
     const outcome = await this.#store.deposit(deposit, now, own?.outbox);
-    await this.announce(outcome);
-    await this.relayOwn(own);
+    // Both publishes go out in this turn (one stream each), answered before the deposit is.
+    await Promise.all([this.announce(outcome), this.relayOwn(own)]);
     for (const l of this.#listeners) await l(golem, outcome);
     return outcome;
   }
