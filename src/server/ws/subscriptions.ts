@@ -5,6 +5,7 @@ import { StyxError } from "../../core/platform/errors.js";
 import { encodeBatchFrame, encodeEventFrame } from "../../protocol/fabric.js";
 import type { ResumedStream } from "../../protocol/frames.js";
 import type { Connection } from "./connection.js";
+import type { RecordToll } from "./record-toll.js";
 import type { SharedFrame } from "./shared-frame.js";
 
 /** Rough memory of an event held during a replay beyond its payload. */
@@ -42,6 +43,7 @@ export class Subscriptions {
   readonly #follows = new Map<string, Follow>();
   #categories: readonly string[] | null = null;
   #skip: ((event: SequencedEvent) => boolean) | null = null;
+  #toll: RecordToll | null = null;
 
   constructor(conn: Connection, history: History, index: StreamIndex) {
     this.#conn = conn;
@@ -74,6 +76,11 @@ export class Subscriptions {
    */
   skipWhen(skip: (event: SequencedEvent) => boolean): void {
     this.#skip = skip;
+  }
+
+  /** Each federation record sent pays its toll first (pricing on, a downstream's socket: see RecordToll); the first toll set stays. */
+  chargeWith(toll: RecordToll): void {
+    this.#toll ??= toll;
   }
 
   /** Channel prefixes delivered; null = every channel. */
@@ -168,7 +175,10 @@ export class Subscriptions {
     }
     // A tick's batch or an event sequenced just before the join may still be on its way: the
     // join position (or the replay) already covers those.
-    if (event.seq > f.joinedAt) this.#conn.sendShared(frame);
+    if (event.seq <= f.joinedAt) return;
+    const toll = this.#toll;
+    if (toll !== null && streamKind(event.stream) === "federation") toll.send(frame.data.length, () => this.#conn.sendShared(frame));
+    else this.#conn.sendShared(frame);
   }
 
   /** Live delivery of a tick's events of one stream (re-encoded only when the filter or the join position leaves some out). */
@@ -220,7 +230,15 @@ export class Subscriptions {
     f.held = null;
     this.#conn.unhold(f.heldBytes);
     f.heldBytes = 0;
-    for (const e of held ?? []) if (e.seq > f.joinedAt && !this.#skip?.(e)) this.#conn.send(Buffer.from(encodeEventFrame(e)));
+    for (const e of held ?? []) if (e.seq > f.joinedAt && !this.#skip?.(e)) this.#sendEvent(e);
+  }
+
+  /** Sends one event as its own frame (through the toll when it is a federation record that pays). */
+  #sendEvent(e: SequencedEvent): void {
+    const data = Buffer.from(encodeEventFrame(e));
+    const toll = this.#toll;
+    if (toll !== null && streamKind(e.stream) === "federation") toll.send(data.length, () => this.#conn.send(data));
+    else this.#conn.send(data);
   }
 
   #count(kind: "domain" | "federation"): number {
@@ -237,8 +255,10 @@ export class Subscriptions {
           if (e.seq > until || this.#follows.get(stream) !== f) return;
           if (!this.wants(e.channel) || this.#skip?.(e)) continue;
           if (this.#conn.backlogged && !(await this.#conn.writable())) return;
+          // Records wait for credit in order: read on once none waits (or stop, the socket closed as exhausted).
+          if (this.#toll?.waiting && !(await this.#toll.settled())) return;
           if (this.#follows.get(stream) !== f) return;
-          this.#conn.send(Buffer.from(encodeEventFrame(e)));
+          this.#sendEvent(e);
         }
       }
     } catch (err) {
