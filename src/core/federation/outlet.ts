@@ -133,10 +133,12 @@ export interface EmitterDeps {
   readonly key: SecretKey;
   readonly flows: Flows;
   readonly domains: FederatedDomains;
+  /** Whether an upstream is configured (STYX_UPSTREAM_URL). */
   readonly upstream: boolean;
   readonly store: Pick<FederationStore, "links">;
   readonly bus: Pick<EventBus, "publish">;
   readonly clock: Clock;
+  /** A record's wire form (the stream payload, the same JSON as pushes and snapshot lines). */
   readonly wire: (record: FederationRecord) => Record<string, unknown>;
   /** Wakes the relay (RecordRelay's task): an own record was written into the relay outbox. */
   readonly wake: () => void;

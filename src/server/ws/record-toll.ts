@@ -1,5 +1,9 @@
 import { type CreditMeter, FEDERATION_RECORD_PRICE } from "../../core/payments/credit.js";
 import type { Connection } from "./connection.js";
+import type { SharedFrame } from "./shared-frame.js";
+
+/** What the toll uses of the socket's connection. */
+type Toll = Pick<Connection, "open" | "send" | "sendShared" | "hold" | "unhold" | "sendError" | "close">;
 
 /** A frame waiting for credit: its bytes (held against the socket's bound) and how it is sent. */
 interface Waiting {
@@ -23,7 +27,7 @@ interface Waiting {
 export class RecordToll {
   readonly #meter: Pick<CreditMeter, "take" | "refill">;
   readonly #userId: string;
-  readonly #conn: Pick<Connection, "open" | "hold" | "unhold" | "sendError" | "close">;
+  readonly #conn: Toll;
   readonly #onError: (err: unknown) => void;
   readonly #waiting: Waiting[] = [];
   #drawing: Promise<void> | undefined;
@@ -32,7 +36,7 @@ export class RecordToll {
   constructor(deps: {
     meter: Pick<CreditMeter, "take" | "refill">;
     userId: string;
-    conn: Pick<Connection, "open" | "hold" | "unhold" | "sendError" | "close">;
+    conn: Toll;
     onError: (err: unknown) => void;
   }) {
     this.#meter = deps.meter;
@@ -41,15 +45,26 @@ export class RecordToll {
     this.#onError = deps.onError;
   }
 
-  /** Sends one record frame (`bytes` long) once paid: at once when the purse pays and nothing waits, else in turn after a draw. */
-  send(bytes: number, send: () => void): void {
+  /** Sends one record's frame once paid (Connection.send's place for a paying federation stream). */
+  send(data: Buffer): boolean {
+    return this.#pay(data.length, () => this.#conn.send(data));
+  }
+
+  /** Sends one record's shared frame once paid (Connection.sendShared's place). */
+  sendShared(frame: SharedFrame): boolean {
+    return this.#pay(frame.data.length, () => this.#conn.sendShared(frame));
+  }
+
+  /** Sends at once when the purse pays and nothing waits, else in turn after a draw; false once the socket closed. */
+  #pay(bytes: number, send: () => void): boolean {
     if (this.#waiting.length === 0 && this.#meter.take(this.#userId, FEDERATION_RECORD_PRICE)) {
       send();
-      return;
+      return true;
     }
-    if (!this.#conn.hold(bytes)) return;
+    if (!this.#conn.hold(bytes)) return false;
     this.#waiting.push({ bytes, send });
     this.#drawing ??= this.#draw();
+    return true;
   }
 
   /** Whether records wait for credit (a draw is under way). */
