@@ -344,10 +344,10 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       CREATE INDEX federation_outbox_enqueued ON federation_outbox (enqueued_at);
     `,
   },
-  // SPEC §17.2 (down): the SQLite migration 22's relay outbox (own records for the
+  // SPEC §17.2 (down): the SQLite migration 19's relay outbox (own records for the
   // downstreams, written in the fact's transaction, published and deleted by the leader's relay).
   {
-    version: 22,
+    version: 19,
     name: "federation: relay outbox of own records for the downstreams",
     sql: `
       CREATE TABLE federation_relay (

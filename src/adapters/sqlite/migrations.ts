@@ -679,7 +679,7 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
   // SPEC §17.2 (down): own records for the downstreams, written in the fact's transaction and
   // published on federation:{domain} by the relay task, which deletes each once published.
   {
-    version: 22,
+    version: 19,
     name: "federation: relay outbox of own records for the downstreams",
     sql: `
       CREATE TABLE federation_relay (
