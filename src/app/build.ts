@@ -130,6 +130,7 @@ export async function buildStyx(config: Config, options: BuildOptions = {}): Pro
       store: federationStorage,
       bus: fabric.bus,
       clock,
+      scheduler: tasks,
       warn,
     });
     const knowledge = buildKnowledge({

@@ -5,18 +5,32 @@ import type { EventBus } from "../core/fabric/event-bus.js";
 import { FederationApplier } from "../core/federation/applier.js";
 import type { FederationStore } from "../core/federation/federation-store.js";
 import { FederationEmitter } from "../core/federation/outlet.js";
+import type { FederationRecord } from "../core/federation/records.js";
+import { coalesce, RecordRelay } from "../core/federation/relay.js";
 import { FederationSnapshot } from "../core/federation/snapshot.js";
 import type { LetheService } from "../core/knowledge/lethe-service.js";
 import type { Clock } from "../core/platform/clock.js";
 import type { SecretKey } from "../core/platform/secret-key.js";
 import { recordToWire } from "../protocol/federation-codec.js";
 import type { FederationRouteDeps } from "../server/routes/federation/federation.routes.js";
+import type { Scheduler } from "../tasks/scheduler.js";
 import type { Storage } from "./storage.js";
 import { VERSION } from "./version.js";
+
+/** The task that publishes the relay outbox (own records for the downstreams) on federation:{domain}. */
+export const FEDERATION_RELAY_TASK = "federation-relay";
+/** How often the relay's task sweeps the relay outbox while some downstream is linked (a wake-up lost on its way to the leader). */
+export const RELAY_SWEEP_MS = 1000;
+/** Wake-ups of the relay a process sends at most once per this window (and once after the last fact). */
+const RELAY_WAKE_WINDOW_MS = 10;
 
 /**
  * The outlet the fact services hand their facts to (SPEC §17): built before them, since each
  * local deposit, lethe publication and causal publication becomes a record as it is written.
+ * Its relay (SPEC §17.2 down) is a task of the leader: woken after each own record written for
+ * the downstreams (on a macronode gateway that does not lead, by a signal to the leader), swept
+ * every second while some downstream is linked, and run at once when this process comes to lead
+ * (it publishes what a killed process, or the previous leader, left in the relay outbox).
  */
 export function buildFederationOutlet(opts: {
   config: Config;
@@ -25,10 +39,12 @@ export function buildFederationOutlet(opts: {
   store: FederationStore;
   bus: EventBus;
   clock: Clock;
+  scheduler: Pick<Scheduler, "add" | "wake">;
   warn: (msg: string, err: unknown) => void;
 }): FederationEmitter {
   const f = opts.config.federation;
-  return new FederationEmitter({
+  const wire = (r: FederationRecord) => recordToWire(r) as unknown as Record<string, unknown>;
+  const outlet = new FederationEmitter({
     instanceId: opts.instanceId,
     key: opts.key,
     flows: f.flows,
@@ -37,9 +53,28 @@ export function buildFederationOutlet(opts: {
     store: opts.store,
     bus: opts.bus,
     clock: opts.clock,
-    wire: (r) => recordToWire(r) as unknown as Record<string, unknown>,
+    wire,
+    wake: coalesce(() => opts.scheduler.wake(FEDERATION_RELAY_TASK, 0), RELAY_WAKE_WINDOW_MS),
     warn: opts.warn,
   });
+  const relay = new RecordRelay({ store: opts.store, bus: opts.bus, wire });
+  // The first run since this process leads drains whatever waits; later runs only while a downstream is linked
+  // (a standalone Styx reads its links at most every LINKS_CACHE_MS, and its relay outbox never).
+  let leading = false;
+  opts.scheduler.add({
+    name: FEDERATION_RELAY_TASK,
+    everyMs: RELAY_SWEEP_MS,
+    atLead: true,
+    run: async () => {
+      if (leading && !(await outlet.hasDownstreams())) return;
+      await relay.drain();
+      leading = true;
+    },
+    atUnlead: async () => {
+      leading = false;
+    },
+  });
+  return outlet;
 }
 
 /**

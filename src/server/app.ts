@@ -319,7 +319,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   if (deps.marketplace) marketplaceRoutes(app, deps.marketplace);
   else if (deps.upstreamMarket) upstreamMarketRoutes(app, deps.upstreamMarket);
   const { hub, service, history } = deps.fabric;
-  federationRoutes(app, { ...deps.federation, history, limiter: deps.limiter, clock: deps.clock });
+  federationRoutes(app, { ...deps.federation, history, limiter: deps.limiter, clock: deps.clock, credit: deps.payments?.meter });
   fabricRoutes(app, { fabric: service, clock: deps.clock, online: (id) => hub.online(id) });
   dashboardRoutes(app, {
     clock: deps.clock,
@@ -366,6 +366,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     metrics: deps.metrics,
     credit: deps.payments?.meter,
     tracer: deps.tracing?.tracer,
+    warn: (msg, err) => app.log.warn({ err }, msg),
     links: { link: (k) => deps.federation.store.link(k), touch: (k) => deps.federation.store.touchLink(k, deps.clock.now()) },
   });
   attachGateway(app, {

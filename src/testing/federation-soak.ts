@@ -189,6 +189,8 @@ export interface Ledger {
   readonly relayed: ReadonlyMap<string, ReadonlySet<string>>;
   /** Relayed events in all (more than the sum of the sets: a record relayed twice). */
   readonly relayedEvents: number;
+  /** Own records still waiting in the relay outbox (written with their fact, never published). */
+  readonly relayWaiting: number;
   /** Deposits announced on `domain:{domain}`: made here, and applied from another instance (`federated: true`). */
   readonly localDeposits: number;
   readonly federatedDeposits: number;
@@ -234,7 +236,17 @@ export function readLedger(node: SoakNode, domain: string): Ledger {
       };
       if ((s ?? 0) !== r.n || (r.n > 0 && r.lo !== 1)) partialStreams.push(stream);
     }
-    return { claims, claimRows, relayed, relayedEvents, localDeposits: count(false), federatedDeposits: count(true), partialStreams };
+    const relayWaiting = db.prepare("SELECT COUNT(*) FROM federation_relay").pluck().get() as number;
+    return {
+      claims,
+      claimRows,
+      relayed,
+      relayedEvents,
+      relayWaiting,
+      localDeposits: count(false),
+      federatedDeposits: count(true),
+      partialStreams,
+    };
   });
 }
 

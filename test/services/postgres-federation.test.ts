@@ -24,7 +24,7 @@ after(async () => {
 
 /** Empties the tables the suites write, so each case starts from nothing. */
 async function clean(): Promise<void> {
-  await sql`TRUNCATE federation_links, federation_claims, federation_cursors, federation_outbox, pheromones, pheromone_sources,
+  await sql`TRUNCATE federation_links, federation_claims, federation_cursors, federation_outbox, federation_relay, pheromones, pheromone_sources,
     pheromone_vectors, causal_edges, causal_votes, entries, lethe_queue, lethe_entries, lethe_writers`;
 }
 
@@ -40,6 +40,8 @@ describeFactOutboxContract("postgres", async () => {
     causal: new PostgresCausalStore(sql),
     entries: new PostgresEntryStore(sql),
     federation: new PostgresFederationStore(sql),
+    // The next leader reads the relay outbox over its own pool.
+    restarted: async () => new PostgresFederationStore(other),
   };
 });
 

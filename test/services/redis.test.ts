@@ -399,7 +399,7 @@ describe("RedisPheromoneCache", () => {
     const db = openDatabase(":memory:");
     const cache = new RedisPheromoneCache({ inner: new SqlitePheromoneStore(db), redis: (await conn(newCluster())).client });
     const record = pheromoneRecord("phe_fed");
-    await cache.deposit(dep({ id: "phe_fed" }), T0, { record, enqueuedAt: T0 });
+    await cache.deposit(dep({ id: "phe_fed" }), T0, { record, enqueuedAt: T0, up: true, down: false });
     assert.deepEqual(
       (await new SqliteFederationStore(db).due(T0, 10)).map((i) => i.record),
       [record],

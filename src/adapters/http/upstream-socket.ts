@@ -155,6 +155,7 @@ export function openRecordSocket(endpoint: UpstreamEndpoint, handlers: RecordHan
 function closeFailure(code: number, reason: string): UpstreamFailure {
   if (reason === "STYX_FEDERATION_NOT_LINKED") return "not_linked";
   if (code === 4401 || code === 4403 || code === 4409) return "refused";
-  if (code === 4429) return "throttled";
+  // 4402 STYX_CREDIT_EXHAUSTED: a priced upstream paused the down-flow; reconnecting resumes from the cursors once topped up.
+  if (code === 4429 || code === 4402) return "throttled";
   return code === 1011 || code === 1012 || code === 1013 ? "unavailable" : "network";
 }

@@ -1,22 +1,30 @@
 import type { StreamPosition } from "../../core/fabric/history.js";
-import type { FederationLink, FederationStore, OutboxEntry, OutboxItem } from "../../core/federation/federation-store.js";
+import type { FederationLink, FederationStore, OutboxEntry, OutboxItem, RelayItem } from "../../core/federation/federation-store.js";
 
 /**
  * FederationStore in memory: the unit tests' twin of the SQLite and PostgreSQL stores (a
  * micronode under amnesia keeps these rows in SQLite `:memory:`). `enqueue` stands in for the
- * fact stores, which write outbox rows in their own transactions.
+ * fact stores, which write both outboxes' rows in their own transactions.
  */
 export class MemoryFederationStore implements FederationStore {
   readonly #links = new Map<string, FederationLink>();
   readonly #claims = new Map<string, number>();
   readonly #cursors = new Map<string, StreamPosition>();
   readonly #outbox = new Map<number, OutboxItem>();
+  readonly #relay = new Map<number, RelayItem>();
   #nextSeq = 1;
+  #nextRelaySeq = 1;
 
-  /** Adds a record to the outbox (what a fact store does inside its write's transaction). */
+  /** Adds a record to the outbox when it goes up, to the relay outbox when it goes down (what a fact store does inside its write's transaction). */
   enqueue(entry: OutboxEntry): void {
-    const seq = this.#nextSeq++;
-    this.#outbox.set(seq, { seq, record: entry.record, enqueuedAt: entry.enqueuedAt, attempts: 0, nextAt: entry.enqueuedAt });
+    if (entry.up) {
+      const seq = this.#nextSeq++;
+      this.#outbox.set(seq, { seq, record: entry.record, enqueuedAt: entry.enqueuedAt, attempts: 0, nextAt: entry.enqueuedAt });
+    }
+    if (entry.down) {
+      const seq = this.#nextRelaySeq++;
+      this.#relay.set(seq, { seq, record: entry.record, enqueuedAt: entry.enqueuedAt });
+    }
   }
 
   async saveLink(link: FederationLink): Promise<void> {
@@ -98,5 +106,17 @@ export class MemoryFederationStore implements FederationStore {
       n++;
     }
     return n;
+  }
+
+  async relayPending(limit: number): Promise<RelayItem[]> {
+    return [...this.#relay.values()].slice(0, Math.max(0, limit));
+  }
+
+  async relayed(seqs: readonly number[]): Promise<void> {
+    for (const s of seqs) this.#relay.delete(s);
+  }
+
+  async relayDepth(): Promise<number> {
+    return this.#relay.size;
   }
 }

@@ -344,4 +344,19 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       CREATE INDEX federation_outbox_enqueued ON federation_outbox (enqueued_at);
     `,
   },
+  // SPEC §17.2 (down): the SQLite migration 19's relay outbox (own records for the
+  // downstreams, written in the fact's transaction, published and deleted by the leader's relay).
+  {
+    version: 19,
+    name: "federation: relay outbox of own records for the downstreams",
+    sql: `
+      CREATE TABLE federation_relay (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        kind text NOT NULL,
+        domain text NOT NULL,
+        record text NOT NULL,
+        enqueued_at bigint NOT NULL
+      );
+    `,
+  },
 ];

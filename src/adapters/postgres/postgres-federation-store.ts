@@ -1,5 +1,5 @@
 import type { StreamPosition } from "../../core/fabric/history.js";
-import type { FederationLink, FederationStore, OutboxEntry, OutboxItem } from "../../core/federation/federation-store.js";
+import type { FederationLink, FederationStore, OutboxEntry, OutboxItem, RelayItem } from "../../core/federation/federation-store.js";
 import {
   countsByKind,
   type FederationCursorRow,
@@ -7,32 +7,49 @@ import {
   federationLinkRow,
   type OutboxRow,
   outboxRow,
+  type RelayRow,
+  relayRow,
   toFederationLink,
   toOutboxItem,
+  toRelayItem,
   toStreamPosition,
 } from "../sql/federation-rows.js";
 import type { PgSql, PgTx } from "./database.js";
 
 /**
- * Inserts an outbox row in `tx`: called by the fact stores inside their write's transaction,
- * so the row commits or rolls back with the fact (SPEC §17.2.3).
+ * Inserts an own record's rows in `tx` — the outbox's when it goes up, the relay outbox's when it
+ * goes down: called by the fact stores inside their write's transaction, so the rows commit or
+ * roll back with the fact (SPEC §17.2).
  */
 export async function insertOutbox(tx: PgSql | PgTx, entry: OutboxEntry): Promise<void> {
-  await outboxInsert(tx, entry);
-}
-
-/** The INSERT of `insertOutbox`, not yet sent (a pipelined transaction sends it with the fact's statements). */
-export function outboxInsert(tx: PgSql | PgTx, entry: OutboxEntry) {
-  const r = outboxRow(entry);
-  return tx`
-    INSERT INTO federation_outbox (kind, domain, record, enqueued_at, attempts, next_at)
-    VALUES (${r.kind}, ${r.domain}, ${r.record}, ${r.enqueued_at}, ${r.attempts}, ${r.next_at})`;
+  for (const insert of outboxInserts(tx, entry)) await insert;
 }
 
 /**
- * FederationStore on the macronode PostgreSQL database (migration 18), shared by the gateways
- * (only the leader runs the link). A claim is one INSERT … ON CONFLICT DO NOTHING: of
- * concurrent claims of a pair on any gateway, the primary key lets exactly one insert.
+ * The INSERTs of `insertOutbox` (the outbox's when the record goes up, the relay outbox's when it
+ * goes down), not yet sent: a pipelined transaction sends them with the fact's statements.
+ */
+export function outboxInserts(tx: PgSql | PgTx, entry: OutboxEntry) {
+  const inserts = [];
+  if (entry.up) {
+    const r = outboxRow(entry);
+    inserts.push(tx`
+      INSERT INTO federation_outbox (kind, domain, record, enqueued_at, attempts, next_at)
+      VALUES (${r.kind}, ${r.domain}, ${r.record}, ${r.enqueued_at}, ${r.attempts}, ${r.next_at})`);
+  }
+  if (entry.down) {
+    const r = relayRow(entry);
+    inserts.push(
+      tx`INSERT INTO federation_relay (kind, domain, record, enqueued_at) VALUES (${r.kind}, ${r.domain}, ${r.record}, ${r.enqueued_at})`,
+    );
+  }
+  return inserts;
+}
+
+/**
+ * FederationStore on the macronode PostgreSQL database (migrations 18 and 19), shared by the
+ * gateways (only the leader runs the link and the relay). A claim is one INSERT … ON CONFLICT DO
+ * NOTHING: of concurrent claims of a pair on any gateway, the primary key lets exactly one insert.
  */
 export class PostgresFederationStore implements FederationStore {
   readonly #sql: PgSql;
@@ -127,5 +144,21 @@ export class PostgresFederationStore implements FederationStore {
 
   async forgetClaims(before: number): Promise<number> {
     return (await this.#sql`DELETE FROM federation_claims WHERE claimed_at < ${before}`).count;
+  }
+
+  async relayPending(limit: number): Promise<RelayItem[]> {
+    if (limit <= 0) return [];
+    const rows = await this.#sql<RelayRow[]>`SELECT seq, record, enqueued_at FROM federation_relay ORDER BY seq LIMIT ${limit}`;
+    return rows.map(toRelayItem);
+  }
+
+  async relayed(seqs: readonly number[]): Promise<void> {
+    if (seqs.length === 0) return;
+    await this.#sql`DELETE FROM federation_relay WHERE seq = ANY(${this.#sql.array([...seqs])}::bigint[])`;
+  }
+
+  async relayDepth(): Promise<number> {
+    const [row] = await this.#sql<{ n: number | string }[]>`SELECT count(*) AS n FROM federation_relay`;
+    return Number(row?.n ?? 0);
   }
 }

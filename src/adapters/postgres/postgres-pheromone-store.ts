@@ -6,7 +6,7 @@ import { hvBytes } from "../sql/codec.js";
 import { type PheromoneRow as Row, toPheromone } from "../sql/coordination-rows.js";
 import type { PgSql, PgTx } from "./database.js";
 import { type Finish, type Pipeline, pipelined, pipelinedIn } from "./pipelined.js";
-import { outboxInsert } from "./postgres-federation-store.js";
+import { outboxInserts } from "./postgres-federation-store.js";
 import { TurnGroup } from "./turn-group.js";
 
 /** Columns read back into a Pheromone (`fades_at` is derived from them). */
@@ -184,7 +184,7 @@ async function sendDeposit(p: Pipeline, { d, now, outbox }: Deposit): Promise<De
         fades_at = ${fadesAt(ph)}, hv = ${hvBytes(ph.hv)}
       WHERE id = ${ph.id}`);
   }
-  if (outbox) p.send(outboxInsert(q, outbox));
+  if (outbox) for (const insert of outboxInserts(q, outbox)) p.send(insert);
   return outcome;
 }
 

@@ -1,5 +1,5 @@
 import type { StreamPosition } from "../../core/fabric/history.js";
-import type { FederationLink, OutboxEntry, OutboxItem } from "../../core/federation/federation-store.js";
+import type { FederationLink, OutboxEntry, OutboxItem, RelayItem } from "../../core/federation/federation-store.js";
 import type { FederationRecordWire } from "../../protocol/federation.js";
 import { recordFromWire, recordToWire } from "../../protocol/federation-codec.js";
 
@@ -99,6 +99,36 @@ export function toOutboxItem(r: OutboxRow): OutboxItem {
     enqueuedAt: Number(r.enqueued_at),
     attempts: Number(r.attempts),
     nextAt: Number(r.next_at),
+  };
+}
+
+/** The columns of a new `federation_relay` row (seq is the database's). */
+export interface RelayInsertRow {
+  kind: string;
+  domain: string;
+  record: string;
+  enqueued_at: number;
+}
+
+/** The columns of `entry` for the relay outbox (the same wire form as the outbox's). */
+export function relayRow(entry: OutboxEntry): RelayInsertRow {
+  const r = entry.record;
+  return { kind: r.kind, domain: r.domain, record: JSON.stringify(recordToWire(r)), enqueued_at: entry.enqueuedAt };
+}
+
+/** A row of `federation_relay` as both engines return it. */
+export interface RelayRow {
+  seq: number | string;
+  record: string;
+  enqueued_at: number | string;
+}
+
+/** The relay item a row holds. */
+export function toRelayItem(r: RelayRow): RelayItem {
+  return {
+    seq: Number(r.seq),
+    record: recordFromWire(JSON.parse(r.record) as FederationRecordWire),
+    enqueuedAt: Number(r.enqueued_at),
   };
 }
 

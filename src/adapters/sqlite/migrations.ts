@@ -676,4 +676,19 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       CREATE INDEX federation_outbox_enqueued ON federation_outbox(enqueued_at);
     `,
   },
+  // SPEC §17.2 (down): own records for the downstreams, written in the fact's transaction and
+  // published on federation:{domain} by the relay task, which deletes each once published.
+  {
+    version: 19,
+    name: "federation: relay outbox of own records for the downstreams",
+    sql: `
+      CREATE TABLE federation_relay (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        domain TEXT NOT NULL,
+        record TEXT NOT NULL,
+        enqueued_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

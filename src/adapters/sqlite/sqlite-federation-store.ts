@@ -1,5 +1,5 @@
 import type { StreamPosition } from "../../core/fabric/history.js";
-import type { FederationLink, FederationStore, OutboxEntry, OutboxItem } from "../../core/federation/federation-store.js";
+import type { FederationLink, FederationStore, OutboxEntry, OutboxItem, RelayItem } from "../../core/federation/federation-store.js";
 import {
   countsByKind,
   type FederationCursorRow,
@@ -7,34 +7,44 @@ import {
   federationLinkRow,
   type OutboxRow,
   outboxRow,
+  type RelayRow,
+  relayRow,
   toFederationLink,
   toOutboxItem,
+  toRelayItem,
   toStreamPosition,
 } from "../sql/federation-rows.js";
 import type { SqliteDatabase } from "./database.js";
 
 /**
- * Inserts an outbox row on `db`: called by the fact stores inside their write's transaction
- * (or savepoint), so the row commits or rolls back with the fact (SPEC §17.2.3).
+ * Inserts an own record's rows on `db` — the outbox's when it goes up, the relay outbox's when it
+ * goes down: called by the fact stores inside their write's transaction (or savepoint), so the
+ * rows commit or roll back with the fact (SPEC §17.2).
  */
 export function insertOutbox(db: SqliteDatabase, entry: OutboxEntry): void {
   let insert = outboxInserts.get(db);
   if (!insert) {
-    insert = db.prepare(
-      `INSERT INTO federation_outbox (kind, domain, record, enqueued_at, attempts, next_at)
-         VALUES (@kind, @domain, @record, @enqueued_at, @attempts, @next_at)`,
-    );
+    insert = {
+      up: db.prepare(
+        `INSERT INTO federation_outbox (kind, domain, record, enqueued_at, attempts, next_at)
+           VALUES (@kind, @domain, @record, @enqueued_at, @attempts, @next_at)`,
+      ),
+      down: db.prepare("INSERT INTO federation_relay (kind, domain, record, enqueued_at) VALUES (@kind, @domain, @record, @enqueued_at)"),
+    };
     outboxInserts.set(db, insert);
   }
-  insert.run(outboxRow(entry));
+  if (entry.up) insert.up.run(outboxRow(entry));
+  if (entry.down) insert.down.run(relayRow(entry));
 }
 
-/** The outbox insert prepared once per connection (the fact stores share it). */
-const outboxInserts = new WeakMap<SqliteDatabase, ReturnType<SqliteDatabase["prepare"]>>();
+type Statement = ReturnType<SqliteDatabase["prepare"]>;
+
+/** The outbox inserts prepared once per connection (the fact stores share them). */
+const outboxInserts = new WeakMap<SqliteDatabase, { up: Statement; down: Statement }>();
 
 /**
- * FederationStore on the micronode SQLite database (migration 18); under amnesia the database
- * is `:memory:`, so links, claims, cursors and outbox are gone at restart. One connection
+ * FederationStore on the micronode SQLite database (migrations 18 and 19); under amnesia the database
+ * is `:memory:`, so links, claims, cursors and both outboxes are gone at restart. One connection
  * serialises every statement, so a claim's INSERT … ON CONFLICT DO NOTHING is atomic; between
  * processes sharing a file, SQLite's write lock does the same.
  */
@@ -120,6 +130,21 @@ export class SqliteFederationStore implements FederationStore {
   async forgetClaims(before: number): Promise<number> {
     return this.#q.forgetClaims.run(before).changes;
   }
+
+  async relayPending(limit: number): Promise<RelayItem[]> {
+    if (limit <= 0) return [];
+    return (this.#q.relayPending.all(limit) as RelayRow[]).map(toRelayItem);
+  }
+
+  async relayed(seqs: readonly number[]): Promise<void> {
+    this.#db.transaction(() => {
+      for (const seq of seqs) this.#q.relayed.run(seq);
+    })();
+  }
+
+  async relayDepth(): Promise<number> {
+    return (this.#q.relayDepth.get() as { n: number }).n;
+  }
 }
 
 function prepare(db: SqliteDatabase) {
@@ -150,5 +175,8 @@ function prepare(db: SqliteDatabase) {
     retry: db.prepare("UPDATE federation_outbox SET attempts = attempts + 1, next_at = @nextAt WHERE seq = @seq"),
     drop: db.prepare("DELETE FROM federation_outbox WHERE enqueued_at < ? RETURNING kind"),
     depth: db.prepare("SELECT count(*) AS n FROM federation_outbox"),
+    relayPending: db.prepare("SELECT seq, record, enqueued_at FROM federation_relay ORDER BY seq LIMIT ?"),
+    relayed: db.prepare("DELETE FROM federation_relay WHERE seq = ?"),
+    relayDepth: db.prepare("SELECT count(*) AS n FROM federation_relay"),
   };
 }

@@ -140,7 +140,7 @@ export class BloodstainService {
       domains: [...new Set([...input.warnings.map((w) => w.domain), ...(input.causal_edges ?? []).map((e) => e.domain)])].sort(),
     };
     // Each deposit federates like any other (SPEC §17.1: a death travels as its pheromones): its outbox entry is written with it.
-    const owns = deposits.map((dep) => d.pheromones.recordOf(dep, now));
+    const owns = await Promise.all(deposits.map((dep) => d.pheromones.recordOf(dep, now)));
     const outbox = new Map(owns.flatMap((o, i) => (o?.outbox ? [[deposits[i]?.id as string, o.outbox] as const] : [])));
     const r = await d.deaths.record(death, { entries, deposits, outbox }, now, (stored, outcomes) => ({
       golemId: golem.id,
@@ -153,11 +153,12 @@ export class BloodstainService {
 
     d.knowledge.afterStored(r.entries.map((entry) => ({ entry, created: true })));
     await d.achievements.remember(source, golem.id);
+    // The records of its deposits are in the relay outbox with the death: the relay publishes them (SPEC §17.2).
+    for (const own of owns) d.pheromones.written(own);
     // Every event of the death is published in this turn and awaited together: each stream keeps
     // the order they were made in (its appends queue in call order), none waits for another's ack.
     await Promise.all([
       ...r.deposits.map((o) => d.pheromones.announce(o)),
-      ...owns.map((own) => d.pheromones.relayOwn(own)),
       d.bus.publish({
         stream: userStream(golem.userId),
         channel: "styx:bloodstain",
@@ -276,7 +277,7 @@ function badSignature(message: string): StyxError {
 export interface BloodstainDeps {
   readonly deaths: DeathStore;
   readonly knowledge: Pick<KnowledgeService, "prepareEntries" | "afterStored">;
-  readonly pheromones: Pick<PheromoneService, "sourceOf" | "announce" | "recordOf" | "relayOwn">;
+  readonly pheromones: Pick<PheromoneService, "sourceOf" | "announce" | "recordOf" | "written">;
   readonly achievements: Pick<AchievementService, "evaluate" | "remember">;
   readonly verifier: Pick<SignatureVerifier, "verifyTypedData">;
   /** STYX_CHAIN_ID and STYX_INSTANCE_ID, bound into the typed data. */

@@ -90,7 +90,7 @@ export class CausalService {
       publisherHash: golemSourceHash(this.#key, golem.id),
     };
     const now = this.#clock.now();
-    const own = this.#federation?.own({
+    const own = await this.#federation?.own({
       kind: "causal",
       id: p.id,
       domain: p.domain,
@@ -109,7 +109,8 @@ export class CausalService {
     });
     const r = await this.#store.publish(p, now, own?.outbox);
     await this.#announce(r, false);
-    if (own && r.outcome !== "unchanged") await this.#federation?.relay(own.record);
+    // An unchanged edge (the publisher had voted) wrote no record: nothing to relay.
+    if (r.outcome !== "unchanged") this.#federation?.written(own);
     for (const l of this.#listeners) await l(golem, r.edge, r.outcome);
     return r;
   }

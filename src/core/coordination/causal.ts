@@ -66,8 +66,9 @@ export interface DiscoverFilter {
  * publisher creates the edge; each other publisher votes once — agreement validates,
  * disagreement contradicts; the same publisher again changes nothing. `discover` orders by
  * validations, then confidence (both descending), then id.
- * `outbox` (SPEC §17.2.3): the publication's federation record, written to the outbox in the
- * publish's own transaction when it changed something (not when `unchanged`).
+ * `outbox` (SPEC §17.2): the publication's federation record, written to the outbox (up) and
+ * the relay outbox (down) in the publish's own transaction when it changed something (not when
+ * `unchanged`).
  */
 export interface CausalStore {
   publish(p: CausalPublication, now: number, outbox?: OutboxEntry): Promise<{ edge: CausalEdge; outcome: PublishOutcome }>;

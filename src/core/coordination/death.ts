@@ -52,7 +52,7 @@ export function lifespanMs(d: Pick<DeathRecord, "bornAt" | "diedAt">): number | 
 export interface DeathEffects {
   readonly entries: readonly { readonly entry: NewEntry; readonly lethe?: LetheCandidate | undefined }[];
   readonly deposits: readonly PheromoneDeposit[];
-  /** The federation outbox entries of the deposits that go up (SPEC §17.2.3), by deposit id: written with them. */
+  /** The federation outbox entries of the deposits that go up or down (SPEC §17.2), by deposit id: written with them. */
   readonly outbox?: ReadonlyMap<string, OutboxEntry> | undefined;
 }
 

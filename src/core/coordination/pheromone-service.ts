@@ -136,39 +136,42 @@ export class PheromoneService {
     };
     await this.#quota?.chargeDeposit(golem.userId);
     const now = this.#clock.now();
-    const own = this.recordOf(deposit, now);
+    const own = await this.recordOf(deposit, now);
     const outcome = await this.#store.deposit(deposit, now, own?.outbox);
-    // Both publishes go out in this turn (one stream each), answered before the deposit is.
-    await Promise.all([this.announce(outcome), this.relayOwn(own)]);
+    await this.announce(outcome);
+    // The record is in the relay outbox with the deposit: the relay publishes it (SPEC §17.2).
+    this.#federation?.written(own);
     for (const l of this.#listeners) await l(golem, outcome);
     return outcome;
   }
 
   /**
    * The federation record of a local deposit made `now` (SPEC §17.3), with the outbox entry its
-   * write carries when it goes up; undefined when this Styx federates nothing (a bloodstain's
-   * deposits take theirs through the death store's transaction).
+   * write carries when it goes up or down; undefined when this Styx federates nothing (a
+   * bloodstain's deposits take theirs through the death store's transaction).
    */
-  recordOf(deposit: PheromoneDeposit, now: number): OwnRecord | undefined {
-    return this.#federation?.own({
-      kind: "pheromone",
-      id: deposit.id,
-      domain: deposit.domain,
-      at: now,
-      pheromone: {
-        layer: deposit.layer,
-        class: deposit.class,
-        intensity: deposit.intensity,
-        regime: deposit.regime,
-        source: deposit.sourceHash,
-        hv: deposit.hv,
-      },
-    });
+  recordOf(deposit: PheromoneDeposit, now: number): Promise<OwnRecord | undefined> {
+    return (
+      this.#federation?.own({
+        kind: "pheromone",
+        id: deposit.id,
+        domain: deposit.domain,
+        at: now,
+        pheromone: {
+          layer: deposit.layer,
+          class: deposit.class,
+          intensity: deposit.intensity,
+          regime: deposit.regime,
+          source: deposit.sourceHash,
+          hv: deposit.hv,
+        },
+      }) ?? Promise.resolve(undefined)
+    );
   }
 
-  /** Hands a stored deposit's own record to this Styx's downstreams (nothing for none). */
-  async relayOwn(own: OwnRecord | undefined): Promise<void> {
-    if (own) await this.#federation?.relay(own.record);
+  /** A stored deposit's own record: the relay publishes it to this Styx's downstreams when it went into the relay outbox. */
+  written(own: OwnRecord | undefined): void {
+    this.#federation?.written(own);
   }
 
   /**

@@ -73,8 +73,9 @@ export function reinforcedBy(
  * pheromone.ts) and recording the source happen together, so concurrent deposits of one cell
  * never create twins or lose a confirmation. Only live pheromones (current intensity ≥ the
  * evaporation threshold at `now`) match or are returned; decay is computed, never written.
- * `outbox` (SPEC §17.2.3): the deposit's federation record, written to the outbox in the
- * deposit's own transaction, so it is queued if and only if the deposit is stored.
+ * `outbox` (SPEC §17.2): the deposit's federation record, written to the outbox (up) and the
+ * relay outbox (down) in the deposit's own transaction, so it is queued if and only if the
+ * deposit is stored.
  */
 export interface PheromoneStore {
   deposit(d: PheromoneDeposit, now: number, outbox?: OutboxEntry): Promise<DepositOutcome>;

@@ -13,22 +13,32 @@ export interface OutboxItem {
   readonly nextAt: number;
 }
 
+/** An own record waiting in the relay outbox for this Styx's downstreams (`seq` orders it and acks it). */
+export interface RelayItem {
+  readonly seq: number;
+  readonly record: FederationRecord;
+  readonly enqueuedAt: number;
+}
+
 /**
  * What a Styx records of its federation (SPEC §17): the records applied (each (origin, id)
- * once), the down-link's cursors, and the up-link's outbox. Micronode: SQLite (amnesia:
- * `:memory:`, so all of it is gone at restart and the link takes the snapshot); macronode:
- * PostgreSQL, shared by the gateways (only the leader runs the link).
+ * once), the down-link's cursors, the up-link's outbox, and (upstream side) the relay outbox of
+ * own records for the downstreams. Micronode: SQLite (amnesia: `:memory:`, so all of it is gone
+ * at restart and the link takes the snapshot); macronode: PostgreSQL, shared by the gateways
+ * (only the leader runs the link and the relay).
  *
  * Obligations:
  * - `claim` is atomic across processes: of concurrent claims of one (origin, id) exactly one
  *   answers true, ever (until `release` of that pair). A record is claimed before it is
  *   applied and released when applying it failed, so a crash between the two loses it rather
  *   than applying it twice.
- * - The outbox is written by the stores of the facts themselves, in the transaction of the
+ * - Both outboxes are written by the stores of the facts themselves, in the transaction of the
  *   write (PheromoneStore.deposit, CausalStore.publish, EntryStore.publishLethe/reinforceLethe
- *   take an `OutboxEntry`), so a fact stored is a fact queued. `due` lists items in `seq`
- *   order; `ack` deletes them; `retry` pushes an item's `nextAt` and counts an attempt; `drop`
- *   deletes expired items and answers how many of each kind it dropped.
+ *   take an `OutboxEntry`: `up` → the outbox, `down` → the relay outbox), so a fact stored is a
+ *   fact queued. `due` lists outbox items in `seq` order; `ack` deletes them; `retry` pushes an
+ *   item's `nextAt` and counts an attempt; `drop` deletes expired items and answers how many of
+ *   each kind it dropped. `relayPending` lists relay items in `seq` order (a seq never reused);
+ *   `relayed` deletes them once published.
  */
 export interface FederationStore {
   /** Records (or replaces) a downstream's link at hello (upstream side), by the key it used. */
@@ -64,6 +74,13 @@ export interface FederationStore {
   depth(): Promise<number>;
   /** Deletes claims older than `before` (the dedup window; records older than it are refused as stale anyway). */
   forgetClaims(before: number): Promise<number>;
+
+  /** Relay items waiting for the downstreams, oldest first, at most `limit`. */
+  relayPending(limit: number): Promise<RelayItem[]>;
+  /** Deletes relay items (published on their stream). */
+  relayed(seqs: readonly number[]): Promise<void>;
+  /** How many relay items wait. */
+  relayDepth(): Promise<number>;
 }
 
 /**
@@ -85,8 +102,13 @@ export interface FederationLink {
   readonly lastSeenAt: number;
 }
 
-/** A record for the outbox, as a fact's store takes it with the write (see FederationStore). */
+/**
+ * An own record as a fact's store takes it with the write (see FederationStore): into the outbox
+ * for the upstream when `up`, into the relay outbox for the downstreams when `down` (at least one).
+ */
 export interface OutboxEntry {
   readonly record: FederationRecord;
   readonly enqueuedAt: number;
+  readonly up: boolean;
+  readonly down: boolean;
 }

@@ -10,7 +10,7 @@ import { type FederationRecord, isFederatedSource, outboundSource, recordSource 
 /** A local fact as a record before it leaves: no origin yet, its source the local source hash. */
 export type LocalFact = FederationRecord extends infer R ? (R extends FederationRecord ? Omit<R, "origin"> : never) : never;
 
-/** A local fact made a record of this Styx, and the outbox entry its write carries when it goes up. */
+/** A local fact made a record of this Styx, and the outbox entry its write carries when it goes up or down. */
 export interface OwnRecord {
   readonly record: FederationRecord;
   readonly outbox: OutboxEntry | undefined;
@@ -18,20 +18,22 @@ export interface OwnRecord {
 
 /**
  * Where the fact services hand federation their facts (SPEC §17): `own` makes a local fact this
- * Styx's record (before the write, whose transaction takes the outbox entry), `relay` hands a
- * record — own, or applied from another instance with its origin — to this Styx's downstreams.
+ * Styx's record before the write, whose transaction takes the outbox entry (up: for the
+ * upstream; down: for the relay to this Styx's downstreams, see RecordRelay), `written` wakes
+ * the relay once the write committed, and `relay` hands a record applied from another instance
+ * on to this Styx's downstreams.
  */
 export interface FederationOutlet {
-  /** The record of a local fact; undefined for a fact of a federated source (only own records leave). */
-  own(fact: LocalFact): OwnRecord | undefined;
+  /** The record of a local fact; undefined for a fact of a federated source (only own records leave). Never rejects. */
+  own(fact: LocalFact): Promise<OwnRecord | undefined>;
+  /** The fact's write committed: the relay publishes its record when it went into the relay outbox. */
+  written(own: OwnRecord | undefined): void;
   /**
-   * Publishes a record on `federation:{domain}` when a downstream link takes its kind in its
-   * domain. Never rejects: the fact is stored whatever becomes of its relay (a failure is
-   * reported). Not durable with the write: a relay that fails, or a process killed between the
-   * fact's commit and its relay, leaves no gap in the stream, so a downstream never learns of
-   * that record (it would only through a snapshot, taken when its history is gone). The
-   * federation soak counts this window (test/chaos/federation-soak.test.ts); closing it needs a
-   * relay outbox written in the fact's transaction, like the outbox up.
+   * Publishes a record applied from another instance (with its origin) on `federation:{domain}`
+   * when a downstream link takes its kind in its domain. Never rejects: the record is applied
+   * whatever becomes of its relay (a failure is reported). Not durable with the apply, unlike an
+   * own record: a process killed between the apply and this publish leaves no gap in the stream,
+   * so this Styx's downstreams miss that record (a chain of Styx, not a star, would notice).
    */
   relay(record: FederationRecord): Promise<void>;
 }
@@ -42,20 +44,17 @@ export const LINKS_CACHE_MS = 30_000;
 /**
  * The federation outlet of one process. `own` stamps the origin (this Styx's STYX_INSTANCE_ID),
  * rounds `at` (lethe to the hour, the others to the minute), re-hashes the source
- * (`outboundSource`) and queues the record for the upstream when `sendsUp` and an upstream is
- * configured. `relay` publishes only while this Styx has a downstream link taking the record's
- * kind and domain: a standalone Styx (or one whose downstreams take other domains) pays no
- * history append per fact. The links are cached and read again on `linksChanged` (a hello on
- * this process) or after LINKS_CACHE_MS (a hello on another gateway).
+ * (`outboundSource`), and marks the record for the outbox up when `sendsUp` and an upstream is
+ * configured, for the relay outbox down only while this Styx has a downstream link taking the
+ * record's kind and domain: a standalone Styx (or one whose downstreams take other domains)
+ * writes no relay row and appends nothing to any history per fact. The links are cached and
+ * read again on `linksChanged` (a hello on this process) or after LINKS_CACHE_MS (a hello on
+ * another gateway).
  */
 export class FederationEmitter implements FederationOutlet {
   readonly #d: EmitterDeps;
   #links: { readonly at: number; readonly down: Promise<readonly LinkTakes[]> } | undefined;
 
-  /**
-   * `upstream`: whether an upstream is configured (STYX_UPSTREAM_URL); `wire`: a record's wire
-   * form (the stream payload, the same JSON as pushes and snapshot lines).
-   */
   constructor(deps: EmitterDeps) {
     this.#d = deps;
   }
@@ -65,13 +64,18 @@ export class FederationEmitter implements FederationOutlet {
     return this.#d.instanceId;
   }
 
-  own(fact: LocalFact): OwnRecord | undefined {
+  async own(fact: LocalFact): Promise<OwnRecord | undefined> {
     const local = recordSource(fact as FederationRecord);
     if (isFederatedSource(local)) return undefined;
     const d = this.#d;
     const record = stamp(fact, d.instanceId, outboundSource(d.key, local));
     const up = d.upstream && sendsUp(d.flows, d.domains, record.kind, record.domain);
-    return { record, outbox: up ? { record, enqueuedAt: d.clock.now() } : undefined };
+    const down = await this.#takenDown(record);
+    return { record, outbox: up || down ? { record, enqueuedAt: d.clock.now(), up, down } : undefined };
+  }
+
+  written(own: OwnRecord | undefined): void {
+    if (own?.outbox?.down) this.#d.wake();
   }
 
   async relay(record: FederationRecord): Promise<void> {
@@ -88,9 +92,25 @@ export class FederationEmitter implements FederationOutlet {
     }
   }
 
+  /** Whether some downstream is linked here (the relay's sweep runs only then). */
+  async hasDownstreams(): Promise<boolean> {
+    return (await this.#downstreams()).length > 0;
+  }
+
   /** Forgets the cached links (a downstream said hello). */
   linksChanged(): void {
     this.#links = undefined;
+  }
+
+  /** Whether a downstream link takes `record` (a failed read of the links: reported, and not relayed, as a failed publish was). */
+  async #takenDown(record: FederationRecord): Promise<boolean> {
+    try {
+      const links = await this.#downstreams();
+      return links.some((l) => takesDown(l.flows, l.domains, record.kind, record.domain));
+    } catch (err) {
+      this.#d.warn("reading the downstream links failed: a record is not relayed to the downstreams", err);
+      return false;
+    }
   }
 
   #downstreams(): Promise<readonly LinkTakes[]> {
@@ -113,11 +133,15 @@ export interface EmitterDeps {
   readonly key: SecretKey;
   readonly flows: Flows;
   readonly domains: FederatedDomains;
+  /** Whether an upstream is configured (STYX_UPSTREAM_URL). */
   readonly upstream: boolean;
   readonly store: Pick<FederationStore, "links">;
   readonly bus: Pick<EventBus, "publish">;
   readonly clock: Clock;
+  /** A record's wire form (the stream payload, the same JSON as pushes and snapshot lines). */
   readonly wire: (record: FederationRecord) => Record<string, unknown>;
+  /** Wakes the relay (RecordRelay's task): an own record was written into the relay outbox. */
+  readonly wake: () => void;
   /** Reports a relay that failed (the fact itself is stored). */
   readonly warn: (msg: string, err: unknown) => void;
 }

@@ -88,7 +88,8 @@ export interface RecordChannel {
  * How a call to the upstream failed:
  * - `network`: no answer (refused connection, timeout, reset, an unreadable answer);
  * - `unavailable`: 5xx;
- * - `throttled`: 429 (`retryAfterMs` from Retry-After when given);
+ * - `throttled`: 429 (`retryAfterMs` from Retry-After when given), or 402 STYX_CREDIT_EXHAUSTED
+ *   (a priced upstream paused the link's down-flow until its federation user tops up);
  * - `too_large`: 413 (a push too big for the upstream's body limit);
  * - `refused`: 401 or 403 (the key is wrong, revoked, or lacks `federate`), or 409
  *   STYX_FEDERATION_LOOP — trying again changes nothing until the configuration does;
@@ -120,7 +121,7 @@ export class UpstreamError extends Error {
 
 /** The failure class of an HTTP status and error code from the upstream (see UpstreamFailure). */
 export function failureOf(status: number, code: string | undefined): UpstreamFailure {
-  if (status === 429) return "throttled";
+  if (status === 429 || status === 402) return "throttled";
   if (status === 413) return "too_large";
   if (status >= 500) return "unavailable";
   if (status === 401 || status === 403) return "refused";

@@ -161,9 +161,9 @@ export interface StoredEntry {
  * Obligations: `insert` writes the entry and its lethe candidate atomically, and a repeated
  * (userId, idempotencyKey) writes nothing and returns the first entry; `publishLethe` and
  * `reinforceLethe` remove the candidate in the same transaction, so a candidate is published
- * at most once even across restarts; given an `outbox` entry (SPEC §17.2.3, the published or
- * reinforcing lethe record), they write it to the federation outbox in that same transaction,
- * and write none when the candidate was already gone (undefined).
+ * at most once even across restarts; given an `outbox` entry (SPEC §17.2, the published or
+ * reinforcing lethe record), they write it to the federation outbox (up) and relay outbox
+ * (down) in that same transaction, and write none when the candidate was already gone (undefined).
  * k-anonymity (SPEC §4.2 step 5), in the insert's transaction and serialized per domain across
  * gateways: the candidate's `source` joins its domain's writers (a set; federated records will
  * register `origin:source`); while the domain has fewer than `candidate.k` writers the

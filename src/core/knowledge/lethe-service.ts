@@ -139,7 +139,7 @@ export class LetheService {
     const c = { ...queued, content: await this.#pipeline.publishable(queued.content) };
     const hash = blake3Hex(c.content);
     const federated = isFederatedSource(c.source);
-    const own = federated ? undefined : this.#own(c);
+    const own = federated ? undefined : await this.#own(c);
     const twin = (await this.#store.findLetheByHash(c.domain, hash)) ?? (await this.#nearest(c));
     if (twin) {
       const updated = await this.#store.reinforceLethe(
@@ -156,7 +156,7 @@ export class LetheService {
       );
       if (!updated) return "gone";
       await this.#emit(updated, true, federated);
-      await this.#relay(own);
+      this.#federation?.written(own);
       return "reinforced";
     }
     const entry = await this.#store.publishLethe(c, hash, now, own?.outbox);
@@ -164,12 +164,12 @@ export class LetheService {
     const embedding = entry.embedding;
     if (embedding) for (const ns of letheIndexNamespaces(entry.domain)) this.#vectors.put(ns, entry.seq, embedding);
     await this.#emit(entry, false, federated);
-    await this.#relay(own);
+    this.#federation?.written(own);
     return "published";
   }
 
   /** A local candidate as this Styx's record: its published (scrubbed) text, its time to the hour. */
-  #own(c: LetheCandidate): OwnRecord | undefined {
+  async #own(c: LetheCandidate): Promise<OwnRecord | undefined> {
     return this.#federation?.own({
       kind: "lethe",
       id: c.id,
@@ -185,10 +185,6 @@ export class LetheService {
         embedding: c.embedding,
       },
     });
-  }
-
-  async #relay(own: OwnRecord | undefined): Promise<void> {
-    if (own) await this.#federation?.relay(own.record);
   }
 
   /** The domain's nearest entry above the duplicate threshold: its own index, so other domains never reinforce it. */

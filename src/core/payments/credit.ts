@@ -17,6 +17,8 @@ export const TOPUP_MIN = 1000;
 export const TOPUP_MAX = 100_000_000;
 /** Events a gateway draws from a user's balance at once. */
 export const CREDIT_BLOCK_EVENTS = 1000;
+/** What one federation record sent down costs its federation user, atomic units (SPEC §17.3). */
+export const FEDERATION_RECORD_PRICE = 1;
 
 /** The shared per-user balances (SQLite, PostgreSQL, memory). */
 export interface CreditStore {
@@ -130,7 +132,9 @@ export interface CreditMeterHooks {
  * A gateway's purse of drawn credit (SPEC §11.4): `spend` takes one event's price from the
  * user's block in memory, drawing a new block of up to CREDIT_BLOCK_EVENTS events from the
  * shared balance when it is empty (one draw at a time per user); nothing left → STYX_CREDIT_EXHAUSTED
- * (an error frame: the socket stays open). `close` gives the unspent rests back.
+ * (an error frame: the socket stays open). `take` and `refill` are the same two steps apart,
+ * for a payer that cannot wait inside its step (a federation record, SPEC §17.3: 1 atomic unit
+ * each, whatever an event costs). `close` gives the unspent rests back.
  */
 export class CreditMeter {
   readonly #store: CreditStore;
@@ -160,12 +164,36 @@ export class CreditMeter {
 
   /** Pays one relayed event of `userId`, or throws STYX_CREDIT_EXHAUSTED. */
   async spend(userId: string): Promise<void> {
+    while (!this.take(userId)) {
+      if (await this.refill(userId)) continue;
+      const balance = Math.max(0, await this.#store.balance(userId));
+      throw new StyxError("STYX_CREDIT_EXHAUSTED", "No relay credit left: top up with POST /v1/styx/credit/topup.", {
+        details: { balance_usd: atomicToUsd(balance) },
+      });
+    }
+  }
+
+  /**
+   * Takes `units` atomic units (default one event's price) of `userId` from this gateway's
+   * purse, synchronously: false when the purse holds fewer (then `refill`). What the socket
+   * spends per delivered frame, where it cannot wait for a draw.
+   */
+  take(userId: string, units: number = this.#price): boolean {
+    const have = this.#purse.get(userId) ?? 0;
+    if (have < units) return false;
+    this.#purse.set(userId, have - units);
+    return true;
+  }
+
+  /**
+   * Makes the purse hold at least `units` of `userId`, drawing a block from the shared balance
+   * when it does not (one draw at a time per user): false when the balance had nothing more
+   * to give (the credit is exhausted).
+   */
+  async refill(userId: string, units: number = this.#price): Promise<boolean> {
     for (;;) {
       const have = this.#purse.get(userId) ?? 0;
-      if (have >= this.#price) {
-        this.#purse.set(userId, have - this.#price);
-        return;
-      }
+      if (have >= units) return true;
       const pending = this.#drawing.get(userId);
       if (pending) {
         await pending;
@@ -176,17 +204,10 @@ export class CreditMeter {
         userId,
         draw.then(() => undefined),
       );
-      let drawn: number;
       try {
-        drawn = await draw;
+        if ((await draw) === 0) return false;
       } finally {
         this.#drawing.delete(userId);
-      }
-      if (drawn === 0) {
-        const balance = Math.max(0, await this.#store.balance(userId));
-        throw new StyxError("STYX_CREDIT_EXHAUSTED", "No relay credit left: top up with POST /v1/styx/credit/topup.", {
-          details: { balance_usd: atomicToUsd(balance) },
-        });
       }
     }
   }

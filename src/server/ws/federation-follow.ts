@@ -3,8 +3,10 @@ import { federationStream, streamKind } from "../../core/fabric/streams.js";
 import type { FederationLink } from "../../core/federation/federation-store.js";
 import { RECORD_KINDS, type RecordKind, takesDown } from "../../core/federation/flows.js";
 import { linkTakes } from "../../core/federation/outlet.js";
+import type { CreditMeter } from "../../core/payments/credit.js";
 import { StyxError } from "../../core/platform/errors.js";
 import { MAX_DOMAINS_PER_SOCKET, type SubscribeMessage } from "../../protocol/fabric.js";
+import { RecordToll } from "./record-toll.js";
 import type { SocketSession } from "./session.js";
 
 /**
@@ -32,17 +34,41 @@ export function takesDomain(link: FederationLink, domain: string): boolean {
   return RECORD_KINDS.some((k) => takesDown(takes.flows, takes.domains, k, domain));
 }
 
+/** Pricing on: the relay credit federation records are paid from, and where a failed draw is reported. */
+export interface FederationPricing {
+  readonly meter: Pick<CreditMeter, "take" | "refill">;
+  readonly warn: (msg: string, err: unknown) => void;
+}
+
+/**
+ * What a downstream's socket is not sent (its own records, see federationSkip) and, pricing
+ * on, what each record sent costs it (1 atomic unit of its federation user's credit, RecordToll).
+ */
+function federate(session: SocketSession, link: FederationLink, pricing: FederationPricing | undefined): void {
+  const toll =
+    pricing &&
+    new RecordToll({
+      meter: pricing.meter,
+      userId: link.userId,
+      conn: session.connection,
+      onError: (err) => pricing.warn("a federation socket's relay credit could not be drawn: the socket is closed", err),
+    });
+  session.subscriptions.skipWhen(federationSkip(link), toll);
+}
+
 /**
  * `subscribe.federation` / `unsubscribe.federation` (SPEC §17.2) for a socket whose access was
  * checked (`link`: its federate key's link; undefined: the admin token, watching): the
  * `federation:{domain}` streams of domains the hello agreed to (403 STYX_FEDERATION_NOT_AGREED
- * otherwise), within the domain bound, the link's own records skipped.
+ * otherwise), within the domain bound, the link's own records skipped (and, pricing on, each
+ * record sent paid for).
  */
 export async function followFederation(
   session: SocketSession,
   link: FederationLink | undefined,
   type: SubscribeMessage["type"],
   domains: readonly string[],
+  pricing?: FederationPricing,
 ): Promise<void> {
   const subs = session.subscriptions;
   const streams = domains.map(federationStream);
@@ -55,11 +81,11 @@ export async function followFederation(
   if (subs.federationCount() + added.length > MAX_DOMAINS_PER_SOCKET) {
     throw new StyxError("STYX_VALIDATION", `A socket follows at most ${MAX_DOMAINS_PER_SOCKET} federation domains.`);
   }
-  if (link) subs.skipWhen(federationSkip(link));
+  if (link) federate(session, link, pricing);
   for (const s of added) await subs.join(s);
 }
 
-/** A `resume` naming federation streams, for a socket whose access was checked: the link's own records skipped in the replay and after. */
-export function resumeFederation(session: SocketSession, link: FederationLink | undefined): void {
-  if (link) session.subscriptions.skipWhen(federationSkip(link));
+/** A `resume` naming federation streams, for a socket whose access was checked: the link's own records skipped in the replay and after (and paid for). */
+export function resumeFederation(session: SocketSession, link: FederationLink | undefined, pricing?: FederationPricing): void {
+  if (link) federate(session, link, pricing);
 }

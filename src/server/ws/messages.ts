@@ -24,7 +24,7 @@ import {
 import { answering, type ResumedStream } from "../../protocol/frames.js";
 import type { Metrics } from "../metrics.js";
 import { SocketAccess, type SocketLinks } from "./access.js";
-import { followFederation, resumeFederation } from "./federation-follow.js";
+import { type FederationPricing, followFederation, resumeFederation } from "./federation-follow.js";
 import type { Hub } from "./hub.js";
 import { positionFor, tracedRelay } from "./relay.js";
 import { RelayCharges } from "./relay-charges.js";
@@ -52,6 +52,7 @@ export class MessageHandler {
   readonly #access: SocketAccess;
   readonly #metrics: Metrics;
   readonly #credit: RelayCharges | undefined;
+  readonly #pricing: FederationPricing | undefined;
   readonly #tracer: Tracer;
 
   constructor(deps: {
@@ -64,11 +65,13 @@ export class MessageHandler {
     /** Each user's limits: the bucket every credential of the user draws from. */
     quotas: Pick<QuotaPolicy, "limitsOf">;
     metrics: Metrics;
-    /** Relay credit (pricing on, SPEC §11.4): each relayed event and clade delta pays one event's price; none → STYX_CREDIT_EXHAUSTED. */
-    credit?: Pick<CreditMeter, "spend" | "refund"> | undefined;
+    /** Relay credit (pricing on, SPEC §11.4): relayed events and clade deltas pay (RelayCharges), federation records too (RecordToll). */
+    credit?: Pick<CreditMeter, "spend" | "refund" | "take" | "refill"> | undefined;
     links: SocketLinks; // federation links by key: who may follow federation:{domain} (SPEC §17.2)
     /** Tracing on: each relay a span continuing the message's `traceparent` (relay.ts). */
     tracer?: Tracer | undefined;
+    /** Reports what no client is told of (a federation socket's credit that could not be drawn). */
+    warn?: ((msg: string, err: unknown) => void) | undefined;
   }) {
     this.#hub = deps.hub;
     this.#history = deps.history;
@@ -76,6 +79,7 @@ export class MessageHandler {
     this.#access = new SocketAccess(deps);
     this.#metrics = deps.metrics;
     this.#credit = deps.credit && new RelayCharges(deps.credit, deps.metrics);
+    this.#pricing = deps.credit && { meter: deps.credit, warn: deps.warn ?? (() => {}) };
     this.#tracer = deps.tracer ?? noTracer;
   }
 
@@ -124,7 +128,7 @@ export class MessageHandler {
     // A federation-only message asks nothing of `read` (a federate key has only `federate`) and adds no public stream.
     const plain = federation.length === 0 || msg.domains !== undefined || msg.public !== undefined;
     if (plain) this.#access.scope(session, "read");
-    if (federation.length > 0) await followFederation(session, await this.#access.federation(session), msg.type, federation);
+    if (federation.length > 0) await followFederation(session, await this.#access.federation(session), msg.type, federation, this.#pricing);
     const subs = session.subscriptions;
     const domains = [...new Set(msg.domains ?? [])].map(domainStream);
     if (msg.type === "subscribe") {
@@ -134,11 +138,11 @@ export class MessageHandler {
       }
       for (const s of added) await subs.join(s);
       if ((msg.public ?? plain) && !subs.follows(PUBLIC_STREAM)) await subs.join(PUBLIC_STREAM);
-      if (msg.categories) subs.filter(msg.categories);
+      if (msg.categories) subs.channels.filter(msg.categories);
     } else {
       for (const s of domains) subs.leave(s);
       if (msg.public === true) subs.leave(PUBLIC_STREAM);
-      if (msg.categories) subs.unfilter(msg.categories);
+      if (msg.categories) subs.channels.unfilter(msg.categories);
     }
     const streams = byStream<StreamPosition>();
     for (const s of [...subs.streams()]) streams[s] = await this.#history.position(s);
@@ -146,14 +150,14 @@ export class MessageHandler {
       type: "subscribed",
       ...answering(msg.id),
       streams,
-      categories: subs.categories && [...subs.categories],
+      categories: subs.channels.categories && [...subs.channels.categories],
     });
   }
 
   async #resume(session: SocketSession, msg: ResumeMessage): Promise<void> {
     const names = Object.keys(msg.streams);
     if (names.some((s) => streamKind(s) !== "federation")) this.#access.scope(session, "read");
-    if (names.some((s) => streamKind(s) === "federation")) resumeFederation(session, await this.#access.federation(session));
+    if (names.some((s) => streamKind(s) === "federation")) resumeFederation(session, await this.#access.federation(session), this.#pricing);
     const answers = byStream<ResumedStream>();
     const replays: (() => Promise<void>)[] = [];
     for (const [stream, since] of Object.entries(msg.streams)) {

@@ -4,17 +4,24 @@ import { streamKind } from "../../core/fabric/streams.js";
 import { StyxError } from "../../core/platform/errors.js";
 import { encodeBatchFrame, encodeEventFrame } from "../../protocol/fabric.js";
 import type { ResumedStream } from "../../protocol/frames.js";
+import { ChannelFilter } from "./channel-filter.js";
 import type { Connection } from "./connection.js";
+import type { RecordToll } from "./record-toll.js";
 import type { SharedFrame } from "./shared-frame.js";
 
 /** Rough memory of an event held during a replay beyond its payload. */
 const HELD_EVENT_OVERHEAD = 200;
 
-/** One followed stream: the seq it was joined at, and while its history is replayed, the live events waiting behind it. */
+/**
+ * One followed stream: the seq it was joined at, while its history is replayed the live events
+ * waiting behind it, and where its events go (the connection, or for a federation stream that
+ * pays, the RecordToll in front of it).
+ */
 interface Follow {
   joinedAt: number;
   held: SequencedEvent[] | null;
   heldBytes: number;
+  readonly out: Pick<Connection, "send" | "sendShared">;
 }
 
 /** Where the hub indexes this socket's streams. */
@@ -40,8 +47,10 @@ export class Subscriptions {
   readonly #history: History;
   readonly #index: StreamIndex;
   readonly #follows = new Map<string, Follow>();
-  #categories: readonly string[] | null = null;
+  /** The channel filter (`subscribe.categories`). */
+  readonly channels = new ChannelFilter();
   #skip: ((event: SequencedEvent) => boolean) | null = null;
+  #toll: RecordToll | null = null;
 
   constructor(conn: Connection, history: History, index: StreamIndex) {
     this.#conn = conn;
@@ -71,34 +80,11 @@ export class Subscriptions {
   /**
    * Events never delivered to this socket, live or replayed (a downstream's own records on the
    * federation streams, see federationSkip); they still count as passed in its positions.
+   * `toll` (pricing on): the federation streams followed from now on send each record through it.
    */
-  skipWhen(skip: (event: SequencedEvent) => boolean): void {
+  skipWhen(skip: (event: SequencedEvent) => boolean, toll?: RecordToll): void {
     this.#skip = skip;
-  }
-
-  /** Channel prefixes delivered; null = every channel. */
-  get categories(): readonly string[] | null {
-    return this.#categories;
-  }
-
-  /** Sets the channel filter (an empty list: every channel). */
-  filter(categories: readonly string[]): void {
-    this.#categories = categories.length > 0 ? [...new Set(categories)] : null;
-  }
-
-  /** Removes prefixes from the filter (the last one removed: every channel). */
-  unfilter(categories: readonly string[]): void {
-    if (this.#categories === null) return;
-    const left = this.#categories.filter((c) => !categories.includes(c));
-    this.#categories = left.length > 0 ? left : null;
-  }
-
-  /** Whether the channel filter lets `channel` through (`golem` matches `golem:tick`). */
-  wants(channel: string): boolean {
-    const cats = this.#categories;
-    if (cats === null) return true;
-    for (const c of cats) if (channel === c || (channel.startsWith(c) && channel.charCodeAt(c.length) === 58)) return true;
-    return false;
+    this.#toll ??= toll ?? null;
   }
 
   /** Follows `stream` from its current position: every later event reaches the socket exactly once. */
@@ -158,7 +144,7 @@ export class Subscriptions {
   /** Live delivery of one event whose frame the hub serialised once for all its recipients. */
   deliver(event: SequencedEvent, frame: SharedFrame): void {
     // The path every recipient of every live event takes: no allocation, no lookup it can skip.
-    if (this.#categories !== null && !this.wants(event.channel)) return;
+    if (!this.channels.wants(event.channel)) return;
     const f = this.#follows.get(event.stream);
     if (f === undefined) return;
     if (this.#skip?.(event)) return;
@@ -168,7 +154,7 @@ export class Subscriptions {
     }
     // A tick's batch or an event sequenced just before the join may still be on its way: the
     // join position (or the replay) already covers those.
-    if (event.seq > f.joinedAt) this.#conn.sendShared(frame);
+    if (event.seq > f.joinedAt) f.out.sendShared(frame);
   }
 
   /** Live delivery of a tick's events of one stream (re-encoded only when the filter or the join position leaves some out). */
@@ -176,8 +162,8 @@ export class Subscriptions {
     const f = this.#follows.get(stream);
     if (f === undefined) return;
     let mine = events;
-    if (this.#categories !== null || (events[0] as SequencedEvent).seq <= f.joinedAt) {
-      mine = events.filter((e) => this.wants(e.channel) && e.seq > f.joinedAt);
+    if (!this.channels.all || (events[0] as SequencedEvent).seq <= f.joinedAt) {
+      mine = events.filter((e) => this.channels.wants(e.channel) && e.seq > f.joinedAt);
       if (mine.length === 0) return;
     }
     if (f.held !== null) {
@@ -189,7 +175,8 @@ export class Subscriptions {
   }
 
   #start(stream: string): Follow {
-    const f: Follow = { joinedAt: 0, held: [], heldBytes: 0 };
+    const out = this.#toll !== null && streamKind(stream) === "federation" ? this.#toll : this.#conn;
+    const f: Follow = { joinedAt: 0, held: [], heldBytes: 0, out };
     this.#follows.set(stream, f);
     this.#index.join(stream);
     return f;
@@ -220,7 +207,7 @@ export class Subscriptions {
     f.held = null;
     this.#conn.unhold(f.heldBytes);
     f.heldBytes = 0;
-    for (const e of held ?? []) if (e.seq > f.joinedAt && !this.#skip?.(e)) this.#conn.send(Buffer.from(encodeEventFrame(e)));
+    for (const e of held ?? []) if (e.seq > f.joinedAt && !this.#skip?.(e)) f.out.send(Buffer.from(encodeEventFrame(e)));
   }
 
   #count(kind: "domain" | "federation"): number {
@@ -235,10 +222,11 @@ export class Subscriptions {
       for await (const page of pages) {
         for (const e of page) {
           if (e.seq > until || this.#follows.get(stream) !== f) return;
-          if (!this.wants(e.channel) || this.#skip?.(e)) continue;
+          if (!this.channels.wants(e.channel) || this.#skip?.(e)) continue;
           if (this.#conn.backlogged && !(await this.#conn.writable())) return;
+          if (f.out === this.#toll && this.#toll.waiting && !(await this.#toll.settled())) return;
           if (this.#follows.get(stream) !== f) return;
-          this.#conn.send(Buffer.from(encodeEventFrame(e)));
+          f.out.send(Buffer.from(encodeEventFrame(e)));
         }
       }
     } catch (err) {

@@ -2,28 +2,55 @@ import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import type { CausalPublication, CausalStore } from "../../core/coordination/causal.js";
 import type { PheromoneDeposit, PheromoneStore } from "../../core/coordination/pheromone-store.js";
+import type { EventBus, StyxEvent } from "../../core/fabric/event-bus.js";
 import type { FederationStore, OutboxEntry } from "../../core/federation/federation-store.js";
 import type { FederationRecord } from "../../core/federation/records.js";
+import { RecordRelay } from "../../core/federation/relay.js";
 import type { EntryStore } from "../../core/knowledge/entry-store.js";
+import { recordToWire } from "../../protocol/federation-codec.js";
 import { candidateFixture, T as ENTRY_T, entryFixture } from "./entry-fixtures.js";
 import { causalRecord, letheRecord, pheromoneRecord, FED_T0 as T } from "./federation-fixtures.js";
 
-/** The fact stores of one database and the federation store reading its outbox. */
+/** The fact stores of one database and the federation store reading its outboxes. */
 export interface FactOutboxHarness {
   readonly pheromones: PheromoneStore;
   readonly causal: CausalStore;
   readonly entries: EntryStore;
   readonly federation: FederationStore;
+  /**
+   * The federation store of another process on the same data, opened after this one stopped
+   * without a word (its connection closed, or a second pool): what a restarted process, or the
+   * next leader, reads the relay outbox with.
+   */
+  restarted?(): Promise<FederationStore>;
   close?(): Promise<void>;
 }
 
-function entry(record: FederationRecord): OutboxEntry {
-  return { record, enqueuedAt: T };
+type Way = { up: boolean; down: boolean };
+const UP: Way = { up: true, down: false };
+const DOWN: Way = { up: false, down: true };
+const BOTH: Way = { up: true, down: true };
+
+function entry(record: FederationRecord, way: Way = UP): OutboxEntry {
+  return { record, enqueuedAt: T, ...way };
 }
 
 /** An outbox entry whose row cannot be written (its time is not a date): the write it rides with must fail whole. */
-function unwritable(record: FederationRecord): OutboxEntry {
-  return { record: { ...record, at: Number.NaN }, enqueuedAt: T };
+function unwritable(record: FederationRecord, way: Way = UP): OutboxEntry {
+  return { record: { ...record, at: Number.NaN }, enqueuedAt: T, ...way };
+}
+
+/** A bus that keeps what it is given (the relay's publishes), numbering each stream's events. */
+function keepingBus(): Pick<EventBus, "publish"> & { readonly events: StyxEvent[] } {
+  const events: StyxEvent[] = [];
+  return {
+    events,
+    publish: async (e) => {
+      events.push(e);
+      const seq = events.filter((x) => x.stream === e.stream).length;
+      return { stream: e.stream, epoch: "e1", channel: e.channel, seq, ts: T, payloadJson: JSON.stringify(e.payload) };
+    },
+  };
 }
 
 function deposit(id: string, over: Partial<PheromoneDeposit> = {}): PheromoneDeposit {
@@ -59,8 +86,9 @@ function publication(id: string, over: Partial<CausalPublication> = {}): CausalP
 }
 
 /**
- * SPEC §17.2.3 on the stores' side: a fact written with an outbox entry queues its record in the
- * same transaction — stored and queued together, or neither.
+ * SPEC §17.2 on the stores' side: a fact written with an outbox entry queues its record in the
+ * same transaction — into the outbox up, the relay outbox down, or both — stored and queued
+ * together, or neither; and a relay outbox item outlives the process that wrote it.
  */
 export function describeFactOutboxContract(name: string, make: () => Promise<FactOutboxHarness> | FactOutboxHarness): void {
   describe(`Fact stores write the federation outbox in the write's transaction: ${name}`, () => {
@@ -74,6 +102,10 @@ export function describeFactOutboxContract(name: string, make: () => Promise<Fac
 
     async function queued(): Promise<FederationRecord[]> {
       return (await h.federation.due(Number.MAX_SAFE_INTEGER, 100)).map((i) => i.record);
+    }
+
+    async function relaying(): Promise<FederationRecord[]> {
+      return (await h.federation.relayPending(100)).map((i) => i.record);
     }
 
     /** Queues a lethe candidate the way the knowledge service does: with its source entry. */
@@ -170,6 +202,99 @@ export function describeFactOutboxContract(name: string, make: () => Promise<Fac
         ["c2"],
       );
       assert.deepEqual(await queued(), []);
+    });
+
+    it("writes a record going down into the relay outbox with its fact, one going both ways into both outboxes", async () => {
+      await h.pheromones.deposit(deposit("phe_down"), T, entry(pheromoneRecord("phe_down"), DOWN));
+      await h.pheromones.deposit(deposit("phe_both", { sourceHash: "s2" }), T + 1, entry(pheromoneRecord("phe_both"), BOTH));
+      await h.causal.publish(publication("cau_down"), T, entry(causalRecord("cau_down"), DOWN));
+      const again = await h.causal.publish(publication("cau_again"), T + 1, entry(causalRecord("cau_again"), DOWN));
+      assert.equal(again.outcome, "unchanged", "the same publisher again: nothing written, nothing relayed");
+      const l = await h.entries.publishLethe(await candidate("c1"), "h1", ENTRY_T + 5, entry(letheRecord("c1"), BOTH));
+      assert.ok(l);
+      await candidate("c2", "src-b");
+      const confirm = { source: "src-b", confidence: 0.7, fromBloodstain: false, at: ENTRY_T + 6 };
+      assert.ok(await h.entries.reinforceLethe("c2", l.seq, confirm, entry(letheRecord("c2"), DOWN)));
+      assert.deepEqual(await relaying(), [
+        pheromoneRecord("phe_down"),
+        pheromoneRecord("phe_both"),
+        causalRecord("cau_down"),
+        letheRecord("c1"),
+        letheRecord("c2"),
+      ]);
+      assert.deepEqual(await queued(), [pheromoneRecord("phe_both"), letheRecord("c1")]);
+      assert.equal(await h.federation.relayDepth(), 5);
+    });
+
+    it("stores no fact and relays nothing when its relay row cannot be written, and keeps its neighbours of the same turn", async () => {
+      const [bad, good] = await Promise.allSettled([
+        h.pheromones.deposit(deposit("phe_bad", { class: "drain" }), T, unwritable(pheromoneRecord("phe_bad"), DOWN)),
+        h.pheromones.deposit(deposit("phe_ok"), T, entry(pheromoneRecord("phe_ok"), DOWN)),
+      ]);
+      assert.equal(bad.status, "rejected");
+      assert.equal(good.status, "fulfilled");
+      assert.deepEqual(
+        (await h.pheromones.live(["defi"], undefined, T)).map((p) => p.id),
+        ["phe_ok"],
+      );
+      await assert.rejects(h.causal.publish(publication("cau_bad"), T, unwritable(causalRecord("cau_bad"), BOTH)));
+      const c = await candidate("c1");
+      await assert.rejects(h.entries.publishLethe(c, "h1", ENTRY_T + 5, unwritable(letheRecord("c1"), DOWN)));
+      assert.deepEqual(await relaying(), [pheromoneRecord("phe_ok")]);
+      assert.deepEqual(await queued(), []);
+    });
+
+    it("lists relay items oldest first, at most `limit`, deletes those relayed and never reuses a seq", async () => {
+      for (const id of ["p1", "p2", "p3"]) await h.pheromones.deposit(deposit(id, { sourceHash: id }), T, entry(pheromoneRecord(id), DOWN));
+      const items = await h.federation.relayPending(2);
+      assert.deepEqual(
+        items.map((i) => [i.record.id, i.enqueuedAt]),
+        [
+          ["p1", T],
+          ["p2", T],
+        ],
+      );
+      assert.ok((items[0]?.seq ?? 0) < (items[1]?.seq ?? 0));
+      assert.deepEqual(await h.federation.relayPending(0), []);
+      await h.federation.relayed([items[1]?.seq ?? 0]);
+      await h.federation.relayed([]);
+      assert.deepEqual(
+        (await relaying()).map((r) => r.id),
+        ["p1", "p3"],
+      );
+      await h.federation.relayed([items[0]?.seq ?? 0]);
+      await h.pheromones.deposit(deposit("p4", { sourceHash: "p4" }), T, entry(pheromoneRecord("p4"), DOWN));
+      const after = await h.federation.relayPending(10);
+      assert.deepEqual(
+        after.map((i) => i.record.id),
+        ["p3", "p4"],
+      );
+      assert.ok(after.every((i) => i.seq > (items[1]?.seq ?? 0)));
+      assert.equal(await h.federation.relayDepth(), 2);
+    });
+
+    it("relays after a crash between the fact's commit and its publish: a new relay on a restarted store publishes it once", async () => {
+      await h.pheromones.deposit(deposit("phe_1"), T, entry(pheromoneRecord("phe_1"), DOWN));
+      await h.causal.publish(publication("cau_1"), T + 1, entry(causalRecord("cau_1"), BOTH));
+      // The process that wrote them dies here: its relay never ran.
+      const store = (await h.restarted?.()) ?? h.federation;
+      const bus = keepingBus();
+      const relay = new RecordRelay({ store, bus, wire: (r) => recordToWire(r) as unknown as Record<string, unknown> });
+      assert.equal(await relay.drain(), 2);
+      assert.deepEqual(
+        bus.events.map((e) => [e.stream, e.channel, e.payload]),
+        [
+          ["federation:defi", "styx:federation:record", recordToWire(pheromoneRecord("phe_1"))],
+          ["federation:defi", "styx:federation:record", recordToWire(causalRecord("cau_1"))],
+        ],
+      );
+      assert.equal(await store.relayDepth(), 0, "deleted once published");
+      assert.equal(await relay.drain(), 0, "nothing published twice");
+      assert.deepEqual(
+        (await store.due(Number.MAX_SAFE_INTEGER, 10)).map((i) => i.record.id),
+        ["cau_1"],
+        "the upstream's copy waits in its own outbox",
+      );
     });
   });
 }

@@ -95,8 +95,8 @@ export function describeFederationStoreContract(name: string, make: () => Promis
 
     it("lists due outbox items oldest first with their records as written, at most `limit`", async () => {
       const records = [pheromoneRecord("p1"), letheRecord("l1"), causalRecord("c1"), pheromoneRecord("p2", { hv: null })];
-      for (const [i, record] of records.entries()) await h.enqueue({ record, enqueuedAt: T + i });
-      await h.enqueue({ record: pheromoneRecord("later"), enqueuedAt: T + 100 });
+      for (const [i, record] of records.entries()) await h.enqueue({ record, enqueuedAt: T + i, up: true, down: false });
+      await h.enqueue({ record: pheromoneRecord("later"), enqueuedAt: T + 100, up: true, down: false });
       const due = await store.due(T + 50, 10);
       assert.deepEqual(
         due.map((i) => i.record),
@@ -122,7 +122,7 @@ export function describeFederationStoreContract(name: string, make: () => Promis
     });
 
     it("acks items away and defers retried ones, counting each attempt", async () => {
-      for (const id of ["a", "b", "c"]) await h.enqueue({ record: causalRecord(id), enqueuedAt: T });
+      for (const id of ["a", "b", "c"]) await h.enqueue({ record: causalRecord(id), enqueuedAt: T, up: true, down: false });
       const [a, b, c] = await store.due(T, 10);
       assert.ok(a && b && c);
       await store.ack([a.seq]);
@@ -149,10 +149,10 @@ export function describeFederationStoreContract(name: string, make: () => Promis
     });
 
     it("drops items enqueued before a time and answers how many of each kind went", async () => {
-      await h.enqueue({ record: pheromoneRecord("p1"), enqueuedAt: T });
-      await h.enqueue({ record: pheromoneRecord("p2"), enqueuedAt: T + 1 });
-      await h.enqueue({ record: letheRecord("l1"), enqueuedAt: T + 2 });
-      await h.enqueue({ record: causalRecord("c1"), enqueuedAt: T + 10 });
+      await h.enqueue({ record: pheromoneRecord("p1"), enqueuedAt: T, up: true, down: false });
+      await h.enqueue({ record: pheromoneRecord("p2"), enqueuedAt: T + 1, up: true, down: false });
+      await h.enqueue({ record: letheRecord("l1"), enqueuedAt: T + 2, up: true, down: false });
+      await h.enqueue({ record: causalRecord("c1"), enqueuedAt: T + 10, up: true, down: false });
       const dropped = await store.drop(T + 10);
       assert.deepEqual(
         new Map(dropped),
@@ -169,13 +169,45 @@ export function describeFederationStoreContract(name: string, make: () => Promis
     });
 
     it("numbers new outbox items after acked ones, never reusing a seq", async () => {
-      await h.enqueue({ record: causalRecord("x1"), enqueuedAt: T });
+      await h.enqueue({ record: causalRecord("x1"), enqueuedAt: T, up: true, down: false });
       const [first] = await store.due(T, 1);
       assert.ok(first);
       await store.ack([first.seq]);
-      await h.enqueue({ record: causalRecord("x2"), enqueuedAt: T });
+      await h.enqueue({ record: causalRecord("x2"), enqueuedAt: T, up: true, down: false });
       const [second] = await store.due(T, 1);
       assert.ok(second && second.seq > first.seq, `${second?.seq} after ${first.seq}`);
+    });
+
+    it("keeps relay items apart from the outbox: oldest first, at most `limit`, deleted once relayed", async () => {
+      await h.enqueue({ record: pheromoneRecord("down1"), enqueuedAt: T, up: false, down: true });
+      await h.enqueue({ record: letheRecord("both"), enqueuedAt: T + 1, up: true, down: true });
+      await h.enqueue({ record: causalRecord("up"), enqueuedAt: T + 2, up: true, down: false });
+      await h.enqueue({ record: causalRecord("down2"), enqueuedAt: T + 3, up: false, down: true });
+      assert.deepEqual(
+        (await store.due(T + 10, 10)).map((i) => i.record.id),
+        ["both", "up"],
+      );
+      const items = await store.relayPending(10);
+      assert.deepEqual(
+        items.map((i) => [i.record, i.enqueuedAt]),
+        [
+          [pheromoneRecord("down1"), T],
+          [letheRecord("both"), T + 1],
+          [causalRecord("down2"), T + 3],
+        ],
+      );
+      assert.deepEqual(
+        (await store.relayPending(1)).map((i) => i.record.id),
+        ["down1"],
+      );
+      assert.equal(await store.relayDepth(), 3);
+      await store.relayed(items.slice(0, 2).map((i) => i.seq));
+      assert.deepEqual(
+        (await store.relayPending(10)).map((i) => i.record.id),
+        ["down2"],
+      );
+      assert.equal(await store.depth(), 2, "the outbox is untouched");
+      assert.equal(await (h.twin ?? store).relayDepth(), 1);
     });
   });
 }

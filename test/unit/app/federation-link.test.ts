@@ -92,7 +92,12 @@ describe("buildUpstreamLink", () => {
   it("shows the link in the admin view, health's upstream and the metrics", async () => {
     const clock = new ManualClock();
     const store = new MemoryFederationStore();
-    store.enqueue({ record: { ...deposit("mine", clock.now()), origin: "sx_00000000000000d0" }, enqueuedAt: clock.now() });
+    store.enqueue({
+      record: { ...deposit("mine", clock.now()), origin: "sx_00000000000000d0" },
+      enqueuedAt: clock.now(),
+      up: true,
+      down: false,
+    });
     const g = gateway(store, clock);
     g.upstream.pushed = () => {
       throw new Error("not yet");

@@ -61,6 +61,7 @@ async function setup(opts: { federate?: string } = {}) {
     pipeline,
   });
   // With `federate` (the domains sent up): an outlet queueing into this database's outbox, as a downstream's.
+  const wakes: number[] = [];
   const federation =
     opts.federate === undefined
       ? undefined
@@ -74,6 +75,7 @@ async function setup(opts: { federate?: string } = {}) {
           bus,
           clock,
           wire: (r) => recordToWire(r) as unknown as Record<string, unknown>,
+          wake: () => wakes.push(clock.now()),
           warn: (msg, err) => assert.fail(`${msg}: ${err}`),
         });
   const pheromones = new PheromoneService({ store: pheromoneStore, bus, clock, key, pipeline, federation });
@@ -103,7 +105,23 @@ async function setup(opts: { federate?: string } = {}) {
     return (await identity.getGolem(id)) as Golem;
   };
   const outbox = async () => (await federationStore.due(Number.MAX_SAFE_INTEGER, 100)).map((i) => i.record);
-  return { clock, identity, entries, deaths, pheromones, achievements, service, golem, presence, outbox, ...recorded };
+  const relaying = async () => (await federationStore.relayPending(100)).map((i) => i.record);
+  return {
+    clock,
+    identity,
+    entries,
+    deaths,
+    pheromones,
+    achievements,
+    service,
+    golem,
+    presence,
+    outbox,
+    relaying,
+    wakes,
+    federationStore,
+    ...recorded,
+  };
 }
 
 function upload(golem: Golem, over: Partial<BloodstainInput> = {}): BloodstainInput {
@@ -146,6 +164,31 @@ describe("BloodstainService.upload", () => {
     assert.ok(queued.every((r) => r.origin === "sx_00000000000000dd" && r.kind === "pheromone" && !JSON.stringify(r).includes(g.id)));
     await h.service.upload(g, upload(g), []);
     assert.equal((await h.outbox()).length, 2, "a repeated upload queues nothing more");
+  });
+
+  it("writes the death's pheromones a downstream takes into the relay outbox with the death, then wakes the relay", async () => {
+    const h = await setup({ federate: "perps" });
+    await h.federationStore.saveLink({
+      keyId: "key_down",
+      userId: "usr_fed",
+      instanceId: "sx_00000000000000ee",
+      version: "test",
+      flows: ["pheromone"],
+      domains: ["lend"],
+      embedDim: 384,
+      helloAt: 0,
+      lastSeenAt: 0,
+    });
+    const g = await h.golem("glm_bs0fed02");
+    const { result } = await h.service.upload(g, upload(g), []);
+    const relayed = await h.relaying();
+    assert.deepEqual(
+      relayed.map((r) => [r.id, r.domain, r.origin]),
+      [[result.pheromoneIds[1], "lend", "sx_00000000000000dd"]],
+      "only lend goes down (the link's domain); perps goes up only",
+    );
+    assert.equal((await h.outbox()).length, 2);
+    assert.equal(h.wakes.length, 1, "the relay woken once, after the death's transaction");
   });
 
   it("records the death in one step: the golem dead, its record, a threat per warning, wisdom per edge, clade warnings", async () => {

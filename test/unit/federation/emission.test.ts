@@ -43,6 +43,7 @@ async function setup() {
     bus: recorded.bus,
     clock,
     wire: (r) => recordToWire(r) as unknown as Record<string, unknown>,
+    wake: () => {},
     warn: (msg, err) => assert.fail(`${msg}: ${err}`),
   });
   const deps = { bus: recorded.bus, clock, key: TEST_SECRET_KEY, pipeline: testPipeline(), federation: outlet };

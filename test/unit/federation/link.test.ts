@@ -168,7 +168,7 @@ describe("FederationLink: connecting", () => {
 
   it("opens no socket when nothing comes down, and still pushes", async () => {
     const t = setup({ flows: "pheromone:up" });
-    t.store.enqueue({ record: deposit(ME, "d1", t.clock.now()), enqueuedAt: t.clock.now() });
+    t.store.enqueue({ record: deposit(ME, "d1", t.clock.now()), enqueuedAt: t.clock.now(), up: true, down: false });
     t.link.start();
     await t.link.idle();
     assert.equal(t.link.state, "connected");
@@ -273,7 +273,7 @@ describe("FederationLink: up", () => {
   it("pushes the outbox and acknowledges what was accepted, known or refused for good", async () => {
     const t = setup({ flows: "pheromone:up" });
     const now = t.clock.now();
-    for (const id of ["a", "b", "c"]) t.store.enqueue({ record: deposit(ME, id, now), enqueuedAt: now });
+    for (const id of ["a", "b", "c"]) t.store.enqueue({ record: deposit(ME, id, now), enqueuedAt: now, up: true, down: false });
     t.upstream.pushed = () => ({ accepted: 2, duplicates: 0, rejected: [{ index: 2, code: "STYX_VALIDATION" }] });
     t.link.start();
     await t.link.idle();
@@ -288,7 +288,7 @@ describe("FederationLink: up", () => {
 
   it("keeps the records of a failed push and sends them again after the backoff, the socket still up", async () => {
     const t = setup({ flows: "pheromone" });
-    t.store.enqueue({ record: deposit(ME, "a", t.clock.now()), enqueuedAt: t.clock.now() });
+    t.store.enqueue({ record: deposit(ME, "a", t.clock.now()), enqueuedAt: t.clock.now(), up: true, down: false });
     let down = true;
     t.upstream.pushed = (r) => {
       if (down) throw new UpstreamError("unavailable", "502", { status: 502 });
@@ -309,7 +309,7 @@ describe("FederationLink: up", () => {
 
   it("without a socket, takes a push without answer for a lost link, and pushes again once a hello is answered", async () => {
     const t = setup({ flows: "pheromone:up" });
-    t.store.enqueue({ record: deposit(ME, "a", t.clock.now()), enqueuedAt: t.clock.now() });
+    t.store.enqueue({ record: deposit(ME, "a", t.clock.now()), enqueuedAt: t.clock.now(), up: true, down: false });
     let down = true;
     t.upstream.pushed = (r) => {
       if (down) throw new UpstreamError("network", "ECONNREFUSED");
@@ -328,7 +328,7 @@ describe("FederationLink: up", () => {
 
   it("waits the upstream's Retry-After after a 429", async () => {
     const t = setup({ flows: "pheromone:up" });
-    t.store.enqueue({ record: deposit(ME, "a", t.clock.now()), enqueuedAt: t.clock.now() });
+    t.store.enqueue({ record: deposit(ME, "a", t.clock.now()), enqueuedAt: t.clock.now(), up: true, down: false });
     let n = 0;
     t.upstream.pushed = (r) => {
       if (n++ === 0) throw new UpstreamError("throttled", "429", { status: 429, retryAfterMs: 5000 });
@@ -346,9 +346,9 @@ describe("FederationLink: up", () => {
   it("drops and counts records older than 7 days and deposits that faded", async () => {
     const t = setup({ flows: "pheromone:up" });
     const now = t.clock.now();
-    t.store.enqueue({ record: deposit(ME, "old", now - OUTBOX_TTL_MS - 1), enqueuedAt: now - OUTBOX_TTL_MS - 1 });
-    t.store.enqueue({ record: deposit(ME, "faded", now - 30 * 86_400_000), enqueuedAt: now - 60_000 });
-    t.store.enqueue({ record: deposit(ME, "fresh", now), enqueuedAt: now });
+    t.store.enqueue({ record: deposit(ME, "old", now - OUTBOX_TTL_MS - 1), enqueuedAt: now - OUTBOX_TTL_MS - 1, up: true, down: false });
+    t.store.enqueue({ record: deposit(ME, "faded", now - 30 * 86_400_000), enqueuedAt: now - 60_000, up: true, down: false });
+    t.store.enqueue({ record: deposit(ME, "fresh", now), enqueuedAt: now, up: true, down: false });
     t.link.start();
     await t.link.idle();
     assert.deepEqual(
@@ -362,7 +362,7 @@ describe("FederationLink: up", () => {
   it("splits a push the upstream finds too large", async () => {
     const t = setup({ flows: "pheromone:up" });
     const now = t.clock.now();
-    for (let i = 0; i < 4; i++) t.store.enqueue({ record: deposit(ME, `r${i}`, now), enqueuedAt: now });
+    for (let i = 0; i < 4; i++) t.store.enqueue({ record: deposit(ME, `r${i}`, now), enqueuedAt: now, up: true, down: false });
     t.upstream.pushed = (r) => {
       if (r.length > 2) throw new UpstreamError("too_large", "413", { status: 413 });
       return { accepted: r.length, duplicates: 0, rejected: [] };
@@ -378,7 +378,7 @@ describe("FederationLink: up", () => {
 
   it("is refused when a push is answered 403, and says hello again when the upstream forgot the link", async () => {
     const t = setup({ flows: "pheromone:up" });
-    t.store.enqueue({ record: deposit(ME, "a", t.clock.now()), enqueuedAt: t.clock.now() });
+    t.store.enqueue({ record: deposit(ME, "a", t.clock.now()), enqueuedAt: t.clock.now(), up: true, down: false });
     t.upstream.pushed = () => {
       throw new UpstreamError("not_linked", "409 STYX_FEDERATION_NOT_LINKED", { status: 409, code: "STYX_FEDERATION_NOT_LINKED" });
     };
@@ -399,7 +399,7 @@ describe("FederationLink: up", () => {
 describe("FederationLink: stop", () => {
   it("aborts a push in flight, and keeps its records", async () => {
     const t = setup({ flows: "pheromone" });
-    t.store.enqueue({ record: deposit(ME, "a", t.clock.now()), enqueuedAt: t.clock.now() });
+    t.store.enqueue({ record: deposit(ME, "a", t.clock.now()), enqueuedAt: t.clock.now(), up: true, down: false });
     t.upstream.pushed = (_r, signal) =>
       new Promise((_resolve, reject) =>
         signal?.addEventListener("abort", () => reject(new UpstreamError("network", "aborted")), { once: true }),

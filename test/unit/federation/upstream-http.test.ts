@@ -49,6 +49,7 @@ describe("talking to the upstream", () => {
     assert.equal(failureOf(409, "STYX_FEDERATION_LOOP"), "refused");
     assert.equal(failureOf(409, "STYX_FEDERATION_NOT_LINKED"), "not_linked");
     assert.equal(failureOf(429, "STYX_RATE_LIMITED"), "throttled");
+    assert.equal(failureOf(402, "STYX_CREDIT_EXHAUSTED"), "throttled", "a priced upstream's paused down-flow");
     assert.equal(failureOf(503, undefined), "unavailable");
     assert.equal(failureOf(413, "STYX_PAYLOAD_TOO_LARGE"), "too_large");
   });

@@ -6,6 +6,7 @@ import type { FederationLink, FederationStore } from "../../../core/federation/f
 import { linkTakesDown } from "../../../core/federation/outlet.js";
 import type { RecordApplier } from "../../../core/federation/records.js";
 import type { FederationSnapshot } from "../../../core/federation/snapshot.js";
+import { type CreditMeter, FEDERATION_RECORD_PRICE } from "../../../core/payments/credit.js";
 import type { Clock } from "../../../core/platform/clock.js";
 import { StyxError } from "../../../core/platform/errors.js";
 import type { BucketSpec, RateLimiter } from "../../../core/platform/rate-limiter.js";
@@ -16,6 +17,7 @@ import { rateLimited } from "../../admission.js";
 import { pushRecords } from "./push.js";
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 409: ErrorBody, 429: ErrorBody };
+const snapshotErrors = { ...errors, 402: ErrorBody };
 
 /** What the federation routes work with (the upstream side of SPEC §17.2). */
 export interface FederationRouteDeps {
@@ -33,6 +35,8 @@ export interface FederationRouteDeps {
   /** Called after a hello saved a link (the outlet reads the links again). */
   readonly linked: () => void;
   readonly clock: Clock;
+  /** Pricing on: relay credit, which a paused link's snapshot is refused without (402 STYX_CREDIT_EXHAUSTED). */
+  readonly credit?: Pick<CreditMeter, "refill"> | undefined;
 }
 
 /** The federate key of a request (a key, not a session: the link is kept by key). */
@@ -130,7 +134,7 @@ export function federationRoutes(app: FastifyInstance, deps: FederationRouteDeps
         summary: "A domain's live deposits, lethe entries and causal edges as records (NDJSON), then the stream position to resume from",
         querystring: SnapshotQuery,
         produces: ["application/x-ndjson"],
-        response: { 200: { description: 'NDJSON: one record a line, then {"position": {epoch, seq}}', type: "string" }, ...errors },
+        response: { 200: { description: 'NDJSON: one record a line, then {"position": {epoch, seq}}', type: "string" }, ...snapshotErrors },
       },
     },
     async (req, reply) => {
@@ -138,6 +142,12 @@ export function federationRoutes(app: FastifyInstance, deps: FederationRouteDeps
       const domain = req.query.domain;
       const takes = (kind: "pheromone" | "lethe" | "causal") => linkTakesDown(link, kind, domain);
       if (!(["pheromone", "lethe", "causal"] as const).some(takes)) throw new StyxError("STYX_FEDERATION_NOT_AGREED");
+      // Priced: the snapshot is free, but not while the link's down-flow is paused for want of credit (SPEC §17.3).
+      if (deps.credit && !(await deps.credit.refill(link.userId, FEDERATION_RECORD_PRICE))) {
+        throw new StyxError("STYX_CREDIT_EXHAUSTED", "No relay credit left for federation records: top up the federation user's credit.", {
+          details: { balance_usd: "0" },
+        });
+      }
       // Taken before reading: whatever lands meanwhile is both in the snapshot and after the position (records are idempotent).
       const position = await deps.history.position(federationStream(domain));
       await deps.store.touchLink(link.keyId, deps.clock.now());
