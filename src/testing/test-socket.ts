@@ -10,11 +10,17 @@ export class TestSocket {
   readonly frames: Frame[] = [];
   /** Resolves with the close code and reason. */
   readonly closed: Promise<{ code: number; reason: string }>;
+  /**
+   * Pings received from the server, counted from the socket's creation: a ping that came in the
+   * same packet as the upgrade's answer is emitted before `open`'s promise continues.
+   */
+  pings = 0;
   readonly #waiters = new Set<() => void>();
 
   private constructor(ws: WebSocket) {
     this.ws = ws;
     this.closed = new Promise((resolve) => ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })));
+    ws.on("ping", () => this.pings++);
     ws.on("message", (data) => {
       const v = JSON.parse(data.toString());
       if (Array.isArray(v)) this.frames.push(...v);
