@@ -19,6 +19,7 @@ import { SecretKey } from "../core/platform/secret-key.js";
 import { IdentifierDirectory } from "../core/privacy/directory.js";
 import { PublicPipeline } from "../core/privacy/public-pipeline.js";
 import { presentQueryAnswer, presentSnapshotEntry, presentSnapshotPage } from "../server/presenters/knowledge.js";
+import { aliveGolem } from "./core-kit.js";
 
 /** A fresh, empty store for one world, and how to dispose of it. */
 export type OpenStore = () => Promise<{ readonly store: EntryStore; close(): Promise<void> }>;
@@ -105,19 +106,7 @@ export const scenarios: fc.Arbitrary<Scenario> = fc
   .map((s) => ({ ...s, a: s.a.map(({ w, slot }) => ({ ...w, slot: slot % (s.b.length + 1) })) }));
 
 function golem(user: string, i: 0 | 1): Golem {
-  return {
-    id: `${user}-g${i}`,
-    userId: user,
-    generation: i,
-    parentGolemId: i === 1 ? `${user}-g0` : null,
-    status: "alive",
-    archetype: null,
-    walletAddress: null,
-    createdAt: START,
-    diedAt: null,
-    deathCause: null,
-    ticksLived: 0,
-  };
+  return aliveGolem(`${user}-g${i}`, user, { generation: i, parentGolemId: i === 1 ? `${user}-g0` : null, createdAt: START });
 }
 
 function input(user: string, w: WriteSpec): WriteEntryInput {

@@ -16,20 +16,9 @@ import { ManualClock } from "../../../src/core/platform/clock.js";
 import { initCrypto, sha256Hex } from "../../../src/core/platform/crypto.js";
 import type { Signals } from "../../../src/core/platform/signals.js";
 import { TIER_LIMITS } from "../../../src/core/quota/limits.js";
+import { golemFixture } from "../../../src/testing/contracts/identity-store.contract.js";
 import { TEST_SECRET_KEY } from "../../../src/testing/core-kit.js";
 import { signalChannel } from "./signals.js";
-
-const GOLEM = {
-  generation: 0,
-  parentGolemId: null,
-  status: "provisioning",
-  archetype: null,
-  walletAddress: null,
-  createdAt: 0,
-  diedAt: null,
-  deathCause: null,
-  ticksLived: 0,
-} as const;
 
 const config = { sessionTtlMs: 3_600_000, quotas: { defaultTier: "consumer", table: TIER_LIMITS } } as Config;
 
@@ -76,7 +65,7 @@ describe("buildIdentity", () => {
     closeEndedSessions({ auth: a.auth, signals: sa, close: () => {} });
     await a.service.createUser("test", { id: "u1" });
     const store = new SqliteIdentityStore(db);
-    await store.createGolem({ ...GOLEM, id: "g1", userId: "u1" });
+    await store.createGolem(golemFixture("g1", "u1", { createdAt: 0 }));
     await store.createSession({
       id: "ses_1",
       tokenHash: sha256Hex("session-token"),
@@ -112,7 +101,7 @@ describe("buildIdentity", () => {
     const a = await gateway(db, sa);
     const b = await gateway(db, channel.gateway("b"));
     await a.service.createUser("test", { id: "u1" });
-    await new SqliteIdentityStore(db).createGolem({ ...GOLEM, id: "g1", userId: "u1" });
+    await new SqliteIdentityStore(db).createGolem(golemFixture("g1", "u1", { createdAt: 0 }));
     for (const g of [a, b]) assert.ok(await g.store.getGolem("g1"));
     const erasure = forgettingErasures(new SqliteErasureStore(db), a.store);
     await erasure.eraseGolemRecords("g1", "source-hash", undefined);

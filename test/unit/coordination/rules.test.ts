@@ -21,6 +21,7 @@ import {
 import { addedMember, newPheromone, type PheromoneDeposit, reinforcedBy } from "../../../src/core/coordination/pheromone-store.js";
 import type { GolemPresence } from "../../../src/core/fabric/presence.js";
 import type { Golem } from "../../../src/core/identity/types.js";
+import { aliveGolem } from "../../../src/testing/core-kit.js";
 
 const T0 = Date.UTC(2026, 10, 1);
 
@@ -207,19 +208,7 @@ describe("achievement rules", () => {
 });
 
 function golem(id: string, parent: string | null, generation: number): Golem {
-  return {
-    id,
-    userId: "u",
-    generation,
-    parentGolemId: parent,
-    status: "alive",
-    archetype: null,
-    walletAddress: null,
-    createdAt: T0,
-    diedAt: null,
-    deathCause: null,
-    ticksLived: 0,
-  };
+  return aliveGolem(id, "u", { parentGolemId: parent, generation, createdAt: T0 });
 }
 
 describe("lineage forest", () => {

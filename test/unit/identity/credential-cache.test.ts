@@ -8,6 +8,7 @@ import { SqliteIdentityStore } from "../../../src/adapters/sqlite/sqlite-identit
 import { type CachedIdentityStore, cacheIdentity, type IdentityChange } from "../../../src/core/identity/credential-cache.js";
 import type { ApiKey, Golem, Session } from "../../../src/core/identity/types.js";
 import { ManualClock } from "../../../src/core/platform/clock.js";
+import { golemFixture } from "../../../src/testing/contracts/identity-store.contract.js";
 
 const key: ApiKey = {
   id: "key_1",
@@ -21,19 +22,7 @@ const key: ApiKey = {
   revokedAt: null,
 };
 const session: Session = { id: "ses_1", tokenHash: "c".repeat(64), userId: "u1", golemId: "g1", createdAt: 0, expiresAt: 9e15 };
-const golem: Golem = {
-  id: "g1",
-  userId: "u1",
-  generation: 0,
-  parentGolemId: null,
-  status: "provisioning",
-  archetype: null,
-  walletAddress: null,
-  createdAt: 0,
-  diedAt: null,
-  deathCause: null,
-  ticksLived: 0,
-};
+const golem: Golem = golemFixture("g1", "u1", { createdAt: 0 });
 
 /** `store` with its calls counted by method name. */
 function counting(store: SqliteIdentityStore, calls: Map<string, number>): SqliteIdentityStore {

@@ -5,7 +5,6 @@ import { LocalEventBus } from "../../../src/adapters/memory/local-event-bus.js";
 import { openDatabase } from "../../../src/adapters/sqlite/database.js";
 import { SqliteEntryStore } from "../../../src/adapters/sqlite/sqlite-entry-store.js";
 import type { SequencedEvent } from "../../../src/core/fabric/event-bus.js";
-import type { Golem } from "../../../src/core/identity/types.js";
 import { KnowledgeService } from "../../../src/core/knowledge/knowledge-service.js";
 import { LetheService } from "../../../src/core/knowledge/lethe-service.js";
 import { VectorSearch } from "../../../src/core/knowledge/vector-search.js";
@@ -15,6 +14,7 @@ import { SecretKey } from "../../../src/core/platform/secret-key.js";
 import { IdentifierDirectory } from "../../../src/core/privacy/directory.js";
 import { PublicPipeline } from "../../../src/core/privacy/public-pipeline.js";
 import { Scheduler, type TaskRun } from "../../../src/tasks/scheduler.js";
+import { aliveGolem } from "../../../src/testing/core-kit.js";
 import { HandedLeadership } from "../../../src/testing/handed-leadership.js";
 
 const MINUTE = 60_000;
@@ -143,20 +143,6 @@ describe("lethe publication woken during a run", () => {
   beforeEach(() => mock.timers.enable({ apis: ["setTimeout", "setInterval"] }));
   afterEach(() => mock.timers.reset());
 
-  const golem = (userId: string, id: string): Golem => ({
-    id,
-    userId,
-    generation: 0,
-    parentGolemId: null,
-    status: "alive",
-    archetype: null,
-    walletAddress: null,
-    createdAt: 0,
-    diedAt: null,
-    deathCause: null,
-    ticksLived: 0,
-  });
-
   it("publishes a candidate written during a publication run right after it, without waiting for the 5-minute sweep", async () => {
     const clock = new ManualClock(Date.UTC(2026, 4, 1, 12));
     const store = new SqliteEntryStore(openDatabase(":memory:"));
@@ -212,7 +198,14 @@ describe("lethe publication woken during a run", () => {
     scheduler.add({ name: "lethe-publish", everyMs: 5 * MINUTE, run: () => lethe.publishDue() });
     scheduler.start();
     const write = (content: string) =>
-      service.write({ golem: golem("alice", "alice-g"), layer: "lethe", category: "warning", confidence: 0.9, domain: "perps", content });
+      service.write({
+        golem: aliveGolem("alice-g", "alice"),
+        layer: "lethe",
+        category: "warning",
+        confidence: 0.9,
+        domain: "perps",
+        content,
+      });
     const published = (content: string) => store.findLetheByHash("perps", blake3Hex(content));
 
     await write("the first squeeze");
