@@ -5,6 +5,16 @@ import type { UsageCounters, WindowCount } from "../../core/quota/usage-counters
 import { SERVER_NOW_LUA } from "./redis-rate-limiter.js";
 
 /**
+ * The counter's window holding now (`window` and `now` set before it): its index, end, key and
+ * count so far.
+ */
+const WINDOW_LUA = `${SERVER_NOW_LUA}
+local index = math.floor(now / window)
+local ends = (index + 1) * window
+local key = KEYS[1] .. ':' .. string.format('%d', index)
+local used = tonumber(redis.call('GET', key)) or 0`;
+
+/**
  * One add, atomically: the window holding now (Redis server's TIME unless ARGV[4] gives a time),
  * its count, the add when it stays within the limit (a give-back always, never below 0), and
  * the key expiring with its window.
@@ -15,11 +25,7 @@ local window = tonumber(ARGV[1])
 local amount = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
 local now = tonumber(ARGV[4])
-${SERVER_NOW_LUA}
-local index = math.floor(now / window)
-local ends = (index + 1) * window
-local key = KEYS[1] .. ':' .. string.format('%d', index)
-local used = tonumber(redis.call('GET', key)) or 0
+${WINDOW_LUA}
 local next = used + amount
 if next < 0 then next = 0 end
 if amount > 0 and next > limit then return { 0, used, ends } end
@@ -40,11 +46,7 @@ local least = tonumber(ARGV[2])
 local want = tonumber(ARGV[3])
 local limit = tonumber(ARGV[4])
 local now = tonumber(ARGV[5])
-${SERVER_NOW_LUA}
-local index = math.floor(now / window)
-local ends = (index + 1) * window
-local key = KEYS[1] .. ':' .. string.format('%d', index)
-local used = tonumber(redis.call('GET', key)) or 0
+${WINDOW_LUA}
 local room = limit - used
 if room < least or room <= 0 then return { 0, used, ends } end
 local granted = math.min(want, room)
