@@ -8,6 +8,7 @@ import type {
   EntryStore,
   LetheFilter,
   LetheReinforcement,
+  QueryEntry,
   SeqMarks,
   StoredEntry,
   TextHit,
@@ -18,7 +19,7 @@ import { confirmLethe } from "../../core/knowledge/entry-store.js";
 import type { Entry, LetheCandidate, LetheEntry, NewEntry } from "../../core/knowledge/types.js";
 import { entryNamespaces, letheIndexNamespaces } from "../../core/knowledge/types.js";
 import { type SqlRow as Row, sqlBool, toBytes } from "../sql/codec.js";
-import { earliestDue, toCandidate, toEntry, toLethe, vectorBatches } from "../sql/entry-rows.js";
+import { earliestDue, QUERY_ENTRY_COLUMNS, toCandidate, toEntry, toLethe, toQueryEntry, vectorBatches } from "../sql/entry-rows.js";
 import type { PgSql, PgTx } from "./database.js";
 import { pipelined, pipelinedIn } from "./pipelined.js";
 import { type EntryItem, INSERT_CHUNK, needsTransaction, sendEntries, sendQueued } from "./postgres-entry-insert.js";
@@ -98,10 +99,13 @@ export class PostgresEntryStore implements EntryStore {
     return r ? toEntry(r) : undefined;
   }
 
-  async getBySeqs(seqs: readonly number[], f: EntryFilter): Promise<Entry[]> {
+  async getBySeqs(seqs: readonly number[], f: EntryFilter): Promise<QueryEntry[]> {
     if (seqs.length === 0) return [];
-    const rows = await this.#select("SELECT * FROM entries", (p) => [`seq = ANY(${p([...seqs])}::bigint[])`, ...entryConds(f, p)]);
-    return rows.map(toEntry);
+    const rows = await this.#select(`SELECT ${QUERY_ENTRY_COLUMNS} FROM entries`, (p) => [
+      `seq = ANY(${p([...seqs])}::bigint[])`,
+      ...entryConds(f, p),
+    ]);
+    return rows.map(toQueryEntry);
   }
 
   async searchText(text: string, f: EntryFilter, k: number): Promise<TextHit[]> {

@@ -19,9 +19,15 @@ export function toBytes(v: Float32Array | null): Buffer | null {
   return v === null ? null : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 }
 
-/** Bytes back to a float32 vector (copied, so it is aligned and owns its memory). */
+/**
+ * Bytes back to a float32 vector that is aligned and owns its memory: a view of the Buffer when
+ * the Buffer alone spans its ArrayBuffer (better-sqlite3 allocates one per blob), else a copy
+ * (a slice of a shared pool or of a larger read). A query reads 40–80 of these; the copy was
+ * one more 1.5 KiB allocation each at 384 dimensions.
+ */
 export function fromBytes(b: Buffer | null): Float32Array | null {
   if (b === null || b === undefined) return null;
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.byteLength % 4 === 0) return new Float32Array(b.buffer);
   const copy = new Uint8Array(b.byteLength);
   copy.set(b);
   return new Float32Array(copy.buffer);

@@ -1,5 +1,5 @@
 /** Rows of the knowledge tables (entries, lethe_queue, lethe_entries) as domain objects, for both adapters. */
-import type { VectorBatch } from "../../core/knowledge/entry-store.js";
+import type { QueryEntry, VectorBatch } from "../../core/knowledge/entry-store.js";
 import type { Affect, Category, Entry, LetheCandidate, LetheEntry } from "../../core/knowledge/types.js";
 import { concatVectors, fromBytes, type SqlRow, sqlBool } from "./codec.js";
 
@@ -29,6 +29,30 @@ export function toEntry(r: SqlRow): Entry {
     letheAt: (r.lethe_at as number | null) ?? null,
     letheWaiting: sqlBool(r.lethe_waiting),
     idempotencyKey: (r.idempotency_key as string | null) ?? null,
+  };
+}
+
+/** The columns of `toQueryEntry`, for a SELECT list (both dialects). */
+export const QUERY_ENTRY_COLUMNS =
+  "seq, id, golem_id, category, content, content_hash, embedding, domain, regime, confidence, is_bloodstain, validations, contradictions, created_at";
+
+/** A row of QUERY_ENTRY_COLUMNS as a ranked query's candidate. */
+export function toQueryEntry(r: SqlRow): QueryEntry {
+  return {
+    id: r.id as string,
+    seq: r.seq as number,
+    golemId: r.golem_id as string,
+    category: r.category as Category,
+    content: r.content as string,
+    contentHash: r.content_hash as string,
+    embedding: fromBytes(r.embedding as Buffer | null),
+    domain: (r.domain as string | null) ?? null,
+    regime: (r.regime as string | null) ?? null,
+    confidence: r.confidence as number,
+    isBloodstain: sqlBool(r.is_bloodstain),
+    validations: r.validations as number,
+    contradictions: r.contradictions as number,
+    createdAt: r.created_at as number,
   };
 }
 

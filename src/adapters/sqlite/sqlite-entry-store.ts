@@ -8,6 +8,7 @@ import type {
   EntryStore,
   LetheFilter,
   LetheReinforcement,
+  QueryEntry,
   SeqMarks,
   StoredEntry,
   TextHit,
@@ -19,7 +20,7 @@ import type { Entry, LetheCandidate, LetheEntry, NewEntry } from "../../core/kno
 import { entryNamespaces, letheIndexNamespaces } from "../../core/knowledge/types.js";
 import { nextTurn } from "../../core/platform/paced.js";
 import { type SqlRow as Row, sqlBool, toBytes } from "../sql/codec.js";
-import { earliestDue, toCandidate, toEntry, toLethe, vectorBatches } from "../sql/entry-rows.js";
+import { earliestDue, QUERY_ENTRY_COLUMNS, toCandidate, toEntry, toLethe, toQueryEntry, vectorBatches } from "../sql/entry-rows.js";
 import type { SqliteDatabase } from "./database.js";
 import { ftsQuery, queryWords } from "./sqlite-codec.js";
 import { SqliteEntryRecords } from "./sqlite-entry-records.js";
@@ -244,11 +245,11 @@ export class SqliteEntryStore implements EntryStore {
     return r ? toEntry(r) : undefined;
   }
 
-  async getBySeqs(seqs: readonly number[], f: EntryFilter): Promise<Entry[]> {
+  async getBySeqs(seqs: readonly number[], f: EntryFilter): Promise<QueryEntry[]> {
     if (seqs.length === 0) return [];
     const { where, args } = entryWhere(f, "");
-    const sql = `SELECT * FROM entries WHERE seq IN (SELECT value FROM json_each(?)) AND ${where}`;
-    return (this.#stmt(sql).all(JSON.stringify(seqs), ...args) as Row[]).map(toEntry);
+    const sql = `SELECT ${QUERY_ENTRY_COLUMNS} FROM entries WHERE seq IN (SELECT value FROM json_each(?)) AND ${where}`;
+    return (this.#stmt(sql).all(JSON.stringify(seqs), ...args) as Row[]).map(toQueryEntry);
   }
 
   async searchText(text: string, f: EntryFilter, k: number): Promise<TextHit[]> {

@@ -1,6 +1,29 @@
 import type { OutboxEntry } from "../federation/federation-store.js";
 import type { Category, Entry, LetheCandidate, LetheEntry, NewEntry } from "./types.js";
 
+/**
+ * What a ranked query reads of an entry: its hit's fields and the score's inputs. The other
+ * columns (metadata, affect, expiry, lethe state, idempotency key…) are never looked at; reading
+ * them cost a micronode about as much again per candidate (bench/query.ts, 40–80 rows a query).
+ */
+export type QueryEntry = Pick<
+  Entry,
+  | "id"
+  | "seq"
+  | "golemId"
+  | "category"
+  | "content"
+  | "contentHash"
+  | "embedding"
+  | "domain"
+  | "regime"
+  | "confidence"
+  | "isBloodstain"
+  | "validations"
+  | "contradictions"
+  | "createdAt"
+>;
+
 /** Which private entries a read may return. `userId` is a hard tenant filter, never a hint. */
 export interface EntryFilter {
   readonly userId: string;
@@ -180,8 +203,8 @@ export interface EntryStore {
   /** Inserts many entries in one transaction (all or none), with the same per-entry rules as `insert`. */
   insertMany(items: readonly { entry: NewEntry; lethe?: LetheCandidate | undefined }[]): Promise<StoredEntry[]>;
   findByIdempotencyKey(userId: string, key: string): Promise<Entry | undefined>;
-  /** Entries with these seqs that pass the filter (any order). */
-  getBySeqs(seqs: readonly number[], filter: EntryFilter): Promise<Entry[]>;
+  /** Entries with these seqs that pass the filter (any order), as a ranked query reads them. */
+  getBySeqs(seqs: readonly number[], filter: EntryFilter): Promise<QueryEntry[]>;
   /** BM25 over content, best first, at most `k`. */
   searchText(text: string, filter: EntryFilter, k: number): Promise<TextHit[]>;
   /** The golem's vault entries with seq > `afterSeq`, oldest first, at most `limit` (expired excluded). */

@@ -1,7 +1,7 @@
 import { nextTurn, runPaced } from "../platform/paced.js";
-import type { EntryFilter, EntryStore } from "./entry-store.js";
+import type { EntryFilter, EntryStore, QueryEntry } from "./entry-store.js";
 import { collapseSteps, dot, layerWeight, mortalScore, provenance, quality, type ScoreFactors, semantic, temporal } from "./scoring.js";
-import type { Category, Entry, Layer, LetheEntry } from "./types.js";
+import type { Category, Layer, LetheEntry } from "./types.js";
 import { LETHE_ALL_DOMAINS, namespaceOf } from "./types.js";
 import type { VectorSearch } from "./vector-search.js";
 
@@ -75,7 +75,7 @@ export function isEstablished(e: LetheEntry): boolean {
 interface Candidate {
   layer: Layer;
   namespace: string;
-  item: Entry | LetheEntry;
+  item: QueryEntry | LetheEntry;
   cosine: number;
   relevance: number;
 }
@@ -209,7 +209,7 @@ export function letheSearchSpaces(domains: readonly string[] | undefined): reado
 /** Inherited entries decay 0.85^generations; flagged lethe entries count half. */
 function qualityFactor(c: Candidate, who: QueryRequester): number {
   if (c.layer === "lethe") return isFlagged(c.item as LetheEntry) ? 0.5 : 1;
-  const up = who.ancestors?.get((c.item as Entry).golemId);
+  const up = who.ancestors?.get((c.item as QueryEntry).golemId);
   return up === undefined ? 1 : INHERITANCE_DECAY ** up;
 }
 
@@ -225,7 +225,7 @@ function score(c: Candidate, who: QueryRequester, now: number, mode: { vector: b
     temporal: temporal(it.createdAt, now),
     quality: quality(it.confidence, it.validations, it.contradictions) * qualityFactor(c, who),
     provenance: provenance(c.layer, {
-      ownGolem: !isLethe && (who.golemId === null || (it as Entry).golemId === who.golemId),
+      ownGolem: !isLethe && (who.golemId === null || (it as QueryEntry).golemId === who.golemId),
       established: isLethe && isEstablished(it as LetheEntry),
     }),
     bloodstain: it.isBloodstain ? 1 : 0,
@@ -239,7 +239,7 @@ function score(c: Candidate, who: QueryRequester, now: number, mode: { vector: b
     content: it.content,
     contentHash: it.contentHash,
     category: it.category,
-    domain: isLethe ? (it as LetheEntry).domain : (it as Entry).domain,
+    domain: isLethe ? (it as LetheEntry).domain : (it as QueryEntry).domain,
     regime: it.regime,
     confidence: it.confidence,
     isBloodstain: it.isBloodstain,

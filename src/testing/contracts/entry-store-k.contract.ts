@@ -34,8 +34,8 @@ export function describeLetheKContract(name: string, make: () => Promise<EntrySt
           assert.equal(s.releasedDue, undefined);
         }
         assert.deepEqual(
-          await store.getBySeqs([a.entry.seq], { userId: "u1", cladeOnly: false, now: T }),
-          [a.entry],
+          await store.getEntry(a.entry.id, T),
+          a.entry,
           "the entry is stored as waiting",
         );
         assert.deepEqual(await store.dueLethe(T + 10 * 86_400_000, 10), [], "a waiting candidate is never due");

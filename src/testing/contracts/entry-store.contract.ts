@@ -69,7 +69,26 @@ export function describeEntryStoreContract(name: string, make: () => Promise<Ent
       const { entry, created } = await store.insert(e);
       assert.equal(created, true);
       assert.ok(entry.seq > 0, "seq is positive");
-      assert.deepEqual(await store.getBySeqs([entry.seq], filter()), [{ ...e, seq: entry.seq }]);
+      assert.deepEqual(await store.getEntry(entry.id, T), { ...e, seq: entry.seq });
+      // A query's read: exactly the fields it ranks and answers with, nothing else.
+      assert.deepEqual(await store.getBySeqs([entry.seq], filter()), [
+        {
+          id: e.id,
+          seq: entry.seq,
+          golemId: e.golemId,
+          category: e.category,
+          content: e.content,
+          contentHash: e.contentHash,
+          embedding: e.embedding,
+          domain: e.domain,
+          regime: e.regime,
+          confidence: e.confidence,
+          isBloodstain: e.isBloodstain,
+          validations: e.validations,
+          contradictions: e.contradictions,
+          createdAt: e.createdAt,
+        },
+      ]);
     });
 
     it("writes nothing for a repeated idempotency key and returns the first entry", async () => {
