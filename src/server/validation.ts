@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifySchemaCompiler } from "fastify";
 import { StyxError } from "../core/platform/errors.js";
 import { jsonProblem, makeAjv } from "../protocol/json-rules.js";
+import { restoreNumberArrays, spliceNumberArrays } from "./number-arrays.js";
 
 /*
  * Request validation with the JSON rules of protocol/json-rules.ts: strict bodies, coerced
@@ -17,19 +18,37 @@ export function validatorCompiler(): FastifySchemaCompiler<unknown> {
   };
 }
 
-/** Fastify's JSON body parser (prototype poisoning refused), refusing bodies nested deeper than MAX_JSON_DEPTH or holding U+0000. */
+/**
+ * Fastify's JSON body parser (prototype poisoning refused), refusing bodies nested deeper than
+ * MAX_JSON_DEPTH or holding U+0000. Embedding arrays are read from the body's bytes by a number
+ * scanner and the rest parsed as JSON (number-arrays.ts: the same value, without JSON.parse's
+ * per-number work); a body that is not of that shape is parsed whole, as it always was.
+ */
 export function registerJsonParser(app: FastifyInstance): void {
   const parse = app.getDefaultJsonParser("error", "error");
   app.removeContentTypeParser("application/json");
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {
-    const run = () =>
-      parse(req, body as string, (err, value) => {
-        if (err) return done(prototypeKey(err, body as string), undefined);
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (req, raw, done) => {
+    const bytes = raw as Buffer;
+    const whole = () => parseText(bytes.toString("utf8"));
+    const parseText = (body: string) =>
+      parse(req, body, (err, value) => {
+        if (err) return done(prototypeKey(err, body), undefined);
         const problem = jsonProblem(value, "body");
         if (problem) return done(problem, undefined);
         done(null, value);
       });
-    if ((body as string).length < LARGE_BODY) return run();
+    const run = () => {
+      const spliced = spliceNumberArrays(bytes);
+      if (!spliced) return whole();
+      parse(req, spliced.text, (err, value) => {
+        // A refusal, or arrays not all found again (never expected): the whole body, for its own answer.
+        if (err || !restoreNumberArrays(value, spliced.arrays)) return whole();
+        const problem = jsonProblem(value, "body");
+        if (problem) return done(problem, undefined);
+        done(null, value);
+      });
+    };
+    if (bytes.length < LARGE_BODY) return run();
     // A large body is parsed in a turn of its own, and handled in another (yieldAfterLargeBody):
     // reading it, parsing and validating it, and storing it never hold the event loop in one piece.
     large.add(req);
@@ -52,7 +71,7 @@ function prototypeKey(err: Error, body: string): Error {
   return new StyxError("STYX_BAD_JSON", "The body holds a '__proto__' or 'constructor.prototype' key, which no field accepts.");
 }
 
-/** Bodies of at least this many characters are parsed, and handled, each in a turn of the event loop of its own. */
+/** Bodies of at least this many bytes are parsed, and handled, each in a turn of the event loop of its own. */
 export const LARGE_BODY = 16 * 1024;
 const large = new WeakSet<object>();
 

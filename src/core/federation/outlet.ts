@@ -24,7 +24,10 @@ export interface OwnRecord {
  * on to this Styx's downstreams.
  */
 export interface FederationOutlet {
-  /** The record of a local fact; undefined for a fact of a federated source (only own records leave). Never rejects. */
+  /**
+   * The record of a local fact, with its outbox entry; undefined when it does not leave: a fact of
+   * a federated source (only own records leave), or one no upstream or downstream link takes. Never rejects.
+   */
   own(fact: LocalFact): Promise<OwnRecord | undefined>;
   /** The fact's write committed: the relay publishes its record when it went into the relay outbox. */
   written(own: OwnRecord | undefined): void;
@@ -68,10 +71,13 @@ export class FederationEmitter implements FederationOutlet {
     const local = recordSource(fact as FederationRecord);
     if (isFederatedSource(local)) return undefined;
     const d = this.#d;
+    const up = d.upstream && sendsUp(d.flows, d.domains, fact.kind, fact.domain);
+    const down = await this.#takenDown(fact);
+    // Nothing leaves (a standalone Styx, a flow or domain not federated): no record is made at all,
+    // so a deposit there pays neither the source's keyed hash nor the copies.
+    if (!up && !down) return undefined;
     const record = stamp(fact, d.instanceId, outboundSource(d.key, local));
-    const up = d.upstream && sendsUp(d.flows, d.domains, record.kind, record.domain);
-    const down = await this.#takenDown(record);
-    return { record, outbox: up || down ? { record, enqueuedAt: d.clock.now(), up, down } : undefined };
+    return { record, outbox: { record, enqueuedAt: d.clock.now(), up, down } };
   }
 
   written(own: OwnRecord | undefined): void {
@@ -103,7 +109,7 @@ export class FederationEmitter implements FederationOutlet {
   }
 
   /** Whether a downstream link takes `record` (a failed read of the links: reported, and not relayed, as a failed publish was). */
-  async #takenDown(record: FederationRecord): Promise<boolean> {
+  async #takenDown(record: Pick<FederationRecord, "kind" | "domain">): Promise<boolean> {
     try {
       const links = await this.#downstreams();
       return links.some((l) => takesDown(l.flows, l.domains, record.kind, record.domain));

@@ -101,6 +101,11 @@ describe("FederationEmitter.own", () => {
     assert.ok((await (await setup({ domains: "*" })).outlet.own(fact("nft")))?.outbox?.up);
   });
 
+  it("makes no record at all of a fact that does not leave (a standalone Styx: no hash, no copies per deposit)", async () => {
+    assert.equal(await (await setup({ upstream: false })).outlet.own(fact()), undefined, "no upstream, no downstream link");
+    assert.equal(await (await setup()).outlet.own(fact("nft")), undefined, "a domain not federated");
+  });
+
   it("marks a record for the relay outbox only while a downstream link takes its kind and domain", async () => {
     const { outlet, store } = await setup({ upstream: false });
     await store.saveLink(link({ flows: ["pheromone:up", "lethe"], domains: ["defi"] }));
