@@ -10,10 +10,15 @@
  * nobody starves (a user served first soon has the larger recent share). Between two resumptions
  * the loop reads its sockets, so requests that are not paced work go on as before.
  *
+ * What is charged: a piece's time from its start or resumption to its next pause (its first such
+ * stretch may include a wait, e.g. for the ANN worker); not its last stretch, nor unpaced work
+ * (a batch write's transaction, body parsing). A piece's pauses must be finite (they are: reads
+ * and slices of bounded work), since a piece charged nothing keeps its user first.
+ *
  * Every user id lives in a Map, never as a key of a plain object.
  */
 
-/** Half-life-like constant of the decay of a user's recent heavy time, ms. */
+/** Time constant of the decay of a user's recent heavy time (it falls to 1/e in this many ms). */
 export const TAU_MS = 1_000;
 
 interface Usage {
