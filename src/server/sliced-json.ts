@@ -1,5 +1,5 @@
 import { Readable } from "node:stream";
-import { setImmediate as nextTurn } from "node:timers/promises";
+import { nextTurn } from "../core/platform/paced.js";
 
 /** Longest stretch of serialization between two turns of the event loop, ms. */
 export const SLICE_MS = 2;
@@ -12,6 +12,8 @@ export const SLICE_MS = 2;
  * waits (bench/fairness.ts). Here at most `sliceMs` of it runs before the next turn, and a slice
  * is produced only when the socket has taken the previous ones (stream backpressure).
  *
+ * `pause` hands the loop back between slices (default: the next turn; a heavy route passes its
+ * user's fair turn, core/platform/fair-turns.ts).
  * `rest` must be JSON-serializable without `field`; its keys follow the list in the output.
  * The text is exactly `JSON.stringify({ [field]: items.map(present), ...rest })`.
  */
@@ -21,6 +23,7 @@ export function slicedJson<T>(
   present: (item: T) => unknown,
   rest: Record<string, unknown>,
   sliceMs = SLICE_MS,
+  pause: () => Promise<void> = nextTurn,
 ): Readable {
   const tail = JSON.stringify(rest).slice(1);
   return Readable.from(
@@ -32,7 +35,7 @@ export function slicedJson<T>(
         if (performance.now() - from >= sliceMs && i < items.length - 1) {
           yield out;
           out = "";
-          await nextTurn();
+          await pause();
           from = performance.now();
         }
       }

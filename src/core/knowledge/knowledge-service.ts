@@ -3,6 +3,7 @@ import type { BlobStore } from "../platform/blob-store.js";
 import type { Clock } from "../platform/clock.js";
 import { blake3Hex, newId } from "../platform/crypto.js";
 import { StyxError } from "../platform/errors.js";
+import { fairTurns } from "../platform/fair-turns.js";
 import { nextTurn } from "../platform/paced.js";
 import type { SecretKey } from "../platform/secret-key.js";
 import type { PublicPipeline } from "../privacy/public-pipeline.js";
@@ -294,7 +295,12 @@ export class KnowledgeService {
         : null;
     if (!embedding && !input.text)
       throw new StyxError("STYX_VALIDATION", "A query needs `query` text or an `embedding`.", { details: [{ path: "/query" }] });
-    return runQuery({ store: this.#d.store, vectors: this.#d.vectors, now: this.#d.clock.now() }, requester, { ...input, embedding });
+    // Its pauses resume in the user's fair turn (platform/fair-turns.ts): a flooding user's pieces wait behind a lighter user's.
+    const { pause } = fairTurns.lane(requester.userId);
+    return runQuery({ store: this.#d.store, vectors: this.#d.vectors, now: this.#d.clock.now(), pause }, requester, {
+      ...input,
+      embedding,
+    });
   }
 
   /** Every live vault entry of a golem, oldest first, fetched page by page (bounded memory). */
@@ -312,9 +318,15 @@ export class KnowledgeService {
    * One page of a golem's snapshot: at most `limit` live entries, oldest first, after the entry
    * `afterId` (the previous page's last). `next` is the id to page on from, null once a page
    * comes back short. The cursor is an entry id, not the store's seq: seqs count every
-   * tenant's writes, so they would show a user how much others wrote (SPEC §4.2).
+   * tenant's writes, so they would show a user how much others wrote (SPEC §4.2). `pause` hands
+   * the loop back between chunks (the caller's fair turn: `fairTurns.lane(user).pause`).
    */
-  async snapshotPage(golemId: string, limit: number, afterId?: string): Promise<{ entries: Entry[]; next: string | null }> {
+  async snapshotPage(
+    golemId: string,
+    limit: number,
+    afterId?: string,
+    pause: () => Promise<void> = nextTurn,
+  ): Promise<{ entries: Entry[]; next: string | null }> {
     let after = 0;
     if (afterId !== undefined) {
       const seq = await this.#d.store.golemEntrySeq(golemId, afterId);
@@ -334,7 +346,7 @@ export class KnowledgeService {
     const now = this.#d.clock.now();
     const entries: Entry[] = [];
     while (entries.length < limit) {
-      if (entries.length > 0) await nextTurn();
+      if (entries.length > 0) await pause();
       const want = Math.min(SNAPSHOT_CHUNK, limit - entries.length);
       const chunk = await this.#d.store.pageGolemEntries(golemId, after, want, now);
       entries.push(...chunk);

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { StyxError } from "../../core/platform/errors.js";
 import type { FairQueue } from "../../core/platform/fair-queue.js";
+import { fairTurns } from "../../core/platform/fair-turns.js";
 import { rateLimited } from "../admission.js";
 import type { Metrics } from "../metrics.js";
 
@@ -41,9 +42,14 @@ function admit(req: FastifyRequest, reply: FastifyReply, deps: { queue: FairQueu
   let grantedAtOnce = false;
   const a = deps.queue.enter(user, (waitedMs) => {
     deps.metrics.heavyWait.observe(waitedMs / 1000);
-    // Granted by another request's end: run in a turn of its own, not inside that request's close.
+    // Granted by another request's end: run in a turn of its own, not inside that request's close —
+    // the user's fair turn (core/platform/fair-turns.ts), so a flooder's next piece waits behind a lighter user's slices.
     if (entering) grantedAtOnce = true;
-    else setImmediate(() => (gone() ? undefined : done()));
+    else
+      void fairTurns
+        .lane(user)
+        .pause()
+        .then(() => (gone() ? undefined : done()));
   });
   entering = false;
   if (a.kind === "refused") {

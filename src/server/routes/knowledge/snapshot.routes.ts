@@ -1,10 +1,12 @@
 import { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import type { KnowledgeService } from "../../../core/knowledge/knowledge-service.js";
+import { fairTurns } from "../../../core/platform/fair-turns.js";
 import { ErrorBody, GolemIdParams } from "../../../protocol/common.js";
 import { SnapshotPage, SnapshotParams } from "../../../protocol/knowledge.js";
+import { userPrincipal } from "../../context.js";
 import { presentSnapshotEntry } from "../../presenters/knowledge.js";
-import { slicedJson } from "../../sliced-json.js";
+import { SLICE_MS, slicedJson } from "../../sliced-json.js";
 
 /**
  * `GET /v1/styx/snapshot/:golem_id` (owner only): the golem's vault as NDJSON, streamed page by
@@ -28,11 +30,13 @@ export function snapshotRoutes(app: FastifyInstance, deps: { knowledge: Knowledg
       const golemId = req.params.golem_id;
       if (req.query.format === "json") {
         // A page of up to 1,000 entries with embeddings is megabytes of JSON: serialized in slices, not in one stretch.
-        const page = await deps.knowledge.snapshotPage(golemId, req.query.limit ?? 500, req.query.after);
+        // Its pauses resume in the user's fair turn: a flooding user's pieces wait behind a lighter user's.
+        const { pause } = fairTurns.lane(userPrincipal(req).userId);
+        const page = await deps.knowledge.snapshotPage(golemId, req.query.limit ?? 500, req.query.after, pause);
         return reply
           .type("application/json; charset=utf-8")
           .header("cache-control", "no-store")
-          .send(slicedJson("entries", page.entries, presentSnapshotEntry, { next_after: page.next }));
+          .send(slicedJson("entries", page.entries, presentSnapshotEntry, { next_after: page.next }, SLICE_MS, pause));
       }
       // Small pages keep the resident set flat: each is fetched only when the socket drained the last.
       const lines = Readable.from(
