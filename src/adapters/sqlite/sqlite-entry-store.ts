@@ -481,18 +481,12 @@ export class SqliteEntryStore implements EntryStore {
     })();
   }
 
-  /** A candidate's queue row (inside the caller's transaction). */
+  /** A candidate's queue row (inside the caller's transaction); its text in a column, not in the payload's JSON (migration 20). */
   #queue(c: LetheCandidate, waiting: boolean): void {
-    const { embedding, ...rest } = c;
-    this.#stmt("INSERT INTO lethe_queue (id, due_at, payload, embedding, domain, delay_ms, waiting) VALUES (?, ?, ?, ?, ?, ?, ?)").run(
-      c.id,
-      c.dueAt,
-      JSON.stringify(rest),
-      toBytes(embedding),
-      c.domain,
-      c.delayMs,
-      waiting ? 1 : 0,
-    );
+    const { embedding, content, ...rest } = c;
+    this.#stmt(
+      "INSERT INTO lethe_queue (id, due_at, payload, content, embedding, domain, delay_ms, waiting) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    ).run(c.id, c.dueAt, JSON.stringify(rest), content, toBytes(embedding), c.domain, c.delayMs, waiting ? 1 : 0);
   }
 
   async pageLethe(domain: string, afterSeq: number, limit: number): Promise<LetheEntry[]> {

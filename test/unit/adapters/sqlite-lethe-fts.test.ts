@@ -135,4 +135,25 @@ describe("SQLite lethe full-text rows (migration 20)", () => {
     assert.equal(store.ftsBacklog("lethe"), 1);
     assert.equal((await store.searchLetheText("volatility", {}, 5)).length, 2);
   });
+
+  it("queues a copy's text in a column of its own, not in the payload's JSON, and reads rows queued before as well", async () => {
+    const db = openDatabase(":memory:");
+    const store = new SqliteEntryStore(db);
+    const c = candidateFixture("c1", { content: 'quote "this" \\ and that', metadata: { pair: "x" } });
+    await store.queueLethe(c);
+    const row = db.prepare("SELECT payload, content FROM lethe_queue WHERE id = 'c1'").get() as { payload: string; content: string };
+    assert.equal(row.content, c.content);
+    assert.ok(!("content" in JSON.parse(row.payload)), row.payload);
+    // A row queued before migration 20: its text in the payload, the column empty.
+    const { embedding: _, ...old } = candidateFixture("c0", { content: "queued before", dueAt: T });
+    db.prepare("INSERT INTO lethe_queue (id, due_at, payload, domain) VALUES ('c0', ?, ?, 'dex')").run(T, JSON.stringify(old));
+    const due = await store.dueLethe(T + 1000, 10);
+    assert.deepEqual(
+      due.map((d) => [d.id, d.content, d.metadata]),
+      [
+        ["c0", "queued before", {}],
+        ["c1", c.content, { pair: "x" }],
+      ],
+    );
+  });
 });
