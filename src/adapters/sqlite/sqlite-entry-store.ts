@@ -77,14 +77,14 @@ export class SqliteEntryStore implements EntryStore {
    */
   async insert(e: NewEntry, lethe?: LetheCandidate): Promise<StoredEntry> {
     const stored = await this.#turn.run(() => this.#insertOne(e, lethe));
-    this.#fts.later();
+    this.#fts.later("entries");
     return stored;
   }
 
   /** All or none (one savepoint), in the turn's group like `insert`. */
   async insertMany(items: readonly { entry: NewEntry; lethe?: LetheCandidate | undefined }[]): Promise<StoredEntry[]> {
     const stored = await this.#turn.run(() => items.map((i) => this.#insertOne(i.entry, i.lethe)));
-    this.#fts.later();
+    this.#fts.later("entries");
     return stored;
   }
 
@@ -96,7 +96,7 @@ export class SqliteEntryStore implements EntryStore {
   insertManySync(items: readonly { entry: NewEntry; lethe?: LetheCandidate | undefined }[]): StoredEntry[] {
     const stored = this.#db.transaction(() => items.map((i) => this.#insertOne(i.entry, i.lethe)))();
     // Inside a caller's transaction this starts the indexer too: it runs turns later, after the commit.
-    this.#fts.later();
+    this.#fts.later("entries");
     return stored;
   }
 
@@ -378,7 +378,7 @@ export class SqliteEntryStore implements EntryStore {
       if (outbox) insertOutbox(this.#db, outbox);
       return toLethe(this.#stmt("SELECT * FROM lethe_entries WHERE seq = ?").get(r.lastInsertRowid) as Row);
     })();
-    if (published) this.#fts.later();
+    if (published) this.#fts.later("lethe");
     return published;
   }
 

@@ -44,13 +44,15 @@ export class SqliteFtsIndexer {
   readonly #stmt: (sql: string) => Statement;
   /** Whether the background indexer is scheduled or running. */
   #indexing = false;
-  /** Whether `later` was called since the background indexer's last pass began. */
-  #requested = false;
+  /** The indexes `later` asked for since the background indexer's last pass began. */
+  #want = { entries: false, lethe: false };
 
   constructor(db: SqliteDatabase, stmt: (sql: string) => Statement) {
     this.#db = db;
     this.#stmt = stmt;
-    if (!db.readonly && (this.backlog("entries") > 0 || this.backlog("lethe") > 0)) this.later();
+    if (db.readonly) return;
+    if (this.backlog("entries") > 0) this.later("entries");
+    if (this.backlog("lethe") > 0) this.later("lethe");
   }
 
   /** Rows written but not yet indexed (a gauge for tests and diagnosis). */
@@ -67,29 +69,35 @@ export class SqliteFtsIndexer {
   }
 
   /**
-   * Indexes every pending row in the background, a chunk per turn, entries and lethe rows in
-   * turn. Two turns first, so a write answered from an I/O callback does not index in the same
-   * turn (see runPaced). A failure (the file closed, the disk full) leaves the rows pending: the
-   * next write starts again, and a search indexes them itself and reports the error.
+   * Indexes every pending row of `index` (both: all) in the background, a chunk per turn, the two
+   * indexes in turn. Two turns first, so a write answered from an I/O callback does not index in
+   * the same turn (see runPaced). A failure (the file closed, the disk full) leaves the rows
+   * pending: the next write starts again, and a search indexes them itself and reports the error.
    */
-  later(): void {
-    this.#requested = true;
+  later(index?: FtsIndex): void {
+    if (index !== "lethe") this.#want.entries = true;
+    if (index !== "entries") this.#want.lethe = true;
     if (this.#indexing) return;
     this.#indexing = true;
     void (async () => {
       try {
         for (;;) {
-          // A write while this turn's chunks are indexed asks again: its rows may be past a check.
-          this.#requested = false;
-          await nextTurn();
-          await nextTurn();
-          if (!this.#db.open) return;
-          const entries = this.#entries();
-          await nextTurn();
-          await nextTurn();
-          if (!this.#db.open) return;
-          const lethe = this.#lethe();
-          if (!entries && !lethe && !this.#requested) return;
+          // A write during a pass asks again (its rows may be past that pass's check).
+          const { entries, lethe } = this.#want;
+          if (!entries && !lethe) return;
+          this.#want = { entries: false, lethe: false };
+          if (entries) {
+            await nextTurn();
+            await nextTurn();
+            if (!this.#db.open) return;
+            if (this.#entries()) this.#want.entries = true;
+          }
+          if (lethe) {
+            await nextTurn();
+            await nextTurn();
+            if (!this.#db.open) return;
+            if (this.#lethe()) this.#want.lethe = true;
+          }
         }
       } catch {
         // Left pending, as said above.
