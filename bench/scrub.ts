@@ -4,6 +4,7 @@
  *
  *   npm run build && node --import tsx bench/scrub.ts                        # updates docs/benchmarks.md
  *   SCRUB_USERS=1000 SCRUB_PHASE_SECONDS=4 node --import tsx bench/scrub.ts  # quick run: stdout only
+ *   SCRUB_KINDS=worst-rated,ordinary-rated SCRUB_ROUNDS=3 SCRUB_PROFILE=0 SCRUB_LEGACY_CAP=1 …  # A/B of two builds: stdout only
  *
  * One run, two parts.
  * 1. In process: a directory of SCRUB_USERS (10,000) users, 5 golems and 2 keys each (strong
@@ -52,7 +53,20 @@ const PHASE_S = Number(process.env.SCRUB_PHASE_SECONDS ?? 15);
 const CAP_S = Number(process.env.SCRUB_LEGACY_CAP ?? 30);
 const WRITERS = Number(process.env.SCRUB_WRITERS ?? 6);
 const RATE = 200;
-const FULL = USERS === 10_000 && PHASE_S === 15 && CAP_S === 30 && WRITERS === 6;
+/** Loaded phases of a round (comma-separated kinds; default all six) and rounds: for a quick A/B of two builds. */
+const KINDS = process.env.SCRUB_KINDS?.split(",") ?? ["worst", "ordinary", "vault", "worst-rated", "ordinary-rated", "vault-rated"];
+const ROUNDS = Number(process.env.SCRUB_ROUNDS ?? 2);
+/** Skips the profiled phases (SCRUB_PROFILE=0). */
+const PROFILE = process.env.SCRUB_PROFILE !== "0";
+const FULL =
+  USERS === 10_000 &&
+  PHASE_S === 15 &&
+  CAP_S === 30 &&
+  WRITERS === 6 &&
+  ROUNDS === 2 &&
+  PROFILE &&
+  process.env.SCRUB_KINDS === undefined &&
+  process.env.SCRUB_WORST === undefined;
 const SEED = 0x5c2b;
 /** Largest content over HTTP: the 64 KiB (UTF-8) cap less room for the request counter the writers prepend. */
 const HTTP_CONTENT = 64 * 1024 - 8;
@@ -208,7 +222,9 @@ log(`directory: built in ${ms(buildMs, 0)} ms, ${ms(dirHeap, 1)} MB; adds:\n${ta
 
 // ---- Part 2: over HTTP ---------------------------------------------------------------------
 const ascii = measured.filter((m, i) => i >= 3 && Buffer.byteLength(texts[i]?.text ?? "") === m.length);
-const worst = ascii.reduce((a, b) => (pct(b.times, 0.5) > pct(a.times, 0.5) ? b : a));
+/** SCRUB_WORST: the shape's name (its start) instead of the slowest measured, so A/B runs of two builds write the same text. */
+const forced = process.env.SCRUB_WORST === undefined ? undefined : ascii.find((m) => m.name.startsWith(process.env.SCRUB_WORST as string));
+const worst = forced ?? ascii.reduce((a, b) => (pct(b.times, 0.5) > pct(a.times, 0.5) ? b : a));
 const worstText = (texts.find((x) => x.name === worst.name)?.text ?? "").slice(0, HTTP_CONTENT);
 const ordinaryText = prose(SEED + 99, HTTP_CONTENT, inputs.golems);
 log(`scrub: HTTP phases (worst case over HTTP: ${worst.name})…`);
@@ -250,8 +266,14 @@ interface Phase {
   readonly backlog: number;
 }
 
-/** Full-text rows written but not yet indexed (the store indexes them in the background, a chunk per turn). */
-const ftsPending = async () => Number((await s.sql("SELECT COUNT(*) AS n FROM entries_fts_pending"))[0].n);
+/**
+ * Full-text rows written but not yet indexed (the store indexes them in the background, a chunk per turn): entries'
+ * and, since SQLite migration 20, lethe entries' (an older build has no such table: A/B runs of this bench).
+ */
+const letheFtsDeferred = (await s.sql("SELECT name FROM sqlite_master WHERE name = 'lethe_fts_pending'")).length > 0;
+const ftsPending = async () =>
+  Number((await s.sql("SELECT COUNT(*) AS n FROM entries_fts_pending"))[0].n) +
+  (letheFtsDeferred ? Number((await s.sql("SELECT COUNT(*) AS n FROM lethe_fts_pending"))[0].n) : 0);
 /**
  * Waits (up to 120 s) until every queued lethe copy is published and every entry's full-text row
  * indexed, so an idle phase measures an idle server (a saturating vault phase leaves ~5,000
@@ -293,25 +315,14 @@ async function phase(kind: Kind, seconds: number): Promise<Phase> {
 
 await phase("idle", 3); // warm-up, not reported
 const phases: Phase[] = [];
-for (let round = 0; round < 2; round++)
-  for (const kind of [
-    "idle",
-    "worst",
-    "idle",
-    "ordinary",
-    "idle",
-    "vault",
-    "idle",
-    "worst-rated",
-    "idle",
-    "ordinary-rated",
-    "idle",
-    "vault-rated",
-  ] as const)
+for (let round = 0; round < ROUNDS; round++)
+  for (const kind of KINDS as Kind[]) {
+    phases.push(await phase("idle", PHASE_S));
     phases.push(await phase(kind, PHASE_S));
+  }
 log("scrub: profiled phases…");
 const profiles: { kind: Kind; summary: ProfileSummary; p: Phase }[] = [];
-for (const kind of ["worst", "ordinary"] as const) {
+for (const kind of PROFILE ? (["worst", "ordinary"] as const) : []) {
   const { result, summary } = await profiled(() => phase(kind, Math.min(10, PHASE_S)));
   profiles.push({ kind, summary, p: result });
 }
@@ -342,44 +353,46 @@ const scrubRows = measured.map((m, i) => [
 const all = (kind: Kind) => phases.filter((p) => p.kind === kind);
 const lat = (kind: Kind) => all(kind).flatMap((p) => p.health.lat);
 const idleP99 = pct(lat("idle"), 0.99);
-const httpRows = (["idle", "worst", "ordinary", "vault", "worst-rated", "ordinary-rated", "vault-rated"] as const).map((kind) => {
-  const ps = all(kind);
-  const h = lat(kind);
-  const writes = ps.flatMap((p) => p.writes?.lat ?? []);
-  const seconds = ps.reduce((a, p) => a + (p.writes?.elapsedMs ?? 0) / 1000, 0);
-  const statuses: Record<string, number> = {};
-  for (const p of ps) {
-    for (const [k, v] of Object.entries(p.health.statuses)) statuses[`health ${k}`] = (statuses[`health ${k}`] ?? 0) + v;
-    for (const [k, v] of Object.entries(p.writes?.statuses ?? {})) statuses[`write ${k}`] = (statuses[`write ${k}`] ?? 0) + v;
-  }
-  const r = pct(h, 0.99) / idleP99;
-  const label =
-    kind === "idle"
-      ? "idle (lethe queue drained first)"
-      : kind === "worst"
-        ? `during worst-case lethe writes (${worst.name})`
-        : kind === "ordinary"
-          ? "during ordinary 64 KiB prose lethe writes"
-          : kind === "vault"
-            ? "control: the same prose as vault writes (no public copy, nothing scrubbed)"
-            : `at ${RATED} writes/s: ${kind === "worst-rated" ? `worst-case lethe (${worst.name})` : kind === "ordinary-rated" ? "prose lethe" : "prose vault (control)"}`;
-  return [
-    label,
-    int(h.length),
-    ms(pct(h, 0.5)),
-    ms(pct(h, 0.99)),
-    ms(Math.max(...h), 1),
-    kind === "idle" ? "—" : `${ms(r)}× (${r <= 2 ? "met" : "missed"})`,
-    writes.length ? `${ms(writes.length / seconds, 1)}/s` : "—",
-    writes.length ? `${ms(pct(writes, 0.5), 0)} / ${ms(pct(writes, 0.99), 0)}` : "—",
-    kind === "idle" || kind === "vault"
-      ? "—"
-      : `${int(ps.reduce((a, p) => a + p.copies, 0))} (${int(Math.max(...ps.map((p) => p.backlog)))})`,
-    Object.entries(statuses)
-      .map(([k, v]) => `${k}: ${int(v)}`)
-      .join(", "),
-  ];
-});
+const httpRows = (["idle", "worst", "ordinary", "vault", "worst-rated", "ordinary-rated", "vault-rated"] as const)
+  .filter((kind) => all(kind).length > 0)
+  .map((kind) => {
+    const ps = all(kind);
+    const h = lat(kind);
+    const writes = ps.flatMap((p) => p.writes?.lat ?? []);
+    const seconds = ps.reduce((a, p) => a + (p.writes?.elapsedMs ?? 0) / 1000, 0);
+    const statuses: Record<string, number> = {};
+    for (const p of ps) {
+      for (const [k, v] of Object.entries(p.health.statuses)) statuses[`health ${k}`] = (statuses[`health ${k}`] ?? 0) + v;
+      for (const [k, v] of Object.entries(p.writes?.statuses ?? {})) statuses[`write ${k}`] = (statuses[`write ${k}`] ?? 0) + v;
+    }
+    const r = pct(h, 0.99) / idleP99;
+    const label =
+      kind === "idle"
+        ? "idle (lethe queue drained first)"
+        : kind === "worst"
+          ? `during worst-case lethe writes (${worst.name})`
+          : kind === "ordinary"
+            ? "during ordinary 64 KiB prose lethe writes"
+            : kind === "vault"
+              ? "control: the same prose as vault writes (no public copy, nothing scrubbed)"
+              : `at ${RATED} writes/s: ${kind === "worst-rated" ? `worst-case lethe (${worst.name})` : kind === "ordinary-rated" ? "prose lethe" : "prose vault (control)"}`;
+    return [
+      label,
+      int(h.length),
+      ms(pct(h, 0.5)),
+      ms(pct(h, 0.99)),
+      ms(Math.max(...h), 1),
+      kind === "idle" ? "—" : `${ms(r)}× (${r <= 2 ? "met" : "missed"})`,
+      writes.length ? `${ms(writes.length / seconds, 1)}/s` : "—",
+      writes.length ? `${ms(pct(writes, 0.5), 0)} / ${ms(pct(writes, 0.99), 0)}` : "—",
+      kind === "idle" || kind === "vault"
+        ? "—"
+        : `${int(ps.reduce((a, p) => a + p.copies, 0))} (${int(Math.max(...ps.map((p) => p.backlog)))})`,
+      Object.entries(statuses)
+        .map(([k, v]) => `${k}: ${int(v)}`)
+        .join(", "),
+    ];
+  });
 const perPhase = phases.map((p) => `${p.kind} ${ms(pct(p.health.lat, 0.99))}`).join(", ");
 const lagMax = Math.max(...phases.map((p) => p.health.maxStartLagMs));
 
@@ -472,7 +485,7 @@ const body = [
 ].join("\n");
 publishReport("Public-layer scrubbing (bench/scrub.ts)", body, {
   full: FULL,
-  overrides: "SCRUB_USERS/SCRUB_PHASE_SECONDS/SCRUB_LEGACY_CAP/SCRUB_WRITERS",
+  overrides: "SCRUB_USERS/SCRUB_PHASE_SECONDS/SCRUB_LEGACY_CAP/SCRUB_WRITERS/SCRUB_KINDS/SCRUB_ROUNDS/SCRUB_PROFILE/SCRUB_WORST",
   section: "## Public layers",
 });
 log(`scrub: load average ${loadStart.toFixed(2)} → ${loadEnd.toFixed(2)}`);

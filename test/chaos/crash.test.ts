@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import Database from "better-sqlite3";
+import { DATABASE_FILE } from "../../src/app/storage.js";
 import { call, createOwner, spawnQuietServer, WireSocket } from "../../src/testing/chaos-kit.js";
 import { reportFigures } from "../../src/testing/chaos-report.js";
 import type { ServerProcess } from "../../src/testing/spawn.js";
@@ -16,8 +18,10 @@ import type { ServerProcess } from "../../src/testing/spawn.js";
  * the load runs. The server is restarted on the same data dir and every acknowledgement so far
  * is checked: each acked entry id is in the golem's snapshot with the content written, and each
  * acked event is in the user stream's history (a resume from seq 0 with the epoch of the first
- * run) at exactly the seq it was acked with, the history having no holes. Requests in flight at
- * the kill may fail or succeed unseen; they were not acked and do not count.
+ * run) at exactly the seq it was acked with, the history having no holes. Every acked write of
+ * layer lethe queued its anonymized copy (one user: below STYX_LETHE_K, so it waits, unpublished):
+ * after each kill the file holds at least as many queued copies, each with its text. Requests in
+ * flight at the kill may fail or succeed unseen; they were not acked and do not count.
  */
 
 const ROUNDS = 3;
@@ -35,6 +39,8 @@ interface Acked {
   readonly entries: Map<string, string>;
   /** Event seq → its marker. */
   readonly events: Map<number, string>;
+  /** Ids of acked entries whose answer queued a lethe copy (waiting for k writers: it stays queued). */
+  readonly lethe: Set<string>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -50,7 +56,7 @@ describe("kill -9 under a write load", () => {
   };
 
   it("finds every acknowledged entry and event after each restart", { timeout: 240_000 }, async () => {
-    const acked: Acked = { entries: new Map(), events: new Map() };
+    const acked: Acked = { entries: new Map(), events: new Map(), lethe: new Set() };
     let unackedFailures = 0;
     let kills = 0;
     let server = await spawnQuietServer(env);
@@ -87,6 +93,7 @@ describe("kill -9 under a write load", () => {
         server.proc.kill("SIGKILL");
         assert.equal(await server.exited, "SIGKILL", "the server died of the kill");
         kills++;
+        checkLetheQueue(dataDir, acked);
         unackedFailures += await load.stop();
         console.log(
           `# round ${round}: killed ${delay} ms after the load reached ${MIN_ACKS} acks; ` +
@@ -121,18 +128,23 @@ function startLoad(base: string, owner: { key: string; golemId: string }, round:
   let failed = 0;
   const entry = (tag: string) => ({
     golem_id: owner.golemId,
-    layer: tag.endsWith("0") ? "clade" : "vault",
+    layer: tag.endsWith("0") ? "clade" : tag.endsWith("1") ? "lethe" : "vault",
     category: "insight",
     confidence: 0.7,
+    domain: "perps",
     content: `chaos entry ${tag} ${Math.random().toString(36).slice(2)}`,
   });
+  const ack = (id: string, body: { layer: string; content: string }, answer: { lethe?: string; lethe_at?: string }) => {
+    acked.entries.set(id, body.content);
+    if (body.layer === "lethe" && (answer.lethe === "waiting" || answer.lethe_at !== undefined)) acked.lethe.add(id);
+  };
 
   const single = async (w: number) => {
     for (let i = 0; !stopped; i++) {
       const body = entry(`r${round}w${w}n${i}`);
       try {
         const r = await call(base, "POST", "/v1/styx/entries", owner.key, body);
-        if (r.status === 201) acked.entries.set(r.json.id, body.content);
+        if (r.status === 201) ack(r.json.id, body, r.json);
         else failed++;
       } catch {
         failed++;
@@ -146,8 +158,8 @@ function startLoad(base: string, owner: { key: string; golemId: string }, round:
       try {
         const r = await call(base, "POST", "/v1/styx/entries/batch", owner.key, { entries });
         if (r.status === 201 || r.status === 200) {
-          r.json.results.forEach((res: { id: string }, j: number) => {
-            acked.entries.set(res.id, (entries[j] as { content: string }).content);
+          r.json.results.forEach((res: { id: string; lethe?: string; lethe_at?: string }, j: number) => {
+            ack(res.id, entries[j] as { layer: string; content: string }, res);
           });
         } else failed++;
       } catch {
@@ -204,6 +216,25 @@ function startLoad(base: string, owner: { key: string; golemId: string }, round:
       return failed;
     },
   };
+}
+
+/**
+ * After a kill, before the restart: the file holds a queued lethe copy, with its text, for every
+ * acked lethe write (none publishes: one user is below STYX_LETHE_K). Unacked writes may add more.
+ */
+function checkLetheQueue(dataDir: string, acked: Acked): void {
+  const db = new Database(join(dataDir, DATABASE_FILE), { readonly: true });
+  try {
+    const queued = db.prepare("SELECT count(*) FROM lethe_queue").pluck(true).get() as number;
+    const published = db.prepare("SELECT count(*) FROM lethe_entries").pluck(true).get() as number;
+    const textless = db.prepare("SELECT count(*) FROM lethe_queue WHERE coalesce(content, json_extract(payload, '$.content')) IS NULL");
+    assert.ok(acked.lethe.size > 0, "the load made lethe writes");
+    assert.equal(published, 0, "below k, nothing was published");
+    assert.ok(queued >= acked.lethe.size, `${queued} queued lethe copies for ${acked.lethe.size} acked lethe writes`);
+    assert.equal(textless.pluck(true).get(), 0, "every queued copy has its text");
+  } finally {
+    db.close();
+  }
 }
 
 /** Checks every acknowledgement against the restarted server; returns how many of each were found. */

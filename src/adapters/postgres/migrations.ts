@@ -359,4 +359,13 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       );
     `,
   },
+  // The SQLite migration 20's queue column: there a queued lethe copy's text left the payload's
+  // JSON for a column of its own. Here the gateways still write it in the payload (the column
+  // stays null; both are read, sql/entry-rows.ts toCandidate); the column lets a micronode backup
+  // of the newest schema restore into a cluster as it is, its queued texts in it.
+  {
+    version: 20,
+    name: "lethe queue: the text column of SQLite's migration 20",
+    sql: "ALTER TABLE lethe_queue ADD COLUMN content text;",
+  },
 ];

@@ -57,13 +57,16 @@ export function toQueryEntry(r: SqlRow): QueryEntry {
 }
 
 /**
- * A queued candidate: its fields but the embedding are the JSON `payload`; `dueAt` is the
- * column's (a release moves it). Rows queued before k-anonymity carry no `k`/`delayMs`.
+ * A queued candidate: its fields but the embedding (and, on SQLite since migration 20, the text)
+ * are the JSON `payload`; `dueAt` is the column's (a release moves it). Rows queued before
+ * k-anonymity carry no `k`/`delayMs`.
  */
 export function toCandidate(r: SqlRow): LetheCandidate {
   const payload = JSON.parse(r.payload as string) as Omit<LetheCandidate, "embedding" | "k" | "delayMs"> & Partial<LetheCandidate>;
   return {
     ...payload,
+    // SQLite since migration 20 keeps the text in a column of its own; in the payload before (and on PostgreSQL).
+    content: typeof r.content === "string" ? r.content : payload.content,
     k: payload.k ?? 1,
     delayMs: payload.delayMs ?? 0,
     dueAt: r.due_at as number,

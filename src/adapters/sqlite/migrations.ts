@@ -691,4 +691,26 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       ) STRICT;
     `,
   },
+  {
+    version: 20,
+    // As migration 15 did for entries: a publication's transaction stored the lethe row's
+    // full-text row through the insert trigger, FTS5 tokenizing up to 64 KiB and flushing a
+    // segment inside the commit, on the event loop. Now the trigger notes the row as pending
+    // (its content bytes beside it); the entry store indexes pending rows in chunks between turns
+    // of the loop, and a lethe search indexes every pending row first (the layer is public).
+    // Lethe rows are never deleted, so no delete trigger. The name keeps the table out of
+    // backups as one of lethe_fts's own: a restore's inserts note their rows again.
+    // The queued copy's text gets a column of its own: in the payload's JSON it was escaped
+    // (JSON.stringify reads every character of up to 64 KiB: ~0.2 ms) inside the write's
+    // transaction, and parsed again at publication. Rows queued before keep it in the payload.
+    name: "lethe full-text rows indexed after the publication; queued lethe text outside the payload's JSON",
+    sql: `
+      ALTER TABLE lethe_queue ADD COLUMN content TEXT;
+      CREATE TABLE lethe_fts_pending (seq INTEGER PRIMARY KEY, bytes INTEGER NOT NULL) STRICT;
+      DROP TRIGGER lethe_fts_insert;
+      CREATE TRIGGER lethe_fts_insert AFTER INSERT ON lethe_entries BEGIN
+        INSERT INTO lethe_fts_pending(seq, bytes) VALUES (new.seq, length(CAST(new.content AS BLOB)));
+      END;
+    `,
+  },
 ];

@@ -18,120 +18,48 @@ import type {
 import { confirmLethe } from "../../core/knowledge/entry-store.js";
 import type { Entry, LetheCandidate, LetheEntry, NewEntry } from "../../core/knowledge/types.js";
 import { entryNamespaces, letheIndexNamespaces } from "../../core/knowledge/types.js";
-import { nextTurn } from "../../core/platform/paced.js";
 import { type SqlRow as Row, sqlBool, toBytes } from "../sql/codec.js";
 import { earliestDue, QUERY_ENTRY_COLUMNS, toCandidate, toEntry, toLethe, toQueryEntry, vectorBatches } from "../sql/entry-rows.js";
 import type { SqliteDatabase } from "./database.js";
 import { ftsQuery, queryWords } from "./sqlite-codec.js";
 import { SqliteEntryRecords } from "./sqlite-entry-records.js";
 import { insertOutbox } from "./sqlite-federation-store.js";
+import { type FtsIndex, SqliteFtsIndexer } from "./sqlite-fts-indexer.js";
 import { firstVarint, rankByBm25 } from "./tenant-bm25.js";
 import { type TurnTransaction, turnTransaction } from "./turn-transaction.js";
 
 type Statement = BetterSqlite3.Statement<unknown[]>;
 
-/**
- * Full-text rows indexed in one transaction, between turns of the event loop. FTS5 flushes a
- * segment per transaction, so smaller chunks cost more in all (measured per row: 45 µs of CPU
- * in chunks of 64, 69 µs in chunks of 16, against 28 µs for the entry row itself).
- */
-export const FTS_CHUNK = 64;
-/** Content bytes indexed in one transaction past its first row: 64 entries of 64 KiB would tokenize 4 MiB at once. */
-export const FTS_CHUNK_BYTES = 64 * 1024;
-
-/** The seqs of the oldest pending rows that fit `maxBytes` of content together (the first always does). */
-export function ftsChunk(rows: readonly { seq: number; bytes: number }[], maxBytes: number): number[] {
-  const seqs: number[] = [];
-  let bytes = 0;
-  for (const r of rows) {
-    if (seqs.length > 0 && bytes + r.bytes > maxBytes) break;
-    seqs.push(r.seq);
-    bytes += r.bytes;
-  }
-  return seqs;
-}
+export { FTS_CHUNK, FTS_CHUNK_BYTES, ftsChunk } from "./sqlite-fts-indexer.js";
 
 /**
  * EntryStore on SQLite: the micronode file, or `:memory:` under amnesia (same code, nothing
  * on disk). Lexical search is FTS5 matching ranked by a BM25 over the tenant's own matching
  * entries (lethe: FTS5's BM25, the layer being public); vectors are stored as float32 blobs.
  *
- * An entry's full-text row is indexed after its write (migration 15): the write's transaction
- * notes it in `entries_fts_pending`, durable with the entry, and the store indexes pending rows
- * FTS_CHUNK (or FTS_CHUNK_BYTES of content) at a time, two turns of the loop after a write, so a batch write no longer holds
- * the loop for the tokenizing and the segment flush. A lexical search first indexes its
- * tenant's own pending rows (none of another tenant's), so it always sees every committed
- * entry; rows left pending by a crash are indexed at the next open or the next search.
+ * Full-text rows, an entry's (migration 15) and a published lethe entry's (migration 20), are
+ * indexed after their write by `SqliteFtsIndexer`, a chunk per turn of the loop; a lexical
+ * search first indexes the pending rows it could see (its tenant's own entries; every lethe
+ * row), so it always sees every committed row.
  */
 export class SqliteEntryStore implements EntryStore {
   readonly #db: SqliteDatabase;
   readonly #cache = new Map<string, Statement>();
   readonly #records: SqliteEntryRecords;
   readonly #turn: TurnTransaction;
+  readonly #fts: SqliteFtsIndexer;
   #tempReady = false;
-  /** Whether the background indexer of pending full-text rows is scheduled or running. */
-  #indexing = false;
 
   constructor(db: SqliteDatabase) {
     this.#db = db;
     this.#turn = turnTransaction(db);
     this.#records = new SqliteEntryRecords(db, (sql) => this.#stmt(sql));
-    if (!db.readonly && this.#stmt("SELECT 1 FROM entries_fts_pending LIMIT 1").get() !== undefined) this.#indexLater();
+    this.#fts = new SqliteFtsIndexer(db, (sql) => this.#stmt(sql));
   }
 
-  /** Full-text rows written but not yet indexed (a gauge for tests and diagnosis). */
-  ftsBacklog(): number {
-    return this.#stmt("SELECT count(*) FROM entries_fts_pending").pluck(true).get() as number;
-  }
-
-  /**
-   * Indexes the oldest pending full-text rows (only `userId`'s when given) in one transaction:
-   * at most FTS_CHUNK rows and, past the first, FTS_CHUNK_BYTES of content. Answers whether
-   * more may be pending.
-   */
-  #indexPending(userId?: string): boolean {
-    return this.#db.transaction(() => {
-      const rows = (
-        userId === undefined
-          ? this.#stmt("SELECT seq, bytes FROM entries_fts_pending ORDER BY seq LIMIT ?").all(FTS_CHUNK)
-          : this.#stmt("SELECT seq, bytes FROM entries_fts_pending WHERE user_id = ? ORDER BY seq LIMIT ?").all(userId, FTS_CHUNK)
-      ) as { seq: number; bytes: number }[];
-      const seqs = ftsChunk(rows, FTS_CHUNK_BYTES);
-      if (seqs.length === 0) return false;
-      const json = JSON.stringify(seqs);
-      // The owner column: the tenant tokens (o<hex user id>, plus c<hex user id> in the clade), see migration 1.
-      this.#stmt(
-        `INSERT INTO entries_fts(rowid, content, owner)
-         SELECT seq, content, 'o' || lower(hex(user_id)) || CASE WHEN in_clade = 1 THEN ' c' || lower(hex(user_id)) ELSE '' END
-         FROM entries WHERE seq IN (SELECT value FROM json_each(?))`,
-      ).run(json);
-      this.#stmt("DELETE FROM entries_fts_pending WHERE seq IN (SELECT value FROM json_each(?))").run(json);
-      return seqs.length < rows.length || rows.length === FTS_CHUNK;
-    })();
-  }
-
-  /**
-   * Indexes every pending row in the background, a chunk per turn. Two turns first, so a write
-   * answered from an I/O callback does not index in the same turn (see runPaced). A failure
-   * (the file closed, the disk full) leaves the rows pending: the next write starts again, and a
-   * search of their tenant indexes them itself and reports the error.
-   */
-  #indexLater(): void {
-    if (this.#indexing) return;
-    this.#indexing = true;
-    void (async () => {
-      try {
-        for (;;) {
-          await nextTurn();
-          await nextTurn();
-          if (!this.#db.open || !this.#indexPending()) return;
-        }
-      } catch {
-        // Left pending, as said above.
-      } finally {
-        this.#indexing = false;
-      }
-    })();
+  /** Full-text rows written but not yet indexed, of entries or of lethe entries (a gauge for tests and diagnosis). */
+  ftsBacklog(index: FtsIndex = "entries"): number {
+    return this.#fts.backlog(index);
   }
 
   #stmt(sql: string): Statement {
@@ -150,14 +78,14 @@ export class SqliteEntryStore implements EntryStore {
    */
   async insert(e: NewEntry, lethe?: LetheCandidate): Promise<StoredEntry> {
     const stored = await this.#turn.run(() => this.#insertOne(e, lethe));
-    this.#indexLater();
+    this.#fts.later("entries");
     return stored;
   }
 
   /** All or none (one savepoint), in the turn's group like `insert`. */
   async insertMany(items: readonly { entry: NewEntry; lethe?: LetheCandidate | undefined }[]): Promise<StoredEntry[]> {
     const stored = await this.#turn.run(() => items.map((i) => this.#insertOne(i.entry, i.lethe)));
-    this.#indexLater();
+    this.#fts.later("entries");
     return stored;
   }
 
@@ -169,7 +97,7 @@ export class SqliteEntryStore implements EntryStore {
   insertManySync(items: readonly { entry: NewEntry; lethe?: LetheCandidate | undefined }[]): StoredEntry[] {
     const stored = this.#db.transaction(() => items.map((i) => this.#insertOne(i.entry, i.lethe)))();
     // Inside a caller's transaction this starts the indexer too: it runs turns later, after the commit.
-    this.#indexLater();
+    this.#fts.later("entries");
     return stored;
   }
 
@@ -261,7 +189,7 @@ export class SqliteEntryStore implements EntryStore {
     // tokens (the owner token in MATCH scopes it), then the term frequencies from the term
     // instances. Measured at 100k entries in the namespace: see the commit that made this.
     // Every committed entry of this tenant is searchable: its pending rows are indexed first.
-    while (this.#indexPending(f.userId)) await nextTurn();
+    await this.#fts.catchUp("entries", f.userId);
     const owner = `${f.cladeOnly ? "c" : "o"}${Buffer.from(f.userId, "utf8").toString("hex")}`;
     const match = `owner:"${owner}" AND content:(${words.map((w) => `"${w}"`).join(" OR ")})`;
     // One string, not a row each: a Buffer per docsize blob cost more than the search itself.
@@ -423,8 +351,9 @@ export class SqliteEntryStore implements EntryStore {
     return this.#stmt("DELETE FROM lethe_queue WHERE id = ?").run(candidateId).changes > 0;
   }
 
+  /** The lethe row's full-text row is only noted as pending here (migration 20), indexed turns later. */
   async publishLethe(c: LetheCandidate, contentHash: string, at: number, outbox?: OutboxEntry): Promise<LetheEntry | undefined> {
-    return this.#db.transaction(() => {
+    const published = this.#db.transaction(() => {
       if (this.#stmt("DELETE FROM lethe_queue WHERE id = ?").run(c.id).changes === 0) return undefined;
       const r = this.#stmt(
         `INSERT INTO lethe_entries (id, domain, category, content, content_hash, embedding, regime, confidence, is_bloodstain, metadata,
@@ -450,6 +379,8 @@ export class SqliteEntryStore implements EntryStore {
       if (outbox) insertOutbox(this.#db, outbox);
       return toLethe(this.#stmt("SELECT * FROM lethe_entries WHERE seq = ?").get(r.lastInsertRowid) as Row);
     })();
+    if (published) this.#fts.later("lethe");
+    return published;
   }
 
   async reinforceLethe(candidateId: string, seq: number, r: LetheReinforcement, outbox?: OutboxEntry): Promise<LetheEntry | undefined> {
@@ -485,6 +416,8 @@ export class SqliteEntryStore implements EntryStore {
   async searchLetheText(text: string, f: LetheFilter, k: number): Promise<TextHit[]> {
     const match = ftsQuery(text);
     if (!match) return [];
+    // Every published lethe row is searchable: the pending ones are indexed first (the layer is public: all of them).
+    await this.#fts.catchUp("lethe");
     const { where, args } = letheWhere(f, "l.");
     const sql = `SELECT l.seq AS seq, -bm25(lethe_fts) AS relevance FROM lethe_fts JOIN lethe_entries l ON l.seq = lethe_fts.rowid
                  WHERE lethe_fts MATCH ? AND ${where} ORDER BY bm25(lethe_fts) LIMIT ?`;
@@ -549,18 +482,12 @@ export class SqliteEntryStore implements EntryStore {
     })();
   }
 
-  /** A candidate's queue row (inside the caller's transaction). */
+  /** A candidate's queue row (inside the caller's transaction); its text in a column, not in the payload's JSON (migration 20). */
   #queue(c: LetheCandidate, waiting: boolean): void {
-    const { embedding, ...rest } = c;
-    this.#stmt("INSERT INTO lethe_queue (id, due_at, payload, embedding, domain, delay_ms, waiting) VALUES (?, ?, ?, ?, ?, ?, ?)").run(
-      c.id,
-      c.dueAt,
-      JSON.stringify(rest),
-      toBytes(embedding),
-      c.domain,
-      c.delayMs,
-      waiting ? 1 : 0,
-    );
+    const { embedding, content, ...rest } = c;
+    this.#stmt(
+      "INSERT INTO lethe_queue (id, due_at, payload, content, embedding, domain, delay_ms, waiting) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    ).run(c.id, c.dueAt, JSON.stringify(rest), content, toBytes(embedding), c.domain, c.delayMs, waiting ? 1 : 0);
   }
 
   async pageLethe(domain: string, afterSeq: number, limit: number): Promise<LetheEntry[]> {

@@ -16,6 +16,14 @@ import type { VectorSearch } from "./vector-search.js";
 /** Lethe writes closer than this (cosine) reinforce the existing entry instead of adding one. */
 export const LETHE_DUPLICATE_COSINE = 0.92;
 
+/**
+ * Due candidates read per query of a publication pass. Each carries up to 64 KiB of text, read
+ * and parsed on the event loop in one go, and they are published one at a time (each waits for
+ * its scrub): 500 at once, behind a backlog of 64 KiB copies, held the loop for tens of ms and
+ * kept ~32 MB alive while the pass went through them.
+ */
+export const PUBLISH_BATCH = 4;
+
 /** What one publication pass did. */
 export interface PublishReport {
   readonly published: number;
@@ -74,7 +82,7 @@ export class LetheService {
    * domains that now have k writers (STYX_LETHE_K lowered across a restart): they fall due
    * after their own delay, counted from then.
    */
-  async publishDue(batch = 500): Promise<PublishReport> {
+  async publishDue(batch = PUBLISH_BATCH): Promise<PublishReport> {
     if (!this.#swept && this.#letheK !== undefined) {
       await this.#store.releaseLethe(this.#letheK, this.#clock.now());
       this.#swept = true;

@@ -5,7 +5,7 @@ import { openDatabase } from "../../../src/adapters/sqlite/database.js";
 import { SqliteEntryStore } from "../../../src/adapters/sqlite/sqlite-entry-store.js";
 import type { Golem } from "../../../src/core/identity/types.js";
 import { KnowledgeService } from "../../../src/core/knowledge/knowledge-service.js";
-import { LetheService } from "../../../src/core/knowledge/lethe-service.js";
+import { LetheService, PUBLISH_BATCH } from "../../../src/core/knowledge/lethe-service.js";
 import { VectorSearch } from "../../../src/core/knowledge/vector-search.js";
 import { ManualClock } from "../../../src/core/platform/clock.js";
 import { blake3Hex, initCrypto } from "../../../src/core/platform/crypto.js";
@@ -119,5 +119,21 @@ describe("LetheService.publishDue", () => {
     h.clock.advance(MINUTE);
     assert.deepEqual(await h.lethe.publishDue(3), { published: 7, reinforced: 0 });
     assert.deepEqual((await h.store.letheDomains()).sort(), ["perps"]);
+  });
+
+  it("reads due copies a few at a time, not a whole backlog of 64 KiB texts at once", async () => {
+    const h = await setup();
+    for (let i = 0; i < 3 * PUBLISH_BATCH + 1; i++)
+      await h.share(aliveGolem(`glm_r${i}`, `usr_r${i}`), `distinct backlog copy ${"abcdefghijklmnopqrstuvwxyz".slice(i, i + 3)}`);
+    h.clock.advance(MINUTE);
+    const limits: number[] = [];
+    const dueLethe = h.store.dueLethe.bind(h.store);
+    h.store.dueLethe = (now, limit) => {
+      limits.push(limit);
+      return dueLethe(now, limit);
+    };
+    assert.deepEqual(await h.lethe.publishDue(), { published: 3 * PUBLISH_BATCH + 1, reinforced: 0 });
+    assert.ok(PUBLISH_BATCH <= 8 && limits.every((l) => l === PUBLISH_BATCH), `limits ${limits.join(", ")}`);
+    assert.equal(limits.length, 4);
   });
 });
