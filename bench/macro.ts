@@ -8,8 +8,8 @@
  *   micronode: one `styx serve` process on a temp data dir (SQLite, WAL);
  *   macronode ×1: one gateway (`serve --profile macro`) of a fresh cluster;
  *   macronode ×2: two gateways A and B of another fresh cluster;
- * over the local PostgreSQL, NATS JetStream and Redis and an in-process S3 server (s3rver, in this
- * process). Measures, each MACRO_SECONDS (10) per topology after a short warm-up:
+ * over the local PostgreSQL, NATS JetStream and Redis and an S3 server (s3rver, in a child process:
+ * bench/lib/s3-child.ts). Measures, each MACRO_SECONDS (10) per topology after a short warm-up:
  *   entry writes: POST /v1/styx/entries (384-d embedding, 12 words), 32 in flight (×2: 16 to A,
  *     16 to B), from a forked keep-alive client; plus the same one at a time (unloaded latency);
  *   pheromone deposits: POST /v1/styx/pheromone/deposit, new keys, 32 in flight (split likewise);
@@ -18,7 +18,8 @@
  *     of the owner (×2: 5 on A, 5 on B); then a paced phase at MACRO_RATE (500) events/s.
  * CPU per operation: /proc utime+stime deltas of the server processes and, for macronode, of the
  * PostgreSQL backends serving the gateways, PostgreSQL's shared processes, nats-server and
- * redis-server (bench/lib/service-cpu.ts), and of this process (the S3 server).
+ * redis-server (bench/lib/service-cpu.ts), and of the S3 server (s3rver in a child process of its
+ * own; the bench process's samplers count nowhere).
  *
  * This file is the run: settings, phases in order, clean-up. The parts are in bench/lib/:
  * macro-topology.ts (the servers and topologies), macro-load.ts (the measured phases),
@@ -31,7 +32,6 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import postgres from "postgres";
-import { type S3Server, startS3Server } from "../src/testing/s3-server.js";
 import { dropClusters, newCluster, SERVICES } from "../src/testing/services.js";
 import { int, ms, pct } from "./lib/common.js";
 import { forkChild } from "./lib/fabric.js";
@@ -40,6 +40,7 @@ import { report } from "./lib/macro-report.js";
 import { type Counters, countersDelta, serviceCounters, serviceFloors } from "./lib/macro-services.js";
 import { type SocketClient, serveSockets } from "./lib/macro-sockets.js";
 import { populate, type ServerProcess, startTopologies, stopServers, type Topology, warnings } from "./lib/macro-topology.js";
+import { type S3Child, startS3Child } from "./lib/s3-child.js";
 
 const SECONDS = Number(process.env.MACRO_SECONDS ?? 10);
 const RATE = Number(process.env.MACRO_RATE ?? 500);
@@ -57,17 +58,17 @@ const log = (m: string) => console.error(m);
 async function main(): Promise<void> {
   const clusters = [newCluster(), newCluster()];
   const dataDir = mkdtempSync(join(tmpdir(), "styx-bench-macro-"));
-  let s3: S3Server | undefined;
+  let s3: S3Child | undefined;
   const servers: ServerProcess[] = [];
   const sql = postgres(SERVICES.databaseUrl, { max: 2, onnotice: () => {} });
   const redis = new Redis(SERVICES.redisUrl, { maxRetriesPerRequest: 1 });
   let client: SocketClient | undefined;
   try {
-    s3 = await startS3Server();
+    s3 = await startS3Child();
     const topologies: Topology[] = await startTopologies(dataDir, clusters, s3, servers);
     client = forkChild(FILE);
     await populate(topologies, client, GOLEMS, SURFACES);
-    const load = loadPhases(sql, client);
+    const load = loadPhases({ sql, s3Pid: s3.pid }, client);
     const res = new Map<string, Map<string, Phase>>(topologies.map((t) => [t.name, new Map()]));
     const counters = new Map<string, Counters>();
     const phase = async (what: string, t: Topology, p: () => Promise<Phase>) => {

@@ -28,7 +28,7 @@
  * The profile samples the main thread only: worker threads (the ANN index, the scrubber) are in
  * the process's CPU, not in the areas.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -47,8 +47,14 @@ import { cpuDelta, sampleCpu } from "./lib/service-cpu.js";
 const QUICK = process.env.BENCH_QUICK === "1";
 const PROFILE_S = Number(process.env.PROFILE_SECONDS ?? (QUICK ? 1.5 : 5));
 const WARMUP_S = QUICK ? 0.5 : 2;
+/** Comma-separated phase name prefixes to run (e.g. `deposit,socket event`); the report is then stdout only. */
+const ONLY = process.env.PROFILE_PHASES?.split(",").filter(Boolean);
+/** A directory to write each phase's raw profile to (`<topology>-<phase>.cpuprofile`, for DevTools or speedscope). */
+const DUMP = process.env.PROFILE_DUMP;
+/** More node flags for the servers (as bench/macro.ts's BENCH_SERVER_NODE_ARGS), e.g. an `--import` that counts something. */
+const EXTRA_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
 const QUERY_N = Number(process.env.PROFILE_QUERY_N ?? (QUICK ? 2_000 : 10_000));
-const FULL = !QUICK && PROFILE_S === 5 && QUERY_N === 10_000;
+const FULL = !QUICK && !ONLY && !DUMP && PROFILE_S === 5 && QUERY_N === 10_000;
 const CONCURRENCY = 32;
 const BATCH = 64;
 const BATCH_CONCURRENCY = 8;
@@ -97,9 +103,9 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   try {
     s3 = await startS3Server();
-    const micro = await serve([], { STYX_DATA_DIR: dataDir }, [INSPECT_ARG]);
+    const micro = await serve([], { STYX_DATA_DIR: dataDir }, [INSPECT_ARG, ...EXTRA_NODE_ARGS]);
     servers.push(micro);
-    const gw = await serve(["--profile", "macro"], macroEnv(cluster, s3) as Record<string, string>, [INSPECT_ARG]);
+    const gw = await serve(["--profile", "macro"], macroEnv(cluster, s3) as Record<string, string>, [INSPECT_ARG, ...EXTRA_NODE_ARGS]);
     servers.push(gw);
     const topologies: Profiled[] = [];
     for (const [name, server, macro] of [
@@ -116,6 +122,7 @@ async function main(): Promise<void> {
       const list: Measured[] = [];
       results.set(t.name, list);
       for (const [phase, run] of phases(t, http.run, sockets)) {
+        if (ONLY && !ONLY.some((w) => phase.startsWith(w))) continue;
         if (phase === "query, vector") await seedQueries(t, http.run);
         list.push(await profile(t, phase, run));
         const m = list[list.length - 1] as Measured;
@@ -147,6 +154,7 @@ async function profile(t: Profiled, phase: string, run: Run): Promise<Measured> 
   await t.profiler.start(1000);
   const r = await run(PROFILE_S);
   const prof = await t.profiler.stop();
+  if (DUMP) writeFileSync(join(DUMP, `${`${t.name}-${phase}`.replace(/[^a-z0-9]+/gi, "-")}.cpuprofile`), JSON.stringify(prof));
   const serverCpuMs = procCpuMs(pid) - cpu0;
   const mainCpuMs = mainThreadCpuMs(pid) - main0;
   const d = cpuDelta(before, sampleCpu(pids));

@@ -194,7 +194,7 @@ export function report(
     `Topology, all on this one 2-core machine, in one run: (1) **micronode**: one \`styx serve\` process on a temp data dir (SQLite, WAL); ` +
       "(2) **macronode, 1 gateway**: one `styx serve --profile macro` process of a fresh cluster; (3) **macronode, 2 gateways**: " +
       "gateways A and B of a second fresh cluster. The macronode services are the machine's own " +
-      `(${versions}), shared by both clusters and by anything else running on the machine; S3 is s3rver inside the bench process. ` +
+      `(${versions}), shared by both clusters and by anything else running on the machine; S3 is s3rver in a child process of the bench. ` +
       "Each gateway uses the default PostgreSQL pool (10 connections). The load clients are forked processes of the bench on the same cores. " +
       "Every server: STYX_RATE_LIMIT and STYX_IP_RATE_LIMIT 1000000/s:1000000, STYX_MAX_EVENT_LOOP_LAG=30s (load shedding only on a 30 s stall, " +
       "so the bench measures cost, not shedding), logs at warn. The three topologies run side by side and are measured in turn, one measure at a time " +
@@ -202,8 +202,8 @@ export function report(
     "",
     "CPU per operation: utime+stime from /proc over the phase, divided by the operations completed: the server process(es); for macronode " +
       "also the PostgreSQL backends serving the gateways' connections (matched by client port), PostgreSQL's shared processes (walwriter, " +
-      "checkpointer, …), nats-server, redis-server (whole processes: shared with any other client of the machine's services) and the bench process " +
-      "(the S3 server; it does nothing else during a phase). Cores busy: all of that CPU over wall time (the load client's own CPU is not included). " +
+      "checkpointer, …), nats-server, redis-server (whole processes: shared with any other client of the machine's services) and the S3 server's " +
+      "process (the bench's own samplers, pg_stat_activity every 20 ms and /proc, count nowhere). Cores busy: all of that CPU over wall time (the load client's own CPU is not included). " +
       "PG commits/op: database-wide `xact_commit` delta over the phase per operation (each autocommit statement counts one; other clients of the database count too).",
     "",
     `**Entry writes**: \`POST /v1/styx/entries\` (vault, 12 words, 384-d embedding), ${CONCURRENCY} in flight (×2: ${CONCURRENCY / 2} to A, ${CONCURRENCY / 2} to B), ${SECONDS} s.`,

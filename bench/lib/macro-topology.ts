@@ -4,8 +4,7 @@
  * sockets of the forked socket client; and their stop at the end.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import type { S3Server } from "../../src/testing/s3-server.js";
-import { macroEnv } from "../../src/testing/services.js";
+import { macroEnv, type S3Endpoint } from "../../src/testing/services.js";
 import { CLI } from "../../src/testing/spawn.js";
 import { createGolems, createUser, freePort, SERVER_ENV } from "./fabric.js";
 import type { ConnectRequest, SocketClient } from "./macro-sockets.js";
@@ -26,13 +25,15 @@ export interface ServerProcess {
 /**
  * `node dist/cli/main.js serve <args>` on a free port with ENV + `env` (logs at warn: at info
  * Fastify logs every request, which this bench would measure), ready once /readyz answers 200;
- * `nodeArgs` (default BENCH_SERVER_NODE_ARGS) go to node before the script.
+ * `nodeArgs` (default BENCH_SERVER_NODE_ARGS) go to node before the script. BENCH_STYX_CLI: another
+ * build's dist/cli/main.js (an A/B of two builds under the same bench).
  */
 export async function serve(args: string[], env: Record<string, string>, nodeArgs?: readonly string[]): Promise<ServerProcess> {
   const port = await freePort();
   // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the servers (as bench/lib/fabric.ts)
   nodeArgs ??= (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
-  const proc = spawn(process.execPath, [...nodeArgs, CLI, "serve", "--host", "127.0.0.1", "--port", String(port), ...args], {
+  const cli = process.env.BENCH_STYX_CLI ?? CLI;
+  const proc = spawn(process.execPath, [...nodeArgs, cli, "serve", "--host", "127.0.0.1", "--port", String(port), ...args], {
     env: { PATH: process.env.PATH ?? "", ...ENV, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -82,7 +83,7 @@ export const pids = (t: Topology) => t.servers.map((s) => s.proc.pid as number);
 export async function startTopologies(
   dataDir: string,
   clusters: readonly string[],
-  s3: S3Server,
+  s3: S3Endpoint,
   servers: ServerProcess[],
 ): Promise<Topology[]> {
   const gw = async (cluster: string) => {

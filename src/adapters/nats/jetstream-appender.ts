@@ -1,10 +1,11 @@
-import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type PubAck } from "@nats-io/jetstream";
-import { headers, type MsgHdrs, TimeoutError } from "@nats-io/transport-node";
+import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
+import { headers, TimeoutError } from "@nats-io/transport-node";
 import type { SequencedEvent, StyxEvent } from "../../core/fabric/event-bus.js";
 import type { Clock } from "../../core/platform/clock.js";
 import type { Tracer } from "../../core/platform/tracer.js";
 import { encodeLine, eventSubject, FIRST_SEQ_HEADER, LAST_SEQ_HEADER, TRACEPARENT_HEADER } from "./event-codec.js";
 import { NatsUnavailableError } from "./nats-connection.js";
+import type { PubAcks, PublishOptions, StoredAck } from "./pub-acks.js";
 import type { SubjectReader, SubjectTip } from "./subject-reader.js";
 
 /** Raised when an event could not be stored in JetStream; nothing of it is delivered. */
@@ -65,7 +66,8 @@ export class SubjectTips {
 
 /** What the appender needs from its history. */
 export interface AppenderDeps {
-  readonly js: JetStreamClient;
+  /** Publishes with their acknowledgements (one inbox subscription for all). */
+  readonly publisher: Pick<PubAcks, "publish">;
   readonly reader: SubjectReader;
   readonly tips: SubjectTips;
   readonly clock: Clock;
@@ -114,7 +116,7 @@ export class JetStreamAppender {
       }
       const traceparent = this.#d.tracer.enabled ? this.#d.tracer.traceparent() : undefined;
       q.items.push({ channel: event.channel, ts, payloadJson, resolve, reject, traceparent });
-      if (q.items.length === 1 && !q.busy) queueMicrotask(() => void this.#run(event.stream, q));
+      if (q.items.length === 1 && !q.busy) setImmediate(() => void this.#run(event.stream, q));
     });
   }
 
@@ -158,11 +160,11 @@ export class JetStreamAppender {
         const timeout = Math.max(1, Math.round(deadline - performance.now()));
         try {
           d.assertConnected("publish an event");
-          const options = { expect: { lastSubjectSequence: tip.js }, headers: h, timeout };
+          const options = { lastSubjectSequence: tip.js, headers: h, timeout };
           // A batch travels in the trace of its first event (one message has one traceparent header).
           const ack = d.tracer.enabled
             ? await this.#tracedPublish(subject, chunk.body, options, chunk.count, (items[start] as Pending).traceparent)
-            : await d.js.publish(subject, chunk.body, options);
+            : await d.publisher.publish(subject, chunk.body, options);
           const first = tip.seq;
           d.tips.learn(stream, { seq: first + chunk.count, js: ack.seq });
           const epoch = d.epoch();
@@ -188,18 +190,12 @@ export class JetStreamAppender {
   }
 
   /** A publish as a producer span `nats.publish <subject>` (in the trace `parent`, else the active one) whose traceparent travels in its headers. */
-  #tracedPublish(
-    subject: string,
-    body: string,
-    options: { expect: { lastSubjectSequence: number }; headers: MsgHdrs; timeout: number },
-    count: number,
-    parent: string | undefined,
-  ): Promise<PubAck> {
-    const { js, tracer } = this.#d;
+  #tracedPublish(subject: string, body: string, options: PublishOptions, count: number, parent: string | undefined): Promise<StoredAck> {
+    const { publisher, tracer } = this.#d;
     const publish = () => {
       const traceparent = tracer.traceparent();
       if (traceparent) options.headers.set(TRACEPARENT_HEADER, traceparent);
-      return js.publish(subject, body, options);
+      return publisher.publish(subject, body, options);
     };
     return tracer.span(`nats.publish ${subject}`, publish, {
       kind: "producer",

@@ -42,6 +42,7 @@ import {
 import { type EventStreamLimits, ensureEventStream } from "./event-stream.js";
 import { JetStreamAppender, SubjectTips } from "./jetstream-appender.js";
 import type { NatsConnection } from "./nats-connection.js";
+import { PubAcks } from "./pub-acks.js";
 import { type BatchMessage, eventsOf, rewriteOf, SubjectReader } from "./subject-reader.js";
 
 /** Sizes, limits and timeouts of a JetStream history (SPEC §9 numbers by default). */
@@ -111,6 +112,7 @@ export class JetStreamHistory implements History {
   #maxBatchBytes = 256 * 1024;
   #reader: SubjectReader | undefined;
   #appender: JetStreamAppender | undefined;
+  #pubAcks: PubAcks | undefined;
   #consumer: { c: JsConsumer; messages: ConsumerMessages } | undefined;
   #statusIter: (AsyncIterable<unknown> & { stop?: () => void }) | undefined;
   #checking: Promise<void> | undefined;
@@ -138,8 +140,9 @@ export class JetStreamHistory implements History {
     this.#epoch = epochOf(this.#name, info.created);
     const maxPayload = nc.info?.max_payload ?? 1024 * 1024;
     this.#maxBatchBytes = Math.min(this.#o.maxBatchBytes ?? 256 * 1024, maxPayload - 8192);
+    this.#pubAcks = new PubAcks(nc);
     this.#appender = new JetStreamAppender({
-      js,
+      publisher: this.#pubAcks,
       reader: this.#reader,
       tips: this.#tips,
       clock: this.#clock,
@@ -391,6 +394,7 @@ export class JetStreamHistory implements History {
     await this.flush();
     this.#statusIter?.stop?.();
     await this.#stopDelivery();
+    this.#pubAcks?.close();
     this.#handlers.clear();
   }
 
