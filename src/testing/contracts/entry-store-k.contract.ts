@@ -33,11 +33,7 @@ export function describeLetheKContract(name: string, make: () => Promise<EntrySt
           assert.equal(s.entry.letheWaiting, true);
           assert.equal(s.releasedDue, undefined);
         }
-        assert.deepEqual(
-          await store.getEntry(a.entry.id, T),
-          a.entry,
-          "the entry is stored as waiting",
-        );
+        assert.deepEqual(await store.getEntry(a.entry.id, T), a.entry, "the entry is stored as waiting");
         assert.deepEqual(await store.dueLethe(T + 10 * 86_400_000, 10), [], "a waiting candidate is never due");
         assert.equal(await store.nextLetheDue(), undefined);
       });
