@@ -67,6 +67,7 @@ import { auditRoutes } from "./routes/ops/audit.routes.js";
 import { opsRoutes } from "./routes/ops/ops.routes.js";
 import { paymentRoutes } from "./routes/payments/payments.routes.js";
 import { usageRoutes } from "./routes/quota/usage.routes.js";
+import { serializerCompiler } from "./serializer-compiler.js";
 import { refuseNulInUrl, registerJsonParser, validatorCompiler, yieldAfterLargeBody } from "./validation.js";
 import { attachGateway, type GatewayOptions } from "./ws/gateway.js";
 import type { Hub } from "./ws/hub.js";
@@ -86,6 +87,8 @@ declare module "fastify" {
   interface FastifyInstance {
     /** Every API route, for contract tests (auth matrix, fuzzing, docs coverage). */
     styxRoutes: readonly RouteInfo[];
+    /** Compiles every route schema not compiled yet (they compile at first use): for tests, and a warm-up. */
+    compileSchemas(): void;
   }
 }
 
@@ -233,7 +236,14 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   capUnfinishedConnections(app.server, deps.http.unfinishedPerIp, trust, () =>
     deps.metrics.rejected.inc({ reason: "unfinished_connections" }),
   );
-  app.setValidatorCompiler(validatorCompiler());
+  const validators = validatorCompiler();
+  const serializers = serializerCompiler();
+  app.setValidatorCompiler(validators);
+  app.setSerializerCompiler(serializers);
+  app.decorate("compileSchemas", () => {
+    validators.compileNow();
+    serializers.compileNow();
+  });
   registerJsonParser(app);
   const routes: RouteInfo[] = [];
   app.decorate("styxRoutes", routes);
