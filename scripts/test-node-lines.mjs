@@ -10,8 +10,8 @@
 // `--all` runs every file on every line. dist/ is built once, here, and copied to each line (tsc's
 // output does not depend on the Node that runs it).
 // Run by .ci/run:   node scripts/test-node-lines.mjs [--all] [24 26 …]   (default: every line of NODE_LINES)
-import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { NODE_LINES, nodeEnv, ROOT } from "./node-lines.mjs";
@@ -44,8 +44,12 @@ const filesOf = (i) => [...unit, ...(all ? integration : integration.filter((_, 
 // Built once here for every line (the workers and the CLI the tests start run from dist/).
 execFileSync("npm", ["run", "build"], { cwd: ROOT, stdio: "inherit" });
 
-const failed = [];
-for (const [i, line] of lines.entries()) {
+/**
+ * A temporary copy of the checkout for `line`, its native addons rebuilt against that line's
+ * headers. Both lines are prepared at once: compiling SQLite's amalgamation is one long
+ * single-threaded compile, so two of them share the machine's two cores.
+ */
+async function prepare(line) {
   const version = NODE_LINES[line];
   if (!version) throw new Error(`unknown Node line ${line}: one of ${Object.keys(NODE_LINES).join(", ")}`);
   const t0 = performance.now();
@@ -65,15 +69,31 @@ for (const [i, line] of lines.entries()) {
   // the symlinks inside (workspace packages, .bin) as they are.
   execFileSync("cp", ["-a", `${join(ROOT, "node_modules")}/.`, join(dir, "node_modules")]);
   console.log(`== Node ${version}: rebuilding ${NATIVE.join(", ")} against its headers`);
-  // JOBS: node-gyp compiles SQLite's amalgamation and the binding on both cores at once.
-  execFileSync("npm", ["rebuild", ...NATIVE], { cwd: dir, env: { ...env, JOBS: "max" }, stdio: "inherit" });
-  const prepared = seconds(t0);
+  const log = join(dir, ".rebuild.log");
+  const code = await new Promise((resolve) => {
+    const out = openSync(log, "w");
+    // One line alone: node-gyp compiles the amalgamation and the binding on both cores at once.
+    const jobs = lines.length === 1 ? { JOBS: "max" } : {};
+    spawn("npm", ["rebuild", ...NATIVE], { cwd: dir, env: { ...env, ...jobs }, stdio: ["ignore", out, out] }).on("exit", (c, sig) => {
+      closeSync(out);
+      resolve(c ?? sig);
+    });
+  });
+  if (code !== 0) {
+    process.stdout.write(readFileSync(log, "utf8"));
+    throw new Error(`Node ${version}: npm rebuild ${NATIVE.join(" ")} failed (${code})`);
+  }
+  console.log(`== Node ${version}: prepared in ${seconds(t0)}`);
+  return { version, env, dir };
+}
+
+const prepared = await Promise.all(lines.map(prepare));
+const failed = [];
+for (const [i, { version, env, dir }] of prepared.entries()) {
   const t1 = performance.now();
   const tests = filesOf(i);
   const mine = tests.length - unit.length;
-  console.log(
-    `== Node ${version}: ${unit.length} unit and ${mine} of ${integration.length} integration test files (prepared in ${prepared})`,
-  );
+  console.log(`== Node ${version}: ${unit.length} unit and ${mine} of ${integration.length} integration test files`);
   // The runner of `npm test` (scripts/run-tests.mjs), under this line's node (first on PATH).
   const r = spawnSync("node", ["scripts/run-tests.mjs", ...tests], { cwd: dir, env, stdio: "inherit" });
   console.log(`== Node ${version}: tests ${r.status === 0 ? "passed" : `FAILED (exit ${r.status ?? r.signal})`} in ${seconds(t1)}`);
