@@ -396,8 +396,14 @@ function hexRuns(text: string, s: number, e: number, push: (a: number, b: number
 
 /**
  * Key-shaped runs: 20+ base64/base64url characters mixing letters and digits (and both cases,
- * below 32), or 20+ letters whose case changes at least every fourth pair (base64 that drew no digit).
+ * below 32), or 20+ letters whose case changes at least every fourth pair (base64 that drew no digit),
+ * or LETTER_RUN_MIN+ letters in a row: no word is that long, but lower-cased base64 that drew no
+ * digit is (a structural value is lower-cased by the public grammar: the base64 of a wallet's
+ * `0x…` text, 56 letters without a digit, came through so in a CI run of the corpus).
  */
+/** Letters in a row from which a run is an encoding, not a word (the longest dictionary words have 45). */
+const LETTER_RUN_MIN = 48;
+
 function b64Runs(text: string, s: number, e: number, push: (a: number, b: number, r: string) => void): void {
   let i = s;
   while (i < e) {
@@ -433,7 +439,9 @@ function b64Runs(text: string, s: number, e: number, push: (a: number, b: number
     const keyShaped =
       len >= KEY_SHAPED_MIN &&
       letters > 0 &&
-      ((digits > 0 && ((upper > 0 && lower > 0) || len >= 32)) || (letters >= KEY_SHAPED_MIN && changes * 4 >= letters));
+      ((digits > 0 && ((upper > 0 && lower > 0) || len >= 32)) ||
+        (letters >= KEY_SHAPED_MIN && changes * 4 >= letters) ||
+        letters >= LETTER_RUN_MIN);
     if (keyShaped) {
       push(i, j, b58 && len >= 26 && len <= 44 ? "[address]" : "[secret]");
     }
