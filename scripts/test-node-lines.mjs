@@ -4,12 +4,12 @@
 // would be linted, biome.json and all) whose node_modules is a copy of this one with the native
 // addons rebuilt against that line's headers, so the Node 20 tree is never touched.
 //
-// Every unit test runs on every line. The integration files are dealt out between the lines
-// (in turn, in sorted order), so each runs on Node 20 (`npm test`) and on one newer line: on a
-// 2-core machine the whole suite on each line took ~11 min a line and put CI past its budget.
-// `--all` runs every file on every line. dist/ is built once, here, and copied to each line (tsc's
-// output does not depend on the Node that runs it).
-// Run by .ci/run:   node scripts/test-node-lines.mjs [--all] [24 26 …]   (default: every line of NODE_LINES)
+// The test files (unit, then integration, each in sorted order) are dealt out between the lines in
+// turn, so each file runs on Node 20 (`npm test`) and on one newer line: on a 2-core machine the
+// whole suite took 7–11 min a line and put CI past its budget. `--all` runs every file on every
+// line. dist/ is built once, here (`--no-build`: it is fresh, as in CI right after `npm test`),
+// and copied to each line (tsc's output does not depend on the Node that runs it).
+// Run by .ci/run:   node scripts/test-node-lines.mjs [--all] [--no-build] [24 26 …]   (default: every line of NODE_LINES)
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,7 +25,8 @@ const NATIVE = ["better-sqlite3"];
 
 const args = process.argv.slice(2);
 const all = args.includes("--all");
-const named = args.filter((a) => a !== "--all");
+const build = !args.includes("--no-build");
+const named = args.filter((a) => !a.startsWith("--"));
 const lines = named.length > 0 ? named : Object.keys(NODE_LINES);
 const seconds = (t0) => `${((performance.now() - t0) / 1000).toFixed(0)} s`;
 
@@ -36,13 +37,12 @@ const testFiles = (dir) =>
     .filter((f) => f.endsWith(".test.ts"))
     .sort()
     .map((f) => join(dir, f));
-const unit = testFiles("test/unit");
-const integration = testFiles("test/integration");
+const everyFile = [...testFiles("test/unit"), ...testFiles("test/integration")];
 /** The files line number `i` (of `lines`) runs. */
-const filesOf = (i) => [...unit, ...(all ? integration : integration.filter((_, k) => k % lines.length === i))];
+const filesOf = (i) => (all ? everyFile : everyFile.filter((_, k) => k % lines.length === i));
 
 // Built once here for every line (the workers and the CLI the tests start run from dist/).
-execFileSync("npm", ["run", "build"], { cwd: ROOT, stdio: "inherit" });
+if (build) execFileSync("npm", ["run", "build"], { cwd: ROOT, stdio: "inherit" });
 
 /**
  * A temporary copy of the checkout for `line`, its native addons rebuilt against that line's
@@ -92,8 +92,7 @@ const failed = [];
 for (const [i, { version, env, dir }] of prepared.entries()) {
   const t1 = performance.now();
   const tests = filesOf(i);
-  const mine = tests.length - unit.length;
-  console.log(`== Node ${version}: ${unit.length} unit and ${mine} of ${integration.length} integration test files`);
+  console.log(`== Node ${version}: ${tests.length} of ${everyFile.length} test files`);
   // The runner of `npm test` (scripts/run-tests.mjs), under this line's node (first on PATH).
   const r = spawnSync("node", ["scripts/run-tests.mjs", ...tests], { cwd: dir, env, stdio: "inherit" });
   console.log(`== Node ${version}: tests ${r.status === 0 ? "passed" : `FAILED (exit ${r.status ?? r.signal})`} in ${seconds(t1)}`);

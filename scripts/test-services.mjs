@@ -5,7 +5,12 @@
 // of the services under load). Never skips: a
 // service that is down fails the tests that need it. Leftover test clusters of earlier runs are
 // dropped first.
+//
+// `--no-micro` leaves out the integration suite on micro: `npm test` runs exactly that (micro is
+// its default profile), and CI runs `npm test` first.
 import { spawnSync } from "node:child_process";
+
+const noMicro = process.argv.includes("--no-micro");
 
 const run = (args, env = {}) => {
   const r = spawnSync(process.execPath, args, { stdio: "inherit", env: { ...process.env, ...env } });
@@ -13,12 +18,13 @@ const run = (args, env = {}) => {
 };
 const steps = [
   ["clean", ["--import", "tsx", "scripts/clean-test-clusters.mts"], {}],
-  ["integration (micro)", ["scripts/run-tests.mjs", "test/integration"], { STYX_TEST_PROFILE: "micro" }],
+  ...(noMicro ? [] : [["integration (micro)", ["scripts/run-tests.mjs", "test/integration"], { STYX_TEST_PROFILE: "micro" }]]),
   ["integration (macro)", ["scripts/run-tests.mjs", "test/integration"], { STYX_TEST_PROFILE: "macro" }],
   ["services", ["scripts/run-tests.mjs", "test/services"], {}],
   // Restarts the machine's PostgreSQL, NATS and Redis: last, and alone.
   ["faults", ["scripts/run-tests.mjs", "test/faults"], {}],
 ];
+if (noMicro) console.log("integration (micro): left out (--no-micro: npm test ran it)");
 const failed = [];
 for (const [name, args, env] of steps) {
   console.log(`\n=== ${name} ===`);
