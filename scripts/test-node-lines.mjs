@@ -64,7 +64,9 @@ async function prepare(line) {
     mkdirSync(dirname(join(dir, f)), { recursive: true });
     cpSync(join(ROOT, f), join(dir, f), { verbatimSymlinks: true });
   }
-  cpSync(join(ROOT, "dist"), join(dir, "dist"), { recursive: true, verbatimSymlinks: true });
+  // The build's output: dist/ and each workspace package's dist/ (@styx/client, @styx/langgraph).
+  for (const out of ["dist", ...readdirSync(join(ROOT, "packages")).map((p) => join("packages", p, "dist"))])
+    cpSync(join(ROOT, out), join(dir, out), { recursive: true, verbatimSymlinks: true });
   // `cp -a node_modules/.` follows the folder itself when it is a worktree's symlink, and keeps
   // the symlinks inside (workspace packages, .bin) as they are.
   execFileSync("cp", ["-a", `${join(ROOT, "node_modules")}/.`, join(dir, "node_modules")]);
