@@ -40,6 +40,9 @@ export interface SensedPheromone {
   readonly halfLifeMs: number;
 }
 
+/** Strongest now first; ties by id. */
+const strongestFirst = (a: SensedPheromone, b: SensedPheromone) => b.current - a.current || (a.pheromone.id < b.pheromone.id ? -1 : 1);
+
 /** The sense answer of one domain. */
 export interface SensedDomain extends DomainLevels {
   readonly domain: string;
@@ -230,17 +233,16 @@ export class PheromoneService {
   async sense(domains: readonly string[], regime: string | undefined, limit: number): Promise<SensedDomain[]> {
     const now = this.#clock.now();
     const live = await this.#store.live(domains, regime, now);
+    // One pass over the live pheromones, each decayed once (a sense answer lists up to 32 × 100).
+    const byDomain = new Map<string, SensedPheromone[]>(domains.map((d) => [d, []]));
+    for (const p of live) {
+      byDomain
+        .get(p.domain)
+        ?.push({ pheromone: p, current: currentIntensity(p, now), halfLifeMs: effectiveHalfLifeMs(p.layer, p.confirmations) });
+    }
     return domains.map((domain) => {
-      const mine = live
-        .filter((p) => p.domain === domain)
-        .map((p) => ({ pheromone: p, current: currentIntensity(p, now), halfLifeMs: effectiveHalfLifeMs(p.layer, p.confirmations) }))
-        .sort((a, b) => b.current - a.current || (a.pheromone.id < b.pheromone.id ? -1 : 1));
-      return {
-        domain,
-        ...levelsOf(mine.map((s) => ({ layer: s.pheromone.layer, current: s.current }))),
-        pheromones: mine.slice(0, limit),
-        live: mine.length,
-      };
+      const mine = (byDomain.get(domain) ?? []).sort(strongestFirst);
+      return { domain, ...levelsOf(mine), pheromones: mine.length > limit ? mine.slice(0, limit) : mine, live: mine.length };
     });
   }
 

@@ -144,8 +144,8 @@ export interface DomainLevels {
 }
 
 /** Levels of a domain from its live pheromones' current intensities. */
-export function levelsOf(live: readonly { readonly layer: PheromoneLayer; readonly current: number }[]): DomainLevels {
+export function levelsOf(live: readonly { readonly pheromone: Pick<Pheromone, "layer">; readonly current: number }[]): DomainLevels {
   const l = { threat: 0, opportunity: 0, wisdom: 0 };
-  for (const p of live) if (p.current > l[p.layer]) l[p.layer] = p.current;
+  for (const { pheromone, current } of live) if (current > l[pheromone.layer]) l[pheromone.layer] = current;
   return l;
 }
