@@ -368,4 +368,9 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
     name: "lethe queue: the text column of SQLite's migration 20",
     sql: "ALTER TABLE lethe_queue ADD COLUMN content text;",
   },
+  {
+    version: 21,
+    name: "full-text segments merged a step per turn (SQLite only)",
+    sql: "SELECT 1;",
+  },
 ];

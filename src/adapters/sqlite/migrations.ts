@@ -713,4 +713,16 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       END;
     `,
   },
+  {
+    version: 21,
+    // FTS5's automerge merged a level's segments inside the insert that tipped it over: with
+    // 64 KiB documents, 5–12 ms inside one indexing chunk every few chunks. Off here (the setting
+    // is stored in each table's %_config); the entry store's indexer runs FTS5's incremental
+    // 'merge' a bounded step per turn of the loop instead (adapters/sqlite/sqlite-fts-indexer.ts).
+    name: "full-text segments merged a step per turn, not inside an insert",
+    sql: `
+      INSERT INTO entries_fts(entries_fts, rank) VALUES ('automerge', 0);
+      INSERT INTO lethe_fts(lethe_fts, rank) VALUES ('automerge', 0);
+    `,
+  },
 ];

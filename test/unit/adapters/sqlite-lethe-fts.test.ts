@@ -129,7 +129,7 @@ describe("SQLite lethe full-text rows (migration 20)", () => {
     ).run();
     assert.equal(indexedLethe(db), 1, "before migration 20 the trigger indexed it in the transaction");
     migrate(db);
-    assert.equal(MIGRATIONS.at(-1)?.version, 20);
+    assert.ok(MIGRATIONS.some((m) => m.version === 20));
     const store = new SqliteEntryStore(db);
     await publish(store, "new", "volatility after");
     assert.equal(store.ftsBacklog("lethe"), 1);
