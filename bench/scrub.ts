@@ -25,7 +25,9 @@
  *    ordinary phase under the CPU profiler, to say where the server's time goes.
  */
 
+import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
+import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { KnownIdentifier } from "../src/core/privacy/directory.js";
@@ -58,6 +60,10 @@ const KINDS = process.env.SCRUB_KINDS?.split(",") ?? ["worst", "ordinary", "vaul
 const ROUNDS = Number(process.env.SCRUB_ROUNDS ?? 2);
 /** Skips the profiled phases (SCRUB_PROFILE=0). */
 const PROFILE = process.env.SCRUB_PROFILE !== "0";
+/** The kinds of the profiled phases (SCRUB_PROFILE_KINDS=worst-rated,…). */
+const PROFILE_KINDS = (process.env.SCRUB_PROFILE_KINDS?.split(",") ?? ["worst", "ordinary"]) as Kind[];
+/** A directory to write each profiled phase's raw profile to (`scrub-<kind>.cpuprofile`, for DevTools or speedscope). */
+const PROFILE_DUMP = process.env.SCRUB_PROFILE_DUMP;
 const FULL =
   USERS === 10_000 &&
   PHASE_S === 15 &&
@@ -66,6 +72,7 @@ const FULL =
   ROUNDS === 2 &&
   PROFILE &&
   process.env.SCRUB_KINDS === undefined &&
+  process.env.SCRUB_PROFILE_KINDS === undefined &&
   process.env.SCRUB_WORST === undefined;
 const SEED = 0x5c2b;
 /** Largest content over HTTP: the 64 KiB (UTF-8) cap less room for the request counter the writers prepend. */
@@ -322,9 +329,10 @@ for (let round = 0; round < ROUNDS; round++)
   }
 log("scrub: profiled phases…");
 const profiles: { kind: Kind; summary: ProfileSummary; p: Phase }[] = [];
-for (const kind of PROFILE ? (["worst", "ordinary"] as const) : []) {
-  const { result, summary } = await profiled(() => phase(kind, Math.min(10, PHASE_S)));
+for (const kind of PROFILE ? PROFILE_KINDS : []) {
+  const { result, summary, profile } = await profiled(() => phase(kind, Math.min(10, PHASE_S)));
   profiles.push({ kind, summary, p: result });
+  if (PROFILE_DUMP) writeFileSync(join(PROFILE_DUMP, `scrub-${kind}.cpuprofile`), JSON.stringify(profile));
 }
 prober.close();
 writer2.close();
@@ -485,7 +493,8 @@ const body = [
 ].join("\n");
 publishReport("Public-layer scrubbing (bench/scrub.ts)", body, {
   full: FULL,
-  overrides: "SCRUB_USERS/SCRUB_PHASE_SECONDS/SCRUB_LEGACY_CAP/SCRUB_WRITERS/SCRUB_KINDS/SCRUB_ROUNDS/SCRUB_PROFILE/SCRUB_WORST",
+  overrides:
+    "SCRUB_USERS/SCRUB_PHASE_SECONDS/SCRUB_LEGACY_CAP/SCRUB_WRITERS/SCRUB_KINDS/SCRUB_ROUNDS/SCRUB_PROFILE/SCRUB_PROFILE_KINDS/SCRUB_WORST",
   section: "## Public layers",
 });
 log(`scrub: load average ${loadStart.toFixed(2)} → ${loadEnd.toFixed(2)}`);

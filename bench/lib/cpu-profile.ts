@@ -48,7 +48,7 @@ const short = (url: string) => {
 };
 
 /** Runs `task` under the sampling profiler (1 ms interval) and summarizes self time. */
-export async function profiled<T>(task: () => Promise<T>): Promise<{ result: T; summary: ProfileSummary }> {
+export async function profiled<T>(task: () => Promise<T>): Promise<{ result: T; summary: ProfileSummary; profile: CpuProfile }> {
   const session = new Session();
   session.connect();
   await session.post("Profiler.enable");
@@ -63,7 +63,7 @@ export async function profiled<T>(task: () => Promise<T>): Promise<{ result: T; 
   const { profile } = (await session.post("Profiler.stop")) as unknown as { profile: CpuProfile };
   session.disconnect();
   if (!outcome.ok) throw outcome.error;
-  return { result: outcome.value, summary: summarizeProfile(profile) };
+  return { result: outcome.value, summary: summarizeProfile(profile), profile };
 }
 
 /** Self time per area and per function of a V8 CPU profile (Profiler.stop's, or a `.cpuprofile` file's). */
