@@ -1,3 +1,4 @@
+import { AesSealedBox } from "../adapters/crypto/aes-sealed-box.js";
 import { AchievementService } from "../core/coordination/achievements.js";
 import { BloodstainService } from "../core/coordination/bloodstain-service.js";
 import type { BloodstainBinding } from "../core/coordination/bloodstain-signature.js";
@@ -14,7 +15,6 @@ import type { IdentityStore } from "../core/identity/identity-store.js";
 import type { SignatureVerifier } from "../core/identity/signature-verifier.js";
 import type { KnowledgeService } from "../core/knowledge/knowledge-service.js";
 import type { Clock } from "../core/platform/clock.js";
-import { SealedBox } from "../core/platform/sealed-box.js";
 import type { SecretKey } from "../core/platform/secret-key.js";
 import type { PublicPipeline } from "../core/privacy/public-pipeline.js";
 import type { DepositQuota } from "../core/quota/quota-service.js";
@@ -68,7 +68,7 @@ export async function buildCoordination(opts: {
   const { stores, bus, clock, key, pipeline, federation } = opts;
   const pheromones = new PheromoneService({ store: stores.pheromones, bus, clock, key, pipeline, quota: opts.quota, federation });
   const causal = new CausalService({ store: stores.causal, bus, clock, key, pipeline, federation });
-  const box = await SealedBox.open(key, SOURCE_DIRECTORY);
+  const box = AesSealedBox.open(key, SOURCE_DIRECTORY);
   const achievements = new AchievementService({ store: stores.achievements, bus, clock, box });
   const bloodstains = new BloodstainService({
     deaths: stores.deaths,

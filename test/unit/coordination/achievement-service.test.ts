@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
+import { AesSealedBox } from "../../../src/adapters/crypto/aes-sealed-box.js";
 import { openDatabase } from "../../../src/adapters/sqlite/database.js";
 import { SqliteAchievementStore } from "../../../src/adapters/sqlite/sqlite-achievement-store.js";
 import { SqliteIdentityStore } from "../../../src/adapters/sqlite/sqlite-identity-store.js";
 import { AchievementService } from "../../../src/core/coordination/achievements.js";
 import { ManualClock } from "../../../src/core/platform/clock.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
-import { SealedBox } from "../../../src/core/platform/sealed-box.js";
 import { SecretKey } from "../../../src/core/platform/secret-key.js";
 import { golemFixture, userFixture } from "../../../src/testing/contracts/identity-store.contract.js";
 import { aliveGolem, recordingBus, TEST_SECRET_KEY } from "../../../src/testing/core-kit.js";
@@ -23,7 +23,7 @@ async function setup() {
   await identity.createGolem(golemFixture("g1", "u1"));
   const store = new SqliteAchievementStore(db);
   const recorded = await recordingBus(clock);
-  const box = await SealedBox.open(TEST_SECRET_KEY, "source-directory");
+  const box = AesSealedBox.open(TEST_SECRET_KEY, "source-directory");
   const make = () => new AchievementService({ store, bus: recorded.bus, clock, box });
   return { clock, store, box, make, service: make(), ...recorded };
 }
@@ -104,7 +104,7 @@ describe("AchievementService source directory", () => {
     await store.rememberSource("hash-moved", (await store.sealedGolemOf("hash-a")) as string);
     assert.equal(await service.golemOfSource("hash-moved"), undefined);
     const otherKey = SecretKey.fromBase64(Buffer.alloc(32, 9).toString("base64"));
-    const other = new AchievementService({ store, bus, clock, box: await SealedBox.open(otherKey, "source-directory") });
+    const other = new AchievementService({ store, bus, clock, box: AesSealedBox.open(otherKey, "source-directory") });
     assert.equal(await other.golemOfSource("hash-a"), undefined);
   });
 });

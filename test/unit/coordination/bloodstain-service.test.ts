@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { AesSealedBox } from "../../../src/adapters/crypto/aes-sealed-box.js";
 import { ViemSignatureVerifier } from "../../../src/adapters/evm/viem-signature-verifier.js";
 import { ExactVectorIndex } from "../../../src/adapters/memory/exact-vector-index.js";
 import { MemoryPresence } from "../../../src/adapters/memory/memory-presence.js";
@@ -22,7 +23,6 @@ import { KnowledgeService } from "../../../src/core/knowledge/knowledge-service.
 import { VectorSearch } from "../../../src/core/knowledge/vector-search.js";
 import { ManualClock } from "../../../src/core/platform/clock.js";
 import { initCrypto } from "../../../src/core/platform/crypto.js";
-import { SealedBox } from "../../../src/core/platform/sealed-box.js";
 import { recordToWire } from "../../../src/protocol/federation-codec.js";
 import { golemFixture, userFixture } from "../../../src/testing/contracts/identity-store.contract.js";
 import { recordingBus, TEST_SECRET_KEY, testPipeline } from "../../../src/testing/core-kit.js";
@@ -83,7 +83,7 @@ async function setup(opts: { federate?: string } = {}) {
     store: new SqliteAchievementStore(db),
     bus,
     clock,
-    box: await SealedBox.open(key, "source-directory"),
+    box: AesSealedBox.open(key, "source-directory"),
   });
   const presence = new MemoryPresence();
   const service = new BloodstainService({

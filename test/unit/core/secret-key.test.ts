@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
+import { AesSealedBox } from "../../../src/adapters/crypto/aes-sealed-box.js";
 import { hmacSha256Hex, initCrypto } from "../../../src/core/platform/crypto.js";
-import { SealedBox } from "../../../src/core/platform/sealed-box.js";
 import { golemSourceHash, keyedHash, newSecretKeyText, SecretKey, userSourceHash } from "../../../src/core/platform/secret-key.js";
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s, "hex"));
@@ -80,9 +80,9 @@ describe("SecretKey", () => {
   });
 });
 
-describe("SealedBox", () => {
+describe("AesSealedBox", () => {
   it("opens what it sealed, bound to the associated string", async () => {
-    const box = await SealedBox.open(SecretKey.fromBase64(KEY_0_31), "source-directory");
+    const box = AesSealedBox.open(SecretKey.fromBase64(KEY_0_31), "source-directory");
     const sealed = await box.seal("golem-1", "hash-a");
     assert.equal(await box.unseal(sealed, "hash-a"), "golem-1");
     assert.equal(await box.unseal(sealed, "hash-b"), undefined, "moved to another row, it does not open");
@@ -91,22 +91,58 @@ describe("SealedBox", () => {
 
   it("does not open under another key or another purpose, nor when altered", async () => {
     const key = SecretKey.fromBase64(KEY_0_31);
-    const sealed = await (await SealedBox.open(key, "source-directory")).seal("golem-1", "h");
-    assert.equal(await (await SealedBox.open(SecretKey.fromBase64(newSecretKeyText()), "source-directory")).unseal(sealed, "h"), undefined);
-    assert.equal(await (await SealedBox.open(key, "other")).unseal(sealed, "h"), undefined);
+    const sealed = await AesSealedBox.open(key, "source-directory").seal("golem-1", "h");
+    assert.equal(await AesSealedBox.open(SecretKey.fromBase64(newSecretKeyText()), "source-directory").unseal(sealed, "h"), undefined);
+    assert.equal(await AesSealedBox.open(key, "other").unseal(sealed, "h"), undefined);
     const bytes = Buffer.from(sealed, "base64url");
     bytes[20] = (bytes[20] as number) ^ 1;
-    assert.equal(await (await SealedBox.open(key, "source-directory")).unseal(bytes.toString("base64url"), "h"), undefined);
-    assert.equal(await (await SealedBox.open(key, "source-directory")).unseal("", "h"), undefined);
+    assert.equal(await AesSealedBox.open(key, "source-directory").unseal(bytes.toString("base64url"), "h"), undefined);
+    assert.equal(await AesSealedBox.open(key, "source-directory").unseal("", "h"), undefined);
   });
 
   it("hides the length of what it seals: every id up to 128 characters seals to the same length", async () => {
-    const box = await SealedBox.open(SecretKey.fromBase64(KEY_0_31), "source-directory");
+    const box = AesSealedBox.open(SecretKey.fromBase64(KEY_0_31), "source-directory");
     const lengths = new Set(
       await Promise.all(["g", "golem-with-a-longer-name", "x".repeat(128)].map((id) => box.seal(id, "h").then((s) => s.length))),
     );
     assert.equal(lengths.size, 1);
     assert.equal(await box.unseal(await box.seal("x".repeat(128), "h"), "h"), "x".repeat(128));
     assert.equal(await box.unseal(await box.seal("", "h"), "h"), "");
+  });
+});
+
+describe("AesSealedBox and Web Crypto", () => {
+  /** The box as it was written with Web Crypto: HKDF-SHA256 (salt "styx", info = purpose) to an AES-256-GCM key. */
+  async function webCryptoKey(purpose: string) {
+    const subtle = globalThis.crypto.subtle;
+    const ikm = await subtle.importKey("raw", SecretKey.fromBase64(KEY_0_31).bytes, "HKDF", false, ["deriveKey"]);
+    const info = new TextEncoder().encode(purpose);
+    const salt = new TextEncoder().encode("styx");
+    return subtle.deriveKey({ name: "HKDF", hash: "SHA-256", salt, info }, ikm, { name: "AES-GCM", length: 256 }, false, [
+      "encrypt",
+      "decrypt",
+    ]);
+  }
+
+  it("opens values Web Crypto's AES-GCM sealed under the same key, and Web Crypto opens its values", async () => {
+    const key = await webCryptoKey("source-directory");
+    const box = AesSealedBox.open(SecretKey.fromBase64(KEY_0_31), "source-directory");
+    const nonce = new Uint8Array(12).fill(7);
+    const plain = new Uint8Array(160);
+    plain.set(new TextEncoder().encode("golem-9"));
+    plain[7] = 0x80;
+    const aad = new TextEncoder().encode("hash-z");
+    const old = new Uint8Array(await globalThis.crypto.subtle.encrypt({ name: "AES-GCM", iv: nonce, additionalData: aad }, key, plain));
+    const sealedBefore = Buffer.concat([nonce, old]).toString("base64url");
+    assert.equal(await box.unseal(sealedBefore, "hash-z"), "golem-9");
+    assert.equal(await box.unseal(sealedBefore, "hash-y"), undefined);
+
+    const sealedNow = Buffer.from(await box.seal("golem-10", "hash-q"), "base64url");
+    const opened = await globalThis.crypto.subtle.decrypt(
+      { name: "AES-GCM", iv: sealedNow.subarray(0, 12), additionalData: new TextEncoder().encode("hash-q") },
+      key,
+      sealedNow.subarray(12),
+    );
+    assert.equal(new TextDecoder().decode(new Uint8Array(opened).subarray(0, 8)), "golem-10");
   });
 });
