@@ -40,8 +40,9 @@ export interface SensedPheromone {
   readonly halfLifeMs: number;
 }
 
-/** Strongest now first; ties by id. */
-const strongestFirst = (a: SensedPheromone, b: SensedPheromone) => b.current - a.current || (a.pheromone.id < b.pheromone.id ? -1 : 1);
+/** Strongest now first; ties by id. (Signs, not `b.current - a.current`: a double difference is a heap number per comparison.) */
+const strongestFirst = (a: SensedPheromone, b: SensedPheromone) =>
+  a.current > b.current ? -1 : a.current < b.current ? 1 : a.pheromone.id < b.pheromone.id ? -1 : 1;
 
 /** The sense answer of one domain. */
 export interface SensedDomain extends DomainLevels {
