@@ -1,6 +1,7 @@
 /**
  * Relay of golem events to 1,000 owner sockets, SPEC §14: "relay: golem event → owner socket,
- * 1,000 subscribers: ≥ 70 % of a bare `ws` broadcast of the same frames; p99 < 25 ms".
+ * 1,000 subscribers: ≥ 70 % of a bare `ws` broadcast of the same frames; p99 ≤ the bare broadcast's
+ * p99 + 10 ms at the same fixed load".
  *
  *   npm run build && node --import tsx bench/relay.ts          # updates docs/benchmarks.md
  *   RELAY_EVENTS=200 node --import tsx bench/relay.ts           # quick run: stdout only
@@ -56,7 +57,8 @@ const PACED_S = Number(process.env.RELAY_PACED_SECONDS ?? 10);
 const FULL = EVENTS === 1_000 && RATE === 50 && PACED_S === 10;
 const CONNECT_CONCURRENCY = 50;
 const GOAL_RATIO = 0.7;
-const GOAL_P99 = 25;
+/** SPEC §14: a Styx server's paced p99 at most the bare broadcast's paced p99 of the same run plus this, ms. */
+const GOAL_P99_OVER_BASELINE = 10;
 const FILE = fileURLToPath(import.meta.url);
 
 /** One phase's result, as the client reports it. */
@@ -440,10 +442,21 @@ function report(variants: readonly Variant[], outputs: readonly string[]): void 
     }),
   );
   const paced = table(
-    ["Server", "Delivered", "p50 (ms)", "p90 (ms)", "p99 (ms)", "max (ms)", "Server CPU", "Client CPU", "SPEC goal (p99 < 25 ms)"],
+    [
+      "Server",
+      "Delivered",
+      "p50 (ms)",
+      "p90 (ms)",
+      "p99 (ms)",
+      "max (ms)",
+      "Server CPU",
+      "Client CPU",
+      "SPEC goal (p99 ≤ baseline's + 10 ms)",
+    ],
     variants.map((v, i) => {
       const p = v.paced as PhaseResult;
       const p99 = pct(p.lat, 0.99);
+      const goal = pct(((variants[0] as Variant).paced as PhaseResult).lat, 0.99) + GOAL_P99_OVER_BASELINE;
       return [
         v.name,
         `${int(p.delivered)} of ${int(p.events * SUBSCRIBERS)}`,
@@ -453,7 +466,7 @@ function report(variants: readonly Variant[], outputs: readonly string[]): void 
         ms(pct(p.lat, 1)),
         share([p], (x) => x.serverCpuMs),
         share([p], (x) => x.clientCpuMs),
-        i === 0 ? "" : p99 < GOAL_P99 ? "met" : `missed by ${ms(p99 - GOAL_P99)} ms`,
+        i === 0 ? "" : p99 <= goal ? "met" : `missed by ${ms(p99 - goal)} ms`,
       ];
     }),
   );
