@@ -1,5 +1,6 @@
 import { SerializerSelector } from "@fastify/fast-json-stringify-compiler";
 import type { FastifySerializerCompiler } from "fastify";
+import { firstUse } from "./first-use.js";
 
 type Serialize = (doc: unknown) => string;
 type Schema = Record<string, unknown>;
@@ -59,26 +60,15 @@ const built = new WeakMap<object, Serialize>();
  */
 export function serializerCompiler(): FastifySerializerCompiler<unknown> & { compileNow(): void } {
   const build = SerializerSelector()(undefined, {});
-  const pending: (() => void)[] = [];
+  const first = firstUse();
   const compiler: FastifySerializerCompiler<unknown> = (route) => {
     const schema = route.schema as object;
-    const ready = built.get(schema);
-    if (ready) return ready;
-    let fn: Serialize | undefined;
-    const compile = (): Serialize => {
-      fn ??= built.get(schema);
-      if (!fn) {
-        fn = build({ ...route, schema: serializationSchema(schema), httpStatus: route.httpStatus ?? "" }) as Serialize;
-        built.set(schema, fn);
-      }
-      return fn;
-    };
-    pending.push(compile);
-    return (doc) => compile()(doc);
+    const { now, later } = first.get(
+      built,
+      schema,
+      () => build({ ...route, schema: serializationSchema(schema), httpStatus: route.httpStatus ?? "" }) as Serialize,
+    );
+    return now ?? ((doc) => later()(doc));
   };
-  return Object.assign(compiler, {
-    compileNow: () => {
-      for (const c of pending) c();
-    },
-  });
+  return Object.assign(compiler, { compileNow: first.compileNow });
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifySchemaCompiler } from "fastify";
 import { StyxError } from "../core/platform/errors.js";
 import { jsonProblem, makeAjv } from "../protocol/json-rules.js";
+import { firstUse } from "./first-use.js";
 import { restoreNumberArrays, spliceNumberArrays } from "./number-arrays.js";
 
 /*
@@ -26,33 +27,20 @@ const compiled = { body: new WeakMap<object, Validate>(), text: new WeakMap<obje
  */
 export function validatorCompiler(): FastifySchemaCompiler<unknown> & { compileNow(): void } {
   const ajv = { body: makeAjv(false), text: makeAjv(true) };
-  const pending: (() => void)[] = [];
+  const first = firstUse();
   const compiler = ({ schema, httpPart }: { schema: unknown; httpPart?: string }) => {
     const part = httpPart === "body" ? "body" : "text";
-    let fn = compiled[part].get(schema as object);
-    const compile = (): Validate => {
-      fn ??= compiled[part].get(schema as object);
-      if (!fn) {
-        fn = ajv[part].compile(schema as object) as Validate;
-        compiled[part].set(schema as object, fn);
-      }
-      return fn;
-    };
-    if (fn) return fn;
-    pending.push(compile);
+    const { now, later } = first.get(compiled[part], schema as object, () => ajv[part].compile(schema as object) as Validate);
+    if (now) return now;
     const lazy = ((data: unknown) => {
-      const f = compile();
+      const f = later();
       const ok = f(data);
       lazy.errors = f.errors;
       return ok;
     }) as Validate;
     return lazy;
   };
-  return Object.assign(compiler, {
-    compileNow: () => {
-      for (const c of pending) c();
-    },
-  });
+  return Object.assign(compiler, { compileNow: first.compileNow });
 }
 
 /**
