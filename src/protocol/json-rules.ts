@@ -1,4 +1,5 @@
 import { _, Ajv, type KeywordCxt, str } from "ajv";
+import ajvUcs2length from "ajv/dist/runtime/ucs2length.js";
 import addFormats from "ajv-formats";
 import { StyxError } from "../core/platform/errors.js";
 
@@ -31,15 +32,8 @@ export function makeAjv(coerce: boolean, opts: { formats?: boolean } = {}): Ajv 
   return ajv;
 }
 
-/** A string's length as JSON Schema counts it (code points; a lone surrogate is one), Ajv's own `ucs2length`. */
-function codePoints(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; n++) {
-    const c = s.charCodeAt(i++);
-    if (c >= 0xd800 && c <= 0xdbff && i < s.length && (s.charCodeAt(i) & 0xfc00) === 0xdc00) i++;
-  }
-  return n;
-}
+/** A string's length as JSON Schema counts it (code points; a lone surrogate is one): Ajv's own `ucs2length`. */
+const codePoints = (ajvUcs2length as unknown as { default: (s: string) => number }).default;
 
 /**
  * `maxLength` and `minLength` as Ajv checks them (code points, the same errors), counting code
